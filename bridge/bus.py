@@ -1,0 +1,219 @@
+"""The in-process event bus: sequence numbers, a replay ring, bounded queues.
+
+Publishing never waits on a subscriber. Two kinds of consumers exist:
+
+- *listeners*: plain callables run inline by ``publish`` (the live state model uses one, so
+  that a snapshot and the seq it reports agree). They must be quick; an exception is
+  logged and never reaches the publisher.
+- *subscriptions*: a bounded queue per consumer (a websocket client, a plugin). A
+  subscription whose queue overflows is dropped with the seq to resume from; it never
+  slows the publisher or the other subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+from bridge.events import Event, encode_event, topic_matches
+
+logger = logging.getLogger(__name__)
+
+Listener = Callable[[Event, bytes], None]
+
+
+class SubscriptionDropped(Exception):
+    """The subscriber fell behind its queue bound; it may resume with ``since``."""
+
+    def __init__(self, resume_since: int) -> None:
+        super().__init__(f"subscriber too slow; resume with since={resume_since}")
+        self.resume_since = resume_since
+
+
+class ReplayGap(Exception):
+    """``since`` is older than the replay ring: the client must reload the state snapshot."""
+
+    def __init__(self, oldest: int) -> None:
+        super().__init__(f"events before seq {oldest} are no longer kept")
+        self.oldest = oldest
+
+
+class Subscription:
+    """A bounded queue of (event, bytes) for one consumer.
+
+    ``last_seq`` is the seq of the last event handed to the consumer, so that a dropped
+    consumer knows where to resume.
+    """
+
+    def __init__(self, bus: Bus, patterns: tuple[str, ...], maxsize: int) -> None:
+        self._bus = bus
+        self.patterns = patterns
+        self.maxsize = maxsize
+        self._queue: deque[tuple[Event, bytes]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self.last_seq = 0
+        self.dropped: SubscriptionDropped | None = None
+        self.closed = False
+
+    def matches(self, topic: str) -> bool:
+        return topic_matches(self.patterns, topic)
+
+    def _push(self, event: Event, raw: bytes) -> None:
+        if self.closed:
+            return
+        if len(self._queue) >= self.maxsize:
+            # The consumer has fallen behind: tell it where to resume, and let go of it.
+            resume = self._queue[0][0].seq - 1 if self._queue else self.last_seq
+            self.dropped = SubscriptionDropped(resume)
+            self._queue.clear()
+            self._bus._discard(self)
+            self.closed = True
+            logger.warning("dropped a slow subscriber of %s at seq %d", self.patterns, resume)
+        else:
+            self._queue.append((event, raw))
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def get_nowait(self) -> tuple[Event, bytes] | None:
+        if self._queue:
+            item = self._queue.popleft()
+            self.last_seq = item[0].seq
+            return item
+        if self.dropped is not None:
+            raise self.dropped
+        return None
+
+    async def get(self) -> tuple[Event, bytes]:
+        while True:
+            item = self.get_nowait()
+            if item is not None:
+                return item
+            if self.closed:
+                raise asyncio.CancelledError("subscription closed")
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def drain(self) -> list[tuple[Event, bytes]]:
+        """Everything queued now, without waiting (for batching writers)."""
+        items = list(self._queue)
+        self._queue.clear()
+        if items:
+            self.last_seq = items[-1][0].seq
+        elif self.dropped is not None:
+            raise self.dropped
+        return items
+
+    async def events(self) -> AsyncIterator[Event]:
+        while True:
+            event, _ = await self.get()
+            yield event
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._bus._discard(self)
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(None)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Bus:
+    def __init__(self, ring_size: int = 10_000, queue_size: int = 1_000) -> None:
+        self.ring_size = ring_size
+        self.queue_size = queue_size
+        self._seq = 0
+        self._ring: deque[tuple[Event, bytes]] = deque(maxlen=ring_size)
+        self._subs: list[Subscription] = []
+        self._listeners: list[tuple[tuple[str, ...], Listener]] = []
+
+    @property
+    def seq(self) -> int:
+        """The seq of the newest event (0 before the first)."""
+        return self._seq
+
+    @property
+    def oldest_seq(self) -> int:
+        return self._ring[0][0].seq if self._ring else self._seq + 1
+
+    def publish(
+        self, type: str, source: str, subject: str, data: dict[str, Any] | None = None,
+        *, time: str | None = None,
+    ) -> Event:
+        self._seq += 1
+        if time is None:
+            event = Event(self._seq, type, source, subject, data or {})
+        else:
+            event = Event(self._seq, type, source, subject, data or {}, time=time)
+        raw = encode_event(event)
+        self._ring.append((event, raw))
+        for patterns, listener in self._listeners:
+            if topic_matches(patterns, type):
+                try:
+                    listener(event, raw)
+                except Exception:
+                    logger.exception("bus listener %r failed on %s", listener, type)
+        for sub in list(self._subs):
+            if sub.matches(type):
+                sub._push(event, raw)
+        return event
+
+    def listen(self, patterns: Iterable[str], listener: Listener) -> Callable[[], None]:
+        """Run ``listener`` inline for every matching event; returns the function that stops it."""
+        entry = (tuple(patterns), listener)
+        self._listeners.append(entry)
+
+        def remove() -> None:
+            if entry in self._listeners:
+                self._listeners.remove(entry)
+
+        return remove
+
+    def subscribe(
+        self, patterns: Iterable[str], since: int | None = None, maxsize: int | None = None,
+    ) -> Subscription:
+        """A new subscription; with ``since`` (the last seq the consumer saw), the events after
+        it that are still in the ring are queued first. Raises ReplayGap when some are gone."""
+        sub = Subscription(self, tuple(patterns), maxsize or self.queue_size)
+        if since is not None:
+            if since < 0:
+                raise ValueError("since must be >= 0")
+            if since + 1 < self.oldest_seq and since < self._seq:
+                raise ReplayGap(self.oldest_seq)
+            sub.last_seq = min(since, self._seq)
+            backlog = [item for item in self._ring if item[0].seq > since
+                       and sub.matches(item[0].type)]
+            # A replay larger than the queue is still given whole (it is bounded by the ring):
+            # the bound applies to what arrives on top of it.
+            sub._queue.extend(backlog)
+            sub.maxsize += len(backlog)
+        else:
+            sub.last_seq = self._seq
+        self._subs.append(sub)
+        return sub
+
+    def _discard(self, sub: Subscription) -> None:
+        try:
+            self._subs.remove(sub)
+        except ValueError:
+            pass
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subs)
+
+    def replay(self, since: int) -> list[Event]:
+        return [e for e, _ in self._ring if e.seq > since]

@@ -1,0 +1,272 @@
+"""The plugin contract and the host that runs plugins.
+
+A plugin is a class with a ``name``, a pydantic ``Config``, ``async start(ctx)`` and
+``async stop()``; optionally a ``cli(subparsers)`` classmethod that adds its subcommands.
+Built-ins and third-party plugins alike are found through the entry-point group
+``podbridge.plugins``. A plugin talks to the rest of the bridge only through its
+``PluginContext``. A plugin that raises (in ``start`` or in a task it made with
+``ctx.create_task``) is logged, reported as ``bridge.plugin_failed``, stopped, and started
+again with backoff; the bridge lives on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bridge.events import BRIDGE_PLUGIN_FAILED, BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, plugin_source
+from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
+
+if TYPE_CHECKING:
+    from bridge.bus import Bus
+    from bridge.podman import PodmanClient
+    from bridge.state import State
+    from bridge.store import Store
+    from bridge.systemd import SystemdClient
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "podbridge.plugins"
+
+
+class PluginConfig(BaseModel):
+    """Base of every plugin's Config: ``enabled`` is common to all."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    name: ClassVar[str]
+    Config: ClassVar[type[PluginConfig]]
+
+    async def start(self, ctx: PluginContext) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class PluginTaskFailed(Exception):
+    pass
+
+
+@dataclass
+class PluginContext:
+    """What a plugin may use: nothing else of the bridge is its business."""
+
+    name: str
+    config: Any
+    bus: Bus
+    podman: PodmanClient
+    systemd: SystemdClient
+    store: Store
+    state: State
+    methods: MethodRegistry
+    logger: logging.Logger
+    _on_task_failed: Callable[[BaseException], None]
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def source(self) -> str:
+        return plugin_source(self.name)
+
+    def publish(self, type: str, subject: str, data: dict[str, Any] | None = None) -> None:
+        self.bus.publish(type, self.source, subject, data)
+
+    def register_method(
+        self, name: str, handler: Handler, params: type[BaseModel] = NoParams,
+        description: str = "",
+    ) -> None:
+        self.methods.register(name, handler, params, owner=self.name, description=description)
+
+    def create_task(self, coro: Coroutine[Any, Any, Any], name: str | None = None
+                    ) -> asyncio.Task[Any]:
+        """A task owned by the plugin: cancelled when it stops; if it raises, the plugin has
+        failed and is restarted."""
+        task = asyncio.create_task(coro, name=name or f"plugin/{self.name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._on_task_failed(exc)
+
+    async def cancel_tasks(self) -> None:
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    cls: type[Any] | None
+    enabled: bool
+    state: str = "stopped"  # stopped|starting|running|failed|disabled|broken
+    last_error: str | None = None
+    failures: int = 0
+    started_at: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "enabled": self.enabled, "state": self.state,
+                "last_error": self.last_error, "failures": self.failures,
+                "started_at": self.started_at}
+
+
+def discover() -> dict[str, type[Any] | Exception]:
+    """Every plugin class in the entry-point group (or the error that loading it raised)."""
+    found: dict[str, type[Any] | Exception] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            found[ep.name] = ep.load()
+        except Exception as exc:  # a broken third-party plugin must not stop the bridge
+            logger.exception("cannot load plugin %s", ep.name)
+            found[ep.name] = exc
+    return found
+
+
+def add_plugin_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
+    for _name, cls in sorted(discover().items()):
+        if isinstance(cls, Exception):
+            continue
+        add = getattr(cls, "cli", None)
+        if add is not None:
+            add(subparsers)
+
+
+BackoffFn = Callable[[int], float]
+
+
+def default_backoff(failures: int) -> float:
+    return min(60.0, 0.5 * 2 ** max(0, failures - 1))
+
+
+class PluginHost:
+    """Starts, supervises and stops plugins."""
+
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        podman: PodmanClient,
+        systemd: SystemdClient,
+        store: Store,
+        state: State,
+        methods: MethodRegistry,
+        config: dict[str, dict[str, Any]],
+        plugins: dict[str, type[Any] | Exception] | None = None,
+        backoff: BackoffFn = default_backoff,
+    ) -> None:
+        self.bus = bus
+        self.podman = podman
+        self.systemd = systemd
+        self.store = store
+        self.state = state
+        self.methods = methods
+        self._config = config
+        self._classes = discover() if plugins is None else plugins
+        self._backoff = backoff
+        self.info: dict[str, PluginInfo] = {}
+        self._instances: dict[str, Any] = {}
+        self._contexts: dict[str, PluginContext] = {}
+        self._supervisors: dict[str, asyncio.Task[None]] = {}
+        self._failed: dict[str, asyncio.Event] = {}
+
+    async def start(self) -> None:
+        for name, cls in sorted(self._classes.items()):
+            section = self._config.get(name, {})
+            if isinstance(cls, Exception):
+                self.info[name] = PluginInfo(name, None, False, "broken", str(cls))
+                self._report_failed(name, f"cannot load: {cls}")
+                continue
+            enabled = bool(section.get("enabled", True))
+            self.info[name] = PluginInfo(name, cls, enabled, "stopped" if enabled else "disabled")
+            if enabled:
+                self._supervisors[name] = asyncio.create_task(
+                    self._supervise(name, cls, section), name=f"supervise/{name}")
+
+    async def stop(self) -> None:
+        for task in self._supervisors.values():
+            task.cancel()
+        await asyncio.gather(*self._supervisors.values(), return_exceptions=True)
+        self._supervisors.clear()
+
+    def _report_failed(self, name: str, error: str) -> None:
+        self.bus.publish(BRIDGE_PLUGIN_FAILED, SOURCE_BRIDGE, name, {"error": error})
+
+    async def _supervise(self, name: str, cls: type[Any], section: dict[str, Any]) -> None:
+        info = self.info[name]
+        config_model = getattr(cls, "Config", PluginConfig)
+        try:
+            config = config_model.model_validate(section)
+        except ValidationError as exc:
+            info.state = "broken"
+            info.last_error = f"bad config [plugins.{name}]: {format_validation_error(exc)}"
+            logger.error("plugin %s: %s", name, info.last_error)
+            self._report_failed(name, info.last_error)
+            return
+        while True:
+            failed = asyncio.Event()
+            errors: list[BaseException] = []
+
+            def on_task_failed(exc: BaseException, failed: asyncio.Event = failed,
+                               errors: list[BaseException] = errors) -> None:
+                errors.append(exc)
+                failed.set()
+
+            ctx = PluginContext(
+                name=name, config=config, bus=self.bus, podman=self.podman,
+                systemd=self.systemd, store=self.store, state=self.state, methods=self.methods,
+                logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed)
+            plugin = cls()
+            info.state = "starting"
+            error: BaseException | None = None
+            try:
+                await plugin.start(ctx)
+                info.state = "running"
+                info.started_at = time.time()
+                self.bus.publish(BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, name, {})
+                await failed.wait()
+                error = errors[0]
+            except asyncio.CancelledError:
+                await self._teardown(name, plugin, ctx)
+                info.state = "stopped"
+                raise
+            except Exception as exc:
+                error = exc
+            info.failures += 1
+            info.state = "failed"
+            info.last_error = f"{type(error).__name__}: {error}"
+            logger.error("plugin %s failed: %s", name, info.last_error, exc_info=error)
+            self._report_failed(name, info.last_error)
+            await self._teardown(name, plugin, ctx)
+            await asyncio.sleep(self._backoff(info.failures))
+
+    async def _teardown(self, name: str, plugin: Any, ctx: PluginContext) -> None:
+        try:
+            await asyncio.wait_for(plugin.stop(), timeout=10)
+        except Exception:
+            logger.exception("plugin %s: stop failed", name)
+        await ctx.cancel_tasks()
+        self.methods.unregister_owner(name)
+
+    def list(self) -> list[dict[str, Any]]:
+        return [i.to_json() for i in sorted(self.info.values(), key=lambda i: i.name)]
+
+

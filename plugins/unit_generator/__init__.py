@@ -1,0 +1,1 @@
+"""Unit generator: ``podman generate systemd`` semantics, Quadlet files, install and reload."""
