@@ -57,6 +57,9 @@ class Subscription:
         self.last_seq = 0
         self.dropped: SubscriptionDropped | None = None
         self.closed = False
+        # Called inline when the subscription is dropped, so that a consumer stuck writing
+        # to a stalled peer can be let go of at once.
+        self.on_drop: Callable[[SubscriptionDropped], None] | None = None
 
     def matches(self, topic: str) -> bool:
         return topic_matches(self.patterns, topic)
@@ -72,6 +75,8 @@ class Subscription:
             self._bus._discard(self)
             self.closed = True
             logger.warning("dropped a slow subscriber of %s at seq %d", self.patterns, resume)
+            if self.on_drop is not None:
+                self.on_drop(self.dropped)
         else:
             self._queue.append((event, raw))
         if self._waiter is not None and not self._waiter.done():

@@ -1,0 +1,171 @@
+"""``podbridge``: serve, events, call, sandbox, and the subcommands plugins contribute."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from bridge import __version__
+from bridge.config import Settings, load_settings
+from bridge.errors import BridgeError
+from bridge.methods import format_validation_error
+from bridge.plugin import add_plugin_cli
+
+logger = logging.getLogger(__name__)
+
+
+def add_settings_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML settings file")
+    p.add_argument("--url", help="Podman API URL, e.g. unix:///run/podman/podman.sock "
+                   "(default: $CONTAINER_HOST, then the rootful or rootless socket)")
+    p.add_argument("--systemd", choices=("system", "user"),
+                   help="which systemd manager (default: system as root, else user)")
+    p.add_argument("--state-dir", help="where the token and the database live")
+    p.add_argument("--token-file", help="the token file (created 0600 when missing)")
+    p.add_argument("--log-level", help="debug, info, warning, error")
+
+
+def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
+    return load_settings(
+        args.config, url=args.url, systemd=args.systemd, state_dir=args.state_dir,
+        token_file=args.token_file, log_level=args.log_level, **extra)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bridge.app import serve
+
+    settings = settings_from(args, listen=args.listen, unit_dir=args.unit_dir,
+                             panel_dir=args.panel_dir)
+    setup_logging(settings.log_level)
+    return asyncio.run(serve(settings))
+
+
+def _client_target(args: argparse.Namespace) -> tuple[str, str]:
+    settings = settings_from(args)
+    url = args.bridge or os.environ.get("PODBRIDGE_URL")
+    if not url:
+        host, port = settings.listen_address
+        url = f"http://{host}:{port}"
+    token = args.token or os.environ.get("PODBRIDGE_TOKEN")
+    if not token:
+        try:
+            token = settings.token_path.read_text().strip()
+        except OSError as exc:
+            raise SystemExit(f"podbridge: no token: pass --token or PODBRIDGE_TOKEN "
+                             f"({exc.strerror}: {settings.token_path})") from None
+    return url, token
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from bridge.client import BridgeClient
+
+    url, token = _client_target(args)
+
+    async def run() -> int:
+        async with BridgeClient(url, token) as client:
+            count = 0
+            async for event in client.events(args.topics or ["*"], since=args.since):
+                print(json.dumps(event), flush=True)
+                count += 1
+                if args.count and count >= args.count:
+                    return 0
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from bridge.client import BridgeClient
+
+    url, token = _client_target(args)
+    try:
+        params = json.loads(args.params) if args.params else {}
+    except ValueError as exc:
+        print(f"podbridge call: params are not JSON: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> Any:
+        async with BridgeClient(url, token, timeout=args.timeout) as client:
+            return await client.call(args.method, params, timeout=args.timeout)
+
+    try:
+        data = asyncio.run(run())
+    except BridgeError as exc:
+        print(f"podbridge call: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except (OSError, ConnectionError) as exc:
+        print(f"podbridge call: cannot reach the bridge at {url}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2))
+    return 0
+
+
+def setup_logging(level: str | None) -> None:
+    logging.basicConfig(level=(level or "info").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podbridge", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"podbridge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the bridge")
+    add_settings_flags(p)
+    p.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:9090)")
+    p.add_argument("--unit-dir", help="where generated units are installed")
+    p.add_argument("--panel-dir", help="the built panel to serve at /")
+    p.set_defaults(func=cmd_serve)
+
+    for name, helptext, func in (("events", "print events of a running bridge as JSON lines",
+                                  cmd_events),
+                                 ("call", "call a method of a running bridge", cmd_call)):
+        p = sub.add_parser(name, help=helptext)
+        add_settings_flags(p)
+        p.add_argument("--bridge", help="the bridge's URL (default from --listen settings, "
+                       "or $PODBRIDGE_URL)")
+        p.add_argument("--token", help="the token (default $PODBRIDGE_TOKEN, then the token "
+                       "file)")
+        if name == "events":
+            p.add_argument("topics", nargs="*", help="topic globs (default: all)")
+            p.add_argument("--since", type=int, help="replay from after this seq")
+            p.add_argument("--count", type=int, help="stop after this many events")
+        else:
+            p.add_argument("method")
+            p.add_argument("params", nargs="?", help="params as a JSON object")
+            p.add_argument("--timeout", type=float, default=600.0)
+        p.set_defaults(func=func)
+
+    try:
+        from bridge.sandbox.cli import add_cli as add_sandbox_cli
+    except ImportError:
+        pass
+    else:
+        add_sandbox_cli(sub)
+    add_plugin_cli(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        result = args.func(args)
+    except ValidationError as exc:
+        print(f"podbridge: bad settings: {format_validation_error(exc)}", file=sys.stderr)
+        return 2
+    return int(result or 0)

@@ -1,0 +1,264 @@
+"""An async client of Podman's libpod REST API over its unix socket.
+
+Every call has an explicit timeout; the event stream deliberately has none. Errors come back
+as BridgeError with a code from the fixed vocabulary (404 -> not-found, 409 -> conflict).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from bridge.errors import BridgeError, Conflict, NotFound, Timeout
+
+logger = logging.getLogger(__name__)
+
+API = "/v4.0.0/libpod"
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=5)
+# A stream lives as long as the peer: no total timeout, a connect timeout only.
+STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5, sock_read=None)
+
+
+class PodmanError(BridgeError):
+    pass
+
+
+def socket_path(url: str) -> str:
+    """The socket path of a ``unix:///path`` (or ``unix:/path``) URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "unix":
+        raise ValueError(f"only unix:// Podman URLs are supported, not {url!r}")
+    path = parts.path or parts.netloc
+    if not path:
+        raise ValueError(f"no socket path in {url!r}")
+    return path
+
+
+def _raise_for(status: int, body: str, what: str) -> None:
+    try:
+        message = json.loads(body).get("message") or body
+    except (ValueError, AttributeError):
+        message = body
+    message = f"{what}: {str(message).strip()}"
+    if status == 404:
+        raise NotFound(message)
+    if status == 409:
+        raise Conflict(message)
+    raise PodmanError(message)
+
+
+class PodmanClient:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = socket_path(url)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.UnixConnector(path=self.path, limit=32)
+            self._session = aiohttp.ClientSession(
+                connector=connector, base_url="http://d", timeout=DEFAULT_TIMEOUT)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> PodmanClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None,
+        json_body: Any = None, timeout: float | None = None, what: str | None = None,
+        raw: bool = False,
+    ) -> Any:
+        kwargs: dict[str, Any] = {}
+        if params:
+            kwargs["params"] = {k: _qs(v) for k, v in params.items() if v is not None}
+        if json_body is not None:
+            kwargs["json"] = json_body
+        if timeout is not None:
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout, connect=5)
+        what = what or f"{method} {path}"
+        try:
+            async with self.session.request(method, API + path, **kwargs) as resp:
+                body = await resp.text()
+                if resp.status >= 400:
+                    _raise_for(resp.status, body, what)
+                if raw:
+                    return resp.status, body
+                if resp.status in (204, 304) or not body:
+                    return None
+                return json.loads(body)
+        except TimeoutError:
+            raise Timeout(f"{what}: Podman did not answer in time") from None
+        except aiohttp.ClientConnectionError as exc:
+            raise PodmanError(f"{what}: cannot reach Podman at {self.url}: {exc}") from None
+
+    async def ping(self, timeout: float = 5) -> bool:
+        try:
+            async with self.session.get("/_ping", timeout=aiohttp.ClientTimeout(
+                    total=timeout)) as resp:
+                return resp.status == 200
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return False
+
+    async def version(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("GET", "/version")
+        return result
+
+    # -- containers
+    async def containers(self, all: bool = True, filters: dict[str, list[str]] | None = None
+                         ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"all": all}
+        if filters:
+            params["filters"] = json.dumps(filters)
+        result: list[dict[str, Any]] = await self.request("GET", "/containers/json",
+                                                          params=params)
+        return result or []
+
+    async def inspect_container(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "GET", f"/containers/{quote(name, safe='')}/json",
+            what=f"container {name!r}")
+        return result
+
+    async def start_container(self, name: str) -> None:
+        await self.request("POST", f"/containers/{quote(name, safe='')}/start",
+                           what=f"start container {name!r}", timeout=120)
+
+    async def stop_container(self, name: str, timeout: int = 10) -> None:
+        await self.request("POST", f"/containers/{quote(name, safe='')}/stop",
+                           params={"timeout": timeout}, what=f"stop container {name!r}",
+                           timeout=timeout + 60)
+
+    async def restart_container(self, name: str, timeout: int = 10) -> None:
+        await self.request("POST", f"/containers/{quote(name, safe='')}/restart",
+                           params={"t": timeout}, what=f"restart container {name!r}",
+                           timeout=timeout + 120)
+
+    async def remove_container(self, name: str, force: bool = True) -> None:
+        await self.request("DELETE", f"/containers/{quote(name, safe='')}",
+                           params={"force": force}, what=f"remove container {name!r}")
+
+    async def create_container(self, spec: dict[str, Any]) -> str:
+        result = await self.request("POST", "/containers/create", json_body=spec,
+                                    what="create container", timeout=120)
+        return str(result["Id"])
+
+    # -- pods, images, volumes, networks
+    async def pods(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.request("GET", "/pods/json")
+        return result or []
+
+    async def inspect_pod(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "GET", f"/pods/{quote(name, safe='')}/json", what=f"pod {name!r}")
+        return result
+
+    async def images(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.request("GET", "/images/json")
+        return result or []
+
+    async def inspect_image(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "GET", f"/images/{quote(name, safe='')}/json", what=f"image {name!r}")
+        return result
+
+    async def tag_image(self, image: str, repo: str, tag: str) -> None:
+        await self.request("POST", f"/images/{quote(image, safe='')}/tag",
+                           params={"repo": repo, "tag": tag}, what=f"tag image {image!r}")
+
+    async def untag_image(self, image: str, repo: str, tag: str) -> None:
+        await self.request("POST", f"/images/{quote(image, safe='')}/untag",
+                           params={"repo": repo, "tag": tag}, what=f"untag image {image!r}")
+
+    async def pull_image(self, reference: str, *, tls_verify: bool = True,
+                         auth: str | None = None, timeout: float = 600) -> str:
+        """Pull (policy always); returns the image ID. Errors may arrive after a 200."""
+        headers = {"X-Registry-Auth": auth} if auth else None
+        params = {"reference": reference, "policy": "always", "tlsVerify": _qs(tls_verify),
+                  "quiet": "true"}
+        what = f"pull {reference}"
+        image_id = ""
+        try:
+            async with self.session.post(
+                    API + "/images/pull", params=params, headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=timeout, connect=5)) as resp:
+                if resp.status >= 400:
+                    _raise_for(resp.status, await resp.text(), what)
+                async for line in resp.content:
+                    if not line.strip():
+                        continue
+                    msg = json.loads(line)
+                    if msg.get("error"):
+                        raise PodmanError(f"{what}: {msg['error'].strip()}")
+                    if msg.get("id"):
+                        image_id = msg["id"]
+        except TimeoutError:
+            raise Timeout(f"{what}: no answer in {timeout:.0f} s") from None
+        except aiohttp.ClientConnectionError as exc:
+            raise PodmanError(f"{what}: cannot reach Podman at {self.url}: {exc}") from None
+        if not image_id:
+            raise PodmanError(f"{what}: Podman reported no image")
+        return image_id
+
+    # -- events
+    @asynccontextmanager
+    async def event_stream(self, since: str | None = None,
+                           filters: dict[str, list[str]] | None = None
+                           ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        """The libpod event stream: entered once Podman has answered, it yields an iterator
+        of events (dicts) that ends when Podman ends the stream."""
+        params: dict[str, str] = {"stream": "true"}
+        if since is not None:
+            params["since"] = since
+        if filters:
+            params["filters"] = json.dumps(filters)
+        async with self.session.get(API + "/events", params=params,
+                                    timeout=STREAM_TIMEOUT) as resp:
+            if resp.status >= 400:
+                _raise_for(resp.status, await resp.text(), "events")
+            yield _event_lines(resp)
+
+
+async def _event_lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    while True:
+        line = await resp.content.readline()
+        if not line:
+            return
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            yield json.loads(line)
+        except ValueError:
+            logger.warning("podman sent a line that is not JSON: %.200r", line)
+
+
+def _qs(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def wait_for_socket(client: PodmanClient, timeout: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await client.ping(timeout=2):
+            return True
+        await asyncio.sleep(0.1)
+    return False

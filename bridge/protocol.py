@@ -1,0 +1,97 @@
+"""The websocket protocol's inbound messages, validated once, at the edge.
+
+See docs/protocol.md for the whole protocol with examples.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from bridge.errors import BridgeError
+from bridge.methods import format_validation_error
+
+MAX_TOPICS = 64
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuthMsg(_Msg):
+    type: Literal["auth"]
+    token: str | None = None
+
+
+class SubscribeMsg(_Msg):
+    id: int
+    type: Literal["subscribe"]
+    topics: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=MAX_TOPICS)
+    since: int | None = Field(default=None, ge=0)
+
+
+class UnsubscribeMsg(_Msg):
+    id: int
+    type: Literal["unsubscribe"]
+    sub: int
+
+
+class CallMsg(_Msg):
+    id: int
+    type: Literal["call"]
+    method: str = Field(min_length=1, max_length=200)
+    params: dict[str, Any] | None = None
+
+
+class PingMsg(_Msg):
+    id: int
+    type: Literal["ping"]
+
+
+Inbound = Annotated[SubscribeMsg | UnsubscribeMsg | CallMsg | PingMsg,
+                    Field(discriminator="type")]
+_inbound = TypeAdapter(Inbound)
+KNOWN_TYPES = ("subscribe", "unsubscribe", "call", "ping")
+
+
+class ProtocolError(BridgeError):
+    """A message that cannot be understood; ``msg_id`` is its id when it had a usable one."""
+
+    def __init__(self, message: str, msg_id: int | None = None) -> None:
+        super().__init__(message, "protocol-error")
+        self.msg_id = msg_id
+
+
+def parse(text: str | bytes) -> SubscribeMsg | UnsubscribeMsg | CallMsg | PingMsg:
+    try:
+        obj = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"message is not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("message must be a JSON object")
+    raw_id = obj.get("id")
+    msg_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("message needs a string 'type'", msg_id)
+    if kind not in KNOWN_TYPES:
+        raise ProtocolError(f"unknown message type {kind!r}", msg_id)
+    if msg_id is None:
+        raise ProtocolError(f"{kind!r} message needs an integer 'id'")
+    try:
+        return _inbound.validate_python(obj)
+    except ValidationError as exc:
+        raise ProtocolError(f"bad {kind!r} message: {format_validation_error(exc)}",
+                            msg_id) from None
+
+
+def parse_auth(text: str | bytes) -> AuthMsg:
+    try:
+        return AuthMsg.model_validate_json(text)
+    except ValidationError as exc:
+        raise ProtocolError("the first message must be "
+                            f"{{\"type\":\"auth\",\"token\":...}}: "
+                            f"{format_validation_error(exc)}") from None

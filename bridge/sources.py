@@ -1,0 +1,308 @@
+"""Sources: Podman's event stream and systemd's D-Bus signals, onto the bus.
+
+Both reconnect with backoff and resume without losing or doubling events: the Podman
+stream resumes with ``since=`` the newest event time seen and de-duplicates what is sent
+again; the systemd source subscribes again and re-reads unit state, publishing only what
+changed while it was away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from dbus_fast import Message
+
+from bridge.bus import Bus
+from bridge.errors import BridgeError
+from bridge.events import (
+    BRIDGE_SOURCE,
+    JOB_DONE,
+    SOURCE_BRIDGE,
+    SOURCE_PODMAN,
+    SOURCE_SYSTEMD,
+    SYSTEMD_RELOADING,
+    UNIT_NEW,
+    UNIT_REMOVED,
+    UNIT_STATE,
+    iso_from_ns,
+)
+from bridge.podman import PodmanClient
+from bridge.state import ACTION_STATE, State
+from bridge.systemd import (
+    MANAGER_IFACE,
+    SERVICE_IFACE,
+    UNIT_IFACE,
+    SystemdClient,
+    unit_path_to_name,
+    unwrap,
+)
+
+logger = logging.getLogger(__name__)
+
+# Attributes of a libpod event that are not container labels.
+NON_LABEL_ATTRIBUTES = frozenset({"image", "name", "podId", "containerExitCode", "oomKilled",
+                                  "network", "error", "execID", "health_status"})
+# An event older than this behind the newest one seen is a replay of the events log (Podman
+# re-reads a rotated log file), not news.
+REPLAY_WINDOW_NS = 10 * 1_000_000_000
+DEDUP_KEYS = 65_536
+
+
+class Backoff:
+    def __init__(self, first: float = 0.1, cap: float = 5.0) -> None:
+        self.first = first
+        self.cap = cap
+        self.delay = first
+
+    def reset(self) -> None:
+        self.delay = self.first
+
+    async def sleep(self) -> None:
+        await asyncio.sleep(self.delay)
+        self.delay = min(self.cap, self.delay * 2)
+
+
+def translate_podman_event(raw: dict[str, Any]) -> tuple[str, str, dict[str, Any], int] | None:
+    """(type, subject, data, time_ns) of a libpod event, or None if it is not one."""
+    kind = str(raw.get("Type") or "").lower()
+    action = str(raw.get("Action") or raw.get("status") or "")
+    if not kind or not action:
+        return None
+    actor = raw.get("Actor") or {}
+    attrs: dict[str, str] = actor.get("Attributes") or {}
+    time_ns = int(raw.get("timeNano") or int(raw.get("time") or 0) * 1_000_000_000)
+    data: dict[str, Any] = {"id": actor.get("ID") or raw.get("id") or ""}
+    if kind == "container":
+        data["image"] = attrs.get("image", "")
+        data["pod_id"] = attrs.get("podId", "")
+        exit_code = attrs.get("containerExitCode")
+        data["exit_code"] = int(exit_code) if exit_code not in (None, "") else None
+        data["health"] = raw.get("HealthStatus") or attrs.get("health_status") or None
+        data["labels"] = {k: v for k, v in attrs.items() if k not in NON_LABEL_ATTRIBUTES}
+        state = ACTION_STATE.get(action)
+        if state:
+            data["state"] = state
+        if "oomKilled" in attrs:
+            data["oom_killed"] = attrs["oomKilled"] == "true"
+    else:
+        data["attributes"] = dict(attrs)
+    if attrs.get("error"):
+        data["error"] = attrs["error"]
+    data["time"] = iso_from_ns(time_ns) if time_ns else None
+    subject = attrs.get("name") or data["id"]
+    return f"{kind}.{action}", subject, data, time_ns
+
+
+class PodmanSource:
+    """One long-lived ``/libpod/events`` stream, resumed across Podman restarts."""
+
+    def __init__(self, bus: Bus, podman: PodmanClient, state: State) -> None:
+        self.bus = bus
+        self.podman = podman
+        self.state = state
+        self.last_ns = 0
+        self.connected = False
+        self._seen: OrderedDict[tuple[Any, ...], None] = OrderedDict()
+        self.duplicates = 0
+
+    def _is_new(self, raw: dict[str, Any], time_ns: int) -> bool:
+        actor = raw.get("Actor") or {}
+        key = (time_ns, raw.get("Type"), raw.get("Action"), actor.get("ID"),
+               (actor.get("Attributes") or {}).get("name"))
+        if key in self._seen or (self.last_ns and time_ns < self.last_ns - REPLAY_WINDOW_NS):
+            self.duplicates += 1
+            return False
+        self._seen[key] = None
+        if len(self._seen) > DEDUP_KEYS:
+            self._seen.popitem(last=False)
+        return True
+
+    def handle(self, raw: dict[str, Any]) -> None:
+        parsed = translate_podman_event(raw)
+        if parsed is None:
+            return
+        type_, subject, data, time_ns = parsed
+        if not self._is_new(raw, time_ns):
+            return
+        self.last_ns = max(self.last_ns, time_ns)
+        self.bus.publish(type_, SOURCE_PODMAN, subject, data, time=data["time"])
+
+    def _set_connected(self, connected: bool, error: str | None = None) -> None:
+        if connected != self.connected:
+            self.connected = connected
+            self.bus.publish(BRIDGE_SOURCE, SOURCE_BRIDGE, "podman",
+                             {"connected": connected, "error": error})
+
+    async def run(self) -> None:
+        backoff = Backoff()
+        while True:
+            since = None
+            if self.last_ns:
+                since = f"{self.last_ns // 1_000_000_000}.{self.last_ns % 1_000_000_000:09d}"
+            try:
+                async with self.podman.event_stream(since=since) as stream:
+                    # Podman has answered: only now is a re-list of the state race-free, as
+                    # events that happen during the re-list arrive on the stream as well.
+                    self._set_connected(True)
+                    backoff.reset()
+                    await self.state.resync_podman(self.podman)
+                    async for raw in stream:
+                        self.handle(raw)
+                logger.info("podman event stream ended; reconnecting")
+                self._set_connected(False, "stream ended")
+            except asyncio.CancelledError:
+                raise
+            except (BridgeError, OSError, TimeoutError, ValueError) as exc:
+                log = logger.warning if self.connected or backoff.delay == backoff.first \
+                    else logger.debug
+                log("podman event stream: %s", exc)
+                self._set_connected(False, str(exc))
+            except Exception as exc:  # aiohttp's errors, and anything unforeseen
+                logger.warning("podman event stream failed: %r", exc)
+                self._set_connected(False, repr(exc))
+            await backoff.sleep()
+
+
+class SystemdSource:
+    """systemd's Manager signals and unit property changes, onto the bus."""
+
+    def __init__(self, bus: Bus, systemd: SystemdClient, state: State) -> None:
+        self.bus = bus
+        self.systemd = systemd
+        self.state = state
+        self.connected = False
+        self._paths: dict[str, str] = {}
+        self._remove_handler: Callable[[], None] | None = None
+        self._resync_task: asyncio.Task[None] | None = None
+
+    def _set_connected(self, connected: bool, error: str | None = None) -> None:
+        if connected != self.connected:
+            self.connected = connected
+            self.bus.publish(BRIDGE_SOURCE, SOURCE_BRIDGE, "systemd",
+                             {"connected": connected, "error": error})
+
+    async def run(self) -> None:
+        backoff = Backoff(0.2, 5.0)
+        while True:
+            try:
+                if not self.systemd.connected:
+                    await self.systemd.connect()
+                if self._remove_handler is None:
+                    self._remove_handler = self.systemd.add_signal_handler(self._on_signal)
+                # Subscribe before listing: a change between the two is then seen twice
+                # (harmless, set_unit publishes only real changes), never missed.
+                await self.systemd.subscribe()
+                await self.resync()
+                self._set_connected(True)
+                backoff.reset()
+                await self.systemd.wait_disconnected()
+                logger.warning("lost the D-Bus connection to systemd; reconnecting")
+                self._set_connected(False, "disconnected")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Say it once, not at every retry.
+                log = logger.warning if self.connected or backoff.delay == backoff.first \
+                    else logger.debug
+                log("systemd source: %s", exc)
+                self._set_connected(False, str(exc))
+            self.systemd.close()
+            await backoff.sleep()
+
+    def stop(self) -> None:
+        if self._remove_handler is not None:
+            self._remove_handler()
+            self._remove_handler = None
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+
+    async def resync(self) -> None:
+        units = await self.systemd.list_units()
+        listed = set()
+        for name, description, load, active, sub, _f, path, *_ in units:
+            listed.add(name)
+            self._paths[path] = name
+            self._update(name, {"description": description, "load_state": load,
+                                "active_state": active, "sub_state": sub})
+        for name in [n for n in self.state.units if n not in listed]:
+            self.state.remove_unit(name)
+            self.bus.publish(UNIT_REMOVED, SOURCE_SYSTEMD, name, {"unit": name})
+        # Result and NRestarts live on the Service interface, which ListUnits does not give.
+        # Read them for the services that are doing something, a few at a time.
+        busy = [(n, p) for n, _d, _l, a, s, _f, p, *_ in units
+                if n.endswith(".service") and (a != "inactive" or s not in ("dead",))]
+        sem = asyncio.Semaphore(8)
+
+        async def read(name: str, path: str) -> None:
+            async with sem:
+                try:
+                    props = await self.systemd.get_all(path, SERVICE_IFACE)
+                except BridgeError:
+                    return
+                self._update(name, {"result": props.get("Result"),
+                                    "n_restarts": props.get("NRestarts")})
+
+        await asyncio.gather(*(read(n, p) for n, p in busy))
+
+    def _update(self, name: str, fields: dict[str, Any]) -> None:
+        before = self.state.set_unit(name, fields)
+        if before is not None:
+            rec = self.state.units[name]
+            self.bus.publish(UNIT_STATE, SOURCE_SYSTEMD, name, {
+                "unit": name,
+                "active_state": rec["active_state"], "sub_state": rec["sub_state"],
+                "result": rec["result"], "n_restarts": rec["n_restarts"],
+                "previous": before,
+            })
+
+    def _on_signal(self, msg: Message) -> None:
+        member = msg.member
+        if msg.interface == MANAGER_IFACE:
+            if member == "JobRemoved":
+                job_id, job, unit, result = msg.body
+                self.bus.publish(JOB_DONE, SOURCE_SYSTEMD, unit,
+                                 {"unit": unit, "job": job, "id": job_id, "result": result})
+            elif member == "UnitNew":
+                name, path = msg.body
+                self._paths[path] = name
+                self.bus.publish(UNIT_NEW, SOURCE_SYSTEMD, name, {"unit": name})
+            elif member == "UnitRemoved":
+                name, path = msg.body
+                self._paths.pop(path, None)
+                self.state.remove_unit(name)
+                self.bus.publish(UNIT_REMOVED, SOURCE_SYSTEMD, name, {"unit": name})
+            elif member == "Reloading":
+                (active,) = msg.body
+                self.bus.publish(SYSTEMD_RELOADING, SOURCE_SYSTEMD, "systemd",
+                                 {"active": bool(active)})
+                if not active:
+                    # Units may have come and gone: read them again, off the signal path.
+                    if self._resync_task is None or self._resync_task.done():
+                        self._resync_task = asyncio.get_running_loop().create_task(
+                            self._guarded_resync(), name="systemd/resync")
+            return
+        if member == "PropertiesChanged" and msg.path:
+            iface, changed, _invalidated = msg.body
+            name = self._paths.get(msg.path) or unit_path_to_name(msg.path)
+            fields: dict[str, Any] = {}
+            if iface == UNIT_IFACE:
+                for prop, key in (("ActiveState", "active_state"), ("SubState", "sub_state"),
+                                  ("LoadState", "load_state"), ("Description", "description")):
+                    if prop in changed:
+                        fields[key] = unwrap(changed[prop])
+            elif iface == SERVICE_IFACE:
+                for prop, key in (("Result", "result"), ("NRestarts", "n_restarts")):
+                    if prop in changed:
+                        fields[key] = unwrap(changed[prop])
+            if fields:
+                self._update(name, fields)
+
+    async def _guarded_resync(self) -> None:
+        try:
+            await self.resync()
+        except Exception as exc:
+            logger.warning("systemd resync after reload failed: %s", exc)

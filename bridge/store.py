@@ -1,0 +1,114 @@
+"""SQLite in the state folder: history, journals and plugin state that survive restarts.
+
+Writes are small and local, so they run inline (WAL mode, synchronous=NORMAL): a round trip
+to a thread would cost more than the write. Each plugin owns its tables; a key-value
+namespace per plugin covers the simple cases.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    time REAL NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_ns ON journal (namespace, kind, id);
+"""
+
+
+class Store:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.db.execute(sql, params)
+
+    def executescript(self, sql: str) -> None:
+        self.db.executescript(sql)
+
+    # -- key/value, one namespace per plugin
+    def get(self, namespace: str, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM kv WHERE namespace=? AND key=?",
+                              (namespace, key)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        self.db.execute(
+            "INSERT INTO kv (namespace, key, value, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (namespace, key) DO UPDATE SET value=excluded.value, "
+            "updated=excluded.updated",
+            (namespace, key, json.dumps(value), time.time()))
+
+    def delete(self, namespace: str, key: str) -> None:
+        self.db.execute("DELETE FROM kv WHERE namespace=? AND key=?", (namespace, key))
+
+    def items(self, namespace: str) -> dict[str, Any]:
+        rows = self.db.execute("SELECT key, value FROM kv WHERE namespace=?", (namespace,))
+        return {k: json.loads(v) for k, v in rows}
+
+    # -- journals: append-only records (update history, rollbacks, hook outcomes)
+    def append(self, namespace: str, kind: str, subject: str, data: dict[str, Any],
+               when: float | None = None) -> int:
+        cur = self.db.execute(
+            "INSERT INTO journal (namespace, kind, subject, time, data) VALUES (?, ?, ?, ?, ?)",
+            (namespace, kind, subject, when if when is not None else time.time(),
+             json.dumps(data, default=str)))
+        return int(cur.lastrowid or 0)
+
+    def journal(self, namespace: str, kind: str | None = None, limit: int = 100,
+                subject: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, kind, subject, time, data FROM journal WHERE namespace=?"
+        params: list[Any] = [namespace]
+        if kind is not None:
+            sql += " AND kind=?"
+            params.append(kind)
+        if subject is not None:
+            sql += " AND subject=?"
+            params.append(subject)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        return [{"id": r[0], "kind": r[1], "subject": r[2], "time": r[3], **json.loads(r[4])}
+                for r in self.db.execute(sql, params)]

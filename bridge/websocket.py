@@ -1,0 +1,221 @@
+"""One websocket client: auth, then id-matched calls and subscriptions.
+
+A connection owns its tasks (one pump per subscription, one task per call in flight) and
+cancels them when it closes. ``do_*`` handle what arrives, ``send_*`` what leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from bridge.bus import ReplayGap, Subscription, SubscriptionDropped
+from bridge.errors import BridgeError
+from bridge.protocol import (
+    CallMsg,
+    PingMsg,
+    ProtocolError,
+    SubscribeMsg,
+    UnsubscribeMsg,
+    parse,
+    parse_auth,
+)
+
+if TYPE_CHECKING:
+    from bridge.auth import Auth
+    from bridge.bus import Bus
+    from bridge.methods import MethodRegistry
+
+logger = logging.getLogger(__name__)
+
+AUTH_TIMEOUT = 10.0
+MAX_CALLS_IN_FLIGHT = 64
+SEND_TIMEOUT = 5.0
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), default=str).encode()
+
+
+class Connection:
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, bus: Bus,
+                 methods: MethodRegistry, queue_size: int) -> None:
+        self.request = request
+        self.ws = ws
+        self.bus = bus
+        self.methods = methods
+        self.queue_size = queue_size
+        self._subs: dict[int, tuple[Subscription, asyncio.Task[None]]] = {}
+        self._calls: set[asyncio.Task[None]] = set()
+        self._closing: asyncio.Task[None] | None = None
+
+    # -- auth phase
+    async def authenticate(self, auth: Auth, session_ok: bool, version: str) -> bool:
+        try:
+            msg = await self.ws.receive(timeout=AUTH_TIMEOUT)
+        except TimeoutError:
+            await self._send({"type": "auth_invalid", "message": "no auth message in time"})
+            return False
+        if msg.type != WSMsgType.TEXT:
+            return False
+        try:
+            auth_msg = parse_auth(msg.data)
+        except ProtocolError as exc:
+            await self._send({"type": "auth_invalid", "message": exc.message})
+            return False
+        if auth.check_token(auth_msg.token) or (auth_msg.token is None and session_ok):
+            await self._send({"type": "auth_ok", "version": version})
+            return True
+        await self._send({"type": "auth_invalid", "message": "invalid token"})
+        return False
+
+    # -- the message loop
+    async def run(self) -> None:
+        try:
+            async for msg in self.ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self.do_message(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    await self.send_error(None, ProtocolError("binary frames are not accepted"))
+                elif msg.type == WSMsgType.ERROR:
+                    logger.info("websocket error: %s", self.ws.exception())
+                    break
+        finally:
+            await self.close()
+
+    async def do_message(self, text: str) -> None:
+        try:
+            msg = parse(text)
+        except ProtocolError as exc:
+            await self.send_error(exc.msg_id, exc)
+            return
+        if isinstance(msg, SubscribeMsg):
+            await self.do_subscribe(msg)
+        elif isinstance(msg, UnsubscribeMsg):
+            await self.do_unsubscribe(msg)
+        elif isinstance(msg, CallMsg):
+            self.do_call(msg)
+        elif isinstance(msg, PingMsg):
+            await self.send_result(msg.id, "pong")
+
+    async def do_subscribe(self, msg: SubscribeMsg) -> None:
+        if msg.id in self._subs:
+            await self.send_error(msg.id, ProtocolError(f"id {msg.id} is already in use"))
+            return
+        gap = False
+        try:
+            sub = self.bus.subscribe(msg.topics, since=msg.since, maxsize=self.queue_size)
+        except ReplayGap:
+            gap = True
+            sub = self.bus.subscribe(msg.topics, maxsize=self.queue_size)
+        sub.on_drop = lambda exc, sub_id=msg.id: self._dropped(sub_id, exc)
+        # Ordering matters: the result (with the seq the subscription starts after) must
+        # reach the client before any event of the subscription, and a `reset` before the
+        # first event too. Both are sent here, before the pump that sends events exists.
+        await self.send_result(msg.id, {"seq": sub.last_seq, "reset": gap})
+        if gap:
+            await self._send({"type": "reset", "sub": msg.id, "seq": sub.last_seq})
+        pump = asyncio.create_task(self._pump(msg.id, sub), name=f"ws/sub/{msg.id}")
+        self._subs[msg.id] = (sub, pump)
+
+    async def do_unsubscribe(self, msg: UnsubscribeMsg) -> None:
+        entry = self._subs.pop(msg.sub, None)
+        if entry is None:
+            await self.send_error(msg.id, BridgeError(f"no subscription {msg.sub}",
+                                                      "not-found"))
+            return
+        sub, pump = entry
+        sub.close()
+        pump.cancel()
+        await self.send_result(msg.id, None)
+
+    def do_call(self, msg: CallMsg) -> None:
+        if len(self._calls) >= MAX_CALLS_IN_FLIGHT:
+            task = asyncio.create_task(self.send_error(msg.id, BridgeError(
+                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")))
+        else:
+            task = asyncio.create_task(self._call(msg), name=f"ws/call/{msg.method}")
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def _call(self, msg: CallMsg) -> None:
+        try:
+            data = await self.methods.call(msg.method, msg.params)
+        except BridgeError as exc:
+            await self.send_error(msg.id, exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("method %s failed", msg.method)
+            await self.send_error(msg.id, BridgeError(f"{type(exc).__name__}: {exc}",
+                                                      "internal-error"))
+        else:
+            await self.send_result(msg.id, data)
+
+    async def _pump(self, sub_id: int, sub: Subscription) -> None:
+        head = b'{"type":"event","sub":%d,"event":' % sub_id
+        try:
+            while True:
+                first = await sub.get()
+                batch = [first, *sub.drain()]
+                for _event, raw in batch:
+                    await self.ws.send_frame(head + raw + b"}", WSMsgType.TEXT)
+        except SubscriptionDropped:
+            pass  # _dropped() handles it
+        except (ConnectionError, RuntimeError):
+            pass  # the peer went away; run() closes up
+
+    def _dropped(self, sub_id: int, exc: SubscriptionDropped) -> None:
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(
+                self._close_dropped(sub_id, exc.resume_since), name="ws/drop")
+
+    async def _close_dropped(self, sub_id: int, resume_since: int) -> None:
+        entry = self._subs.pop(sub_id, None)
+        if entry is not None:
+            entry[1].cancel()
+        try:
+            await asyncio.wait_for(self._send({"type": "dropped", "sub": sub_id,
+                                               "resume_since": resume_since}), SEND_TIMEOUT)
+            await asyncio.wait_for(self.ws.close(code=1013, message=b"too slow"),
+                                   SEND_TIMEOUT)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            # A peer that does not read at all: let go of the connection without a handshake.
+            if self.request.transport is not None:
+                self.request.transport.abort()
+
+    # -- outbound
+    async def _send(self, obj: Any) -> None:
+        if not self.ws.closed:
+            await self.ws.send_frame(dumps(obj), WSMsgType.TEXT)
+
+    async def send_result(self, msg_id: int, data: Any) -> None:
+        await self._send({"id": msg_id, "type": "result", "ok": True, "data": data})
+
+    async def send_error(self, msg_id: int | None, exc: BridgeError) -> None:
+        if msg_id is None:
+            await self._send({"type": "error", "error": exc.to_json()})
+        else:
+            await self._send({"id": msg_id, "type": "result", "ok": False,
+                              "error": exc.to_json()})
+
+    async def close(self) -> None:
+        tasks: list[asyncio.Task[Any]] = []
+        for sub, pump in self._subs.values():
+            sub.close()
+            pump.cancel()
+            tasks.append(pump)
+        self._subs.clear()
+        for call in list(self._calls):
+            call.cancel()
+            tasks.append(call)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if not self.ws.closed:
+            await self.ws.close()
+        if self._closing is not None and self._closing is not asyncio.current_task():
+            await asyncio.gather(self._closing, return_exceptions=True)
