@@ -1,0 +1,55 @@
+"""Fixtures for every test: nothing may be left running behind a test.
+
+Like Cockpit's ``_check_settled``: a test that leaves asyncio tasks pending or child
+processes alive fails, so leaks are found where they are made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _children() -> set[int]:
+    me = os.getpid()
+    kids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Field 4 is the parent pid; the command name (field 2) may hold spaces.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == me and fields[0] != "Z":
+            kids.add(int(entry.name))
+    return kids
+
+
+@pytest.fixture(autouse=True)
+async def _check_settled() -> AsyncIterator[None]:
+    before = {t for t in asyncio.all_tasks() if not t.done()}
+    yield
+    # Give tasks cancelled during teardown one turn of the loop to finish.
+    for _ in range(3):
+        await asyncio.sleep(0)
+    leaked = [t for t in asyncio.all_tasks()
+              if not t.done() and t not in before and t is not asyncio.current_task()]
+    for t in leaked:
+        t.cancel()
+    assert not leaked, f"test leaked tasks: {[t.get_name() for t in leaked]}"
+
+
+@pytest.fixture(autouse=True)
+def _check_children(request: pytest.FixtureRequest) -> Iterator[None]:
+    before = _children()
+    yield
+    if request.node.get_closest_marker("allow_children"):
+        return
+    leaked = _children() - before
+    assert not leaked, f"test leaked child processes: {sorted(leaked)}"

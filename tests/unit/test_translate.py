@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from bridge.bus import Bus
+from bridge.sources import PodmanSource, translate_podman_event
+from bridge.state import State
+from bridge.systemd import unit_name_to_path, unit_path_to_name
+
+DIED = {
+    "Type": "container", "Action": "died",
+    "Actor": {"ID": "abc123", "Attributes": {
+        "image": "localhost/x:v1", "name": "web", "podId": "", "containerExitCode": "3",
+        "PODMAN_SYSTEMD_UNIT": "web.service", "io.containers.autoupdate": "registry"}},
+    "time": 1716120000, "timeNano": 1716120000123456789,
+}
+
+
+def test_container_event_is_typed() -> None:
+    parsed = translate_podman_event(DIED)
+    assert parsed is not None
+    type_, subject, data, ns = parsed
+    assert (type_, subject, ns) == ("container.died", "web", 1716120000123456789)
+    assert data["exit_code"] == 3 and data["state"] == "exited"
+    assert data["labels"] == {"PODMAN_SYSTEMD_UNIT": "web.service",
+                              "io.containers.autoupdate": "registry"}
+    assert data["time"] == "2024-05-19T12:00:00.123456789Z"
+
+
+def test_health_status_event() -> None:
+    raw = {**DIED, "Action": "health_status", "HealthStatus": "unhealthy"}
+    raw["Actor"] = {"ID": "abc", "Attributes": {"name": "web", "image": "i"}}
+    parsed = translate_podman_event(raw)
+    assert parsed is not None and parsed[2]["health"] == "unhealthy"
+    assert parsed[2]["exit_code"] is None
+
+
+def test_not_an_event() -> None:
+    assert translate_podman_event({"foo": 1}) is None
+
+
+def test_duplicates_and_replays_are_dropped_but_same_time_tags_kept() -> None:
+    bus = Bus()
+    source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
+    sub = bus.subscribe(["*"])
+    source.handle(DIED)
+    source.handle(DIED)  # the same event sent again
+    tag = {"Type": "image", "Action": "tag", "timeNano": 1716120001000000000,
+           "Actor": {"ID": "img", "Attributes": {"name": "localhost/a:1"}}}
+    source.handle(tag)
+    # Another tag of the same image at the same nanosecond is a different event.
+    source.handle({**tag, "Actor": {"ID": "img", "Attributes": {"name": "localhost/a:2"}}})
+    # A replay of an old part of the rotated log.
+    source.handle({**DIED, "timeNano": DIED["timeNano"] - 60 * 10**9,
+                   "Actor": {"ID": "old", "Attributes": {"name": "old"}}})
+    got = [(e.type, e.subject) for e, _ in sub.drain()]
+    assert got == [("container.died", "web"), ("image.tag", "localhost/a:1"),
+                   ("image.tag", "localhost/a:2")]
+    assert source.duplicates == 2
+
+
+def test_unit_paths_round_trip() -> None:
+    for name in ("web.service", "podman-auto-update.timer", "a-b@1.service", "9lives.service",
+                 "x_y.service"):
+        path = unit_name_to_path(name)
+        assert unit_path_to_name(path) == name
+    assert unit_name_to_path("web.service") == "/org/freedesktop/systemd1/unit/web_2eservice"
