@@ -53,6 +53,7 @@ class Subscription:
         self.patterns = patterns
         self.maxsize = maxsize
         self._queue: deque[tuple[Event, bytes]] = deque()
+        self._matched: dict[str, bool] = {}
         self._waiter: asyncio.Future[None] | None = None
         self.last_seq = 0
         self.dropped: SubscriptionDropped | None = None
@@ -62,7 +63,12 @@ class Subscription:
         self.on_drop: Callable[[SubscriptionDropped], None] | None = None
 
     def matches(self, topic: str) -> bool:
-        return topic_matches(self.patterns, topic)
+        hit = self._matched.get(topic)
+        if hit is None:
+            hit = topic_matches(self.patterns, topic)
+            if len(self._matched) < 4096:
+                self._matched[topic] = hit
+        return hit
 
     def _push(self, event: Event, raw: bytes) -> None:
         if self.closed:
@@ -159,10 +165,7 @@ class Bus:
         *, time: str | None = None,
     ) -> Event:
         self._seq += 1
-        if time is None:
-            event = Event(self._seq, type, source, subject, data or {})
-        else:
-            event = Event(self._seq, type, source, subject, data or {}, time=time)
+        event = Event(self._seq, type, source, subject, data or {}, time)
         raw = encode_event(event)
         self._ring.append((event, raw))
         for patterns, listener in self._listeners:

@@ -8,13 +8,14 @@ and the same bytes go to every subscriber.
 
 from __future__ import annotations
 
-import json
+import os
 import re
-import uuid
-from dataclasses import dataclass, field
+import time as _time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 # Sources
 SOURCE_PODMAN = "podman"
@@ -40,8 +41,18 @@ BRIDGE_SOURCE = "bridge.source"  # a source connected / lost its peer
 PODMAN_OBJECT_TYPES = ("container", "image", "pod", "volume", "network", "system", "secret")
 
 
+_second_cache: list[Any] = [-1, ""]
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """The current UTC time in RFC 3339 with microseconds (cheap: the date part of the
+    string is made once a second)."""
+    t = _time.time()
+    sec = int(t)
+    if sec != _second_cache[0]:
+        _second_cache[0] = sec
+        _second_cache[1] = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(sec))
+    return f"{_second_cache[1]}.{int((t - sec) * 1_000_000):06d}Z"
 
 
 def iso_from_ns(ns: int) -> str:
@@ -49,15 +60,28 @@ def iso_from_ns(ns: int) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % 1_000_000_000:09d}Z"
 
 
-@dataclass(frozen=True, slots=True)
+# Event ids: unique per bridge process (a random prefix) and cheap (the seq after it).
+_ID_PREFIX = os.urandom(6).hex()
+
+
 class Event:
-    seq: int
-    type: str
-    source: str
-    subject: str
-    data: dict[str, Any]
-    time: str = field(default_factory=now_iso)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """One event. Treat as immutable: the same object goes to every subscriber."""
+
+    __slots__ = ("data", "id", "seq", "source", "subject", "time", "type")
+
+    def __init__(self, seq: int, type: str, source: str, subject: str,
+                 data: dict[str, Any], time: str | None = None, id: str | None = None
+                 ) -> None:
+        self.seq = seq
+        self.type = type
+        self.source = source
+        self.subject = subject
+        self.data = data
+        self.time = time or now_iso()
+        self.id = id or f"{_ID_PREFIX}-{seq:x}"
+
+    def __repr__(self) -> str:
+        return f"Event(seq={self.seq}, type={self.type!r}, subject={self.subject!r})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,7 +97,7 @@ class Event:
 
 def encode_event(event: Event) -> bytes:
     """The one serialisation of an event, shared by every subscriber."""
-    return json.dumps(event.to_json(), separators=(",", ":"), default=str).encode()
+    return orjson.dumps(event.to_json(), default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
 @lru_cache(maxsize=1024)

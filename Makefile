@@ -1,0 +1,34 @@
+# podbridge: the two commands of the quick start are `make run` and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+WORLD ?= $(CURDIR)/.worlds/run
+
+.PHONY: deps panel run test bench lint demo install clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+# The panel is rebuilt only when it is missing or older than its sources.
+panel: deps
+	@bash scripts/build-panel.sh
+
+run: deps panel
+	@bash scripts/run.sh
+
+test: deps panel
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: deps
+	$(BIN)/python -m tests.bench.run
+
+demo: deps panel
+	@PODBRIDGE_DEMO=1 bash scripts/run.sh
+
+lint: deps
+	$(BIN)/ruff check bridge plugins tests
+
+install: deps
+	@bash scripts/install-generator.sh
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist .pytest_cache

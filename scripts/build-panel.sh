@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the panel (frontend/ -> frontend/dist) when it is missing or older than its sources.
+set -euo pipefail
+cd "$(dirname "$0")/../frontend"
+[ -f package.json ] || { echo "build-panel: no frontend yet; the bridge serves a placeholder"; exit 0; }
+if [ -f dist/index.html ] && [ -z "$(find src index.html package.json package-lock.json vite.config.* \
+        -newer dist/index.html 2>/dev/null | head -1)" ]; then
+    exit 0
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run build --silent
