@@ -1,0 +1,138 @@
+"""Installing generated units: atomic writes, daemon-reload over D-Bus, enable, start.
+
+A unit the bridge writes carries a marker comment; a file without it was written by someone
+else and is never overwritten (or removed) unless asked (``force``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.errors import BridgeError, Conflict, InvalidParams, NotFound
+from bridge.systemd import SystemdClient
+
+logger = logging.getLogger(__name__)
+
+MARKER = "# Managed by podbridge: it may rewrite or remove this file."
+UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.\\@-]+\.(service|socket|timer|target|path|mount|slice)$")
+JOB_TIMEOUT = 300.0
+
+
+class InstallError(BridgeError):
+    pass
+
+
+def check_unit_name(name: str) -> None:
+    if not UNIT_NAME.match(name) or name.startswith(".") or "/" in name:
+        raise InvalidParams(f"unit name {name!r}: not a valid systemd unit file name")
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        with path.open() as f:
+            head = f.read(4096)
+    except FileNotFoundError:
+        return False
+    return MARKER in head
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def with_marker(text: str) -> str:
+    return text if MARKER in text else f"{MARKER}\n{text}"
+
+
+@dataclass
+class InstallResult:
+    unit: str
+    path: str
+    enabled: bool
+    job_result: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"unit": self.unit, "path": self.path, "enabled": self.enabled,
+                "job_result": self.job_result}
+
+
+async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str, str], *,
+                        enable: bool, start: bool, force: bool) -> list[InstallResult]:
+    """Write every unit (all or none), reload, then enable and start as asked.
+
+    All files are checked before any is written, so a conflict leaves nothing half-done.
+    """
+    for name in units:
+        check_unit_name(name)
+        target = unit_dir / name
+        if target.exists() and not force and not is_ours(target):
+            raise Conflict(f"{target} exists and was not written by podbridge "
+                           "(use force to overwrite it)")
+    if not os.access(unit_dir if unit_dir.exists() else unit_dir.parent, os.W_OK):
+        raise InstallError(f"cannot write units to {unit_dir}: permission denied")
+    written: list[Path] = []
+    try:
+        for name, text in units.items():
+            target = unit_dir / name
+            write_atomic(target, with_marker(text))
+            written.append(target)
+    except OSError as exc:
+        raise InstallError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    await systemd.reload()
+    results = []
+    for name in units:
+        enabled = False
+        if enable and not name.endswith("@.service"):
+            await systemd.enable_unit_files([name], runtime=False, force=True)
+            enabled = True
+        results.append(InstallResult(name, str(unit_dir / name), enabled, None))
+    if start:
+        # Start the pod unit (or the single unit); its members follow through Wants=.
+        first = next(iter(units))
+        job = await systemd.start_unit(first, "replace")
+        result = await systemd.wait_job(job, JOB_TIMEOUT)
+        results[0].job_result = result
+    return results
+
+
+async def remove_unit(systemd: SystemdClient, unit_dir: Path, name: str, *, force: bool
+                      ) -> dict[str, Any]:
+    check_unit_name(name)
+    target = unit_dir / name
+    if not target.exists():
+        raise NotFound(f"no unit file {target}")
+    if not force and not is_ours(target):
+        raise Conflict(f"{target} was not written by podbridge (use force to remove it)")
+    stop_result: str | None = None
+    try:
+        job = await systemd.stop_unit(name, "replace")
+        stop_result = await systemd.wait_job(job, JOB_TIMEOUT)
+    except NotFound:
+        pass
+    with contextlib.suppress(BridgeError):
+        await systemd.disable_unit_files([name], runtime=False)
+    target.unlink()
+    await systemd.reload()
+    with contextlib.suppress(BridgeError):
+        await systemd.reset_failed_unit(name)
+    return {"unit": name, "path": str(target), "stop_result": stop_result}
