@@ -9,6 +9,7 @@ conventions (``--url``, ``CONTAINER_HOST``, then the rootful or rootless socket)
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,9 @@ from pydantic_settings import (
 )
 
 DEFAULT_PORT = 9090
+
+# The --config file, when one is given (else $PODBRIDGE_CONFIG, else the default path).
+config_file_var: ContextVar[str | None] = ContextVar("podbridge_config_file", default=None)
 
 
 def is_root() -> bool:
@@ -108,7 +112,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = os.environ.get("PODBRIDGE_CONFIG") or str(default_config_file())
+        path = (config_file_var.get() or os.environ.get("PODBRIDGE_CONFIG")
+                or str(default_config_file()))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path))
 
     @property
@@ -133,6 +138,8 @@ class Settings(BaseSettings):
 
 def load_settings(config_file: str | None = None, **flags: Any) -> Settings:
     """Settings from the file, env and the flags given (``None`` flags are ignored)."""
-    if config_file:
-        os.environ["PODBRIDGE_CONFIG"] = config_file
-    return Settings(**{k: v for k, v in flags.items() if v is not None})
+    token = config_file_var.set(config_file)
+    try:
+        return Settings(**{k: v for k, v in flags.items() if v is not None})
+    finally:
+        config_file_var.reset(token)

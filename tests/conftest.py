@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures of a real bridge against the test world (used by integration tests).
+pytest_plugins = ["tests.integration.bridgefix"]
+
 
 def _children() -> set[int]:
     me = os.getpid()

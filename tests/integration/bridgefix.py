@@ -1,0 +1,99 @@
+"""A real bridge, in this process, against the test world; and helpers to talk to it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bridge.app import Bridge
+from bridge.client import BridgeClient
+from bridge.config import Settings
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0,
+                   what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def make_settings(world: Any, state_dir: Path, **extra: Any) -> Settings:
+    return Settings(url=world.podman_url, systemd="system", state_dir=state_dir,
+                    listen="127.0.0.1:0", unit_dir=world.unit_dir, **extra)
+
+
+async def start_bridge(world: Any, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                       plugins: dict[str, Any] | None = None, **extra: Any) -> Bridge:
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
+    bridge = Bridge(make_settings(world, state_dir, **extra),
+                    plugins={} if plugins is None else plugins)
+    await bridge.start()
+    await wait_for(lambda: bool(bridge.podman_source and bridge.podman_source.connected
+                                and bridge.systemd_source and bridge.systemd_source.connected),
+                   what="the bridge's sources to connect")
+    return bridge
+
+
+def base_url(bridge: Bridge) -> str:
+    return bridge.url.split("/?", 1)[0]
+
+
+@pytest.fixture
+async def bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                 ) -> AsyncIterator[Bridge]:
+    b = await start_bridge(world, tmp_path / "state", monkeypatch)
+    try:
+        yield b
+    finally:
+        await b.stop()
+
+
+@pytest.fixture
+async def client(bridge: Bridge) -> AsyncIterator[BridgeClient]:
+    async with BridgeClient(base_url(bridge), bridge.token) as c:
+        yield c
+
+
+class RawWS:
+    """A websocket speaking raw frames, for protocol tests."""
+
+    def __init__(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse
+                 ) -> None:
+        self.session = session
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, bridge: Bridge, auth: bool = True, **kw: Any) -> RawWS:
+        session = aiohttp.ClientSession()
+        try:
+            ws = await session.ws_connect(base_url(bridge) + "/ws", **kw)
+        except BaseException:
+            await session.close()
+            raise
+        raw = cls(session, ws)
+        if auth:
+            await raw.send({"type": "auth", "token": bridge.token})
+            assert (await raw.recv())["type"] == "auth_ok"
+        return raw
+
+    async def send(self, obj: Any) -> None:
+        await self.ws.send_str(obj if isinstance(obj, str) else json.dumps(obj))
+
+    async def recv(self, timeout: float = 10) -> dict[str, Any]:
+        msg = await self.ws.receive(timeout=timeout)
+        assert msg.type == aiohttp.WSMsgType.TEXT, msg
+        result: dict[str, Any] = json.loads(msg.data)
+        return result
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.session.close()

@@ -1,0 +1,175 @@
+"""The sources against a real Podman and a real systemd: what reaches the bus, in order,
+without loss or doubles, across restarts of Podman's service and of D-Bus."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bridge.app import Bridge
+from bridge.client import BridgeClient
+from tests.integration.bridgefix import wait_for
+
+IMAGE = "localhost/podbridge/httpd:v1"
+
+
+def uniq(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def test_container_lifecycle_in_order_with_exit_code(world: Any, bridge: Bridge,
+                                                           client: BridgeClient) -> None:
+    name = uniq("life")
+    events: list[dict[str, Any]] = []
+
+    async def watch() -> None:
+        async for ev in client.events(["container.*"]):
+            if ev["subject"] == name:
+                events.append(ev)
+                if ev["type"] == "container.remove":
+                    return
+
+    task = asyncio.create_task(watch())
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(world.podman, "run", "--name", name, IMAGE, "sh", "-c", "exit 3")
+    await asyncio.to_thread(world.podman, "rm", name)
+    await asyncio.wait_for(task, 30)
+    types = [e["type"] for e in events]
+    for earlier, later in (("container.create", "container.start"),
+                           ("container.start", "container.died"),
+                           ("container.died", "container.remove")):
+        assert types.index(earlier) < types.index(later), types
+    died = next(e for e in events if e["type"] == "container.died")
+    assert died["data"]["exit_code"] == 3
+    assert died["source"] == "podman" and died["data"]["image"] == IMAGE
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    # The live model followed.
+    assert bridge.state.find_container(name) is None
+
+
+async def test_state_snapshot_follows_events(world: Any, bridge: Bridge,
+                                             client: BridgeClient) -> None:
+    name = uniq("snap")
+    await asyncio.to_thread(world.podman, "run", "-d", "--name", name,
+                            "--restart", "on-failure:2", IMAGE, "sleep", "600")
+    try:
+        await wait_for(lambda: (c := bridge.state.find_container(name)) is not None
+                       and c["state"] == "running" and c["restart_policy"] is not None,
+                       what="the container in the model")
+        snap = await client.call("state.get")
+        row = next(c for c in snap["containers"] if c["name"] == name)
+        assert row["state"] == "running" and row["restart_policy"] == "on-failure:2"
+        assert snap["seq"] >= 1
+    finally:
+        await asyncio.to_thread(world.podman, "rm", "-f", "-t", "0", name)
+
+
+def write_unit(world: Any, name: str, body: str) -> Path:
+    path = Path(world.unit_dir) / name
+    path.write_text(body)
+    return path
+
+
+async def test_unit_and_job_events(world: Any, bridge: Bridge, client: BridgeClient) -> None:
+    unit = uniq("oneshot") + ".service"
+    path = write_unit(world, unit, "[Service]\nType=oneshot\nRemainAfterExit=yes\n"
+                      "ExecStart=/bin/true\n")
+    try:
+        await bridge.systemd.reload()
+        got: list[dict[str, Any]] = []
+
+        async def watch() -> None:
+            async for ev in client.events(["job.*", "unit.*"]):
+                if ev["subject"] == unit:
+                    got.append(ev)
+                    if any(e["type"] == "job.done" for e in got) and any(
+                            e["type"] == "unit.state" and e["data"]["active_state"] == "active"
+                            for e in got):
+                        return
+
+        task = asyncio.create_task(watch())
+        await asyncio.sleep(0.3)
+        job = await bridge.systemd.start_unit(unit)
+        await asyncio.wait_for(task, 20)
+        done = next(e for e in got if e["type"] == "job.done")
+        assert done["data"] == {"unit": unit, "job": job, "id": done["data"]["id"],
+                                "result": "done"}
+        assert bridge.state.units[unit]["active_state"] == "active"
+    finally:
+        await bridge.systemd.run_job("stop", unit)
+        path.unlink()
+        await bridge.systemd.reload()
+
+
+async def test_resume_with_since_misses_nothing_doubles_nothing(
+        world: Any, bridge: Bridge, client: BridgeClient) -> None:
+    names = [uniq("res") for _ in range(6)]
+    seq0 = (await client.call("bridge.status"))["seq"]
+    for n in names[:3]:
+        await asyncio.to_thread(world.podman, "create", "--name", n, IMAGE)
+    await wait_for(lambda: all(bridge.state.find_container(n) for n in names[:3]))
+    # A client that saw up to seq0 comes back: it gets the three creates, exactly once.
+    for n in names[3:]:
+        await asyncio.to_thread(world.podman, "create", "--name", n, IMAGE)
+    await wait_for(lambda: all(bridge.state.find_container(n) for n in names))
+    got: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        async for ev in client.events(["container.create"], since=seq0):
+            got.append(ev)
+            if sum(1 for e in got if e["subject"] in names) == len(names):
+                return
+
+    try:
+        await asyncio.wait_for(run(), 20)
+        mine = [e["subject"] for e in got if e["subject"] in names]
+        assert sorted(mine) == sorted(names)
+        assert all(e["seq"] > seq0 for e in got)
+    finally:
+        await asyncio.to_thread(world.podman, "rm", "-f", *names)
+
+
+async def test_podman_service_restart_loses_no_event(world: Any, bridge: Bridge) -> None:
+    names = [uniq("svc") for _ in range(4)]
+    seen: Counter[str] = Counter()
+    unlisten = bridge.bus.listen(["container.create"], lambda e, _r: seen.update([e.subject]))
+    try:
+        await asyncio.to_thread(world.podman, "create", "--name", names[0], IMAGE)
+        await wait_for(lambda: seen[names[0]] == 1, what="the first create")
+        # Stop the API service: the stream ends. Containers made meanwhile (by the CLI,
+        # which does not need the service) must still reach the bus, once, when the
+        # socket-activated service is back.
+        await asyncio.to_thread(world.systemctl, "stop", "podman.service")
+        for n in names[1:]:
+            await asyncio.to_thread(world.podman, "create", "--name", n, IMAGE)
+        await wait_for(lambda: all(seen[n] >= 1 for n in names), timeout=40,
+                       what="every create after the restart")
+        await asyncio.sleep(1.0)
+        assert all(seen[n] == 1 for n in names), seen
+    finally:
+        unlisten()
+        await asyncio.to_thread(world.podman, "rm", "-f", *names)
+
+
+async def test_dbus_restart_resubscribes(world: Any, bridge: Bridge) -> None:
+    results: list[str] = []
+    unit = uniq("after-dbus") + ".service"
+    path = write_unit(world, unit, "[Service]\nType=oneshot\nExecStart=/bin/true\n")
+    unlisten = bridge.bus.listen(["job.done"], lambda e, _r: results.append(e.subject))
+    try:
+        assert bridge.systemd_source is not None
+        await asyncio.to_thread(world.systemctl, "restart", "dbus.service")
+        await wait_for(lambda: not bridge.systemd_source.connected, timeout=10,
+                       what="the bridge to notice D-Bus went away")
+        await wait_for(lambda: bridge.systemd_source.connected, timeout=30,
+                       what="the bridge to reconnect to D-Bus")
+        await bridge.systemd.reload()
+        await bridge.systemd.start_unit(unit)
+        await wait_for(lambda: unit in results, what="job.done after the reconnect")
+    finally:
+        unlisten()
+        path.unlink()
