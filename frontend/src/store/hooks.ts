@@ -1,0 +1,37 @@
+/** React's view of the store. */
+import { useEffect, useState, useSyncExternalStore } from "react";
+import { getStore, Store, type AppState, type Resource } from "./store";
+
+export function useAppState(): AppState {
+  const store = getStore();
+  return useSyncExternalStore(store.subscribe, store.getState);
+}
+
+const EMPTY: Resource = { data: null, error: null, loading: true, stale: false };
+
+/**
+ * The result of a method the bus does not keep current by itself; fetched while a page
+ * shows it, and fetched again (debounced) when an event matching `topics` arrives.
+ */
+export function useResource<T>(method: string, params: Record<string, unknown>,
+                               topics: string[]): Resource & { data: T | null; refresh: () => void } {
+  const store = getStore();
+  const key = Store.key(method, params);
+  const topicsKey = topics.join(",");
+  useEffect(() => store.useResource(method, params, topicsKey.split(",")),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [key, topicsKey]);
+  const state = useAppState();
+  const r = state.resources[key] ?? EMPTY;
+  return { ...r, data: r.data as T | null, refresh: () => store.refreshResource(method, params) };
+}
+
+/** Re-renders every `ms` (uptimes, countdowns). */
+export function useNow(ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
