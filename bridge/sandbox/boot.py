@@ -1,0 +1,139 @@
+"""Booting systemd 252 as PID 1 of the world's own pid, mount, cgroup and UTS namespaces.
+
+The outer script moves itself into the world's cgroups and execs `unshare`; the inner
+script (PID 1 until it execs systemd) builds the world's view of the machine: a private
+/tmp and /var/tmp, fresh cgroup mounts that show only the world's subtree, the world's
+/run and /etc/containers, and then systemd with the curated unit folders only.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+from bridge.sandbox.cgroups import Hierarchy
+
+logger = logging.getLogger(__name__)
+
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SYSTEMD = "/lib/systemd/systemd"
+
+OUTER = """\
+#!/bin/sh
+# podbridge test world: stage 1, outside. Generated; see bridge/sandbox/boot.py.
+set -eu
+for procs in {procs}; do echo $$ > "$procs"; done
+exec unshare --pid --fork --mount --propagation private --mount-proc --cgroup --uts \\
+    {inner}
+"""
+
+INNER = """\
+#!/bin/sh
+# podbridge test world: stage 2, PID 1 of the new namespaces until it execs systemd.
+set -eu
+ROOT={root}
+# A private /tmp (memory) and /var/tmp (in ROOT); the world's folder stays visible at its
+# own path even when it lives under /tmp.
+# mount -n everywhere: libmount would otherwise keep /run/mount/utab on the machine.
+exec 3<"$ROOT"
+mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+mount -n --no-canonicalize --bind /proc/self/fd/3/var-tmp /var/tmp
+if [ ! -d "$ROOT/lib-units" ]; then
+    mkdir -p "$ROOT"
+    mount -n --no-canonicalize --bind /proc/self/fd/3 "$ROOT"
+fi
+exec 3<&-
+# Fresh cgroup mounts: in this cgroup namespace they show the world's subtree only.
+umount -n -R /sys/fs/cgroup
+mount -n -t tmpfs -o mode=755,nosuid,nodev,noexec tmpfs /sys/fs/cgroup
+{cgroup_mounts}
+mount -n --bind "$ROOT/run" /run
+mount -n --bind "$ROOT/etc-containers" /etc/containers
+hostname {hostname}
+# Never without SYSTEMD_UNIT_PATH (or with one ending in ":"): the distribution's units
+# would run, and systemd-tmpfiles-setup empties the machine's /tmp.
+exec env -i PATH={path} SYSTEMD_UNIT_PATH={unit_path} \\
+    {systemd} --system --unit=default.target --log-target=console --log-level={log_level} \\
+    --show-status=no --default-standard-output=inherit --default-standard-error=inherit
+"""
+
+
+def _cgroup_mount_lines(hierarchies: list[Hierarchy]) -> str:
+    lines = []
+    for h in hierarchies:
+        target = shlex.quote(str(h.mountpoint))
+        lines.append(f"mkdir -p {target}")
+        if h.fstype == "cgroup2":
+            lines.append(f"mount -n -t cgroup2 -o nosuid,nodev,noexec cgroup2 {target}")
+        else:
+            opts = shlex.quote("nosuid,nodev,noexec," + h.mount_options)
+            lines.append(f"mount -n -t cgroup -o {opts} cgroup {target}")
+    return "\n".join(lines)
+
+
+def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarchy],
+                  unit_path: list[Path], hostname: str, log_level: str = "info") -> Path:
+    """Write the two boot scripts into ROOT/boot; return the outer one."""
+    folder = root / "boot"
+    folder.mkdir(exist_ok=True)
+    inner = folder / "inner.sh"
+    outer = folder / "outer.sh"
+    assert unit_path and all(p.is_absolute() for p in unit_path)
+    inner.write_text(INNER.format(
+        root=shlex.quote(str(root)), cgroup_mounts=_cgroup_mount_lines(hierarchies),
+        path=PATH, unit_path=shlex.quote(":".join(str(p) for p in unit_path)),
+        systemd=SYSTEMD, log_level=log_level, hostname=shlex.quote(hostname)))
+    outer.write_text(OUTER.format(procs=" ".join(shlex.quote(str(p)) for p in procs_files),
+                                  inner=shlex.quote(str(inner))))
+    inner.chmod(0o755)
+    outer.chmod(0o755)
+    return outer
+
+
+def start(outer: Path, log: Path) -> subprocess.Popen[bytes]:
+    """Run the outer script in a new session with a clean environment."""
+    with log.open("ab") as out:
+        return subprocess.Popen([str(outer)], stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=out, env={"PATH": PATH}, cwd="/",
+                                start_new_session=True)
+
+
+def find_pid1(unshare_pid: int, timeout: float = 10.0) -> int:
+    """The host pid of the namespace's PID 1: the forked child of `unshare`."""
+    children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            kids = children.read_text().split()
+        except OSError as exc:
+            raise RuntimeError(f"unshare ({unshare_pid}) exited before PID 1 ran") from exc
+        if kids:
+            return int(kids[0])
+        time.sleep(0.005)
+    raise TimeoutError("unshare did not fork PID 1")
+
+
+def wait_for_systemd(bus_address: str, pid1: int, timeout: float = 30.0) -> None:
+    """Wait until org.freedesktop.systemd1 has an owner on the world's bus.
+
+    Calling systemd before that makes dbus-daemon try to activate it and stall for 25 s,
+    so only NameHasOwner (which never activates) is asked until it says yes.
+    """
+    deadline = time.monotonic() + timeout
+    socket = Path(bus_address.removeprefix("unix:path="))
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid1}").exists():
+            raise RuntimeError("the world's systemd died while booting")
+        if socket.exists():
+            done = subprocess.run(
+                ["busctl", f"--address={bus_address}", "--timeout=2", "call",
+                 "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                 "NameHasOwner", "s", "org.freedesktop.systemd1"],
+                capture_output=True, text=True, env={"PATH": PATH}, check=False)
+            if done.stdout.strip() == "b true":
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"org.freedesktop.systemd1 did not appear on {bus_address}")

@@ -1,0 +1,352 @@
+"""The test world: a real systemd, D-Bus, Podman and registry in a folder of its own.
+
+``World(root).up()`` boots it; ``down()`` leaves no process, mount, cgroup or file outside
+``root`` (the image cache of :mod:`bridge.sandbox.images` aside); ``reboot()`` kills it and
+boots again on the same storage; ``World.attach(root)`` rebuilds the object from
+``root/world.json`` in another process.
+
+Layout of ``root``::
+
+    world.json      the record (pids, cgroups, registry port, network)
+    unit-dir        the path of unit_dir, for shell scripts
+    etc-units/      unit_dir: first on SYSTEMD_UNIT_PATH, generated units go here
+    lib-units/      the curated units (copied from bridge/sandbox/units)
+    run/            bound over /run inside; emptied on reboot
+    etc-containers/ bound over /etc/containers inside
+    storage/        Podman's graph root
+    var-tmp/        bound over /var/tmp inside (/tmp inside is a tmpfs)
+    registry/       the registry's config, data and log
+    log/            systemd's console output
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import logging
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from bridge.sandbox import boot, images, network
+from bridge.sandbox.cgroups import CgroupSet, hierarchies
+from bridge.sandbox.containers_config import write_containers_config
+from bridge.sandbox.procs import ProcRef
+from bridge.sandbox.record import RECORD, WorldRecord
+from bridge.sandbox.registry import start_registry
+
+logger = logging.getLogger(__name__)
+
+RUN_ENV = {"PATH": boot.PATH, "HOME": "/root", "LANG": "C.UTF-8"}
+
+
+class WorldError(RuntimeError):
+    pass
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(str(self._path))
+
+
+class World:
+    """One world. Several can run side by side; each has its own folder."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).absolute()
+        self._record: WorldRecord | None = None
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    # -- the description --------------------------------------------------------------
+    @property
+    def record(self) -> WorldRecord:
+        if self._record is None:
+            raise WorldError(f"no world in {self.root}")
+        return self._record
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def unit_dir(self) -> Path:
+        return self.root / "etc-units"
+
+    @property
+    def lib_unit_dir(self) -> Path:
+        return self.root / "lib-units"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def podman_socket(self) -> Path:
+        return self.run_dir / "podman" / "podman.sock"
+
+    @property
+    def podman_url(self) -> str:
+        return f"unix://{self.podman_socket}"
+
+    @property
+    def dbus_address(self) -> str:
+        return f"unix:path={self.run_dir / 'dbus' / 'system_bus_socket'}"
+
+    @property
+    def registry(self) -> str:
+        """The registry as image references name it: ``127.0.0.1:PORT``."""
+        if self.record.registry_port is None:
+            raise WorldError("the world has no registry yet")
+        return f"127.0.0.1:{self.record.registry_port}"
+
+    @property
+    def pid1(self) -> int:
+        """The host pid of the world's systemd."""
+        if self.record.pid1 is None:
+            raise WorldError("the world is not booted")
+        return self.record.pid1.pid
+
+    @property
+    def cgroups(self) -> list[Path]:
+        return list(self.record.cgroups)
+
+    @property
+    def network(self) -> network.WorldNetwork:
+        if self.record.network is None:
+            raise WorldError("the world has no network yet")
+        return self.record.network
+
+    def env(self) -> dict[str, str]:
+        """Environment that points a client (podbridge, podman-remote, busctl) at the world."""
+        return {"CONTAINER_HOST": self.podman_url, "DBUS_SYSTEM_BUS_ADDRESS": self.dbus_address}
+
+    def is_up(self) -> bool:
+        rec = self._record
+        return bool(rec and rec.state == "up" and rec.pid1 and rec.pid1.alive())
+
+    @classmethod
+    def attach(cls, root: Path | str) -> World:
+        """The world recorded in ``root/world.json`` (written by another process)."""
+        world = cls(root)
+        try:
+            world._record = WorldRecord.load(world.root)
+        except FileNotFoundError:
+            raise WorldError(f"no world in {world.root} (no {RECORD})") from None
+        return world
+
+    # -- running things inside ---------------------------------------------------------
+    def _nsenter(self, argv: list[str]) -> list[str]:
+        return ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "--", *argv]
+
+    def run(self, argv: list[str], check: bool = True, *, input: str | None = None,
+            stdin: IO[Any] | int | None = None, timeout: float | None = 120,
+            ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside the world's namespaces, with a clean environment."""
+        if stdin is None and input is None:
+            stdin = subprocess.DEVNULL
+        done = subprocess.run(self._nsenter(argv), input=input, stdin=stdin,
+                              capture_output=True, text=True, env=RUN_ENV, timeout=timeout,
+                              check=False)
+        if check and done.returncode != 0:
+            raise WorldError(f"{' '.join(argv)} exited {done.returncode}: "
+                             f"{done.stderr.strip() or done.stdout.strip()}")
+        return done
+
+    async def arun(self, argv: list[str], check: bool = True,
+                   ) -> subprocess.CompletedProcess[str]:
+        """:meth:`run` without blocking the event loop."""
+        proc = await asyncio.create_subprocess_exec(
+            *self._nsenter(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=RUN_ENV)
+        out, err = await proc.communicate()
+        assert proc.returncode is not None
+        done = subprocess.CompletedProcess(argv, proc.returncode, out.decode(), err.decode())
+        if check and done.returncode != 0:
+            raise WorldError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
+        return done
+
+    def podman(self, *args: str, check: bool = True, stdin: IO[Any] | int | None = None,
+               timeout: float | None = 120) -> subprocess.CompletedProcess[str]:
+        """The podman CLI inside the world (same /run, runroot and graph root as the API)."""
+        return self.run(["podman", *args], check=check, stdin=stdin, timeout=timeout)
+
+    def systemctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run(["systemctl", *args], check=check)
+
+    def ping_podman(self, timeout: float = 2.0) -> bool:
+        """True when the API answers ``GET /_ping``."""
+        conn = _UnixHTTPConnection(self.podman_socket, timeout)
+        try:
+            conn.request("GET", "/_ping")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    # -- life cycle --------------------------------------------------------------------
+    def __enter__(self) -> World:
+        return self.up()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.down()
+
+    def up(self, *, import_images: bool = True) -> World:
+        """Make and boot a new world in ``root``; on any failure, tear down what was made."""
+        self._prepare_folder()
+        unique = secrets.token_hex(5)
+        self._record = WorldRecord(self.root, f"podbridge-{unique}", state="booting")
+        self.record.save()
+        started = time.monotonic()
+        try:
+            cgroups = CgroupSet.create(self.name)
+            self.record.cgroups = cgroups.paths
+            self.record.save()
+            self._start_registry(cgroups)
+            self.record.network = network.choose_network(unique)
+            write_containers_config(self.root / "etc-containers", self.root / "storage",
+                                    self.registry, self.network.name)
+            network.write_config(self.network, self.root / "etc-containers" / "networks")
+            self._install_units()
+            self._boot()
+            if import_images:
+                images.import_images(self.podman)
+        except BaseException:
+            logger.exception("the world in %s failed to come up; tearing it down", self.root)
+            self.down()
+            raise
+        self.record.state = "up"
+        self.record.save()
+        logger.info("world %s up in %.2fs: podman %s, bus %s, registry %s", self.name,
+                    time.monotonic() - started, self.podman_url, self.dbus_address,
+                    self.registry)
+        return self
+
+    def reboot(self) -> None:
+        """Kill PID 1, empty /run, clear the host's firewall state, boot on the same storage."""
+        started = time.monotonic()
+        self._kill_systemd()
+        network.scrub(self.network)
+        for entry in self.run_dir.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        self.record.state = "booting"
+        self._boot()
+        self.record.state = "up"
+        self.record.save()
+        logger.info("world %s rebooted in %.2fs", self.name, time.monotonic() - started)
+
+    def down(self) -> None:
+        """Kill everything, remove the cgroups and the network: idempotent, safe after a
+        partial :meth:`up`. The folder stays (logs, storage) and is reused by the next up."""
+        rec = self._record
+        if rec is None:
+            with contextlib.suppress(WorldError):
+                rec = World.attach(self.root).record
+                self._record = rec
+        if rec is None:
+            return
+        self._kill_systemd()
+        cgroups = CgroupSet(rec.name, rec.cgroups)
+        cgroups.kill_all()
+        if rec.registry:
+            rec.registry.kill()
+            rec.registry.reap()
+        for child in self._children:
+            child.kill()
+            child.wait()
+        self._children.clear()
+        cgroups.remove()
+        if rec.network:
+            network.scrub(rec.network)
+        rec.state = "down"
+        rec.pid1 = rec.unshare = rec.registry = None
+        if self.root.exists():
+            rec.save()
+        logger.info("world %s down", rec.name)
+
+    # -- the parts ---------------------------------------------------------------------
+    def _prepare_folder(self) -> None:
+        if (self.root / RECORD).exists():
+            old = World.attach(self.root)
+            if old.record.state != "down":
+                old.down()
+            for entry in self.root.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        elif self.root.exists() and any(self.root.iterdir()):
+            raise WorldError(f"{self.root} is not empty and holds no world: refusing to use it")
+        for sub in ("etc-units", "lib-units", "run", "etc-containers", "storage", "var-tmp",
+                    "log"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        (self.root / "unit-dir").write_text(f"{self.unit_dir}\n")
+
+    def _start_registry(self, cgroups: CgroupSet) -> None:
+        proc, port = start_registry(self.root / "registry", {"PATH": boot.PATH})
+        self._children.append(proc)
+        self.record.registry = ProcRef.of(proc.pid)
+        self.record.registry_port = port
+        self.record.save()
+        for procs in cgroups.child("registry").procs_files():
+            procs.write_text(str(proc.pid))
+
+    def _install_units(self) -> None:
+        units = resources.files("bridge.sandbox") / "units"
+        for unit in units.iterdir():
+            if unit.is_file() and not unit.name.startswith("."):
+                (self.lib_unit_dir / unit.name).write_bytes(unit.read_bytes())
+
+    def _boot(self, timeout: float = 30.0) -> None:
+        cgroups = CgroupSet(self.name, self.record.cgroups).child("world")
+        outer = boot.write_scripts(
+            self.root, cgroups.procs_files(), hierarchies(), [self.unit_dir, self.lib_unit_dir],
+            hostname=f"world-{self.name.removeprefix('podbridge-')}")
+        proc = boot.start(outer, self.root / "log" / "systemd.log")
+        self._children.append(proc)
+        self.record.unshare = ProcRef.of(proc.pid)
+        self.record.pid1 = ProcRef.of(boot.find_pid1(proc.pid))
+        self.record.boots += 1
+        self.record.save()
+        boot.wait_for_systemd(self.dbus_address, self.pid1, timeout)
+        deadline = time.monotonic() + timeout
+        while not self.ping_podman():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Podman API did not answer on {self.podman_socket}")
+            time.sleep(0.02)
+
+    def _kill_systemd(self) -> None:
+        """SIGKILL PID 1 (everything in its pid namespace dies with it) and what is left in
+        its cgroups (a conmon that escaped, a podman CLI run through nsenter)."""
+        rec = self.record
+        for ref in (rec.pid1, rec.unshare):
+            if ref:
+                ref.kill()
+        for ref in (rec.pid1, rec.unshare):
+            if ref:
+                ref.reap()
+        for child in [c for c in self._children if rec.unshare and c.pid == rec.unshare.pid]:
+            child.wait()
+            self._children.remove(child)
+        if rec.cgroups:
+            world = CgroupSet(rec.name, rec.cgroups).child("world", create=False)
+            world.kill_all()
+            world.remove_below()
+        rec.pid1 = rec.unshare = None
