@@ -15,7 +15,7 @@ from .context import (
 )
 from .create_command import CIDFILE, rewrite_container_command, set_container_name_for_template
 from .errors import GenerateError
-from .escaping import escape_arg, format_options
+from .escaping import check_all_expressible, escape_arg, format_options
 from .options import DEFAULT_RESTART_POLICY, validate_restart_policy
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def render_container_unit(
     ``--new`` the policy of the create command's ``--restart``).
     """
     exe = ctx.executable
+    check_all_expressible(spec.additional_env, "--env")
     t = spec.stop_timeout
     policy = DEFAULT_RESTART_POLICY
     if restart_policy is not None:
@@ -85,6 +86,7 @@ def render_container_unit(
                 "only works on containers created directly with podman but not via REST API",
                 code="not-supported",
             )
+        check_all_expressible(spec.create_command, "Config.CreateCommand")
         unit_type, notify_access, pid_file = "notify", "all", ""
         exec_start_pre = f"/bin/rm \\\n\t-f {CIDFILE}"
         exec_stop = f"{exe} stop \\\n\t--ignore -t {t} \\\n\t--cidfile={CIDFILE}"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .errors import GenerateError
-from .escaping import escape_arg, escape_args
+from .escaping import check_expressible, escape_arg, escape_args
 from .flagscan import CONTAINER_FLAGS, POD_FLAGS, scan_flags
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,10 @@ def rewrite_container_command(
     env_map = _env_pairs(container_env)
     for env in scan.get_list("env"):
         if "=" not in env:
-            result.extra_envs += [escape_arg(f"{k}={v}") for k, v in env_map if k == env]
+            for key, value in env_map:
+                if key == env:
+                    check_expressible(value, f"Config.Env[{key}]")
+                    result.extra_envs.append(escape_arg(f"{key}={value}"))
 
     result.exec_start = start + escape_args(remaining)
     return result

@@ -15,7 +15,7 @@ from .context import (
 )
 from .create_command import rewrite_pod_command
 from .errors import GenerateError
-from .escaping import format_options
+from .escaping import check_all_expressible, format_options
 from .options import DEFAULT_RESTART_POLICY, validate_restart_policy
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ def render_pod_unit(
         if not spec.create_command:
             raise GenerateError(f'cannot use --new on pod "{spec.service_name}": '
                                 "no create command found", code="not-supported")
+        check_all_expressible(spec.create_command, "pod CreateCommand")
         pid_file, pod_id_file = pod_files(spec.service_name)
         command = rewrite_pod_command(spec.create_command, executable=exe,
                                       pid_file=pid_file, pod_id_file=pod_id_file)

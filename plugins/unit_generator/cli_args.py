@@ -1,0 +1,210 @@
+"""``podbridge generate systemd|quadlet``: argument parsing and output formatting.
+
+The flags are exactly those of ``podman generate systemd`` (Podman 4.3.1, pflag style:
+booleans also accept ``--flag=true|false``; ``-t/--time`` is the hidden alias of
+``--stop-timeout``). Parsing errors raise :class:`GenerateError` instead of exiting, so the
+same parser serves the CLI and the websocket/REST methods. Output helpers are pure: they say
+what to print and which files to write; the caller does the writing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from .errors import GenerateError
+from .options import JSON_FORMATS, GenerateOptions
+
+logger = logging.getLogger(__name__)
+
+_BOOL_FLAGS = {"--name": "name", "-n": "name", "--new": "new", "--files": "files",
+               "-f": "files", "--no-header": "no_header", "--template": "template"}
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise GenerateError(message)
+
+
+def _uint(flag: str) -> Any:
+    def parse(text: str) -> int:
+        if not text.isdigit():
+            raise argparse.ArgumentTypeError(
+                f'invalid argument "{text}" for "{flag}" flag: '
+                f'strconv.ParseUint: parsing "{text}": invalid syntax')
+        return int(text)
+    parse.__name__ = "uint"
+    return parse
+
+
+def _split_bool_values(argv: Sequence[str]) -> list[str]:
+    """Turn pflag's ``--new=false`` into ``--new-false`` (a hidden flag), ``--new=true``
+    into ``--new``; argparse has no optional values for flags that also take none."""
+    out: list[str] = []
+    for index, word in enumerate(argv):
+        if word == "--":
+            out += argv[index:]
+            break
+        flag, eq, value = word.partition("=")
+        if eq and flag in _BOOL_FLAGS:
+            if value in _TRUE:
+                out.append(flag)
+            elif value in _FALSE:
+                out.append(f"--{_BOOL_FLAGS[flag].replace('_', '-')}-false")
+            else:
+                raise GenerateError(f'invalid argument "{value}" for "{flag}" flag: '
+                                    f'strconv.ParseBool: parsing "{value}": invalid syntax')
+        else:
+            out.append(word)
+    return out
+
+
+def _add_bool(parser: argparse.ArgumentParser, *flags: str, dest: str, help: str) -> None:
+    parser.add_argument(*flags, dest=dest, action="store_true", default=None, help=help)
+    parser.add_argument(f"--{dest.replace('_', '-')}-false", dest=dest, action="store_false",
+                        help=argparse.SUPPRESS)
+
+
+def add_systemd_arguments(parser: argparse.ArgumentParser) -> None:
+    """Podman's ``generate systemd`` flags and the NAME|ID argument."""
+    _add_bool(parser, "-n", "--name", dest="name",
+              help="Use container/pod names instead of IDs")
+    _add_bool(parser, "-f", "--files", dest="files",
+              help="Generate .service files instead of printing to stdout")
+    _add_bool(parser, "--template", dest="template",
+              help="Make it a template file and use %%i and %%I specifiers. "
+                   "Working only for containers")
+    parser.add_argument("--start-timeout", type=_uint("--start-timeout"),
+                        help="Start timeout override")
+    parser.add_argument("--stop-timeout", type=_uint("--stop-timeout"),
+                        help="Stop timeout override (default 10)")
+    parser.add_argument("-t", "--time", type=_uint("--time"), help=argparse.SUPPRESS)
+    _add_bool(parser, "--new", dest="new",
+              help="Create a new container or pod instead of starting an existing one")
+    _add_bool(parser, "--no-header", dest="no_header", help="Skip header generation")
+    parser.add_argument("--container-prefix", default="container",
+                        help="Systemd unit name prefix for containers (default container)")
+    parser.add_argument("--pod-prefix", default="pod",
+                        help="Systemd unit name prefix for pods (default pod)")
+    parser.add_argument("--separator", default="-",
+                        help='Systemd unit name separator between name/id and prefix '
+                             '(default "-")')
+    parser.add_argument("--restart-policy", help='Systemd restart-policy (default "on-failure")')
+    parser.add_argument("--restart-sec", type=_uint("--restart-sec"),
+                        help="Systemd restart-sec")
+    parser.add_argument("--format", default="",
+                        help="Print the created units in specified format (json)")
+    for flag, text in (("--wants", "Add (weak) requirement dependencies to the generated "
+                                   "unit file"),
+                       ("--after", "Add dependencies order to the generated unit file"),
+                       ("--requires", "Similar to wants, but declares stronger requirement "
+                                      "dependencies")):
+        parser.add_argument(flag, action="append", default=[], help=text)
+    parser.add_argument("-e", "--env", action="append", default=[],
+                        help="Set environment variables to the systemd unit files")
+    parser.add_argument("target", metavar="CONTAINER|POD")
+
+
+def add_quadlet_arguments(parser: argparse.ArgumentParser) -> None:
+    """``generate quadlet NAME|ID``."""
+    parser.add_argument("target", metavar="CONTAINER|POD")
+
+
+def build_parser(prog: str = "podbridge generate") -> argparse.ArgumentParser:
+    """A parser for ``systemd [FLAGS] NAME|ID`` and ``quadlet NAME|ID``."""
+    parser = _Parser(prog=prog, description="Generate systemd units or Quadlet files.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    add_systemd_arguments(sub.add_parser(
+        "systemd", help="Generate systemd units.",
+        description="Generate systemd units for a pod or container."))
+    add_quadlet_arguments(sub.add_parser(
+        "quadlet", help="Generate a Quadlet file.",
+        description="Generate a Quadlet .container (or .pod) file for a container or pod."))
+    return parser
+
+
+def options_from_namespace(ns: argparse.Namespace) -> GenerateOptions:
+    """The validated options model from parsed ``systemd`` arguments."""
+    return GenerateOptions.build(
+        name=bool(ns.name), new=ns.new, files=bool(ns.files), format=ns.format,
+        restart_policy=ns.restart_policy, restart_sec=ns.restart_sec,
+        start_timeout=ns.start_timeout, stop_timeout=ns.stop_timeout, time=ns.time,
+        container_prefix=ns.container_prefix, pod_prefix=ns.pod_prefix,
+        separator=ns.separator, no_header=bool(ns.no_header), after=ns.after,
+        wants=ns.wants, requires=ns.requires, env=ns.env, template=bool(ns.template),
+    )
+
+
+@dataclass(frozen=True)
+class GenerateCommand:
+    """A parsed ``generate`` command line."""
+
+    command: str                 # "systemd" or "quadlet"
+    target: str                  # container or pod name or ID
+    options: GenerateOptions = field(default_factory=GenerateOptions)
+
+
+def parse_generate_args(argv: Sequence[str]) -> GenerateCommand:
+    """Parse ``systemd [FLAGS] NAME|ID`` or ``quadlet NAME|ID`` (without ``generate``)."""
+    ns = build_parser().parse_args(_split_bool_values(list(argv)))
+    if ns.command == "quadlet":
+        return GenerateCommand("quadlet", ns.target)
+    return GenerateCommand("systemd", ns.target, options_from_namespace(ns))
+
+
+def parse_systemd_args(argv: Sequence[str]) -> tuple[str, GenerateOptions]:
+    """Parse podman's ``generate systemd`` flags plus NAME|ID: ``(target, options)``."""
+    parsed = parse_generate_args(["systemd", *argv])
+    return parsed.target, parsed.options
+
+
+# -- output -------------------------------------------------------------------------------
+
+def go_json(value: Any) -> str:
+    """JSON as Go's ``json.MarshalIndent(v, "", " ")``: sorted keys, one-space indent,
+    ``<``, ``>``, ``&`` escaped, non-ASCII kept."""
+    text = json.dumps(value, indent=" ", sort_keys=True, ensure_ascii=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def format_plain(units: Mapping[str, str]) -> str:
+    """Units printed one after the other, as ``podman generate systemd`` does (each unit
+    already ends in a newline; Podman's order is Go map order, ours the given order)."""
+    return "".join(units.values())
+
+
+@dataclass(frozen=True)
+class Output:
+    """What to write (absolute path -> content) and what to print."""
+
+    files: dict[str, str]
+    stdout: str
+
+
+def format_output(units: Mapping[str, str], opts: GenerateOptions, cwd: str = ".") -> Output:
+    """Podman's output for ``--files`` and ``--format``: with ``--files`` the units go to
+    ``<cwd>/<service>.service`` and their paths are printed (one a line, or as JSON
+    ``{service: path}``); otherwise the units are printed (plain, or JSON
+    ``{service: content}``). Template units are written as ``<service>@.service``."""
+    if opts.files:
+        files: dict[str, str] = {}
+        report: dict[str, str] = {}
+        for service, content in units.items():
+            path = os.path.join(cwd, f"{service}@.service" if opts.template
+                                else f"{service}.service")
+            files[path] = content
+            report[service] = path
+        if opts.format in JSON_FORMATS:
+            return Output(files, go_json(report) + "\n")
+        return Output(files, "".join(f"{p}\n" for p in report.values()))
+    if opts.format in JSON_FORMATS:
+        return Output({}, go_json(dict(units)) + "\n")
+    return Output({}, format_plain(units))
