@@ -3,7 +3,7 @@
 The outer script moves itself into the world's cgroups and execs `unshare`; the inner
 script (PID 1 until it execs systemd) builds the world's view of the machine: a private
 /tmp and /var/tmp, fresh cgroup mounts that show only the world's subtree, the world's
-/run and /etc/containers, and then systemd with the curated unit folders only.
+/run, /etc/containers and /etc/systemd, and then systemd with the curated unit folders only.
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ mount -n -t tmpfs -o mode=755,nosuid,nodev,noexec tmpfs /sys/fs/cgroup
 {cgroup_mounts}
 mount -n --bind "$ROOT/run" /run
 mount -n --bind "$ROOT/etc-containers" /etc/containers
+# What systemd persists (enable symlinks, set-property drop-ins, timer stamps) stays in
+# ROOT: its /etc/systemd/system is the unit folder the bridge writes into.
+mount -n --bind "$ROOT/etc-systemd" /etc/systemd
+mount -n --bind "$ROOT/var-lib-systemd" /var/lib/systemd
 hostname {hostname}
 # Never without SYSTEMD_UNIT_PATH (or with one ending in ":"): the distribution's units
 # would run, and systemd-tmpfiles-setup empties the machine's /tmp.

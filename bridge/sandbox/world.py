@@ -9,8 +9,11 @@ Layout of ``root``::
 
     world.json      the record (pids, cgroups, registry port, network)
     unit-dir        the path of unit_dir, for shell scripts
-    etc-units/      unit_dir: first on SYSTEMD_UNIT_PATH, generated units go here
-    lib-units/      the curated units (copied from bridge/sandbox/units)
+    etc-systemd/    bound over /etc/systemd inside
+      system/       unit_dir (also /etc/systemd/system inside): first on
+                    SYSTEMD_UNIT_PATH; generated units and enable symlinks go here
+    lib-units/      the curated units (copied from bridge/sandbox/units), second
+    var-lib-systemd/ bound over /var/lib/systemd inside
     run/            bound over /run inside; emptied on reboot
     etc-containers/ bound over /etc/containers inside
     storage/        Podman's graph root
@@ -83,7 +86,7 @@ class World:
 
     @property
     def unit_dir(self) -> Path:
-        return self.root / "etc-units"
+        return self.root / "etc-systemd" / "system"
 
     @property
     def lib_unit_dir(self) -> Path:
@@ -294,8 +297,8 @@ class World:
                     entry.unlink()
         elif self.root.exists() and any(self.root.iterdir()):
             raise WorldError(f"{self.root} is not empty and holds no world: refusing to use it")
-        for sub in ("etc-units", "lib-units", "run", "etc-containers", "storage", "var-tmp",
-                    "log"):
+        for sub in ("etc-systemd/system", "lib-units", "run", "etc-containers", "storage",
+                    "var-tmp", "var-lib-systemd", "log"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.root / "unit-dir").write_text(f"{self.unit_dir}\n")
 
