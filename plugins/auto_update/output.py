@@ -1,0 +1,92 @@
+"""The report of a run, printed exactly as ``podman auto-update`` prints it.
+
+The table is Podman's tabwriter layout (minimum cell width 12, padding 2, the last column
+unpadded) with the headers UNIT CONTAINER IMAGE POLICY UPDATED; ``Container`` is
+``"<id[:12]> (<name>)"``. JSON is an array of objects with Podman's keys in Podman's order,
+indented by four spaces.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+HEADERS = ("UNIT", "CONTAINER", "IMAGE", "POLICY", "UPDATED")
+MIN_WIDTH = 12
+PADDING = 2
+RESULTS = ("true", "false", "pending", "failed", "rolled back")
+
+
+@dataclass
+class Row:
+    """One container's outcome; ``reason`` and the image facts are ours, not Podman's."""
+
+    unit: str
+    container_id: str
+    container_name: str
+    image: str
+    policy: str
+    updated: str = "failed"
+    reason: str = ""
+    old_image_id: str = ""
+    new_image_id: str = ""
+    old_digest: str = ""
+    new_digest: str = ""
+
+    @property
+    def container(self) -> str:
+        return f"{self.container_id[:12]} ({self.container_name})"
+
+    def podman_json(self) -> dict[str, str]:
+        return {"Unit": self.unit, "Container": self.container,
+                "ContainerName": self.container_name, "ContainerID": self.container_id,
+                "Image": self.image, "Policy": self.policy, "Updated": self.updated}
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.podman_json(), "Reason": self.reason,
+                "OldImageID": self.old_image_id, "NewImageID": self.new_image_id,
+                "OldDigest": self.old_digest, "NewDigest": self.new_digest}
+
+
+def tabulate(lines: Sequence[Sequence[str]]) -> str:
+    """Go's text/tabwriter with minwidth 12, padding 2, spaces, the last cell unpadded."""
+    if not lines:
+        return ""
+    ncols = max(len(line) for line in lines)
+    widths = [0] * ncols
+    for line in lines:
+        for i, cell in enumerate(line[:-1]):
+            widths[i] = max(widths[i], max(MIN_WIDTH, len(cell) + PADDING))
+    out = []
+    for line in lines:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(line[:-1])]
+        out.append("".join(cells) + (line[-1] if line else ""))
+    return "\n".join(out) + "\n"
+
+
+def table(rows: Iterable[Row]) -> str:
+    lines = [list(HEADERS)]
+    lines += [[r.unit, r.container, r.image, r.policy, r.updated] for r in rows]
+    return tabulate(lines)
+
+
+def as_json(rows: Iterable[Row]) -> str:
+    return json.dumps([r.podman_json() for r in rows], indent=4)
+
+
+def parse_table(text: str) -> list[dict[str, str]]:
+    """A printed table back to dicts by header (cells are split at two or more spaces),
+    to compare our output with Podman's."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return []
+    header = re.split(r"\s{2,}", lines[0].strip())
+    return [dict(zip(header, re.split(r"\s{2,}", line.strip()), strict=False))
+            for line in lines[1:]]
+
+
+def sort_rows(rows: Iterable[Row]) -> list[Row]:
+    return sorted(rows, key=lambda r: (r.unit, r.container_name, r.container_id))

@@ -1,0 +1,319 @@
+"""One auto-update run: Podman's algorithm (reference section C), unit by unit.
+
+For each unit: check every task (registry: the remote digest against the local image's;
+local: the image ID behind the name against the container's); ``false`` if nothing is new,
+``pending`` in a dry run (or when a label holds the update back); otherwise pull (registry),
+restart the unit over D-Bus and wait for the job's result. ``done`` makes every updated task
+``true``; anything else, with rollback on, re-tags the old image IDs to the names and
+restarts again: ``rolled back`` if that job is done, else ``failed``.
+
+Nothing is left half-updated: when one pull of a unit fails, the names already pulled for
+it are pointed back at the old images and the unit is not restarted. Units of a group
+(tasks.group_units) go one after another; groups run concurrently, at most
+``concurrency`` at a time. An error fails its container, never the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bridge.errors import BridgeError
+from bridge.podman import PodmanClient
+from bridge.systemd import SystemdClient
+from plugins.auto_update import images, labels, registries_conf
+from plugins.auto_update.history import CHECK, UPDATE, History
+from plugins.auto_update.output import Row, sort_rows
+from plugins.auto_update.reference import BadReference, parse_reference
+from plugins.auto_update.registry import Platform, RegistryClient, RegistryError, parse_time
+from plugins.auto_update.tasks import Task, assemble_tasks, by_unit, group_units, unit_relations
+
+logger = logging.getLogger(__name__)
+
+CHECK_EVENT = "autoupdate.check"
+PENDING_EVENT = "autoupdate.pending"
+UPDATING_EVENT = "autoupdate.updating"
+UPDATED_EVENT = "autoupdate.updated"
+FAILED_EVENT = "autoupdate.failed"
+
+Publish = Callable[[str, str, dict[str, Any]], None]
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    rollback: bool = True
+    authfile: str | None = None
+    tls_verify: bool | None = None        # None: as registries.conf says
+    registries_conf: str | None = None    # None: $CONTAINERS_REGISTRIES_CONF, /etc/...
+    concurrency: int = 4
+    restart_timeout: float = 300.0
+    registry_timeout: float = 30.0
+    pull_timeout: float = 600.0
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    run_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run": self.run_id, "rows": [r.to_json() for r in self.rows],
+                "errors": self.errors}
+
+
+class _Failed(Exception):
+    """A task's check or update failed: the text is its reason."""
+
+
+def _no_publish(type: str, subject: str, data: dict[str, Any]) -> None:
+    pass
+
+
+class Updater:
+    def __init__(self, podman: PodmanClient, systemd: SystemdClient | None,
+                 options: Options, *, publish: Publish = _no_publish,
+                 history: History | None = None) -> None:
+        self.podman = podman
+        self.systemd = systemd
+        self.options = options
+        self.publish = publish
+        self.history = history
+        self._pulls: dict[str, asyncio.Task[str]] = {}
+        self._local: dict[str, images.LocalImage] = {}
+        self.run_id = ""
+
+    async def run(self) -> Report:
+        self.run_id = uuid.uuid4().hex[:12]
+        tasks, errors = await assemble_tasks(self.podman)
+        report = Report(errors=errors, run_id=self.run_id)
+        if not tasks:
+            return report
+        if self.systemd is None and not self.options.dry_run:
+            raise BridgeError("auto-update needs systemd's D-Bus to restart units")
+        units = by_unit(tasks)
+        relations = (await unit_relations(self.systemd, units) if self.systemd is not None
+                     else {})
+        pods = {t.unit: t.pod for t in tasks if t.pod}
+        groups = group_units(units, relations, pods)
+        conf = registries_conf.load(self.options.registries_conf)
+        limit = asyncio.Semaphore(max(1, self.options.concurrency))
+        rows: list[Row] = []
+        async with RegistryClient(conf, tls_verify=self.options.tls_verify,
+                                  authfile_path=self.options.authfile,
+                                  timeout=self.options.registry_timeout) as reg:
+
+            async def run_group(group: list[str]) -> None:
+                async with limit:
+                    for unit in group:
+                        rows.extend(await self._unit(unit, units[unit], reg))
+
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    for group in groups:
+                        tg.create_task(run_group(group))
+            finally:
+                for t in self._pulls.values():
+                    t.cancel()
+                await asyncio.gather(*self._pulls.values(), return_exceptions=True)
+        report.rows = sort_rows(rows)
+        return report
+
+    # -- one unit
+    async def _unit(self, unit: str, tasks: list[Task], reg: RegistryClient) -> list[Row]:
+        rows = [Row(t.unit, t.container_id, t.name, t.image, t.policy) for t in tasks]
+        apply: list[tuple[Task, Row]] = []
+        for task, row in zip(tasks, rows, strict=True):
+            try:
+                if await self._check(task, row, reg):
+                    apply.append((task, row))
+            except _Failed as exc:
+                self._fail(row, str(exc), CHECK)
+            except Exception as exc:  # one container's trouble never ends the run
+                logger.exception("checking %s failed", task.name)
+                self._fail(row, f"internal error: {exc}", CHECK)
+        if apply:
+            try:
+                await self._apply(unit, apply)
+            except Exception as exc:
+                logger.exception("updating %s failed", unit)
+                for _, row in apply:
+                    self._fail(row, f"internal error: {exc}", UPDATE)
+        return rows
+
+    async def _check(self, task: Task, row: Row, reg: RegistryClient) -> bool:
+        """Fill ``row``'s check facts; True if the update is to be applied now."""
+        old = await self._local_image(task.image_id, task.name)
+        row.old_image_id, row.old_digest = old.id, old.digest
+        created = None
+        try:
+            rules = labels.parse_rules(task.labels)
+        except labels.LabelError as exc:
+            raise _Failed(str(exc)) from None
+        if task.policy == "registry":
+            try:
+                ref = parse_reference(task.image)
+                want = Platform(old.os or "linux", old.architecture or
+                                Platform.this_machine().architecture, old.variant)
+                remote = await reg.remote_image(ref, want, old.digests, task.authfile)
+                available = remote.digest not in old.digests and (
+                    remote.list_digest is None or remote.list_digest not in old.digests)
+                row.new_digest = remote.digest
+                if available and rules.cooldown is not None:
+                    created = await reg.created(ref, remote.digest, task.authfile)
+            except (RegistryError, BadReference) as exc:
+                raise _Failed(f"image check for {task.image!r} failed: {exc}") from None
+        else:
+            try:
+                new = await images.inspect(self.podman, task.image)
+            except BridgeError as exc:
+                raise _Failed(f"image check for {task.image!r} failed: {exc.message}"
+                              ) from None
+            available = new.id != task.image_id
+            row.new_image_id, row.new_digest = new.id, new.digest
+            if available and rules.cooldown is not None:
+                created = _created(await self.podman.inspect_image(new.id))
+        self.publish(CHECK_EVENT, task.unit, self._data(row, available=available))
+        if not available:
+            row.updated, row.new_digest = "false", row.new_digest or row.old_digest
+            self._record(row, CHECK)
+            return False
+        hold = "dry run" if self.options.dry_run else labels.hold_reason(
+            rules, datetime.now().astimezone(), created)
+        if hold is not None:
+            row.updated, row.reason = "pending", hold
+            self.publish(PENDING_EVENT, task.unit, self._data(row))
+            self._record(row, CHECK)
+            return False
+        return True
+
+    async def _apply(self, unit: str, apply: list[tuple[Task, Row]]) -> None:
+        pulled: list[tuple[Task, Row]] = []
+        failed: list[str] = []
+        for task, row in apply:
+            if task.policy != "registry":
+                pulled.append((task, row))
+                continue
+            try:
+                row.new_image_id = await self._pull(task)
+                pulled.append((task, row))
+            except BridgeError as exc:
+                self._fail(row, f"image update for {task.image!r} failed: {exc.message}",
+                           UPDATE)
+                failed.append(task.name)
+        if failed:
+            # Nothing half-updated: the unit keeps running its old images, and the
+            # names point at them again so that no later restart picks up half a change.
+            for task, row in pulled:
+                await self._retag_quietly(task, row)
+                self._fail(row, f"not restarted: the update of {', '.join(failed)} in "
+                           f"the same unit failed", UPDATE)
+            return
+        for _, row in pulled:
+            self.publish(UPDATING_EVENT, unit, self._data(row))
+        error = await self._restart(unit)
+        if error is None:
+            for _, row in pulled:
+                row.updated = "true"
+                self.publish(UPDATED_EVENT, unit, self._data(row))
+                self._record(row, UPDATE)
+            return
+        if not self.options.rollback:
+            for _, row in pulled:
+                self._fail(row, error, UPDATE)
+            return
+        for task, row in pulled:
+            try:
+                await images.retag(self.podman, row.old_image_id, task.image)
+            except BridgeError as exc:
+                for _, r in pulled:
+                    self._fail(r, f"{error}; falling back to the previous image: "
+                               f"{exc.message}", UPDATE)
+                return
+        again = await self._restart(unit)
+        for _, row in pulled:
+            if again is None:
+                row.updated, row.reason = "rolled back", error
+                self.publish(FAILED_EVENT, unit, self._data(row))
+                self._record(row, UPDATE)
+            else:
+                self._fail(row, f"{error}; restarting with the old image during "
+                           f"fallback: {again}", UPDATE)
+
+    # -- helpers
+    async def _local_image(self, image_id: str, name: str) -> images.LocalImage:
+        if image_id not in self._local:
+            try:
+                self._local[image_id] = await images.inspect(self.podman, image_id)
+            except BridgeError as exc:
+                raise _Failed(f"container image ID {image_id!r} of {name}: {exc.message}"
+                              ) from None
+        return self._local[image_id]
+
+    async def _pull(self, task: Task) -> str:
+        """One pull per image name per run, shared by every unit that needs it."""
+        if task.image not in self._pulls:
+            auth = None
+            creds = None
+            try:
+                ref = parse_reference(task.image)
+                creds = (RegistryClient(authfile_path=self.options.authfile)
+                         .credentials(ref, task.authfile))
+                auth = creds.x_registry_auth(ref.registry) if creds else None
+            except BadReference:
+                pass
+            self._pulls[task.image] = asyncio.create_task(images.pull(
+                self.podman, task.image, tls_verify=self.options.tls_verify, auth=auth,
+                timeout=self.options.pull_timeout), name=f"autoupdate-pull/{task.image}")
+        return await asyncio.shield(self._pulls[task.image])
+
+    async def _restart(self, unit: str) -> str | None:
+        """RestartUnit and wait for the job, as Podman: None if ``done``, else why not."""
+        assert self.systemd is not None
+        try:
+            job = await self.systemd.restart_unit(unit, "replace")
+            result = await self.systemd.wait_job(job, self.options.restart_timeout)
+        except BridgeError as exc:
+            return f"restarting systemd unit {unit!r} failed: {exc.message}"
+        if result == "done":
+            logger.info("restarted %s", unit)
+            return None
+        return (f"restarting systemd unit {unit!r} failed: expected \"done\" but received "
+                f"{result!r}")
+
+    async def _retag_quietly(self, task: Task, row: Row) -> None:
+        try:
+            await images.retag(self.podman, row.old_image_id, task.image)
+        except BridgeError as exc:
+            logger.warning("cannot point %s back at %s: %s", task.image, row.old_image_id,
+                           exc)
+
+    def _fail(self, row: Row, reason: str, kind: str) -> None:
+        row.updated, row.reason = "failed", reason
+        logger.warning("auto-update of %s (%s): %s", row.container_name, row.unit, reason)
+        self.publish(FAILED_EVENT, row.unit, self._data(row))
+        self._record(row, kind)
+
+    def _record(self, row: Row, kind: str) -> None:
+        if self.history is not None:
+            self.history.record(row, kind, self.run_id)
+
+    def _data(self, row: Row, **extra: Any) -> dict[str, Any]:
+        return {"unit": row.unit, "container": row.container_name,
+                "container_id": row.container_id, "image": row.image,
+                "policy": row.policy, "old_image_id": row.old_image_id,
+                "new_image_id": row.new_image_id, "old_digest": row.old_digest,
+                "new_digest": row.new_digest, "result": row.updated,
+                "reason": row.reason, "dry_run": self.options.dry_run, "run": self.run_id,
+                **extra}
+
+
+def _created(data: dict[str, Any]) -> datetime | None:
+    value = data.get("Created")
+    return parse_time(value) if isinstance(value, str) else None
