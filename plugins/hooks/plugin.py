@@ -1,0 +1,192 @@
+"""The hooks plugin: rules from ``[[plugins.hooks.rules]]`` and from ``hooks.add``, run by
+the engine; methods ``hooks.list``, ``hooks.add``, ``hooks.remove``, ``hooks.test``,
+``hooks.history``; events ``hook.fired``, ``hook.failed``.
+
+Rules from the config file are the file's: the API can neither replace nor remove them.
+Rules added over the API are kept in the store and come back when the bridge restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bridge.errors import Conflict, NotFound
+from bridge.methods import format_validation_error
+from bridge.plugin import PluginConfig, PluginContext
+from plugins.hooks.actions import preview
+from plugins.hooks.engine import Engine, RuleEntry
+from plugins.hooks.rules import Rule
+
+logger = logging.getLogger(__name__)
+
+RULES_NAMESPACE = "hooks.rules"
+
+
+class HooksConfig(PluginConfig):
+    rules: list[Rule] = Field(default_factory=list)
+    dry_run: bool = Field(False, description="log and record what would run; run nothing")
+    max_concurrent: int = Field(4, ge=1, le=64, description="actions running at once")
+    queue_size: int = Field(100, ge=1, le=100_000, description="jobs waiting; more are "
+                            "dropped and reported as hook.failed")
+    max_chain: int = Field(3, ge=1, le=16, description="how many hook firings may lead "
+                           "from one to the next")
+    history: int = Field(10_000, ge=10, le=1_000_000, description="outcomes kept")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> HooksConfig:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ValueError(f"two rules are named {rule.name!r}")
+            seen.add(rule.name)
+        return self
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddParams(_Params):
+    rule: Rule
+    replace: bool = Field(False, description="replace a rule of that name added over the API")
+
+
+class NameParams(_Params):
+    name: str
+
+
+class SampleEvent(_Params):
+    type: str = Field(min_length=1)
+    subject: str = ""
+    source: str = "test"
+    data: dict[str, Any] = Field(default_factory=dict)
+    seq: int = 0
+    id: str = "sample"
+    time: str = "1970-01-01T00:00:00.000000Z"
+
+
+class TestParams(_Params):
+    rule: Rule | None = Field(None, description="a rule to try (not added)")
+    name: str | None = Field(None, description="or the name of a rule in place")
+    event: SampleEvent
+
+    @model_validator(mode="after")
+    def _one(self) -> TestParams:
+        if (self.rule is None) == (self.name is None):
+            raise ValueError("give either rule or name")
+        return self
+
+
+class HistoryParams(_Params):
+    rule: str | None = None
+    limit: int = Field(50, ge=1, le=1000)
+
+
+class HooksPlugin:
+    name: ClassVar[str] = "hooks"
+    Config: ClassVar[type[PluginConfig]] = HooksConfig
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self._ctx: PluginContext | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self, ctx: PluginContext) -> None:
+        config: HooksConfig = ctx.config
+        self._ctx = ctx
+        self._session = aiohttp.ClientSession()
+        engine = Engine(
+            bus=ctx.bus, methods=ctx.methods, store=ctx.store, source=ctx.source,
+            session=self._session, spawn=lambda coro, name: ctx.create_task(coro, name),
+            dry_run=config.dry_run, max_concurrent=config.max_concurrent,
+            queue_size=config.queue_size, max_chain=config.max_chain, history=config.history)
+        self.engine = engine
+        for rule in config.rules:
+            engine.set_rule(rule, "config")
+        for name, doc in sorted(ctx.store.items(RULES_NAMESPACE).items()):
+            try:
+                rule = Rule.model_validate(doc)
+            except ValidationError as exc:
+                logger.error("stored rule %s no longer validates, skipped: %s", name,
+                             format_validation_error(exc))
+                continue
+            if rule.name in engine.rules:
+                logger.warning("stored rule %s is shadowed by the config file's", name)
+                continue
+            engine.set_rule(rule, "api")
+        ctx.register_method("hooks.list", self.do_list, description="the rules, with counts")
+        ctx.register_method("hooks.add", self.do_add, AddParams,
+                            "add a rule (kept across restarts)")
+        ctx.register_method("hooks.remove", self.do_remove, NameParams,
+                            "remove a rule added over the API")
+        ctx.register_method("hooks.test", self.do_test, TestParams,
+                            "evaluate a rule against a sample event; no action runs")
+        ctx.register_method("hooks.history", self.do_history, HistoryParams,
+                            "recent outcomes, newest first")
+        engine.start()
+        logger.info("hooks: %d rules%s", len(engine.rules),
+                    " (dry-run: nothing will run)" if config.dry_run else "")
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- methods
+
+    def _engine(self) -> Engine:
+        assert self.engine is not None
+        return self.engine
+
+    async def do_list(self, _: Any) -> list[dict[str, Any]]:
+        return [e.to_json() for e in sorted(self._engine().rules.values(),
+                                            key=lambda e: e.rule.name)]
+
+    async def do_add(self, p: AddParams) -> dict[str, Any]:
+        engine = self._engine()
+        old = engine.rules.get(p.rule.name)
+        if old is not None and old.origin == "config":
+            raise Conflict(f"rule {p.rule.name!r} comes from the config file: change it there")
+        if old is not None and not p.replace:
+            raise Conflict(f"rule {p.rule.name!r} exists: remove it first, or pass "
+                           "replace: true")
+        assert self._ctx is not None
+        self._ctx.store.put(RULES_NAMESPACE, p.rule.name, p.rule.model_dump(mode="json"))
+        entry = engine.set_rule(p.rule, "api")
+        logger.info("rule %s %s over the API", p.rule.name, "replaced" if old else "added")
+        return entry.to_json()
+
+    async def do_remove(self, p: NameParams) -> None:
+        engine = self._engine()
+        entry: RuleEntry | None = engine.rules.get(p.name)
+        if entry is None:
+            raise NotFound(f"no rule named {p.name!r}")
+        if entry.origin == "config":
+            raise Conflict(f"rule {p.name!r} comes from the config file: remove it there")
+        assert self._ctx is not None
+        self._ctx.store.delete(RULES_NAMESPACE, p.name)
+        engine.remove_rule(p.name)
+        logger.info("rule %s removed over the API", p.name)
+
+    async def do_test(self, p: TestParams) -> dict[str, Any]:
+        rule = p.rule
+        if rule is None:
+            entry = self._engine().rules.get(p.name or "")
+            if entry is None:
+                raise NotFound(f"no rule named {p.name!r}")
+            rule = entry.rule
+        event = p.event.model_dump(mode="json")
+        result = rule.explain(event)
+        result["rule"] = rule.name
+        result["actions"] = ([preview(a, event) for a in rule.actions]
+                             if result["matched"] else [])
+        return result
+
+    async def do_history(self, p: HistoryParams) -> list[dict[str, Any]]:
+        return self._engine().history_of(p.rule, p.limit)
