@@ -1,0 +1,103 @@
+import { useEffect, useState } from "react";
+import { ConnectionBanner } from "./components/ConnectionBanner";
+import { LoginForm } from "./components/LoginForm";
+import { Toasts } from "./components/notify";
+import {
+  Bullseye, Masthead, MastheadBrand, MastheadContent, MastheadLogo, MastheadMain,
+  MastheadToggle, Nav, NavItem, NavList, Page, PageSidebar, PageSidebarBody,
+  PageToggleButton, Spinner,
+} from "./pf";
+import { ContainersPage } from "./pages/ContainersPage";
+import { EventsPage } from "./pages/EventsPage";
+import { PluginsPage } from "./pages/PluginsPage";
+import { UnitsPage } from "./pages/UnitsPage";
+import { UpdatesPage } from "./pages/UpdatesPage";
+import { href, SECTIONS, useRoute } from "./router";
+import { useAppState } from "./store/hooks";
+import { getStore } from "./store/store";
+
+
+function Section({ section, args }: ReturnType<typeof useRoute>) {
+  switch (section) {
+    case "units": return <UnitsPage />;
+    case "updates": return <UpdatesPage />;
+    case "events": return <EventsPage />;
+    case "plugins": return <PluginsPage />;
+    default: return <ContainersPage name={args[0]} />;
+  }
+}
+
+export function App() {
+  const state = useAppState();
+  const route = useRoute();
+  const store = getStore();
+  const { conn } = state;
+  // The navigation is open beside the page on a wide screen and over it on a narrow one,
+  // where choosing a section closes it.
+  const [mobile, setMobile] = useState(() => window.innerWidth < 1200);
+  const [navOpen, setNavOpen] = useState(() => window.innerWidth >= 1200);
+  useEffect(() => {
+    if (mobile) setNavOpen(false);
+  }, [route.section, route.args.join("/"), mobile]);
+
+  if (conn.phase === "login") {
+    return <LoginForm message={conn.message} onLoggedIn={() => store.loggedIn()} />;
+  }
+  if (!conn.wasOnline) {
+    return (
+      <Bullseye style={{ minHeight: "100vh" }} data-testid="connecting">
+        <Spinner aria-label="Connecting to the bridge" />
+        <span style={{ marginLeft: "1rem" }}>
+          {conn.phase === "offline" ? "The bridge does not answer; trying again…" : "Connecting to the bridge…"}
+        </span>
+      </Bullseye>
+    );
+  }
+
+  const masthead = (
+    <Masthead>
+      <MastheadMain>
+        <MastheadToggle>
+          <PageToggleButton isHamburgerButton isSidebarOpen={navOpen} onSidebarToggle={() => setNavOpen(!navOpen)}
+                            aria-label="Show or hide the navigation" data-testid="nav-toggle" />
+        </MastheadToggle>
+        <MastheadBrand>
+          <MastheadLogo href="#/containers" style={{ color: "inherit", fontWeight: 600, fontSize: "1.2rem" }}>
+            podbridge
+          </MastheadLogo>
+        </MastheadBrand>
+      </MastheadMain>
+      <MastheadContent>
+        <span data-testid="connection-status" data-phase={conn.phase} style={{ marginLeft: "auto" }}>
+          {conn.phase === "online" ? `bridge ${conn.version ?? ""}` : "disconnected"}
+        </span>
+      </MastheadContent>
+    </Masthead>
+  );
+  const sidebar = (
+    <PageSidebar isSidebarOpen={navOpen}>
+      <PageSidebarBody>
+        <Nav aria-label="Sections">
+          <NavList>
+            {SECTIONS.map((s) => (
+              <NavItem key={s.id} itemId={s.id} isActive={route.section === s.id}
+                       to={href(s.id)} data-testid={`nav-${s.id}`}>
+                {s.title}
+              </NavItem>
+            ))}
+          </NavList>
+        </Nav>
+      </PageSidebarBody>
+    </PageSidebar>
+  );
+  return (
+    <Page masthead={masthead} sidebar={sidebar}
+          onPageResize={(_e, { mobileView }) => {
+            if (mobileView !== mobile) { setMobile(mobileView); setNavOpen(!mobileView); }
+          }}
+          banner={<ConnectionBanner conn={conn} onRetry={() => store.retryNow()} />}>
+      <Section {...route} />
+      <Toasts />
+    </Page>
+  );
+}

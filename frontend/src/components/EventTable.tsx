@@ -1,0 +1,50 @@
+import { Table, Tbody, Td, Th, Thead, Tr } from "../pf";
+import type { BusEvent } from "../store/types";
+
+/** The few data fields worth a glance, as "key=value" pairs. */
+export function summarise(e: BusEvent): string {
+  const d = e.data ?? {};
+  const keys = ["state", "exit_code", "health", "active_state", "sub_state", "result",
+    "n_restarts", "job", "image", "updated", "error", "reason", "policy", "from_image", "to_image"];
+  const parts: string[] = [];
+  for (const k of keys) {
+    const v = d[k];
+    if (v !== undefined && v !== null && v !== "") parts.push(`${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+  }
+  return parts.join(" ");
+}
+
+function shortTime(t: string): string {
+  const m = /T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/.exec(t);
+  return m ? m[1] : t;
+}
+
+/** Events newest first; at most `limit` rows are drawn. */
+export function EventTable({ events, limit = 200, label, testId }:
+    { events: BusEvent[]; limit?: number; label: string; testId: string }) {
+  const rows = events.slice(-limit).reverse();
+  return (
+    <Table aria-label={label} variant="compact" gridBreakPoint="grid-md" data-testid={testId}>
+      <Thead>
+        <Tr>
+          <Th width={10}>Seq</Th>
+          <Th width={15}>Time</Th>
+          <Th width={20}>Type</Th>
+          <Th width={20}>Subject</Th>
+          <Th>Details</Th>
+        </Tr>
+      </Thead>
+      <Tbody>
+        {rows.map((e) => (
+          <Tr key={e.id} data-testid="event-row" data-type={e.type} data-subject={e.subject} data-seq={e.seq}>
+            <Td dataLabel="Seq">{e.seq}</Td>
+            <Td dataLabel="Time"><time dateTime={e.time} title={e.time}>{shortTime(e.time)}</time></Td>
+            <Td dataLabel="Type"><code>{e.type}</code></Td>
+            <Td dataLabel="Subject">{e.subject}</Td>
+            <Td dataLabel="Details" modifier="breakWord">{summarise(e)}</Td>
+          </Tr>
+        ))}
+      </Tbody>
+    </Table>
+  );
+}

@@ -1,0 +1,11 @@
+import "@patternfly/react-core/dist/styles/base.css";
+import "./panel.css";
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { App } from "./App";
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

@@ -1,0 +1,92 @@
+import { useMemo } from "react";
+import { ContainerActions } from "../components/ContainerActions";
+import { EventTable } from "../components/EventTable";
+import { StateLabel } from "../components/labels";
+import {
+  Content, DescriptionList, DescriptionListDescription, DescriptionListGroup,
+  DescriptionListTerm, EmptyState, EmptyStateBody, Flex, FlexItem, PageSection, Title,
+} from "../pf";
+import { href } from "../router";
+import { useNow } from "../store/hooks";
+import { eventsOfContainer, toMillis, uptime } from "../store/selectors";
+import type { BusEvent, Container } from "../store/types";
+
+function when(t: string | number | null | undefined): string {
+  const ms = toMillis(t);
+  return ms === null || ms < 0 ? "—" : new Date(ms).toLocaleString();
+}
+
+export function ContainerDetail({ name, container: c, events }:
+    { name: string; container: Container | undefined; events: BusEvent[] }) {
+  const now = useNow(1000);
+  const mine = useMemo(() => (c ? eventsOfContainer(events, c) : []), [events, c]);
+  const back = <a href={href("containers")} data-testid="back-to-containers">← All containers</a>;
+
+  if (!c) {
+    return (
+      <PageSection>
+        {back}
+        <EmptyState variant="sm" titleText={`No container “${name}”`} headingLevel="h1" data-testid="container-missing">
+          <EmptyStateBody>It does not exist, or it was removed.</EmptyStateBody>
+        </EmptyState>
+      </PageSection>
+    );
+  }
+
+  const ports = c.ports.map((p) =>
+    `${p.host_ip ? p.host_ip + ":" : ""}${p.host_port ?? ""}→${p.container_port ?? ""}/${p.protocol ?? "tcp"}`);
+  const fields: [string, React.ReactNode, string][] = [
+    ["ID", <code>{c.id.slice(0, 12)}</code>, "id"],
+    ["Image", c.image, "image"],
+    ["State", <><StateLabel value={c.state} testId="detail-state" /> {uptime(c, now) && `up ${uptime(c, now)}`}</>, "state"],
+    ["Health", <StateLabel value={c.health} />, "health"],
+    ["Exit code", c.exit_code ?? "—", "exit-code"],
+    ["Started", when(c.started_at), "started"],
+    ["Created", when(c.created_at), "created"],
+    ["Unit", c.unit ? <a href={href("units")}>{c.unit}</a> : "—", "unit"],
+    ["Restart policy", `${c.restart_policy ?? "—"} (${c.restart_count} restarts)`, "restart"],
+    ["Pod", c.pod || "—", "pod"],
+    ["Ports", ports.length ? ports.join(", ") : "—", "ports"],
+  ];
+  const labels = Object.entries(c.labels ?? {});
+
+  return (
+    <>
+      <PageSection>
+        {back}
+        <Flex justifyContent={{ default: "justifyContentSpaceBetween" }} alignItems={{ default: "alignItemsCenter" }}
+              style={{ marginTop: "0.5rem" }}>
+          <FlexItem><Title headingLevel="h1" data-testid="detail-name">{c.name}</Title></FlexItem>
+          <FlexItem><ContainerActions c={c} /></FlexItem>
+        </Flex>
+      </PageSection>
+      <PageSection>
+        <DescriptionList isHorizontal isCompact columnModifier={{ lg: "2Col" }} data-testid="container-detail">
+          {fields.map(([term, value, id]) => (
+            <DescriptionListGroup key={id}>
+              <DescriptionListTerm>{term}</DescriptionListTerm>
+              <DescriptionListDescription data-testid={`detail-${id}`}>{value}</DescriptionListDescription>
+            </DescriptionListGroup>
+          ))}
+        </DescriptionList>
+        {labels.length > 0 && (
+          <details style={{ marginTop: "1rem" }}>
+            <summary>Labels ({labels.length})</summary>
+            <ul className="pb-labels">
+              {labels.map(([k, v]) => <li key={k}><code>{k}</code>={v}</li>)}
+            </ul>
+          </details>
+        )}
+      </PageSection>
+      <PageSection>
+        <Title headingLevel="h2">Recent events</Title>
+        <Content component="small">
+          This container’s events, its unit’s and the plugins’ about it, newest first.
+        </Content>
+        {mine.length === 0
+          ? <Content component="p" data-testid="container-events-empty">No events seen yet.</Content>
+          : <EventTable events={mine} limit={100} label={`Events of ${c.name}`} testId="container-events" />}
+      </PageSection>
+    </>
+  );
+}

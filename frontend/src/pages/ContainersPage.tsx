@@ -1,0 +1,94 @@
+import { useMemo, useState } from "react";
+import { ContainerActions } from "../components/ContainerActions";
+import { StateLabel } from "../components/labels";
+import {
+  Content, EmptyState, EmptyStateBody, PageSection, Table, Tbody, Td, TextInput, Th, Thead,
+  Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
+} from "../pf";
+import { href } from "../router";
+import { useAppState, useNow } from "../store/hooks";
+import { containerList, findContainer, uptime } from "../store/selectors";
+import { ContainerDetail } from "./ContainerDetail";
+
+export function ContainersPage({ name }: { name?: string }) {
+  const { model } = useAppState();
+  if (name !== undefined) {
+    return <ContainerDetail name={name} container={findContainer(model, name)} events={model.events} />;
+  }
+  return <ContainerList />;
+}
+
+function ContainerList() {
+  const { model } = useAppState();
+  const now = useNow(1000);
+  const [filter, setFilter] = useState("");
+  const all = useMemo(() => containerList(model), [model]);
+  const f = filter.trim().toLowerCase();
+  const shown = f ? all.filter((c) => c.name.toLowerCase().includes(f) || c.image.toLowerCase().includes(f)) : all;
+
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Containers</Title>
+        <Content component="p">
+          {all.length} containers, {all.filter((c) => c.state === "running").length} running. Live from the bridge.
+        </Content>
+      </PageSection>
+      <PageSection>
+        <Toolbar>
+          <ToolbarContent>
+            <ToolbarItem>
+              <TextInput type="search" aria-label="Filter containers by name or image" placeholder="Filter by name or image"
+                         value={filter} onChange={(_e, v) => setFilter(v)} data-testid="container-filter" />
+            </ToolbarItem>
+          </ToolbarContent>
+        </Toolbar>
+        {!model.loaded ? (
+          <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
+        ) : shown.length === 0 ? (
+          <EmptyState variant="sm" titleText="No containers" headingLevel="h2" data-testid="containers-empty">
+            <EmptyStateBody>{f ? "None matches the filter." : "Podman has no containers."}</EmptyStateBody>
+          </EmptyState>
+        ) : (
+          <Table aria-label="Containers" variant="compact" gridBreakPoint="grid-md" data-testid="containers-table">
+            <Thead>
+              <Tr>
+                <Th>Name</Th>
+                <Th>Image</Th>
+                <Th>State</Th>
+                <Th>Health</Th>
+                <Th>Unit</Th>
+                <Th>Restart policy</Th>
+                <Th>Uptime</Th>
+                <Th screenReaderText="Actions" />
+              </Tr>
+            </Thead>
+            <Tbody>
+              {shown.map((c) => (
+                <Tr key={c.id} data-testid={`container-row-${c.name}`} data-state={c.state}>
+                  <Td dataLabel="Name">
+                    <a href={href("containers", c.name)} data-testid={`container-link-${c.name}`}>{c.name}</a>
+                  </Td>
+                  <Td dataLabel="Image" modifier="truncate" title={c.image}>{c.image}</Td>
+                  <Td dataLabel="State">
+                    <StateLabel value={c.state} testId={`container-state-${c.name}`} />
+                    {c.state === "exited" && c.exit_code !== null && c.exit_code !== 0 &&
+                      <span className="pb-muted"> ({c.exit_code})</span>}
+                  </Td>
+                  <Td dataLabel="Health"><StateLabel value={c.health} testId={`container-health-${c.name}`} /></Td>
+                  <Td dataLabel="Unit">{c.unit ?? "—"}</Td>
+                  <Td dataLabel="Restart policy">
+                    {c.restart_policy ?? "—"}
+                    {c.restart_count > 0 && <span className="pb-muted"> · {c.restart_count} restarts</span>}
+                  </Td>
+                  <Td dataLabel="Uptime" data-testid={`container-uptime-${c.name}`}>{uptime(c, now) || "—"}</Td>
+                  <Td dataLabel="Actions" isActionCell><ContainerActions c={c} /></Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        )}
+      </PageSection>
+    </>
+  );
+}

@@ -1,0 +1,72 @@
+import { useMemo, useRef, useState } from "react";
+import { EventTable } from "../components/EventTable";
+import {
+  Button, Content, FormGroup, PageSection, TextInput, Title, Toolbar, ToolbarContent, ToolbarItem,
+} from "../pf";
+import { parsePatterns } from "../store/glob";
+import { useAppState } from "../store/hooks";
+import { filterEvents } from "../store/selectors";
+import type { BusEvent } from "../store/types";
+
+/** The live event stream, filtered by topic globs and subject; pausing freezes the view. */
+export function EventsPage() {
+  const { model } = useAppState();
+  const [topics, setTopics] = useState("");
+  const [subject, setSubject] = useState("");
+  const [frozen, setFrozen] = useState<BusEvent[] | null>(null);
+  const lastSeen = useRef(0);
+
+  const source = frozen ?? model.events;
+  const filter = useMemo(() => ({ patterns: parsePatterns(topics), subject }), [topics, subject]);
+  const shown = useMemo(() => filterEvents(source, filter), [source, filter]);
+  const newer = frozen ? model.events.filter((e) => e.seq > lastSeen.current).length : 0;
+
+  function togglePause() {
+    if (frozen) {
+      setFrozen(null);
+    } else {
+      lastSeen.current = model.events.length ? model.events[model.events.length - 1].seq : 0;
+      setFrozen(model.events);
+    }
+  }
+
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Events</Title>
+        <Content component="p">
+          The bridge’s event bus, live: Podman, systemd, the bridge and its plugins. Topics take globs
+          (<code>container.*</code>, <code>autoupdate.**</code>); several are separated by commas.
+        </Content>
+      </PageSection>
+      <PageSection>
+        <Toolbar>
+          <ToolbarContent>
+            <ToolbarItem>
+              <FormGroup label="Topics" fieldId="events-topics">
+                <TextInput id="events-topics" value={topics} placeholder="e.g. container.*, unit.state"
+                           onChange={(_e, v) => setTopics(v)} data-testid="events-topic-filter" />
+              </FormGroup>
+            </ToolbarItem>
+            <ToolbarItem>
+              <FormGroup label="Subject" fieldId="events-subject">
+                <TextInput id="events-subject" value={subject} placeholder="e.g. web or *.service"
+                           onChange={(_e, v) => setSubject(v)} data-testid="events-subject-filter" />
+              </FormGroup>
+            </ToolbarItem>
+            <ToolbarItem alignSelf="end">
+              <Button variant={frozen ? "primary" : "secondary"} onClick={togglePause}
+                      aria-pressed={frozen !== null} data-testid="events-pause">
+                {frozen ? `Resume${newer ? ` (${newer} new)` : ""}` : "Pause"}
+              </Button>
+            </ToolbarItem>
+          </ToolbarContent>
+        </Toolbar>
+        <Content component="small" data-testid="events-count">
+          {shown.length} of {source.length} events{frozen ? " (paused)" : ""}; the newest 300 are shown.
+        </Content>
+        <EventTable events={shown} limit={300} label="Events" testId="events-table" />
+      </PageSection>
+    </>
+  );
+}

@@ -1,0 +1,84 @@
+import { StateLabel } from "../components/labels";
+import { Unavailable } from "../components/Unavailable";
+import {
+  Content, EmptyState, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr,
+} from "../pf";
+import { useAppState, useResource } from "../store/hooks";
+import { localTime } from "./updates";
+
+interface RestartEntry {
+  container?: string;
+  policy?: string;
+  restart_count?: number;
+  last_exit_code?: number | null;
+  next_attempt?: string | null;
+  crashloop?: boolean;
+}
+
+function RestartManager() {
+  const status = useResource<RestartEntry[]>("restart.status", {}, ["restart.**", "container.died"]);
+  if (status.error) return <Unavailable what="The restart manager" error={status.error} testId="restart-unavailable" />;
+  const rows = Array.isArray(status.data) ? status.data : [];
+  if (rows.length === 0) return <Content component="p" data-testid="restart-empty">No container under its watch.</Content>;
+  return (
+    <Table aria-label="Restart manager" variant="compact" gridBreakPoint="grid-md" data-testid="restart-table">
+      <Thead>
+        <Tr><Th>Container</Th><Th>Policy</Th><Th>Restarts</Th><Th>Last exit code</Th><Th>Next attempt</Th><Th>Crash loop</Th></Tr>
+      </Thead>
+      <Tbody>
+        {rows.map((r, i) => (
+          <Tr key={`${r.container}-${i}`} data-testid="restart-row" data-container={r.container}>
+            <Td dataLabel="Container">{r.container ?? "—"}</Td>
+            <Td dataLabel="Policy">{r.policy ?? "—"}</Td>
+            <Td dataLabel="Restarts">{r.restart_count ?? 0}</Td>
+            <Td dataLabel="Last exit code">{r.last_exit_code ?? "—"}</Td>
+            <Td dataLabel="Next attempt">{localTime(r.next_attempt)}</Td>
+            <Td dataLabel="Crash loop"><StateLabel value={r.crashloop ? "failed" : "no"} /></Td>
+          </Tr>
+        ))}
+      </Tbody>
+    </Table>
+  );
+}
+
+/** Each plugin's state and last error; kept current by bridge.plugin_* events. */
+export function PluginsPage() {
+  const { model } = useAppState();
+  const plugins = model.plugins;
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Plugins</Title>
+        <Content component="p">The bridge’s plugins. One that fails is restarted with backoff; the bridge lives on.</Content>
+      </PageSection>
+      <PageSection>
+        {plugins === null ? <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
+          : plugins.length === 0 ? <Content component="p" data-testid="plugins-empty">No plugins are installed.</Content> : (
+          <Table aria-label="Plugins" variant="compact" gridBreakPoint="grid-md" data-testid="plugins-table">
+            <Thead>
+              <Tr><Th>Plugin</Th><Th>Enabled</Th><Th>State</Th><Th>Failures</Th><Th>Started</Th><Th>Last error</Th></Tr>
+            </Thead>
+            <Tbody>
+              {plugins.map((p) => (
+                <Tr key={p.name} data-testid={`plugin-row-${p.name}`} data-state={p.state}>
+                  <Td dataLabel="Plugin">{p.name}</Td>
+                  <Td dataLabel="Enabled">{p.enabled ? "yes" : "no"}</Td>
+                  <Td dataLabel="State"><StateLabel value={p.state} testId={`plugin-state-${p.name}`} /></Td>
+                  <Td dataLabel="Failures">{p.failures ?? 0}</Td>
+                  <Td dataLabel="Started">{localTime(p.started_at)}</Td>
+                  <Td dataLabel="Last error" modifier="breakWord" data-testid={`plugin-error-${p.name}`}>
+                    {p.last_error ? <code>{p.last_error}</code> : "—"}
+                  </Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        )}
+      </PageSection>
+      <PageSection>
+        <Title headingLevel="h2">Restart manager</Title>
+        <RestartManager />
+      </PageSection>
+    </>
+  );
+}

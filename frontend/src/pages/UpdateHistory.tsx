@@ -1,0 +1,112 @@
+import { useMemo, useState } from "react";
+import { StateLabel } from "../components/labels";
+import { run } from "../components/notify";
+import { Unavailable } from "../components/Unavailable";
+import {
+  Button, Content, Flex, FlexItem, FormSelect, FormSelectOption, PageSection, Table, Tbody, Td, Th,
+  Thead, Title, Tr,
+} from "../pf";
+import { useAppState, useResource } from "../store/hooks";
+import { containerUnits } from "../store/selectors";
+import { localTime, shortDigest, type RollbackEntry, type UpdateHistoryEntry } from "./updates";
+
+const HISTORY_PARAMS = { limit: 50 };
+
+function RollbackNow({ units }: { units: string[] }) {
+  const [unit, setUnit] = useState("");
+  const [busy, setBusy] = useState(false);
+  const chosen = unit || units[0] || "";
+  return (
+    <Flex spaceItems={{ default: "spaceItemsSm" }} alignItems={{ default: "alignItemsCenter" }}>
+      <FlexItem>
+        <FormSelect value={chosen} onChange={(_e, v) => setUnit(v)} aria-label="Unit to roll back"
+                    data-testid="rollback-unit">
+          {units.length === 0 && <FormSelectOption value="" label="(no units)" isDisabled />}
+          {units.map((u) => <FormSelectOption key={u} value={u} label={u} />)}
+        </FormSelect>
+      </FlexItem>
+      <FlexItem>
+        <Button variant="warning" isDisabled={!chosen || busy} isLoading={busy} data-testid="rollback-now"
+                onClick={async () => {
+                  setBusy(true);
+                  await run(`Roll back ${chosen}`, "rollback.now", { unit: chosen }, `Rolled back ${chosen}`);
+                  setBusy(false);
+                }}>
+          Roll back now
+        </Button>
+      </FlexItem>
+    </Flex>
+  );
+}
+
+/** The update history (with digests) and the rollback watcher's history. */
+export function UpdateHistory() {
+  const { model } = useAppState();
+  const history = useResource<UpdateHistoryEntry[]>("autoupdate.history", HISTORY_PARAMS, ["autoupdate.**"]);
+  const rollbacks = useResource<RollbackEntry[]>("rollback.history", {}, ["rollback.**"]);
+  const units = useMemo(() => containerUnits(model).map((u) => u.name), [model]);
+
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h2">Update history</Title>
+        {history.error ? <Unavailable what="Update history" error={history.error} testId="history-unavailable" />
+          : !history.data?.length ? <Content component="p" data-testid="history-empty">No updates yet.</Content> : (
+          <Table aria-label="Update history" variant="compact" gridBreakPoint="grid-md" data-testid="update-history">
+            <Thead>
+              <Tr><Th>Time</Th><Th>Unit</Th><Th>Container</Th><Th>Image</Th><Th>Digest</Th><Th>Result</Th><Th>Reason</Th></Tr>
+            </Thead>
+            <Tbody>
+              {history.data.map((h, i) => (
+                <Tr key={`${h.time}-${h.unit}-${i}`} data-testid="history-row" data-unit={h.unit} data-result={h.result}>
+                  <Td dataLabel="Time">{localTime(h.time)}</Td>
+                  <Td dataLabel="Unit">{h.unit ?? "—"}</Td>
+                  <Td dataLabel="Container">{h.container ?? "—"}</Td>
+                  <Td dataLabel="Image" modifier="breakWord">{h.image ?? "—"}</Td>
+                  <Td dataLabel="Digest">
+                    <code title={`${h.old_digest ?? ""} → ${h.new_digest ?? ""}`}>
+                      {shortDigest(h.old_digest)} → {shortDigest(h.new_digest)}
+                    </code>
+                  </Td>
+                  <Td dataLabel="Result"><StateLabel value={h.result} /></Td>
+                  <Td dataLabel="Reason" modifier="breakWord">{h.reason || "—"}</Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        )}
+      </PageSection>
+      <PageSection>
+        <Title headingLevel="h2">Rollbacks</Title>
+        {rollbacks.error ? <Unavailable what="The rollback watcher" error={rollbacks.error} testId="rollback-unavailable" /> : (
+          <>
+            <Content component="p">
+              Puts a unit’s container back on the image it ran before its last update.
+            </Content>
+            <RollbackNow units={units} />
+            {!rollbacks.data?.length ? <Content component="p" data-testid="rollback-empty">No rollbacks yet.</Content> : (
+              <Table aria-label="Rollback history" variant="compact" gridBreakPoint="grid-md" data-testid="rollback-history">
+                <Thead>
+                  <Tr><Th>Time</Th><Th>Unit</Th><Th>Container</Th><Th>From</Th><Th>To</Th><Th>Result</Th><Th>Reason</Th></Tr>
+                </Thead>
+                <Tbody>
+                  {rollbacks.data.map((r, i) => (
+                    <Tr key={`${r.time}-${r.unit}-${i}`} data-testid="rollback-row" data-unit={r.unit}>
+                      <Td dataLabel="Time">{localTime(r.time)}</Td>
+                      <Td dataLabel="Unit">{r.unit ?? "—"}</Td>
+                      <Td dataLabel="Container">{r.container ?? "—"}</Td>
+                      <Td dataLabel="From" modifier="breakWord">{r.from_image ?? "—"}</Td>
+                      <Td dataLabel="To" modifier="breakWord">{r.to_image ?? "—"}</Td>
+                      <Td dataLabel="Result"><StateLabel value={r.result} /></Td>
+                      <Td dataLabel="Reason" modifier="breakWord">{r.reason || "—"}</Td>
+                    </Tr>
+                  ))}
+                </Tbody>
+              </Table>
+            )}
+          </>
+        )}
+      </PageSection>
+    </>
+  );
+}
