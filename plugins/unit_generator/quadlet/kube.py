@@ -1,0 +1,66 @@
+"""``.kube`` -> a notify service running ``podman kube play`` (and ``kube down`` after)."""
+
+from __future__ import annotations
+
+import logging
+
+from plugins.unit_generator.quadlet import options as opt
+from plugins.unit_generator.quadlet.container import AUTOUPDATE_LABEL
+from plugins.unit_generator.quadlet.keys import SERVICE
+from plugins.unit_generator.quadlet.model import Context, Conversion, QuadletError, base_command
+from plugins.unit_generator.quadlet.parser import UnitFile
+from plugins.unit_generator.quadlet.service import check_service_type, init_service, set_kill_mode
+from plugins.unit_generator.quadlet.userns import add_user_mappings
+
+logger = logging.getLogger(__name__)
+
+GROUP = "Kube"
+
+
+def convert_kube(unit: UnitFile, ctx: Context) -> Conversion:
+    service, _info = init_service(unit, GROUP, ctx)
+    yamls = unit.lookup_all_strv(GROUP, "Yaml")
+    if not yamls:
+        raise QuadletError("no Yaml key specified")
+    yaml_paths = [opt.absolute_path(unit, y) for y in yamls]
+    set_kill_mode(service)
+    service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n")
+    # Type=oneshot is allowed, for YAML files that only create resources.
+    if check_service_type(service) != "oneshot":
+        service.setv(SERVICE, ("Type", "notify"), ("NotifyAccess", "all"))
+    if not unit.has_key(SERVICE, "SyslogIdentifier"):
+        service.set(SERVICE, "SyslogIdentifier", "%N")
+
+    cmd = base_command(unit, GROUP, ctx)
+    cmd.add("kube", "play", "--replace", "--service-container=true")
+    propagation = unit.lookup(GROUP, "ExitCodePropagation")
+    if propagation:
+        cmd.add(f"--service-exit-code-propagation={propagation}")
+    opt.add_log_driver(unit, GROUP, cmd)
+    opt.add_log_opts(unit, GROUP, cmd)
+    add_user_mappings(unit, GROUP, cmd, support_manual=False)
+    opt.add_networks(unit, GROUP, service, ctx, cmd)
+    for update in unit.lookup_all_strv(GROUP, "AutoUpdate"):
+        # "ctr/registry" applies to one container of the pod, "registry" to all of them.
+        target, slash, kind = update.partition("/")
+        annotation = f"--annotation={AUTOUPDATE_LABEL}"
+        if slash:
+            annotation += "/" + target
+        cmd.add(f"{annotation}={kind if slash else update}")
+    for config_map in unit.lookup_all_strv(GROUP, "ConfigMap"):
+        cmd.add("--configmap", opt.absolute_path(unit, config_map))
+    opt.add_publish_ports(unit, GROUP, cmd)
+    opt.add_podman_args(unit, GROUP, cmd)
+    cmd.add(*yaml_paths)
+    service.add_cmdline(SERVICE, "ExecStart", cmd.args)
+
+    # ExecStopPost, not ExecStop: clean up even when the start failed half-way.
+    down = base_command(unit, GROUP, ctx)
+    down.add("kube", "down")
+    force = unit.lookup_bool(GROUP, "KubeDownForce")
+    if force is not None:
+        down.add_bool("--force", force)
+    down.add(*yaml_paths)
+    service.add_cmdline(SERVICE, "ExecStopPost", down.args)
+    opt.set_working_directory(unit, service, GROUP)
+    return Conversion(service)
