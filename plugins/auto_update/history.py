@@ -48,3 +48,11 @@ class History:
 
     def set_last_run(self, value: dict[str, Any]) -> None:
         self.store.put(NAMESPACE, "last_run", value)
+
+    # The timer's stamp (systemd's LastTriggerUSec): when it last fired, epoch seconds.
+    def last_trigger(self) -> float | None:
+        value = self.store.get(NAMESPACE, "last_trigger")
+        return float(value) if isinstance(value, int | float) else None
+
+    def set_last_trigger(self, when: float) -> None:
+        self.store.put(NAMESPACE, "last_trigger", when)

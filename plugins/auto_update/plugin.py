@@ -1,0 +1,169 @@
+"""The auto-update plugin: the timer, the methods, the events, and the ``auto-update``
+subcommand.
+
+Methods: ``autoupdate.run`` ``{dry_run}`` (one run at a time; its report),
+``autoupdate.status`` (schedule, next run, last run, running, pending updates) and
+``autoupdate.history`` ``{limit, unit}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.errors import BridgeError, Conflict
+from bridge.methods import NoParams
+from bridge.plugin import PluginConfig, PluginContext
+from plugins.auto_update.history import History
+from plugins.auto_update.schedule import CalendarError, Schedule, sleep_until
+from plugins.auto_update.updater import Options, Report, Updater
+
+logger = logging.getLogger(__name__)
+
+class RunParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dry_run: bool = False
+    rollback: bool | None = None
+
+
+class HistoryParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=100, ge=1, le=10_000)
+    unit: str | None = None
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+class AutoUpdatePlugin:
+    name = "auto_update"
+
+    class Config(PluginConfig):
+        schedule: str = "daily"
+        randomized_delay: float = Field(default=900.0, ge=0)
+        persistent: bool = True
+        timer: bool = True
+        concurrency: int = Field(default=4, ge=1, le=64)
+        rollback: bool = True
+        registries_conf: str | None = None
+        tls_verify: bool | None = None
+        authfile: str | None = None
+        restart_timeout: float = Field(default=300.0, gt=0)
+        registry_timeout: float = Field(default=30.0, gt=0)
+
+    def __init__(self) -> None:
+        self.ctx: PluginContext | None = None
+        self.config = self.Config()
+        self.history: History | None = None
+        self.schedule = Schedule()
+        self.next_run: float | None = None
+        self.running = False
+        self.last_report: Report | None = None
+
+    async def start(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
+        self.history = History(ctx.store)
+        c = self.config
+        self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
+        ctx.register_method("autoupdate.run", self.do_run, RunParams,
+                            "check (dry_run) or update auto-update containers now")
+        ctx.register_method("autoupdate.status", self.do_status, NoParams,
+                            "the timer's schedule, next and last run, pending updates")
+        ctx.register_method("autoupdate.history", self.do_history, HistoryParams,
+                            "recorded checks and updates, newest first")
+        if c.timer:
+            # A bad calendar expression is the plugin's failure, reported at start.
+            try:
+                await self.schedule.next_elapse(None)
+            except CalendarError as exc:
+                raise BridgeError(f"[plugins.auto_update] schedule: {exc}",
+                                  "invalid-params") from None
+            if self.history.last_trigger() is None:
+                # The first start arms the timer: a run due after it is never lost.
+                self.history.set_last_trigger(time.time())
+            ctx.create_task(self._timer(), name="autoupdate-timer")
+
+    async def stop(self) -> None:
+        self.next_run = None
+
+    # -- the timer
+    async def _timer(self) -> None:
+        assert self.history is not None
+        while True:
+            last = self.history.last_trigger()
+            due, catchup = await self.schedule.next_elapse(last)
+            self.next_run = due + self.schedule.delay()
+            logger.info("next auto-update run at %s%s", iso(self.next_run),
+                        " (catching up a missed run)" if catchup else "")
+            await sleep_until(self.next_run)
+            self.history.set_last_trigger(time.time())
+            self.next_run = None
+            try:
+                await self.run(dry_run=False)
+            except Conflict:
+                logger.info("a run is already in progress: the timer's run is skipped")
+            except BridgeError as exc:
+                logger.error("the timer's auto-update run failed: %s", exc)
+
+    # -- runs
+    async def run(self, dry_run: bool, rollback: bool | None = None) -> Report:
+        assert self.ctx is not None and self.history is not None
+        if self.running:
+            raise Conflict("an auto-update run is already in progress")
+        self.running = True
+        started = time.time()
+        c = self.config
+        options = Options(dry_run=dry_run, rollback=c.rollback if rollback is None
+                          else rollback, authfile=c.authfile, tls_verify=c.tls_verify,
+                          registries_conf=c.registries_conf, concurrency=c.concurrency,
+                          restart_timeout=c.restart_timeout,
+                          registry_timeout=c.registry_timeout)
+        try:
+            report = await Updater(self.ctx.podman, self.ctx.systemd, options,
+                                   publish=self.ctx.publish, history=self.history).run()
+        finally:
+            self.running = False
+        self.last_report = report
+        self.history.set_last_run({
+            "run": report.run_id, "started": iso(started), "finished": iso(time.time()),
+            "dry_run": dry_run, "errors": report.errors,
+            "results": _count(r.updated for r in report.rows),
+            "pending": [r.to_json() for r in report.rows if r.updated == "pending"]})
+        return report
+
+    async def do_run(self, params: RunParams) -> dict[str, Any]:
+        report = await self.run(params.dry_run, params.rollback)
+        return report.to_json()
+
+    async def do_status(self, _params: NoParams) -> dict[str, Any]:
+        assert self.history is not None
+        last = self.history.last_run()
+        return {"schedule": self.schedule.expr,
+                "randomized_delay": self.schedule.randomized_delay,
+                "persistent": self.schedule.persistent, "timer": self.config.timer,
+                "next_run": iso(self.next_run), "running": self.running,
+                "last_run": last, "pending": (last or {}).get("pending", [])}
+
+    async def do_history(self, params: HistoryParams) -> list[dict[str, Any]]:
+        assert self.history is not None
+        return self.history.list(params.limit, params.unit)
+
+    @classmethod
+    def cli(cls, subparsers: argparse._SubParsersAction[Any]) -> None:
+        from plugins.auto_update.cli import add_cli
+
+        add_cli(subparsers)
+
+
+def _count(values: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
