@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 
-from tests.bench import fanout
+from tests.bench import fanout, latency
 
 
 def main() -> None:
@@ -22,6 +22,23 @@ def main() -> None:
             print(f"  {r['clients']:>3} clients: podbridge {r['podbridge_events_per_s']:>9,}"
                   f"   bare aiohttp {r['aiohttp_reference_events_per_s']:>9,}"
                   f"   ratio {r['ratio']:.2f}")
+    if args.only in (None, "latency", "memory"):
+        r = asyncio.run(latency.run())
+        results["podman"] = r
+        lat = r["latency"]
+        print("added latency, a Podman event seen over the bridge's websocket vs by a raw "
+              f"reader of Podman's /events ({lat['events']} events):")
+        print(f"  delay from the event's time: raw reader p50 {lat['raw_p50_ms']:.2f} ms,"
+              f" p99 {lat['raw_p99_ms']:.2f} ms; bridge websocket p50 {lat['ws_p50_ms']:.2f}"
+              f" ms, p99 {lat['ws_p99_ms']:.2f} ms")
+        print(f"  added by the bridge: p50 {lat['added_p50_ms']:.2f} ms, "
+              f"p99 {lat['added_p99_ms']:.2f} ms")
+        print(f"bridge RSS: idle {r['rss_idle_kib'] / 1024:.1f} MiB, with "
+              f"{r['containers']} containers {r['rss_1000_kib'] / 1024:.1f} MiB")
+        print(f"state.get with {r['containers']} containers: {r['state_get_ms']:.1f} ms "
+              f"(median) vs Podman's own GET /containers/json?all: "
+              f"{r['podman_list_ms']:.1f} ms   ratio "
+              f"{r['state_get_ms'] / r['podman_list_ms']:.2f}")
     print(json.dumps(results))
 
 

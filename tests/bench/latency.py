@@ -1,0 +1,190 @@
+"""Added latency: the same Podman event seen by a websocket client of the bridge vs by a raw
+reader of Podman's own ``/events`` stream, in the same run (p50, p99).
+
+Podman feeds each of its event streams on its own (with the file events logger, each tails
+the log by itself), so the two readers see one event at different, jittered moments, and a
+per-event difference says more about that jitter than about the bridge. Each reader's delay
+is therefore measured from the event's own time (``timeNano``), and the added latency is
+the difference of the two distributions at p50 and p99."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bridge.client import BridgeClient
+from tests.bench.podman_service import PodmanService
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_bridge(url: str, state: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bridge", "serve", "--url", url, "--state-dir", str(state),
+         "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def wait_token(state: Path, port: int) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            token = (state / "token").read_text().strip()
+            async with aiohttp.ClientSession() as s, s.get(
+                    f"http://127.0.0.1:{port}/api/bridge.status",
+                    headers={"Authorization": f"Bearer {token}"}) as r:
+                if r.status == 200 and (await r.json())["data"]["podman"]["connected"]:
+                    return token
+        except (OSError, aiohttp.ClientError):
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("bridge did not come up")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+async def measure_latency(svc: PodmanService, port: int, token: str, count: int
+                          ) -> dict[str, Any]:
+    raw_seen: dict[str, float] = {}
+    ws_seen: dict[str, float] = {}
+    connector = aiohttp.UnixConnector(path=str(svc.sock))
+    async with aiohttp.ClientSession(connector=connector) as podman, \
+            BridgeClient(f"http://127.0.0.1:{port}", token) as client:
+        done = asyncio.Event()
+
+        async def raw_reader() -> None:
+            async with podman.get("http://d/v4.0.0/libpod/events",
+                                  params={"stream": "true", "filters": json.dumps(
+                                      {"type": ["image"]})},
+                                  timeout=aiohttp.ClientTimeout(total=None)) as resp:
+                async for line in resp.content:
+                    t = time.time()
+                    ev = json.loads(line)
+                    if ev.get("Action") == "tag":
+                        raw_seen.setdefault(ev["Actor"]["Attributes"]["name"],
+                                            t - ev["timeNano"] / 1e9)
+
+        async def ws_reader() -> None:
+            async for ev in client.events(["image.tag"]):
+                ws_seen.setdefault(ev["subject"], time.time() - iso_seconds(ev["time"]))
+                if len(ws_seen) >= count:
+                    done.set()
+                    return
+
+        tasks = [asyncio.create_task(raw_reader()), asyncio.create_task(ws_reader())]
+        await asyncio.sleep(1.0)
+        img = "localhost/bench/busybox:1"
+        for i in range(count):
+            async with podman.post(f"http://d/v4.0.0/libpod/images/{img}/tag",
+                                   params={"repo": "localhost/bench/lat", "tag": f"t{i}"}):
+                pass
+            async with podman.post(f"http://d/v4.0.0/libpod/images/{img}/untag",
+                                   params={"repo": "localhost/bench/lat", "tag": f"t{i}"}):
+                pass
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(done.wait(), 60)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    keys = [k for k in ws_seen if k in raw_seen]
+    raw = [raw_seen[k] * 1000 for k in keys]
+    ws = [ws_seen[k] * 1000 for k in keys]
+    return {"events": len(keys),
+            "raw_p50_ms": round(statistics.median(raw), 2), "raw_p99_ms": round(pct(raw, 99), 2),
+            "ws_p50_ms": round(statistics.median(ws), 2), "ws_p99_ms": round(pct(ws, 99), 2),
+            "added_p50_ms": round(statistics.median(ws) - statistics.median(raw), 2),
+            "added_p99_ms": round(pct(ws, 99) - pct(raw, 99), 2)}
+
+
+def iso_seconds(stamp: str) -> float:
+    """Seconds since the epoch of an RFC 3339 UTC time with up to nanoseconds."""
+    whole, _, frac = stamp.rstrip("Z").partition(".")
+    base = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+    return base + (int(frac) / 10 ** len(frac) if frac else 0.0)
+
+
+async def create_containers(svc: PodmanService, n: int) -> float:
+    connector = aiohttp.UnixConnector(path=str(svc.sock), limit=8)
+    t0 = time.perf_counter()
+    async with aiohttp.ClientSession(connector=connector) as podman:
+        sem = asyncio.Semaphore(8)
+
+        async def one(i: int) -> None:
+            async with sem, podman.post("http://d/v4.0.0/libpod/containers/create", json={
+                    "image": "localhost/bench/busybox:1", "name": f"bench-{i}",
+                    "command": ["sleep", "1"], "labels": {"bench": str(i)}}) as r:
+                assert r.status == 201, await r.text()
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return time.perf_counter() - t0
+
+
+async def timed_calls(fn: Any, n: int = 15) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 2)
+
+
+async def run(latency_events: int = 300, containers: int = 1000) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with PodmanService() as svc, tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = start_bridge(svc.url, Path(tmp), port)
+        try:
+            token = await wait_token(Path(tmp), port)
+            await asyncio.sleep(1)
+            out["rss_idle_kib"] = rss_kib(proc.pid)
+            out["latency"] = await measure_latency(svc, port, token, latency_events)
+            out["create_s"] = round(await create_containers(svc, containers), 1)
+            async with BridgeClient(f"http://127.0.0.1:{port}", token) as client:
+                for _ in range(600):
+                    snap = await client.call("state.get")
+                    if len(snap["containers"]) >= containers:
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(2)
+                out["containers"] = len(snap["containers"])
+                out["rss_1000_kib"] = rss_kib(proc.pid)
+                out["state_get_ms"] = await timed_calls(lambda: client.call("state.get"))
+            connector = aiohttp.UnixConnector(path=str(svc.sock))
+            async with aiohttp.ClientSession(connector=connector) as podman:
+                async def list_all() -> None:
+                    async with podman.get("http://d/v4.0.0/libpod/containers/json",
+                                          params={"all": "true"}) as r:
+                        await r.read()
+                out["podman_list_ms"] = await timed_calls(list_all)
+        finally:
+            proc.terminate()
+            proc.wait(20)
+    return out
