@@ -34,7 +34,8 @@ async def test_container_lifecycle_in_order_with_exit_code(world: Any, bridge: B
 
     task = asyncio.create_task(watch())
     await asyncio.sleep(0.3)
-    await asyncio.to_thread(world.podman, "run", "--name", name, IMAGE, "sh", "-c", "exit 3")
+    await asyncio.to_thread(world.podman, "run", "--name", name, IMAGE, "sh", "-c", "exit 3",
+                            check=False)
     await asyncio.to_thread(world.podman, "rm", name)
     await asyncio.wait_for(task, 30)
     types = [e["type"] for e in events]
