@@ -42,6 +42,9 @@ class ScanResult:
     values: dict[str, str | bool | list[str]] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)
     positional: list[str] = field(default_factory=list)
+    # Every flag as given, in order: (long name, value); unknown flags as ("?" + word, value
+    # or "") when the scanner was asked to keep them.
+    occurrences: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def narg(self) -> int:
@@ -85,6 +88,7 @@ class _Scanner:
         else:
             self.result.values[flag.name] = value
         self.result.changed.add(flag.name)
+        self.result.occurrences.append((flag.name, value))
 
     @staticmethod
     def _strip_unknown_value(args: list[str]) -> list[str]:
@@ -101,7 +105,10 @@ class _Scanner:
         name, eq, value = name.partition("=")
         flag = self.long.get(name)
         if flag is None:
-            return args if eq else self._strip_unknown_value(args)
+            rest = args if eq else self._strip_unknown_value(args)
+            swallowed = args[0] if len(rest) < len(args) else ""
+            self.result.occurrences.append(("?" + word, value if eq else swallowed))
+            return rest
         if eq:
             pass
         elif flag.kind == "bool":
@@ -126,8 +133,11 @@ class _Scanner:
             if flag is None:
                 if len(shorthands) > 2 and shorthands[1] == "=":
                     rest, out = "", args
+                    self.result.occurrences.append(("?-" + letter, shorthands[2:]))
                 else:
                     out = self._strip_unknown_value(args)
+                    swallowed = args[0] if len(out) < len(args) else ""
+                    self.result.occurrences.append(("?-" + letter, swallowed))
                 shorthands = rest
                 continue
             out = args
