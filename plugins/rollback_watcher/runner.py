@@ -1,0 +1,175 @@
+"""One watch from start to end: judge the update; if bad, roll back, restart the
+dependents, and judge the rollback the same way.
+
+Every step is saved before the next one begins, so a runner started on a watch read back
+from the store (``resumed``) goes on from its phase: ``update`` judges on (a missed
+JobRemoved is inferred from the unit), ``rollback`` re-tags and restarts again (both are
+idempotent), ``verify`` judges the rollback's restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.bus import Subscription
+from bridge.errors import BridgeError
+from bridge.podman import PodmanClient
+from bridge.systemd import SystemdClient
+from plugins.rollback_watcher import rollback
+from plugins.rollback_watcher.journal import Watch, WatchJournal
+from plugins.rollback_watcher.verdict import PASSED, Probation
+from plugins.rollback_watcher.watch import Judge
+
+logger = logging.getLogger(__name__)
+
+WATCHING = "rollback.watching"
+PASSED_EVENT = "rollback.passed"
+PERFORMED = "rollback.performed"
+FAILED_EVENT = "rollback.failed"
+
+Publish = Callable[[str, str, dict[str, Any]], None]
+
+
+@dataclass
+class Settings:
+    rollback: bool = True
+    job_timeout: float = 300.0
+    health_grace: float = 30.0
+    poll_interval: float = 1.0
+    handoff_timeout: float = 120.0
+
+
+class Runner:
+    def __init__(self, watch: Watch, sub: Subscription, *, podman: PodmanClient,
+                 systemd: SystemdClient, journal: WatchJournal, publish: Publish,
+                 settings: Settings, resumed: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.w = watch
+        self.sub = sub
+        self.podman = podman
+        self.systemd = systemd
+        self.journal = journal
+        self.publish = publish
+        self.settings = settings
+        self.resumed = resumed
+        self.clock = clock
+        self.finished: dict[str, Any] | None = None
+
+    def save(self) -> None:
+        self.journal.save(self.w)
+
+    def _event(self, type: str, **data: Any) -> None:
+        self.publish(type, self.w.unit, {**self.w.summary(), **data})
+
+    def _judge(self, infer_job: bool, job: str = "") -> Judge:
+        return Judge(self.w.unit, self.w.probation, self.sub, podman=self.podman,
+                     systemd=self.systemd, save=self.save, clock=self.clock,
+                     poll_interval=self.settings.poll_interval,
+                     probation_fixed=self.w.probation_fixed, infer_job=infer_job,
+                     run=self.w.run, job=job)
+
+    async def run(self) -> dict[str, Any]:
+        try:
+            return await self._run()
+        finally:
+            self.sub.close()
+
+    async def _run(self) -> dict[str, Any]:
+        w = self.w
+        self._event(WATCHING, resumed=self.resumed)
+        if w.phase == "update":
+            judge = self._judge(infer_job=self.resumed)
+            verdict = await judge.verdict()
+            if verdict.outcome == PASSED:
+                logger.info("%s passed its probation", w.unit)
+                return await self._finish("passed", PASSED_EVENT)
+            w.reason = verdict.reason
+            logger.warning("%s: the update is bad: %s", w.unit, w.reason)
+            if (w.origin == "autoupdate" and w.probation.job_result not in (None, "done")
+                    and not self.resumed):
+                # Podman's algorithm (and so the auto-update plugin) re-tags and restarts
+                # by itself when the job fails: let it, then judge its restart.
+                seen = await judge.wait_autoupdate(self.settings.handoff_timeout)
+                if seen.autoupdate_result == "rolled back":
+                    w.rolled_back_by = "auto_update"
+                    self._begin_verify(job_result=None)
+            if w.phase == "update":
+                if not self.settings.rollback:
+                    return await self._finish("failed", FAILED_EVENT,
+                                              stage="update (rollback disabled)")
+                w.phase = "rollback"
+                self.save()
+        if w.phase == "rollback":
+            try:
+                await self._roll_back()
+            except BridgeError as exc:
+                return await self._finish("failed", FAILED_EVENT, stage="rollback",
+                                          reason=f"{w.reason}; the rollback failed: "
+                                          f"{exc.message}")
+        verdict = await self._judge(infer_job=w.probation.job_result is None,
+                                    job=w.job).verdict()
+        if verdict.outcome != PASSED:
+            return await self._finish("failed", FAILED_EVENT, stage="verify",
+                                      reason=f"{w.reason}; the previous image did not hold "
+                                      f"either: {verdict.reason}")
+        if not w.dependents:
+            await self._restart_dependents()
+        return await self._finish("performed", PERFORMED)
+
+    def _begin_verify(self, job_result: str | None) -> None:
+        w = self.w
+        old = w.probation
+        w.probation = Probation(begun_at=self.clock(), probation=old.probation,
+                                job_timeout=old.job_timeout, health_grace=old.health_grace)
+        if job_result is not None:
+            w.probation.job_done(job_result, self.clock())
+        w.rollback_at = w.rollback_at or self.clock()
+        w.phase = "verify"
+        self.save()
+        self._event(WATCHING, resumed=False)
+
+    async def _roll_back(self) -> None:
+        w = self.w
+        w.rolled_back_by = "rollback_watcher"
+        w.rollback_at = self.clock()
+        await rollback.retag_previous(self.podman, w.changes)
+        # The events of the bad update are of no use to the judge of the rollback.
+        self.sub.drain()
+        if (await self.systemd.unit_properties(w.unit)).get("ActiveState") == "failed":
+            await self.systemd.reset_failed_unit(w.unit)
+        w.job = await self.systemd.restart_unit(w.unit)
+        logger.info("%s: rolling back (job %s)", w.unit, w.job)
+        self._begin_verify(job_result=None)
+        try:
+            result = await self.systemd.wait_job(w.job, self.settings.job_timeout)
+        except BridgeError as exc:
+            result = f"unknown ({exc.message})"
+        w.probation.job_done(result, self.clock())
+        self.save()
+        if result == "done":
+            # Units that a crash of this one stopped (BindsTo=) run again at once, not
+            # only after the probation.
+            await self._restart_dependents()
+
+    async def _restart_dependents(self) -> None:
+        w = self.w
+        try:
+            names = await rollback.dependents(self.systemd, w.unit)
+        except BridgeError as exc:
+            logger.warning("%s: cannot read its dependents: %s", w.unit, exc)
+            return
+        w.dependents = await rollback.restart_dependents(
+            self.systemd, names, w.rollback_at or 0.0, self.settings.job_timeout)
+        self.save()
+
+    async def _finish(self, kind: str, event: str, **extra: Any) -> dict[str, Any]:
+        w = self.w
+        await rollback.release_kept(self.podman, w.keep_tags)
+        record = self.journal.finish(self.w, kind, **extra)
+        self.publish(event, w.unit, record)
+        self.finished = record
+        return record

@@ -1,0 +1,204 @@
+"""Judging one restart for real: bus events and polls of systemd and Podman feed a Probation
+until it gives a verdict.
+
+Events make it quick (``job.done``, ``unit.state``, ``container.died``,
+``container.health_status``); a poll every ``poll_interval`` makes it sure (a missed
+signal, or a bridge that was down for a while, cannot hide a crash): the unit's
+ActiveState/SubState/NRestarts/Job over D-Bus, and an inspect of each new container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.bus import Subscription
+from bridge.errors import BridgeError, NotFound
+from bridge.events import Event
+from bridge.podman import PodmanClient
+from bridge.systemd import SystemdClient
+from plugins.rollback_watcher.verdict import Probation, Verdict, probation_from_labels
+
+logger = logging.getLogger(__name__)
+
+UNIT_LABEL = "PODMAN_SYSTEMD_UNIT"
+# What a watch listens to on the bus. Created before the restart, so nothing is missed.
+PATTERNS = ("job.done", "unit.state", "container.died", "container.health_status",
+            "autoupdate.updated", "autoupdate.failed")
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class Observed:
+    """What an auto-update run said about this unit after its restart (if anything)."""
+
+    autoupdate_result: str | None = None
+    autoupdate_reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Judge:
+    """Runs one Probation to its verdict. ``save`` is called whenever its state changed."""
+
+    def __init__(self, unit: str, probation: Probation, sub: Subscription, *,
+                 podman: PodmanClient, systemd: SystemdClient,
+                 save: Callable[[], None], clock: Clock = time.time,
+                 poll_interval: float = 1.0, probation_fixed: bool = False,
+                 infer_job: bool = False, run: str = "", job: str = "") -> None:
+        self.unit = unit
+        self.p = probation
+        self.sub = sub
+        self.podman = podman
+        self.systemd = systemd
+        self._save = save
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.probation_fixed = probation_fixed
+        # A resumed watch may have missed the job's JobRemoved: with no job pending, the
+        # unit's state then stands for the result.
+        self.infer_job = infer_job
+        self.run = run
+        self.job = job      # when known, only this job's end counts
+        self.observed = Observed()
+        self._last_saved = ""
+
+    def save(self) -> None:
+        now = json.dumps(self.p.to_json(), sort_keys=True)
+        if now != self._last_saved:
+            self._last_saved = now
+            self._save()
+
+    async def verdict(self) -> Verdict:
+        loop = asyncio.get_running_loop()
+        next_poll = 0.0
+        while True:
+            now = self.clock()
+            if loop.time() >= next_poll:
+                await self.poll()
+                next_poll = loop.time() + self.poll_interval
+                now = self.clock()
+            verdict = self.p.verdict(now)
+            self.save()
+            if verdict.done:
+                return verdict
+            wait = max(0.01, min(next_poll - loop.time(), self.p.next_deadline(now) - now))
+            item = None
+            try:
+                item = await asyncio.wait_for(self.sub.get(), wait)
+            except TimeoutError:
+                pass
+            while item is not None:
+                self.on_event(item[0])
+                item = self.sub.get_nowait()
+
+    # -- events
+    def on_event(self, ev: Event) -> None:
+        data = ev.data
+        now = self.clock()
+        if ev.type == "job.done":
+            if (data.get("unit") == self.unit and self.p.job_result is None
+                    and (not self.job or data.get("job") == self.job)):
+                logger.info("%s: restart job %s", self.unit, data.get("result"))
+                self.p.job_done(str(data.get("result")), now)
+        elif ev.type == "unit.state":
+            if ev.subject == self.unit:
+                self.p.unit_state(data.get("active_state"), data.get("sub_state"),
+                                  data.get("n_restarts"), now)
+        elif ev.type == "container.died":
+            if data.get("id") in self.p.containers:
+                self.p.died(str(data["id"]), data.get("exit_code"), now)
+        elif ev.type == "container.health_status":
+            if data.get("id") in self.p.containers and data.get("health"):
+                self.p.health_status(str(data["id"]), str(data["health"]), now)
+        elif ev.type.startswith("autoupdate.") and ev.subject == self.unit:
+            if not self.run or data.get("run") in ("", None, self.run):
+                self.observed.autoupdate_result = str(data.get("result") or "")
+                self.observed.autoupdate_reason = str(data.get("reason") or "")
+
+    # -- polls
+    async def poll(self) -> None:
+        try:
+            await self._poll_unit()
+            if self.p.active_at is not None:
+                if not self.p.containers:
+                    await self._discover()
+                else:
+                    await self._poll_containers()
+        except BridgeError as exc:
+            logger.warning("%s: poll failed: %s", self.unit, exc)
+
+    async def _poll_unit(self) -> None:
+        props = await self.systemd.unit_properties(self.unit)
+        now = self.clock()
+        active, sub = props.get("ActiveState"), props.get("SubState")
+        job = props.get("Job") or (0, "/")
+        if self.infer_job and self.p.job_result is None and not job[0]:
+            # Nothing pending: the job ended while we were away.
+            self.p.job_done("done" if active == "active" else f"unknown ({active}/{sub})",
+                            now)
+        self.p.unit_state(active, sub, props.get("NRestarts"), now)
+
+    async def _discover(self) -> None:
+        """The unit's new containers: running, labelled with the unit."""
+        rows = await self.podman.containers(
+            all=False, filters={"label": [f"{UNIT_LABEL}={self.unit}"]})
+        ids, with_health = [], []
+        infos: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            cid = str(row.get("Id") or "")
+            try:
+                info = infos[cid] = await self.podman.inspect_container(cid)
+            except NotFound:
+                continue
+            ids.append(cid)
+            config = info.get("Config") or {}
+            if (config.get("Healthcheck") or {}).get("Test"):
+                with_health.append(cid)
+            if not self.probation_fixed:
+                wanted = probation_from_labels(config.get("Labels"))
+                if wanted is not None:
+                    self.p.probation = wanted
+        if ids:
+            logger.info("%s: watching containers %s (health checks: %s), probation %g s",
+                        self.unit, [i[:12] for i in ids], [i[:12] for i in with_health],
+                        self.p.probation)
+            self.p.set_containers(ids, with_health)
+            for cid in ids:
+                self._feed_inspect(cid, infos[cid])
+
+    async def _poll_containers(self) -> None:
+        for cid in list(self.p.containers):
+            try:
+                info = await self.podman.inspect_container(cid)
+            except NotFound:
+                self.p.died(cid, None, self.clock())
+                continue
+            self._feed_inspect(cid, info)
+
+    def _feed_inspect(self, cid: str, info: dict[str, Any]) -> None:
+        state = info.get("State") or {}
+        now = self.clock()
+        if cid in self.p.containers and state.get("Status") not in ("running", None):
+            self.p.died(cid, state.get("ExitCode"), now)
+        health = state.get("Health") or state.get("Healthcheck") or {}
+        status = health.get("Status") if isinstance(health, dict) else None
+        if status and cid in self.p.containers:
+            self.p.health_status(cid, str(status), now)
+
+    async def wait_autoupdate(self, timeout: float) -> Observed:
+        """Wait (at most ``timeout``) for the auto-update run's own word on this unit."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.observed.autoupdate_result is None and loop.time() < deadline:
+            try:
+                ev, _ = await asyncio.wait_for(self.sub.get(), deadline - loop.time())
+            except TimeoutError:
+                break
+            self.on_event(ev)
+        return self.observed
