@@ -1,0 +1,174 @@
+"""The probation verdict, with time injected: every path to passed and to failed."""
+
+from __future__ import annotations
+
+import pytest
+
+from plugins.rollback_watcher.verdict import (
+    FAILED,
+    PASSED,
+    PENDING,
+    DurationError,
+    Probation,
+    parse_duration,
+    probation_from_labels,
+)
+
+T0 = 1_000_000.0
+NEW = "a" * 64
+OLD = "b" * 64
+
+
+def started(probation: float = 10.0, **kw: float) -> Probation:
+    """A restart whose job is done and whose unit is active at T0 + 1."""
+    p = Probation(begun_at=T0, probation=probation, n_restarts=0, **kw)
+    p.unit_state("activating", "start", 0, T0 + 0.5)
+    p.unit_state("active", "running", 0, T0 + 1)
+    p.job_done("done", T0 + 1)
+    p.set_containers([NEW], [])
+    return p
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("30", 30.0), ("30s", 30.0), ("1m30s", 90.0), ("500ms", 0.5), ("1.5m", 90.0),
+    ("2h", 7200.0), (" 5S ", 5.0), ("0", 0.0)])
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "abc", "5x", "s", "-3", "1m-3s", "nan", "inf", "3s5"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(DurationError):
+        parse_duration(text)
+
+
+def test_probation_label() -> None:
+    assert probation_from_labels({"io.podbridge.rollback.probation": "4s"}) == 4.0
+    assert probation_from_labels({"io.podbridge.rollback.probation": "soon"}) is None
+    assert probation_from_labels({}) is None and probation_from_labels(None) is None
+
+
+def test_good_restart_passes_after_the_window_not_before() -> None:
+    p = started(10)
+    assert p.active_at == T0 + 1
+    assert p.verdict(T0 + 5).outcome == PENDING
+    assert p.verdict(T0 + 10.9).outcome == PENDING
+    assert p.verdict(T0 + 11).outcome == PASSED
+    # A verdict is final.
+    p.unit_state("failed", "failed", 3, T0 + 12)
+    assert p.verdict(T0 + 12).outcome == PASSED
+
+
+def test_probation_starts_when_both_job_done_and_active_whatever_the_order() -> None:
+    p = Probation(begun_at=T0, probation=5)
+    p.job_done("done", T0 + 2)
+    assert p.active_at is None
+    p.unit_state("active", "running", 0, T0 + 3)
+    assert p.active_at == T0 + 3
+    assert p.verdict(T0 + 7.9).outcome == PENDING and p.verdict(T0 + 8).outcome == PASSED
+
+
+@pytest.mark.parametrize("result", ["failed", "timeout", "canceled", "dependency", "skipped"])
+def test_job_not_done_fails_at_once(result: str) -> None:
+    p = Probation(begun_at=T0)
+    p.job_done(result, T0 + 1)
+    v = p.verdict(T0 + 1)
+    assert v.outcome == FAILED and repr(result) in v.reason
+
+
+def test_restart_always_loop_fails_on_auto_restart_without_ever_failing() -> None:
+    """activating/auto-restart, never failed: the sub-state and NRestarts give it away."""
+    p = Probation(begun_at=T0, n_restarts=0)
+    p.unit_state("activating", "start", 0, T0 + 0.2)
+    assert p.verdict(T0 + 0.2).outcome == PENDING
+    p.unit_state("activating", "auto-restart", 0, T0 + 0.5)
+    v = p.verdict(T0 + 0.5)
+    assert v.outcome == FAILED and "auto-restart" in v.reason
+
+
+def test_rise_of_nrestarts_fails_even_after_a_reset_to_zero() -> None:
+    p = Probation(begun_at=T0, n_restarts=3)   # before the update
+    p.unit_state("active", "running", 0, T0 + 1)  # an explicit restart flushed it
+    p.job_done("done", T0 + 1)
+    assert p.verdict(T0 + 2).outcome == PENDING
+    p.unit_state("active", "running", 1, T0 + 4)
+    v = p.verdict(T0 + 4)
+    assert v.outcome == FAILED and "NRestarts 0 -> 1" in v.reason
+
+
+def test_ready_then_exit_fails_within_the_window() -> None:
+    p = started(30)
+    p.died(NEW, 1, T0 + 6)
+    v = p.verdict(T0 + 6)
+    assert v.outcome == FAILED and "died (exit code 1)" in v.reason
+
+
+def test_the_old_containers_death_does_not_count() -> None:
+    """Podman's events come on their own stream: the old container's died can come late."""
+    p = started(10)
+    p.died(OLD, 0, T0 + 1.5)
+    assert p.verdict(T0 + 11).outcome == PASSED
+
+
+def test_leaving_active_during_probation_fails() -> None:
+    p = started(10)
+    p.unit_state("deactivating", "stop-sigterm", None, T0 + 3)
+    v = p.verdict(T0 + 3)
+    assert v.outcome == FAILED and "left active" in v.reason
+
+
+def test_failed_unit_before_activation_fails() -> None:
+    p = Probation(begun_at=T0)
+    p.unit_state("failed", "failed", None, T0 + 1)
+    assert p.verdict(T0 + 1).outcome == FAILED
+
+
+def test_no_job_result_times_out() -> None:
+    p = Probation(begun_at=T0, job_timeout=60)
+    assert p.verdict(T0 + 59).outcome == PENDING
+    assert p.next_deadline(T0 + 59) == T0 + 60
+    v = p.verdict(T0 + 61)
+    assert v.outcome == FAILED and "no result of the restart job" in v.reason
+
+
+def test_health_check_must_report_healthy() -> None:
+    p = started(10, health_grace=5)
+    p.set_containers([NEW], [NEW])
+    p.health_status(NEW, "starting", T0 + 2)
+    assert p.verdict(T0 + 11).outcome == PENDING       # in the grace
+    assert p.next_deadline(T0 + 11) == T0 + 16
+    p.health_status(NEW, "healthy", T0 + 12)
+    assert p.verdict(T0 + 12).outcome == PASSED
+
+
+def test_health_check_still_starting_after_the_grace_fails() -> None:
+    p = started(10, health_grace=5)
+    p.set_containers([NEW], [NEW])
+    v = p.verdict(T0 + 16.5)
+    assert v.outcome == FAILED and "did not report healthy" in v.reason
+
+
+def test_unhealthy_fails_at_once() -> None:
+    p = started(10)
+    p.set_containers([NEW], [NEW])
+    p.health_status(NEW, "unhealthy", T0 + 3)
+    v = p.verdict(T0 + 3)
+    assert v.outcome == FAILED and "unhealthy" in v.reason
+
+
+def test_container_without_health_check_is_not_waited_for() -> None:
+    p = started(10)
+    p.set_containers([NEW], [])
+    p.health_status(NEW, "starting", T0 + 2)
+    assert p.verdict(T0 + 11).outcome == PASSED
+
+
+def test_round_trip_resumes_the_same_judgement() -> None:
+    p = started(10)
+    p.set_containers([NEW], [NEW])
+    p.health_status(NEW, "healthy", T0 + 2)
+    q = Probation.from_json(p.to_json())
+    assert q == p
+    assert q.verdict(T0 + 5).outcome == PENDING
+    q.unit_state("active", "running", 1, T0 + 6)
+    assert q.verdict(T0 + 6).outcome == FAILED
