@@ -87,8 +87,12 @@ def _add_devices_and_caps(unit: UnitFile, cmd: Cmdline) -> None:
     for device in unit.lookup_all_strv(GROUP, "AddDevice"):
         if device.startswith("-"):  # optional: only if the host has it
             device = device[1:]
-            if not os.path.exists(device.split(":")[0]):
+            try:
+                os.stat(device.split(":")[0])
+            except FileNotFoundError:
                 continue
+            except OSError:
+                pass  # exists but cannot be read: let podman report it
         cmd.add("--device", device)
     seccomp = unit.lookup(GROUP, "SeccompProfile")
     if seccomp is not None:

@@ -38,9 +38,9 @@ def add_user_mappings(unit: UnitFile, group: str, cmd: Cmdline, support_manual: 
         for value in maps:
             cmd.add(flag, value)
     for key, flag in (("SubUIDMap", "--subuidname"), ("SubGIDMap", "--subgidname")):
-        value = unit.lookup(group, key)
-        if value:
-            cmd.add(flag, value)
+        name = unit.lookup(group, key)
+        if name:
+            cmd.add(flag, name)
             defined = True
     if defined:
         if (unit.lookup(group, "RemapUid") is not None
