@@ -1,0 +1,76 @@
+"""End to end, through a real bridge against the test world: a container that exits non-zero
+fires a webhook rule added over the websocket; one that exits 0 does not."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.client import BridgeClient
+from bridge.sandbox.images import HTTPD_V1
+from plugins.hooks.plugin import HooksPlugin
+from tests.integration.bridgefix import base_url, start_bridge, wait_for
+from tests.integration.test_hooks_webhook import Receiver, receiver
+
+__all__ = ["receiver"]  # the fixture, used below
+
+SECRET = "world-secret"
+
+
+async def test_container_died_non_zero_fires_webhook(
+        world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    bad, good = (f"hook-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("bad", "good"))
+    bridge = await start_bridge(world, tmp_path / "state", monkeypatch,
+                                plugins={"hooks": HooksPlugin})
+    try:
+        await wait_for(lambda: "hooks.add" in {m.name for m in bridge.methods.list()},
+                       what="the hooks plugin's methods")
+        async with BridgeClient(base_url(bridge), bridge.token) as client:
+            await client.call("hooks.add", {"rule": {
+                "name": "crashed",
+                "on": {"topic": "container.died", "subject": "hook-*",
+                       "where": ["data.exit_code != 0"]},
+                "actions": [{"type": "webhook", "url": receiver.url + "/died",
+                             "secret": SECRET, "timeout": 5}]}})
+            fired: list[dict[str, Any]] = []
+
+            async def watch() -> None:
+                async for ev in client.events(["hook.*"]):
+                    fired.append(ev)
+
+            watcher = asyncio.create_task(watch())
+            try:
+                await asyncio.sleep(0.2)
+                for name, code in ((good, 0), (bad, 3)):
+                    await asyncio.to_thread(world.podman, "run", "--name", name, HTTPD_V1,
+                                            "sh", "-c", f"exit {code}", check=False)
+                await wait_for(lambda: len(fired) >= 1, 30, "hook.fired")
+                # The good container's death came first and fired nothing; give stragglers
+                # (Podman repeats events) a moment to show up.
+                await asyncio.sleep(1.0)
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+        assert [e["type"] for e in fired] == ["hook.fired"], fired
+        assert len(receiver.requests) == 1
+        req = receiver.requests[0]
+        expected = "sha256=" + hmac.new(SECRET.encode(), req.body, hashlib.sha256).hexdigest()
+        assert req.headers["X-Podbridge-Signature"] == expected
+        body = json.loads(req.body)
+        event = body["event"]
+        assert body["rule"] == "crashed"
+        assert event["type"] == "container.died" and event["subject"] == bad
+        assert event["source"] == "podman" and event["data"]["exit_code"] == 3
+        assert event["data"]["image"] == HTTPD_V1
+        assert fired[0]["data"]["event"]["seq"] == event["seq"]
+    finally:
+        await bridge.stop()
+        await asyncio.to_thread(world.podman, "rm", "-f", bad, good, check=False)
