@@ -19,6 +19,7 @@ import hashlib
 import io
 import logging
 import os
+import shutil
 import subprocess
 import tarfile
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 BUSYBOX = Path("/bin/busybox")
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 PREFIX = "localhost/podbridge"
 
 SERVE = """\
@@ -41,7 +42,8 @@ wait
 
 HEALTHCHECK = """\
 #!/bin/sh
-exec wget -q -T 2 -O /dev/null "http://127.0.0.1:${PORT:-80}/"
+# Not `wget -T`: busybox 1.35's wget crashes with it.
+exec timeout 3 wget -q -O /dev/null "http://127.0.0.1:${PORT:-80}/"
 """
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"
@@ -124,14 +126,20 @@ def build_rootfs(spec: ImageSpec, busybox: bytes, applets: list[str]) -> bytes:
     return buf.getvalue()
 
 
+def _cache_key() -> str:
+    return hashlib.sha256(BUSYBOX.read_bytes() + RECIPE_VERSION.encode()).hexdigest()[:16]
+
+
 def rootfs_tars() -> list[tuple[ImageSpec, Path]]:
     """Every image's tar, built into the cache when missing."""
     busybox = BUSYBOX.read_bytes()
-    key = hashlib.sha256(busybox + RECIPE_VERSION.encode()).hexdigest()[:16]
-    folder = cache_dir() / f"rootfs-{key}"
+    folder = cache_dir() / f"rootfs-{_cache_key()}"
     tars = [(spec, folder / (spec.name.replace(":", "_") + ".tar")) for spec in IMAGES]
     if all(p.exists() for _, p in tars):
         return tars
+    for stale in [*folder.parent.glob("rootfs-*"), *folder.parent.glob("storage-*")]:
+        if stale.name.split("-", 1)[1] != _cache_key():  # an older recipe or busybox
+            shutil.rmtree(stale, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     applets = _applets()
     for spec, path in tars:
@@ -159,3 +167,39 @@ def import_images(podman: Callable[..., subprocess.CompletedProcess[str]]) -> li
         done.append(spec.ref)
     logger.info("imported images %s", done)
     return done
+
+
+def _template() -> Path:
+    return cache_dir() / f"storage-{_cache_key()}"
+
+
+def seed_storage(graphroot: Path) -> bool:
+    """Fill an empty graph root with the cached images; False when there is no cache yet.
+
+    Podman's own database (libpod/) is not in the template: it records the graph root's
+    path and is made afresh.
+    """
+    template = _template()
+    if not template.is_dir() or any(graphroot.iterdir()):
+        return False
+    subprocess.run(["cp", "-a", "--reflink=auto", f"{template}/.", str(graphroot)],
+                   check=True)
+    return True
+
+
+def save_storage_template(graphroot: Path) -> None:
+    """Keep a copy of a graph root holding just the images, for the next world."""
+    template = _template()
+    if template.exists():
+        return
+    tmp = template.with_name(f"{template.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for entry in graphroot.iterdir():
+        if entry.name != "libpod":
+            subprocess.run(["cp", "-a", "--reflink=auto", str(entry), str(tmp)], check=True)
+    try:
+        tmp.rename(template)  # atomic; a parallel world that won the race keeps its copy
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    logger.info("cached the images' storage in %s", template)

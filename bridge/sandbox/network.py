@@ -3,7 +3,8 @@
 The world shares the machine's network namespace (its registry and published ports are on
 127.0.0.1), so Podman's default network (bridge ``podman0``, 10.88.0.0/16) would be shared
 by every world, and two worlds would hand out the same addresses on one bridge. Each world
-gets a network named ``podbridge`` with a bridge and a /24 of its own.
+gets a network of its own, ``podbridge-UNIQUE`` (netavark names its iptables chains after
+the network's *name*: a shared name would mean shared chains), with its own bridge and /24.
 
 Netavark's bridge and iptables rules live in the machine's namespace and outlive a
 SIGKILLed world, so teardown removes the bridge and every rule that names the world's
@@ -28,7 +29,9 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-NETWORK_NAME = "podbridge"
+NETWORK_PREFIX = "podbridge-"
+_IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:/\d{1,2})?\b")
+_NEUTRAL = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "224.0.0.0/4", "0.0.0.0/32")]
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,8 @@ def choose_network(unique: str) -> WorldNetwork:
     for _ in range(100):
         subnet = ipaddress.ip_network(f"10.{rng.randint(100, 254)}.{rng.randint(0, 255)}.0/24")
         if not any(subnet.overlaps(n) for n in used if n.prefixlen > 0):
-            interface = "pb" + re.sub(r"[^0-9a-z]", "", unique)[-12:]
-            return WorldNetwork(NETWORK_NAME, interface, str(subnet))
+            tail = re.sub(r"[^0-9a-z]", "", unique)[-12:]
+            return WorldNetwork(NETWORK_PREFIX + tail, "pb" + tail, str(subnet))
     raise RuntimeError("no free 10.x.y.0/24 subnet for the world's network")
 
 
@@ -103,24 +106,47 @@ def _iptables(*args: str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
+def _addresses(rule: str) -> list[ipaddress.IPv4Network]:
+    nets = []
+    for text in _IP.findall(rule):
+        with contextlib.suppress(ValueError):
+            net = ipaddress.ip_network(text, strict=False)
+            if isinstance(net, ipaddress.IPv4Network) and not any(
+                    net.subnet_of(n) for n in _NEUTRAL):
+                nets.append(net)
+    return nets
+
+
 def _scrub_table(table: str, subnet: str) -> int:
     saved = _iptables_save(table)
     if saved is None:
         return 0
+    ours_net = ipaddress.ip_network(subnet)
     rules = [line for line in saved.splitlines() if line.startswith("-A ")]
     chains = {line[1:].split()[0] for line in saved.splitlines() if line.startswith(":")}
-    # The world's chains: netavark's chains (per network, per port mapping) whose rules
-    # name the world's subnet; shared chains (HOSTPORT-*, FORWARD) only lose rules.
-    ours: set[str] = set()
+
+    def mine(rule: str) -> bool:
+        return any(n.subnet_of(ours_net) for n in _addresses(rule))
+
+    def foreign(rule: str) -> bool:
+        return any(not n.subnet_of(ours_net) for n in _addresses(rule))
+
+    # The world's chains: netavark's per-network and port-mapping chains that name the
+    # world's addresses and no one else's. Shared chains (HOSTPORT-*, FORWARD, a chain of
+    # another world) only lose the rules that name the world's addresses.
+    by_chain: dict[str, list[str]] = {}
     for rule in rules:
-        chain = rule.split()[1]
-        if subnet in rule and chain.startswith("NETAVARK-") and "HOSTPORT" not in chain:
-            ours.add(chain)
+        by_chain.setdefault(rule.split()[1], []).append(rule)
+    ours = {chain for chain, body in by_chain.items()
+            if chain.startswith("NETAVARK-") and "HOSTPORT" not in chain
+            and any(mine(r) for r in body) and not any(foreign(r) for r in body)}
     removed = 0
     for rule in rules:
         words = shlex.split(rule)
         target = words[words.index("-j") + 1] if "-j" in words else ""
-        if subnet in rule or target in ours:
+        if (mine(rule) and not foreign(rule)) or target in ours:
+            if words[1] in ours:
+                continue  # goes with its chain
             if _iptables("-t", table, "-D", *words[1:]).returncode == 0:
                 removed += 1
     for chain in ours & chains:

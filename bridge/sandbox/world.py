@@ -225,9 +225,10 @@ class World:
                                     self.registry, self.network.name)
             network.write_config(self.network, self.root / "etc-containers" / "networks")
             self._install_units()
+            seeded = import_images and images.seed_storage(self.root / "storage")
             self._boot()
-            if import_images:
-                images.import_images(self.podman)
+            if import_images and images.import_images(self.podman) and not seeded:
+                images.save_storage_template(self.root / "storage")
         except BaseException:
             logger.exception("the world in %s failed to come up; tearing it down", self.root)
             self.down()
@@ -339,12 +340,17 @@ class World:
         """SIGKILL PID 1 (everything in its pid namespace dies with it) and what is left in
         its cgroups (a conmon that escaped, a podman CLI run through nsenter)."""
         rec = self.record
-        for ref in (rec.pid1, rec.unshare):
-            if ref:
-                ref.kill()
-        for ref in (rec.pid1, rec.unshare):
-            if ref:
-                ref.reap()
+        # PID 1 first: `unshare` then reaps it and exits. Killing both at once would
+        # leave PID 1's zombie to the machine's init.
+        if rec.pid1:
+            rec.pid1.kill()
+        if rec.unshare:
+            with contextlib.suppress(TimeoutError):
+                rec.unshare.reap(timeout=5)
+            rec.unshare.kill()
+            rec.unshare.reap()
+        if rec.pid1:
+            rec.pid1.reap()
         for child in [c for c in self._children if rec.unshare and c.pid == rec.unshare.pid]:
             child.wait()
             self._children.remove(child)

@@ -1,0 +1,61 @@
+"""Fixtures for tests against the real test world (systemd + D-Bus + Podman + registry).
+
+``world`` is booted once per session; a test that creates something in it removes it.
+``fresh_world`` is booted for one test: for tests that reboot, break or destroy it.
+Every test here is skipped, with one reason, when the machine cannot host a world.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bridge.sandbox import World, unavailable_reason
+from bridge.sandbox.leftovers import HostSnapshot, leftovers
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.world)
+
+
+@pytest.fixture(autouse=True)
+def _needs_world() -> None:
+    if reason := unavailable_reason():
+        pytest.skip(f"no test world on this machine: {reason}")
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One world for the session."""
+    if reason := unavailable_reason():
+        pytest.skip(f"no test world on this machine: {reason}")
+    before = HostSnapshot.take()
+    w = World(tmp_path_factory.mktemp("world")).up()
+    try:
+        yield w
+    finally:
+        w.down()
+    left = leftovers(w, before)
+    assert not left, f"the session's world left behind: {left}"
+
+
+@pytest.fixture
+def fresh_world(tmp_path: Path) -> Iterator[World]:
+    """A world of the test's own, torn down (and checked for leftovers) after it."""
+    before = HostSnapshot.take()
+    w = World(tmp_path / "world").up()
+    try:
+        yield w
+    finally:
+        w.down()
+    left = leftovers(w, before)
+    assert not left, f"the test's world left behind: {left}"
