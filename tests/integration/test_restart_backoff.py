@@ -1,0 +1,145 @@
+"""Backoff restarts and health restarts, by the manager, in the real world."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bridge.events import Event
+from bridge.sandbox import World
+from bridge.sandbox.images import HTTPD_BROKEN, SLEEP
+from tests.integration.bridgefix import wait_for
+from tests.integration.test_restart_support import (
+    events,
+    remove,
+    start_manager,
+    unique,
+    wait_event,
+)
+
+logger = logging.getLogger(__name__)
+
+BASE = 0.4
+
+
+def at(event: Event) -> float:
+    return datetime.fromisoformat(event.time.replace("Z", "+00:00")[:26]).timestamp()
+
+
+async def test_labelled_container_backs_off_then_gives_up(
+        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = unique("backoff")
+    bridge = await start_manager(world, tmp_path / "state", monkeypatch, base_delay=BASE)
+    try:
+        await asyncio.to_thread(world.podman, "run", "-d", "--name", name,
+                                "--label", "io.podbridge.restart=on-failure:3", HTTPD_BROKEN)
+        gave_up = await wait_event(bridge, "restart.gave_up", name, timeout=60)
+        mine = [e for e in bridge.bus.replay(0) if e.subject == name and (
+            e.type.startswith("restart.") or e.type in ("container.died",
+                                                        "container.start"))]
+        trail = [(e.type, e.data.get("attempt")) for e in mine]
+        logger.info("trail: %s", trail)
+        assert in_order(trail) == EXPECTED_TRAIL, trail
+        delays = [e.data["delay"] for e in mine if e.type == "restart.scheduled"]
+        assert delays == [BASE, 2 * BASE, 4 * BASE]
+        # The delays really were waited: each start follows its died by at least them.
+        died = [at(e) for e in mine if e.type == "container.died"]
+        starts = [at(e) for e in mine if e.type == "container.start"][1:]
+        gaps = [s - d for d, s in zip(died, starts, strict=False)]
+        logger.info("died -> start gaps: %s", [f"{g:.2f}" for g in gaps])
+        assert all(g >= d - 0.05 for g, d in zip(gaps, delays, strict=True)), gaps
+        assert gaps[0] < gaps[1] < gaps[2]
+        assert gave_up.data == {"reason": "exit", "exit_code": 1, "policy": "on-failure:3",
+                                "attempts": 3}
+        row = await bridge.methods.call("restart.status", {"name": name})
+        assert (row["managed_policy"], row["policy"]) == ("on-failure:3", "no")
+        assert row["restart_count"] == 3 and row["gave_up"] and row["next_attempt"] is None
+        assert row["last_exit_code"] == 1 and row["state"] == "exited"
+        # Given up means given up.
+        await asyncio.sleep(4 * BASE)
+        assert len(events(bridge, "container.start", name)) == 4
+        # A user start is a fresh run: the manager backs off from the first delay again.
+        await asyncio.to_thread(world.podman, "start", name)
+        await wait_for(lambda: len(events(bridge, "restart.scheduled", name)) == 4,
+                       what="a new first attempt")
+        again = events(bridge, "restart.scheduled", name)[-1]
+        assert (again.data["attempt"], again.data["delay"]) == (1, BASE)
+    finally:
+        await remove(world, name)
+        await bridge.stop()
+
+
+EXPECTED_TRAIL: list[tuple[str, object]] = [
+    ("container.start", None), ("container.died", None),
+    ("restart.scheduled", 1), ("container.start", None), ("restart.performed", 1),
+    ("container.died", None),
+    ("restart.scheduled", 2), ("container.start", None), ("restart.performed", 2),
+    ("container.died", None),
+    ("restart.scheduled", 3), ("container.start", None), ("restart.performed", 3),
+    ("container.died", None), ("restart.gave_up", None)]
+
+
+def in_order(trail: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """The manager's ``performed`` (published when Podman's start call returns) and
+    Podman's start event (read from its event stream) race: put the start first."""
+    fixed = list(trail)
+    for i in range(len(fixed) - 1):
+        if fixed[i][0] == "restart.performed" and fixed[i + 1][0] == "container.start":
+            fixed[i], fixed[i + 1] = fixed[i + 1], fixed[i]
+    return fixed
+
+
+async def test_user_stop_is_not_restarted(world: World, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    name = unique("userstop")
+    bridge = await start_manager(world, tmp_path / "state", monkeypatch, base_delay=BASE)
+    try:
+        await asyncio.to_thread(world.podman, "run", "-d", "--name", name,
+                                "--label", "io.podbridge.restart=always", SLEEP)
+        await wait_event(bridge, "container.start", name)
+        await asyncio.to_thread(world.podman, "stop", "-t", "2", name)
+        await wait_event(bridge, "container.died", name)
+        await asyncio.sleep(4 * BASE)
+        assert not events(bridge, "restart.performed", name)
+        row = await bridge.methods.call("restart.status", {"name": name})
+        assert row["user_stopped"] is True and row["next_attempt"] is None
+        # The same container killed by the user: not restarted either.
+        await asyncio.to_thread(world.podman, "start", name)
+        await wait_for(lambda: len(events(bridge, "container.start", name)) == 2)
+        await asyncio.to_thread(world.podman, "kill", name)
+        await wait_for(lambda: len(events(bridge, "container.died", name)) == 2)
+        await asyncio.sleep(4 * BASE)
+        assert not events(bridge, "restart.performed", name)
+    finally:
+        await remove(world, name)
+        await bridge.stop()
+
+
+async def test_unhealthy_container_is_restarted(world: World, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    name = unique("unhealthy")
+    bridge = await start_manager(world, tmp_path / "state", monkeypatch, base_delay=BASE)
+    try:
+        await asyncio.to_thread(
+            world.podman, "run", "-d", "--name", name,
+            "--label", "io.podbridge.restart-on=unhealthy",
+            "--health-cmd", "exit 1", "--health-interval", "1s", "--health-retries", "1",
+            SLEEP)
+        performed = await wait_event(bridge, "restart.performed", name, timeout=30)
+        assert performed.data["reason"] == "unhealthy"
+        assert performed.data["action"] == "restart"
+        await wait_event(bridge, "container.restart", name)
+        unhealthy = [e for e in events(bridge, "container.health_status", name)
+                     if e.data["health"] == "unhealthy"]
+        assert unhealthy and unhealthy[0].seq < performed.seq
+        # Podman's restart (restart, died, init, start) is neither a crash nor a user stop.
+        row = await bridge.methods.call("restart.status", {"name": name})
+        assert row["recent_deaths"] == 0 and row["user_stopped"] is False
+        assert row["restart_on_unhealthy"] is True
+    finally:
+        await remove(world, name)
+        await bridge.stop()

@@ -1,0 +1,72 @@
+"""Helpers of the restart manager's integration tests (no tests here)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.app import Bridge
+from bridge.events import Event
+from bridge.sandbox import World
+from plugins.restart_manager.plugin import RestartManagerPlugin
+from tests.integration.bridgefix import make_settings, wait_for
+
+
+def unique(prefix: str) -> str:
+    return f"rm-{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+async def start_manager(world: World, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                        **config: Any) -> Bridge:
+    """A bridge in this process with the restart manager only, configured by ``config``."""
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
+    settings = make_settings(world, state_dir, plugins={"restart_manager": config})
+    bridge = Bridge(settings, plugins={"restart_manager": RestartManagerPlugin})
+    await bridge.start()
+    try:
+        await wait_for(lambda: bool(bridge.podman_source and bridge.podman_source.connected
+                                    and bridge.systemd_source
+                                    and bridge.systemd_source.connected),
+                       what="the bridge's sources to connect")
+        await wait_for(lambda: bridge.methods.list() and any(
+            m.name == "restart.status" for m in bridge.methods.list()),
+            what="the restart manager to start")
+    except BaseException:
+        await bridge.stop()
+        raise
+    return bridge
+
+
+def events(bridge: Bridge, type_: str, subject: str | None = None) -> list[Event]:
+    """The events of ``type_`` (about ``subject``) still in the bus's ring."""
+    return [e for e in bridge.bus.replay(0)
+            if e.type == type_ and (subject is None or e.subject == subject)]
+
+
+async def wait_event(bridge: Bridge, type_: str, subject: str | None = None,
+                     timeout: float = 30.0) -> Event:
+    await wait_for(lambda: bool(events(bridge, type_, subject)), timeout,
+                   what=f"{type_} {subject or ''}")
+    return events(bridge, type_, subject)[0]
+
+
+def states(world: World, names: list[str]) -> dict[str, str]:
+    """Podman's state of each container, as the CLI in the world shows it."""
+    out = world.podman("ps", "-a", "--format", "{{.Names}} {{.State}}").stdout
+    found = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
+    return {n: found.get(n, "missing").strip() for n in names}
+
+
+async def remove(world: World, *names: str) -> None:
+    """Remove containers, retrying while Podman is busy restarting one of them."""
+    for name in names:
+        for _ in range(20):
+            done = await asyncio.to_thread(world.podman, "rm", "-f", "-t", "0", name,
+                                           check=False)
+            if done.returncode == 0 or "no such container" in done.stderr.lower():
+                break
+            await asyncio.sleep(0.25)
