@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -102,4 +103,8 @@ def _message(body: str) -> str:
 async def retag(podman: PodmanClient, image_id: str, name: str) -> None:
     """Point ``name`` at ``image_id`` again (a rollback: no pull)."""
     repo, tag = split_name(name)
-    await podman.tag_image(image_id, repo, tag)
+    # raw: Podman answers 201 with a body of one newline, which PodmanClient.tag_image
+    # tries to read as JSON.
+    await podman.request("POST", f"/images/{quote(image_id, safe='')}/tag",
+                         params={"repo": repo, "tag": tag}, raw=True,
+                         what=f"tag {image_id[:12]} as {name}")

@@ -2,8 +2,10 @@
 
 The table is Podman's tabwriter layout (minimum cell width 12, padding 2, the last column
 unpadded) with the headers UNIT CONTAINER IMAGE POLICY UPDATED; ``Container`` is
-``"<id[:12]> (<name>)"``. JSON is an array of objects with Podman's keys in Podman's order,
-indented by four spaces.
+``"<id[:12]> (<name>)"``. Podman 4.3's template starts each line with a tab, so every line
+begins with an empty cell padded to 12 spaces; we print that too (seen from the real
+``podman auto-update`` in the test world; its documentation's example omits it).
+JSON is an array of objects with Podman's keys in Podman's order, indented by four spaces.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ def tabulate(lines: Sequence[Sequence[str]]) -> str:
 
 
 def table(rows: Iterable[Row]) -> str:
-    lines = [list(HEADERS)]
-    lines += [[r.unit, r.container, r.image, r.policy, r.updated] for r in rows]
+    lines = [["", *HEADERS]]
+    lines += [["", r.unit, r.container, r.image, r.policy, r.updated] for r in rows]
     return tabulate(lines)
 
 

@@ -11,12 +11,24 @@ ROW = Row("sleep.service", "f8e4759798d4aaaa" + "0" * 48, "systemd-sleep",
 
 
 def test_table_is_podmans_example() -> None:
-    # From Podman's documentation of auto-update (reference section C).
-    assert table([ROW]) == (
+    # Podman's documented example (reference section C), with the empty first cell that
+    # the real podman 4.3.1 prints (its template starts with a tab).
+    assert table([ROW]) == " " * 12 + (
         "UNIT           CONTAINER                     IMAGE                                "
-        "     POLICY      UPDATED\n"
+        "     POLICY      UPDATED\n") + " " * 12 + (
         "sleep.service  f8e4759798d4 (systemd-sleep)  registry.fedoraproject.org/fedora:"
         "latest  registry    true\n")
+
+
+def test_table_is_what_podman_4_3_1_printed() -> None:
+    # Captured from `podman auto-update --dry-run` in the test world.
+    row = Row("au-a.service", "695907a7ee2e" + "0" * 52, "au-a",
+              "127.0.0.1:50119/podbridge/httpd:latest", "registry", "false")
+    assert table([row]) == (
+        "            UNIT          CONTAINER            IMAGE                              "
+        "     POLICY      UPDATED\n"
+        "            au-a.service  695907a7ee2e (au-a)  127.0.0.1:50119/podbridge/httpd:lat"
+        "est  registry    false\n")
 
 
 def test_container_column() -> None:

@@ -1,0 +1,145 @@
+"""Helpers of the auto-update tests and bench: units as `podman generate systemd --new`
+writes them, images pushed to the world's registry, and the two tools to compare."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.sandbox import World
+from bridge.sandbox.registry import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# What `podman generate systemd --new` writes (4.3): the ExecStartPre that removes a stale
+# cidfile matters, without it every restart fails ("container id file exists").
+UNIT = """\
+[Unit]
+Description=podbridge auto-update test {name}
+Wants=network-online.target
+After=network-online.target
+RequiresMountsFor=%t/containers
+{extra_unit}
+[Service]
+Environment=PODMAN_SYSTEMD_UNIT=%n
+Restart=on-failure
+TimeoutStopSec=70
+ExecStartPre=/bin/rm -f %t/%n.ctr-id
+ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm \\
+    --sdnotify=conmon --replace -d --name {name} --label io.containers.autoupdate={policy} \\
+    {image}
+ExecStop=/usr/bin/podman stop --ignore -t 10 --cidfile=%t/%n.ctr-id
+ExecStopPost=/usr/bin/podman rm -f --ignore -t 10 --cidfile=%t/%n.ctr-id
+Type=notify
+NotifyAccess=all
+"""
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str      # the container's name; the unit is NAME.service
+    image: str
+    policy: str
+
+    @property
+    def unit(self) -> str:
+        return f"{self.name}.service"
+
+
+def registries_conf(world: World) -> str:
+    return str(world.root / "etc-containers" / "registries.conf")
+
+
+def start_units(world: World, units: list[Unit], extra_unit: str = "") -> None:
+    for u in units:
+        (world.unit_dir / u.unit).write_text(UNIT.format(
+            name=u.name, policy=u.policy, image=u.image, extra_unit=extra_unit))
+    world.systemctl("daemon-reload")
+    world.systemctl("start", *[u.unit for u in units])
+
+
+def remove_units(world: World, units: list[Unit]) -> None:
+    world.systemctl("stop", *[u.unit for u in units], check=False)
+    for u in units:
+        (world.unit_dir / u.unit).unlink(missing_ok=True)
+    world.systemctl("daemon-reload")
+    world.systemctl("reset-failed", check=False)
+
+
+def dead_registry_image(world: World, source: str, name: str) -> str:
+    """A local image named as if from a registry nobody answers at: its checks fail."""
+    ref = f"127.0.0.1:{free_port()}/podbridge/{name}:latest"
+    world.podman("tag", source, ref)
+    return ref
+
+
+def unexecutable_image(world: World, source: str, name: str) -> str:
+    """``source`` with a command that does not exist: ``podman run`` of it fails, so the
+    unit's start job fails, as in upstream's rollback test. (The world's ``httpd:broken``
+    starts and then exits 1: with ``--sdnotify=conmon`` its restart job is ``done``.)"""
+    tmp = f"{name.replace('/', '-').replace(':', '-')}-tmp"
+    world.podman("create", "--name", tmp, source)
+    try:
+        world.podman("commit", "--quiet", "--change", 'CMD ["/bin/no-such-command"]', tmp,
+                     name)
+    finally:
+        world.podman("rm", "-f", tmp)
+    return name
+
+
+def serving(world: World, container: str) -> str:
+    """What the container's httpd serves (from inside it)."""
+    deadline = time.monotonic() + 10
+    while True:
+        done = world.podman("exec", container, "wget", "-q", "-O", "-",
+                            "http://127.0.0.1:80/", check=False)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            return done.stdout.strip()
+        time.sleep(0.1)
+
+
+def image_id(world: World, name: str) -> str:
+    return world.podman("image", "inspect", "--format", "{{.Id}}", name).stdout.strip()
+
+
+def container_image(world: World, container: str) -> str:
+    return world.podman("inspect", "--format", "{{.Image}}", container).stdout.strip()
+
+
+def ours(world: World, *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    """`podbridge auto-update --format json ARGS` against the world: status, rows, stderr."""
+    env = {**os.environ, **world.env()}
+    done = subprocess.run(
+        [sys.executable, "-m", "bridge", "auto-update", "--format", "json", "--no-history",
+         "--registries-conf", registries_conf(world), *args],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
+    return done.returncode, _rows(done.stdout, done.stderr), done.stderr
+
+
+def podmans(world: World, *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    """The real `podman auto-update --format json ARGS` inside the world."""
+    done = world.podman("auto-update", "--format", "json", *args, check=False, timeout=300)
+    return done.returncode, _rows(done.stdout, done.stderr), done.stderr
+
+
+def _rows(stdout: str, stderr: str) -> list[dict[str, Any]]:
+    text = stdout.strip()
+    if not text or text == "null":
+        return []
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        raise AssertionError(f"not JSON: {stdout!r} (stderr {stderr!r})") from None
+    return list(rows or [])
+
+
+def results(rows: list[dict[str, Any]], units: list[Unit]) -> dict[str, str]:
+    """ContainerName -> Updated, for ``units`` only (the world may hold others)."""
+    names = {u.name for u in units}
+    return {r["ContainerName"]: r["Updated"] for r in rows if r["ContainerName"] in names}
