@@ -103,7 +103,7 @@ class Bridge:
         self.plugins = PluginHost(
             bus=self.bus, podman=self.podman, systemd=self.systemd, store=self.store,
             state=self.state, methods=self.methods, config=s.plugins,
-            plugins=self._plugin_classes)
+            plugins=self._plugin_classes, unit_dir=s.unit_path)
         await self.plugins.start()
 
         server = Server(bus=self.bus, methods=self.methods, auth=Auth(self.token),

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -72,6 +73,7 @@ class PluginContext:
     methods: MethodRegistry
     logger: logging.Logger
     _on_task_failed: Callable[[BaseException], None]
+    unit_dir: Path = Path("/etc/systemd/system")  # where units this bridge installs go
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property
@@ -172,7 +174,9 @@ class PluginHost:
         config: dict[str, dict[str, Any]],
         plugins: dict[str, type[Any] | Exception] | None = None,
         backoff: BackoffFn = default_backoff,
+        unit_dir: Path = Path("/etc/systemd/system"),
     ) -> None:
+        self.unit_dir = unit_dir
         self.bus = bus
         self.podman = podman
         self.systemd = systemd
@@ -233,7 +237,8 @@ class PluginHost:
             ctx = PluginContext(
                 name=name, config=config, bus=self.bus, podman=self.podman,
                 systemd=self.systemd, store=self.store, state=self.state, methods=self.methods,
-                logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed)
+                logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed,
+                unit_dir=self.unit_dir)
             plugin = cls()
             info.state = "starting"
             error: BaseException | None = None

@@ -1,0 +1,187 @@
+"""The unit generator plugin: methods ``units.generate``, ``units.install``, ``units.remove``
+and the ``generate`` and ``quadlet`` subcommands.
+
+Events: ``unitgen.installed`` (subject the unit, data unit, path, job_result),
+``unitgen.failed`` (subject the container or unit, data error, code), ``unitgen.removed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.errors import BridgeError
+from bridge.plugin import PluginConfig, PluginContext
+from bridge.standalone import add_connection_flags, open_clients, settings_from_args
+
+from .cli_args import format_output, parse_generate_args
+from .errors import GenerateError
+from .install import install_units, remove_unit
+from .options import GenerateOptions
+from .quadlet.cli import add_cli as add_quadlet_cli
+from .service import generate
+
+CODES = {"invalid-argument": "invalid-params"}
+
+
+def bridge_error(exc: GenerateError) -> BridgeError:
+    return BridgeError(str(exc), CODES.get(exc.code, exc.code))  # type: ignore[arg-type]
+
+
+class GenerateParams(BaseModel):
+    """``units.generate``: a container or pod, a format, and podman's generate options
+    (``use_name`` is ``--name``; it defaults to true here, since names read better)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, description="container or pod name or ID")
+    format: Literal["systemd", "quadlet"] = "systemd"
+    use_name: bool = True
+    new: bool | None = None
+    restart_policy: str | None = None
+    restart_sec: int | None = Field(None, ge=0)
+    start_timeout: int | None = Field(None, ge=0)
+    stop_timeout: int | None = Field(None, ge=0)
+    container_prefix: str = "container"
+    pod_prefix: str = "pod"
+    separator: str = "-"
+    no_header: bool = False
+    after: list[str] = Field(default_factory=list)
+    wants: list[str] = Field(default_factory=list)
+    requires: list[str] = Field(default_factory=list)
+    env: list[str] = Field(default_factory=list)
+    template: bool = False
+
+    def options(self) -> GenerateOptions:
+        fields = self.model_dump(exclude={"name", "format", "use_name", "enable", "start",
+                                          "force"})
+        return GenerateOptions.build(name=self.use_name, **fields)
+
+
+class InstallParams(GenerateParams):
+    enable: bool = True
+    start: bool = False
+    force: bool = False
+
+
+class RemoveParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    unit: str = Field(min_length=1)
+    force: bool = False
+
+
+class UnitGeneratorConfig(PluginConfig):
+    unit_dir: Path | None = Field(None, description="default: the bridge's unit folder")
+
+
+class UnitGeneratorPlugin:
+    name: ClassVar[str] = "unit_generator"
+    Config: ClassVar[type[PluginConfig]] = UnitGeneratorConfig
+
+    def __init__(self) -> None:
+        self.ctx: PluginContext | None = None
+
+    async def start(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        ctx.register_method("units.generate", self.do_generate, GenerateParams,
+                            "systemd units or Quadlet files for a container or pod")
+        ctx.register_method("units.install", self.do_install, InstallParams,
+                            "generate, write, daemon-reload, enable and (optionally) start")
+        ctx.register_method("units.remove", self.do_remove, RemoveParams,
+                            "stop, disable, delete and daemon-reload a unit")
+
+    async def stop(self) -> None:
+        self.ctx = None
+
+    @property
+    def unit_dir(self) -> Path:
+        assert self.ctx is not None
+        return self.ctx.config.unit_dir or self.ctx.unit_dir
+
+    async def _generate(self, p: GenerateParams) -> tuple[dict[str, str], list[str]]:
+        assert self.ctx is not None
+        try:
+            return await generate(self.ctx.podman, p.name, p.format, p.options())
+        except GenerateError as exc:
+            raise bridge_error(exc) from None
+
+    async def do_generate(self, p: GenerateParams) -> dict[str, Any]:
+        units, warnings = await self._generate(p)
+        return {"units": units, "warnings": warnings}
+
+    async def do_install(self, p: InstallParams) -> dict[str, Any]:
+        ctx = self.ctx
+        assert ctx is not None
+        if p.format != "systemd":
+            raise BridgeError("units.install installs systemd units; Quadlet files go to "
+                              "/etc/containers/systemd and `podbridge quadlet`",
+                              "not-supported")
+        try:
+            units, warnings = await self._generate(p)
+            results = await install_units(ctx.systemd, self.unit_dir, units,
+                                          enable=p.enable, start=p.start, force=p.force)
+        except BridgeError as exc:
+            ctx.publish("unitgen.failed", p.name, {"error": exc.message, "code": exc.code})
+            raise
+        for r in results:
+            ctx.publish("unitgen.installed", r.unit, r.to_json())
+        return {"installed": [r.to_json() for r in results], "warnings": warnings}
+
+    async def do_remove(self, p: RemoveParams) -> dict[str, Any]:
+        ctx = self.ctx
+        assert ctx is not None
+        result = await remove_unit(ctx.systemd, self.unit_dir, p.unit, force=p.force)
+        ctx.publish("unitgen.removed", p.unit, result)
+        return result
+
+    # -- the command line
+    @classmethod
+    def cli(cls, subparsers: argparse._SubParsersAction[Any]) -> None:
+        # Podman's flags take Go's forms (`--new=false`), which argparse alone does not:
+        # the rest of the line goes to the generator's own parser.
+        gen = subparsers.add_parser(
+            "generate", add_help=False, prefix_chars="\0",
+            help="generate systemd units (as `podman generate systemd`) or Quadlet files")
+        gen.add_argument("argv", nargs=argparse.REMAINDER)
+        gen.set_defaults(func=_run_generate)
+        add_quadlet_cli(subparsers)
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    connection = argparse.ArgumentParser(add_help=False)
+    add_connection_flags(connection)
+    conn, rest = connection.parse_known_args(args.argv)
+    try:
+        command = parse_generate_args(rest)
+    except GenerateError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 125
+    settings = settings_from_args(conn)
+    opts = command.options
+
+    async def run() -> tuple[dict[str, str], list[str]]:
+        async with open_clients(settings, systemd=False) as clients:
+            return await generate(clients.podman, command.target, command.command, opts)
+
+    try:
+        units, warnings = asyncio.run(run())
+    except (GenerateError, BridgeError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 125
+    for w in warnings:
+        print(f"WARN[0000] {w}", file=sys.stderr)
+    if command.command == "quadlet":
+        sys.stdout.write("".join(units.values()))
+        return 0
+    # The command line keys units by service name, as podman prints them.
+    by_service = {name.removesuffix(".service").removesuffix("@"): text
+                  for name, text in units.items()}
+    out = format_output(by_service, opts)
+    for path, content in out.files.items():
+        Path(path).write_text(content)
+    sys.stdout.write(out.stdout)
+    return 0

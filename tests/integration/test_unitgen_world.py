@@ -1,0 +1,240 @@
+"""The unit generator plugin in the test world: its units against the real
+`podman generate systemd` on the same containers, a generated --new unit installed and
+serving, a Quadlet file checked key by key, and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+import socket
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.app import Bridge
+from bridge.client import BridgeClient
+from bridge.errors import BridgeError
+from plugins.unit_generator.install import install_units
+from plugins.unit_generator.plugin import UnitGeneratorPlugin
+from tests.integration.bridgefix import base_url, start_bridge
+from tests.unit.unitdiff import diff_unit_sets
+
+IMAGE = "localhost/podbridge/httpd:v1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def gen_bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                     ) -> AsyncIterator[Bridge]:
+    b = await start_bridge(world, tmp_path / "state", monkeypatch,
+                           plugins={"unit_generator": UnitGeneratorPlugin})
+    try:
+        for _ in range(100):
+            if "units.generate" in {m.name for m in b.methods.list()}:
+                break
+            await asyncio.sleep(0.05)
+        yield b
+    finally:
+        await b.stop()
+
+
+@pytest.fixture
+async def gen_client(gen_bridge: Bridge) -> AsyncIterator[BridgeClient]:
+    async with BridgeClient(base_url(gen_bridge), gen_bridge.token) as c:
+        yield c
+
+
+def uniq(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+# Containers of our own: name suffix -> words after `podman create --name NAME`.
+CASES: dict[str, list[str]] = {
+    "ports": ["-p", "127.0.0.1:18080:80", IMAGE],
+    "env": ["-e", "GREETING=hello world", "-e", "RATE=100%", "-e", "DOLLAR=$HOME", IMAGE],
+    "labels": ["--label", "app=web shop", "--label", "io.containers.autoupdate=registry", IMAGE],
+    "volume": ["-v", "/srv:/data:ro", "--tmpfs", "/scratch", IMAGE],
+    "entry": ["--entrypoint", '["/bin/sh","-c"]', IMAGE, "echo 'a b' \"c\" \\\\d"],
+    "restart": ["--restart", "on-failure:3", IMAGE],
+    "always": ["--restart", "unless-stopped", IMAGE, "sleep", "100"],
+}
+FLAG_SETS = [[], ["--new"], ["--new", "--restart-policy", "always", "--stop-timeout", "5"],
+             ["--new", "--no-header", "--after", "a.service", "--wants", "b.service",
+              "--requires", "c.service", "--restart-sec", "3", "--start-timeout", "20",
+              "--container-prefix", "ctr", "--separator", "_", "-e", "X=1 2"]]
+
+
+def podman_units(world: Any, target: str, flags: list[str]) -> dict[str, str]:
+    out = world.podman("generate", "systemd", "--name", "--format", "json", *flags, target)
+    units: dict[str, str] = json.loads(out.stdout)
+    return units
+
+
+async def test_parity_with_podman_generate_systemd(world: Any, gen_client: BridgeClient
+                                                   ) -> None:
+    names = []
+    try:
+        for suffix, words in CASES.items():
+            name = uniq(f"gen-{suffix}")
+            await asyncio.to_thread(world.podman, "create", "--name", name, *words)
+            names.append(name)
+        # Pods are compared with the machine's own podman in
+        # tests/unit/test_generate_real_podman.py: the world's cgroup v1 mounts lack the
+        # net_cls hierarchy that `podman pod create` needs for its cgroup parent.
+        problems: list[str] = []
+        compared = 0
+        for target in names:
+            for flags in FLAG_SETS:
+                expected = await asyncio.to_thread(podman_units, world, target, flags)
+                params = {"name": target, "format": "systemd", **flags_to_params(flags)}
+                got = await gen_client.call("units.generate", params)
+                ours = {k.removesuffix(".service"): v for k, v in got["units"].items()}
+                diff = diff_unit_sets(expected, ours)
+                compared += len(expected)
+                problems += [f"{target} {shlex.join(flags)}: {d}" for d in diff]
+        assert compared == len(names) * len(FLAG_SETS)
+        assert not problems, "\n".join(problems)
+    finally:
+        await asyncio.to_thread(world.podman, "rm", "-f", *names, check=False)
+
+
+def flags_to_params(flags: list[str]) -> dict[str, Any]:
+    """The same options as units.generate params (--name is always on here)."""
+    p: dict[str, Any] = {"use_name": True}
+    it = iter(flags)
+    for flag in it:
+        key = flag.lstrip("-").replace("-", "_")
+        if flag in ("--new", "--no-header"):
+            p[key] = True
+        elif flag in ("--after", "--wants", "--requires", "-e"):
+            p.setdefault("env" if flag == "-e" else key, []).append(next(it))
+        elif flag in ("--stop-timeout", "--restart-sec", "--start-timeout"):
+            p[key] = int(next(it))
+        else:
+            p[key] = next(it)
+    return p
+
+
+async def test_new_unit_installed_starts_and_serves(world: Any, gen_bridge: Bridge,
+                                                    gen_client: BridgeClient) -> None:
+    name = uniq("served")
+    port = free_port()
+    await asyncio.to_thread(world.podman, "create", "--name", name, "-p",
+                            f"127.0.0.1:{port}:80", IMAGE)
+    events: list[str] = []
+    unlisten = gen_bridge.bus.listen(["unitgen.*"], lambda e, _r: events.append(e.type))
+    unit = f"container-{name}.service"
+    try:
+        result = await gen_client.call("units.install", {
+            "name": name, "use_name": True, "new": True, "start": True, "enable": True},
+            timeout=120)
+        installed = result["installed"][0]
+        assert installed["unit"] == unit and installed["job_result"] == "done"
+        assert Path(installed["path"]).parent == Path(world.unit_dir)
+        assert gen_bridge.state.units[unit]["active_state"] == "active"
+
+        def fetch() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                return r.read().decode()
+
+        body = ""
+        for _ in range(50):
+            try:
+                body = await asyncio.to_thread(fetch)
+                break
+            except OSError:
+                await asyncio.sleep(0.2)
+        assert "podbridge httpd v1" in body
+        assert "unitgen.installed" in events
+        # A unit we did not write is never overwritten without force.
+        foreign = Path(world.unit_dir) / f"foreign-{name}.service"
+        foreign.write_text("[Service]\nExecStart=/bin/true\n")
+        with pytest.raises(BridgeError) as info:
+            await gen_client.call("units.install", {"name": name, "new": True,
+                                                    "container_prefix": "foreign"})
+        assert info.value.code == "conflict"
+        assert foreign.read_text() == "[Service]\nExecStart=/bin/true\n"
+        foreign.unlink()
+    finally:
+        unlisten()
+        try:
+            await gen_client.call("units.remove", {"unit": unit}, timeout=120)
+        finally:
+            await asyncio.to_thread(world.podman, "rm", "-f", name, check=False)
+    assert not (Path(world.unit_dir) / unit).exists()
+
+
+async def test_quadlet_file_matches_the_container(world: Any, gen_client: BridgeClient
+                                                  ) -> None:
+    name = uniq("quad")
+    await asyncio.to_thread(
+        world.podman, "create", "--name", name, "-p", "127.0.0.1:18181:80",
+        "-e", "MODE=a b", "--label", "io.containers.autoupdate=registry",
+        "--label", "tier=front", "-v", "/srv:/data:ro", IMAGE, "sleep", "60")
+    try:
+        got = await gen_client.call("units.generate", {"name": name, "format": "quadlet"})
+        (fname, text), = got["units"].items()
+        assert fname == f"{name}.container"
+        keys = quadlet_keys(text)
+        assert keys["Image"] == [IMAGE]
+        assert keys["ContainerName"] == [name]
+        assert keys["PublishPort"] == ["127.0.0.1:18181:80"]
+        assert keys["AutoUpdate"] == ["registry"]
+        assert "tier=front" in keys["Label"][0]
+        assert "MODE=" in keys["Environment"][0] and "a b" in keys["Environment"][0]
+        assert keys["Volume"] == ["/srv:/data:ro"]
+        assert keys["Exec"] == ["sleep 60"]
+        assert "PodmanArgs" not in keys
+    finally:
+        await asyncio.to_thread(world.podman, "rm", "-f", name, check=False)
+
+
+def quadlet_keys(text: str) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        if section == "[Container]":
+            k, _, v = line.partition("=")
+            keys.setdefault(k, []).append(v)
+    return keys
+
+
+async def test_bad_input(world: Any, gen_bridge: Bridge, gen_client: BridgeClient,
+                         tmp_path: Path) -> None:
+    with pytest.raises(BridgeError) as info:
+        await gen_client.call("units.generate", {"name": "no-such-container"})
+    assert info.value.code == "not-found"
+    name = uniq("newline")
+    await asyncio.to_thread(world.podman, "create", "--name", name, IMAGE, "echo", "a\nb")
+    try:
+        with pytest.raises(BridgeError) as info:
+            await gen_client.call("units.generate", {"name": name, "new": True})
+        assert "newline" in info.value.message.lower() or "\\n" in info.value.message
+        assert "CreateCommand" in info.value.message
+        # An unwritable unit folder (its parent is a file): a clear error, nothing written.
+        blocker = tmp_path / "not-a-folder"
+        blocker.write_text("")
+        with pytest.raises(BridgeError) as info:
+            await install_units(gen_bridge.systemd, blocker / "units",
+                                {"x-podbridge.service": "[Service]\nExecStart=/bin/true\n"},
+                                enable=False, start=False, force=False)
+        assert "cannot write" in info.value.message
+        assert blocker.read_text() == ""
+    finally:
+        await asyncio.to_thread(world.podman, "rm", "-f", name, check=False)
