@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import quote
 
 from bridge.errors import BridgeError, NotFound
 from bridge.podman import PodmanClient
@@ -28,6 +29,20 @@ KEEP_REPO = "localhost/podbridge/rollback-keep"
 
 class RollbackError(BridgeError):
     pass
+
+
+# PodmanClient.tag_image/untag_image parse the answer as JSON, but Podman answers 201 with
+# a body of one newline: ask for the raw answer instead.
+async def tag(podman: PodmanClient, image: str, repo: str, tag: str) -> None:
+    await podman.request("POST", f"/images/{quote(image, safe='')}/tag",
+                         params={"repo": repo, "tag": tag}, what=f"tag image {image!r}",
+                         raw=True)
+
+
+async def untag(podman: PodmanClient, image: str, repo: str, tag: str) -> None:
+    await podman.request("POST", f"/images/{quote(image, safe='')}/untag",
+                         params={"repo": repo, "tag": tag}, what=f"untag image {image!r}",
+                         raw=True)
 
 
 def split_name(image: str) -> tuple[str, str]:
@@ -51,10 +66,10 @@ async def keep_previous(podman: PodmanClient, unit: str, changes: list[Change]) 
     """Give every previous image a name of its own; the names made."""
     made = []
     for change in changes:
-        tag = keep_tag(unit, change.previous_image_id)
+        name = keep_tag(unit, change.previous_image_id)
         try:
-            await podman.tag_image(change.previous_image_id, KEEP_REPO, tag)
-            made.append(f"{KEEP_REPO}:{tag}")
+            await tag(podman, change.previous_image_id, KEEP_REPO, name)
+            made.append(f"{KEEP_REPO}:{name}")
         except BridgeError as exc:
             logger.warning("%s: cannot keep the previous image %s: %s", unit,
                            change.previous_image_id[:12], exc)
@@ -63,9 +78,9 @@ async def keep_previous(podman: PodmanClient, unit: str, changes: list[Change]) 
 
 async def release_kept(podman: PodmanClient, names: list[str]) -> None:
     for name in names:
-        repo, tag = split_name(name)
+        repo, tag_ = split_name(name)
         try:
-            await podman.untag_image(name, repo, tag)
+            await untag(podman, name, repo, tag_)
         except NotFound:
             pass
         except BridgeError as exc:
@@ -80,9 +95,9 @@ async def retag_previous(podman: PodmanClient, changes: list[Change]) -> None:
         except NotFound:
             raise RollbackError(f"the previous image {change.previous_image_id[:12]} of "
                                 f"{change.image} is gone", "not-found") from None
-        repo, tag = split_name(change.image)
+        repo, tag_ = split_name(change.image)
         try:
-            await podman.tag_image(change.previous_image_id, repo, tag)
+            await tag(podman, change.previous_image_id, repo, tag_)
         except BridgeError as exc:
             raise RollbackError(f"cannot tag {change.previous_image_id[:12]} as "
                                 f"{change.image}: {exc.message}") from None

@@ -128,6 +128,9 @@ class Runner:
         if job_result is not None:
             w.probation.job_done(job_result, self.clock())
         w.rollback_at = w.rollback_at or self.clock()
+        # What is queued is of the bad update (a crash loop goes on until the restart is
+        # taken up): of no use to the judge of the rollback, and misleading.
+        self.sub.drain()
         w.phase = "verify"
         self.save()
         self._event(WATCHING, resumed=False)
@@ -137,8 +140,6 @@ class Runner:
         w.rolled_back_by = "rollback_watcher"
         w.rollback_at = self.clock()
         await rollback.retag_previous(self.podman, w.changes)
-        # The events of the bad update are of no use to the judge of the rollback.
-        self.sub.drain()
         if (await self.systemd.unit_properties(w.unit)).get("ActiveState") == "failed":
             await self.systemd.reset_failed_unit(w.unit)
         w.job = await self.systemd.restart_unit(w.unit)

@@ -137,8 +137,8 @@ class Probation:
             self._maybe_begin(now)
         elif self.active_at is not None:
             self.fail(f"the unit left active: {active_state}/{sub_state or '?'}")
-        elif active_state == "failed":
-            self.fail(f"the unit failed: {active_state}/{sub_state or '?'}")
+        # Before that, ``failed`` is no verdict: a restart queued while the unit was still
+        # going down from a crash passes through it; the job's result tells.
 
     def set_containers(self, ids: list[str], with_health_check: list[str]) -> None:
         self.containers = list(ids)

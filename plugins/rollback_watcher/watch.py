@@ -78,6 +78,7 @@ class Judge:
         loop = asyncio.get_running_loop()
         next_poll = 0.0
         while True:
+            self._drain()
             now = self.clock()
             if loop.time() >= next_poll:
                 await self.poll()
@@ -88,19 +89,23 @@ class Judge:
             if verdict.done:
                 return verdict
             wait = max(0.01, min(next_poll - loop.time(), self.p.next_deadline(now) - now))
-            item = None
             try:
-                item = await asyncio.wait_for(self.sub.get(), wait)
+                self.on_event((await asyncio.wait_for(self.sub.get(), wait))[0])
             except TimeoutError:
                 pass
-            while item is not None:
-                self.on_event(item[0])
-                item = self.sub.get_nowait()
+
+    def _drain(self) -> None:
+        item = self.sub.get_nowait()
+        while item is not None:
+            self.on_event(item[0])
+            item = self.sub.get_nowait()
 
     # -- events
     def on_event(self, ev: Event) -> None:
         data = ev.data
         now = self.clock()
+        if ev.subject == self.unit or data.get("id") in self.p.containers:
+            logger.debug("%s: %s %s", self.unit, ev.type, data)
         if ev.type == "job.done":
             if (data.get("unit") == self.unit and self.p.job_result is None
                     and (not self.job or data.get("job") == self.job)):
@@ -135,9 +140,14 @@ class Judge:
 
     async def _poll_unit(self) -> None:
         props = await self.systemd.unit_properties(self.unit)
+        # Signals are read before the reply that follows them: what is queued now is
+        # older than these properties, and must be seen first.
+        self._drain()
         now = self.clock()
         active, sub = props.get("ActiveState"), props.get("SubState")
         job = props.get("Job") or (0, "/")
+        logger.debug("%s: poll: %s/%s NRestarts=%s job=%s", self.unit, active, sub,
+                     props.get("NRestarts"), job)
         if self.infer_job and self.p.job_result is None and not job[0]:
             # Nothing pending: the job ended while we were away.
             self.p.job_done("done" if active == "active" else f"unknown ({active}/{sub})",

@@ -117,10 +117,14 @@ def test_leaving_active_during_probation_fails() -> None:
     assert v.outcome == FAILED and "left active" in v.reason
 
 
-def test_failed_unit_before_activation_fails() -> None:
-    p = Probation(begun_at=T0)
-    p.unit_state("failed", "failed", None, T0 + 1)
-    assert p.verdict(T0 + 1).outcome == FAILED
+def test_failed_state_during_the_restart_is_no_verdict() -> None:
+    """A restart queued while the unit still goes down from a crash passes ``failed``."""
+    p = Probation(begun_at=T0, probation=5, n_restarts=0)
+    p.unit_state("failed", "failed", 0, T0 + 1)
+    p.unit_state("activating", "start", 0, T0 + 1.5)
+    p.unit_state("active", "running", 0, T0 + 2)
+    p.job_done("done", T0 + 2)
+    assert p.verdict(T0 + 7).outcome == PASSED
 
 
 def test_no_job_result_times_out() -> None:
