@@ -187,9 +187,10 @@ class Engine:
                 self._enqueue(entry, doc, lineage, 1)
 
     def _debounced(self, key: Hashable, item: Any, count: int) -> None:
-        entry, doc, lineage = item
-        if self.rules.get(entry.rule.name) is entry:  # not removed or replaced meanwhile
-            self._enqueue(entry, doc, lineage, count)
+        entry: RuleEntry = item[0]
+        if self.rules.get(entry.rule.name) is not entry:  # removed or replaced meanwhile
+            return
+        self._enqueue(entry, item[1], item[2], count)
 
     def _enqueue(self, entry: RuleEntry, doc: dict[str, Any], lineage: Lineage, count: int
                  ) -> None:

@@ -230,3 +230,20 @@ async def test_dry_run_logs_and_records_what_would_run(tmp_path: Path) -> None:
         (record,) = await h.call("hooks.history", {"rule": "careful"})
         assert record["kind"] == "dry-run"
     assert not marker.exists()
+
+
+async def test_stopping_the_plugin_kills_a_running_command(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    async with HooksHarness(tmp_path) as h:
+        await h.add({"name": "long", "on": {"topic": "test.long"}, "actions": [
+            {"type": "command", "argv": ["/bin/sh", "-c", f'echo $$ > {pidfile}; sleep 300'],
+             "timeout": 600}]})
+        h.publish("test.long", "x")
+        await wait_until(lambda: pidfile.exists() and pidfile.read_text().strip() != "",
+                         5, "the command to start")
+        shell = int(pidfile.read_text())
+        assert not gone(shell)
+    # The harness stopped the plugin: the command was killed and reaped (the autouse
+    # fixture also fails the test if any child process were left).
+    assert gone(shell)
+    assert h.fired() == [] and h.fired(type="hook.failed") == []
