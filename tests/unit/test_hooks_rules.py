@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from bridge.methods import format_validation_error
 from plugins.hooks.conditions import Condition, TemplateError, json_equal, lookup, render
+from plugins.hooks.plugin import HooksConfig
 from plugins.hooks.rules import Rule
 
 EVENT: dict[str, Any] = {
@@ -153,3 +157,18 @@ def test_templates() -> None:
         render("{{data.nope}}", EVENT)
     assert lookup(EVENT, "data.labels.app") == (True, "shop")
     assert lookup(EVENT, "data.gone") == (False, None)
+
+
+def test_the_toml_examples_of_the_docs_are_valid_config() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "automation.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        section = tomllib.loads(block)["plugins"]["hooks"]
+        config = HooksConfig.model_validate(section)
+        assert config.max_chain >= 1
+    rules = HooksConfig.model_validate(tomllib.loads(blocks[0])["plugins"]["hooks"]).rules
+    assert [r.name for r in rules] == ["crash-alert", "shop-unit-failed", "heal"]
+    died = {**EVENT, "data": {**EVENT["data"], "exit_code": 1}}
+    assert rules[0].matches(died)
+    assert not rules[0].matches({**died, "data": {"exit_code": 0}})
