@@ -143,3 +143,88 @@ def results(rows: list[dict[str, Any]], units: list[Unit]) -> dict[str, str]:
     """ContainerName -> Updated, for ``units`` only (the world may hold others)."""
     names = {u.name for u in units}
     return {r["ContainerName"]: r["Updated"] for r in rows if r["ContainerName"] in names}
+
+
+# -- the bench: updating N independent units, podbridge vs podman auto-update ------------
+
+def _prepare(world: World, tag: str, n: int) -> list[Unit]:
+    """N units on N images of the registry at v1, then v2 pushed: N updates are due."""
+    from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
+
+    units = []
+    for i in range(n):
+        ref = f"{world.registry}/podbridge/bench-{tag}{i}:latest"
+        world.podman("push", "--quiet", HTTPD_V1, ref)
+        units.append(Unit(f"bench-{tag}{i}", ref, "registry"))
+    start_units(world, units)
+    for u in units:
+        world.podman("push", "--quiet", HTTPD_V2, u.image)
+    return units
+
+
+async def _ours_in_process(world: World) -> list[dict[str, Any]]:
+    from bridge.podman import PodmanClient
+    from bridge.systemd import SystemdClient
+    from plugins.auto_update.updater import Options, Updater
+
+    podman = PodmanClient(world.podman_url)
+    systemd = SystemdClient("system", world.dbus_address)
+    try:
+        await systemd.connect()
+        await systemd.subscribe()
+        report = await Updater(podman, systemd, Options(
+            registries_conf=registries_conf(world))).run()
+    finally:
+        systemd.close()
+        await podman.close()
+    return [r.podman_json() for r in report.rows]
+
+
+def _timed(world: World, tag: str, n: int, how: str) -> float:
+    import asyncio
+
+    units = _prepare(world, tag, n)
+    try:
+        start = time.perf_counter()
+        if how == "ours":
+            rows = asyncio.run(_ours_in_process(world))
+        elif how == "ours-cli":
+            rows = ours(world)[1]
+        else:
+            rows = podmans(world)[1]
+        took = time.perf_counter() - start
+        got = results(rows, units)
+        assert set(got.values()) == {"true"} and len(got) == n, f"{how}: {got}"
+        return took
+    finally:
+        remove_units(world, units)
+
+
+def run(sizes: tuple[int, ...] = (2, 4, 8)) -> list[dict[str, Any]]:
+    """Seconds to update N independent units (each its own image, a registry update
+    due) with podbridge (in process, as ``autoupdate.run`` does; and as the CLI, which
+    adds Python's start-up) and with ``podman auto-update`` in the same world, one after
+    another; the ratio podbridge / podman (target <= 0.6 at 4 units)."""
+    import tempfile
+
+    out = []
+    with tempfile.TemporaryDirectory(prefix="podbridge-bench-") as tmp:
+        world = World(Path(tmp) / "world").up()
+        try:
+            for n in sizes:
+                podman_s = _timed(world, f"m{n}-", n, "podman")
+                ours_s = _timed(world, f"p{n}-", n, "ours")
+                cli_s = _timed(world, f"c{n}-", n, "ours-cli")
+                out.append({"units": n, "podbridge_s": round(ours_s, 3),
+                            "podbridge_cli_s": round(cli_s, 3),
+                            "podman_s": round(podman_s, 3),
+                            "ratio": round(ours_s / podman_s, 3),
+                            "ratio_cli": round(cli_s / podman_s, 3)})
+        finally:
+            world.down()
+    return out
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(json.dumps(row))
