@@ -109,7 +109,7 @@ async def test_debounce_fires_once_per_quiet_subject_with_the_last_event(
     out.mkdir()
     async with HooksHarness(tmp_path) as h:
         await h.add(command_rule("flappy", [*WRITE_STDIN, f"{out}/{{{{subject}}}}.json"],
-                                 debounce=0.4))
+                                 debounce=0.8))
         burst = []
         for code in (1, 2, 3, 4, 5):
             burst.append(h.publish("container.died", "web", {"exit_code": code}))
