@@ -21,10 +21,12 @@ What it does
   - Methods ``restart.status [name]`` and ``restart.reset name``.
 
 Choices where the issue is silent
-  - A user stop is a ``stop`` event, or a ``kill`` event followed (or, as Podman's writers
-    race, preceded) by ``died`` within ``kill_window`` (10 s). Podman 4.3 keeps
-    ``StoppedByUser`` to itself (not in inspect, lost at reboot), so the manager records
-    each container's last stop/start/death in the store, by container ID.
+  - A user stop is seen as a ``stop`` event, a second ``cleanup`` event after a ``died``
+    (the stopper's own cleanup, after conmon's: Podman 4.3 often skips the ``stop`` event,
+    as it loses a race with conmon), or a ``kill`` event followed (or preceded) by ``died``
+    within ``kill_window`` (10 s). Podman 4.3 keeps ``StoppedByUser`` to itself (not in
+    inspect), so the manager records each container's last user stop or start in the
+    store, by container ID; a record older than the container's last exit says nothing.
   - When there is no record (the bridge was not running), an ``unless-stopped`` container
     that was ``exited`` before the boot counts as user-stopped: Podman restarts such a
     container at every other exit, so only a user's stop leaves it exited.

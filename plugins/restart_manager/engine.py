@@ -9,10 +9,14 @@ simply finds nothing to do.
 
 How Podman's events read (seen on Podman 4.3.1):
 
-- ``podman stop``: ``stop`` and ``died``, in either order (two processes race to write).
+- ``podman stop`` (CLI or REST): ``died`` and two ``cleanup`` events, conmon's and the
+  stopper's own. The ``stop`` event is written only when the stopper wins a race with
+  conmon's cleanup (libpod's ``c.stop()`` skips it when the state changed meanwhile), so
+  it is often missing; when present it may come before or after ``died``. A crash gets
+  conmon's ``cleanup`` only.
 - ``podman kill``: ``kill``, then ``died`` (137 for SIGKILL).
-- ``podman restart`` (and the manager's health restart): ``restart``, ``died``, ``init``,
-  ``start``. Podman's own policy restart: ``died``, then ``restart`` ... ``start``.
+- ``podman restart`` (and the manager's health restart): ``restart``, (``stop``,)
+  ``died``, ``init``, ``start``. Podman's own policy restart: ``died``, then ``restart`` ... ``start``.
 - A crash: ``died`` alone.
 """
 
@@ -102,6 +106,7 @@ class Record:
     in_flight: Pending | None = None
     own_start_until: float | None = None
     restarting: bool = False  # a restart event was seen, its start not yet
+    cleanups: int = 0  # cleanup events since the last died
     kill_at: float | None = None
     user_stopped: bool = False
     gave_up: bool = False
@@ -193,6 +198,8 @@ class Engine:
             rec.kill_at = None
             return self._clear_user_stop(rec, "restart")
         if action == "stop":
+            if rec.restarting or rec.in_flight is not None:
+                return []  # the stop half of a restart (the REST API's writes one)
             return self._user_stop(rec, "stop")
         if action == "kill":
             rec.kill_at = now
@@ -202,6 +209,12 @@ class Engine:
             return []
         if action == "died":
             return self._on_died(rec, data.get("exit_code"), now)
+        if action == "cleanup":
+            rec.cleanups += 1
+            if (rec.state == "exited" and not rec.restarting and rec.in_flight is None
+                    and rec.cleanups >= 2):
+                return self._user_stop(rec, "stop")  # the stopper's own cleanup
+            return []
         if action == "health_status":
             return self._on_health(rec, data.get("health"), now)
         return []
@@ -262,6 +275,7 @@ class Engine:
         rec.state = "exited"
         rec.last_exit_code = exit_code
         rec.last_died = now
+        rec.cleanups = 0
         if rec.restarting or (rec.in_flight is not None and rec.in_flight.action == "restart"):
             return []  # the stop half of a restart
         if rec.user_stopped:
@@ -269,8 +283,8 @@ class Engine:
         if rec.kill_at is not None and now - rec.kill_at <= self.config.kill_window:
             return self._user_stop(rec, "kill")
         rec.kill_at = None
-        # It died on its own: whatever stop was recorded before is history.
-        effects: list[Effect] = [PersistUserStop(rec.cid, rec.name, False, "died")]
+        # Nothing is persisted: a user stop may still show (a late stop event or cleanup).
+        effects: list[Effect] = []
         if rec.unit is None and rec.crash.record(now):
             effects.append(self._crashloop_event(rec.name, None, rec.crash, "deaths"))
         managed = rec.managed_active

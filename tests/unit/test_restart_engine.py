@@ -221,7 +221,11 @@ def test_unhealthy_restarts_once_per_episode() -> None:
     # podman restart: restart, died, init, start: none of it a crash or a user act.
     assert ev(e, "restart", 3.1, labels=labels)[0] == PersistUserStop(CID, "web", False,
                                                                       "restart")
+    assert ev(e, "stop", 3.15, labels=labels) == []  # the REST API's restart writes one
     assert ev(e, "died", 3.2, labels=labels, exit_code=0) == []
+    assert ev(e, "cleanup", 3.21, labels=labels) == []
+    assert ev(e, "cleanup", 3.22, labels=labels) == []
+    assert not rec.user_stopped
     ev(e, "start", 3.3, labels=labels)
     assert types(e.finish("web", token, 3.4)) == ["restart.performed"]
     assert rec.crash.recent(4) == 0 and rec.backoff.attempts == 1
@@ -259,3 +263,25 @@ def test_a_new_container_under_the_same_name_starts_clean() -> None:
     ev(e, "died", 1, exit_code=1)
     e.on_container("create", "web", {"id": "d" * 64, "labels": MANAGED}, 2)
     assert e.records["web"].cid == "d" * 64 and e.records["web"].pending is None
+
+
+def test_a_second_cleanup_is_the_stoppers_own() -> None:
+    """Podman 4.3 often writes no stop event; the stopper's cleanup follows conmon's."""
+    e = engine()
+    ev(e, "start", 0)
+    assert types(ev(e, "died", 1, exit_code=0, labels={"io.podbridge.restart": "always"})) \
+        == ["restart.scheduled"]
+    assert ev(e, "cleanup", 1.1) == []  # conmon's: a crash has this one only
+    effects = ev(e, "cleanup", 1.2)
+    assert types(effects) == ["restart.cancelled"]
+    assert PersistUserStop(CID, "web", True, "stop") in effects
+    assert ev(e, "cleanup", 1.3) == []  # idempotent
+
+
+def test_a_crash_persists_nothing() -> None:
+    e = engine()
+    ev(e, "start", 0)
+    effects = ev(e, "died", 1, exit_code=1)
+    assert not [x for x in effects if isinstance(x, PersistUserStop)]
+    ev(e, "cleanup", 1.1)
+    assert not e.records["web"].user_stopped
