@@ -16,7 +16,8 @@ How Podman's events read (seen on Podman 4.3.1):
   conmon's ``cleanup`` only.
 - ``podman kill``: ``kill``, then ``died`` (137 for SIGKILL).
 - ``podman restart`` (and the manager's health restart): ``restart``, (``stop``,)
-  ``died``, ``init``, ``start``. Podman's own policy restart: ``died``, then ``restart`` ... ``start``.
+  ``died``, ``init``, ``start``. Podman's own policy restart: ``died``, then
+  ``restart`` ... ``start``.
 - A crash: ``died`` alone.
 """
 
