@@ -99,7 +99,8 @@ class PodmanClient:
                     _raise_for(resp.status, body, what)
                 if raw:
                     return resp.status, body
-                if resp.status in (204, 304) or not body:
+                # Some endpoints answer 201 with a lone newline (image tag/untag).
+                if resp.status in (204, 304) or not body.strip():
                     return None
                 return json.loads(body)
         except TimeoutError:
@@ -185,12 +186,16 @@ class PodmanClient:
         await self.request("POST", f"/images/{quote(image, safe='')}/untag",
                            params={"repo": repo, "tag": tag}, what=f"untag image {image!r}")
 
-    async def pull_image(self, reference: str, *, tls_verify: bool = True,
+    async def pull_image(self, reference: str, *, tls_verify: bool | None = None,
                          auth: str | None = None, timeout: float = 600) -> str:
-        """Pull (policy always); returns the image ID. Errors may arrive after a 200."""
+        """Pull (policy always); returns the image ID. Errors may arrive after a 200.
+
+        ``tls_verify`` None leaves TLS to the registries.conf of Podman's host; ``auth`` is
+        the base64 JSON of ``X-Registry-Auth``."""
         headers = {"X-Registry-Auth": auth} if auth else None
-        params = {"reference": reference, "policy": "always", "tlsVerify": _qs(tls_verify),
-                  "quiet": "true"}
+        params = {"reference": reference, "policy": "always", "quiet": "true"}
+        if tls_verify is not None:
+            params["tlsVerify"] = _qs(tls_verify)
         what = f"pull {reference}"
         image_id = ""
         try:

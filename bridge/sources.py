@@ -231,10 +231,12 @@ class SystemdSource:
         for name in [n for n in self.state.units if n not in listed]:
             self.state.remove_unit(name)
             self.bus.publish(UNIT_REMOVED, SOURCE_SYSTEMD, name, {"unit": name})
-        # Result and NRestarts live on the Service interface, which ListUnits does not give.
-        # Read them for the services that are doing something, a few at a time.
-        busy = [(n, p) for n, _d, _l, a, s, _f, p, *_ in units
-                if n.endswith(".service") and (a != "inactive" or s not in ("dead",))]
+        # Result and NRestarts live on the Service interface, which ListUnits does not give,
+        # and reading them costs one call per unit: read them only for the units that run
+        # containers and for failed units. Later changes arrive by PropertiesChanged.
+        wanted = {c["unit"] for c in self.state.containers.values() if c.get("unit")}
+        busy = [(n, p) for n, _d, _l, a, _s, _f, p, *_ in units
+                if n.endswith(".service") and (n in wanted or a == "failed")]
         sem = asyncio.Semaphore(8)
 
         async def read(name: str, path: str) -> None:

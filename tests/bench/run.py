@@ -6,12 +6,12 @@ import argparse
 import asyncio
 import json
 
-from tests.bench import fanout, latency
+from tests.bench import fanout, latency, units
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=("fanout", "latency", "memory", "autoupdate"))
+    parser.add_argument("--only", choices=("fanout", "latency", "memory", "units", "autoupdate"))
     args = parser.parse_args()
     results = {}
     if args.only in (None, "fanout"):
@@ -39,6 +39,15 @@ def main() -> None:
               f"(median) vs Podman's own GET /containers/json?all: "
               f"{r['podman_list_ms']:.1f} ms   ratio "
               f"{r['state_get_ms'] / r['podman_list_ms']:.2f}")
+    if args.only in (None, "units"):
+        u = asyncio.run(units.run())
+        results["units"] = u
+        print(f"systemd with {u['units_loaded']} loaded units: the bridge's resync "
+              f"{u['resync_ms']:.0f} ms vs `systemctl list-units --all` "
+              f"{u['systemctl_list_units_ms']:.0f} ms (ratio "
+              f"{u['resync_ms'] / u['systemctl_list_units_ms']:.2f}); memory "
+              f"+{u['rss_growth_kib'] / 1024:.1f} MiB; 200 restarts -> "
+              f"{u['unit_state_events_for_200_restarts']} unit.state events")
     print(json.dumps(results))
 
 
