@@ -124,3 +124,28 @@ async def test_boot_restart_after_reboot_compared_with_podman(
     assert podman_running - ours_running == {"always-never-started", "unit"}
     assert ours_running & podman_running == {"always", "unit-enabled"}
     assert w.systemctl("is-active", UNIT, check=False).stdout.strip() == "inactive"
+
+
+async def test_refresh_while_the_bridge_runs(fresh_world: World, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bridge stays up across the reboot: Podman's refresh event triggers the pass."""
+    w = fresh_world
+    bridge = await start_manager(w, tmp_path / "state", monkeypatch)
+    try:
+        await asyncio.to_thread(w.podman, "run", "-d", "--name", "always", "--restart=always",
+                                SLEEP)
+        await asyncio.to_thread(w.podman, "run", "-d", "--name", "no", SLEEP)
+        await asyncio.to_thread(w.reboot)
+        refresh = await wait_event(bridge, "system.refresh", timeout=60)
+        await wait_for(lambda: any(e.data["trigger"] == "refresh"
+                                   for e in events(bridge, "restart.boot")),
+                       60, what="the refresh's boot pass")
+        boot = next(e for e in events(bridge, "restart.boot")
+                    if e.data["trigger"] == "refresh")
+        logger.info("refresh %s -> boot pass %s", refresh.data.get("time"), boot.data)
+        assert boot.data["trigger"] == "refresh" and boot.data["boot"] == refresh.data["time"]
+        assert boot.data["started"] == ["always"]
+        assert boot.data["skipped"]["no"] == "policy-no"
+        assert running(await asyncio.to_thread(states, w, ["always", "no"])) == {"always"}
+    finally:
+        await bridge.stop()
