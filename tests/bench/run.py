@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 
-from tests.bench import fanout, latency, units
+from tests.bench import autoupdate, fanout, latency, units
 
 
 def main() -> None:
@@ -48,6 +48,14 @@ def main() -> None:
               f"{u['resync_ms'] / u['systemctl_list_units_ms']:.2f}); memory "
               f"+{u['rss_growth_kib'] / 1024:.1f} MiB; 200 restarts -> "
               f"{u['unit_state_events_for_200_restarts']} unit.state events")
+    if args.only in (None, "autoupdate"):
+        rows = autoupdate.run()
+        results["autoupdate"] = rows
+        print("auto-update of N independent units, seconds (same world, same run):")
+        for r in rows:
+            print(f"  {r['units']} units: podbridge {r['podbridge_s']:.2f} s "
+                  f"(CLI {r['podbridge_cli_s']:.2f} s)   podman auto-update "
+                  f"{r['podman_s']:.2f} s   ratio {r['ratio']:.2f} (CLI {r['ratio_cli']:.2f})")
     print(json.dumps(results))
 
 
