@@ -54,7 +54,8 @@ class Watch:
     reason: str = ""                # why the update was judged bad
     rolled_back_by: str = ""        # rollback_watcher | auto_update
     rollback_at: float | None = None
-    dependents: dict[str, str] = field(default_factory=dict)
+    dependents: list[str] | None = None  # Requires=/BindsTo= it, read at the start
+    restarted: dict[str, str] = field(default_factory=dict)  # dependent -> job result
     probation_fixed: bool = False   # set by the caller: the container label does not apply
     job: str = ""                   # the job of the rollback's restart
 
@@ -64,6 +65,7 @@ class Watch:
                 "probation": self.probation.to_json(), "keep_tags": self.keep_tags,
                 "reason": self.reason, "rolled_back_by": self.rolled_back_by,
                 "rollback_at": self.rollback_at, "dependents": self.dependents,
+                "restarted": self.restarted,
                 "probation_fixed": self.probation_fixed, "job": self.job}
 
     @classmethod
@@ -77,7 +79,8 @@ class Watch:
                    reason=str(data.get("reason") or ""),
                    rolled_back_by=str(data.get("rolled_back_by") or ""),
                    rollback_at=data.get("rollback_at"),
-                   dependents=dict(data.get("dependents") or {}),
+                   dependents=data.get("dependents"),
+                   restarted=dict(data.get("restarted") or {}),
                    probation_fixed=bool(data.get("probation_fixed")),
                    job=str(data.get("job") or ""))
 
@@ -89,7 +92,7 @@ class Watch:
                 "probation": p.probation, "begun_at": p.begun_at, "active_at": p.active_at,
                 "job_result": p.job_result, "containers": p.containers,
                 "reason": self.reason, "rolled_back_by": self.rolled_back_by,
-                "dependents": self.dependents}
+                "dependents": self.dependents, "restarted": self.restarted}
 
 
 class WatchJournal:

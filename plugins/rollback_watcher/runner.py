@@ -81,6 +81,10 @@ class Runner:
     async def _run(self) -> dict[str, Any]:
         w = self.w
         self._event(WATCHING, resumed=self.resumed)
+        if w.phase == "update" and w.dependents is None:
+            # Read now: a BindsTo= dependent that the crash stops can be unloaded by
+            # systemd, and then the unit's BoundBy no longer names it.
+            await self._read_dependents()
         if w.phase == "update":
             judge = self._judge(infer_job=self.resumed)
             verdict = await judge.verdict()
@@ -116,7 +120,7 @@ class Runner:
             return await self._finish("failed", FAILED_EVENT, stage="verify",
                                       reason=f"{w.reason}; the previous image did not hold "
                                       f"either: {verdict.reason}")
-        if not w.dependents:
+        if not w.restarted:
             await self._restart_dependents()
         return await self._finish("performed", PERFORMED)
 
@@ -149,6 +153,11 @@ class Runner:
             result = await self.systemd.wait_job(w.job, self.settings.job_timeout)
         except BridgeError as exc:
             result = f"unknown ({exc.message})"
+        # Until the job is taken up, the bad image's crash loop goes on (auto-restart,
+        # NRestarts rising): those events are not about the rollback. From here on the
+        # judge's first poll sets what is normal.
+        self.sub.drain()
+        w.probation.n_restarts = None
         w.probation.job_done(result, self.clock())
         self.save()
         if result == "done":
@@ -156,14 +165,21 @@ class Runner:
             # only after the probation.
             await self._restart_dependents()
 
-    async def _restart_dependents(self) -> None:
+    async def _read_dependents(self) -> list[str]:
         w = self.w
         try:
             names = await rollback.dependents(self.systemd, w.unit)
         except BridgeError as exc:
             logger.warning("%s: cannot read its dependents: %s", w.unit, exc)
-            return
-        w.dependents = await rollback.restart_dependents(
+            names = []
+        w.dependents = sorted(set(names) | set(w.dependents or []))
+        self.save()
+        return w.dependents
+
+    async def _restart_dependents(self) -> None:
+        w = self.w
+        names = await self._read_dependents()
+        w.restarted = await rollback.restart_dependents(
             self.systemd, names, w.rollback_at or 0.0, self.settings.job_timeout)
         self.save()
 
