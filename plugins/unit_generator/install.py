@@ -76,12 +76,9 @@ class InstallResult:
                 "job_result": self.job_result}
 
 
-async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str, str], *,
-                        enable: bool, start: bool, force: bool) -> list[InstallResult]:
-    """Write every unit (all or none), reload, then enable and start as asked.
-
-    All files are checked before any is written, so a conflict leaves nothing half-done.
-    """
+def write_units(unit_dir: Path, units: dict[str, str], *, force: bool) -> None:
+    """Write every unit or none: all files are checked before any is written, so a conflict
+    leaves nothing half-done."""
     for name in units:
         check_unit_name(name)
         target = unit_dir / name
@@ -90,14 +87,17 @@ async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str,
                            "(use force to overwrite it)")
     if not os.access(unit_dir if unit_dir.exists() else unit_dir.parent, os.W_OK):
         raise InstallError(f"cannot write units to {unit_dir}: permission denied")
-    written: list[Path] = []
     try:
         for name, text in units.items():
-            target = unit_dir / name
-            write_atomic(target, with_marker(text))
-            written.append(target)
+            write_atomic(unit_dir / name, with_marker(text))
     except OSError as exc:
         raise InstallError(f"cannot write {exc.filename}: {exc.strerror}") from None
+
+
+async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str, str], *,
+                        enable: bool, start: bool, force: bool) -> list[InstallResult]:
+    """Write every unit (all or none), reload, then enable and start as asked."""
+    write_units(unit_dir, units, force=force)
     await systemd.reload()
     results = []
     for name in units:
@@ -115,14 +115,20 @@ async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str,
     return results
 
 
-async def remove_unit(systemd: SystemdClient, unit_dir: Path, name: str, *, force: bool
-                      ) -> dict[str, Any]:
+def unit_file(unit_dir: Path, name: str, *, force: bool) -> Path:
+    """The file of a unit this bridge may remove."""
     check_unit_name(name)
     target = unit_dir / name
     if not target.exists():
         raise NotFound(f"no unit file {target}")
     if not force and not is_ours(target):
         raise Conflict(f"{target} was not written by podbridge (use force to remove it)")
+    return target
+
+
+async def remove_unit(systemd: SystemdClient, unit_dir: Path, name: str, *, force: bool
+                      ) -> dict[str, Any]:
+    target = unit_file(unit_dir, name, force=force)
     stop_result: str | None = None
     try:
         job = await systemd.stop_unit(name, "replace")
@@ -131,7 +137,7 @@ async def remove_unit(systemd: SystemdClient, unit_dir: Path, name: str, *, forc
         pass
     with contextlib.suppress(BridgeError):
         await systemd.disable_unit_files([name], runtime=False)
-    target.unlink()
+    os.unlink(target)
     await systemd.reload()
     with contextlib.suppress(BridgeError):
         await systemd.reset_failed_unit(name)
