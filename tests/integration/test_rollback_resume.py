@@ -1,0 +1,127 @@
+"""Crash safety: a bridge SIGKILLed mid-probation, started again on the same store, still
+rolls back the bad update it was watching."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.client import BridgeClient
+from bridge.sandbox.images import HTTPD_V1
+from tests.integration.bridgefix import wait_for
+from tests.integration.test_rollback_scenarios import (
+    EXIT5,
+    App,
+    start_watcher,
+    test_images,  # noqa: F401  (a fixture)
+)
+from tests.integration.test_rollback_scenarios import make_app as make_app
+
+CONFIG = """\
+[plugins.rollback_watcher]
+probation = 4
+poll_interval = 0.5
+[plugins.auto_update]
+enabled = false
+[plugins.hooks]
+enabled = false
+[plugins.restart_manager]
+enabled = false
+[plugins.unit_generator]
+enabled = false
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def serve(world: Any, state_dir: Path, config: Path, port: int
+                ) -> asyncio.subprocess.Process:
+    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": world.dbus_address}
+    env.pop("CONTAINER_HOST", None)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridge", "serve", "--config", str(config),
+        "--url", world.podman_url, "--state-dir", str(state_dir),
+        "--listen", f"127.0.0.1:{port}", stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=env)
+
+
+async def connect(url: str, token_file: Path, timeout: float = 30) -> BridgeClient:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            token = await asyncio.to_thread(token_file.read_text)
+            client = BridgeClient(url, token.strip())
+            await client.connect()
+            await client.call("rollback.status")
+            return client
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def test_bridge_killed_mid_probation_still_rolls_back(
+        world: Any, make_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App = make_app()
+    v1 = app.running_image_id()
+    state_dir, config = tmp_path / "state", tmp_path / "podbridge.toml"
+    config.write_text(CONFIG)
+    port = free_port()
+    proc = await serve(world, state_dir, config, port)
+    try:
+        client = await connect(f"http://127.0.0.1:{port}", state_dir / "token")
+        try:
+            # Any code that changes a unit's image: rollback.watch first, then the restart.
+            await asyncio.to_thread(world.podman, "tag", EXIT5, app.image)
+            watch = await client.call("rollback.watch", {
+                "unit": app.unit, "image": app.image, "previous_image_id": v1,
+                "probation": "30s"})
+            assert watch["phase"] == "update" and watch["probation"] == 30.0
+            await asyncio.to_thread(world.systemctl, "restart", app.unit)
+            # On probation (the job is done, the container serves)...
+            await wait_for(lambda: bool(
+                (s := world.podman("inspect", "--format", "{{.State.Status}}", app.name,
+                                   check=False)).returncode == 0
+                and s.stdout.strip() == "running"), what="the new container")
+            await asyncio.sleep(1.5)
+            status = await client.call("rollback.status")
+            [w] = [w for w in status["watches"] if w["unit"] == app.unit]
+            assert w["job_result"] == "done" and w["active_at"] and w["containers"]
+        finally:
+            await client.close()
+        # ...the bridge dies without a word, before the container exits (after 5 s).
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    # The bad image crashes while no bridge runs.
+    await asyncio.sleep(6)
+
+    bridge = await start_watcher(world, state_dir, monkeypatch)
+    try:
+        def ended() -> bool:
+            assert bridge.store is not None
+            return any(r["kind"] in ("performed", "failed") for r in
+                       bridge.store.journal("rollback_watcher", subject=app.unit))
+        await wait_for(ended, timeout=60, what="the resumed watch to end")
+        [row] = await bridge.methods.call("rollback.history", {"unit": app.unit})
+        assert row["kind"] == "performed", row
+        assert row["origin"] == "method"
+        assert app.running_image_id() == v1 and app.active_state() == "active"
+        assert app.image_id(app.image) == app.image_id(HTTPD_V1)
+    finally:
+        await bridge.stop()
