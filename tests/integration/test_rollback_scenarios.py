@@ -288,3 +288,32 @@ async def test_rollback_by_hand_to_the_previous_image(watcher: Bridge, make_app:
         answer = await watcher.methods.call("rollback.now", {"unit": app.unit, "wait": True})
     assert answer["result"] == "performed", answer
     assert app.running_image_id() == v1
+
+
+async def test_through_the_auto_update_plugin(world: Any, make_app: Any, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real auto-update plugin (local policy) updates to a broken image; its restart
+    job is ``done`` (so it reports ``true``); the watcher rolls the unit back."""
+    plugin = pytest.importorskip("plugins.auto_update.plugin")
+    app = make_app(labels={"io.containers.autoupdate": "local"})
+    v1 = app.running_image_id()
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
+    conf = {"rollback_watcher": {"probation": PROBATION, "poll_interval": 0.5},
+            "auto_update": {"timer": False}}
+    bridge = Bridge(make_settings(world, tmp_path / "state", plugins=conf),
+                    plugins={"rollback_watcher": RollbackWatcherPlugin,
+                             "auto_update": plugin.AutoUpdatePlugin})
+    await bridge.start()
+    try:
+        await wait_for(lambda: bool(bridge.plugins and all(
+            i.state == "running" for i in bridge.plugins.info.values())), what="plugins")
+        await asyncio.to_thread(world.podman, "tag", HTTPD_BROKEN, app.image)
+        with bridge.bus.subscribe(["rollback.*"]) as sub:
+            report = await bridge.methods.call("autoupdate.run", {})
+            [row] = [r for r in report["rows"] if r["Unit"] == app.unit]
+            got = await outcome(sub, app.unit)
+        assert got["type"] == "rollback.performed", (got["reason"], got, row)
+        assert got["origin"] == "autoupdate"
+        assert app.running_image_id() == v1 and app.active_state() == "active"
+    finally:
+        await bridge.stop()
