@@ -7,6 +7,7 @@ import contextlib
 import logging
 import shutil
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,11 @@ def find_panel_dir(settings: Settings) -> Path | None:
 class Bridge:
     def __init__(self, settings: Settings, plugins: dict[str, Any] | None = None) -> None:
         self.settings = settings
-        self.bus = Bus(ring_size=settings.ring_size, queue_size=settings.client_queue)
+        # Seqs start at the microseconds since the epoch: above any an earlier run gave out
+        # (unless that run published more than one event a microsecond), and below 2**53,
+        # so JavaScript clients read them exactly.
+        self.bus = Bus(ring_size=settings.ring_size, queue_size=settings.client_queue,
+                       first_seq=time.time_ns() // 1000)
         self.state = State(self.bus)
         self.methods = MethodRegistry()
         self.podman = PodmanClient(settings.podman_url or "unix:///run/podman/podman.sock")

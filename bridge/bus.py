@@ -143,10 +143,15 @@ class Subscription:
 
 
 class Bus:
-    def __init__(self, ring_size: int = 10_000, queue_size: int = 1_000) -> None:
+    """``first_seq``: the seq before the first event. A bridge starts it above any seq an
+    earlier run of it can have given out, so that a client resuming across a restart of
+    the bridge is told to reset instead of being fed a stranger's numbers."""
+
+    def __init__(self, ring_size: int = 10_000, queue_size: int = 1_000,
+                 first_seq: int = 0) -> None:
         self.ring_size = ring_size
         self.queue_size = queue_size
-        self._seq = 0
+        self._seq = first_seq
         self._ring: deque[tuple[Event, bytes]] = deque(maxlen=ring_size)
         self._subs: list[Subscription] = []
         self._listeners: list[tuple[tuple[str, ...], Listener]] = []
@@ -199,7 +204,9 @@ class Bus:
         if since is not None:
             if since < 0:
                 raise ValueError("since must be >= 0")
-            if since + 1 < self.oldest_seq and since < self._seq:
+            # Older than the ring, or newer than anything given out (a client of an earlier
+            # run of the bridge): either way its view cannot be patched up with events.
+            if (since + 1 < self.oldest_seq and since < self._seq) or since > self._seq:
                 raise ReplayGap(self.oldest_seq)
             sub.last_seq = min(since, self._seq)
             backlog = [item for item in self._ring if item[0].seq > since

@@ -110,3 +110,17 @@ def test_listener_runs_inline_and_its_error_is_contained() -> None:
 def test_patterns(pattern: str, topic: str, expected: bool) -> None:
     assert bool(compile_pattern(pattern).match(topic)) is expected
     assert topic_matches([pattern], topic) is expected
+
+
+def test_since_from_an_earlier_run_of_the_bridge_is_a_reset() -> None:
+    earlier = Bus(first_seq=1000)
+    for _ in range(5):
+        earlier.publish("a.b", "x", "s")
+    seen = earlier.seq  # 1005
+    later = Bus(first_seq=2000)  # the bridge restarted
+    later.publish("a.b", "x", "s")
+    with pytest.raises(ReplayGap):
+        later.subscribe(["*"], since=seen)
+    with pytest.raises(ReplayGap):  # a seq never given out
+        later.subscribe(["*"], since=5000)
+    assert [e.seq for e, _ in later.subscribe(["*"], since=2000).drain()] == [2001]
