@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { ConnectionBanner } from "./components/ConnectionBanner";
 import { LoginForm } from "./components/LoginForm";
 import { Toasts } from "./components/notify";
@@ -41,7 +42,7 @@ export function App() {
   }, [route.section, route.args.join("/"), mobile]);
 
   if (conn.phase === "login") {
-    return <LoginForm message={conn.message} onLoggedIn={() => store.loggedIn()} />;
+    return <LoginForm message={conn.message} onLoggedIn={(token) => store.loggedIn(token)} />;
   }
   if (!conn.wasOnline) {
     return (
@@ -62,7 +63,7 @@ export function App() {
                             aria-label="Show or hide the navigation" data-testid="nav-toggle" />
         </MastheadToggle>
         <MastheadBrand>
-          <MastheadLogo href="#/containers" style={{ color: "inherit", fontWeight: 600, fontSize: "1.2rem" }}>
+          <MastheadLogo href="#/containers" style={{ color: "inherit", fontWeight: 600, fontSize: "1.2rem", textDecoration: "none" }}>
             podbridge
           </MastheadLogo>
         </MastheadBrand>
@@ -96,7 +97,9 @@ export function App() {
             if (mobileView !== mobile) { setMobile(mobileView); setNavOpen(!mobileView); }
           }}
           banner={<ConnectionBanner conn={conn} onRetry={() => store.retryNow()} />}>
-      <Section {...route} />
+      <ErrorBoundary resetKey={`${route.section}/${route.args.join("/")}`}>
+        <Section {...route} />
+      </ErrorBoundary>
       <Toasts />
     </Page>
   );

@@ -1,12 +1,20 @@
 import { useState } from "react";
+import PlayIcon from "@patternfly/react-icons/dist/esm/icons/play-icon.js";
+import RedoIcon from "@patternfly/react-icons/dist/esm/icons/redo-icon.js";
+import StopIcon from "@patternfly/react-icons/dist/esm/icons/stop-icon.js";
 import { Button, Flex, FlexItem } from "../pf";
 import type { Container } from "../store/types";
 import { run } from "./notify";
 
 type Action = "start" | "stop" | "restart";
 
-/** Start / stop / restart; the new state arrives as events, not from the call's answer. */
-export function ContainerActions({ c }: { c: Container }) {
+const ICONS = { start: <PlayIcon />, stop: <StopIcon />, restart: <RedoIcon /> };
+
+/**
+ * Start / stop / restart; the new state arrives as events, not from the call's answer.
+ * `compact`: icon buttons (in table rows), each with its label as aria-label and tooltip.
+ */
+export function ContainerActions({ c, compact = false }: { c: Container; compact?: boolean }) {
   const [busy, setBusy] = useState<Action | null>(null);
   const up = c.state === "running" || c.state === "paused";
 
@@ -18,15 +26,16 @@ export function ContainerActions({ c }: { c: Container }) {
 
   const button = (action: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
     <FlexItem key={action}>
-      <Button variant={variant} size="sm" isDisabled={!enabled || busy !== null} isLoading={busy === action}
-              aria-label={`${label} ${c.name}`} data-testid={`container-${action}-${c.name}`}
-              onClick={() => void act(action)}>
-        {label}
+      <Button variant={compact ? "plain" : variant} size="sm" isDisabled={!enabled || busy !== null}
+              isLoading={busy === action} icon={compact && busy !== action ? ICONS[action] : undefined}
+              aria-label={`${label} ${c.name}`} title={`${label} ${c.name}`}
+              data-testid={`container-${action}-${c.name}`} onClick={() => void act(action)}>
+        {compact ? null : label}
       </Button>
     </FlexItem>
   );
   return (
-    <Flex spaceItems={{ default: "spaceItemsXs" }} flexWrap={{ default: "nowrap" }}>
+    <Flex spaceItems={{ default: "spaceItemsXs" }} flexWrap={{ default: compact ? "nowrap" : "wrap" }}>
       {button("start", "Start", !up)}
       {button("stop", "Stop", up, "danger")}
       {button("restart", "Restart", up)}

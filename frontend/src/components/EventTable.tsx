@@ -14,9 +14,10 @@ export function summarise(e: BusEvent): string {
   return parts.join(" ");
 }
 
-function shortTime(t: string): string {
-  const m = /T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/.exec(t);
-  return m ? m[1] : t;
+function shortTime(t: unknown): string {
+  const s = String(t ?? "");
+  const m = /T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/.exec(s);
+  return m ? m[1] : s;
 }
 
 /** Events newest first; at most `limit` rows are drawn. */
@@ -27,21 +28,21 @@ export function EventTable({ events, limit = 200, label, testId }:
     <Table aria-label={label} variant="compact" gridBreakPoint="grid-md" data-testid={testId}>
       <Thead>
         <Tr>
-          <Th width={10}>Seq</Th>
-          <Th width={15}>Time</Th>
+          <Th modifier="fitContent">Seq</Th>
+          <Th modifier="fitContent">Time</Th>
           <Th width={20}>Type</Th>
-          <Th width={20}>Subject</Th>
-          <Th>Details</Th>
+          <Th width={25}>Subject</Th>
+          <Th width={40}>Details</Th>
         </Tr>
       </Thead>
       <Tbody>
         {rows.map((e) => (
           <Tr key={e.id} data-testid="event-row" data-type={e.type} data-subject={e.subject} data-seq={e.seq}>
             <Td dataLabel="Seq">{e.seq}</Td>
-            <Td dataLabel="Time"><time dateTime={e.time} title={e.time}>{shortTime(e.time)}</time></Td>
+            <Td dataLabel="Time"><time dateTime={String(e.time)} title={String(e.time)}>{shortTime(e.time)}</time></Td>
             <Td dataLabel="Type"><code>{e.type}</code></Td>
-            <Td dataLabel="Subject">{e.subject}</Td>
-            <Td dataLabel="Details" modifier="breakWord">{summarise(e)}</Td>
+            <Td dataLabel="Subject" modifier="breakWord">{e.subject}</Td>
+            <Td dataLabel="Details" modifier="wrap">{summarise(e)}</Td>
           </Tr>
         ))}
       </Tbody>

@@ -5,7 +5,7 @@ import {
 } from "../pf";
 
 /** The token form, for a browser without a session cookie: POST /login sets the cookie. */
-export function LoginForm({ message, onLoggedIn }: { message: string | null; onLoggedIn: () => void }) {
+export function LoginForm({ message, onLoggedIn }: { message: string | null; onLoggedIn: (token: string) => void }) {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -22,7 +22,7 @@ export function LoginForm({ message, onLoggedIn }: { message: string | null; onL
       });
       if (res.ok) {
         setToken("");
-        onLoggedIn();
+        onLoggedIn(token.trim());
       } else if (res.status === 401) {
         setError("That token is not valid.");
       } else {

@@ -9,7 +9,8 @@ const STATE_COLOR: Record<string, Color> = {
   inactive: "grey", dead: "grey", false: "grey",
   paused: "orange", starting: "orange", activating: "orange", deactivating: "orange",
   reloading: "orange", pending: "orange", "rolled back": "purple",
-  unhealthy: "red", failed: "red", removing: "orange",
+  unhealthy: "red", failed: "red", broken: "red", crashed: "red", removing: "orange",
+  disabled: "grey", "not-found": "grey",
 };
 
 export function StateLabel({ value, testId }: { value: string | null | undefined; testId?: string }) {

@@ -65,7 +65,7 @@ export function ContainerDetail({ name, container: c, events }:
           {fields.map(([term, value, id]) => (
             <DescriptionListGroup key={id}>
               <DescriptionListTerm>{term}</DescriptionListTerm>
-              <DescriptionListDescription data-testid={`detail-${id}`}>{value}</DescriptionListDescription>
+              <DescriptionListDescription data-testid={`detail-field-${id}`}>{value}</DescriptionListDescription>
             </DescriptionListGroup>
           ))}
         </DescriptionList>

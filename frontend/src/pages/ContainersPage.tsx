@@ -55,21 +55,21 @@ function ContainerList() {
               <Tr>
                 <Th>Name</Th>
                 <Th>Image</Th>
-                <Th>State</Th>
-                <Th>Health</Th>
+                <Th modifier="wrap">State</Th>
+                <Th modifier="wrap">Health</Th>
                 <Th>Unit</Th>
-                <Th>Restart policy</Th>
-                <Th>Uptime</Th>
+                <Th modifier="wrap">Restart policy</Th>
+                <Th modifier="wrap">Uptime</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>
             <Tbody>
               {shown.map((c) => (
                 <Tr key={c.id} data-testid={`container-row-${c.name}`} data-state={c.state}>
-                  <Td dataLabel="Name">
+                  <Td dataLabel="Name" modifier="nowrap">
                     <a href={href("containers", c.name)} data-testid={`container-link-${c.name}`}>{c.name}</a>
                   </Td>
-                  <Td dataLabel="Image" modifier="truncate" title={c.image}>{c.image}</Td>
+                  <Td dataLabel="Image" modifier="breakWord" title={c.image}>{c.image}</Td>
                   <Td dataLabel="State">
                     <StateLabel value={c.state} testId={`container-state-${c.name}`} />
                     {c.state === "exited" && c.exit_code !== null && c.exit_code !== 0 &&
@@ -81,8 +81,8 @@ function ContainerList() {
                     {c.restart_policy ?? "—"}
                     {c.restart_count > 0 && <span className="pb-muted"> · {c.restart_count} restarts</span>}
                   </Td>
-                  <Td dataLabel="Uptime" data-testid={`container-uptime-${c.name}`}>{uptime(c, now) || "—"}</Td>
-                  <Td dataLabel="Actions" isActionCell><ContainerActions c={c} /></Td>
+                  <Td dataLabel="Uptime" modifier="nowrap" data-testid={`container-uptime-${c.name}`}>{uptime(c, now) || "—"}</Td>
+                  <Td dataLabel="Actions" modifier="fitContent"><ContainerActions c={c} compact /></Td>
                 </Tr>
               ))}
             </Tbody>

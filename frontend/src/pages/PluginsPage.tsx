@@ -23,7 +23,7 @@ function RestartManager() {
   return (
     <Table aria-label="Restart manager" variant="compact" gridBreakPoint="grid-md" data-testid="restart-table">
       <Thead>
-        <Tr><Th>Container</Th><Th>Policy</Th><Th>Restarts</Th><Th>Last exit code</Th><Th>Next attempt</Th><Th>Crash loop</Th></Tr>
+        <Tr><Th modifier="wrap">Container</Th><Th modifier="wrap">Policy</Th><Th modifier="wrap">Restarts</Th><Th modifier="wrap">Last exit code</Th><Th modifier="wrap">Next attempt</Th><Th modifier="wrap">Crash loop</Th></Tr>
       </Thead>
       <Tbody>
         {rows.map((r, i) => (
@@ -56,7 +56,7 @@ export function PluginsPage() {
           : plugins.length === 0 ? <Content component="p" data-testid="plugins-empty">No plugins are installed.</Content> : (
           <Table aria-label="Plugins" variant="compact" gridBreakPoint="grid-md" data-testid="plugins-table">
             <Thead>
-              <Tr><Th>Plugin</Th><Th>Enabled</Th><Th>State</Th><Th>Failures</Th><Th>Started</Th><Th>Last error</Th></Tr>
+              <Tr><Th modifier="wrap">Plugin</Th><Th modifier="wrap">Enabled</Th><Th modifier="wrap">State</Th><Th modifier="wrap">Failures</Th><Th modifier="wrap">Started</Th><Th modifier="wrap">Last error</Th></Tr>
             </Thead>
             <Tbody>
               {plugins.map((p) => (

@@ -68,7 +68,7 @@ export function UnitsPage() {
                   <Td dataLabel="Sub-state">{u.sub_state ?? "—"}</Td>
                   <Td dataLabel="Result">{u.result ?? "—"}</Td>
                   <Td dataLabel="Restarts" data-testid={`unit-restarts-${u.name}`}>{u.n_restarts ?? "—"}</Td>
-                  <Td dataLabel="Actions" isActionCell>
+                  <Td dataLabel="Actions" modifier="fitContent">
                     {u.container && (
                       <Button variant="secondary" size="sm" onClick={() => setGenerateFor(u.container)}
                               aria-label={`Generate the unit of ${u.container}`} data-testid={`unit-generate-${u.name}`}>

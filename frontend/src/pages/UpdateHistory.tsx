@@ -44,6 +44,8 @@ export function UpdateHistory() {
   const { model } = useAppState();
   const history = useResource<UpdateHistoryEntry[]>("autoupdate.history", HISTORY_PARAMS, ["autoupdate.**"]);
   const rollbacks = useResource<RollbackEntry[]>("rollback.history", {}, ["rollback.**"]);
+  const historyRows = Array.isArray(history.data) ? history.data : [];
+  const rollbackRows = Array.isArray(rollbacks.data) ? rollbacks.data : [];
   const units = useMemo(() => containerUnits(model).map((u) => u.name), [model]);
 
   return (
@@ -51,13 +53,13 @@ export function UpdateHistory() {
       <PageSection>
         <Title headingLevel="h2">Update history</Title>
         {history.error ? <Unavailable what="Update history" error={history.error} testId="history-unavailable" />
-          : !history.data?.length ? <Content component="p" data-testid="history-empty">No updates yet.</Content> : (
+          : historyRows.length === 0 ? <Content component="p" data-testid="history-empty">No updates yet.</Content> : (
           <Table aria-label="Update history" variant="compact" gridBreakPoint="grid-md" data-testid="update-history">
             <Thead>
-              <Tr><Th>Time</Th><Th>Unit</Th><Th>Container</Th><Th>Image</Th><Th>Digest</Th><Th>Result</Th><Th>Reason</Th></Tr>
+              <Tr><Th modifier="wrap">Time</Th><Th modifier="wrap">Unit</Th><Th modifier="wrap">Container</Th><Th modifier="wrap">Image</Th><Th modifier="wrap">Digest</Th><Th modifier="wrap">Result</Th><Th modifier="wrap">Reason</Th></Tr>
             </Thead>
             <Tbody>
-              {history.data.map((h, i) => (
+              {historyRows.map((h, i) => (
                 <Tr key={`${h.time}-${h.unit}-${i}`} data-testid="history-row" data-unit={h.unit} data-result={h.result}>
                   <Td dataLabel="Time">{localTime(h.time)}</Td>
                   <Td dataLabel="Unit">{h.unit ?? "—"}</Td>
@@ -68,7 +70,7 @@ export function UpdateHistory() {
                       {shortDigest(h.old_digest)} → {shortDigest(h.new_digest)}
                     </code>
                   </Td>
-                  <Td dataLabel="Result"><StateLabel value={h.result} /></Td>
+                  <Td dataLabel="Result">{h.kind && <span className="pb-muted">{h.kind}: </span>}<StateLabel value={h.result} /></Td>
                   <Td dataLabel="Reason" modifier="breakWord">{h.reason || "—"}</Td>
                 </Tr>
               ))}
@@ -84,13 +86,13 @@ export function UpdateHistory() {
               Puts a unit’s container back on the image it ran before its last update.
             </Content>
             <RollbackNow units={units} />
-            {!rollbacks.data?.length ? <Content component="p" data-testid="rollback-empty">No rollbacks yet.</Content> : (
+            {rollbackRows.length === 0 ? <Content component="p" data-testid="rollback-empty">No rollbacks yet.</Content> : (
               <Table aria-label="Rollback history" variant="compact" gridBreakPoint="grid-md" data-testid="rollback-history">
                 <Thead>
-                  <Tr><Th>Time</Th><Th>Unit</Th><Th>Container</Th><Th>From</Th><Th>To</Th><Th>Result</Th><Th>Reason</Th></Tr>
+                  <Tr><Th modifier="wrap">Time</Th><Th modifier="wrap">Unit</Th><Th modifier="wrap">Container</Th><Th modifier="wrap">From</Th><Th modifier="wrap">To</Th><Th modifier="wrap">Result</Th><Th modifier="wrap">Reason</Th></Tr>
                 </Thead>
                 <Tbody>
-                  {rollbacks.data.map((r, i) => (
+                  {rollbackRows.map((r, i) => (
                     <Tr key={`${r.time}-${r.unit}-${i}`} data-testid="rollback-row" data-unit={r.unit}>
                       <Td dataLabel="Time">{localTime(r.time)}</Td>
                       <Td dataLabel="Unit">{r.unit ?? "—"}</Td>

@@ -9,12 +9,12 @@ export function UpdateResults({ rows, label, testId, rowTestId }:
     <Table aria-label={label} variant="compact" gridBreakPoint="grid-md" data-testid={testId}>
       <Thead>
         <Tr>
-          <Th>Unit</Th>
-          <Th>Container</Th>
-          <Th>Image</Th>
-          <Th>Policy</Th>
-          <Th>Updated</Th>
-          <Th>Reason</Th>
+          <Th modifier="wrap">Unit</Th>
+          <Th modifier="wrap">Container</Th>
+          <Th modifier="wrap">Image</Th>
+          <Th modifier="wrap">Policy</Th>
+          <Th modifier="wrap">Updated</Th>
+          <Th modifier="wrap">Reason</Th>
         </Tr>
       </Thead>
       <Tbody>

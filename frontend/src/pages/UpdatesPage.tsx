@@ -9,15 +9,15 @@ import { useAppState, useResource } from "../store/hooks";
 import { getStore } from "../store/store";
 import { UpdateHistory } from "./UpdateHistory";
 import { UpdateResults } from "./UpdateResults";
-import { localTime, pendingRows, resultsOf, type UpdateStatus } from "./updates";
+import { describeRun, localTime, pendingRows, resultsOf, type UpdateStatus } from "./updates";
 
 const STATUS_TOPICS = ["autoupdate.**", "rollback.**"];
 
 function StatusCard({ status }: { status: UpdateStatus }) {
   const items: [string, string, string][] = [
     ["Next timer run", localTime(status.next_run), "next-run"],
-    ["Last run", localTime(status.last_run), "last-run"],
-    ["Schedule", status.schedule ?? "—", "schedule"],
+    ["Last run", describeRun(status.last_run), "last-run"],
+    ["Schedule", status.schedule ? String(status.schedule) : "—", "schedule"],
     ["Running now", status.running ? "yes" : "no", "running"],
   ];
   return (

@@ -1,4 +1,5 @@
 /** Shapes of the auto-update and rollback plugins' answers, and small helpers. */
+import { toMillis } from "../store/selectors";
 
 export interface UpdateResult {
   unit?: string;
@@ -13,14 +14,16 @@ export interface UpdateResult {
 
 export interface UpdateStatus {
   next_run?: string | null;
-  last_run?: string | null;
+  last_run?: unknown;
   schedule?: string | null;
   running?: boolean;
   pending?: unknown[];
 }
 
 export interface UpdateHistoryEntry {
-  time?: string;
+  time?: string | number;
+  /** "check" (a dry run) or "update". */
+  kind?: string;
   unit?: string;
   container?: string;
   image?: string;
@@ -31,7 +34,7 @@ export interface UpdateHistoryEntry {
 }
 
 export interface RollbackEntry {
-  time?: string;
+  time?: string | number;
   unit?: string;
   container?: string;
   from_image?: string;
@@ -40,12 +43,38 @@ export interface RollbackEntry {
   reason?: string | null;
 }
 
+/**
+ * One result row. The auto-update plugin answers with Podman's own JSON rows (`Unit`,
+ * `ContainerName`, `Updated`, ...) under `rows`; the documented shape is snake_case under
+ * `results`. Both are read.
+ */
+export function normaliseResult(row: unknown): UpdateResult {
+  if (typeof row === "string") return { container: row, updated: "pending" };
+  const r = (row ?? {}) as Record<string, unknown>;
+  const pick = (...keys: string[]): string | undefined => {
+    for (const k of keys) {
+      const v = r[k];
+      if (v !== undefined && v !== null && v !== "") return String(v);
+    }
+    return undefined;
+  };
+  return {
+    unit: pick("unit", "Unit"),
+    container: pick("container", "Container"),
+    container_name: pick("container_name", "ContainerName"),
+    container_id: pick("container_id", "ContainerID"),
+    image: pick("image", "Image"),
+    policy: pick("policy", "Policy"),
+    updated: pick("updated", "Updated"),
+    reason: pick("reason", "Reason"),
+  };
+}
+
 /** Pending updates: what the status lists, plus what the last dry run found. */
 export function pendingRows(status: UpdateStatus | null, lastRun: { dryRun: boolean; results: unknown } | null): UpdateResult[] {
   const rows: UpdateResult[] = [];
-  for (const p of status?.pending ?? []) {
-    rows.push(typeof p === "string" ? { container: p, updated: "pending" } : { updated: "pending", ...(p as UpdateResult) });
-  }
+  const listed = Array.isArray(status?.pending) ? status.pending : [];
+  for (const p of listed) rows.push({ ...normaliseResult(p), updated: "pending" });
   if (lastRun?.dryRun) {
     for (const r of resultsOf(lastRun.results)) {
       if (r.updated === "pending" && !rows.some((x) => key(x) === key(r))) rows.push(r);
@@ -58,10 +87,26 @@ function key(r: UpdateResult): string {
   return `${r.unit ?? ""}/${r.container_name ?? r.container ?? ""}`;
 }
 
+/** The rows of an `autoupdate.run` answer (`results` or Podman's `rows`, or a bare list). */
 export function resultsOf(data: unknown): UpdateResult[] {
-  if (Array.isArray(data)) return data as UpdateResult[];
-  const results = (data as { results?: unknown } | null)?.results;
-  return Array.isArray(results) ? (results as UpdateResult[]) : [];
+  let rows: unknown = data;
+  if (!Array.isArray(rows) && rows && typeof rows === "object") {
+    const o = rows as { results?: unknown; rows?: unknown };
+    rows = Array.isArray(o.results) ? o.results : o.rows;
+  }
+  return Array.isArray(rows) ? rows.map(normaliseResult) : [];
+}
+
+/** The status's `last_run`: an ISO time, or the plugin's record of the run. */
+export function describeRun(run: unknown): string {
+  if (run === null || run === undefined || run === "") return "—";
+  if (typeof run !== "object") return localTime(run);
+  const r = run as { started?: unknown; finished?: unknown; dry_run?: boolean; results?: unknown };
+  const counts = r.results && typeof r.results === "object"
+    ? Object.entries(r.results as Record<string, unknown>).map(([k, v]) => `${k}: ${String(v)}`).join(", ")
+    : "";
+  return [localTime(r.finished ?? r.started), r.dry_run ? "(dry run)" : "", counts ? `— ${counts}` : ""]
+    .filter(Boolean).join(" ");
 }
 
 export function containerOf(r: UpdateResult): string {
@@ -74,8 +119,8 @@ export function shortDigest(d: string | null | undefined): string {
   return d.replace(/^sha256:/, "").slice(0, 12);
 }
 
-export function localTime(t: string | null | undefined): string {
-  if (!t) return "—";
-  const ms = Date.parse(t.replace(/(\.\d{3})\d+/, "$1"));
-  return Number.isNaN(ms) ? t : new Date(ms).toLocaleString();
+/** An ISO time or seconds since the epoch (the bridge sends both), in the local zone. */
+export function localTime(t: unknown): string {
+  const ms = toMillis(t);
+  return ms === null ? (typeof t === "string" && t ? t : "—") : new Date(ms).toLocaleString();
 }

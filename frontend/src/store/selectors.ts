@@ -70,9 +70,9 @@ function subjectPattern(text: string): RegExp {
 }
 
 /** Seconds (since the epoch) or an ISO string, to milliseconds; null when unknown. */
-export function toMillis(t: string | number | null | undefined): number | null {
-  if (t === null || t === undefined || t === "" || t === 0) return null;
-  if (typeof t === "number") return t > 1e12 ? t : t * 1000;
+export function toMillis(t: unknown): number | null {
+  if (typeof t === "number") return t === 0 || !Number.isFinite(t) ? null : t > 1e12 ? t : t * 1000;
+  if (typeof t !== "string" || t === "") return null;
   // Podman's times carry nanoseconds; Date.parse takes at most milliseconds.
   const ms = Date.parse(t.replace(/(\.\d{3})\d+/, "$1"));
   return Number.isNaN(ms) ? null : ms;

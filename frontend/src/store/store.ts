@@ -129,8 +129,13 @@ export class Store {
     this.start();
   }
 
-  /** After a successful login the cookie is set: connect again. */
-  loggedIn(): void {
+  /**
+   * After a successful login the cookie is set: connect again. The token typed is kept in
+   * memory (never in storage) and sent in the auth message from now on, so that the page
+   * logs itself in again after a bridge restart (the bridge's sessions do not survive one).
+   */
+  loggedIn(token?: string): void {
+    if (token) this.token = token;
     this.setConn({ message: null });
     this.retryNow();
   }
