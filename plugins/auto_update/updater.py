@@ -311,7 +311,7 @@ class Updater:
                 "new_image_id": row.new_image_id, "old_digest": row.old_digest,
                 "new_digest": row.new_digest, "result": row.updated,
                 "reason": row.reason, "dry_run": self.options.dry_run, "run": self.run_id,
-                **extra}
+                "rollback": self.options.rollback, **extra}
 
 
 def _created(data: dict[str, Any]) -> datetime | None:

@@ -177,7 +177,8 @@ class RollbackWatcherPlugin:
     def _on_updating(self, event: Event, _raw: bytes) -> None:
         """Inline in ``publish``: the watch is in the store before the restart."""
         data = event.data
-        if data.get("dry_run"):
+        if data.get("dry_run") or data.get("rollback") is False:
+            # A dry run changes nothing; with --rollback=false the user wants no rollback.
             return
         unit = str(data.get("unit") or event.subject)
         change = Change(image=str(data.get("image") or ""),
