@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { run } from "../components/notify";
 import { isUnavailable, Unavailable } from "../components/Unavailable";
 import {
@@ -54,12 +54,14 @@ export function GenerateDialog({ container, containers, onClose }:
   const [busy, setBusy] = useState<"preview" | "install" | null>(null);
   const [install, setInstall] = useState({ format: "systemd" as Format, enable: true, start: true, force: false });
   const [installed, setInstalled] = useState<InstallResult | null>(null);
+  const previewRef = useRef<HTMLDivElement>(null);
 
   async function preview() {
     setBusy("preview");
     const [systemd, quadlet] = await Promise.all([generate(opts, "systemd"), generate(opts, "quadlet")]);
     setPreviews({ systemd, quadlet });
     setBusy(null);
+    requestAnimationFrame(() => previewRef.current?.scrollIntoView({ block: "start", behavior: "smooth" }));
   }
 
   async function doInstall() {
@@ -86,6 +88,7 @@ export function GenerateDialog({ container, containers, onClose }:
             </Button>
           </FlexItem>
         </Flex>
+        <div ref={previewRef} />
         <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k as Format)} aria-label="Generated files">
           <Tab eventKey="systemd" title={<TabTitleText>systemd unit</TabTitleText>} data-testid="tab-systemd">
             <div style={{ paddingTop: "1rem" }}><PreviewPane preview={previews.systemd} format="systemd" /></div>
