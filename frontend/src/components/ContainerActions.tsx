@@ -3,6 +3,7 @@ import PlayIcon from "@patternfly/react-icons/dist/esm/icons/play-icon.js";
 import RedoIcon from "@patternfly/react-icons/dist/esm/icons/redo-icon.js";
 import StopIcon from "@patternfly/react-icons/dist/esm/icons/stop-icon.js";
 import { Button, Flex, FlexItem } from "../pf";
+import { useAppState } from "../store/hooks";
 import type { Container } from "../store/types";
 import { run } from "./notify";
 
@@ -16,6 +17,7 @@ const ICONS = { start: <PlayIcon />, stop: <StopIcon />, restart: <RedoIcon /> }
  */
 export function ContainerActions({ c, compact = false }: { c: Container; compact?: boolean }) {
   const [busy, setBusy] = useState<Action | null>(null);
+  const online = useAppState().conn.phase === "online";
   const up = c.state === "running" || c.state === "paused";
 
   async function act(action: Action) {
@@ -26,7 +28,7 @@ export function ContainerActions({ c, compact = false }: { c: Container; compact
 
   const button = (action: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
     <FlexItem key={action}>
-      <Button variant={compact ? "plain" : variant} size="sm" isDisabled={!enabled || busy !== null}
+      <Button variant={compact ? "plain" : variant} size="sm" isDisabled={!enabled || !online || busy !== null}
               isLoading={busy === action} icon={compact && busy !== action ? ICONS[action] : undefined}
               aria-label={`${label} ${c.name}`} title={`${label} ${c.name}`}
               data-testid={`container-${action}-${c.name}`} onClick={() => void act(action)}>
