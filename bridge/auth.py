@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
@@ -36,20 +37,34 @@ def load_or_create_token(path: Path) -> str:
 
 
 class Auth:
+    """Checks tokens and session cookies.
+
+    A session is ``NONCE.MAC`` with MAC = HMAC-SHA256(token, NONCE): the bridge can verify it
+    without remembering it, so a session outlives a restart of the bridge (the panel then
+    reconnects by itself), and changing the token ends every session. Logged-out sessions
+    are remembered until the bridge restarts.
+    """
+
     def __init__(self, token: str) -> None:
         self.token = token
-        self._sessions: set[str] = set()
+        self._ended: set[str] = set()
 
     def check_token(self, candidate: str | None) -> bool:
         return bool(candidate) and hmac.compare_digest(str(candidate), self.token)
 
+    def _mac(self, nonce: str) -> str:
+        return hmac.new(self.token.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+
     def new_session(self) -> str:
-        session = secrets.token_urlsafe(32)
-        self._sessions.add(session)
-        return session
+        nonce = secrets.token_urlsafe(24)
+        return f"{nonce}.{self._mac(nonce)}"
 
     def check_session(self, session: str | None) -> bool:
-        return bool(session) and session in self._sessions
+        if not session or session in self._ended:
+            return False
+        nonce, _, mac = session.partition(".")
+        return bool(nonce) and hmac.compare_digest(mac, self._mac(nonce))
 
     def end_session(self, session: str | None) -> None:
-        self._sessions.discard(session or "")
+        if session:
+            self._ended.add(session)

@@ -43,3 +43,17 @@ def test_bad_settings_are_refused_with_the_field(tmp_path: Path) -> None:
     conf.write_text('no_such_setting = 1\n')
     with pytest.raises(ValidationError, match="no_such_setting"):
         load_settings(str(conf))
+
+
+def test_sessions_are_signed_by_the_token_and_outlive_a_restart() -> None:
+    from bridge.auth import Auth
+
+    first = Auth("token-a")
+    session = first.new_session()
+    assert first.check_session(session)
+    assert Auth("token-a").check_session(session), "a restarted bridge, same token"
+    assert not Auth("token-b").check_session(session), "a new token ends every session"
+    assert not first.check_session(session.split(".")[0] + ".00")
+    assert not first.check_session("garbage") and not first.check_session(None)
+    first.end_session(session)
+    assert not first.check_session(session)
