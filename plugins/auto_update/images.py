@@ -7,16 +7,11 @@ registries.conf itself (an explicit ``tlsVerify=true`` would override ``insecure
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-import aiohttp
-
-from bridge.errors import Timeout
-from bridge.podman import API, PodmanClient, PodmanError
+from bridge.podman import PodmanClient
 
 logger = logging.getLogger(__name__)
 
@@ -61,50 +56,11 @@ async def inspect(podman: PodmanClient, name: str) -> LocalImage:
 async def pull(podman: PodmanClient, reference: str, *, tls_verify: bool | None = None,
                auth: str | None = None, timeout: float = PULL_TIMEOUT) -> str:
     """Pull ``reference`` (policy always); the image ID. Errors may come after a 200."""
-    params = {"reference": reference, "policy": "always", "quiet": "true"}
-    if tls_verify is not None:
-        params["tlsVerify"] = "true" if tls_verify else "false"
-    headers = {"X-Registry-Auth": auth} if auth else {}
-    what = f"pull {reference}"
-    image_id = ""
-    try:
-        async with podman.session.post(
-                API + "/images/pull", params=params, headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout, connect=5)) as resp:
-            if resp.status >= 400:
-                raise PodmanError(f"{what}: {_message(await resp.text())}")
-            async for line in resp.content:
-                if not line.strip():
-                    continue
-                try:
-                    msg = json.loads(line)
-                except ValueError:
-                    continue
-                if msg.get("error"):
-                    raise PodmanError(f"{what}: {str(msg['error']).strip()}")
-                if msg.get("id"):
-                    image_id = str(msg["id"])
-    except TimeoutError:
-        raise Timeout(f"{what}: no answer in {timeout:.0f} s") from None
-    except aiohttp.ClientConnectionError as exc:
-        raise PodmanError(f"{what}: cannot reach Podman at {podman.url}: {exc}") from None
-    if not image_id:
-        raise PodmanError(f"{what}: Podman reported no image")
-    return image_id
-
-
-def _message(body: str) -> str:
-    try:
-        return str(json.loads(body).get("message") or body).strip()
-    except (ValueError, AttributeError):
-        return body.strip()
+    return await podman.pull_image(reference, tls_verify=tls_verify, auth=auth,
+                                   timeout=timeout)
 
 
 async def retag(podman: PodmanClient, image_id: str, name: str) -> None:
     """Point ``name`` at ``image_id`` again (a rollback: no pull)."""
     repo, tag = split_name(name)
-    # raw: Podman answers 201 with a body of one newline, which PodmanClient.tag_image
-    # tries to read as JSON.
-    await podman.request("POST", f"/images/{quote(image_id, safe='')}/tag",
-                         params={"repo": repo, "tag": tag}, raw=True,
-                         what=f"tag {image_id[:12]} as {name}")
+    await podman.tag_image(image_id, repo, tag)
