@@ -25,7 +25,7 @@ Description={description}
 Wants=network-online.target
 After=network-online.target
 RequiresMountsFor=%t/containers
-
+{unit_extra}
 [Service]
 Environment=PODMAN_SYSTEMD_UNIT=%n
 Restart=on-failure
@@ -43,10 +43,14 @@ WantedBy=default.target
 """
 
 
-def notify_unit(name: str, image: str, args: str = "", description: str = "") -> str:
-    """A Type=notify unit for a container named ``name`` (``--sdnotify=conmon``)."""
+def notify_unit(name: str, image: str, args: str = "", description: str = "",
+                unit_extra: str = "") -> str:
+    """A Type=notify unit for a container named ``name`` (``--sdnotify=conmon``);
+    ``unit_extra``: more lines for its [Unit] section (dependencies)."""
+    extra = unit_extra.strip()
     return NOTIFY_UNIT.format(name=name, image=image, args=args,
-                              description=description or f"podbridge container {name}")
+                              description=description or f"podbridge container {name}",
+                              unit_extra=f"{extra}\n" if extra else "")
 
 
 def install_unit(world: World, unit: str, text: str, enable: bool = True) -> None:

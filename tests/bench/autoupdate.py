@@ -13,32 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from bridge.sandbox import World
+from bridge.sandbox.demo import notify_unit
 from bridge.sandbox.registry import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# What `podman generate systemd --new` writes (4.3): the ExecStartPre that removes a stale
-# cidfile matters, without it every restart fails ("container id file exists").
-UNIT = """\
-[Unit]
-Description=podbridge auto-update test {name}
-Wants=network-online.target
-After=network-online.target
-RequiresMountsFor=%t/containers
-{extra_unit}
-[Service]
-Environment=PODMAN_SYSTEMD_UNIT=%n
-Restart=on-failure
-TimeoutStopSec=70
-ExecStartPre=/bin/rm -f %t/%n.ctr-id
-ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm \\
-    --sdnotify=conmon --replace -d --name {name} --label io.containers.autoupdate={policy} \\
-    {image}
-ExecStop=/usr/bin/podman stop --ignore -t 10 --cidfile=%t/%n.ctr-id
-ExecStopPost=/usr/bin/podman rm -f --ignore -t 10 --cidfile=%t/%n.ctr-id
-Type=notify
-NotifyAccess=all
-"""
 
 
 @dataclass(frozen=True)
@@ -58,8 +37,9 @@ def registries_conf(world: World) -> str:
 
 def start_units(world: World, units: list[Unit], extra_unit: str = "") -> None:
     for u in units:
-        (world.unit_dir / u.unit).write_text(UNIT.format(
-            name=u.name, policy=u.policy, image=u.image, extra_unit=extra_unit))
+        (world.unit_dir / u.unit).write_text(notify_unit(
+            u.name, u.image, args=f"--label io.containers.autoupdate={u.policy}",
+            unit_extra=extra_unit))
     world.systemctl("daemon-reload")
     world.systemctl("start", *[u.unit for u in units])
 

@@ -16,6 +16,7 @@ import pytest
 
 from bridge.app import Bridge
 from bridge.bus import Subscription
+from bridge.sandbox.demo import notify_unit
 from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
 from tests.integration.bridgefix import make_settings, wait_for
@@ -32,22 +33,6 @@ CONTAINERFILES = {
                "httpd -f -p 81 -h /var/www & wait\"]\n",
 }
 
-UNIT = """\
-[Unit]
-Description=podbridge rollback test {name}
-{unit_extra}
-[Service]
-Environment=PODMAN_SYSTEMD_UNIT=%n
-Restart=on-failure
-TimeoutStopSec=70
-ExecStartPre=/bin/rm -f %t/%n.ctr-id
-ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm \\
-    --sdnotify=conmon --replace -d --name {name} {args} {image}
-ExecStop=/usr/bin/podman stop --ignore -t 10 --cidfile=%t/%n.ctr-id
-ExecStopPost=/usr/bin/podman rm -f --ignore -t 10 --cidfile=%t/%n.ctr-id
-Type=notify
-NotifyAccess=all
-"""
 
 
 def build_test_images(world: Any) -> None:
@@ -113,7 +98,7 @@ def make_app(world: Any, test_images: None) -> Any:
         app = App(world, f"{name}.service", name, f"localhost/rbtest/{name}:current")
         world.podman("tag", HTTPD_V1, app.image)
         flags = " ".join(f"--label {k}={v}" for k, v in (labels or {}).items())
-        install_unit(world, app.unit, UNIT.format(name=name, image=app.image,
+        install_unit(world, app.unit, notify_unit(name, app.image,
                                                   args=f"{flags} {args}".strip(),
                                                   unit_extra=unit_extra))
         world.systemctl("start", app.unit)
