@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(podman runc docker-registry busybox-static skopeo dbus systemd uidmap chromium
-      iproute2 nodejs npm)
+# netavark + iptables: the test world's networks (podman would otherwise fall back to CNI);
+# catatonit: podman's infra containers (pods).
+debs=(podman runc netavark aardvark-dns iptables catatonit docker-registry busybox-static
+      skopeo dbus systemd uidmap chromium iproute2 nodejs npm)
 missing=()
 for p in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,7 +26,7 @@ if [ "${#missing[@]}" -gt 0 ] && [ -n "$(echo "${missing[@]}" | tr -d ' ')" ]; t
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         # shellcheck disable=SC2068
-        apt-get install -y -qq --no-install-recommends ${missing[@]} >/dev/null
+        apt-get install -y -qq ${missing[@]} >/dev/null
     fi
 fi
 
