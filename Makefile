@@ -15,7 +15,9 @@ panel: deps
 run: deps panel
 	@bash scripts/run.sh
 
+# The panel's own unit tests (vitest), then the whole pytest suite.
 test: deps panel
+	@if [ -f frontend/package.json ]; then cd frontend && npm test --silent; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: deps
