@@ -50,7 +50,8 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         await bridge.podman.restart_container(p.name, p.timeout)
 
     async def units_list(_: NoParams) -> list[dict[str, Any]]:
-        return state.snapshot()["units"]
+        units: list[dict[str, Any]] = state.snapshot()["units"]
+        return units
 
     async def units_get(p: UnitRef) -> dict[str, Any]:
         unit = state.units.get(p.name)

@@ -156,7 +156,7 @@ BackoffFn = Callable[[int], float]
 
 
 def default_backoff(failures: int) -> float:
-    return min(60.0, 0.5 * 2 ** max(0, failures - 1))
+    return float(min(60.0, 0.5 * 2.0 ** max(0, failures - 1)))
 
 
 class PluginHost:

@@ -51,9 +51,9 @@ class PingMsg(_Msg):
     type: Literal["ping"]
 
 
-Inbound = Annotated[SubscribeMsg | UnsubscribeMsg | CallMsg | PingMsg,
-                    Field(discriminator="type")]
-_inbound = TypeAdapter(Inbound)
+InboundMsg = SubscribeMsg | UnsubscribeMsg | CallMsg | PingMsg
+Inbound = Annotated[InboundMsg, Field(discriminator="type")]
+_inbound: TypeAdapter[InboundMsg] = TypeAdapter(Inbound)  # type: ignore[arg-type]
 KNOWN_TYPES = ("subscribe", "unsubscribe", "call", "ping")
 
 
@@ -65,7 +65,7 @@ class ProtocolError(BridgeError):
         self.msg_id = msg_id
 
 
-def parse(text: str | bytes) -> SubscribeMsg | UnsubscribeMsg | CallMsg | PingMsg:
+def parse(text: str | bytes) -> InboundMsg:
     try:
         obj = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:

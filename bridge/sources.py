@@ -79,8 +79,7 @@ def translate_podman_event(raw: dict[str, Any]) -> tuple[str, str, dict[str, Any
     if kind == "container":
         data["image"] = attrs.get("image", "")
         data["pod_id"] = attrs.get("podId", "")
-        exit_code = attrs.get("containerExitCode")
-        data["exit_code"] = int(exit_code) if exit_code not in (None, "") else None
+        data["exit_code"] = _int_or_none(attrs.get("containerExitCode"))
         data["health"] = raw.get("HealthStatus") or attrs.get("health_status") or None
         data["labels"] = {k: v for k, v in attrs.items() if k not in NON_LABEL_ATTRIBUTES}
         state = ACTION_STATE.get(action)
@@ -95,6 +94,13 @@ def translate_podman_event(raw: dict[str, Any]) -> tuple[str, str, dict[str, Any
     data["time"] = iso_from_ns(time_ns) if time_ns else None
     subject = attrs.get("name") or data["id"]
     return f"{kind}.{action}", subject, data, time_ns
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+    except ValueError:
+        return None
 
 
 class PodmanSource:

@@ -128,7 +128,7 @@ class SystemdClient:
 
     async def wait_disconnected(self) -> None:
         if self._bus is not None:
-            await self._bus.wait_for_disconnect()
+            await self._bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         if self._bus is not None:
@@ -233,12 +233,12 @@ class SystemdClient:
                                 force: bool = False) -> list[tuple[str, str, str]]:
         _carries, changes = await self.manager("EnableUnitFiles", "asbb",
                                                [files, runtime, force])
-        return [tuple(c) for c in changes]  # type: ignore[misc]
+        return [(str(a), str(b), str(c)) for a, b, c in changes]
 
     async def disable_unit_files(self, files: list[str], runtime: bool = False
                                  ) -> list[tuple[str, str, str]]:
         (changes,) = await self.manager("DisableUnitFiles", "asb", [files, runtime])
-        return [tuple(c) for c in changes]  # type: ignore[misc]
+        return [(str(a), str(b), str(c)) for a, b, c in changes]
 
     async def get_all(self, path: str, interface: str) -> dict[str, Any]:
         (props,) = await self._dbus_call(SYSTEMD, path, PROPS_IFACE, "GetAll", "s",
