@@ -63,3 +63,10 @@ def test_unit_paths_round_trip() -> None:
         path = unit_name_to_path(name)
         assert unit_path_to_name(path) == name
     assert unit_name_to_path("web.service") == "/org/freedesktop/systemd1/unit/web_2eservice"
+
+
+def test_a_non_numeric_exit_code_reads_as_none() -> None:
+    raw = {**DIED, "Actor": {"ID": "abc", "Attributes": {"name": "web",
+                                                         "containerExitCode": "n/a"}}}
+    parsed = translate_podman_event(raw)
+    assert parsed is not None and parsed[2]["exit_code"] is None
