@@ -129,6 +129,14 @@ class UnitGeneratorPlugin:
             raise
         for r in results:
             ctx.publish("unitgen.installed", r.unit, r.to_json())
+        started = results[0]
+        if started.job_result not in (None, "done"):
+            # Installed, but it does not run: say so as an error, naming the job's verdict.
+            message = (f"{started.unit} was installed but did not start: its start job "
+                       f"ended {started.job_result!r} (see `systemctl status {started.unit}`)")
+            ctx.publish("unitgen.failed", started.unit, {
+                "error": message, "code": "failed", "job_result": started.job_result})
+            raise BridgeError(message, "failed")
         return {"installed": [r.to_json() for r in results], "warnings": warnings}
 
     async def do_remove(self, p: RemoveParams) -> dict[str, Any]:

@@ -238,3 +238,26 @@ async def test_bad_input(world: Any, gen_bridge: Bridge, gen_client: BridgeClien
         assert blocker.read_text() == ""
     finally:
         await asyncio.to_thread(world.podman, "rm", "-f", name, check=False)
+
+
+async def test_a_unit_that_never_starts_is_a_clear_error(world: Any, gen_bridge: Bridge,
+                                                        gen_client: BridgeClient) -> None:
+    name = uniq("broken")
+    # Its command does not exist: `podman run` fails, so the start job fails.
+    await asyncio.to_thread(world.podman, "create", "--name", name, IMAGE,
+                            "/no/such/command")
+    unit = f"container-{name}.service"
+    failed: list[dict[str, Any]] = []
+    unlisten = gen_bridge.bus.listen(["unitgen.failed"], lambda e, _r: failed.append(e.data))
+    try:
+        with pytest.raises(BridgeError) as info:
+            await gen_client.call("units.install", {"name": name, "new": True, "start": True},
+                                  timeout=120)
+        assert info.value.code == "failed" and unit in info.value.message
+        assert "did not start" in info.value.message
+        assert failed and failed[-1]["job_result"] != "done"
+        assert (Path(world.unit_dir) / unit).exists(), "installed, as asked, but not running"
+    finally:
+        unlisten()
+        await gen_client.call("units.remove", {"unit": unit}, timeout=120)
+        await asyncio.to_thread(world.podman, "rm", "-f", name, check=False)
