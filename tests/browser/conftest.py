@@ -1,0 +1,246 @@
+"""Fixtures for the panel's browser tests: Debian's Chromium driven by Playwright (sync API)
+against a real ``podbridge serve`` subprocess on the test world.
+
+Every test here is skipped, with one reason, when the machine has no Chromium or cannot
+host a world. The bridge runs as a subprocess (started by a session fixture, or by a test
+that kills it, which reaps it itself), so the per-test leak checks of tests/conftest.py
+see no child of ours left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.sandbox import World, unavailable_reason
+from bridge.sandbox.leftovers import HostSnapshot, leftovers
+from bridge.sandbox.registry import free_port
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+# The auto-update plugin checks the world's plain-HTTP registry from outside the world.
+BRIDGE_CONFIG = "[plugins.auto_update]\ntls_verify = false\n"
+
+
+def skip_reason() -> str | None:
+    if not CHROMIUM.exists():
+        return f"no browser: {CHROMIUM} is missing (Debian package chromium)"
+    if reason := unavailable_reason():
+        return f"no test world on this machine: {reason}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed (pyproject's test extras)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.world)
+
+
+@pytest.fixture(autouse=True)
+def _needs_browser_and_world() -> None:
+    if reason := skip_reason():
+        pytest.skip(reason)
+
+
+# -- the world ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One world for the browser tests; each test removes what it creates in it."""
+    if reason := skip_reason():
+        pytest.skip(reason)
+    before = HostSnapshot.take()
+    w = World(tmp_path_factory.mktemp("world")).up()
+    try:
+        yield w
+    finally:
+        w.down()
+    left = leftovers(w, before)
+    assert not left, f"the browser tests' world left behind: {left}"
+
+
+# -- the panel and the bridge -------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def panel() -> Path:
+    """frontend/dist, built (only when missing or older than its sources)."""
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "build-panel.sh")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, check=False)
+    dist = ROOT / "frontend" / "dist"
+    assert done.returncode == 0 and (dist / "index.html").exists(), (
+        f"the panel did not build: {done.stdout}\n{done.stderr}")
+    return dist
+
+
+class BridgeProcess:
+    """`python -m bridge serve` on the world, on a fixed port and state folder, so that
+    it can be killed and started again where the page expects it."""
+
+    def __init__(self, world: World, state_dir: Path, panel: Path,
+                 port: int | None = None) -> None:
+        self.world = world
+        self.state_dir = state_dir
+        self.panel = panel
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""            # as printed: http://127.0.0.1:PORT/?token=...
+        self.starts = 0
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.config = state_dir.parent / f"{state_dir.name}.toml"
+        self.config.write_text(BRIDGE_CONFIG)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token(self) -> str:
+        return (self.state_dir / "token").read_text().strip()
+
+    @property
+    def log(self) -> Path:
+        return self.state_dir.parent / f"{self.state_dir.name}.log"
+
+    def start(self, timeout: float = 30.0) -> BridgeProcess:
+        assert self.proc is None, "already running"
+        self.starts += 1
+        env = {**os.environ, "CONTAINER_HOST": self.world.podman_url,
+               "DBUS_SYSTEM_BUS_ADDRESS": self.world.dbus_address}
+        with self.log.open("ab") as log:
+            log.write(f"--- start {self.starts}\n".encode())
+            log.flush()
+            offset = log.tell()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bridge", "serve", "--listen", f"127.0.0.1:{self.port}",
+                 "--state-dir", str(self.state_dir), "--unit-dir", str(self.world.unit_dir),
+                 "--config", str(self.config), "--panel-dir", str(self.panel)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log.read_bytes()[offset:].decode(errors="replace")
+            for line in text.splitlines():
+                if "is serving at " in line:
+                    self.url = line.split("is serving at ", 1)[1].strip()
+            if self.url and self._sources_connected():
+                break
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"the bridge did not come up:\n{text}")
+            time.sleep(0.1)
+        assert self.url.startswith(f"{self.base}/?token="), self.url
+        logger.info("bridge up at %s (start %d)", self.base, self.starts)
+        return self
+
+    def call(self, method: str, **params: Any) -> Any:
+        req = urllib.request.Request(
+            f"{self.base}/api/{method}", data=json.dumps(params).encode(), method="POST",
+            headers={"Authorization": f"Bearer {self.token}",
+                     "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as res:
+            answer = json.loads(res.read())
+        assert answer["ok"], answer
+        return answer["data"]
+
+    def _sources_connected(self) -> bool:
+        try:
+            status = self.call("bridge.status")
+        except (OSError, urllib.error.URLError, ValueError):
+            return False
+        return bool(status["podman"]["connected"] and status["systemd"]["connected"])
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would, and reap it."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def bridge(world: World, panel: Path, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[BridgeProcess]:
+    """One bridge for the tests that do not kill it."""
+    b = BridgeProcess(world, tmp_path_factory.mktemp("bridge") / "state", panel).start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+# -- the browser ----------------------------------------------------------------------------
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Chromium for one test. Not shared across tests: Playwright's sync API keeps its
+    event loop set as the main thread's running loop while it is open, and the async
+    fixtures of tests/conftest.py (and any async test after ours) need none running."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) at 1280x800; page errors fail the test."""
+    ctx = browser.new_context(viewport=DESKTOP)
+    ctx.set_default_timeout(15_000)
+    errors: list[str] = []
+    ctx.on("weberror", lambda e: errors.append(str(e.error)))
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+    assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

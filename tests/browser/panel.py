@@ -1,0 +1,81 @@
+"""Helpers of the browser tests: log in, go to a section, take a checked screenshot."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import SCREENSHOTS, BridgeProcess
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def online(page: Page, timeout: float = 15_000) -> None:
+    expect(page.get_by_test_id("connection-status")).to_have_attribute(
+        "data-phase", "online", timeout=timeout)
+
+
+def login_by_url(page: Page, bridge: BridgeProcess) -> None:
+    """Open the URL the bridge printed: it logs in at once (a session cookie)."""
+    page.goto(bridge.url)
+    online(page)
+
+
+def section(page: Page, name: str) -> None:
+    """Go to a section by the navigation, as a user would (the page is not reloaded)."""
+    toggle = page.get_by_test_id("nav-toggle")
+    link = page.get_by_test_id(f"nav-{name}")
+    if not on_screen(link):
+        toggle.click()
+        wait_until(lambda: on_screen(link), "the navigation to open")
+    link.click()
+    expect(page).to_have_url(f"{page.url.split('#', 1)[0]}#/{name}")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """A screenshot of the viewport under test-artifacts/screenshots/, checked to be a PNG."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    path.unlink(missing_ok=True)
+    page.wait_for_timeout(300)  # let PatternFly's transitions (modal, toasts) settle
+    page.screenshot(path=str(path))
+    data = path.read_bytes()
+    assert len(data) > len(PNG_MAGIC) and data.startswith(PNG_MAGIC), f"{path} is not a PNG"
+    print(f"screenshot {path} ({len(data)} bytes)")
+    return path
+
+
+def on_screen(locator: Any) -> bool:
+    """Seen by a user: inside the viewport and not covered at its centre (PatternFly's
+    collapsed sidebar stays "visible" to Playwright, under the page's content)."""
+    if not locator.is_visible():
+        return False
+    return bool(locator.evaluate("""el => {
+        const r = el.getBoundingClientRect();
+        const x = r.left + r.width / 2, y = r.top + r.height / 2;
+        if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) return false;
+        const top = document.elementFromPoint(x, y);
+        return top !== null && (el === top || el.contains(top));
+    }"""))
+
+
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def timed_visible(locator: Any, timeout_ms: float, since: float) -> float:
+    """Wait for ``locator`` to be visible; seconds since ``since`` (time.monotonic())."""
+    expect(locator).to_be_visible(timeout=timeout_ms)
+    return time.monotonic() - since
