@@ -82,7 +82,8 @@ export function App() {
           <NavList>
             {SECTIONS.map((s) => (
               <NavItem key={s.id} itemId={s.id} isActive={route.section === s.id}
-                       to={href(s.id)} data-testid={`nav-${s.id}`}>
+                       to={href(s.id)} data-testid={`nav-${s.id}`}
+                       onClick={() => { if (mobile) setNavOpen(false); }}>
                 {s.title}
               </NavItem>
             ))}

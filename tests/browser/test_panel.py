@@ -256,6 +256,13 @@ def test_usable_at_a_phones_width(browser: Browser, bridge: BridgeProcess, world
         expect(page.get_by_role("heading", name="Units", level=1)).to_be_visible()
         section(page, "containers")
         expect(row).to_be_visible()
+        # Choosing the section already shown closes the navigation too.
+        page.get_by_test_id("nav-toggle").click()
+        wait_until(lambda: on_screen(page.get_by_test_id("nav-containers")),
+                   "the navigation to open")
+        page.get_by_test_id("nav-containers").click()
+        wait_until(lambda: not on_screen(page.get_by_test_id("nav-containers")),
+                   "choosing the current section to close the navigation")
         screenshot(page, "containers-phone")
     finally:
         ctx.close()
