@@ -1,9 +1,12 @@
 """Booting systemd 252 as PID 1 of the world's own pid, mount, cgroup and UTS namespaces.
 
-The outer script moves itself into the world's cgroups and execs `unshare`; the inner
-script (PID 1 until it execs systemd) builds the world's view of the machine: a private
-/tmp and /var/tmp, fresh cgroup mounts that show only the world's subtree, the world's
-/run, /etc/containers and /etc/systemd, and then systemd with the curated unit folders only.
+The outer script (in a mount namespace of its own, still in the initial cgroup namespace)
+moves itself into the world's cgroups, mounts the hierarchies the machine does not (see
+:func:`bridge.sandbox.cgroups.unmounted_hierarchies`), makes and joins the world's child in
+each, and execs `unshare`; the inner script (PID 1 until it execs systemd) builds the
+world's view of the machine: a private /tmp and /var/tmp, fresh cgroup mounts that show
+only the world's subtree, the world's /run, /etc/containers and /etc/systemd, and then
+systemd with the curated unit folders only.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bridge.sandbox.cgroups import Hierarchy
+from bridge.sandbox.cgroups import UNSHARE_MOUNT, Hierarchy, Unmounted
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +27,15 @@ SYSTEMD = "/lib/systemd/systemd"
 OUTER = """\
 #!/bin/sh
 # podbridge test world: stage 1, outside. Generated; see bridge/sandbox/boot.py.
+# Runs in a private mount namespace of its own (boot.start), so what it mounts stays here.
 set -eu
 for procs in {procs}; do echo $$ > "$procs"; done
+# Hierarchies of controllers the machine mounts nowhere: Podman wants a cgroup in each.
+# A hierarchy can only be made in the initial cgroup namespace, so here; joining the
+# world's child roots the world's cgroup namespace there, as in the mounted ones.
+HIDDEN=
+{hidden}
+export HIDDEN
 exec unshare --pid --fork --mount --propagation private --mount-proc --cgroup --uts \\
     {inner}
 """
@@ -35,6 +45,8 @@ INNER = """\
 # podbridge test world: stage 2, PID 1 of the new namespaces until it execs systemd.
 set -eu
 ROOT={root}
+# The outer stage's mounts of the hidden hierarchies show all of them: not in here.
+for g in $HIDDEN; do umount -n "$ROOT/cgroupfs/$g"; done
 # A private /tmp (memory) and /var/tmp (in ROOT); the world's folder stays visible at its
 # own path even when it lives under /tmp.
 # mount -n everywhere: libmount would otherwise keep /run/mount/utab on the machine.
@@ -50,6 +62,11 @@ exec 3<&-
 umount -n -R /sys/fs/cgroup
 mount -n -t tmpfs -o mode=755,nosuid,nodev,noexec tmpfs /sys/fs/cgroup
 {cgroup_mounts}
+for g in $HIDDEN; do
+    mkdir -p "/sys/fs/cgroup/$g"
+    mount -n -t cgroup -o "nosuid,nodev,noexec,$g" cgroup "/sys/fs/cgroup/$g"
+    case $g in *,*) for c in $(echo "$g" | tr , " "); do ln -s "$g" "/sys/fs/cgroup/$c"; done;; esac
+done
 mount -n --bind "$ROOT/run" /run
 mount -n --bind "$ROOT/etc-containers" /etc/containers
 # What systemd persists (enable symlinks, set-property drop-ins, timer stamps) stays in
@@ -78,9 +95,36 @@ def _cgroup_mount_lines(hierarchies: list[Hierarchy]) -> str:
     return "\n".join(lines)
 
 
+def _hidden_join_lines(root: Path, name: str, hidden: list[Unmounted]) -> str:
+    """Mount each hidden hierarchy at ROOT/cgroupfs/OPTION, join NAME/world in it."""
+    lines = []
+    for h in hidden:
+        mnt = root / "cgroupfs" / h.option
+        child = mnt / name / "world"
+        q = shlex.quote
+        lines.append(f"if mkdir -p {q(str(mnt))} && "
+                     f"mount -n -t cgroup -o {q(h.option)} cgroup {q(str(mnt))}; then")
+        lines.append(f"    mkdir -p {q(str(child))}")
+        if "cpuset" in h.controllers:
+            for level in (child.parent, child):
+                for f in ("cpuset.cpus", "cpuset.mems"):
+                    lines.append(f"    cat {q(str(level.parent / f))} > {q(str(level / f))}")
+        lines.append(f"    echo $$ > {q(str(child / 'cgroup.procs'))}")
+        lines.append(f'    HIDDEN="$HIDDEN {h.option}"')
+        lines.append("else")
+        lines.append(f'    echo "podbridge: cannot mount the {h.option} cgroup hierarchy:'
+                     ' Podman pods will fail" >&2')
+        lines.append("fi")
+    return "\n".join(lines)
+
+
 def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarchy],
-                  unit_path: list[Path], hostname: str, log_level: str = "info") -> Path:
-    """Write the two boot scripts into ROOT/boot; return the outer one."""
+                  unit_path: list[Path], hostname: str, log_level: str = "info", *,
+                  name: str = "world", hidden: list[Unmounted] | None = None) -> Path:
+    """Write the two boot scripts into ROOT/boot; return the outer one.
+
+    ``hidden`` are the hierarchies the machine does not mount; the world joins a child
+    ``name/world`` in each."""
     folder = root / "boot"
     folder.mkdir(exist_ok=True)
     inner = folder / "inner.sh"
@@ -91,6 +135,7 @@ def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarc
         path=PATH, unit_path=shlex.quote(":".join(str(p) for p in unit_path)),
         systemd=SYSTEMD, log_level=log_level, hostname=shlex.quote(hostname)))
     outer.write_text(OUTER.format(procs=" ".join(shlex.quote(str(p)) for p in procs_files),
+                                  hidden=_hidden_join_lines(root, name, hidden or []),
                                   inner=shlex.quote(str(inner))))
     inner.chmod(0o755)
     outer.chmod(0o755)
@@ -98,23 +143,30 @@ def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarc
 
 
 def start(outer: Path, log: Path) -> subprocess.Popen[bytes]:
-    """Run the outer script in a new session with a clean environment."""
+    """Run the outer script in a new session and mount namespace, with a clean environment.
+
+    `unshare --mount` execs the script: the pid stays the one `find_pid1` looks under."""
     with log.open("ab") as out:
-        return subprocess.Popen([str(outer)], stdin=subprocess.DEVNULL, stdout=out,
+        return subprocess.Popen([*UNSHARE_MOUNT, str(outer)], stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=out, env={"PATH": PATH}, cwd="/",
                                 start_new_session=True)
 
 
 def find_pid1(unshare_pid: int, timeout: float = 10.0) -> int:
-    """The host pid of the namespace's PID 1: the forked child of `unshare`."""
-    children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children")
+    """The host pid of the namespace's PID 1: the forked child of `unshare --fork`.
+
+    The same pid first runs `unshare --mount` and the outer script, whose children
+    (mkdir, mount) are not it: only a child of the final `unshare --pid --fork` counts."""
+    proc = Path(f"/proc/{unshare_pid}")
+    children = proc / "task" / str(unshare_pid) / "children"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
+            final = b"--fork" in (proc / "cmdline").read_bytes().split(b"\0")
             kids = children.read_text().split()
         except OSError as exc:
             raise RuntimeError(f"unshare ({unshare_pid}) exited before PID 1 ran") from exc
-        if kids:
+        if final and kids:
             return int(kids[0])
         time.sleep(0.005)
     raise TimeoutError("unshare did not fork PID 1")

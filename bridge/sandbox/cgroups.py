@@ -14,6 +14,7 @@ import errno
 import logging
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,3 +171,145 @@ class CgroupSet:
                             raise
                         time.sleep(0.02)
         logger.debug("removed cgroups %s", self.name)
+
+
+# -- controllers the machine mounts nowhere ----------------------------------------------
+# A v1 machine may leave controllers unmounted (here: net_cls, net_prio, perf_event,
+# hugetlb). Podman's cgroupfs manager wants a cgroup in every controller /proc/cgroups
+# lists, and a world's systemd cannot mount one itself: a hierarchy can only be *created*
+# in the initial cgroup namespace. So the outer boot stage (initial cgroup namespace, but a
+# mount namespace of its own) mounts each one privately, makes the world's child in it and
+# joins it; inside, the mount then shows only that child, as for the others. The hierarchy
+# is global once made: the world's children in it are removed, in a private mount
+# namespace again, by :func:`remove_unmounted`.
+
+PROC_CGROUPS = Path("/proc/cgroups")
+# The controllers systemd mounts together on a v1 machine; a hierarchy made here must have
+# the same set as one made by anyone else, or the second mount fails with EBUSY.
+JOINED = (("cpu", "cpuacct"), ("net_cls", "net_prio"))
+UNSHARE_MOUNT = ("unshare", "--mount", "--propagation", "private")
+_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class Unmounted:
+    """A v1 hierarchy (existing or not yet) of controllers not mounted on the machine."""
+
+    controllers: tuple[str, ...]
+    hierarchy_id: int  # 0 while no hierarchy holds them
+
+    @property
+    def option(self) -> str:
+        """The mount option, also the folder name under /sys/fs/cgroup (systemd's)."""
+        return ",".join(self.controllers)
+
+
+def _proc_cgroups() -> list[tuple[str, int, int, bool]]:
+    """(controller, hierarchy id, number of cgroups, enabled) per line of /proc/cgroups."""
+    rows = []
+    for line in PROC_CGROUPS.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name, hid, num, enabled = line.split()[:4]
+        rows.append((name, int(hid), int(num), enabled == "1"))
+    return rows
+
+
+def unmounted_hierarchies() -> list[Unmounted]:
+    """Enabled v1 controllers that no hierarchy under /sys/fs/cgroup holds.
+
+    Empty on a cgroup2-only machine (where no v1 controller is mounted at all)."""
+    mounted = {c for h in hierarchies() if h.fstype == "cgroup" for c in h.options
+               if c != "none" and not c.startswith("name=")}
+    if not mounted:
+        return []
+    by_id: dict[int, list[str]] = {}
+    free: list[str] = []
+    for name, hid, _num, enabled in _proc_cgroups():
+        if not enabled or name in mounted:
+            continue
+        if hid:
+            by_id.setdefault(hid, []).append(name)
+        else:
+            free.append(name)
+    found = [Unmounted(tuple(names), hid) for hid, names in by_id.items()]
+    for joined in JOINED:
+        if all(c in free for c in joined):
+            found.append(Unmounted(joined, 0))
+            free = [c for c in free if c not in joined]
+    found += [Unmounted((c,), 0) for c in free]
+    return found
+
+
+# Run with `sh -c SCRIPT sh MODE NAME WORKDIR OPTION...` in a mount namespace of its own.
+# MODE "list" prints OPTION/NAME for each hierarchy holding NAME; "remove" kills what is
+# left in NAME's subtree, removes it deepest first and prints what it could not remove.
+# A removed cgroup is released a moment later, and unmounting a hierarchy whose children
+# are not yet released keeps it alive for good (until mounted and unmounted again): so an
+# unused hierarchy is unmounted only once /proc/cgroups counts its root alone.
+_PRIVATE_MOUNT_SCRIPT = """\
+set -u
+mode=$1 name=$2 work=$3
+shift 3
+for g in "$@"; do
+    m="$work/$g"
+    mkdir -p "$m"
+    if ! mount -n -t cgroup -o "$g" cgroup "$m"; then
+        rmdir "$m"
+        echo "cannot mount the $g cgroup hierarchy" >&2
+        continue
+    fi
+    if [ "$mode" = list ]; then
+        if [ -d "$m/$name" ]; then echo "$g/$name"; fi
+    else
+        n=0
+        while [ -d "$m/$name" ] && [ $n -lt 500 ]; do
+            find "$m/$name" -name cgroup.procs -exec cat {} + | xargs -r kill -9 2>/dev/null
+            find "$m/$name" -depth -type d -exec rmdir {} + 2>/dev/null
+            n=$((n + 1))
+            if [ -d "$m/$name" ]; then sleep 0.02; fi
+        done
+        if [ -d "$m/$name" ]; then echo "$g/$name"; fi
+        first=${g%%,*}
+        n=0
+        while [ -z "$(find "$m" -mindepth 1 -maxdepth 1 -type d)" ] && [ $n -lt 250 ] &&
+              [ "$(awk -v c="$first" '$1 == c {print $3}' /proc/cgroups)" != 1 ]; do
+            sleep 0.02
+            n=$((n + 1))
+        done
+    fi
+    umount -n "$m"
+    rmdir "$m"
+done
+"""
+
+
+def _in_private_mounts(mode: str, name: str, workdir: Path,
+                       groups: list[Unmounted]) -> list[str]:
+    existing = [g.option for g in groups if g.hierarchy_id]
+    if not existing:
+        return []  # no hierarchy holds them, so no cgroup of ours can be in one
+    workdir.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([*UNSHARE_MOUNT, "sh", "-c", _PRIVATE_MOUNT_SCRIPT, "sh", mode,
+                           name, str(workdir), *existing],
+                          capture_output=True, text=True, env={"PATH": _PATH}, check=False)
+    if done.returncode or done.stderr.strip():
+        logger.warning("cgroups of %s in unmounted hierarchies (%s): exit %d: %s", name,
+                       mode, done.returncode, done.stderr.strip())
+    with contextlib.suppress(OSError):
+        workdir.rmdir()
+    return done.stdout.split()
+
+
+def list_unmounted(name: str, workdir: Path) -> list[str]:
+    """``OPTION/NAME`` for each machine-unmounted hierarchy that holds a cgroup ``name``."""
+    return _in_private_mounts("list", name, workdir, unmounted_hierarchies())
+
+
+def remove_unmounted(name: str, workdir: Path) -> None:
+    """Kill what is left in ``name``'s cgroups of the unmounted hierarchies, remove them.
+
+    ``workdir`` (in the world's folder) holds the private mount points meanwhile."""
+    left = _in_private_mounts("remove", name, workdir, unmounted_hierarchies())
+    if left:
+        raise OSError(errno.EBUSY, f"cgroups of {name} could not be removed: {left}")

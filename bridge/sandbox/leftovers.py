@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridge.sandbox.cgroups import CGROUP_ROOT, hierarchies
+from bridge.sandbox.cgroups import CGROUP_ROOT, hierarchies, list_unmounted
 from bridge.sandbox.world import World
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,8 @@ def _cgroups_of(world: World) -> list[str]:
     paths.update(glob.glob(str(CGROUP_ROOT / "*" / world.name)))
     for h in hierarchies():
         paths.update(glob.glob(str(h.mountpoint / h.current / world.name)))
+    # The hierarchies the world mounted itself (net_cls, ...), seen in a private mount.
+    paths.update(f"(unmounted) {p}" for p in list_unmounted(world.name, world.root / "cgroupfs"))
     return [f"cgroup {p}" for p in sorted(paths)]
 
 

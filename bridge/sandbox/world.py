@@ -18,6 +18,8 @@ Layout of ``root``::
     etc-containers/ bound over /etc/containers inside
     storage/        Podman's graph root
     var-tmp/        bound over /var/tmp inside (/tmp inside is a tmpfs)
+    cgroupfs/       private mount points of the cgroup hierarchies the machine does not
+                    mount (net_cls, perf_event, ...), while booting or cleaning them
     registry/       the registry's config, data and log
     log/            systemd's console output
 """
@@ -39,7 +41,12 @@ from types import TracebackType
 from typing import IO, Any
 
 from bridge.sandbox import boot, images, network
-from bridge.sandbox.cgroups import CgroupSet, hierarchies
+from bridge.sandbox.cgroups import (
+    CgroupSet,
+    hierarchies,
+    remove_unmounted,
+    unmounted_hierarchies,
+)
 from bridge.sandbox.containers_config import write_containers_config
 from bridge.sandbox.procs import ProcRef
 from bridge.sandbox.record import RECORD, WorldRecord
@@ -322,7 +329,8 @@ class World:
         cgroups = CgroupSet(self.name, self.record.cgroups).child("world")
         outer = boot.write_scripts(
             self.root, cgroups.procs_files(), hierarchies(), [self.unit_dir, self.lib_unit_dir],
-            hostname=f"world-{self.name.removeprefix('podbridge-')}")
+            hostname=f"world-{self.name.removeprefix('podbridge-')}", name=self.name,
+            hidden=unmounted_hierarchies())
         proc = boot.start(outer, self.root / "log" / "systemd.log")
         self._children.append(proc)
         self.record.unshare = ProcRef.of(proc.pid)
@@ -358,4 +366,7 @@ class World:
             world = CgroupSet(rec.name, rec.cgroups).child("world", create=False)
             world.kill_all()
             world.remove_below()
+        # The world's children in the hierarchies the machine does not mount; the next
+        # boot makes them again.
+        remove_unmounted(rec.name, self.root / "cgroupfs")
         rec.pid1 = rec.unshare = None

@@ -23,6 +23,7 @@ from dbus_fast import BusType
 from dbus_fast.aio import MessageBus, ProxyInterface
 
 from bridge.sandbox import World
+from bridge.sandbox.cgroups import list_unmounted, unmounted_hierarchies
 from bridge.sandbox.cli import main as sandbox_cli
 from bridge.sandbox.demo import install_unit, notify_unit
 from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2, SLEEP
@@ -246,6 +247,42 @@ def test_worlds_side_by_side(world: World, fresh_world: World) -> None:
         assert "v2" in fetch(f"http://127.0.0.1:{ports[1]}/")
     finally:
         world.podman("rm", "-f", "--ignore", names[0])
+
+
+def test_pod_with_two_containers_and_a_clean_teardown(tmp_path: Path) -> None:
+    """Pods need a cgroup in every controller, also those the machine mounts nowhere
+    (net_cls, perf_event, ...): the world's own subtree of them, gone after teardown."""
+    before = HostSnapshot.take()
+    w = World(tmp_path / "world").up()
+    try:
+        port = free_port()
+        w.podman("pod", "create", "--name", "duo", "-p", f"127.0.0.1:{port}:80")
+        for name, image in (("duo-web", HTTPD_V1), ("duo-sleep", SLEEP)):
+            w.podman("create", "--pod", "duo", "--name", name, image)
+        started = w.podman("pod", "start", "duo")
+        assert "cgroup" not in started.stderr, started.stderr
+        pod = json.loads(w.podman("pod", "inspect", "duo").stdout)
+        assert pod["State"] == "Running"
+        states = {c["Name"]: c["State"] for c in pod["Containers"]}
+        assert len(states) == 3 and set(states.values()) == {"running"}, states
+        assert {"duo-web", "duo-sleep"} <= set(states)
+        assert "v1" in fetch(f"http://127.0.0.1:{port}/")
+        # The pod has its cgroup in every controller the kernel has, as Podman wants, and
+        # those the machine does not mount hold it in the world's own subtree.
+        parent = pod["CgroupParent"]
+        controllers = [line.split()[0] for line in w.run(["cat", "/proc/cgroups"]).stdout
+                       .splitlines()[1:] if line.split()[3] == "1"]
+        for controller in controllers:
+            w.run(["test", "-d", f"/sys/fs/cgroup/{controller}{parent}"])
+        if unmounted_hierarchies():
+            assert list_unmounted(w.name, w.root / "cgroupfs")
+        w.podman("pod", "stop", "duo")
+        w.podman("pod", "rm", "duo")
+        assert w.podman("pod", "ps", "-q").stdout.strip() == ""
+        assert w.podman("ps", "-aq").stdout.strip() == ""
+    finally:
+        w.down()
+    assert leftovers(w, before) == []
 
 
 def test_boots_and_tears_down_five_times_clean(tmp_path: Path) -> None:
