@@ -2,7 +2,7 @@
 against a real ``podbridge serve`` subprocess on the test world.
 
 Every test here is skipped, with one reason, when the machine has no Chromium or cannot
-host a world. The bridge runs as a subprocess (started by a session fixture, or by a test
+host a world. The bridge runs as a subprocess (started once for this folder's tests, or by a test
 that kills it, which reaps it itself), so the per-test leak checks of tests/conftest.py
 see no child of ours left behind.
 """
@@ -69,9 +69,10 @@ def _needs_browser_and_world() -> None:
 
 # -- the world ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """One world for the browser tests; each test removes what it creates in it."""
+    """One world for the browser tests (torn down after them, not at the end of a whole
+    run); each test removes what it creates in it."""
     if reason := skip_reason():
         pytest.skip(reason)
     before = HostSnapshot.take()
@@ -86,7 +87,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 # -- the panel and the bridge -------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def panel() -> Path:
     """frontend/dist, built (only when missing or older than its sources)."""
     done = subprocess.run(["bash", str(ROOT / "scripts" / "build-panel.sh")], cwd=ROOT,
@@ -193,7 +194,7 @@ class BridgeProcess:
         self.proc = None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def bridge(world: World, panel: Path, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[BridgeProcess]:
     """One bridge for the tests that do not kill it."""
@@ -238,9 +239,3 @@ def context(browser: Any) -> Iterator[Any]:
 @pytest.fixture
 def page(context: Any) -> Any:
     return context.new_page()
-
-
-@pytest.fixture(scope="session")
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
