@@ -60,7 +60,8 @@ class Case:
 
     world: World
     unit: Unit
-    images: list[str] = field(default_factory=list)   # local names to untag at the end
+    names: list[str] = field(default_factory=list)    # names of shared images: untag
+    made: list[str] = field(default_factory=list)     # IDs of the test's images: remove
 
     @property
     def name(self) -> str:
@@ -81,7 +82,7 @@ def case(world: World) -> Iterator[Case]:
     uid = uuid.uuid4().hex[:8]
     remote = f"{world.registry}/podbridge/rbau-{uid}:latest"
     world.podman("push", "--quiet", HTTPD_V1, remote)
-    c = Case(world, Unit(f"rbau-{uid}", remote, "registry"), images=[remote])
+    c = Case(world, Unit(f"rbau-{uid}", remote, "registry"), names=[remote])
     try:
         (world.unit_dir / c.unit.unit).write_text(notify_unit(
             c.name, remote, args=f"--label io.containers.autoupdate=registry "
@@ -93,10 +94,10 @@ def case(world: World) -> Iterator[Case]:
     finally:
         remove_units(world, [c.unit])
         world.podman("rm", "-f", "-t", "0", c.name, check=False)
-        for ref in c.images:
-            world.podman("untag", ref, ref, check=False)   # that name only
-            if ref.startswith("localhost/"):
-                world.podman("rmi", "--ignore", ref, check=False)
+        for ref in c.names:
+            world.podman("untag", ref, ref, check=False)   # that name only (v1 stays)
+        for image in c.made:
+            world.podman("rmi", "--force", "--ignore", image, check=False)
 
 
 def bad_image(world: World, cmd: str, name: str) -> str:
@@ -171,8 +172,8 @@ async def test_ready_then_exit_podman_keeps_it_we_roll_it_back(
         world: World, case: Case, both: Bridge) -> None:
     v1 = image_id(world, HTTPD_V1)
     exit5 = bad_image(world, EXIT5_CMD, f"localhost/podbridge/{case.name}:exit5")
-    case.images.append(exit5)
     bad = image_id(world, exit5)
+    case.made.append(bad)
     world.podman("push", "--quiet", exit5, case.unit.image)
 
     # (a) The real podman auto-update: the restart job is done, so it is an update.
@@ -247,7 +248,7 @@ async def test_failed_restart_job_is_handed_to_auto_update(
         world: World, case: Case, both: Bridge) -> None:
     v1 = image_id(world, HTTPD_V1)
     broken = unexecutable_image(world, HTTPD_V2, f"localhost/podbridge/{case.name}:noexec")
-    case.images.append(broken)
+    case.made.append(image_id(world, broken))
     world.podman("push", "--quiet", broken, case.unit.image)
     before = case.container_id()
 
