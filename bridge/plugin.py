@@ -28,6 +28,7 @@ from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
+    from bridge.events import Event
     from bridge.podman import PodmanClient
     from bridge.state import State
     from bridge.store import Store
@@ -75,6 +76,7 @@ class PluginContext:
     _on_task_failed: Callable[[BaseException], None]
     unit_dir: Path = Path("/etc/systemd/system")  # where units this bridge installs go
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _unlisten: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -88,6 +90,11 @@ class PluginContext:
         description: str = "",
     ) -> None:
         self.methods.register(name, handler, params, owner=self.name, description=description)
+
+    def listen(self, patterns: list[str], listener: Callable[[Event, bytes], None]) -> None:
+        """A bus listener run inline by ``publish`` (keep it quick), removed when the plugin
+        stops."""
+        self._unlisten.append(self.bus.listen(patterns, listener))
 
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str | None = None
                     ) -> asyncio.Task[Any]:
@@ -107,6 +114,9 @@ class PluginContext:
             self._on_task_failed(exc)
 
     async def cancel_tasks(self) -> None:
+        for unlisten in self._unlisten:
+            unlisten()
+        self._unlisten.clear()
         tasks = list(self._tasks)
         for t in tasks:
             t.cancel()

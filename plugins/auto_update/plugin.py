@@ -17,9 +17,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import BridgeError, Conflict
+from bridge.events import Event
 from bridge.methods import NoParams
 from bridge.plugin import PluginConfig, PluginContext
 from plugins.auto_update.history import History
+from plugins.auto_update.rejected import Rejected
 from plugins.auto_update.schedule import CalendarError, Schedule, sleep_until
 from plugins.auto_update.updater import Options, Report, Updater
 
@@ -61,6 +63,8 @@ class AutoUpdatePlugin:
         self.ctx: PluginContext | None = None
         self.config = self.Config()
         self.history: History | None = None
+        self.rejected: Rejected | None = None
+        self._updating: dict[str, dict[str, Any]] = {}
         self.schedule = Schedule()
         self.next_run: float | None = None
         self.running = False
@@ -70,6 +74,11 @@ class AutoUpdatePlugin:
         self.ctx = ctx
         self.config = ctx.config
         self.history = History(ctx.store)
+        self.rejected = Rejected(ctx.store)
+        # What this plugin is updating, by new image ID, to know what a rollback refused.
+        self._updating = {}
+        ctx.listen(["autoupdate.updating"], self._on_updating)
+        ctx.listen(["rollback.performed"], self._on_rolled_back)
         c = self.config
         self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
         ctx.register_method("autoupdate.run", self.do_run, RunParams,
@@ -92,6 +101,44 @@ class AutoUpdatePlugin:
 
     async def stop(self) -> None:
         self.next_run = None
+
+    # -- rollbacks: an image rolled back is not applied again
+    def _on_updating(self, event: Event, _raw: bytes) -> None:
+        data = event.data
+        if data.get("new_image_id") and not data.get("dry_run"):
+            self._updating[str(data["new_image_id"])] = data
+            while len(self._updating) > 256:
+                self._updating.pop(next(iter(self._updating)))
+
+    def _on_rolled_back(self, event: Event, _raw: bytes) -> None:
+        for change in event.data.get("changes") or []:
+            new_id = str(change.get("new_image_id") or "")
+            image = str(change.get("image") or "")
+            if not new_id or not image:
+                continue
+            ours = self._updating.get(new_id, {})
+            digests = [str(ours.get("new_digest") or "")]
+            if self.ctx is not None and not ours:
+                # Not one of this run's updates (a bridge restart, a rollback by hand):
+                # read the refused image's digests from Podman, off the event path.
+                self.ctx.create_task(self._reject_by_inspect(image, new_id, event.subject),
+                                     name="autoupdate/reject")
+                continue
+            assert self.rejected is not None
+            self.rejected.add(image, new_id, digests, event.subject,
+                              str(event.data.get("reason") or ""))
+
+    async def _reject_by_inspect(self, image: str, image_id: str, unit: str) -> None:
+        assert self.ctx is not None
+        digests: list[str] = []
+        try:
+            info = await self.ctx.podman.inspect_image(image_id)
+            digests = [str(info.get("Digest") or "")] + [
+                str(rd).partition("@")[2] for rd in info.get("RepoDigests") or []]
+        except BridgeError as exc:
+            logger.warning("rolled-back image %s: %s", image_id[:12], exc)
+        assert self.rejected is not None
+        self.rejected.add(image, image_id, digests, unit)
 
     # -- the timer
     async def _timer(self) -> None:
@@ -127,7 +174,8 @@ class AutoUpdatePlugin:
                           registry_timeout=c.registry_timeout)
         try:
             report = await Updater(self.ctx.podman, self.ctx.systemd, options,
-                                   publish=self.ctx.publish, history=self.history).run()
+                                   publish=self.ctx.publish, history=self.history,
+                                   rejected=self.rejected).run()
         finally:
             self.running = False
         self.last_report = report

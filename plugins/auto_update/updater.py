@@ -31,6 +31,7 @@ from plugins.auto_update.history import CHECK, UPDATE, History
 from plugins.auto_update.output import Row, sort_rows
 from plugins.auto_update.reference import BadReference, parse_reference
 from plugins.auto_update.registry import Platform, RegistryClient, RegistryError, parse_time
+from plugins.auto_update.rejected import Rejected
 from plugins.auto_update.tasks import Task, assemble_tasks, by_unit, group_units, unit_relations
 
 logger = logging.getLogger(__name__)
@@ -79,8 +80,9 @@ def _no_publish(type: str, subject: str, data: dict[str, Any]) -> None:
 class Updater:
     def __init__(self, podman: PodmanClient, systemd: SystemdClient | None,
                  options: Options, *, publish: Publish = _no_publish,
-                 history: History | None = None) -> None:
+                 history: History | None = None, rejected: Rejected | None = None) -> None:
         self.podman = podman
+        self.rejected = rejected
         self.systemd = systemd
         self.options = options
         self.publish = publish
@@ -152,6 +154,7 @@ class Updater:
         old = await self._local_image(task.image_id, task.name)
         row.old_image_id, row.old_digest = old.id, old.digest
         created = None
+        list_digest: str | None = None
         try:
             rules = labels.parse_rules(task.labels)
         except labels.LabelError as exc:
@@ -164,7 +167,7 @@ class Updater:
                 remote = await reg.remote_image(ref, want, old.digests, task.authfile)
                 available = remote.digest not in old.digests and (
                     remote.list_digest is None or remote.list_digest not in old.digests)
-                row.new_digest = remote.digest
+                row.new_digest, list_digest = remote.digest, remote.list_digest
                 if available and rules.cooldown is not None:
                     created = await reg.created(ref, remote.digest, task.authfile)
             except (RegistryError, BadReference) as exc:
@@ -179,6 +182,15 @@ class Updater:
             row.new_image_id, row.new_digest = new.id, new.digest
             if available and rules.cooldown is not None:
                 created = _created(await self.podman.inspect_image(new.id))
+        refused = None
+        if available and self.rejected is not None:
+            refused = self.rejected.match(task.image, {row.new_digest, list_digest or ""},
+                                          row.new_image_id)
+            if refused is not None:
+                # Rolled back before: not applied again until a newer image comes.
+                available = False
+                row.reason = (f"{row.new_digest or row.new_image_id[:12]} was rolled back "
+                              f"on {refused['unit']}; waiting for a newer image")
         self.publish(CHECK_EVENT, task.unit, self._data(row, available=available))
         if not available:
             row.updated, row.new_digest = "false", row.new_digest or row.old_digest

@@ -237,6 +237,18 @@ async def test_ready_then_exit_podman_keeps_it_we_roll_it_back(
     assert image_id(world, case.unit.image) == v1, "the name points at v1 again"
     assert "v1" in serving(world, case.name)
     assert kept_names(world, case) == [], "the previous image is released after"
+
+    # The refused image is not applied again at the next run (Podman's would, every run):
+    # the registry still offers it, and the check says why it is skipped...
+    again = await both.methods.call("autoupdate.run", {})
+    [row] = [r for r in again["rows"] if r["Unit"] == case.unit.unit]
+    assert row["Updated"] == "false" and "rolled back" in row["Reason"], row
+    assert container_image(world, case.name) == v1
+    # ...until a newer image is pushed to the tag.
+    world.podman("push", "--quiet", HTTPD_V2, case.unit.image)
+    newer = await both.methods.call("autoupdate.run", {"dry_run": True})
+    [row] = [r for r in newer["rows"] if r["Unit"] == case.unit.unit]
+    assert row["Updated"] == "pending", row
     print(f"\nexit5: podman auto-update -> true in {podman_took:.1f} s, first crash "
           f"{crashed:.1f} s after it began, bad image kept; autoupdate.run -> true "
           f"in {ran_for:.1f} s, judged bad {judged:.1f} s after the restart "
