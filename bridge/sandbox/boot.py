@@ -76,7 +76,10 @@ mount -n --bind "$ROOT/var-lib-systemd" /var/lib/systemd
 hostname {hostname}
 # Never without SYSTEMD_UNIT_PATH (or with one ending in ":"): the distribution's units
 # would run, and systemd-tmpfiles-setup empties the machine's /tmp.
+# Generators: only the world's own (/etc/systemd/system-generators, in ROOT), never the
+# machine's (fstab, sysv scripts, ...); their output folders are on the unit path.
 exec env -i PATH={path} SYSTEMD_UNIT_PATH={unit_path} \\
+    SYSTEMD_GENERATOR_PATH=/etc/systemd/system-generators \\
     {systemd} --system --unit=default.target --log-target=console --log-level={log_level} \\
     --show-status=no --default-standard-output=inherit --default-standard-error=inherit
 """

@@ -11,7 +11,9 @@ Layout of ``root``::
     unit-dir        the path of unit_dir, for shell scripts
     etc-systemd/    bound over /etc/systemd inside
       system/       unit_dir (also /etc/systemd/system inside): first on
-                    SYSTEMD_UNIT_PATH; generated units and enable symlinks go here
+                    SYSTEMD_UNIT_PATH (after generator.early); generated units and
+                    enable symlinks go here
+      system-generators/  the world's only generators (SYSTEMD_GENERATOR_PATH), if any
     lib-units/      the curated units (copied from bridge/sandbox/units), second
     var-lib-systemd/ bound over /var/lib/systemd inside
     run/            bound over /run inside; emptied on reboot
@@ -328,7 +330,7 @@ class World:
     def _boot(self, timeout: float = 30.0) -> None:
         cgroups = CgroupSet(self.name, self.record.cgroups).child("world")
         outer = boot.write_scripts(
-            self.root, cgroups.procs_files(), hierarchies(), [self.unit_dir, self.lib_unit_dir],
+            self.root, cgroups.procs_files(), hierarchies(), self._unit_path(),
             hostname=f"world-{self.name.removeprefix('podbridge-')}", name=self.name,
             hidden=unmounted_hierarchies())
         proc = boot.start(outer, self.root / "log" / "systemd.log")
@@ -343,6 +345,14 @@ class World:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the Podman API did not answer on {self.podman_socket}")
             time.sleep(0.02)
+
+    def _unit_path(self) -> list[Path]:
+        """Where the world's systemd loads units from, in a real host's order of priority:
+        the generators' output folders (inside paths, under the world's /run) around the
+        unit folder and the curated units."""
+        gen = Path("/run/systemd")
+        return [gen / "generator.early", self.unit_dir, gen / "generator", self.lib_unit_dir,
+                gen / "generator.late"]
 
     def _kill_systemd(self) -> None:
         """SIGKILL PID 1 (everything in its pid namespace dies with it) and what is left in
