@@ -291,3 +291,63 @@ async def test_pod_round_trip(world: World, gen_bridge: Bridge,
         await world.arun(["podman", "pod", "rm", "-f", "--ignore", pod], check=False)
         for folder in (qdir, out):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def install_generator(dest: Path) -> Path:
+    """`make install`'s script, staged into ``dest``: the system generator it installed."""
+    done = subprocess.run(["bash", str(REPO / "scripts" / "install-generator.sh")],
+                          env={**os.environ, "DESTDIR": str(dest)}, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    generator = dest / "usr/lib/systemd/system-generators/podman-system-generator"
+    assert generator.is_file() and os.access(generator, os.X_OK)
+    assert "--user" in (dest / "usr/lib/systemd/user-generators/podman-user-generator"
+                        ).read_text()
+    again = subprocess.run(["bash", str(REPO / "scripts" / "install-generator.sh")],
+                           env={**os.environ, "DESTDIR": str(dest)}, capture_output=True,
+                           text=True, check=True)
+    assert again.stdout.count("already installed") == 2, again.stdout
+    return generator
+
+
+async def test_installed_generator_runs_under_systemd(world: World, gen_bridge: Bridge,
+                                                      gen_client: BridgeClient,
+                                                      tmp_path: Path) -> None:
+    """The generator `make install` installs, run by the world's own systemd at
+    daemon-reload: a file in /etc/containers/systemd becomes a unit that starts."""
+    name = uniq("gen")
+    port = free_port()
+    unit = f"{name}.service"
+    # Inside the world these are /etc/systemd/system-generators and /etc/containers/systemd.
+    generators = world.root / "etc-systemd" / "system-generators"
+    quadlets = world.root / "etc-containers" / "systemd"
+    staged = await asyncio.to_thread(install_generator, tmp_path / "dest")
+    try:
+        await world.arun(["podman", "create", "--name", name, "-p", f"127.0.0.1:{port}:80",
+                          HTTPD_V1])
+        got = await gen_client.call("units.generate", {"name": name, "format": "quadlet"})
+        await world.arun(["podman", "rm", name])
+        write_files(quadlets, got["units"])
+        write_files(generators, {staged.name: staged.read_text()})
+        (generators / staged.name).chmod(0o755)
+
+        await gen_bridge.systemd.reload()
+        props = await gen_bridge.systemd.unit_properties(unit)
+        assert props["LoadState"] == "loaded", props["LoadState"]
+        assert props["FragmentPath"] == f"/run/systemd/generator/{unit}"
+        assert props["SourcePath"] == f"/etc/containers/systemd/{name}.container"
+        assert await gen_bridge.systemd.run_job("start", unit, timeout=120) == "done"
+        assert "podbridge httpd v1" in await asyncio.to_thread(
+            fetch, f"http://127.0.0.1:{port}/")
+        (inspect,) = await podman_json(world, "inspect", name)
+        assert inspect["Config"]["Labels"]["PODMAN_SYSTEMD_UNIT"] == unit
+        assert await gen_bridge.systemd.run_job("stop", unit, timeout=120) == "done"
+    finally:
+        unlink_files(quadlets, present(quadlets, [f"{name}.container"]))
+        unlink_files(generators, present(generators, [staged.name]))
+        for folder in (quadlets, generators):
+            if folder.exists() and not any(folder.iterdir()):
+                folder.rmdir()
+        await gen_bridge.systemd.reload()
+        await world.arun(["podman", "rm", "-f", "--ignore", name], check=False)
+    assert (await gen_bridge.systemd.unit_properties(unit))["LoadState"] == "not-found"
