@@ -49,8 +49,8 @@ def hierarchies() -> list[Hierarchy]:
     """The cgroup hierarchies mounted under /sys/fs/cgroup, with our place in each."""
     own: dict[str, str] = {}  # key: controllers as in /proc/self/cgroup ("" for v2) -> path
     for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        own[controllers] = path
+        _, controllers, own_path = line.split(":", 2)
+        own[controllers] = own_path
     found: list[Hierarchy] = []
     seen: set[Path] = set()
     for line in Path("/proc/self/mountinfo").read_text().splitlines():

@@ -89,7 +89,7 @@ def _mounts_of(world: World) -> list[str]:
 
 
 def _network_of(world: World) -> list[str]:
-    found = []
+    found: list[str] = []
     net = world.record.network
     if net is None:
         return found

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 NETWORK_PREFIX = "podbridge-"
 _IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:/\d{1,2})?\b")
-_NEUTRAL = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "224.0.0.0/4", "0.0.0.0/32")]
+_NEUTRAL = [ipaddress.IPv4Network(n) for n in ("127.0.0.0/8", "224.0.0.0/4", "0.0.0.0/32")]
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def _scrub_table(table: str, subnet: str) -> int:
     saved = _iptables_save(table)
     if saved is None:
         return 0
-    ours_net = ipaddress.ip_network(subnet)
+    ours_net = ipaddress.IPv4Network(subnet, strict=False)
     rules = [line for line in saved.splitlines() if line.startswith("-A ")]
     chains = {line[1:].split()[0] for line in saved.splitlines() if line.startswith(":")}
 
