@@ -28,6 +28,7 @@ demo: deps panel
 
 lint: deps
 	$(BIN)/ruff check bridge plugins tests
+	$(BIN)/mypy --strict bridge
 
 install: deps
 	@bash scripts/install-generator.sh
