@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import shlex
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -51,6 +52,7 @@ for g in $HIDDEN; do umount -n "$ROOT/cgroupfs/$g"; done
 # own path even when it lives under /tmp.
 # mount -n everywhere: libmount would otherwise keep /run/mount/utab on the machine.
 exec 3<"$ROOT"
+{keep_open}
 mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -n --no-canonicalize --bind /proc/self/fd/3/var-tmp /var/tmp
 if [ ! -d "$ROOT/lib-units" ]; then
@@ -58,6 +60,7 @@ if [ ! -d "$ROOT/lib-units" ]; then
     mount -n --no-canonicalize --bind /proc/self/fd/3 "$ROOT"
 fi
 exec 3<&-
+{keep_bind}
 # Fresh cgroup mounts: in this cgroup namespace they show the world's subtree only.
 umount -n -R /sys/fs/cgroup
 mount -n -t tmpfs -o mode=755,nosuid,nodev,noexec tmpfs /sys/fs/cgroup
@@ -121,6 +124,34 @@ def _hidden_join_lines(root: Path, name: str, hidden: list[Unmounted]) -> str:
     return "\n".join(lines)
 
 
+def _hidden_by_private_tmp(root: Path) -> list[Path]:
+    """podbridge's own folders (its checkout, its virtualenv) that the world's private /tmp
+    and /var/tmp would hide: a generator or command of podbridge run inside the world (say,
+    from a checkout in /tmp, as CI may make) must still find them."""
+    own = {Path(sys.prefix).resolve(), Path(__file__).resolve().parents[2]}
+    tmps = (Path("/tmp"), Path("/var/tmp"))
+    kept: list[Path] = []
+    for path in sorted(own, key=lambda p: len(p.parts)):
+        if not any(t in path.parents for t in tmps) or not path.is_dir():
+            continue
+        if path == root or root in path.parents or any(k in path.parents for k in kept):
+            continue
+        kept.append(path)
+    return kept[:5]
+
+
+def _keep_lines(keep: list[Path]) -> tuple[str, str]:
+    """Shell lines that hold each folder open (fds 4..) before the private /tmp is mounted,
+    and bind it back at its own path after."""
+    opened, bound = [], []
+    for fd, path in enumerate(keep, start=4):
+        q = shlex.quote(str(path))
+        opened.append(f"exec {fd}<{q}")
+        bound.append(f"mkdir -p {q} && mount -n --no-canonicalize --bind /proc/self/fd/{fd} "
+                     f"{q}; exec {fd}<&-")
+    return "\n".join(opened), "\n".join(bound)
+
+
 def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarchy],
                   unit_path: list[Path], hostname: str, log_level: str = "info", *,
                   name: str = "world", hidden: list[Unmounted] | None = None) -> Path:
@@ -133,8 +164,10 @@ def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarc
     inner = folder / "inner.sh"
     outer = folder / "outer.sh"
     assert unit_path and all(p.is_absolute() for p in unit_path)
+    keep_open, keep_bind = _keep_lines(_hidden_by_private_tmp(root))
     inner.write_text(INNER.format(
-        root=shlex.quote(str(root)), cgroup_mounts=_cgroup_mount_lines(hierarchies),
+        keep_open=keep_open, keep_bind=keep_bind, root=shlex.quote(str(root)),
+        cgroup_mounts=_cgroup_mount_lines(hierarchies),
         path=PATH, unit_path=shlex.quote(":".join(str(p) for p in unit_path)),
         systemd=SYSTEMD, log_level=log_level, hostname=shlex.quote(hostname)))
     outer.write_text(OUTER.format(procs=" ".join(shlex.quote(str(p)) for p in procs_files),
