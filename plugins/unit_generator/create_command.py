@@ -28,44 +28,41 @@ def _split(command: Sequence[str], arg_count: int) -> tuple[list[str], list[str]
     return list(command[:cut]), list(command[cut:])
 
 
-def filter_pod_flags(command: Sequence[str], arg_count: int) -> list[str]:
-    """Drop ``--pod``, ``--pod-id-file`` and ``--infra-conmon-pidfile`` (with their values)
-    from all but the last ``arg_count`` words."""
+def _drop_flags(command: Sequence[str], arg_count: int, *, bare: tuple[str, ...] = (),
+                valued: tuple[str, ...] = ()) -> list[str]:
+    """Drop from all but the last ``arg_count`` words the ``bare`` flags (``--x`` and
+    ``--x=v``) and the ``valued`` flags (``--x v`` and ``--x=v``)."""
     head, tail = _split(command, arg_count)
+    prefixes = tuple(f"{flag}=" for flag in (*bare, *valued))
     out: list[str] = []
     skip = False
     for word in head:
         if skip:
             skip = False
             continue
-        if word in ("--pod", "--pod-id-file", "--infra-conmon-pidfile"):
+        if word in bare:
+            continue
+        if word in valued:
             skip = True
             continue
-        if word.startswith(("--pod=", "--pod-id-file=", "--infra-conmon-pidfile=")):
+        if word.startswith(prefixes):
             continue
         out.append(word)
     return out + tail
+
+
+def filter_pod_flags(command: Sequence[str], arg_count: int) -> list[str]:
+    """Drop ``--pod``, ``--pod-id-file`` and ``--infra-conmon-pidfile`` (with their values)
+    from all but the last ``arg_count`` words."""
+    return _drop_flags(command, arg_count,
+                       valued=("--pod", "--pod-id-file", "--infra-conmon-pidfile"))
 
 
 def filter_common_container_flags(command: Sequence[str], arg_count: int) -> list[str]:
     """Drop ``--rm[=x]``, ``--cgroups[ =]x``, ``--cidfile[ =]x`` and ``--restart[ =]x``
     from all but the last ``arg_count`` words."""
-    head, tail = _split(command, arg_count)
-    out: list[str] = []
-    skip = False
-    for word in head:
-        if skip:
-            skip = False
-            continue
-        if word == "--rm":
-            continue
-        if word in ("--cgroups", "--cidfile", "--restart"):
-            skip = True
-            continue
-        if word.startswith(("--rm=", "--cgroups=", "--cidfile=", "--restart=")):
-            continue
-        out.append(word)
-    return out + tail
+    return _drop_flags(command, arg_count, bare=("--rm",),
+                       valued=("--cgroups", "--cidfile", "--restart"))
 
 
 def remove_sdnotify_arg(command: Sequence[str], arg_count: int) -> list[str]:
