@@ -25,14 +25,7 @@ import aiohttp
 
 from bridge.client import BridgeClient
 from tests.bench.podman_service import PodmanService
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers import free_port
 
 
 def start_bridge(url: str, state: Path, port: int) -> subprocess.Popen[bytes]:

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from bridge.sandbox import World, unavailable_reason
-from bridge.sandbox.leftovers import HostSnapshot, leftovers
 from bridge.sandbox.registry import free_port
+from tests.helpers import checked_world
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +75,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     run); each test removes what it creates in it."""
     if reason := skip_reason():
         pytest.skip(reason)
-    before = HostSnapshot.take()
-    w = World(tmp_path_factory.mktemp("world")).up()
-    try:
+    with checked_world(tmp_path_factory.mktemp("world"), "the browser tests'") as w:
         yield w
-    finally:
-        w.down()
-    left = leftovers(w, before)
-    assert not left, f"the browser tests' world left behind: {left}"
 
 
 # -- the panel and the bridge -------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,6 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import SCREENSHOTS, BridgeProcess
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 def online(page: Page, timeout: float = 15_000) -> None:

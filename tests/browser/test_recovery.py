@@ -14,7 +14,8 @@ from playwright.sync_api import Page, expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import login_by_url, screenshot, timed_visible, unique
+from tests.browser.panel import login_by_url, screenshot, timed_visible
+from tests.helpers import unique
 
 
 @pytest.fixture

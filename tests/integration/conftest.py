@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bridge.sandbox import World, unavailable_reason
-from bridge.sandbox.leftovers import HostSnapshot, leftovers
+from tests.helpers import checked_world
 
 logger = logging.getLogger(__name__)
 
@@ -43,24 +43,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One world for the session."""
     if reason := unavailable_reason():
         pytest.skip(f"no test world on this machine: {reason}")
-    before = HostSnapshot.take()
-    w = World(tmp_path_factory.mktemp("world")).up()
-    try:
+    with checked_world(tmp_path_factory.mktemp("world"), "the session's") as w:
         yield w
-    finally:
-        w.down()
-    left = leftovers(w, before)
-    assert not left, f"the session's world left behind: {left}"
 
 
 @pytest.fixture
 def fresh_world(tmp_path: Path) -> Iterator[World]:
     """A world of the test's own, torn down (and checked for leftovers) after it."""
-    before = HostSnapshot.take()
-    w = World(tmp_path / "world").up()
-    try:
+    with checked_world(tmp_path / "world", "the test's") as w:
         yield w
-    finally:
-        w.down()
-    left = leftovers(w, before)
-    assert not left, f"the test's world left behind: {left}"

@@ -4,25 +4,21 @@ without loss or doubles, across restarts of Podman's service and of D-Bus."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from bridge.app import Bridge
 from bridge.client import BridgeClient
+from tests.helpers import unique
 from tests.integration.bridgefix import wait_for
 
 IMAGE = "localhost/podbridge/httpd:v1"
 
 
-def uniq(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 async def test_container_lifecycle_in_order_with_exit_code(world: Any, bridge: Bridge,
                                                            client: BridgeClient) -> None:
-    name = uniq("life")
+    name = unique("life")
     events: list[dict[str, Any]] = []
 
     async def watch() -> None:
@@ -54,7 +50,7 @@ async def test_container_lifecycle_in_order_with_exit_code(world: Any, bridge: B
 
 async def test_state_snapshot_follows_events(world: Any, bridge: Bridge,
                                              client: BridgeClient) -> None:
-    name = uniq("snap")
+    name = unique("snap")
     await asyncio.to_thread(world.podman, "run", "-d", "--name", name,
                             "--restart", "on-failure:2", IMAGE, "sleep", "600")
     try:
@@ -76,7 +72,7 @@ def write_unit(world: Any, name: str, body: str) -> Path:
 
 
 async def test_unit_and_job_events(world: Any, bridge: Bridge, client: BridgeClient) -> None:
-    unit = uniq("oneshot") + ".service"
+    unit = unique("oneshot") + ".service"
     path = write_unit(world, unit, "[Service]\nType=oneshot\nRemainAfterExit=yes\n"
                       "ExecStart=/bin/true\n")
     try:
@@ -108,7 +104,7 @@ async def test_unit_and_job_events(world: Any, bridge: Bridge, client: BridgeCli
 
 async def test_resume_with_since_misses_nothing_doubles_nothing(
         world: Any, bridge: Bridge, client: BridgeClient) -> None:
-    names = [uniq("res") for _ in range(6)]
+    names = [unique("res") for _ in range(6)]
     seq0 = (await client.call("bridge.status"))["seq"]
     for n in names[:3]:
         await asyncio.to_thread(world.podman, "create", "--name", n, IMAGE)
@@ -135,7 +131,7 @@ async def test_resume_with_since_misses_nothing_doubles_nothing(
 
 
 async def test_podman_service_restart_loses_no_event(world: Any, bridge: Bridge) -> None:
-    names = [uniq("svc") for _ in range(4)]
+    names = [unique("svc") for _ in range(4)]
     seen: Counter[str] = Counter()
     unlisten = bridge.bus.listen(["container.create"], lambda e, _r: seen.update([e.subject]))
     try:
@@ -158,7 +154,7 @@ async def test_podman_service_restart_loses_no_event(world: Any, bridge: Bridge)
 
 async def test_dbus_restart_resubscribes(world: Any, bridge: Bridge) -> None:
     results: list[str] = []
-    unit = uniq("after-dbus") + ".service"
+    unit = unique("after-dbus") + ".service"
     path = write_unit(world, unit, "[Service]\nType=oneshot\nExecStart=/bin/true\n")
     unlisten = bridge.bus.listen(["job.done"], lambda e, _r: results.append(e.subject))
     try:

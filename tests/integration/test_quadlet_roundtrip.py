@@ -15,12 +15,9 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
@@ -32,35 +29,13 @@ from bridge.client import BridgeClient
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, SLEEP
 from plugins.unit_generator.plugin import UnitGeneratorPlugin
+from tests.helpers import fetch, free_port, unique
 from tests.integration.bridgefix import base_url, start_bridge, wait_for
 
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 AUTOUPDATE = "io.containers.autoupdate"
-
-
-def uniq(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def fetch(url: str, timeout: float = 15.0) -> str:
-    """GET ``url``, retrying while the container is still starting its server."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                return str(resp.read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 @pytest.fixture
@@ -161,7 +136,7 @@ def env_of(inspect: dict[str, Any]) -> dict[str, str]:
 
 async def test_container_round_trip(world: World, gen_bridge: Bridge,
                                     gen_client: BridgeClient) -> None:
-    name = uniq("rt")
+    name = unique("rt")
     port = free_port()
     volume = f"{name}-cache"
     data = world.root / f"{name}-data"  # visible inside the world at the same path
@@ -227,7 +202,7 @@ async def test_container_round_trip(world: World, gen_bridge: Bridge,
 
 async def test_pod_round_trip(world: World, gen_bridge: Bridge,
                               gen_client: BridgeClient) -> None:
-    pod = uniq("rtpod")
+    pod = unique("rtpod")
     port = free_port()
     members = {f"{pod}-web": HTTPD_V1, f"{pod}-sleep": SLEEP}
     qdir, out = world.root / f"{pod}-quadlet", world.root / f"{pod}-units"
@@ -315,7 +290,7 @@ async def test_installed_generator_runs_under_systemd(world: World, gen_bridge: 
                                                       tmp_path: Path) -> None:
     """The generator `make install` installs, run by the world's own systemd at
     daemon-reload: a file in /etc/containers/systemd becomes a unit that starts."""
-    name = uniq("gen")
+    name = unique("gen")
     port = free_port()
     unit = f"{name}.service"
     # Inside the world these are /etc/systemd/system-generators and /etc/containers/systemd.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from bridge.client import BridgeClient
 from bridge.sandbox.images import HTTPD_V1
+from tests.helpers import free_port
 from tests.integration.bridgefix import wait_for
 from tests.integration.test_rollback_scenarios import (
     EXIT5,
@@ -38,12 +38,6 @@ enabled = false
 [plugins.unit_generator]
 enabled = false
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def serve(world: Any, state_dir: Path, config: Path, port: int

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from bridge.bus import Subscription
 from bridge.sandbox.demo import notify_unit
 from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
+from tests.helpers import unique
 from tests.integration.bridgefix import make_settings, wait_for
 
 EXIT5 = "localhost/rbtest/exit5:latest"        # ready, serves, exits 1 after 5 s
@@ -32,7 +32,6 @@ CONTAINERFILES = {
     UNHEALTHY: f"FROM {HTTPD_V2}\nCMD [\"/bin/sh\", \"-c\", \"trap 'exit 0' TERM; "
                "httpd -f -p 81 -h /var/www & wait\"]\n",
 }
-
 
 
 def build_test_images(world: Any) -> None:
@@ -71,10 +70,6 @@ class App:
                                         unit or self.unit).stdout.strip())
 
 
-def uniq(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 def install_unit(world: Any, unit: str, text: str) -> None:
     (Path(world.unit_dir) / unit).write_text(text)
     world.systemctl("daemon-reload")
@@ -94,7 +89,7 @@ def make_app(world: Any, test_images: None) -> Any:
 
     def make(labels: dict[str, str] | None = None, args: str = "", unit_extra: str = "",
              dependent: bool = False) -> App:
-        name = uniq("rbt")
+        name = unique("rbt")
         app = App(world, f"{name}.service", name, f"localhost/rbtest/{name}:current")
         world.podman("tag", HTTPD_V1, app.image)
         flags = " ".join(f"--label {k}={v}" for k, v in (labels or {}).items())

@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
-import socket
 import urllib.request
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,16 +19,11 @@ from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from plugins.unit_generator.install import install_units
 from plugins.unit_generator.plugin import UnitGeneratorPlugin
+from tests.helpers import free_port, unique
 from tests.integration.bridgefix import base_url, start_bridge
 from tests.unit.unitdiff import diff_unit_sets
 
 IMAGE = "localhost/podbridge/httpd:v1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -52,10 +45,6 @@ async def gen_bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 async def gen_client(gen_bridge: Bridge) -> AsyncIterator[BridgeClient]:
     async with BridgeClient(base_url(gen_bridge), gen_bridge.token) as c:
         yield c
-
-
-def uniq(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 # Containers of our own: name suffix -> words after `podman create --name NAME`.
@@ -83,10 +72,10 @@ def podman_units(world: Any, target: str, flags: list[str]) -> dict[str, str]:
 async def test_parity_with_podman_generate_systemd(world: Any, gen_client: BridgeClient
                                                    ) -> None:
     names = []
-    pod = uniq("gen-pod")
+    pod = unique("gen-pod")
     try:
         for suffix, words in CASES.items():
-            name = uniq(f"gen-{suffix}")
+            name = unique(f"gen-{suffix}")
             await asyncio.to_thread(world.podman, "create", "--name", name, *words)
             names.append(name)
         # A pod with two member containers: podman answers a pod unit and one unit per
@@ -141,7 +130,7 @@ def flags_to_params(flags: list[str]) -> dict[str, Any]:
 
 async def test_new_unit_installed_starts_and_serves(world: Any, gen_bridge: Bridge,
                                                     gen_client: BridgeClient) -> None:
-    name = uniq("served")
+    name = unique("served")
     port = free_port()
     await asyncio.to_thread(world.podman, "create", "--name", name, "-p",
                             f"127.0.0.1:{port}:80", IMAGE)
@@ -190,7 +179,7 @@ async def test_new_unit_installed_starts_and_serves(world: Any, gen_bridge: Brid
 
 async def test_quadlet_file_matches_the_container(world: Any, gen_client: BridgeClient
                                                   ) -> None:
-    name = uniq("quad")
+    name = unique("quad")
     await asyncio.to_thread(
         world.podman, "create", "--name", name, "-p", "127.0.0.1:18181:80",
         "-e", "MODE=a b", "--label", "io.containers.autoupdate=registry",
@@ -234,7 +223,7 @@ async def test_bad_input(world: Any, gen_bridge: Bridge, gen_client: BridgeClien
     with pytest.raises(BridgeError) as info:
         await gen_client.call("units.generate", {"name": "no-such-container"})
     assert info.value.code == "not-found"
-    name = uniq("newline")
+    name = unique("newline")
     await asyncio.to_thread(world.podman, "create", "--name", name, IMAGE, "echo", "a\nb")
     try:
         with pytest.raises(BridgeError) as info:
@@ -256,7 +245,7 @@ async def test_bad_input(world: Any, gen_bridge: Bridge, gen_client: BridgeClien
 
 async def test_a_unit_that_never_starts_is_a_clear_error(world: Any, gen_bridge: Bridge,
                                                         gen_client: BridgeClient) -> None:
-    name = uniq("broken")
+    name = unique("broken")
     # Its command does not exist: `podman run` fails, so the start job fails.
     await asyncio.to_thread(world.podman, "create", "--name", name, IMAGE,
                             "/no/such/command")

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,27 +28,11 @@ from bridge.sandbox.demo import install_unit, notify_unit
 from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2, SLEEP
 from bridge.sandbox.leftovers import HostSnapshot, leftovers
 from bridge.sandbox.registry import free_port
+from tests.helpers import fetch, unique
 
 logger = logging.getLogger(__name__)
 
 SYSTEMD = "org.freedesktop.systemd1"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def fetch(url: str, timeout: float = 10.0) -> str:
-    """GET ``url``, retrying while the container is still starting its server."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                return str(resp.read().decode())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 @asynccontextmanager
