@@ -75,6 +75,11 @@ async def test_boot_restart_after_reboot_compared_with_podman(
     after_reboot = await asyncio.to_thread(states, w, NAMES)
     logger.info("after the reboot: %s", after_reboot)
     assert running(after_reboot) <= {"unit-enabled"}  # only systemd's own
+    # Let systemd finish bringing its enabled unit back first: while `podman run --replace`
+    # recreates that container it is briefly absent from Podman's list, and the boot pass
+    # would then not see it at all.
+    await wait_for(lambda: w.systemctl("is-active", UNIT_ENABLED, check=False).stdout.strip()
+                   == "active", timeout=60, what="systemd's enabled unit after the reboot")
     bridge = await start_manager(w, state_dir, monkeypatch)
     try:
         boot = await wait_event(bridge, "restart.boot", timeout=60)
