@@ -24,9 +24,9 @@ if [ "${#missing[@]}" -gt 0 ] && [ -n "$(echo "${missing[@]}" | tr -d ' ')" ]; t
     else
         echo "install-deps: installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
         # shellcheck disable=SC2068
-        apt-get install -y -qq ${missing[@]} >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq ${missing[@]} >/dev/null
     fi
 fi
 
