@@ -1,0 +1,159 @@
+"""``--format`` as Podman's ``auto-update`` has it: its default table, ``json``, and Go
+templates, with the preprocessing of containers/common's ``report`` package that Podman
+applies to them, and Go's text/tabwriter for tables.
+
+- ``json``: the rows as an indented JSON array (output.as_json).
+- A template starting with ``table ``: every space becomes a tab (so ``table {{.Unit}}
+  {{.Image}}`` is two columns), ``\\t``/``\\n`` written as two characters become a tab and
+  a newline, a newline is added at the end, the whole is run once per row, after one run
+  on the headers (``UNIT``, ``CONTAINER NAME``, ...), through a tabwriter (cells at least
+  12 wide, 2 spaces of padding).
+- Any other template: ``\\t``/``\\n`` as above, a newline at the end, run once per row
+  unless it has its own ``{{range .}}...{{end}}``; no headers, no tabwriter.
+- If the preprocessed text does not parse, the text as written is parsed instead (Podman
+  does so for templates such as ``{{printf "\\n"}}``), and its error is the one reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from plugins.auto_update.gotemplate import Struct, Template, TemplateError
+from plugins.auto_update.output import Row
+
+NAME = "auto-update"  # Podman names the template after the command
+TYPE_NAME = "main.autoUpdateOutput"
+DEFAULT = ("{{range . }}\t{{.Unit}}\t{{.Container}}\t{{.Image}}\t{{.Policy}}\t{{.Updated}}\n"
+           "{{end -}}")
+FIELDS = ("Unit", "Container", "ContainerName", "ContainerID", "Image", "Policy", "Updated")
+HEADERS = {"Unit": "UNIT", "Container": "CONTAINER", "ContainerName": "CONTAINER NAME",
+           "ContainerID": "CONTAINER ID", "Image": "IMAGE", "Policy": "POLICY",
+           "Updated": "UPDATED"}
+MIN_WIDTH, PADDING = 12, 2
+
+_TABLE_REPLACE = (("table ", ""), ("\\t", "\t"), (" ", "\t"), ("\\n", "\n"))
+_ESCAPED_REPLACE = (("\\t", "\t"), ("\\n", "\n"))
+_RANGE = re.compile(r"(?s)\{\{[\t\n\f\r ]*range[\t\n\f\r ]*\.[\t\n\f\r ]*\}\}.*"
+                    r"\{\{[\t\n\f\r ]*end[\t\n\f\r ]*-?[\t\n\f\r ]*\}\}")
+
+
+def _replace(text: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """Go's strings.NewReplacer: left to right, the first listed pattern wins."""
+    out, i = [], 0
+    while i < len(text):
+        for old, new in pairs:
+            if text.startswith(old, i):
+                out.append(new)
+                i += len(old)
+                break
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def normalize(text: str) -> str:
+    out = _replace(text, _TABLE_REPLACE if text.startswith("table ") else _ESCAPED_REPLACE)
+    return out if out.endswith("\n") else out + "\n"
+
+
+def enforce_range(text: str) -> str:
+    return text if _RANGE.search(text) else "{{range .}}" + text + "{{end -}}"
+
+
+def tabwriter(text: str, minwidth: int = MIN_WIDTH, padding: int = PADDING) -> str:
+    """Go's text/tabwriter (padchar ' ', left-aligned): a cell ends at a tab; a column
+    block is the run of consecutive lines that have a cell in that column; a line
+    without a tab ends every block."""
+    out: list[str] = []
+    lines: list[list[str]] = [[]]
+    cell: list[str] = []
+    widths: list[int] = []
+
+    def write_lines(line0: int, line1: int) -> None:
+        for i in range(line0, line1):
+            for j, c in enumerate(lines[i]):
+                out.append(c + " " * (widths[j] - len(c)) if j < len(widths) else c)
+            if i + 1 != len(lines):
+                out.append("\n")
+
+    def fmt(line0: int, line1: int) -> None:
+        column = len(widths)
+        this = line0
+        while this < line1:
+            if column >= len(lines[this]) - 1:
+                this += 1
+                continue
+            write_lines(line0, this)
+            line0 = this
+            width = minwidth
+            while this < line1 and column < len(lines[this]) - 1:
+                width = max(width, len(lines[this][column]) + padding)
+                this += 1
+            widths.append(width)
+            fmt(line0, this)
+            widths.pop()
+            line0 = this
+        write_lines(line0, line1)
+
+    for ch in text:
+        if ch == "\t" or ch == "\n":
+            lines[-1].append("".join(cell))
+            cell.clear()
+            if ch == "\n":
+                single = len(lines[-1]) == 1
+                lines.append([])
+                if single:
+                    fmt(0, len(lines))
+                    lines = [[]]
+        else:
+            cell.append(ch)
+    if cell:
+        lines[-1].append("".join(cell))
+    fmt(0, len(lines))
+    return "".join(out)
+
+
+def values(rows: Iterable[Row]) -> list[Struct]:
+    return [Struct(TYPE_NAME, dict(zip(FIELDS, (
+        r.unit, r.container, r.container_name, r.container_id, r.image, r.policy,
+        r.updated), strict=True))) for r in rows]
+
+
+@dataclass
+class Formatter:
+    template: Template
+    table: bool  # a tabwriter and a header line
+
+    @classmethod
+    def parse(cls, fmt: str, podman_major: int = 4) -> Formatter:
+        """``fmt`` as Podman parses it (``""`` is the default table; not ``json``);
+        TemplateError with Go's text if it does not parse."""
+        if fmt == "":
+            norm, raw, table = normalize(DEFAULT), DEFAULT, True
+        elif fmt.startswith("table "):
+            # Podman 4 re-parses the text with its "table " still in front, 5 without.
+            body = fmt if podman_major < 5 else fmt[len("table "):]
+            norm, raw, table = "{{range .}}" + normalize(fmt) + "{{end -}}", (
+                "{{range .}}" + body + "{{end -}}"), True
+        else:
+            norm, raw, table = enforce_range(normalize(fmt)), enforce_range(fmt), False
+        try:
+            return cls(Template(NAME, norm), table)
+        except TemplateError:
+            return cls(Template(NAME, raw), table)
+
+    def render(self, rows: Iterable[Row]) -> tuple[str, TemplateError | None]:
+        """What Podman prints on stdout, and the error it then reports (if any)."""
+        out: list[str] = []
+        error = None
+        try:
+            if self.table:
+                self.template.execute([dict(HEADERS)], out)
+            self.template.execute(values(rows), out)
+        except TemplateError as exc:
+            error = exc
+        text = "".join(out)
+        return (tabwriter(text) if self.table else text), error

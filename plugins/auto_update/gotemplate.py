@@ -1,0 +1,387 @@
+"""A subset of Go's text/template, executed as Go executes it, for ``--format``.
+
+What parses is listed in gotemplate_parse.py. Values are Python's: ``Struct`` is a Go
+struct (printed ``{a b c}``, its fields in order), a dict a ``map[string]string``
+(printed ``map[k:v]``, keys sorted; a missing key is ``<no value>``), a list a slice.
+An error while executing keeps what was written before it, as Go's writer does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from plugins.auto_update.gotemplate_lex import go_quote
+from plugins.auto_update.gotemplate_parse import (
+    Action,
+    Command,
+    Const,
+    Control,
+    Dot,
+    FieldNode,
+    Ident,
+    Node,
+    Pipe,
+    Struct,
+    TemplateError,
+    Text,
+    Var,
+    node_text,
+    parse,
+)
+
+__all__ = ["FUNCS", "Struct", "Template", "TemplateError"]
+
+Func = Callable[..., Any]
+
+
+class _NoValue:
+    def __repr__(self) -> str:
+        return "<no value>"
+
+
+NO_VALUE = _NoValue()
+
+
+def go_type(v: Any) -> str:
+    if isinstance(v, Struct):
+        return v.type_name
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float64"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, dict):
+        return "map[string]string"
+    if isinstance(v, list):
+        return "[]" + (go_type(v[0]) if v else "interface {}")
+    return "interface {}"
+
+
+def go_print(v: Any) -> str:
+    """fmt's %v."""
+    if v is None:
+        return "<nil>"
+    if v is NO_VALUE:
+        return "<no value>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        text = repr(v)
+        return text[:-2] if text.endswith(".0") else text
+    if isinstance(v, Struct):
+        return "{" + " ".join(go_print(x) for x in v.fields.values()) + "}"
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{k}:{go_print(v[k])}" for k in sorted(v)) + "]"
+    if isinstance(v, list):
+        return "[" + " ".join(go_print(x) for x in v) + "]"
+    return str(v)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Struct):
+        return {k: _plain(x) for k, x in v.fields.items()}
+    if isinstance(v, dict):
+        return {k: _plain(v[k]) for k in sorted(v)}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return None if v is NO_VALUE else v
+
+
+def go_json(v: Any) -> str:
+    """encoding/json without HTML escaping, as Podman's ``json`` function."""
+    text = json.dumps(_plain(v), ensure_ascii=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _title(s: str) -> str:
+    out, prev_sep = [], True
+    for ch in s:
+        out.append(ch.upper() if prev_sep else ch)
+        prev_sep = not (ch.isalnum() or ch == "_")
+    return "".join(out)
+
+
+def _truncate(s: str, n: int) -> str:
+    return s if len(s) < n else s[:n]
+
+
+def _pad(s: str, prefix: int, suffix: int) -> str:
+    return s if not s else " " * prefix + s + " " * suffix
+
+
+def _join(items: list[str], sep: str) -> str:
+    return sep.join(items)
+
+
+# Podman's template functions (containers/common report.DefaultFuncs): name -> (function,
+# argument types); "any" takes every value.
+FUNCS: dict[str, tuple[Func, tuple[str, ...]]] = {
+    "json": (go_json, ("any",)),
+    "lower": (str.lower, ("string",)),
+    "upper": (str.upper, ("string",)),
+    "title": (_title, ("string",)),
+    "pad": (_pad, ("string", "int", "int")),
+    "truncate": (_truncate, ("string", "int")),
+    "join": (_join, ("[]string", "string")),
+    "split": (lambda s, sep: s.split(sep) if sep else list(s), ("string", "string")),
+}
+
+_VERB = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d+))?([svdqtx%])")
+
+
+def go_sprintf(fmt: str, args: list[Any]) -> str:
+    it = iter(args)
+    missing = object()
+
+    def one(m: re.Match[str]) -> str:
+        flags, width, prec, verb = m.groups()
+        if verb == "%":
+            return "%"
+        v = next(it, missing)
+        if v is missing:
+            return f"%!{verb}(MISSING)"
+        if verb == "q":
+            text = go_quote(str(v))
+        elif verb == "d" and isinstance(v, int) and not isinstance(v, bool):
+            text = str(v)
+        elif verb == "x" and isinstance(v, int):
+            text = f"{v:x}"
+        elif verb in "svt" or verb == "x":
+            text = go_print(v)
+            if prec:
+                text = text[:int(prec)]
+        else:
+            text = f"%!{verb}({go_type(v)}={go_print(v)})"
+        w = int(width or 0)
+        return text.ljust(w) if "-" in flags else text.rjust(w)
+
+    out = _VERB.sub(one, fmt)
+    extra = list(it)
+    if extra:
+        out += "%!(EXTRA " + ", ".join(f"{go_type(v)}={go_print(v)}" for v in extra) + ")"
+    return out
+
+
+def _sprint(args: list[Any]) -> str:
+    out = ""
+    for i, v in enumerate(args):
+        if i and not isinstance(v, str) and not isinstance(args[i - 1], str):
+            out += " "
+        out += go_print(v)
+    return out
+
+
+def is_true(v: Any) -> bool:
+    if v is None or v is NO_VALUE:
+        return False
+    if isinstance(v, Struct):
+        return True
+    if isinstance(v, bool | int | float | str | list | dict):
+        return bool(v)
+    return True
+
+
+class _ExecError(Exception):
+    def __init__(self, node: Node, msg: str) -> None:
+        super().__init__(msg)
+        self.node = node
+
+
+class Template:
+    """A parsed template named ``name`` (Podman names its templates after the command)."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.nodes = parse(name, text, set(FUNCS))
+
+    def execute(self, data: Any, out: list[str]) -> None:
+        """Append the output to ``out``; what was written before an error stays there."""
+        try:
+            self._walk(self.nodes, data, data, out)
+        except _ExecError as exc:
+            raise TemplateError(self._error(exc.node, str(exc))) from None
+
+    def _error(self, node: Node, msg: str) -> str:
+        before = self.text[:node.pos]
+        line = before.count("\n") + 1
+        col = node.pos - (before.rfind("\n") + 1)
+        context = node_text(node)
+        if len(context) > 20:
+            context = context[:20] + "..."
+        return (f"template: {self.name}:{line}:{col}: executing {go_quote(self.name)} at "
+                f"<{context}>: {msg}")
+
+    # -- walking
+    def _walk(self, nodes: list[Node], dot: Any, root: Any, out: list[str]) -> None:
+        for n in nodes:
+            if isinstance(n, Text):
+                out.append(n.text)
+            elif isinstance(n, Action):
+                out.append(go_print(self._pipe(n.pipe, dot, root)))
+            elif isinstance(n, Control):
+                self._control(n, dot, root, out)
+
+    def _control(self, n: Control, dot: Any, root: Any, out: list[str]) -> None:
+        value = self._pipe(n.pipe, dot, root)
+        if n.kind == "range":
+            if isinstance(value, dict):
+                items = [value[k] for k in sorted(value)]
+            elif isinstance(value, list):
+                items = value
+            elif value is None or value is NO_VALUE:
+                items = []
+            else:
+                raise _ExecError(n.pipe, f"range can't iterate over {go_print(value)}")
+            for item in items:
+                self._walk(n.body, item, root, out)
+            if not items and n.else_body is not None:
+                self._walk(n.else_body, dot, root, out)
+            return
+        if is_true(value):
+            self._walk(n.body, value if n.kind == "with" else dot, root, out)
+        elif n.else_body is not None:
+            self._walk(n.else_body, dot, root, out)
+
+    def _pipe(self, pipe: Pipe, dot: Any, root: Any) -> Any:
+        value: Any = _UNSET
+        for cmd in pipe.cmds:
+            value = self._command(cmd, dot, root, value)
+        return value
+
+    def _command(self, cmd: Command, dot: Any, root: Any, final: Any) -> Any:
+        first, rest = cmd.args[0], cmd.args[1:]
+        if isinstance(first, Ident):
+            return self._call(first, rest, dot, root, final)
+        if isinstance(first, FieldNode | Var) and (rest or final is not _UNSET):
+            raise _ExecError(first, f"{node_text(first).lstrip('.')} has arguments but "
+                             "cannot be invoked as function")
+        if rest or final is not _UNSET:
+            raise _ExecError(first, f"can't give argument to non-function {node_text(first)}")
+        return self._arg(first, dot, root)
+
+    def _arg(self, n: Node, dot: Any, root: Any) -> Any:
+        if isinstance(n, Dot):
+            return dot
+        if isinstance(n, Const):
+            return n.value
+        if isinstance(n, Pipe):
+            return self._pipe(n, dot, root)
+        if isinstance(n, Var):
+            return self._fields(n, root, n.names)
+        if isinstance(n, FieldNode):
+            base = dot if n.base is None else self._arg(n.base, dot, root)
+            return self._fields(n, base, n.names)
+        if isinstance(n, Ident):
+            return self._call(n, [], dot, root, _UNSET)
+        raise _ExecError(n, "can't handle this argument")
+
+    def _fields(self, n: Node, value: Any, names: list[str]) -> Any:
+        for name in names:
+            if isinstance(value, Struct):
+                if name not in value.fields:
+                    raise _ExecError(n, f"can't evaluate field {name} in type "
+                                     f"{value.type_name}")
+                value = value.fields[name]
+            elif isinstance(value, dict):
+                value = value.get(name, NO_VALUE)
+            elif value is None or value is NO_VALUE:
+                raise _ExecError(n, f"nil pointer evaluating interface {{}}.{name}")
+            else:
+                raise _ExecError(n, f"can't evaluate field {name} in type {go_type(value)}")
+        return value
+
+    def _call(self, ident: Ident, arg_nodes: list[Node], dot: Any, root: Any,
+              final: Any) -> Any:
+        args = [self._arg(a, dot, root) for a in arg_nodes]
+        if final is not _UNSET:
+            args.append(final)
+        name = ident.name
+        if name in FUNCS:
+            fn, types = FUNCS[name]
+            if len(args) != len(types):
+                raise _ExecError(ident, f"wrong number of args for {name}: want "
+                                 f"{len(types)} got {len(args)}")
+            for a, want in zip(args, types, strict=True):
+                if not _is(a, want):
+                    raise _ExecError(ident, f"wrong type for value; expected {want}; got "
+                                     f"{go_type(a)}")
+            return fn(*args)
+        return self._builtin(ident, name, args)
+
+    def _builtin(self, ident: Ident, name: str, args: list[Any]) -> Any:
+        def want(n: int) -> None:
+            if len(args) != n:
+                raise _ExecError(ident, f"wrong number of args for {name}: want {n} got "
+                                 f"{len(args)}")
+        if name == "print":
+            return _sprint(args)
+        if name == "println":
+            return " ".join(go_print(a) for a in args) + "\n"
+        if name == "printf":
+            if not args or not isinstance(args[0], str):
+                raise _ExecError(ident, f"wrong number of args for printf: want at least 1 "
+                                 f"got {len(args)}")
+            return go_sprintf(args[0], args[1:])
+        if name == "len":
+            want(1)
+            if not isinstance(args[0], str | list | dict):
+                raise _ExecError(ident, f"error calling len: len of type {go_type(args[0])}")
+            return len(args[0])
+        if name == "not":
+            want(1)
+            return not is_true(args[0])
+        if name in ("and", "or"):
+            if not args:
+                raise _ExecError(ident, f"wrong number of args for {name}: want at least 1 "
+                                 "got 0")
+            for a in args[:-1]:
+                if is_true(a) == (name == "or"):
+                    return a
+            return args[-1]
+        if name in ("eq", "ne"):
+            if len(args) < 2:
+                raise _ExecError(ident, f"wrong number of args for {name}: want "
+                                 f"{'at least 1' if name == 'eq' else '2'} got {len(args)}")
+            equal = any(args[0] == a for a in args[1:])
+            return equal if name == "eq" else not equal
+        if name == "index":
+            value = args[0] if args else None
+            for key in args[1:]:
+                if isinstance(value, dict):
+                    value = value.get(key, NO_VALUE)
+                elif isinstance(value, list | str) and isinstance(key, int):
+                    if not 0 <= key < len(value):
+                        raise _ExecError(ident, f"error calling index: index out of range: "
+                                         f"{key}")
+                    value = value[key]
+                else:
+                    raise _ExecError(ident, f"error calling index: can't index item of type "
+                                     f"{go_type(value)}")
+            return value
+        raise _ExecError(ident, f"{name} is not supported by podbridge's --format")
+
+
+class _Unset:
+    pass
+
+
+_UNSET: Any = _Unset()
+
+
+def _is(value: Any, want: str) -> bool:
+    if want == "any":
+        return True
+    if want == "string":
+        return isinstance(value, str)
+    if want == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if want == "[]string":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return False
