@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -187,13 +187,16 @@ class PodmanClient:
                            params={"repo": repo, "tag": tag}, what=f"untag image {image!r}")
 
     async def pull_image(self, reference: str, *, tls_verify: bool | None = None,
-                         auth: str | None = None, timeout: float = 600) -> str:
+                         auth: str | None = None, timeout: float = 600,
+                         progress: Callable[[str], None] | None = None) -> str:
         """Pull (policy always); returns the image ID. Errors may arrive after a 200.
 
         ``tls_verify`` None leaves TLS to the registries.conf of Podman's host; ``auth`` is
-        the base64 JSON of ``X-Registry-Auth``."""
+        the base64 JSON of ``X-Registry-Auth``; ``progress`` gets Podman's progress lines
+        (``Trying to pull ...``, ``Copying blob ...``), each with its newline."""
         headers = {"X-Registry-Auth": auth} if auth else None
-        params = {"reference": reference, "policy": "always", "quiet": "true"}
+        params = {"reference": reference, "policy": "always",
+                  "quiet": "false" if progress is not None else "true"}
         if tls_verify is not None:
             params["tlsVerify"] = _qs(tls_verify)
         what = f"pull {reference}"
@@ -210,6 +213,8 @@ class PodmanClient:
                     msg = json.loads(line)
                     if msg.get("error"):
                         raise PodmanError(f"{what}: {msg['error'].strip()}")
+                    if progress is not None and isinstance(msg.get("stream"), str):
+                        progress(msg["stream"])
                     if msg.get("id"):
                         image_id = msg["id"]
         except TimeoutError:

@@ -6,54 +6,105 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import re
 import sys
-from typing import Any
+import types
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from bridge.errors import BridgeError
+from bridge.podman import PodmanClient
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
 from bridge.store import Store
 from plugins.auto_update import output
+from plugins.auto_update.compat import STRICT, Compat, join_errors, major_of
+from plugins.auto_update.formats import Formatter
+from plugins.auto_update.gotemplate import TemplateError
+from plugins.auto_update.gotemplate_lex import go_quote
 from plugins.auto_update.history import History
 from plugins.auto_update.updater import Options, Report, Updater
 
 logger = logging.getLogger(__name__)
 
 EXIT_ERROR = 125  # Podman's status for a run with errors
+_GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
-def parse_bool(value: str) -> bool:
-    v = value.strip().lower()
-    if v in ("true", "1", "yes"):
-        return True
-    if v in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"{value!r} is not true or false")
+def go_bool(flag: str) -> Callable[[str], bool]:
+    """A boolean flag's value as Go's strconv.ParseBool (and pflag) reads it."""
+    def parse(value: str) -> bool:
+        if value in _GO_TRUE:
+            return True
+        if value in _GO_FALSE:
+            return False
+        raise argparse.ArgumentTypeError(
+            f"invalid argument {go_quote(value)} for \"{flag}\" flag: strconv.ParseBool: "
+            f"parsing {go_quote(value)}: invalid syntax")
+    return parse
+
+
+def _podman_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """A bad flag value: Podman's ``Error: ...`` and status 125, not argparse's usage."""
+    print(f"Error: {re.sub(r'^argument [^:]+: ', '', message)}", file=sys.stderr)
+    parser.exit(EXIT_ERROR)
 
 
 def add_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
     p = subparsers.add_parser(
         "auto-update", help="update containers whose image changed, as podman auto-update",
         description="Check and update the running containers labelled "
-        "io.containers.autoupdate, restarting their systemd units (rollback on failure).")
+        "io.containers.autoupdate, restarting their systemd units (rollback on failure). "
+        "Flags, output, errors and exit status as the Podman it talks to (4 or 5).")
+    p.error = types.MethodType(_podman_error, p)  # type: ignore[method-assign]
     add_connection_flags(p)
-    p.add_argument("--dry-run", action="store_true",
+    p.add_argument("--dry-run", type=go_bool("--dry-run"), nargs="?", const=True,
+                   default=False, metavar="true|false",
                    help="check only: updates show as pending")
-    p.add_argument("--rollback", type=parse_bool, nargs="?", const=True, default=None,
-                   metavar="true|false", help="roll back when a restart fails (default true)")
-    p.add_argument("--format", choices=("json", "table"), default="table",
-                   help="print JSON instead of the table")
+    p.add_argument("--rollback", type=go_bool("--rollback"), nargs="?", const=True,
+                   default=None, metavar="true|false",
+                   help="roll back when a restart fails (default true)")
+    p.add_argument("--format", default="",
+                   help="json, or a Go template: {{.Unit}} {{.Container}} "
+                   "{{.ContainerName}} {{.ContainerID}} {{.Image}} {{.Policy}} "
+                   "{{.Updated}}, 'table ...' for a table with headers, {{json .}}")
     p.add_argument("--authfile", help="registry credentials (default: $REGISTRY_AUTH_FILE, "
                    "then containers' default auth.json)")
-    p.add_argument("--tls-verify", type=parse_bool, nargs="?", const=True, default=None,
-                   metavar="true|false", help="require verified HTTPS (default: as "
-                   "registries.conf says)")
+    p.add_argument("--tls-verify", type=go_bool("--tls-verify"), nargs="?", const=True,
+                   default=None, metavar="true|false", help="require verified HTTPS "
+                   "(default: as registries.conf says)")
     p.add_argument("--registries-conf", help="registries.conf to read (default: "
                    "$CONTAINERS_REGISTRIES_CONF, then /etc/containers/registries.conf)")
     p.add_argument("--concurrency", type=int, help="independent units updated at once "
                    "(default 4)")
     p.add_argument("--no-history", action="store_true",
                    help="do not record the run in the bridge's store")
+    p.add_argument("--compat", choices=("auto", "4", "5"), default="auto",
+                   help="follow the rules and texts of this Podman major version (default: "
+                   "the version of the Podman service)")
     p.set_defaults(func=cmd_auto_update)
+
+
+def _authfile_problem(path: str) -> str | None:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        return f"credential file is not accessible: faccessat {path}: {why}"
+    return None
+
+
+async def _compat(podman: PodmanClient, choice: str) -> Compat:
+    if choice != "auto":
+        return Compat(int(choice))
+    try:
+        version = str((await podman.version()).get("Version") or "")
+    except BridgeError as exc:
+        logger.warning("cannot read Podman's version (%s): following Podman 5", exc)
+        return STRICT
+    major = major_of(version)
+    return Compat(major) if major is not None else STRICT
 
 
 def cmd_auto_update(args: argparse.Namespace) -> int:
@@ -66,6 +117,7 @@ def cmd_auto_update(args: argparse.Namespace) -> int:
         tls_verify=args.tls_verify if args.tls_verify is not None else conf.get("tls_verify"),
         registries_conf=args.registries_conf or conf.get("registries_conf"),
         concurrency=args.concurrency or int(conf.get("concurrency", 4)),
+        progress=_progress,
     )
     store = None
     if not args.no_history:
@@ -74,26 +126,47 @@ def cmd_auto_update(args: argparse.Namespace) -> int:
         except Exception as exc:  # a read-only state folder must not stop an update
             logger.warning("no history for this run: %s", exc)
 
-    async def run() -> Report:
+    async def run() -> tuple[Report, Compat]:
         async with open_clients(settings, systemd=True) as clients:
+            options.compat = await _compat(clients.podman, args.compat)
+            if args.authfile and options.compat.checks_authfile:
+                problem = _authfile_problem(args.authfile)
+                if problem:
+                    raise BridgeError(problem)
             history = History(store) if store is not None else None
-            return await Updater(clients.podman, clients.systemd, options,
-                                 history=history).run()
+            report = await Updater(clients.podman, clients.systemd, options,
+                                   history=history).run()
+            return report, options.compat
 
     try:
-        report = asyncio.run(run())
+        report, compat = asyncio.run(run())
     except BridgeError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)
         return EXIT_ERROR
     finally:
         if store is not None:
             store.close()
-    if args.format == "json":
-        print(output.as_json(report.rows))
-    elif report.rows:
-        sys.stdout.write(output.table(report.rows))
-    errors = report.errors + [f"{r.container}: {r.reason}" for r in report.rows
-                              if r.updated == "failed"]
-    for error in errors:
-        print(f"Error: {error}", file=sys.stderr)
-    return EXIT_ERROR if errors else 0
+    errors = list(report.errors)
+    # As Podman: with nothing to update, nothing is printed (not even [] or headers).
+    if report.rows:
+        if args.format == "json":
+            print(output.as_json(report.rows))
+        else:
+            try:
+                text, error = Formatter.parse(args.format, compat.major).render(report.rows)
+            except TemplateError as exc:
+                text, error = "", exc
+            sys.stdout.write(text)
+            if error is not None:
+                errors.append(str(error))
+    sys.stdout.flush()
+    if errors:
+        print(f"Error: {join_errors(errors)}", file=sys.stderr)
+        return EXIT_ERROR
+    return 0
+
+
+def _progress(line: str) -> None:
+    """Pull progress on stderr, as Podman's auto-update writes it."""
+    sys.stderr.write(line)
+    sys.stderr.flush()

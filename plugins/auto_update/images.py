@@ -8,6 +8,7 @@ registries.conf itself (an explicit ``tlsVerify=true`` would override ``insecure
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,10 +55,12 @@ async def inspect(podman: PodmanClient, name: str) -> LocalImage:
 
 
 async def pull(podman: PodmanClient, reference: str, *, tls_verify: bool | None = None,
-               auth: str | None = None, timeout: float = PULL_TIMEOUT) -> str:
-    """Pull ``reference`` (policy always); the image ID. Errors may come after a 200."""
+               auth: str | None = None, timeout: float = PULL_TIMEOUT,
+               progress: Callable[[str], None] | None = None) -> str:
+    """Pull ``reference`` (policy always); the image ID. Errors may come after a 200;
+    ``progress`` gets Podman's progress lines as they come."""
     return await podman.pull_image(reference, tls_verify=tls_verify, auth=auth,
-                                   timeout=timeout)
+                                   timeout=timeout, progress=progress)
 
 
 async def retag(podman: PodmanClient, image_id: str, name: str) -> None:

@@ -76,7 +76,12 @@ def table(rows: Iterable[Row]) -> str:
 
 
 def as_json(rows: Iterable[Row]) -> str:
-    return json.dumps([r.podman_json() for r in rows], indent=4)
+    """Go's json.MarshalIndent: UTF-8 kept, ``<``, ``>``, ``&`` (and U+2028/9) escaped."""
+    text = json.dumps([r.podman_json() for r in rows], indent=4, ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
 
 
 def parse_table(text: str) -> list[dict[str, str]]:

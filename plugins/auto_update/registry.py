@@ -49,7 +49,12 @@ _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm6
 
 
 class RegistryError(Exception):
-    """A check that could not be made; the text is the reason shown to the user."""
+    """A check that could not be made; the text is the reason shown to the user,
+    ``podman`` the words containers/image (so Podman) uses for it, where we know them."""
+
+    def __init__(self, message: str, podman: str | None = None) -> None:
+        super().__init__(message)
+        self.podman = podman if podman is not None else message
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,20 @@ def _reason(exc: BaseException, host: str, timeout: float) -> str:
     return f"cannot reach registry {host}: {exc}"
 
 
+def _ping_error(exc: BaseException, host: str, scheme: str) -> str:
+    """containers/image's words for a registry it cannot reach (it pings ``/v2/`` first,
+    over https, then over http for an insecure registry, and reports the last try)."""
+    os_error = getattr(exc, "os_error", None) or exc
+    errno = getattr(os_error, "errno", None)
+    if errno == 111:
+        why = f"dial tcp {host}: connect: connection refused"
+    elif isinstance(exc, TimeoutError):
+        why = f"dial tcp {host}: i/o timeout"
+    else:
+        why = str(exc)
+    return f'pinging container registry {host}: Get "{scheme}://{host}/v2/": {why}'
+
+
 class RegistryClient:
     """One session for one run of checks; tokens are kept per (host, scope) for the run."""
 
@@ -156,6 +175,7 @@ class RegistryClient:
             ["https", "http"] if self.insecure(ref) else ["https"])
         ssl_arg = not self.insecure(ref)  # only https uses it
         last: BaseException | None = None
+        last_scheme = schemes[0]
         for scheme in schemes:
             url = f"{scheme}://{host}/v2/{ref.repository}/{path}"
             try:
@@ -165,12 +185,14 @@ class RegistryClient:
                     self._schemes[host] = scheme
                     return resp.status, {k.lower(): v for k, v in resp.headers.items()}, body
             except TimeoutError as exc:
-                raise RegistryError(_reason(exc, host, self.timeout)) from None
+                raise RegistryError(_reason(exc, host, self.timeout),
+                                    _ping_error(exc, host, scheme)) from None
             except (aiohttp.ClientError, OSError) as exc:
                 logger.debug("%s %s failed: %s", method, url, exc)
-                last = exc
+                last, last_scheme = exc, scheme
         assert last is not None
-        raise RegistryError(_reason(last, host, self.timeout))
+        raise RegistryError(_reason(last, host, self.timeout),
+                            _ping_error(last, host, last_scheme))
 
     async def _request(self, method: str, ref: ImageRef, path: str, accept: str = "",
                        authfile_path: str | None = None) -> tuple[int, dict[str, str], bytes]:

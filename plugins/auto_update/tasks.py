@@ -2,7 +2,8 @@
 
 As Podman: running containers with the label ``io.containers.autoupdate``; ``""`` and
 ``disabled`` are skipped, ``image`` is an alias of ``registry``, ``registry`` and ``local``
-are valid, anything else is an error; the unit comes from the ``PODMAN_SYSTEMD_UNIT``
+are valid, anything else is an error (in Podman's words, without the container's ID,
+as Podman says it); the unit comes from the ``PODMAN_SYSTEMD_UNIT``
 label, or, for a container in a pod, from the pod's infra container.
 
 Beyond Podman, units are put in groups: the units of one pod, or units tied by
@@ -20,6 +21,7 @@ from typing import Any
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import UNIT_IFACE, SystemdClient
+from plugins.auto_update.gotemplate_lex import go_quote
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +43,10 @@ def lookup_policy(value: str) -> str:
     try:
         return POLICIES[value]
     except KeyError:
-        valid = sorted(k for k in POLICIES if k)
-        raise PolicyError(f"invalid auto-update policy {value!r}: valid policies are "
-                          f"{valid}") from None
+        # Podman's words: fmt's %q of the value and %+q of the sorted keys.
+        valid = " ".join(go_quote(k) for k in sorted(k for k in POLICIES if k))
+        raise PolicyError(f"invalid auto-update policy {go_quote(value)}: valid policies "
+                          f"are [{valid}]") from None
 
 
 @dataclass(frozen=True)
@@ -76,18 +79,20 @@ def select_tasks(containers: list[dict[str, Any]], infra_units: dict[str, str]
         try:
             policy = lookup_policy(labels[LABEL])
         except PolicyError as exc:
-            errors.append(f"container {cid[:12]}: {exc}")
+            errors.append(str(exc))
             continue
         if policy == "disabled":
             continue
         pod = str(c.get("Pod") or "")
         unit = infra_units.get(pod, "") if pod else labels.get(UNIT_LABEL, "")
         if not unit:
-            errors.append(f"auto-updating container {cid!r}: no {UNIT_LABEL} label found")
+            errors.append(f"auto-updating container {go_quote(cid)}: no {UNIT_LABEL} label "
+                          "found")
             continue
         image = str(c.get("Image") or "")
         if not image:
-            errors.append(f"auto-updating container {cid!r}: raw-image name is empty")
+            errors.append(f"locally auto-updating container {go_quote(cid)}: raw-image name "
+                          "is empty")
             continue
         names = c.get("Names") or [cid[:12]]
         tasks.append(Task(cid, str(names[0]), image, str(c.get("ImageID", "")), policy,

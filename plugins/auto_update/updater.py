@@ -11,6 +11,10 @@ Nothing is left half-updated: when one pull of a unit fails, the names already p
 it are pointed back at the old images and the unit is not restarted. Units of a group
 (tasks.group_units) go one after another; groups run concurrently, at most
 ``concurrency`` at a time. An error fails its container, never the run.
+
+``Report.errors`` are Podman's error texts, in the order Podman reports them, following
+the rules of ``Options.compat`` (compat.py): the Podman version whose behaviour a run
+follows; each row's ``reason`` is podbridge's own, longer explanation.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
 from plugins.auto_update import images, labels, registries_conf
+from plugins.auto_update.compat import STRICT, Compat
 from plugins.auto_update.history import CHECK, UPDATE, History
 from plugins.auto_update.output import Row, sort_rows
 from plugins.auto_update.reference import BadReference, parse_reference
@@ -56,6 +61,8 @@ class Options:
     restart_timeout: float = 300.0
     registry_timeout: float = 30.0
     pull_timeout: float = 600.0
+    compat: Compat = STRICT               # whose rules and texts the errors follow
+    progress: Callable[[str], None] | None = None  # pull progress lines, as Podman's
 
 
 @dataclass
@@ -70,7 +77,12 @@ class Report:
 
 
 class _Failed(Exception):
-    """A task's check or update failed: the text is its reason."""
+    """A task's check or update failed: the text is its reason, ``podman`` the inner
+    error in Podman's words."""
+
+    def __init__(self, reason: str, podman: str | None = None) -> None:
+        super().__init__(reason)
+        self.podman = podman if podman is not None else reason
 
 
 def _no_publish(type: str, subject: str, data: dict[str, Any]) -> None:
@@ -89,6 +101,7 @@ class Updater:
         self.history = history
         self._pulls: dict[str, asyncio.Task[str]] = {}
         self._local: dict[str, images.LocalImage] = {}
+        self._errors: list[str] = []
         self.run_id = ""
 
     async def run(self) -> Report:
@@ -125,6 +138,7 @@ class Updater:
                     t.cancel()
                 await asyncio.gather(*self._pulls.values(), return_exceptions=True)
         report.rows = sort_rows(rows)
+        report.errors += self._errors
         return report
 
     # -- one unit
@@ -136,17 +150,20 @@ class Updater:
                 if await self._check(task, row, reg):
                     apply.append((task, row))
             except _Failed as exc:
-                self._fail(row, str(exc), CHECK)
+                self._fail(row, str(exc), CHECK, f"checking image updates for container "
+                           f"{task.container_id}: {exc.podman}")
             except Exception as exc:  # one container's trouble never ends the run
                 logger.exception("checking %s failed", task.name)
-                self._fail(row, f"internal error: {exc}", CHECK)
+                self._fail(row, f"internal error: {exc}", CHECK, f"checking image updates "
+                           f"for container {task.container_id}: {exc}")
         if apply:
             try:
                 await self._apply(unit, apply)
             except Exception as exc:
                 logger.exception("updating %s failed", unit)
                 for _, row in apply:
-                    self._fail(row, f"internal error: {exc}", UPDATE)
+                    self._fail(row, f"internal error: {exc}", UPDATE,
+                               f"updating unit {unit}: {exc}")
         return rows
 
     async def _check(self, task: Task, row: Row, reg: RegistryClient) -> bool:
@@ -171,13 +188,21 @@ class Updater:
                 if available and rules.cooldown is not None:
                     created = await reg.created(ref, remote.digest, task.authfile)
             except (RegistryError, BadReference) as exc:
-                raise _Failed(f"image check for {task.image!r} failed: {exc}") from None
+                reason = f"image check for {task.image!r} failed: {exc}"
+                if self.options.compat.ignores_registry_check_errors:
+                    # Podman 4 logs it at debug level and reports "false".
+                    logger.info("%s (ignored, as Podman %d does)", reason,
+                                self.options.compat.major)
+                    row.updated, row.reason = "false", reason
+                    self._record(row, CHECK)
+                    return False
+                raise _Failed(reason, getattr(exc, "podman", str(exc))) from None
         else:
             try:
                 new = await images.inspect(self.podman, task.image)
             except BridgeError as exc:
-                raise _Failed(f"image check for {task.image!r} failed: {exc.message}"
-                              ) from None
+                raise _Failed(f"image check for {task.image!r} failed: {exc.message}",
+                              exc.message) from None
             available = new.id != task.image_id
             row.new_image_id, row.new_digest = new.id, new.digest
             if available and rules.cooldown is not None:
@@ -217,7 +242,8 @@ class Updater:
                 pulled.append((task, row))
             except BridgeError as exc:
                 self._fail(row, f"image update for {task.image!r} failed: {exc.message}",
-                           UPDATE)
+                           UPDATE, f"updating image for container {task.container_id}: "
+                           f"{exc.message.removeprefix(f'pull {task.image}: ')}")
                 failed.append(task.name)
         if failed:
             # Nothing half-updated: the unit keeps running its old images, and the
@@ -229,7 +255,7 @@ class Updater:
             return
         for _, row in pulled:
             self.publish(UPDATING_EVENT, unit, self._data(row))
-        error = await self._restart(unit)
+        error, podman_error = await self._restart(unit)
         if error is None:
             for _, row in pulled:
                 row.updated = "true"
@@ -239,6 +265,8 @@ class Updater:
         if not self.options.rollback:
             for _, row in pulled:
                 self._fail(row, error, UPDATE)
+            if self.options.compat.reports_restart_failure_without_rollback:
+                self._errors.append(f"restarting unit {unit} during update: {podman_error}")
             return
         for task, row in pulled:
             try:
@@ -247,8 +275,10 @@ class Updater:
                 for _, r in pulled:
                     self._fail(r, f"{error}; falling back to the previous image: "
                                f"{exc.message}", UPDATE)
+                self._errors.append(f"rolling back image for container {task.container_id} "
+                                    f"in unit {unit}: {exc.message}")
                 return
-        again = await self._restart(unit)
+        again, podman_again = await self._restart(unit)
         for _, row in pulled:
             if again is None:
                 row.updated, row.reason = "rolled back", error
@@ -257,6 +287,8 @@ class Updater:
             else:
                 self._fail(row, f"{error}; restarting with the old image during "
                            f"fallback: {again}", UPDATE)
+        if again is not None:
+            self._errors.append(f"restarting unit {unit} during rollback: {podman_again}")
 
     # -- helpers
     async def _local_image(self, image_id: str, name: str) -> images.LocalImage:
@@ -282,22 +314,24 @@ class Updater:
                 pass
             self._pulls[task.image] = asyncio.create_task(images.pull(
                 self.podman, task.image, tls_verify=self.options.tls_verify, auth=auth,
-                timeout=self.options.pull_timeout), name=f"autoupdate-pull/{task.image}")
+                timeout=self.options.pull_timeout, progress=self.options.progress),
+                name=f"autoupdate-pull/{task.image}")
         return await asyncio.shield(self._pulls[task.image])
 
-    async def _restart(self, unit: str) -> str | None:
-        """RestartUnit and wait for the job, as Podman: None if ``done``, else why not."""
+    async def _restart(self, unit: str) -> tuple[str | None, str]:
+        """RestartUnit and wait for the job, as Podman: (None, "") if ``done``, else why
+        not, in our words and in Podman's."""
         assert self.systemd is not None
         try:
             job = await self.systemd.restart_unit(unit, "replace")
             result = await self.systemd.wait_job(job, self.options.restart_timeout)
         except BridgeError as exc:
-            return f"restarting systemd unit {unit!r} failed: {exc.message}"
+            return f"restarting systemd unit {unit!r} failed: {exc.message}", exc.message
         if result == "done":
             logger.info("restarted %s", unit)
-            return None
+            return None, ""
         return (f"restarting systemd unit {unit!r} failed: expected \"done\" but received "
-                f"{result!r}")
+                f"{result!r}", self.options.compat.restart_failed(unit, result))
 
     async def _retag_quietly(self, task: Task, row: Row) -> None:
         try:
@@ -306,7 +340,11 @@ class Updater:
             logger.warning("cannot point %s back at %s: %s", task.image, row.old_image_id,
                            exc)
 
-    def _fail(self, row: Row, reason: str, kind: str) -> None:
+    def _fail(self, row: Row, reason: str, kind: str, podman_error: str | None = None
+              ) -> None:
+        """``row`` failed for ``reason``; ``podman_error``: the error Podman reports."""
+        if podman_error is not None:
+            self._errors.append(podman_error)
         row.updated, row.reason = "failed", reason
         logger.warning("auto-update of %s (%s): %s", row.container_name, row.unit, reason)
         self.publish(FAILED_EVENT, row.unit, self._data(row))
