@@ -80,6 +80,9 @@ def add_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
                    "(default 4)")
     p.add_argument("--no-history", action="store_true",
                    help="do not record the run in the bridge's store")
+    p.add_argument("--log-level", default="error",
+                   help="what podbridge logs on stderr besides Podman's output (default "
+                   "error: nothing Podman would not print)")
     p.add_argument("--compat", choices=("auto", "4", "5"), default="auto",
                    help="follow the rules and texts of this Podman major version (default: "
                    "the version of the Podman service)")
@@ -108,6 +111,10 @@ async def _compat(podman: PodmanClient, choice: str) -> Compat:
 
 
 def cmd_auto_update(args: argparse.Namespace) -> int:
+    # stderr carries Podman's texts: podbridge's own reasons (logged as warnings) are in
+    # the history and the rows' reasons, shown here only when asked for.
+    logging.basicConfig(level=str(args.log_level).upper(),
+                        format="%(levelname)s %(name)s: %(message)s")
     settings = settings_from_args(args)
     conf = settings.plugin_config("auto_update")
     options = Options(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from tests.bench.autoupdate import (
     unexecutable_image,
 )
 from tests.integration.autoupdate_dropin import (
+    ROOT,
     Outcome,
     comparable,
     podbridge_tool,
@@ -90,8 +93,8 @@ def policies(world: World, tool: Tool, t: str) -> list[Outcome]:
     return out
 
 
-def test_policies_several_units_and_templates(fresh_world: World, tmp_path: Path) -> None:
-    out = compare(fresh_world, policies, tmp_path, unordered=True)
+def test_policies_several_units_and_templates(fresh_world: World) -> None:
+    out = compare(fresh_world, policies, fresh_world.root / "podbridge-state", unordered=True)
     # Podman did what the scenario means (so the comparison compared something).
     assert rows(out[1]) == {"reg": "false", "loc": "false"}
     assert rows(out[2]) == {"reg": "pending", "loc": "pending"}
@@ -123,8 +126,8 @@ def rollback(world: World, tool: Tool, t: str) -> list[Outcome]:
     return out
 
 
-def test_rollback_on_and_off(fresh_world: World, tmp_path: Path) -> None:
-    out = compare(fresh_world, rollback, tmp_path, unordered=True)
+def test_rollback_on_and_off(fresh_world: World) -> None:
+    out = compare(fresh_world, rollback, fresh_world.root / "podbridge-state", unordered=True)
     assert rows(out[0]) == {"reg": "rolled back", "loc": "rolled back"}
     assert out[0].status == 0, "a rollback that worked is no error for Podman"
     assert rows(out[1]) == {"reg": "failed", "loc": "failed"}
@@ -166,8 +169,8 @@ def errors(world: World, tool: Tool, t: str) -> list[Outcome]:
     return out
 
 
-def test_nothing_to_update_and_registry_errors(fresh_world: World, tmp_path: Path) -> None:
-    out = compare(fresh_world, errors, tmp_path, unordered=True)
+def test_nothing_to_update_and_registry_errors(fresh_world: World) -> None:
+    out = compare(fresh_world, errors, fresh_world.root / "podbridge-state", unordered=True)
     assert [(o.status, o.stdout, o.stderr) for o in out[:3]] == [(0, "", "")] * 3, (
         "nothing to update: nothing printed, not even for a bad template")
     dead = "failed" if podman_major(fresh_world) >= 5 else "false"
@@ -235,11 +238,12 @@ def test_a_systemd_timer_runs_it_as_podmans_timer_runs_podman(fresh_world: World
                                ).stdout
     theirs_timer = world.run(["cat", "/usr/lib/systemd/system/podman-auto-update.timer"]
                              ).stdout
-    # Ours, as `make install` installs them.
+    # Ours, as `make install` installs them, with the world's podman for the prune.
     dest = tmp_path / "dest"
-    world.run(["env", f"DESTDIR={dest}", "bash",
-               str(Path(__file__).resolve().parents[2] / "scripts" /
-                   "install-autoupdate-units.sh")])
+    podman_bin = world.run(["sh", "-c", "command -v podman"]).stdout.strip()
+    subprocess.run(["bash", str(ROOT / "scripts" / "install-autoupdate-units.sh")],
+                   env={**os.environ, "DESTDIR": str(dest), "PODMAN_BIN": podman_bin},
+                   check=True, capture_output=True)
     unit_dir = dest / "usr" / "local" / "lib" / "systemd" / "system"
     ours_service = (unit_dir / "podbridge-auto-update.service").read_text()
     ours_timer = (unit_dir / "podbridge-auto-update.timer").read_text()
@@ -257,11 +261,14 @@ def test_a_systemd_timer_runs_it_as_podmans_timer_runs_podman(fresh_world: World
     assert [x for x in _unit_lines(ours_timer) if not x.startswith("Description=")] == [
         x for x in _unit_lines(theirs_timer) if not x.startswith("Description=")]
 
+    # The world has a private /tmp: the units' output goes to a folder in the world's.
+    out_dir = world.root / f"dropin-{uuid.uuid4().hex[:6]}"
+    out_dir.mkdir()
     m_tag, p_tag = tag("m"), tag("p")
     theirs, their_props, their_update = _timer_run(
-        world, "podman-auto-update", theirs_service, theirs_timer, m_tag, tmp_path)
+        world, "podman-auto-update", theirs_service, theirs_timer, m_tag, out_dir)
     ours, our_props, our_update = _timer_run(
-        world, "podbridge-auto-update", ours_service, ours_timer, p_tag, tmp_path)
+        world, "podbridge-auto-update", ours_service, ours_timer, p_tag, out_dir)
     assert their_props["Result"] == "success" and their_update, theirs
     assert our_props["Result"] == their_props["Result"]
     assert our_update, ours
