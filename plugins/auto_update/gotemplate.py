@@ -299,18 +299,27 @@ class Template:
 
     def _call(self, ident: Ident, arg_nodes: list[Node], dot: Any, root: Any,
               final: Any) -> Any:
-        args = [self._arg(a, dot, root) for a in arg_nodes]
-        if final is not _UNSET:
-            args.append(final)
         name = ident.name
+        count = len(arg_nodes) + (final is not _UNSET)
         if name in FUNCS:
             fn, types = FUNCS[name]
-            if len(args) != len(types):
+            if count != len(types):
                 raise _ExecError(ident, f"wrong number of args for {name}: want "
-                                 f"{len(types)} got {len(args)}")
-            for a, want in zip(args, types, strict=True):
+                                 f"{len(types)} got {count}")
+        args, nodes = [], []
+        for i, n in enumerate(arg_nodes):
+            if name in FUNCS and isinstance(n, Const):
+                _check_const(n, FUNCS[name][1][i])
+            args.append(self._arg(n, dot, root))
+            nodes.append(n)
+        if final is not _UNSET:
+            # Go reports a bad piped value at the last node it evaluated.
+            args.append(final)
+            nodes.append(nodes[-1] if nodes else ident)
+        if name in FUNCS:
+            for a, n, want in zip(args, nodes, types, strict=True):
                 if not _is(a, want):
-                    raise _ExecError(ident, f"wrong type for value; expected {want}; got "
+                    raise _ExecError(n, f"wrong type for value; expected {want}; got "
                                      f"{go_type(a)}")
             return fn(*args)
         return self._builtin(ident, name, args)
@@ -370,6 +379,19 @@ class Template:
 
 class _Unset:
     pass
+
+
+_KINDS = {"int": "integer", "string": "string"}
+
+
+def _check_const(n: Const, want: str) -> None:
+    """Go's evalArg for a constant: its kind must fit the parameter."""
+    if n.value is None and want != "any":
+        raise _ExecError(n, f"cannot assign nil to {want}")
+    if want in _KINDS and not _is(n.value, want):
+        raise _ExecError(n, f"expected {_KINDS[want]}; found {n.text}")
+    if want == "[]string":
+        raise _ExecError(n, f"can't handle {n.text} for arg of type []string")
 
 
 _UNSET: Any = _Unset()

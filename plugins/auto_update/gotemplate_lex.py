@@ -154,7 +154,8 @@ class Lexer:
 
     def _at_terminator(self) -> bool:
         ch = self._peek()
-        return ch == "" or ch in SPACES or ch in ".,|:)(" or ch == RIGHT[0]
+        return (ch == "" or ch in SPACES or ch in ".,|:)("
+                or self.text.startswith(RIGHT, self.pos))
 
     # -- the token stream
     def items(self) -> Iterator[Item]:
@@ -269,11 +270,13 @@ class Lexer:
                 self.paren_depth += 1
                 yield self._emit(T.LEFT_PAREN)
             elif ch == ")":
+                # Go emits the paren before it finds it unbalanced: the parser fails on
+                # it first.
+                yield self._emit(T.RIGHT_PAREN)
                 self.paren_depth -= 1
                 if self.paren_depth < 0:
-                    yield self._error("unexpected right paren")
+                    yield self._error(f"unexpected right paren {rune_desc(ch)}")
                     return
-                yield self._emit(T.RIGHT_PAREN)
             elif ord(ch) < 0x80 and ch.isprintable():
                 yield self._emit(T.CHAR)
             else:

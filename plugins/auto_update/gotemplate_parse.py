@@ -299,18 +299,21 @@ class Parser:
             return None
         if self._peek().typ is T.FIELD:
             names = []
+            chain_pos = self._peek().pos  # Go places the whole chain at its first link
             while self._peek().typ is T.FIELD:
                 names.append(self._next().val[1:])
             if isinstance(node, FieldNode) and node.base is None:
                 node.names += names
                 node.text = "".join("." + n for n in node.names)
+                node.pos = chain_pos
             elif isinstance(node, Var):
                 node.names += names
+                node.pos = chain_pos
             elif isinstance(node, Const | Dot):
                 raise self.error(f"unexpected . after term {go_quote(node_text(node))}")
             else:
                 text = node_text(node)
-                node = FieldNode(node.pos, names, node,
+                node = FieldNode(chain_pos, names, node,
                                  f"({text})" + "".join("." + n for n in names))
         return node
 

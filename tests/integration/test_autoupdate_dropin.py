@@ -275,3 +275,42 @@ def test_a_systemd_timer_runs_it_as_podmans_timer_runs_podman(fresh_world: World
     assert "true" in ours.stdout and "Writing manifest" in ours.stderr
     assert (comparable(ours, p_tag, world.registry, unordered=True)
             == comparable(theirs, m_tag, world.registry, unordered=True))
+
+
+# -- templates: Podman's parser and podbridge's on the same texts -------------------------
+
+TEMPLATES = [
+    "{{.Unit}}", "{{.Unit}},{{.Image}},{{.Updated}},{{.Policy}}", "{{.ContainerName}}",
+    "table {{.Unit}} {{.Container}}", "table {{.ContainerID}}\\t{{.ContainerName}}",
+    "table {{.Image}}|{{.Policy}}", "{{json .}}", "{{ json . }}", "{{json .Unit}}", "{{.}}",
+    "{{.Unit | upper}}", "{{lower .Policy}} {{title .Updated}}", '{{printf "%-30s|" .Unit}}',
+    "{{truncate .ContainerID 5}}", "{{pad .Policy 2 3}}|",
+    '{{if eq .Updated "pending"}}P{{else}}N{{end}}', "{{range .}}{{.Policy}};{{end}}",
+    "{{with .Image}}<{{.}}>{{end}}", "{{len .Unit}}", "{{/* a comment */}}{{.Policy}}",
+    "{{- .Policy -}}  !", "a\\tb\\n{{.Policy}}", "{{print .Policy 1 2}}",
+    "{{split .Image \"/\"}}", "{{join (split .Image \"/\") \"+\"}}",
+    # these do not parse, or fail when run: Podman's words
+    "table {{.Foo}}", "{{.Unit", "{{.Unit}", "{{}}", "{{end}}", "{{range .}}",
+    "{{foo .}}", "{{.Nope}}", '{{"unterminated}}', "{{.Unit | nofunc}}", "{{lower}}",
+    "{{upper .}}", "{{.Unit 3}}", "{{(.Unit}}", "{{.Unit)}}", "{{$x}}", "{{-.Unit}}",
+    "{{.Unit.Deeper}}", "{{if}}x{{end}}", "{{else}}", "{{range .}}{{.Unit}}{{end}",
+    "{{ .Unit | 3 }}", "{{truncate .Unit \"x\"}}",
+]
+
+
+def test_templates_as_podman_parses_and_runs_them(world: World) -> None:
+    """Every template of TEMPLATES, through both tools, on one unit (dry runs: nothing
+    changes between the two)."""
+    t = tag("t")
+    remote = f"{world.registry}/podbridge/dr-{t}:latest"
+    world.podman("push", "--quiet", HTTPD_V1, remote)
+    units = [Unit(f"dr-{t}-reg", remote, "registry")]
+    start_units(world, units)
+    ours = podbridge_tool(world.root / "podbridge-state")
+    try:
+        for template in TEMPLATES:
+            want = podman_tool(world, "--dry-run", "--format", template)
+            got = ours(world, "--dry-run", "--format", template)
+            assert got == want, f"--format {template!r}"
+    finally:
+        remove_units(world, units)
