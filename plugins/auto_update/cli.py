@@ -153,24 +153,34 @@ def cmd_auto_update(args: argparse.Namespace) -> int:
     finally:
         if store is not None:
             store.close()
-    errors = list(report.errors)
-    # As Podman: with nothing to update, nothing is printed (not even [] or headers).
-    if report.rows:
-        if args.format == "json":
-            print(output.as_json(report.rows))
+    stdout, stderr, status = podman_output(report.rows, report.errors, args.format,
+                                           compat.major)
+    sys.stdout.write(stdout)
+    sys.stdout.flush()
+    sys.stderr.write(stderr)
+    return status
+
+
+def podman_output(rows: list[output.Row], errors: list[str], fmt: str, major: int
+                  ) -> tuple[str, str, int]:
+    """What Podman prints for a run (stdout, stderr) and its exit status: with nothing
+    to update, nothing on stdout (not even ``[]`` or headers, and a template is not even
+    parsed); the errors, then any template error, joined as Podman joins them."""
+    errors = list(errors)
+    stdout = ""
+    if rows:
+        if fmt == "json":
+            stdout = output.as_json(rows) + "\n"
         else:
             try:
-                text, error = Formatter.parse(args.format, compat.major).render(report.rows)
+                stdout, error = Formatter.parse(fmt, major).render(rows)
             except TemplateError as exc:
-                text, error = "", exc
-            sys.stdout.write(text)
+                error = exc
             if error is not None:
                 errors.append(str(error))
-    sys.stdout.flush()
     if errors:
-        print(f"Error: {join_errors(errors)}", file=sys.stderr)
-        return EXIT_ERROR
-    return 0
+        return stdout, f"Error: {join_errors(errors)}\n", EXIT_ERROR
+    return stdout, "", 0
 
 
 def _progress(line: str) -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
+from plugins.auto_update.cli import podman_output
+from plugins.auto_update.output import Row
 from tests.bench.autoupdate import (
     Unit,
     container_image,
@@ -299,18 +301,29 @@ TEMPLATES = [
 
 
 def test_templates_as_podman_parses_and_runs_them(world: World) -> None:
-    """Every template of TEMPLATES, through both tools, on one unit (dry runs: nothing
-    changes between the two)."""
+    """Every template of TEMPLATES through Podman, and through podbridge's output path
+    (cli.podman_output, on the rows podbridge's CLI found: one Python start instead of
+    fifty); a few through podbridge's whole CLI too. Dry runs: nothing changes."""
     t = tag("t")
     remote = f"{world.registry}/podbridge/dr-{t}:latest"
     world.podman("push", "--quiet", HTTPD_V1, remote)
     units = [Unit(f"dr-{t}-reg", remote, "registry")]
     start_units(world, units)
     ours = podbridge_tool(world.root / "podbridge-state")
+    major = podman_major(world)
     try:
+        found = ours(world, "--dry-run", "--format", "json")
+        assert found.status == 0 and found.stderr == "", found
+        rows = [Row(r["Unit"], r["ContainerID"], r["ContainerName"], r["Image"],
+                    r["Policy"], r["Updated"]) for r in json.loads(found.stdout)]
+        assert any(r.container_name == units[0].name for r in rows)
         for template in TEMPLATES:
             want = podman_tool(world, "--dry-run", "--format", template)
-            got = ours(world, "--dry-run", "--format", template)
-            assert got == want, f"--format {template!r}"
+            stdout, stderr, status = podman_output(rows, [], template, major)
+            assert Outcome(status, stdout, stderr) == want, f"--format {template!r}"
+        for template in ("{{.Unit}},{{.Image}},{{.Updated}},{{.Policy}}",
+                         "table {{.ContainerName}} {{json .}}", "{{.Unit}"):
+            want = podman_tool(world, "--dry-run", "--format", template)
+            assert ours(world, "--dry-run", "--format", template) == want, template
     finally:
         remove_units(world, units)
