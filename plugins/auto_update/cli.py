@@ -86,6 +86,7 @@ def add_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--compat", choices=("auto", "4", "5"), default="auto",
                    help="follow the rules and texts of this Podman major version (default: "
                    "the version of the Podman service)")
+    p.add_argument("arguments", nargs="*", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_auto_update)
 
 
@@ -115,6 +116,9 @@ def cmd_auto_update(args: argparse.Namespace) -> int:
     # the history and the rows' reasons, shown here only when asked for.
     logging.basicConfig(level=str(args.log_level).upper(),
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.arguments:
+        print("Error: `podbridge auto-update` takes no arguments", file=sys.stderr)
+        return EXIT_ERROR
     settings = settings_from_args(args)
     conf = settings.plugin_config("auto_update")
     options = Options(
