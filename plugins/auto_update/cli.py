@@ -51,6 +51,17 @@ def _podman_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     parser.exit(EXIT_ERROR)
 
 
+def _no_unknown_flags(parser: argparse.ArgumentParser, args: Any = None,
+                      namespace: Any = None) -> tuple[argparse.Namespace, list[str]]:
+    """As cobra: an unknown flag is ``Error: unknown flag: --x`` and status 125 (argparse
+    would leave it to the top-level parser: its usage and status 2)."""
+    ns, extras = argparse.ArgumentParser.parse_known_args(parser, args, namespace)
+    if extras:
+        flag = extras[0].split("=", 1)[0]
+        parser.error(f"unknown flag: {flag}\nSee 'podbridge auto-update --help'")
+    return ns, extras
+
+
 def add_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
     p = subparsers.add_parser(
         "auto-update", help="update containers whose image changed, as podman auto-update",
@@ -58,6 +69,7 @@ def add_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
         "io.containers.autoupdate, restarting their systemd units (rollback on failure). "
         "Flags, output, errors and exit status as the Podman it talks to (4 or 5).")
     p.error = types.MethodType(_podman_error, p)  # type: ignore[method-assign]
+    p.parse_known_args = types.MethodType(_no_unknown_flags, p)  # type: ignore[method-assign]
     add_connection_flags(p)
     p.add_argument("--dry-run", type=go_bool("--dry-run"), nargs="?", const=True,
                    default=False, metavar="true|false",

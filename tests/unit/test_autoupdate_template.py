@@ -124,3 +124,19 @@ def test_compat_and_flags() -> None:
         go_bool("--rollback")("maybe")
     assert str(info.value) == ('invalid argument "maybe" for "--rollback" flag: '
                                'strconv.ParseBool: parsing "maybe": invalid syntax')
+
+
+def test_bad_flags_are_refused_as_podman_refuses_them(capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    from bridge.cli import main
+
+    for argv, message in (
+            (["--foo"], "Error: unknown flag: --foo\nSee 'podbridge auto-update --help'\n"),
+            (["--rollback=maybe"], 'Error: invalid argument "maybe" for "--rollback" flag: '
+             'strconv.ParseBool: parsing "maybe": invalid syntax\n')):
+        with pytest.raises(SystemExit) as info:
+            main(["auto-update", *argv])
+        assert info.value.code == 125
+        assert capsys.readouterr().err == message
+    assert main(["auto-update", "extra"]) == 125
+    assert capsys.readouterr().err == "Error: `podbridge auto-update` takes no arguments\n"
