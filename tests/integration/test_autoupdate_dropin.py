@@ -147,6 +147,9 @@ def errors(world: World, tool: Tool, t: str) -> list[Outcome]:
     remote = f"{world.registry}/podbridge/dr-{t}:latest"
     world.podman("push", "--quiet", HTTPD_V1, remote)
     units = [Unit(f"dr-{t}-dead", dead, "registry"), Unit(f"dr-{t}-gone", remote, "registry")]
+    # A labelled container outside any unit: an error of its own at every run.
+    world.podman("run", "-d", "--name", f"dr-{t}-nounit", "--label",
+                 "io.containers.autoupdate=registry", HTTPD_V1)
     start_units(world, [units[0]])
     try:
         out.append(tool(world, "--format", "json"))
@@ -170,6 +173,7 @@ def errors(world: World, tool: Tool, t: str) -> list[Outcome]:
         out.append(tool(world, "--format", "json"))
     finally:
         remove_units(world, units)
+        world.podman("rm", "-f", f"dr-{t}-nounit")
     return out
 
 
@@ -179,6 +183,7 @@ def test_nothing_to_update_and_registry_errors(fresh_world: World) -> None:
         "nothing to update: nothing printed, not even for a bad template")
     dead = "failed" if podman_major(fresh_world) >= 5 else "false"
     assert rows(out[3]) == {"dead": dead}
+    assert "no PODMAN_SYSTEMD_UNIT label found" in out[3].stderr
     if podman_major(fresh_world) >= 5:
         assert out[4].status == 125 and "credential file is not accessible" in out[4].stderr
     else:
