@@ -62,9 +62,9 @@ def _decode(entry: object) -> Credentials | None:
         except (ValueError, UnicodeDecodeError):
             return None
         return Credentials(user, password)
-    user, password = entry.get("username"), entry.get("password")
-    if isinstance(user, str) and isinstance(password, str):
-        return Credentials(user, password)
+    name, secret = entry.get("username"), entry.get("password")
+    if isinstance(name, str) and isinstance(secret, str):
+        return Credentials(name, secret)
     return None
 
 

@@ -68,8 +68,8 @@ def add_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Check and update the running containers labelled "
         "io.containers.autoupdate, restarting their systemd units (rollback on failure). "
         "Flags, output, errors and exit status as the Podman it talks to (4 or 5).")
-    p.error = types.MethodType(_podman_error, p)  # type: ignore[method-assign]
-    p.parse_known_args = types.MethodType(_no_unknown_flags, p)  # type: ignore[method-assign]
+    p.error = types.MethodType(_podman_error, p)
+    p.parse_known_args = types.MethodType(_no_unknown_flags, p)
     add_connection_flags(p)
     p.add_argument("--dry-run", type=go_bool("--dry-run"), nargs="?", const=True,
                    default=False, metavar="true|false",

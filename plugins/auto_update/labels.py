@@ -115,7 +115,7 @@ def hold_reason(rules: Rules, now: datetime, created: datetime | None) -> str | 
 
 def _fmt(d: timedelta) -> str:
     secs = max(0, int(d.total_seconds()))
-    parts = []
+    parts: list[str] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if secs >= size or (size == 1 and not parts):
             parts.append(f"{secs // size}{unit}")

@@ -1,0 +1,164 @@
+"""Go values for the template subset: how fmt prints them (%v), their Go type names,
+truth, and the template functions (Podman's and the few of Go's that are supported)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from plugins.auto_update.gotemplate_lex import go_quote
+from plugins.auto_update.gotemplate_parse import Struct
+
+Func = Callable[..., Any]
+
+
+class _NoValue:
+    def __repr__(self) -> str:
+        return "<no value>"
+
+
+NO_VALUE = _NoValue()
+
+
+def go_type(v: Any) -> str:
+    if isinstance(v, Struct):
+        return v.type_name
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float64"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, dict):
+        return "map[string]string"
+    if isinstance(v, list):
+        return "[]" + (go_type(v[0]) if v else "interface {}")
+    return "interface {}"
+
+
+def go_print(v: Any) -> str:
+    """fmt's %v."""
+    if v is None:
+        return "<nil>"
+    if v is NO_VALUE:
+        return "<no value>"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        text = repr(v)
+        return text[:-2] if text.endswith(".0") else text
+    if isinstance(v, Struct):
+        return "{" + " ".join(go_print(x) for x in v.fields.values()) + "}"
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{k}:{go_print(v[k])}" for k in sorted(v)) + "]"
+    if isinstance(v, list):
+        return "[" + " ".join(go_print(x) for x in v) + "]"
+    return str(v)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Struct):
+        return {k: _plain(x) for k, x in v.fields.items()}
+    if isinstance(v, dict):
+        return {k: _plain(v[k]) for k in sorted(v)}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return None if v is NO_VALUE else v
+
+
+def go_json(v: Any) -> str:
+    """encoding/json without HTML escaping, as Podman's ``json`` function."""
+    text = json.dumps(_plain(v), ensure_ascii=False, separators=(",", ":"))
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _title(s: str) -> str:
+    out, prev_sep = [], True
+    for ch in s:
+        out.append(ch.upper() if prev_sep else ch)
+        prev_sep = not (ch.isalnum() or ch == "_")
+    return "".join(out)
+
+
+def _truncate(s: str, n: int) -> str:
+    return s if len(s) < n else s[:n]
+
+
+def _pad(s: str, prefix: int, suffix: int) -> str:
+    return s if not s else " " * prefix + s + " " * suffix
+
+
+def _join(items: list[str], sep: str) -> str:
+    return sep.join(items)
+
+
+# Podman's template functions (containers/common report.DefaultFuncs): name -> (function,
+# argument types); "any" takes every value.
+FUNCS: dict[str, tuple[Func, tuple[str, ...]]] = {
+    "json": (go_json, ("any",)),
+    "lower": (str.lower, ("string",)),
+    "upper": (str.upper, ("string",)),
+    "title": (_title, ("string",)),
+    "pad": (_pad, ("string", "int", "int")),
+    "truncate": (_truncate, ("string", "int")),
+    "join": (_join, ("[]string", "string")),
+    "split": (lambda s, sep: s.split(sep) if sep else list(s), ("string", "string")),
+}
+
+_VERB = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d+))?([svdqtx%])")
+
+
+def go_sprintf(fmt: str, args: list[Any]) -> str:
+    it = iter(args)
+    missing = object()
+
+    def one(m: re.Match[str]) -> str:
+        flags, width, prec, verb = m.groups()
+        if verb == "%":
+            return "%"
+        v = next(it, missing)
+        if v is missing:
+            return f"%!{verb}(MISSING)"
+        if verb == "q":
+            text = go_quote(str(v))
+        elif verb == "d" and isinstance(v, int) and not isinstance(v, bool):
+            text = str(v)
+        elif verb == "x" and isinstance(v, int):
+            text = f"{v:x}"
+        elif verb in "svt" or verb == "x":
+            text = go_print(v)
+            if prec:
+                text = text[:int(prec)]
+        else:
+            text = f"%!{verb}({go_type(v)}={go_print(v)})"
+        w = int(width or 0)
+        return text.ljust(w) if "-" in flags else text.rjust(w)
+
+    out = _VERB.sub(one, fmt)
+    extra = list(it)
+    if extra:
+        out += "%!(EXTRA " + ", ".join(f"{go_type(v)}={go_print(v)}" for v in extra) + ")"
+    return out
+
+
+def sprint(args: list[Any]) -> str:
+    out = ""
+    for i, v in enumerate(args):
+        if i and not isinstance(v, str) and not isinstance(args[i - 1], str):
+            out += " "
+        out += go_print(v)
+    return out
+
+
+def is_true(v: Any) -> bool:
+    if v is None or v is NO_VALUE:
+        return False
+    if isinstance(v, Struct):
+        return True
+    if isinstance(v, bool | int | float | str | list | dict):
+        return bool(v)
+    return True
