@@ -2,8 +2,8 @@ import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
 // The bridge serves dist/ at "/" (index.html at "/", the hashed files under "/assets/").
-// `npm run dev` proxies the bridge's endpoints to a bridge on 127.0.0.1:9090.
-const bridge = process.env.PODBRIDGE_URL ?? "http://127.0.0.1:9090";
+// `npm run dev` proxies the bridge's endpoints to a bridge on 127.0.0.1:9180.
+const bridge = process.env.PODBRIDGE_URL ?? "http://127.0.0.1:9180";
 
 export default defineConfig({
   base: "/",
