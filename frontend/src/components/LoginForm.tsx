@@ -5,7 +5,10 @@ import {
 } from "../pf";
 
 /** The token form, for a browser without a session cookie: POST /login sets the cookie. */
-export function LoginForm({ message, onLoggedIn }: { message: string | null; onLoggedIn: (token: string) => void }) {
+/** `direct` (inside Cockpit, where there is no /login): the token goes in the auth message. */
+export function LoginForm({ message, onLoggedIn, direct = false }: {
+  message: string | null; onLoggedIn: (token: string) => void; direct?: boolean;
+}) {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -14,6 +17,12 @@ export function LoginForm({ message, onLoggedIn }: { message: string | null; onL
     e.preventDefault();
     setBusy(true);
     setError(null);
+    if (direct) {
+      onLoggedIn(token.trim());
+      setToken("");
+      setBusy(false);
+      return;
+    }
     try {
       const res = await fetch("/login", {
         method: "POST", credentials: "same-origin",
