@@ -25,6 +25,7 @@ from bridge.client import BridgeClient
 from bridge.config import DEFAULT_PORT
 from bridge.sandbox import World
 from bridge.sandbox.world import RUN_ENV
+from tests.cockpitworld import cockpit_socket_unit, unique_loopback
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVE_TIMEOUT = 60.0
@@ -79,34 +80,12 @@ def test_a_process_on_the_default_port_is_named_with_the_way_out(tmp_path: Path)
 
 @pytest.fixture
 def cockpit_socket(world: World) -> Iterator[str]:
-    """A cockpit.socket in the world's systemd, as Debian's cockpit-ws package ships it, on
-    the default port of an address of its own (127.X.Y.Z), so no other test or bridge on
-    the machine is in its way or it in theirs. Yields the address."""
-    x, y, z = (b % 250 + 1 for b in os.urandom(3))
-    address = f"127.{x}.{y}.{z}"
-    (world.unit_dir / "cockpit.socket").write_text(textwrap.dedent(f"""\
-        [Unit]
-        Description=Cockpit Web Service Socket
-        [Socket]
-        ListenStream={address}:{DEFAULT_PORT}
-        [Install]
-        WantedBy=sockets.target
-        """))
-    (world.unit_dir / "cockpit.service").write_text(textwrap.dedent("""\
-        [Unit]
-        Description=Cockpit Web Service (never started by this test)
-        [Service]
-        ExecStart=/bin/false
-        """))
-    world.systemctl("daemon-reload")
-    world.systemctl("start", "cockpit.socket")
-    try:
+    """A cockpit.socket in the world's systemd on the default port of an address of its
+    own (127.X.Y.Z), so no other test or bridge on the machine is in its way. Yields the
+    address."""
+    address = unique_loopback()
+    with cockpit_socket_unit(world, address):
         yield address
-    finally:
-        world.systemctl("stop", "cockpit.socket", check=False)
-        for name in ("cockpit.socket", "cockpit.service"):
-            (world.unit_dir / name).unlink(missing_ok=True)
-        world.systemctl("daemon-reload", check=False)
 
 
 def test_cockpit_socket_on_the_default_port_is_named_and_the_unix_socket_works(
