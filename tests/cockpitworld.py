@@ -17,6 +17,7 @@ import contextlib
 import http.client
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -87,24 +88,27 @@ def cockpit_socket_unit(world: World, address: str, port: int = DEFAULT_PORT) ->
 
 def install_package(world: World) -> Path:
     """``make install``'s Cockpit step, staged in the world's folder (visible inside at the
-    same path). Returns the data dir to put first on XDG_DATA_DIRS."""
-    share = world.root / "cockpit-share"
+    same path). Returns the data dir, as the world sees it, to put first on XDG_DATA_DIRS."""
+    # Under the world's /run: reachable inside by any user (the world's folder may sit in
+    # a 0700 one, such as pytest's), as /run/cockpit-share.
+    share = world.run_dir / "cockpit-share"
     done = subprocess.run(["bash", str(ROOT / "scripts" / "install-cockpit.sh")], cwd=ROOT,
                           env={**os.environ, "DESTDIR": str(share),
                                "COCKPIT_PKG_DIR": PACKAGE_DIR},
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (share / PACKAGE_DIR.lstrip("/") / "manifest.json").is_file()
-    return share
+    return Path("/run/cockpit-share")
 
 
 class CockpitWS:
     """One cockpit-ws in the world. ``--local-session`` serves one session: a browser that
     leaves ends it, so each browser gets a fresh one (:meth:`restart`)."""
 
-    def __init__(self, world: World, data_dir: Path | None) -> None:
+    def __init__(self, world: World, data_dir: Path | None, user: str | None = None) -> None:
         self.world = world
         self.data_dir = data_dir
+        self.user = user      # None: root
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = world.root / "log" / f"cockpit-ws-{self.port}.log"
@@ -117,8 +121,12 @@ class CockpitWS:
         dirs = "/usr/local/share:/usr/share"
         if self.data_dir is not None:
             dirs = f"{self.data_dir}:{dirs}"
-        argv = ["nsenter", "-t", str(self.world.pid1), "-m", "-p", "--",
-                "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+        as_user = [] if self.user is None else [
+            "setpriv", f"--reuid={self.user}", f"--regid={pwd.getpwnam(self.user).pw_gid}",
+            "--init-groups"]
+        home = "/root" if self.user is None else "/tmp"
+        argv = ["nsenter", "-t", str(self.world.pid1), "-m", "-p", "--", *as_user,
+                "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", f"HOME={home}",
                 "LANG=C.UTF-8", "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket",
                 f"XDG_DATA_DIRS={dirs}", str(COCKPIT_WS),
                 f"--local-session={COCKPIT_BRIDGE}", "--address", "127.0.0.1",

@@ -33,6 +33,7 @@ from tests.helpers import unique
 ROOT = Path(__file__).resolve().parents[2]
 FRAME = 'iframe[name="cockpit1:localhost/podbridge"]'
 APPEAR_MS = 5_000
+USER = "nobody"   # a user with no administrative access, in every Debian
 
 
 @pytest.fixture(autouse=True)
@@ -94,8 +95,11 @@ def test_without_a_bridge_the_page_says_how_to_start_one(
             pytest.skip("a bridge serves this world's socket (module fixture in use)")
         page.goto(f"{ws.url}/podbridge")
         frame = page.frame_locator(FRAME)
-        expect(frame.get_by_test_id("connecting-problem")).to_contain_text(
-            "podbridge serve --listen unix:/run/podbridge/podbridge.sock", timeout=30_000)
+        try:
+            expect(frame.get_by_test_id("connecting-problem")).to_contain_text(
+                "podbridge serve --listen unix:/run/podbridge/podbridge.sock", timeout=30_000)
+        finally:
+            screenshot(page, "cockpit-no-bridge")
     finally:
         ws.stop()
 
@@ -123,6 +127,22 @@ def test_podbridge_in_cockpits_menu_shows_live_containers_and_stops_one(
     assert state in ("exited", "stopped"), state
     # The stop went through Cockpit's channel: the bridge saw a unix-socket client only.
     assert unix_bridge.call("bridge.status")["podman"]["connected"]
+
+
+def test_without_administrative_access_the_page_says_so(
+        page: Page, world: World, unix_bridge: UnixBridge, panel: Path) -> None:
+    """A Cockpit session of a user who is not root and has no administrative access: the
+    user's cockpit-bridge may not open the bridge's 0600 root socket, and the page says
+    what to do. (The socket's mode and the peer's uid decide; nothing the page says.)"""
+    ws = CockpitWS(world, install_package(world), user=USER).start()
+    try:
+        page.goto(f"{ws.url}/podbridge")
+        frame = page.frame_locator(FRAME)
+        expect(frame.get_by_test_id("connecting-problem")).to_contain_text(
+            "turn on administrative access", timeout=30_000)
+        expect(frame.get_by_test_id("connection-status")).to_have_count(0)
+    finally:
+        ws.stop()
 
 
 def test_cockpits_own_podman_page_sees_the_same_world(

@@ -101,6 +101,7 @@ export class CockpitTransport implements Transport {
   private open = false;
   private closed = false;
   private index = 0;
+  private refused = false;
 
   constructor(private cockpit: Cockpit, private paths: string[]) {
     this.connect();
@@ -125,7 +126,12 @@ export class CockpitTransport implements Transport {
     });
     ch.addEventListener("close", (_ev, options) => {
       if (this.channel !== ch || this.closed) return;
-      const problem = options?.problem ?? null;
+      let problem = options?.problem ?? null;
+      // Refused by the system socket and none of the user's: the refusal is the news.
+      if (!this.open && (problem === "access-denied" || this.refused)) {
+        this.refused = true;
+        problem = "access-denied";
+      }
       if (!this.open && this.index + 1 < this.paths.length) {
         this.index++;
         this.connect();
