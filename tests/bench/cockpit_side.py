@@ -5,6 +5,9 @@ podbridge's package installed; podbridge serving the world on its unix socket; o
 Each page is measured in a fresh Cockpit session of its own, so the other page is not
 loaded meanwhile:
 
+The standalone panel (the bridge serving it over TCP, no Cockpit) is measured last, the
+same way, for reference.
+
 - **one container**: 20 times, ``podman create`` (the CLI, in the world) and the time from
   its return to the container's row being in the page's DOM (attached: cockpit-podman
   keeps some rows hidden), median and p95;
@@ -22,9 +25,11 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +39,8 @@ import aiohttp
 
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
-from tests.cockpitworld import CockpitWS, UnixBridge, cockpit_missing, install_package
+from tests.browser.conftest import BridgeProcess
+from tests.cockpitworld import ROOT, CockpitWS, UnixBridge, cockpit_missing, install_package
 
 SINGLES = 20
 BURST = 200
@@ -47,7 +53,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 PAGES = {
     "podbridge": ("/podbridge", "cockpit1:localhost/podbridge"),
     "cockpit-podman": ("/podman", "cockpit1:localhost/podman"),
-}
+}  # and "podbridge standalone": the panel the bridge serves itself, over TCP
 
 OBSERVER = """() => {
   if (window.__pbBench) return;
@@ -214,10 +220,12 @@ def _open(browser: Any, cockpit: CockpitWS, which: str, seed: str) -> tuple[Any,
     return context, frame
 
 
-def measure(browser: Any, world: World, bridge: UnixBridge, cockpit: CockpitWS, which: str,
-            tag: str, seed: str) -> Side:
-    cockpit.restart()  # a fresh session: only this page is loaded in it
-    context, frame = _open(browser, cockpit, which, seed)
+def measure(browser: Any, world: World, which: str, tag: str, seed: str,
+            opener: Callable[[], tuple[Any, Any]],
+            server: dict[str, Callable[[], list[int]]]) -> Side:
+    """One page: ``opener`` gives (browser context, the page's frame, loaded); ``server``
+    names the processes whose CPU time counts as the server side's."""
+    context, frame = opener()
     try:
         singles = []
         for i in range(SINGLES):
@@ -231,9 +239,7 @@ def measure(browser: Any, world: World, bridge: UnixBridge, cockpit: CockpitWS, 
 
         names = [f"{tag}-{which[:2]}-b{i:04d}" for i in range(BURST)]
         _expect(frame, names)
-        server = {"cockpit (ws + session)": cockpit.session_pids,
-                  "podbridge": (lambda: [bridge.pid]) if which == "podbridge" else list,
-                  "podman API service": lambda: podman_service_pids(world)}
+        server = {**server, "podman API service": lambda: podman_service_pids(world)}
         before_b = cpu_seconds(chromium_pids())
         before_s = {k: cpu_seconds(f()) for k, f in server.items()}
         # In a thread of its own: Playwright's sync API holds this thread's event loop.
@@ -257,6 +263,34 @@ def measure(browser: Any, world: World, bridge: UnixBridge, cockpit: CockpitWS, 
         world.podman("create", "--name", seed, SLEEP)
 
 
+def _in_cockpit(browser: Any, cockpit: CockpitWS, which: str, seed: str
+                ) -> Callable[[], tuple[Any, Any]]:
+    def opener() -> tuple[Any, Any]:
+        cockpit.restart()  # a fresh session: only this page is loaded in it
+        return _open(browser, cockpit, which, seed)
+    return opener
+
+
+def _standalone(browser: Any, bridge: BridgeProcess, seed: str
+                ) -> Callable[[], tuple[Any, Any]]:
+    def opener() -> tuple[Any, Any]:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.goto(bridge.url)
+        frame = page.main_frame
+        frame.wait_for_function("(n) => document.body && document.body.textContent"
+                                ".includes(n)", arg=seed, timeout=60_000)
+        frame.evaluate(OBSERVER)
+        return context, frame
+    return opener
+
+
+def _build_panel() -> Path:
+    subprocess.run(["bash", str(ROOT / "scripts" / "build-panel.sh")], cwd=ROOT, check=True,
+                   timeout=600)
+    return ROOT / "frontend" / "dist"
+
+
 def run() -> dict[str, Any]:
     if reason := cockpit_missing():
         return {"skipped": reason}
@@ -264,10 +298,13 @@ def run() -> dict[str, Any]:
 
     tag = f"cs{uuid.uuid4().hex[:4]}"
     seed = f"{tag}-seed"
+    panel = _build_panel()
+    sides: list[Side] = []
     with tempfile.TemporaryDirectory(prefix="podbridge-bench-") as tmp:
         world = World(Path(tmp) / "world").up()
         bridge = UnixBridge(world, Path(tmp) / "bridge" / "state")
         cockpit = CockpitWS(world, install_package(world))
+        tcp: BridgeProcess | None = None
         try:
             world.podman("create", "--name", seed, SLEEP)
             bridge.start()
@@ -276,11 +313,26 @@ def run() -> dict[str, Any]:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                             headless=True)
                 try:
-                    sides = [measure(browser, world, bridge, cockpit, which, tag, seed)
-                             for which in ("podbridge", "cockpit-podman")]
+                    for which, extra in (("podbridge", {"podbridge": lambda: [bridge.pid]}),
+                                         ("cockpit-podman", {})):
+                        sides.append(measure(
+                            browser, world, which, tag, seed,
+                            _in_cockpit(browser, cockpit, which, seed),
+                            {"cockpit (ws + session)": cockpit.session_pids, **extra}))
+                    # The standalone panel, served by a bridge on TCP (the same code), with
+                    # no Cockpit in between; the unix-socket bridge is stopped first.
+                    cockpit.stop()
+                    bridge.stop()
+                    tcp = BridgeProcess(world, Path(tmp) / "tcp" / "state", panel).start()
+                    pid = tcp.proc.pid if tcp.proc else 0
+                    sides.append(measure(browser, world, "podbridge standalone", tag, seed,
+                                         _standalone(browser, tcp, seed),
+                                         {"podbridge": lambda: [pid]}))
                 finally:
                     browser.close()
         finally:
+            if tcp is not None:
+                tcp.stop()
             cockpit.stop()
             bridge.stop()
             world.down()
@@ -300,7 +352,7 @@ def report(result: dict[str, Any]) -> None:
                  f"began, {r['burst_after_last_create_s']:.2f} s after the last create"
                  if r["burst_all_shown_s"] is not None
                  else f"only {r['burst_shown']} of {r['burst']} shown in time")
-        print(f"  {r['page']:>15}: row after `podman create` returned: median "
+        print(f"  {r['page']:>20}: row after `podman create` returned: median "
               f"{r['single_median_ms']:.0f} ms, p95 {r['single_p95_ms']:.0f} ms; {burst}; "
               f"CPU in the burst: browser {r['cpu_browser_s']:.2f} s, server "
               f"{r['cpu_server_total_s']:.2f} s {r['cpu_server_s']}")
