@@ -212,11 +212,16 @@ class _UnixHTTP(http.client.HTTPConnection):
 class UnixBridge:
     """`podbridge serve` on the world, on the unix socket Cockpit's page looks for."""
 
-    def __init__(self, world: World, state_dir: Path, panel: Path | None = None) -> None:
+    def __init__(self, world: World, state_dir: Path, panel: Path | None = None, *,
+                 inside: str = "/run/podbridge/podbridge.sock",
+                 socket_group: str | None = None) -> None:
+        """``inside``: the socket's path as the world sees it (the user's own bridge:
+        /run/user/UID/podbridge/podbridge.sock); ``socket_group``: 0660 for that group."""
         self.world = world
         self.state_dir = state_dir
         self.panel = panel
-        self.socket = world.run_dir / "podbridge" / "podbridge.sock"
+        self.socket = world.run_dir / inside.removeprefix("/run/")
+        self.socket_group = socket_group
         self.proc: subprocess.Popen[bytes] | None = None
         state_dir.mkdir(parents=True, exist_ok=True)
         self.config = state_dir.parent / f"{state_dir.name}.toml"
@@ -225,6 +230,8 @@ class UnixBridge:
 
     def start(self, timeout: float = 60.0) -> UnixBridge:
         env = {**os.environ, **self.world.env()}
+        if self.socket_group:
+            env["PODBRIDGE_SOCKET_GROUP"] = self.socket_group
         argv = [sys.executable, "-m", "bridge", "serve", "--listen", f"unix:{self.socket}",
                 "--state-dir", str(self.state_dir), "--unit-dir", str(self.world.unit_dir),
                 "--config", str(self.config)]

@@ -6,6 +6,8 @@ serve` explains, and the documented way (the unix socket, Cockpit's page) works.
 
 from __future__ import annotations
 
+import grp
+import pwd
 import re
 import subprocess
 import sys
@@ -143,6 +145,38 @@ def test_without_administrative_access_the_page_says_so(
         expect(frame.get_by_test_id("connection-status")).to_have_count(0)
     finally:
         ws.stop()
+
+
+def test_a_users_own_socket_with_the_token_typed_into_the_page(
+        page: Page, world: World, unix_bridge: UnixBridge, panel: Path,
+        tmp_path: Path) -> None:
+    """A user without administrative access: the system socket refuses them, the page
+    falls back to the user's own socket (/run/user/UID/...), where the bridge (0660, the
+    user's group) does not trust the uid and asks for the token; typed into the page's
+    form, it is sent in the auth message through Cockpit's channel, and the page is live."""
+    user = pwd.getpwnam(USER)
+    group = grp.getgrgid(user.pw_gid).gr_name
+    user_bridge = UnixBridge(world, tmp_path / "state",
+                             inside=f"/run/user/{user.pw_uid}/podbridge/podbridge.sock",
+                             socket_group=group).start()
+    ws = CockpitWS(world, install_package(world), user=USER).start()
+    try:
+        page.goto(f"{ws.url}/podbridge")
+        frame = page.frame_locator(FRAME)
+        expect(frame.get_by_test_id("login")).to_be_visible(timeout=30_000)
+        expect(frame.get_by_test_id("login-error")).to_have_count(0)
+        frame.get_by_test_id("login-token").fill("not-the-token")
+        frame.get_by_test_id("login-submit").click()
+        expect(frame.get_by_test_id("login-error")).to_contain_text("not valid")
+        token = (tmp_path / "state" / "token").read_text().strip()
+        frame.get_by_test_id("login-token").fill(token)
+        frame.get_by_test_id("login-submit").click()
+        expect(frame.get_by_test_id("connection-status")).to_have_attribute(
+            "data-phase", "online", timeout=30_000)
+        expect(frame.get_by_role("heading", name="Containers", level=1)).to_be_visible()
+    finally:
+        ws.stop()
+        user_bridge.stop()
 
 
 def test_cockpits_own_podman_page_sees_the_same_world(

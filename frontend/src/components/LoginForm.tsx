@@ -3,6 +3,7 @@ import {
   ActionGroup, Alert, Bullseye, Button, Card, CardBody, CardTitle, Form, FormGroup,
   FormHelperText, HelperText, HelperTextItem, TextInput, Title,
 } from "../pf";
+import { TOKEN_REFUSED } from "../store/store";
 
 /** The token form, for a browser without a session cookie: POST /login sets the cookie. */
 /** `direct` (inside Cockpit, where there is no /login): the token goes in the auth message. */
@@ -50,6 +51,8 @@ export function LoginForm({ message, onLoggedIn, direct = false }: {
         <CardTitle><Title headingLevel="h1" size="xl">Log in to podbridge</Title></CardTitle>
         <CardBody>
           {error && <Alert variant="danger" isInline title={error} data-testid="login-error" />}
+          {!error && direct && message === TOKEN_REFUSED &&
+            <Alert variant="danger" isInline title="That token is not valid." data-testid="login-error" />}
           <Form onSubmit={submit}>
             <FormGroup label="Access token" isRequired fieldId="login-token">
               <TextInput id="login-token" type="password" value={token} isRequired

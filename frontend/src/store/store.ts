@@ -56,6 +56,8 @@ interface Pending {
 interface ResourceSpec { method: string; params: Record<string, unknown>; topics: string[]; users: number }
 
 const REFRESH_DEBOUNCE = 400;
+/** conn.message when the bridge refused a token we sent (not just "log in first"). */
+export const TOKEN_REFUSED = "That token was refused";
 
 export class Store {
   state: AppState = {
@@ -186,7 +188,8 @@ export class Store {
         void this.sync();
         break;
       case "auth_invalid":
-        this.setConn({ phase: "login", message: frame.message ?? "login required" });
+        this.setConn({ phase: "login",
+                       message: this.token ? TOKEN_REFUSED : frame.message ?? "login required" });
         this.token = null;
         break;
       case "result": {
