@@ -60,12 +60,6 @@ class Endpoint:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
-def check_listen(value: str) -> str:
-    """For the settings' validator: ``value`` if it parses (raises ValueError otherwise)."""
-    Endpoint.parse(value)
-    return value
-
-
 class Listener:
     """The bridge's one site, TCP or unix; ``close()`` removes a unix socket it made."""
 
@@ -120,7 +114,8 @@ class Listener:
     async def _start_unix(self, runner: web.AppRunner, path: Path) -> None:
         _prepare_socket_path(path)
         mode = 0o660 if self.socket_group else 0o600
-        # The socket is made under a umask that leaves no window with wider rights.
+        # The socket is made under a umask that leaves no window with wider rights (the
+        # umask is the process's: for the moment of the bind only, before any client).
         old = os.umask(0o777 & ~mode)
         try:
             site = web.UnixSite(runner, str(path))
