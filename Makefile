@@ -30,9 +30,11 @@ lint: deps
 	$(BIN)/ruff check bridge plugins tests
 	$(BIN)/mypy --strict bridge
 
-install: deps
+# The Quadlet generator, the auto-update units, and the panel as a Cockpit package (scripts/install-cockpit.sh).
+install: deps panel
 	@bash scripts/install-generator.sh
 	@bash scripts/install-autoupdate-units.sh
+	@bash scripts/install-cockpit.sh
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist .pytest_cache

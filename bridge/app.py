@@ -7,6 +7,7 @@ import contextlib
 import logging
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bridge.bus import Bus
 from bridge.config import Settings
 from bridge.core_methods import register_core_methods
 from bridge.events import BRIDGE_STARTED, SOURCE_BRIDGE
+from bridge.listen import Endpoint, Listener, ListenError
 from bridge.methods import MethodRegistry
 from bridge.plugin import PluginHost
 from bridge.podman import PodmanClient, wait_for_socket
@@ -62,6 +64,7 @@ class Bridge:
         self.systemd_source: SystemdSource | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
+        self.listener: Listener | None = None
         self._service: asyncio.subprocess.Process | None = None
         self.url = ""
         self.token = ""
@@ -93,6 +96,9 @@ class Bridge:
 
     async def start(self) -> None:
         s = self.settings
+        self.listener = Listener(Endpoint.parse(s.listen), socket_group=s.socket_group,
+                                 systemd_address=self.systemd.address)
+        await self.listener.check()
         s.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(s.state_dir / "podbridge.db")
         self.token = load_or_create_token(s.token_path)
@@ -116,13 +122,8 @@ class Bridge:
                         queue_size=s.client_queue)
         self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        host, port = s.listen_address
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        if port == 0:
-            port = self._runner.addresses[0][1]
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{port}/?token={self.token}"
+        await self.listener.start(self._runner)
+        self.url = self.listener.url(self.token)
         self.bus.publish(BRIDGE_STARTED, SOURCE_BRIDGE, "bridge",
                          {"version": __version__, "podman": self.podman.url,
                           "systemd": self.systemd.address})
@@ -133,6 +134,8 @@ class Bridge:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.listener is not None:
+            await self.listener.close()
         if self.systemd_source is not None:
             self.systemd_source.stop()
         for task in self._tasks:
@@ -160,7 +163,12 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await bridge.start()
+    try:
+        await bridge.start()
+    except ListenError as exc:
+        await bridge.stop()
+        print(exc, file=sys.stderr, flush=True)
+        return 1
     print(f"podbridge {__version__} is serving at {bridge.url}", flush=True)
     print(f"  Podman: {bridge.podman.url}   systemd ({settings.systemd}): "
           f"{bridge.systemd.address}", flush=True)

@@ -51,7 +51,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _client_target(args: argparse.Namespace) -> tuple[str, str]:
     settings = settings_from(args)
     url = args.bridge or os.environ.get("PODBRIDGE_URL")
-    if not url:
+    if not url and settings.listen.startswith("unix:"):
+        url = settings.listen
+    elif not url:
         host, port = settings.listen_address
         url = f"http://{host}:{port}"
     token = args.token or os.environ.get("PODBRIDGE_TOKEN")
@@ -123,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="run the bridge")
     add_settings_flags(p)
-    p.add_argument("--listen", help="HOST:PORT to listen on (default 127.0.0.1:9090)")
+    p.add_argument("--listen", help="HOST:PORT, or unix:/PATH for a unix socket (default "
+                   "127.0.0.1:9180; Cockpit's page reaches unix:/run/podbridge/podbridge.sock)")
     p.add_argument("--unit-dir", help="where generated units are installed")
     p.add_argument("--panel-dir", help="the built panel to serve at /")
     p.set_defaults(func=cmd_serve)

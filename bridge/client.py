@@ -1,6 +1,6 @@
 """An async Python client of the bridge's websocket protocol, for automation.
 
-    async with BridgeClient("http://127.0.0.1:9090", token) as client:
+    async with BridgeClient("http://127.0.0.1:9180", token) as client:
         print(await client.call("state.get"))
         async for event in client.events(["container.*"]):
             print(event["type"], event["subject"])
@@ -32,7 +32,9 @@ class AuthFailed(BridgeError):
 
 class BridgeClient:
     def __init__(self, url: str, token: str, *, timeout: float = 30.0) -> None:
-        self.url = url.rstrip("/")
+        # "unix:/PATH": a bridge listening on a unix socket (--listen unix:/PATH).
+        self.unix_path = url[len("unix:"):] if url.startswith("unix:") else None
+        self.url = "http://localhost" if self.unix_path else url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
@@ -51,7 +53,8 @@ class BridgeClient:
 
     async def connect(self) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            connector = aiohttp.UnixConnector(self.unix_path) if self.unix_path else None
+            self._session = aiohttp.ClientSession(connector=connector)
         ws_url = self.url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         self._ws = await self._session.ws_connect(ws_url + "/ws", timeout=aiohttp.ClientWSTimeout(
             ws_close=5), heartbeat=30, max_msg_size=0)

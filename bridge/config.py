@@ -21,7 +21,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_PORT = 9090
+# Not Cockpit's 9090: cockpit.socket holds that on every address of a host with Cockpit.
+DEFAULT_PORT = 9180
+DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
 
 # The --config file, when one is given (else $PODBRIDGE_CONFIG, else the default path).
 config_file_var: ContextVar[str | None] = ContextVar("podbridge_config_file", default=None)
@@ -82,7 +84,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PODBRIDGE_", extra="forbid",
                                       env_nested_delimiter="__")
 
-    listen: str = "127.0.0.1:9090"
+    listen: str = DEFAULT_LISTEN
+    socket_group: str | None = Field(
+        default=None, description="with listen = unix:/PATH, the group that may connect "
+        "(the socket is then 0660, else 0600)")
     url: str | None = Field(default=None, description="Podman API URL (unix:///path)")
     systemd: Literal["system", "user"] = Field(
         default_factory=lambda: "system" if is_root() else "user")
@@ -100,6 +105,11 @@ class Settings(BaseSettings):
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, v: str) -> str:
+        if v.startswith("unix:"):
+            if not v[len("unix:"):].startswith("/"):
+                raise ValueError(f"{v}: the socket's path must be absolute "
+                                 f"(unix:/run/podbridge/podbridge.sock)")
+            return v
         parse_listen(v)
         return v
 

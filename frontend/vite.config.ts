@@ -1,12 +1,15 @@
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
-// The bridge serves dist/ at "/" (index.html at "/", the hashed files under "/assets/").
-// `npm run dev` proxies the bridge's endpoints to a bridge on 127.0.0.1:9090.
-const bridge = process.env.PODBRIDGE_URL ?? "http://127.0.0.1:9090";
+// One build, two pages: dist/index.html, which the bridge serves at "/", and
+// dist/cockpit.html, which `make install` puts in Cockpit's package folder as index.html
+// (it loads Cockpit's cockpit.js first). Asset paths are relative ("./assets/..."), so both
+// work wherever they are served from.
+// `npm run dev` proxies the bridge's endpoints to a bridge on 127.0.0.1:9180.
+const bridge = process.env.PODBRIDGE_URL ?? "http://127.0.0.1:9180";
 
 export default defineConfig({
-  base: "/",
+  base: "./",
   plugins: [react()],
   build: {
     outDir: "dist",
@@ -14,6 +17,9 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     chunkSizeWarningLimit: 700,
+    rollupOptions: {
+      input: { index: "index.html", cockpit: "cockpit.html" },
+    },
   },
   server: {
     proxy: {

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../frontend"
 [ -f package.json ] || { echo "build-panel: no frontend yet; the bridge serves a placeholder"; exit 0; }
-if [ -f dist/index.html ] && [ -z "$(find src index.html package.json package-lock.json vite.config.* \
+if [ -f dist/index.html ] && [ -z "$(find src index.html cockpit.html cockpit package.json package-lock.json vite.config.* \
         -newer dist/index.html 2>/dev/null | head -1)" ]; then
     exit 0
 fi

@@ -30,6 +30,21 @@ if [ "${#missing[@]}" -gt 0 ] && [ -n "$(echo "${missing[@]}" | tr -d ' ')" ]; t
     fi
 fi
 
+# Cockpit (issue 20): its page for podbridge is tested, and measured beside cockpit-podman,
+# against the test world. Without recommends: no PackageKit, NetworkManager or the like.
+cockpit=(cockpit-ws cockpit-bridge cockpit-system cockpit-podman)
+cmissing=()
+for p in "${cockpit[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || cmissing+=("$p")
+done
+if [ "${#cmissing[@]}" -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
+    echo "install-deps: installing ${cmissing[*]} (without recommends)"
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        --no-install-recommends "${cmissing[@]}" >/dev/null
+elif [ "${#cmissing[@]}" -gt 0 ]; then
+    echo "install-deps: missing Debian packages: ${cmissing[*]} (run as root to install them)" >&2
+fi
+
 py=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$py" -m venv .venv

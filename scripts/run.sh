@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/.venv/bin
 WORLD=${WORLD:-$PWD/.worlds/run}
-LISTEN=${PODBRIDGE_LISTEN:-127.0.0.1:9090}
+LISTEN=${PODBRIDGE_LISTEN:-127.0.0.1:9180}
 
 host_systemd() {
     [ -d /run/systemd/system ] || return 1

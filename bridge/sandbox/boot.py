@@ -54,6 +54,11 @@ for g in $HIDDEN; do umount -n "$ROOT/cgroupfs/$g"; done
 exec 3<"$ROOT"
 {keep_open}
 mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+# A /dev/shm of its own, as after a real boot: Podman keeps its container locks there
+# (/dev/shm/libpod_lock, 2048 of them). Shared with the machine, every world's containers
+# drew on one segment, and a world killed with its containers in it never gave theirs back:
+# "allocating lock for new container: allocation failed; exceeded num_locks (2048)".
+mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 mount -n --no-canonicalize --bind /proc/self/fd/3/var-tmp /var/tmp
 if [ ! -d "$ROOT/lib-units" ]; then
     mkdir -p "$ROOT"

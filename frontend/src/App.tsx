@@ -16,6 +16,7 @@ import { UpdatesPage } from "./pages/UpdatesPage";
 import { href, SECTIONS, useRoute } from "./router";
 import { useAppState } from "./store/hooks";
 import { getStore } from "./store/store";
+import { insideCockpit } from "./store/transport";
 
 
 function Section({ section, args }: ReturnType<typeof useRoute>) {
@@ -42,7 +43,8 @@ export function App() {
   }, [route.section, route.args.join("/"), mobile]);
 
   if (conn.phase === "login") {
-    return <LoginForm message={conn.message} onLoggedIn={(token) => store.loggedIn(token)} />;
+    return <LoginForm message={conn.message} direct={insideCockpit()}
+                      onLoggedIn={(token) => store.loggedIn(token)} />;
   }
   if (!conn.wasOnline) {
     return (
@@ -50,6 +52,7 @@ export function App() {
         <Spinner aria-label="Connecting to the bridge" />
         <span style={{ marginLeft: "1rem" }}>
           {conn.phase === "offline" ? "The bridge does not answer; trying again…" : "Connecting to the bridge…"}
+          {conn.message && <div data-testid="connecting-problem">{conn.message}</div>}
         </span>
       </Bullseye>
     );

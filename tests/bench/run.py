@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import json
 
-from tests.bench import autoupdate, fanout, latency, units
+from tests.bench import autoupdate, cockpit_side, fanout, latency, units
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=("fanout", "latency", "memory", "units", "autoupdate"))
+    parser.add_argument("--only", choices=("fanout", "latency", "memory", "units", "autoupdate",
+                                           "cockpit"))
     args = parser.parse_args()
     results = {}
     if args.only in (None, "fanout"):
@@ -56,6 +57,9 @@ def main() -> None:
             print(f"  {r['units']} units: podbridge {r['podbridge_s']:.2f} s "
                   f"(CLI {r['podbridge_cli_s']:.2f} s)   podman auto-update "
                   f"{r['podman_s']:.2f} s   ratio {r['ratio']:.2f} (CLI {r['ratio_cli']:.2f})")
+    if args.only in (None, "cockpit"):
+        results["cockpit"] = cockpit_side.run()
+        cockpit_side.report(results["cockpit"])
     print(json.dumps(results))
 
 

@@ -3,9 +3,13 @@ import {
   ActionGroup, Alert, Bullseye, Button, Card, CardBody, CardTitle, Form, FormGroup,
   FormHelperText, HelperText, HelperTextItem, TextInput, Title,
 } from "../pf";
+import { TOKEN_REFUSED } from "../store/store";
 
 /** The token form, for a browser without a session cookie: POST /login sets the cookie. */
-export function LoginForm({ message, onLoggedIn }: { message: string | null; onLoggedIn: (token: string) => void }) {
+/** `direct` (inside Cockpit, where there is no /login): the token goes in the auth message. */
+export function LoginForm({ message, onLoggedIn, direct = false }: {
+  message: string | null; onLoggedIn: (token: string) => void; direct?: boolean;
+}) {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -14,6 +18,12 @@ export function LoginForm({ message, onLoggedIn }: { message: string | null; onL
     e.preventDefault();
     setBusy(true);
     setError(null);
+    if (direct) {
+      onLoggedIn(token.trim());
+      setToken("");
+      setBusy(false);
+      return;
+    }
     try {
       const res = await fetch("/login", {
         method: "POST", credentials: "same-origin",
@@ -41,6 +51,8 @@ export function LoginForm({ message, onLoggedIn }: { message: string | null; onL
         <CardTitle><Title headingLevel="h1" size="xl">Log in to podbridge</Title></CardTitle>
         <CardBody>
           {error && <Alert variant="danger" isInline title={error} data-testid="login-error" />}
+          {!error && direct && message === TOKEN_REFUSED &&
+            <Alert variant="danger" isInline title="That token is not valid." data-testid="login-error" />}
           <Form onSubmit={submit}>
             <FormGroup label="Access token" isRequired fieldId="login-token">
               <TextInput id="login-token" type="password" value={token} isRequired

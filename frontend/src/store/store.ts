@@ -9,6 +9,7 @@
 import { topicMatches } from "./glob";
 import * as M from "./model";
 import * as R from "./resume";
+import { defaultTransport, type Transport, type TransportFactory } from "./transport";
 import type { BusEvent, Plugin, RpcError, ServerFrame, Snapshot } from "./types";
 
 export type Phase = "connecting" | "online" | "offline" | "login";
@@ -55,6 +56,8 @@ interface Pending {
 interface ResourceSpec { method: string; params: Record<string, unknown>; topics: string[]; users: number }
 
 const REFRESH_DEBOUNCE = 400;
+/** conn.message when the bridge refused a token we sent (not just "log in first"). */
+export const TOKEN_REFUSED = "That token was refused";
 
 export class Store {
   state: AppState = {
@@ -64,7 +67,7 @@ export class Store {
     lastRun: null,
   };
   private listeners = new Set<() => void>();
-  private ws: WebSocket | null = null;
+  private ws: Transport | null = null;
   private nextId = 1;
   private pending = new Map<number, Pending>();
   private sub: number | null = null;
@@ -78,7 +81,7 @@ export class Store {
   private refreshTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private token: string | null;
 
-  constructor(private url: string, token: string | null = null) {
+  constructor(private connect: TransportFactory, token: string | null = null) {
     this.token = token;
   }
 
@@ -104,22 +107,22 @@ export class Store {
     if (this.ws) return;
     this.clearRetry();
     this.setConn({ phase: "connecting", retryAt: null });
-    const ws = new WebSocket(this.url);
+    const ws = this.connect();
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify(
       this.token ? { type: "auth", token: this.token } : { type: "auth" }));
-    ws.onmessage = (msg) => {
+    ws.onmessage = (text) => {
       if (this.ws !== ws) return;
       let frame: ServerFrame;
       try {
-        frame = JSON.parse(String(msg.data)) as ServerFrame;
+        frame = JSON.parse(text) as ServerFrame;
       } catch {
         return;
       }
       this.doFrame(frame);
     };
-    ws.onclose = () => {
-      if (this.ws === ws) this.lost();
+    ws.onclose = (problem) => {
+      if (this.ws === ws) this.lost(problem);
     };
   }
 
@@ -140,7 +143,7 @@ export class Store {
     this.retryNow();
   }
 
-  private lost(): void {
+  private lost(problem: string | null = null): void {
     this.ws = null;
     this.sub = null;
     for (const p of this.pending.values()) {
@@ -150,7 +153,7 @@ export class Store {
     this.flush();
     if (this.state.conn.phase === "login") return;
     const delay = R.backoff(this.attempt++);
-    this.setConn({ phase: "offline", retryAt: Date.now() + delay });
+    this.setConn({ phase: "offline", retryAt: Date.now() + delay, message: problem });
     this.retryTimer = setTimeout(() => { this.retryTimer = null; this.start(); }, delay);
   }
 
@@ -161,7 +164,7 @@ export class Store {
 
   private send(obj: Record<string, unknown>): Promise<unknown> {
     const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || this.state.conn.phase !== "online") {
+    if (!ws || !ws.isOpen || this.state.conn.phase !== "online") {
       return Promise.reject(new CallError({ code: "disconnected", message: "not connected to the bridge" }));
     }
     const id = this.nextId++;
@@ -185,7 +188,8 @@ export class Store {
         void this.sync();
         break;
       case "auth_invalid":
-        this.setConn({ phase: "login", message: frame.message ?? "login required" });
+        this.setConn({ phase: "login",
+                       message: this.token ? TOKEN_REFUSED : frame.message ?? "login required" });
         this.token = null;
         break;
       case "result": {
@@ -361,11 +365,6 @@ export class Store {
   }
 }
 
-function wsUrl(): string {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${proto}//${location.host}/ws`;
-}
-
 /** A token in the address (dev server, or a link) is used once and taken out of it. */
 function takeToken(): string | null {
   const params = new URLSearchParams(location.search);
@@ -382,7 +381,7 @@ let instance: Store | null = null;
 
 export function getStore(): Store {
   if (instance === null) {
-    instance = new Store(wsUrl(), takeToken());
+    instance = new Store(defaultTransport(), takeToken());
     instance.start();
   }
   return instance;
