@@ -53,7 +53,7 @@ class PingMsg(_Msg):
 
 InboundMsg = SubscribeMsg | UnsubscribeMsg | CallMsg | PingMsg
 Inbound = Annotated[InboundMsg, Field(discriminator="type")]
-_inbound: TypeAdapter[InboundMsg] = TypeAdapter(Inbound)  # type: ignore[arg-type]
+_inbound: TypeAdapter[InboundMsg] = TypeAdapter(Inbound)  # type: ignore[arg-type, unused-ignore]
 KNOWN_TYPES = ("subscribe", "unsubscribe", "call", "ping")
 
 
