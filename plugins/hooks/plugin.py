@@ -118,15 +118,20 @@ class HooksPlugin:
                 logger.warning("stored rule %s is shadowed by the config file's", name)
                 continue
             engine.set_rule(rule, "api")
-        ctx.register_method("hooks.list", self.do_list, description="the rules, with counts")
+        ctx.register_method("hooks.list", self.do_list, description="the rules, with counts",
+                            role="viewer", readonly=True)
         ctx.register_method("hooks.add", self.do_add, AddParams,
-                            "add a rule (kept across restarts)")
+                            "add a rule (kept across restarts)",
+                            role="admin")
         ctx.register_method("hooks.remove", self.do_remove, NameParams,
-                            "remove a rule added over the API")
+                            "remove a rule added over the API",
+                            role="admin")
         ctx.register_method("hooks.test", self.do_test, TestParams,
-                            "evaluate a rule against a sample event; no action runs")
+                            "evaluate a rule against a sample event; no action runs",
+                            role="viewer", readonly=True)
         ctx.register_method("hooks.history", self.do_history, HistoryParams,
-                            "recent outcomes, newest first")
+                            "recent outcomes, newest first",
+                            role="viewer", readonly=True)
         engine.start()
         logger.info("hooks: %d rules%s", len(engine.rules),
                     " (dry-run: nothing will run)" if config.dry_run else "")
