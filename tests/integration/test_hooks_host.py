@@ -40,7 +40,9 @@ class HooksHarness:
         self.host = PluginHost(
             bus=self.bus, podman=PodmanClient("unix:///nonexistent"),
             systemd=SystemdClient("system", "unix:path=/nonexistent"), store=self.store,
-            state=State(self.bus), methods=self.methods, config={"hooks": config or {}},
+            # The tests run as root: a root bridge runs commands only as a named user.
+            state=State(self.bus), methods=self.methods,
+            config={"hooks": {"run_as": "root", **(config or {})}},
             plugins={"hooks": HooksPlugin}, backoff=lambda n: 30.0)
 
     async def __aenter__(self) -> HooksHarness:

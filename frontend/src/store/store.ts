@@ -146,7 +146,7 @@ export class Store {
   /** Ends the session for every tab (the bridge closes their sockets too). */
   async logout(): Promise<void> {
     this.token = null;
-    this.setConn({ phase: "login", message: "You have logged out." });
+    this.setConn({ phase: "login", message: "You have logged out" });
     try {
       await fetch("/logout", { method: "POST", credentials: "same-origin",
                                headers: { "Content-Type": "application/json" }, body: "{}" });
@@ -207,7 +207,7 @@ export class Store {
       case "auth_expired":
         // Logged out (here or in another tab), idle too long, or the token was revoked.
         this.token = null;
-        this.setConn({ phase: "login", message: `Your session ended: ${frame.message ?? "log in again"}.` });
+        this.setConn({ phase: "login", message: `Your session ended (${frame.message ?? "log in again"})` });
         break;
       case "result": {
         const p = this.pending.get(frame.id);
