@@ -103,29 +103,32 @@ class Auth:
         return self.credentials.check(candidate)
 
     def new_session(self, cred: Credential | None = None) -> str:
-        cred = cred or Credential(FIRST, "admin")
-        return self.sessions.new(cred.name, cred.role)
+        cred = cred or self.credentials.current(FIRST)
+        assert cred is not None
+        return self.sessions.new(cred.name, cred.role, cred.fingerprint)
 
     def check_session(self, session: str | None, touch: bool = True) -> Session | None:
         """The live session of this cookie value whose credential still exists; its role is
         the credential's role now (a changed role applies at once)."""
         s = self.sessions.check(session, touch)
-        if s is None:
+        if s is None or not self._still_valid(s):
             return None
-        cred = self.credentials.current(s.name)
-        if cred is None:
-            self.sessions.end_for(s.name)
-            return None
-        s.role = cred.role
         return s
+
+    def _still_valid(self, s: Session) -> bool:
+        """Whether the credential of ``s`` is still the one it was made with (not revoked,
+        not replaced); its role follows the credential's."""
+        cred = self.credentials.current(s.name)
+        if cred is None or cred.fingerprint != s.fingerprint:
+            self.sessions.end_for(s.name, s.fingerprint)
+            return False
+        s.role = cred.role
+        return True
 
     def check_session_key(self, key: str) -> Session | None:
         """The live session stored under ``key`` whose credential still exists (no touch)."""
         s = self.sessions.by_key(key)
-        if s is None or not self.sessions.is_live(key):
-            return None
-        if self.credentials.current(s.name) is None:
-            self.sessions.end_for(s.name)
+        if s is None or not self.sessions.is_live(key) or not self._still_valid(s):
             return None
         return s
 
@@ -137,8 +140,4 @@ class Auth:
 
     def revoked_sessions(self) -> list[str]:
         """End the sessions of credentials that no longer exist; their keys."""
-        keys: list[str] = []
-        for name in self.sessions.names():
-            if self.credentials.current(name) is None:
-                keys += self.sessions.end_for(name)
-        return keys
+        return [s.key for s in self.sessions.all() if not self._still_valid(s)]

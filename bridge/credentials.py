@@ -29,6 +29,9 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 class Credential:
     name: str
     role: str
+    # Which token it is (a prefix of its hash): a session remembers it, so that a
+    # replaced token (or a name revoked and added again) ends the sessions of the old one.
+    fingerprint: str = ""
 
 
 def _digest(token: str) -> str:
@@ -83,19 +86,19 @@ class Credentials:
         if not token or not isinstance(token, str):
             return None
         if hmac.compare_digest(token, self.first):
-            return Credential(FIRST, "admin")
+            return Credential(FIRST, "admin", _digest(self.first)[:16])
         self._reload()
         entry = self._by_digest.get(_digest(token))
-        return Credential(entry["name"], entry["role"]) if entry else None
+        return Credential(entry["name"], entry["role"], entry["sha256"][:16]) if entry else None
 
     def current(self, name: str) -> Credential | None:
         """The credential called ``name`` as it is now (None once revoked)."""
         if name == FIRST:
-            return Credential(FIRST, "admin")
+            return Credential(FIRST, "admin", _digest(self.first)[:16])
         self._reload()
         for e in self._entries:
             if e["name"] == name:
-                return Credential(e["name"], e["role"])
+                return Credential(e["name"], e["role"], e["sha256"][:16])
         return None
 
     def list(self) -> list[dict[str, Any]]:

@@ -37,6 +37,9 @@ run <code>make run</code> (or <code>npm run build</code> in <code>frontend/</cod
 
 
 HSTS = "max-age=31536000"
+# Websockets that have not authenticated yet (each waits up to AUTH_TIMEOUT): past this
+# many, new ones are refused at once, so that a flood cannot use up the open files.
+MAX_UNAUTHENTICATED = 2000
 
 
 def _denied(message: str, status: int = 401) -> web.Response:
@@ -56,6 +59,7 @@ class Server:
         self.queue_size = queue_size
         self.tls = tls
         self.connections: set[Connection] = set()
+        self.unauthenticated = 0
         self._sweeper: asyncio.Task[None] | None = None
         self.app = web.Application(client_max_size=1024 * 1024)
         self.app.add_routes([
@@ -247,10 +251,18 @@ class Server:
             logger.warning("refused a websocket from origin %s",
                            request.headers.get("Origin"))
             raise web.HTTPForbidden(text="foreign origin\n")
+        if self.unauthenticated >= MAX_UNAUTHENTICATED:
+            raise web.HTTPServiceUnavailable(text="too many connections waiting to "
+                                             "authenticate\n", headers={"Retry-After": "10"})
         ws = web.WebSocketResponse(compress=False, heartbeat=30, max_msg_size=1024 * 1024)
-        await ws.prepare(request)
-        conn = Connection(request, ws, self.bus, self.methods, self.queue_size)
-        if not await conn.authenticate(self, __version__):
+        self.unauthenticated += 1
+        try:
+            await ws.prepare(request)
+            conn = Connection(request, ws, self.bus, self.methods, self.queue_size)
+            authenticated = await conn.authenticate(self, __version__)
+        finally:
+            self.unauthenticated -= 1
+        if not authenticated:
             await ws.close(code=4001, message=b"auth invalid")
             return ws
         self.connections.add(conn)

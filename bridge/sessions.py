@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     role TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
     created REAL NOT NULL,
     last_seen REAL NOT NULL
 );
@@ -35,6 +36,7 @@ class Session:
     key: str  # sha256 of the cookie's value
     name: str
     role: str
+    fingerprint: str
     created: float
     last_seen: float
     saved_seen: float
@@ -54,18 +56,21 @@ class Sessions:
         self._by_key: dict[str, Session] = {}
         if store is not None:
             store.executescript(SCHEMA)
-            for row in store.execute("SELECT id, name, role, created, last_seen FROM sessions"):
-                self._by_key[row[0]] = Session(row[0], row[1], row[2], row[3], row[4], row[4])
+            for row in store.execute("SELECT id, name, role, fingerprint, created, last_seen "
+                                     "FROM sessions"):
+                self._by_key[row[0]] = Session(row[0], row[1], row[2], row[3], row[4],
+                                               row[5], row[5])
             self.expire()
 
-    def new(self, name: str, role: str) -> str:
+    def new(self, name: str, role: str, fingerprint: str = "") -> str:
         sid = secrets.token_urlsafe(32)
         now = self.clock()
-        s = Session(_key(sid), name, role, now, now, now)
+        s = Session(_key(sid), name, role, fingerprint, now, now, now)
         self._by_key[s.key] = s
         if self.store is not None:
-            self.store.execute("INSERT INTO sessions (id, name, role, created, last_seen) "
-                               "VALUES (?, ?, ?, ?, ?)", (s.key, name, role, now, now))
+            self.store.execute("INSERT INTO sessions (id, name, role, fingerprint, created, "
+                               "last_seen) VALUES (?, ?, ?, ?, ?, ?)",
+                               (s.key, name, role, fingerprint, now, now))
         return sid
 
     def _alive(self, s: Session, now: float) -> bool:
@@ -114,8 +119,11 @@ class Sessions:
         self._drop([key])
         return key
 
-    def end_for(self, name: str) -> list[str]:
-        keys = [k for k, s in self._by_key.items() if s.name == name]
+    def end_for(self, name: str, fingerprint: str | None = None) -> list[str]:
+        """End the sessions of credential ``name`` (only those of this token when
+        ``fingerprint`` is given)."""
+        keys = [k for k, s in self._by_key.items() if s.name == name
+                and (fingerprint is None or s.fingerprint == fingerprint)]
         self._drop(keys)
         return keys
 
@@ -125,8 +133,8 @@ class Sessions:
         self._drop(keys)
         return keys
 
-    def names(self) -> set[str]:
-        return {s.name for s in self._by_key.values()}
+    def all(self) -> list[Session]:
+        return list(self._by_key.values())
 
     def _drop(self, keys: list[str]) -> None:
         for k in keys:
