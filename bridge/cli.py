@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import ssl
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -83,12 +84,25 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def client_ssl(settings: Settings, url: str) -> ssl.SSLContext | None:
+    """For an https bridge: trust the system's CAs, and the self-signed certificate of
+    this state folder when there is one (the bridge made it)."""
+    if not url.startswith("https://"):
+        return None
+    ctx = ssl.create_default_context()
+    own = settings.cert or settings.state_dir / "tls" / "self-signed.crt"
+    if own.is_file():
+        ctx.load_verify_locations(str(own))
+    return ctx
+
+
 def _client_target(args: argparse.Namespace) -> tuple[str, str]:
     settings = settings_from(args)
     url = args.bridge or os.environ.get("PODBRIDGE_URL")
     if not url:
         host, port = settings.listen_address
-        url = f"http://{host}:{port}"
+        tls = settings.tls or settings.cert is not None
+        url = f"{'https' if tls else 'http'}://{host}:{port}"
     token = args.token or os.environ.get("PODBRIDGE_TOKEN")
     if not token:
         try:
@@ -105,7 +119,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     url, token = _client_target(args)
 
     async def run() -> int:
-        async with BridgeClient(url, token) as client:
+        async with BridgeClient(url, token, ssl=client_ssl(settings_from(args), url)) as client:
             count = 0
             async for event in client.events(args.topics or ["*"], since=args.since):
                 print(json.dumps(event), flush=True)
@@ -131,7 +145,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> Any:
-        async with BridgeClient(url, token, timeout=args.timeout) as client:
+        async with BridgeClient(url, token, timeout=args.timeout,
+                                ssl=client_ssl(settings_from(args), url)) as client:
             return await client.call(args.method, params, timeout=args.timeout)
 
     try:

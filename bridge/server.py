@@ -82,7 +82,7 @@ class Server:
     def client(request: web.Request) -> str:
         return request.remote or "unknown"
 
-    def _session_caller(self, request: web.Request) -> Caller | None:
+    def session_caller(self, request: web.Request) -> Caller | None:
         sid = request.cookies.get(COOKIE)
         s = self.auth.check_session(sid)
         if s is None:
@@ -200,7 +200,7 @@ class Server:
             self.auth.limiter.failed(self.client(request))
             return _denied("invalid token")
         if caller is None:
-            caller = self._session_caller(request)
+            caller = self.session_caller(request)
         if caller is None:
             return _denied("missing or invalid token")
         name = request.match_info["method"]

@@ -98,7 +98,7 @@ class Connection:
                               f"too many failed attempts: try again in {wait:.0f} s"})
             return False
         if auth_msg.token is None:
-            self.caller = server._session_caller(self.request)
+            self.caller = server.session_caller(self.request)
             if self.caller is None:
                 await self._send({"type": "auth_invalid",
                                   "message": "no session: log in again"})

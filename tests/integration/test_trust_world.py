@@ -147,3 +147,33 @@ async def test_a_cross_site_get_with_a_cookie_stops_nothing(world: Any, bridge: 
     finally:
         await asyncio.to_thread(world.podman, "rm", "-f", "--ignore", "-t", "0", name,
                                 check=False)
+
+
+async def test_a_tls_bridge_off_loopback_and_the_cli_against_it(
+        world: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--tls` on 0.0.0.0: a self-signed certificate is made in the state folder, the URL is
+    https, and `podbridge call` trusts that certificate from the same state folder."""
+    from bridge.config import Settings
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
+    b = Bridge(Settings(url=world.podman_url, systemd="system", state_dir=state,
+                        listen="0.0.0.0:0", unit_dir=world.unit_dir, tls=True), plugins={})
+    await b.start()
+    try:
+        assert b.url.startswith("https://0.0.0.0:")
+        assert (state / "tls" / "self-signed.crt").is_file()
+        port = b.url.split(":")[2].split("/")[0]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bridge", "call", "--state-dir", str(state),
+            "--bridge", f"https://127.0.0.1:{port}", "bridge.status",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err
+        assert b'"connected": true' in out
+        async with aiohttp.ClientSession() as s:
+            with pytest.raises(aiohttp.ClientError):
+                async with s.get(f"http://127.0.0.1:{port}/api/bridge.status"):
+                    pass
+    finally:
+        await b.stop()
