@@ -18,6 +18,7 @@ import orjson
 
 from bridge.errors import BridgeError
 from bridge.methods import MethodRegistry
+from bridge.roles import Caller
 from plugins.hooks.command import CommandFailed, run_command
 from plugins.hooks.conditions import TemplateError, render, render_text
 from plugins.hooks.rules import Action, CallAction, CommandAction, PublishAction, WebhookAction
@@ -97,7 +98,7 @@ class ActionRunner:
             if isinstance(action, WebhookAction):
                 return await self._webhook(action, event, rule, count)
             if isinstance(action, CallAction):
-                return await self._call(action, event)
+                return await self._call(action, event, rule)
             return self._publish(action, event, publish)
         except TemplateError as exc:
             raise ActionFailed(f"{action.describe()}: {exc}") from None
@@ -148,10 +149,13 @@ class ActionRunner:
         return {"type": "webhook", "url": url, "status": res.status, "attempts": res.attempts,
                 "delivery": res.delivery}
 
-    async def _call(self, action: CallAction, event: Mapping[str, Any]) -> dict[str, Any]:
+    async def _call(self, action: CallAction, event: Mapping[str, Any], rule: str
+                    ) -> dict[str, Any]:
         params = render(action.params, event)
+        # Rules are an admin's to add; the call is audited as the rule's doing.
+        caller = Caller(f"hook/{rule}", "admin", "hook")
         try:
-            value = await asyncio.wait_for(self.methods.call(action.method, params),
+            value = await asyncio.wait_for(self.methods.call(action.method, params, caller),
                                            action.timeout)
         except TimeoutError:
             raise ActionFailed(f"{action.method}: no result within {action.timeout:g}s",

@@ -411,3 +411,15 @@ async def test_cli_refuses_plain_http_off_loopback(tmp_path: Path) -> None:
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2, (out, err)
     assert b"refusing to listen on 0.0.0.0 without TLS" in err
+
+
+async def test_audit_is_kept_by_age(tmp_path: Path) -> None:
+    methods, _auth, audit, store, _bus, _done = build(tmp_path)
+    audit.max_age = 30 * 86_400
+    await methods.call("demo.stop", {"name": "old"}, Caller("admin", "admin"))
+    await methods.call("demo.stop", {"name": "new"}, Caller("admin", "admin"))
+    old_id = audit.list()[-1]["id"]
+    store.execute("UPDATE audit SET time = time - 31 * 86400 WHERE id = ?", (old_id,))
+    audit.prune()
+    assert [r["params"]["name"] for r in audit.list()] == ["new"]
+    store.close()
