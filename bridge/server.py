@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -37,9 +38,11 @@ run <code>make run</code> (or <code>npm run build</code> in <code>frontend/</cod
 
 
 HSTS = "max-age=31536000"
-# Websockets that have not authenticated yet (each waits up to AUTH_TIMEOUT): past this
-# many, new ones are refused at once, so that a flood cannot use up the open files.
-MAX_UNAUTHENTICATED = 2000
+# Websockets that have not authenticated yet (each waits up to AUTH_TIMEOUT): past these
+# many from one address, or in all, new ones are refused at once, so that a flood cannot
+# use up the open files nor keep other clients out.
+MAX_UNAUTHENTICATED = 4000
+MAX_UNAUTHENTICATED_PER_CLIENT = 256
 
 
 def _denied(message: str, status: int = 401) -> web.Response:
@@ -60,6 +63,7 @@ class Server:
         self.tls = tls
         self.connections: set[Connection] = set()
         self.unauthenticated = 0
+        self._unauthenticated_by: Counter[str] = Counter()
         self._sweeper: asyncio.Task[None] | None = None
         self.app = web.Application(client_max_size=1024 * 1024)
         self.app.add_routes([
@@ -251,17 +255,23 @@ class Server:
             logger.warning("refused a websocket from origin %s",
                            request.headers.get("Origin"))
             raise web.HTTPForbidden(text="foreign origin\n")
-        if self.unauthenticated >= MAX_UNAUTHENTICATED:
+        client = self.client(request)
+        if (self.unauthenticated >= MAX_UNAUTHENTICATED
+                or self._unauthenticated_by[client] >= MAX_UNAUTHENTICATED_PER_CLIENT):
             raise web.HTTPServiceUnavailable(text="too many connections waiting to "
                                              "authenticate\n", headers={"Retry-After": "10"})
         ws = web.WebSocketResponse(compress=False, heartbeat=30, max_msg_size=1024 * 1024)
         self.unauthenticated += 1
+        self._unauthenticated_by[client] += 1
         try:
             await ws.prepare(request)
             conn = Connection(request, ws, self.bus, self.methods, self.queue_size)
             authenticated = await conn.authenticate(self, __version__)
         finally:
             self.unauthenticated -= 1
+            self._unauthenticated_by[client] -= 1
+            if self._unauthenticated_by[client] <= 0:
+                del self._unauthenticated_by[client]
         if not authenticated:
             await ws.close(code=4001, message=b"auth invalid")
             return ws

@@ -260,8 +260,14 @@ class Connection:
 
     # -- outbound
     async def _send(self, obj: Any) -> None:
-        if not self.ws.closed:
+        if self.ws.closed:
+            return
+        try:
             await self.ws.send_frame(dumps(obj), WSMsgType.TEXT)
+        except ConnectionResetError:
+            # The peer went away while a call was running: nobody is left to answer, and
+            # run() closes up. (Raised in a call's task, it would otherwise be lost.)
+            logger.debug("websocket peer gone before an answer")
 
     async def send_result(self, msg_id: int, data: Any) -> None:
         await self._send({"id": msg_id, "type": "result", "ok": True, "data": data})

@@ -62,6 +62,7 @@ class RawWS:
 
     @classmethod
     async def open(cls, t: Target, local: str | None = None) -> RawWS:
+        """A websocket from ``local`` (a loopback address of 127/8), else 127.0.0.1."""
         reader, writer = await asyncio.wait_for(asyncio.open_connection(
             t.host, t.port, local_addr=(local, 0) if local else None), 10)
         key = base64.b64encode(os.urandom(16)).decode()
@@ -270,18 +271,22 @@ async def half_closed(t: Target, r: random.Random, stats: Stats, deadline: float
             stats.outcomes[f"half-closed {type(exc).__name__}"] += 1
 
 
+FLOOD_ADDRESSES = [f"127.0.1.{i}" for i in range(1, 21)]
+
+
 async def flood(t: Target, r: random.Random, stats: Stats, deadline: float,
                 count: int) -> None:
-    """``count`` websockets that never authenticate, held open together; meanwhile a
-    real client must still get in and be answered."""
+    """``count`` websockets that never authenticate, held open together, from 20 loopback
+    addresses (127.0.1.x: past the per-address cap some are refused with 503); meanwhile
+    a real client (from 127.0.0.1) must still get in and be answered."""
     while time.monotonic() < deadline:
         socks: list[RawWS] = []
         refused = 0
 
-        async def one(socks: list[RawWS] = socks) -> None:
+        async def one(i: int, socks: list[RawWS] = socks) -> None:
             nonlocal refused
             try:
-                socks.append(await RawWS.open(t))
+                socks.append(await RawWS.open(t, FLOOD_ADDRESSES[i % len(FLOOD_ADDRESSES)]))
             except ConnectionError as exc:
                 if "503" in str(exc):
                     refused += 1
@@ -291,7 +296,7 @@ async def flood(t: Target, r: random.Random, stats: Stats, deadline: float,
                 stats.anomaly(f"flood: {type(exc).__name__} {exc}")
 
         for start in range(0, count, 200):
-            await asyncio.gather(*(one() for _ in range(min(200, count - start))))
+            await asyncio.gather(*(one(start + i) for i in range(min(200, count - start))))
         stats.inputs["unauthenticated connection"] += count
         stats.outcomes["flood refused (503)"] += refused
         try:

@@ -40,6 +40,13 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def quarter_peaks(samples: list[int]) -> list[int]:
+    """The peak of each quarter of the run: a plateau, or a climb?"""
+    n = len(samples)
+    return [max(samples[n * q // 4:max(n * (q + 1) // 4, n * q // 4 + 1)]) for q in range(4)
+            if n * q // 4 < n]
+
+
 class LiveBridge:
     """`python -m bridge serve` on a world, with a viewer, an operator and an admin token."""
 
@@ -112,6 +119,7 @@ async def fuzz(bridge: LiveBridge, duration: float, seed: int, flood_size: int
             with suppress(OSError):
                 rss.append(rss_kib(pid))
 
+
     def run(name: str, attack: Callable[..., Awaitable[None]], *extra: Any) -> Any:
         return attack(target, random.Random(f"{seed}/{name}"), stats, deadline, *extra)
 
@@ -138,17 +146,32 @@ async def fuzz(bridge: LiveBridge, duration: float, seed: int, flood_size: int
             "inputs": dict(stats.inputs), "inputs_total": sum(stats.inputs.values()),
             "outcomes": dict(stats.outcomes), "anomalies": stats.anomalies,
             "alive": alive, "answering": answering,
-            "rss_kib": {"start": rss[0], "peak": max(rss), "end": rss_end}}
+            "rss_kib": {"start": rss[0], "peak": max(rss), "end": rss_end,
+                        "quarters": quarter_peaks(rss)}}
 
 
 def finish(summary: dict[str, Any], bridge: LiveBridge, exit_code: int | None) -> bool:
     """Add the log's findings and the bridge's exit to the summary; whether all is well."""
     log = bridge.log.read_text(errors="replace")
-    bad = [line for line in log.splitlines() if BAD_LOG.search(line)]
-    summary["log_findings"] = bad[:50]
+    lines = log.splitlines()
+    bad: list[str] = []
+    for i, line in enumerate(lines):
+        if BAD_LOG.search(line) and not line.startswith("Traceback"):
+            bad.append("\n".join(lines[i:i + 40]))  # with its traceback
+        elif line.startswith("Traceback") and not (i and BAD_LOG.search(lines[i - 1])):
+            bad.append("\n".join(lines[i:i + 40]))
+    summary["log_findings"] = bad[:20]
+    kept = ROOT / "test-artifacts" / "fuzz-bridge.log"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(log)
+    summary["log"] = str(kept)
     summary["exit_code"] = exit_code
     rss = summary["rss_kib"]
-    summary["memory_bounded"] = rss["peak"] < rss["start"] + 400 * 1024
+    # Bounded: no climb from the first quarter of the run to the last (the first already
+    # holds a flood and the largest messages), and far from the machine's size.
+    q = rss["quarters"]
+    summary["memory_bounded"] = (rss["peak"] < rss["start"] + 400 * 1024
+                                 and q[-1] <= q[0] * 1.5)
     return (not summary["anomalies"] and not bad and summary["alive"]
             and summary["answering"] and exit_code == 0 and summary["memory_bounded"])
 
@@ -163,7 +186,8 @@ def report(summary: dict[str, Any], ok: bool) -> None:
         print(f"  {n:>9,}  {kind}")
     rss = summary["rss_kib"]
     print(f"bridge RSS: start {rss['start'] / 1024:.1f} MiB, peak {rss['peak'] / 1024:.1f}"
-          f" MiB, end {rss['end'] / 1024:.1f} MiB")
+          f" MiB, end {rss['end'] / 1024:.1f} MiB; peak of each quarter of the run: "
+          + ", ".join(f"{q / 1024:.1f}" for q in rss["quarters"]) + " MiB")
     print(f"alive: {summary['alive']}, answering: {summary['answering']}, exit code "
           f"{summary['exit_code']}, unhandled exceptions in the log: "
           f"{len(summary['log_findings'])}, anomalies: {len(summary['anomalies'])}")
