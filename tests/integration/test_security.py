@@ -423,3 +423,31 @@ async def test_audit_is_kept_by_age(tmp_path: Path) -> None:
     audit.prune()
     assert [r["params"]["name"] for r in audit.list()] == ["new"]
     store.close()
+
+
+async def test_unauthenticated_websockets_are_capped_per_address(
+        env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bridge.server
+
+    monkeypatch.setattr(bridge.server, "MAX_UNAUTHENTICATED_PER_CLIENT", 3)
+    port = int(env.url.rsplit(":", 1)[1])
+    waiting = []
+    async with aiohttp.ClientSession() as s:
+        for _ in range(3):
+            waiting.append(await s.ws_connect(env.url + "/ws"))
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await s.ws_connect(env.url + "/ws")
+        assert info.value.status == 503
+    # Another address still gets in, and is served.
+    conn = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=conn) as s:
+        ws = await s.ws_connect(f"http://127.0.0.1:{port}/ws")
+        await ws.send_json({"type": "auth", "token": TOKEN})
+        assert (await ws.receive_json(timeout=5))["type"] == "auth_ok"
+        await ws.close()
+    for ws in waiting:  # one authenticates: room for another from this address
+        await ws.close()
+    async with aiohttp.ClientSession() as s:
+        ws, hello = await ws_open(s, env, TOKEN)
+        assert hello["type"] == "auth_ok"
+        await ws.close()
