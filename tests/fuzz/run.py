@@ -50,7 +50,9 @@ def quarter_peaks(samples: list[int]) -> list[int]:
 class LiveBridge:
     """`python -m bridge serve` on a world, with a viewer, an operator and an admin token."""
 
-    def __init__(self, world: Any, state_dir: Path, port: int) -> None:
+    def __init__(self, world: Any, state_dir: Path, port: int, ring_size: int = 10_000
+                 ) -> None:
+        self.ring_size = ring_size
         self.world = world
         self.state_dir = state_dir
         self.port = port
@@ -61,7 +63,8 @@ class LiveBridge:
     def start(self) -> LiveBridge:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         config = self.state_dir.parent / "bridge.toml"
-        config.write_text("[plugins.auto_update]\ntls_verify = false\ntimer = false\n")
+        config.write_text(f"ring_size = {self.ring_size}\n"
+                          "[plugins.auto_update]\ntls_verify = false\ntimer = false\n")
         env = {**os.environ, "CONTAINER_HOST": self.world.podman_url,
                "DBUS_SYSTEM_BUS_ADDRESS": self.world.dbus_address}
         with self.log.open("wb") as log:
@@ -134,11 +137,13 @@ async def fuzz(bridge: LiveBridge, duration: float, seed: int, flood_size: int
             stats.anomaly(f"the fuzzer itself failed: {type(res).__name__}: {res}")
     # Still alive and answering, and memory back down once the flood is over.
     alive = bridge.proc.poll() is None
+    status: dict[str, Any] = {}
     try:
         async with aiohttp.ClientSession() as s, s.get(
                 base + "/api/bridge.status",
                 headers={"Authorization": f"Bearer {bridge.tokens['viewer']}"}) as r:
             answering = r.status == 200
+            status = (await r.json()).get("data", {})
     except aiohttp.ClientError:
         answering = False
     rss_end = rss_kib(pid) if alive else 0
@@ -146,6 +151,9 @@ async def fuzz(bridge: LiveBridge, duration: float, seed: int, flood_size: int
             "inputs": dict(stats.inputs), "inputs_total": sum(stats.inputs.values()),
             "outcomes": dict(stats.outcomes), "anomalies": stats.anomalies,
             "alive": alive, "answering": answering,
+            # Events the bus's replay ring holds at the end (it grows until it is full).
+            "ring": {"events": status.get("seq", 0) - status.get("oldest_seq", 0) + 1
+                     if status else None, "size": bridge.ring_size},
             "rss_kib": {"start": rss[0], "peak": max(rss), "end": rss_end,
                         "quarters": quarter_peaks(rss)}}
 
@@ -188,6 +196,8 @@ def report(summary: dict[str, Any], ok: bool) -> None:
     print(f"bridge RSS: start {rss['start'] / 1024:.1f} MiB, peak {rss['peak'] / 1024:.1f}"
           f" MiB, end {rss['end'] / 1024:.1f} MiB; peak of each quarter of the run: "
           + ", ".join(f"{q / 1024:.1f}" for q in rss["quarters"]) + " MiB")
+    print(f"events in the bus's replay ring at the end: {summary['ring']['events']} of "
+          f"{summary['ring']['size']}")
     print(f"alive: {summary['alive']}, answering: {summary['answering']}, exit code "
           f"{summary['exit_code']}, unhandled exceptions in the log: "
           f"{len(summary['log_findings'])}, anomalies: {len(summary['anomalies'])}")
@@ -206,11 +216,14 @@ def main() -> int:
     parser.add_argument("--flood", type=int, default=3000,
                         help="unauthenticated connections held open at once")
     parser.add_argument("--json", help="write the summary here")
+    parser.add_argument("--ring-size", type=int, default=10_000,
+                        help="the bridge's event ring (memory grows until it is full)")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     with tempfile.TemporaryDirectory(prefix="podbridge-fuzz-") as tmp:
         world = World(Path(tmp) / "world").up()
-        bridge = LiveBridge(world, Path(tmp) / "bridge" / "state", free_port())
+        bridge = LiveBridge(world, Path(tmp) / "bridge" / "state", free_port(),
+                            args.ring_size)
         try:
             bridge.start()
             summary = asyncio.run(fuzz(bridge, args.duration, seed, args.flood))
