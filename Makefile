@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 WORLD ?= $(CURDIR)/.worlds/run
 
-.PHONY: deps panel run test bench lint demo install clean
+.PHONY: deps panel run test bench fuzz lint demo install clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -22,6 +22,12 @@ test: deps panel
 
 bench: deps
 	$(BIN)/python -m tests.bench.run
+
+# A live bridge on a world of its own, attacked with random and malformed input for
+# DURATION seconds (docs/security.md); the summary counts the inputs tried.
+DURATION ?= 600
+fuzz: deps
+	$(BIN)/python -m tests.fuzz.run --duration $(DURATION) $(FUZZ_ARGS)
 
 demo: deps panel
 	@PODBRIDGE_DEMO=1 bash scripts/run.sh

@@ -14,7 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge import __version__
+from bridge import __version__, tls
+from bridge.audit import AuditLog
 from bridge.auth import Auth, load_or_create_token
 from bridge.bus import Bus
 from bridge.config import Settings
@@ -68,6 +69,9 @@ class Bridge:
         self._service: asyncio.subprocess.Process | None = None
         self.url = ""
         self.token = ""
+        self.auth: Auth | None = None
+        self.audit: AuditLog | None = None
+        self.server: Server | None = None
 
     async def _ensure_podman(self) -> None:
         """Use the socket we were pointed at; when none answers and podman is installed,
@@ -102,6 +106,16 @@ class Bridge:
         s.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(s.state_dir / "podbridge.db")
         self.token = load_or_create_token(s.token_path)
+        # A unix socket is local by nature (its file mode and the peer's uid guard it): no TLS.
+        ssl_context = None if self.listener.endpoint.path is not None else tls.choose(
+            self.listener.endpoint.host, cert=s.cert, key=s.key, self_signed_tls=s.tls,
+            insecure_plain_http=s.insecure_plain_http, state_dir=s.state_dir)
+        self.auth = Auth(self.token, tokens_file=s.tokens_path, store=self.store,
+                         idle_timeout=s.session_idle_timeout,
+                         absolute_timeout=s.session_max_age,
+                         login_attempts=s.login_attempts, login_window=s.login_window)
+        self.audit = AuditLog(self.store, self.bus, s.audit_max_entries, s.audit_max_age_days)
+        self.methods.audit = self.audit.record
         await self._ensure_podman()
         register_core_methods(self.methods, self)
 
@@ -117,12 +131,13 @@ class Bridge:
             plugins=self._plugin_classes, unit_dir=s.unit_path)
         await self.plugins.start()
 
-        server = Server(bus=self.bus, methods=self.methods, auth=Auth(self.token),
+        server = Server(bus=self.bus, methods=self.methods, auth=self.auth,
                         panel_dir=find_panel_dir(s), allowed_origins=s.allowed_origins,
-                        queue_size=s.client_queue)
+                        queue_size=s.client_queue, tls=ssl_context is not None)
+        self.server = server
         self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        await self.listener.start(self._runner)
+        await self.listener.start(self._runner, ssl_context)
         self.url = self.listener.url(self.token)
         self.bus.publish(BRIDGE_STARTED, SOURCE_BRIDGE, "bridge",
                          {"version": __version__, "podman": self.podman.url,

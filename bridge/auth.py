@@ -1,14 +1,23 @@
-"""Token auth: a random token kept 0600 in the state folder, printed as a URL at start
-(like Jupyter), and session cookies handed out by ``/login`` or ``/?token=``."""
+"""Auth: the first token, kept 0600 in the state folder and printed as a URL at start (like
+Jupyter), more named tokens with roles (credentials.py), server-side sessions handed out by
+``/login`` or ``/?token=`` (sessions.py), and a limit on failed attempts per client."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import os
 import secrets
+import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bridge.credentials import FIRST, Credential, Credentials
+from bridge.sessions import Session, Sessions
+
+if TYPE_CHECKING:
+    from bridge.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -36,35 +45,99 @@ def load_or_create_token(path: Path) -> str:
     return token
 
 
+class LoginLimiter:
+    """Failed logins per client address: after ``attempts`` failures within ``window``
+    seconds the address is refused until the oldest of them is ``window`` old."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, attempts: int = 10, window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.attempts = attempts
+        self.window = window
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str) -> deque[float]:
+        q = self._failures.get(client)
+        if q is None:
+            return deque()
+        cutoff = self.clock() - self.window
+        while q and q[0] < cutoff:
+            q.popleft()
+        if not q:
+            del self._failures[client]
+        return q
+
+    def blocked(self, client: str) -> float:
+        """Seconds until ``client`` may try again (0: now)."""
+        q = self._recent(client)
+        if len(q) < self.attempts:
+            return 0.0
+        return max(0.0, q[0] + self.window - self.clock())
+
+    def failed(self, client: str) -> None:
+        if client not in self._failures and len(self._failures) >= self.MAX_CLIENTS:
+            # Bounded memory under a flood of addresses: forget the oldest entry.
+            self._failures.pop(next(iter(self._failures)))
+        self._failures.setdefault(client, deque()).append(self.clock())
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)
+
+
 class Auth:
-    """Checks tokens and session cookies.
+    """Checks tokens (named credentials with a role) and session cookies, and limits
+    failed attempts per client."""
 
-    A session is ``NONCE.MAC`` with MAC = HMAC-SHA256(token, NONCE): the bridge can verify it
-    without remembering it, so a session outlives a restart of the bridge (the panel then
-    reconnects by itself), and changing the token ends every session. Logged-out sessions
-    are remembered until the bridge restarts.
-    """
-
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, tokens_file: Path | None = None,
+                 store: Store | None = None, idle_timeout: float = 900.0,
+                 absolute_timeout: float = 86_400.0, login_attempts: int = 10,
+                 login_window: float = 60.0) -> None:
         self.token = token
-        self._ended: set[str] = set()
+        self.credentials = Credentials(token, tokens_file)
+        self.sessions = Sessions(store, idle_timeout, absolute_timeout)
+        self.limiter = LoginLimiter(login_attempts, login_window)
 
-    def check_token(self, candidate: str | None) -> bool:
-        return bool(candidate) and hmac.compare_digest(str(candidate), self.token)
+    def check_token(self, candidate: str | None) -> Credential | None:
+        return self.credentials.check(candidate)
 
-    def _mac(self, nonce: str) -> str:
-        return hmac.new(self.token.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+    def new_session(self, cred: Credential | None = None) -> str:
+        cred = cred or self.credentials.current(FIRST)
+        assert cred is not None
+        return self.sessions.new(cred.name, cred.role, cred.fingerprint)
 
-    def new_session(self) -> str:
-        nonce = secrets.token_urlsafe(24)
-        return f"{nonce}.{self._mac(nonce)}"
+    def check_session(self, session: str | None, touch: bool = True) -> Session | None:
+        """The live session of this cookie value whose credential still exists; its role is
+        the credential's role now (a changed role applies at once)."""
+        s = self.sessions.check(session, touch)
+        if s is None or not self._still_valid(s):
+            return None
+        return s
 
-    def check_session(self, session: str | None) -> bool:
-        if not session or session in self._ended:
+    def _still_valid(self, s: Session) -> bool:
+        """Whether the credential of ``s`` is still the one it was made with (not revoked,
+        not replaced); its role follows the credential's."""
+        cred = self.credentials.current(s.name)
+        if cred is None or cred.fingerprint != s.fingerprint:
+            self.sessions.end_for(s.name, s.fingerprint)
             return False
-        nonce, _, mac = session.partition(".")
-        return bool(nonce) and hmac.compare_digest(mac, self._mac(nonce))
+        s.role = cred.role
+        return True
 
-    def end_session(self, session: str | None) -> None:
-        if session:
-            self._ended.add(session)
+    def check_session_key(self, key: str) -> Session | None:
+        """The live session stored under ``key`` whose credential still exists (no touch)."""
+        s = self.sessions.by_key(key)
+        if s is None or not self.sessions.is_live(key) or not self._still_valid(s):
+            return None
+        return s
+
+    def touch_key(self, key: str) -> None:
+        self.sessions.touch(key)
+
+    def end_session(self, session: str | None) -> str | None:
+        return self.sessions.end(session)
+
+    def revoked_sessions(self) -> list[str]:
+        """End the sessions of credentials that no longer exist; their keys."""
+        return [s.key for s in self.sessions.all() if not self._still_valid(s)]

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import ssl
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -41,11 +42,58 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from bridge.app import serve
+    from bridge.tls import TLSConfigError
 
     settings = settings_from(args, listen=args.listen, unit_dir=args.unit_dir,
-                             panel_dir=args.panel_dir)
+                             panel_dir=args.panel_dir, cert=args.cert, key=args.key,
+                             tls=args.tls or None,
+                             insecure_plain_http=args.insecure_plain_http or None)
     setup_logging(settings.log_level)
-    return asyncio.run(serve(settings))
+    try:
+        return asyncio.run(serve(settings))
+    except TLSConfigError as exc:
+        print(f"podbridge serve: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from bridge.auth import load_or_create_token
+    from bridge.credentials import Credentials
+
+    settings = settings_from(args)
+    creds = Credentials(load_or_create_token(settings.token_path), settings.tokens_path)
+    try:
+        if args.token_command == "add":
+            token = creds.add(args.name, args.role)
+            print(token)
+            print(f"podbridge: {args.name} ({args.role}) added; the token is shown only "
+                  "this once", file=sys.stderr)
+        elif args.token_command == "revoke":
+            creds.revoke(args.name)
+            print(f"podbridge: {args.name} revoked; its sessions end within seconds",
+                  file=sys.stderr)
+        else:
+            for c in creds.list():
+                print(f"{c['name']}\t{c['role']}\t{c['source']}")
+    except KeyError:
+        print(f"podbridge token: no credential named {args.name!r}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"podbridge token: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def client_ssl(settings: Settings, url: str) -> ssl.SSLContext | None:
+    """For an https bridge: trust the system's CAs, and the self-signed certificate of
+    this state folder when there is one (the bridge made it)."""
+    if not url.startswith("https://"):
+        return None
+    ctx = ssl.create_default_context()
+    own = settings.cert or settings.state_dir / "tls" / "self-signed.crt"
+    if own.is_file():
+        ctx.load_verify_locations(str(own))
+    return ctx
 
 
 def _client_target(args: argparse.Namespace) -> tuple[str, str]:
@@ -55,7 +103,8 @@ def _client_target(args: argparse.Namespace) -> tuple[str, str]:
         url = settings.listen
     elif not url:
         host, port = settings.listen_address
-        url = f"http://{host}:{port}"
+        tls = settings.tls or settings.cert is not None
+        url = f"{'https' if tls else 'http'}://{host}:{port}"
     token = args.token or os.environ.get("PODBRIDGE_TOKEN")
     if not token:
         try:
@@ -72,7 +121,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     url, token = _client_target(args)
 
     async def run() -> int:
-        async with BridgeClient(url, token) as client:
+        async with BridgeClient(url, token, ssl=client_ssl(settings_from(args), url)) as client:
             count = 0
             async for event in client.events(args.topics or ["*"], since=args.since):
                 print(json.dumps(event), flush=True)
@@ -98,7 +147,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> Any:
-        async with BridgeClient(url, token, timeout=args.timeout) as client:
+        async with BridgeClient(url, token, timeout=args.timeout,
+                                ssl=client_ssl(settings_from(args), url)) as client:
             return await client.call(args.method, params, timeout=args.timeout)
 
     try:
@@ -129,7 +179,24 @@ def build_parser() -> argparse.ArgumentParser:
                    "127.0.0.1:9180; Cockpit's page reaches unix:/run/podbridge/podbridge.sock)")
     p.add_argument("--unit-dir", help="where generated units are installed")
     p.add_argument("--panel-dir", help="the built panel to serve at /")
+    p.add_argument("--cert", help="TLS certificate (PEM); with --key")
+    p.add_argument("--key", help="TLS private key (PEM)")
+    p.add_argument("--tls", action="store_true", help="TLS with a self-signed certificate "
+                   "made in the state folder on first start")
+    p.add_argument("--insecure-plain-http", action="store_true",
+                   help="allow plain HTTP on an address other than loopback")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("token", help="named credentials with roles: add, list, revoke")
+    add_settings_flags(p)
+    tsub = p.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    t = tsub.add_parser("add", help="make a token for NAME with a role (printed once)")
+    t.add_argument("name")
+    t.add_argument("--role", choices=("viewer", "operator", "admin"), required=True)
+    tsub.add_parser("list", help="the credentials and their roles")
+    t = tsub.add_parser("revoke", help="remove a credential and end its sessions")
+    t.add_argument("name")
+    p.set_defaults(func=cmd_token)
 
     for name, helptext, func in (("events", "print events of a running bridge as JSON lines",
                                   cmd_events),

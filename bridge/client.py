@@ -16,6 +16,7 @@ import asyncio
 import itertools
 import json
 import logging
+import ssl as ssl_module
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,12 +32,16 @@ class AuthFailed(BridgeError):
 
 
 class BridgeClient:
-    def __init__(self, url: str, token: str, *, timeout: float = 30.0) -> None:
-        # "unix:/PATH": a bridge listening on a unix socket (--listen unix:/PATH).
+    def __init__(self, url: str, token: str, *, timeout: float = 30.0,
+                 ssl: ssl_module.SSLContext | None = None) -> None:
+        """``url``: ``http(s)://HOST:PORT`` or ``unix:/PATH`` (a bridge listening on a
+        unix socket). ``ssl``: how to check an ``https://`` bridge's certificate (default:
+        the system's CAs)."""
         self.unix_path = url[len("unix:"):] if url.startswith("unix:") else None
         self.url = "http://localhost" if self.unix_path else url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.ssl = ssl
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._ids = itertools.count(1)
@@ -57,7 +62,7 @@ class BridgeClient:
             self._session = aiohttp.ClientSession(connector=connector)
         ws_url = self.url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         self._ws = await self._session.ws_connect(ws_url + "/ws", timeout=aiohttp.ClientWSTimeout(
-            ws_close=5), heartbeat=30, max_msg_size=0)
+            ws_close=5), heartbeat=30, max_msg_size=0, ssl=self.ssl if self.ssl else True)
         await self._ws.send_json({"type": "auth", "token": self.token})
         reply = await self._ws.receive_json(timeout=self.timeout)
         if reply.get("type") != "auth_ok":

@@ -101,6 +101,23 @@ class Settings(BaseSettings):
     start_podman_service: bool = True
     log_level: str = "info"
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Trust (docs/security.md)
+    tokens_file: Path | None = Field(default=None, description="named tokens with roles "
+                                     "(default: tokens.json beside the token file)")
+    session_idle_timeout: float = Field(default=900.0, gt=0,
+                                        description="seconds without activity")
+    session_max_age: float = Field(default=86_400.0, gt=0,
+                                   description="seconds from login, however active")
+    login_attempts: int = Field(default=10, ge=1, description="failed logins per client ...")
+    login_window: float = Field(default=60.0, gt=0, description="... within these seconds")
+    cert: Path | None = Field(default=None, description="TLS certificate (PEM)")
+    key: Path | None = Field(default=None, description="TLS private key (PEM)")
+    tls: bool = Field(default=False, description="TLS with a self-signed certificate made "
+                      "in the state folder (when no cert is given)")
+    insecure_plain_http: bool = Field(default=False, description="allow plain HTTP on a "
+                                      "non-loopback address")
+    audit_max_entries: int = Field(default=100_000, ge=1)
+    audit_max_age_days: float = Field(default=90.0, gt=0)
 
     @field_validator("listen")
     @classmethod
@@ -137,6 +154,10 @@ class Settings(BaseSettings):
     @property
     def token_path(self) -> Path:
         return self.token_file or self.state_dir / "token"
+
+    @property
+    def tokens_path(self) -> Path:
+        return self.tokens_file or self.token_path.with_name("tokens.json")
 
     @property
     def unit_path(self) -> Path:

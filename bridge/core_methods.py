@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridge import __version__
 from bridge.errors import NotFound
 from bridge.methods import MethodRegistry, NoParams
+from bridge.roles import Role
+
+VIEWER: Role = "viewer"
+OPERATOR: Role = "operator"
+READS, CHANGES = True, False
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -21,6 +26,14 @@ class ContainerRef(BaseModel):
 
 class StopParams(ContainerRef):
     timeout: int = Field(default=10, ge=0, le=3600)
+
+
+class AuditParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=100, ge=1, le=1000)
+    before: int | None = Field(default=None, ge=0, description="records older than this id")
+    who: str | None = Field(default=None, max_length=200)
+    method: str | None = Field(default=None, max_length=200)
 
 
 class UnitRef(BaseModel):
@@ -64,6 +77,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def methods_list(_: NoParams) -> list[dict[str, Any]]:
         return [{"name": m.name, "owner": m.owner, "description": m.description,
+                 "role": m.role, "readonly": m.readonly,
                  "params": m.params.model_json_schema()} for m in methods.list()]
 
     async def bridge_status(_: NoParams) -> dict[str, Any]:
@@ -76,6 +90,21 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                             "connected": bridge.systemd_source.connected
                             if bridge.systemd_source else False}}
 
+    async def audit_list(p: AuditParams) -> list[dict[str, Any]]:
+        if bridge.audit is None:
+            return []
+        return bridge.audit.list(p.limit, p.before, p.who, p.method)
+
+    # Who may call each (the least role) and whether it only reads: part of registering
+    # it. A method missing here is registered as the strictest kind (admin, a change).
+    access: dict[str, tuple[Role, bool]] = {
+        "state.get": (VIEWER, READS), "containers.list": (VIEWER, READS),
+        "containers.inspect": (VIEWER, READS), "units.list": (VIEWER, READS),
+        "units.get": (VIEWER, READS), "plugins.list": (VIEWER, READS),
+        "methods.list": (VIEWER, READS), "bridge.status": (VIEWER, READS),
+        "containers.start": (OPERATOR, CHANGES), "containers.stop": (OPERATOR, CHANGES),
+        "containers.restart": (OPERATOR, CHANGES), "audit.list": ("admin", READS),
+    }
     for name, handler, params, doc in (
         ("state.get", state_get, NoParams, "snapshot of the live model and its seq"),
         ("containers.list", containers_list, NoParams, "containers of the live model"),
@@ -88,5 +117,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         ("plugins.list", plugins_list, NoParams, "each plugin's state and last error"),
         ("methods.list", methods_list, NoParams, "every method with its params schema"),
         ("bridge.status", bridge_status, NoParams, "the bridge's own state"),
+        ("audit.list", audit_list, AuditParams, "the audit trail of changes, newest first"),
     ):
-        methods.register(name, handler, params, description=doc)
+        role, readonly = access.get(name, ("admin", CHANGES))
+        methods.register(name, handler, params, description=doc, role=role, readonly=readonly)

@@ -16,6 +16,7 @@ import grp
 import logging
 import os
 import socket
+import ssl
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,7 @@ class Listener:
         self.systemd_address = systemd_address
         self.site: web.BaseSite | None = None
         self.port = endpoint.port
+        self.scheme = "http"
         self._made_socket = False
 
     async def check(self) -> None:
@@ -98,11 +100,14 @@ class Listener:
         holders = await find_holders(self.endpoint.port, self.systemd_address)
         raise ListenError(port_taken_message(self.endpoint, holders)) from None
 
-    async def start(self, runner: web.AppRunner) -> None:
+    async def start(self, runner: web.AppRunner,
+                    ssl_context: ssl.SSLContext | None = None) -> None:
         if self.endpoint.path is not None:
             await self._start_unix(runner, self.endpoint.path)
             return
-        site = web.TCPSite(runner, self.endpoint.host, self.endpoint.port)
+        self.scheme = "https" if ssl_context is not None else "http"
+        site = web.TCPSite(runner, self.endpoint.host, self.endpoint.port,
+                           ssl_context=ssl_context)
         try:
             await site.start()
         except OSError as exc:
@@ -149,7 +154,7 @@ class Listener:
             return f"{UNIX_PREFIX}{self.endpoint.path}"
         host = self.endpoint.host
         shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{self.port}/?token={token}"
+        return f"{self.scheme}://{shown}:{self.port}/?token={token}"
 
 
 def _prepare_socket_path(path: Path, remove_stale: bool = True) -> None:

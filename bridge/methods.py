@@ -4,6 +4,7 @@ the CLI's ``podbridge call``. Params are validated once, here, by a pydantic mod
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.errors import BridgeError, InvalidParams
+from bridge.roles import ROLES, Caller, Role, allows
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,10 @@ class Method:
     params: type[BaseModel]
     owner: str  # "bridge" or the plugin's name
     description: str = ""
+    # The least role that may call it, and whether it only reads (then GET may call it).
+    # An undeclared method is the safest kind: admin only, and a change.
+    role: Role = "admin"
+    readonly: bool = False
 
 
 def format_validation_error(exc: ValidationError) -> str:
@@ -39,18 +45,31 @@ def format_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+AuditFn = Callable[[Method, Caller, Any, "BaseException | None", Any, float], None]
+
+
+class AccessDenied(BridgeError):
+    code = "access-denied"
+
+
 class MethodRegistry:
     def __init__(self) -> None:
         self._methods: dict[str, Method] = {}
+        # Called after every call that changes something (or was refused), before its answer
+        # is sent: the audit trail.
+        self.audit: AuditFn | None = None
 
     def register(
         self, name: str, handler: Handler, params: type[BaseModel] = NoParams,
-        *, owner: str = "bridge", description: str = "",
+        *, owner: str = "bridge", description: str = "", role: Role = "admin",
+        readonly: bool = False,
     ) -> None:
+        if role not in ROLES:
+            raise ValueError(f"method {name!r}: unknown role {role!r}")
         if name in self._methods and self._methods[name].owner != owner:
             raise ValueError(f"method {name!r} is already registered by "
                              f"{self._methods[name].owner}")
-        self._methods[name] = Method(name, handler, params, owner, description)
+        self._methods[name] = Method(name, handler, params, owner, description, role, readonly)
 
     def unregister_owner(self, owner: str) -> None:
         for name in [n for n, m in self._methods.items() if m.owner == owner]:
@@ -65,8 +84,25 @@ class MethodRegistry:
     def list(self) -> list[Method]:
         return sorted(self._methods.values(), key=lambda m: m.name)
 
-    async def call(self, name: str, params: Any) -> Any:
+    async def call(self, name: str, params: Any, caller: Caller | None = None) -> Any:
+        """Validate ``params`` and run the method for ``caller`` (``None``: the bridge
+        itself). A caller whose role is too low gets ``access-denied`` naming the role."""
         method = self.get(name)
+        if caller is None or method.readonly or self.audit is None:
+            return await self._run(method, params, caller)
+        start = time.monotonic()
+        try:
+            result = await self._run(method, params, caller)
+        except BaseException as exc:
+            self.audit(method, caller, params, exc, None, time.monotonic() - start)
+            raise
+        self.audit(method, caller, params, None, result, time.monotonic() - start)
+        return result
+
+    async def _run(self, method: Method, params: Any, caller: Caller | None) -> Any:
+        if caller is not None and not allows(caller.role, method.role):
+            raise AccessDenied(f"{method.name} needs the role {method.role!r}; "
+                               f"{caller.name!r} has {caller.role!r}")
         if params is None:
             params = {}
         if not isinstance(params, dict):

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.events import BRIDGE_PLUGIN_FAILED, BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, plugin_source
 from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
+from bridge.roles import Role
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -87,9 +88,12 @@ class PluginContext:
 
     def register_method(
         self, name: str, handler: Handler, params: type[BaseModel] = NoParams,
-        description: str = "",
+        description: str = "", *, role: Role = "admin", readonly: bool = False,
     ) -> None:
-        self.methods.register(name, handler, params, owner=self.name, description=description)
+        """``role``: the least role that may call it; ``readonly``: it changes nothing (then
+        a GET may call it). The defaults are the strictest: admin, and a change."""
+        self.methods.register(name, handler, params, owner=self.name, description=description,
+                              role=role, readonly=readonly)
 
     def listen(self, patterns: list[str], listener: Callable[[Event, bytes], None]) -> None:
         """A bus listener run inline by ``publish`` (keep it quick), removed when the plugin

@@ -5,9 +5,9 @@ See docs/protocol.md for the whole protocol with examples.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from bridge.errors import BridgeError
@@ -67,7 +67,8 @@ class ProtocolError(BridgeError):
 
 def parse(text: str | bytes) -> InboundMsg:
     try:
-        obj = json.loads(text)
+        # orjson: bounded nesting (1024), where json.loads would raise RecursionError.
+        obj = orjson.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"message is not JSON: {exc}") from None
     if not isinstance(obj, dict):

@@ -24,11 +24,12 @@ from bridge.protocol import (
     parse,
     parse_auth,
 )
+from bridge.roles import Caller
 
 if TYPE_CHECKING:
-    from bridge.auth import Auth
     from bridge.bus import Bus
     from bridge.methods import MethodRegistry
+    from bridge.server import Server
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
+def loads(data: str | bytes) -> Any:
+    """JSON from a client. orjson refuses nesting deeper than 1024 (a ValueError) where the
+    standard library would hit Python's recursion limit."""
+    return orjson.loads(data)
+
+
 class Connection:
     def __init__(self, request: web.Request, ws: web.WebSocketResponse, bus: Bus,
                  methods: MethodRegistry, queue_size: int) -> None:
@@ -65,9 +72,13 @@ class Connection:
         self._subs: dict[int, tuple[Subscription, asyncio.Task[None]]] = {}
         self._calls: set[asyncio.Task[None]] = set()
         self._closing: asyncio.Task[None] | None = None
+        self.caller: Caller | None = None
+        self._server: Server | None = None
 
     # -- auth phase
-    async def authenticate(self, auth: Auth, session_ok: bool, version: str) -> bool:
+    async def authenticate(self, server: Server, version: str) -> bool:
+        """The auth phase: a token, or (with ``"token": null``) the session cookie the
+        websocket was opened with. Sets ``caller``."""
         try:
             msg = await self.ws.receive(timeout=AUTH_TIMEOUT)
         except TimeoutError:
@@ -80,11 +91,42 @@ class Connection:
         except ProtocolError as exc:
             await self._send({"type": "auth_invalid", "message": exc.message})
             return False
-        if auth.check_token(auth_msg.token) or (auth_msg.token is None and session_ok):
-            await self._send({"type": "auth_ok", "version": version})
+        client = server.client(self.request)
+        wait = server.auth.limiter.blocked(client)
+        if wait:
+            await self._send({"type": "auth_invalid", "message":
+                              f"too many failed attempts: try again in {wait:.0f} s"})
+            return False
+        if auth_msg.token is None:
+            self.caller = (server.session_caller(self.request)
+                           or server.peer_caller(self.request))
+            if self.caller is None:
+                await self._send({"type": "auth_invalid",
+                                  "message": "no session: log in again"})
+                return False
+        else:
+            cred = server.auth.check_token(auth_msg.token)
+            if cred is None:
+                server.auth.limiter.failed(client)
+                await self._send({"type": "auth_invalid", "message": "invalid token"})
+                return False
+            self.caller = Caller(cred.name, cred.role, "token", client)
+        server.auth.limiter.succeeded(client)
+        self._server = server
+        await self._send({"type": "auth_ok", "version": version, "name": self.caller.name,
+                          "role": self.caller.role})
+        return True
+
+    def _session_live(self) -> bool:
+        """A session's websocket lives as long as the session; each message keeps it from
+        going idle."""
+        if self.caller is None or self.caller.via != "session" or self._server is None:
             return True
-        await self._send({"type": "auth_invalid", "message": "invalid token"})
-        return False
+        key = self.caller.session or ""
+        if self._server.auth.check_session_key(key) is None:
+            return False
+        self._server.auth.touch_key(key)
+        return True
 
     # -- the message loop
     async def run(self) -> None:
@@ -101,6 +143,9 @@ class Connection:
             await self.close()
 
     async def do_message(self, text: str) -> None:
+        if not self._session_live():
+            await self.end("session ended")
+            return
         try:
             msg = parse(text)
         except ProtocolError as exc:
@@ -157,7 +202,7 @@ class Connection:
 
     async def _call(self, msg: CallMsg) -> None:
         try:
-            data = await self.methods.call(msg.method, msg.params)
+            data = await self.methods.call(msg.method, msg.params, self.caller)
         except BridgeError as exc:
             await self.send_error(msg.id, exc)
         except asyncio.CancelledError:
@@ -216,8 +261,14 @@ class Connection:
 
     # -- outbound
     async def _send(self, obj: Any) -> None:
-        if not self.ws.closed:
+        if self.ws.closed:
+            return
+        try:
             await self.ws.send_frame(dumps(obj), WSMsgType.TEXT)
+        except ConnectionResetError:
+            # The peer went away while a call was running: nobody is left to answer, and
+            # run() closes up. (Raised in a call's task, it would otherwise be lost.)
+            logger.debug("websocket peer gone before an answer")
 
     async def send_result(self, msg_id: int, data: Any) -> None:
         await self._send({"id": msg_id, "type": "result", "ok": True, "data": data})
@@ -228,6 +279,17 @@ class Connection:
         else:
             await self._send({"id": msg_id, "type": "result", "ok": False,
                               "error": exc.to_json()})
+
+    async def end(self, why: str) -> None:
+        """Tell the client its session ended (logout, expiry, revocation), then close."""
+        try:
+            await asyncio.wait_for(self._send({"type": "auth_expired", "message": why}),
+                                   SEND_TIMEOUT)
+            await asyncio.wait_for(self.ws.close(code=4001, message=why.encode()[:120]),
+                                   SEND_TIMEOUT)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            if self.request.transport is not None:
+                self.request.transport.abort()
 
     async def close(self) -> None:
         tasks: list[asyncio.Task[Any]] = []

@@ -6,8 +6,9 @@ import { Toasts } from "./components/notify";
 import {
   Bullseye, Masthead, MastheadBrand, MastheadContent, MastheadLogo, MastheadMain,
   MastheadToggle, Nav, NavItem, NavList, Page, PageSidebar, PageSidebarBody,
-  PageToggleButton, Spinner,
+  PageToggleButton, Spinner, Button,
 } from "./pf";
+import { AuditPage } from "./pages/AuditPage";
 import { ContainersPage } from "./pages/ContainersPage";
 import { EventsPage } from "./pages/EventsPage";
 import { PluginsPage } from "./pages/PluginsPage";
@@ -25,6 +26,7 @@ function Section({ section, args }: ReturnType<typeof useRoute>) {
     case "updates": return <UpdatesPage />;
     case "events": return <EventsPage />;
     case "plugins": return <PluginsPage />;
+    case "audit": return <AuditPage />;
     default: return <ContainersPage name={args[0]} />;
   }
 }
@@ -75,6 +77,15 @@ export function App() {
         <span data-testid="connection-status" data-phase={conn.phase} style={{ marginLeft: "auto" }}>
           {conn.phase === "online" ? `bridge ${conn.version ?? ""}` : "disconnected"}
         </span>
+        {conn.user ? (
+          <span style={{ marginLeft: "1rem" }} data-testid="whoami" data-role={conn.role ?? ""}>
+            {conn.user} ({conn.role})
+          </span>
+        ) : null}
+        <Button variant="plain" style={{ marginLeft: "0.5rem", color: "inherit" }}
+                onClick={() => void store.logout()} data-testid="logout">
+          Log out
+        </Button>
       </MastheadContent>
     </Masthead>
   );

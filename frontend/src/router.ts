@@ -1,13 +1,14 @@
 /** Hash routes (#/containers/web): the bridge serves one page at "/". */
 import { useEffect, useState } from "react";
 
-export type Section = "containers" | "units" | "updates" | "events" | "plugins";
+export type Section = "containers" | "units" | "updates" | "events" | "plugins" | "audit";
 export const SECTIONS: { id: Section; title: string }[] = [
   { id: "containers", title: "Containers" },
   { id: "units", title: "Units" },
   { id: "updates", title: "Updates" },
   { id: "events", title: "Events" },
   { id: "plugins", title: "Plugins" },
+  { id: "audit", title: "Audit" },
 ];
 
 export interface Route {

@@ -82,11 +82,14 @@ class AutoUpdatePlugin:
         c = self.config
         self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
         ctx.register_method("autoupdate.run", self.do_run, RunParams,
-                            "check (dry_run) or update auto-update containers now")
+                            "check (dry_run) or update auto-update containers now",
+                            role="operator")
         ctx.register_method("autoupdate.status", self.do_status, NoParams,
-                            "the timer's schedule, next and last run, pending updates")
+                            "the timer's schedule, next and last run, pending updates",
+                            role="viewer", readonly=True)
         ctx.register_method("autoupdate.history", self.do_history, HistoryParams,
-                            "recorded checks and updates, newest first")
+                            "recorded checks and updates, newest first",
+                            role="viewer", readonly=True)
         if c.timer:
             # A bad calendar expression is the plugin's failure, reported at start.
             try:

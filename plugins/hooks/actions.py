@@ -18,9 +18,11 @@ import orjson
 
 from bridge.errors import BridgeError
 from bridge.methods import MethodRegistry
+from bridge.roles import Caller
 from plugins.hooks.command import CommandFailed, run_command
 from plugins.hooks.conditions import TemplateError, render, render_text
 from plugins.hooks.rules import Action, CallAction, CommandAction, PublishAction, WebhookAction
+from plugins.hooks.runas import RunAs, RunAsError, clean_env, resolve
 from plugins.hooks.webhook import WebhookFailed, post_webhook
 
 logger = logging.getLogger(__name__)
@@ -41,9 +43,13 @@ def encode(obj: Any) -> bytes:
     return orjson.dumps(obj, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
-def command_env(action: CommandAction, event: Mapping[str, Any], rule: str, count: int
-                ) -> dict[str, str]:
-    env = dict(os.environ) if action.inherit_env else {"PATH": os.defpath}
+def command_env(action: CommandAction, event: Mapping[str, Any], rule: str, count: int,
+                user: RunAs | None = None) -> dict[str, str]:
+    if user is None:  # a preview: as the bridge's own user
+        user = resolve(str(os.geteuid()), None)
+    env = clean_env(os.environ, user) if action.inherit_env else {"PATH": os.defpath}
+    if user.switches:
+        env.update({"HOME": user.home, "USER": user.name, "LOGNAME": user.name})
     env.update({"PODBRIDGE_RULE": rule, "PODBRIDGE_EVENT_TYPE": str(event.get("type", "")),
                 "PODBRIDGE_EVENT_SUBJECT": str(event.get("subject", "")),
                 "PODBRIDGE_EVENT_SEQ": str(event.get("seq", "")),
@@ -78,9 +84,11 @@ def preview(action: Action, event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class ActionRunner:
-    def __init__(self, *, methods: MethodRegistry, session: aiohttp.ClientSession) -> None:
+    def __init__(self, *, methods: MethodRegistry, session: aiohttp.ClientSession,
+                 run_as: str | None = None) -> None:
         self.methods = methods
         self.session = session
+        self.run_as = run_as  # the plugin's default user for commands
 
     async def run(self, action: Action, event: Mapping[str, Any], rule: str, count: int,
                   publish: PublishFn) -> dict[str, Any]:
@@ -90,18 +98,23 @@ class ActionRunner:
             if isinstance(action, WebhookAction):
                 return await self._webhook(action, event, rule, count)
             if isinstance(action, CallAction):
-                return await self._call(action, event)
+                return await self._call(action, event, rule)
             return self._publish(action, event, publish)
         except TemplateError as exc:
             raise ActionFailed(f"{action.describe()}: {exc}") from None
 
     async def _command(self, action: CommandAction, event: Mapping[str, Any], rule: str,
                        count: int) -> dict[str, Any]:
+        try:
+            user = resolve(action.run_as, self.run_as)
+        except RunAsError as exc:
+            raise ActionFailed(str(exc)) from None
         argv = [render_text(a, event) for a in action.argv]
-        env = command_env(action, event, rule, count)
+        env = command_env(action, event, rule, count, user)
         try:
             res = await run_command(argv, encode(event), env=env, cwd=action.cwd,
-                                    timeout=action.timeout, kill_grace=action.kill_grace)
+                                    timeout=action.timeout, kill_grace=action.kill_grace,
+                                    user=(user.uid, user.gid) if user.switches else None)
         except CommandFailed as exc:
             raise ActionFailed(str(exc)) from None
         result = {"type": "command", "argv": argv, "pid": res.pid, "exit_code": res.exit_code,
@@ -136,10 +149,13 @@ class ActionRunner:
         return {"type": "webhook", "url": url, "status": res.status, "attempts": res.attempts,
                 "delivery": res.delivery}
 
-    async def _call(self, action: CallAction, event: Mapping[str, Any]) -> dict[str, Any]:
+    async def _call(self, action: CallAction, event: Mapping[str, Any], rule: str
+                    ) -> dict[str, Any]:
         params = render(action.params, event)
+        # Rules are an admin's to add; the call is audited as the rule's doing.
+        caller = Caller(f"hook/{rule}", "admin", "hook")
         try:
-            value = await asyncio.wait_for(self.methods.call(action.method, params),
+            value = await asyncio.wait_for(self.methods.call(action.method, params, caller),
                                            action.timeout)
         except TimeoutError:
             raise ActionFailed(f"{action.method}: no result within {action.timeout:g}s",

@@ -61,17 +61,21 @@ async def _feed(stdin: asyncio.StreamWriter, payload: bytes) -> None:
 async def run_command(
     argv: list[str], payload: bytes, *, env: Mapping[str, str] | None, cwd: str | None,
     timeout: float, kill_grace: float = 2.0, output_limit: int = OUTPUT_LIMIT,
+    user: tuple[int, int] | None = None,
 ) -> CommandResult:
     """Run ``argv`` with ``payload`` on stdin; at ``timeout`` send SIGTERM to its process
     group, and SIGKILL ``kill_grace`` seconds later. Always reaps the process, also when
     cancelled. Raises CommandFailed when it cannot be started."""
     loop = asyncio.get_running_loop()
     started = loop.time()
+    # ``user``: (uid, gid) to switch to, with no supplementary groups (root only).
+    ids: dict[str, object] = {} if user is None else {
+        "user": user[0], "group": user[1], "extra_groups": []}
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, env=dict(env) if env is not None else None,
-            cwd=cwd, start_new_session=True)
+            cwd=cwd, start_new_session=True, **ids)  # type: ignore[arg-type]
     except OSError as exc:
         raise CommandFailed(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
     pgid = proc.pid  # start_new_session: the child leads its own group

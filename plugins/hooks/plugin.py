@@ -14,12 +14,13 @@ from typing import Any, ClassVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bridge.errors import Conflict, NotFound
+from bridge.errors import Conflict, InvalidParams, NotFound
 from bridge.methods import format_validation_error
 from bridge.plugin import PluginConfig, PluginContext
 from plugins.hooks.actions import preview
 from plugins.hooks.engine import Engine, RuleEntry
-from plugins.hooks.rules import Rule
+from plugins.hooks.rules import CommandAction, Rule
+from plugins.hooks.runas import RunAsError, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class HooksConfig(PluginConfig):
     max_chain: int = Field(3, ge=1, le=16, description="how many hook firings may lead "
                            "from one to the next")
     history: int = Field(10_000, ge=10, le=1_000_000, description="outcomes kept")
+    run_as: str | None = Field(None, max_length=64, description="the user command actions "
+                               "run as when they name none (a root bridge needs one)")
 
     @model_validator(mode="after")
     def _unique_names(self) -> HooksConfig:
@@ -105,8 +108,10 @@ class HooksPlugin:
             dry_run=config.dry_run, max_concurrent=config.max_concurrent,
             queue_size=config.queue_size, max_chain=config.max_chain, history=config.history)
         self.engine = engine
+        engine.runner.run_as = config.run_as
         for rule in config.rules:
             engine.set_rule(rule, "config")
+            self._warn_users(rule, config.run_as)
         for name, doc in sorted(ctx.store.items(RULES_NAMESPACE).items()):
             try:
                 rule = Rule.model_validate(doc)
@@ -118,15 +123,20 @@ class HooksPlugin:
                 logger.warning("stored rule %s is shadowed by the config file's", name)
                 continue
             engine.set_rule(rule, "api")
-        ctx.register_method("hooks.list", self.do_list, description="the rules, with counts")
+        ctx.register_method("hooks.list", self.do_list, description="the rules, with counts",
+                            role="viewer", readonly=True)
         ctx.register_method("hooks.add", self.do_add, AddParams,
-                            "add a rule (kept across restarts)")
+                            "add a rule (kept across restarts)",
+                            role="admin")
         ctx.register_method("hooks.remove", self.do_remove, NameParams,
-                            "remove a rule added over the API")
+                            "remove a rule added over the API",
+                            role="admin")
         ctx.register_method("hooks.test", self.do_test, TestParams,
-                            "evaluate a rule against a sample event; no action runs")
+                            "evaluate a rule against a sample event; no action runs",
+                            role="viewer", readonly=True)
         ctx.register_method("hooks.history", self.do_history, HistoryParams,
-                            "recent outcomes, newest first")
+                            "recent outcomes, newest first",
+                            role="viewer", readonly=True)
         engine.start()
         logger.info("hooks: %d rules%s", len(engine.rules),
                     " (dry-run: nothing will run)" if config.dry_run else "")
@@ -148,6 +158,26 @@ class HooksPlugin:
         return [e.to_json() for e in sorted(self._engine().rules.values(),
                                             key=lambda e: e.rule.name)]
 
+    @staticmethod
+    def _warn_users(rule: Rule, default: str | None) -> None:
+        for i, action in enumerate(rule.actions):
+            if isinstance(action, CommandAction):
+                try:
+                    resolve(action.run_as, default)
+                except RunAsError as exc:
+                    logger.error("rule %s, action %d will fail: %s", rule.name, i, exc)
+
+    def _check_users(self, rule: Rule) -> None:
+        """Refuse, when it is added, a rule whose commands could not run as anyone."""
+        assert self._ctx is not None
+        default = self._ctx.config.run_as
+        for i, action in enumerate(rule.actions):
+            if isinstance(action, CommandAction):
+                try:
+                    resolve(action.run_as, default)
+                except RunAsError as exc:
+                    raise InvalidParams(f"rule.actions.{i}: {exc}") from None
+
     async def do_add(self, p: AddParams) -> dict[str, Any]:
         engine = self._engine()
         old = engine.rules.get(p.rule.name)
@@ -157,6 +187,7 @@ class HooksPlugin:
             raise Conflict(f"rule {p.rule.name!r} exists: remove it first, or pass "
                            "replace: true")
         assert self._ctx is not None
+        self._check_users(p.rule)
         self._ctx.store.put(RULES_NAMESPACE, p.rule.name, p.rule.model_dump(mode="json"))
         entry = engine.set_rule(p.rule, "api")
         logger.info("rule %s %s over the API", p.rule.name, "replaced" if old else "added")

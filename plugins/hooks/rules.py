@@ -49,7 +49,11 @@ class CommandAction(_Model):
     argv: list[str] = Field(min_length=1, description="program and arguments; {{path}} "
                             "templates are filled from the event")
     env: dict[str, str] = Field(default_factory=dict)
-    inherit_env: bool = Field(True, description="start from the bridge's environment")
+    inherit_env: bool = Field(True, description="start from the bridge's environment "
+                              "(never its secret-looking variables)")
+    run_as: str | None = Field(None, max_length=64, description="user (name or uid) to run "
+                               "as; default: [plugins.hooks] run_as, else the bridge's own "
+                               "user (a root bridge needs one named)")
     cwd: str | None = None
     timeout: float = Field(30.0, gt=0, le=86_400)
     kill_grace: float = Field(2.0, ge=0, le=60, description="seconds between SIGTERM and "

@@ -80,10 +80,12 @@ class RestartManagerPlugin:
         self._sub = ctx.bus.subscribe(TOPICS, maxsize=50_000)
         ctx.register_method("restart.status", self.do_status, StatusParams,
                             "restart policy, restart count, last exit code, next attempt and "
-                            "crash-loop flag, per container")
+                            "crash-loop flag, per container",
+                            role="viewer", readonly=True)
         ctx.register_method("restart.reset", self.do_reset, ResetParams,
                             "forget a container's failures: restart count, crash loop, "
-                            "pending restart")
+                            "pending restart",
+                            role="operator")
         ctx.create_task(self._consume(self._sub), name="restart_manager/events")
         if cfg.boot_restart:
             ctx.create_task(self._boot("start", None), name="restart_manager/boot")

@@ -106,13 +106,17 @@ class RollbackWatcherPlugin:
         if self.config.watch_autoupdate:
             self._unlisten = ctx.bus.listen(["autoupdate.updating"], self._on_updating)
         ctx.register_method("rollback.watch", self.do_watch, WatchParams,
-                            "put a unit on probation before restarting it on a new image")
+                            "put a unit on probation before restarting it on a new image",
+                            role="operator")
         ctx.register_method("rollback.now", self.do_now, UnitParams,
-                            "roll a unit back to its previous image now")
+                            "roll a unit back to its previous image now",
+                            role="operator")
         ctx.register_method("rollback.status", self.do_status, NoParams,
-                            "the units on probation or being rolled back")
+                            "the units on probation or being rolled back",
+                            role="viewer", readonly=True)
         ctx.register_method("rollback.history", self.do_history, HistoryParams,
-                            "ended watches (passed, performed, failed), newest first")
+                            "ended watches (passed, performed, failed), newest first",
+                            role="viewer", readonly=True)
 
     async def stop(self) -> None:
         if self._unlisten is not None:

@@ -88,11 +88,14 @@ class UnitGeneratorPlugin:
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
         ctx.register_method("units.generate", self.do_generate, GenerateParams,
-                            "systemd units or Quadlet files for a container or pod")
+                            "systemd units or Quadlet files for a container or pod",
+                            role="viewer", readonly=True)
         ctx.register_method("units.install", self.do_install, InstallParams,
-                            "generate, write, daemon-reload, enable and (optionally) start")
+                            "generate, write, daemon-reload, enable and (optionally) start",
+                            role="admin")
         ctx.register_method("units.remove", self.do_remove, RemoveParams,
-                            "stop, disable, delete and daemon-reload a unit")
+                            "stop, disable, delete and daemon-reload a unit",
+                            role="admin")
 
     async def stop(self) -> None:
         self.ctx = None

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from bridge.bus import Bus
 from bridge.errors import BridgeError
@@ -40,7 +41,9 @@ class HooksHarness:
         self.host = PluginHost(
             bus=self.bus, podman=PodmanClient("unix:///nonexistent"),
             systemd=SystemdClient("system", "unix:path=/nonexistent"), store=self.store,
-            state=State(self.bus), methods=self.methods, config={"hooks": config or {}},
+            # The tests run as root: a root bridge runs commands only as a named user.
+            state=State(self.bus), methods=self.methods,
+            config={"hooks": {"run_as": "root", **(config or {})}},
             plugins={"hooks": HooksPlugin}, backoff=lambda n: 30.0)
 
     async def __aenter__(self) -> HooksHarness:
@@ -192,3 +195,33 @@ async def test_hooks_test_evaluates_without_running(tmp_path: Path) -> None:
         await asyncio.sleep(0.2)
     assert not marker.exists()
     assert h.hook_events == []
+
+
+class Name(BaseModel):
+    name: str
+
+
+async def test_hooks_fire_on_the_audit_trail_and_their_calls_are_audited(
+        tmp_path: Path) -> None:
+    from bridge.audit import AuditLog
+    from bridge.roles import Caller
+
+    async with HooksHarness(tmp_path) as h:
+        audit = AuditLog(h.store, h.bus)
+        h.methods.audit = audit.record
+        stopped: list[str] = []
+
+        async def stop(p: Any) -> None:
+            stopped.append(p.name)
+
+        h.methods.register("demo.stop", stop, Name, role="operator")
+        # A refused change is on the trail: a rule tells of it, and calls a method itself.
+        await h.add({"name": "refused", "on": {"topic": "audit.call",
+                                               "where": ["data.ok == false"]},
+                     "actions": [{"type": "call", "method": "demo.stop",
+                                  "params": {"name": "{{data.who}}"}}]})
+        with pytest.raises(BridgeError):
+            await h.methods.call("demo.stop", {"name": "web"}, Caller("vic", "viewer"))
+        await wait_until(lambda: stopped == ["vic"], what="the hook's call")
+        trail = [(r["who"], r["method"], r["ok"]) for r in reversed(audit.list())]
+        assert trail == [("vic", "demo.stop", False), ("hook/refused", "demo.stop", True)]

@@ -49,7 +49,7 @@ async def env() -> AsyncIterator[Env]:
     async def boom(_: Any) -> None:
         raise RuntimeError("kaputt")
 
-    methods.register("test.echo", echo, Echo)
+    methods.register("test.echo", echo, Echo, role="viewer", readonly=True)
     methods.register("test.boom", boom)
     server = Server(bus=bus, methods=methods, auth=Auth(TOKEN), panel_dir=None,
                     allowed_origins=["http://trusted.example"], queue_size=20)

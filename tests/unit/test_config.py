@@ -45,15 +45,22 @@ def test_bad_settings_are_refused_with_the_field(tmp_path: Path) -> None:
         load_settings(str(conf))
 
 
-def test_sessions_are_signed_by_the_token_and_outlive_a_restart() -> None:
+def test_sessions_outlive_a_restart_but_not_a_new_token(tmp_path: Path) -> None:
     from bridge.auth import Auth
+    from bridge.store import Store
 
-    first = Auth("token-a")
+    store = Store(tmp_path / "db")
+    first = Auth("token-a", store=store)
     session = first.new_session()
     assert first.check_session(session)
-    assert Auth("token-a").check_session(session), "a restarted bridge, same token"
-    assert not Auth("token-b").check_session(session), "a new token ends every session"
-    assert not first.check_session(session.split(".")[0] + ".00")
-    assert not first.check_session("garbage") and not first.check_session(None)
-    first.end_session(session)
-    assert not first.check_session(session)
+    assert Auth("token-a", store=store).check_session(session), "restarted, same token"
+    assert not Auth("token-b", store=store).check_session(session), \
+        "a new token ends every session of the old one"
+    again = Auth("token-a", store=store)
+    assert not again.check_session(session), "and it stays ended"
+    assert not again.check_session(session[:-2] + "00")
+    assert not again.check_session("garbage") and not again.check_session(None)
+    other = again.new_session()
+    again.end_session(other)
+    assert not again.check_session(other)
+    store.close()

@@ -22,6 +22,9 @@ export interface ConnState {
   wasOnline: boolean;
   version: string | null;
   message: string | null;
+  /** who is logged in, and their role (viewer, operator, admin). */
+  user?: string | null;
+  role?: string | null;
 }
 
 export interface Resource {
@@ -143,6 +146,18 @@ export class Store {
     this.retryNow();
   }
 
+  /** Ends the session for every tab (the bridge closes their sockets too). */
+  async logout(): Promise<void> {
+    this.token = null;
+    this.setConn({ phase: "login", message: "You have logged out" });
+    try {
+      await fetch("/logout", { method: "POST", credentials: "same-origin",
+                               headers: { "Content-Type": "application/json" }, body: "{}" });
+    } finally {
+      this.ws?.close();
+    }
+  }
+
   private lost(problem: string | null = null): void {
     this.ws = null;
     this.sub = null;
@@ -184,13 +199,19 @@ export class Store {
       case "auth_ok":
         this.attempt = 0;
         this.setConn({ phase: "online", wasOnline: true, version: frame.version ?? null,
-                       message: null, retryAt: null });
+                       message: null, retryAt: null, user: frame.name ?? null,
+                       role: frame.role ?? null });
         void this.sync();
         break;
       case "auth_invalid":
         this.setConn({ phase: "login",
                        message: this.token ? TOKEN_REFUSED : frame.message ?? "login required" });
         this.token = null;
+        break;
+      case "auth_expired":
+        // Logged out (here or in another tab), idle too long, or the token was revoked.
+        this.token = null;
+        this.setConn({ phase: "login", message: `Your session ended (${frame.message ?? "log in again"})` });
         break;
       case "result": {
         const p = this.pending.get(frame.id);

@@ -85,8 +85,9 @@ export interface RpcError {
 
 /** Frames the bridge sends. */
 export type ServerFrame =
-  | { type: "auth_ok"; version?: string }
+  | { type: "auth_ok"; version?: string; name?: string; role?: string }
   | { type: "auth_invalid"; message?: string }
+  | { type: "auth_expired"; message?: string }
   | { type: "result"; id: number; ok: true; data: unknown }
   | { type: "result"; id: number; ok: false; error: RpcError }
   | { type: "event"; sub: number; event: BusEvent }

@@ -1,0 +1,128 @@
+"""The audit trail: every call that changes something (or was refused), with who, their
+role, from where, the method, its params (secrets masked), the result and the duration,
+written to the store before the answer is sent; kept by count and age. Each record is
+also published as an ``audit.call`` event (without params or result) so that hooks can
+fire on ``audit.*``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from bridge.errors import BridgeError
+
+if TYPE_CHECKING:
+    from bridge.bus import Bus
+    from bridge.methods import Method
+    from bridge.roles import Caller
+    from bridge.store import Store
+
+logger = logging.getLogger(__name__)
+
+AUDIT_CALL = "audit.call"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    who TEXT NOT NULL,
+    role TEXT NOT NULL,
+    via TEXT NOT NULL,
+    remote TEXT NOT NULL,
+    method TEXT NOT NULL,
+    params TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    duration REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit (time);
+"""
+SECRET_WORDS = ("secret", "token", "password", "passwd", "key", "authorization")
+MAX_TEXT = 4096
+PRUNE_EVERY = 200
+
+
+def mask(value: Any, depth: int = 0) -> Any:
+    """``value`` with the values of secret-looking keys replaced by ``"***"``."""
+    if depth > 20:
+        return "…"
+    if isinstance(value, dict):
+        return {k: "***" if isinstance(k, str) and any(w in k.lower() for w in SECRET_WORDS)
+                else mask(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v, depth + 1) for v in value]
+    return value
+
+
+def _text(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= MAX_TEXT else json.dumps({"truncated": text[:MAX_TEXT]})
+
+
+class AuditLog:
+    def __init__(self, store: Store, bus: Bus | None = None, max_entries: int = 100_000,
+                 max_age_days: float = 90.0) -> None:
+        self.store = store
+        self.bus = bus
+        self.max_entries = max_entries
+        self.max_age = max_age_days * 86_400
+        self._since_prune = 0
+        store.executescript(SCHEMA)
+        self.prune()
+
+    def record(self, method: Method, caller: Caller, params: Any,
+               error: BaseException | None, result: Any, duration: float) -> None:
+        if error is None:
+            ok, outcome = True, {"data": result}
+        elif isinstance(error, BridgeError):
+            ok, outcome = False, {"error": error.to_json()}
+        else:
+            ok, outcome = False, {"error": {"code": "internal-error",
+                                            "message": f"{type(error).__name__}: {error}"}}
+        now = time.time()
+        try:
+            self.store.execute(
+                "INSERT INTO audit (time, who, role, via, remote, method, params, ok, result, "
+                "duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (now, caller.name, caller.role, caller.via, caller.remote, method.name,
+                 _text(mask(params if params is not None else {})), int(ok),
+                 _text(mask(outcome)), round(duration, 6)))
+        except Exception:
+            logger.exception("cannot write the audit record of %s", method.name)
+            raise
+        self._since_prune += 1
+        if self._since_prune >= PRUNE_EVERY:
+            self.prune()
+        if self.bus is not None:
+            self.bus.publish(AUDIT_CALL, "bridge", method.name, {
+                "who": caller.name, "role": caller.role, "via": caller.via,
+                "remote": caller.remote, "ok": ok, "duration": round(duration, 6),
+                "error": None if ok else outcome["error"]["code"]})
+
+    def prune(self) -> None:
+        self._since_prune = 0
+        self.store.execute("DELETE FROM audit WHERE time < ?", (time.time() - self.max_age,))
+        self.store.execute("DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id "
+                           "DESC LIMIT 1 OFFSET ?)", (self.max_entries,))
+
+    def list(self, limit: int = 100, before: int | None = None, who: str | None = None,
+             method: str | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT id, time, who, role, via, remote, method, params, ok, result, duration "
+               "FROM audit WHERE 1=1")
+        args: list[Any] = []
+        if before is not None:
+            sql += " AND id < ?"
+            args.append(before)
+        if who is not None:
+            sql += " AND who = ?"
+            args.append(who)
+        if method is not None:
+            sql += " AND method = ?"
+            args.append(method)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [{"id": r[0], "time": r[1], "who": r[2], "role": r[3], "via": r[4],
+                 "remote": r[5], "method": r[6], "params": json.loads(r[7]),
+                 "ok": bool(r[8]), "result": json.loads(r[9]), "duration": r[10]}
+                for r in self.store.execute(sql, args)]
