@@ -317,8 +317,8 @@ class Server:
         keys = set(self.auth.sessions.expire()) | set(self.auth.revoked_sessions())
         doomed = []
         for c in self.connections:
-            if c.caller is None:
-                continue
+            if c.caller is None or c.caller.via == "peer":
+                continue  # the kernel vouched for the peer's uid; no credential to revoke
             if c.caller.via == "session":
                 if c.caller.session in keys or not self.auth.sessions.is_live(
                         c.caller.session or ""):
