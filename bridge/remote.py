@@ -7,11 +7,13 @@ plugins. The bridge is found as ``podbridge serve`` would place it: ``PODBRIDGE_
 ``PODBRIDGE_STATE_DIR``, ``PODBRIDGE_TOKEN_FILE``, then the same keys of the TOML settings
 file (``$PODBRIDGE_CONFIG`` or the default path), then the defaults; the token may also
 come from ``$PODBRIDGE_TOKEN``. No token readable, or nobody listening: no bridge.
+
+HTTP is spoken over a plain socket (one request, ``Connection: close``): ``http.client``
+pulls in the email package and would double this module's import time.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -72,27 +74,56 @@ class BridgeUnreachable(Exception):
     """Nobody (or no bridge) answers at the address."""
 
 
+def _post(target: Target, path: str, body: bytes, timeout: float | None
+          ) -> tuple[int, bytes]:
+    """One HTTP/1.1 POST; the status and the body of the answer."""
+    head = (f"POST {path} HTTP/1.1\r\nHost: {target.host}:{target.port}\r\n"
+            f"Authorization: Bearer {target.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection((target.host, target.port), timeout=timeout) as sock:
+        sock.sendall(head + body)
+        chunks = []
+        while chunk := sock.recv(1 << 16):
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    header, _, payload = raw.partition(b"\r\n\r\n")
+    lines = header.split(b"\r\n")
+    try:
+        status = int(lines[0].split(b" ", 2)[1])
+    except (IndexError, ValueError):
+        raise BridgeUnreachable(f"{target.host}:{target.port} does not speak HTTP") from None
+    if any(line.lower().replace(b" ", b"") == b"transfer-encoding:chunked" for line in lines):
+        payload = _unchunk(payload)
+    return status, payload
+
+
+def _unchunk(data: bytes) -> bytes:
+    out: list[bytes] = []
+    pos = 0
+    while True:
+        eol = data.index(b"\r\n", pos)
+        size = int(data[pos:eol].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(data[eol + 2:eol + 2 + size])
+        pos = eol + 2 + size + 2
+
+
 def call(target: Target, method: str, params: dict[str, Any] | None = None,
          timeout: float | None = None) -> Any:
     """``method`` through the bridge's REST API; its data, or BridgeError with the bridge's
     code and message. BridgeUnreachable when nothing answers there."""
-    conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-    body = json.dumps(params or {})
     try:
-        conn.request("POST", f"/api/{method}", body=body, headers={
-            "Authorization": f"Bearer {target.token}", "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        raw = resp.read()
+        status, raw = _post(target, f"/api/{method}", json.dumps(params or {}).encode(),
+                            timeout)
     except (ConnectionRefusedError, FileNotFoundError, socket.gaierror) as exc:
         raise BridgeUnreachable(f"{target.host}:{target.port}: {exc}") from None
-    finally:
-        conn.close()
     try:
         answer = json.loads(raw)
         ok = answer["ok"]
     except (ValueError, TypeError, KeyError):
         raise BridgeUnreachable(f"{target.host}:{target.port} is not a bridge "
-                                f"(HTTP {resp.status})") from None
+                                f"(HTTP {status})") from None
     if not ok:
         error = answer.get("error") or {}
         raise BridgeError(str(error.get("message", "")), error.get("code", "failed"))

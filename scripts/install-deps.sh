@@ -37,6 +37,8 @@ fi
 stamp=.venv/.podbridge-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[test]'
+    # compat: a plain .pth entry instead of setuptools' import finder, which costs every
+    # `podbridge` command 20-40 ms of start-up on a busy machine (see docs/choices.md).
+    .venv/bin/pip install -q -e '.[test]' --config-settings editable_mode=compat
     touch "$stamp"
 fi

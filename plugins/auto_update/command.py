@@ -21,7 +21,7 @@ from typing import Any
 EXIT_ERROR = 125  # Podman's status for a run with errors
 BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 # Environment the command by itself would read, but a bridge reads its own of.
-OWN_ENV = ("REGISTRY_AUTH_FILE", "CONTAINERS_REGISTRIES_CONF", "PODBRIDGE_CONFIG")
+OWN_ENV = ("REGISTRY_AUTH_FILE", "CONTAINERS_REGISTRIES_CONF")
 
 
 def main(argv: list[str]) -> int:
