@@ -222,7 +222,9 @@ def _prepare(world: World, tag: str, n: int) -> list[Unit]:
         ref = f"{world.registry}/podbridge/bench-{tag}{i}:latest"
         world.podman("push", "--quiet", HTTPD_V1, ref)
         units.append(Unit(f"bench-{tag}{i}", ref, "registry"))
-    start_units(world, units)
+    # Each unit is updated 5 x 4 times in a few minutes: no start rate limit (systemd's
+    # default of 5 starts in 10 s would fail the unit, as it would on a real host).
+    start_units(world, units, extra_unit="StartLimitIntervalSec=0")
     return units
 
 
