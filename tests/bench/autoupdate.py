@@ -137,12 +137,16 @@ log_level = "warning"
 [plugins.auto_update]
 timer = false
 registries_conf = "{registries}"
+[plugins.rollback_watcher]
+enabled = false
 """
 
 
 class BenchBridge:
-    """``podbridge serve`` as a process against the world, as a user runs it (every
-    plugin on; only the auto-update timer off, so that runs happen when the bench says)."""
+    """``podbridge serve`` as a process against the world, as a user runs it, except: the
+    auto-update timer is off (runs happen when the bench says) and so is the rollback
+    watcher, whose probation after one run's restart would take the next run's restart
+    (seconds later, by another contender) for a failure and roll it back."""
 
     def __init__(self, world: World, folder: Path) -> None:
         from tests.helpers import free_port as port
