@@ -4,11 +4,13 @@ does the same work the same way.
 The bridge side runs in this process (Bus + Server, the real code paths, the queue sizes
 of the default Settings); the clients run in a child process so that the two sides do not
 share one core's time slices unfairly. The reference is a bare aiohttp websocket server
-that batches as the bridge does: each event is encoded once, and each connection writes
-everything queued for it in one ``transport.write`` (one event loop's physical limit for
-this job, without a bus, topics or a protocol). Both publishers publish in bursts of 200
-and, like any source that must not lose events, wait while a client's queue is more than
-half full; both must deliver every event to every client.
+that batches as the bridge does, with nothing more per client and event than the bytes:
+each event is encoded and framed once into a log shared by all connections, and each
+connection writes what is new in it in one ``transport.write`` per burst (one event loop's
+physical limit for this job, without a bus, topics, subscriptions or queues). Both
+publishers publish in bursts of 200 and, like any source that must not lose events, wait
+while a client is more than half its queue behind; both must deliver every event to every
+client.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ import multiprocessing
 import os
 import statistics
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from aiohttp import web
 
 from bridge.auth import Auth
 from bridge.bus import Bus
+from bridge.events import now_iso
 from bridge.methods import MethodRegistry
 from bridge.server import Server
 from bridge.websocket import WRITE_HIGH_WATER, text_frame
@@ -171,7 +172,7 @@ async def bench_bridge(n: int, events: int) -> float:
         subs = bus._subs  # the bench's window on the queues, for the publisher's pacing
         for i in range(events):
             bus.publish("bench.tick", "bench", "c", data)
-            if i % BURST == BURST - 1:
+            if i % BURST == BURST - 1 or i == events - 1:
                 await asyncio.sleep(0)
                 while max(s.pending() for s in subs) > half:  # noqa: ASYNC110 (polls)
                     await asyncio.sleep(0.001)
@@ -185,33 +186,35 @@ async def bench_bridge(n: int, events: int) -> float:
 
 
 class _RefConn:
-    """One client of the reference: its queue of ready frames and the task writing them."""
+    """One client of the reference: how far it has written the shared log of frames."""
 
-    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport) -> None:
-        self.ws = ws
+    def __init__(self, transport: asyncio.Transport) -> None:
         self.transport = transport
-        self.queue: list[bytes] = []
+        self.pos = 0
         self.wake = asyncio.Event()
 
-    async def pump(self, events: int) -> None:
-        sent = 0
-        while sent < events:
+    async def pump(self, log: list[bytes], events: int) -> None:
+        while self.pos < events:
             await self.wake.wait()
             self.wake.clear()
-            batch, self.queue = self.queue, []
-            self.transport.write(b"".join(batch))
-            sent += len(batch)
+            end = len(log)
+            self.transport.write(b"".join(log[self.pos:end]))
+            self.pos = end
             # The bridge's backpressure, as in bridge.websocket.
             while self.transport.get_write_buffer_size() > WRITE_HIGH_WATER:  # noqa: ASYNC110
                 await asyncio.sleep(0.005)
 
 
 async def bench_reference(n: int, events: int) -> float:
-    """The same clients against a bare aiohttp server batching the same frames."""
+    """The same clients against a bare aiohttp server: each event is encoded and framed
+    once into one log shared by all connections, and each connection writes what is new
+    in it with one transport.write per burst. No per-client work per event is left: the
+    limit of one event loop for this job."""
     from bridge.config import Settings
 
     half = Settings(state_dir=Path("/nonexistent")).client_queue // 2
     conns: list[_RefConn] = []
+    log: list[bytes] = []
     data = {"id": "x" * 64, "image": "localhost/podbridge/httpd:v1", "exit_code": 0}
 
     async def handle(request: web.Request) -> web.WebSocketResponse:
@@ -222,9 +225,9 @@ async def bench_reference(n: int, events: int) -> float:
         await ws.receive()
         await ws.send_str('{"id":1,"type":"result","ok":true,"data":{"seq":0}}')
         assert request.transport is not None
-        conn = _RefConn(ws, request.transport)
+        conn = _RefConn(request.transport)
         conns.append(conn)
-        await conn.pump(events)
+        await conn.pump(log, events)
         await ws.receive()
         return ws
 
@@ -235,20 +238,20 @@ async def bench_reference(n: int, events: int) -> float:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
+    prefix = os.urandom(6).hex()
 
     async def publish() -> None:
         for i in range(events):
             # What the bus does per event: give it its seq, id and time, encode it once.
-            event = {"seq": i + 1, "id": uuid.uuid4().hex, "time": iso_now(),
+            event = {"seq": i + 1, "id": f"{prefix}-{i + 1:x}", "time": now_iso(),
                      "source": "bench", "type": "bench.tick", "subject": "c", "data": data}
-            frame = text_frame(b'{"type":"event","sub":1,"event":' + orjson.dumps(event)
-                               + b"}")
-            for c in conns:
-                c.queue.append(frame)
-                c.wake.set()
-            if i % BURST == BURST - 1:
+            log.append(text_frame(b'{"type":"event","sub":1,"event":' + orjson.dumps(event)
+                                  + b"}"))
+            if i % BURST == BURST - 1 or i == events - 1:
+                for c in conns:
+                    c.wake.set()
                 await asyncio.sleep(0)
-                while max(len(c.queue) for c in conns) > half:  # noqa: ASYNC110
+                while len(log) - min(c.pos for c in conns) > half:  # noqa: ASYNC110
                     await asyncio.sleep(0.001)
 
     try:
@@ -257,10 +260,6 @@ async def bench_reference(n: int, events: int) -> float:
         await runner.cleanup()
     assert delivered == n * events, (delivered, n * events)
     return delivered / elapsed
-
-
-def iso_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 async def run(sizes: tuple[int, ...] = (1, 10, 100), total: int = 200_000,
