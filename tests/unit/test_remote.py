@@ -120,3 +120,15 @@ def test_report_printed_as_podman(capsys: pytest.CaptureFixture[str]) -> None:
     assert err == "Error: 0123456789ab (a): pull failed\n"
     assert print_report({"rows": [], "errors": []}, "table") == 0
     assert capsys.readouterr() == ("", "")
+
+
+def test_quick_entry_points_agree_with_importlib_metadata() -> None:
+    from importlib.metadata import entry_points
+
+    from bridge.cli import COMMAND_GROUP, entry_point
+
+    eps = entry_points(group=COMMAND_GROUP)
+    assert eps.names  # podbridge itself brings auto-update
+    for ep in eps:
+        assert entry_point(COMMAND_GROUP, ep.name) == ep.value
+    assert entry_point(COMMAND_GROUP, "no-such-command") is None
