@@ -57,7 +57,7 @@ def print_podman(r: dict[str, Any]) -> None:
           f"added p50 {lat['added_p50_ms']:+.1f} ms, p99 {lat['added_p99_ms']:+.1f} ms")
     sg, pl, own = r["state_get_ms"], r["podman_list_ms"], r["own_list_ms"]
     print(f"the list of all {n} containers, ms, median of {runs} runs:")
-    print(f"  podbridge `state.get` (REST round trip) {ms(sg)}   Podman `GET "
+    print(f"  podbridge `state.get` (a websocket call) {ms(sg)}   Podman `GET "
           f"/containers/json?all` {ms(pl)}   ratio {sg['median'] / pl['median']:.3f}")
     print(f"  a Podman client keeping its own list from /events answers from its memory "
           f"in {spread(own, '{:.3f}')}: podbridge is {sg['median'] / own['median']:,.0f}x "
