@@ -228,7 +228,12 @@ def _prepare(world: World, tag: str, n: int) -> list[Unit]:
         units.append(Unit(f"bench-{tag}{i}", ref, "registry"))
     # Each unit is updated 5 x 4 times in a few minutes: no start rate limit (systemd's
     # default of 5 starts in 10 s would fail the unit, as it would on a real host).
-    start_units(world, units, extra_unit="StartLimitIntervalSec=0")
+    try:
+        start_units(world, units, extra_unit="StartLimitIntervalSec=0")
+    except Exception as exc:
+        status = world.systemctl("status", "--no-pager", "-n", "20",
+                                 *[u.unit for u in units], check=False).stdout
+        raise RuntimeError(f"{exc}\n{status}") from None
     return units
 
 
