@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # netavark + iptables: the test world's networks (podman would otherwise fall back to CNI);
-# catatonit: podman's infra containers (pods).
+# catatonit: podman's infra containers (pods); cockpit-bridge: make bench's memory reference.
 debs=(podman runc netavark aardvark-dns iptables catatonit docker-registry busybox-static
-      skopeo dbus systemd uidmap chromium iproute2 nodejs npm)
+      skopeo dbus systemd uidmap chromium iproute2 nodejs npm cockpit-bridge)
 missing=()
 for p in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
