@@ -70,23 +70,26 @@ class Subscription:
                 self._matched[topic] = hit
         return hit
 
-    def _push(self, event: Event, raw: bytes) -> None:
+    def _push(self, item: tuple[Event, bytes]) -> None:
+        """Queue one (event, bytes) pair; the same tuple goes to every subscription."""
         if self.closed:
             return
-        if len(self._queue) >= self.maxsize:
+        queue = self._queue
+        if len(queue) >= self.maxsize:
             # The consumer has fallen behind: tell it where to resume, and let go of it.
-            resume = self._queue[0][0].seq - 1 if self._queue else self.last_seq
+            resume = queue[0][0].seq - 1 if queue else self.last_seq
             self.dropped = SubscriptionDropped(resume)
-            self._queue.clear()
+            queue.clear()
             self._bus._discard(self)
             self.closed = True
             logger.warning("dropped a slow subscriber of %s at seq %d", self.patterns, resume)
             if self.on_drop is not None:
                 self.on_drop(self.dropped)
         else:
-            self._queue.append((event, raw))
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+            queue.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def pending(self) -> int:
         return len(self._queue)
@@ -179,9 +182,14 @@ class Bus:
                     listener(event, raw)
                 except Exception:
                     logger.exception("bus listener %r failed on %s", listener, type)
+        # The hot path of fan-out: one tuple for all, the topic's match looked up inline.
+        item = (event, raw)
         for sub in list(self._subs):
-            if sub.matches(type):
-                sub._push(event, raw)
+            hit = sub._matched.get(type)
+            if hit is None:
+                hit = sub.matches(type)
+            if hit:
+                sub._push(item)
         return event
 
     def listen(self, patterns: Iterable[str], listener: Listener) -> Callable[[], None]:

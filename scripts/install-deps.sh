@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # netavark + iptables: the test world's networks (podman would otherwise fall back to CNI);
-# catatonit: podman's infra containers (pods).
+# catatonit: podman's infra containers (pods); cockpit-bridge: make bench's memory reference.
 debs=(podman runc netavark aardvark-dns iptables catatonit docker-registry busybox-static
-      skopeo dbus systemd uidmap chromium iproute2 nodejs npm)
+      skopeo dbus systemd uidmap chromium iproute2 nodejs npm cockpit-bridge)
 missing=()
 for p in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -52,6 +52,8 @@ fi
 stamp=.venv/.podbridge-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[test]'
+    # compat: a plain .pth entry instead of setuptools' import finder, which costs every
+    # `podbridge` command 20-40 ms of start-up on a busy machine (see docs/choices.md).
+    .venv/bin/pip install -q -e '.[test]' --config-settings editable_mode=compat
     touch "$stamp"
 fi

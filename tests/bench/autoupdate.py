@@ -125,86 +125,192 @@ def results(rows: list[dict[str, Any]], units: list[Unit]) -> dict[str, str]:
     return {r["ContainerName"]: r["Updated"] for r in rows if r["ContainerName"] in names}
 
 
-# -- the bench: updating N independent units, podbridge vs podman auto-update ------------
+# -- the bench: podbridge auto-update against podman auto-update -----------------------
+
+BENCH_CONF = """listen = "127.0.0.1:{port}"
+state_dir = "{state}"
+url = "{url}"
+systemd = "system"
+unit_dir = "{unit_dir}"
+start_podman_service = false
+log_level = "warning"
+[plugins.auto_update]
+timer = false
+registries_conf = "{registries}"
+[plugins.rollback_watcher]
+enabled = false
+"""
+
+
+class BenchBridge:
+    """``podbridge serve`` as a process against the world, as a user runs it, except: the
+    auto-update timer is off (runs happen when the bench says) and so is the rollback
+    watcher, whose probation after one run's restart would take the next run's restart
+    (seconds later, by another contender) for a failure and roll it back."""
+
+    def __init__(self, world: World, folder: Path) -> None:
+        from tests.helpers import free_port as port
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.conf = folder / "podbridge.toml"
+        self.conf.write_text(BENCH_CONF.format(
+            port=port(), state=folder / "state", url=world.podman_url,
+            unit_dir=world.unit_dir, registries=registries_conf(world)))
+        self.env = {**os.environ, **world.env(), "PODBRIDGE_CONFIG": str(self.conf)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve"], env=self.env,
+                                     cwd=ROOT, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.target = self._wait()
+
+    def _wait(self) -> Any:
+        from bridge import remote
+
+        os.environ["PODBRIDGE_CONFIG"] = str(self.conf)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("the bridge exited")
+                target = remote.find_bridge()
+                if target is not None:
+                    try:
+                        status = remote.call(target, "bridge.status", timeout=5)
+                        if status["podman"]["connected"] and status["systemd"]["connected"]:
+                            return target
+                    except (remote.BridgeUnreachable, OSError):
+                        pass
+                time.sleep(0.1)
+            raise RuntimeError("the bridge did not come up")
+        finally:
+            del os.environ["PODBRIDGE_CONFIG"]
+
+    def run(self, dry_run: bool) -> list[dict[str, Any]]:
+        """The bridge's own run (what its timer does), asked for over its REST API."""
+        from bridge import remote
+
+        report = remote.call(self.target, "autoupdate.run", {"dry_run": dry_run})
+        return list(report["rows"])
+
+    def cli(self, *args: str, bridge: bool = True) -> list[dict[str, Any]]:
+        """``podbridge auto-update --format json ARGS`` as a user types it: through the
+        running bridge, or (bridge=False: a state folder without its token) by itself."""
+        env = {**self.env, "PODBRIDGE_AUTO_UPDATE_VIA": "bridge"}
+        if not bridge:
+            env["PODBRIDGE_STATE_DIR"] = str(self.conf.parent / "cli-state")
+        done = subprocess.run([sys.executable, "-m", "bridge", "auto-update", "--format",
+                               "json", *args], capture_output=True, text=True, env=env,
+                              cwd=ROOT, timeout=300, check=False)
+        return _rows(done.stdout, done.stderr)
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
 
 def _prepare(world: World, tag: str, n: int) -> list[Unit]:
-    """N units on N images of the registry at v1, then v2 pushed: N updates are due."""
-    from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
+    """N units on N images of the registry at v1, running."""
+    from bridge.sandbox.images import HTTPD_V1
 
     units = []
     for i in range(n):
         ref = f"{world.registry}/podbridge/bench-{tag}{i}:latest"
         world.podman("push", "--quiet", HTTPD_V1, ref)
         units.append(Unit(f"bench-{tag}{i}", ref, "registry"))
-    start_units(world, units)
-    for u in units:
-        world.podman("push", "--quiet", HTTPD_V2, u.image)
+    # Each unit is updated 5 x 4 times in a few minutes: no start rate limit (systemd's
+    # default of 5 starts in 10 s would fail the unit, as it would on a real host).
+    try:
+        start_units(world, units, extra_unit="StartLimitIntervalSec=0")
+    except Exception as exc:
+        status = world.systemctl("status", "--no-pager", "-n", "20",
+                                 *[u.unit for u in units], check=False).stdout
+        raise RuntimeError(f"{exc}\n{status}") from None
     return units
 
 
-async def _ours_in_process(world: World) -> list[dict[str, Any]]:
-    from bridge.podman import PodmanClient
-    from bridge.systemd import SystemdClient
-    from plugins.auto_update.updater import Options, Updater
-
-    podman = PodmanClient(world.podman_url)
-    systemd = SystemdClient("system", world.dbus_address)
-    try:
-        await systemd.connect()
-        await systemd.subscribe()
-        report = await Updater(podman, systemd, Options(
-            registries_conf=registries_conf(world))).run()
-    finally:
-        systemd.close()
-        await podman.close()
-    return [r.podman_json() for r in report.rows]
+def _push(world: World, units: list[Unit], image: str) -> None:
+    for u in units:
+        world.podman("push", "--quiet", image, u.image)
 
 
-def _timed(world: World, tag: str, n: int, how: str) -> float:
-    import asyncio
-
-    units = _prepare(world, tag, n)
-    try:
-        start = time.perf_counter()
-        if how == "ours":
-            rows = asyncio.run(_ours_in_process(world))
-        elif how == "ours-cli":
-            rows = ours(world)[1]
-        else:
-            rows = podmans(world)[1]
-        took = time.perf_counter() - start
-        got = results(rows, units)
-        assert set(got.values()) == {"true"} and len(got) == n, f"{how}: {got}"
-        return took
-    finally:
-        remove_units(world, units)
+MODES = {
+    "podman": "`podman auto-update` (a process, as its timer runs it too)",
+    "cli": "`podbridge auto-update` (a process) handing the run to the running bridge",
+    "cli-alone": "`podbridge auto-update` (a process) with no bridge to hand it to",
+    "bridge": "the bridge's own run (`autoupdate.run`, as its timer runs it)",
+}
 
 
-def run(sizes: tuple[int, ...] = (2, 4, 8)) -> list[dict[str, Any]]:
-    """Seconds to update N independent units (each its own image, a registry update
-    due) with podbridge (in process, as ``autoupdate.run`` does; and as the CLI, which
-    adds Python's start-up) and with ``podman auto-update`` in the same world, one after
-    another; the ratio podbridge / podman (target <= 0.6 at 4 units)."""
+def _one(world: World, bridge: BenchBridge, mode: str, dry_run: bool) -> tuple[float, list[
+        dict[str, Any]]]:
+    args = ("--dry-run",) if dry_run else ()
+    start = time.perf_counter()
+    if mode == "podman":
+        rows = podmans(world, *args)[1]
+    elif mode == "cli":
+        rows = bridge.cli(*args)
+    elif mode == "cli-alone":
+        rows = bridge.cli(*args, bridge=False)
+    else:
+        rows = bridge.run(dry_run)
+    return time.perf_counter() - start, rows
+
+
+def run(sizes: tuple[int, ...] = (1, 4), repeats: int = 5) -> list[dict[str, Any]]:
+    """Seconds to check (dry run) and to update N independent units (each its own image, a
+    registry update due), each way of MODES in turn, ``repeats`` times in rotating order,
+    all in one world. Between two updates the other image is pushed, so every run has
+    N updates to do; each run's rows are checked (all "pending", all "true")."""
     import tempfile
+
+    from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
+    from tests.bench.stats import alternate, summary
 
     out = []
     with tempfile.TemporaryDirectory(prefix="podbridge-bench-") as tmp:
         world = World(Path(tmp) / "world").up()
+        bridge = None
         try:
+            bridge = BenchBridge(world, Path(tmp) / "bridge")
             for n in sizes:
-                podman_s = _timed(world, f"m{n}-", n, "podman")
-                ours_s = _timed(world, f"p{n}-", n, "ours")
-                cli_s = _timed(world, f"c{n}-", n, "ours-cli")
-                out.append({"units": n, "podbridge_s": round(ours_s, 3),
-                            "podbridge_cli_s": round(cli_s, 3),
-                            "podman_s": round(podman_s, 3),
-                            "ratio": round(ours_s / podman_s, 3),
-                            "ratio_cli": round(cli_s / podman_s, 3)})
+                units = _prepare(world, f"n{n}-", n)
+                try:
+                    row: dict[str, Any] = {"units": n}
+                    images = [HTTPD_V2, HTTPD_V1]
+                    _push(world, units, images[0])
+                    for dry_run, want in ((True, "pending"), (False, "true")):
+                        times: dict[str, list[float]] = {m: [] for m in MODES}
+                        for rep in range(repeats):
+                            for mode in alternate(list(MODES), rep):
+                                took, rows = _one(world, bridge, mode, dry_run)
+                                got = results(rows, units)
+                                assert set(got.values()) == {want} and len(got) == n, \
+                                    f"{mode} dry_run={dry_run}: {got}"
+                                times[mode].append(took)
+                                if not dry_run:
+                                    images.reverse()
+                                    _push(world, units, images[0])
+                        row["dry_run" if dry_run else "update"] = {
+                            m: summary(v) for m, v in times.items()}
+                    out.append(row)
+                finally:
+                    remove_units(world, units)
         finally:
+            if bridge is not None:
+                bridge.stop()
             world.down()
     return out
 
 
 if __name__ == "__main__":
-    for row in run():
-        print(json.dumps(row))
+    for r in run():
+        print(json.dumps(r))

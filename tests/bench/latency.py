@@ -5,7 +5,14 @@ Podman feeds each of its event streams on its own (with the file events logger, 
 the log by itself), so the two readers see one event at different, jittered moments, and a
 per-event difference says more about that jitter than about the bridge. Each reader's delay
 is therefore measured from the event's own time (``timeNano``), and the added latency is
-the difference of the two distributions at p50 and p99."""
+the difference of the two distributions at p50 and p99.
+
+The same world serves the other comparisons of this file: ``state.get`` (the bridge's
+whole live model, over its REST API) against Podman's ``GET /containers/json?all`` and
+against the best a client of Podman alone can do (``OwnList``: list once, follow the
+events stream, re-read each container an event names, answer from its own memory); and
+the bridge's memory beside ``podman system service`` and Cockpit's bridge serving the
+same 1,000 containers."""
 
 from __future__ import annotations
 
@@ -140,44 +147,151 @@ async def create_containers(svc: PodmanService, n: int) -> float:
     return time.perf_counter() - t0
 
 
-async def timed_calls(fn: Any, n: int = 15) -> float:
-    times = []
-    for _ in range(n):
+class OwnList:
+    """A client of Podman that keeps its own list of containers, as well as one can: one
+    list at start, then Podman's events stream; the containers that events name are
+    re-read (Podman's events carry a few attributes, not the container's record) in
+    batches, one filtered list call for all that changed since the last, and a removal
+    drops its container."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.containers: dict[str, dict[str, Any]] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+        self.dirty: set[str] = set()
+        self.changed = asyncio.Event()
+
+    async def start(self) -> float:
         t0 = time.perf_counter()
-        await fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return round(statistics.median(times), 2)
+        ready = asyncio.Event()
+        self.tasks = [asyncio.create_task(self._follow(ready)),
+                      asyncio.create_task(self._refresh())]
+        await ready.wait()
+        for c in await self._list({}):
+            self.containers[c["Id"]] = c
+        return time.perf_counter() - t0
+
+    async def _list(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        params = {"all": "true"}
+        if filters:
+            params["filters"] = json.dumps(filters)
+        async with self.session.get("http://d/v4.0.0/libpod/containers/json",
+                                    params=params) as r:
+            return list(await r.json())
+
+    async def _follow(self, ready: asyncio.Event) -> None:
+        async with self.session.get(
+                "http://d/v4.0.0/libpod/events", params={
+                    "stream": "true", "filters": json.dumps({"type": ["container"]})},
+                timeout=aiohttp.ClientTimeout(total=None)) as resp:
+            ready.set()
+            async for line in resp.content:
+                ev = json.loads(line)
+                cid = ev["Actor"]["ID"]
+                if ev.get("Action") == "remove":
+                    self.containers.pop(cid, None)
+                    self.dirty.discard(cid)
+                else:
+                    self.dirty.add(cid)
+                    self.changed.set()
+
+    async def _refresh(self) -> None:
+        while True:
+            await self.changed.wait()
+            self.changed.clear()
+            batch, self.dirty = list(self.dirty)[:500], set(list(self.dirty)[500:])
+            if self.dirty:
+                self.changed.set()
+            for c in await self._list({"id": batch}):
+                self.containers[c["Id"]] = c
+
+    def answer(self) -> list[dict[str, Any]]:
+        return list(self.containers.values())
+
+    async def stop(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-async def run(latency_events: int = 300, containers: int = 1000) -> dict[str, Any]:
+async def timed(fn: Any) -> float:
+    t0 = time.perf_counter()
+    result = fn()
+    if asyncio.iscoroutine(result):
+        await result
+    return (time.perf_counter() - t0) * 1000
+
+
+async def run(latency_events: int = 300, containers: int = 1000, repeats: int = 15
+              ) -> dict[str, Any]:
+    from tests.bench import cockpit
+    from tests.bench.stats import alternate, summary
+
     out: dict[str, Any] = {}
     with PodmanService() as svc, tempfile.TemporaryDirectory() as tmp:
+        assert svc.proc is not None
         port = free_port()
         proc = start_bridge(svc.url, Path(tmp), port)
+        connector = aiohttp.UnixConnector(path=str(svc.sock))
+        podman = aiohttp.ClientSession(connector=connector)
+        own = OwnList(podman)
+        ck = cockpit.CockpitBridge() if cockpit.available() else None
         try:
             token = await wait_token(Path(tmp), port)
+            await own.start()
             await asyncio.sleep(1)
             out["rss_idle_kib"] = rss_kib(proc.pid)
+            out["podman_service_rss_idle_kib"] = rss_kib(svc.proc.pid)
+            if ck is not None:
+                out["cockpit_rss_idle_kib"] = ck.rss_kib()
             out["latency"] = await measure_latency(svc, port, token, latency_events)
             out["create_s"] = round(await create_containers(svc, containers), 1)
+            created = time.perf_counter()
+            caught_up: dict[str, float] = {}
             async with BridgeClient(f"http://127.0.0.1:{port}", token) as client:
-                for _ in range(600):
+                while len(caught_up) < 2:
+                    if time.perf_counter() - created > 120:
+                        raise RuntimeError(f"not caught up: {caught_up}")
                     snap = await client.call("state.get")
-                    if len(snap["containers"]) >= containers:
-                        break
-                    await asyncio.sleep(0.1)
+                    if "podbridge" not in caught_up and len(snap["containers"]) >= containers:
+                        caught_up["podbridge"] = time.perf_counter() - created
+                    if "own_list" not in caught_up and len(own.answer()) >= containers:
+                        caught_up["own_list"] = time.perf_counter() - created
+                    await asyncio.sleep(0.05)
+                out["caught_up_s"] = {k: round(v, 2) for k, v in caught_up.items()}
                 await asyncio.sleep(2)
                 out["containers"] = len(snap["containers"])
-                out["rss_1000_kib"] = rss_kib(proc.pid)
-                out["state_get_ms"] = await timed_calls(lambda: client.call("state.get"))
-            connector = aiohttp.UnixConnector(path=str(svc.sock))
-            async with aiohttp.ClientSession(connector=connector) as podman:
+
                 async def list_all() -> None:
                     async with podman.get("http://d/v4.0.0/libpod/containers/json",
                                           params={"all": "true"}) as r:
-                        await r.read()
-                out["podman_list_ms"] = await timed_calls(list_all)
+                        assert len(await r.json()) == containers
+
+                async def state_get() -> None:
+                    assert len((await client.call("state.get"))["containers"]) == containers
+
+                def own_answer() -> None:
+                    assert len(own.answer()) == containers
+
+                contenders = {"state_get": state_get, "podman_list": list_all,
+                              "own_list": own_answer}
+                runs: dict[str, list[float]] = {k: [] for k in contenders}
+                for rep in range(repeats):
+                    for name in alternate(list(contenders), rep):
+                        runs[name].append(await timed(contenders[name]))
+                out.update({f"{k}_ms": summary(v, 2) for k, v in runs.items()})
+                out["rss_1000_kib"] = rss_kib(proc.pid)
+                out["podman_service_rss_1000_kib"] = rss_kib(svc.proc.pid)
+            if ck is not None:
+                body = ck.http_get("1", svc.sock, "/v4.0.0/libpod/containers/json?all=true")
+                assert len(json.loads(body)) == containers
+                ck.http_stream("2", svc.sock, "/v4.0.0/libpod/events?stream=true")
+                out["cockpit_rss_1000_kib"] = ck.rss_kib()
         finally:
+            if ck is not None:
+                ck.close()
+            await own.stop()
+            await podman.close()
             proc.terminate()
             proc.wait(20)
     return out
