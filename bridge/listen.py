@@ -23,8 +23,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bridge.config import DEFAULT_PORT, parse_listen
 from bridge.holders import Holder, find_holders
+from bridge.paths import DEFAULT_PORT, parse_listen
 
 logger = logging.getLogger(__name__)
 

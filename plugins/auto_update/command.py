@@ -1,16 +1,18 @@
 """The quick entry of ``podbridge auto-update`` (entry-point group ``podbridge.commands``).
 
 By default the command runs by itself (plugins.auto_update.cli): a drop-in for ``podman
-auto-update``, down to its pull progress lines and each Podman version's texts. With
-``PODBRIDGE_AUTO_UPDATE_VIA=bridge`` in the environment, and when this user's bridge is running, serves the same Podman and the same systemd, and the
-command line asks only for what the bridge's ``autoupdate.run`` does (``--dry-run``,
-``--rollback``, ``--format json|table``), the run is handed to the bridge: it has Podman,
-D-Bus and the registry client loaded, records the run in its history and publishes its
-events, and this process pays for Python and ``http.client`` only. Anything else (another
-flag, another Podman or bus, no bridge, the plugin disabled there) runs the command by
-itself, as by default. Handed over, the run prints the bridge's verdicts in Podman's
-table or JSON, but no pull progress lines and no version-specific texts (an unreachable
-registry is ``failed``, as the bridge's own runs report it): hence opt-in.
+auto-update``, down to its pull progress lines and each Podman version's texts.
+
+With ``PODBRIDGE_AUTO_UPDATE_VIA=bridge`` in the environment, when this user's bridge is
+running, serves the same Podman and the same systemd, and the command line asks only for
+what the bridge's ``autoupdate.run`` does (``--dry-run``, ``--rollback``, ``--format
+json|table``), the run is handed to the bridge: it has Podman, D-Bus and the registry
+client loaded, records the run in its history and publishes its events, and this process
+pays for Python and ``http.client`` only. Anything else (another flag, another Podman or
+bus, no bridge, the plugin disabled there) runs the command by itself. Handed over, the run
+prints the bridge's verdicts in Podman's table or JSON, but no pull progress lines and no
+version-specific texts (an unreachable registry is ``failed``, as the bridge's own runs
+report it): hence opt-in.
 
 Imports here stay light: nothing of aiohttp, pydantic or the updater before the choice.
 """
