@@ -1,0 +1,156 @@
+"""A user's own bridge, and a root bridge that also serves every user, inside a world with
+two users (alice, bob), each with a user manager and rootless Podman."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.client import BridgeClient
+from bridge.errors import BridgeError
+from bridge.sandbox import World
+from bridge.sandbox.images import HTTPD_V1, SLEEP
+from bridge.sandbox.users import command
+from tests.helpers import unique
+from tests.integration.worldbridge import WorldBridge, podbridge_argv, run_podbridge
+
+
+def names(rows: list[dict[str, Any]]) -> set[str]:
+    return {r["name"] for r in rows}
+
+
+async def test_user_bridge_serves_its_own_podman_and_user_manager(
+        users_world: World, tmp_path: Path) -> None:
+    mine, theirs, roots = unique("mine"), unique("theirs"), unique("roots")
+    users_world.run_as("alice", ["podman", "create", "--name", mine, SLEEP])
+    users_world.run_as("bob", ["podman", "create", "--name", theirs, SLEEP])
+    users_world.podman("create", "--name", roots, SLEEP)
+    bridge = WorldBridge(users_world, "alice", tmp_path / "alice-bridge.log")
+    await bridge.astart()
+    try:
+        async with BridgeClient(bridge.url, bridge.token) as client:
+            status = await client.call("bridge.status")
+            alice = users_world.user("alice")
+            assert status["podman"]["url"] == f"unix:///run/user/{alice.uid}/podman/podman.sock"
+            assert status["systemd"]["scope"] == "user"
+            assert status["systemd"]["address"] == f"unix:path=/run/user/{alice.uid}/bus"
+            state: dict[str, Any] = {}
+
+            async def seen() -> bool:
+                state.update(await client.call("state.get"))
+                return mine in names(state["containers"])
+
+            for _ in range(200):
+                if await seen():
+                    break
+                await asyncio.sleep(0.1)
+            got = names(state["containers"])
+            assert mine in got
+            # A user's bridge never sees another user's containers, nor root's.
+            assert theirs not in got and roots not in got
+            assert all("uid" not in c for c in state["containers"])
+            # The user manager's units: the user's bus and Podman's socket.
+            units = {u["name"]: u for u in state["units"]}
+            assert units["podman.socket"]["active_state"] == "active"
+            assert units["dbus.socket"]["active_state"] == "active"
+            assert await client.call("owners.list") == []
+    finally:
+        await bridge.astop()
+        users_world.run_as("alice", ["podman", "rm", "-f", mine])
+        users_world.run_as("bob", ["podman", "rm", "-f", theirs])
+        users_world.podman("rm", "-f", roots)
+    # Settings, store and token under the user's XDG folders, private.
+    state_dir = bridge.state_dir
+    assert state_dir.stat().st_uid == users_world.user("alice").uid
+    assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+    for name in ("token", "podbridge.db"):
+        assert stat.S_IMODE((state_dir / name).stat().st_mode) == 0o600, name
+
+
+async def test_root_bridge_serves_every_user_and_acts_by_owner(
+        users_world: World, tmp_path: Path) -> None:
+    name = unique("same")
+    for user in ("alice", "bob"):
+        users_world.run_as(user, ["podman", "run", "-d", "--name", name,
+                                  "--stop-timeout", "1", HTTPD_V1])
+    bridge = WorldBridge(users_world, None, tmp_path / "root-bridge.log")
+    await bridge.astart()
+    try:
+        async with BridgeClient(bridge.url, bridge.token) as client:
+            owners = await client.call("owners.list")
+            assert {o["user"] for o in owners} == {"alice", "bob"}
+            uids = {o["user"]: o["uid"] for o in owners}
+            assert uids["alice"] == users_world.user("alice").uid
+
+            async def rows() -> list[dict[str, Any]]:
+                listed: list[dict[str, Any]] = await client.call("containers.list")
+                return [c for c in listed if c["name"] == name]
+
+            mine: list[dict[str, Any]] = []
+            for _ in range(200):
+                mine = await rows()
+                if len(mine) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert {(c["user"], c["uid"], c["state"]) for c in mine} == {
+                ("alice", uids["alice"], "running"), ("bob", uids["bob"], "running")}
+            # User units carry their owner as well.
+            units = await client.call("units.list")
+            assert {u.get("user") for u in units if u["name"] == "podman.socket"} >= {
+                "alice", "bob"}
+            got = await client.call("units.get", {"name": "podman.socket", "owner": "bob"})
+            assert got["user"] == "bob" and got["active_state"] == "active"
+
+            events = client.events(["container.*"])
+            stop = asyncio.ensure_future(
+                client.call("containers.stop", {"name": name, "owner": "bob", "timeout": 1}))
+            died: dict[str, Any] = {}
+            async for ev in events:
+                if ev["type"] == "container.died" and ev["subject"] == name:
+                    died = ev
+                    break
+            await stop
+            await events.aclose()  # type: ignore[attr-defined]
+            assert died["data"]["user"] == "bob" and died["data"]["uid"] == uids["bob"]
+            for _ in range(200):
+                states = {c["user"]: c["state"] for c in await rows()}
+                if states.get("bob") == "exited":
+                    break
+                await asyncio.sleep(0.1)
+            assert states == {"alice": "running", "bob": "exited"}
+            bob_ps = users_world.run_as("bob", ["podman", "ps", "--format", "{{.Names}}"])
+            assert name not in bob_ps.stdout.split()
+            alice_ps = users_world.run_as("alice", ["podman", "ps", "--format", "{{.Names}}"])
+            assert name in alice_ps.stdout.split()
+            # An owner nobody serves is a clear error naming the fix.
+            with pytest.raises(BridgeError, match="loginctl enable-linger carol"):
+                await client.call("containers.stop", {"name": name, "owner": "carol"})
+    finally:
+        await bridge.astop()
+        for user in ("alice", "bob"):
+            users_world.run_as(user, ["podman", "rm", "-f", "-t", "0", name])
+
+
+def test_user_without_subuids_or_manager_gets_the_fix(users_world: World) -> None:
+    bob = users_world.user("bob")
+    users_world.run(["sed", "-i", "-e", "s/^bob:/nobob:/", "/etc/subuid", "/etc/subgid"])
+    try:
+        done = run_podbridge(users_world, "bob", "serve", "--listen", "127.0.0.1:0")
+    finally:
+        users_world.run(["sed", "-i", "-e", "s/^nobob:/bob:/", "/etc/subuid", "/etc/subgid"])
+    assert done.returncode == 2
+    assert "no subordinate id range" in done.stderr
+    assert "usermod --add-subuids" in done.stderr and "bob" in done.stderr
+    # No user manager: the bus a user's bridge would use is not there.
+    argv = ["env", f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{bob.uid}/nobus",
+            *podbridge_argv("serve", "--listen", "127.0.0.1:0")]
+    done = subprocess.run(command(users_world, bob, argv), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 2
+    assert "no user manager runs for bob" in done.stderr
+    assert "loginctl enable-linger bob" in done.stderr
