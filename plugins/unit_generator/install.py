@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import re
 import tempfile
 from dataclasses import dataclass
@@ -76,6 +77,25 @@ class InstallResult:
                 "job_result": self.job_result}
 
 
+def check_writable(unit_dir: Path) -> None:
+    """Fail, naming the fix, when ``unit_dir`` (or the folder that would hold it, for a
+    user's ``~/.config/systemd/user`` not made yet) cannot be written."""
+    existing = unit_dir
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return
+    try:
+        who = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        who = str(os.geteuid())
+    what = "is not a folder" if not existing.is_dir() else "is not writable by " + who
+    raise InstallError(
+        f"cannot write units to {unit_dir}: {existing} {what}. Fix: make it writable by "
+        f"{who} (e.g. `chown {who} {existing}`), or point the bridge's unit_dir "
+        f"(--unit-dir) at a folder {who} can write; nothing was written")
+
+
 def write_units(unit_dir: Path, units: dict[str, str], *, force: bool) -> None:
     """Write every unit or none: all files are checked before any is written, so a conflict
     leaves nothing half-done."""
@@ -85,8 +105,7 @@ def write_units(unit_dir: Path, units: dict[str, str], *, force: bool) -> None:
         if target.exists() and not force and not is_ours(target):
             raise Conflict(f"{target} exists and was not written by podbridge "
                            "(use force to overwrite it)")
-    if not os.access(unit_dir if unit_dir.exists() else unit_dir.parent, os.W_OK):
-        raise InstallError(f"cannot write units to {unit_dir}: permission denied")
+    check_writable(unit_dir)
     try:
         for name, text in units.items():
             write_atomic(unit_dir / name, with_marker(text))
