@@ -32,6 +32,7 @@ lint: deps
 
 install: deps
 	@bash scripts/install-generator.sh
+	@bash scripts/install-user-unit.sh
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist .pytest_cache
