@@ -5,6 +5,7 @@ the same tables as the user's own ``podman auto-update``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -103,10 +104,11 @@ def serving(world: World, container: str) -> str:
         time.sleep(0.1)
 
 
-def book_unit(world: World, name: str, image: str) -> str:
+def book_unit(world: World, name: str, image: str, *labels: str) -> str:
     """The book's way: podman generate systemd --new into ~/.config/systemd/user."""
+    extra = [arg for label in labels for arg in ("--label", label)]
     user_podman(world, "create", "--name", name, "--stop-timeout", "1",
-                "--label", "io.containers.autoupdate=registry", image)
+                "--label", "io.containers.autoupdate=registry", *extra, image)
     unit = f"container-{name}.service"
     text = user_podman(world, "generate", "systemd", "--new", "--name", name)
     world.run_as(USER, ["sh", "-c", f"mkdir -p ~/.config/systemd/user && cat > "
@@ -204,3 +206,65 @@ def test_user_registries_conf_is_read(users_world: World) -> None:
             systemctl_user(world, "daemon-reload")
     finally:
         conf.unlink()
+
+
+# -- a late crash: the rollback watcher of the user's bridge --------------------------------
+PROBATION = 12
+# Ready at once (conmon notifies when the container starts), serves, exits 1 after 5 s.
+EXIT5_CMD = ('["/bin/sh", "-c", "trap \'exit 0\' TERM; httpd -f -p 80 -h /var/www & '
+             'sleep 5; exit 1"]')
+
+
+async def test_late_crash_rolled_back_by_the_users_watcher(
+        users_world: World, tmp_path: Path) -> None:
+    world = users_world
+    name = f"late-{uuid.uuid4().hex[:6]}"
+    remote = f"{world.registry}/alice/{name}:latest"
+    push(world, HTTPD_V1, remote)
+    unit = book_unit(world, name, remote,
+                     f"io.podbridge.rollback.probation={PROBATION}s")
+    exit5 = f"localhost/alice/{name}:exit5"
+    tmp = f"tmp-{uuid.uuid4().hex[:6]}"
+    user_podman(world, "create", "--name", tmp, HTTPD_V2)
+    try:
+        user_podman(world, "commit", "--quiet", "--change", f"CMD {EXIT5_CMD}", tmp, exit5)
+    finally:
+        user_podman(world, "rm", "-f", tmp)
+    bridge = WorldBridge(world, USER, tmp_path / "bridge.log")
+    await bridge.astart()
+    try:
+        v1 = user_podman(world, "image", "inspect", "--format", "{{.Id}}", remote).strip()
+        push(world, exit5, remote)
+        async with BridgeClient(bridge.url, bridge.token) as client:
+            events = client.events(["rollback.*"])
+            seen: list[dict[str, Any]] = []
+
+            async def until_end() -> None:
+                async for ev in events:
+                    if ev["subject"] == unit:
+                        seen.append(ev)
+                        if ev["type"] in ("rollback.passed", "rollback.performed",
+                                          "rollback.failed"):
+                            return
+
+            waiter = asyncio.ensure_future(until_end())
+            report = await client.call("autoupdate.run", {}, timeout=120)
+            [row] = [r for r in report["rows"] if r["Unit"] == unit]
+            # As Podman's rule says: the restart job was done, so it is an update...
+            assert row["Updated"] == "true", row
+            # ...which the watcher judges bad within the probation, and rolls back.
+            await asyncio.wait_for(waiter, 90)
+            await events.aclose()  # type: ignore[attr-defined]
+        end = seen[-1]
+        assert end["type"] == "rollback.performed", seen
+        assert end["data"]["rolled_back_by"] == "rollback_watcher", end["data"]
+        assert systemctl_user(world, "is-active", unit) == "active"
+        running = user_podman(world, "inspect", "--format", "{{.Image}}", name).strip()
+        assert running == v1
+        assert "v1" in serving(world, name)
+    finally:
+        await bridge.astop()
+        systemctl_user(world, "stop", unit, check=False)
+        world.run_as(USER, ["rm", "-f", f"/home/{USER}/.config/systemd/user/{unit}"])
+        systemctl_user(world, "daemon-reload")
+        systemctl_user(world, "reset-failed", check=False)
