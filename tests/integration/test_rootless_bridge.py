@@ -154,3 +154,89 @@ def test_user_without_subuids_or_manager_gets_the_fix(users_world: World) -> Non
     assert done.returncode == 2
     assert "no user manager runs for bob" in done.stderr
     assert "loginctl enable-linger bob" in done.stderr
+
+
+async def test_hooks_of_a_users_bridge_run_as_the_user(users_world: World,
+                                                       tmp_path: Path) -> None:
+    name = unique("crash")
+    out = users_world.root / "home" / "alice" / f"hook-{name}"
+    bridge = WorldBridge(users_world, "alice", tmp_path / "alice-bridge.log")
+    await bridge.astart()
+    try:
+        async with BridgeClient(bridge.url, bridge.token) as client:
+            await client.call("hooks.add", {"rule": {
+                "name": "crash-" + name[-8:], "on": {"topic": "container.died",
+                                                     "subject": name},
+                "actions": [{"type": "command", "argv": [
+                    "/bin/sh", "-c", 'echo "$(id -un) $(id -u) $HOME" > "$HOME/hook-$1"',
+                    "sh", "{{subject}}"]}]}})
+            users_world.run_as("alice", ["podman", "run", "--name", name, SLEEP,
+                                         "sh", "-c", "exit 3"], check=False)
+            for _ in range(200):
+                if out.exists() and out.read_text().strip():
+                    break
+                await asyncio.sleep(0.1)
+        alice = users_world.user("alice")
+        assert out.read_text().split() == ["alice", str(alice.uid), "/home/alice"]
+        assert out.stat().st_uid == alice.uid
+    finally:
+        await bridge.astop()
+        users_world.run_as("alice", ["podman", "rm", "-f", "--ignore", name])
+        out.unlink(missing_ok=True)
+
+
+def test_missing_podman_socket_names_the_fix(users_world: World) -> None:
+    alice = users_world.user("alice")
+    done = run_podbridge(users_world, "alice", "serve", "--listen", "127.0.0.1:0", "--url",
+                         f"unix:///run/user/{alice.uid}/podman/none.sock")
+    assert done.returncode == 2
+    assert "no rootless Podman socket at" in done.stderr
+    assert "systemctl --user enable --now podman.socket" in done.stderr
+
+
+async def test_root_bridge_follows_user_managers_that_come_and_go(
+        users_world: World, tmp_path: Path) -> None:
+    from bridge.sandbox.users import wait_ready
+
+    bob = users_world.user("bob")
+    name = unique("bobs")
+    users_world.run_as("bob", ["podman", "create", "--name", name, SLEEP])
+    bridge = WorldBridge(users_world, None, tmp_path / "root-bridge.log")
+    await bridge.astart()
+    try:
+        async with BridgeClient(bridge.url, bridge.token) as client:
+            events = client.events(["bridge.owner_*"])
+
+            async def next_owner_event() -> dict[str, Any]:
+                async for ev in events:
+                    return ev
+                raise AssertionError("the event stream ended")
+
+            async def bobs_rows() -> int:
+                return sum(1 for c in await client.call("containers.list")
+                           if c.get("user") == "bob")
+
+            for _ in range(100):
+                if await bobs_rows():
+                    break
+                await asyncio.sleep(0.1)
+            assert await bobs_rows() == 1
+            await asyncio.to_thread(users_world.systemctl, "stop", f"user@{bob.uid}.service")
+            ev = await asyncio.wait_for(next_owner_event(), 30)
+            assert ev["type"] == "bridge.owner_removed" and ev["data"]["uid"] == bob.uid
+            assert "bob" not in {o["user"] for o in await client.call("owners.list")}
+            assert await bobs_rows() == 0
+            await asyncio.to_thread(users_world.systemctl, "start", f"user@{bob.uid}.service")
+            ev = await asyncio.wait_for(next_owner_event(), 60)
+            assert ev["type"] == "bridge.owner_added" and ev["data"]["user"] == "bob"
+            for _ in range(200):
+                if await bobs_rows():
+                    break
+                await asyncio.sleep(0.1)
+            assert await bobs_rows() == 1
+            await events.aclose()  # type: ignore[attr-defined]
+    finally:
+        await bridge.astop()
+        users_world.systemctl("start", f"user@{bob.uid}.service")
+        await asyncio.to_thread(wait_ready, users_world, bob)
+        users_world.run_as("bob", ["podman", "rm", "-f", "--ignore", name])

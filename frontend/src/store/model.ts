@@ -113,6 +113,9 @@ function applyToState(m: Model, events: BusEvent[]): { model: Model; needs: Need
     } else if (kind === "unit") {
       if (!ownUnits) { units = { ...units }; ownUnits = true; }
       if (applyUnit(units, action, ev)) needs.snapshot = true;
+    } else if (ev.type === "bridge.owner_added" || ev.type === "bridge.owner_removed") {
+      // A user's manager came or went (a root bridge serving users): its rows with it.
+      needs.snapshot = true;
     } else if (ev.type === "bridge.plugin_failed" || ev.type === "bridge.plugin_started") {
       const r = applyPlugin(plugins, ev);
       plugins = r.plugins;

@@ -51,6 +51,11 @@ describe("owners", () => {
     ]);
   });
 
+  it("reloads the snapshot when a user's manager comes or goes", () => {
+    const r = M.applyEvents(served(), [ev(11, "bridge.owner_removed", "bob", { uid: 1602, user: "bob" })]);
+    expect(r.needs.snapshot).toBe(true);
+  });
+
   it("has no owners on a single-owner bridge", () => {
     const m = M.snapshotArrived(M.snapshotRequested(M.initialModel()), snapshot(1, [container("c1", "web")]));
     expect(owners(m)).toEqual([]);
