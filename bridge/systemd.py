@@ -19,7 +19,7 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 
 from bridge.errors import BridgeError, NotFound, Timeout
-from bridge.userbus import bus_for
+from bridge.userbus import bus_for, bus_owner
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,10 @@ class SystemdClient:
 
     async def connect(self, timeout: float = 10) -> None:
         bus_type = BusType.SESSION if self.scope == "user" else BusType.SYSTEM
-        bus = bus_for(self.address, bus_type, self.as_uid)
+        as_uid = self.as_uid
+        if as_uid is None and self.scope == "user":
+            as_uid = bus_owner(self.address)
+        bus = bus_for(self.address, bus_type, as_uid)
         try:
             await asyncio.wait_for(bus.connect(), timeout)
         except (TimeoutError, OSError, DBusError, EOFError) as exc:

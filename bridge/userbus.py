@@ -69,8 +69,20 @@ class UserMessageBus(MessageBus):
         if transport != "unix":
             return sock, stream, address
         try:
-            with effective_ids(*self._as_ids):
-                sock.connect(address)
+            target: Any = address
+            folder = -1
+            if isinstance(address, str):
+                # Opened as root: the user need not be able to walk the path's parents
+                # (a folder of root's holding a test world, say); the user's own folder
+                # is then entered through the descriptor, with the user's rights.
+                folder = os.open(os.path.dirname(address) or ".", os.O_PATH | os.O_DIRECTORY)
+                target = f"/proc/self/fd/{folder}/{os.path.basename(address)}"
+            try:
+                with effective_ids(*self._as_ids):
+                    sock.connect(target)
+            finally:
+                if folder >= 0:
+                    os.close(folder)
         except BaseException:
             stream.close()
             sock.close()
@@ -90,3 +102,18 @@ def bus_for(address: str, bus_type: BusType, as_uid: int | None) -> MessageBus:
     except KeyError:
         gid = as_uid
     return UserMessageBus(address, as_uid, gid)
+
+
+def bus_owner(address: str) -> int | None:
+    """Root pointed at a user's bus (``unix:path=``): the uid owning the socket, whom root
+    then connects as; None when not root, not a path, or root's own."""
+    if os.geteuid() != 0:
+        return None
+    for part in address.split(";")[0].split(","):
+        if part.startswith("unix:path="):
+            try:
+                uid = os.stat(part.removeprefix("unix:path=")).st_uid
+            except OSError:
+                return None
+            return uid or None
+    return None

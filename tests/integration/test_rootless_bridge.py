@@ -240,3 +240,34 @@ async def test_root_bridge_follows_user_managers_that_come_and_go(
         users_world.systemctl("start", f"user@{bob.uid}.service")
         await asyncio.to_thread(wait_ready, users_world, bob)
         users_world.run_as("bob", ["podman", "rm", "-f", "--ignore", name])
+
+
+async def test_bridge_outside_the_world_serves_a_user_from_sandbox_env(
+        users_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`podbridge sandbox env DIR --user alice`: what a bridge outside needs; as root,
+    it opens alice's bus as alice."""
+    from bridge.app import Bridge
+    from bridge.config import Settings
+    from bridge.sandbox.users import host_env
+
+    env = host_env(users_world, users_world.user("alice"))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    name = unique("outside")
+    users_world.run_as("alice", ["podman", "create", "--name", name, SLEEP])
+    bridge = Bridge(Settings(state_dir=tmp_path / "state", listen="127.0.0.1:0"),
+                    plugins={})
+    await bridge.start()
+    try:
+        for _ in range(200):
+            snap = await bridge.methods.call("state.get", {})
+            units = {u["name"] for u in snap["units"]}
+            if name in names(snap["containers"]) and "podman.socket" in units:
+                break
+            await asyncio.sleep(0.1)
+        assert bridge.systemd.scope == "user" and bridge.owners is None
+        assert name in names(snap["containers"])
+        assert "podman.socket" in units and "dbus.socket" in units
+    finally:
+        await bridge.stop()
+        users_world.run_as("alice", ["podman", "rm", "-f", name])
