@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import json
 
-from tests.bench import autoupdate, fanout, latency, units
+from tests.bench import autoupdate, fanout, latency, rootless, units
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=("fanout", "latency", "memory", "units", "autoupdate"))
+    parser.add_argument("--only", choices=("fanout", "latency", "memory", "units", "autoupdate",
+                                           "rootless"))
     args = parser.parse_args()
     results = {}
     if args.only in (None, "fanout"):
@@ -56,6 +57,9 @@ def main() -> None:
             print(f"  {r['units']} units: podbridge {r['podbridge_s']:.2f} s "
                   f"(CLI {r['podbridge_cli_s']:.2f} s)   podman auto-update "
                   f"{r['podman_s']:.2f} s   ratio {r['ratio']:.2f} (CLI {r['ratio_cli']:.2f})")
+    if args.only in (None, "rootless"):
+        results["rootless"] = asyncio.run(rootless.run())
+        rootless.report(results["rootless"])
     print(json.dumps(results))
 
 
