@@ -13,7 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bridge.client import BridgeClient
+from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
 from tests.helpers import fetch, free_port
@@ -268,3 +271,27 @@ async def test_late_crash_rolled_back_by_the_users_watcher(
         world.run_as(USER, ["rm", "-f", f"/home/{USER}/.config/systemd/user/{unit}"])
         systemctl_user(world, "daemon-reload")
         systemctl_user(world, "reset-failed", check=False)
+
+
+async def test_unwritable_unit_folder_names_the_fix_and_writes_nothing(
+        users_world: World, tmp_path: Path) -> None:
+    world = users_world
+    app = f"ro-{uuid.uuid4().hex[:6]}"
+    user_podman(world, "create", "--name", app, HTTPD_V1)
+    # The world's system unit folder: root's, not alice's.
+    bridge = WorldBridge(world, USER, tmp_path / "bridge.log",
+                         "--unit-dir", "/etc/systemd/system")
+    await bridge.astart()
+    try:
+        async with BridgeClient(bridge.url, bridge.token) as client:
+            with pytest.raises(BridgeError) as info:
+                await client.call("units.install", {"name": app, "new": True})
+        message = info.value.message
+        assert "cannot write units to /etc/systemd/system" in message
+        assert "is not writable by alice" in message and "Fix:" in message
+        assert "nothing was written" in message
+        assert not (world.unit_dir / f"container-{app}.service").exists()
+        assert not list(world.unit_dir.glob(f".container-{app}*"))
+    finally:
+        await bridge.astop()
+        user_podman(world, "rm", "-f", "--ignore", app)
