@@ -295,3 +295,39 @@ async def test_unwritable_unit_folder_names_the_fix_and_writes_nothing(
     finally:
         await bridge.astop()
         user_podman(world, "rm", "-f", "--ignore", app)
+
+
+async def test_the_users_own_timer_updates_from_the_users_settings(
+        users_world: World, tmp_path: Path) -> None:
+    """~/.config/podbridge/podbridge.toml sets the user's auto-update schedule; the user's
+    bridge updates the user's unit when its timer fires."""
+    world = users_world
+    name = f"timer-{uuid.uuid4().hex[:6]}"
+    remote = f"{world.registry}/alice/{name}:latest"
+    push(world, HTTPD_V1, remote)
+    unit = book_unit(world, name, remote)
+    settings = world.root / "home" / USER / ".config" / "podbridge" / "podbridge.toml"
+    world.run_as(USER, ["sh", "-c", "mkdir -p ~/.config/podbridge && cat > "
+                                    "~/.config/podbridge/podbridge.toml"],
+                 input='[plugins.auto_update]\nschedule = "*:*:0/2"\nrandomized_delay = 0\n')
+    push(world, HTTPD_V2, remote)
+    bridge = WorldBridge(world, USER, tmp_path / "bridge.log")
+    await bridge.astart()
+    try:
+        async with BridgeClient(bridge.url, bridge.token) as client:
+            status = await client.call("autoupdate.status")
+            assert status["schedule"] == "*:*:0/2" and status["timer"] is True
+
+            async def updated() -> None:
+                async for ev in client.events(["autoupdate.updated"]):
+                    if ev["subject"] == unit:
+                        return
+
+            await asyncio.wait_for(updated(), 120)
+        assert "v2" in serving(world, name)
+    finally:
+        await bridge.astop()
+        settings.unlink(missing_ok=True)
+        systemctl_user(world, "stop", unit, check=False)
+        world.run_as(USER, ["rm", "-f", f"/home/{USER}/.config/systemd/user/{unit}"])
+        systemctl_user(world, "daemon-reload")
