@@ -11,6 +11,7 @@ from bridge.errors import NotFound
 from bridge.methods import MethodRegistry, NoParams
 from bridge.owners import check_owner_param
 from bridge.podman import PodmanClient
+from bridge.systemd import SystemdClient
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -75,6 +76,23 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
             raise NotFound(f"unit {p.name!r} is not loaded")
         return unit if session is None else {**unit, **session.owner.tag()}
 
+    def systemd_of(owner: str | None) -> SystemdClient:
+        session = check_owner_param(owner, bridge.owners)
+        return bridge.systemd if session is None else session.systemd
+
+    async def unit_job(verb: str, p: UnitRef) -> dict[str, Any]:
+        result = await systemd_of(p.owner).run_job(verb, p.name)
+        return {"unit": p.name, "job_result": result}
+
+    async def units_start(p: UnitRef) -> dict[str, Any]:
+        return await unit_job("start", p)
+
+    async def units_stop(p: UnitRef) -> dict[str, Any]:
+        return await unit_job("stop", p)
+
+    async def units_restart(p: UnitRef) -> dict[str, Any]:
+        return await unit_job("restart", p)
+
     async def owners_list(_: NoParams) -> list[dict[str, Any]]:
         return bridge.owners.list() if bridge.owners is not None else []
 
@@ -104,6 +122,9 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         ("containers.restart", containers_restart, StopParams, "restart a container"),
         ("units.list", units_list, NoParams, "systemd units of the live model"),
         ("units.get", units_get, UnitRef, "one unit of the live model"),
+        ("units.start", units_start, UnitRef, "start a unit and wait for its job"),
+        ("units.stop", units_stop, UnitRef, "stop a unit and wait for its job"),
+        ("units.restart", units_restart, UnitRef, "restart a unit and wait for its job"),
         ("plugins.list", plugins_list, NoParams, "each plugin's state and last error"),
         ("methods.list", methods_list, NoParams, "every method with its params schema"),
         ("bridge.status", bridge_status, NoParams, "the bridge's own state"),

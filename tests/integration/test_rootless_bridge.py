@@ -127,6 +127,24 @@ async def test_root_bridge_serves_every_user_and_acts_by_owner(
             assert name not in bob_ps.stdout.split()
             alice_ps = users_world.run_as("alice", ["podman", "ps", "--format", "{{.Names}}"])
             assert name in alice_ps.stdout.split()
+            # A user unit, started and stopped over bob's user manager by owner.
+            unit = f"{name}.service"
+            users_world.run_as("bob", ["sh", "-c", "mkdir -p ~/.config/systemd/user && "
+                                       f"printf '[Service]\\nExecStart=/bin/sleep infinity\\n' "
+                                       f"> ~/.config/systemd/user/{unit} && "
+                                       "systemctl --user daemon-reload"])
+            done = await client.call("units.start", {"name": unit, "owner": "bob"})
+            assert done == {"unit": unit, "job_result": "done"}
+            assert users_world.run_as("bob", ["systemctl", "--user", "is-active", unit]
+                                      ).stdout.strip() == "active"
+            with pytest.raises(BridgeError):  # root's manager has no such unit
+                await client.call("units.start", {"name": unit})
+            done = await client.call("units.stop", {"name": unit, "owner": "bob"})
+            assert done["job_result"] == "done"
+            assert users_world.run_as("bob", ["systemctl", "--user", "is-active", unit],
+                                      check=False).stdout.strip() == "inactive"
+            users_world.run_as("bob", ["sh", "-c", f"rm ~/.config/systemd/user/{unit} && "
+                                       "systemctl --user daemon-reload"])
             # An owner nobody serves is a clear error naming the fix.
             with pytest.raises(BridgeError, match="loginctl enable-linger carol"):
                 await client.call("containers.stop", {"name": name, "owner": "carol"})
