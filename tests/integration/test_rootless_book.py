@@ -19,8 +19,8 @@ from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
-from tests.helpers import fetch, free_port
-from tests.integration.worldbridge import WorldBridge, run_podbridge
+from tests.helpers import fetch
+from tests.integration.worldbridge import WorldBridge, host_port, run_podbridge
 
 USER = "alice"
 
@@ -41,7 +41,7 @@ async def test_myapp_generated_installed_and_started_over_the_user_manager(
         users_world: World, tmp_path: Path) -> None:
     world = users_world
     app = f"myapp-{uuid.uuid4().hex[:6]}"
-    port = free_port()
+    port = host_port()
     ref = f"{world.registry}/alice/{app}:latest"
     push(world, HTTPD_V1, ref)
     user_podman(world, "create", "--name", app, "-p", f"{port}:80", "--stop-timeout", "1",
@@ -56,8 +56,13 @@ async def test_myapp_generated_installed_and_started_over_the_user_manager(
             text = generated["units"][unit]
             assert "--cidfile=%t/%n.ctr-id" in text and "--sdnotify=conmon" in text
             assert "WantedBy=default.target" in text
-            done = await client.call("units.install", {"name": app, "new": True,
-                                                       "start": True})
+            try:
+                done = await client.call("units.install", {"name": app, "new": True,
+                                                           "start": True})
+            except BridgeError as exc:
+                status = world.run_as(USER, ["systemctl", "--user", "status", "--no-pager",
+                                             "-n", "30", unit], check=False)
+                raise AssertionError(f"{exc}: {status.stdout} {status.stderr}") from None
             installed = done["installed"][0]
             assert installed["path"] == f"/home/{USER}/.config/systemd/user/{unit}"
             assert installed["enabled"] and installed["job_result"] == "done"

@@ -14,8 +14,8 @@ import pytest
 from bridge.client import BridgeClient
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1
-from tests.helpers import fetch, free_port
-from tests.integration.worldbridge import WorldBridge, python_argv
+from tests.helpers import fetch
+from tests.integration.worldbridge import WorldBridge, host_port, python_argv
 
 USER = "alice"
 
@@ -41,7 +41,7 @@ def systemctl_user(world: World, *args: str, check: bool = True) -> str:
 def test_quadlet_file_of_the_user_runs_as_a_user_unit(users_world: World,
                                                       user_generator: Path) -> None:
     world = users_world
-    name, port = f"q-{uuid.uuid4().hex[:6]}", free_port()
+    name, port = f"q-{uuid.uuid4().hex[:6]}", host_port()
     # On this cgroup v1 machine rootless Podman cannot split cgroups (Quadlet's default).
     text = (f"[Container]\nImage={HTTPD_V1}\nContainerName={name}\nCgroupsMode=no-conmon\n"
             f"PublishPort={port}:80\n\n[Install]\nWantedBy=default.target\n")
@@ -67,7 +67,7 @@ def test_quadlet_file_of_the_user_runs_as_a_user_unit(users_world: World,
 async def test_units_install_quadlet_into_the_users_folder(
         users_world: World, user_generator: Path, tmp_path: Path) -> None:
     world = users_world
-    name, port = f"qi-{uuid.uuid4().hex[:6]}", free_port()
+    name, port = f"qi-{uuid.uuid4().hex[:6]}", host_port()
     world.run_as(USER, ["podman", "create", "--name", name, "-p", f"{port}:80", HTTPD_V1])
     bridge = WorldBridge(world, USER, tmp_path / "bridge.log")
     await bridge.astart()

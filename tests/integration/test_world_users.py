@@ -12,7 +12,8 @@ import pytest
 
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1
-from tests.helpers import checked_world, fetch, free_port, unique
+from tests.helpers import checked_world, fetch, unique
+from tests.integration.worldbridge import host_port
 
 PODBRIDGE = [sys.executable, "-m", "bridge"]
 
@@ -58,7 +59,7 @@ def test_user_manager_bus_and_rootless_podman(users_world: World) -> None:
 
 
 def test_rootless_container_serves_and_owners_stay_apart(users_world: World) -> None:
-    name, port = unique("web"), free_port()
+    name, port = unique("web"), host_port()
     users_world.run_as("alice", ["podman", "run", "-d", "--name", name, "-p",
                                  f"{port}:80", HTTPD_V1])
     try:

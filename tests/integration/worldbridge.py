@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import site
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +20,23 @@ from bridge.sandbox.users import command
 from tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def host_port() -> int:
+    """A port for a rootless container's ``-p``, free now and outside the kernel's ephemeral
+    range: on a busy machine a port from that range is often held by some connection, and
+    rootless Podman's port forwarder then fails with "bind: address already in use"."""
+    low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range")
+                 .read_text().split())
+    candidates = [p for p in range(20000, 32768) if not low <= p <= high]
+    for port in random.sample(candidates, 200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for a container")
 
 
 def _reachable_by_all(path: Path) -> bool:
