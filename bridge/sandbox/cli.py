@@ -17,7 +17,14 @@ def _up(args: argparse.Namespace) -> int:
     if reason := unavailable_reason():
         print(f"podbridge sandbox: {reason}", file=sys.stderr)
         return 2
-    world = World(args.dir, users=args.user or ()).up()
+    from bridge.sandbox.users import UserError
+
+    try:
+        world = World(args.dir, users=args.user or ())
+    except UserError as exc:
+        print(f"podbridge sandbox: {exc}", file=sys.stderr)
+        return 2
+    world.up()
     print(f"world {world.name} up in {world.root}")
     print(f"  podman API  {world.podman_url}")
     print(f"  system bus  {world.dbus_address}")

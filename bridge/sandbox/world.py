@@ -54,6 +54,7 @@ from bridge.sandbox.containers_config import write_containers_config
 from bridge.sandbox.procs import ProcRef
 from bridge.sandbox.record import RECORD, WorldRecord
 from bridge.sandbox.registry import start_registry
+from bridge.sandbox.users import check_name as check_user_name
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class World:
         self._record: WorldRecord | None = None
         self._children: list[subprocess.Popen[bytes]] = []
         # The users made at up() (bridge.sandbox.users); attach() reads them back.
-        self.user_names: list[str] = list(users)
+        self.user_names: list[str] = [check_user_name(n) for n in users]
 
     # -- the description --------------------------------------------------------------
     @property

@@ -102,8 +102,9 @@ def test_unknown_user_is_a_clear_error(users_world: World) -> None:
 
 def test_bad_user_name_is_refused(tmp_path: Path) -> None:
     done = sandbox("up", str(tmp_path / "w"), "--user", "Bad Name")
-    assert done.returncode != 0
-    assert "user name 'Bad Name'" in done.stderr
+    assert done.returncode == 2
+    assert done.stderr.startswith("podbridge sandbox: user name 'Bad Name': use lower-case")
+    assert not (tmp_path / "w").exists(), "nothing is made for a bad name"
 
 
 @pytest.mark.timeout(300)
