@@ -54,6 +54,10 @@ for g in $HIDDEN; do umount -n "$ROOT/cgroupfs/$g"; done
 exec 3<"$ROOT"
 {keep_open}
 mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+# A private /dev/shm: Podman keeps its lock table there (libpod_lock, 2048 locks), and a
+# world's containers that die with it never give theirs back; shared with the machine,
+# every world's leftovers would add up until no world could create a container.
+mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 mount -n --no-canonicalize --bind /proc/self/fd/3/var-tmp /var/tmp
 if [ ! -d "$ROOT/lib-units" ]; then
     mkdir -p "$ROOT"

@@ -103,7 +103,13 @@ def _exec(args: argparse.Namespace) -> int:
     if not argv:
         print("podbridge sandbox exec: give a command after --", file=sys.stderr)
         return 2
-    world = World.attach(args.dir)
+    from bridge.sandbox import WorldError
+
+    try:
+        world = World.attach(args.dir)
+    except (WorldError, OSError) as exc:
+        print(f"podbridge sandbox: no world in {args.dir}: {exc}", file=sys.stderr)
+        return 2
     if not world.is_up():
         print(f"podbridge sandbox: the world in {args.dir} is not up", file=sys.stderr)
         return 2

@@ -212,8 +212,6 @@ def boot_lines(root: Path) -> tuple[str, str]:
         f"mount -n -t overlay overlay -o lowerdir=/etc,upperdir={q(str(root / 'etc-upper'))},"
         f"workdir={q(str(root / 'etc-work'))} /etc",
         f"mount -n --bind {q(str(root / 'home'))} /home",
-        "# Podman keeps libpod_rootless_lock_UID in /dev/shm: the world's own.",
-        "mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm",
     ])
     late = "mount -n --make-rshared /"
     return early, late
