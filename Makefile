@@ -36,11 +36,13 @@ lint: deps
 	$(BIN)/ruff check bridge plugins tests
 	$(BIN)/mypy --strict bridge
 
-# The Quadlet generator, the auto-update units, and the panel as a Cockpit package (scripts/install-cockpit.sh).
+# The Quadlet generator, the auto-update units, the panel as a Cockpit package
+# (scripts/install-cockpit.sh), and podbridge's user unit.
 install: deps panel
 	@bash scripts/install-generator.sh
 	@bash scripts/install-autoupdate-units.sh
 	@bash scripts/install-cockpit.sh
+	@bash scripts/install-user-unit.sh
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist .pytest_cache

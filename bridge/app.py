@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -23,6 +24,8 @@ from bridge.core_methods import register_core_methods
 from bridge.events import BRIDGE_STARTED, SOURCE_BRIDGE
 from bridge.listen import Endpoint, Listener, ListenError
 from bridge.methods import MethodRegistry
+from bridge.owners import OwnerBus, Owners
+from bridge.paths import is_root
 from bridge.plugin import PluginHost
 from bridge.podman import PodmanClient, wait_for_socket
 from bridge.server import Server
@@ -32,6 +35,20 @@ from bridge.store import Store
 from bridge.systemd import SystemdClient
 
 logger = logging.getLogger(__name__)
+
+
+def private_dir(path: Path) -> None:
+    """Make the state folder 0700 when the bridge creates it (a folder that exists is
+    someone's choice and left as it is)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` 0600 before SQLite opens it (its -wal and -shm take the same mode)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
 
 REPO_PANEL = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
@@ -54,7 +71,11 @@ class Bridge:
         # so JavaScript clients read them exactly.
         self.bus = Bus(ring_size=settings.ring_size, queue_size=settings.client_queue,
                        first_seq=time.time_ns() // 1000)
-        self.state = State(self.bus)
+        # The system's view of the bus: its state and the plugins hear the system's
+        # events, not those of the users a root bridge also serves (bridge.owners).
+        self.system_bus = OwnerBus(self.bus, None)
+        self.state = State(self.system_bus)
+        self.owners: Owners | None = None
         self.methods = MethodRegistry()
         self.podman = PodmanClient(settings.podman_url or "unix:///run/podman/podman.sock")
         self.systemd = SystemdClient(settings.systemd)
@@ -103,7 +124,8 @@ class Bridge:
         self.listener = Listener(Endpoint.parse(s.listen), socket_group=s.socket_group,
                                  systemd_address=self.systemd.address)
         await self.listener.check()
-        s.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(s.state_dir)
+        private_file(s.state_dir / "podbridge.db")
         self.store = Store(s.state_dir / "podbridge.db")
         self.token = load_or_create_token(s.token_path)
         # A unix socket is local by nature (its file mode and the peer's uid guard it): no TLS.
@@ -125,8 +147,11 @@ class Bridge:
             asyncio.create_task(self.podman_source.run(), name="source/podman"),
             asyncio.create_task(self.systemd_source.run(), name="source/systemd"),
         ]
+        if s.rootless and is_root() and s.systemd == "system":
+            self.owners = Owners(self.bus, s.user_runtime_root)
+            await self.owners.start()
         self.plugins = PluginHost(
-            bus=self.bus, podman=self.podman, systemd=self.systemd, store=self.store,
+            bus=self.system_bus, podman=self.podman, systemd=self.systemd, store=self.store,
             state=self.state, methods=self.methods, config=s.plugins,
             plugins=self._plugin_classes, unit_dir=s.unit_path)
         await self.plugins.start()
@@ -151,6 +176,8 @@ class Bridge:
             self._runner = None
         if self.listener is not None:
             await self.listener.close()
+        if self.owners is not None:
+            await self.owners.stop()
         if self.systemd_source is not None:
             self.systemd_source.stop()
         for task in self._tasks:
@@ -173,6 +200,14 @@ class Bridge:
 
 
 async def serve(settings: Settings) -> int:
+    from bridge.rootless import preflight
+
+    problems = preflight(settings)
+    for problem in problems:
+        print(f"podbridge: {'error' if problem.fatal else 'warning'}: {problem.message}",
+              file=sys.stderr, flush=True)
+    if any(p.fatal for p in problems):
+        return 2
     bridge = Bridge(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

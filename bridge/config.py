@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     ring_size: int = Field(default=10_000, ge=1)
     client_queue: int = Field(default=2_000, ge=1)
     start_podman_service: bool = True
+    # Root only: also serve every user with a running user manager (bridge.owners).
+    rootless: bool = True
+    user_runtime_root: Path = Path("/run/user")
     log_level: str = "info"
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Trust (docs/security.md)

@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridge import __version__
 from bridge.errors import NotFound
 from bridge.methods import MethodRegistry, NoParams
+from bridge.owners import check_owner_param
+from bridge.podman import PodmanClient
 from bridge.roles import Role
+from bridge.systemd import SystemdClient
 
 VIEWER: Role = "viewer"
 OPERATOR: Role = "operator"
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
 class ContainerRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, description="container name or ID")
+    owner: str | None = Field(default=None, description="the user (name or uid) whose "
+                              "rootless container it is; default: the bridge's own")
 
 
 class StopParams(ContainerRef):
@@ -39,38 +44,70 @@ class AuditParams(BaseModel):
 class UnitRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1)
+    owner: str | None = Field(default=None, description="the user whose user unit it is")
 
 
 def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     state = bridge.state
 
+    def snapshot() -> dict[str, Any]:
+        """The system's model, plus every served user's rows (with uid and user)."""
+        snap = state.snapshot()
+        return bridge.owners.merge(snap) if bridge.owners is not None else snap
+
+    def podman_of(owner: str | None) -> PodmanClient:
+        session = check_owner_param(owner, bridge.owners)
+        return bridge.podman if session is None else session.podman
+
     async def state_get(_: NoParams) -> dict[str, Any]:
-        return state.snapshot()
+        return snapshot()
 
     async def containers_list(_: NoParams) -> list[dict[str, Any]]:
-        return list(state.containers.values())
+        containers: list[dict[str, Any]] = snapshot()["containers"]
+        return containers
 
     async def containers_inspect(p: ContainerRef) -> dict[str, Any]:
-        return await bridge.podman.inspect_container(p.name)
+        return await podman_of(p.owner).inspect_container(p.name)
 
     async def containers_start(p: ContainerRef) -> None:
-        await bridge.podman.start_container(p.name)
+        await podman_of(p.owner).start_container(p.name)
 
     async def containers_stop(p: StopParams) -> None:
-        await bridge.podman.stop_container(p.name, p.timeout)
+        await podman_of(p.owner).stop_container(p.name, p.timeout)
 
     async def containers_restart(p: StopParams) -> None:
-        await bridge.podman.restart_container(p.name, p.timeout)
+        await podman_of(p.owner).restart_container(p.name, p.timeout)
 
     async def units_list(_: NoParams) -> list[dict[str, Any]]:
-        units: list[dict[str, Any]] = state.snapshot()["units"]
+        units: list[dict[str, Any]] = snapshot()["units"]
         return units
 
     async def units_get(p: UnitRef) -> dict[str, Any]:
-        unit = state.units.get(p.name)
+        session = check_owner_param(p.owner, bridge.owners)
+        unit = (state if session is None else session.state).units.get(p.name)
         if unit is None:
             raise NotFound(f"unit {p.name!r} is not loaded")
-        return unit
+        return unit if session is None else {**unit, **session.owner.tag()}
+
+    def systemd_of(owner: str | None) -> SystemdClient:
+        session = check_owner_param(owner, bridge.owners)
+        return bridge.systemd if session is None else session.systemd
+
+    async def unit_job(verb: str, p: UnitRef) -> dict[str, Any]:
+        result = await systemd_of(p.owner).run_job(verb, p.name)
+        return {"unit": p.name, "job_result": result}
+
+    async def units_start(p: UnitRef) -> dict[str, Any]:
+        return await unit_job("start", p)
+
+    async def units_stop(p: UnitRef) -> dict[str, Any]:
+        return await unit_job("stop", p)
+
+    async def units_restart(p: UnitRef) -> dict[str, Any]:
+        return await unit_job("restart", p)
+
+    async def owners_list(_: NoParams) -> list[dict[str, Any]]:
+        return bridge.owners.list() if bridge.owners is not None else []
 
     async def plugins_list(_: NoParams) -> list[dict[str, Any]]:
         return bridge.plugins.list() if bridge.plugins is not None else []
@@ -104,6 +141,8 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         "methods.list": (VIEWER, READS), "bridge.status": (VIEWER, READS),
         "containers.start": (OPERATOR, CHANGES), "containers.stop": (OPERATOR, CHANGES),
         "containers.restart": (OPERATOR, CHANGES), "audit.list": ("admin", READS),
+        "units.start": (OPERATOR, CHANGES), "units.stop": (OPERATOR, CHANGES),
+        "units.restart": (OPERATOR, CHANGES), "owners.list": (VIEWER, READS),
     }
     for name, handler, params, doc in (
         ("state.get", state_get, NoParams, "snapshot of the live model and its seq"),
@@ -114,10 +153,15 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         ("containers.restart", containers_restart, StopParams, "restart a container"),
         ("units.list", units_list, NoParams, "systemd units of the live model"),
         ("units.get", units_get, UnitRef, "one unit of the live model"),
+        ("units.start", units_start, UnitRef, "start a unit and wait for its job"),
+        ("units.stop", units_stop, UnitRef, "stop a unit and wait for its job"),
+        ("units.restart", units_restart, UnitRef, "restart a unit and wait for its job"),
         ("plugins.list", plugins_list, NoParams, "each plugin's state and last error"),
         ("methods.list", methods_list, NoParams, "every method with its params schema"),
         ("bridge.status", bridge_status, NoParams, "the bridge's own state"),
         ("audit.list", audit_list, AuditParams, "the audit trail of changes, newest first"),
+        ("owners.list", owners_list, NoParams,
+         "the users whose rootless Podman and user manager a root bridge also serves"),
     ):
         role, readonly = access.get(name, ("admin", CHANGES))
         methods.register(name, handler, params, description=doc, role=role, readonly=readonly)

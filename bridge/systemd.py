@@ -19,6 +19,7 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 
 from bridge.errors import BridgeError, NotFound, Timeout
+from bridge.userbus import bus_for, bus_owner
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +89,12 @@ def unwrap(value: Any) -> Any:
 class SystemdClient:
     """One D-Bus connection to a systemd manager (system or user)."""
 
-    def __init__(self, scope: str = "system", address: str | None = None) -> None:
+    def __init__(self, scope: str = "system", address: str | None = None, *,
+                 as_uid: int | None = None) -> None:
         self.scope = scope
         self.address = address or self._default_address(scope)
+        # Root serving another user's manager connects as that user (bridge.userbus).
+        self.as_uid = as_uid
         self._bus: MessageBus | None = None
         self._handlers: list[SignalHandler] = []
         self._job_waiters: dict[str, asyncio.Future[str]] = {}
@@ -114,7 +118,10 @@ class SystemdClient:
 
     async def connect(self, timeout: float = 10) -> None:
         bus_type = BusType.SESSION if self.scope == "user" else BusType.SYSTEM
-        bus = MessageBus(bus_address=self.address, bus_type=bus_type)
+        as_uid = self.as_uid
+        if as_uid is None and self.scope == "user":
+            as_uid = bus_owner(self.address)
+        bus = bus_for(self.address, bus_type, as_uid)
         try:
             await asyncio.wait_for(bus.connect(), timeout)
         except (TimeoutError, OSError, DBusError, EOFError) as exc:

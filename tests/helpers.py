@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,11 +17,12 @@ __all__ = ["checked_world", "fetch", "free_port", "unique"]
 
 
 @contextmanager
-def checked_world(path: Path, whose: str) -> Iterator[World]:
-    """A world booted in ``path``, torn down after, and checked to leave nothing behind
-    on the machine (processes, mounts, cgroups, network, files)."""
+def checked_world(path: Path, whose: str, *, users: Sequence[str] = ()) -> Iterator[World]:
+    """A world booted in ``path`` (with ``users``, see bridge.sandbox.users), torn down
+    after, and checked to leave nothing behind on the machine (processes, mounts,
+    cgroups, network, files)."""
     before = HostSnapshot.take()
-    w = World(path).up()
+    w = World(path, users=users).up()
     try:
         yield w
     finally:

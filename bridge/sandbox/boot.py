@@ -75,6 +75,7 @@ for g in $HIDDEN; do
     mount -n -t cgroup -o "nosuid,nodev,noexec,$g" cgroup "/sys/fs/cgroup/$g"
     case $g in *,*) for c in $(echo "$g" | tr , " "); do ln -s "$g" "/sys/fs/cgroup/$c"; done;; esac
 done
+{extra_early}
 mount -n --bind "$ROOT/run" /run
 mount -n --bind "$ROOT/etc-containers" /etc/containers
 # What systemd persists (enable symlinks, set-property drop-ins, timer stamps) stays in
@@ -82,6 +83,7 @@ mount -n --bind "$ROOT/etc-containers" /etc/containers
 mount -n --bind "$ROOT/etc-systemd" /etc/systemd
 mount -n --bind "$ROOT/var-lib-systemd" /var/lib/systemd
 hostname {hostname}
+{extra_late}
 # Never without SYSTEMD_UNIT_PATH (or with one ending in ":"): the distribution's units
 # would run, and systemd-tmpfiles-setup empties the machine's /tmp.
 # Generators: only the world's own (/etc/systemd/system-generators, in ROOT), never the
@@ -159,11 +161,13 @@ def _keep_lines(keep: list[Path]) -> tuple[str, str]:
 
 def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarchy],
                   unit_path: list[Path], hostname: str, log_level: str = "info", *,
-                  name: str = "world", hidden: list[Unmounted] | None = None) -> Path:
+                  name: str = "world", hidden: list[Unmounted] | None = None,
+                  extra: tuple[str, str] = ("", "")) -> Path:
     """Write the two boot scripts into ROOT/boot; return the outer one.
 
     ``hidden`` are the hierarchies the machine does not mount; the world joins a child
-    ``name/world`` in each."""
+    ``name/world`` in each; ``extra`` are lines before the world's /run, /etc/containers
+    and /etc/systemd are bound, and before systemd starts (see bridge.sandbox.users)."""
     folder = root / "boot"
     folder.mkdir(exist_ok=True)
     inner = folder / "inner.sh"
@@ -174,7 +178,8 @@ def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarc
         keep_open=keep_open, keep_bind=keep_bind, root=shlex.quote(str(root)),
         cgroup_mounts=_cgroup_mount_lines(hierarchies),
         path=PATH, unit_path=shlex.quote(":".join(str(p) for p in unit_path)),
-        systemd=SYSTEMD, log_level=log_level, hostname=shlex.quote(hostname)))
+        systemd=SYSTEMD, log_level=log_level, hostname=shlex.quote(hostname),
+        extra_early=extra[0], extra_late=extra[1]))
     outer.write_text(OUTER.format(procs=" ".join(shlex.quote(str(p)) for p in procs_files),
                                   hidden=_hidden_join_lines(root, name, hidden or []),
                                   inner=shlex.quote(str(inner))))

@@ -17,12 +17,22 @@ def _up(args: argparse.Namespace) -> int:
     if reason := unavailable_reason():
         print(f"podbridge sandbox: {reason}", file=sys.stderr)
         return 2
-    world = World(args.dir).up()
+    from bridge.sandbox.users import UserError
+
+    try:
+        world = World(args.dir, users=args.user or ())
+    except UserError as exc:
+        print(f"podbridge sandbox: {exc}", file=sys.stderr)
+        return 2
+    world.up()
     print(f"world {world.name} up in {world.root}")
     print(f"  podman API  {world.podman_url}")
     print(f"  system bus  {world.dbus_address}")
     print(f"  registry    {world.registry}")
     print(f"  unit folder {world.unit_dir}")
+    for user in world.world_users():
+        print(f"  user        {user.name} (uid {user.uid}): rootless Podman and a user "
+              f"manager; podbridge sandbox exec DIR --user {user.name} -- CMD")
     if args.demo:
         from bridge.sandbox.demo import create_demo
 
@@ -57,12 +67,58 @@ def _reboot(args: argparse.Namespace) -> int:
 
 def _env(args: argparse.Namespace) -> int:
     from bridge.sandbox import World
+    from bridge.sandbox.users import UserError, host_env
 
     world = World.attach(args.dir)
-    env = {**world.env(), "PODBRIDGE_UNIT_DIR": str(world.unit_dir)}
+    if args.user:
+        try:
+            env = host_env(world, world.user(args.user))
+        except UserError as exc:
+            print(f"podbridge sandbox: {exc}", file=sys.stderr)
+            return 2
+    else:
+        env = {**world.env(), "PODBRIDGE_UNIT_DIR": str(world.unit_dir)}
     for key, value in env.items():
         print(f"export {key}={shlex.quote(value)}")
     return 0
+
+
+def _exec(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from bridge.sandbox import World
+    from bridge.sandbox.users import UserError, command
+
+    argv = list(args.argv)
+    while argv and argv[0] != "--" and argv[0].startswith("--user"):
+        if argv[0] == "--user" and len(argv) > 1:
+            args.user, argv = argv[1], argv[2:]
+        elif argv[0].startswith("--user="):
+            args.user, argv = argv[0].removeprefix("--user="), argv[1:]
+        else:
+            print("podbridge sandbox exec: --user needs a NAME", file=sys.stderr)
+            return 2
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        print("podbridge sandbox exec: give a command after --", file=sys.stderr)
+        return 2
+    from bridge.sandbox import WorldError
+
+    try:
+        world = World.attach(args.dir)
+    except (WorldError, OSError) as exc:
+        print(f"podbridge sandbox: no world in {args.dir}: {exc}", file=sys.stderr)
+        return 2
+    if not world.is_up():
+        print(f"podbridge sandbox: the world in {args.dir} is not up", file=sys.stderr)
+        return 2
+    try:
+        who = world.user(args.user) if args.user else None
+    except UserError as exc:
+        print(f"podbridge sandbox: {exc}", file=sys.stderr)
+        return 2
+    return subprocess.run(command(world, who, argv), check=False).returncode
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -73,6 +129,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[typ
     commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
     up = commands.add_parser("up", help="boot a new world in DIR")
     up.add_argument("dir", metavar="DIR")
+    up.add_argument("--user", action="append", metavar="NAME",
+                    help="also make NAME inside the world, with subuid/subgid ranges, "
+                         "lingering, a user manager and rootless Podman (repeatable)")
     up.add_argument("--demo", action="store_true",
                     help="also create demo containers and a Type=notify unit")
     up.set_defaults(func=_up)
@@ -82,6 +141,19 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[typ
         cmd = commands.add_parser(name, help=text)
         cmd.add_argument("dir", metavar="DIR")
         cmd.set_defaults(func=func)
+        if name == "env":
+            cmd.add_argument("--user", metavar="NAME",
+                             help="the exports a bridge outside the world needs to serve "
+                                  "NAME's rootless Podman and user manager")
+    run = commands.add_parser("exec", help="run a command inside the world, as root or "
+                                           "as one of its users")
+    run.add_argument("dir", metavar="DIR")
+    run.add_argument("--user", metavar="NAME",
+                     help="run as NAME, with XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS, HOME")
+    # REMAINDER, so the command's own options stay its own; --user after DIR is read
+    # from it (argparse cannot mix an optional between a positional and a remainder).
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD")
+    run.set_defaults(func=_exec)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,12 +37,13 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from bridge.sandbox import boot, images, network
+from bridge.sandbox import boot, images, network, users
 from bridge.sandbox.cgroups import (
     CgroupSet,
     hierarchies,
@@ -53,6 +54,7 @@ from bridge.sandbox.containers_config import write_containers_config
 from bridge.sandbox.procs import ProcRef
 from bridge.sandbox.record import RECORD, WorldRecord
 from bridge.sandbox.registry import start_registry
+from bridge.sandbox.users import check_name as check_user_name
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +79,12 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
 class World:
     """One world. Several can run side by side; each has its own folder."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, users: Sequence[str] = ()) -> None:
         self.root = Path(root).absolute()
         self._record: WorldRecord | None = None
         self._children: list[subprocess.Popen[bytes]] = []
+        # The users made at up() (bridge.sandbox.users); attach() reads them back.
+        self.user_names: list[str] = [check_user_name(n) for n in users]
 
     # -- the description --------------------------------------------------------------
     @property
@@ -157,7 +161,36 @@ class World:
             world._record = WorldRecord.load(world.root)
         except FileNotFoundError:
             raise WorldError(f"no world in {world.root} (no {RECORD})") from None
+        world.user_names = [u.name for u in users.load(world.root)]
         return world
+
+    # -- users (bridge.sandbox.users) --------------------------------------------------
+    def world_users(self) -> list[users.WorldUser]:
+        return users.load(self.root)
+
+    def user(self, name: str) -> users.WorldUser:
+        return users.find(self, name)
+
+    def exec_cgroups(self) -> list[Path]:
+        """cgroup.procs files of a child of the world's cgroups for commands run inside
+        from outside (``podbridge sandbox exec``): what they leave is the world's."""
+        return CgroupSet(self.name, self.record.cgroups).child("world").child(
+            "podbridge-exec").procs_files()
+
+    def run_as(self, user: str | None, argv: list[str], check: bool = True, *,
+               input: str | None = None, timeout: float | None = 120,
+               ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside the world as ``user`` (or root), with the user's
+        environment (HOME, XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS)."""
+        who = self.user(user) if user is not None else None
+        done = subprocess.run(users.command(self, who, argv), input=input,
+                              stdin=subprocess.DEVNULL if input is None else None,
+                              capture_output=True, text=True, env=RUN_ENV, timeout=timeout,
+                              check=False)
+        if check and done.returncode != 0:
+            raise WorldError(f"{' '.join(argv)} (as {user or 'root'}) exited "
+                             f"{done.returncode}: {done.stderr.strip() or done.stdout.strip()}")
+        return done
 
     # -- running things inside ---------------------------------------------------------
     def _nsenter(self, argv: list[str]) -> list[str]:
@@ -234,10 +267,13 @@ class World:
                                     self.registry, self.network.name)
             network.write_config(self.network, self.root / "etc-containers" / "networks")
             self._install_units()
+            planned = users.prepare(self, self.user_names) if self.user_names else []
             seeded = import_images and images.seed_storage(self.root / "storage")
             self._boot()
             if import_images and images.import_images(self.podman) and not seeded:
                 images.save_storage_template(self.root / "storage")
+            if planned:
+                users.create(self, planned)
         except BaseException:
             logger.exception("the world in %s failed to come up; tearing it down", self.root)
             self.down()
@@ -261,6 +297,8 @@ class World:
                 entry.unlink()
         self.record.state = "booting"
         self._boot()
+        for user in users.load(self.root):
+            users.wait_ready(self, user)
         self.record.state = "up"
         self.record.save()
         logger.info("world %s rebooted in %.2fs", self.name, time.monotonic() - started)
@@ -332,7 +370,9 @@ class World:
         outer = boot.write_scripts(
             self.root, cgroups.procs_files(), hierarchies(), self._unit_path(),
             hostname=f"world-{self.name.removeprefix('podbridge-')}", name=self.name,
-            hidden=unmounted_hierarchies())
+            hidden=unmounted_hierarchies(),
+            extra=users.boot_lines(self.root) if (self.root / users.USERS_FILE).exists()
+            else ("", ""))
         proc = boot.start(outer, self.root / "log" / "systemd.log")
         self._children.append(proc)
         self.record.unshare = ProcRef.of(proc.pid)

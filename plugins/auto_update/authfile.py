@@ -2,7 +2,8 @@
 
 The default path follows containers/image: ``$REGISTRY_AUTH_FILE``, else
 ``$XDG_RUNTIME_DIR/containers/auth.json`` (rootless) or ``/run/containers/0/auth.json``
-(root), then ``~/.docker/config.json``. Only inline ``auth`` entries are read; credential
+(root), then ``$XDG_CONFIG_HOME/containers/auth.json`` (default ``~/.config``), then
+``~/.docker/config.json``. Only inline ``auth`` entries are read; credential
 helpers are not supported.
 """
 
@@ -43,7 +44,9 @@ def default_paths() -> list[Path]:
     else:
         runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
         first = Path(runtime) / "containers" / "auth.json"
-    return [first, Path.home() / ".docker" / "config.json"]
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return [first, Path(config) / "containers" / "auth.json",
+            Path.home() / ".docker" / "config.json"]
 
 
 def _key_host(key: str) -> str:

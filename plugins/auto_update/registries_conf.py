@@ -4,8 +4,9 @@
 Both formats are read: v2 (``[[registry]]`` tables with ``location``/``prefix`` and
 ``insecure``) and v1 (``[registries.insecure] registries = [...]``). The path is
 configurable because a test world has its own; by default it is
-``$CONTAINERS_REGISTRIES_CONF``, then ``/etc/containers/registries.conf``, as in
-containers/image.
+``$CONTAINERS_REGISTRIES_CONF``, then (rootless) the user's
+``$XDG_CONFIG_HOME/containers/registries.conf`` when it exists, then
+``/etc/containers/registries.conf``, as in containers/image.
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ def _matches(location: str, host: str, name: str) -> bool:
 
 def default_path() -> Path:
     env = os.environ.get("CONTAINERS_REGISTRIES_CONF")
-    return Path(env) if env else DEFAULT_PATH
+    if env:
+        return Path(env)
+    if os.geteuid() != 0:
+        config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        user = Path(config) / "containers" / "registries.conf"
+        if user.exists():
+            return user
+    return DEFAULT_PATH
 
 
 def load(path: Path | str | None = None) -> RegistriesConf:

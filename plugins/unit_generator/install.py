@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import re
 import tempfile
 from dataclasses import dataclass
@@ -76,6 +77,25 @@ class InstallResult:
                 "job_result": self.job_result}
 
 
+def check_writable(unit_dir: Path) -> None:
+    """Fail, naming the fix, when ``unit_dir`` (or the folder that would hold it, for a
+    user's ``~/.config/systemd/user`` not made yet) cannot be written."""
+    existing = unit_dir
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return
+    try:
+        who = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        who = str(os.geteuid())
+    what = "is not a folder" if not existing.is_dir() else "is not writable by " + who
+    raise InstallError(
+        f"cannot write units to {unit_dir}: {existing} {what}. Fix: make it writable by "
+        f"{who} (e.g. `chown {who} {existing}`), or point the bridge's unit_dir "
+        f"(--unit-dir) at a folder {who} can write; nothing was written")
+
+
 def write_units(unit_dir: Path, units: dict[str, str], *, force: bool) -> None:
     """Write every unit or none: all files are checked before any is written, so a conflict
     leaves nothing half-done."""
@@ -85,8 +105,7 @@ def write_units(unit_dir: Path, units: dict[str, str], *, force: bool) -> None:
         if target.exists() and not force and not is_ours(target):
             raise Conflict(f"{target} exists and was not written by podbridge "
                            "(use force to overwrite it)")
-    if not os.access(unit_dir if unit_dir.exists() else unit_dir.parent, os.W_OK):
-        raise InstallError(f"cannot write units to {unit_dir}: permission denied")
+    check_writable(unit_dir)
     try:
         for name, text in units.items():
             write_atomic(unit_dir / name, with_marker(text))
@@ -112,6 +131,80 @@ async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str,
         job = await systemd.start_unit(first, "replace")
         result = await systemd.wait_job(job, JOB_TIMEOUT)
         results[0].job_result = result
+    return results
+
+
+QUADLET_FILE = re.compile(r"^[A-Za-z0-9:_.\\@-]+\.(container|pod|volume|network|kube|image)$")
+
+
+def default_quadlet_dir() -> Path:
+    """Where Podman's Quadlet reads files: the user's ``$XDG_CONFIG_HOME/containers/systemd``
+    for a user, ``/etc/containers/systemd`` for root."""
+    if os.geteuid() != 0:
+        config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return Path(config) / "containers" / "systemd"
+    return Path("/etc/containers/systemd")
+
+
+def quadlet_service(file_name: str) -> str | None:
+    """The service Quadlet makes of a file: NAME.container -> NAME.service, NAME.pod ->
+    NAME-pod.service (the others are started by what uses them)."""
+    stem, _, kind = file_name.rpartition(".")
+    return {"container": f"{stem}.service", "pod": f"{stem}-pod.service",
+            "kube": f"{stem}.service"}.get(kind)
+
+
+def rootless_cgroup_v1() -> bool:
+    """A user on a cgroup v1 host: Quadlet's default ``--cgroups=split`` cannot work there
+    (no cgroup v1 delegation to users; Podman fails with ``mkdir /sys/fs/...: permission
+    denied``)."""
+    return os.geteuid() != 0 and not Path("/sys/fs/cgroup/cgroup.controllers").exists()
+
+
+def fit_for_rootless_v1(files: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """``CgroupsMode=no-conmon`` (what `podman generate systemd` uses) in each .container
+    file that sets none, with a warning saying why."""
+    out, warnings = {}, []
+    for name, text in files.items():
+        if name.endswith(".container") and "\nCgroupsMode=" not in f"\n{text}" \
+                and "[Container]\n" in text:
+            text = text.replace("[Container]\n", "[Container]\nCgroupsMode=no-conmon\n", 1)
+            warnings.append(f"{name}: CgroupsMode=no-conmon, since Quadlet's default "
+                            "(split) cannot run rootless on this cgroup v1 host")
+        out[name] = text
+    return out, warnings
+
+
+async def install_quadlet(systemd: SystemdClient, quadlet_dir: Path, files: dict[str, str],
+                          *, start: bool, force: bool) -> list[InstallResult]:
+    """Write Quadlet files (all or none), daemon-reload (the generator turns them into
+    units), and start the first one's service. Quadlet units are enabled by their
+    ``[Install]`` section at generation, not by symlinks."""
+    for name in files:
+        if not QUADLET_FILE.match(name) or name.startswith("."):
+            raise InvalidParams(f"Quadlet file name {name!r}: not a Quadlet file")
+        target = quadlet_dir / name
+        if target.exists() and not force and not is_ours(target):
+            raise Conflict(f"{target} exists and was not written by podbridge "
+                           "(use force to overwrite it)")
+    check_writable(quadlet_dir)
+    try:
+        for name, text in files.items():
+            write_atomic(quadlet_dir / name, with_marker(text))
+    except OSError as exc:
+        raise InstallError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    await systemd.reload()
+    results = [InstallResult(name, str(quadlet_dir / name), False, None) for name in files]
+    service = next((s for s in map(quadlet_service, files) if s), None)
+    if start and service is not None:
+        try:
+            job = await systemd.start_unit(service, "replace")
+        except NotFound:
+            raise InstallError(
+                f"{service} did not appear after daemon-reload: is a Quadlet generator "
+                "installed (make install, or Podman >= 4.4)?") from None
+        results[0].job_result = await systemd.wait_job(job, JOB_TIMEOUT)
+        results[0].unit = service
     return results
 
 

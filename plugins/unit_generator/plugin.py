@@ -21,7 +21,14 @@ from bridge.standalone import add_connection_flags, open_clients, settings_from_
 
 from .cli_args import format_output, parse_generate_args
 from .errors import GenerateError
-from .install import install_units, remove_unit
+from .install import (
+    default_quadlet_dir,
+    fit_for_rootless_v1,
+    install_quadlet,
+    install_units,
+    remove_unit,
+    rootless_cgroup_v1,
+)
 from .options import GenerateOptions
 from .quadlet.cli import add_cli as add_quadlet_cli
 from .service import generate
@@ -119,14 +126,17 @@ class UnitGeneratorPlugin:
     async def do_install(self, p: InstallParams) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx is not None
-        if p.format != "systemd":
-            raise BridgeError("units.install installs systemd units; Quadlet files go to "
-                              "/etc/containers/systemd and `podbridge quadlet`",
-                              "not-supported")
         try:
             units, warnings = await self._generate(p)
-            results = await install_units(ctx.systemd, self.unit_dir, units,
-                                          enable=p.enable, start=p.start, force=p.force)
+            if p.format == "quadlet":
+                if rootless_cgroup_v1():
+                    units, fitted = fit_for_rootless_v1(units)
+                    warnings = [*warnings, *fitted]
+                results = await install_quadlet(ctx.systemd, default_quadlet_dir(), units,
+                                                start=p.start, force=p.force)
+            else:
+                results = await install_units(ctx.systemd, self.unit_dir, units,
+                                              enable=p.enable, start=p.start, force=p.force)
         except BridgeError as exc:
             ctx.publish("unitgen.failed", p.name, {"error": exc.message, "code": exc.code})
             raise

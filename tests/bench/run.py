@@ -12,10 +12,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.bench import autoupdate, cockpit_side, fanout, latency, units
+from tests.bench import autoupdate, cockpit_side, fanout, latency, rootless, units
 from tests.bench.stats import Load, loadavg
 
-SECTIONS = ("fanout", "podman", "units", "autoupdate", "cockpit")
+SECTIONS = ("fanout", "podman", "units", "autoupdate", "rootless", "cockpit")
 
 
 def spread(s: dict[str, Any], fmt: str = "{:,.0f}") -> str:
@@ -148,6 +148,9 @@ def main() -> None:
         elif section == "autoupdate":
             results[section] = autoupdate.run()
             print_autoupdate(results[section])
+        elif section == "rootless":
+            results[section] = asyncio.run(rootless.run())
+            rootless.report(results[section])
         else:
             results[section] = cockpit_side.run()
             cockpit_side.report(results[section])

@@ -39,7 +39,8 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 # The auto-update plugin checks the world's plain-HTTP registry from outside the world.
-BRIDGE_CONFIG = "[plugins.auto_update]\ntls_verify = false\n"
+# Only the world's: not the users of the machine (/run/user of a developer's laptop).
+BRIDGE_CONFIG = "rootless = false\n[plugins.auto_update]\ntls_verify = false\n"
 
 
 def skip_reason() -> str | None:

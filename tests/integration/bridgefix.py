@@ -27,6 +27,8 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0,
 
 
 def make_settings(world: Any, state_dir: Path, **extra: Any) -> Settings:
+    # Not the machine's users (/run/user of a developer's laptop): only the world's.
+    extra.setdefault("rootless", False)
     return Settings(url=world.podman_url, systemd="system", state_dir=state_dir,
                     listen="127.0.0.1:0", unit_dir=world.unit_dir, **extra)
 

@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.world)
 
 
-WORLD_FIXTURES = {"world", "fresh_world", "bridge", "client"}
+WORLD_FIXTURES = {"world", "fresh_world", "bridge", "client", "users_world"}
 
 
 @pytest.fixture(autouse=True)
@@ -51,4 +51,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def fresh_world(tmp_path: Path) -> Iterator[World]:
     """A world of the test's own, torn down (and checked for leftovers) after it."""
     with checked_world(tmp_path / "world", "the test's") as w:
+        yield w
+
+
+@pytest.fixture(scope="session")
+def users_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A world with two users, alice and bob, each with a user manager and rootless Podman
+    (bridge.sandbox.users). A test that creates something in it removes it."""
+    if reason := unavailable_reason():
+        pytest.skip(f"no test world on this machine: {reason}")
+    with checked_world(tmp_path_factory.mktemp("users-world"), "the users'",
+                       users=["alice", "bob"]) as w:
         yield w

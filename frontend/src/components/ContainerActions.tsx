@@ -22,7 +22,10 @@ export function ContainerActions({ c, compact = false }: { c: Container; compact
 
   async function act(action: Action) {
     setBusy(action);
-    await run(`${action[0].toUpperCase()}${action.slice(1)} ${c.name}`, `containers.${action}`, { name: c.name });
+    // A rootless container of a user (a root bridge serving users) goes to its owner's Podman.
+    const params = c.user ? { name: c.name, owner: c.user } : { name: c.name };
+    const whose = c.user ? ` (${c.user})` : "";
+    await run(`${action[0].toUpperCase()}${action.slice(1)} ${c.name}${whose}`, `containers.${action}`, params);
     setBusy(null);
   }
 

@@ -1,13 +1,14 @@
 import { useMemo, useState } from "react";
 import { ContainerActions } from "../components/ContainerActions";
 import { StateLabel } from "../components/labels";
+import { OwnerFilter } from "../components/OwnerFilter";
 import {
   Content, EmptyState, EmptyStateBody, PageSection, Table, Tbody, Td, TextInput, Th, Thead,
   Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
 } from "../pf";
 import { href } from "../router";
 import { useAppState, useNow } from "../store/hooks";
-import { containerList, findContainer, uptime } from "../store/selectors";
+import { containerList, findContainer, ofOwner, ownerOf, owners, uptime } from "../store/selectors";
 import { ContainerDetail } from "./ContainerDetail";
 
 export function ContainersPage({ name }: { name?: string }) {
@@ -22,9 +23,12 @@ function ContainerList() {
   const { model } = useAppState();
   const now = useNow(1000);
   const [filter, setFilter] = useState("");
+  const [owner, setOwner] = useState("");
   const all = useMemo(() => containerList(model), [model]);
+  const users = useMemo(() => owners(model), [model]);
   const f = filter.trim().toLowerCase();
-  const shown = f ? all.filter((c) => c.name.toLowerCase().includes(f) || c.image.toLowerCase().includes(f)) : all;
+  const mine = ofOwner(all, owner);
+  const shown = f ? mine.filter((c) => c.name.toLowerCase().includes(f) || c.image.toLowerCase().includes(f)) : mine;
 
   return (
     <>
@@ -41,6 +45,11 @@ function ContainerList() {
               <TextInput type="search" aria-label="Filter containers by name or image" placeholder="Filter by name or image"
                          value={filter} onChange={(_e, v) => setFilter(v)} data-testid="container-filter" />
             </ToolbarItem>
+            {users.length > 0 && (
+              <ToolbarItem>
+                <OwnerFilter users={users} value={owner} onChange={setOwner} testId="container-owner-filter" />
+              </ToolbarItem>
+            )}
           </ToolbarContent>
         </Toolbar>
         {!model.loaded ? (
@@ -54,6 +63,7 @@ function ContainerList() {
             <Thead>
               <Tr>
                 <Th>Name</Th>
+                {users.length > 0 && <Th>Owner</Th>}
                 <Th>Image</Th>
                 <Th modifier="wrap">State</Th>
                 <Th modifier="wrap">Health</Th>
@@ -65,10 +75,16 @@ function ContainerList() {
             </Thead>
             <Tbody>
               {shown.map((c) => (
-                <Tr key={c.id} data-testid={`container-row-${c.name}`} data-state={c.state}>
+                <Tr key={c.id} data-testid={`container-row-${c.name}`} data-state={c.state} data-owner={ownerOf(c)}>
                   <Td dataLabel="Name" modifier="nowrap">
-                    <a href={href("containers", c.name)} data-testid={`container-link-${c.name}`}>{c.name}</a>
+                    <a href={href("containers", c.user ? c.id : c.name)} data-testid={`container-link-${c.name}`}>{c.name}</a>
                   </Td>
+                  {users.length > 0 && (
+                    <Td dataLabel="Owner" data-testid={`container-owner-${c.name}`}
+                        title={c.uid !== undefined ? `uid ${c.uid}` : "the system's (root)"}>
+                      {ownerOf(c)}
+                    </Td>
+                  )}
                   <Td dataLabel="Image" modifier="breakWord" title={c.image}>{c.image}</Td>
                   <Td dataLabel="State">
                     <StateLabel value={c.state} testId={`container-state-${c.name}`} />

@@ -60,7 +60,7 @@ export function snapshotArrived(m: Model, snap: Snapshot): Model {
   const containers: Record<string, Container> = {};
   for (const c of snap.containers ?? []) containers[c.id] = normaliseContainer(c);
   const units: Record<string, Unit> = {};
-  for (const u of snap.units ?? []) units[u.name] = u;
+  for (const u of snap.units ?? []) units[unitKey(u.name, u.user)] = u;
   const pending = Math.max(0, m.snapshotsPending - 1);
   const next: Model = {
     ...m, containers, units, pods: snap.pods ?? [], images: snap.images ?? [],
@@ -113,6 +113,9 @@ function applyToState(m: Model, events: BusEvent[]): { model: Model; needs: Need
     } else if (kind === "unit") {
       if (!ownUnits) { units = { ...units }; ownUnits = true; }
       if (applyUnit(units, action, ev)) needs.snapshot = true;
+    } else if (ev.type === "bridge.owner_added" || ev.type === "bridge.owner_removed") {
+      // A user's manager came or went (a root bridge serving users): its rows with it.
+      needs.snapshot = true;
     } else if (ev.type === "bridge.plugin_failed" || ev.type === "bridge.plugin_started") {
       const r = applyPlugin(plugins, ev);
       plugins = r.plugins;
@@ -149,6 +152,10 @@ function applyContainer(containers: Record<string, Container>, action: string,
     pod: str(d.pod_id) ?? "", unit: labels.PODMAN_SYSTEMD_UNIT ?? null,
     restart_policy: null, restart_count: 0, ports: [],
   };
+  if (!old && str(d.user)) {
+    rec.user = str(d.user);
+    if (typeof d.uid === "number") rec.uid = d.uid;
+  }
   const state = str(d.state);
   if (state && state !== "removed") rec.state = state;
   if (action === "start" || action === "restart") rec.started_at = str(d.time) ?? ev.time;
@@ -169,23 +176,34 @@ function blankUnit(name: string): Unit {
            result: null, n_restarts: null, container: null };
 }
 
+/** Units are keyed by owner and name: two users may both run `container-myapp.service`. */
+export function unitKey(name: string, user?: string): string {
+  return user ? `${user}/${name}` : name;
+}
+
 function applyUnit(units: Record<string, Unit>, action: string, ev: BusEvent): boolean {
   const name = str(ev.data?.unit) ?? ev.subject;
   if (!name) return false;
+  const user = str(ev.data?.user);
+  const key = unitKey(name, user);
   if (action === "removed") {
-    delete units[name];
+    delete units[key];
     return false;
   }
   if (action !== "state" && action !== "new") return false;
-  const old = units[name];
+  const old = units[key];
   const rec: Unit = old ? { ...old } : blankUnit(name);
+  if (!old && user) {
+    rec.user = user;
+    if (typeof ev.data?.uid === "number") rec.uid = ev.data.uid;
+  }
   if (action === "state") {
     const d = ev.data ?? {};
     for (const k of UNIT_FIELDS) {
       if (k in d) (rec as unknown as Record<string, unknown>)[k] = d[k];
     }
   }
-  units[name] = rec;
+  units[key] = rec;
   return old === undefined;
 }
 

@@ -1,6 +1,6 @@
 /** Derived views of the model, pure so that pages stay thin and tests stay easy. */
 import { topicMatches } from "./glob";
-import type { Model } from "./model";
+import { unitKey, type Model } from "./model";
 import type { BusEvent, Container, Unit } from "./types";
 
 export function containerList(m: Model): Container[] {
@@ -22,20 +22,39 @@ export interface UnitRow extends Unit {
  * named by a container's PODMAN_SYSTEMD_UNIT label (kept current by container events).
  */
 export function containerUnits(m: Model, all = false): UnitRow[] {
-  const byUnit = new Map<string, string>();
-  for (const c of Object.values(m.containers)) if (c.unit) byUnit.set(c.unit, c.name);
+  const byUnit = new Map<string, Container>();
+  for (const c of Object.values(m.containers)) if (c.unit) byUnit.set(unitKey(c.unit, c.user), c);
   const rows: UnitRow[] = [];
-  for (const u of Object.values(m.units)) {
-    const container = byUnit.get(u.name) ?? u.container ?? null;
+  for (const [key, u] of Object.entries(m.units)) {
+    const container = byUnit.get(key)?.name ?? u.container ?? null;
     if (all || container) rows.push({ ...u, container });
   }
-  for (const [unit, container] of byUnit) {
-    if (!(unit in m.units)) {
-      rows.push({ name: unit, description: "", load_state: "not-found", active_state: null,
-                  sub_state: null, result: null, n_restarts: null, container, missing: true });
+  for (const [key, c] of byUnit) {
+    if (!(key in m.units)) {
+      rows.push({ name: c.unit ?? key, description: "", load_state: "not-found", active_state: null,
+                  sub_state: null, result: null, n_restarts: null, container: c.name, missing: true,
+                  ...(c.user ? { user: c.user, uid: c.uid } : {}) });
     }
   }
-  return rows.sort((a, b) => a.name.localeCompare(b.name));
+  return rows.sort((a, b) => a.name.localeCompare(b.name) || ownerOf(a).localeCompare(ownerOf(b)));
+}
+
+/** Who a row belongs to: a user's name, or "system". */
+export function ownerOf(row: { user?: string }): string {
+  return row.user ?? "system";
+}
+
+/** The users whose rows the model holds (a root bridge serving users), sorted. */
+export function owners(m: Model): string[] {
+  const users = new Set<string>();
+  for (const c of Object.values(m.containers)) if (c.user) users.add(c.user);
+  for (const u of Object.values(m.units)) if (u.user) users.add(u.user);
+  return [...users].sort();
+}
+
+/** Rows of one owner ("system", a user's name), or all of them (""). */
+export function ofOwner<T extends { user?: string }>(rows: T[], owner: string): T[] {
+  return owner ? rows.filter((r) => ownerOf(r) === owner) : rows;
 }
 
 /** The events that concern one container: its own, its unit's and the plugins' about it. */

@@ -24,6 +24,9 @@ export interface Container {
   restart_policy: string | null;
   restart_count: number;
   ports: Port[];
+  /** The owner of a rootless container (a root bridge serving users); absent: the system's. */
+  uid?: number;
+  user?: string;
 }
 
 export interface Unit {
@@ -35,6 +38,9 @@ export interface Unit {
   result: string | null;
   n_restarts: number | null;
   container: string | null;
+  /** The owner of a user unit (a root bridge serving users); absent: the system's. */
+  uid?: number;
+  user?: string;
 }
 
 export interface Pod {

@@ -1,0 +1,243 @@
+"""Owners: the rootless containers and user units of every user, seen by a root bridge.
+
+As Cockpit's Podman page does, a bridge run as root also serves each user whose user
+manager runs (lingering, or logged in): one Podman source and one systemd source per
+owner, feeding the same bus. Root reaches each user's sockets itself (see
+docs/choices.md, "Rootless"): the user's Podman socket directly, the user's bus as the
+user (:mod:`bridge.userbus`).
+
+Everything an owner's sources and state publish carries ``uid`` and ``user`` in its data;
+the system's carries neither. Each owner has a :class:`~bridge.state.State` of its own,
+which hears only its owner's events (:class:`OwnerBus`), so two users' ``myapp`` never mix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import pwd
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.bus import Bus, Listener
+from bridge.errors import InvalidParams, NotFound
+from bridge.events import Event
+from bridge.podman import PodmanClient
+from bridge.sources import PodmanSource, SystemdSource
+from bridge.state import State
+from bridge.systemd import SystemdClient
+
+logger = logging.getLogger(__name__)
+
+SCAN_INTERVAL = 2.0
+OWNER_ADDED = "bridge.owner_added"
+OWNER_REMOVED = "bridge.owner_removed"
+
+
+@dataclass(frozen=True)
+class Owner:
+    uid: int
+    user: str
+
+    @classmethod
+    def of_uid(cls, uid: int) -> Owner:
+        try:
+            return cls(uid, pwd.getpwuid(uid).pw_name)
+        except KeyError:
+            return cls(uid, str(uid))
+
+    def tag(self) -> dict[str, Any]:
+        return {"uid": self.uid, "user": self.user}
+
+    def matches(self, ref: str) -> bool:
+        """``ref`` is the user's name or uid."""
+        return ref == self.user or ref == str(self.uid)
+
+
+def is_system_event(event: Event, _raw: bytes = b"") -> bool:
+    return "uid" not in event.data
+
+
+class OwnerBus(Bus):
+    """The bus as one owner's sources and state see it: what they publish carries the
+    owner; they hear only that owner's events. With ``owner=None`` it is the system's
+    view: events of owners are not heard (plugins and the system's state use it)."""
+
+    def __init__(self, bus: Bus, owner: Owner | None) -> None:
+        # Not Bus.__init__: this is a view of ``bus``, which keeps the ring and the seqs.
+        self._bus = bus
+        self.owner = owner
+
+    @property
+    def seq(self) -> int:
+        return self._bus.seq
+
+    @property
+    def oldest_seq(self) -> int:
+        return self._bus.oldest_seq
+
+    def publish(self, type: str, source: str, subject: str,
+                data: dict[str, Any] | None = None, *, time: str | None = None) -> Event:
+        if self.owner is not None:
+            data = {**(data or {}), **self.owner.tag()}
+        return self._bus.publish(type, source, subject, data, time=time)
+
+    def listen(self, patterns: Iterable[str], listener: Listener) -> Callable[[], None]:
+        owner = self.owner
+
+        def mine(event: Event, raw: bytes) -> None:
+            if (event.data.get("uid") == owner.uid) if owner is not None \
+                    else "uid" not in event.data:
+                listener(event, raw)
+
+        return self._bus.listen(patterns, mine)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bus, name)
+
+
+class OwnerSession:
+    """One user served by a root bridge: its Podman, its user manager, their sources."""
+
+    def __init__(self, bus: Bus, owner: Owner, runtime_dir: Path) -> None:
+        self.owner = owner
+        self.runtime_dir = runtime_dir
+        self.bus = OwnerBus(bus, owner)
+        self.podman = PodmanClient(f"unix://{runtime_dir}/podman/podman.sock")
+        self.systemd = SystemdClient("user", f"unix:path={runtime_dir}/bus", as_uid=owner.uid)
+        self.state = State(self.bus)
+        self.podman_source = PodmanSource(self.bus, self.podman, self.state)
+        self.systemd_source = SystemdSource(self.bus, self.systemd, self.state)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        name = f"{self.owner.user}({self.owner.uid})"
+        self._tasks = [
+            asyncio.create_task(self.podman_source.run(), name=f"source/podman/{name}"),
+            asyncio.create_task(self.systemd_source.run(), name=f"source/systemd/{name}"),
+        ]
+
+    async def stop(self) -> None:
+        self.systemd_source.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        self.state.close()
+        self.systemd.close()
+        await self.podman.close()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The owner's rows, each carrying ``uid`` and ``user``."""
+        snap = self.state.snapshot()
+        tag = self.owner.tag()
+        return {key: [{**row, **tag} for row in snap[key]]
+                for key in ("containers", "pods", "images", "units")}
+
+
+def running_user_managers(run_user: Path) -> dict[int, Path]:
+    """uid -> runtime folder, for each user whose user manager runs: the runtime folder
+    holds the user's bus socket (``/run/user/UID/bus``)."""
+    found: dict[int, Path] = {}
+    try:
+        entries = list(run_user.iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.name.isdigit() and int(entry.name) != 0 and (entry / "bus").is_socket():
+            found[int(entry.name)] = entry
+    return found
+
+
+class Owners:
+    """Every user with a running user manager, found by a scan of ``/run/user`` every
+    :data:`SCAN_INTERVAL` seconds; a session per user, started and stopped as they come
+    and go."""
+
+    def __init__(self, bus: Bus, run_user: Path = Path("/run/user"),
+                 interval: float = SCAN_INTERVAL) -> None:
+        self.bus = bus
+        self.run_user = run_user
+        self.interval = interval
+        self.sessions: dict[int, OwnerSession] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if os.geteuid() != 0:
+            raise RuntimeError("only a bridge run as root serves other users")
+        await self.scan()
+        self._task = asyncio.create_task(self._scan_loop(), name="owners/scan")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for session in list(self.sessions.values()):
+            await session.stop()
+        self.sessions.clear()
+
+    async def _scan_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.scan()
+            except Exception:
+                logger.exception("scanning %s for user managers failed", self.run_user)
+
+    async def scan(self) -> None:
+        found = running_user_managers(self.run_user)
+        for uid in [u for u in self.sessions if u not in found]:
+            session = self.sessions.pop(uid)
+            await session.stop()
+            logger.info("user %s (%d): user manager gone", session.owner.user, uid)
+            self.bus.publish(OWNER_REMOVED, "bridge", session.owner.user, session.owner.tag())
+        for uid, runtime in found.items():
+            if uid not in self.sessions:
+                session = OwnerSession(self.bus, Owner.of_uid(uid), runtime)
+                self.sessions[uid] = session
+                session.start()
+                logger.info("user %s (%d): serving its Podman and user manager at %s",
+                            session.owner.user, uid, runtime)
+                self.bus.publish(OWNER_ADDED, "bridge", session.owner.user,
+                                 {**session.owner.tag(), "runtime_dir": str(runtime)})
+
+    def get(self, ref: str) -> OwnerSession:
+        """The session of the user named ``ref`` (a name or a uid)."""
+        for session in self.sessions.values():
+            if session.owner.matches(ref):
+                return session
+        known = ", ".join(s.owner.user for s in self.sessions.values()) or "none"
+        raise NotFound(f"owner {ref!r}: no user manager of that user is running "
+                       f"(users served: {known}); start one with "
+                       f"`loginctl enable-linger {ref}` or a login")
+
+    def list(self) -> list[dict[str, Any]]:
+        return [{**s.owner.tag(), "runtime_dir": str(s.runtime_dir),
+                 "podman": s.podman_source.connected, "systemd": s.systemd_source.connected}
+                for s in self.sessions.values()]
+
+    def merge(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """The system's snapshot plus every owner's rows."""
+        merged = {**snapshot}
+        for session in self.sessions.values():
+            rows = session.snapshot()
+            for key, value in rows.items():
+                merged[key] = [*merged.get(key, []), *value]
+        return merged
+
+
+def check_owner_param(owner: str | None, owners: Owners | None) -> OwnerSession | None:
+    """The session an ``owner`` param names; None for the system."""
+    if owner in (None, "", "system", "root", "0"):
+        return None
+    assert owner is not None
+    if owners is None:
+        raise InvalidParams(f"owner {owner!r}: this bridge serves one owner only "
+                            "(a user's bridge, or root's with rootless disabled)")
+    return owners.get(owner)

@@ -1,0 +1,89 @@
+"""The panel of a root bridge that also serves users: an Owner column, a filter (all,
+system, each user), and actions routed to the owner's Podman."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from bridge.sandbox import World
+from bridge.sandbox.images import SLEEP
+from tests.browser.panel import online, screenshot, section
+from tests.helpers import checked_world, unique
+from tests.integration.worldbridge import WorldBridge
+
+
+@pytest.fixture(scope="module")
+def users_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with checked_world(tmp_path_factory.mktemp("owners-world"), "the owners test's",
+                       users=["alice", "bob"]) as w:
+        yield w
+
+
+@pytest.fixture
+def root_bridge(users_world: World, panel: Path, tmp_path: Path) -> Iterator[WorldBridge]:
+    b = WorldBridge(users_world, None, tmp_path / "root-bridge.log",
+                    "--panel-dir", str(panel)).start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+def test_owner_column_filter_and_stop_by_owner(users_world: World, root_bridge: WorldBridge,
+                                                page: Any) -> None:
+    w = users_world
+    name, system = unique("web"), unique("sys")
+    for user in ("alice", "bob"):
+        w.run_as(user, ["podman", "run", "-d", "--name", name, "--stop-timeout", "1", SLEEP])
+    w.podman("run", "-d", "--name", system, SLEEP)
+    try:
+        page.goto(f"{root_bridge.url}/?token={root_bridge.token}")
+        online(page)
+        section(page, "containers")
+        rows = page.locator(f"[data-testid=container-row-{name}]")
+        expect(rows).to_have_count(2)
+        alice = page.locator(f"[data-testid=container-row-{name}][data-owner=alice]")
+        bob = page.locator(f"[data-testid=container-row-{name}][data-owner=bob]")
+        sys_row = page.locator(f"[data-testid=container-row-{system}][data-owner=system]")
+        for row in (alice, bob, sys_row):
+            expect(row).to_have_attribute("data-state", "running")
+        expect(bob.get_by_test_id(f"container-owner-{name}")).to_have_text("bob")
+        expect(sys_row.get_by_test_id(f"container-owner-{system}")).to_have_text("system")
+
+        owner = page.get_by_test_id("container-owner-filter")
+        owner.select_option("bob")
+        expect(rows).to_have_count(1)
+        expect(bob).to_be_visible()
+        expect(sys_row).to_have_count(0)
+        screenshot(page, "containers-owner-bob")
+        owner.select_option("system")
+        expect(rows).to_have_count(0)
+        expect(sys_row).to_be_visible()
+        owner.select_option("")
+        expect(rows).to_have_count(2)
+
+        # Stop bob's: only bob's stops, in bob's Podman.
+        bob.get_by_test_id(f"container-stop-{name}").click()
+        expect(bob).to_have_attribute("data-state", "exited", timeout=30_000)
+        expect(alice).to_have_attribute("data-state", "running")
+        state = w.run_as("bob", ["podman", "inspect", "--format", "{{.State.Status}}", name])
+        assert state.stdout.strip() == "exited"
+        state = w.run_as("alice", ["podman", "inspect", "--format", "{{.State.Status}}", name])
+        assert state.stdout.strip() == "running"
+
+        section(page, "units")
+        page.get_by_text("Show every unit the bridge knows").click()
+        units = page.locator("[data-testid='unit-row-podman.socket']")
+        expect(units).to_have_count(3)  # the system's and each user's
+        page.get_by_test_id("unit-owner-filter").select_option("alice")
+        expect(units).to_have_count(1)
+        expect(units.first).to_have_attribute("data-owner", "alice")
+    finally:
+        for user in ("alice", "bob"):
+            w.run_as(user, ["podman", "rm", "-f", "-t", "0", name], check=False)
+        w.podman("rm", "-f", "-t", "0", system, check=False)
