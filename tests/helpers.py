@@ -17,11 +17,12 @@ __all__ = ["checked_world", "fetch", "free_port", "unique"]
 
 
 @contextmanager
-def checked_world(path: Path, whose: str) -> Iterator[World]:
-    """A world booted in ``path``, torn down after, and checked to leave nothing behind
-    on the machine (processes, mounts, cgroups, network, files)."""
+def checked_world(path: Path, whose: str, flavour: str | None = None) -> Iterator[World]:
+    """A world (of ``flavour``, the default one if None) booted in ``path``, torn down
+    after, and checked to leave nothing behind on the machine (processes, mounts, cgroups,
+    network, files)."""
     before = HostSnapshot.take()
-    w = World(path).up()
+    w = World(path, flavour=flavour).up()
     try:
         yield w
     finally:

@@ -8,6 +8,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from bridge.sandbox.flavours import DEFAULT, FLAVOURS
+
 logger = logging.getLogger(__name__)
 
 
@@ -17,8 +19,14 @@ def _up(args: argparse.Namespace) -> int:
     if reason := unavailable_reason():
         print(f"podbridge sandbox: {reason}", file=sys.stderr)
         return 2
-    world = World(args.dir).up()
+    from bridge.sandbox.flavours import flavour_unavailable_reason
+
+    if reason := flavour_unavailable_reason(args.flavour):
+        print(f"podbridge sandbox: {reason}", file=sys.stderr)
+        return 2
+    world = World(args.dir, flavour=args.flavour).up()
     print(f"world {world.name} up in {world.root}")
+    print(f"  flavour     {world.flavour}: Podman {world.podman_version()}")
     print(f"  podman API  {world.podman_url}")
     print(f"  system bus  {world.dbus_address}")
     print(f"  registry    {world.registry}")
@@ -73,6 +81,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[typ
     commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
     up = commands.add_parser("up", help="boot a new world in DIR")
     up.add_argument("dir", metavar="DIR")
+    up.add_argument("--flavour", "--flavor", choices=sorted(FLAVOURS), default=DEFAULT,
+                    help="the Debian release the world runs (systemd and Podman of it); "
+                         f"default {DEFAULT}")
     up.add_argument("--demo", action="store_true",
                     help="also create demo containers and a Type=notify unit")
     up.set_defaults(func=_up)
