@@ -29,9 +29,10 @@ _SBIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What a world's root filesystem needs beyond debootstrap's minbase: systemd (with
 # journald) and the D-Bus system bus, Podman with both runtimes, its network stack
 # (netavark with the iptables firewall driver the sandbox scrubs), catatonit for pods'
-# infra containers, and what rootless Podman uses (newuidmap, pasta).
+# infra containers, what rootless Podman uses (newuidmap, pasta), and skopeo (tests
+# inspect and delete registry images with it inside the world, as on the machine).
 _COMMON_PACKAGES = ("systemd", "dbus", "podman", "runc", "crun", "conmon", "netavark",
-                    "aardvark-dns", "iptables", "catatonit", "uidmap", "passt",
+                    "aardvark-dns", "iptables", "catatonit", "uidmap", "passt", "skopeo",
                     "ca-certificates")
 
 
