@@ -102,10 +102,28 @@ def ensure(flavour: Flavour, timeout: float = 1800) -> Path:
             return tree
         _build(flavour, tree, timeout)
         for stale in root.glob(f"rootfs-{flavour.name}-*"):
-            if stale != tree and stale.is_dir():
+            if stale != tree and stale.is_dir() and not stale.name.endswith(".tmp"):
+                if _in_use(stale):
+                    logger.info("keeping the outdated root filesystem %s: a world runs on "
+                                "it", stale)
+                    continue
                 logger.info("removing the outdated root filesystem %s", stale)
                 shutil.rmtree(stale, ignore_errors=True)
     return tree
+
+
+def _in_use(tree: Path) -> bool:
+    """True when some mount namespace has an overlay on ``tree`` (a world booted on it)."""
+    needle = f"lowerdir={tree}".encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if needle in (proc / "mountinfo").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _build(flavour: Flavour, tree: Path, timeout: float) -> None:
@@ -113,12 +131,17 @@ def _build(flavour: Flavour, tree: Path, timeout: float) -> None:
         raise RootfsError(f"the {flavour} world needs debootstrap to build its root "
                           "filesystem (Debian package debootstrap; scripts/install-deps.sh)")
     work = tree.with_name(f"{tree.name}.{os.getpid()}.tmp")
-    shutil.rmtree(work, ignore_errors=True)
+    # What a build killed halfway left (we hold the lock: no build runs now).
+    for left in tree.parent.glob(f"rootfs-{flavour.name}-*.tmp"):
+        shutil.rmtree(left, ignore_errors=True)
     source = mirror()
     logger.info("building the %s root filesystem (%s from %s) in %s: once per package "
                 "list", flavour, flavour.suite, source, tree)
     started = time.monotonic()
-    argv = ["debootstrap", "--variant=minbase", f"--include={','.join(flavour.packages)}",
+    # In a mount namespace of its own: the /proc and /sys debootstrap mounts in the tree
+    # go with it, even when it is killed halfway.
+    argv = ["unshare", "--mount", "--propagation", "private",
+            "debootstrap", "--variant=minbase", f"--include={','.join(flavour.packages)}",
             flavour.suite, str(work), source]
     log = tree.with_name(f"{tree.name}.log")
     with log.open("w") as out:

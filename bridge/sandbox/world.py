@@ -147,7 +147,13 @@ class World:
 
     def env(self) -> dict[str, str]:
         """Environment that points a client (podbridge, podman-remote, busctl) at the world."""
-        return {"CONTAINER_HOST": self.podman_url, "DBUS_SYSTEM_BUS_ADDRESS": self.dbus_address}
+        return {"CONTAINER_HOST": self.podman_url, "DBUS_SYSTEM_BUS_ADDRESS": self.dbus_address,
+                "PODBRIDGE_QUADLET_DIR": str(self.quadlet_dir)}
+
+    @property
+    def quadlet_dir(self) -> Path:
+        """/etc/containers/systemd inside: where Quadlet files are read from."""
+        return self.root / "etc-containers" / "systemd"
 
     def is_up(self) -> bool:
         rec = self._record

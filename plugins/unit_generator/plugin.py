@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -24,6 +25,7 @@ from .errors import GenerateError
 from .install import install_units, remove_unit
 from .options import GenerateOptions
 from .quadlet.cli import add_cli as add_quadlet_cli
+from .quadlet_install import install_quadlet
 from .service import generate
 
 CODES = {"invalid-argument": "invalid-params"}
@@ -76,6 +78,9 @@ class RemoveParams(BaseModel):
 
 class UnitGeneratorConfig(PluginConfig):
     unit_dir: Path | None = Field(None, description="default: the bridge's unit folder")
+    quadlet_dir: Path | None = Field(
+        None, description="where units.install puts Quadlet files (format quadlet); "
+        "default: $PODBRIDGE_QUADLET_DIR, else /etc/containers/systemd")
 
 
 class UnitGeneratorPlugin:
@@ -102,6 +107,12 @@ class UnitGeneratorPlugin:
         assert self.ctx is not None
         return self.ctx.config.unit_dir or self.ctx.unit_dir
 
+    @property
+    def quadlet_dir(self) -> Path:
+        assert self.ctx is not None
+        configured = self.ctx.config.quadlet_dir or os.environ.get("PODBRIDGE_QUADLET_DIR")
+        return Path(configured or "/etc/containers/systemd")
+
     async def _generate(self, p: GenerateParams) -> tuple[dict[str, str], list[str]]:
         assert self.ctx is not None
         try:
@@ -116,14 +127,16 @@ class UnitGeneratorPlugin:
     async def do_install(self, p: InstallParams) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx is not None
-        if p.format != "systemd":
-            raise BridgeError("units.install installs systemd units; Quadlet files go to "
-                              "/etc/containers/systemd and `podbridge quadlet`",
-                              "not-supported")
+        generator: str | None = None
         try:
             units, warnings = await self._generate(p)
-            results = await install_units(ctx.systemd, self.unit_dir, units,
-                                          enable=p.enable, start=p.start, force=p.force)
+            if p.format == "quadlet":
+                results, generator = await install_quadlet(
+                    ctx.systemd, self.quadlet_dir, self.unit_dir, units, enable=p.enable,
+                    start=p.start, force=p.force)
+            else:
+                results = await install_units(ctx.systemd, self.unit_dir, units,
+                                              enable=p.enable, start=p.start, force=p.force)
         except BridgeError as exc:
             ctx.publish("unitgen.failed", p.name, {"error": exc.message, "code": exc.code})
             raise
@@ -137,7 +150,11 @@ class UnitGeneratorPlugin:
             ctx.publish("unitgen.failed", started.unit, {
                 "error": message, "code": "failed", "job_result": started.job_result})
             raise BridgeError(message, "failed")
-        return {"installed": [r.to_json() for r in results], "warnings": warnings}
+        answer: dict[str, Any] = {"installed": [r.to_json() for r in results],
+                                  "warnings": warnings}
+        if generator:
+            answer["generator"] = generator
+        return answer
 
     async def do_remove(self, p: RemoveParams) -> dict[str, Any]:
         ctx = self.ctx
