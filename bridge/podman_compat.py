@@ -3,8 +3,8 @@
 The version comes from the Podman podbridge talks to (``GET /version``), read once per
 connection (:meth:`bridge.podman.PodmanClient.compat`); nothing else in podbridge compares
 version numbers. Each difference below was seen on both sides, with Podman 4.3.1
-(Debian 12) and Podman 5.4.2 (Debian 13), the two flavours of the test world; the version
-where a behaviour starts is the first release whose code has it.
+(Debian 12) and Podman 5.4.2 (Debian 13), the two flavours of the test world. Where only
+those two were seen, the line is drawn at 5.0; a property says so when it knows better.
 """
 
 from __future__ import annotations
@@ -85,6 +85,18 @@ class PodmanCompat:
         """``podman generate systemd`` prints a deprecation notice (stderr) and points to
         Quadlet, from Podman 4.7; the units it writes are unchanged."""
         return self.at_least(4, 7)
+
+    @property
+    def generate_removes_stale_files(self) -> bool:
+        """``--new`` units start with ``ExecStartPre=/bin/rm -f`` of the cidfile (a pod's:
+        its pid and pod-id files) in 4.3.1; Podman 5 relies on ``--replace`` alone."""
+        return not self.at_least(5)
+
+    @property
+    def generate_container_restart_sec(self) -> bool:
+        """``--restart-sec`` reaches container units (``RestartSec=``, after ``Restart=``)
+        in Podman 5; 4.3.1 writes it into pod units only."""
+        return self.at_least(5)
 
     @property
     def native_quadlet(self) -> bool:

@@ -85,7 +85,7 @@ hostname {hostname}
 # Generators: only the world's own (/etc/systemd/system-generators, in ROOT), never the
 # machine's (fstab, sysv scripts, ...); their output folders are on the unit path.
 exec env -i PATH={path} SYSTEMD_UNIT_PATH={unit_path} \\
-    SYSTEMD_GENERATOR_PATH=/etc/systemd/system-generators \\
+    SYSTEMD_GENERATOR_PATH={generator_path} \\
     {systemd} --system --unit=default.target --log-target=console --log-level={log_level} \\
     --show-status=no --default-standard-output=inherit --default-standard-error=inherit
 """
@@ -186,12 +186,13 @@ def _keep_lines(keep: list[Path]) -> tuple[str, str]:
 def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarchy],
                   unit_path: list[Path], hostname: str, log_level: str = "info", *,
                   name: str = "world", hidden: list[Unmounted] | None = None,
-                  rootfs: Path | None = None) -> Path:
+                  rootfs: Path | None = None, generators: list[Path] | None = None) -> Path:
     """Write the two boot scripts into ROOT/boot; return the outer one.
 
     ``hidden`` are the hierarchies the machine does not mount; the world joins a child
     ``name/world`` in each. ``rootfs``: boot that root filesystem (under an overlay)
-    instead of the machine's own."""
+    instead of the machine's own. ``generators``: more generator folders, after the
+    world's /etc/systemd/system-generators (whose files mask theirs of the same name)."""
     if rootfs and not re.fullmatch(r"[\w./+-]+", str(rootfs)):
         raise ValueError(f"unusable path for an overlay's lower layer: {rootfs}")
     folder = root / "boot"
@@ -206,7 +207,9 @@ def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarc
         path=PATH, unit_path=shlex.quote(":".join(str(p) for p in unit_path)),
         systemd=SYSTEM_SYSTEMD if rootfs else SYSTEMD, log_level=log_level,
         hostname=shlex.quote(hostname),
-        enter_rootfs=ENTER_ROOTFS.format(lower=rootfs) if rootfs else ""))
+        enter_rootfs=ENTER_ROOTFS.format(lower=rootfs) if rootfs else "",
+        generator_path=shlex.quote(":".join(
+            ["/etc/systemd/system-generators", *(str(g) for g in generators or [])]))))
     outer.write_text(OUTER.format(procs=" ".join(shlex.quote(str(p)) for p in procs_files),
                                   hidden=_hidden_join_lines(root, name, hidden or []),
                                   inner=shlex.quote(str(inner))))

@@ -365,11 +365,20 @@ class World:
             (self.root / "etc-systemd" / "journald.conf").write_text(
                 "# podbridge test world\n[Journal]\nReadKMsg=no\n")
         if self.flavour.native_quadlet:
-            generators = self.root / "etc-systemd" / "system-generators"
-            generators.mkdir(exist_ok=True)
-            link = generators / Path(self.flavour.native_quadlet).name
-            if not link.is_symlink():
-                link.symlink_to(self.flavour.native_quadlet)
+            # A wrapper, not a symlink: a generator written into the world's
+            # /etc/systemd/system-generators under the same name masks it, as on a host,
+            # and never writes through a link into the machine's /usr.
+            native = self._native_generators
+            native.mkdir(exist_ok=True)
+            wrapper = native / Path(self.flavour.native_quadlet).name
+            wrapper.write_text(f'#!/bin/sh\nexec {self.flavour.native_quadlet} "$@"\n')
+            wrapper.chmod(0o755)
+
+    @property
+    def _native_generators(self) -> Path:
+        """The flavour's own generators (Podman's Quadlet), after the world's: in /etc
+        inside, since systemd 254+ runs generators with a private /tmp (where ROOT may be)."""
+        return self.root / "etc-systemd" / "podbridge-native-generators"
 
     def _boot(self, timeout: float = 30.0) -> None:
         cgroups = CgroupSet(self.name, self.record.cgroups).child("world")
@@ -377,7 +386,9 @@ class World:
         outer = boot.write_scripts(
             self.root, cgroups.procs_files(), hierarchies(), self._unit_path(),
             hostname=f"world-{self.name.removeprefix('podbridge-')}", name=self.name,
-            hidden=unmounted_hierarchies(), rootfs=tree)
+            hidden=unmounted_hierarchies(), rootfs=tree,
+            generators=[Path("/etc/systemd/podbridge-native-generators")]
+            if self.flavour.native_quadlet else None)
         proc = boot.start(outer, self.root / "log" / "systemd.log")
         self._children.append(proc)
         self.record.unshare = ProcRef.of(proc.pid)

@@ -26,7 +26,7 @@ from .install import install_units, remove_unit
 from .options import GenerateOptions
 from .quadlet.cli import add_cli as add_quadlet_cli
 from .quadlet_install import install_quadlet
-from .service import generate
+from .service import DEPRECATED, generate
 
 CODES = {"invalid-argument": "invalid-params"}
 
@@ -198,6 +198,8 @@ def _run_generate(args: argparse.Namespace) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return 125
     for w in warnings:
+        if w == DEPRECATED:
+            continue
         print(f"WARN[0000] {w}", file=sys.stderr)
     if command.command == "quadlet":
         sys.stdout.write("".join(units.values()))
@@ -209,4 +211,6 @@ def _run_generate(args: argparse.Namespace) -> int:
     for path, content in out.files.items():
         Path(path).write_text(content)
     sys.stdout.write(out.stdout)
+    if DEPRECATED in warnings:  # after the units, as Podman 5 does
+        print(f"\n{DEPRECATED}", file=sys.stderr)
     return 0
