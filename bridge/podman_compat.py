@@ -74,6 +74,14 @@ class PodmanCompat:
             return None
 
     @property
+    def inspect_shows_stopped_by_user(self) -> bool:
+        """``State.StoppedByUser`` in a container's inspect, true after ``podman stop`` or
+        ``kill`` and false after a crash: Podman 5. There a user's stop writes ``died``
+        and one ``cleanup`` and no ``stop`` event, so inspect is how to tell it from a
+        crash; 4.3.1 shows no such field (its events tell: see the restart manager)."""
+        return self.at_least(5)
+
+    @property
     def pull_event_has_image_id(self) -> bool:
         """Image ``pull`` events name the pulled image's ID (``Actor.ID``) from Podman 5;
         Podman 4's have an empty ID."""
