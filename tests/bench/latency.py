@@ -25,6 +25,7 @@ import aiohttp
 
 from bridge.client import BridgeClient
 from tests.bench.podman_service import PodmanService
+from tests.bench.world_service import WorldPodmanService
 from tests.helpers import free_port
 
 
@@ -64,7 +65,7 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-async def measure_latency(svc: PodmanService, port: int, token: str, count: int
+async def measure_latency(svc: PodmanService | WorldPodmanService, port: int, token: str, count: int
                           ) -> dict[str, Any]:
     raw_seen: dict[str, float] = {}
     ws_seen: dict[str, float] = {}
@@ -124,7 +125,7 @@ def iso_seconds(stamp: str) -> float:
     return base + (int(frac) / 10 ** len(frac) if frac else 0.0)
 
 
-async def create_containers(svc: PodmanService, n: int) -> float:
+async def create_containers(svc: PodmanService | WorldPodmanService, n: int) -> float:
     connector = aiohttp.UnixConnector(path=str(svc.sock), limit=8)
     t0 = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector) as podman:
@@ -149,9 +150,16 @@ async def timed_calls(fn: Any, n: int = 15) -> float:
     return round(statistics.median(times), 2)
 
 
-async def run(latency_events: int = 300, containers: int = 1000) -> dict[str, Any]:
+async def run(latency_events: int = 300, containers: int = 1000,
+              flavour: str | None = None) -> dict[str, Any]:
+    """``flavour``: against the Podman of a test world of that flavour (debian12, debian13)
+    instead of a private Podman service of the machine's."""
     out: dict[str, Any] = {}
-    with PodmanService() as svc, tempfile.TemporaryDirectory() as tmp:
+    service: PodmanService | WorldPodmanService = \
+        PodmanService() if flavour is None else WorldPodmanService(flavour)
+    with service as svc, tempfile.TemporaryDirectory() as tmp:
+        if isinstance(svc, WorldPodmanService):
+            out["flavour"], out["podman"] = svc.flavour, svc.version
         port = free_port()
         proc = start_bridge(svc.url, Path(tmp), port)
         try:

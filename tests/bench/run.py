@@ -12,6 +12,9 @@ from tests.bench import autoupdate, fanout, latency, units
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=("fanout", "latency", "memory", "units", "autoupdate"))
+    parser.add_argument("--flavours", default="",
+                        help="also measure the event latency and state.get in test worlds "
+                             "of these flavours (comma separated: debian12,debian13)")
     args = parser.parse_args()
     results = {}
     if args.only in (None, "fanout"):
@@ -37,6 +40,19 @@ def main() -> None:
               f"{r['containers']} containers {r['rss_1000_kib'] / 1024:.1f} MiB")
         print(f"state.get with {r['containers']} containers: {r['state_get_ms']:.1f} ms "
               f"(median) vs Podman's own GET /containers/json?all: "
+              f"{r['podman_list_ms']:.1f} ms   ratio "
+              f"{r['state_get_ms'] / r['podman_list_ms']:.2f}")
+    for flavour in [f for f in args.flavours.replace(",", " ").split() if f]:
+        if args.only not in (None, "latency"):
+            break
+        r = asyncio.run(latency.run(flavour=flavour))
+        results[f"podman-{flavour}"] = r
+        lat = r["latency"]
+        print(f"{flavour} world (Podman {r['podman']}): event latency added by the bridge "
+              f"p50 {lat['added_p50_ms']:.2f} ms, p99 {lat['added_p99_ms']:.2f} ms "
+              f"(raw reader p50 {lat['raw_p50_ms']:.2f} ms, bridge {lat['ws_p50_ms']:.2f} ms; "
+              f"{lat['events']} events); state.get with {r['containers']} containers "
+              f"{r['state_get_ms']:.1f} ms vs Podman's GET /containers/json?all "
               f"{r['podman_list_ms']:.1f} ms   ratio "
               f"{r['state_get_ms'] / r['podman_list_ms']:.2f}")
     if args.only in (None, "units"):
