@@ -14,6 +14,8 @@ Layout of ``root``::
                     SYSTEMD_UNIT_PATH (after generator.early); generated units and
                     enable symlinks go here
       system-generators/  the world's only generators (SYSTEMD_GENERATOR_PATH), if any
+      podbridge-native-generators/  after those: the flavour's own (Podman's Quadlet)
+      system.conf, journald.conf    the flavour's manager environment, journald settings
     lib-units/      the curated units (copied from bridge/sandbox/units), second
     var-lib-systemd/ bound over /var/lib/systemd inside
     run/            bound over /run inside; emptied on reboot
@@ -24,6 +26,11 @@ Layout of ``root``::
                     mount (net_cls, perf_event, ...), while booting or cleaning them
     registry/       the registry's config, data and log
     log/            systemd's console output
+    rootfs/         (a flavour the machine does not run) the overlay mount point of the
+                    flavour's cached root filesystem (bridge.sandbox.rootfs) inside the
+                    world's namespaces; rootfs-upper/, rootfs-work/ its writable layer
+
+``World(root, flavour="debian13")`` picks the flavour (bridge.sandbox.flavours).
 """
 
 from __future__ import annotations
