@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 DEFAULT = "debian12"
 # The flavours a test run covers, narrowed by PODBRIDGE_FLAVOURS=debian12,debian13.
 FLAVOURS_ENV = "PODBRIDGE_FLAVOURS"
+ROOTFS_ENV = "PODBRIDGE_WORLD_ROOTFS"
 _SBIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # What a world's root filesystem needs beyond debootstrap's minbase: systemd (with
@@ -63,7 +64,11 @@ class Flavour:
 
     def uses_host_root(self) -> bool:
         """True when the machine itself runs this flavour's Debian: the world then boots
-        the machine's own systemd and Podman, as the first test world always did."""
+        the machine's own systemd and Podman, as the first test world always did.
+        PODBRIDGE_WORLD_ROOTFS=always boots a built root filesystem anyway (what a machine
+        of another Debian release does)."""
+        if os.environ.get(ROOTFS_ENV) == "always":
+            return False
         return host_codename() == self.suite
 
     def __str__(self) -> str:
