@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridge import __version__
 from bridge.errors import NotFound
 from bridge.methods import MethodRegistry, NoParams
+from bridge.podman_compat import info_summary
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -66,6 +67,11 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return [{"name": m.name, "owner": m.owner, "description": m.description,
                  "params": m.params.model_json_schema()} for m in methods.list()]
 
+    async def podman_info(_: NoParams) -> dict[str, Any]:
+        info = await bridge.podman.request("GET", "/info", what="podman info")
+        compat = await bridge.podman.compat()
+        return {**info_summary(info), "version": compat.version}
+
     async def bridge_status(_: NoParams) -> dict[str, Any]:
         return {"version": __version__, "seq": bridge.bus.seq,
                 "oldest_seq": bridge.bus.oldest_seq,
@@ -88,5 +94,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         ("plugins.list", plugins_list, NoParams, "each plugin's state and last error"),
         ("methods.list", methods_list, NoParams, "every method with its params schema"),
         ("bridge.status", bridge_status, NoParams, "the bridge's own state"),
+        ("podman.info", podman_info, NoParams,
+         "Podman's version, runtime, events backend, ... (one shape for Podman 4 and 5)"),
     ):
         methods.register(name, handler, params, description=doc)

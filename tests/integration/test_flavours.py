@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+from bridge.client import BridgeClient
 from bridge.podman_compat import PodmanCompat
 from bridge.sandbox import World
 from bridge.sandbox.world import _UnixHTTPConnection
@@ -71,3 +72,15 @@ def test_the_readme_names_every_flavour() -> None:
 
     assert set(readme_rows()) == set(FLAVOURS)
     assert all(re.fullmatch(r"\d+\.\d+\.\d+", r["podman"]) for r in readme_rows().values())
+
+
+async def test_podman_info_has_one_shape_for_both(world: World, client: BridgeClient) -> None:
+    info = await client.call("podman.info")
+    assert info["version"] == world.podman_version()
+    assert info["events_backend"] == world.flavour.events_logger
+    assert info["runtime"] == world.flavour.runtime
+    assert info["log_driver"] == world.flavour.log_driver
+    assert info["graph_root"] == str(world.root / "storage")
+    # A field only Podman 5 has is there, or None: never missing.
+    assert info["database_backend"] == (
+        "sqlite" if PodmanCompat(info["version"]).at_least(5) else None)
