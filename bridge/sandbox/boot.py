@@ -56,6 +56,9 @@ for g in $HIDDEN; do umount -n "$ROOT/cgroupfs/$g"; done
 exec 3<"$ROOT"
 {keep_open}
 mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+# A /dev/shm of its own: Podman keeps its container locks there (libpod_lock, 2048 of
+# them): shared, every world (and the machine's Podman) would take from the same ones.
+mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 mount -n --no-canonicalize --bind /proc/self/fd/3/var-tmp /var/tmp
 if [ ! -d "$ROOT/lib-units" ]; then
     mkdir -p "$ROOT"
