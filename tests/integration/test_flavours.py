@@ -23,7 +23,12 @@ def readme_rows() -> dict[str, dict[str, str]]:
     """The "Tested with" table: flavour -> column -> text."""
     text = README.read_text()
     section = text.split("## Tested with", 1)[1].split("\n## ", 1)[0]
-    lines = [ln for ln in section.splitlines() if ln.startswith("|")]
+    lines = []
+    for ln in section.splitlines():  # the first table of the section
+        if ln.startswith("|"):
+            lines.append(ln)
+        elif lines:
+            break
     header = [c.strip().lower() for c in lines[0].strip("|").split("|")]
     rows = {}
     for line in lines[2:]:
