@@ -121,8 +121,10 @@ class RestartManagerPlugin:
         data = event.data
         if action not in ("remove", "rename"):
             await self._learn_policy(event.subject, data)
-        if action == "died" and await self._stopped_by_user(data):
-            # What a stop event would have said (Podman 5 writes none): before the died.
+        if action in ("died", "cleanup") and await self._stopped_by_user(data):
+            # What a stop event would have said (Podman 5 writes none): before the died,
+            # and again at the cleanup that follows (a restart scheduled meanwhile, when
+            # the first look came too late, is cancelled).
             self._apply(self.engine.on_container("stop", event.subject, data, self._now()))
         self._apply(self.engine.on_container(action, event.subject, data, self._now()))
 
