@@ -20,8 +20,10 @@ test: deps panel
 	@if [ -f frontend/package.json ]; then cd frontend && npm test --silent; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# PODBRIDGE_FLAVOURS (default both): the test worlds the latency and state.get figures are
+# also measured in.
 bench: deps
-	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.run --flavours "$${PODBRIDGE_FLAVOURS:-debian12,debian13}"
 
 # A live bridge on a world of its own, attacked with random and malformed input for
 # DURATION seconds (docs/security.md); the summary counts the inputs tried.

@@ -11,6 +11,7 @@ from bridge.errors import NotFound
 from bridge.methods import MethodRegistry, NoParams
 from bridge.owners import check_owner_param
 from bridge.podman import PodmanClient
+from bridge.podman_compat import info_summary
 from bridge.roles import Role
 from bridge.systemd import SystemdClient
 
@@ -117,6 +118,11 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                  "role": m.role, "readonly": m.readonly,
                  "params": m.params.model_json_schema()} for m in methods.list()]
 
+    async def podman_info(_: NoParams) -> dict[str, Any]:
+        info = await bridge.podman.request("GET", "/info", what="podman info")
+        compat = await bridge.podman.compat()
+        return {**info_summary(info), "version": compat.version}
+
     async def bridge_status(_: NoParams) -> dict[str, Any]:
         return {"version": __version__, "seq": bridge.bus.seq,
                 "oldest_seq": bridge.bus.oldest_seq,
@@ -143,6 +149,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         "containers.restart": (OPERATOR, CHANGES), "audit.list": ("admin", READS),
         "units.start": (OPERATOR, CHANGES), "units.stop": (OPERATOR, CHANGES),
         "units.restart": (OPERATOR, CHANGES), "owners.list": (VIEWER, READS),
+        "podman.info": (VIEWER, READS),
     }
     for name, handler, params, doc in (
         ("state.get", state_get, NoParams, "snapshot of the live model and its seq"),
@@ -162,6 +169,8 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         ("audit.list", audit_list, AuditParams, "the audit trail of changes, newest first"),
         ("owners.list", owners_list, NoParams,
          "the users whose rootless Podman and user manager a root bridge also serves"),
+        ("podman.info", podman_info, NoParams,
+         "Podman's version, runtime, events backend, ... (one shape for Podman 4 and 5)"),
     ):
         role, readonly = access.get(name, ("admin", CHANGES))
         methods.register(name, handler, params, description=doc, role=role, readonly=readonly)

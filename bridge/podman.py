@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from bridge.errors import BridgeError, Conflict, NotFound, Timeout
+from bridge.podman_compat import PodmanCompat
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class PodmanClient:
         self.url = url
         self.path = socket_path(url)
         self._session: aiohttp.ClientSession | None = None
+        self._compat: PodmanCompat | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -69,6 +71,7 @@ class PodmanClient:
         return self._session
 
     async def close(self) -> None:
+        self._compat = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -119,6 +122,15 @@ class PodmanClient:
     async def version(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.request("GET", "/version")
         return result
+
+    async def compat(self, refresh: bool = False) -> PodmanCompat:
+        """What this Podman does differently (:mod:`bridge.podman_compat`), from its
+        version: read once, and again with ``refresh`` (a new connection to a Podman that
+        may have been upgraded meanwhile)."""
+        if self._compat is None or refresh:
+            self._compat = PodmanCompat.from_version_reply(await self.version())
+            logger.debug("podman at %s is %s", self.url, self._compat.version)
+        return self._compat
 
     # -- containers
     async def containers(self, all: bool = True, filters: dict[str, list[str]] | None = None

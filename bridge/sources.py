@@ -31,6 +31,7 @@ from bridge.events import (
     iso_from_ns,
 )
 from bridge.podman import PodmanClient
+from bridge.podman_compat import PodmanCompat
 from bridge.state import ACTION_STATE, State
 from bridge.systemd import (
     MANAGER_IFACE,
@@ -66,8 +67,12 @@ class Backoff:
         self.delay = min(self.cap, self.delay * 2)
 
 
-def translate_podman_event(raw: dict[str, Any]) -> tuple[str, str, dict[str, Any], int] | None:
-    """(type, subject, data, time_ns) of a libpod event, or None if it is not one."""
+def translate_podman_event(raw: dict[str, Any], compat: PodmanCompat | None = None,
+                           ) -> tuple[str, str, dict[str, Any], int] | None:
+    """(type, subject, data, time_ns) of a libpod event, or None if it is not one.
+
+    ``compat`` (the sending Podman's) says which events carry a real exit code; without
+    it, any ``containerExitCode`` is taken."""
     kind = str(raw.get("Type") or "").lower()
     action = str(raw.get("Action") or raw.get("status") or "")
     if not kind or not action:
@@ -79,7 +84,8 @@ def translate_podman_event(raw: dict[str, Any]) -> tuple[str, str, dict[str, Any
     if kind == "container":
         data["image"] = attrs.get("image", "")
         data["pod_id"] = attrs.get("podId", "")
-        data["exit_code"] = _int_or_none(attrs.get("containerExitCode"))
+        data["exit_code"] = compat.exit_code(action, attrs) if compat else \
+            _int_or_none(attrs.get("containerExitCode"))
         data["health"] = raw.get("HealthStatus") or attrs.get("health_status") or None
         data["labels"] = {k: v for k, v in attrs.items() if k not in NON_LABEL_ATTRIBUTES}
         state = ACTION_STATE.get(action)
@@ -113,6 +119,7 @@ class PodmanSource:
         self.last_ns = 0
         self.connected = False
         self._seen: OrderedDict[tuple[Any, ...], None] = OrderedDict()
+        self.compat: PodmanCompat | None = None  # the Podman of the current connection
         self.duplicates = 0
 
     def _is_new(self, raw: dict[str, Any], time_ns: int) -> bool:
@@ -128,7 +135,7 @@ class PodmanSource:
         return True
 
     def handle(self, raw: dict[str, Any]) -> None:
-        parsed = translate_podman_event(raw)
+        parsed = translate_podman_event(raw, self.compat)
         if parsed is None:
             return
         type_, subject, data, time_ns = parsed
@@ -153,6 +160,8 @@ class PodmanSource:
                 async with self.podman.event_stream(since=since) as stream:
                     # Podman has answered: only now is a re-list of the state race-free, as
                     # events that happen during the re-list arrive on the stream as well.
+                    # Once per connection: the Podman behind the socket may have changed.
+                    self.compat = await self.podman.compat(refresh=True)
                     self._set_connected(True)
                     backoff.reset()
                     await self.state.resync_podman(self.podman)

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Installs what podbridge needs on a Debian 12 machine, idempotently:
+# Installs what podbridge needs on a Debian 12 or Debian 13 machine, idempotently:
 # Debian packages (as root, only the missing ones) and a virtualenv at .venv with the
 # project and its test dependencies. Used by `make run`, `make test` and CI alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # netavark + iptables: the test world's networks (podman would otherwise fall back to CNI);
-# catatonit: podman's infra containers (pods); cockpit-bridge: make bench's memory reference.
+# catatonit: podman's infra containers (pods).
+# debootstrap: the root filesystem of a world flavour the machine does not run itself
+# (debian13 on a Debian 12 machine, debian12 on a Debian 13 one; bridge/sandbox/flavours.py).
 debs=(podman runc netavark aardvark-dns iptables catatonit docker-registry busybox-static
-      skopeo dbus systemd uidmap chromium iproute2 nodejs npm cockpit-bridge)
+      skopeo dbus systemd uidmap chromium iproute2 nodejs npm debootstrap)
+codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+case "$codename" in
+    bookworm) ;;
+    # Debian 13: crun is Podman's default runtime, pasta its rootless network.
+    trixie) debs+=(crun passt) ;;
+    *) echo "install-deps: ${codename:-this system} is neither Debian 12 (bookworm) nor 13 (trixie); trying Debian 12's package names" >&2 ;;
+esac
 missing=()
 for p in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

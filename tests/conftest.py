@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.sandbox import unavailable_reason
+from bridge.sandbox.flavours import flavour_unavailable_reason, selected
+
 # Fixtures of a real bridge against the test world (used by integration tests).
 pytest_plugins = ["tests.integration.bridgefix"]
 
@@ -56,3 +59,14 @@ def _check_children(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     leaked = _children() - before
     assert not leaked, f"test leaked child processes: {sorted(leaked)}"
+
+
+@pytest.fixture(scope="session", params=selected())
+def flavour(request: pytest.FixtureRequest) -> str:
+    """The flavour of the test world (debian12, debian13) a world test runs in: the
+    ``world`` fixtures take it, so every world test runs once per flavour
+    (PODBRIDGE_FLAVOURS narrows the list)."""
+    name = str(request.param)
+    if reason := unavailable_reason() or flavour_unavailable_reason(name):
+        pytest.skip(f"no {name} test world on this machine: {reason}")
+    return name

@@ -17,12 +17,13 @@ __all__ = ["checked_world", "fetch", "free_port", "unique"]
 
 
 @contextmanager
-def checked_world(path: Path, whose: str, *, users: Sequence[str] = ()) -> Iterator[World]:
-    """A world booted in ``path`` (with ``users``, see bridge.sandbox.users), torn down
-    after, and checked to leave nothing behind on the machine (processes, mounts,
-    cgroups, network, files)."""
+def checked_world(path: Path, whose: str, flavour: str | None = None, *,
+                  users: Sequence[str] = ()) -> Iterator[World]:
+    """A world (of ``flavour``, the default one if None; with ``users``, see
+    bridge.sandbox.users) booted in ``path``, torn down after, and checked to leave
+    nothing behind on the machine (processes, mounts, cgroups, network, files)."""
     before = HostSnapshot.take()
-    w = World(path, users=users).up()
+    w = World(path, flavour=flavour, users=users).up()
     try:
         yield w
     finally:

@@ -1,4 +1,4 @@
-"""Booting systemd 252 as PID 1 of the world's own pid, mount, cgroup and UTS namespaces.
+"""Booting systemd as PID 1 of the world's own pid, mount, cgroup and UTS namespaces.
 
 The outer script (in a mount namespace of its own, still in the initial cgroup namespace)
 moves itself into the world's cgroups, mounts the hierarchies the machine does not (see
@@ -12,6 +12,7 @@ systemd with the curated unit folders only.
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 import subprocess
 import sys
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSTEMD = "/lib/systemd/systemd"
+SYSTEM_SYSTEMD = "/usr/lib/systemd/systemd"  # in a root filesystem of a flavour (merged /usr)
 
 OUTER = """\
 #!/bin/sh
@@ -83,15 +85,45 @@ mount -n --bind "$ROOT/etc-containers" /etc/containers
 mount -n --bind "$ROOT/etc-systemd" /etc/systemd
 mount -n --bind "$ROOT/var-lib-systemd" /var/lib/systemd
 hostname {hostname}
+{enter_rootfs}
 {extra_late}
 # Never without SYSTEMD_UNIT_PATH (or with one ending in ":"): the distribution's units
 # would run, and systemd-tmpfiles-setup empties the machine's /tmp.
 # Generators: only the world's own (/etc/systemd/system-generators, in ROOT), never the
 # machine's (fstab, sysv scripts, ...); their output folders are on the unit path.
 exec env -i PATH={path} SYSTEMD_UNIT_PATH={unit_path} \\
-    SYSTEMD_GENERATOR_PATH=/etc/systemd/system-generators \\
+    SYSTEMD_GENERATOR_PATH={generator_path} \\
     {systemd} --system --unit=default.target --log-target=console --log-level={log_level} \\
     --show-status=no --default-standard-output=inherit --default-standard-error=inherit
+"""
+
+
+# A flavour that does not run the machine's own Debian boots a root filesystem of its own
+# (bridge.sandbox.rootfs): shared and read-only, under an overlay whose writable layer is
+# in ROOT, with the world's view built above (the same mounts as without it) carried over.
+ENTER_ROOTFS = """\
+NEW="$ROOT/rootfs"
+mkdir -p "$NEW" "$ROOT/rootfs-upper" "$ROOT/rootfs-work"
+mount -n -t overlay -o "lowerdir={lower},upperdir=$ROOT/rootfs-upper,workdir=$ROOT/rootfs-work" \\
+    overlay "$NEW"
+mount -n -t proc -o nosuid,nodev,noexec proc "$NEW/proc"
+mount -n -t sysfs -o ro,nosuid,nodev,noexec sysfs "$NEW/sys"
+for d in /sys/fs/cgroup /dev /tmp /var/tmp /run /etc/containers /etc/systemd /var/lib/systemd \\
+         /home; do
+    mkdir -p "$NEW$d"
+    mount -n --rbind "$d" "$NEW$d"
+done
+# ROOT at its own path (the graph root, the unit folders): already there when under /tmp.
+if [ ! -d "$NEW$ROOT/lib-units" ]; then
+    mkdir -p "$NEW$ROOT"
+    mount -n --rbind "$ROOT" "$NEW$ROOT"
+fi
+mkdir -p "$NEW/.oldroot"
+cd "$NEW"
+pivot_root . .oldroot
+cd /
+umount -n -l /.oldroot
+rmdir /.oldroot
 """
 
 
@@ -162,12 +194,18 @@ def _keep_lines(keep: list[Path]) -> tuple[str, str]:
 def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarchy],
                   unit_path: list[Path], hostname: str, log_level: str = "info", *,
                   name: str = "world", hidden: list[Unmounted] | None = None,
+                  rootfs: Path | None = None, generators: list[Path] | None = None,
                   extra: tuple[str, str] = ("", "")) -> Path:
     """Write the two boot scripts into ROOT/boot; return the outer one.
 
     ``hidden`` are the hierarchies the machine does not mount; the world joins a child
-    ``name/world`` in each; ``extra`` are lines before the world's /run, /etc/containers
-    and /etc/systemd are bound, and before systemd starts (see bridge.sandbox.users)."""
+    ``name/world`` in each. ``rootfs``: boot that root filesystem (under an overlay)
+    instead of the machine's own. ``generators``: more generator folders, after the
+    world's /etc/systemd/system-generators (whose files mask theirs of the same name).
+    ``extra`` are lines before the world's /run, /etc/containers and /etc/systemd are
+    bound, and the last ones before systemd starts (see bridge.sandbox.users)."""
+    if rootfs and not re.fullmatch(r"[\w./+-]+", str(rootfs)):
+        raise ValueError(f"unusable path for an overlay's lower layer: {rootfs}")
     folder = root / "boot"
     folder.mkdir(exist_ok=True)
     inner = folder / "inner.sh"
@@ -178,7 +216,11 @@ def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarc
         keep_open=keep_open, keep_bind=keep_bind, root=shlex.quote(str(root)),
         cgroup_mounts=_cgroup_mount_lines(hierarchies),
         path=PATH, unit_path=shlex.quote(":".join(str(p) for p in unit_path)),
-        systemd=SYSTEMD, log_level=log_level, hostname=shlex.quote(hostname),
+        systemd=SYSTEM_SYSTEMD if rootfs else SYSTEMD, log_level=log_level,
+        hostname=shlex.quote(hostname),
+        enter_rootfs=ENTER_ROOTFS.format(lower=rootfs) if rootfs else "",
+        generator_path=shlex.quote(":".join(
+            ["/etc/systemd/system-generators", *(str(g) for g in generators or [])])),
         extra_early=extra[0], extra_late=extra[1]))
     outer.write_text(OUTER.format(procs=" ".join(shlex.quote(str(p)) for p in procs_files),
                                   hidden=_hidden_join_lines(root, name, hidden or []),

@@ -8,6 +8,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from bridge.sandbox.flavours import DEFAULT, FLAVOURS
+
 logger = logging.getLogger(__name__)
 
 
@@ -17,15 +19,20 @@ def _up(args: argparse.Namespace) -> int:
     if reason := unavailable_reason():
         print(f"podbridge sandbox: {reason}", file=sys.stderr)
         return 2
+    from bridge.sandbox.flavours import flavour_unavailable_reason
     from bridge.sandbox.users import UserError
 
+    if reason := flavour_unavailable_reason(args.flavour):
+        print(f"podbridge sandbox: {reason}", file=sys.stderr)
+        return 2
     try:
-        world = World(args.dir, users=args.user or ())
+        world = World(args.dir, flavour=args.flavour, users=args.user or ())
     except UserError as exc:
         print(f"podbridge sandbox: {exc}", file=sys.stderr)
         return 2
     world.up()
     print(f"world {world.name} up in {world.root}")
+    print(f"  flavour     {world.flavour}: Podman {world.podman_version()}")
     print(f"  podman API  {world.podman_url}")
     print(f"  system bus  {world.dbus_address}")
     print(f"  registry    {world.registry}")
@@ -132,6 +139,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[typ
     up.add_argument("--user", action="append", metavar="NAME",
                     help="also make NAME inside the world, with subuid/subgid ranges, "
                          "lingering, a user manager and rootless Podman (repeatable)")
+    up.add_argument("--flavour", "--flavor", choices=sorted(FLAVOURS), default=DEFAULT,
+                    help="the Debian release the world runs (systemd and Podman of it); "
+                         f"default {DEFAULT}")
     up.add_argument("--demo", action="store_true",
                     help="also create demo containers and a Type=notify unit")
     up.set_defaults(func=_up)

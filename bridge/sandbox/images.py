@@ -138,7 +138,7 @@ def rootfs_tars() -> list[tuple[ImageSpec, Path]]:
     if all(p.exists() for _, p in tars):
         return tars
     for stale in [*folder.parent.glob("rootfs-*"), *folder.parent.glob("storage-*")]:
-        if stale.name.split("-", 1)[1] != _cache_key():  # an older recipe or busybox
+        if stale.name.split("-", 2)[1] != _cache_key():  # an older recipe or busybox
             shutil.rmtree(stale, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     applets = _applets()
@@ -169,17 +169,25 @@ def import_images(podman: Callable[..., subprocess.CompletedProcess[str]]) -> li
     return done
 
 
-def _template() -> Path:
-    return cache_dir() / f"storage-{_cache_key()}"
+# Podman's own database records the graph root's path: 4.x's BoltDB (libpod/), 5.x's
+# SQLite (db.sql). Never part of a template.
+PODMAN_DATABASES = ("libpod", "db.sql")
 
 
-def seed_storage(graphroot: Path) -> bool:
+def _template(flavour: str) -> Path:
+    # Each flavour's Podman keeps its own storage format: one template per flavour.
+    if flavour == "debian12":
+        return cache_dir() / f"storage-{_cache_key()}"
+    return cache_dir() / f"storage-{_cache_key()}-{flavour}"
+
+
+def seed_storage(graphroot: Path, *, flavour: str = "debian12") -> bool:
     """Fill an empty graph root with the cached images; False when there is no cache yet.
 
-    Podman's own database (libpod/) is not in the template: it records the graph root's
-    path and is made afresh.
+    Podman's own database (see PODMAN_DATABASES) is not in the template: it records the
+    graph root's path and is made afresh.
     """
-    template = _template()
+    template = _template(flavour)
     if not template.is_dir() or any(graphroot.iterdir()):
         return False
     subprocess.run(["cp", "-a", "--reflink=auto", f"{template}/.", str(graphroot)],
@@ -187,16 +195,16 @@ def seed_storage(graphroot: Path) -> bool:
     return True
 
 
-def save_storage_template(graphroot: Path) -> None:
+def save_storage_template(graphroot: Path, *, flavour: str = "debian12") -> None:
     """Keep a copy of a graph root holding just the images, for the next world."""
-    template = _template()
+    template = _template(flavour)
     if template.exists():
         return
     tmp = template.with_name(f"{template.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for entry in graphroot.iterdir():
-        if entry.name != "libpod":
+        if entry.name not in PODMAN_DATABASES:
             subprocess.run(["cp", "-a", "--reflink=auto", str(entry), str(tmp)], check=True)
     try:
         tmp.rename(template)  # atomic; a parallel world that won the race keeps its copy

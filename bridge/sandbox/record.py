@@ -29,6 +29,7 @@ class WorldRecord:
     pid1: ProcRef | None = None
     network: WorldNetwork | None = None
     boots: int = 0
+    flavour: str = "debian12"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +40,7 @@ class WorldRecord:
             "pid1": self.pid1.to_json() if self.pid1 else None,
             "network": self.network.to_json() if self.network else None,
             "boots": self.boots,
+            "flavour": self.flavour,
         }
 
     @classmethod
@@ -52,7 +54,7 @@ class WorldRecord:
             registry_port=data.get("registry_port"), registry=proc("registry"),
             unshare=proc("unshare"), pid1=proc("pid1"),
             network=WorldNetwork.from_json(data["network"]) if data.get("network") else None,
-            boots=int(data.get("boots", 0)))
+            boots=int(data.get("boots", 0)), flavour=str(data.get("flavour", "debian12")))
 
     def save(self) -> None:
         path = self.root / RECORD

@@ -335,7 +335,8 @@ def command(world: World, user: WorldUser | None, argv: list[str]) -> list[str]:
     """An argv that runs ``argv`` inside the world, as root or as ``user`` with the user's
     environment, in a cgroup of the world's own (so what it leaves dies with the world)."""
     cgroups = world.exec_cgroups()
-    inner = ["nsenter", "-t", str(world.pid1), "-m", "-p", "-u", "-C", "--"]
+    # -r -w: PID 1's root, which a flavour with a root filesystem of its own pivoted to.
+    inner = ["nsenter", "-t", str(world.pid1), "-m", "-p", "-u", "-C", "-r", "-w", "--"]
     if user is None:
         inner += ["env", "-i", *(f"{k}={v}" for k, v in
                                  {"PATH": boot.PATH, "HOME": "/root", "LANG": "C.UTF-8"}.items())]

@@ -14,6 +14,8 @@ Layout of ``root``::
                     SYSTEMD_UNIT_PATH (after generator.early); generated units and
                     enable symlinks go here
       system-generators/  the world's only generators (SYSTEMD_GENERATOR_PATH), if any
+      podbridge-native-generators/  after those: the flavour's own (Podman's Quadlet)
+      system.conf, journald.conf    the flavour's manager environment, journald settings
     lib-units/      the curated units (copied from bridge/sandbox/units), second
     var-lib-systemd/ bound over /var/lib/systemd inside
     run/            bound over /run inside; emptied on reboot
@@ -24,6 +26,11 @@ Layout of ``root``::
                     mount (net_cls, perf_event, ...), while booting or cleaning them
     registry/       the registry's config, data and log
     log/            systemd's console output
+    rootfs/         (a flavour the machine does not run) the overlay mount point of the
+                    flavour's cached root filesystem (bridge.sandbox.rootfs) inside the
+                    world's namespaces; rootfs-upper/, rootfs-work/ its writable layer
+
+``World(root, flavour="debian13")`` picks the flavour (bridge.sandbox.flavours).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
+import json
 import logging
 import secrets
 import shutil
@@ -39,11 +47,12 @@ import subprocess
 import time
 from collections.abc import Sequence
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from bridge.sandbox import boot, images, network, users
+from bridge.sandbox import boot, flavours, images, network, rootfs, users
 from bridge.sandbox.cgroups import (
     CgroupSet,
     hierarchies,
@@ -51,6 +60,7 @@ from bridge.sandbox.cgroups import (
     unmounted_hierarchies,
 )
 from bridge.sandbox.containers_config import write_containers_config
+from bridge.sandbox.flavours import Flavour
 from bridge.sandbox.procs import ProcRef
 from bridge.sandbox.record import RECORD, WorldRecord
 from bridge.sandbox.registry import start_registry
@@ -79,8 +89,10 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
 class World:
     """One world. Several can run side by side; each has its own folder."""
 
-    def __init__(self, root: Path | str, *, users: Sequence[str] = ()) -> None:
+    def __init__(self, root: Path | str, *, flavour: Flavour | str | None = None,
+                 users: Sequence[str] = ()) -> None:
         self.root = Path(root).absolute()
+        self.flavour = flavours.get(flavour)
         self._record: WorldRecord | None = None
         self._children: list[subprocess.Popen[bytes]] = []
         # The users made at up() (bridge.sandbox.users); attach() reads them back.
@@ -147,7 +159,13 @@ class World:
 
     def env(self) -> dict[str, str]:
         """Environment that points a client (podbridge, podman-remote, busctl) at the world."""
-        return {"CONTAINER_HOST": self.podman_url, "DBUS_SYSTEM_BUS_ADDRESS": self.dbus_address}
+        return {"CONTAINER_HOST": self.podman_url, "DBUS_SYSTEM_BUS_ADDRESS": self.dbus_address,
+                "PODBRIDGE_QUADLET_DIR": str(self.quadlet_dir)}
+
+    @property
+    def quadlet_dir(self) -> Path:
+        """/etc/containers/systemd inside: where Quadlet files are read from."""
+        return self.root / "etc-containers" / "systemd"
 
     def is_up(self) -> bool:
         rec = self._record
@@ -162,6 +180,7 @@ class World:
         except FileNotFoundError:
             raise WorldError(f"no world in {world.root} (no {RECORD})") from None
         world.user_names = [u.name for u in users.load(world.root)]
+        world.flavour = flavours.get(world._record.flavour)
         return world
 
     # -- users (bridge.sandbox.users) --------------------------------------------------
@@ -194,7 +213,15 @@ class World:
 
     # -- running things inside ---------------------------------------------------------
     def _nsenter(self, argv: list[str]) -> list[str]:
-        return ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "--", *argv]
+        # -r -w: PID 1's root, which is not the mount namespace's first one when the world
+        # boots a root filesystem of its own (pivot_root).
+        return ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-r", "-w", "--",
+                *self._env_argv(), *argv]
+
+    def _env_argv(self) -> list[str]:
+        """``env K=V ...`` for the flavour's environment (nothing when it has none)."""
+        extra = self.flavour.env
+        return ["env", *(f"{k}={v}" for k, v in extra.items())] if extra else []
 
     def run(self, argv: list[str], check: bool = True, *, input: str | None = None,
             stdin: IO[Any] | int | None = None, timeout: float | None = 120,
@@ -231,6 +258,15 @@ class World:
     def systemctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(["systemctl", *args], check=check)
 
+    def podman_version(self) -> str:
+        """The world's Podman, as its API reports it (``4.3.1``, ``5.4.2``)."""
+        conn = _UnixHTTPConnection(self.podman_socket, 10)
+        try:
+            conn.request("GET", "/version")
+            return str(json.loads(conn.getresponse().read())["Version"])
+        finally:
+            conn.close()
+
     def ping_podman(self, timeout: float = 2.0) -> bool:
         """True when the API answers ``GET /_ping``."""
         conn = _UnixHTTPConnection(self.podman_socket, timeout)
@@ -254,7 +290,8 @@ class World:
         """Make and boot a new world in ``root``; on any failure, tear down what was made."""
         self._prepare_folder()
         unique = secrets.token_hex(5)
-        self._record = WorldRecord(self.root, f"podbridge-{unique}", state="booting")
+        self._record = WorldRecord(self.root, f"podbridge-{unique}", state="booting",
+                                   flavour=self.flavour.name)
         self.record.save()
         started = time.monotonic()
         try:
@@ -264,14 +301,15 @@ class World:
             self._start_registry(cgroups)
             self.record.network = network.choose_network(unique)
             write_containers_config(self.root / "etc-containers", self.root / "storage",
-                                    self.registry, self.network.name)
+                                    self.registry, self.network.name, flavour=self.flavour)
             network.write_config(self.network, self.root / "etc-containers" / "networks")
             self._install_units()
             planned = users.prepare(self, self.user_names) if self.user_names else []
-            seeded = import_images and images.seed_storage(self.root / "storage")
+            seeded = import_images and images.seed_storage(self.root / "storage",
+                                                           flavour=self.flavour.name)
             self._boot()
             if import_images and images.import_images(self.podman) and not seeded:
-                images.save_storage_template(self.root / "storage")
+                images.save_storage_template(self.root / "storage", flavour=self.flavour.name)
             if planned:
                 users.create(self, planned)
         except BaseException:
@@ -280,9 +318,9 @@ class World:
             raise
         self.record.state = "up"
         self.record.save()
-        logger.info("world %s up in %.2fs: podman %s, bus %s, registry %s", self.name,
-                    time.monotonic() - started, self.podman_url, self.dbus_address,
-                    self.registry)
+        logger.info("world %s (%s) up in %.2fs: podman %s, bus %s, registry %s", self.name,
+                    self.flavour, time.monotonic() - started, self.podman_url,
+                    self.dbus_address, self.registry)
         return self
 
     def reboot(self) -> None:
@@ -360,17 +398,43 @@ class World:
             procs.write_text(str(proc.pid))
 
     def _install_units(self) -> None:
-        units = resources.files("bridge.sandbox") / "units"
-        for unit in units.iterdir():
-            if unit.is_file() and not unit.name.startswith("."):
-                (self.lib_unit_dir / unit.name).write_bytes(unit.read_bytes())
+        """The curated units (the common set and the flavour's), the flavour's manager
+        environment, and Podman's own Quadlet generator where the flavour has one."""
+        for unit_set in ("units", *self.flavour.unit_sets):
+            _copy_tree(resources.files("bridge.sandbox") / unit_set, self.lib_unit_dir)
+        if self.flavour.env:
+            env = " ".join(f"{k}={v}" for k, v in self.flavour.env.items())
+            (self.root / "etc-systemd" / "system.conf").write_text(
+                f"# podbridge test world ({self.flavour})\n[Manager]\nDefaultEnvironment={env}\n")
+        if self.flavour.journald:
+            # Not the machine's kernel log (the world's /dev is the machine's).
+            (self.root / "etc-systemd" / "journald.conf").write_text(
+                "# podbridge test world\n[Journal]\nReadKMsg=no\n")
+        if self.flavour.native_quadlet:
+            # A wrapper, not a symlink: a generator written into the world's
+            # /etc/systemd/system-generators under the same name masks it, as on a host,
+            # and never writes through a link into the machine's /usr.
+            native = self._native_generators
+            native.mkdir(exist_ok=True)
+            wrapper = native / Path(self.flavour.native_quadlet).name
+            wrapper.write_text(f'#!/bin/sh\nexec {self.flavour.native_quadlet} "$@"\n')
+            wrapper.chmod(0o755)
+
+    @property
+    def _native_generators(self) -> Path:
+        """The flavour's own generators (Podman's Quadlet), after the world's: in /etc
+        inside, since systemd 254+ runs generators with a private /tmp (where ROOT may be)."""
+        return self.root / "etc-systemd" / "podbridge-native-generators"
 
     def _boot(self, timeout: float = 30.0) -> None:
         cgroups = CgroupSet(self.name, self.record.cgroups).child("world")
+        tree = None if self.flavour.uses_host_root() else rootfs.ensure(self.flavour)
         outer = boot.write_scripts(
             self.root, cgroups.procs_files(), hierarchies(), self._unit_path(),
             hostname=f"world-{self.name.removeprefix('podbridge-')}", name=self.name,
-            hidden=unmounted_hierarchies(),
+            hidden=unmounted_hierarchies(), rootfs=tree,
+            generators=[Path("/etc/systemd/podbridge-native-generators")]
+            if self.flavour.native_quadlet else None,
             extra=users.boot_lines(self.root) if (self.root / users.USERS_FILE).exists()
             else ("", ""))
         proc = boot.start(outer, self.root / "log" / "systemd.log")
@@ -420,3 +484,15 @@ class World:
         # boot makes them again.
         remove_unmounted(rec.name, self.root / "cgroupfs")
         rec.pid1 = rec.unshare = None
+
+
+def _copy_tree(source: Traversable, dest: Path) -> None:
+    """Copy a folder of package data (files and drop-in folders) into ``dest``."""
+    for entry in source.iterdir():
+        if entry.name.startswith(".") or entry.name == "__pycache__":
+            continue
+        if entry.is_dir():
+            (dest / entry.name).mkdir(exist_ok=True)
+            _copy_tree(entry, dest / entry.name)
+        elif entry.is_file():
+            (dest / entry.name).write_bytes(entry.read_bytes())

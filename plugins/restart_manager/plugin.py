@@ -123,7 +123,29 @@ class RestartManagerPlugin:
         data = event.data
         if action not in ("remove", "rename"):
             await self._learn_policy(event.subject, data)
+        if action in ("died", "cleanup") and await self._stopped_by_user(data):
+            # What a stop event would have said (Podman 5 writes none): before the died,
+            # and again at the cleanup that follows (a restart scheduled meanwhile, when
+            # the first look came too late, is cancelled).
+            self._apply(self.engine.on_container("stop", event.subject, data, self._now()))
         self._apply(self.engine.on_container(action, event.subject, data, self._now()))
+
+    async def _stopped_by_user(self, data: dict[str, Any]) -> bool:
+        """A died that a user's stop or kill caused, as the container's inspect tells where
+        Podman keeps that (bridge.podman_compat.inspect_shows_stopped_by_user)."""
+        cid = str(data.get("id") or "")
+        if not cid:
+            return False
+        try:
+            compat = await self.ctx.podman.compat()
+            if not compat.inspect_shows_stopped_by_user:
+                return False
+            info = await asyncio.wait_for(self.ctx.podman.inspect_container(cid),
+                                          INSPECT_TIMEOUT)
+        except (BridgeError, TimeoutError) as exc:
+            logger.debug("cannot tell whether a user stopped %s: %s", cid, exc)
+            return False
+        return bool((info.get("State") or {}).get("StoppedByUser"))
 
     async def _learn_policy(self, name: str, data: dict[str, Any]) -> None:
         """Podman's restart policy of a container, which events do not carry: from the

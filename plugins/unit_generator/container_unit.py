@@ -36,6 +36,7 @@ class ContainerUnitSpec:
     name_or_id: str
     pid_file: str
     stop_timeout: int = 10
+    restart_sec: int = 0  # only Podman 5 writes it into container units
     run_root: str = ""
     create_command: list[str] | None = None
     container_env: list[str] = field(default_factory=list)
@@ -88,7 +89,8 @@ def render_container_unit(
             )
         check_all_expressible(spec.create_command, "Config.CreateCommand")
         unit_type, notify_access, pid_file = "notify", "all", ""
-        exec_start_pre = f"/bin/rm \\\n\t-f {CIDFILE}"
+        if ctx.compat.generate_removes_stale_files:
+            exec_start_pre = f"/bin/rm \\\n\t-f {CIDFILE}"
         exec_stop = f"{exe} stop \\\n\t--ignore -t {t} \\\n\t--cidfile={CIDFILE}"
         exec_stop_post = f"{exe} rm \\\n\t-f \\\n\t--ignore -t {t} \\\n\t--cidfile={CIDFILE}"
         rewritten = rewrite_container_command(
@@ -119,6 +121,8 @@ def render_container_unit(
         lines.append("Environment=" + " ".join(extra_envs))
     lines += [f"Environment={escape_arg(e)}" for e in spec.additional_env]
     lines.append(f"Restart={policy}")
+    if spec.restart_sec and ctx.compat.generate_container_restart_sec:
+        lines.append(f"RestartSec={spec.restart_sec}")
     if start_limit_burst:
         lines.append(f"StartLimitBurst={start_limit_burst}")
     if spec.start_timeout:

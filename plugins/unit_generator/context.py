@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bridge.podman_compat import PodmanCompat
+
 logger = logging.getLogger(__name__)
 
 ENV_VARIABLE = "PODMAN_SYSTEMD_UNIT"
@@ -39,6 +41,11 @@ class RenderContext:
     timestamp: str | None = field(default_factory=_now)
     run_root: str | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def compat(self) -> PodmanCompat:
+        """How the units of this Podman differ (bridge.podman_compat)."""
+        return PodmanCompat(self.podman_version)
 
 
 def header(service_name: str, *, template: bool, no_header: bool, ctx: RenderContext,

@@ -134,9 +134,6 @@ async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str,
     return results
 
 
-QUADLET_FILE = re.compile(r"^[A-Za-z0-9:_.\\@-]+\.(container|pod|volume|network|kube|image)$")
-
-
 def default_quadlet_dir() -> Path:
     """Where Podman's Quadlet reads files: the user's ``$XDG_CONFIG_HOME/containers/systemd``
     for a user, ``/etc/containers/systemd`` for root."""
@@ -144,14 +141,6 @@ def default_quadlet_dir() -> Path:
         config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
         return Path(config) / "containers" / "systemd"
     return Path("/etc/containers/systemd")
-
-
-def quadlet_service(file_name: str) -> str | None:
-    """The service Quadlet makes of a file: NAME.container -> NAME.service, NAME.pod ->
-    NAME-pod.service (the others are started by what uses them)."""
-    stem, _, kind = file_name.rpartition(".")
-    return {"container": f"{stem}.service", "pod": f"{stem}-pod.service",
-            "kube": f"{stem}.service"}.get(kind)
 
 
 def rootless_cgroup_v1() -> bool:
@@ -173,39 +162,6 @@ def fit_for_rootless_v1(files: dict[str, str]) -> tuple[dict[str, str], list[str
                             "(split) cannot run rootless on this cgroup v1 host")
         out[name] = text
     return out, warnings
-
-
-async def install_quadlet(systemd: SystemdClient, quadlet_dir: Path, files: dict[str, str],
-                          *, start: bool, force: bool) -> list[InstallResult]:
-    """Write Quadlet files (all or none), daemon-reload (the generator turns them into
-    units), and start the first one's service. Quadlet units are enabled by their
-    ``[Install]`` section at generation, not by symlinks."""
-    for name in files:
-        if not QUADLET_FILE.match(name) or name.startswith("."):
-            raise InvalidParams(f"Quadlet file name {name!r}: not a Quadlet file")
-        target = quadlet_dir / name
-        if target.exists() and not force and not is_ours(target):
-            raise Conflict(f"{target} exists and was not written by podbridge "
-                           "(use force to overwrite it)")
-    check_writable(quadlet_dir)
-    try:
-        for name, text in files.items():
-            write_atomic(quadlet_dir / name, with_marker(text))
-    except OSError as exc:
-        raise InstallError(f"cannot write {exc.filename}: {exc.strerror}") from None
-    await systemd.reload()
-    results = [InstallResult(name, str(quadlet_dir / name), False, None) for name in files]
-    service = next((s for s in map(quadlet_service, files) if s), None)
-    if start and service is not None:
-        try:
-            job = await systemd.start_unit(service, "replace")
-        except NotFound:
-            raise InstallError(
-                f"{service} did not appear after daemon-reload: is a Quadlet generator "
-                "installed (make install, or Podman >= 4.4)?") from None
-        results[0].job_result = await systemd.wait_job(job, JOB_TIMEOUT)
-        results[0].unit = service
-    return results
 
 
 def unit_file(unit_dir: Path, name: str, *, force: bool) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -22,16 +23,17 @@ from bridge.standalone import add_connection_flags, open_clients, settings_from_
 from .cli_args import format_output, parse_generate_args
 from .errors import GenerateError
 from .install import (
+    check_writable,
     default_quadlet_dir,
     fit_for_rootless_v1,
-    install_quadlet,
     install_units,
     remove_unit,
     rootless_cgroup_v1,
 )
 from .options import GenerateOptions
 from .quadlet.cli import add_cli as add_quadlet_cli
-from .service import generate
+from .quadlet_install import install_quadlet
+from .service import DEPRECATED, generate
 
 CODES = {"invalid-argument": "invalid-params"}
 
@@ -83,6 +85,10 @@ class RemoveParams(BaseModel):
 
 class UnitGeneratorConfig(PluginConfig):
     unit_dir: Path | None = Field(None, description="default: the bridge's unit folder")
+    quadlet_dir: Path | None = Field(
+        None, description="where units.install puts Quadlet files (format quadlet); "
+        "default: $PODBRIDGE_QUADLET_DIR, else /etc/containers/systemd (root) or "
+        "$XDG_CONFIG_HOME/containers/systemd (a user)")
 
 
 class UnitGeneratorPlugin:
@@ -112,6 +118,12 @@ class UnitGeneratorPlugin:
         assert self.ctx is not None
         return self.ctx.config.unit_dir or self.ctx.unit_dir
 
+    @property
+    def quadlet_dir(self) -> Path:
+        assert self.ctx is not None
+        configured = self.ctx.config.quadlet_dir or os.environ.get("PODBRIDGE_QUADLET_DIR")
+        return Path(configured) if configured else default_quadlet_dir()
+
     async def _generate(self, p: GenerateParams) -> tuple[dict[str, str], list[str]]:
         assert self.ctx is not None
         try:
@@ -126,14 +138,17 @@ class UnitGeneratorPlugin:
     async def do_install(self, p: InstallParams) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx is not None
+        generator: str | None = None
         try:
             units, warnings = await self._generate(p)
             if p.format == "quadlet":
                 if rootless_cgroup_v1():
                     units, fitted = fit_for_rootless_v1(units)
                     warnings = [*warnings, *fitted]
-                results = await install_quadlet(ctx.systemd, default_quadlet_dir(), units,
-                                                start=p.start, force=p.force)
+                check_writable(self.quadlet_dir)
+                results, generator = await install_quadlet(
+                    ctx.systemd, self.quadlet_dir, self.unit_dir, units, enable=p.enable,
+                    start=p.start, force=p.force)
             else:
                 results = await install_units(ctx.systemd, self.unit_dir, units,
                                               enable=p.enable, start=p.start, force=p.force)
@@ -150,7 +165,11 @@ class UnitGeneratorPlugin:
             ctx.publish("unitgen.failed", started.unit, {
                 "error": message, "code": "failed", "job_result": started.job_result})
             raise BridgeError(message, "failed")
-        return {"installed": [r.to_json() for r in results], "warnings": warnings}
+        answer: dict[str, Any] = {"installed": [r.to_json() for r in results],
+                                  "warnings": warnings}
+        if generator:
+            answer["generator"] = generator
+        return answer
 
     async def do_remove(self, p: RemoveParams) -> dict[str, Any]:
         ctx = self.ctx
@@ -194,6 +213,8 @@ def _run_generate(args: argparse.Namespace) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return 125
     for w in warnings:
+        if w == DEPRECATED:
+            continue
         print(f"WARN[0000] {w}", file=sys.stderr)
     if command.command == "quadlet":
         sys.stdout.write("".join(units.values()))
@@ -205,4 +226,6 @@ def _run_generate(args: argparse.Namespace) -> int:
     for path, content in out.files.items():
         Path(path).write_text(content)
     sys.stdout.write(out.stdout)
+    if DEPRECATED in warnings:  # after the units, as Podman 5 does
+        print(f"\n{DEPRECATED}", file=sys.stderr)
     return 0

@@ -77,7 +77,9 @@ def render_pod_unit(
         command = rewrite_pod_command(spec.create_command, executable=exe,
                                       pid_file=pid_file, pod_id_file=pod_id_file)
         root = command.root_flags + " " if command.root_flags else ""
-        pre = [f"/bin/rm \\\n\t-f {pid_file} {pod_id_file}", format_options(command.create)]
+        pre = [f"/bin/rm \\\n\t-f {pid_file} {pod_id_file}"] \
+            if ctx.compat.generate_removes_stale_files else []
+        pre.append(format_options(command.create))
         exec_start = f"{exe} {root}pod start \\\n\t--pod-id-file {pod_id_file}"
         exec_stop = (f"{exe} {root}pod stop \\\n\t--ignore \\\n\t--pod-id-file {pod_id_file}"
                      f"  \\\n\t-t {t}")

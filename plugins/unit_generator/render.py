@@ -83,6 +83,7 @@ def _container_spec(info: ContainerInfo, opts: GenerateOptions, ctx: RenderConte
         create_command=info.create_command or [],
         container_env=info.env,
         start_timeout=opts.start_timeout or 0,
+        restart_sec=opts.restart_sec or 0,
         additional_env=opts.additional_env(ctx.environ),
         wants=list(opts.wants),
         after=list(opts.after),

@@ -22,6 +22,10 @@ from .render import render_with_warnings, unit_file_name
 
 logger = logging.getLogger(__name__)
 
+# What Podman 5 prints (stderr) after `podman generate systemd`'s units.
+DEPRECATED = ("DEPRECATED command:\nIt is recommended to use Quadlets for running containers "
+              "and pods under systemd.\n\nPlease refer to podman-systemd.unit(5) for details.")
+
 
 async def gather(podman: PodmanClient, target: str
                  ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[dict[str, Any]]]:
@@ -65,7 +69,10 @@ async def generate(podman: PodmanClient, target: str, fmt: str, opts: GenerateOp
         return exported.files, exported.warnings
     if fmt != "systemd":
         raise GenerateError(f"unknown format {fmt!r}: systemd or quadlet", code="invalid-params")
-    result = render_with_warnings(container, pod, members, opts,
-                                  ctx=await render_context(podman))
+    ctx = await render_context(podman)
+    result = render_with_warnings(container, pod, members, opts, ctx=ctx)
     files = {unit_file_name(service, opts): text for service, text in result.units.items()}
-    return files, result.warnings
+    warnings = list(result.warnings)
+    if ctx.compat.generate_systemd_deprecated:
+        warnings.append(DEPRECATED)
+    return files, warnings

@@ -32,6 +32,7 @@ import aiohttp
 
 from bridge.client import BridgeClient
 from tests.bench.podman_service import PodmanService
+from tests.bench.world_service import WorldPodmanService
 from tests.helpers import free_port
 
 
@@ -71,7 +72,7 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-async def measure_latency(svc: PodmanService, port: int, token: str, count: int
+async def measure_latency(svc: PodmanService | WorldPodmanService, port: int, token: str, count: int
                           ) -> dict[str, Any]:
     raw_seen: dict[str, float] = {}
     ws_seen: dict[str, float] = {}
@@ -131,7 +132,7 @@ def iso_seconds(stamp: str) -> float:
     return base + (int(frac) / 10 ** len(frac) if frac else 0.0)
 
 
-async def create_containers(svc: PodmanService, n: int) -> float:
+async def create_containers(svc: PodmanService | WorldPodmanService, n: int) -> float:
     connector = aiohttp.UnixConnector(path=str(svc.sock), limit=8)
     t0 = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector) as podman:
@@ -222,14 +223,21 @@ async def timed(fn: Any) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-async def run(latency_events: int = 300, containers: int = 1000, repeats: int = 15
-              ) -> dict[str, Any]:
+async def run(latency_events: int = 300, containers: int = 1000, repeats: int = 15,
+              flavour: str | None = None) -> dict[str, Any]:
+    """``flavour``: against the Podman of a test world of that flavour (debian12, debian13)
+    instead of a private Podman service of the machine's (then without the memory of a
+    Podman service, which runs inside the world)."""
     from tests.bench import cockpit
     from tests.bench.stats import alternate, summary
 
     out: dict[str, Any] = {}
-    with PodmanService() as svc, tempfile.TemporaryDirectory() as tmp:
-        assert svc.proc is not None
+    service: PodmanService | WorldPodmanService = \
+        PodmanService() if flavour is None else WorldPodmanService(flavour)
+    with service as svc, tempfile.TemporaryDirectory() as tmp:
+        if isinstance(svc, WorldPodmanService):
+            out["flavour"], out["podman"] = svc.flavour, svc.version
+        service_pid = svc.proc.pid if isinstance(svc, PodmanService) and svc.proc else None
         port = free_port()
         proc = start_bridge(svc.url, Path(tmp), port)
         connector = aiohttp.UnixConnector(path=str(svc.sock))
@@ -241,7 +249,7 @@ async def run(latency_events: int = 300, containers: int = 1000, repeats: int = 
             await own.start()
             await asyncio.sleep(1)
             out["rss_idle_kib"] = rss_kib(proc.pid)
-            out["podman_service_rss_idle_kib"] = rss_kib(svc.proc.pid)
+            out["podman_service_rss_idle_kib"] = rss_kib(service_pid) if service_pid else None
             if ck is not None:
                 out["cockpit_rss_idle_kib"] = ck.rss_kib()
             out["latency"] = await measure_latency(svc, port, token, latency_events)
@@ -281,7 +289,7 @@ async def run(latency_events: int = 300, containers: int = 1000, repeats: int = 
                         runs[name].append(await timed(contenders[name]))
                 out.update({f"{k}_ms": summary(v, 2) for k, v in runs.items()})
                 out["rss_1000_kib"] = rss_kib(proc.pid)
-                out["podman_service_rss_1000_kib"] = rss_kib(svc.proc.pid)
+                out["podman_service_rss_1000_kib"] = rss_kib(service_pid) if service_pid else None
             if ck is not None:
                 body = ck.http_get("1", svc.sock, "/v4.0.0/libpod/containers/json?all=true")
                 assert len(json.loads(body)) == containers

@@ -127,6 +127,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=SECTIONS)
     parser.add_argument("--json", help="also write every measurement to this file")
+    parser.add_argument("--flavours", default="",
+                        help="with the podman section: also measure the event latency and "
+                             "state.get in test worlds of these flavours (debian12,debian13)")
     args = parser.parse_args()
     started = time.monotonic()
     print(f"make bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
@@ -142,6 +145,10 @@ def main() -> None:
         elif section == "podman":
             results[section] = asyncio.run(latency.run())
             print_podman(results[section])
+            for flavour in [f for f in args.flavours.replace(",", " ").split() if f]:
+                r = results[f"podman-{flavour}"] = asyncio.run(latency.run(flavour=flavour))
+                print(f"-- the same against a {flavour} test world (Podman {r['podman']}):")
+                print_podman(r)
         elif section == "units":
             results[section] = asyncio.run(units.run())
             print_units(results[section])

@@ -71,12 +71,13 @@ def _needs_browser_and_world() -> None:
 # -- the world ----------------------------------------------------------------------------
 
 @pytest.fixture(scope="package")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """One world for the browser tests (torn down after them, not at the end of a whole
-    run); each test removes what it creates in it."""
+def world(tmp_path_factory: pytest.TempPathFactory, flavour: str) -> Iterator[World]:
+    """One world for the browser tests per flavour (torn down after them, not at the end of
+    a whole run); each test removes what it creates in it."""
     if reason := skip_reason():
         pytest.skip(reason)
-    with checked_world(tmp_path_factory.mktemp("world"), "the browser tests'") as w:
+    with checked_world(tmp_path_factory.mktemp(f"world-{flavour}"), "the browser tests'",
+                       flavour) as w:
         yield w
 
 

@@ -2,6 +2,8 @@
 
 ``world`` is booted once per session; a test that creates something in it removes it.
 ``fresh_world`` is booted for one test: for tests that reboot, break or destroy it.
+Both come in every flavour of the world (``flavour``: debian12, debian13), so each world
+test runs on each; PODBRIDGE_FLAVOURS=debian13 (or debian12) narrows a run.
 Every test here is skipped, with one reason, when the machine cannot host a world.
 """
 
@@ -27,7 +29,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.world)
 
 
-WORLD_FIXTURES = {"world", "fresh_world", "bridge", "client", "users_world"}
+WORLD_FIXTURES = {"world", "fresh_world", "bridge", "client", "users_world", "flavour"}
 
 
 @pytest.fixture(autouse=True)
@@ -39,27 +41,24 @@ def _needs_world(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """One world for the session."""
-    if reason := unavailable_reason():
-        pytest.skip(f"no test world on this machine: {reason}")
-    with checked_world(tmp_path_factory.mktemp("world"), "the session's") as w:
+def world(tmp_path_factory: pytest.TempPathFactory, flavour: str) -> Iterator[World]:
+    """One world per flavour for the session."""
+    with checked_world(tmp_path_factory.mktemp(f"world-{flavour}"), "the session's",
+                       flavour) as w:
         yield w
 
 
 @pytest.fixture
-def fresh_world(tmp_path: Path) -> Iterator[World]:
+def fresh_world(tmp_path: Path, flavour: str) -> Iterator[World]:
     """A world of the test's own, torn down (and checked for leftovers) after it."""
-    with checked_world(tmp_path / "world", "the test's") as w:
+    with checked_world(tmp_path / "world", "the test's", flavour) as w:
         yield w
 
 
 @pytest.fixture(scope="session")
-def users_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """A world with two users, alice and bob, each with a user manager and rootless Podman
-    (bridge.sandbox.users). A test that creates something in it removes it."""
-    if reason := unavailable_reason():
-        pytest.skip(f"no test world on this machine: {reason}")
-    with checked_world(tmp_path_factory.mktemp("users-world"), "the users'",
-                       users=["alice", "bob"]) as w:
+def users_world(tmp_path_factory: pytest.TempPathFactory, flavour: str) -> Iterator[World]:
+    """A world (per flavour) with two users, alice and bob, each with a user manager and
+    rootless Podman (bridge.sandbox.users). A test that creates something in it removes it."""
+    with checked_world(tmp_path_factory.mktemp(f"users-world-{flavour}"), "the users'",
+                       flavour, users=["alice", "bob"]) as w:
         yield w

@@ -59,7 +59,10 @@ async def gen_client(gen_bridge: Bridge) -> AsyncIterator[BridgeClient]:
 
 async def podman_json(world: World, *args: str) -> Any:
     done = await world.arun(["podman", *args])
-    return json.loads(done.stdout)
+    found = json.loads(done.stdout)
+    if args[:2] == ("pod", "inspect") and isinstance(found, list):
+        [found] = found  # Podman 5 prints a list (bridge.podman_compat.pod_inspect_is_list)
+    return found
 
 
 def write_files(folder: Path, files: dict[str, str]) -> None:
@@ -290,6 +293,12 @@ async def test_installed_generator_runs_under_systemd(world: World, gen_bridge: 
                                                       tmp_path: Path) -> None:
     """The generator `make install` installs, run by the world's own systemd at
     daemon-reload: a file in /etc/containers/systemd becomes a unit that starts."""
+    if world.flavour.native_quadlet or not world.flavour.uses_host_root():
+        # `make install` never installs over Podman's own Quadlet, and the world's own
+        # (test_quadlet_install) is what runs there; our generator runs on the machine's
+        # Python, which a world of another Debian release does not have.
+        pytest.skip(f"{world.flavour}: Podman's own Quadlet generator, or a root "
+                    "filesystem without the machine's Python")
     name = unique("gen")
     port = free_port()
     unit = f"{name}.service"

@@ -56,7 +56,8 @@ async def wait_event(bridge: Bridge, type_: str, subject: str | None = None,
 
 def states(world: World, names: list[str]) -> dict[str, str]:
     """Podman's state of each container, as the CLI in the world shows it."""
-    out = world.podman("ps", "-a", "--format", "{{.Names}} {{.State}}").stdout
+    # .Status: "Up ...", "Exited (N) ..." in Podman 4 and 5 (5's .State says "exited").
+    out = world.podman("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout
     found = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
     return {n: found.get(n, "missing").strip() for n in names}
 

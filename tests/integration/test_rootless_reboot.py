@@ -45,8 +45,8 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 @pytest.mark.timeout(600)
 async def test_reboot_brings_back_the_users_containers_units_and_bridge(
-        tmp_path: Path) -> None:
-    with checked_world(tmp_path / "world", "the test's", users=[USER]) as w:
+        tmp_path: Path, flavour: str) -> None:
+    with checked_world(tmp_path / "world", "the test's", flavour, users=[USER]) as w:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
 

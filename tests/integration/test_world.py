@@ -232,11 +232,11 @@ def test_worlds_side_by_side(world: World, fresh_world: World) -> None:
         world.podman("rm", "-f", "--ignore", names[0])
 
 
-def test_pod_with_two_containers_and_a_clean_teardown(tmp_path: Path) -> None:
+def test_pod_with_two_containers_and_a_clean_teardown(tmp_path: Path, flavour: str) -> None:
     """Pods need a cgroup in every controller, also those the machine mounts nowhere
     (net_cls, perf_event, ...): the world's own subtree of them, gone after teardown."""
     before = HostSnapshot.take()
-    w = World(tmp_path / "world").up()
+    w = World(tmp_path / "world", flavour=flavour).up()
     try:
         port = free_port()
         w.podman("pod", "create", "--name", "duo", "-p", f"127.0.0.1:{port}:80")
@@ -245,6 +245,8 @@ def test_pod_with_two_containers_and_a_clean_teardown(tmp_path: Path) -> None:
         started = w.podman("pod", "start", "duo")
         assert "cgroup" not in started.stderr, started.stderr
         pod = json.loads(w.podman("pod", "inspect", "duo").stdout)
+        if isinstance(pod, list):  # Podman 5 prints a list, as for containers
+            [pod] = pod
         assert pod["State"] == "Running"
         states = {c["Name"]: c["State"] for c in pod["Containers"]}
         assert len(states) == 3 and set(states.values()) == {"running"}, states
@@ -268,12 +270,12 @@ def test_pod_with_two_containers_and_a_clean_teardown(tmp_path: Path) -> None:
     assert leftovers(w, before) == []
 
 
-def test_boots_and_tears_down_five_times_clean(tmp_path: Path) -> None:
+def test_boots_and_tears_down_five_times_clean(tmp_path: Path, flavour: str) -> None:
     times = []
     for i in range(5):
         before = HostSnapshot.take()
         started = time.monotonic()
-        w = World(tmp_path / f"world{i}").up()
+        w = World(tmp_path / f"world{i}", flavour=flavour).up()
         times.append(time.monotonic() - started)
         try:
             assert w.ping_podman()
@@ -287,11 +289,12 @@ def test_boots_and_tears_down_five_times_clean(tmp_path: Path) -> None:
     logger.info("boot times: %s", ", ".join(f"{t:.2f}s" for t in times))
 
 
-def test_down_after_an_up_killed_halfway(tmp_path: Path) -> None:
+def test_down_after_an_up_killed_halfway(tmp_path: Path, flavour: str) -> None:
     """`sandbox up` SIGKILLed while booting: `down` from another process still cleans up."""
     before = HostSnapshot.take()
     root = tmp_path / "killed"
-    up = subprocess.Popen([sys.executable, "-m", "bridge.sandbox", "sandbox", "up", str(root)],
+    up = subprocess.Popen([sys.executable, "-m", "bridge.sandbox", "sandbox", "up", str(root),
+                           "--flavour", flavour],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30

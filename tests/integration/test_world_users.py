@@ -108,8 +108,9 @@ def test_bad_user_name_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_reboot_brings_back_the_user_manager_and_enabled_units(tmp_path: Path) -> None:
-    with checked_world(tmp_path / "world", "the test's", users=["carol"]) as w:
+def test_reboot_brings_back_the_user_manager_and_enabled_units(tmp_path: Path,
+                                                                flavour: str) -> None:
+    with checked_world(tmp_path / "world", "the test's", flavour, users=["carol"]) as w:
         unit = "~/.config/systemd/user/sleeper.service"
         w.run_as("carol", ["sh", "-ec",
                            "mkdir -p ~/.config/systemd/user\n"

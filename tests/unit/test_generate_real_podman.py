@@ -1,4 +1,5 @@
-"""Parity with the real ``podman generate systemd`` of this machine (Podman 4.3.1).
+"""Parity with the real ``podman generate systemd`` of this machine (Podman 4.3.1 on
+Debian 12, 5.x on Debian 13: the units are rendered for the version it reports).
 
 Containers and a pod are created (never started) with the machine's podman, named
 ``pbgen-<run>-*``, and removed afterwards. For every container and a set of flag
@@ -9,6 +10,7 @@ sections, keys, values and Exec argv (tests/unit/unitdiff.py), header comments a
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -164,8 +166,13 @@ def _podman_units(flags: list[str], target: str) -> dict[str, str]:
     return units
 
 
+@functools.cache
+def _version() -> str:
+    return _podman("version", "--format", "{{.Client.Version}}").stdout.strip()
+
+
 def _ctx() -> RenderContext:
-    return RenderContext(executable=PODMAN or "/usr/bin/podman", podman_version="4.3.1",
+    return RenderContext(executable=PODMAN or "/usr/bin/podman", podman_version=_version(),
                          timestamp=None, environ=dict(os.environ))
 
 

@@ -1,0 +1,161 @@
+"""A flavour's root filesystem: built once with debootstrap, cached, shared read-only.
+
+The tree lives under ``cache_root()/rootfs-FLAVOUR-KEY``; KEY hashes the suite, the
+package list and this recipe, so a changed list builds a new tree (and removes the old
+one). A world never writes into it: it boots on an overlay whose upper layer is in the
+world's own folder (see :mod:`bridge.sandbox.boot`). Two worlds asking at once build it
+once (a lock file), and a half-built tree is never used (built aside, then renamed).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from bridge.sandbox.flavours import Flavour
+
+logger = logging.getLogger(__name__)
+
+RECIPE_VERSION = "1"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class RootfsError(RuntimeError):
+    pass
+
+
+def cache_root() -> Path:
+    """$PODBRIDGE_CACHE, else /var/cache/podbridge for root, else ~/.cache/podbridge."""
+    if env := os.environ.get("PODBRIDGE_CACHE"):
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/var/cache/podbridge")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "podbridge"
+
+
+def _apt_uris() -> list[str]:
+    """The Debian archive URIs the machine's apt uses (one-line and deb822 sources)."""
+    found: list[str] = []
+    files = [Path("/etc/apt/sources.list"),
+             *sorted(Path("/etc/apt/sources.list.d").glob("*.list")),
+             *sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))]
+    for path in files:
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            words = line.split("#", 1)[0].split()
+            if path.suffix == ".sources":
+                if words[:1] == ["URIs:"]:
+                    found += words[1:]
+            elif words[:1] == ["deb"]:
+                found += [w for w in words[1:] if "://" in w][:1]
+    return found
+
+
+def mirror() -> str:
+    """$PODBRIDGE_DEBIAN_MIRROR, else the machine's own Debian archive (not its security
+    archive), else deb.debian.org: the mirror reachable here is the one apt uses."""
+    if env := os.environ.get("PODBRIDGE_DEBIAN_MIRROR"):
+        return env
+    for uri in _apt_uris():
+        tail = uri.rstrip("/").rsplit("/", 1)[-1]
+        if tail == "debian" or tail.endswith("-debian"):
+            return uri.rstrip("/")
+    return DEFAULT_MIRROR
+
+
+def key(flavour: Flavour) -> str:
+    text = "\n".join([RECIPE_VERSION, flavour.suite, *sorted(flavour.packages)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def path_of(flavour: Flavour) -> Path:
+    return cache_root() / f"rootfs-{flavour.name}-{key(flavour)}"
+
+
+def _ready(tree: Path) -> bool:
+    return (tree / "usr" / "lib" / "systemd" / "systemd").exists() and \
+        (tree / ".podbridge-rootfs").exists()
+
+
+def ensure(flavour: Flavour, timeout: float = 1800) -> Path:
+    """The flavour's root filesystem, built now when missing (needs root, debootstrap and
+    the Debian mirror; a few minutes and about 450 MB the first time)."""
+    tree = path_of(flavour)
+    if _ready(tree):
+        return tree
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / f"rootfs-{flavour.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another world may be building it right now
+        if _ready(tree):
+            return tree
+        _build(flavour, tree, timeout)
+        for stale in root.glob(f"rootfs-{flavour.name}-*"):
+            if stale != tree and stale.is_dir() and not stale.name.endswith(".tmp"):
+                if _in_use(stale):
+                    logger.info("keeping the outdated root filesystem %s: a world runs on "
+                                "it", stale)
+                    continue
+                logger.info("removing the outdated root filesystem %s", stale)
+                shutil.rmtree(stale, ignore_errors=True)
+    return tree
+
+
+def _in_use(tree: Path) -> bool:
+    """True when some mount namespace has an overlay on ``tree`` (a world booted on it)."""
+    needle = f"lowerdir={tree}".encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if needle in (proc / "mountinfo").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _build(flavour: Flavour, tree: Path, timeout: float) -> None:
+    if shutil.which("debootstrap", path=_PATH) is None:
+        raise RootfsError(f"the {flavour} world needs debootstrap to build its root "
+                          "filesystem (Debian package debootstrap; scripts/install-deps.sh)")
+    work = tree.with_name(f"{tree.name}.{os.getpid()}.tmp")
+    # What a build killed halfway left (we hold the lock: no build runs now).
+    for left in tree.parent.glob(f"rootfs-{flavour.name}-*.tmp"):
+        shutil.rmtree(left, ignore_errors=True)
+    source = mirror()
+    logger.info("building the %s root filesystem (%s from %s) in %s: once per package "
+                "list", flavour, flavour.suite, source, tree)
+    started = time.monotonic()
+    # In a mount namespace of its own: the /proc and /sys debootstrap mounts in the tree
+    # go with it, even when it is killed halfway.
+    argv = ["unshare", "--mount", "--propagation", "private",
+            "debootstrap", "--variant=minbase", f"--include={','.join(flavour.packages)}",
+            flavour.suite, str(work), source]
+    log = tree.with_name(f"{tree.name}.log")
+    with log.open("w") as out:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                              env={"PATH": _PATH, "LANG": "C.UTF-8"}, timeout=timeout,
+                              check=False)
+    if done.returncode != 0:
+        shutil.rmtree(work, ignore_errors=True)
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise RootfsError(f"debootstrap of {flavour.suite} failed ({done.returncode}); see "
+                          f"{log}: {' | '.join(tail)}")
+    # apt's downloaded packages are of no use to a world (about 80 MB).
+    for deb in (work / "var" / "cache" / "apt" / "archives").glob("*.deb"):
+        deb.unlink()
+    (work / ".podbridge-rootfs").write_text(" ".join(argv) + "\n")
+    work.rename(tree)
+    logger.info("built the %s root filesystem in %.0fs", flavour, time.monotonic() - started)
