@@ -61,6 +61,28 @@ def _check_children(request: pytest.FixtureRequest) -> Iterator[None]:
     assert not leaked, f"test leaked child processes: {sorted(leaked)}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked ``flavours("debian12", why="...")`` runs only in those flavours: its
+    other flavours' cases are deselected (not skipped), and the reason is printed once."""
+    keep, dropped = [], []
+    reasons: set[str] = set()
+    for item in items:
+        marker = item.get_closest_marker("flavours")
+        spec = getattr(item, "callspec", None)
+        name = spec.params.get("flavour") if spec is not None else None
+        if marker is not None and name is not None and name not in marker.args:
+            dropped.append(item)
+            reasons.add(f"{item.module.__name__ if item.module else item.nodeid}: "
+                        f"{marker.kwargs.get('why', 'not in this flavour')}")
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+        for reason in sorted(reasons):
+            print(f"\nflavour-bound, deselected elsewhere: {reason}")
+
+
 @pytest.fixture(scope="session", params=selected())
 def flavour(request: pytest.FixtureRequest) -> str:
     """The flavour of the test world (debian12, debian13) a world test runs in: the

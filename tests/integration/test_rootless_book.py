@@ -20,7 +20,9 @@ from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
 from tests.helpers import fetch
-from tests.integration.worldbridge import WorldBridge, host_port, run_podbridge
+from tests.integration.worldbridge import IN_WORLD_BRIDGE, WorldBridge, host_port, run_podbridge
+
+pytestmark = IN_WORLD_BRIDGE
 
 USER = "alice"
 

@@ -17,7 +17,14 @@ from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, SLEEP
 from bridge.sandbox.users import command
 from tests.helpers import unique
-from tests.integration.worldbridge import WorldBridge, podbridge_argv, run_podbridge
+from tests.integration.worldbridge import (
+    IN_WORLD_BRIDGE,
+    WorldBridge,
+    podbridge_argv,
+    run_podbridge,
+)
+
+pytestmark = IN_WORLD_BRIDGE
 
 
 def names(rows: list[dict[str, Any]]) -> set[str]:

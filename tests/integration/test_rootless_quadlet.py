@@ -15,7 +15,9 @@ from bridge.client import BridgeClient
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import fetch
-from tests.integration.worldbridge import WorldBridge, host_port, python_argv
+from tests.integration.worldbridge import IN_WORLD_BRIDGE, WorldBridge, host_port, python_argv
+
+pytestmark = IN_WORLD_BRIDGE
 
 USER = "alice"
 

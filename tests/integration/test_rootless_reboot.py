@@ -16,7 +16,9 @@ import pytest
 from bridge.client import BridgeClient
 from bridge.sandbox.images import SLEEP
 from tests.helpers import checked_world, free_port
-from tests.integration.worldbridge import REPO, python_argv
+from tests.integration.worldbridge import IN_WORLD_BRIDGE, REPO, python_argv
+
+pytestmark = IN_WORLD_BRIDGE
 
 USER = "dave"
 

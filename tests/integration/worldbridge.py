@@ -15,11 +15,20 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from bridge.sandbox import World
 from bridge.sandbox.users import command
 from tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+
+# The bridge these tests run inside a world, as one of its users, is this machine's Python
+# with podbridge's virtualenv on its path. debian13's root filesystem has neither (Python
+# 3.13, none of the dependencies), so they run in the debian12 world only.
+IN_WORLD_BRIDGE = pytest.mark.flavours(
+    "debian12", why="a bridge run inside the world as its user needs this machine's Python "
+    "and podbridge's virtualenv, which debian13's root filesystem lacks")
 
 
 def host_port() -> int:
