@@ -135,6 +135,8 @@ class Bridge:
             self._runner = None
         if self.systemd_source is not None:
             self.systemd_source.stop()
+        if self.podman_source is not None:
+            self.podman_source.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -71,7 +71,10 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 "oldest_seq": bridge.bus.oldest_seq,
                 "subscribers": bridge.bus.subscriber_count,
                 "podman": {"url": bridge.podman.url, "connected": bridge.podman_source.connected
-                           if bridge.podman_source else False},
+                           if bridge.podman_source else False,
+                           # events read, repeats dropped, gaps suspected (see sources.py)
+                           **(bridge.podman_source.metrics() if bridge.podman_source
+                              else {})},
                 "systemd": {"scope": bridge.systemd.scope, "address": bridge.systemd.address,
                             "connected": bridge.systemd_source.connected
                             if bridge.systemd_source else False}}
