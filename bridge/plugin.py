@@ -284,4 +284,8 @@ class PluginHost:
     def list(self) -> list[dict[str, Any]]:
         return [i.to_json() for i in sorted(self.info.values(), key=lambda i: i.name)]
 
+    def instance(self, name: str) -> Any | None:
+        """The running instance of plugin ``name`` (for tests and diagnostics)."""
+        return self._instances.get(name)
+
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from bridge.sandbox import World
 from bridge.sandbox.leftovers import HostSnapshot, leftovers, new_files_of
 from tests.helpers import unique
+
+pytestmark = pytest.mark.world  # boots worlds of its own
 
 
 def test_foreign_files_pass_and_a_leak_of_the_world_is_caught(tmp_path: Path) -> None:
