@@ -250,6 +250,7 @@ class PluginHost:
                 logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed,
                 unit_dir=self.unit_dir)
             plugin = cls()
+            self._instances[name] = plugin
             info.state = "starting"
             error: BaseException | None = None
             try:
@@ -274,6 +275,8 @@ class PluginHost:
             await asyncio.sleep(self._backoff(info.failures))
 
     async def _teardown(self, name: str, plugin: Any, ctx: PluginContext) -> None:
+        if self._instances.get(name) is plugin:
+            del self._instances[name]
         try:
             await asyncio.wait_for(plugin.stop(), timeout=10)
         except Exception:

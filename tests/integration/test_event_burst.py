@@ -25,7 +25,8 @@ from tests.helpers import unique
 from tests.integration.bridgefix import RawWS, base_url, wait_for
 
 # Not collected at all by default (a skip would read as a missing world in CI).
-SIZES = [12_000, *([100_000] if os.environ.get("PODBRIDGE_BURST_100K") else [])]
+SIZES = [12_000, *([pytest.param(100_000, marks=pytest.mark.timeout(3600))]
+                   if os.environ.get("PODBRIDGE_BURST_100K") else [])]
 
 
 async def podman_reader(world: Any, repo: str, seen: set[tuple[str, str]],
