@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bridge import faults
 from bridge.bus import Subscription
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
@@ -85,6 +86,22 @@ class Runner:
             # Read now: a BindsTo= dependent that the crash stops can be unloaded by
             # systemd, and then the unit's BoundBy no longer names it.
             await self._read_dependents()
+        if w.phase == "update" and self.resumed and w.probation.job_result is None \
+                and await self._never_restarted():
+            # The bridge died after the name moved but before the restart: the unit still
+            # runs the previous image. Point the name back at it: rolled back, not half.
+            w.reason = ("interrupted before the restart: the unit still runs the previous "
+                        "image")
+            w.rolled_back_by = "rollback_watcher"
+            w.rollback_at = self.clock()
+            try:
+                await rollback.retag_previous(self.podman, w.changes)
+            except BridgeError as exc:
+                return await self._finish("failed", FAILED_EVENT, stage="rollback",
+                                          reason=f"{w.reason}; cannot re-tag: {exc.message}")
+            logger.warning("%s: %s; its name points at the previous image again", w.unit,
+                           w.reason)
+            return await self._finish("performed", PERFORMED, stage="interrupted")
         if w.phase == "update":
             judge = self._judge(infer_job=self.resumed)
             verdict = await judge.verdict()
@@ -124,6 +141,23 @@ class Runner:
             await self._restart_dependents()
         return await self._finish("performed", PERFORMED)
 
+    async def _never_restarted(self) -> bool:
+        """No job pending on the unit, and every running container of it still runs a
+        previous image (none a new one): the restart never happened."""
+        try:
+            props = await self.systemd.unit_properties(self.w.unit)
+            if (props.get("Job") or (0, "/"))[0]:
+                return False
+            rows = await self.podman.containers(
+                all=False, filters={"label": [f"PODMAN_SYSTEMD_UNIT={self.w.unit}"]})
+        except BridgeError as exc:
+            logger.warning("%s: cannot tell whether it was restarted: %s", self.w.unit, exc)
+            return False
+        previous = {c.previous_image_id.removeprefix("sha256:") for c in self.w.changes}
+        running = {str(r.get("ImageID") or r.get("Image") or "").removeprefix("sha256:")
+                   for r in rows}
+        return bool(running) and running <= previous
+
     def _begin_verify(self, job_result: str | None) -> None:
         w = self.w
         old = w.probation
@@ -144,6 +178,7 @@ class Runner:
         w.rolled_back_by = "rollback_watcher"
         w.rollback_at = self.clock()
         await rollback.retag_previous(self.podman, w.changes)
+        faults.point("rollback.after_retag")
         if (await self.systemd.unit_properties(w.unit)).get("ActiveState") == "failed":
             await self.systemd.reset_failed_unit(w.unit)
         w.job = await self.systemd.restart_unit(w.unit)

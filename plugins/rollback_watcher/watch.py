@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge import faults
 from bridge.bus import Subscription
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
@@ -178,7 +179,11 @@ class Judge:
             # Nothing pending: the job ended while we were away.
             self.p.job_done("done" if active == "active" else f"unknown ({active}/{sub})",
                             now)
+        began = self.p.active_at
         self.p.unit_state(active, sub, props.get("NRestarts"), now, invocation)
+        if began is None and self.p.active_at is not None:
+            self.save()
+            faults.point("rollback.mid_probation")
 
     async def _discover(self) -> None:
         """The unit's new containers: running, labelled with the unit."""

@@ -54,6 +54,7 @@ async def serve(world: Any, state_dir: Path, config: Path, port: int
 async def connect(url: str, token_file: Path, timeout: float = 30) -> BridgeClient:
     deadline = time.monotonic() + timeout
     while True:
+        client = None
         try:
             token = await asyncio.to_thread(token_file.read_text)
             client = BridgeClient(url, token.strip())
@@ -61,6 +62,8 @@ async def connect(url: str, token_file: Path, timeout: float = 30) -> BridgeClie
             await client.call("rollback.status")
             return client
         except Exception:
+            if client is not None:
+                await client.close()
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)
