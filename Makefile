@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 WORLD ?= $(CURDIR)/.worlds/run
 
-.PHONY: deps panel run test bench lint demo install clean
+.PHONY: deps panel run test test-stress soak bench lint demo install clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -19,6 +19,19 @@ run: deps panel
 test: deps panel
 	@if [ -f frontend/package.json ]; then cd frontend && npm test --silent; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The rollback and restart scenarios N times under stress-ng (all CPUs): false rollbacks,
+# missed rollbacks and flakes, all must be 0. The 100,000-event burst runs here too.
+N ?= 20
+test-stress: deps
+	PODBRIDGE_BURST_100K=1 $(BIN)/pytest -q tests/integration/test_event_burst.py
+	$(BIN)/python -m tests.stress.run --repeat $(N) $(PYTEST_ARGS)
+
+# Churn against a world with 100 websocket clients for DURATION (30m by default): RSS,
+# descriptors, tasks and store size at start and end, and events lost.
+DURATION ?= 30m
+soak: deps
+	$(BIN)/python -m tests.stress.soak --duration $(DURATION)
 
 bench: deps
 	$(BIN)/python -m tests.bench.run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,6 +69,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def bridge_status(_: NoParams) -> dict[str, Any]:
         return {"version": __version__, "seq": bridge.bus.seq,
+                "tasks": len(asyncio.all_tasks()),
                 "oldest_seq": bridge.bus.oldest_seq,
                 "subscribers": bridge.bus.subscriber_count,
                 "podman": {"url": bridge.podman.url, "connected": bridge.podman_source.connected
