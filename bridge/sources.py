@@ -64,7 +64,7 @@ NON_LABEL_ATTRIBUTES = frozenset({"image", "name", "podId", "containerExitCode",
 # Keys remembered: a rotated events file (1 MB) holds under 10,000 events, so any repeat
 # Podman sends is among them. An unknown event older than every remembered one cannot be
 # judged: it is taken for a repeat (and counted).
-DEDUP_KEYS = 262_144
+DEDUP_KEYS = 65_536
 ROTATION = "log-rotation"
 
 

@@ -47,7 +47,7 @@ def sample(pid: int, state: Path) -> dict[str, float]:
     return {"rss_mb": round(rss / 1024, 1),
             "fds": len(os.listdir(f"/proc/{pid}/fd")),
             "threads": len(os.listdir(f"/proc/{pid}/task")),
-            "store_kb": round(sum(f.stat().st_size for f in state.glob("*.sqlite*")) / 1024)}
+            "store_kb": round(sum(f.stat().st_size for f in state.glob("podbridge.db*")) / 1024)}
 
 
 class Client:
