@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 
 # netavark + iptables: the test world's networks (podman would otherwise fall back to CNI);
 # catatonit: podman's infra containers (pods).
-# stress-ng: `make test-stress` saturates the CPUs with it.
+# stress-ng: `make test-stress` saturates the CPUs with it; libfaketime: the clock-jump fault.
 debs=(podman runc netavark aardvark-dns iptables catatonit docker-registry busybox-static
-      skopeo dbus systemd uidmap chromium iproute2 nodejs npm stress-ng)
+      skopeo dbus systemd uidmap chromium iproute2 nodejs npm stress-ng libfaketime)
 missing=()
 for p in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

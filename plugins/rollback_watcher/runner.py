@@ -35,6 +35,16 @@ FAILED_EVENT = "rollback.failed"
 Publish = Callable[[str, str, dict[str, Any]], None]
 
 
+def steady_wall_clock() -> Callable[[], float]:
+    """Wall-clock seconds that advance with the monotonic clock. Probation times are kept
+    as wall-clock (they outlive the process, in the store), but within one run a step of
+    the system clock (NTP, someone setting the date) must neither end a probation early
+    nor stretch it: this clock starts at the wall time and then only moves with the
+    monotonic one."""
+    wall0, mono0 = time.time(), time.monotonic()
+    return lambda: wall0 + (time.monotonic() - mono0)
+
+
 @dataclass
 class Settings:
     rollback: bool = True
@@ -48,7 +58,7 @@ class Runner:
     def __init__(self, watch: Watch, sub: Subscription, *, podman: PodmanClient,
                  systemd: SystemdClient, journal: WatchJournal, publish: Publish,
                  settings: Settings, resumed: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] | None = None) -> None:
         self.w = watch
         self.sub = sub
         self.podman = podman
@@ -57,7 +67,7 @@ class Runner:
         self.publish = publish
         self.settings = settings
         self.resumed = resumed
-        self.clock = clock
+        self.clock = clock or steady_wall_clock()
         self.finished: dict[str, Any] | None = None
 
     def save(self) -> None:
