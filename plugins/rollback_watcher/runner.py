@@ -9,6 +9,7 @@ idempotent), ``verify`` judges the rollback's restart.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -135,12 +136,24 @@ class Runner:
                 w.phase = "rollback"
                 self.save()
         if w.phase == "rollback":
-            try:
-                await self._roll_back()
-            except BridgeError as exc:
-                return await self._finish("failed", FAILED_EVENT, stage="rollback",
-                                          reason=f"{w.reason}; the rollback failed: "
-                                          f"{exc.message}")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.settings.job_timeout
+            while True:
+                try:
+                    await self._roll_back()
+                    break
+                except BridgeError as exc:
+                    # systemd's bus went away (D-Bus restarted): both steps are
+                    # idempotent, so wait for the connection and do them again.
+                    if self.systemd.connected or loop.time() > deadline:
+                        return await self._finish(
+                            "failed", FAILED_EVENT, stage="rollback",
+                            reason=f"{w.reason}; the rollback failed: {exc.message}")
+                    logger.warning("%s: the rollback lost systemd's bus (%s); retrying",
+                                   w.unit, exc.message)
+                    w.phase = "rollback"
+                    self.save()
+                    await self._reconnected(deadline - loop.time())
         verdict = await self._judge(infer_job=w.probation.job_result is None,
                                     job=w.job).verdict()
         if verdict.outcome != PASSED:
@@ -195,20 +208,39 @@ class Runner:
         logger.info("%s: rolling back (job %s)", w.unit, w.job)
         self._begin_verify(job_result=None)
         try:
-            result = await self.systemd.wait_job(w.job, self.settings.job_timeout)
+            result: str | None = await self.systemd.wait_job(w.job,
+                                                             self.settings.job_timeout)
         except BridgeError as exc:
-            result = f"unknown ({exc.message})"
+            if self.systemd.connected:
+                result = f"unknown ({exc.message})"
+            else:
+                # The bus went away with the job running: its result is inferred from the
+                # unit once the bus is back (the judge reads it), not taken as a failure.
+                logger.warning("%s: lost systemd's bus waiting for the rollback's job",
+                               w.unit)
+                result = None
         # Until the job is taken up, the bad image's crash loop goes on (auto-restart,
         # NRestarts rising): those events are not about the rollback. From here on the
         # judge's first poll sets what is normal.
         self.sub.drain()
         w.probation.n_restarts = None
-        w.probation.job_done(result, self.clock())
+        if result is not None:
+            w.probation.job_done(result, self.clock())
         self.save()
+        if result is None:
+            await self._reconnected(self.settings.job_timeout)
         if result == "done":
             # Units that a crash of this one stopped (BindsTo=) run again at once, not
             # only after the probation.
             await self._restart_dependents()
+
+    async def _reconnected(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) until the systemd client is connected again: the
+        systemd source reconnects it; the client has no event to wait on, so poll."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while not self.systemd.connected and loop.time() < end:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
 
     async def _read_dependents(self) -> list[str]:
         w = self.w
