@@ -55,6 +55,10 @@ exec 3<"$ROOT"
 {keep_open}
 mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -n --no-canonicalize --bind /proc/self/fd/3/var-tmp /var/tmp
+# A private /dev/shm: Podman keeps its container locks in /dev/shm/libpod_lock (2048 of
+# them). Shared, every world's locks came from the machine's pool and a killed world never
+# gave its back, until no Podman on the machine could create a container.
+mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 if [ ! -d "$ROOT/lib-units" ]; then
     mkdir -p "$ROOT"
     mount -n --no-canonicalize --bind /proc/self/fd/3 "$ROOT"

@@ -93,3 +93,7 @@ async def test_clock_jump_mid_probation(world: Any, make_app: Any, tmp_path: Pat
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+        # libfaketime's shared memory of that process, which it leaves on a signal exit.
+        for leftover in (f"/dev/shm/faketime_shm_{proc.pid}",
+                         f"/dev/shm/sem.faketime_sem_{proc.pid}"):
+            await asyncio.to_thread(lambda f=leftover: Path(f).unlink(missing_ok=True))
