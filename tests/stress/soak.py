@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from bridge.client import BridgeClient
 from bridge.sandbox import World
@@ -73,24 +74,33 @@ class Client:
                 self.events += 1
 
 
-def churn(world: World, stop: threading.Event, counts: dict[str, int]) -> None:
+def churn(world: World, stop: threading.Event, counts: dict[str, Any]) -> None:
     i = 0
     while not stop.is_set():
         i += 1
-        name = f"soak-{i}"
-        world.podman("create", "--name", name, SLEEP)
-        world.podman("start", name)
-        world.podman("kill", name, check=False)              # a crash
-        world.podman("stop", "-t", "0", name, check=False)
-        world.podman("rm", "-f", name)
-        unit = f"soak-unit-{i % 4}.service"
-        (world.unit_dir / unit).write_text(notify_unit(f"soak-unit-{i % 4}", SLEEP))
-        world.systemctl("daemon-reload")
-        world.systemctl("start", unit)
-        world.systemctl("stop", unit)
-        (world.unit_dir / unit).unlink()
-        world.systemctl("daemon-reload")
-        counts["cycles"] = i
+        try:
+            cycle(world, i)
+            counts["cycles"] = i
+        except Exception as exc:     # reported, and the churn goes on
+            counts["errors"] = counts.get("errors", 0) + 1
+            counts["last_error"] = str(exc)[:300]
+            stop.wait(1)
+
+
+def cycle(world: World, i: int) -> None:
+    name = f"soak-{i}"
+    world.podman("create", "--name", name, SLEEP)
+    world.podman("start", name)
+    world.podman("kill", name, check=False)              # a crash
+    world.podman("stop", "-t", "0", name, check=False)
+    world.podman("rm", "-f", name)
+    unit = f"soak-unit-{i % 4}.service"
+    (world.unit_dir / unit).write_text(notify_unit(f"soak-unit-{i % 4}", SLEEP))
+    world.systemctl("daemon-reload")
+    world.systemctl("start", unit)
+    world.systemctl("stop", unit)
+    (world.unit_dir / unit).unlink()
+    world.systemctl("daemon-reload")
 
 
 async def soak(duration: float, clients: int, slack: float) -> int:
@@ -107,7 +117,7 @@ async def soak(duration: float, clients: int, slack: float) -> int:
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL)
         stop = threading.Event()
-        counts = {"cycles": 0}
+        counts: dict[str, Any] = {"cycles": 0}
         tasks: list[asyncio.Task[None]] = []
         try:
             url = f"http://127.0.0.1:{port}"
@@ -150,7 +160,9 @@ async def soak(duration: float, clients: int, slack: float) -> int:
             delivered = [r.events for r in readers]
             base = steady or start
             report = {"duration_s": duration, "clients": clients,
-                      "churn_cycles": counts["cycles"], "bus_seq": status["seq"],
+                      "churn_cycles": counts["cycles"],
+                      "churn_errors": counts.get("errors", 0),
+                      "churn_last_error": counts.get("last_error"), "bus_seq": status["seq"],
                       "start": start, "ring_full": steady, "end": end,
                       "events_lost": lost, "resets": resets,
                       "events_per_client": [min(delivered), max(delivered)],
@@ -161,7 +173,7 @@ async def soak(duration: float, clients: int, slack: float) -> int:
                     and end["tasks"] <= base["tasks"] + 10)
             print(f"flat from {'the full ring' if steady else 'the start'}: {flat}; "
                   f"events lost: {lost}, resets: {resets}")
-            return 0 if lost == 0 and resets == 0 and flat else 1
+            return 0 if lost == 0 and resets == 0 and flat and not counts.get("errors") else 1
         finally:
             stop.set()
             for t in tasks:
