@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 WORLD ?= $(CURDIR)/.worlds/run
 
-.PHONY: deps panel run test bench fuzz lint demo install clean
+.PHONY: deps panel run test test-stress soak bench fuzz lint demo install clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -20,6 +20,19 @@ test: deps panel
 	@if [ -f frontend/package.json ]; then cd frontend && npm test --silent; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The rollback and restart scenarios N times under stress-ng (all CPUs): false rollbacks,
+# missed rollbacks and flakes, all must be 0. The 100,000-event burst runs here too.
+N ?= 20
+test-stress: deps
+	PODBRIDGE_BURST_100K=1 $(BIN)/pytest -q tests/integration/test_event_burst.py
+	$(BIN)/python -m tests.stress.run --repeat $(N) $(PYTEST_ARGS)
+
+# Churn against a world with 100 websocket clients for DURATION (30m by default): RSS,
+# descriptors, tasks and store size at start and end, and events lost.
+soak: DURATION ?= 30m
+soak: deps
+	$(BIN)/python -m tests.stress.soak --duration $(DURATION)
+
 # PODBRIDGE_FLAVOURS (default both): the test worlds the latency and state.get figures are
 # also measured in.
 bench: deps
@@ -27,7 +40,7 @@ bench: deps
 
 # A live bridge on a world of its own, attacked with random and malformed input for
 # DURATION seconds (docs/security.md); the summary counts the inputs tried.
-DURATION ?= 600
+fuzz: DURATION ?= 600
 fuzz: deps
 	$(BIN)/python -m tests.fuzz.run --duration $(DURATION) $(FUZZ_ARGS)
 

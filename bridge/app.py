@@ -180,6 +180,8 @@ class Bridge:
             await self.owners.stop()
         if self.systemd_source is not None:
             self.systemd_source.stop()
+        if self.podman_source is not None:
+            self.podman_source.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

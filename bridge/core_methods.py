@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -125,10 +126,14 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def bridge_status(_: NoParams) -> dict[str, Any]:
         return {"version": __version__, "seq": bridge.bus.seq,
+                "tasks": len(asyncio.all_tasks()),
                 "oldest_seq": bridge.bus.oldest_seq,
                 "subscribers": bridge.bus.subscriber_count,
                 "podman": {"url": bridge.podman.url, "connected": bridge.podman_source.connected
-                           if bridge.podman_source else False},
+                           if bridge.podman_source else False,
+                           # events read, repeats dropped, gaps suspected (see sources.py)
+                           **(bridge.podman_source.metrics() if bridge.podman_source
+                              else {})},
                 "systemd": {"scope": bridge.systemd.scope, "address": bridge.systemd.address,
                             "connected": bridge.systemd_source.connected
                             if bridge.systemd_source else False}}

@@ -254,6 +254,7 @@ class PluginHost:
                 logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed,
                 unit_dir=self.unit_dir)
             plugin = cls()
+            self._instances[name] = plugin
             info.state = "starting"
             error: BaseException | None = None
             try:
@@ -278,6 +279,8 @@ class PluginHost:
             await asyncio.sleep(self._backoff(info.failures))
 
     async def _teardown(self, name: str, plugin: Any, ctx: PluginContext) -> None:
+        if self._instances.get(name) is plugin:
+            del self._instances[name]
         try:
             await asyncio.wait_for(plugin.stop(), timeout=10)
         except Exception:
@@ -287,5 +290,9 @@ class PluginHost:
 
     def list(self) -> list[dict[str, Any]]:
         return [i.to_json() for i in sorted(self.info.values(), key=lambda i: i.name)]
+
+    def instance(self, name: str) -> Any | None:
+        """The running instance of plugin ``name`` (for tests and diagnostics)."""
+        return self._instances.get(name)
 
 

@@ -4,12 +4,26 @@ Both reconnect with backoff and resume without losing or doubling events: the Po
 stream resumes with ``since=`` the newest event time seen and de-duplicates what is sent
 again; the systemd source subscribes again and re-reads unit state, publishing only what
 changed while it was away.
+
+Podman's stream repeats events (its file logger rotates at about 1 MB and the reader is
+fed the kept half again). A repeat is byte for byte the same event, so the de-duplication
+key is the whole event (a digest of it), never a subset of its fields: tags of one image
+share the ID and can share a time. Keys are remembered for far more events than a rotated
+file holds, so every repeat is recognised, and an event that merely carries an older time
+(a container's death stamped when it died, a clock that jumped back) is never mistaken
+for one. The stream is read on a thread (:mod:`bridge.podman_stream`) so that a busy
+loop never lets the rotation overtake the reader. A rotation that replays nothing the
+reader had seen means the reader was behind the cut: a gap is suspected, counted, and the
+state is listed again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +46,7 @@ from bridge.events import (
 )
 from bridge.podman import PodmanClient
 from bridge.podman_compat import PodmanCompat
+from bridge.podman_stream import EventReader
 from bridge.state import ACTION_STATE, State
 from bridge.systemd import (
     MANAGER_IFACE,
@@ -47,10 +62,11 @@ logger = logging.getLogger(__name__)
 # Attributes of a libpod event that are not container labels.
 NON_LABEL_ATTRIBUTES = frozenset({"image", "name", "podId", "containerExitCode", "oomKilled",
                                   "network", "error", "execID", "health_status"})
-# An event older than this behind the newest one seen is a replay of the events log (Podman
-# re-reads a rotated log file), not news.
-REPLAY_WINDOW_NS = 10 * 1_000_000_000
+# Keys remembered: a rotated events file (1 MB) holds under 10,000 events, so any repeat
+# Podman sends is among them. An unknown event older than every remembered one cannot be
+# judged: it is taken for a repeat (and counted).
 DEDUP_KEYS = 65_536
+ROTATION = "log-rotation"
 
 
 class Backoff:
@@ -118,31 +134,78 @@ class PodmanSource:
         self.state = state
         self.last_ns = 0
         self.connected = False
-        self._seen: OrderedDict[tuple[Any, ...], None] = OrderedDict()
+        self._seen: OrderedDict[bytes, int] = OrderedDict()   # digest -> time_ns
         self.compat: PodmanCompat | None = None  # the Podman of the current connection
-        self.duplicates = 0
+        self.events_read = 0        # events handled (new or repeated)
+        self.duplicates = 0         # repeats dropped
+        self.gaps_suspected = 0     # rotations that overtook the reader, lines dropped
+        self.rotations = 0
+        self._dups_since_rotation = 0
+        self._live_ns = 0           # rotations before this are history, not news
+        self._reader: EventReader | None = None
+        self._resync_task: asyncio.Task[None] | None = None
+
+    def metrics(self) -> dict[str, int]:
+        reader = self._reader
+        return {"events_read": self.events_read, "duplicates_dropped": self.duplicates,
+                "gaps_suspected": self.gaps_suspected, "rotations": self.rotations,
+                "pending": reader.pending if reader else 0,
+                "lines_dropped": reader.dropped if reader else 0}
 
     def _is_new(self, raw: dict[str, Any], time_ns: int) -> bool:
-        actor = raw.get("Actor") or {}
-        key = (time_ns, raw.get("Type"), raw.get("Action"), actor.get("ID"),
-               (actor.get("Attributes") or {}).get("name"))
-        if key in self._seen or (self.last_ns and time_ns < self.last_ns - REPLAY_WINDOW_NS):
+        key = hashlib.blake2b(json.dumps(raw, sort_keys=True, separators=(",", ":"))
+                              .encode(), digest_size=16).digest()
+        if key in self._seen:
+            self._dups_since_rotation += 1
             self.duplicates += 1
             return False
-        self._seen[key] = None
-        if len(self._seen) > DEDUP_KEYS:
+        if len(self._seen) >= DEDUP_KEYS:
+            oldest = next(iter(self._seen.values()))
+            if time_ns < oldest:
+                self.duplicates += 1
+                return False
             self._seen.popitem(last=False)
+        self._seen[key] = time_ns
         return True
 
     def handle(self, raw: dict[str, Any]) -> None:
         parsed = translate_podman_event(raw, self.compat)
         if parsed is None:
             return
+        self.events_read += 1
         type_, subject, data, time_ns = parsed
         if not self._is_new(raw, time_ns):
             return
+        if type_ == f"system.{ROTATION}" and time_ns >= self._live_ns:
+            self._rotated()
         self.last_ns = max(self.last_ns, time_ns)
         self.bus.publish(type_, SOURCE_PODMAN, subject, data, time=data["time"])
+
+    def _rotated(self) -> None:
+        """Podman rotated its log and the reader was fed the kept half again: a rotation
+        that repeated nothing means the kept half began after what the reader had read,
+        and what lay between was cut."""
+        self.rotations += 1
+        if self._dups_since_rotation == 0:
+            self._gap("the events log rotated past the reader")
+        self._dups_since_rotation = 0
+
+    def _gap(self, why: str) -> None:
+        self.gaps_suspected += 1
+        logger.warning("podman events: a gap is suspected (%s); listing the state again", why)
+        if self._resync_task is None or self._resync_task.done():
+            self._resync_task = asyncio.get_running_loop().create_task(
+                self._guarded_resync(), name="podman/resync")
+
+    async def _guarded_resync(self) -> None:
+        try:
+            await self.state.resync_podman(self.podman)
+        except Exception as exc:
+            logger.warning("podman resync after a gap failed: %s", exc)
+
+    def stop(self) -> None:
+        if self._resync_task is not None:
+            self._resync_task.cancel()
 
     def _set_connected(self, connected: bool, error: str | None = None) -> None:
         if connected != self.connected:
@@ -156,17 +219,33 @@ class PodmanSource:
             since = None
             if self.last_ns:
                 since = f"{self.last_ns // 1_000_000_000}.{self.last_ns % 1_000_000_000:09d}"
+            reader = EventReader(self.podman.path, since)
             try:
-                async with self.podman.event_stream(since=since) as stream:
-                    # Podman has answered: only now is a re-list of the state race-free, as
-                    # events that happen during the re-list arrive on the stream as well.
-                    # Once per connection: the Podman behind the socket may have changed.
-                    self.compat = await self.podman.compat(refresh=True)
-                    self._set_connected(True)
-                    backoff.reset()
-                    await self.state.resync_podman(self.podman)
-                    async for raw in stream:
+                await reader.open()
+                self._reader = reader
+                # Podman has answered: only now is a re-list of the state race-free, as
+                # events that happen during the re-list arrive on the stream as well.
+                # Once per connection: the Podman behind the socket may have changed.
+                self.compat = await self.podman.compat(refresh=True)
+                self._set_connected(True)
+                backoff.reset()
+                await self.state.resync_podman(self.podman)
+                self._live_ns = self._live_ns or time.time_ns()
+                dropped = handled = 0
+                async for line in reader:
+                    handled += 1
+                    if handled % 256 == 0:
+                        await asyncio.sleep(0)    # a backlog must not starve the clients
+                    try:
+                        raw = json.loads(line)
+                    except ValueError:
+                        logger.warning("podman sent a line that is not JSON: %.200r", line)
+                        continue
+                    if isinstance(raw, dict):
                         self.handle(raw)
+                    if reader.dropped != dropped:
+                        dropped = reader.dropped
+                        self._gap(f"{dropped} lines dropped: the bridge fell behind")
                 logger.info("podman event stream ended; reconnecting")
                 self._set_connected(False, "stream ended")
             except asyncio.CancelledError:
@@ -176,9 +255,11 @@ class PodmanSource:
                     else logger.debug
                 log("podman event stream: %s", exc)
                 self._set_connected(False, str(exc))
-            except Exception as exc:  # aiohttp's errors, and anything unforeseen
+            except Exception as exc:  # anything unforeseen
                 logger.warning("podman event stream failed: %r", exc)
                 self._set_connected(False, repr(exc))
+            finally:
+                await asyncio.shield(reader.close())
             await backoff.sleep()
 
 

@@ -16,7 +16,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bridge.errors import BridgeError
+
 logger = logging.getLogger(__name__)
+
+
+class StoreFull(BridgeError):
+    """The store's disk is full: the write did not happen (SQLite rolled it back, the
+    database is intact), and writes work again once there is space."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"the store's disk is full ({path}): {detail}; nothing was "
+                         f"written, and writes resume when space is freed", "internal-error")
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "full" in str(exc).lower():
+            logger.error("store %s: %s", path, exc)
+            raise StoreFull(path, str(exc)) from None
+        raise
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -55,13 +77,20 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with _writing(self.path):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.OperationalError:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.db.execute(sql, params)
@@ -76,14 +105,16 @@ class Store:
         return json.loads(row[0]) if row else default
 
     def put(self, namespace: str, key: str, value: Any) -> None:
-        self.db.execute(
-            "INSERT INTO kv (namespace, key, value, updated) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (namespace, key) DO UPDATE SET value=excluded.value, "
-            "updated=excluded.updated",
-            (namespace, key, json.dumps(value), time.time()))
+        with _writing(self.path):
+            self.db.execute(
+                "INSERT INTO kv (namespace, key, value, updated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (namespace, key) DO UPDATE SET value=excluded.value, "
+                "updated=excluded.updated",
+                (namespace, key, json.dumps(value), time.time()))
 
     def delete(self, namespace: str, key: str) -> None:
-        self.db.execute("DELETE FROM kv WHERE namespace=? AND key=?", (namespace, key))
+        with _writing(self.path):
+            self.db.execute("DELETE FROM kv WHERE namespace=? AND key=?", (namespace, key))
 
     def items(self, namespace: str) -> dict[str, Any]:
         rows = self.db.execute("SELECT key, value FROM kv WHERE namespace=?", (namespace,))
@@ -92,10 +123,12 @@ class Store:
     # -- journals: append-only records (update history, rollbacks, hook outcomes)
     def append(self, namespace: str, kind: str, subject: str, data: dict[str, Any],
                when: float | None = None) -> int:
-        cur = self.db.execute(
-            "INSERT INTO journal (namespace, kind, subject, time, data) VALUES (?, ?, ?, ?, ?)",
-            (namespace, kind, subject, when if when is not None else time.time(),
-             json.dumps(data, default=str)))
+        with _writing(self.path):
+            cur = self.db.execute(
+                "INSERT INTO journal (namespace, kind, subject, time, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (namespace, kind, subject, when if when is not None else time.time(),
+                 json.dumps(data, default=str)))
         return int(cur.lastrowid or 0)
 
     def journal(self, namespace: str, kind: str | None = None, limit: int = 100,

@@ -293,6 +293,29 @@ class SystemdClient:
         finally:
             self._job_waiters.pop(job, None)
 
+    async def settled(self, name: str, timeout: float = 300) -> dict[str, Any]:
+        """The unit's properties once no job of it is pending.
+
+        A job's end says nothing of the *other* units its transaction touched: after the
+        stop job of a pod unit is done, a member that BindsTo= it may still be
+        ``deactivating`` under its own stop job. systemd's answer is the unit's ``Job``
+        property: while it names a job, that job's result is awaited, then the unit is
+        read again. Never a wait for a duration."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            props = await self.unit_properties(name)
+            job = props.get("Job") or (0, "/")
+            if not job[0]:
+                return props
+            left = deadline - loop.time()
+            if left <= 0:
+                raise Timeout(f"{name}: job {job[1]} still pending after {timeout:.0f} s")
+            try:
+                await self.wait_job(str(job[1]), left)
+            except Timeout:
+                continue
+
     async def run_job(self, verb: str, name: str, mode: str = "replace",
                       timeout: float = 300) -> str:
         """Start/stop/restart a unit and wait for its job's result."""

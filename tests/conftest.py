@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from _pytest.terminal import TerminalReporter
 
 from bridge.sandbox import unavailable_reason
 from bridge.sandbox.flavours import flavour_unavailable_reason, selected
@@ -92,3 +93,56 @@ def flavour(request: pytest.FixtureRequest) -> str:
     if reason := unavailable_reason() or flavour_unavailable_reason(name):
         pytest.skip(f"no {name} test world on this machine: {reason}")
     return name
+# -- no silent skips ----------------------------------------------------------------------
+# A world, browser or conformance test that is skipped proves nothing. A local run says
+# loudly what it skipped and why; CI (PODBRIDGE_STRICT_SKIPS=1, set by .ci/run) has all
+# they need, so there a skip of one of them fails the run.
+STRICT_ENV = "PODBRIDGE_STRICT_SKIPS"
+_skipped: list[tuple[str, str, str]] = []   # (kind, nodeid, reason)
+
+
+def _kind(item: pytest.Item) -> str | None:
+    for kind in ("browser", "world"):
+        if item.get_closest_marker(kind) is not None:
+            return kind
+    if "conformance" in item.nodeid:
+        return "conformance"
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(
+            report.longrepr)
+        _skipped.append((_kind(item) or "other", item.nodeid, str(reason)))
+
+
+def _offending() -> list[tuple[str, str, str]]:
+    return [s for s in _skipped if s[0] != "other"]
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
+    if not _skipped:
+        return
+    tr = terminalreporter
+    strict = bool(os.environ.get(STRICT_ENV))
+    tr.section("SKIPPED: these tests proved nothing in this run", sep="!", bold=True,
+               red=bool(_offending()))
+    reasons: dict[tuple[str, str], list[str]] = {}
+    for kind, nodeid, reason in _skipped:
+        reasons.setdefault((kind, reason), []).append(nodeid)
+    for (kind, reason), ids in sorted(reasons.items()):
+        tr.write_line(f"{len(ids):5d} {kind:11s} {reason}  (e.g. {ids[0]})")
+    if _offending():
+        tr.write_line(f"{len(_offending())} world/browser/conformance tests were skipped" +
+                      (f": {STRICT_ENV} is set, so this run FAILS." if strict else
+                       f"; CI ({STRICT_ENV}=1) would fail."), red=True, bold=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get(STRICT_ENV) and _offending() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -4,6 +4,15 @@ Take a :class:`HostSnapshot` before ``up()``; after ``down()``, :func:`leftovers
 anything of the world still there: a process, a mount, a cgroup, a network interface, an
 iptables rule, or a new entry in the places Podman, CNI, netavark, libmount or systemd
 write to when they are not confined to the world's folder.
+
+Only what the *world* owns counts. The machine is shared: other programs create files in
+the same places (Podman's blob cache in /var/lib/containers/cache, a unit installed in
+/etc/systemd/system), and other worlds run beside this one. A new entry is the world's when
+it names the world: its path, a symlink's target, the text of a small file, or the names
+and texts inside a new folder hold the world's name, its folder, or its network's
+interface or subnet. That is what a world's leak looks like (a netns, a CNI/netavark
+config, a unit or state file written through a path the world should have kept private);
+an entry that names none of them is reported as foreign, in the log, not as a leak.
 """
 
 from __future__ import annotations
@@ -103,9 +112,64 @@ def _network_of(world: World) -> list[str]:
     return found
 
 
+MAX_READ = 1 << 20          # the bytes of one file read for the world's marks
+MAX_ENTRIES = 500           # the entries of one new folder looked into
+
+
+def world_marks(world: World) -> list[bytes]:
+    """The strings that name ``world`` (and no other world)."""
+    marks = [world.name, str(world.root)]
+    net = world.record.network
+    if net is not None:
+        marks += [net.interface, net.subnet]
+    return [m.encode() for m in marks if m]
+
+
+def _names_world(path: str, marks: list[bytes]) -> bool:
+    """``path`` (a file, link or folder, recursively) names the world."""
+    todo, seen = [path], 0
+    while todo and seen < MAX_ENTRIES:
+        entry = todo.pop()
+        seen += 1
+        raw = entry.encode()
+        if any(m in raw for m in marks):
+            return True
+        try:
+            if os.path.islink(entry):
+                text = os.readlink(entry).encode()
+            elif os.path.isdir(entry):
+                todo += [os.path.join(entry, n) for n in os.listdir(entry)]
+                continue
+            elif os.path.isfile(entry):
+                with open(entry, "rb") as f:
+                    text = f.read(MAX_READ)
+            else:
+                continue    # a socket or fifo: its path said it all
+        except OSError:
+            continue        # gone, or unreadable: not evidence of anything
+        if any(m in text for m in marks):
+            return True
+    return False
+
+
+def new_files_of(world: World, before: HostSnapshot) -> tuple[list[str], list[str]]:
+    """(the world's, foreign): the entries that appeared since ``before``, split by
+    whether they name ``world``."""
+    marks = world_marks(world)
+    mine: list[str] = []
+    foreign: list[str] = []
+    for path in sorted(_listing() - before.entries):
+        (mine if _names_world(path, marks) else foreign).append(path)
+    return mine, foreign
+
+
 def leftovers(world: World, before: HostSnapshot) -> list[str]:
     """Everything of ``world`` still on the machine; empty when it left nothing."""
     found = _processes_of(world) + _cgroups_of(world) + _mounts_of(world)
     found += _network_of(world)
-    found += [f"file {path}" for path in sorted(_listing() - before.entries)]
+    mine, foreign = new_files_of(world, before)
+    if foreign:
+        logger.info("new on the machine while %s ran, not of it (another program's or "
+                    "another world's): %s", world.name, ", ".join(foreign))
+    found += [f"file {path}" for path in mine]
     return found

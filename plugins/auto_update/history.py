@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 NAMESPACE = "auto_update"
 CHECK = "check"
 UPDATE = "update"
+INTENT = "intent/"
 
 
 class History:
@@ -36,6 +37,29 @@ class History:
             self.store.append(NAMESPACE, kind, row.unit, data)
         except Exception:  # the store failing must not fail an update already made
             logger.exception("cannot record the auto-update of %s", row.container_name)
+
+    # Intents: what a run is about to change in a unit, written before the first pull and
+    # cleared once the rollback watcher holds the change (autoupdate.updating) or the run
+    # undid it. One left at start means the bridge died in between.
+    def set_intent(self, unit: str, changes: list[dict[str, str]], run_id: str) -> None:
+        self.store.put(NAMESPACE, INTENT + unit, {"unit": unit, "changes": changes,
+                                                  "run": run_id})
+
+    def clear_intent(self, unit: str) -> None:
+        self.store.delete(NAMESPACE, INTENT + unit)
+
+    def intents(self) -> list[dict[str, Any]]:
+        return [v for k, v in sorted(self.store.items(NAMESPACE).items())
+                if k.startswith(INTENT) and isinstance(v, dict)]
+
+    def record_interrupted(self, intent: dict[str, Any], change: dict[str, str],
+                           result: str, reason: str) -> None:
+        self.store.append(NAMESPACE, UPDATE, intent["unit"], {
+            "unit": intent["unit"], "container": change.get("container", ""),
+            "container_id": "", "image": change["image"], "policy": change.get("policy", ""),
+            "old_digest": "", "new_digest": "", "old_image_id": change["old_image_id"],
+            "new_image_id": "", "result": result, "reason": reason,
+            "run": intent.get("run", "")})
 
     def list(self, limit: int = 100, unit: str | None = None, kind: str | None = None
              ) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from bridge.errors import BridgeError, Conflict
 from bridge.events import Event
 from bridge.methods import NoParams
 from bridge.plugin import PluginConfig, PluginContext
+from plugins.auto_update import images
 from plugins.auto_update.history import History
 from plugins.auto_update.rejected import Rejected
 from plugins.auto_update.schedule import CalendarError, Schedule, sleep_until
@@ -79,6 +80,7 @@ class AutoUpdatePlugin:
         self._updating = {}
         ctx.listen(["autoupdate.updating"], self._on_updating)
         ctx.listen(["rollback.performed"], self._on_rolled_back)
+        await self.reconcile()
         c = self.config
         self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
         ctx.register_method("autoupdate.run", self.do_run, RunParams,
@@ -104,6 +106,30 @@ class AutoUpdatePlugin:
 
     async def stop(self) -> None:
         self.next_run = None
+
+    async def reconcile(self) -> None:
+        """Undo the changes of a run that died before the rollback watcher held them (its
+        intent is still in the store): each name points at its previous image again, so
+        the unit -- never restarted onto the new one -- and its name agree. Recorded as
+        ``rolled back``; the next run offers the update again."""
+        assert self.ctx is not None and self.history is not None
+        for intent in self.history.intents():
+            unit = str(intent.get("unit") or "")
+            for change in intent.get("changes") or []:
+                result, reason = "rolled back", ("interrupted: the bridge stopped before "
+                                                 "the unit was restarted; the name points "
+                                                 "at the previous image again")
+                try:
+                    await images.retag(self.ctx.podman, change["old_image_id"],
+                                       change["image"])
+                except (BridgeError, KeyError) as exc:
+                    result, reason = "failed", f"interrupted, and cannot re-tag: {exc}"
+                logger.warning("auto-update of %s was interrupted: %s", unit, reason)
+                self.history.record_interrupted(intent, change, result, reason)
+                self.ctx.publish("autoupdate.failed", unit, {
+                    "unit": unit, "image": change.get("image"), "result": result,
+                    "reason": reason, "run": intent.get("run", ""), "interrupted": True})
+            self.history.clear_intent(unit)
 
     # -- rollbacks: an image rolled back is not applied again
     def _on_updating(self, event: Event, _raw: bytes) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bridge import faults
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
@@ -233,6 +234,14 @@ class Updater:
     async def _apply(self, unit: str, apply: list[tuple[Task, Row]]) -> None:
         pulled: list[tuple[Task, Row]] = []
         failed: list[str] = []
+        # Written before anything changes: a bridge that dies before the rollback watcher
+        # holds the change finds it at its next start and undoes it (plugin.reconcile).
+        if self.history is not None:
+            self.history.set_intent(unit, [
+                {"image": t.image, "old_image_id": r.old_image_id,
+                 "container": r.container_name, "policy": t.policy} for t, r in apply],
+                self.run_id)
+        faults.point("autoupdate.before_pull")
         for task, row in apply:
             if task.policy != "registry":
                 pulled.append((task, row))
@@ -252,9 +261,16 @@ class Updater:
                 await self._retag_quietly(task, row)
                 self._fail(row, f"not restarted: the update of {', '.join(failed)} in "
                            f"the same unit failed", UPDATE)
+            if self.history is not None:
+                self.history.clear_intent(unit)
             return
+        faults.point("autoupdate.after_pull")
         for _, row in pulled:
             self.publish(UPDATING_EVENT, unit, self._data(row))
+        # The watch is in the store now (the watcher's listener runs inside publish).
+        if self.history is not None and not self.options.dry_run:
+            self.history.clear_intent(unit)
+        faults.point("autoupdate.before_restart")
         error, podman_error = await self._restart(unit)
         if error is None:
             for _, row in pulled:
@@ -324,6 +340,7 @@ class Updater:
         assert self.systemd is not None
         try:
             job = await self.systemd.restart_unit(unit, "replace")
+            faults.point("autoupdate.mid_restart")
             result = await self.systemd.wait_job(job, self.options.restart_timeout)
         except BridgeError as exc:
             return f"restarting systemd unit {unit!r} failed: {exc.message}", exc.message

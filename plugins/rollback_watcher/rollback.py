@@ -123,8 +123,9 @@ async def restart_dependents(systemd: SystemdClient, names: list[str], since: fl
     results: dict[str, str] = {}
     for name in names:
         try:
-            path = await systemd.load_unit(name)
-            props = await systemd.get_all(path, UNIT_IFACE)
+            # A restart that systemd propagated may still be running as the dependent's
+            # own job: its result first, then what the unit is.
+            props = await systemd.settled(name, timeout)
             entered = int(props.get("ActiveEnterTimestamp") or 0) / 1e6
             if props.get("ActiveState") == "active" and entered >= since:
                 results[name] = "kept"   # systemd restarted it with the unit

@@ -9,12 +9,14 @@ idempotent), ``verify`` judges the rollback's restart.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bridge import faults
 from bridge.bus import Subscription
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
@@ -34,6 +36,16 @@ FAILED_EVENT = "rollback.failed"
 Publish = Callable[[str, str, dict[str, Any]], None]
 
 
+def steady_wall_clock() -> Callable[[], float]:
+    """Wall-clock seconds that advance with the monotonic clock. Probation times are kept
+    as wall-clock (they outlive the process, in the store), but within one run a step of
+    the system clock (NTP, someone setting the date) must neither end a probation early
+    nor stretch it: this clock starts at the wall time and then only moves with the
+    monotonic one."""
+    wall0, mono0 = time.time(), time.monotonic()
+    return lambda: wall0 + (time.monotonic() - mono0)
+
+
 @dataclass
 class Settings:
     rollback: bool = True
@@ -47,7 +59,7 @@ class Runner:
     def __init__(self, watch: Watch, sub: Subscription, *, podman: PodmanClient,
                  systemd: SystemdClient, journal: WatchJournal, publish: Publish,
                  settings: Settings, resumed: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] | None = None) -> None:
         self.w = watch
         self.sub = sub
         self.podman = podman
@@ -56,7 +68,7 @@ class Runner:
         self.publish = publish
         self.settings = settings
         self.resumed = resumed
-        self.clock = clock
+        self.clock = clock or steady_wall_clock()
         self.finished: dict[str, Any] | None = None
 
     def save(self) -> None:
@@ -85,6 +97,22 @@ class Runner:
             # Read now: a BindsTo= dependent that the crash stops can be unloaded by
             # systemd, and then the unit's BoundBy no longer names it.
             await self._read_dependents()
+        if w.phase == "update" and self.resumed and w.probation.job_result is None \
+                and await self._never_restarted():
+            # The bridge died after the name moved but before the restart: the unit still
+            # runs the previous image. Point the name back at it: rolled back, not half.
+            w.reason = ("interrupted before the restart: the unit still runs the previous "
+                        "image")
+            w.rolled_back_by = "rollback_watcher"
+            w.rollback_at = self.clock()
+            try:
+                await rollback.retag_previous(self.podman, w.changes)
+            except BridgeError as exc:
+                return await self._finish("failed", FAILED_EVENT, stage="rollback",
+                                          reason=f"{w.reason}; cannot re-tag: {exc.message}")
+            logger.warning("%s: %s; its name points at the previous image again", w.unit,
+                           w.reason)
+            return await self._finish("performed", PERFORMED, stage="interrupted")
         if w.phase == "update":
             judge = self._judge(infer_job=self.resumed)
             verdict = await judge.verdict()
@@ -108,12 +136,24 @@ class Runner:
                 w.phase = "rollback"
                 self.save()
         if w.phase == "rollback":
-            try:
-                await self._roll_back()
-            except BridgeError as exc:
-                return await self._finish("failed", FAILED_EVENT, stage="rollback",
-                                          reason=f"{w.reason}; the rollback failed: "
-                                          f"{exc.message}")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.settings.job_timeout
+            while True:
+                try:
+                    await self._roll_back()
+                    break
+                except BridgeError as exc:
+                    # systemd's bus went away (D-Bus restarted): both steps are
+                    # idempotent, so wait for the connection and do them again.
+                    if self.systemd.connected or loop.time() > deadline:
+                        return await self._finish(
+                            "failed", FAILED_EVENT, stage="rollback",
+                            reason=f"{w.reason}; the rollback failed: {exc.message}")
+                    logger.warning("%s: the rollback lost systemd's bus (%s); retrying",
+                                   w.unit, exc.message)
+                    w.phase = "rollback"
+                    self.save()
+                    await self._reconnected(deadline - loop.time())
         verdict = await self._judge(infer_job=w.probation.job_result is None,
                                     job=w.job).verdict()
         if verdict.outcome != PASSED:
@@ -123,6 +163,23 @@ class Runner:
         if not w.restarted:
             await self._restart_dependents()
         return await self._finish("performed", PERFORMED)
+
+    async def _never_restarted(self) -> bool:
+        """No job pending on the unit, and every running container of it still runs a
+        previous image (none a new one): the restart never happened."""
+        try:
+            props = await self.systemd.unit_properties(self.w.unit)
+            if (props.get("Job") or (0, "/"))[0]:
+                return False
+            rows = await self.podman.containers(
+                all=False, filters={"label": [f"PODMAN_SYSTEMD_UNIT={self.w.unit}"]})
+        except BridgeError as exc:
+            logger.warning("%s: cannot tell whether it was restarted: %s", self.w.unit, exc)
+            return False
+        previous = {c.previous_image_id.removeprefix("sha256:") for c in self.w.changes}
+        running = {str(r.get("ImageID") or r.get("Image") or "").removeprefix("sha256:")
+                   for r in rows}
+        return bool(running) and running <= previous
 
     def _begin_verify(self, job_result: str | None) -> None:
         w = self.w
@@ -144,26 +201,46 @@ class Runner:
         w.rolled_back_by = "rollback_watcher"
         w.rollback_at = self.clock()
         await rollback.retag_previous(self.podman, w.changes)
+        faults.point("rollback.after_retag")
         if (await self.systemd.unit_properties(w.unit)).get("ActiveState") == "failed":
             await self.systemd.reset_failed_unit(w.unit)
         w.job = await self.systemd.restart_unit(w.unit)
         logger.info("%s: rolling back (job %s)", w.unit, w.job)
         self._begin_verify(job_result=None)
         try:
-            result = await self.systemd.wait_job(w.job, self.settings.job_timeout)
+            result: str | None = await self.systemd.wait_job(w.job,
+                                                             self.settings.job_timeout)
         except BridgeError as exc:
-            result = f"unknown ({exc.message})"
+            if self.systemd.connected:
+                result = f"unknown ({exc.message})"
+            else:
+                # The bus went away with the job running: its result is inferred from the
+                # unit once the bus is back (the judge reads it), not taken as a failure.
+                logger.warning("%s: lost systemd's bus waiting for the rollback's job",
+                               w.unit)
+                result = None
         # Until the job is taken up, the bad image's crash loop goes on (auto-restart,
         # NRestarts rising): those events are not about the rollback. From here on the
         # judge's first poll sets what is normal.
         self.sub.drain()
         w.probation.n_restarts = None
-        w.probation.job_done(result, self.clock())
+        if result is not None:
+            w.probation.job_done(result, self.clock())
         self.save()
+        if result is None:
+            await self._reconnected(self.settings.job_timeout)
         if result == "done":
             # Units that a crash of this one stopped (BindsTo=) run again at once, not
             # only after the probation.
             await self._restart_dependents()
+
+    async def _reconnected(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) until the systemd client is connected again: the
+        systemd source reconnects it; the client has no event to wait on, so poll."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while not self.systemd.connected and loop.time() < end:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
 
     async def _read_dependents(self) -> list[str]:
         w = self.w

@@ -12,6 +12,14 @@ an explicit restart. So a failure is any rise of NRestarts between two observati
 ``auto-restart`` sub-state, or a job result other than ``done`` -- never a wait for
 ``ActiveState=failed``.
 
+What the unit is comes from *reads* of systemd (``unit_state``: GetAll answers, each one
+snapshot at one moment), never from the order in which signals arrive: under load a signal
+queued before a reply can be handled after it, and a stale ``activating`` then looks like a
+unit that left ``active`` (a false rollback). So a read requested before the job's end is
+no evidence about the restarted unit (``job_done`` forgets what it said), the run on
+probation is named by its InvocationID (a new one is a new start, whatever the signals
+said), and a restart passes only on a read made after its window closed.
+
 Every method takes ``now`` (wall-clock seconds): the watch passes real time, the tests their
 own. The whole state round-trips through ``to_json``/``from_json`` so that a bridge
 restarted mid-probation resumes where it was.
@@ -101,6 +109,8 @@ class Probation:
     active: bool = False                 # the unit's ActiveState is active now
     active_at: float | None = None       # probation began (job done and unit active)
     n_restarts: int | None = None        # the last NRestarts seen
+    invocation: str | None = None        # the InvocationID of the run on probation
+    read_at: float | None = None         # when the last read of the unit was made
     containers: list[str] = field(default_factory=list)   # the new containers' IDs
     health_checked: list[str] = field(default_factory=list)
     health: dict[str, str] = field(default_factory=dict)  # container ID -> last status
@@ -116,13 +126,20 @@ class Probation:
         if self.job_result is not None:
             return
         self.job_result = result
+        # What reads said before the job ended is about the unit on its way down or up,
+        # not about the restarted unit: only a read made after this counts.
+        self.active = False
         if result != "done":
             self.fail(f"the restart job ended {result!r}, not 'done'")
         else:
             self._maybe_begin(now)
 
     def unit_state(self, active_state: str | None, sub_state: str | None,
-                   n_restarts: int | None, now: float) -> None:
+                   n_restarts: int | None, now: float, invocation: str | None = None
+                   ) -> None:
+        """A read of the unit (ActiveState, SubState, NRestarts, InvocationID) made at
+        ``now``. Call it only with answers read after every earlier observation."""
+        self.read_at = now
         if n_restarts is not None:
             if self.n_restarts is not None and n_restarts > self.n_restarts:
                 self.fail(f"systemd restarted the unit (NRestarts {self.n_restarts} -> "
@@ -134,7 +151,13 @@ class Probation:
             return
         self.active = active_state in ACTIVE_STATES
         if self.active:
-            self._maybe_begin(now)
+            if self.active_at is None:
+                self._maybe_begin(now)
+                if self.active_at is not None:
+                    self.invocation = invocation or None
+            elif invocation and self.invocation and invocation != self.invocation:
+                self.fail(f"the unit was started again (invocation {self.invocation[:12]} "
+                          f"-> {invocation[:12]})")
         elif self.active_at is not None:
             self.fail(f"the unit left active: {active_state}/{sub_state or '?'}")
         # Before that, ``failed`` is no verdict: a restart queued while the unit was still
@@ -177,7 +200,7 @@ class Probation:
                 return Verdict(FAILED, self.failure or "")
             return Verdict(PENDING)
         end = self.active_at + self.probation
-        if now < end:
+        if now < end or self.needs_read(now):
             return Verdict(PENDING)
         waiting = [c for c in self.health_checked if self.health.get(c) != "healthy"]
         if waiting:
@@ -189,6 +212,14 @@ class Probation:
             return Verdict(FAILED, self.failure or "")
         self.passed_at = now
         return Verdict(PASSED)
+
+    def needs_read(self, now: float) -> bool:
+        """The window has closed but no read of the unit was made since: a pass is
+        decided on what systemd says at decision time."""
+        if self.active_at is None or self.failure is not None:
+            return False
+        return now >= self.active_at + self.probation and (
+            self.read_at is None or self.read_at < self.active_at + self.probation)
 
     def next_deadline(self, now: float) -> float:
         """When the verdict may change with no new observation."""

@@ -1,10 +1,14 @@
 """Judging one restart for real: bus events and polls of systemd and Podman feed a Probation
 until it gives a verdict.
 
-Events make it quick (``job.done``, ``unit.state``, ``container.died``,
-``container.health_status``); a poll every ``poll_interval`` makes it sure (a missed
-signal, or a bridge that was down for a while, cannot hide a crash): the unit's
-ActiveState/SubState/NRestarts/Job over D-Bus, and an inspect of each new container.
+Events make it quick, reads make it right. ``job.done`` gives the job's result (systemd's
+own word on the job); a ``unit.state`` of the unit only asks for a read at once. What the
+unit *is* comes from reads alone: ActiveState/SubState/NRestarts/InvocationID/Job over
+D-Bus, one at a time, every ``poll_interval`` and whenever a signal says something changed.
+A read whose request was sent before the job's result arrived is thrown away and made again
+(under load the reply and the signals around it are handled in any order). The containers'
+``container.died`` and ``container.health_status`` count directly: they name the new
+containers only. An inspect of each new container at every poll catches a missed event.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge import faults
 from bridge.bus import Subscription
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
@@ -43,6 +48,15 @@ class Observed:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _hex(value: Any) -> str:
+    """systemd's InvocationID (``ay``, 16 bytes) as the hex string journalctl shows."""
+    if isinstance(value, bytes | bytearray):
+        return value.hex()
+    if isinstance(value, list):
+        return bytes(int(b) & 0xFF for b in value).hex()
+    return str(value or "")
+
+
 class Judge:
     """Runs one Probation to its verdict. ``save`` is called whenever its state changed."""
 
@@ -67,6 +81,7 @@ class Judge:
         self.job = job      # when known, only this job's end counts
         self.observed = Observed()
         self._last_saved = ""
+        self._read_now = False      # a signal said the unit changed: read it at once
 
     def save(self) -> None:
         now = json.dumps(self.p.to_json(), sort_keys=True)
@@ -80,7 +95,8 @@ class Judge:
         while True:
             self._drain()
             now = self.clock()
-            if loop.time() >= next_poll:
+            if loop.time() >= next_poll or self._read_now or self.p.needs_read(now):
+                self._read_now = False
                 await self.poll()
                 next_poll = loop.time() + self.poll_interval
                 now = self.clock()
@@ -88,7 +104,10 @@ class Judge:
             self.save()
             if verdict.done:
                 return verdict
-            wait = max(0.01, min(next_poll - loop.time(), self.p.next_deadline(now) - now))
+            # A signal asked for a read: soon, but at most every 50 ms (a unit looping
+            # through restarts sends signals without pause).
+            wait = 0.05 if self._read_now else max(
+                0.01, min(next_poll - loop.time(), self.p.next_deadline(now) - now))
             try:
                 self.on_event((await asyncio.wait_for(self.sub.get(), wait))[0])
             except TimeoutError:
@@ -111,10 +130,10 @@ class Judge:
                     and (not self.job or data.get("job") == self.job)):
                 logger.info("%s: restart job %s", self.unit, data.get("result"))
                 self.p.job_done(str(data.get("result")), now)
+                self._read_now = True
         elif ev.type == "unit.state":
             if ev.subject == self.unit:
-                self.p.unit_state(data.get("active_state"), data.get("sub_state"),
-                                  data.get("n_restarts"), now)
+                self._read_now = True
         elif ev.type == "container.died":
             if data.get("id") in self.p.containers:
                 self.p.died(str(data["id"]), data.get("exit_code"), now)
@@ -139,20 +158,33 @@ class Judge:
             logger.warning("%s: poll failed: %s", self.unit, exc)
 
     async def _poll_unit(self) -> None:
-        props = await self.systemd.unit_properties(self.unit)
-        # Signals are read before the reply that follows them: what is queued now is
-        # older than these properties, and must be seen first.
-        self._drain()
+        for _ in range(5):
+            job_before = self.p.job_result
+            props = await self.systemd.unit_properties(self.unit)
+            # Signals queued while the reply was awaited are handled first: a job result
+            # among them makes this read older than the job's end, so it is read again.
+            self._drain()
+            if self.p.job_result == job_before or self.p.failure is not None:
+                break
+            logger.debug("%s: the job ended during a read; reading again", self.unit)
+        else:
+            return
+        self._read_now = False
         now = self.clock()
         active, sub = props.get("ActiveState"), props.get("SubState")
         job = props.get("Job") or (0, "/")
-        logger.debug("%s: poll: %s/%s NRestarts=%s job=%s", self.unit, active, sub,
-                     props.get("NRestarts"), job)
+        invocation = _hex(props.get("InvocationID"))
+        logger.debug("%s: read: %s/%s NRestarts=%s job=%s invocation=%s", self.unit, active,
+                     sub, props.get("NRestarts"), job, invocation[:12])
         if self.infer_job and self.p.job_result is None and not job[0]:
             # Nothing pending: the job ended while we were away.
             self.p.job_done("done" if active == "active" else f"unknown ({active}/{sub})",
                             now)
-        self.p.unit_state(active, sub, props.get("NRestarts"), now)
+        began = self.p.active_at
+        self.p.unit_state(active, sub, props.get("NRestarts"), now, invocation)
+        if began is None and self.p.active_at is not None:
+            self.save()
+            faults.point("rollback.mid_probation")
 
     async def _discover(self) -> None:
         """The unit's new containers: running, labelled with the unit."""

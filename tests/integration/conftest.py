@@ -23,13 +23,18 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.world)
-
-
 WORLD_FIXTURES = {"world", "fresh_world", "bridge", "client", "users_world", "flavour"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The ``world`` marker goes on the tests that need one: those using a world fixture
+    (directly or through another fixture: ``fixturenames`` is the whole closure); a module
+    that boots worlds of its own says so with ``pytestmark = pytest.mark.world``. A
+    server on loopback or a plugin on an in-process bus is not a world test."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents and \
+                WORLD_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.world)
 
 
 @pytest.fixture(autouse=True)

@@ -51,8 +51,9 @@ async def test_labelled_container_backs_off_then_gives_up(
         starts = [at(e) for e in mine if e.type == "container.start"][1:]
         gaps = [s - d for d, s in zip(died, starts, strict=False)]
         logger.info("died -> start gaps: %s", [f"{g:.2f}" for g in gaps])
+        # What backoff promises is a lower bound per attempt (a busy machine may add any
+        # amount on top), not an ordering of the measured gaps.
         assert all(g >= d - 0.05 for g, d in zip(gaps, delays, strict=True)), gaps
-        assert gaps[0] < gaps[1] < gaps[2]
         assert gave_up.data == {"reason": "exit", "exit_code": 1, "policy": "on-failure:3",
                                 "attempts": 3}
         row = await bridge.methods.call("restart.status", {"name": name})
@@ -150,7 +151,13 @@ async def test_unhealthy_container_is_restarted(world: World, tmp_path: Path,
         assert unhealthy and unhealthy[0].seq < performed.seq
         # Podman's restart (restart, died, init, start) is neither a crash nor a user stop.
         await wait_for(lambda: len(events(bridge, "container.start", name)) == 2)
-        await asyncio.sleep(0.5)
+        # A positive marker instead of a pause: an event published after the restart's
+        # events has been handed to the manager, so it has handled all of them.
+        marker = bridge.bus.publish("container.test_marker", "test", name, {"id": ""})
+        assert bridge.plugins is not None
+        manager = bridge.plugins.instance("restart_manager")
+        await wait_for(lambda: manager._sub.last_seq >= marker.seq,
+                       what="the restart manager to reach the marker")
         trail = [e.type for e in bridge.bus.replay(0) if e.subject == name and
                  e.type not in ("container.exec_died", "container.health_status")]
         logger.info("health restart trail: %s", trail)

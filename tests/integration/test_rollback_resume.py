@@ -54,6 +54,7 @@ async def serve(world: Any, state_dir: Path, config: Path, port: int
 async def connect(url: str, token_file: Path, timeout: float = 30) -> BridgeClient:
     deadline = time.monotonic() + timeout
     while True:
+        client = None
         try:
             token = await asyncio.to_thread(token_file.read_text)
             client = BridgeClient(url, token.strip())
@@ -61,6 +62,8 @@ async def connect(url: str, token_file: Path, timeout: float = 30) -> BridgeClie
             await client.call("rollback.status")
             return client
         except Exception:
+            if client is not None:
+                await client.close()
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)
@@ -89,10 +92,19 @@ async def test_bridge_killed_mid_probation_still_rolls_back(
                 (s := world.podman("inspect", "--format", "{{.State.Status}}", app.name,
                                    check=False)).returncode == 0
                 and s.stdout.strip() == "running"), what="the new container")
-            await asyncio.sleep(1.5)
-            status = await client.call("rollback.status")
-            [w] = [w for w in status["watches"] if w["unit"] == app.unit]
-            assert w["job_result"] == "done" and w["active_at"] and w["containers"]
+            # Wait for the watcher to have judged the restart good so far: its probation
+            # began and it watches the new container (no fixed sleep: a slow machine
+            # takes what it takes).
+            deadline = time.monotonic() + 60
+            while True:
+                status = await client.call("rollback.status")
+                [w] = [w for w in status["watches"] if w["unit"] == app.unit]
+                if w["job_result"] == "done" and w["active_at"] and w["containers"]:
+                    break
+                assert time.monotonic() < deadline, f"never on probation: {w}"
+                await asyncio.sleep(0.1)
+            assert w["phase"] == "update"
+            [watched] = w["containers"]
         finally:
             await client.close()
         # ...the bridge dies without a word, before the container exits (after 5 s).
@@ -102,8 +114,14 @@ async def test_bridge_killed_mid_probation_still_rolls_back(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    # The bad image crashes while no bridge runs.
-    await asyncio.sleep(6)
+    # The bad image crashes while no bridge runs: wait for it to have crashed (the
+    # watched container is no longer running), not for a duration.
+    def crashed() -> bool:
+        state = world.podman("inspect", "--format", "{{.State.Status}}", watched,
+                             check=False)
+        return state.returncode != 0 or state.stdout.strip() != "running"
+
+    await wait_for(crashed, timeout=60, what="the bad image's container to exit")
 
     bridge = await start_watcher(world, state_dir, monkeypatch)
     try:

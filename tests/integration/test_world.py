@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from dbus_fast import BusType
 from dbus_fast.aio import MessageBus, ProxyInterface
 
@@ -29,6 +30,8 @@ from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2, SLEEP
 from bridge.sandbox.leftovers import HostSnapshot, leftovers
 from bridge.sandbox.registry import free_port
 from tests.helpers import fetch, unique
+
+pytestmark = pytest.mark.world  # boots worlds of its own
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from plugins.hooks.limits import Debouncer, RateLimiter
@@ -27,16 +27,27 @@ def test_rate_limiter_sliding_window() -> None:
     assert limiter.allow()
 
 
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for ``predicate`` on the loop's turns: for a condition, never a duration."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
 async def test_debouncer_fires_once_per_quiet_key_with_the_last_item() -> None:
     fired: list[tuple[Hashable, Any, int]] = []
     d = Debouncer(lambda k, item, n: fired.append((k, item, n)))
+    # All offers in one turn of the loop: no timer can run in between, however slow the
+    # machine, so each re-offer really replaces the pending one.
     for i in range(5):
         d.offer("a", i, 0.15)
-        await asyncio.sleep(0.02)
     d.offer("b", "only", 0.15)
-    assert fired == []
-    await asyncio.sleep(0.3)
+    assert fired == [] and d.pending() == 2
+    await until(lambda: len(fired) == 2)
     assert sorted(fired) == [("a", 4, 5), ("b", "only", 1)]
+    # Nothing is pending any more: nothing else can fire (a proof, not a pause).
     assert d.pending() == 0
 
 
@@ -46,8 +57,8 @@ async def test_debouncer_cancel_forgets_without_firing() -> None:
     d.offer(("r1", "x"), 1, 0.05)
     d.offer(("r2", "x"), 1, 0.05)
     assert d.cancel(lambda k: isinstance(k, tuple) and k[0] == "r1") == 1
-    await asyncio.sleep(0.15)
-    assert fired == [("r2", "x")]
+    await until(lambda: bool(fired))
+    assert fired == [("r2", "x")] and d.pending() == 0   # r1's timer is gone for good
     d.offer("z", 1, 10)
     assert d.cancel() == 1
 

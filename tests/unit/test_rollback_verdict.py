@@ -19,14 +19,22 @@ NEW = "a" * 64
 OLD = "b" * 64
 
 
+RUN = "c" * 32          # the InvocationID of the restarted unit
+
+
 def started(probation: float = 10.0, **kw: float) -> Probation:
-    """A restart whose job is done and whose unit is active at T0 + 1."""
+    """A restart whose job is done and whose unit is read active at T0 + 1."""
     p = Probation(begun_at=T0, probation=probation, n_restarts=0, **kw)
-    p.unit_state("activating", "start", 0, T0 + 0.5)
-    p.unit_state("active", "running", 0, T0 + 1)
+    p.unit_state("activating", "start", 0, T0 + 0.5, "d" * 32)
     p.job_done("done", T0 + 1)
+    p.unit_state("active", "running", 0, T0 + 1, RUN)
     p.set_containers([NEW], [])
     return p
+
+
+def read_active(p: Probation, now: float, n_restarts: int = 0) -> None:
+    """A read of the unit, still active in the same run."""
+    p.unit_state("active", "running", n_restarts, now, RUN)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -53,6 +61,9 @@ def test_good_restart_passes_after_the_window_not_before() -> None:
     assert p.active_at == T0 + 1
     assert p.verdict(T0 + 5).outcome == PENDING
     assert p.verdict(T0 + 10.9).outcome == PENDING
+    # The window has closed, but a pass is decided on a read made after it.
+    assert p.verdict(T0 + 11).outcome == PENDING and p.needs_read(T0 + 11)
+    read_active(p, T0 + 11)
     assert p.verdict(T0 + 11).outcome == PASSED
     # A verdict is final.
     p.unit_state("failed", "failed", 3, T0 + 12)
@@ -65,7 +76,30 @@ def test_probation_starts_when_both_job_done_and_active_whatever_the_order() -> 
     assert p.active_at is None
     p.unit_state("active", "running", 0, T0 + 3)
     assert p.active_at == T0 + 3
+    p.unit_state("active", "running", 0, T0 + 8)
     assert p.verdict(T0 + 7.9).outcome == PENDING and p.verdict(T0 + 8).outcome == PASSED
+
+
+def test_a_read_before_the_job_ended_does_not_begin_the_probation() -> None:
+    """Under load the read of the old, still active unit can be handled after JobRemoved:
+    it must not start the window (a later ``activating`` would then look like a crash)."""
+    p = Probation(begun_at=T0, probation=5, n_restarts=0)
+    p.unit_state("active", "running", 0, T0 + 0.1, "d" * 32)   # the old run
+    p.job_done("done", T0 + 2)
+    assert p.active_at is None
+    p.unit_state("active", "running", 0, T0 + 2.1, RUN)
+    assert p.active_at == T0 + 2.1 and p.invocation == RUN
+    p.unit_state("active", "running", 0, T0 + 7.1, RUN)
+    assert p.verdict(T0 + 7.1).outcome == PASSED
+
+
+def test_a_new_invocation_during_probation_fails() -> None:
+    """Started again between two reads (a restart by hand, a crash and quick restart):
+    the InvocationID tells, even if every read says active."""
+    p = started(10)
+    p.unit_state("active", "running", 0, T0 + 5, "e" * 32)
+    v = p.verdict(T0 + 5)
+    assert v.outcome == FAILED and "started again" in v.reason
 
 
 @pytest.mark.parametrize("result", ["failed", "timeout", "canceled", "dependency", "skipped"])
@@ -88,10 +122,10 @@ def test_restart_always_loop_fails_on_auto_restart_without_ever_failing() -> Non
 
 def test_rise_of_nrestarts_fails_even_after_a_reset_to_zero() -> None:
     p = Probation(begun_at=T0, n_restarts=3)   # before the update
-    p.unit_state("active", "running", 0, T0 + 1)  # an explicit restart flushed it
     p.job_done("done", T0 + 1)
+    p.unit_state("active", "running", 0, T0 + 1, RUN)  # an explicit restart flushed it
     assert p.verdict(T0 + 2).outcome == PENDING
-    p.unit_state("active", "running", 1, T0 + 4)
+    p.unit_state("active", "running", 1, T0 + 4, RUN)
     v = p.verdict(T0 + 4)
     assert v.outcome == FAILED and "NRestarts 0 -> 1" in v.reason
 
@@ -107,6 +141,7 @@ def test_the_old_containers_death_does_not_count() -> None:
     """Podman's events come on their own stream: the old container's died can come late."""
     p = started(10)
     p.died(OLD, 0, T0 + 1.5)
+    read_active(p, T0 + 11)
     assert p.verdict(T0 + 11).outcome == PASSED
 
 
@@ -122,8 +157,9 @@ def test_failed_state_during_the_restart_is_no_verdict() -> None:
     p = Probation(begun_at=T0, probation=5, n_restarts=0)
     p.unit_state("failed", "failed", 0, T0 + 1)
     p.unit_state("activating", "start", 0, T0 + 1.5)
-    p.unit_state("active", "running", 0, T0 + 2)
     p.job_done("done", T0 + 2)
+    p.unit_state("active", "running", 0, T0 + 2)
+    p.unit_state("active", "running", 0, T0 + 7)
     assert p.verdict(T0 + 7).outcome == PASSED
 
 
@@ -139,6 +175,7 @@ def test_health_check_must_report_healthy() -> None:
     p = started(10, health_grace=5)
     p.set_containers([NEW], [NEW])
     p.health_status(NEW, "starting", T0 + 2)
+    read_active(p, T0 + 11)
     assert p.verdict(T0 + 11).outcome == PENDING       # in the grace
     assert p.next_deadline(T0 + 11) == T0 + 16
     p.health_status(NEW, "healthy", T0 + 12)
@@ -148,6 +185,7 @@ def test_health_check_must_report_healthy() -> None:
 def test_health_check_still_starting_after_the_grace_fails() -> None:
     p = started(10, health_grace=5)
     p.set_containers([NEW], [NEW])
+    read_active(p, T0 + 16.5)
     v = p.verdict(T0 + 16.5)
     assert v.outcome == FAILED and "did not report healthy" in v.reason
 
@@ -164,6 +202,7 @@ def test_container_without_health_check_is_not_waited_for() -> None:
     p = started(10)
     p.set_containers([NEW], [])
     p.health_status(NEW, "starting", T0 + 2)
+    read_active(p, T0 + 11)
     assert p.verdict(T0 + 11).outcome == PASSED
 
 

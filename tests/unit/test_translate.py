@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 from bridge.bus import Bus
 from bridge.sources import PodmanSource, translate_podman_event
 from bridge.state import State
@@ -38,6 +40,8 @@ def test_not_an_event() -> None:
 
 
 def test_duplicates_and_replays_are_dropped_but_same_time_tags_kept() -> None:
+    """A repeat is the same event byte for byte; anything else is news, even an event
+    stamped a minute earlier (a clock that jumped back, a death reported late)."""
     bus = Bus()
     source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
     sub = bus.subscribe(["*"])
@@ -48,13 +52,18 @@ def test_duplicates_and_replays_are_dropped_but_same_time_tags_kept() -> None:
     source.handle(tag)
     # Another tag of the same image at the same nanosecond is a different event.
     source.handle({**tag, "Actor": {"ID": "img", "Attributes": {"name": "localhost/a:2"}}})
-    # A replay of an old part of the rotated log.
-    source.handle({**DIED, "timeNano": DIED["timeNano"] - 60 * 10**9,
-                   "Actor": {"ID": "old", "Attributes": {"name": "old"}}})
+    # An event with an older time, never seen: news.
+    old = {**DIED, "timeNano": DIED["timeNano"] - 60 * 10**9,
+           "Actor": {"ID": "old", "Attributes": {"name": "old"}}}
+    source.handle(old)
+    # A replay of the rotated log: the same events again.
+    source.handle(tag)
+    source.handle(old)
     got = [(e.type, e.subject) for e, _ in sub.drain()]
     assert got == [("container.died", "web"), ("image.tag", "localhost/a:1"),
-                   ("image.tag", "localhost/a:2")]
-    assert source.duplicates == 2
+                   ("image.tag", "localhost/a:2"), ("container.died", "old")]
+    assert source.duplicates == 3
+    assert source.metrics()["events_read"] == 7
 
 
 def test_unit_paths_round_trip() -> None:
@@ -70,3 +79,32 @@ def test_a_non_numeric_exit_code_reads_as_none() -> None:
                                                          "containerExitCode": "n/a"}}}
     parsed = translate_podman_event(raw)
     assert parsed is not None and parsed[2]["exit_code"] is None
+
+
+def _rotation(ns: int) -> dict[str, object]:
+    return {"Type": "system", "Action": "log-rotation", "timeNano": ns,
+            "Actor": {"ID": "", "Attributes": {"name": "/run/libpod/events/events.log"}}}
+
+
+async def test_a_rotation_that_repeats_nothing_is_a_suspected_gap() -> None:
+    """Podman feeds the kept half of its rotated log again: repeats before the rotation
+    event mean the reader was past the cut; none mean what lay between was cut."""
+    bus = Bus()
+    source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
+    source._live_ns = 1
+    tags = [{"Type": "image", "Action": "tag", "timeNano": 1716120001000000000 + i,
+             "Actor": {"ID": "img", "Attributes": {"name": f"localhost/a:{i}"}}}
+            for i in range(4)]
+    for t in tags:
+        source.handle(t)
+    for t in tags[2:]:          # the kept half, again
+        source.handle(t)
+    source.handle(_rotation(1716120002000000000))
+    assert source.metrics()["gaps_suspected"] == 0
+    source.handle({**tags[0], "timeNano": 1716120003000000000})
+    source.handle(_rotation(1716120004000000000))   # nothing repeated before it
+    assert source.metrics()["gaps_suspected"] == 1
+    assert source.metrics()["rotations"] == 2
+    source.stop()
+    if source._resync_task is not None:
+        await asyncio.gather(source._resync_task, return_exceptions=True)

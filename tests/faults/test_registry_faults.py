@@ -1,0 +1,99 @@
+"""A registry that answers 500, one that hangs, one that serves a corrupt manifest: the
+auto-update of a unit whose image lives there fails with a clear reason, within the
+configured timeout, and nothing is changed or left open (the unit keeps its container,
+no watch, no intent); the bridge goes on serving."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bridge.app import Bridge
+from bridge.sandbox.images import HTTPD_V1
+from plugins.auto_update.history import History
+from plugins.auto_update.plugin import AutoUpdatePlugin
+from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
+from tests.bench.autoupdate import Unit, container_image, remove_units, start_units
+from tests.integration.bridgefix import make_settings, wait_for
+
+MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+# mode -> what the failure's reason must say. The corrupt manifest passes the digest check
+# (its header names a new digest) and fails in Podman's pull, which says why.
+MODES = {"500": "500", "hang": "timeout", "corrupt": "pull"}
+
+
+@pytest.fixture
+async def bad_registry(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, str]]:
+    mode = request.param
+    release = asyncio.Event()
+
+    async def v2(req: web.Request) -> web.StreamResponse:
+        if mode == "500":
+            return web.Response(status=500, text='{"errors":[{"code":"UNKNOWN"}]}')
+        if mode == "hang":
+            await release.wait()        # until the test ends
+            return web.Response(status=503)
+        # A 200 whose body is not a manifest at all.
+        return web.Response(status=200, body=b"{not a manifest", headers={
+            "Content-Type": MANIFEST,
+            "Docker-Content-Digest": "sha256:" + "0" * 64})
+
+    app = web.Application()
+    app.router.add_route("*", "/v2/{tail:.*}", v2)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield mode, f"127.0.0.1:{port}"
+    finally:
+        release.set()
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("bad_registry", list(MODES), indirect=True)
+async def test_registry_fault_fails_clearly_and_changes_nothing(
+        world: Any, bad_registry: tuple[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    mode, host = bad_registry
+    uid = uuid.uuid4().hex[:6]
+    image = f"{host}/podbridge/flt-{uid}:latest"
+    unit = Unit(f"flt-reg-{uid}", image, "registry")
+    await asyncio.to_thread(world.podman, "tag", HTTPD_V1, image)
+    await asyncio.to_thread(start_units, world, [unit])
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
+    conf = {"auto_update": {"timer": False, "tls_verify": False, "registry_timeout": 3},
+            "rollback_watcher": {"probation": 2}}
+    bridge = Bridge(make_settings(world, tmp_path / "state", plugins=conf),
+                    plugins={"auto_update": AutoUpdatePlugin,
+                             "rollback_watcher": RollbackWatcherPlugin})
+    await bridge.start()
+    try:
+        await wait_for(lambda: bool(bridge.plugins and all(
+            i.state == "running" for i in bridge.plugins.info.values())), what="plugins")
+        before = await asyncio.to_thread(container_image, world, unit.name)
+        cid = (await asyncio.to_thread(world.podman, "inspect", "--format", "{{.Id}}",
+                                       unit.name)).stdout.strip()
+        report = await asyncio.wait_for(bridge.methods.call("autoupdate.run", {}), 120)
+        [row] = [r for r in report["rows"] if r["Unit"] == unit.unit]
+        assert row["Updated"] == "failed", row
+        assert MODES[mode] in row["Reason"].lower(), row
+        # Nothing changed, nothing left open.
+        assert await asyncio.to_thread(container_image, world, unit.name) == before
+        now = (await asyncio.to_thread(world.podman, "inspect", "--format", "{{.Id}}",
+                                       unit.name)).stdout.strip()
+        assert now == cid, "the unit was restarted"
+        assert (await bridge.methods.call("rollback.status", {}))["watches"] == []
+        assert bridge.store is not None and History(bridge.store).intents() == []
+        assert (await bridge.methods.call("bridge.status", {}))["podman"]["connected"]
+    finally:
+        await bridge.stop()
+        await asyncio.to_thread(remove_units, world, [unit])
+        await asyncio.to_thread(world.podman, "rmi", "--ignore", image, check=False)
