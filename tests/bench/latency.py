@@ -223,6 +223,11 @@ async def timed(fn: Any) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
+async def timed_calls(fn: Any, n: int = 15) -> float:
+    """The median of ``n`` calls of ``fn``, in ms (for a figure given as one median)."""
+    return round(statistics.median([await timed(fn) for _ in range(n)]), 2)
+
+
 async def run(latency_events: int = 300, containers: int = 1000, repeats: int = 15,
               flavour: str | None = None) -> dict[str, Any]:
     """``flavour``: against the Podman of a test world of that flavour (debian12, debian13)
