@@ -310,14 +310,14 @@ async def flood(t: Target, r: random.Random, stats: Stats, deadline: float,
         except (AssertionError, aiohttp.ClientError, TimeoutError) as exc:
             stats.anomaly(f"a real client was not served during a flood: {exc!r}")
         # Each waiting socket is told off at the auth timeout and closed.
-        results = await asyncio.gather(*(s.recv(30) for s in socks), return_exceptions=True)
+        results = await asyncio.gather(*(w.recv(30) for w in socks), return_exceptions=True)
         told = sum(1 for x in results if isinstance(x, tuple) and x[0] in (1, 8, -1))
         stats.outcomes["flood closed by the auth timeout"] += told
         if told < len(socks):
             stats.anomaly(f"flood: {len(socks) - told} of {len(socks)} sockets were not "
                           "closed at the auth timeout")
-        for s in socks:
-            s.close()
+        for w in socks:
+            w.close()
         await asyncio.sleep(r.uniform(1, 5))
 
 
