@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
 from plugins.auto_update.cli import podman_output
@@ -39,6 +41,12 @@ from tests.integration.autoupdate_dropin import (
     podman_tool,
     tag,
 )
+
+# `podbridge auto-update` runs inside the world beside `podman auto-update`, on this
+# machine's Python and podbridge's virtualenv; debian13's root filesystem has neither.
+pytestmark = pytest.mark.flavours(
+    "debian12", why="podbridge auto-update runs inside the world on this machine's Python and "
+    "podbridge's virtualenv, which debian13's root filesystem lacks")
 
 Tool = Callable[..., Outcome]
 Scenario = Callable[[World, Tool, str], list[Outcome]]
