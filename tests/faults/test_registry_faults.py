@@ -78,6 +78,9 @@ async def test_registry_fault_fails_clearly_and_changes_nothing(
     try:
         await wait_for(lambda: bool(bridge.plugins and all(
             i.state == "running" for i in bridge.plugins.info.values())), what="plugins")
+        # Connected before the fault, so that "still connected" after it says something.
+        await wait_for(lambda: bool(bridge.podman_source and bridge.podman_source.connected),
+                       what="the Podman source")
         before = await asyncio.to_thread(container_image, world, unit.name)
         cid = (await asyncio.to_thread(world.podman, "inspect", "--format", "{{.Id}}",
                                        unit.name)).stdout.strip()
