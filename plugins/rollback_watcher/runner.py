@@ -93,6 +93,10 @@ class Runner:
     async def _run(self) -> dict[str, Any]:
         w = self.w
         self._event(WATCHING, resumed=self.resumed)
+        # A watch resumed at the bridge's start can run before the systemd source has
+        # connected the client: what it reads first (dependents, whether the unit was
+        # restarted at all) must come from systemd, not from "not connected".
+        await self._reconnected(self.settings.job_timeout)
         if w.phase == "update" and w.dependents is None:
             # Read now: a BindsTo= dependent that the crash stops can be unloaded by
             # systemd, and then the unit's BoundBy no longer names it.
