@@ -123,6 +123,7 @@ class OwnerSession:
 
     async def stop(self) -> None:
         self.systemd_source.stop()
+        self.podman_source.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
