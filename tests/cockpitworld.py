@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import pwd
@@ -32,6 +31,7 @@ from typing import Any
 from bridge.config import DEFAULT_PORT
 from bridge.sandbox import World
 from bridge.sandbox.registry import free_port
+from bridge.sandbox.world import UnixHTTPConnection
 
 ROOT = Path(__file__).resolve().parents[1]
 COCKPIT_WS = Path("/usr/lib/cockpit/cockpit-ws")
@@ -198,17 +198,6 @@ def _answers(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-class _UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(str(self._path))
-
-
 class UnixBridge:
     """`podbridge serve` on the world, on the unix socket Cockpit's page looks for."""
 
@@ -250,7 +239,7 @@ class UnixBridge:
 
     def call(self, method: str, **params: Any) -> Any:
         """A REST call over the unix socket: as root, the peer needs no token."""
-        conn = _UnixHTTP(self.socket, 30)
+        conn = UnixHTTPConnection(self.socket, 30)
         try:
             conn.request("POST", f"/api/{method}", body=json.dumps(params),
                          headers={"Content-Type": "application/json"})

@@ -289,7 +289,7 @@ def host_runtime_dir(world: World, user: WorldUser) -> Path:
 
 def wait_ready(world: World, user: WorldUser, timeout: float = 60.0) -> None:
     """Until the user manager owns its name on the user's bus and Podman answers."""
-    from bridge.sandbox.world import _UnixHTTPConnection
+    from bridge.sandbox.world import UnixHTTPConnection
 
     deadline = time.monotonic() + timeout
     runtime = host_runtime_dir(world, user)
@@ -305,7 +305,7 @@ def wait_ready(world: World, user: WorldUser, timeout: float = 60.0) -> None:
                 timeout=30)
             manager_up = done.stdout.strip() == "b true"
         if manager_up and (runtime / "podman" / "podman.sock").exists():
-            conn = _UnixHTTPConnection(runtime / "podman" / "podman.sock", 10)
+            conn = UnixHTTPConnection(runtime / "podman" / "podman.sock", 10)
             try:
                 conn.request("GET", "/_ping")
                 if conn.getresponse().status == 200:

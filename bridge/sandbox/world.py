@@ -75,7 +75,7 @@ class WorldError(RuntimeError):
     pass
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
+class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path: Path, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
         self._path = path
@@ -260,7 +260,7 @@ class World:
 
     def podman_version(self) -> str:
         """The world's Podman, as its API reports it (``4.3.1``, ``5.4.2``)."""
-        conn = _UnixHTTPConnection(self.podman_socket, 10)
+        conn = UnixHTTPConnection(self.podman_socket, 10)
         try:
             conn.request("GET", "/version")
             return str(json.loads(conn.getresponse().read())["Version"])
@@ -269,7 +269,7 @@ class World:
 
     def ping_podman(self, timeout: float = 2.0) -> bool:
         """True when the API answers ``GET /_ping``."""
-        conn = _UnixHTTPConnection(self.podman_socket, timeout)
+        conn = UnixHTTPConnection(self.podman_socket, timeout)
         try:
             conn.request("GET", "/_ping")
             return conn.getresponse().status == 200

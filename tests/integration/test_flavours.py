@@ -14,7 +14,7 @@ from pathlib import Path
 from bridge.client import BridgeClient
 from bridge.podman_compat import PodmanCompat
 from bridge.sandbox import World
-from bridge.sandbox.world import _UnixHTTPConnection
+from bridge.sandbox.world import UnixHTTPConnection
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -39,7 +39,7 @@ def readme_rows() -> dict[str, dict[str, str]]:
 
 
 def libpod_info(world: World) -> dict[str, object]:
-    conn = _UnixHTTPConnection(world.podman_socket, 30)
+    conn = UnixHTTPConnection(world.podman_socket, 30)
     try:
         conn.request("GET", "/v4.0.0/libpod/info")
         info: dict[str, object] = json.loads(conn.getresponse().read())
