@@ -19,6 +19,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -138,7 +139,11 @@ def rootfs_tars() -> list[tuple[ImageSpec, Path]]:
     if all(p.exists() for _, p in tars):
         return tars
     for stale in [*folder.parent.glob("rootfs-*"), *folder.parent.glob("storage-*")]:
-        if stale.name.split("-", 2)[1] != _cache_key():  # an older recipe or busybox
+        # An older recipe or busybox: only names of ours (``rootfs-KEY``,
+        # ``storage-KEY-FLAVOUR``), never a flavour's tree (``rootfs-debian13-KEY``,
+        # bridge.sandbox.rootfs), which shares the cache folder.
+        mine = re.fullmatch(r"(rootfs|storage)-([0-9a-f]{16})(-[\w.]+)?", stale.name)
+        if mine and mine.group(2) != _cache_key():
             shutil.rmtree(stale, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     applets = _applets()
