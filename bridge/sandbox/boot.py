@@ -122,6 +122,14 @@ if [ ! -d "$NEW$ROOT/lib-units" ]; then
     mkdir -p "$NEW$ROOT"
     mount -n --rbind "$ROOT" "$NEW$ROOT"
 fi
+# podbridge's checkout, read-only at its own path: `python -m bridge` inside the world
+# (with the tree's virtualenv, bridge.sandbox.python).
+SOURCE={source}
+if [ -n "$SOURCE" ] && [ ! -d "$NEW$SOURCE/bridge" ]; then
+    mkdir -p "$NEW$SOURCE"
+    mount -n --rbind "$SOURCE" "$NEW$SOURCE"
+    mount -n -o remount,bind,ro "$NEW$SOURCE"
+fi
 mkdir -p "$NEW/.oldroot"
 cd "$NEW"
 pivot_root . .oldroot
@@ -199,15 +207,16 @@ def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarc
                   unit_path: list[Path], hostname: str, log_level: str = "info", *,
                   name: str = "world", hidden: list[Unmounted] | None = None,
                   rootfs: Path | None = None, generators: list[Path] | None = None,
-                  extra: tuple[str, str] = ("", "")) -> Path:
+                  extra: tuple[str, str] = ("", ""), source: Path | None = None) -> Path:
     """Write the two boot scripts into ROOT/boot; return the outer one.
 
     ``hidden`` are the hierarchies the machine does not mount; the world joins a child
     ``name/world`` in each. ``rootfs``: boot that root filesystem (under an overlay)
     instead of the machine's own. ``generators``: more generator folders, after the
     world's /etc/systemd/system-generators (whose files mask theirs of the same name).
-    ``extra`` are lines before the world's /run, /etc/containers and /etc/systemd are
-    bound, and the last ones before systemd starts (see bridge.sandbox.users)."""
+    ``source``: a folder bound read-only at its own path into a ``rootfs`` world (the
+    podbridge checkout). ``extra`` are lines before the world's /run, /etc/containers and
+    /etc/systemd are bound, and the last ones before systemd starts (see bridge.sandbox.users)."""
     if rootfs and not re.fullmatch(r"[\w./+-]+", str(rootfs)):
         raise ValueError(f"unusable path for an overlay's lower layer: {rootfs}")
     folder = root / "boot"
@@ -222,7 +231,8 @@ def write_scripts(root: Path, procs_files: list[Path], hierarchies: list[Hierarc
         path=PATH, unit_path=shlex.quote(":".join(str(p) for p in unit_path)),
         systemd=SYSTEM_SYSTEMD if rootfs else SYSTEMD, log_level=log_level,
         hostname=shlex.quote(hostname),
-        enter_rootfs=ENTER_ROOTFS.format(lower=rootfs) if rootfs else "",
+        enter_rootfs=ENTER_ROOTFS.format(lower=rootfs, source=shlex.quote(str(source or "")))
+        if rootfs else "",
         generator_path=shlex.quote(":".join(
             ["/etc/systemd/system-generators", *(str(g) for g in generators or [])])),
         extra_early=extra[0], extra_late=extra[1]))

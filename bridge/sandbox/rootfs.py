@@ -5,6 +5,12 @@ package list and this recipe, so a changed list builds a new tree (and removes t
 one). A world never writes into it: it boots on an overlay whose upper layer is in the
 world's own folder (see :mod:`bridge.sandbox.boot`). Two worlds asking at once build it
 once (a lock file), and a half-built tree is never used (built aside, then renamed).
+
+Every tree also carries podbridge's Python: a virtualenv at :data:`VENV` made by the
+tree's own python3 with podbridge's runtime dependencies (pyproject.toml) installed from
+PyPI, so that ``podbridge`` runs inside the world as it would on a host of that release
+(the checkout itself is bound read-only into each world: see
+:mod:`bridge.sandbox.python`). The dependency list is part of KEY.
 """
 
 from __future__ import annotations
@@ -16,13 +22,19 @@ import os
 import shutil
 import subprocess
 import time
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 from bridge.sandbox.flavours import Flavour
 
 logger = logging.getLogger(__name__)
 
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
+# podbridge's virtualenv inside every built tree (its python is the tree's python3).
+VENV = "/opt/podbridge/venv"
+# What a virtualenv needs in the tree beyond the flavour's packages.
+PYTHON_PACKAGES = ("python3", "python3-venv")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -74,8 +86,29 @@ def mirror() -> str:
     return DEFAULT_MIRROR
 
 
+def requirements() -> list[str]:
+    """podbridge's runtime dependencies, as pyproject.toml (or the installed package's
+    metadata) states them: what the tree's virtualenv gets."""
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    try:
+        deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+        return sorted(str(d) for d in deps)
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        pass
+    try:
+        return sorted(r for r in metadata.requires("podbridge") or [] if "extra ==" not in r)
+    except metadata.PackageNotFoundError:
+        raise RootfsError("podbridge's dependencies are unknown: neither its pyproject.toml "
+                          "nor its installed metadata is there") from None
+
+
+def packages(flavour: Flavour) -> list[str]:
+    return sorted({*flavour.packages, *PYTHON_PACKAGES})
+
+
 def key(flavour: Flavour) -> str:
-    text = "\n".join([RECIPE_VERSION, flavour.suite, *sorted(flavour.packages)])
+    text = "\n".join([RECIPE_VERSION, flavour.suite, *packages(flavour), "--",
+                      *requirements()])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -141,7 +174,7 @@ def _build(flavour: Flavour, tree: Path, timeout: float) -> None:
     # In a mount namespace of its own: the /proc and /sys debootstrap mounts in the tree
     # go with it, even when it is killed halfway.
     argv = ["unshare", "--mount", "--propagation", "private",
-            "debootstrap", "--variant=minbase", f"--include={','.join(flavour.packages)}",
+            "debootstrap", "--variant=minbase", f"--include={','.join(packages(flavour))}",
             flavour.suite, str(work), source]
     log = tree.with_name(f"{tree.name}.log")
     with log.open("w") as out:
@@ -153,9 +186,58 @@ def _build(flavour: Flavour, tree: Path, timeout: float) -> None:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
         raise RootfsError(f"debootstrap of {flavour.suite} failed ({done.returncode}); see "
                           f"{log}: {' | '.join(tail)}")
+    _venv(flavour, work, log, timeout)
     # apt's downloaded packages are of no use to a world (about 80 MB).
     for deb in (work / "var" / "cache" / "apt" / "archives").glob("*.deb"):
         deb.unlink()
     (work / ".podbridge-rootfs").write_text(" ".join(argv) + "\n")
     work.rename(tree)
     logger.info("built the %s root filesystem in %.0fs", flavour, time.monotonic() - started)
+
+
+# Run inside the tree (chroot) in a mount namespace of its own: its /dev and /proc for
+# python, the machine's CA bundle for pip (a proxy's CA may be only there).
+_VENV_SCRIPT = """\
+set -eu
+T="$1"; shift
+mount -n --rbind /dev "$T/dev"
+mount -n -t proc proc "$T/proc"
+mkdir -p "$T/run/podbridge-ca"
+if [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+    cp /etc/ssl/certs/ca-certificates.crt "$T/run/podbridge-ca/ca.crt"
+else
+    cp "$T/etc/ssl/certs/ca-certificates.crt" "$T/run/podbridge-ca/ca.crt"
+fi
+chroot "$T" python3 -m venv {venv}
+chroot "$T" {venv}/bin/pip install --no-cache-dir --disable-pip-version-check \\
+    --cert /run/podbridge-ca/ca.crt --only-binary=:all: "$@"
+rm -rf "$T/run/podbridge-ca"
+"""
+
+# What pip may need from the machine's environment to reach an index (a proxy, a mirror);
+# local find-links and file:// indexes are the machine's, not the tree's.
+_PIP_ENV = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+            "PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT")
+
+
+def _venv(flavour: Flavour, work: Path, log: Path, timeout: float) -> None:
+    """podbridge's virtualenv in the tree being built (see the module's text)."""
+    started = time.monotonic()
+    reqs = requirements()
+    env = {"PATH": _PATH, "LANG": "C.UTF-8", "HOME": "/root"}
+    env |= {k: v for k in _PIP_ENV if (v := os.environ.get(k, "")) and "file:" not in v}
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            _VENV_SCRIPT.format(venv=VENV), "sh", str(work), *reqs]
+    with log.open("a") as out:
+        out.write(f"\n--- podbridge's virtualenv: {' '.join(reqs)}\n")
+        out.flush()
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                              env=env, timeout=timeout, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(work, ignore_errors=True)
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise RootfsError(f"podbridge's virtualenv in the {flavour} root filesystem failed "
+                          f"({done.returncode}): pip needs PyPI (or PIP_INDEX_URL); see "
+                          f"{log}: {' | '.join(tail)}")
+    logger.info("podbridge's virtualenv in the %s root filesystem: %.0fs", flavour,
+                time.monotonic() - started)

@@ -52,7 +52,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from bridge.sandbox import boot, flavours, images, network, rootfs, users
+from bridge.sandbox import boot, flavours, images, network, python, rootfs, users
 from bridge.sandbox.cgroups import (
     CgroupSet,
     hierarchies,
@@ -436,7 +436,7 @@ class World:
             generators=[Path("/etc/systemd/podbridge-native-generators")]
             if self.flavour.native_quadlet else None,
             extra=users.boot_lines(self.root) if (self.root / users.USERS_FILE).exists()
-            else ("", ""))
+            else ("", ""), source=python.source_tree())
         proc = boot.start(outer, self.root / "log" / "systemd.log")
         self._children.append(proc)
         self.record.unshare = ProcRef.of(proc.pid)

@@ -14,9 +14,7 @@ from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.panel import online, screenshot, section
 from tests.helpers import checked_world, unique
-from tests.integration.worldbridge import IN_WORLD_BRIDGE, WorldBridge
-
-pytestmark = IN_WORLD_BRIDGE
+from tests.integration.worldbridge import WorldBridge
 
 
 @pytest.fixture(scope="module")

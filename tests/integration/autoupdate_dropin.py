@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.sandbox import World
+from bridge.sandbox.python import argv as python_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,8 +39,8 @@ def podbridge_tool(state_dir: Path) -> Callable[..., Outcome]:
     """``podbridge auto-update ARGS`` inside the world, with the history in ``state_dir``
     (not the machine's /var/lib/podbridge)."""
     def run(world: World, *args: str) -> Outcome:
-        done = world.run(["env", f"PYTHONPATH={ROOT}", f"PODBRIDGE_STATE_DIR={state_dir}",
-                          sys.executable, "-m", "bridge", "auto-update", *args],
+        done = world.run(["env", f"PODBRIDGE_STATE_DIR={state_dir}", *python_argv(world),
+                          "-m", "bridge", "auto-update", *args],
                          check=False, timeout=300)
         return Outcome(done.returncode, done.stdout, done.stderr)
     return run

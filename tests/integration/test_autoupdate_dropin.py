@@ -17,10 +17,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
+from bridge.sandbox.python import wrapper as python_wrapper
 from plugins.auto_update.cli import podman_output
 from plugins.auto_update.output import Row
 from tests.bench.autoupdate import (
@@ -41,12 +40,6 @@ from tests.integration.autoupdate_dropin import (
     podman_tool,
     tag,
 )
-
-# `podbridge auto-update` runs inside the world beside `podman auto-update`, on this
-# machine's Python and podbridge's virtualenv; debian13's root filesystem has neither.
-pytestmark = pytest.mark.flavours(
-    "debian12", why="podbridge auto-update runs inside the world on this machine's Python and "
-    "podbridge's virtualenv, which debian13's root filesystem lacks")
 
 Tool = Callable[..., Outcome]
 Scenario = Callable[[World, Tool, str], list[Outcome]]
@@ -264,9 +257,13 @@ def test_a_systemd_timer_runs_it_as_podmans_timer_runs_podman(fresh_world: World
     # Ours, as `make install` installs them, with the world's podman for the prune.
     dest = tmp_path / "dest"
     podman_bin = world.run(["sh", "-c", "command -v podman"]).stdout.strip()
+    # A world on a root filesystem of its own cannot run this machine's virtualenv: there
+    # `podbridge` is the world's (bridge.sandbox.python), as a host of that release has it.
+    podbridge_bin = {} if world.flavour.uses_host_root() else {
+        "PODBRIDGE_BIN": str(python_wrapper(world))}
     subprocess.run(["bash", str(ROOT / "scripts" / "install-autoupdate-units.sh")],
-                   env={**os.environ, "DESTDIR": str(dest), "PODMAN_BIN": podman_bin},
-                   check=True, capture_output=True)
+                   env={**os.environ, "DESTDIR": str(dest), "PODMAN_BIN": podman_bin,
+                        **podbridge_bin}, check=True, capture_output=True)
     unit_dir = dest / "usr" / "local" / "lib" / "systemd" / "system"
     ours_service = (unit_dir / "podbridge-auto-update.service").read_text()
     ours_timer = (unit_dir / "podbridge-auto-update.timer").read_text()

@@ -290,9 +290,9 @@ def install_generator(dest: Path) -> Path:
     return generator
 
 
-@pytest.mark.flavours("debian12", why="`make install` never installs over Podman's own "
-                      "Quadlet generator (debian13 has it; test_quadlet_install runs it), and "
-                      "ours runs on the machine's Python, which debian13's root has not")
+@pytest.mark.flavours("debian12", why="`make install` installs no generator where Podman "
+                      "has its own Quadlet (debian13; test_quadlet_install runs Podman's there): "
+                      "the generator this test runs does not exist in that flavour")
 async def test_installed_generator_runs_under_systemd(world: World, gen_bridge: Bridge,
                                                       gen_client: BridgeClient,
                                                       tmp_path: Path) -> None:

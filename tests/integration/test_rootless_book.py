@@ -1,7 +1,7 @@
 """The book's rootless flow, as a user of the world, through the user's own bridge and
 tools: ``myapp`` generated (``--new``), installed into ``~/.config/systemd/user``, started
 over the user manager and serving; auto-update false -> pending -> true -> rolled back,
-the same tables as the user's own ``podman auto-update``."""
+the same JSON, tables, stderr and statuses as the user's own ``podman auto-update``."""
 
 from __future__ import annotations
 
@@ -20,9 +20,8 @@ from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
 from tests.helpers import fetch
-from tests.integration.worldbridge import IN_WORLD_BRIDGE, WorldBridge, host_port, run_podbridge
-
-pytestmark = IN_WORLD_BRIDGE
+from tests.integration.autoupdate_dropin import Outcome, comparable
+from tests.integration.worldbridge import WorldBridge, host_port, run_podbridge
 
 USER = "alice"
 
@@ -85,7 +84,7 @@ async def test_myapp_generated_installed_and_started_over_the_user_manager(
 
 
 # -- auto-update: podbridge's and Podman's, as the user -------------------------------------
-Tool = Callable[[World, tuple[str, ...]], tuple[int, list[dict[str, Any]], str]]
+Tool = Callable[[World, tuple[str, ...]], Outcome]
 
 
 def _rows(stdout: str) -> list[dict[str, Any]]:
@@ -93,15 +92,14 @@ def _rows(stdout: str) -> list[dict[str, Any]]:
     return [] if not text or text == "null" else list(json.loads(text))
 
 
-def ours(world: World, args: tuple[str, ...]) -> tuple[int, list[dict[str, Any]], str]:
-    done = run_podbridge(world, USER, "auto-update", "--format", "json", *args)
-    return done.returncode, _rows(done.stdout), done.stderr
+def ours(world: World, args: tuple[str, ...]) -> Outcome:
+    done = run_podbridge(world, USER, "auto-update", *args)
+    return Outcome(done.returncode, done.stdout, done.stderr)
 
 
-def podmans(world: World, args: tuple[str, ...]) -> tuple[int, list[dict[str, Any]], str]:
-    done = world.run_as(USER, ["podman", "auto-update", "--format", "json", *args],
-                        check=False, timeout=300)
-    return done.returncode, _rows(done.stdout), done.stderr
+def podmans(world: World, args: tuple[str, ...]) -> Outcome:
+    done = world.run_as(USER, ["podman", "auto-update", *args], check=False, timeout=300)
+    return Outcome(done.returncode, done.stdout, done.stderr)
 
 
 def serving(world: World, container: str) -> str:
@@ -139,18 +137,29 @@ def unexecutable(world: World, source: str, ref: str) -> None:
         user_podman(world, "rm", "-f", tmp)
 
 
-def scenario(world: World, tool: Tool, tag: str) -> tuple[list[str], str]:
-    """Steps nothing new, pending, true, rolled back with ``tool``; the verdicts and the
-    dry run's table of both tools."""
+Compared = tuple[int, list[str], list[str]]
+
+
+def scenario(world: World, tool: Tool, tag: str) -> tuple[list[str], list[Compared]]:
+    """Steps nothing new, pending, true, rolled back with ``tool``, each as JSON and the
+    dry run as a table too: the verdicts, and every step's status, stdout and stderr with
+    the run's names, IDs and digests made equal (autoupdate_dropin.normalise)."""
     name = f"au-{tag}{uuid.uuid4().hex[:6]}"
     remote = f"{world.registry}/alice/{name}:latest"
     push(world, HTTPD_V1, remote)
     unit = book_unit(world, name, remote)
     verdicts: list[str] = []
+    outputs: list[Compared] = []
+
+    def run(*args: str) -> Outcome:
+        done = tool(world, args)
+        outputs.append(comparable(done, name, world.registry, unordered=False))
+        return done
 
     def step(*args: str) -> str:
-        status, rows, stderr = tool(world, args)
-        assert status == 0, stderr
+        done = run("--format", "json", *args)
+        assert done.status == 0, done.stderr
+        rows = _rows(done.stdout)
         mine = [r for r in rows if r["ContainerName"] == name]
         assert len(mine) == 1, rows
         assert mine[0]["Unit"] == unit and mine[0]["Policy"] == "registry"
@@ -162,9 +171,8 @@ def scenario(world: World, tool: Tool, tag: str) -> tuple[list[str], str]:
         assert step() == "false"
         push(world, HTTPD_V2, remote)
         assert step("--dry-run") == "pending"
-        # The table of a dry run: podbridge's and Podman's, on the same state.
-        ours_table = run_podbridge(world, USER, "auto-update", "--dry-run").stdout
-        podman_table = world.run_as(USER, ["podman", "auto-update", "--dry-run"]).stdout
+        table = run("--dry-run")
+        assert table.status == 0 and table.stdout.startswith("UNIT"), table
         assert "v1" in serving(world, name), "a dry run changes nothing"
         assert step() == "true"
         assert "v2" in serving(world, name)
@@ -179,16 +187,19 @@ def scenario(world: World, tool: Tool, tag: str) -> tuple[list[str], str]:
         world.run_as(USER, ["rm", "-f", f"/home/{USER}/.config/systemd/user/{unit}"])
         systemctl_user(world, "daemon-reload")
         systemctl_user(world, "reset-failed", check=False)
-    assert ours_table == podman_table, (ours_table, podman_table)
-    return verdicts, ours_table
+    return verdicts, outputs
 
 
 def test_autoupdate_as_the_user_matches_podman(users_world: World) -> None:
-    mine, table = scenario(users_world, ours, "p")
-    theirs, _ = scenario(users_world, podmans, "m")
+    """The user's own `podman auto-update` and podbridge's, as the user: the same verdicts,
+    and the same JSON, table, stderr (pull lines, errors) and exit status at every step."""
+    mine, ours_out = scenario(users_world, ours, "p")
+    theirs, podman_out = scenario(users_world, podmans, "m")
     assert mine == theirs == ["false", "pending", "true", "rolled back"]
-    assert table.splitlines()[0].split() == ["UNIT", "CONTAINER", "IMAGE", "POLICY",
-                                             "UPDATED"]
+    table = podman_out[2][1]
+    assert table[0].split() == ["UNIT", "CONTAINER", "IMAGE", "POLICY", "UPDATED"], table
+    for n, (got, want) in enumerate(zip(ours_out, podman_out, strict=True)):
+        assert got == want, f"step {n}: podbridge {got}\npodman {want}"
 
 
 def test_user_registries_conf_is_read(users_world: World) -> None:
@@ -207,9 +218,10 @@ def test_user_registries_conf_is_read(users_world: World) -> None:
         unit = book_unit(world, name, remote)
         try:
             push(world, HTTPD_V2, remote)
-            status, rows, stderr = ours(world, ("--dry-run",))
-            assert status == 0, stderr
-            assert [r["Updated"] for r in rows if r["ContainerName"] == name] == ["pending"]
+            done = ours(world, ("--format", "json", "--dry-run"))
+            assert done.status == 0, done.stderr
+            assert [r["Updated"] for r in _rows(done.stdout)
+                    if r["ContainerName"] == name] == ["pending"]
         finally:
             systemctl_user(world, "stop", unit, check=False)
             world.run_as(USER, ["rm", "-f", f"/home/{USER}/.config/systemd/user/{unit}"])

@@ -18,13 +18,10 @@ from bridge.sandbox.images import HTTPD_V1, SLEEP
 from bridge.sandbox.users import command
 from tests.helpers import unique
 from tests.integration.worldbridge import (
-    IN_WORLD_BRIDGE,
     WorldBridge,
     podbridge_argv,
     run_podbridge,
 )
-
-pytestmark = IN_WORLD_BRIDGE
 
 
 def names(rows: list[dict[str, Any]]) -> set[str]:
@@ -173,7 +170,7 @@ def test_user_without_subuids_or_manager_gets_the_fix(users_world: World) -> Non
     assert "usermod --add-subuids" in done.stderr and "bob" in done.stderr
     # No user manager: the bus a user's bridge would use is not there.
     argv = ["env", f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{bob.uid}/nobus",
-            *podbridge_argv("serve", "--listen", "127.0.0.1:0")]
+            *podbridge_argv(users_world, "serve", "--listen", "127.0.0.1:0")]
     done = subprocess.run(command(users_world, bob, argv), capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 2

@@ -15,9 +15,7 @@ from bridge.client import BridgeClient
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import fetch
-from tests.integration.worldbridge import IN_WORLD_BRIDGE, WorldBridge, host_port, python_argv
-
-pytestmark = IN_WORLD_BRIDGE
+from tests.integration.worldbridge import WorldBridge, host_port, python_argv
 
 USER = "alice"
 
@@ -26,7 +24,7 @@ USER = "alice"
 def user_generator(users_world: World) -> Iterator[Path]:
     """podbridge's Quadlet generator where the world's user managers look for generators
     (/etc/systemd/user-generators), as `make install` puts it on a host."""
-    argv = " ".join(shlex.quote(a) for a in python_argv())
+    argv = " ".join(shlex.quote(a) for a in python_argv(users_world))
     path = users_world.root / "etc-systemd" / "user-generators" / "podman-user-generator"
     path.write_text(f"#!/bin/sh\nexec {argv} -m bridge quadlet --user \"$@\"\n")
     path.chmod(0o755)

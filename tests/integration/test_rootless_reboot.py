@@ -14,18 +14,17 @@ from pathlib import Path
 import pytest
 
 from bridge.client import BridgeClient
+from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.helpers import checked_world, free_port
-from tests.integration.worldbridge import IN_WORLD_BRIDGE, REPO, python_argv
-
-pytestmark = IN_WORLD_BRIDGE
+from tests.integration.worldbridge import REPO, python_argv
 
 USER = "dave"
 
 
-def user_unit(port: int) -> str:
+def user_unit(world: World, port: int) -> str:
     """scripts/podbridge-user.service.in, with this checkout's podbridge."""
-    argv = python_argv()
+    argv = python_argv(world)
     argv[0] = "/usr/bin/env"
     command = " ".join(shlex.quote(a) for a in [*argv, "-m", "bridge"])
     template = (REPO / "scripts" / "podbridge-user.service.in").read_text()
@@ -57,7 +56,7 @@ async def test_reboot_brings_back_the_users_containers_units_and_bridge(
 
         w.run_as(USER, ["sh", "-c", "mkdir -p ~/.config/systemd/user && cat > "
                                     "~/.config/systemd/user/podbridge.service"],
-                 input=user_unit(port))
+                 input=user_unit(w, port))
         as_user("systemctl", "--user", "daemon-reload")
         as_user("systemctl", "--user", "enable", "--now", "podbridge.service")
         await asyncio.to_thread(wait_http, url + "/")

@@ -7,29 +7,18 @@ import asyncio
 import os
 import random
 import signal
-import site
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from bridge.sandbox import World
+from bridge.sandbox.python import argv as in_world_python
 from bridge.sandbox.users import command
 from tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-# The bridge these tests run inside a world, as one of its users, is this machine's Python
-# with podbridge's virtualenv on its path. debian13's root filesystem has neither (Python
-# 3.13, none of the dependencies), so they run in the debian12 world only.
-IN_WORLD_BRIDGE = pytest.mark.flavours(
-    "debian12", why="a bridge run inside the world as its user needs this machine's Python "
-    "and podbridge's virtualenv, which debian13's root filesystem lacks")
-
 
 def host_port() -> int:
     """A port for a rootless container's ``-p``, free now and outside the kernel's ephemeral
@@ -48,28 +37,20 @@ def host_port() -> int:
     raise RuntimeError("no free port for a container")
 
 
-def _reachable_by_all(path: Path) -> bool:
-    return all(os.stat(p).st_mode & 0o001 for p in [*path.parents, path] if p != Path("/"))
+def python_argv(world: World) -> list[str]:
+    """A Python that any user of ``world`` may run, with podbridge and its dependencies on
+    its path (bridge.sandbox.python: the machine's, or the world's own virtualenv)."""
+    return in_world_python(world)
 
 
-def python_argv() -> list[str]:
-    """A Python that any user of the world may run, with podbridge and its dependencies on
-    its path (a virtualenv's python may live under root's home, closed to users)."""
-    exe = Path(sys.executable).resolve()
-    if not _reachable_by_all(exe):
-        exe = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-    path = ":".join([str(REPO), *site.getsitepackages()])
-    return ["env", f"PYTHONPATH={path}", str(exe)]
-
-
-def podbridge_argv(*args: str) -> list[str]:
-    return [*python_argv(), "-m", "bridge", *args]
+def podbridge_argv(world: World, *args: str) -> list[str]:
+    return [*python_argv(world), "-m", "bridge", *args]
 
 
 def run_podbridge(world: World, user: str | None, *args: str, timeout: float = 300,
                   ) -> subprocess.CompletedProcess[str]:
     who = world.user(user) if user else None
-    return subprocess.run(command(world, who, podbridge_argv(*args)), capture_output=True,
+    return subprocess.run(command(world, who, podbridge_argv(world, *args)), capture_output=True,
                           text=True, timeout=timeout, check=False, env={"PATH": os.environ[
                               "PATH"]})
 
@@ -97,7 +78,7 @@ class WorldBridge:
     def start(self, timeout: float = 60) -> WorldBridge:
         who = self.world.user(self.user) if self.user else None
         extra = [] if self.user else ["--state-dir", str(self.state_dir)]
-        argv = podbridge_argv("serve", "--listen", f"127.0.0.1:{self.port}",
+        argv = podbridge_argv(self.world, "serve", "--listen", f"127.0.0.1:{self.port}",
                               "--log-level", "debug", *extra, *self.args)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command(self.world, who, argv), stdout=out,
