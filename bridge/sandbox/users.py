@@ -338,11 +338,12 @@ def command(world: World, user: WorldUser | None, argv: list[str]) -> list[str]:
     # -r -w: PID 1's root, which a flavour with a root filesystem of its own pivoted to.
     inner = ["nsenter", "-t", str(world.pid1), "-m", "-p", "-u", "-C", "-r", "-w", "--"]
     if user is None:
-        inner += ["env", "-i", *(f"{k}={v}" for k, v in
-                                 {"PATH": boot.PATH, "HOME": "/root", "LANG": "C.UTF-8"}.items())]
+        inner += ["env", "-i", *(f"{k}={v}" for k, v in {
+            **world.flavour.env, "PATH": boot.PATH, "HOME": "/root", "LANG": "C.UTF-8"}.items())]
     else:
         inner += ["setpriv", f"--reuid={user.uid}", f"--regid={user.gid}", "--init-groups",
-                  "--reset-env", "env", "-i", *(f"{k}={v}" for k, v in user.env().items()),
+                  "--reset-env", "env", "-i",
+                  *(f"{k}={v}" for k, v in {**world.flavour.env, **user.env()}.items()),
                   "sh", "-c", 'cd "$HOME" && exec "$@"', "sh"]
     join = "; ".join(f"echo $$ > {shlex.quote(str(p))}" for p in cgroups)
     return ["sh", "-c", f'{join}; exec "$@"', "sh", *inner, *argv]

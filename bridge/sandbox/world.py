@@ -15,7 +15,8 @@ Layout of ``root``::
                     enable symlinks go here
       system-generators/  the world's only generators (SYSTEMD_GENERATOR_PATH), if any
       podbridge-native-generators/  after those: the flavour's own (Podman's Quadlet)
-      system.conf, journald.conf    the flavour's manager environment, journald settings
+      system.conf, user.conf, journald.conf   the flavour's manager environment (the
+                    system's and the users' managers), journald settings
     lib-units/      the curated units (copied from bridge/sandbox/units), second
     var-lib-systemd/ bound over /var/lib/systemd inside
     run/            bound over /run inside; emptied on reboot
@@ -404,8 +405,11 @@ class World:
             _copy_tree(resources.files("bridge.sandbox") / unit_set, self.lib_unit_dir)
         if self.flavour.env:
             env = " ".join(f"{k}={v}" for k, v in self.flavour.env.items())
-            (self.root / "etc-systemd" / "system.conf").write_text(
-                f"# podbridge test world ({self.flavour})\n[Manager]\nDefaultEnvironment={env}\n")
+            # The system manager's, and the users' managers' (their units: podman.socket).
+            for conf in ("system.conf", "user.conf"):
+                (self.root / "etc-systemd" / conf).write_text(
+                    f"# podbridge test world ({self.flavour})\n[Manager]\n"
+                    f"DefaultEnvironment={env}\n")
         if self.flavour.journald:
             # Not the machine's kernel log (the world's /dev is the machine's).
             (self.root / "etc-systemd" / "journald.conf").write_text(

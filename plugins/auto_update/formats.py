@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from plugins.auto_update.compat import Compat
 from plugins.auto_update.gotemplate import Struct, Template, TemplateError
 from plugins.auto_update.output import Row
 
@@ -140,10 +141,11 @@ class Formatter:
                 "{{range .}}" + body + "{{end -}}"), True
         else:
             norm, raw, table = enforce_range(normalize(fmt)), enforce_range(fmt), False
+        go_1_20 = Compat(podman_major).lexer_paren_error_first
         try:
-            return cls(Template(NAME, norm), table)
+            return cls(Template(NAME, norm, go_1_20=go_1_20), table)
         except TemplateError:
-            return cls(Template(NAME, raw), table)
+            return cls(Template(NAME, raw, go_1_20=go_1_20), table)
 
     def render(self, rows: Iterable[Row]) -> tuple[str, TemplateError | None]:
         """What Podman prints on stdout, and the error it then reports (if any)."""

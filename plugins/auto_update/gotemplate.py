@@ -49,10 +49,10 @@ class _ExecError(Exception):
 class Template:
     """A parsed template named ``name`` (Podman names its templates after the command)."""
 
-    def __init__(self, name: str, text: str) -> None:
+    def __init__(self, name: str, text: str, *, go_1_20: bool = False) -> None:
         self.name = name
         self.text = text
-        self.nodes = parse(name, text, set(FUNCS))
+        self.nodes = parse(name, text, set(FUNCS), go_1_20=go_1_20)
 
     def execute(self, data: Any, out: list[str]) -> None:
         """Append the output to ``out``; what was written before an error stays there."""

@@ -112,7 +112,12 @@ class LexError(Exception):
 
 
 class Lexer:
-    def __init__(self, text: str) -> None:
+    """``paren_error_first``: Go 1.20+'s lexer, which fails on an unbalanced ``)`` itself
+    (``unexpected right paren``) instead of handing it to the parser first, as Go 1.19's
+    did (the parser then says ``unexpected ")" in command``)."""
+
+    def __init__(self, text: str, *, paren_error_first: bool = False) -> None:
+        self.paren_error_first = paren_error_first
         self.text = text
         self.pos = 0
         self.start = 0
@@ -269,9 +274,12 @@ class Lexer:
             elif ch == "(":
                 self.paren_depth += 1
                 yield self._emit(T.LEFT_PAREN)
+            elif ch == ")" and self.paren_error_first and self.paren_depth == 0:
+                yield self._error("unexpected right paren")
+                return
             elif ch == ")":
-                # Go emits the paren before it finds it unbalanced: the parser fails on
-                # it first.
+                # Go 1.19 emits the paren before it finds it unbalanced: the parser fails
+                # on it first.
                 yield self._emit(T.RIGHT_PAREN)
                 self.paren_depth -= 1
                 if self.paren_depth < 0:

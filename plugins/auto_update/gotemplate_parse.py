@@ -134,11 +134,12 @@ FUNCS_BUILTIN = {"and", "or", "not", "len", "index", "print", "printf", "println
 
 # -- the parser
 class Parser:
-    def __init__(self, name: str, text: str, funcs: set[str]) -> None:
+    def __init__(self, name: str, text: str, funcs: set[str], *, go_1_20: bool = False
+                 ) -> None:
         self.name = name
         self.text = text
         self.funcs = funcs
-        self._items: Iterator[Item] = Lexer(text).items()
+        self._items: Iterator[Item] = Lexer(text, paren_error_first=go_1_20).items()
         self._ahead: list[Item] = []
         self._last: Item | None = None
         self.action_line = 0
@@ -392,5 +393,6 @@ def _unquote(text: str, parser: Parser) -> str:
     return "".join(out)
 
 
-def parse(name: str, text: str, funcs: set[str]) -> list[Node]:
-    return Parser(name, text, funcs).parse()
+def parse(name: str, text: str, funcs: set[str], *, go_1_20: bool = False) -> list[Node]:
+    """``go_1_20``: parse as Go 1.20+ does (the Go Podman 5 is built with)."""
+    return Parser(name, text, funcs, go_1_20=go_1_20).parse()

@@ -328,11 +328,23 @@ class Updater:
                 auth = creds.x_registry_auth(ref.registry) if creds else None
             except BadReference:
                 pass
-            self._pulls[task.image] = asyncio.create_task(images.pull(
-                self.podman, task.image, tls_verify=self.options.tls_verify, auth=auth,
-                timeout=self.options.pull_timeout, progress=self.options.progress),
-                name=f"autoupdate-pull/{task.image}")
+            self._pulls[task.image] = asyncio.create_task(
+                self._pull_once(task.image, auth), name=f"autoupdate-pull/{task.image}")
         return await asyncio.shield(self._pulls[task.image])
+
+    async def _pull_once(self, image: str, auth: str | None) -> str:
+        progress = self.options.progress
+        try:
+            return await images.pull(self.podman, image, tls_verify=self.options.tls_verify,
+                                     auth=auth, timeout=self.options.pull_timeout,
+                                     progress=progress)
+        except BridgeError as exc:
+            # Podman's service retried it already (Podman 5); its CLI would have said so.
+            if progress is not None:
+                why = exc.message.removeprefix(f"pull {image}: ")
+                for line in self.options.compat.pull_retry_warnings(why):
+                    progress(line)
+            raise
 
     async def _restart(self, unit: str) -> tuple[str | None, str]:
         """RestartUnit and wait for the job, as Podman: (None, "") if ``done``, else why

@@ -60,16 +60,18 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _LONG_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 _SHORT_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{12}(?![0-9a-f])")
 _DEAD_PORT = re.compile(r"127\.0\.0\.1:(\d{5})")
+_LOG_TIME = re.compile(r'^time="[^"]*"', re.M)   # a warning's time stamp (Podman 5's retries)
 
 
 def normalise(text: str, run_tag: str, registry: str) -> str:
-    """Digests, container IDs, the run's tag and dead registries' ports made equal (of the
-    same length, so that a table keeps its layout)."""
+    """Digests, container IDs, the run's tag, dead registries' ports and warnings' time
+    stamps made equal (of the same length, so that a table keeps its layout)."""
     text = text.replace(run_tag, "T" * len(run_tag))
     text = text.replace(registry, "REGISTRY".ljust(len(registry), "_"))
     text = _DIGEST.sub("sha256:" + "d" * 64, text)
     text = _LONG_ID.sub("I" * 64, text)
     text = _SHORT_ID.sub("i" * 12, text)
+    text = _LOG_TIME.sub('time="TIME"', text)
     return _DEAD_PORT.sub("127.0.0.1:DEADP", text)
 
 
@@ -87,5 +89,6 @@ def comparable(outcome: Outcome, run_tag: str, registry: str, *, unordered: bool
         out = [json.dumps(r, indent=4) for r in rows] + [str(text.count("\n"))]
     elif unordered:
         out = out[:1] + sorted(out[1:]) if out and "UNIT" in out[0] else sorted(out)
+    if unordered:  # the errors too, whatever stdout's format (Podman 5 lists several)
         err = sorted(line.removeprefix("\t* ") for line in err)
     return outcome.status, out, err

@@ -335,10 +335,14 @@ def test_templates_as_podman_parses_and_runs_them(world: World) -> None:
         rows = [Row(r["Unit"], r["ContainerID"], r["ContainerName"], r["Image"],
                     r["Policy"], r["Updated"]) for r in json.loads(found.stdout)]
         assert any(r.container_name == units[0].name for r in rows)
+        differ = []
         for template in TEMPLATES:
             want = podman_tool(world, "--dry-run", "--format", template)
             stdout, stderr, status = podman_output(rows, [], template, major)
-            assert Outcome(status, stdout, stderr) == want, f"--format {template!r}"
+            if Outcome(status, stdout, stderr) != want:
+                differ.append(f"--format {template!r}: podbridge {(status, stdout, stderr)!r}"
+                              f" podman {want!r}")
+        assert not differ, "\n".join(differ)
         for template in ("{{.Unit}},{{.Image}},{{.Updated}},{{.Policy}}",
                          "table {{.ContainerName}} {{json .}}", "{{.Unit}"):
             want = podman_tool(world, "--dry-run", "--format", template)
