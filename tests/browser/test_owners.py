@@ -18,9 +18,9 @@ from tests.integration.worldbridge import WorldBridge
 
 
 @pytest.fixture(scope="module")
-def users_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with checked_world(tmp_path_factory.mktemp("owners-world"), "the owners test's",
-                       users=["alice", "bob"]) as w:
+def users_world(tmp_path_factory: pytest.TempPathFactory, flavour: str) -> Iterator[World]:
+    with checked_world(tmp_path_factory.mktemp(f"owners-world-{flavour}"),
+                       "the owners test's", flavour, users=["alice", "bob"]) as w:
         yield w
 
 
