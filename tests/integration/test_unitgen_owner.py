@@ -35,8 +35,10 @@ async def root_bridge(users_world: World, tmp_path: Path, monkeypatch: pytest.Mo
                            user_runtime_root=users_world.run_dir / "user",
                            user_fs_root=users_world.root)
     try:
-        await wait_for(lambda: b.owners is not None and {"alice", "bob"} <= {
-            o["user"] for o in b.owners.list() if o["podman"] and o["systemd"]}
+        # Outside the world the machine's passwd has no alice: owners are named by uid.
+        uids = {users_world.user(u).uid for u in ("alice", "bob")}
+        await wait_for(lambda: b.owners is not None and uids <= {
+            o["uid"] for o in b.owners.list() if o["podman"] and o["systemd"]}
             and "units.install" in {m.name for m in b.methods.list()},
             60, what="alice's and bob's sources and the unit generator")
         yield b
@@ -54,13 +56,14 @@ async def test_root_bridge_installs_and_removes_a_users_unit(
     name = unique("own")
     unit = f"container-{name}.service"
     alice = w.user("alice")
+    owner = str(alice.uid)    # the machine's passwd has no alice (a host's would)
     await asyncio.to_thread(w.run_as, "alice", ["podman", "create", "--name", name,
                                                 "--stop-timeout", "1", SLEEP])
     try:
         # The same units as alice's own `podman generate systemd`.
-        got = await b.methods.call("units.generate", {"name": name, "owner": "alice",
+        got = await b.methods.call("units.generate", {"name": name, "owner": owner,
                                                       "new": True})
-        assert got["user"] == "alice" and got["uid"] == alice.uid
+        assert got["uid"] == alice.uid
         theirs = json.loads((await asyncio.to_thread(
             w.run_as, "alice", ["podman", "generate", "systemd", "--name", "--new",
                                 "--format", "json", name])).stdout)
@@ -72,11 +75,11 @@ async def test_root_bridge_installs_and_removes_a_users_unit(
         assert info.value.code == "not-found"
 
         result = await b.methods.call("units.install", {
-            "name": name, "owner": "alice", "new": True, "start": True})
+            "name": name, "owner": owner, "new": True, "start": True})
         installed = result["installed"][0]
         path = user_config(w, "alice") / unit
         assert (installed["unit"], installed["job_result"]) == (unit, "done")
-        assert installed["path"] == str(path) and result["user"] == "alice"
+        assert installed["path"] == str(path) and result["uid"] == alice.uid
         st = path.stat()
         assert (st.st_uid, oct(st.st_mode & 0o777)) == (alice.uid, "0o644")
         assert path.parent.stat().st_uid == alice.uid
@@ -92,13 +95,13 @@ async def test_root_bridge_installs_and_removes_a_users_unit(
         assert name in ps.stdout.split()
         # bob has no such container: the owner is where it is looked up.
         with pytest.raises(BridgeError) as info:
-            await b.methods.call("units.install", {"name": name, "owner": "bob"})
+            await b.methods.call("units.install", {"name": name,
+                                                   "owner": str(w.user("bob").uid)})
         assert info.value.code == "not-found"
         assert not (user_config(w, "bob") / unit).exists()
 
-        removed = await b.methods.call("units.remove", {"unit": unit, "owner": "alice"},
-                                       timeout=180)
-        assert removed["stop_result"] == "done" and removed["user"] == "alice"
+        removed = await b.methods.call("units.remove", {"unit": unit, "owner": owner})
+        assert removed["stop_result"] == "done" and removed["uid"] == alice.uid
         assert not path.exists()
         gone = await asyncio.to_thread(w.run_as, "alice", [
             "systemctl", "--user", "is-active", unit], False)
@@ -123,8 +126,8 @@ async def test_root_never_follows_a_users_link(users_world: World, root_bridge: 
         "ln -s ../../elsewhere ~/.config/systemd/user"])
     try:
         with pytest.raises(BridgeError, match="link"):
-            await b.methods.call("units.install", {"name": name, "owner": "bob",
-                                                   "new": True})
+            await b.methods.call("units.install", {
+                "name": name, "owner": str(w.user("bob").uid), "new": True})
         assert list((w.root / "home" / "bob" / "elsewhere").iterdir()) == []
         with pytest.raises(BridgeError, match="enable-linger carol"):
             await b.methods.call("units.install", {"name": name, "owner": "carol"})
