@@ -153,7 +153,8 @@ class Bridge:
         self.plugins = PluginHost(
             bus=self.system_bus, podman=self.podman, systemd=self.systemd, store=self.store,
             state=self.state, methods=self.methods, config=s.plugins,
-            plugins=self._plugin_classes, unit_dir=s.unit_path)
+            plugins=self._plugin_classes, unit_dir=s.unit_path, owners=self.owners,
+            user_fs_root=s.user_fs_root)
         await self.plugins.start()
 
         server = Server(bus=self.bus, methods=self.methods, auth=self.auth,

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Root only: also serve every user with a running user manager (bridge.owners).
     rootless: bool = True
     user_runtime_root: Path = Path("/run/user")
+    # Where the users' home folders (as their user managers name them) are seen from:
+    # "/" on a host; a test world's root folder for a bridge outside the world.
+    user_fs_root: Path = Path("/")
     log_level: str = "info"
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Trust (docs/security.md)

@@ -29,7 +29,8 @@ from bridge.events import Event
 from bridge.podman import PodmanClient
 from bridge.sources import PodmanSource, SystemdSource
 from bridge.state import State
-from bridge.systemd import SystemdClient
+from bridge.systemd import MANAGER_IFACE, MANAGER_PATH, SystemdClient
+from bridge.userfiles import UserFolder, user_folder
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,19 @@ class OwnerSession:
         self.state.close()
         self.systemd.close()
         await self.podman.close()
+
+    async def config_folder(self, sub: str, fs_root: Path = Path("/")) -> UserFolder:
+        """The folder ``sub`` of the user's config home (``systemd/user``,
+        ``containers/systemd``), where the user's own manager and Podman read it: found
+        from the user manager's environment (HOME, XDG_CONFIG_HOME)."""
+        if not self.systemd.connected:
+            await self.systemd.connect()
+        env = await self.systemd.get_property(MANAGER_PATH, MANAGER_IFACE, "Environment")
+        try:
+            return user_folder([str(e) for e in env], sub, self.owner.uid, fs_root)
+        except (ValueError, OSError) as exc:
+            raise NotFound(f"owner {self.owner.user!r}: no config folder of theirs "
+                           f"({exc})") from None
 
     def snapshot(self) -> dict[str, Any]:
         """The owner's rows, each carrying ``uid`` and ``user``."""

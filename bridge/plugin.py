@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.events import BRIDGE_PLUGIN_FAILED, BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, plugin_source
 from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
+from bridge.owners import Owner, Owners, OwnerSession, check_owner_param
 from bridge.roles import Role
+from bridge.userfiles import UserFolder
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -61,6 +63,28 @@ class PluginTaskFailed(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class OwnerTarget:
+    """Whose Podman and manager a plugin method acts on: ``owner`` None is the bridge's
+    own; else a user's, whose folders :meth:`config_folder` finds."""
+
+    owner: Owner | None
+    podman: PodmanClient
+    systemd: SystemdClient
+    session: OwnerSession | None
+    fs_root: Path
+
+    def tag(self) -> dict[str, Any]:
+        """``uid`` and ``user`` for an answer or event about a user's things; {} else."""
+        return self.owner.tag() if self.owner is not None else {}
+
+    async def config_folder(self, sub: str) -> UserFolder | None:
+        """The user's ``$XDG_CONFIG_HOME/sub``; None for the bridge's own."""
+        if self.session is None:
+            return None
+        return await self.session.config_folder(sub, self.fs_root)
+
+
 @dataclass
 class PluginContext:
     """What a plugin may use: nothing else of the bridge is its business."""
@@ -76,6 +100,8 @@ class PluginContext:
     logger: logging.Logger
     _on_task_failed: Callable[[BaseException], None]
     unit_dir: Path = Path("/etc/systemd/system")  # where units this bridge installs go
+    owners: Owners | None = None    # a root bridge's users (bridge.owners), else None
+    user_fs_root: Path = Path("/")  # where users' home folders are seen from
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _unlisten: list[Callable[[], None]] = field(default_factory=list)
 
@@ -94,6 +120,16 @@ class PluginContext:
         a GET may call it). The defaults are the strictest: admin, and a change."""
         self.methods.register(name, handler, params, owner=self.name, description=description,
                               role=role, readonly=readonly)
+
+    def for_owner(self, owner: str | None) -> OwnerTarget:
+        """The Podman and systemd manager an ``owner`` param names (a user's name or uid;
+        None, "", "system", "root" or "0": the bridge's own), as core methods route
+        ``owner``: a root bridge acts on a user's units through the user's own manager."""
+        session = check_owner_param(owner, self.owners)
+        if session is None:
+            return OwnerTarget(None, self.podman, self.systemd, None, self.user_fs_root)
+        return OwnerTarget(session.owner, session.podman, session.systemd, session,
+                           self.user_fs_root)
 
     def listen(self, patterns: list[str], listener: Callable[[Event, bytes], None]) -> None:
         """A bus listener run inline by ``publish`` (keep it quick), removed when the plugin
@@ -189,8 +225,12 @@ class PluginHost:
         plugins: dict[str, type[Any] | Exception] | None = None,
         backoff: BackoffFn = default_backoff,
         unit_dir: Path = Path("/etc/systemd/system"),
+        owners: Owners | None = None,
+        user_fs_root: Path = Path("/"),
     ) -> None:
         self.unit_dir = unit_dir
+        self.owners = owners
+        self.user_fs_root = user_fs_root
         self.bus = bus
         self.podman = podman
         self.systemd = systemd
@@ -252,7 +292,7 @@ class PluginHost:
                 name=name, config=config, bus=self.bus, podman=self.podman,
                 systemd=self.systemd, store=self.store, state=self.state, methods=self.methods,
                 logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed,
-                unit_dir=self.unit_dir)
+                unit_dir=self.unit_dir, owners=self.owners, user_fs_root=self.user_fs_root)
             plugin = cls()
             self._instances[name] = plugin
             info.state = "starting"

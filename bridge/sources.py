@@ -133,6 +133,12 @@ class PodmanSource:
         self.podman = podman
         self.state = state
         self.last_ns = 0
+        # When the first stream was asked for (the bridge's clock: Podman's socket is a
+        # local one). A stream opened without ``since`` starts at the tail of Podman's
+        # events log, so from then on it is where the bridge stands until it has seen an
+        # event: a resume from there misses nothing, even when the stream dies before
+        # Podman sent it a single event.
+        self.first_open_ns = 0
         self.connected = False
         self._seen: OrderedDict[bytes, int] = OrderedDict()   # digest -> time_ns
         self.compat: PodmanCompat | None = None  # the Podman of the current connection
@@ -213,15 +219,28 @@ class PodmanSource:
             self.bus.publish(BRIDGE_SOURCE, SOURCE_BRIDGE, "podman",
                              {"connected": connected, "error": error})
 
+    def resume_since(self) -> str | None:
+        """The ``since`` of the next stream: the newest event seen, else the moment the
+        first stream was asked for; None before the first stream (Podman then starts at
+        its log's tail, and the state is listed after it answered).
+
+        Not ``None`` on a resume that has seen no event yet: Podman would start again at
+        the tail and skip what was written while the bridge was away -- after a reboot,
+        the refresh that the boot's first Podman command writes before the bridge is back.
+        """
+        ns = max(self.last_ns, self.first_open_ns)
+        if not ns:
+            return None
+        return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+
     async def run(self) -> None:
         backoff = Backoff()
         while True:
-            since = None
-            if self.last_ns:
-                since = f"{self.last_ns // 1_000_000_000}.{self.last_ns % 1_000_000_000:09d}"
-            reader = EventReader(self.podman.path, since)
+            reader = EventReader(self.podman.path, self.resume_since())
             try:
+                asked_ns = time.time_ns()
                 await reader.open()
+                self.first_open_ns = self.first_open_ns or asked_ns
                 self._reader = reader
                 # Podman has answered: only now is a re-list of the state race-free, as
                 # events that happen during the re-list arrive on the stream as well.

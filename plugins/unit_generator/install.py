@@ -18,6 +18,7 @@ from typing import Any
 
 from bridge.errors import BridgeError, Conflict, InvalidParams, NotFound
 from bridge.systemd import SystemdClient
+from bridge.userfiles import UserFolder
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +97,14 @@ def check_writable(unit_dir: Path) -> None:
         f"(--unit-dir) at a folder {who} can write; nothing was written")
 
 
-def write_units(unit_dir: Path, units: dict[str, str], *, force: bool) -> None:
+def write_units(unit_dir: Path, units: dict[str, str], *, force: bool,
+                folder: UserFolder | None = None) -> None:
     """Write every unit or none: all files are checked before any is written, so a conflict
-    leaves nothing half-done."""
+    leaves nothing half-done. ``folder``: a user's folder (``unit_dir`` is its path),
+    written by root as the user's (bridge.userfiles)."""
+    if folder is not None:
+        _write_user_units(folder, units, force=force)
+        return
     for name in units:
         check_unit_name(name)
         target = unit_dir / name
@@ -114,9 +120,10 @@ def write_units(unit_dir: Path, units: dict[str, str], *, force: bool) -> None:
 
 
 async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str, str], *,
-                        enable: bool, start: bool, force: bool) -> list[InstallResult]:
+                        enable: bool, start: bool, force: bool,
+                        folder: UserFolder | None = None) -> list[InstallResult]:
     """Write every unit (all or none), reload, then enable and start as asked."""
-    write_units(unit_dir, units, force=force)
+    write_units(unit_dir, units, force=force, folder=folder)
     await systemd.reload()
     results = []
     for name in units:
@@ -164,6 +171,21 @@ def fit_for_rootless_v1(files: dict[str, str]) -> tuple[dict[str, str], list[str
     return out, warnings
 
 
+def _write_user_units(folder: UserFolder, units: dict[str, str], *, force: bool) -> None:
+    try:
+        for name in units:
+            check_unit_name(name)
+            head = folder.read_head(name)
+            if head is not None and not force and MARKER not in head:
+                raise Conflict(f"{folder.path / name} exists and was not written by "
+                               "podbridge (use force to overwrite it)")
+        for name, text in units.items():
+            folder.write(name, with_marker(text))
+    except OSError as exc:
+        raise InstallError(f"cannot write units to {folder.path}: {exc.strerror}; "
+                           "nothing more was written") from None
+
+
 def unit_file(unit_dir: Path, name: str, *, force: bool) -> Path:
     """The file of a unit this bridge may remove."""
     check_unit_name(name)
@@ -175,9 +197,18 @@ def unit_file(unit_dir: Path, name: str, *, force: bool) -> Path:
     return target
 
 
-async def remove_unit(systemd: SystemdClient, unit_dir: Path, name: str, *, force: bool
-                      ) -> dict[str, Any]:
-    target = unit_file(unit_dir, name, force=force)
+async def remove_unit(systemd: SystemdClient, unit_dir: Path, name: str, *, force: bool,
+                      folder: UserFolder | None = None) -> dict[str, Any]:
+    if folder is None:
+        target = unit_file(unit_dir, name, force=force)
+    else:
+        check_unit_name(name)
+        target = folder.path / name
+        head = folder.read_head(name)
+        if head is None:
+            raise NotFound(f"no unit file {target}")
+        if not force and MARKER not in head:
+            raise Conflict(f"{target} was not written by podbridge (use force to remove it)")
     stop_result: str | None = None
     try:
         job = await systemd.stop_unit(name, "replace")
@@ -186,7 +217,10 @@ async def remove_unit(systemd: SystemdClient, unit_dir: Path, name: str, *, forc
         pass
     with contextlib.suppress(BridgeError):
         await systemd.disable_unit_files([name], runtime=False)
-    os.unlink(target)
+    if folder is None:
+        os.unlink(target)
+    else:
+        folder.unlink(name)
     await systemd.reload()
     with contextlib.suppress(BridgeError):
         await systemd.reset_failed_unit(name)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import BridgeError
-from bridge.plugin import PluginConfig, PluginContext
+from bridge.plugin import OwnerTarget, PluginConfig, PluginContext
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
 
 from .cli_args import format_output, parse_generate_args
@@ -64,10 +64,13 @@ class GenerateParams(BaseModel):
     requires: list[str] = Field(default_factory=list)
     env: list[str] = Field(default_factory=list)
     template: bool = False
+    owner: str | None = Field(None, description="the user (name or uid) whose container "
+                              "or pod it is, and (units.install) whose user manager and "
+                              "~/.config/systemd/user get the units; a root bridge only")
 
     def options(self) -> GenerateOptions:
         fields = self.model_dump(exclude={"name", "format", "use_name", "enable", "start",
-                                          "force"})
+                                          "force", "owner"})
         return GenerateOptions.build(name=self.use_name, **fields)
 
 
@@ -81,6 +84,7 @@ class RemoveParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     unit: str = Field(min_length=1)
     force: bool = False
+    owner: str | None = Field(None, description="the user whose user unit it is")
 
 
 class UnitGeneratorConfig(PluginConfig):
@@ -124,23 +128,28 @@ class UnitGeneratorPlugin:
         configured = self.ctx.config.quadlet_dir or os.environ.get("PODBRIDGE_QUADLET_DIR")
         return Path(configured) if configured else default_quadlet_dir()
 
-    async def _generate(self, p: GenerateParams) -> tuple[dict[str, str], list[str]]:
-        assert self.ctx is not None
+    async def _generate(self, p: GenerateParams, target: OwnerTarget
+                        ) -> tuple[dict[str, str], list[str]]:
         try:
-            return await generate(self.ctx.podman, p.name, p.format, p.options())
+            return await generate(target.podman, p.name, p.format, p.options())
         except GenerateError as exc:
             raise bridge_error(exc) from None
 
     async def do_generate(self, p: GenerateParams) -> dict[str, Any]:
-        units, warnings = await self._generate(p)
-        return {"units": units, "warnings": warnings}
+        assert self.ctx is not None
+        target = self.ctx.for_owner(p.owner)
+        units, warnings = await self._generate(p, target)
+        return {"units": units, "warnings": warnings, **target.tag()}
 
     async def do_install(self, p: InstallParams) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx is not None
+        target = ctx.for_owner(p.owner)
+        if target.owner is not None:
+            return await self._install_for_user(p, target)
         generator: str | None = None
         try:
-            units, warnings = await self._generate(p)
+            units, warnings = await self._generate(p, target)
             if p.format == "quadlet":
                 if rootless_cgroup_v1():
                     units, fitted = fit_for_rootless_v1(units)
@@ -171,10 +180,51 @@ class UnitGeneratorPlugin:
             answer["generator"] = generator
         return answer
 
+    async def _install_for_user(self, p: InstallParams, target: OwnerTarget
+                                ) -> dict[str, Any]:
+        """units.install for a user, from a root bridge: the user's container, units into
+        the user's ``~/.config/systemd/user`` (written as theirs), reloaded, enabled and
+        started over the user's own manager -- what ``podman generate systemd --new >
+        ~/.config/systemd/user/…`` and ``systemctl --user`` do."""
+        ctx = self.ctx
+        assert ctx is not None
+        tag = target.tag()
+        if p.format == "quadlet":
+            raise BridgeError("units.install with an owner writes systemd units only; for "
+                              "a user's Quadlet file run `podbridge quadlet --user` as "
+                              "the user", "not-supported")
+        try:
+            units, warnings = await self._generate(p, target)
+            folder = await target.config_folder("systemd/user")
+            assert folder is not None
+            results = await install_units(target.systemd, folder.path, units,
+                                          enable=p.enable, start=p.start, force=p.force,
+                                          folder=folder)
+        except BridgeError as exc:
+            ctx.publish("unitgen.failed", p.name,
+                        {"error": exc.message, "code": exc.code, **tag})
+            raise
+        for r in results:
+            ctx.publish("unitgen.installed", r.unit, {**r.to_json(), **tag})
+        started = results[0]
+        if started.job_result not in (None, "done"):
+            message = (f"{started.unit} was installed but did not start: its start job "
+                       f"ended {started.job_result!r} (see `systemctl --user status "
+                       f"{started.unit}` as {tag['user']})")
+            ctx.publish("unitgen.failed", started.unit, {
+                "error": message, "code": "failed", "job_result": started.job_result, **tag})
+            raise BridgeError(message, "failed")
+        return {"installed": [r.to_json() for r in results], "warnings": warnings, **tag}
+
     async def do_remove(self, p: RemoveParams) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx is not None
-        result = await remove_unit(ctx.systemd, self.unit_dir, p.unit, force=p.force)
+        target = ctx.for_owner(p.owner)
+        folder = await target.config_folder("systemd/user")
+        unit_dir = folder.path if folder is not None else self.unit_dir
+        result = await remove_unit(target.systemd, unit_dir, p.unit, force=p.force,
+                                   folder=folder)
+        result = {**result, **target.tag()}
         ctx.publish("unitgen.removed", p.unit, result)
         return result
 

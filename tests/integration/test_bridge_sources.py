@@ -8,10 +8,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bridge.app import Bridge
 from bridge.client import BridgeClient
 from tests.helpers import unique
-from tests.integration.bridgefix import wait_for
+from tests.integration.bridgefix import start_bridge, wait_for
 
 IMAGE = "localhost/podbridge/httpd:v1"
 
@@ -170,3 +172,23 @@ async def test_dbus_restart_resubscribes(world: Any, bridge: Bridge) -> None:
     finally:
         unlisten()
         path.unlink()
+
+
+async def test_a_reboot_before_any_event_loses_no_event(
+        fresh_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bridge's stream opens, the world reboots before Podman sent it one event: the
+    refresh Podman writes at the new boot still reaches the bus. (Resumed without a
+    ``since``, the stream would start at the tail of the events log, after the refresh
+    that the first Podman command of the new boot already wrote.)"""
+    w = fresh_world
+    bridge = await start_bridge(w, tmp_path / "state", monkeypatch)
+    try:
+        source = bridge.podman_source
+        assert source is not None and source.last_ns == 0
+        await asyncio.to_thread(w.reboot)
+        await wait_for(lambda: any(e.type == "system.refresh" for e in bridge.bus.replay(0)),
+                       60, what="Podman's refresh after the reboot")
+        refreshes = [e for e in bridge.bus.replay(0) if e.type == "system.refresh"]
+        assert len(refreshes) == 1
+    finally:
+        await bridge.stop()

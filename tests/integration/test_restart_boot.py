@@ -131,11 +131,6 @@ async def test_boot_restart_after_reboot_compared_with_podman(
     assert w.systemctl("is-active", UNIT, check=False).stdout.strip() == "inactive"
 
 
-# An open bug, not a property of debian13: in one of two clean-clone runs the bridge never
-# saw debian13's system.refresh after the reboot (journald events backend; the stream
-# ended with IncompleteRead and was resumed). Bound to debian12 until it is found (issue 15).
-@pytest.mark.flavours("debian12", why="KNOWN BUG: after a debian13 (journald) reboot the "
-                      "bridge sometimes never sees Podman's system.refresh (1 run in 2)")
 async def test_refresh_while_the_bridge_runs(fresh_world: World, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The bridge stays up across the reboot: Podman's refresh event triggers the pass."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shlex
+import subprocess
+import sys
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +24,7 @@ from plugins.unit_generator.install import install_units
 from plugins.unit_generator.plugin import UnitGeneratorPlugin
 from tests.helpers import free_port, unique
 from tests.integration.bridgefix import base_url, start_bridge
-from tests.unit.unitdiff import diff_unit_sets
+from tests.unit.unitdiff import by_unit, diff_unit_sets
 
 IMAGE = "localhost/podbridge/httpd:v1"
 
@@ -105,6 +108,64 @@ async def test_parity_with_podman_generate_systemd(world: Any, gen_client: Bridg
                 compared += len(expected)
                 problems += [f"{target} {shlex.join(flags)}: {d}" for d in diff]
         assert compared == (len(names) + 3) * len(FLAG_SETS)
+        assert not problems, "\n".join(problems)
+    finally:
+        await asyncio.to_thread(world.podman, "pod", "rm", "-f", "--ignore", pod, check=False)
+        await asyncio.to_thread(world.podman, "rm", "-f", *names, check=False)
+
+
+# The one line that differs between two runs: the header's time (Go's time.UnixDate).
+TIMESTAMP = re.compile(r"^# \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \S+ \d{4}$", re.M)
+
+
+def podbridge_generate(world: Any, flags: list[str], target: str
+                       ) -> subprocess.CompletedProcess[str]:
+    """`podbridge generate systemd` run on the machine against the world's Podman."""
+    return subprocess.run([sys.executable, "-m", "bridge", "generate", "--url",
+                           world.podman_url, "systemd", "--name", *flags, target],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+async def test_cli_prints_what_podman_generate_systemd_prints(world: Any) -> None:
+    """`podbridge generate systemd` against the world's Podman prints, byte for byte, what
+    that world's own `podman generate systemd` prints (the header's time aside, and the
+    order of a pod's units, which is Go's map order in Podman): units, separators,
+    version line; and the deprecation notice where Podman gives one."""
+    names = []
+    pod = unique("cli-pod")
+    try:
+        for suffix in ("ports", "env", "entry", "restart"):
+            name = unique(f"cli-{suffix}")
+            await asyncio.to_thread(world.podman, "create", "--name", name, *CASES[suffix])
+            names.append(name)
+        await asyncio.to_thread(world.podman, "pod", "create", "--name", pod, "-p",
+                                "127.0.0.1:18091:80")
+        await asyncio.to_thread(world.podman, "create", "--pod", pod, "--name", f"{pod}-a",
+                                IMAGE, "sleep", "100")
+        problems: list[str] = []
+        compared = 0
+        for target in [*names, pod]:
+            for flags in FLAG_SETS:
+                if target == pod:   # see test_parity_with_podman_generate_systemd
+                    flags = ["X=1" if f == "X=1 2" else f for f in flags]
+                theirs = await asyncio.to_thread(
+                    world.podman, "generate", "systemd", "--name", *flags, target)
+                ours = await asyncio.to_thread(podbridge_generate, world, flags, target)
+                compared += 1
+                where = f"{target} {shlex.join(flags)}"
+                if ours.returncode != 0:
+                    problems.append(f"{where}: exit {ours.returncode}: {ours.stderr}")
+                    continue
+                # Each unit byte for byte; a pod's come in Go's map order from Podman.
+                if by_unit(TIMESTAMP.sub("# TIME", ours.stdout)) != by_unit(
+                        TIMESTAMP.sub("# TIME", theirs.stdout)):
+                    problems.append(f"{where}: stdout differs:\n--- podman\n{theirs.stdout}"
+                                    f"\n--- podbridge\n{ours.stdout}")
+                if ("DEPRECATED command" in theirs.stderr) != ("DEPRECATED command"
+                                                               in ours.stderr):
+                    problems.append(f"{where}: deprecation notice: podman {theirs.stderr!r}"
+                                    f", podbridge {ours.stderr!r}")
+        assert compared == (len(names) + 1) * len(FLAG_SETS)
         assert not problems, "\n".join(problems)
     finally:
         await asyncio.to_thread(world.podman, "pod", "rm", "-f", "--ignore", pod, check=False)

@@ -108,3 +108,22 @@ async def test_a_rotation_that_repeats_nothing_is_a_suspected_gap() -> None:
     source.stop()
     if source._resync_task is not None:
         await asyncio.gather(source._resync_task, return_exceptions=True)
+
+
+def test_resume_point_of_the_podman_stream() -> None:
+    """Before the first stream: none (Podman starts at its log's tail). After it, never
+    none: the newest event seen, else when the first stream was asked for."""
+    from bridge.bus import Bus
+    from bridge.podman import PodmanClient
+    from bridge.sources import PodmanSource
+    from bridge.state import State
+
+    bus = Bus()
+    source = PodmanSource(bus, PodmanClient("unix:///nonexistent.sock"), State(bus))
+    assert source.resume_since() is None
+    source.first_open_ns = 1_700_000_000_000_000_007
+    assert source.resume_since() == "1700000000.000000007"
+    source.last_ns = 1_700_000_005_120_000_000
+    assert source.resume_since() == "1700000005.120000000"
+    source.last_ns = 1_600_000_000_000_000_000   # an event stamped before the first stream
+    assert source.resume_since() == "1700000000.000000007"

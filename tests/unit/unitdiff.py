@@ -12,6 +12,7 @@ readable line.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -173,3 +174,10 @@ def first_comment(text: str) -> str:
     """The first line when it is a comment (``# <unit>.service`` in generated units)."""
     line = text.split("\n", 1)[0]
     return line if line.startswith("#") else ""
+
+
+def by_unit(text: str) -> dict[str, str]:
+    """Printed units by their first line (``# NAME.service``): Podman prints a pod's units
+    in Go's map order, which varies from run to run, so the order is not compared."""
+    units = re.split(r"(?m)^(?=# [^\n ]+\.service\n)", text)
+    return {u.split("\n", 1)[0]: u for u in units if u}
