@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     bad += 1
                     counts[kind] += 1
-                    failures.append((i, f"{label + ' ' if label else ''}{case.get('classname')}::{case.get('name')}",
+                    where = f"{label} " if label else ""
+                    failures.append((i, f"{where}{case.get('classname')}::{case.get('name')}",
                                      kind, text))
                 ran += n
                 print(f"run {i}/{args.repeat}{' (' + label + ')' if label else ''}: {n} tests, "
