@@ -129,6 +129,11 @@ async def test_user_stop_is_not_restarted(world: World, tmp_path: Path,
                 await asyncio.to_thread(world.podman, "start", name)
                 await wait_for(lambda n=round_: len(events(
                     bridge, "container.start", name)) == n + 1, what="the user's start")
+                # On the bus is not yet handled: a marker published after the start has
+                # reached the manager only once it has handled the start (it reads in order).
+                marker = bridge.bus.publish("container.test_marker", "test", name, {"id": ""})
+                await wait_for(lambda m=marker.seq: manager._sub.last_seq >= m,
+                               what="the restart manager to handle the user's start")
                 row = await bridge.methods.call("restart.status", {"name": name})
                 assert row["user_stopped"] is False
         stops = [e.data.get("reason") for e in events(bridge, "restart.cancelled", name)]
