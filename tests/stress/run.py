@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                     where = f"{label} " if label else ""
                     failures.append((i, f"{where}{case.get('classname')}::{case.get('name')}",
                                      kind, text))
+                    # As it happens, so that a run cut short still tells what it saw.
+                    print(f"  run {i}: {kind}: {failures[-1][1]}: {text}", flush=True)
                 ran += n
                 print(f"run {i}/{args.repeat}{' (' + label + ')' if label else ''}: {n} tests, "
                       f"{bad} failed, {took:.0f} s", flush=True)
