@@ -118,7 +118,7 @@ async def cases(folder: Path, open_reg: rs.Registry, auth_reg: rs.Registry
             "python-v2": await resolves(registry_v2.RegistryClient(
                 registry_v2.load_conf(mirror)), mirrored)}
         os.environ["XDG_RUNTIME_DIR"] = str(run)
-        table["$XDG_RUNTIME_DIR/containers/auth.json"] = {
+        table["$XDG_RUNTIME_DIR/containers/auth.json (root)"] = {
             "skopeo": await resolves(SkopeoClient(insecure_both), private),
             "python-v2": await resolves(registry_v2.RegistryClient(
                 registry_v2.load_conf(insecure_both)), private)}
@@ -169,4 +169,4 @@ def report(r: dict[str, Any]) -> None:
                   f"{s['median'] / ref:.2f}")
     print("  resolved as Podman resolves it (containers/image):")
     for case, row in r["cases"].items():
-        print(f"    {case:<40} skopeo: {row['skopeo']:<4}  python-v2: {row['python-v2']}")
+        print(f"    {case:<44} skopeo: {row['skopeo']:<4}  python-v2: {row['python-v2']}")
