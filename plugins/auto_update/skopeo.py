@@ -69,8 +69,9 @@ class SkopeoClient:
             shutil.rmtree(self._home[0], ignore_errors=True)
             self._home = None
 
-    def __del__(self) -> None:
-        self.close()
+    def __del__(self) -> None:  # a client used without ``async with`` cleans up too
+        with contextlib.suppress(Exception):
+            self.close()
 
     def command(self, *args: str, authfile_path: str | None = None) -> list[str]:
         cmd = [self.executable, "--command-timeout", f"{max(1, int(self.timeout))}s", args[0]]
