@@ -22,10 +22,11 @@ test: deps panel
 
 # The rollback and restart scenarios N times under stress-ng (all CPUs): false rollbacks,
 # missed rollbacks and flakes, all must be 0. The 100,000-event burst runs here too.
+# STRESS_ARGS=--rotate-flavours: each repetition in one flavour, taking turns.
 N ?= 20
 test-stress: deps
 	PODBRIDGE_BURST_100K=1 $(BIN)/pytest -q tests/integration/test_event_burst.py
-	$(BIN)/python -m tests.stress.run --repeat $(N) $(PYTEST_ARGS)
+	$(BIN)/python -m tests.stress.run --repeat $(N) $(STRESS_ARGS) $(PYTEST_ARGS)
 
 # Churn against a world with 100 websocket clients for DURATION (30m by default): RSS,
 # descriptors, tasks and store size at start and end, and events lost.

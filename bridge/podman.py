@@ -238,6 +238,29 @@ class PodmanClient:
         return image_id
 
     # -- events
+    async def events_written(self, since: str, until: str | None = None,
+                             filters: dict[str, list[str]] | None = None,
+                             timeout: float = 30) -> list[dict[str, Any]]:
+        """The events Podman has written between ``since`` and ``until`` (now when None),
+        read from its log at the time of the call (``stream=false``): what happened, as
+        Podman recorded it, whatever a stream reader has or has not received yet."""
+        params: dict[str, str] = {"stream": "false", "since": since}
+        if until is not None:
+            params["until"] = until
+        if filters:
+            params["filters"] = json.dumps(filters)
+        try:
+            async with self.session.get(
+                    API + "/events", params=params,
+                    timeout=aiohttp.ClientTimeout(total=timeout, connect=5)) as resp:
+                if resp.status >= 400:
+                    _raise_for(resp.status, await resp.text(), "events")
+                return [e async for e in _event_lines(resp)]
+        except TimeoutError:
+            raise Timeout("events: Podman did not answer in time") from None
+        except aiohttp.ClientConnectionError as exc:
+            raise PodmanError(f"events: cannot reach Podman at {self.url}: {exc}") from None
+
     @asynccontextmanager
     async def event_stream(self, since: str | None = None,
                            filters: dict[str, list[str]] | None = None

@@ -31,13 +31,14 @@ from bridge import faults
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
-from plugins.auto_update import images, labels, registries_conf
+from plugins.auto_update import authfile, images, labels
 from plugins.auto_update.compat import STRICT, Compat
 from plugins.auto_update.history import CHECK, UPDATE, History
 from plugins.auto_update.output import Row, sort_rows
 from plugins.auto_update.reference import BadReference, parse_reference
-from plugins.auto_update.registry import Platform, RegistryClient, RegistryError, parse_time
+from plugins.auto_update.registry import Platform, RegistryError, parse_time
 from plugins.auto_update.rejected import Rejected
+from plugins.auto_update.skopeo import SkopeoClient
 from plugins.auto_update.tasks import Task, assemble_tasks, by_unit, group_units, unit_relations
 
 logger = logging.getLogger(__name__)
@@ -118,12 +119,12 @@ class Updater:
                      else {})
         pods = {t.unit: t.pod for t in tasks if t.pod}
         groups = group_units(units, relations, pods)
-        conf = registries_conf.load(self.options.registries_conf)
         limit = asyncio.Semaphore(max(1, self.options.concurrency))
         rows: list[Row] = []
-        async with RegistryClient(conf, tls_verify=self.options.tls_verify,
-                                  authfile_path=self.options.authfile,
-                                  timeout=self.options.registry_timeout) as reg:
+        async with SkopeoClient(self.options.registries_conf,
+                                tls_verify=self.options.tls_verify,
+                                authfile_path=self.options.authfile,
+                                timeout=self.options.registry_timeout) as reg:
 
             async def run_group(group: list[str]) -> None:
                 async with limit:
@@ -143,7 +144,7 @@ class Updater:
         return report
 
     # -- one unit
-    async def _unit(self, unit: str, tasks: list[Task], reg: RegistryClient) -> list[Row]:
+    async def _unit(self, unit: str, tasks: list[Task], reg: SkopeoClient) -> list[Row]:
         rows = [Row(t.unit, t.container_id, t.name, t.image, t.policy) for t in tasks]
         apply: list[tuple[Task, Row]] = []
         for task, row in zip(tasks, rows, strict=True):
@@ -167,7 +168,7 @@ class Updater:
                                f"updating unit {unit}: {exc}")
         return rows
 
-    async def _check(self, task: Task, row: Row, reg: RegistryClient) -> bool:
+    async def _check(self, task: Task, row: Row, reg: SkopeoClient) -> bool:
         """Fill ``row``'s check facts; True if the update is to be applied now."""
         old = await self._local_image(task.image_id, task.name)
         row.old_image_id, row.old_digest = old.id, old.digest
@@ -323,8 +324,8 @@ class Updater:
             creds = None
             try:
                 ref = parse_reference(task.image)
-                creds = (RegistryClient(authfile_path=self.options.authfile)
-                         .credentials(ref, task.authfile))
+                creds = authfile.lookup(ref.registry, ref.repository,
+                                        task.authfile or self.options.authfile)
                 auth = creds.x_registry_auth(ref.registry) if creds else None
             except BadReference:
                 pass

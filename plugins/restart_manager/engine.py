@@ -413,3 +413,36 @@ class Engine:
             "gave_up": rec.gave_up,
             "recent_deaths": rec.crash.recent(now),
         }
+
+
+def user_stop_in_record(written: list[dict[str, Any]], died_ns: int, kill_window: float
+                        ) -> str | None:
+    """Whether Podman's own record of a container's events (``written``: the raw events
+    of one container, as ``GET /events?stream=false`` answers) shows that the death at
+    ``died_ns`` was a user's stop or kill: ``"stop"`` for a ``stop`` event or the stopper's
+    second ``cleanup`` after it, ``"kill"`` for a ``kill`` at most ``kill_window`` seconds
+    before it, else None (a crash, as far as Podman has written so far)."""
+    seen: set[tuple[Any, ...]] = set()
+    events: list[tuple[int, str]] = []
+    for raw in written:
+        action = str(raw.get("Action") or raw.get("status") or "")
+        at = int(raw.get("timeNano") or int(raw.get("time") or 0) * 1_000_000_000)
+        key = (at, action, (raw.get("Actor") or {}).get("ID"))
+        if key in seen:  # a reader of a rotating log may be handed a line twice
+            continue
+        seen.add(key)
+        events.append((at, action))
+    events.sort()
+    deaths = [at for at, action in events if action == "died" and at >= died_ns]
+    if not deaths:
+        return None
+    death = deaths[0]
+    window_ns = int(kill_window * 1_000_000_000)
+    if any(action == "kill" and death - window_ns <= at <= death for at, action in events):
+        return "kill"
+    after = [action for at, action in events if at >= death]
+    if "restart" in after or "start" in after:
+        return None  # restarted or started since: not a death waiting for a restart
+    if "stop" in after or after.count("cleanup") >= 2:
+        return "stop"
+    return None

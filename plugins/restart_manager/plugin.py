@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
 
 from bridge.bus import Subscription
 from bridge.errors import BridgeError, NotFound
-from bridge.events import Event
+from bridge.events import Event, iso_from_ns
 from bridge.plugin import PluginConfig, PluginContext
 from plugins.restart_manager.backoff import BackoffPolicy
 from plugins.restart_manager.boot import BootPass, refresh_marker
-from plugins.restart_manager.engine import BOOT, Effect, Engine, EngineConfig, Publish
+from plugins.restart_manager.engine import (
+    BOOT,
+    Effect,
+    Engine,
+    EngineConfig,
+    Publish,
+    user_stop_in_record,
+)
 from plugins.restart_manager.status import ResetParams, StatusParams, status_row
 from plugins.restart_manager.userstops import UserStops
 
@@ -29,6 +37,13 @@ logger = logging.getLogger(__name__)
 TOPICS = ("container.*", "system.refresh", "unit.state")
 BOOT_KEY = "boot"
 INSPECT_TIMEOUT = 10.0
+
+
+def ns_from_iso(text: str) -> int:
+    """Nanoseconds since the epoch of an event time (``iso_from_ns``'s form)."""
+    whole, _, frac = text.rstrip("Z").partition(".")
+    seconds = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
+    return int(seconds) * 1_000_000_000 + int((frac or "0").ljust(9, "0")[:9])
 
 
 class RestartManagerConfig(PluginConfig):
@@ -58,6 +73,8 @@ class RestartManagerPlugin:
         self._timers: dict[tuple[str, int], asyncio.Task[Any]] = {}
         self._boot_lock = asyncio.Lock()
         self.engine = Engine()
+        # Podman's time (ns) of each container's last death, by container ID.
+        self._deaths: dict[str, int] = {}
 
     @property
     def ctx(self) -> PluginContext:
@@ -123,6 +140,10 @@ class RestartManagerPlugin:
         data = event.data
         if action not in ("remove", "rename"):
             await self._learn_policy(event.subject, data)
+        if action == "died" and data.get("id") and event.time:
+            self._deaths[str(data["id"])] = ns_from_iso(event.time)
+        elif action == "remove":
+            self._deaths.pop(str(data.get("id") or ""), None)
         if action in ("died", "cleanup") and await self._stopped_by_user(data):
             # What a stop event would have said (Podman 5 writes none): before the died,
             # and again at the cleanup that follows (a restart scheduled meanwhile, when
@@ -146,6 +167,39 @@ class RestartManagerPlugin:
             logger.debug("cannot tell whether a user stopped %s: %s", cid, exc)
             return False
         return bool((info.get("State") or {}).get("StoppedByUser"))
+
+    async def _late_user_stop(self, name: str, token: int) -> str | None:
+        """Before a restart after a death is performed: did a user stop or kill the
+        container, as Podman answers now? The events that tell it on Podman 4 (a ``stop``,
+        the stopper's own ``cleanup``) are written by the stopper and may reach the
+        stream after the restart is due on a busy machine; so the decision reads
+        Podman's state (``StoppedByUser`` on Podman 5, a stop under way) and Podman's
+        own record of the container's events since the death, not the order in which
+        the stream happened to bring them. "stop", "kill" or None."""
+        rec = self.engine.records.get(name)
+        if (rec is None or rec.pending is None or rec.pending.token != token
+                or rec.pending.reason != "exit" or not rec.cid):
+            return None
+        cid = rec.cid
+        try:
+            compat = await self.ctx.podman.compat()
+            info = await asyncio.wait_for(self.ctx.podman.inspect_container(cid),
+                                          INSPECT_TIMEOUT)
+            state = info.get("State") or {}
+            if state.get("StoppedByUser") or state.get("Status") == "stopping":
+                return "stop"
+            died = self._deaths.get(cid)
+            if compat.inspect_shows_stopped_by_user or died is None:
+                return None
+            window = self._config.kill_window
+            written = await self.ctx.podman.events_written(
+                since=iso_from_ns(max(0, died - int((window + 1) * 1_000_000_000))),
+                filters={"type": ["container"], "container": [cid]},
+                timeout=INSPECT_TIMEOUT)
+        except (BridgeError, TimeoutError) as exc:
+            logger.debug("cannot tell whether a user stopped %s: %s", name, exc)
+            return None
+        return user_stop_in_record(written, died, window)
 
     async def _learn_policy(self, name: str, data: dict[str, Any]) -> None:
         """Podman's restart policy of a container, which events do not carry: from the
@@ -190,9 +244,17 @@ class RestartManagerPlugin:
 
     async def _fire(self, key: tuple[str, int], due: float) -> None:
         await asyncio.sleep(max(0.0, due - self._now()))
+        name, token = key
+        via = await self._late_user_stop(name, token)
+        if via is not None:
+            rec = self.engine.records.get(name)
+            logger.info("%s: a user's %s, as Podman tells at decision time: no restart",
+                        name, via)
+            if rec is not None:
+                self._apply(self.engine.on_container(via, name, {"id": rec.cid},
+                                                     self._now()))
         # Off the timer table first: from here on, the restart is no longer cancellable.
         self._timers.pop(key, None)
-        name, token = key
         pending = self.engine.begin(name, token, self._now())
         if pending is None:
             return

@@ -12,10 +12,18 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.bench import autoupdate, cockpit_side, fanout, latency, rootless, units
+from tests.bench import (
+    autoupdate,
+    cockpit_side,
+    fanout,
+    latency,
+    registry_lookup,
+    rootless,
+    units,
+)
 from tests.bench.stats import Load, loadavg
 
-SECTIONS = ("fanout", "podman", "units", "autoupdate", "rootless", "cockpit")
+SECTIONS = ("fanout", "podman", "units", "autoupdate", "registry", "rootless", "cockpit")
 
 
 def spread(s: dict[str, Any], fmt: str = "{:,.0f}") -> str:
@@ -155,6 +163,9 @@ def main() -> None:
         elif section == "autoupdate":
             results[section] = autoupdate.run()
             print_autoupdate(results[section])
+        elif section == "registry":
+            results[section] = registry_lookup.run()
+            registry_lookup.report(results[section])
         elif section == "rootless":
             results[section] = asyncio.run(rootless.run())
             rootless.report(results[section])

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,6 +105,8 @@ async def test_user_stop_is_not_restarted(world: World, tmp_path: Path,
         await asyncio.to_thread(world.podman, "run", "-d", "--name", name,
                                 "--label", "io.podbridge.restart=always", SLEEP)
         await wait_event(bridge, "container.start", name)
+        assert bridge.plugins is not None
+        manager = bridge.plugins.instance("restart_manager")
         how = ["cli", "api", "cli", "api", "kill"]
         for round_, way in enumerate(how, 1):
             if way == "cli":
@@ -114,7 +117,11 @@ async def test_user_stop_is_not_restarted(world: World, tmp_path: Path,
                 await asyncio.to_thread(world.podman, "kill", name)
             await wait_for(lambda n=round_: len(events(bridge, "container.died", name)) == n,
                            what=f"died #{round_}")
-            await asyncio.sleep(4 * BASE)
+            # The manager's verdict on this death, not a pause: it has taken the death for
+            # a user's stop with no restart pending or under way, or it restarted it.
+            await wait_for(lambda: settled(manager, name) or bool(
+                events(bridge, "restart.performed", name)),
+                what=f"the manager's verdict on the {way}", timeout=60)
             assert not events(bridge, "restart.performed", name), way
             row = await bridge.methods.call("restart.status", {"name": name})
             assert row["user_stopped"] is True and row["next_attempt"] is None, (way, row)
@@ -122,6 +129,11 @@ async def test_user_stop_is_not_restarted(world: World, tmp_path: Path,
                 await asyncio.to_thread(world.podman, "start", name)
                 await wait_for(lambda n=round_: len(events(
                     bridge, "container.start", name)) == n + 1, what="the user's start")
+                # On the bus is not yet handled: a marker published after the start has
+                # reached the manager only once it has handled the start (it reads in order).
+                marker = bridge.bus.publish("container.test_marker", "test", name, {"id": ""})
+                await wait_for(lambda m=marker.seq: manager._sub.last_seq >= m,
+                               what="the restart manager to handle the user's start")
                 row = await bridge.methods.call("restart.status", {"name": name})
                 assert row["user_stopped"] is False
         stops = [e.data.get("reason") for e in events(bridge, "restart.cancelled", name)]
@@ -130,6 +142,14 @@ async def test_user_stop_is_not_restarted(world: World, tmp_path: Path,
     finally:
         await remove(world, name)
         await bridge.stop()
+
+
+def settled(manager: Any, name: str) -> bool:
+    """The manager holds ``name`` as stopped by its user, with no restart pending, under
+    way, or left on a timer."""
+    rec = manager.engine.records.get(name)
+    return bool(rec is not None and rec.user_stopped and rec.pending is None
+                and rec.in_flight is None and not any(k[0] == name for k in manager._timers))
 
 
 async def test_unhealthy_container_is_restarted(world: World, tmp_path: Path,

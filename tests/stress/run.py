@@ -1,7 +1,8 @@
 """`make test-stress`: the rollback and restart scenarios N times while stress-ng holds
 every CPU, and a report of false rollbacks, missed rollbacks and flakes (all must be 0).
 
-    python -m tests.stress.run [--repeat N] [--load-workers W] [-- extra pytest args]
+    python -m tests.stress.run [--repeat N] [--load-workers W] [--rotate-flavours]
+                               [-- extra pytest args]
 
 Each repetition is one pytest run (its own world) with a JUnit report; a failed test is
 classified by what it expected: a test whose update is good and must pass its probation
@@ -22,6 +23,8 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from bridge.sandbox.flavours import FLAVOURS_ENV, selected
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["tests/integration/test_rollback_scenarios.py",
@@ -62,8 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=int(os.environ.get("N", "20")))
     ap.add_argument("--load-workers", type=int, default=0,
                     help="stress-ng CPU workers (0: one per CPU)")
+    ap.add_argument("--rotate-flavours", action="store_true",
+                    help="each repetition in one flavour, taking turns (half the time a "
+                    "repetition of both takes; every flavour still covered)")
     ap.add_argument("pytest_args", nargs="*")
     args = ap.parse_args(argv)
+    flavours = selected()
     load = start_load(args.load_workers)
     counts = {"false rollback": 0, "missed rollback": 0, "flake": 0}
     failures: list[tuple[int, str, str, str]] = []
@@ -75,9 +82,13 @@ def main(argv: list[str] | None = None) -> int:
                 report = Path(tmp) / f"run{i}.xml"
                 cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                        f"--junitxml={report}", *SCENARIOS, *args.pytest_args]
+                env = dict(os.environ)
+                label = ""
+                if args.rotate_flavours:
+                    env[FLAVOURS_ENV] = label = flavours[(i - 1) % len(flavours)]
                 t0 = time.monotonic()
                 done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                                      check=False)
+                                      check=False, env=env)
                 took = time.monotonic() - t0
                 if not report.exists():
                     failures.append((i, "(the run)", "flake", done.stdout[-2000:] +
@@ -101,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     bad += 1
                     counts[kind] += 1
-                    failures.append((i, f"{case.get('classname')}::{case.get('name')}",
+                    where = f"{label} " if label else ""
+                    failures.append((i, f"{where}{case.get('classname')}::{case.get('name')}",
                                      kind, text))
+                    # As it happens, so that a run cut short still tells what it saw.
+                    print(f"  run {i}: {kind}: {failures[-1][1]}: {text}", flush=True)
                 ran += n
-                print(f"run {i}/{args.repeat}: {n} tests, {bad} failed, {took:.0f} s",
-                      flush=True)
+                print(f"run {i}/{args.repeat}{' (' + label + ')' if label else ''}: {n} tests, "
+                      f"{bad} failed, {took:.0f} s", flush=True)
     finally:
         if load is not None:
             os.killpg(load.pid, signal.SIGTERM)

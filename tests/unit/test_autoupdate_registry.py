@@ -1,5 +1,6 @@
-"""Pure parts of the registry client: auth challenges, references, platforms,
-registries.conf, auth files, times."""
+"""Pure parts of registry access: references, platforms, auth files (the pull's
+credentials), times; and of the bench's reference client (tests/bench/registry_v2.py):
+auth challenges, registries.conf."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from plugins.auto_update import authfile, registries_conf
+from plugins.auto_update import authfile
 from plugins.auto_update.images import LocalImage, split_name
 from plugins.auto_update.reference import BadReference, ImageRef, parse_reference
 from plugins.auto_update.registry import (
     Platform,
     RegistryError,
     parse_time,
-    parse_www_authenticate,
     pick_platform,
 )
+from tests.bench import registry_v2 as registries_conf
+from tests.bench.registry_v2 import parse_www_authenticate
 
 
 def test_bearer_challenge() -> None:
@@ -101,8 +103,8 @@ def test_registries_conf_v2_and_v1() -> None:
 def test_registries_conf_file(tmp_path: Path) -> None:
     p = tmp_path / "registries.conf"
     p.write_text('[[registry]]\nlocation = "localhost:5000"\ninsecure = true\n')
-    assert registries_conf.load(p).is_insecure("localhost:5000")
-    assert registries_conf.load(tmp_path / "missing.conf").insecure == {}
+    assert registries_conf.load_conf(p).is_insecure("localhost:5000")
+    assert registries_conf.load_conf(tmp_path / "missing.conf").insecure == {}
 
 
 def test_authfile_lookup(tmp_path: Path) -> None:

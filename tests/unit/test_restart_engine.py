@@ -11,6 +11,7 @@ from plugins.restart_manager.engine import (
     EngineConfig,
     PersistUserStop,
     Publish,
+    user_stop_in_record,
 )
 
 CID = "c" * 64
@@ -285,3 +286,54 @@ def test_a_crash_persists_nothing() -> None:
     assert not [x for x in effects if isinstance(x, PersistUserStop)]
     ev(e, "cleanup", 1.1)
     assert not e.records["web"].user_stopped
+
+
+# -- the decision-time verdict from Podman's own record of events
+def _raw(action: str, at_s: float, cid: str = "c1") -> dict[str, Any]:
+    return {"Type": "container", "Action": action, "timeNano": int(at_s * 1e9),
+            "Actor": {"ID": cid, "Attributes": {"name": "web"}}}
+
+
+DIED = int(100 * 1e9)
+
+
+def test_record_with_the_stoppers_second_cleanup_is_a_user_stop() -> None:
+    written = [_raw("start", 90), _raw("died", 100), _raw("cleanup", 100.2),
+               _raw("cleanup", 100.9)]
+    assert user_stop_in_record(written, DIED, 10) == "stop"
+
+
+def test_record_with_a_stop_event_is_a_user_stop_whatever_its_place() -> None:
+    written = [_raw("died", 100), _raw("stop", 100.001), _raw("cleanup", 100.2)]
+    assert user_stop_in_record(written, DIED, 10) == "stop"
+
+
+def test_record_with_a_kill_just_before_is_a_user_kill() -> None:
+    written = [_raw("kill", 99.5), _raw("died", 100), _raw("cleanup", 100.2)]
+    assert user_stop_in_record(written, DIED, 10) == "kill"
+    # A kill long before the death is not this death's cause.
+    assert user_stop_in_record([_raw("kill", 80), *written[1:]], DIED, 10) is None
+
+
+def test_record_of_a_crash_is_no_user_stop() -> None:
+    written = [_raw("start", 90), _raw("died", 100), _raw("cleanup", 100.2)]
+    assert user_stop_in_record(written, DIED, 10) is None
+
+
+def test_record_repeated_by_a_rotating_log_is_counted_once() -> None:
+    # One cleanup handed twice is not the stopper's second cleanup.
+    written = [_raw("died", 100), _raw("cleanup", 100.2), _raw("cleanup", 100.2)]
+    assert user_stop_in_record(written, DIED, 10) is None
+
+
+def test_record_of_an_earlier_stop_then_a_new_death_is_judged_by_the_new_one() -> None:
+    written = [_raw("died", 50), _raw("stop", 50.1), _raw("cleanup", 50.2),
+               _raw("cleanup", 50.3), _raw("start", 60), _raw("died", 100),
+               _raw("cleanup", 100.2)]
+    assert user_stop_in_record(written, DIED, 10) is None
+
+
+def test_record_started_again_since_the_death_is_no_user_stop() -> None:
+    written = [_raw("died", 100), _raw("cleanup", 100.2), _raw("cleanup", 100.3),
+               _raw("start", 101)]
+    assert user_stop_in_record(written, DIED, 10) is None
