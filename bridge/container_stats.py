@@ -75,6 +75,10 @@ class StatsStream(StreamSource):
                     return End("eof")   # the container stopped
                 raise err
             for stats in record.get("Stats") or []:
+                if not stats.get("SystemNano") and not stats.get("PIDs"):
+                    # Podman 4.3.1 goes on sending zeros once the container stopped
+                    # (and for a removed one): the stream is over.
+                    return End("eof")
                 await put(sample(stats))
         return End("eof")
 
