@@ -291,3 +291,21 @@ async def test_too_many_streams(bridge: Bridge, ticker: str) -> None:
     finally:
         await raw.close()
     await wait_for(lambda: not runners(bridge), what="the streams to go")
+
+
+async def test_streams_end_when_the_container_goes(client: BridgeClient, ticker: str) -> None:
+    """Removing the container ends each stream that follows it (Podman ends the log and
+    the exec; the bridge ends what Podman would not)."""
+    streams = [await client.stream("containers.logs", {"name": ticker, "follow": True,
+                                                       "tail": 0}),
+               await client.stream("containers.stats", {"name": ticker, "follow": True,
+                                                        "interval": 1}),
+               await client.stream("containers.exec", {"name": ticker,
+                                                       "command": ["sleep", "1000"]})]
+    for stream in streams[:2]:
+        await frames_until(stream, lambda got: got[-1]["type"] == "data")
+    await client.call("containers.remove", {"name": ticker, "force": True})
+    for stream in streams:
+        frames = await frames_until(stream, lambda got: False, timeout=60)
+        assert frames[-1]["type"] == "end", frames[-1]
+        assert frames[-1]["reason"] in ("eof", "gone", "exit"), frames[-1]
