@@ -19,11 +19,26 @@ from bridge.streams import End, Policy, Put, StreamSource
 logger = logging.getLogger(__name__)
 
 
-def sample(stats: dict[str, Any]) -> dict[str, Any]:
+def cpu_percent(stats: dict[str, Any], prev: dict[str, Any] | None) -> float:
+    """The CPU used since the previous sample, in percent of one CPU.
+
+    Podman's own ``CPU`` field is not that in every version: 4.3.1 gives the use since the
+    previous read, 5.4.2 an average since the container started (a busy loop's climbs
+    4, 7, 10, 12 ... % over seconds). ``CPUNano`` (the container's CPU time) and
+    ``SystemNano`` (the clock) are the same in both: the difference of two samples is."""
+    if prev is not None:
+        cpu = int(stats.get("CPUNano") or 0) - int(prev.get("CPUNano") or 0)
+        clock = int(stats.get("SystemNano") or 0) - int(prev.get("SystemNano") or 0)
+        if clock > 0 and cpu >= 0:
+            return 100.0 * cpu / clock
+    return float(stats.get("CPU") or 0.0)
+
+
+def sample(stats: dict[str, Any], prev: dict[str, Any] | None = None) -> dict[str, Any]:
     """One libpod stats record in the protocol's shape (Podman 4 and 5 alike)."""
     return {
         "time": dt.datetime.now(dt.UTC).isoformat(),
-        "cpu_percent": float(stats.get("CPU") or 0.0),
+        "cpu_percent": cpu_percent(stats, prev),
         "mem_usage": int(stats.get("MemUsage") or 0),
         "mem_limit": int(stats.get("MemLimit") or 0),
         "mem_percent": float(stats.get("MemPerc") or 0.0),
@@ -66,6 +81,7 @@ class StatsStream(StreamSource):
         await self._http.open()
 
     async def produce(self, put: Put) -> End:
+        prev: dict[str, Any] | None = None
         async for record in self._http.json_lines():
             if not isinstance(record, dict):
                 continue
@@ -79,7 +95,8 @@ class StatsStream(StreamSource):
                     # Podman 4.3.1 goes on sending zeros once the container stopped
                     # (and for a removed one): the stream is over.
                     return End("eof")
-                await put(sample(stats))
+                await put(sample(stats, prev))
+                prev = stats
         return End("eof")
 
     async def one(self) -> dict[str, Any]:

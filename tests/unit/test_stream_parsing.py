@@ -83,3 +83,13 @@ async def test_drop_policy_counts_what_it_drops() -> None:
     gaps = [f["dropped"] for f in sent if f["type"] == "gap"]
     assert len(data) + sum(gaps) == 50 and gaps, sent
     assert data == sorted(data) and sent[-1]["type"] == "end"
+
+
+def test_cpu_percent_from_two_samples() -> None:
+    from bridge.container_stats import cpu_percent
+    # Podman 5's CPU field is an average since start; the deltas say what the last second
+    # used: 0.5 s of CPU in 1 s of clock.
+    prev = {"CPUNano": 1_000_000_000, "SystemNano": 10_000_000_000, "CPU": 3.0}
+    now = {"CPUNano": 1_500_000_000, "SystemNano": 11_000_000_000, "CPU": 4.0}
+    assert cpu_percent(now, prev) == 50.0
+    assert cpu_percent(now, None) == 4.0          # the first sample: Podman's own
