@@ -50,12 +50,26 @@ def sample(stats: dict[str, Any], prev: dict[str, Any] | None = None) -> dict[st
     }
 
 
+CGROUP_V2_ONLY = "only available for cgroup v2"
+
+
+def _unsupported(exc: BridgeError) -> BridgeError:
+    """Rootless Podman reads stats only from cgroup v2: elsewhere it is not a failure of
+    the call but a limit of the host."""
+    if CGROUP_V2_ONLY in exc.message:
+        return BridgeError(f"{exc.message} (rootless containers have stats only on a host "
+                           "with cgroup v2)", "not-supported")
+    return exc
+
+
 def _error_of(record: dict[str, Any], name: str) -> BridgeError | None:
     err = record.get("Error")
     if not err:
         return None
     text = err if isinstance(err, str) else str(err.get("message") if isinstance(err, dict)
                                                  else err)
+    if CGROUP_V2_ONLY in text:
+        return _unsupported(BridgeError(f"stats of container {name!r}: {text}"))
     if "not running" in text or "stopped" in text or "state improper" in text:
         return Conflict(f"stats of container {name!r}: {text}")
     return BridgeError(f"stats of container {name!r}: {text}")
@@ -78,7 +92,10 @@ class StatsStream(StreamSource):
         self.container = (str(info.get("Id")), self.owner_uid)
         if not (info.get("State") or {}).get("Running"):
             raise Conflict(f"stats of container {self.name!r}: it is not running")
-        await self._http.open()
+        try:
+            await self._http.open()
+        except BridgeError as exc:
+            raise _unsupported(exc) from None
 
     async def produce(self, put: Put) -> End:
         prev: dict[str, Any] | None = None
