@@ -69,6 +69,11 @@ async def test_logs_tail_then_follow_and_end(client: BridgeClient, ticker: str) 
     assert all(re.fullmatch(r"(out|err) \d+", x["text"]) for x in tail), tail
     assert all(x["time"] and x["time"].startswith("20") for x in tail)
 
+    # since: only the lines from that time on (Podman's RFC 3339 time, given back).
+    n_last = int(tail[-1]["text"].split()[1])
+    since = (await client.call("containers.logs", {"name": ticker, "tail": None,
+                                                   "since": tail[-1]["time"]}))["lines"]
+    assert since and all(int(x["text"].split()[1]) >= n_last - 1 for x in since), since
     # Follow: the stream opens, brings lines that were not printed yet, both fds.
     stream = await client.stream("containers.logs", {"name": ticker, "tail": 0,
                                                      "follow": True})
