@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from bridge.podman import PodmanClient
 from bridge.podman_http_stream import HttpStream
-from bridge.streams import End, Put, StreamSource, chunk_text_items
+from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource, chunk_text_items
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ class LogParser:
             if record["text"].endswith("\n"):
                 record["text"] = record["text"].rstrip("\r\n")
                 out.append(record)
+            elif len(record["text"]) >= MAX_ITEM_BYTES:
+                out.append(record)      # a line without end: sent in pieces, bounded
             else:
                 self._partial[fd] = record
         return out
