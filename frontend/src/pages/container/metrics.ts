@@ -44,8 +44,8 @@ export function readSample(item: Record<string, unknown>, now: number): Sample |
     cpu, mem,
     memLimit: num(s.mem_limit, s.memory_limit, s.MemLimit),
     pids: num(s.pids, s.PIDs),
-    netIn: num(s.net_input, s.NetInput),
-    netOut: num(s.net_output, s.NetOutput),
+    netIn: num(s.net_in, s.net_input, s.NetInput),
+    netOut: num(s.net_out, s.net_output, s.NetOutput),
   };
 }
 

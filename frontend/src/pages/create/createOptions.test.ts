@@ -58,15 +58,15 @@ describe("toCreateParams", () => {
       env: [{ name: "PORT", value: "80" }],
       volumes: [{ source: "data", destination: "/var/www", readOnly: true }],
       restartPolicy: "on-failure", restartRetries: "3", autoUpdate: "local",
-      healthCmd: "/bin/healthcheck", healthInterval: "10s", healthRetries: "2", pod: "pod1", start: false,
+      healthCmd: "/bin/healthcheck", healthInterval: "10", healthRetries: "2", pod: "pod1", start: false,
     }))).toEqual({
       image: "localhost/podbridge/httpd:v1", name: "web", command: ["/bin/serve", "--port", "8080"],
       ports: [{ container_port: 80, protocol: "tcp", host_port: 8080 }, { container_port: 53, protocol: "udp" }],
       env: { PORT: "80" },
       volumes: [{ source: "data", destination: "/var/www", read_only: true }],
       restart_policy: "on-failure", restart_retries: 3,
-      labels: { "io.containers.autoupdate": "local" },
-      healthcheck: { command: ["/bin/healthcheck"], interval: "10s", retries: 2 },
+      auto_update: "local",
+      health: { command: ["/bin/healthcheck"], interval: 10, retries: 2 },
       pod: "pod1", start: false,
     });
   });

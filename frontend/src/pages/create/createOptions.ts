@@ -32,7 +32,7 @@ export interface CreateForm {
 export function emptyForm(image = ""): CreateForm {
   return {
     image, name: "", command: "", ports: [], env: [], volumes: [], restartPolicy: "no",
-    restartRetries: "", autoUpdate: "", healthCmd: "", healthInterval: "30s", healthRetries: "3",
+    restartRetries: "", autoUpdate: "", healthCmd: "", healthInterval: "30", healthRetries: "3",
     pod: "", start: true, installUnit: false,
   };
 }
@@ -66,7 +66,6 @@ export function splitCommand(line: string): string[] {
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DURATION_RE = /^\d+(ms|s|m|h)$/;
 
 function port(v: string): number | null {
   if (!/^\d+$/.test(v.trim())) return null;
@@ -96,7 +95,7 @@ export function validate(f: CreateForm): Record<string, string> {
     e.restartRetries = "A number of retries";
   }
   if (f.healthCmd.trim()) {
-    if (!DURATION_RE.test(f.healthInterval)) e.healthInterval = "A duration such as 30s or 1m";
+    if (!/^\d+$/.test(f.healthInterval) || Number(f.healthInterval) < 1) e.healthInterval = "Seconds, at least 1";
     if (!/^\d+$/.test(f.healthRetries) || Number(f.healthRetries) < 1) e.healthRetries = "At least 1";
   }
   if (f.installUnit && !f.name) e.name = "A unit needs a container name";
@@ -129,9 +128,9 @@ export function toCreateParams(f: CreateForm): Record<string, unknown> {
     p.restart_policy = f.restartPolicy;
     if (f.restartPolicy === "on-failure" && f.restartRetries) p.restart_retries = Number(f.restartRetries);
   }
-  if (f.autoUpdate) p.labels = { "io.containers.autoupdate": f.autoUpdate };
+  if (f.autoUpdate) p.auto_update = f.autoUpdate; // the bridge sets the io.containers.autoupdate label
   if (f.healthCmd.trim()) {
-    p.healthcheck = { command: splitCommand(f.healthCmd), interval: f.healthInterval, retries: Number(f.healthRetries) };
+    p.health = { command: splitCommand(f.healthCmd), interval: Number(f.healthInterval), retries: Number(f.healthRetries) };
   }
   if (f.pod) p.pod = f.pod;
   p.start = f.start;

@@ -21,6 +21,11 @@ describe("imageRows", () => {
     expect(rows[1].size).toBe(10);
   });
 
+  it("takes the bridge's in_use_by and dangling when it sends them", () => {
+    const [r] = imageRows([{ id: "x", names: ["a"], in_use_by: ["b", "a"], dangling: false }], [{ name: "zzz", image: "a" }]);
+    expect(r.usedBy).toEqual(["a", "b"]);
+  });
+
   it("reads an object with an images list, and nothing from nonsense", () => {
     expect(imageRows({ images: [{ id: "x", names: ["a"] }] }, []).length).toBe(1);
     expect(imageRows(null, [])).toEqual([]);
@@ -48,6 +53,15 @@ describe("pull progress", () => {
     expect(s.percent).toBe(25);
     s = pullStep(s, { id: "b2", progress: { current: 100, total: 100 } });
     expect(s.percent).toBe(75);
+  });
+
+  it("reads the bridge's progress frames and its final {id, reference}", () => {
+    let s = pullStep(pullStart(), { progress: "Trying to pull localhost:5000/x:1...\n" });
+    s = pullStep(s, { progress: "Copying blob sha256:1\nCopying config sha256:2\n" });
+    expect(s.percent).toBe(80);
+    expect(s.lines).toEqual(["Trying to pull localhost:5000/x:1...", "Copying blob sha256:1", "Copying config sha256:2"]);
+    s = pullStep(s, { id: "abc", reference: "localhost:5000/x:1" });
+    expect(s).toMatchObject({ done: true, percent: 100, imageId: "abc" });
   });
 
   it("keeps the error", () => {

@@ -31,9 +31,11 @@ export function imageRows(list: unknown, containers: ContainerLike[]): ImageRow[
       .filter((n) => n && n !== "<none>:<none>");
     const size = typeof r.size === "number" ? r.size : typeof r.Size === "number" ? r.Size : null;
     return { id, names, size, created: (r.created ?? r.Created ?? null) as string | number | null,
-             usedBy: [] as string[], dangling: names.length === 0 };
+             usedBy: Array.isArray(r.in_use_by) ? (r.in_use_by as string[]).slice().sort() : null as string[] | null,
+             dangling: typeof r.dangling === "boolean" ? r.dangling : names.length === 0 };
   });
   for (const row of rows) {
+    if (row.usedBy !== null) continue; // the bridge said (images.list's in_use_by)
     const sid = short(row.id);
     row.usedBy = containers.filter((c) =>
       (c.image_id && short(c.image_id) === sid) ||
@@ -43,7 +45,7 @@ export function imageRows(list: unknown, containers: ContainerLike[]): ImageRow[
   }
   // named images first, by name; then the dangling ones, by id
   const key = (r: ImageRow) => (r.names[0] ? "0" + r.names[0] : "1" + r.id);
-  return rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return (rows as ImageRow[]).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 export function displayName(r: ImageRow): string {
@@ -78,7 +80,7 @@ const STEPS: [RegExp, number][] = [
  */
 export function pullStep(s: PullState, item: Record<string, unknown>): PullState {
   const next = { ...s, blobs: { ...s.blobs }, lines: s.lines.slice(-200) };
-  const text = str(item.stream) || str(item.status) || str(item.message) || str(item.line);
+  const text = str(item.progress) || str(item.stream) || str(item.status) || str(item.message) || str(item.line);
   for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
     next.lines.push(line);
     for (const [re, pct] of STEPS) {
@@ -88,7 +90,8 @@ export function pullStep(s: PullState, item: Record<string, unknown>): PullState
       }
     }
   }
-  const prog = (item.progress ?? item.progressDetail ?? item.progress_detail) as Record<string, unknown> | undefined;
+  const prog = (typeof item.progress === "object" ? item.progress : item.progressDetail ?? item.progress_detail) as
+    Record<string, unknown> | undefined;
   const cur = Number(prog?.current ?? item.current);
   const tot = Number(prog?.total ?? item.total);
   if (Number.isFinite(cur) && Number.isFinite(tot) && tot > 0) {
@@ -98,7 +101,7 @@ export function pullStep(s: PullState, item: Record<string, unknown>): PullState
     next.error = typeof item.error === "string" ? item.error : str((item.error as Record<string, unknown>).message) || JSON.stringify(item.error);
   }
   const images = item.images;
-  if ((Array.isArray(images) && images.length) || item.done === true) {
+  if ((Array.isArray(images) && images.length) || item.done === true || (str(item.id) && str(item.reference))) {
     next.done = true;
     next.imageId = Array.isArray(images) ? String(images[0]) : str(item.id) || null;
   }
