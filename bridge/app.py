@@ -24,6 +24,7 @@ from bridge.core_methods import register_core_methods
 from bridge.events import BRIDGE_STARTED, SOURCE_BRIDGE
 from bridge.listen import Endpoint, Listener, ListenError
 from bridge.methods import MethodRegistry
+from bridge.methods_more import register_issue19_methods
 from bridge.owners import OwnerBus, Owners
 from bridge.paths import is_root
 from bridge.plugin import PluginHost
@@ -140,6 +141,7 @@ class Bridge:
         self.methods.audit = self.audit.record
         await self._ensure_podman()
         register_core_methods(self.methods, self)
+        register_issue19_methods(self.methods, self)
 
         self.podman_source = PodmanSource(self.bus, self.podman, self.state)
         self.systemd_source = SystemdSource(self.bus, self.systemd, self.state)

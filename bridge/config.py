@@ -76,6 +76,10 @@ class Settings(BaseSettings):
                       "in the state folder (when no cert is given)")
     insecure_plain_http: bool = Field(default=False, description="allow plain HTTP on a "
                                       "non-loopback address")
+    journalctl: list[str] = Field(default_factory=lambda: ["journalctl"], min_length=1,
+                                  description="the command units.journal runs to read the "
+                                  "journal (a prefix such as nsenter ... may reach another "
+                                  "root's)")
     audit_max_entries: int = Field(default=100_000, ge=1)
     audit_max_age_days: float = Field(default=90.0, gt=0)
 

@@ -51,10 +51,37 @@ class PingMsg(_Msg):
     type: Literal["ping"]
 
 
-InboundMsg = SubscribeMsg | UnsubscribeMsg | CallMsg | PingMsg
+class StreamCloseMsg(_Msg):
+    id: int
+    type: Literal["stream_close"]
+    stream: int
+
+
+MAX_INPUT = 64 * 1024
+
+
+class StreamInputMsg(_Msg):
+    id: int
+    type: Literal["stream_input"]
+    stream: int
+    data: str = Field(max_length=MAX_INPUT)
+
+
+class StreamResizeMsg(_Msg):
+    id: int
+    type: Literal["stream_resize"]
+    stream: int
+    rows: int = Field(ge=1, le=1000)
+    cols: int = Field(ge=1, le=1000)
+
+
+StreamMsg = StreamCloseMsg | StreamInputMsg | StreamResizeMsg
+InboundMsg = (SubscribeMsg | UnsubscribeMsg | CallMsg | PingMsg | StreamCloseMsg
+              | StreamInputMsg | StreamResizeMsg)
 Inbound = Annotated[InboundMsg, Field(discriminator="type")]
 _inbound: TypeAdapter[InboundMsg] = TypeAdapter(Inbound)  # type: ignore[arg-type, unused-ignore]
-KNOWN_TYPES = ("subscribe", "unsubscribe", "call", "ping")
+KNOWN_TYPES = ("subscribe", "unsubscribe", "call", "ping", "stream_close", "stream_input",
+               "stream_resize")
 
 
 class ProtocolError(BridgeError):

@@ -16,6 +16,7 @@ from bridge.auth import COOKIE, Auth
 from bridge.errors import BridgeError
 from bridge.peer import is_unix, peer_cred, trusted_peer
 from bridge.roles import Caller
+from bridge.streams import StreamSource
 from bridge.websocket import Connection, dumps, loads
 
 if TYPE_CHECKING:
@@ -252,6 +253,12 @@ class Server:
             logger.exception("method %s failed", name)
             return self._api_error(BridgeError(f"{type(exc).__name__}: {exc}",
                                                "internal-error"))
+        if isinstance(data, StreamSource):
+            # Nothing of it was opened: a stream needs the websocket (docs/protocol.md).
+            await data.aclose()
+            return self._api_error(BridgeError(
+                f"{name} with these params opens a stream, which needs the websocket "
+                "(/ws); without follow/progress it answers over REST", "not-supported"))
         return web.Response(body=dumps({"ok": True, "data": data}),
                             content_type="application/json")
 

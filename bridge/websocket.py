@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -20,15 +21,21 @@ from bridge.protocol import (
     CallMsg,
     PingMsg,
     ProtocolError,
+    StreamCloseMsg,
+    StreamInputMsg,
+    StreamMsg,
+    StreamResizeMsg,
     SubscribeMsg,
     UnsubscribeMsg,
     parse,
     parse_auth,
 )
 from bridge.roles import Caller
+from bridge.streams import MAX_STREAMS, StreamRunner, StreamSource
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
+    from bridge.events import Event
     from bridge.methods import MethodRegistry
     from bridge.server import Server
 
@@ -82,6 +89,7 @@ class Connection:
         self.queue_size = queue_size
         self._subs: dict[int, tuple[Subscription, asyncio.Task[None]]] = {}
         self._calls: set[asyncio.Task[None]] = set()
+        self._streams: dict[int, StreamRunner] = {}
         self._closing: asyncio.Task[None] | None = None
         self.caller: Caller | None = None
         self._server: Server | None = None
@@ -170,6 +178,8 @@ class Connection:
             self.do_call(msg)
         elif isinstance(msg, PingMsg):
             await self.send_result(msg.id, "pong")
+        elif isinstance(msg, StreamCloseMsg | StreamInputMsg | StreamResizeMsg):
+            self.do_stream_msg(msg)
 
     async def do_subscribe(self, msg: SubscribeMsg) -> None:
         if msg.id in self._subs:
@@ -223,7 +233,89 @@ class Connection:
             await self.send_error(msg.id, BridgeError(f"{type(exc).__name__}: {exc}",
                                                       "internal-error"))
         else:
-            await self.send_result(msg.id, data)
+            if isinstance(data, StreamSource):
+                await self._open_stream(msg.id, data)
+            else:
+                await self.send_result(msg.id, data)
+
+    # -- streams (bridge/streams.py; docs/protocol.md, section 9)
+    async def _open_stream(self, stream_id: int, source: StreamSource) -> None:
+        opened = False
+        try:
+            if len(self._streams) >= MAX_STREAMS:
+                raise BridgeError(f"too many open streams (at most {MAX_STREAMS}): "
+                                  "close one first", "failed")
+            if stream_id in self._streams:
+                raise ProtocolError(f"id {stream_id} is already an open stream")
+            await source.open()
+            opened = True
+        except BridgeError as exc:
+            await source.aclose()
+            await self.send_error(stream_id, exc)
+            return
+        except BaseException:
+            await source.aclose()
+            raise
+        assert opened
+        runner = StreamRunner(stream_id, source, self._send, self._write_buffer)
+        unwatch = self._watch_container(runner)
+
+        def done() -> None:
+            unwatch()
+            if self._streams.get(stream_id) is runner:
+                del self._streams[stream_id]
+
+        runner.on_done = done
+        self._streams[stream_id] = runner
+        # The result goes out before the first frame: the sender starts after it.
+        await self.send_result(stream_id, {"stream": stream_id, **source.head()})
+        runner.start()
+
+    def _watch_container(self, runner: StreamRunner) -> Callable[[], None]:
+        """End the stream ``gone`` when the container it follows is removed."""
+        if runner.source.container is None:
+            return lambda: None
+        cid, uid = runner.source.container
+
+        def listener(event: Event, _raw: bytes) -> None:
+            if event.data.get("id") == cid and event.data.get("uid") == uid:
+                runner.stop("gone")
+
+        return self.bus.listen(["container.remove"], listener)
+
+    def _write_buffer(self) -> int:
+        transport = self.request.transport
+        return 0 if transport is None else transport.get_write_buffer_size()
+
+    def do_stream_msg(self, msg: StreamMsg) -> None:
+        # As a call: in a task of its own, so that a slow write to an exec's stdin never
+        # holds up the connection's other messages.
+        if len(self._calls) >= MAX_CALLS_IN_FLIGHT:
+            task = asyncio.create_task(self.send_error(msg.id, BridgeError(
+                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")))
+        else:
+            task = asyncio.create_task(self._stream_msg(msg), name=f"ws/{msg.type}")
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def _stream_msg(self, msg: StreamMsg) -> None:
+        runner = self._streams.get(msg.stream)
+        if runner is None:
+            await self.send_error(msg.id, BridgeError(f"no open stream {msg.stream}",
+                                                      "not-found"))
+            return
+        try:
+            if isinstance(msg, StreamCloseMsg):
+                runner.stop("closed")
+                await runner.wait()
+            elif isinstance(msg, StreamInputMsg):
+                await runner.source.write(msg.data.encode())
+            else:
+                await runner.source.resize(msg.rows, msg.cols)
+        except BridgeError as exc:
+            await self.send_error(msg.id, exc)
+        else:
+            await self.send_result(msg.id, None)
 
     async def _pump(self, sub_id: int, sub: Subscription) -> None:
         head = b'{"type":"event","sub":%d,"event":' % sub_id
@@ -318,6 +410,12 @@ class Connection:
             tasks.append(call)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        # Every stream's reader and sender are cancelled and awaited, and its source
+        # (Podman's response, an exec's socket, journalctl) let go of: nothing outlives
+        # the connection.
+        streams = list(self._streams.values())
+        self._streams.clear()
+        await asyncio.gather(*(s.cancel() for s in streams), return_exceptions=True)
         if not self.ws.closed:
             await self.ws.close()
         if self._closing is not None and self._closing is not asyncio.current_task():

@@ -1,0 +1,115 @@
+"""A container's logs from libpod (``/containers/NAME/logs``): parsed, and as a stream.
+
+Podman sends each log line as a multiplexed frame (Docker's: a byte for the fd, three
+zeros, a 4-byte big-endian length, then the payload), the payload starting with the
+line's RFC 3339 time when ``timestamps`` is asked. A TTY's logs may come without frames:
+then the body is plain lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from bridge.podman import PodmanClient
+from bridge.podman_http_stream import HttpStream
+from bridge.streams import End, Put, StreamSource, chunk_text_items
+
+logger = logging.getLogger(__name__)
+
+HEADER = 8
+
+
+class LogParser:
+    """Bytes in, line records (``{fd, time, text}``) out; keeps partial frames."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._framed: bool | None = None
+
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        self._buf += data
+        if self._framed is None and len(self._buf) >= 4:
+            self._framed = self._buf[0] in (0, 1, 2) and self._buf[1:4] == b"\0\0\0"
+        if self._framed is None:
+            return []
+        out: list[dict[str, Any]] = []
+        if self._framed:
+            while len(self._buf) >= HEADER:
+                size = int.from_bytes(self._buf[4:8], "big")
+                if len(self._buf) < HEADER + size:
+                    break
+                fd = self._buf[0]
+                payload = bytes(self._buf[HEADER:HEADER + size])
+                del self._buf[:HEADER + size]
+                for text in payload.decode(errors="replace").splitlines():
+                    out.append(_record(fd or 1, text))
+        else:
+            *whole, rest = bytes(self._buf).split(b"\n")
+            self._buf = bytearray(rest)
+            out += [_record(1, line.decode(errors="replace").rstrip("\r")) for line in whole]
+        return out
+
+    def flush(self) -> list[dict[str, Any]]:
+        """What is left at the end of the body (an unfinished plain line)."""
+        if self._framed is False and self._buf:
+            rest = _record(1, bytes(self._buf).decode(errors="replace"))
+            self._buf.clear()
+            return [rest]
+        return []
+
+
+def _record(fd: int, text: str) -> dict[str, Any]:
+    stamp, sep, rest = text.partition(" ")
+    if sep and len(stamp) >= 20 and stamp[:4].isdigit() and stamp[4] == "-" and "T" in stamp:
+        return {"fd": fd, "time": stamp, "text": rest}
+    return {"fd": fd, "time": None, "text": text}
+
+
+class LogsStream(StreamSource):
+    """``containers.logs``: the tail, then (with ``follow``) every new line."""
+
+    def __init__(self, podman: PodmanClient, name: str, owner_uid: int | None, *,
+                 tail: int | None, since: str | None, follow: bool) -> None:
+        self.podman = podman
+        self.name = name
+        self.owner_uid = owner_uid
+        self.follow = follow
+        params: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": True,
+                                  "follow": follow, "since": since,
+                                  "tail": "all" if tail is None else tail}
+        self._http = HttpStream(podman, "GET", f"/containers/{quote(name, safe='')}/logs",
+                                f"logs of container {name!r}", params)
+
+    async def open(self) -> None:
+        info = await self.podman.inspect_container(self.name)
+        self.container = (str(info.get("Id")), self.owner_uid)
+        await self._http.open()
+
+    async def produce(self, put: Put) -> End:
+        parser = LogParser()
+        while True:
+            data = await self._http.read_any()
+            lines = parser.feed(data) if data else parser.flush()
+            for item in chunk_text_items(lines):
+                await put(item)
+            if not data:
+                return End("eof")
+
+    async def collect(self) -> list[dict[str, Any]]:
+        """Without follow: every line, at once."""
+        lines: list[dict[str, Any]] = []
+
+        async def put(item: dict[str, Any]) -> None:
+            lines.extend(item["lines"])
+
+        await self.open()
+        try:
+            await self.produce(put)
+        finally:
+            await self.aclose()
+        return lines
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,61 @@
+"""``images.pull`` with progress: libpod's pull stream, line by line, as a stream.
+
+libpod answers ``POST /images/pull`` with one JSON object a line: ``{"stream": "Copying
+blob ...\\n"}`` while it works, ``{"error": ...}`` when it fails (possibly after a 200), and
+``{"id": ..., "images": [...]}`` at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bridge.podman import PodmanClient, PodmanError
+from bridge.podman_http_stream import HttpStream
+from bridge.streams import End, Put, StreamSource
+
+logger = logging.getLogger(__name__)
+
+
+class PullStream(StreamSource):
+    def __init__(self, podman: PodmanClient, reference: str, tls_verify: bool | None) -> None:
+        self.reference = reference
+        self._http = HttpStream(podman, "POST", "/images/pull", f"pull {reference}",
+                                {"reference": reference, "policy": "always",
+                                 "quiet": False, "tlsVerify": tls_verify})
+
+    async def open(self) -> None:
+        await self._http.open()
+
+    async def produce(self, put: Put) -> End:
+        image_id = ""
+        async for msg in self._http.json_lines():
+            if not isinstance(msg, dict):
+                continue
+            if msg.get("error"):
+                raise PodmanError(f"pull {self.reference}: {str(msg['error']).strip()}")
+            if isinstance(msg.get("stream"), str):
+                await put({"progress": msg["stream"]})
+            if msg.get("id"):
+                image_id = str(msg["id"])
+        if not image_id:
+            raise PodmanError(f"pull {self.reference}: Podman reported no image")
+        await put({"id": image_id, "reference": self.reference})
+        return End("eof")
+
+    async def run(self) -> dict[str, Any]:
+        """Without progress: pull, and answer the image."""
+        last: dict[str, Any] = {}
+
+        async def put(item: dict[str, Any]) -> None:
+            last.update(item)
+
+        await self.open()
+        try:
+            await self.produce(put)
+        finally:
+            await self.aclose()
+        return {"id": last["id"], "reference": self.reference}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

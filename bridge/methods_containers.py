@@ -1,0 +1,265 @@
+"""Container methods beyond start/stop: create, remove, pause, unpause, rename, logs,
+stats and exec (docs/protocol.md, section 10). Every one takes ``owner``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bridge.container_exec import ExecStream
+from bridge.container_logs import LogsStream
+from bridge.container_stats import StatsStream
+from bridge.errors import BridgeError, Conflict
+from bridge.methods import MethodRegistry
+from bridge.owners import check_owner_param
+from bridge.podman import PodmanClient
+from bridge.roles import Role
+from bridge.streams import StreamSource
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+
+AUTOUPDATE_LABEL = "io.containers.autoupdate"
+NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+NS = 1_000_000_000
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Owned(_Params):
+    owner: str | None = Field(default=None, description="the user (name or uid) whose "
+                              "rootless Podman it is; default: the bridge's own")
+
+
+class ContainerRef(Owned):
+    name: str = Field(min_length=1, max_length=256, description="container name or ID")
+
+
+class Port(_Params):
+    host_port: int = Field(ge=1, le=65535)
+    container_port: int = Field(ge=1, le=65535)
+    protocol: Literal["tcp", "udp"] = "tcp"
+    host_ip: str | None = Field(default=None, max_length=64)
+
+
+class Volume(_Params):
+    source: str = Field(min_length=1, max_length=4096,
+                        description="an absolute host path (a bind mount) or a volume name")
+    destination: str = Field(min_length=1, max_length=4096, pattern=r"^/")
+    read_only: bool = False
+
+
+class Health(_Params):
+    command: list[Annotated[str, Field(max_length=4096)]] | str = Field(
+        description="argv, or one string run by the container's /bin/sh")
+    interval: float = Field(default=30, gt=0, le=86400)
+    timeout: float = Field(default=30, gt=0, le=86400)
+    retries: int = Field(default=3, ge=0, le=1000)
+    start_period: float = Field(default=0, ge=0, le=86400)
+
+    @field_validator("command")
+    @classmethod
+    def _not_empty(cls, v: list[str] | str) -> list[str] | str:
+        if not v:
+            raise ValueError("must not be empty")
+        return v
+
+
+class CreateParams(Owned):
+    image: str = Field(min_length=1, max_length=1024)
+    name: str | None = Field(default=None, max_length=256, pattern=NAME_PATTERN)
+    command: list[Annotated[str, Field(max_length=65536)]] | None = None
+    entrypoint: list[Annotated[str, Field(max_length=65536)]] | None = None
+    env: dict[Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[^=]+$")],
+              Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
+    ports: list[Port] = Field(default_factory=list, max_length=256)
+    volumes: list[Volume] = Field(default_factory=list, max_length=256)
+    restart_policy: Literal["no", "always", "on-failure", "unless-stopped"] = "no"
+    restart_retries: int | None = Field(default=None, ge=0, le=1000)
+    labels: dict[Annotated[str, Field(min_length=1, max_length=1024)],
+                 Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
+    auto_update: Literal["registry", "local"] | None = None
+    health: Health | None = None
+    pod: str | None = Field(default=None, min_length=1, max_length=256)
+    start: bool = True
+
+
+class RemoveParams(ContainerRef):
+    force: bool = False
+    volumes: bool = False
+
+
+class RenameParams(ContainerRef):
+    new_name: str = Field(min_length=1, max_length=256, pattern=NAME_PATTERN)
+
+
+Since = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class LogsParams(ContainerRef):
+    tail: int | None = Field(default=100, ge=0, le=100_000,
+                             description="the last N lines; null: all")
+    since: Since | None = Field(default=None, description="RFC 3339 or unix seconds")
+    follow: bool = False
+
+
+class StatsParams(ContainerRef):
+    follow: bool = False
+    interval: int = Field(default=2, ge=1, le=60)
+
+
+class ExecParams(ContainerRef):
+    command: list[Annotated[str, Field(max_length=65536)]] = Field(
+        default_factory=lambda: ["/bin/sh"], min_length=1)
+    tty: bool = True
+    rows: int = Field(default=24, ge=1, le=1000)
+    cols: int = Field(default=80, ge=1, le=1000)
+    env: dict[Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[^=]+$")],
+              Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
+    user: str | None = Field(default=None, max_length=256)
+    workdir: str | None = Field(default=None, max_length=4096, pattern=r"^/")
+
+
+def spec_of(p: CreateParams) -> dict[str, Any]:
+    """libpod's SpecGenerator for ``containers.create`` (the same in Podman 4 and 5)."""
+    labels = dict(p.labels)
+    if p.auto_update is not None:
+        labels[AUTOUPDATE_LABEL] = p.auto_update
+    spec: dict[str, Any] = {"image": p.image, "labels": labels,
+                            "env": p.env, "restart_policy": p.restart_policy}
+    if p.name:
+        spec["name"] = p.name
+    if p.command is not None:
+        spec["command"] = p.command
+    if p.entrypoint is not None:
+        spec["entrypoint"] = p.entrypoint
+    if p.restart_retries is not None:
+        if p.restart_policy != "on-failure":
+            raise BridgeError("restart_retries: only with restart_policy 'on-failure'",
+                              "invalid-params")
+        spec["restart_tries"] = p.restart_retries
+    if p.ports:
+        spec["portmappings"] = [
+            {"host_port": x.host_port, "container_port": x.container_port,
+             "protocol": x.protocol, **({"host_ip": x.host_ip} if x.host_ip else {})}
+            for x in p.ports]
+    mounts, volumes = [], []
+    for v in p.volumes:
+        opts = ["ro"] if v.read_only else []
+        if v.source.startswith("/"):
+            mounts.append({"Destination": v.destination, "Source": v.source, "Type": "bind",
+                           "Options": ["rbind", *opts]})
+        elif "/" in v.source:
+            raise BridgeError(f"volumes: {v.source!r} is neither an absolute path nor a "
+                              "volume name", "invalid-params")
+        else:
+            volumes.append({"Name": v.source, "Dest": v.destination, "Options": opts})
+    if mounts:
+        spec["mounts"] = mounts
+    if volumes:
+        spec["volumes"] = volumes
+    if p.health is not None:
+        h = p.health
+        test = (["CMD-SHELL", h.command] if isinstance(h.command, str)
+                else ["CMD", *h.command])
+        spec["healthconfig"] = {"Test": test, "Interval": int(h.interval * NS),
+                                "Timeout": int(h.timeout * NS), "Retries": h.retries,
+                                "StartPeriod": int(h.start_period * NS)}
+    if p.pod:
+        spec["pod"] = p.pod
+    return spec
+
+
+def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
+    def podman_of(owner: str | None) -> tuple[PodmanClient, int | None]:
+        session = check_owner_param(owner, bridge.owners)
+        if session is None:
+            return bridge.podman, None
+        return session.podman, session.owner.uid
+
+    def path(name: str, verb: str = "") -> str:
+        return f"/containers/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
+
+    async def create(p: CreateParams) -> dict[str, Any]:
+        podman, _ = podman_of(p.owner)
+        spec = spec_of(p)
+        cid = await podman.create_container(spec)
+        if p.start:
+            try:
+                await podman.start_container(cid)
+            except BridgeError as exc:
+                raise BridgeError(f"container {cid[:12]} was created but did not start: "
+                                  f"{exc.message}", exc.code) from None
+        info = await podman.inspect_container(cid)
+        return {"id": cid, "name": str(info.get("Name") or p.name or "")}
+
+    async def remove(p: RemoveParams) -> None:
+        podman, _ = podman_of(p.owner)
+        reports = await podman.request(
+            "DELETE", path(p.name), params={"force": p.force, "v": p.volumes},
+            what=f"remove container {p.name!r}", timeout=120)
+        for report in reports if isinstance(reports, list) else []:
+            err = report.get("Err") if isinstance(report, dict) else None
+            if err:
+                if "running" in err or "paused" in err:
+                    raise Conflict(f"remove container {p.name!r}: {err} (force removes it)")
+                raise BridgeError(f"remove container {p.name!r}: {err}")
+
+    async def pause(p: ContainerRef) -> None:
+        podman, _ = podman_of(p.owner)
+        await podman.request("POST", path(p.name, "pause"), what=f"pause container {p.name!r}")
+
+    async def unpause(p: ContainerRef) -> None:
+        podman, _ = podman_of(p.owner)
+        await podman.request("POST", path(p.name, "unpause"),
+                             what=f"unpause container {p.name!r}")
+
+    async def rename(p: RenameParams) -> None:
+        podman, _ = podman_of(p.owner)
+        await podman.request("POST", path(p.name, "rename"), params={"name": p.new_name},
+                             what=f"rename container {p.name!r}")
+
+    async def logs(p: LogsParams) -> dict[str, Any] | StreamSource:
+        podman, uid = podman_of(p.owner)
+        stream = LogsStream(podman, p.name, uid, tail=p.tail, since=p.since,
+                            follow=p.follow)
+        if p.follow:
+            return stream
+        return {"lines": await stream.collect()}
+
+    async def stats(p: StatsParams) -> dict[str, Any] | StreamSource:
+        podman, uid = podman_of(p.owner)
+        stream = StatsStream(podman, p.name, uid, follow=p.follow, interval=p.interval)
+        if p.follow:
+            return stream
+        return await stream.one()
+
+    async def exec_(p: ExecParams) -> StreamSource:
+        podman, uid = podman_of(p.owner)
+        return ExecStream(podman, p.name, uid, command=p.command, tty=p.tty, rows=p.rows,
+                          cols=p.cols, env=p.env, user=p.user, workdir=p.workdir)
+
+    viewer: Role = "viewer"
+    operator: Role = "operator"
+    admin: Role = "admin"
+    for name, handler, params, role, doc in (
+        ("containers.create", create, CreateParams, admin,
+         "create (and start) a container: image, ports, env, volumes, restart policy, "
+         "labels, auto-update, health check, pod"),
+        ("containers.remove", remove, RemoveParams, admin, "remove a container"),
+        ("containers.pause", pause, ContainerRef, operator, "pause a running container"),
+        ("containers.unpause", unpause, ContainerRef, operator, "unpause a container"),
+        ("containers.rename", rename, RenameParams, admin, "rename a container"),
+        ("containers.logs", logs, LogsParams, viewer,
+         "a container's log lines; with follow, a stream of new ones"),
+        ("containers.stats", stats, StatsParams, viewer,
+         "a container's CPU, memory, network, block I/O; with follow, a stream"),
+        ("containers.exec", exec_, ExecParams, admin,
+         "a process in a container, with a terminal: a stream (websocket only)"),
+    ):
+        methods.register(name, handler, params, description=doc, role=role,
+                         readonly=role == viewer)

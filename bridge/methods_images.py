@@ -1,0 +1,123 @@
+"""Image methods: list (with what uses each), inspect, history, pull (with progress as a
+stream), remove, prune (docs/protocol.md, section 10)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.errors import BridgeError
+from bridge.image_pull import PullStream
+from bridge.methods import MethodRegistry
+from bridge.owners import check_owner_param
+from bridge.podman import PodmanClient
+from bridge.roles import Role
+from bridge.streams import StreamSource
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+
+
+class Owned(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    owner: str | None = Field(default=None, description="the user (name or uid) whose "
+                              "rootless Podman it is; default: the bridge's own")
+
+
+class ImageRef(Owned):
+    name: str = Field(min_length=1, max_length=1024, description="image name or ID")
+
+
+class PullParams(Owned):
+    reference: str = Field(min_length=1, max_length=1024)
+    tls_verify: bool | None = Field(default=None, description="null: registries.conf decides")
+    progress: bool = False
+
+
+class RemoveParams(ImageRef):
+    force: bool = False
+
+
+class PruneParams(Owned):
+    all: bool = Field(default=False, description="also images no container uses, not only "
+                      "dangling ones")
+
+
+def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> dict[str, Any]:
+    iid = str(img.get("Id") or "")
+    names = [n for n in (img.get("RepoTags") or img.get("Names") or [])
+             if n and n != "<none>:<none>"]
+    return {"id": iid, "names": names, "size": int(img.get("Size") or 0),
+            "created": img.get("Created"), "containers": int(img.get("Containers") or 0),
+            "in_use_by": sorted(users.get(iid, [])), "dangling": not names}
+
+
+def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
+    def podman_of(owner: str | None) -> PodmanClient:
+        session = check_owner_param(owner, bridge.owners)
+        return bridge.podman if session is None else session.podman
+
+    def path(name: str, verb: str = "") -> str:
+        return f"/images/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
+
+    async def list_(p: Owned) -> list[dict[str, Any]]:
+        podman = podman_of(p.owner)
+        users: dict[str, list[str]] = {}
+        for c in await podman.containers(all=True):
+            names = c.get("Names") or [str(c.get("Id", ""))[:12]]
+            users.setdefault(str(c.get("ImageID") or ""), []).append(str(names[0]))
+        return [image_row(img, users) for img in await podman.images()]
+
+    async def inspect(p: ImageRef) -> dict[str, Any]:
+        return await podman_of(p.owner).inspect_image(p.name)
+
+    async def history(p: ImageRef) -> list[dict[str, Any]]:
+        layers = await podman_of(p.owner).request("GET", path(p.name, "history"),
+                                                  what=f"image {p.name!r}")
+        return [{"id": x.get("Id"), "created": x.get("Created"),
+                 "created_by": x.get("CreatedBy"), "size": x.get("Size"),
+                 "comment": x.get("Comment"), "tags": x.get("Tags") or []}
+                for x in layers or []]
+
+    async def pull(p: PullParams) -> dict[str, Any] | StreamSource:
+        stream = PullStream(podman_of(p.owner), p.reference, p.tls_verify)
+        if p.progress:
+            return stream
+        return await stream.run()
+
+    async def remove(p: RemoveParams) -> dict[str, Any]:
+        report = await podman_of(p.owner).request(
+            "DELETE", path(p.name), params={"force": p.force},
+            what=f"remove image {p.name!r}", timeout=120) or {}
+        errors = [e for e in report.get("Errors") or [] if e]
+        if errors:
+            raise BridgeError(f"remove image {p.name!r}: {'; '.join(map(str, errors))}")
+        return {"removed": report.get("Deleted") or [],
+                "untagged": report.get("Untagged") or []}
+
+    async def prune(p: PruneParams) -> dict[str, Any]:
+        reports = await podman_of(p.owner).request(
+            "POST", "/images/prune", params={"all": p.all}, what="prune images",
+            timeout=300) or []
+        errors = [str(r["Err"]) for r in reports if r.get("Err")]
+        if errors:
+            raise BridgeError(f"prune images: {'; '.join(errors)}")
+        return {"removed": [r.get("Id") for r in reports],
+                "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
+
+    viewer: Role = "viewer"
+    operator: Role = "operator"
+    admin: Role = "admin"
+    for name, handler, params, role, doc in (
+        ("images.list", list_, Owned, viewer, "images, with the containers using each"),
+        ("images.inspect", inspect, ImageRef, viewer, "Podman's inspect of an image"),
+        ("images.history", history, ImageRef, viewer, "an image's layers"),
+        ("images.pull", pull, PullParams, operator,
+         "pull an image; with progress, a stream of Podman's progress lines"),
+        ("images.remove", remove, RemoveParams, admin, "remove an image"),
+        ("images.prune", prune, PruneParams, admin, "remove dangling (or all unused) images"),
+    ):
+        methods.register(name, handler, params, description=doc, role=role,
+                         readonly=role == viewer)

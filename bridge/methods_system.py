@@ -1,0 +1,138 @@
+"""Volumes, the system's info and disk use, and a unit's journal (docs/protocol.md,
+section 10)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.methods import MethodRegistry
+from bridge.owners import check_owner_param
+from bridge.podman import PodmanClient
+from bridge.podman_compat import info_summary
+from bridge.roles import Role
+from bridge.streams import StreamSource
+from bridge.unit_journal import JournalStream, journal_argv
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+
+
+class Owned(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    owner: str | None = Field(default=None, description="the user (name or uid) whose "
+                              "rootless Podman or user manager it is; default: the bridge's own")
+
+
+class VolumeRef(Owned):
+    name: str = Field(min_length=1, max_length=256)
+
+
+class VolumeRemoveParams(VolumeRef):
+    force: bool = False
+
+
+class JournalParams(Owned):
+    name: str = Field(min_length=1, max_length=256, pattern=r"^[^\s/][^\s]*$",
+                      description="the unit")
+    tail: int = Field(default=100, ge=0, le=100_000)
+    since: str | None = Field(default=None, min_length=1, max_length=64,
+                              pattern=r"^[0-9A-Za-z:. +_-]+$",
+                              description="RFC 3339 or unix seconds")
+    follow: bool = False
+
+
+def _usage(rows: list[dict[str, Any]], size_key: str, active: Any,
+           reclaimable: Any) -> dict[str, int]:
+    return {"total": len(rows), "active": sum(1 for r in rows if active(r)),
+            "size": sum(int(r.get(size_key) or 0) for r in rows),
+            "reclaimable": sum(int(reclaimable(r) or 0) for r in rows)}
+
+
+def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
+    def podman_of(owner: str | None) -> PodmanClient:
+        session = check_owner_param(owner, bridge.owners)
+        return bridge.podman if session is None else session.podman
+
+    async def volumes_list(p: Owned) -> list[dict[str, Any]]:
+        podman = podman_of(p.owner)
+        vols = await podman.request("GET", "/volumes/json", what="volumes") or []
+
+        async def users(name: str) -> list[str]:
+            rows = await podman.containers(all=True, filters={"volume": [name]})
+            return sorted(str((c.get("Names") or [c.get("Id")])[0]) for c in rows)
+
+        in_use = await asyncio.gather(*(users(str(v.get("Name"))) for v in vols))
+        return [{"name": v.get("Name"), "driver": v.get("Driver"),
+                 "mountpoint": v.get("Mountpoint"), "created": v.get("CreatedAt"),
+                 "labels": v.get("Labels") or {}, "in_use_by": u}
+                for v, u in zip(vols, in_use, strict=True)]
+
+    async def volumes_remove(p: VolumeRemoveParams) -> None:
+        await podman_of(p.owner).request(
+            "DELETE", f"/volumes/{quote(p.name, safe='')}", params={"force": p.force},
+            what=f"remove volume {p.name!r}", timeout=120)
+
+    async def system_info(p: Owned) -> dict[str, Any]:
+        podman = podman_of(p.owner)
+        info = await podman.request("GET", "/info", what="podman info")
+        compat = await podman.compat()
+        host = info.get("host") or {}
+        store = info.get("store") or {}
+        cstore = store.get("containerStore") or {}
+        return {**info_summary(info), "version": compat.version,
+                "hostname": host.get("hostname"), "kernel": host.get("kernel"),
+                "cpus": host.get("cpus"), "mem_total": host.get("memTotal"),
+                "mem_free": host.get("memFree"),
+                "containers": {"total": cstore.get("number"), "running": cstore.get("running"),
+                               "paused": cstore.get("paused"),
+                               "stopped": cstore.get("stopped")},
+                "images": (store.get("imageStore") or {}).get("number")}
+
+    async def system_df(p: Owned) -> dict[str, Any]:
+        df = await podman_of(p.owner).request("GET", "/system/df", what="podman system df",
+                                              timeout=120) or {}
+        images = df.get("Images") or []
+        containers = df.get("Containers") or []
+        volumes = df.get("Volumes") or []
+        return {
+            "images": _usage(images, "Size", lambda r: (r.get("Containers") or 0) > 0,
+                             lambda r: r.get("Size") if not r.get("Containers") else 0),
+            "containers": _usage(containers, "RWSize",
+                                 lambda r: r.get("Status") in ("running", "paused"),
+                                 lambda r: r.get("RWSize") if r.get("Status") not in
+                                 ("running", "paused") else 0),
+            "volumes": _usage(volumes, "Size", lambda r: (r.get("Links") or 0) > 0,
+                              lambda r: r.get("ReclaimableSize")),
+        }
+
+    async def units_journal(p: JournalParams) -> dict[str, Any] | StreamSource:
+        session = check_owner_param(p.owner, bridge.owners)
+        uid = None if session is None else session.owner.uid
+        command = list(bridge.settings.journalctl)
+        argv = journal_argv(command, p.name, uid, tail=p.tail, since=p.since,
+                            follow=p.follow)
+        stream = JournalStream(command, argv, p.name)
+        if p.follow:
+            return stream
+        return {"entries": await stream.collect()}
+
+    viewer: Role = "viewer"
+    admin: Role = "admin"
+    for name, handler, params, role, doc in (
+        ("volumes.list", volumes_list, Owned, viewer, "volumes, with the containers using each"),
+        ("volumes.remove", volumes_remove, VolumeRemoveParams, admin, "remove a volume"),
+        ("system.info", system_info, Owned, viewer,
+         "Podman's and the host's info, with counts of containers and images"),
+        ("system.df", system_df, Owned, viewer, "disk used by images, containers, volumes"),
+        ("units.journal", units_journal, JournalParams, viewer,
+         "a unit's journal; with follow, a stream of new entries"),
+    ):
+        methods.register(name, handler, params, description=doc, role=role,
+                         readonly=role == viewer)
+
+
+
