@@ -17,8 +17,8 @@ import { insideCockpit } from "./store/transport";
 
 // The first page (the containers list) is in the main bundle; every other page is a chunk
 // of its own, loaded when it is first shown (xterm.js comes only with a container's page).
-const named = <K extends string>(load: () => Promise<Record<K, React.ComponentType<never>>>, name: K) =>
-  lazy(() => load().then((m) => ({ default: m[name] as React.ComponentType<never> })));
+const named = <K extends string>(load: () => Promise<Record<K, () => React.ReactNode>>, name: K) =>
+  lazy(() => load().then((m) => ({ default: m[name] })));
 const AuditPage = named(() => import("./pages/AuditPage"), "AuditPage");
 const EventsPage = named(() => import("./pages/EventsPage"), "EventsPage");
 const PluginsPage = named(() => import("./pages/PluginsPage"), "PluginsPage");

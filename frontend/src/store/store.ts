@@ -213,11 +213,14 @@ export class Store {
   async stream(method: string, params: Record<string, unknown>, h: StreamHandlers): Promise<Stream> {
     const data = (await this.call<Record<string, unknown>>(method, params)) ?? {};
     const id = Number(data.stream);
+    const quiet = (msg: Record<string, unknown>) => { void this.send(msg).catch(() => undefined); };
     if (!Number.isInteger(id)) {
-      throw new CallError({ code: "protocol-error", message: `${method} did not open a stream` });
+      // Answered at once (logs or stats without follow): one item, then the end.
+      h.onData(data);
+      h.onEnd?.({ reason: "eof" });
+      return { id: -1, head: data, input: () => undefined, resize: () => undefined, close: () => undefined };
     }
     this.streams.attach(id, h);
-    const quiet = (msg: Record<string, unknown>) => { void this.send(msg).catch(() => undefined); };
     return {
       id,
       head: data,
