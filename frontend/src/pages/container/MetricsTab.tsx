@@ -57,7 +57,7 @@ export function MetricsTab({ c, running }: { c: Container; running: boolean }) {
       <Grid hasGutter>
         <GridItem md={6}>
           <Card isCompact>
-            <CardTitle component="h3">CPU <span className="pb-muted" data-testid="metrics-cpu-now">{last.cpu === null ? "—" : pct(last.cpu)}</span></CardTitle>
+            <CardTitle component="h2">CPU <span className="pb-muted" data-testid="metrics-cpu-now">{last.cpu === null ? "—" : pct(last.cpu)}</span></CardTitle>
             <CardBody>
               <LineChart values={series.map((s) => s.cpu)} floor={10} format={pct} label="CPU" testId="chart-cpu" />
             </CardBody>
@@ -65,7 +65,7 @@ export function MetricsTab({ c, running }: { c: Container; running: boolean }) {
         </GridItem>
         <GridItem md={6}>
           <Card isCompact>
-            <CardTitle component="h3">
+            <CardTitle component="h2">
               Memory <span className="pb-muted" data-testid="metrics-mem-now">
                 {bytes(last.mem)}{limit && limit < 2 ** 60 ? ` of ${bytes(limit)}` : ""}
               </span>

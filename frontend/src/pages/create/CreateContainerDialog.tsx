@@ -108,7 +108,7 @@ export function CreateContainerDialog({ onClose, image = "", pod = "" }: { onClo
             )}
             <Problem text={errors.restartRetries} />
           </FormGroup>
-          <Title headingLevel="h3" size="md">Health check</Title>
+          <Title headingLevel="h2" size="md">Health check</Title>
           <FormGroup label="Command" fieldId="create-health">
             <TextInput id="create-health" value={f.healthCmd} onChange={(_e, v) => set({ healthCmd: v })}
                        data-testid="create-health" placeholder="None when empty, e.g. /bin/healthcheck" />
@@ -127,7 +127,7 @@ export function CreateContainerDialog({ onClose, image = "", pod = "" }: { onClo
               </FormGroup>
             </>
           )}
-          <Title headingLevel="h3" size="md">Running it</Title>
+          <Title headingLevel="h2" size="md">Running it</Title>
           <FormGroup fieldId="create-start" label="Start">
             <Checkbox id="create-start" label="Start it now" isChecked={f.installUnit || f.start}
                       isDisabled={f.installUnit} onChange={(_e, v) => set({ start: v })} data-testid="create-start" />
