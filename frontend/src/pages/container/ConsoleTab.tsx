@@ -72,7 +72,7 @@ export function ConsoleTab({ c, running }: { c: Container; running: boolean }) {
   if (!running) {
     return (
       <PageSection>
-        <EmptyState variant="sm" titleText="The container is not running" headingLevel="h3" data-testid="console-not-running">
+        <EmptyState variant="sm" titleText="The container is not running" headingLevel="h2" data-testid="console-not-running">
           <EmptyStateBody>A console runs a shell inside the running container. Start it first.</EmptyStateBody>
         </EmptyState>
       </PageSection>

@@ -73,9 +73,9 @@ export function LogsTab({ c }: { c: Container }) {
               {status.code}: {status.message}
             </Alert>
       ) : status.phase === "opening" && buf.lines.length === 0 ? (
-        <EmptyState variant="xs" titleText="Loading the logs…" headingLevel="h3" icon={Spinner} data-testid="logs-loading" />
+        <EmptyState variant="xs" titleText="Loading the logs…" headingLevel="h2" icon={Spinner} data-testid="logs-loading" />
       ) : buf.lines.length === 0 ? (
-        <EmptyState variant="xs" titleText="No output" headingLevel="h3" data-testid="logs-empty">
+        <EmptyState variant="xs" titleText="No output" headingLevel="h2" data-testid="logs-empty">
           <EmptyStateBody>
             {running ? "The container has printed nothing yet; new lines show here as it prints them."
                      : "The container printed nothing."}

@@ -25,7 +25,7 @@ export function MetricsTab({ c, running }: { c: Container; running: boolean }) {
   if (!running && series.length === 0) {
     return (
       <PageSection>
-        <EmptyState variant="sm" titleText="The container is not running" headingLevel="h3" data-testid="metrics-not-running">
+        <EmptyState variant="sm" titleText="The container is not running" headingLevel="h2" data-testid="metrics-not-running">
           <EmptyStateBody>CPU and memory are measured while it runs.</EmptyStateBody>
         </EmptyState>
       </PageSection>
@@ -45,7 +45,7 @@ export function MetricsTab({ c, running }: { c: Container; running: boolean }) {
   if (series.length === 0) {
     return (
       <PageSection>
-        <EmptyState variant="xs" titleText="Waiting for the first sample…" headingLevel="h3" icon={Spinner}
+        <EmptyState variant="xs" titleText="Waiting for the first sample…" headingLevel="h2" icon={Spinner}
                     data-testid="metrics-loading" />
       </PageSection>
     );

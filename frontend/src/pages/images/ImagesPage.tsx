@@ -40,7 +40,8 @@ export function ImagesPage() {
   }
 
   async function remove(r: ImageRow) {
-    const ok = await run("Remove " + displayName(r), "images.remove", { name: r.id }, `Removed ${displayName(r)}`);
+    // By its name: an image with several names loses this one (Podman untags it), as `podman rmi NAME` does.
+    const ok = await run("Remove " + displayName(r), "images.remove", { name: r.names[0] ?? r.id }, `Removed ${displayName(r)}`);
     if (ok !== undefined) list.refresh();
   }
 
@@ -78,7 +79,7 @@ export function ImagesPage() {
                 </Td>
                 <Td dataLabel="Actions" modifier="fitContent">
                   <Button variant="secondary" size="sm" onClick={() => setCreating(r.names[0] ?? r.id)}
-                          data-testid="image-run" aria-label={`Create a container from ${name}`}>Create container</Button>{" "}
+                          data-testid="image-run" aria-label={`Create container from ${name}`}>Create container</Button>{" "}
                   <Button variant="plain" size="sm" icon={<TrashIcon />} aria-label={`Remove ${name}`} title={`Remove ${name}`}
                           onClick={() => setRemoving(r)} data-testid="image-remove" />
                 </Td>

@@ -52,7 +52,7 @@ export function PullDialog({ onClose, onPulled }: { onClose: () => void; onPulle
           <div style={{ marginTop: "1rem" }}>
             <Progress value={state.percent ?? undefined} title={done ? "Pulled" : failure ? "Failed" : "Pulling…"}
                       measureLocation={ProgressMeasureLocation.outside} variant={failure ? "danger" : done ? "success" : undefined}
-                      aria-label="Pull progress" data-testid="pull-progress" data-percent={state.percent ?? ""}
+                      aria-label="Pull progress" data-testid="pull-progress" data-percent={state.percent ?? ""} data-shown={state.shown.join(" ")}
                       data-done={done ? "true" : "false"} />
             <pre className="pb-log" style={{ height: "8rem", marginTop: "0.5rem" }} tabIndex={0}
                  aria-label="Pull output" data-testid="pull-output">{state.lines.join("\n")}</pre>

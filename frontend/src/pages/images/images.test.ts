@@ -42,6 +42,7 @@ describe("pull progress", () => {
       seen.push(s.percent);
     }
     expect(seen).toEqual([5, 10, 30, 40, 80, 90]);
+    expect(s.shown).toEqual([0, 5, 10, 30, 40, 80, 90]);
     s = pullStep(s, { images: ["sha256:abc"], id: "sha256:abc" });
     expect(s).toMatchObject({ percent: 100, done: true, imageId: "sha256:abc", error: null });
     expect(s.lines.length).toBe(6);

@@ -62,10 +62,12 @@ export interface PullState {
   /** blob id -> [current, total] bytes */
   blobs: Record<string, [number, number]>;
   step: number;
+  /** every percent the bar showed, in order (what a user saw move) */
+  shown: number[];
 }
 
 export function pullStart(): PullState {
-  return { percent: 0, lines: [], done: false, error: null, imageId: null, blobs: {}, step: 0 };
+  return { percent: 0, lines: [], done: false, error: null, imageId: null, blobs: {}, step: 0, shown: [0] };
 }
 
 const STEPS: [RegExp, number][] = [
@@ -111,5 +113,6 @@ export function pullStep(s: PullState, item: Record<string, unknown>): PullState
     const [c, t] = bs.reduce(([a, b], [x, y]) => [a + x, b + y], [0, 0]);
     next.percent = Math.min(99, Math.floor((c / t) * 100));
   } else next.percent = next.step;
+  if (next.percent !== null && next.percent !== next.shown[next.shown.length - 1]) next.shown = [...next.shown, next.percent];
   return next;
 }

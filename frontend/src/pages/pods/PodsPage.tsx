@@ -84,7 +84,7 @@ export function PodsPage() {
                     {button("stop", "Stop", up, "danger")}
                     {button("restart", "Restart", up)}
                     <FlexItem><Button size="sm" variant="secondary" onClick={() => setAdding(p.name)}
-                                      aria-label={`Create a container in pod ${p.name}`}>Add container</Button></FlexItem>
+                                      aria-label={`Add container to pod ${p.name}`}>Add container</Button></FlexItem>
                     {button("remove", "Remove", true, "danger")}
                   </Flex>
                 </Td>
