@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from bridge.client_stream import ClientStream
 from bridge.errors import BridgeError
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class BridgeClient:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._subs: dict[int, asyncio.Queue[dict[str, Any] | None]] = {}
+        self._streams: dict[int, asyncio.Queue[dict[str, Any] | None]] = {}
         self._reader: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> BridgeClient:
@@ -97,6 +99,12 @@ class BridgeClient:
                     queue = self._subs.get(frame.get("sub"))
                     if queue is not None:
                         queue.put_nowait(frame)
+                elif kind in ("data", "gap", "end"):
+                    frames = self._streams.get(frame.get("stream"))
+                    if frames is not None:
+                        frames.put_nowait(frame)
+                        if kind == "end":
+                            del self._streams[frame["stream"]]
                 elif kind == "error":
                     logger.warning("bridge reported: %s", frame.get("error"))
         finally:
@@ -106,6 +114,9 @@ class BridgeClient:
             self._pending.clear()
             for queue in self._subs.values():
                 queue.put_nowait(None)
+            for frames in self._streams.values():
+                frames.put_nowait(None)
+            self._streams.clear()
 
     async def request(self, msg: dict[str, Any], timeout: float | None = None
                       ) -> dict[str, Any]:
@@ -126,6 +137,30 @@ class BridgeClient:
             err = frame.get("error") or {}
             raise BridgeError(err.get("message", "call failed"), err.get("code", "failed"))
         return frame.get("data")
+
+    async def stream(self, method: str, params: dict[str, Any] | None = None,
+                     timeout: float | None = None) -> ClientStream:
+        """Call a follow-style method and return its open stream (docs/protocol.md, 9)."""
+        if self._ws is None or self._ws.closed:
+            raise ConnectionError("not connected to the bridge")
+        msg_id = next(self._ids)
+        # The queue exists before the call goes out: frames may follow the result at once.
+        frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._streams[msg_id] = frames
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[msg_id] = fut
+        try:
+            await self._ws.send_json({"id": msg_id, "type": "call", "method": method,
+                                      "params": params or {}})
+            frame: dict[str, Any] = await asyncio.wait_for(fut, timeout or self.timeout)
+        except BaseException:
+            self._streams.pop(msg_id, None)
+            raise
+        if not frame.get("ok"):
+            self._streams.pop(msg_id, None)
+            err = frame.get("error") or {}
+            raise BridgeError(err.get("message", "call failed"), err.get("code", "failed"))
+        return ClientStream(msg_id, frame.get("data") or {}, frames, self.request)
 
     async def events(self, topics: list[str], since: int | None = None,
                      reconnect: bool = True) -> AsyncIterator[dict[str, Any]]:

@@ -27,6 +27,7 @@ class LogParser:
     def __init__(self) -> None:
         self._buf = bytearray()
         self._framed: bool | None = None
+        self._partial: dict[int, dict[str, Any]] = {}
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         self._buf += data
@@ -40,24 +41,41 @@ class LogParser:
                 size = int.from_bytes(self._buf[4:8], "big")
                 if len(self._buf) < HEADER + size:
                     break
-                fd = self._buf[0]
-                payload = bytes(self._buf[HEADER:HEADER + size])
+                fd = self._buf[0] or 1
+                payload = bytes(self._buf[HEADER:HEADER + size]).decode(errors="replace")
                 del self._buf[:HEADER + size]
-                for text in payload.decode(errors="replace").splitlines():
-                    out.append(_record(fd or 1, text))
+                out += self._framed_lines(fd, payload)
         else:
             *whole, rest = bytes(self._buf).split(b"\n")
             self._buf = bytearray(rest)
             out += [_record(1, line.decode(errors="replace").rstrip("\r")) for line in whole]
         return out
 
+    def _framed_lines(self, fd: int, payload: str) -> list[dict[str, Any]]:
+        # A frame is one log line, or part of one: the log driver cuts long lines (and
+        # lines written in pieces) into partial ones, which come without their newline,
+        # each with its own time. The parts are joined; the line has the first's time.
+        out = []
+        for piece in payload.splitlines(keepends=True):
+            record = _record(fd, piece)
+            head = self._partial.pop(fd, None)
+            if head is not None:
+                record = {**head, "text": head["text"] + record["text"]}
+            if record["text"].endswith("\n"):
+                record["text"] = record["text"].rstrip("\r\n")
+                out.append(record)
+            else:
+                self._partial[fd] = record
+        return out
+
     def flush(self) -> list[dict[str, Any]]:
         """What is left at the end of the body (an unfinished plain line)."""
+        rest = [{**r, "text": r["text"].rstrip("\r\n")} for r in self._partial.values()]
+        self._partial.clear()
         if self._framed is False and self._buf:
-            rest = _record(1, bytes(self._buf).decode(errors="replace"))
+            rest.append(_record(1, bytes(self._buf).decode(errors="replace")))
             self._buf.clear()
-            return [rest]
-        return []
+        return rest
 
 
 def _record(fd: int, text: str) -> dict[str, Any]:

@@ -19,11 +19,26 @@ from bridge.streams import End, Policy, Put, StreamSource
 logger = logging.getLogger(__name__)
 
 
-def sample(stats: dict[str, Any]) -> dict[str, Any]:
+def cpu_percent(stats: dict[str, Any], prev: dict[str, Any] | None) -> float:
+    """The CPU used since the previous sample, in percent of one CPU.
+
+    Podman's own ``CPU`` field is not that in every version: 4.3.1 gives the use since the
+    previous read, 5.4.2 an average since the container started (a busy loop's climbs
+    4, 7, 10, 12 ... % over seconds). ``CPUNano`` (the container's CPU time) and
+    ``SystemNano`` (the clock) are the same in both: the difference of two samples is."""
+    if prev is not None:
+        cpu = int(stats.get("CPUNano") or 0) - int(prev.get("CPUNano") or 0)
+        clock = int(stats.get("SystemNano") or 0) - int(prev.get("SystemNano") or 0)
+        if clock > 0 and cpu >= 0:
+            return 100.0 * cpu / clock
+    return float(stats.get("CPU") or 0.0)
+
+
+def sample(stats: dict[str, Any], prev: dict[str, Any] | None = None) -> dict[str, Any]:
     """One libpod stats record in the protocol's shape (Podman 4 and 5 alike)."""
     return {
         "time": dt.datetime.now(dt.UTC).isoformat(),
-        "cpu_percent": float(stats.get("CPU") or 0.0),
+        "cpu_percent": cpu_percent(stats, prev),
         "mem_usage": int(stats.get("MemUsage") or 0),
         "mem_limit": int(stats.get("MemLimit") or 0),
         "mem_percent": float(stats.get("MemPerc") or 0.0),
@@ -35,12 +50,26 @@ def sample(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+CGROUP_V2_ONLY = "only available for cgroup v2"
+
+
+def _unsupported(exc: BridgeError) -> BridgeError:
+    """Rootless Podman reads stats only from cgroup v2: elsewhere it is not a failure of
+    the call but a limit of the host."""
+    if CGROUP_V2_ONLY in exc.message:
+        return BridgeError(f"{exc.message} (rootless containers have stats only on a host "
+                           "with cgroup v2)", "not-supported")
+    return exc
+
+
 def _error_of(record: dict[str, Any], name: str) -> BridgeError | None:
     err = record.get("Error")
     if not err:
         return None
     text = err if isinstance(err, str) else str(err.get("message") if isinstance(err, dict)
                                                  else err)
+    if CGROUP_V2_ONLY in text:
+        return _unsupported(BridgeError(f"stats of container {name!r}: {text}"))
     if "not running" in text or "stopped" in text or "state improper" in text:
         return Conflict(f"stats of container {name!r}: {text}")
     return BridgeError(f"stats of container {name!r}: {text}")
@@ -63,9 +92,13 @@ class StatsStream(StreamSource):
         self.container = (str(info.get("Id")), self.owner_uid)
         if not (info.get("State") or {}).get("Running"):
             raise Conflict(f"stats of container {self.name!r}: it is not running")
-        await self._http.open()
+        try:
+            await self._http.open()
+        except BridgeError as exc:
+            raise _unsupported(exc) from None
 
     async def produce(self, put: Put) -> End:
+        prev: dict[str, Any] | None = None
         async for record in self._http.json_lines():
             if not isinstance(record, dict):
                 continue
@@ -75,7 +108,12 @@ class StatsStream(StreamSource):
                     return End("eof")   # the container stopped
                 raise err
             for stats in record.get("Stats") or []:
-                await put(sample(stats))
+                if not stats.get("SystemNano") and not stats.get("PIDs"):
+                    # Podman 4.3.1 goes on sending zeros once the container stopped
+                    # (and for a removed one): the stream is over.
+                    return End("eof")
+                await put(sample(stats, prev))
+                prev = stats
         return End("eof")
 
     async def one(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bridge.container_exec import ExecStream
 from bridge.container_logs import LogsStream
 from bridge.container_stats import StatsStream
-from bridge.errors import BridgeError, Conflict
+from bridge.errors import BridgeError, Conflict, NotFound
 from bridge.methods import MethodRegistry
 from bridge.owners import check_owner_param
 from bridge.podman import PodmanClient
@@ -187,7 +187,14 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     async def create(p: CreateParams) -> dict[str, Any]:
         podman, _ = podman_of(p.owner)
         spec = spec_of(p)
-        cid = await podman.create_container(spec)
+        try:
+            cid = await podman.create_container(spec)
+        except BridgeError as exc:
+            if exc.code == "failed" and "image not known" in exc.message:
+                raise NotFound(exc.message) from None
+            if exc.code == "failed" and "already in use" in exc.message:
+                raise Conflict(exc.message) from None
+            raise
         if p.start:
             try:
                 await podman.start_container(cid)
@@ -199,9 +206,14 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def remove(p: RemoveParams) -> None:
         podman, _ = podman_of(p.owner)
-        reports = await podman.request(
-            "DELETE", path(p.name), params={"force": p.force, "v": p.volumes},
-            what=f"remove container {p.name!r}", timeout=120)
+        try:
+            reports = await podman.request(
+                "DELETE", path(p.name), params={"force": p.force, "v": p.volumes},
+                what=f"remove container {p.name!r}", timeout=120)
+        except BridgeError as exc:
+            if exc.code == "failed" and "state improper" in exc.message:
+                raise Conflict(f"{exc.message} (force removes it)") from None
+            raise
         for report in reports if isinstance(reports, list) else []:
             err = report.get("Err") if isinstance(report, dict) else None
             if err:

@@ -57,6 +57,10 @@ class StreamSource:
     #: ends ``gone`` when it is removed
     container: tuple[str, int | None] | None = None
 
+    def __str__(self) -> str:
+        # What the audit trail records as the result of a call that opened a stream.
+        return f"a stream ({type(self).__name__})"
+
     def head(self) -> dict[str, Any]:
         """Extra fields of the result that opens the stream."""
         return {}

@@ -14,6 +14,8 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
+import signal
 from typing import Any
 
 from bridge.errors import BridgeError
@@ -84,9 +86,11 @@ class JournalStream(StreamSource):
         if NO_JOURNAL in err.decode(errors="replace"):
             raise NoJournal(f"journal of {self.unit}: this host keeps no journal "
                             "(systemd-journald does not run)")
+        # A session of its own: closing kills the whole group (a prefix such as nsenter
+        # forks, and its child would otherwise keep the pipes open).
         self._proc = await asyncio.create_subprocess_exec(
             *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            stderr=asyncio.subprocess.PIPE, start_new_session=True)
         assert self._proc.stderr is not None
         self._stderr = asyncio.create_task(self._proc.stderr.read(), name="journal/stderr")
 
@@ -134,9 +138,9 @@ class JournalStream(StreamSource):
 
     async def aclose(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
         if self._stderr is not None:
             self._stderr.cancel()

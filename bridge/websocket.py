@@ -90,6 +90,7 @@ class Connection:
         self._subs: dict[int, tuple[Subscription, asyncio.Task[None]]] = {}
         self._calls: set[asyncio.Task[None]] = set()
         self._streams: dict[int, StreamRunner] = {}
+        self._opening = 0   # streams being opened (counted against MAX_STREAMS)
         self._closing: asyncio.Task[None] | None = None
         self.caller: Caller | None = None
         self._server: Server | None = None
@@ -240,15 +241,16 @@ class Connection:
 
     # -- streams (bridge/streams.py; docs/protocol.md, section 9)
     async def _open_stream(self, stream_id: int, source: StreamSource) -> None:
-        opened = False
+        if len(self._streams) + self._opening >= MAX_STREAMS or stream_id in self._streams:
+            await source.aclose()
+            await self.send_error(stream_id, BridgeError(
+                f"too many open streams (at most {MAX_STREAMS}): close one first", "failed")
+                if stream_id not in self._streams else
+                ProtocolError(f"id {stream_id} is already an open stream"))
+            return
+        self._opening += 1
         try:
-            if len(self._streams) >= MAX_STREAMS:
-                raise BridgeError(f"too many open streams (at most {MAX_STREAMS}): "
-                                  "close one first", "failed")
-            if stream_id in self._streams:
-                raise ProtocolError(f"id {stream_id} is already an open stream")
             await source.open()
-            opened = True
         except BridgeError as exc:
             await source.aclose()
             await self.send_error(stream_id, exc)
@@ -256,7 +258,8 @@ class Connection:
         except BaseException:
             await source.aclose()
             raise
-        assert opened
+        finally:
+            self._opening -= 1
         runner = StreamRunner(stream_id, source, self._send, self._write_buffer)
         unwatch = self._watch_container(runner)
 
