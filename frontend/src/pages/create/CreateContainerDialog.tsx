@@ -45,9 +45,24 @@ export function CreateContainerDialog({ onClose, image = "", pod = "" }: { onClo
       const made = await store.call<{ id: string; name: string }>("containers.create", params);
       if (f.installUnit) {
         setBusy("Installing its systemd unit…");
-        const r = await store.call<{ unit?: string }>("units.install",
-          { name: made.name, format: "systemd", new: true, enable: true, start: true, force: false });
-        notify(`Created ${made.name}, run by ${r?.unit ?? "its unit"}${f.autoUpdate ? `, auto-update ${f.autoUpdate}` : ""}`, "success");
+        const install = (fresh: boolean) => store.call<{ installed?: { unit?: string }[] }>("units.install",
+          { name: made.name, format: "systemd", new: fresh, enable: true, start: true, force: false });
+        // A unit that creates the container afresh at each start (--new) is what Podman
+        // auto-update replaces; it needs the container's create command, which a container
+        // created over Podman's REST API may lack. Then the unit starts this container.
+        let fresh = true;
+        const r = await install(true).catch((err: CallError) => {
+          if (err.code !== "not-supported" || !/create command/.test(err.message)) throw err;
+          fresh = false;
+          return install(false);
+        });
+        notify(`Created ${made.name}, run by ${r?.installed?.[0]?.unit ?? "its unit"}${fresh ? " (created afresh at each start)" : ""}` +
+               `${f.autoUpdate ? `, auto-update ${f.autoUpdate}` : ""}`, "success");
+        if (!fresh && f.autoUpdate) {
+          notify("Auto-update will not replace this container", "info",
+                 "Its unit starts this very container (Podman kept no create command for it), so " +
+                 "`podman auto-update` finds nothing to recreate. The label is set for when the unit is regenerated with --new.");
+        }
       } else {
         notify(`Created ${made.name}`, "success");
       }
