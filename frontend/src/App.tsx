@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { ConnectionBanner } from "./components/ConnectionBanner";
 import { LoginForm } from "./components/LoginForm";
@@ -8,26 +8,35 @@ import {
   MastheadToggle, Nav, NavItem, NavList, Page, PageSidebar, PageSidebarBody,
   PageToggleButton, Spinner, Button,
 } from "./pf";
-import { AuditPage } from "./pages/AuditPage";
 import { ContainersPage } from "./pages/ContainersPage";
-import { EventsPage } from "./pages/EventsPage";
-import { PluginsPage } from "./pages/PluginsPage";
-import { UnitsPage } from "./pages/UnitsPage";
-import { UpdatesPage } from "./pages/UpdatesPage";
 import { href, SECTIONS, useRoute } from "./router";
 import { useAppState } from "./store/hooks";
 import { getStore } from "./store/store";
 import { insideCockpit } from "./store/transport";
 
 
+// The first page (the containers list) is in the main bundle; every other page is a chunk
+// of its own, loaded when it is first shown (xterm.js comes only with a container's page).
+const named = <K extends string>(load: () => Promise<Record<K, () => React.ReactNode>>, name: K) =>
+  lazy(() => load().then((m) => ({ default: m[name] })));
+const AuditPage = named(() => import("./pages/AuditPage"), "AuditPage");
+const EventsPage = named(() => import("./pages/EventsPage"), "EventsPage");
+const PluginsPage = named(() => import("./pages/PluginsPage"), "PluginsPage");
+const UnitsPage = named(() => import("./pages/UnitsPage"), "UnitsPage");
+const UpdatesPage = named(() => import("./pages/UpdatesPage"), "UpdatesPage");
+const ImagesPage = named(() => import("./pages/images/ImagesPage"), "ImagesPage");
+const PodsPage = named(() => import("./pages/pods/PodsPage"), "PodsPage");
+
 function Section({ section, args }: ReturnType<typeof useRoute>) {
   switch (section) {
+    case "images": return <ImagesPage />;
+    case "pods": return <PodsPage />;
     case "units": return <UnitsPage />;
     case "updates": return <UpdatesPage />;
     case "events": return <EventsPage />;
     case "plugins": return <PluginsPage />;
     case "audit": return <AuditPage />;
-    default: return <ContainersPage name={args[0]} />;
+    default: return <ContainersPage name={args[0]} tab={args[1]} />;
   }
 }
 
@@ -113,7 +122,9 @@ export function App() {
           }}
           banner={<ConnectionBanner conn={conn} onRetry={() => store.retryNow()} />}>
       <ErrorBoundary resetKey={`${route.section}/${route.args.join("/")}`}>
-        <Section {...route} />
+        <Suspense fallback={<Bullseye style={{ minHeight: "50vh" }}><Spinner aria-label="Loading the page" /></Bullseye>}>
+          <Section {...route} />
+        </Suspense>
       </ErrorBoundary>
       <Toasts />
     </Page>

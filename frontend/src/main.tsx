@@ -3,6 +3,9 @@ import "./panel.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
+import { followSystemTheme } from "./theme";
+
+followSystemTheme();
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -1,9 +1,11 @@
 /** Hash routes (#/containers/web): the bridge serves one page at "/". */
 import { useEffect, useState } from "react";
 
-export type Section = "containers" | "units" | "updates" | "events" | "plugins" | "audit";
+export type Section = "containers" | "images" | "pods" | "units" | "updates" | "events" | "plugins" | "audit";
 export const SECTIONS: { id: Section; title: string }[] = [
   { id: "containers", title: "Containers" },
+  { id: "images", title: "Images" },
+  { id: "pods", title: "Pods" },
   { id: "units", title: "Units" },
   { id: "updates", title: "Updates" },
   { id: "events", title: "Events" },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOTS, BridgeProcess
+from tests.browser.conftest import DESKTOP, PHONE, ROOT, SCREENSHOTS, BridgeProcess
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -74,3 +75,46 @@ def timed_visible(locator: Any, timeout_ms: float, since: float) -> float:
     """Wait for ``locator`` to be visible; seconds since ``since`` (time.monotonic())."""
     expect(locator).to_be_visible(timeout=timeout_ms)
     return time.monotonic() - since
+
+
+# -- accessibility and the two screen sizes (issue 19) --------------------------------------
+
+AXE_JS = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RESULTS = SCREENSHOTS.parent / "axe"
+BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page: Page, name: str) -> list[dict[str, Any]]:
+    """axe-core (the npm package the panel's devDependencies bring) on the page as it is;
+    every violation is written to test-artifacts/axe/NAME.json, the serious and critical
+    ones are returned."""
+    assert AXE_JS.exists(), f"{AXE_JS} is missing: run `npm ci` in frontend/"
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations'],
+                                           runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+    }""")
+    AXE_RESULTS.mkdir(parents=True, exist_ok=True)
+    (AXE_RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1))
+    blocking = [v for v in result if v["impact"] in BLOCKING]
+    print(f"axe {name}: {len(result)} violations, {len(blocking)} serious or critical"
+          + "".join(f"\n  {v['impact']} {v['id']}: {v['help']} {v['nodes']}" for v in result))
+    return blocking
+
+
+def axe_clean(page: Page, name: str) -> None:
+    blocking = axe_violations(page, name)
+    assert not blocking, f"axe on {name}: {json.dumps(blocking, indent=1)}"
+
+
+def both_sizes(page: Page, name: str) -> None:
+    """Screenshots at 1280x800 (NAME.png) and at a phone's 390 px (NAME-phone.png)."""
+    size = page.viewport_size
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, name)
+    page.set_viewport_size(PHONE)
+    screenshot(page, f"{name}-phone")
+    page.set_viewport_size(size or DESKTOP)

@@ -1,49 +1,78 @@
 import { useState } from "react";
+import PauseIcon from "@patternfly/react-icons/dist/esm/icons/pause-icon.js";
 import PlayIcon from "@patternfly/react-icons/dist/esm/icons/play-icon.js";
 import RedoIcon from "@patternfly/react-icons/dist/esm/icons/redo-icon.js";
 import StopIcon from "@patternfly/react-icons/dist/esm/icons/stop-icon.js";
+import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { Button, Flex, FlexItem } from "../pf";
+import { href } from "../router";
 import { useAppState } from "../store/hooks";
 import type { Container } from "../store/types";
+import { ConfirmDialog } from "./ConfirmDialog";
 import { run } from "./notify";
 
-type Action = "start" | "stop" | "restart";
+type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "remove";
 
-const ICONS = { start: <PlayIcon />, stop: <StopIcon />, restart: <RedoIcon /> };
+const ICONS: Record<Action, React.ReactNode> = {
+  start: <PlayIcon />, stop: <StopIcon />, restart: <RedoIcon />, pause: <PauseIcon />,
+  unpause: <PlayIcon />, remove: <TrashIcon />,
+};
+const LABELS: Record<Action, string> = {
+  start: "Start", stop: "Stop", restart: "Restart", pause: "Pause", unpause: "Resume", remove: "Remove",
+};
 
 /**
- * Start / stop / restart; the new state arrives as events, not from the call's answer.
+ * Start / stop / restart (and, on the container's own page, pause / resume / remove); the
+ * new state arrives as events, not from the call's answer. Remove asks first (a stop loses nothing).
  * `compact`: icon buttons (in table rows), each with its label as aria-label and tooltip.
  */
 export function ContainerActions({ c, compact = false }: { c: Container; compact?: boolean }) {
   const [busy, setBusy] = useState<Action | null>(null);
+  const [confirm, setConfirm] = useState<Action | null>(null);
   const online = useAppState().conn.phase === "online";
   const up = c.state === "running" || c.state === "paused";
 
   async function act(action: Action) {
     setBusy(action);
     // A rootless container of a user (a root bridge serving users) goes to its owner's Podman.
-    const params = c.user ? { name: c.name, owner: c.user } : { name: c.name };
+    const params: Record<string, unknown> = c.user ? { name: c.name, owner: c.user } : { name: c.name };
+    if (action === "remove") params.force = up;
     const whose = c.user ? ` (${c.user})` : "";
-    await run(`${action[0].toUpperCase()}${action.slice(1)} ${c.name}${whose}`, `containers.${action}`, params);
+    const ok = await run(`${LABELS[action]} ${c.name}${whose}`, `containers.${action}`, params);
     setBusy(null);
+    if (action === "remove" && ok !== undefined && location.hash.startsWith(href("containers", c.name))) {
+      location.hash = href("containers");
+    }
   }
 
-  const button = (action: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
+  const button = (action: Action, enabled: boolean, variant: "secondary" | "danger" = "secondary", ask = false) => (
     <FlexItem key={action}>
       <Button variant={compact ? "plain" : variant} size="sm" isDisabled={!enabled || !online || busy !== null}
               isLoading={busy === action} icon={compact && busy !== action ? ICONS[action] : undefined}
-              aria-label={`${label} ${c.name}`} title={`${label} ${c.name}`}
-              data-testid={`container-${action}-${c.name}`} onClick={() => void act(action)}>
-        {compact ? null : label}
+              aria-label={`${LABELS[action]} ${c.name}`} title={`${LABELS[action]} ${c.name}`}
+              data-testid={`container-${action}-${c.name}`}
+              onClick={() => (ask ? setConfirm(action) : void act(action))}>
+        {compact ? null : LABELS[action]}
       </Button>
     </FlexItem>
   );
   return (
-    <Flex spaceItems={{ default: "spaceItemsXs" }} flexWrap={{ default: compact ? "nowrap" : "wrap" }}>
-      {button("start", "Start", !up)}
-      {button("stop", "Stop", up, "danger")}
-      {button("restart", "Restart", up)}
-    </Flex>
+    <>
+      <Flex spaceItems={{ default: "spaceItemsXs" }} flexWrap={{ default: compact ? "nowrap" : "wrap" }}>
+        {button("start", !up)}
+        {button("stop", up, "danger")}
+        {button("restart", up)}
+        {!compact && (c.state === "paused" ? button("unpause", true) : button("pause", c.state === "running"))}
+        {!compact && button("remove", true, "danger", true)}
+      </Flex>
+      {confirm && (
+        <ConfirmDialog title={`Remove ${c.name}?`} action={up ? "Stop and remove" : "Remove"}
+                       onConfirm={() => act(confirm)} onClose={() => setConfirm(null)}>
+          The container {up ? "is running; it will be stopped, and " : ""}its writable layer and
+          its logs are deleted. Its image and named volumes stay.
+          {c.unit && <p>Its unit <code>{c.unit}</code> may start it again, or fail: remove the unit too.</p>}
+        </ConfirmDialog>
+      )}
+    </>
   );
 }

@@ -1,20 +1,25 @@
-import { useMemo, useState } from "react";
+import { lazy, Suspense, useMemo, useState } from "react";
 import { ContainerActions } from "../components/ContainerActions";
 import { StateLabel } from "../components/labels";
 import { OwnerFilter } from "../components/OwnerFilter";
 import {
-  Content, EmptyState, EmptyStateBody, PageSection, Table, Tbody, Td, TextInput, Th, Thead,
+  Button, Content, EmptyState, EmptyStateBody, PageSection, Table, Tbody, Td, TextInput, Th, Thead,
   Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
 } from "../pf";
 import { href } from "../router";
 import { useAppState, useNow } from "../store/hooks";
 import { containerList, findContainer, ofOwner, ownerOf, owners, uptime } from "../store/selectors";
-import { ContainerDetail } from "./ContainerDetail";
 
-export function ContainersPage({ name }: { name?: string }) {
+// A container's page (logs, console with xterm.js, metrics) and the create dialog are
+// chunks of their own: the list, the first page, loads without them.
+const ContainerPage = lazy(() => import("./container/ContainerPage").then((m) => ({ default: m.ContainerPage })));
+const CreateContainerDialog = lazy(() => import("./create/CreateContainerDialog")
+  .then((m) => ({ default: m.CreateContainerDialog })));
+
+export function ContainersPage({ name, tab }: { name?: string; tab?: string }) {
   const { model } = useAppState();
   if (name !== undefined) {
-    return <ContainerDetail name={name} container={findContainer(model, name)} events={model.events} />;
+    return <ContainerPage name={name} tab={tab} container={findContainer(model, name)} events={model.events} />;
   }
   return <ContainerList />;
 }
@@ -24,6 +29,7 @@ function ContainerList() {
   const now = useNow(1000);
   const [filter, setFilter] = useState("");
   const [owner, setOwner] = useState("");
+  const [creating, setCreating] = useState(false);
   const all = useMemo(() => containerList(model), [model]);
   const users = useMemo(() => owners(model), [model]);
   const f = filter.trim().toLowerCase();
@@ -50,6 +56,11 @@ function ContainerList() {
                 <OwnerFilter users={users} value={owner} onChange={setOwner} testId="container-owner-filter" />
               </ToolbarItem>
             )}
+            <ToolbarItem>
+              <Button variant="primary" onClick={() => setCreating(true)} data-testid="container-create">
+                Create container
+              </Button>
+            </ToolbarItem>
           </ToolbarContent>
         </Toolbar>
         {!model.loaded ? (
@@ -105,6 +116,11 @@ function ContainerList() {
           </Table>
         )}
       </PageSection>
+      {creating && (
+        <Suspense fallback={null}>
+          <CreateContainerDialog onClose={() => setCreating(false)} />
+        </Suspense>
+      )}
     </>
   );
 }

@@ -9,6 +9,7 @@
 import { topicMatches } from "./glob";
 import * as M from "./model";
 import * as R from "./resume";
+import { StreamTable, type StreamFrame, type StreamHandlers } from "./streams";
 import { defaultTransport, type Transport, type TransportFactory } from "./transport";
 import type { BusEvent, Plugin, RpcError, ServerFrame, Snapshot } from "./types";
 
@@ -56,6 +57,15 @@ interface Pending {
   reject: (err: CallError) => void;
 }
 
+/** An open stream: its opening result's extra fields, and what the client may send it. */
+export interface Stream {
+  id: number;
+  head: Record<string, unknown>;
+  input(data: string): void;
+  resize(rows: number, cols: number): void;
+  close(): void;
+}
+
 interface ResourceSpec { method: string; params: Record<string, unknown>; topics: string[]; users: number }
 
 const REFRESH_DEBOUNCE = 400;
@@ -83,6 +93,7 @@ export class Store {
   private specs = new Map<string, ResourceSpec>();
   private refreshTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private token: string | null;
+  private streams = new StreamTable();
 
   constructor(private connect: TransportFactory, token: string | null = null) {
     this.token = token;
@@ -165,6 +176,7 @@ export class Store {
       p.reject(new CallError({ code: "disconnected", message: "the connection to the bridge was lost" }));
     }
     this.pending.clear();
+    this.streams.failAll();
     this.flush();
     if (this.state.conn.phase === "login") return;
     const delay = R.backoff(this.attempt++);
@@ -194,8 +206,39 @@ export class Store {
     return this.send({ type: "call", method, params: params ?? {} }) as Promise<T>;
   }
 
+  /**
+   * Opens a stream (a follow-style method): resolves once the bridge answered, rejects with
+   * its error. The handlers get the items, gaps and the one end (also "disconnected").
+   */
+  async stream(method: string, params: Record<string, unknown>, h: StreamHandlers): Promise<Stream> {
+    const data = (await this.call<Record<string, unknown>>(method, params)) ?? {};
+    const id = Number(data.stream);
+    const quiet = (msg: Record<string, unknown>) => { void this.send(msg).catch(() => undefined); };
+    if (!Number.isInteger(id)) {
+      // Answered at once (logs or stats without follow): one item, then the end.
+      h.onData(data);
+      h.onEnd?.({ reason: "eof" });
+      return { id: -1, head: data, input: () => undefined, resize: () => undefined, close: () => undefined };
+    }
+    this.streams.attach(id, h);
+    return {
+      id,
+      head: data,
+      input: (text) => quiet({ type: "stream_input", stream: id, data: text }),
+      resize: (rows, cols) => quiet({ type: "stream_resize", stream: id, rows, cols }),
+      close: () => {
+        if (this.streams.forget(id)) quiet({ type: "stream_close", stream: id });
+      },
+    };
+  }
+
   private doFrame(frame: ServerFrame): void {
     switch (frame.type) {
+      case "data":
+      case "gap":
+      case "end":
+        this.streams.dispatch(frame as StreamFrame);
+        break;
       case "auth_ok":
         this.attempt = 0;
         this.setConn({ phase: "online", wasOnline: true, version: frame.version ?? null,

@@ -99,4 +99,7 @@ export type ServerFrame =
   | { type: "event"; sub: number; event: BusEvent }
   | { type: "reset"; sub: number; seq?: number }
   | { type: "dropped"; sub: number; resume_since: number }
-  | { type: "error"; error: RpcError };
+  | { type: "error"; error: RpcError }
+  | { type: "data"; stream: number; data: Record<string, unknown> }
+  | { type: "gap"; stream: number; dropped: number }
+  | { type: "end"; stream: number; reason?: string };

@@ -1,37 +1,24 @@
 import { useMemo } from "react";
-import { ContainerActions } from "../components/ContainerActions";
-import { EventTable } from "../components/EventTable";
-import { StateLabel } from "../components/labels";
+import { EventTable } from "../../components/EventTable";
+import { StateLabel } from "../../components/labels";
 import {
   Content, DescriptionList, DescriptionListDescription, DescriptionListGroup,
-  DescriptionListTerm, EmptyState, EmptyStateBody, Flex, FlexItem, PageSection, Title,
-} from "../pf";
-import { href } from "../router";
-import { useNow } from "../store/hooks";
-import { eventsOfContainer, toMillis, uptime } from "../store/selectors";
-import type { BusEvent, Container } from "../store/types";
+  DescriptionListTerm, PageSection, Title,
+} from "../../pf";
+import { href } from "../../router";
+import { useNow } from "../../store/hooks";
+import { eventsOfContainer, toMillis, uptime } from "../../store/selectors";
+import type { BusEvent, Container } from "../../store/types";
 
 function when(t: string | number | null | undefined): string {
   const ms = toMillis(t);
   return ms === null || ms < 0 ? "—" : new Date(ms).toLocaleString();
 }
 
-export function ContainerDetail({ name, container: c, events }:
-    { name: string; container: Container | undefined; events: BusEvent[] }) {
+/** A container's Overview tab: its fields, labels and recent events. */
+export function ContainerOverview({ container: c, events }: { container: Container; events: BusEvent[] }) {
   const now = useNow(1000);
-  const mine = useMemo(() => (c ? eventsOfContainer(events, c) : []), [events, c]);
-  const back = <a href={href("containers")} data-testid="back-to-containers">← All containers</a>;
-
-  if (!c) {
-    return (
-      <PageSection>
-        {back}
-        <EmptyState variant="sm" titleText={`No container “${name}”`} headingLevel="h1" data-testid="container-missing">
-          <EmptyStateBody>It does not exist, or it was removed.</EmptyStateBody>
-        </EmptyState>
-      </PageSection>
-    );
-  }
+  const mine = useMemo(() => eventsOfContainer(events, c), [events, c]);
 
   const ports = c.ports.map((p) =>
     `${p.host_ip ? p.host_ip + ":" : ""}${p.host_port ?? ""}→${p.container_port ?? ""}/${p.protocol ?? "tcp"}`);
@@ -52,14 +39,6 @@ export function ContainerDetail({ name, container: c, events }:
 
   return (
     <>
-      <PageSection>
-        {back}
-        <Flex justifyContent={{ default: "justifyContentSpaceBetween" }} alignItems={{ default: "alignItemsCenter" }}
-              style={{ marginTop: "0.5rem" }}>
-          <FlexItem><Title headingLevel="h1" data-testid="detail-name">{c.name}</Title></FlexItem>
-          <FlexItem><ContainerActions c={c} /></FlexItem>
-        </Flex>
-      </PageSection>
       <PageSection>
         <DescriptionList isHorizontal isCompact columnModifier={{ lg: "2Col" }} data-testid="container-detail">
           {fields.map(([term, value, id]) => (

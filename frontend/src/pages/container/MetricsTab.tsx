@@ -1,0 +1,87 @@
+import { useEffect, useState } from "react";
+import { LineChart } from "../../components/LineChart";
+import { Unavailable } from "../../components/Unavailable";
+import {
+  Alert, Card, CardBody, CardTitle, EmptyState, EmptyStateBody, Grid, GridItem, PageSection, Spinner,
+} from "../../pf";
+import type { Container } from "../../store/types";
+import { addSample, bytes, readSample, type Sample } from "./metrics";
+import { target } from "./target";
+import { useStream } from "./useStream";
+
+const pct = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} %`;
+
+/** CPU and memory of a running container, live from `containers.stats` (a sample every 2 s). */
+export function MetricsTab({ c, running }: { c: Container; running: boolean }) {
+  const [series, setSeries] = useState<Sample[]>([]);
+  const [dropped, setDropped] = useState(0);
+  useEffect(() => { setSeries([]); setDropped(0); }, [c.id]);
+  const { status } = useStream("containers.stats", running ? { ...target(c), follow: true, interval: 1 } : null,
+    (item) => {
+      const s = readSample(item, Date.now());
+      if (s) setSeries((old) => addSample(old, s));
+    }, (n) => setDropped((d) => d + n));
+
+  if (!running && series.length === 0) {
+    return (
+      <PageSection>
+        <EmptyState variant="sm" titleText="The container is not running" headingLevel="h2" data-testid="metrics-not-running">
+          <EmptyStateBody>CPU and memory are measured while it runs.</EmptyStateBody>
+        </EmptyState>
+      </PageSection>
+    );
+  }
+  if (status.phase === "failed") {
+    return (
+      <PageSection>
+        {status.code === "unknown-method"
+          ? <Unavailable what="Metrics" error={{ code: status.code, message: status.message }} />
+          : <Alert variant="danger" isInline title="The metrics could not be read" data-testid="metrics-error">
+              {status.code}: {status.message}
+            </Alert>}
+      </PageSection>
+    );
+  }
+  if (series.length === 0) {
+    return (
+      <PageSection>
+        <EmptyState variant="xs" titleText="Waiting for the first sample…" headingLevel="h2" icon={Spinner}
+                    data-testid="metrics-loading" />
+      </PageSection>
+    );
+  }
+  const last = series[series.length - 1];
+  const limit = last.memLimit;
+  return (
+    <PageSection>
+      <Grid hasGutter>
+        <GridItem md={6}>
+          <Card isCompact>
+            <CardTitle component="h2">CPU <span className="pb-muted" data-testid="metrics-cpu-now">{last.cpu === null ? "—" : pct(last.cpu)}</span></CardTitle>
+            <CardBody>
+              <LineChart values={series.map((s) => s.cpu)} floor={10} format={pct} label="CPU" testId="chart-cpu" />
+            </CardBody>
+          </Card>
+        </GridItem>
+        <GridItem md={6}>
+          <Card isCompact>
+            <CardTitle component="h2">
+              Memory <span className="pb-muted" data-testid="metrics-mem-now">
+                {bytes(last.mem)}{limit && limit < 2 ** 60 ? ` of ${bytes(limit)}` : ""}
+              </span>
+            </CardTitle>
+            <CardBody>
+              <LineChart values={series.map((s) => s.mem)} floor={1024 * 1024} format={(v) => bytes(v)}
+                         label="Memory" testId="chart-mem" />
+            </CardBody>
+          </Card>
+        </GridItem>
+      </Grid>
+      <p className="pb-muted" style={{ marginTop: "0.5rem" }} data-testid="metrics-footer">
+        {series.length} samples · processes {last.pids ?? "—"} · network in {bytes(last.netIn)}, out {bytes(last.netOut)}
+        {dropped > 0 && ` · ${dropped} samples skipped (the page was busy)`}
+        {!running && " · the container stopped"}
+      </p>
+    </PageSection>
+  );
+}

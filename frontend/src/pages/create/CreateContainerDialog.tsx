@@ -1,0 +1,176 @@
+import { useState } from "react";
+import { notify } from "../../components/notify";
+import {
+  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, HelperText,
+  HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, TextInput, Title,
+} from "../../pf";
+import { href } from "../../router";
+import { useResource } from "../../store/hooks";
+import { CallError, getStore } from "../../store/store";
+import { emptyForm, toCreateParams, validate, type CreateForm } from "./createOptions";
+import { PortsEditor, EnvEditor, VolumesEditor } from "./Editors";
+
+interface PodRow { name: string }
+interface ImageRow { names?: string[] }
+
+function Problem({ text }: { text?: string }) {
+  return text ? <FormHelperText><HelperText><HelperTextItem variant="error">{text}</HelperTextItem></HelperText></FormHelperText> : null;
+}
+
+/**
+ * "Create container", as Cockpit's: image, name, command, ports, variables, volumes,
+ * restart policy, health check, pod; and beyond it: run it from a generated systemd unit
+ * (installed, enabled, started) with Podman auto-update on.
+ */
+export function CreateContainerDialog({ onClose, image = "", pod = "" }: { onClose: () => void; image?: string; pod?: string }) {
+  const [f, setF] = useState<CreateForm>(() => ({ ...emptyForm(image), pod }));
+  const [tried, setTried] = useState(false);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const pods = useResource<PodRow[]>("pods.list", {}, ["pod.*"]);
+  const images = useResource<ImageRow[]>("images.list", {}, ["image.*"]);
+  const errors = tried ? validate(f) : {};
+  const set = (patch: Partial<CreateForm>) => setF({ ...f, ...patch });
+  const names = (Array.isArray(images.data) ? images.data : []).flatMap((i) => i.names ?? []);
+
+  async function submit() {
+    setTried(true);
+    if (Object.keys(validate(f)).length) return;
+    setFailure(null);
+    const store = getStore();
+    try {
+      setBusy("Creating the container…");
+      // A unit runs the container (podman run --replace): create it stopped, the unit starts it.
+      const params = toCreateParams({ ...f, start: f.installUnit ? false : f.start });
+      const made = await store.call<{ id: string; name: string }>("containers.create", params);
+      if (f.installUnit) {
+        setBusy("Installing its systemd unit…");
+        const install = (fresh: boolean) => store.call<{ installed?: { unit?: string }[] }>("units.install",
+          { name: made.name, format: "systemd", new: fresh, enable: true, start: true, force: false });
+        // A unit that creates the container afresh at each start (--new) is what Podman
+        // auto-update replaces; it needs the container's create command, which a container
+        // created over Podman's REST API may lack. Then the unit starts this container.
+        let fresh = true;
+        const r = await install(true).catch((err: CallError) => {
+          if (err.code !== "not-supported" || !/create command/.test(err.message)) throw err;
+          fresh = false;
+          return install(false);
+        });
+        notify(`Created ${made.name}, run by ${r?.installed?.[0]?.unit ?? "its unit"}${fresh ? " (created afresh at each start)" : ""}` +
+               `${f.autoUpdate ? `, auto-update ${f.autoUpdate}` : ""}`, "success");
+        if (!fresh && f.autoUpdate) {
+          notify("Auto-update will not replace this container", "info",
+                 "Its unit starts this very container (Podman kept no create command for it), so " +
+                 "`podman auto-update` finds nothing to recreate. The label is set for when the unit is regenerated with --new.");
+        }
+      } else {
+        notify(`Created ${made.name}`, "success");
+      }
+      onClose();
+      location.hash = href("containers", made.name);
+    } catch (err) {
+      const e = err as CallError;
+      setFailure(`${e.code ?? "failed"}: ${e.message}`);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <Modal isOpen variant="medium" onClose={busy ? undefined : onClose} aria-labelledby="create-title"
+           data-testid="create-dialog">
+      <ModalHeader title="Create container" labelId="create-title" />
+      <ModalBody>
+        <Form id="create-form" onSubmit={(e) => { e.preventDefault(); void submit(); }} isHorizontal>
+          <FormGroup label="Image" isRequired fieldId="create-image">
+            <TextInput id="create-image" value={f.image} onChange={(_e, v) => set({ image: v })} isRequired
+                       list="create-image-list" data-testid="create-image" validated={errors.image ? "error" : "default"}
+                       placeholder="registry/name:tag" />
+            <datalist id="create-image-list">{names.map((n) => <option key={n} value={n} />)}</datalist>
+            <Problem text={errors.image} />
+          </FormGroup>
+          <FormGroup label="Name" fieldId="create-name">
+            <TextInput id="create-name" value={f.name} onChange={(_e, v) => set({ name: v })} data-testid="create-name"
+                       validated={errors.name ? "error" : "default"} placeholder="Podman picks one when empty" />
+            <Problem text={errors.name} />
+          </FormGroup>
+          <FormGroup label="Command" fieldId="create-command">
+            <TextInput id="create-command" value={f.command} onChange={(_e, v) => set({ command: v })}
+                       data-testid="create-command" placeholder="The image's own when empty"
+                       validated={errors.command ? "error" : "default"} />
+            <Problem text={errors.command} />
+          </FormGroup>
+          <FormGroup label="Pod" fieldId="create-pod">
+            <FormSelect id="create-pod" value={f.pod} onChange={(_e, v) => set({ pod: v })} data-testid="create-pod">
+              <FormSelectOption value="" label="No pod" />
+              {(Array.isArray(pods.data) ? pods.data : []).map((p) => <FormSelectOption key={p.name} value={p.name} label={p.name} />)}
+            </FormSelect>
+          </FormGroup>
+          <PortsEditor rows={f.ports} onChange={(ports) => set({ ports })} errors={errors} />
+          <EnvEditor rows={f.env} onChange={(env) => set({ env })} errors={errors} />
+          <VolumesEditor rows={f.volumes} onChange={(volumes) => set({ volumes })} errors={errors} />
+          <FormGroup label="Restart policy" fieldId="create-restart">
+            <FormSelect id="create-restart" value={f.restartPolicy} data-testid="create-restart"
+                        onChange={(_e, v) => set({ restartPolicy: v as CreateForm["restartPolicy"] })}>
+              <FormSelectOption value="no" label="No" />
+              <FormSelectOption value="on-failure" label="On failure" />
+              <FormSelectOption value="always" label="Always" />
+              <FormSelectOption value="unless-stopped" label="Unless stopped" />
+            </FormSelect>
+            {f.restartPolicy === "on-failure" && (
+              <TextInput aria-label="Retries" value={f.restartRetries} placeholder="Retries (unlimited when empty)"
+                         onChange={(_e, v) => set({ restartRetries: v })} style={{ marginTop: "0.5rem" }} />
+            )}
+            <Problem text={errors.restartRetries} />
+          </FormGroup>
+          <Title headingLevel="h2" size="md">Health check</Title>
+          <FormGroup label="Command" fieldId="create-health">
+            <TextInput id="create-health" value={f.healthCmd} onChange={(_e, v) => set({ healthCmd: v })}
+                       data-testid="create-health" placeholder="None when empty, e.g. /bin/healthcheck" />
+          </FormGroup>
+          {f.healthCmd.trim() && (
+            <>
+              <FormGroup label="Interval (s)" fieldId="create-health-interval">
+                <TextInput id="create-health-interval" value={f.healthInterval} onChange={(_e, v) => set({ healthInterval: v })}
+                           validated={errors.healthInterval ? "error" : "default"} />
+                <Problem text={errors.healthInterval} />
+              </FormGroup>
+              <FormGroup label="Retries" fieldId="create-health-retries">
+                <TextInput id="create-health-retries" value={f.healthRetries} onChange={(_e, v) => set({ healthRetries: v })}
+                           validated={errors.healthRetries ? "error" : "default"} />
+                <Problem text={errors.healthRetries} />
+              </FormGroup>
+            </>
+          )}
+          <Title headingLevel="h2" size="md">Running it</Title>
+          <FormGroup fieldId="create-start" label="Start">
+            <Checkbox id="create-start" label="Start it now" isChecked={f.installUnit || f.start}
+                      isDisabled={f.installUnit} onChange={(_e, v) => set({ start: v })} data-testid="create-start" />
+          </FormGroup>
+          <FormGroup fieldId="create-unit" label="systemd">
+            <Checkbox id="create-unit" isChecked={f.installUnit} data-testid="create-unit"
+                      label="Run it from a systemd unit (generated, installed, enabled and started)"
+                      onChange={(_e, v) => set({ installUnit: v, autoUpdate: v ? f.autoUpdate : "" })} />
+          </FormGroup>
+          <FormGroup label="Auto-update" fieldId="create-autoupdate">
+            <FormSelect id="create-autoupdate" value={f.autoUpdate} data-testid="create-autoupdate"
+                        isDisabled={!f.installUnit} onChange={(_e, v) => set({ autoUpdate: v as CreateForm["autoUpdate"] })}>
+              <FormSelectOption value="" label="Off" />
+              <FormSelectOption value="registry" label="From the registry (a newer image of its tag)" />
+              <FormSelectOption value="local" label="From local images (a newer local image of its tag)" />
+            </FormSelect>
+            <Problem text={errors.autoUpdate} />
+          </FormGroup>
+        </Form>
+        {failure && <Alert variant="danger" isInline title="The container was not created" data-testid="create-error">{failure}</Alert>}
+      </ModalBody>
+      <ModalFooter>
+        <Button variant="primary" type="submit" form="create-form" isLoading={busy !== null} isDisabled={busy !== null}
+                data-testid="create-submit">
+          {busy ?? (f.installUnit ? "Create and install the unit" : "Create")}
+        </Button>
+        <Button variant="link" onClick={onClose} isDisabled={busy !== null} data-testid="create-cancel">Cancel</Button>
+      </ModalFooter>
+    </Modal>
+  );
+}

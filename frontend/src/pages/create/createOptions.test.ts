@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { emptyForm, splitCommand, toCreateParams, validate, type CreateForm } from "./createOptions";
+
+function form(patch: Partial<CreateForm>): CreateForm {
+  return { ...emptyForm("localhost/podbridge/httpd:v1"), ...patch };
+}
+
+describe("splitCommand", () => {
+  it("splits words as a shell does, without expanding", () => {
+    expect(splitCommand(`sh -c 'echo "hi there"; sleep 1'`)).toEqual(["sh", "-c", `echo "hi there"; sleep 1`]);
+    expect(splitCommand(`a\\ b "c\\"d" ''`)).toEqual(["a b", 'c"d', ""]);
+    expect(splitCommand("   ")).toEqual([]);
+    expect(() => splitCommand("echo 'oops")).toThrow(/unclosed/);
+  });
+});
+
+describe("validate", () => {
+  it("accepts a plain form", () => {
+    expect(validate(form({}))).toEqual({});
+  });
+
+  it("names each bad field", () => {
+    const e = validate(form({
+      image: "", name: "-x", command: "sh -c 'x",
+      ports: [{ host: "99999", container: "80", protocol: "tcp" }, { host: "", container: "x", protocol: "udp" }],
+      env: [{ name: "1BAD", value: "" }],
+      volumes: [{ source: "/srv", destination: "relative", readOnly: false }],
+      healthCmd: "true", healthInterval: "soon", healthRetries: "0",
+    }));
+    expect(Object.keys(e).sort()).toEqual(["command", "env-0", "healthInterval", "healthRetries", "image", "name",
+                                           "port-0", "port-1", "volume-0"]);
+  });
+
+  it("refuses a host port given twice", () => {
+    const row = { host: "8080", container: "80", protocol: "tcp" as const };
+    expect(validate(form({ ports: [row, { ...row, container: "81" }] })).ports).toMatch(/twice/);
+    expect(validate(form({ ports: [row, { ...row, protocol: "udp" }] })).ports).toBeUndefined();
+    expect(validate(form({ ports: [{ ...row, host: "" }] }))["port-0"]).toMatch(/host port/);
+  });
+
+  it("wants a unit for auto-update, a name for a unit, and a registry for registry updates", () => {
+    expect(validate(form({ autoUpdate: "local" })).autoUpdate).toMatch(/systemd unit/);
+    expect(validate(form({ autoUpdate: "local", installUnit: true })).name).toMatch(/name/);
+    expect(validate(form({ autoUpdate: "local", installUnit: true, name: "web" }))).toEqual({});
+    expect(validate(form({ image: "busybox", autoUpdate: "registry", installUnit: true, name: "web" })).autoUpdate)
+      .toMatch(/fully qualified/);
+  });
+});
+
+describe("toCreateParams", () => {
+  it("sends only what was set", () => {
+    expect(toCreateParams(form({}))).toEqual({ image: "localhost/podbridge/httpd:v1", start: true });
+  });
+
+  it("maps every field", () => {
+    expect(toCreateParams(form({
+      name: "web", command: "/bin/serve --port 8080",
+      ports: [{ host: "8080", container: "80", protocol: "tcp" }, { host: "5353", container: "53", protocol: "udp" }],
+      env: [{ name: "PORT", value: "80" }],
+      volumes: [{ source: "data", destination: "/var/www", readOnly: true }],
+      restartPolicy: "on-failure", restartRetries: "3", autoUpdate: "local",
+      healthCmd: "/bin/healthcheck", healthInterval: "10", healthRetries: "2", pod: "pod1", start: false,
+    }))).toEqual({
+      image: "localhost/podbridge/httpd:v1", name: "web", command: ["/bin/serve", "--port", "8080"],
+      ports: [{ host_port: 8080, container_port: 80, protocol: "tcp" }, { host_port: 5353, container_port: 53, protocol: "udp" }],
+      env: { PORT: "80" },
+      volumes: [{ source: "data", destination: "/var/www", read_only: true }],
+      restart_policy: "on-failure", restart_retries: 3,
+      auto_update: "local",
+      health: { command: ["/bin/healthcheck"], interval: 10, retries: 2 },
+      pod: "pod1", start: false,
+    });
+  });
+});

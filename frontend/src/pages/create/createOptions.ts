@@ -1,0 +1,137 @@
+/**
+ * The "Create container" form: its values, how they are checked, and the params of
+ * `containers.create` they become. Pure, so every rule has a unit test.
+ */
+
+export type RestartPolicy = "no" | "on-failure" | "always" | "unless-stopped";
+export type AutoUpdate = "" | "registry" | "local";
+
+export interface PortRow { host: string; container: string; protocol: "tcp" | "udp" }
+export interface VolumeRow { source: string; destination: string; readOnly: boolean }
+export interface EnvRow { name: string; value: string }
+
+export interface CreateForm {
+  image: string;
+  name: string;
+  command: string;
+  ports: PortRow[];
+  env: EnvRow[];
+  volumes: VolumeRow[];
+  restartPolicy: RestartPolicy;
+  restartRetries: string;
+  autoUpdate: AutoUpdate;
+  healthCmd: string;
+  healthInterval: string;
+  healthRetries: string;
+  pod: string;
+  start: boolean;
+  /** after creating: generate and install a systemd unit for it */
+  installUnit: boolean;
+}
+
+export function emptyForm(image = ""): CreateForm {
+  return {
+    image, name: "", command: "", ports: [], env: [], volumes: [], restartPolicy: "no",
+    restartRetries: "", autoUpdate: "", healthCmd: "", healthInterval: "30", healthRetries: "3",
+    pod: "", start: true, installUnit: false,
+  };
+}
+
+/** Splits a command line as a shell would split words (quotes, backslashes; no expansion). */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i];
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch; inWord = true;
+    } else if (ch === "\\" && i + 1 < line.length) {
+      cur += line[++i]; inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) { out.push(cur); cur = ""; inWord = false; }
+    } else {
+      cur += ch; inWord = true;
+    }
+  }
+  if (quote) throw new Error(`unclosed ${quote} quote`);
+  if (inWord) out.push(cur);
+  return out;
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function port(v: string): number | null {
+  if (!/^\d+$/.test(v.trim())) return null;
+  const n = Number(v);
+  return n >= 1 && n <= 65535 ? n : null;
+}
+
+/** Field -> problem; empty when the form can be sent. */
+export function validate(f: CreateForm): Record<string, string> {
+  const e: Record<string, string> = {};
+  if (!f.image.trim()) e.image = "Choose an image";
+  else if (/\s/.test(f.image.trim())) e.image = "An image reference has no spaces";
+  if (f.name && !NAME_RE.test(f.name)) e.name = "Letters, digits, _ . - (not first)";
+  try { splitCommand(f.command); } catch (err) { e.command = (err as Error).message; }
+  f.ports.forEach((p, i) => {
+    if (port(p.container) === null) e[`port-${i}`] = "The container port is a number from 1 to 65535";
+    else if (port(p.host) === null) e[`port-${i}`] = "The host port is a number from 1 to 65535";
+  });
+  const hostPorts = f.ports.map((p) => `${p.host.trim()}/${p.protocol}`).filter((k) => !k.startsWith("/"));
+  hostPorts.forEach((k, i) => { if (hostPorts.indexOf(k) !== i) e.ports = `Host port ${k} is given twice`; });
+  f.env.forEach((v, i) => { if (!ENV_RE.test(v.name)) e[`env-${i}`] = "A variable's name is letters, digits and _"; });
+  f.volumes.forEach((v, i) => {
+    if (!v.source.trim()) e[`volume-${i}`] = "A host path or a volume name";
+    else if (!v.destination.startsWith("/")) e[`volume-${i}`] = "The path in the container is absolute";
+  });
+  if (f.restartPolicy === "on-failure" && f.restartRetries && !/^\d+$/.test(f.restartRetries)) {
+    e.restartRetries = "A number of retries";
+  }
+  if (f.healthCmd.trim()) {
+    if (!/^\d+$/.test(f.healthInterval) || Number(f.healthInterval) < 1) e.healthInterval = "Seconds, at least 1";
+    if (!/^\d+$/.test(f.healthRetries) || Number(f.healthRetries) < 1) e.healthRetries = "At least 1";
+  }
+  if (f.installUnit && !f.name) e.name = "A unit needs a container name";
+  if (f.autoUpdate && !f.installUnit) {
+    e.autoUpdate = "Podman auto-update acts on containers run by a systemd unit: install one too";
+  }
+  if (f.autoUpdate === "registry" && !/[./:]/.test(f.image.split("/")[0] ?? "")) {
+    e.autoUpdate = "Registry auto-update needs a fully qualified image (registry/name:tag)";
+  }
+  return e;
+}
+
+/** The params of `containers.create` (docs/protocol.md). */
+export function toCreateParams(f: CreateForm): Record<string, unknown> {
+  const p: Record<string, unknown> = { image: f.image.trim() };
+  if (f.name) p.name = f.name;
+  const cmd = splitCommand(f.command);
+  if (cmd.length) p.command = cmd;
+  if (f.ports.length) {
+    p.ports = f.ports.map((r) => ({
+      host_port: Number(r.host), container_port: Number(r.container), protocol: r.protocol,
+    }));
+  }
+  if (f.env.length) p.env = Object.fromEntries(f.env.map((v) => [v.name, v.value]));
+  if (f.volumes.length) {
+    p.volumes = f.volumes.map((v) => ({ source: v.source.trim(), destination: v.destination, read_only: v.readOnly }));
+  }
+  if (f.restartPolicy !== "no") {
+    p.restart_policy = f.restartPolicy;
+    if (f.restartPolicy === "on-failure" && f.restartRetries) p.restart_retries = Number(f.restartRetries);
+  }
+  if (f.autoUpdate) p.auto_update = f.autoUpdate; // the bridge sets the io.containers.autoupdate label
+  if (f.healthCmd.trim()) {
+    p.health = { command: splitCommand(f.healthCmd), interval: Number(f.healthInterval), retries: Number(f.healthRetries) };
+  }
+  if (f.pod) p.pod = f.pod;
+  p.start = f.start;
+  return p;
+}

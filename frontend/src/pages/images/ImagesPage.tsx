@@ -1,0 +1,138 @@
+import { lazy, Suspense, useMemo, useState } from "react";
+import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { notify, run } from "../../components/notify";
+import { isUnavailable, Unavailable } from "../../components/Unavailable";
+import {
+  Alert, Button, Checkbox, Content, EmptyState, EmptyStateBody, PageSection, Spinner, Table, Tbody, Td, TextInput, Th,
+  Thead, Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
+} from "../../pf";
+import { href } from "../../router";
+import { useAppState, useResource } from "../../store/hooks";
+import { containerList, toMillis } from "../../store/selectors";
+import { bytes } from "../container/metrics";
+import { displayName, imageRows, type ImageRow } from "./images";
+import { PullDialog } from "./PullDialog";
+
+const CreateContainerDialog = lazy(() => import("../create/CreateContainerDialog")
+  .then((m) => ({ default: m.CreateContainerDialog })));
+
+/** Images: pull (with progress), prune unused ones (asks first), remove, "in use by", create a container from one. */
+export function ImagesPage() {
+  const { model } = useAppState();
+  const list = useResource<unknown>("images.list", {}, ["image.*", "container.create", "container.remove"]);
+  const rows = useMemo(() => imageRows(list.data, containerList(model)), [list.data, model]);
+  const [filter, setFilter] = useState("");
+  const [pulling, setPulling] = useState(false);
+  const [pruning, setPruning] = useState(false);
+  const [pruneAll, setPruneAll] = useState(false);
+  const [removing, setRemoving] = useState<ImageRow | null>(null);
+  const [creating, setCreating] = useState<string | null>(null);
+  const f = filter.trim().toLowerCase();
+  const shown = f ? rows.filter((r) => r.names.some((n) => n.toLowerCase().includes(f)) || r.id.includes(f)) : rows;
+  const unused = rows.filter((r) => r.usedBy.length === 0);
+  const total = rows.reduce((a, r) => a + (r.size ?? 0), 0);
+
+  async function prune() {
+    const r = await run<{ removed?: string[]; space_reclaimed?: number }>("Prune images", "images.prune", { all: pruneAll });
+    if (r) notify(`Pruned ${r.removed?.length ?? 0} images, ${bytes(r.space_reclaimed ?? 0)} freed`, "success");
+    list.refresh();
+  }
+
+  async function remove(r: ImageRow) {
+    // By its name: an image with several names loses this one (Podman untags it), as `podman rmi NAME` does.
+    const ok = await run("Remove " + displayName(r), "images.remove", { name: r.names[0] ?? r.id }, `Removed ${displayName(r)}`);
+    if (ok !== undefined) list.refresh();
+  }
+
+  let body;
+  if (list.error) {
+    body = isUnavailable(list.error) ? <Unavailable what="Images" error={list.error} />
+      : <Alert variant="danger" isInline title="The images could not be listed" data-testid="images-error"
+               actionLinks={<Button variant="link" isInline onClick={list.refresh}>Try again</Button>}>
+          {list.error.code}: {list.error.message}
+        </Alert>;
+  } else if (list.data === null) {
+    body = <EmptyState variant="sm" titleText="Loading the images…" headingLevel="h2" icon={Spinner} data-testid="images-loading" />;
+  } else if (shown.length === 0) {
+    body = (
+      <EmptyState variant="sm" titleText="No images" headingLevel="h2" data-testid="images-empty">
+        <EmptyStateBody>{f ? "None matches the filter." : "Podman has no images: pull one."}</EmptyStateBody>
+      </EmptyState>);
+  } else {
+    body = (
+      <Table aria-label="Images" variant="compact" gridBreakPoint="grid-md" data-testid="images-table">
+        <Thead><Tr><Th>Name</Th><Th>ID</Th><Th>Created</Th><Th>Size</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
+        <Tbody>
+          {shown.map((r) => {
+            const name = displayName(r);
+            const created = toMillis(r.created);
+            return (
+              <Tr key={r.id} data-testid="image-row" data-name={name} data-used={r.usedBy.length}>
+                <Td dataLabel="Name" modifier="breakWord">{name}{r.names.length > 1 && <span className="pb-muted"> +{r.names.length - 1}</span>}</Td>
+                <Td dataLabel="ID"><code>{r.id.replace(/^sha256:/, "").slice(0, 12)}</code></Td>
+                <Td dataLabel="Created">{created ? new Date(created).toLocaleDateString() : "—"}</Td>
+                <Td dataLabel="Size">{bytes(r.size)}</Td>
+                <Td dataLabel="In use by" data-testid="image-used-by">
+                  {r.usedBy.length === 0 ? <span className="pb-muted">unused</span>
+                    : r.usedBy.map((c, i) => <span key={c}>{i > 0 && ", "}<a href={href("containers", c)}>{c}</a></span>)}
+                </Td>
+                <Td dataLabel="Actions" modifier="fitContent">
+                  <Button variant="secondary" size="sm" onClick={() => setCreating(r.names[0] ?? r.id)}
+                          data-testid="image-run" aria-label={`Create container from ${name}`}>Create container</Button>{" "}
+                  <Button variant="plain" size="sm" icon={<TrashIcon />} aria-label={`Remove ${name}`} title={`Remove ${name}`}
+                          onClick={() => setRemoving(r)} data-testid="image-remove" />
+                </Td>
+              </Tr>);
+          })}
+        </Tbody>
+      </Table>);
+  }
+
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Images</Title>
+        <Content component="p" data-testid="images-summary">
+          {list.data === null ? "…" : `${rows.length} images, ${bytes(total)}; ${unused.length} unused.`}
+        </Content>
+      </PageSection>
+      <PageSection>
+        <Toolbar>
+          <ToolbarContent>
+            <ToolbarItem>
+              <TextInput type="search" aria-label="Filter images" placeholder="Filter by name or ID" value={filter}
+                         onChange={(_e, v) => setFilter(v)} data-testid="images-filter" />
+            </ToolbarItem>
+            <ToolbarItem><Button onClick={() => setPulling(true)} data-testid="images-pull">Pull image</Button></ToolbarItem>
+            <ToolbarItem>
+              <Button variant="secondary" onClick={() => setPruning(true)} data-testid="images-prune"
+                      isDisabled={list.data === null}>Prune unused images</Button>
+            </ToolbarItem>
+          </ToolbarContent>
+        </Toolbar>
+        {body}
+      </PageSection>
+      {pulling && <PullDialog onClose={() => setPulling(false)} onPulled={list.refresh} />}
+      {pruning && (
+        <ConfirmDialog title="Prune images?" action="Prune" testId="prune-dialog" onConfirm={prune} onClose={() => setPruning(false)}>
+          <p>Removes the images no container uses{pruneAll ? "" : " and that have no name (dangling)"}. They
+            would have to be pulled or built again.</p>
+          <Checkbox id="prune-all" label={`All unused images, named ones too (${unused.length} now)`} isChecked={pruneAll}
+                    onChange={(_e, v) => setPruneAll(v)} data-testid="prune-all" />
+        </ConfirmDialog>
+      )}
+      {removing && (
+        <ConfirmDialog title={`Remove ${displayName(removing)}?`} action="Remove" onConfirm={() => remove(removing)}
+                       onClose={() => setRemoving(null)}>
+          {removing.usedBy.length
+            ? `It is in use by ${removing.usedBy.join(", ")}: Podman refuses unless those containers are removed first.`
+            : "It has to be pulled or built again to be used."}
+        </ConfirmDialog>
+      )}
+      {creating !== null && (
+        <Suspense fallback={null}><CreateContainerDialog image={creating} onClose={() => setCreating(null)} /></Suspense>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,72 @@
+import { useEffect, useRef, useState } from "react";
+import {
+  Alert, Button, Checkbox, Form, FormGroup, Modal, ModalBody, ModalFooter, ModalHeader, Progress,
+  ProgressMeasureLocation, TextInput,
+} from "../../pf";
+import { CallError, getStore, type Stream } from "../../store/store";
+import { pullStart, pullStep, type PullState } from "./images";
+
+/** Pull an image, with a progress bar fed by `images.pull`'s progress stream. */
+export function PullDialog({ onClose, onPulled }: { onClose: () => void; onPulled: () => void }) {
+  const [ref, setRef] = useState("");
+  const [tlsVerify, setTlsVerify] = useState(true);
+  const [state, setState] = useState<PullState | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const stream = useRef<Stream | null>(null);
+  useEffect(() => () => stream.current?.close(), []);
+  const pulling = state !== null && !state.done && !state.error && !failure;
+
+  async function pull() {
+    setFailure(null);
+    setState(pullStart());
+    try {
+      stream.current = await getStore().stream("images.pull",
+        { reference: ref.trim(), progress: true, ...(tlsVerify ? {} : { tls_verify: false }) }, {
+          onData: (item) => setState((s) => pullStep(s ?? pullStart(), item)),
+          onEnd: (end) => {
+            stream.current = null;
+            if (end.reason === "eof") { setState((s) => s && (s.done ? s : { ...s, done: true, percent: 100 })); onPulled(); }
+            else setFailure(end.error ? `${end.error.code}: ${end.error.message}` : `the pull ended: ${end.reason}`);
+          },
+        });
+    } catch (err) {
+      const e = err as CallError;
+      setFailure(`${e.code ?? "failed"}: ${e.message}`);
+    }
+  }
+
+  const done = state?.done && !failure;
+  return (
+    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="pull-title" data-testid="pull-dialog">
+      <ModalHeader title="Pull an image" labelId="pull-title" />
+      <ModalBody>
+        <Form id="pull-form" onSubmit={(e) => { e.preventDefault(); if (ref.trim() && !pulling) void pull(); }}>
+          <FormGroup label="Image" isRequired fieldId="pull-ref">
+            <TextInput id="pull-ref" value={ref} onChange={(_e, v) => setRef(v)} isRequired isDisabled={pulling}
+                       placeholder="registry.example.com/name:tag" data-testid="pull-ref" />
+          </FormGroup>
+          <Checkbox id="pull-tls" label="Verify the registry's TLS certificate" isChecked={tlsVerify}
+                    onChange={(_e, v) => setTlsVerify(v)} isDisabled={pulling} data-testid="pull-tls" />
+        </Form>
+        {state && (
+          <div style={{ marginTop: "1rem" }}>
+            <Progress value={state.percent ?? undefined} title={done ? "Pulled" : failure ? "Failed" : "Pulling…"}
+                      measureLocation={ProgressMeasureLocation.outside} variant={failure ? "danger" : done ? "success" : undefined}
+                      aria-label="Pull progress" data-testid="pull-progress" data-percent={state.percent ?? ""} data-shown={state.shown.join(" ")}
+                      data-done={done ? "true" : "false"} />
+            <pre className="pb-log" style={{ height: "8rem", marginTop: "0.5rem" }} tabIndex={0}
+                 aria-label="Pull output" data-testid="pull-output">{state.lines.join("\n")}</pre>
+          </div>
+        )}
+        {failure && <Alert variant="danger" isInline title="The pull failed" data-testid="pull-error">{failure}</Alert>}
+      </ModalBody>
+      <ModalFooter>
+        <Button variant="primary" type="submit" form="pull-form" isLoading={pulling} isDisabled={!ref.trim() || pulling}
+                data-testid="pull-submit">
+          {pulling ? "Pulling" : done ? "Pull again" : "Pull"}
+        </Button>
+        <Button variant="link" onClick={onClose} data-testid="pull-close">{done ? "Close" : "Cancel"}</Button>
+      </ModalFooter>
+    </Modal>
+  );
+}

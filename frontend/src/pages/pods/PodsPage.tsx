@@ -1,0 +1,120 @@
+import { lazy, Suspense, useState } from "react";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { StateLabel } from "../../components/labels";
+import { run } from "../../components/notify";
+import { isUnavailable, Unavailable } from "../../components/Unavailable";
+import {
+  Alert, Button, Content, EmptyState, EmptyStateBody, Flex, FlexItem, PageSection, Spinner, Table, Tbody, Td, Th,
+  Thead, Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
+} from "../../pf";
+import { href } from "../../router";
+import { useResource } from "../../store/hooks";
+import { CreatePodDialog } from "./CreatePodDialog";
+
+export interface PodRow {
+  id: string;
+  name: string;
+  status: string;
+  created?: string;
+  containers?: { id: string; name: string; status: string }[];
+}
+
+const CreateContainerDialog = lazy(() => import("../create/CreateContainerDialog")
+  .then((m) => ({ default: m.CreateContainerDialog })));
+
+type Action = "start" | "stop" | "restart" | "remove";
+
+/** Pods: create, start, stop, restart, remove (asks first); their containers, live. */
+export function PodsPage() {
+  const pods = useResource<PodRow[]>("pods.list", {}, ["pod.*", "container.*"]);
+  const [creating, setCreating] = useState(false);
+  const [adding, setAdding] = useState<string | null>(null);
+  const [removing, setRemoving] = useState<PodRow | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const list = Array.isArray(pods.data) ? pods.data : [];
+
+  async function act(p: PodRow, action: Action) {
+    setBusy(`${p.name}/${action}`);
+    await run(`${action} pod ${p.name}`, `pods.${action}`, action === "remove" ? { name: p.name, force: true } : { name: p.name });
+    setBusy(null);
+    pods.refresh();
+  }
+
+  let body;
+  if (pods.error) {
+    body = isUnavailable(pods.error) ? <Unavailable what="Pods" error={pods.error} />
+      : <Alert variant="danger" isInline title="The pods could not be listed" data-testid="pods-error"
+               actionLinks={<Button variant="link" isInline onClick={pods.refresh}>Try again</Button>}>
+          {pods.error.code}: {pods.error.message}
+        </Alert>;
+  } else if (pods.data === null) {
+    body = <EmptyState variant="sm" titleText="Loading the pods…" headingLevel="h2" icon={Spinner} data-testid="pods-loading" />;
+  } else if (list.length === 0) {
+    body = (
+      <EmptyState variant="sm" titleText="No pods" headingLevel="h2" data-testid="pods-empty">
+        <EmptyStateBody>A pod groups containers that share a network and can be started and stopped together.</EmptyStateBody>
+        <Button onClick={() => setCreating(true)}>Create a pod</Button>
+      </EmptyState>);
+  } else {
+    body = (
+      <Table aria-label="Pods" variant="compact" gridBreakPoint="grid-md" data-testid="pods-table">
+        <Thead><Tr><Th>Name</Th><Th>Status</Th><Th>Containers</Th><Th screenReaderText="Actions" /></Tr></Thead>
+        <Tbody>
+          {list.map((p) => {
+            const members = (p.containers ?? []).filter((c) => !/-infra$/.test(c.name) && c.id !== (p as { infra_id?: string }).infra_id);
+            const up = /running|degraded/i.test(p.status);
+            const button = (a: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
+              <FlexItem key={a}>
+                <Button size="sm" variant={variant} isDisabled={!enabled || busy !== null} isLoading={busy === `${p.name}/${a}`}
+                        data-testid={`pod-${a}-${p.name}`} aria-label={`${label} pod ${p.name}`}
+                        onClick={() => (a === "remove" ? setRemoving(p) : void act(p, a))}>{label}</Button>
+              </FlexItem>);
+            return (
+              <Tr key={p.id} data-testid={`pod-row-${p.name}`} data-status={p.status.toLowerCase()}>
+                <Td dataLabel="Name">{p.name}</Td>
+                <Td dataLabel="Status"><StateLabel value={p.status.toLowerCase()} testId={`pod-status-${p.name}`} /></Td>
+                <Td dataLabel="Containers">
+                  {members.length === 0 ? <span className="pb-muted">none</span>
+                    : members.map((c, i) => <span key={c.id}>{i > 0 && ", "}<a href={href("containers", c.name)}>{c.name}</a>
+                        <span className="pb-muted"> ({c.status.toLowerCase()})</span></span>)}
+                </Td>
+                <Td dataLabel="Actions" modifier="fitContent">
+                  <Flex spaceItems={{ default: "spaceItemsXs" }}>
+                    {button("start", "Start", !up)}
+                    {button("stop", "Stop", up, "danger")}
+                    {button("restart", "Restart", up)}
+                    <FlexItem><Button size="sm" variant="secondary" onClick={() => setAdding(p.name)}
+                                      aria-label={`Add container to pod ${p.name}`}>Add container</Button></FlexItem>
+                    {button("remove", "Remove", true, "danger")}
+                  </Flex>
+                </Td>
+              </Tr>);
+          })}
+        </Tbody>
+      </Table>);
+  }
+
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Pods</Title>
+        <Content component="p">{pods.data === null ? "…" : `${list.length} pods, ${list.filter((p) => /running/i.test(p.status)).length} running.`}</Content>
+      </PageSection>
+      <PageSection>
+        <Toolbar><ToolbarContent><ToolbarItem>
+          <Button onClick={() => setCreating(true)} data-testid="pods-create">Create pod</Button>
+        </ToolbarItem></ToolbarContent></Toolbar>
+        {body}
+      </PageSection>
+      {creating && <CreatePodDialog onClose={() => setCreating(false)} onCreated={pods.refresh} />}
+      {adding && <Suspense fallback={null}><CreateContainerDialog pod={adding} onClose={() => setAdding(null)} /></Suspense>}
+      {removing && (
+        <ConfirmDialog title={`Remove pod ${removing.name}?`} action="Remove" onConfirm={() => act(removing, "remove")}
+                       onClose={() => setRemoving(null)}>
+          The pod and every container in it are stopped and removed
+          {(removing.containers?.length ?? 0) > 0 && ` (${(removing.containers ?? []).map((c) => c.name).join(", ")})`}.
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}
