@@ -519,6 +519,14 @@ class FleetLink:
         new ones: ``{events, last}`` (``last``: the stream seq to resume after)."""
         if not self.connected:
             raise FleetUnavailable("NATS does not answer")
+        try:
+            return await self._read_events(patterns, hosts, since, limit)
+        except (NatsTimeout, TimeoutError):
+            raise FleetError("the stream did not answer in time (NATS electing a leader?)",
+                             "timeout") from None
+
+    async def _read_events(self, patterns: list[str], hosts: list[str] | None, since: int,
+                           limit: int) -> dict[str, Any]:
         info = await self.js.stream_info(self.settings.stream)
         end = int(info.state.last_seq)
         out: list[dict[str, Any]] = []
