@@ -161,7 +161,11 @@ class FleetLink:
             return
         self._tasks.append(asyncio.create_task(self._send(), name="fleet/send"))
         self._tasks.append(asyncio.create_task(self._beat(), name="fleet/heartbeat"))
-        self._tasks.append(asyncio.create_task(self._follow_hosts(), name="fleet/hosts"))
+        if self.settings.watch:
+            # Only a bridge that watches the fleet keeps every host's heartbeat live (on a
+            # big fleet, N hosts each following N heartbeats is N² messages); the others
+            # read the buckets when asked.
+            self._tasks.append(asyncio.create_task(self._follow_hosts(), name="fleet/hosts"))
         await self.nc.subscribe(self.settings.rpc_subject(self.host), cb=self._on_rpc)
         if self.settings.watch and self.fleet_bus is not None:
             self._tasks.append(asyncio.create_task(self._watch(), name="fleet/watch"))
@@ -331,7 +335,7 @@ class FleetLink:
                 into[entry.key] = entry.value
 
     async def _snapshot(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        if not self.client and self.heartbeats:
+        if not self.client and self.settings.watch and self.heartbeats:
             return self.heartbeats, self.summaries_cache
         if not self.connected:
             raise FleetUnavailable("NATS does not answer")
