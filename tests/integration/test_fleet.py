@@ -279,7 +279,7 @@ def test_cli_fleet_hosts_json(fleet: Fleet, tmp_path: Path) -> None:
     import sys
 
     out = subprocess.run([sys.executable, "-m", "bridge", "fleet", "hosts", "--format", "json",
-                          "--fleet-name", "sandbox", "--config", str(tmp_path / "none.toml")],
+                          "--config", str(tmp_path / "none.toml")],
                          capture_output=True, text=True, timeout=120, check=True,
                          env={**os.environ, "PODBRIDGE_FLEET": fleet.url})
     rows = json.loads(out.stdout)
