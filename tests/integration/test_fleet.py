@@ -151,18 +151,30 @@ async def test_fleet_call_reaches_any_host_with_the_callers_role(fleet: Fleet) -
             with pytest.raises(BridgeError) as err:
                 await c.call("fleet.call", {"host": "h2", "method": "no.such.method"})
             assert err.value.code == "unknown-method"
-        # A viewer of h1 may read h2 through the fleet, and may not change it.
+        # A viewer of h1 may read h2 through the fleet (fleet.get), and may not change it.
         h1 = fleet.host("h1")
         token = Credentials(h1.token, h1.state_dir / "tokens.json").add(
             unique("viewer"), "viewer")
         async with BridgeClient(f"unix:{h1.socket}", token, timeout=60) as viewer:
-            rows = await viewer.call("fleet.call", {"host": "h2", "method": "containers.list"})
+            rows = await viewer.call("fleet.get", {"host": "h2", "method": "containers.list"})
             assert name in {r["name"] for r in rows}
             with pytest.raises(BridgeError) as err:
-                await viewer.call("fleet.call", {"host": "h2", "method": "units.remove",
-                                                 "params": {"unit": "x.service"}})
+                await viewer.call("fleet.get", {"host": "h2", "method": "units.remove",
+                                                "params": {"unit": "x.service"}})
+            assert err.value.code == "access-denied" and "fleet.call" in err.value.message
+            with pytest.raises(BridgeError) as err:
+                await viewer.call("fleet.call", {"host": "h2", "method": "containers.list"})
             assert err.value.code == "access-denied"
-            assert "@h1" in err.value.message
+        # An operator's call through the fleet runs as the operator there: units.remove
+        # needs admin, and h2 says so, naming the caller as h2 sees it.
+        op_token = Credentials(h1.token, h1.state_dir / "tokens.json").add(
+            unique("operator"), "operator")
+        async with BridgeClient(f"unix:{h1.socket}", op_token, timeout=60) as op:
+            with pytest.raises(BridgeError) as err:
+                await op.call("fleet.call", {"host": "h2", "method": "units.remove",
+                                             "params": {"unit": "x.service"}})
+            assert err.value.code == "access-denied"
+            assert "@h1" in err.value.message and "'operator'" in err.value.message
     finally:
         world2.podman("rm", "-f", name)
 
