@@ -46,7 +46,7 @@ DATA = {"id": "x" * 64, "image": "localhost/podbridge/httpd:v1", "exit_code": 0,
 
 def settings(urls: list[str], fleet: str, host: str, watch: bool) -> FleetSettings:
     return FleetSettings(servers=urls, host=host, name=fleet, watch=watch,
-                         heartbeat_interval=5.0, replicas=3)
+                         heartbeat_interval=5.0, replicas=3, stream_max_bytes=256 << 20)
 
 
 async def _hosts(urls: list[str], fleet: str, n: int, per_host: int, ready: Any, go: Any,
@@ -142,6 +142,9 @@ async def bench_fleet(urls: list[str], fleet: str, n: int, per_host: int) -> dic
         await loop.run_in_executor(None, hosts.join)
         await loop.run_in_executor(None, client.join)
         await runner.cleanup()
+        for stream in (f"podbridge-{fleet}-events", f"KV_podbridge-{fleet}-heartbeat",
+                       f"KV_podbridge-{fleet}-summary"):
+            await viewer.js.delete_stream(stream)
         await viewer.close()
     assert got == events, f"the client got {got} of {events} events"
     assert host is not None and host.startswith("sim")
@@ -157,6 +160,7 @@ async def _raw(urls: list[str], stream: str, events: int, size: int, done: Any) 
     js = nc.jetstream(timeout=5.0)
     await js.add_stream(api.StreamConfig(
         name=stream, subjects=[f"{stream}.>"], max_age=3600.0, num_replicas=3,
+        max_bytes=256 << 20,
         storage=api.StorageType.FILE, duplicate_window=120.0))
     payload = b"x" * size
     t0 = time.perf_counter()
