@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.events import BRIDGE_PLUGIN_FAILED, BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, plugin_source
+from bridge.fleet.api import Fleet
 from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
 from bridge.owners import Owner, Owners, OwnerSession, check_owner_param
 from bridge.roles import Role
@@ -102,6 +103,8 @@ class PluginContext:
     unit_dir: Path = Path("/etc/systemd/system")  # where units this bridge installs go
     owners: Owners | None = None    # a root bridge's users (bridge.owners), else None
     user_fs_root: Path = Path("/")  # where users' home folders are seen from
+    # The fleet (docs/fleet.md): `fleet.joined` is False outside one; calls carry plugin/NAME.
+    fleet: Fleet = field(default_factory=lambda: Fleet("default", "", None))
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _unlisten: list[Callable[[], None]] = field(default_factory=list)
 
@@ -227,10 +230,12 @@ class PluginHost:
         unit_dir: Path = Path("/etc/systemd/system"),
         owners: Owners | None = None,
         user_fs_root: Path = Path("/"),
+        fleet: Fleet | None = None,
     ) -> None:
         self.unit_dir = unit_dir
         self.owners = owners
         self.user_fs_root = user_fs_root
+        self.fleet = fleet or Fleet("default", "", None)
         self.bus = bus
         self.podman = podman
         self.systemd = systemd
@@ -292,7 +297,8 @@ class PluginHost:
                 name=name, config=config, bus=self.bus, podman=self.podman,
                 systemd=self.systemd, store=self.store, state=self.state, methods=self.methods,
                 logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed,
-                unit_dir=self.unit_dir, owners=self.owners, user_fs_root=self.user_fs_root)
+                unit_dir=self.unit_dir, owners=self.owners, user_fs_root=self.user_fs_root,
+                fleet=self.fleet.as_caller(plugin_source(name)))
             plugin = cls()
             self._instances[name] = plugin
             info.state = "starting"

@@ -26,6 +26,7 @@ const UnitsPage = named(() => import("./pages/UnitsPage"), "UnitsPage");
 const UpdatesPage = named(() => import("./pages/UpdatesPage"), "UpdatesPage");
 const ImagesPage = named(() => import("./pages/images/ImagesPage"), "ImagesPage");
 const PodsPage = named(() => import("./pages/pods/PodsPage"), "PodsPage");
+const FleetPage = named(() => import("./pages/FleetPage"), "FleetPage");
 
 function Section({ section, args }: ReturnType<typeof useRoute>) {
   switch (section) {
@@ -36,6 +37,7 @@ function Section({ section, args }: ReturnType<typeof useRoute>) {
     case "events": return <EventsPage />;
     case "plugins": return <PluginsPage />;
     case "audit": return <AuditPage />;
+    case "fleet": return <FleetPage />;
     default: return <ContainersPage name={args[0]} tab={args[1]} />;
   }
 }

@@ -1,7 +1,7 @@
 /** Hash routes (#/containers/web): the bridge serves one page at "/". */
 import { useEffect, useState } from "react";
 
-export type Section = "containers" | "images" | "pods" | "units" | "updates" | "events" | "plugins" | "audit";
+export type Section = "containers" | "images" | "pods" | "units" | "updates" | "events" | "plugins" | "audit" | "fleet";
 export const SECTIONS: { id: Section; title: string }[] = [
   { id: "containers", title: "Containers" },
   { id: "images", title: "Images" },
@@ -11,6 +11,7 @@ export const SECTIONS: { id: Section; title: string }[] = [
   { id: "events", title: "Events" },
   { id: "plugins", title: "Plugins" },
   { id: "audit", title: "Audit" },
+  { id: "fleet", title: "Fleet" },
 ];
 
 export interface Route {

@@ -16,6 +16,7 @@ from tests.bench import (
     autoupdate,
     cockpit_side,
     fanout,
+    fleet,
     latency,
     registry_lookup,
     rootless,
@@ -23,7 +24,8 @@ from tests.bench import (
 )
 from tests.bench.stats import Load, loadavg
 
-SECTIONS = ("fanout", "podman", "units", "autoupdate", "registry", "rootless", "cockpit")
+SECTIONS = ("fanout", "podman", "units", "autoupdate", "registry", "rootless", "cockpit",
+            "fleet")
 
 
 def spread(s: dict[str, Any], fmt: str = "{:,.0f}") -> str:
@@ -169,6 +171,9 @@ def main() -> None:
         elif section == "rootless":
             results[section] = asyncio.run(rootless.run())
             rootless.report(results[section])
+        elif section == "fleet":
+            results[section] = asyncio.run(fleet.run())
+            fleet.report(results[section])
         else:
             results[section] = cockpit_side.run()
             cockpit_side.report(results[section])
