@@ -22,6 +22,8 @@ from bridge.bus import Bus
 from bridge.config import Settings
 from bridge.core_methods import register_core_methods
 from bridge.events import BRIDGE_STARTED, SOURCE_BRIDGE
+from bridge.fleet.api import Fleet
+from bridge.fleet.methods import register_fleet_methods
 from bridge.listen import Endpoint, Listener, ListenError
 from bridge.methods import MethodRegistry
 from bridge.owners import OwnerBus, Owners
@@ -93,6 +95,13 @@ class Bridge:
         self.auth: Auth | None = None
         self.audit: AuditLog | None = None
         self.server: Server | None = None
+        # The fleet (docs/fleet.md): the link when [fleet] names servers, and the bus of
+        # every host's events that websocket `fleet` subscriptions read.
+        self.fleet_link: Any = None
+        self.fleet_bus: Bus | None = None
+        self.fleet = Fleet(settings.fleet.name, settings.fleet.host, None)
+        if settings.fleet.joined:
+            self.bus.host = settings.fleet.host
 
     async def _ensure_podman(self) -> None:
         """Use the socket we were pointed at; when none answers and podman is installed,
@@ -140,6 +149,16 @@ class Bridge:
         self.methods.audit = self.audit.record
         await self._ensure_podman()
         register_core_methods(self.methods, self)
+        if s.fleet.joined:
+            from bridge.fleet.link import FleetLink
+
+            if s.fleet.watch:
+                self.fleet_bus = Bus(ring_size=s.fleet.watch_ring, queue_size=s.client_queue)
+            self.fleet_link = FleetLink(s.fleet, bus=self.bus, methods=self.methods,
+                                        state=self.state, fleet_bus=self.fleet_bus)
+            self.fleet = Fleet(s.fleet.name, s.fleet.host, self.fleet_link)
+            await self.fleet_link.start()
+        register_fleet_methods(self.methods, self.fleet_link)
 
         self.podman_source = PodmanSource(self.bus, self.podman, self.state)
         self.systemd_source = SystemdSource(self.bus, self.systemd, self.state)
@@ -153,12 +172,13 @@ class Bridge:
         self.plugins = PluginHost(
             bus=self.system_bus, podman=self.podman, systemd=self.systemd, store=self.store,
             state=self.state, methods=self.methods, config=s.plugins,
-            plugins=self._plugin_classes, unit_dir=s.unit_path)
+            plugins=self._plugin_classes, unit_dir=s.unit_path, fleet=self.fleet)
         await self.plugins.start()
 
         server = Server(bus=self.bus, methods=self.methods, auth=self.auth,
                         panel_dir=find_panel_dir(s), allowed_origins=s.allowed_origins,
-                        queue_size=s.client_queue, tls=ssl_context is not None)
+                        queue_size=s.client_queue, tls=ssl_context is not None,
+                        fleet_bus=self.fleet_bus)
         self.server = server
         self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -171,6 +191,8 @@ class Bridge:
     async def stop(self) -> None:
         if self.plugins is not None:
             await self.plugins.stop()
+        if self.fleet_link is not None:
+            await self.fleet_link.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -158,6 +158,8 @@ class Bus:
         self._ring: deque[tuple[Event, bytes]] = deque(maxlen=ring_size)
         self._subs: list[Subscription] = []
         self._listeners: list[tuple[tuple[str, ...], Listener]] = []
+        # The fleet host name stamped on every event (docs/fleet.md); None outside a fleet.
+        self.host: str | None = None
 
     @property
     def seq(self) -> int:
@@ -173,8 +175,21 @@ class Bus:
         *, time: str | None = None,
     ) -> Event:
         self._seq += 1
-        event = Event(self._seq, type, source, subject, data or {}, time)
+        event = Event(self._seq, type, source, subject, data or {}, time, host=self.host)
         raw = encode_event(event)
+        self._fan_out(event, raw)
+        return event
+
+    def inject(self, event: Event, raw: bytes) -> None:
+        """Fan out an event made elsewhere (the fleet's events, numbered by the stream), with
+        its own seq, which must be above every seq this bus gave out."""
+        if event.seq <= self._seq:
+            raise ValueError(f"seq {event.seq} is not above {self._seq}")
+        self._seq = event.seq
+        self._fan_out(event, raw)
+
+    def _fan_out(self, event: Event, raw: bytes) -> None:
+        type = event.type
         self._ring.append((event, raw))
         for patterns, listener in self._listeners:
             if topic_matches(patterns, type):
@@ -190,7 +205,6 @@ class Bus:
                 hit = sub.matches(type)
             if hit:
                 sub._push(item)
-        return event
 
     def listen(self, patterns: Iterable[str], listener: Listener) -> Callable[[], None]:
         """Run ``listener`` inline for every matching event; returns the function that stops it."""

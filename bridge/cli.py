@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bridge.config import Settings
 
 COMMAND_GROUP = "podbridge.commands"
-CORE_COMMANDS = ("serve", "events", "call", "sandbox")
+CORE_COMMANDS = ("serve", "events", "call", "sandbox", "fleet")
 
 
 
@@ -51,7 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bridge.app import serve
     from bridge.tls import TLSConfigError
 
+    fleet = {k: v for k, v in (("servers", args.fleet), ("host", args.fleet_host),
+                               ("name", args.fleet_name)) if v}
     settings = settings_from(args, listen=args.listen, unit_dir=args.unit_dir,
+                             fleet=fleet or None,
                              panel_dir=args.panel_dir, cert=args.cert, key=args.key,
                              tls=args.tls or None,
                              insecure_plain_http=args.insecure_plain_http or None)
@@ -206,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "made in the state folder on first start")
     p.add_argument("--insecure-plain-http", action="store_true",
                    help="allow plain HTTP on an address other than loopback")
+    p.add_argument("--fleet", metavar="nats://…", help="join the fleet on these NATS servers "
+                   "(comma-separated; default [fleet] servers, or $PODBRIDGE_FLEET)")
+    p.add_argument("--fleet-host", metavar="NAME", help="this host's name in the fleet")
+    p.add_argument("--fleet-name", metavar="F", help="the fleet's name (default 'default')")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("token", help="named credentials with roles: add, list, revoke")
@@ -244,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_sandbox_cli(sub)
+    from bridge.fleet.cli import add_cli as add_fleet_cli
+
+    add_fleet_cli(sub)
     add_plugin_cli(sub)
     return parser
 

@@ -16,12 +16,14 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 # The plain helpers live in bridge.paths (no pydantic: quick to import for client commands).
+from bridge.fleet.settings import FleetSettings
 from bridge.paths import (  # noqa: F401
     DEFAULT_LISTEN,
     DEFAULT_PORT,
@@ -35,6 +37,20 @@ from bridge.paths import (  # noqa: F401
 
 # The --config file, when one is given (else $PODBRIDGE_CONFIG, else the default path).
 config_file_var: ContextVar[str | None] = ContextVar("podbridge_config_file", default=None)
+
+
+class _EnvSource(EnvSettingsSource):
+    """``PODBRIDGE_*`` variables; ``PODBRIDGE_FLEET=nats://a,nats://b`` (the variable the
+    fleet commands read too) is the fleet's servers, not a JSON object."""
+
+    def prepare_field_value(self, field_name: str, field: Any, value: Any,
+                            value_is_complex: bool) -> Any:
+        if field_name == "fleet" and isinstance(value, str) and not value.lstrip().startswith(
+                "{"):
+            nested = self.explode_env_vars(field_name, field, {
+                k: v for k, v in self.env_vars.items() if k != f"{self.env_prefix}fleet"})
+            return {**nested, "servers": value}
+        return super().prepare_field_value(field_name, field, value, value_is_complex)
 
 
 class Settings(BaseSettings):
@@ -61,6 +77,8 @@ class Settings(BaseSettings):
     user_runtime_root: Path = Path("/run/user")
     log_level: str = "info"
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # [fleet]: NATS JetStream (docs/fleet.md); PODBRIDGE_FLEET sets its servers
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
     # Trust (docs/security.md)
     tokens_file: Path | None = Field(default=None, description="named tokens with roles "
                                      "(default: tokens.json beside the token file)")
@@ -101,7 +119,8 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = (config_file_var.get() or os.environ.get("PODBRIDGE_CONFIG")
                 or str(default_config_file()))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path))
+        return (init_settings, _EnvSource(settings_cls), TomlConfigSettingsSource(settings_cls,
+                                                                                 path))
 
     @property
     def listen_address(self) -> tuple[str, int]:

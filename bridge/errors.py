@@ -13,6 +13,7 @@ ErrorCode = Literal[
     "not-supported",
     "conflict",
     "timeout",
+    "unreachable",
     "failed",
     "internal-error",
 ]

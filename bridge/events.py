@@ -67,12 +67,14 @@ _ID_PREFIX = os.urandom(6).hex()
 class Event:
     """One event. Treat as immutable: the same object goes to every subscriber."""
 
-    __slots__ = ("data", "id", "seq", "source", "subject", "time", "type")
+    __slots__ = ("data", "host", "id", "seq", "source", "subject", "time", "type")
 
     def __init__(self, seq: int, type: str, source: str, subject: str,
-                 data: dict[str, Any], time: str | None = None, id: str | None = None
-                 ) -> None:
+                 data: dict[str, Any], time: str | None = None, id: str | None = None,
+                 host: str | None = None) -> None:
         self.seq = seq
+        # The fleet host the event happened on (docs/fleet.md); None outside a fleet.
+        self.host = host
         self.type = type
         self.source = source
         self.subject = subject
@@ -84,7 +86,7 @@ class Event:
         return f"Event(seq={self.seq}, type={self.type!r}, subject={self.subject!r})"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "seq": self.seq,
             "id": self.id,
             "time": self.time,
@@ -93,6 +95,9 @@ class Event:
             "subject": self.subject,
             "data": self.data,
         }
+        if self.host is not None:
+            out["host"] = self.host
+        return out
 
 
 def encode_event(event: Event) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,10 @@ class NoParams(BaseModel):
 
 
 Handler = Callable[[Any], Awaitable[Any]]
+
+# Who the running method was called by (None: the bridge or a plugin itself). A handler that
+# passes a call on (fleet.call) reads it to carry the caller's name and role along.
+current_caller: ContextVar[Caller | None] = ContextVar("podbridge_caller", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +116,8 @@ class MethodRegistry:
             model = method.params.model_validate(params)
         except ValidationError as exc:
             raise InvalidParams(format_validation_error(exc)) from None
-        return await method.handler(model)
+        token = current_caller.set(caller)
+        try:
+            return await method.handler(model)
+        finally:
+            current_caller.reset(token)

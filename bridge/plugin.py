@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.events import BRIDGE_PLUGIN_FAILED, BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, plugin_source
+from bridge.fleet.api import Fleet
 from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
 from bridge.roles import Role
 
@@ -76,6 +77,8 @@ class PluginContext:
     logger: logging.Logger
     _on_task_failed: Callable[[BaseException], None]
     unit_dir: Path = Path("/etc/systemd/system")  # where units this bridge installs go
+    # The fleet (docs/fleet.md): `fleet.joined` is False outside one; calls carry plugin/NAME.
+    fleet: Fleet = field(default_factory=lambda: Fleet("default", "", None))
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _unlisten: list[Callable[[], None]] = field(default_factory=list)
 
@@ -189,8 +192,10 @@ class PluginHost:
         plugins: dict[str, type[Any] | Exception] | None = None,
         backoff: BackoffFn = default_backoff,
         unit_dir: Path = Path("/etc/systemd/system"),
+        fleet: Fleet | None = None,
     ) -> None:
         self.unit_dir = unit_dir
+        self.fleet = fleet or Fleet("default", "", None)
         self.bus = bus
         self.podman = podman
         self.systemd = systemd
@@ -252,7 +257,7 @@ class PluginHost:
                 name=name, config=config, bus=self.bus, podman=self.podman,
                 systemd=self.systemd, store=self.store, state=self.state, methods=self.methods,
                 logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed,
-                unit_dir=self.unit_dir)
+                unit_dir=self.unit_dir, fleet=self.fleet.as_caller(plugin_source(name)))
             plugin = cls()
             self._instances[name] = plugin
             info.state = "starting"

@@ -31,6 +31,8 @@ class SubscribeMsg(_Msg):
     topics: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=MAX_TOPICS)
     since: int | None = Field(default=None, ge=0)
+    # Every host's events, through the fleet (docs/fleet.md); seqs are the stream's.
+    fleet: bool = False
 
 
 class UnsubscribeMsg(_Msg):

@@ -54,8 +54,9 @@ def _denied(message: str, status: int = 401) -> web.Response:
 class Server:
     def __init__(self, *, bus: Bus, methods: MethodRegistry, auth: Auth,
                  panel_dir: Path | None, allowed_origins: list[str], queue_size: int,
-                 tls: bool = False) -> None:
+                 tls: bool = False, fleet_bus: Bus | None = None) -> None:
         self.bus = bus
+        self.fleet_bus = fleet_bus  # every host's events (docs/fleet.md), when watched
         self.methods = methods
         self.auth = auth
         self.panel_dir = panel_dir
@@ -277,7 +278,8 @@ class Server:
         self._unauthenticated_by[client] += 1
         try:
             await ws.prepare(request)
-            conn = Connection(request, ws, self.bus, self.methods, self.queue_size)
+            conn = Connection(request, ws, self.bus, self.methods, self.queue_size,
+                              fleet_bus=self.fleet_bus)
             authenticated = await conn.authenticate(self, __version__)
         finally:
             self.unauthenticated -= 1

@@ -74,10 +74,12 @@ def loads(data: str | bytes) -> Any:
 
 class Connection:
     def __init__(self, request: web.Request, ws: web.WebSocketResponse, bus: Bus,
-                 methods: MethodRegistry, queue_size: int) -> None:
+                 methods: MethodRegistry, queue_size: int, fleet_bus: Bus | None = None
+                 ) -> None:
         self.request = request
         self.ws = ws
         self.bus = bus
+        self.fleet_bus = fleet_bus
         self.methods = methods
         self.queue_size = queue_size
         self._subs: dict[int, tuple[Subscription, asyncio.Task[None]]] = {}
@@ -175,12 +177,20 @@ class Connection:
         if msg.id in self._subs:
             await self.send_error(msg.id, ProtocolError(f"id {msg.id} is already in use"))
             return
+        bus = self.bus
+        if msg.fleet:
+            if self.fleet_bus is None:
+                await self.send_error(msg.id, BridgeError(
+                    "this bridge follows no fleet ([fleet] servers and watch = true)",
+                    "not-supported"))
+                return
+            bus = self.fleet_bus
         gap = False
         try:
-            sub = self.bus.subscribe(msg.topics, since=msg.since, maxsize=self.queue_size)
+            sub = bus.subscribe(msg.topics, since=msg.since, maxsize=self.queue_size)
         except ReplayGap:
             gap = True
-            sub = self.bus.subscribe(msg.topics, maxsize=self.queue_size)
+            sub = bus.subscribe(msg.topics, maxsize=self.queue_size)
         sub.on_drop = lambda exc, sub_id=msg.id: self._dropped(sub_id, exc)
         # Ordering matters: the result (with the seq the subscription starts after) must
         # reach the client before any event of the subscription, and a `reset` before the

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # debootstrap: the root filesystem of a world flavour the machine does not run itself
 # (debian13 on a Debian 12 machine, debian12 on a Debian 13 one; bridge/sandbox/flavours.py).
 # stress-ng: `make test-stress` saturates the CPUs with it; libfaketime: the clock-jump fault.
-# nats-server: the fleet's JetStream (issue 22; the rollout tests run a 3-node cluster of it).
+# nats-server: the fleet's engine (NATS JetStream; 2.9.10 on Debian 12 is the floor).
 debs=(podman runc netavark aardvark-dns iptables catatonit docker-registry busybox-static
       skopeo dbus systemd uidmap chromium iproute2 nodejs npm debootstrap stress-ng libfaketime
       nats-server)

@@ -128,6 +128,34 @@ def _exec(args: argparse.Namespace) -> int:
     return subprocess.run(command(world, who, argv), check=False).returncode
 
 
+def _fleet_up(args: argparse.Namespace) -> int:
+    from bridge.sandbox import unavailable_reason
+    from bridge.sandbox.fleet import Fleet
+
+    if reason := unavailable_reason():
+        print(f"podbridge sandbox: {reason}", file=sys.stderr)
+        return 2
+    if args.hosts < 1:
+        print("podbridge sandbox fleet: --hosts must be at least 1", file=sys.stderr)
+        return 2
+    fleet = Fleet.up(args.dir, args.hosts, demo=args.demo)
+    print(f"fleet {fleet.url}")
+    print(f"registry {fleet.registry_address}")
+    for host in fleet.hosts:
+        print(f"host {host.name} {host.root}")
+    return 0
+
+
+def _fleet_down(args: argparse.Namespace) -> int:
+    from bridge.sandbox.fleet import RECORD, Fleet
+
+    if not (Path(args.dir) / RECORD).exists():
+        print(f"podbridge sandbox: no fleet in {args.dir}", file=sys.stderr)
+        return 0
+    Fleet.attach(args.dir).down()
+    return 0
+
+
 def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``sandbox`` with its subcommands; each sets ``func`` (args -> exit code)."""
     sandbox = subparsers.add_parser(
@@ -155,6 +183,20 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[typ
             cmd.add_argument("--user", metavar="NAME",
                              help="the exports a bridge outside the world needs to serve "
                                   "NAME's rootless Podman and user manager")
+    fleet = commands.add_parser("fleet", help="a test fleet: a NATS cluster, a registry and "
+                                "N worlds, each with its own bridge joined")
+    fleet_commands = fleet.add_subparsers(dest="fleet_command", required=True)
+    fup = fleet_commands.add_parser("up", help="start a fleet in DIR; prints its fleet, "
+                                    "registry and host lines")
+    fup.add_argument("dir", metavar="DIR")
+    fup.add_argument("--hosts", type=int, default=3, metavar="N")
+    fup.add_argument("--demo", action="store_true",
+                     help="every host runs demo-app.service from REGISTRY/demo/app:latest")
+    fup.set_defaults(func=_fleet_up)
+    fdown = fleet_commands.add_parser("down", help="stop the fleet in DIR; leave nothing "
+                                      "behind")
+    fdown.add_argument("dir", metavar="DIR")
+    fdown.set_defaults(func=_fleet_down)
     run = commands.add_parser("exec", help="run a command inside the world, as root or "
                                            "as one of its users")
     run.add_argument("dir", metavar="DIR")

@@ -1,0 +1,179 @@
+"""What a plugin (``ctx.fleet``) and a fleet command see of the fleet (docs/fleet.md).
+
+Nothing of NATS is imported here: the bridge's link (``bridge.fleet.link``) or a command's
+client plugs a :class:`FleetBackend` into a :class:`Fleet`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bridge.errors import BridgeError, ErrorCode
+
+
+class FleetError(BridgeError):
+    """A fleet call's error: the remote method's own code, or ``timeout``/``unreachable``."""
+
+
+class FleetUnavailable(FleetError):
+    code: ErrorCode = "unreachable"
+
+
+class KVConflict(FleetError):
+    code: ErrorCode = "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class KVEntry:
+    key: str
+    value: Any  # JSON; None for a deleted key (in a watch)
+    revision: int
+
+
+class KV(Protocol):
+    """A JetStream KV bucket of JSON values, with compare-and-swap."""
+
+    bucket: str
+
+    async def get(self, key: str) -> KVEntry | None: ...
+
+    async def put(self, key: str, value: Any) -> int: ...
+
+    async def create(self, key: str, value: Any) -> int: ...
+
+    async def update(self, key: str, value: Any, revision: int) -> int: ...
+
+    async def delete(self, key: str, revision: int | None = None) -> None: ...
+
+    async def keys(self) -> list[str]: ...
+
+    def watch(self, key_pattern: str = ">") -> AsyncIterator[KVEntry]: ...
+
+
+class FleetBackend(Protocol):
+    """The NATS side (bridge.fleet.link.FleetLink, or a command's client)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def wait_connected(self, timeout: float | None) -> bool: ...
+
+    async def hosts(self) -> list[dict[str, Any]]: ...
+
+    async def summaries(self) -> dict[str, dict[str, Any]]: ...
+
+    async def call(self, host: str, method: str, params: dict[str, Any],
+                   caller: dict[str, Any], timeout: float | None) -> Any: ...
+
+    async def kv(self, bucket: str) -> KV: ...
+
+    def events(self, patterns: list[str], hosts: list[str] | None,
+               since: int | None) -> AsyncIterator[dict[str, Any]]: ...
+
+
+class Fleet:
+    """``ctx.fleet``: the fleet as a plugin uses it. ``joined`` is False (and every call
+    raises :class:`FleetUnavailable`) when the bridge is in no fleet."""
+
+    def __init__(self, name: str, host: str, backend: FleetBackend | None,
+                 caller: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.host = host
+        self._backend = backend
+        self._caller = caller or {"name": "bridge", "role": "admin", "host": host}
+
+    @property
+    def joined(self) -> bool:
+        return self._backend is not None
+
+    @property
+    def connected(self) -> bool:
+        return self._backend is not None and self._backend.connected
+
+    def _need(self) -> FleetBackend:
+        if self._backend is None:
+            raise FleetUnavailable("this bridge is in no fleet: set [fleet] servers "
+                                   "(or --fleet nats://…)")
+        return self._backend
+
+    def as_caller(self, name: str, role: str = "admin") -> Fleet:
+        """The same fleet, its calls made as ``name`` (a plugin: ``plugin/NAME``)."""
+        return Fleet(self.name, self.host, self._backend,
+                     {"name": name, "role": role, "host": self.host})
+
+    async def wait_connected(self, timeout: float | None = None) -> bool:
+        if self._backend is None:
+            return False
+        return await self._backend.wait_connected(timeout)
+
+    async def hosts(self) -> list[dict[str, Any]]:
+        return await self._need().hosts()
+
+    async def summaries(self) -> dict[str, dict[str, Any]]:
+        return await self._need().summaries()
+
+    async def call(self, host: str, method: str, params: dict[str, Any] | None = None,
+                   timeout: float | None = None) -> Any:
+        return await self._need().call(host, method, params or {}, self._caller, timeout)
+
+    async def kv(self, bucket: str) -> KV:
+        return await self._need().kv(bucket)
+
+    def events(self, patterns: list[str] | None = None, hosts: list[str] | None = None,
+               since: int | None = None) -> AsyncIterator[dict[str, Any]]:
+        return self._need().events(patterns or ["**"], hosts, since)
+
+
+def add_fleet_flags(p: argparse.ArgumentParser) -> None:
+    """``--fleet`` and ``--fleet-name`` (and ``--config`` for credentials) of a fleet command."""
+    p.add_argument("--fleet", metavar="nats://…", help="NATS servers, comma-separated "
+                   "(default: $PODBRIDGE_FLEET, then the settings' [fleet] servers)")
+    p.add_argument("--fleet-name", metavar="F", help="the fleet's name (default: the "
+                   "settings' [fleet] name, else 'default')")
+    p.add_argument("--config", help="TOML settings file (its [fleet] credentials are used)")
+
+
+class FleetClient(Fleet):
+    """A fleet command's connection; ``await close()`` when done."""
+
+    def __init__(self, name: str, host: str, backend: Any) -> None:
+        super().__init__(name, host, backend, {"name": "cli", "role": "admin", "host": host})
+        self._client = backend
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+async def connect_client(args: argparse.Namespace, timeout: float = 10.0) -> FleetClient:
+    """Connect a fleet command (flags from :func:`add_fleet_flags`) to the fleet; raises
+    FleetUnavailable when no server is named or none answers in ``timeout``."""
+    from bridge.config import load_settings
+    from bridge.fleet.link import FleetLink
+
+    flags: dict[str, Any] = {}
+    if getattr(args, "fleet", None):
+        flags["servers"] = args.fleet
+    if getattr(args, "fleet_name", None):
+        flags["name"] = args.fleet_name
+    settings = load_settings(getattr(args, "config", None))
+    fleet = settings.fleet.model_copy(update={})
+    if flags:
+        fleet = type(fleet).model_validate({**fleet.model_dump(exclude_unset=True), **flags})
+    if not fleet.joined:
+        raise FleetUnavailable("no fleet: pass --fleet nats://… or set PODBRIDGE_FLEET")
+    link = FleetLink(fleet, bus=None, methods=None, state=None, client=True)
+    await link.start()
+    if not await link.wait_connected(timeout):
+        await link.close()
+        raise FleetUnavailable(f"no NATS server of {', '.join(fleet.servers)} answered "
+                               f"in {timeout:g} s")
+    return FleetClient(fleet.name, fleet.host, link)
+
+
+async def first(it: AsyncIterator[Any], timeout: float) -> Any:
+    """The next item of ``it`` within ``timeout`` seconds (a helper for tests and tools)."""
+    return await asyncio.wait_for(it.__anext__(), timeout)
