@@ -87,6 +87,7 @@ class Controller:
         self.clock = clock
         self.publish = publish
         self._ended: set[str] = set()
+        self._seen: dict[str, tuple[dict[str, Any], int]] = {}
         self._calls: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
 
@@ -128,8 +129,10 @@ class Controller:
             r, rev = await self.rollouts.load(rid)
         except Missing:
             return None
+        self._note_seen(r)
         if r.phase in ("done", "rolled-back"):
             self._ended.add(rid)
+            self._seen.pop(rid, None)
             return None
         if r.phase not in engine.ACTIVE:
             return None
@@ -146,9 +149,24 @@ class Controller:
                 logger.info("rollout %s changed under this tick: read again", rid)
                 return None
             publish_changes(self.publish, before, seen_history, r)
+            self._seen[rid] = (r.summary(), len(r.history))
         for a in resend + actions:
             self._spawn_call(r, a)
         return r
+
+    def _note_seen(self, r: Rollout) -> None:
+        """Events for what others changed since this controller last looked (a new
+        rollout, a user's halt, resume or rollback, another controller's ticks)."""
+        seen = self._seen.get(r.id)
+        if seen is None:
+            if len(r.history) == 1 and all(h.state == engine.PENDING
+                                           for h in r.hosts.values()):
+                self.publish("fleet.rollout.started", r.id, {
+                    "id": r.id, "image": r.spec.image, "digest": r.digest,
+                    "selector": r.spec.selector, "waves": r.waves})
+        else:
+            publish_changes(self.publish, seen[0], seen[1], r)
+        self._seen[r.id] = (r.summary(), len(r.history))
 
     async def _poll(self, r: Rollout, online: set[str]) -> list[Action]:
         """Ask the hosts with an open question where they stand; the unasked get the call
