@@ -86,6 +86,7 @@ class Host:
     reason: str = ""
     revert_token: str = ""
     tries: int = 0           # how many times the same token was (re)sent
+    done_at: float | None = None   # when its verdict came
 
 
 @dataclass
@@ -171,7 +172,7 @@ class Rollout:
         if h.state == UPDATING and token == h.token:
             h.seen_at = now
             if state in VERDICTS:
-                h.state, h.reason = state, reason
+                h.state, h.reason, h.done_at = state, reason, now
                 if h.wave > 0 and state in BAD:
                     self.failures += 1
                 return True
@@ -179,7 +180,7 @@ class Rollout:
         if h.state == REVERTING and token == h.revert_token:
             h.seen_at = now
             if state in (REVERTED, REVERT_FAILED):
-                h.state, h.reason = state, reason
+                h.state, h.reason, h.done_at = state, reason, now
                 return True
         return False
 
