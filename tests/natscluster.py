@@ -23,6 +23,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def _quiet(exc: Exception) -> None:
+    """nats-py prints a traceback for every refused connection by default."""
+
+
 class NatsCluster:
     def __init__(self, root: Path, nodes: int = 3) -> None:
         self.root = root
@@ -75,7 +79,7 @@ cluster {{ name: podbridge-test, listen: 127.0.0.1:{self.route_ports[i]}, routes
             while True:
                 with contextlib.suppress(Exception):
                     nc = await nats.connect(servers=self.urls, connect_timeout=1,
-                                            allow_reconnect=False)
+                                            allow_reconnect=False, error_cb=_quiet)
                     try:
                         await nc.jetstream().account_info()
                         return

@@ -246,8 +246,9 @@ class Lease:
             if info is None or rev is None:
                 mine = await self.kv.create(LEASE_KEY, self._value())
             else:
-                logger.warning("taking the rollout lease from %s (silent %.1fs)",
-                               info.holder, self.clock() - info.renewed)
+                if info.renewed > 0:  # 0: released by its holder
+                    logger.warning("taking the rollout lease from %s (silent %.1fs)",
+                                   info.holder, self.clock() - info.renewed)
                 mine = await self.kv.update(LEASE_KEY, self._value(), rev)
         except Conflict:
             self.rev = None

@@ -12,10 +12,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.bench import autoupdate, cockpit_side, fanout, latency, rootless, units
+from tests.bench import autoupdate, cockpit_side, fanout, latency, rollout, rootless, units
 from tests.bench.stats import Load, loadavg
 
-SECTIONS = ("fanout", "podman", "units", "autoupdate", "rootless", "cockpit")
+SECTIONS = ("fanout", "podman", "units", "autoupdate", "rootless", "cockpit", "rollout")
 
 
 def spread(s: dict[str, Any], fmt: str = "{:,.0f}") -> str:
@@ -158,6 +158,9 @@ def main() -> None:
         elif section == "rootless":
             results[section] = asyncio.run(rootless.run())
             rootless.report(results[section])
+        elif section == "rollout":
+            results[section] = rollout.run()
+            rollout.report(results[section])
         else:
             results[section] = cockpit_side.run()
             cockpit_side.report(results[section])
