@@ -12,6 +12,7 @@ import { AuditPage } from "./pages/AuditPage";
 import { ContainersPage } from "./pages/ContainersPage";
 import { EventsPage } from "./pages/EventsPage";
 import { PluginsPage } from "./pages/PluginsPage";
+import { RolloutsPage } from "./pages/RolloutsPage";
 import { UnitsPage } from "./pages/UnitsPage";
 import { UpdatesPage } from "./pages/UpdatesPage";
 import { href, SECTIONS, useRoute } from "./router";
@@ -27,6 +28,7 @@ function Section({ section, args }: ReturnType<typeof useRoute>) {
     case "events": return <EventsPage />;
     case "plugins": return <PluginsPage />;
     case "audit": return <AuditPage />;
+    case "rollouts": return <RolloutsPage />;
     default: return <ContainersPage name={args[0]} />;
   }
 }

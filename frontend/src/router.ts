@@ -1,7 +1,7 @@
 /** Hash routes (#/containers/web): the bridge serves one page at "/". */
 import { useEffect, useState } from "react";
 
-export type Section = "containers" | "units" | "updates" | "events" | "plugins" | "audit";
+export type Section = "containers" | "units" | "updates" | "events" | "plugins" | "audit" | "rollouts";
 export const SECTIONS: { id: Section; title: string }[] = [
   { id: "containers", title: "Containers" },
   { id: "units", title: "Units" },
@@ -9,6 +9,7 @@ export const SECTIONS: { id: Section; title: string }[] = [
   { id: "events", title: "Events" },
   { id: "plugins", title: "Plugins" },
   { id: "audit", title: "Audit" },
+  { id: "rollouts", title: "Rollouts" },
 ];
 
 export interface Route {
