@@ -56,6 +56,10 @@ name = "{fleet}"
 heartbeat_interval = {heartbeat}
 offline_after = {offline_after}
 replicas = 3
+
+[plugins.auto_update]
+# The world's registries.conf: the shared registry is plain HTTP (insecure = true).
+registries_conf = "{registries_conf}"
 """
 
 
@@ -220,7 +224,8 @@ class Fleet:
         host.config.write_text(BRIDGE_CONFIG.format(
             host=name, podman_url=world.podman_url, state_dir=host.state_dir,
             socket=host.socket, unit_dir=world.unit_dir, servers=json.dumps(self.nats.urls),
-            fleet=FLEET_NAME, heartbeat=self.heartbeat, offline_after=self.heartbeat * 3))
+            fleet=FLEET_NAME, heartbeat=self.heartbeat, offline_after=self.heartbeat * 3,
+            registries_conf=world.root / "etc-containers" / "registries.conf"))
         env = {"PATH": os.environ.get("PATH", boot.PATH),
                "DBUS_SYSTEM_BUS_ADDRESS": world.dbus_address,
                "PYTHONPATH": str(REPO), "HOME": os.environ.get("HOME", "/root")}

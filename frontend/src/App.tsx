@@ -27,6 +27,7 @@ const UpdatesPage = named(() => import("./pages/UpdatesPage"), "UpdatesPage");
 const ImagesPage = named(() => import("./pages/images/ImagesPage"), "ImagesPage");
 const PodsPage = named(() => import("./pages/pods/PodsPage"), "PodsPage");
 const FleetPage = named(() => import("./pages/FleetPage"), "FleetPage");
+const RolloutsPage = named(() => import("./pages/RolloutsPage"), "RolloutsPage");
 
 function Section({ section, args }: ReturnType<typeof useRoute>) {
   switch (section) {
@@ -38,6 +39,7 @@ function Section({ section, args }: ReturnType<typeof useRoute>) {
     case "plugins": return <PluginsPage />;
     case "audit": return <AuditPage />;
     case "fleet": return <FleetPage />;
+    case "rollouts": return <RolloutsPage />;
     default: return <ContainersPage name={args[0]} tab={args[1]} />;
   }
 }

@@ -1,7 +1,8 @@
 /** Hash routes (#/containers/web): the bridge serves one page at "/". */
 import { useEffect, useState } from "react";
 
-export type Section = "containers" | "images" | "pods" | "units" | "updates" | "events" | "plugins" | "audit" | "fleet";
+export type Section = "containers" | "images" | "pods" | "units" | "updates" | "events" | "plugins" | "audit" | "fleet"
+  | "rollouts";
 export const SECTIONS: { id: Section; title: string }[] = [
   { id: "containers", title: "Containers" },
   { id: "images", title: "Images" },
@@ -12,6 +13,7 @@ export const SECTIONS: { id: Section; title: string }[] = [
   { id: "plugins", title: "Plugins" },
   { id: "audit", title: "Audit" },
   { id: "fleet", title: "Fleet" },
+  { id: "rollouts", title: "Rollouts" },
 ];
 
 export interface Route {

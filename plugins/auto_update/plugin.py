@@ -22,6 +22,7 @@ from bridge.methods import NoParams
 from bridge.plugin import PluginConfig, PluginContext
 from plugins.auto_update import images
 from plugins.auto_update.history import History
+from plugins.auto_update.pinned import VERDICTS, PinnedUpdates
 from plugins.auto_update.rejected import Rejected
 from plugins.auto_update.schedule import CalendarError, Schedule, sleep_until
 from plugins.auto_update.updater import Options, Report, Updater
@@ -32,6 +33,37 @@ class RunParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dry_run: bool = False
     rollback: bool | None = None
+
+
+class TargetsParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
+
+
+class ResolveParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    image: str = Field(min_length=1, description="a tagged reference: registry/repo:tag")
+
+
+class ApplyParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=200, description="names the update: the "
+                       "same token again answers, and changes nothing")
+    image: str = Field(min_length=1, description="the tagged name (registry/repo:tag)")
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
+    probation: float | None = Field(default=None, ge=0)
+
+
+class TokenParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=200)
+
+
+class RevertParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=200)
+    update_token: str = Field(min_length=1, max_length=200)
 
 
 class HistoryParams(BaseModel):
@@ -70,6 +102,7 @@ class AutoUpdatePlugin:
         self.next_run: float | None = None
         self.running = False
         self.last_report: Report | None = None
+        self.pinned: PinnedUpdates | None = None
 
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
@@ -81,6 +114,13 @@ class AutoUpdatePlugin:
         ctx.listen(["autoupdate.updating"], self._on_updating)
         ctx.listen(["rollback.performed"], self._on_rolled_back)
         await self.reconcile()
+        self.pinned = PinnedUpdates(
+            ctx.podman, ctx.systemd, ctx.store, ctx.publish,
+            lambda method, params: ctx.methods.call(method, params),
+            lambda coro, name: ctx.create_task(self._guarded(coro), name=name),
+            tls_verify=self.config.tls_verify, restart_timeout=self.config.restart_timeout)
+        ctx.listen(list(VERDICTS), lambda event, _raw: self._pinned().on_verdict(event))
+        self._register_pinned(ctx)
         c = self.config
         self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
         ctx.register_method("autoupdate.run", self.do_run, RunParams,
@@ -106,6 +146,69 @@ class AutoUpdatePlugin:
 
     async def stop(self) -> None:
         self.next_run = None
+
+    # -- pinned updates: what a fleet rollout asks of this host (pinned.py)
+    def _pinned(self) -> PinnedUpdates:
+        assert self.pinned is not None
+        return self.pinned
+
+    @staticmethod
+    async def _guarded(coro: Any) -> None:
+        try:
+            await coro
+        except Exception:  # recorded in the pinned update's record; the plugin lives on
+            logger.exception("pinned update task")
+
+    def _register_pinned(self, ctx: PluginContext) -> None:
+        ctx.register_method("autoupdate.targets", self.do_targets, TargetsParams,
+                            "auto-update containers matching a label selector",
+                            role="viewer", readonly=True)
+        ctx.register_method("autoupdate.resolve", self.do_resolve, ResolveParams,
+                            "the registry's digest of a tagged image, now",
+                            role="viewer", readonly=True)
+        ctx.register_method("autoupdate.apply", self.do_apply, ApplyParams,
+                            "update the units matching a selector to image@digest, "
+                            "judged by the rollback watcher (once per token)",
+                            role="operator")
+        ctx.register_method("autoupdate.applied", self.do_applied, TokenParams,
+                            "where a pinned update or revert stands",
+                            role="viewer", readonly=True)
+        ctx.register_method("autoupdate.revert", self.do_revert, RevertParams,
+                            "roll back what a pinned update changed (once per token)",
+                            role="operator")
+
+    async def do_targets(self, params: TargetsParams) -> list[dict[str, str]]:
+        return await self._pinned().targets(params.selector)
+
+    async def do_resolve(self, params: ResolveParams) -> dict[str, str]:
+        from plugins.auto_update import registries_conf
+        from plugins.auto_update.reference import BadReference, parse_reference
+        from plugins.auto_update.registry import RegistryClient, RegistryError
+
+        try:
+            ref = parse_reference(params.image)
+        except BadReference as exc:
+            raise BridgeError(str(exc), "invalid-params") from None
+        c = self.config
+        try:
+            async with RegistryClient(registries_conf.load(c.registries_conf),
+                                      tls_verify=c.tls_verify, authfile_path=c.authfile,
+                                      timeout=c.registry_timeout) as reg:
+                remote = await reg.remote_image(ref)
+        except RegistryError as exc:
+            raise BridgeError(f"resolving {params.image}: {exc}", "failed") from None
+        digest = remote.list_digest or remote.digest
+        return {"image": str(ref), "digest": digest, "reference": f"{ref.repo_name}@{digest}"}
+
+    async def do_apply(self, params: ApplyParams) -> dict[str, Any]:
+        return await self._pinned().apply(params.token, params.image, params.digest,
+                                          params.selector, params.probation)
+
+    async def do_applied(self, params: TokenParams) -> dict[str, Any]:
+        return self._pinned().answer(params.token)
+
+    async def do_revert(self, params: RevertParams) -> dict[str, Any]:
+        return await self._pinned().revert(params.token, params.update_token)
 
     async def reconcile(self) -> None:
         """Undo the changes of a run that died before the rollback watcher held them (its

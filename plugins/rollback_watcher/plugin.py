@@ -208,7 +208,11 @@ class RollbackWatcherPlugin:
             found[1].cancel()
             found[0].sub.close()
             self._record_superseded(w)
-        watch = self._new_watch(unit, [change], "autoupdate", run)
+        # A fleet rollout names its probation in the event; else the label or the default.
+        probation = data.get("probation")
+        watch = self._new_watch(unit, [change], "autoupdate", run,
+                                probation=float(probation) if isinstance(probation, int | float)
+                                and probation >= 0 else None)
         assert self.journal is not None
         self.journal.save(watch)
         self._spawn(watch)

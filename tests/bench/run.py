@@ -19,13 +19,14 @@ from tests.bench import (
     fleet,
     latency,
     registry_lookup,
+    rollout,
     rootless,
     units,
 )
 from tests.bench.stats import Load, loadavg
 
 SECTIONS = ("fanout", "podman", "units", "autoupdate", "registry", "rootless", "cockpit",
-            "fleet")
+            "fleet", "rollout")
 
 
 def spread(s: dict[str, Any], fmt: str = "{:,.0f}") -> str:
@@ -174,6 +175,9 @@ def main() -> None:
         elif section == "fleet":
             results[section] = asyncio.run(fleet.run())
             fleet.report(results[section])
+        elif section == "rollout":
+            results[section] = rollout.run()
+            rollout.report(results[section])
         else:
             results[section] = cockpit_side.run()
             cockpit_side.report(results[section])

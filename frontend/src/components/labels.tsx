@@ -11,6 +11,10 @@ const STATE_COLOR: Record<string, Color> = {
   reloading: "orange", pending: "orange", "rolled back": "purple",
   unhealthy: "red", failed: "red", broken: "red", crashed: "red", removing: "orange",
   disabled: "grey", "not-found": "grey",
+  // fleet rollouts (phases and host states)
+  passed: "green", canary: "blue", wave: "blue", updating: "orange", deferred: "grey", skipped: "grey",
+  halted: "red", "rolling-back": "orange", "rolled-back": "purple", reverting: "orange", reverted: "purple",
+  "timed-out": "red", "revert-failed": "red",
 };
 
 export function StateLabel({ value, testId }: { value: string | null | undefined; testId?: string }) {

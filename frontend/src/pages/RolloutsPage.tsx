@@ -1,0 +1,68 @@
+/** Fleet rollouts: each one's phase and pinned digest, its waves and every host's state
+ * (the rollout plugin's fleet.rollout.history, refreshed by fleet.rollout.* events and,
+ * since the controller may run on another bridge, every few seconds). */
+import { useEffect } from "react";
+import { StateLabel } from "../components/labels";
+import { Unavailable } from "../components/Unavailable";
+import {
+  Content, EmptyState, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr,
+} from "../pf";
+import { useResource } from "../store/hooks";
+import { RolloutSummary, rolloutsOf, shortId, tally, waveRows } from "./rollouts";
+
+function Waves({ r }: { r: RolloutSummary }) {
+  return (
+    <Table aria-label={`Waves of ${r.id}`} variant="compact" gridBreakPoint="grid-md" data-testid="rollout-waves">
+      <Thead>
+        <Tr><Th modifier="wrap">Wave</Th><Th modifier="wrap">Host</Th><Th modifier="wrap">State</Th><Th modifier="wrap">Reason</Th></Tr>
+      </Thead>
+      <Tbody>
+        {waveRows(r).flatMap((w) => w.hosts.map((h, i) => (
+          <Tr key={`${w.index}-${h.name}`} data-testid="rollout-host" data-host={h.name} data-state={h.state}
+              data-wave={w.index} data-wave-status={w.status}>
+            <Td dataLabel="Wave">{i === 0 ? `${w.title}${w.status === "current" ? " (running)" : ""}` : ""}</Td>
+            <Td dataLabel="Host">{h.name}</Td>
+            <Td dataLabel="State"><StateLabel value={h.state} /></Td>
+            <Td dataLabel="Reason" modifier="breakWord">{h.reason || "—"}</Td>
+          </Tr>
+        )))}
+      </Tbody>
+    </Table>
+  );
+}
+
+export function RolloutsPage() {
+  const res = useResource<unknown>("fleet.rollout.history", { limit: 20 }, ["fleet.rollout.**"]);
+  const { refresh } = res;
+  useEffect(() => {
+    const t = setInterval(refresh, 5000);
+    return () => clearInterval(t);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  const rollouts = rolloutsOf(res.data);
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">Rollouts</Title>
+        <Content component="p">Images rolled out to the fleet by digest: the canary first, then waves; a failure rolls back every host that took it.</Content>
+      </PageSection>
+      <PageSection>
+        {res.error ? <Unavailable what="Fleet rollouts" error={res.error} testId="rollouts-unavailable" />
+          : res.data === null ? <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
+          : rollouts.length === 0 ? <Content component="p" data-testid="rollouts-empty">No rollout yet.</Content>
+          : rollouts.map((r) => (
+            <section key={r.id} data-testid="rollout" data-id={r.id} data-phase={r.phase} style={{ marginBottom: "2rem" }}>
+              <Title headingLevel="h2">
+                {r.image ?? r.id} <StateLabel value={r.phase} testId="rollout-phase" />
+              </Title>
+              <Content component="p">
+                {r.id} · {r.selector} · digest <code title={r.digest}>{shortId(r.digest)}</code> · {tally(r.hosts)}
+                {r.reason ? <> · {r.reason}</> : null}
+              </Content>
+              <Waves r={r} />
+            </section>
+          ))}
+      </PageSection>
+    </>
+  );
+}

@@ -1,0 +1,271 @@
+"""A pinned update, as a fleet rollout asks it of one host: the units whose containers
+match a label selector go to ``repository@digest``, through this host's own auto-update
+and rollback watcher, once per token.
+
+``apply`` (``autoupdate.apply``): for each matching container (an auto-update policy, a
+``PODMAN_SYSTEMD_UNIT``, an image of the rollout's repository), pull ``repo@digest``, point
+the container's image name at it, publish ``autoupdate.updating`` (the rollback watcher
+puts the unit on probation, with the rollout's probation, before the restart) and restart
+the unit. The verdict is the watcher's: ``rollback.passed`` -> ``passed``,
+``rollback.performed`` -> ``rolled-back``, ``rollback.failed`` -> ``failed``. A unit already
+on the digest passes at once. The record (per token, in the store) says where it stands;
+the same token again returns it and does nothing (a controller that repeats a call after a
+restart never updates a host twice).
+
+``revert`` (``autoupdate.revert``): every unit a token changed goes back to its previous
+image by the watcher's ``rollback.now`` (through the method table: plugins do not import
+one another); the digest is then refused by later auto-update runs, as any rolled-back
+image is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bridge.errors import BridgeError, NotFound
+from bridge.events import Event
+from bridge.podman import PodmanClient
+from bridge.store import Store
+from bridge.systemd import SystemdClient
+from plugins.auto_update import images
+from plugins.auto_update.tasks import Task, assemble_tasks
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "auto_update.pinned"
+VERDICTS = {"rollback.passed": "passed", "rollback.performed": "rolled-back",
+            "rollback.failed": "failed"}
+ENDED = {"passed", "rolled-back", "failed", "skipped", "reverted", "revert-failed"}
+
+Publish = Callable[[str, str, dict[str, Any]], None]
+CallMethod = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+
+def parse_selector(selector: str) -> tuple[str, str]:
+    label, sep, value = selector.partition("=")
+    if not sep or not label:
+        raise BridgeError(f"selector {selector!r}: must be LABEL=VALUE", "invalid-params")
+    return label, value
+
+
+def matching(tasks: list[Task], selector: str, repository: str | None = None
+             ) -> list[Task]:
+    label, value = parse_selector(selector)
+    out = [t for t in tasks if t.labels.get(label) == value]
+    if repository is not None:
+        out = [t for t in out if images.split_name(t.image)[0] == repository]
+    return out
+
+
+class PinnedUpdates:
+    def __init__(self, podman: PodmanClient, systemd: SystemdClient, store: Store,
+                 publish: Publish, call: CallMethod,
+                 spawn: Callable[[Any, str], asyncio.Task[Any]], *,
+                 tls_verify: bool | None = None, restart_timeout: float = 300.0) -> None:
+        self.podman = podman
+        self.systemd = systemd
+        self.store = store
+        self.publish = publish
+        self.call = call
+        self.spawn = spawn
+        self.tls_verify = tls_verify
+        self.restart_timeout = restart_timeout
+        self._lock = asyncio.Lock()
+
+    # -- records
+    def get(self, token: str) -> dict[str, Any] | None:
+        value = self.store.get(NAMESPACE, token)
+        return value if isinstance(value, dict) else None
+
+    def _save(self, rec: dict[str, Any]) -> None:
+        rec["updated"] = time.time()
+        self.store.put(NAMESPACE, rec["token"], rec)
+
+    def answer(self, token: str) -> dict[str, Any]:
+        rec = self.get(token)
+        if rec is None:
+            raise NotFound(f"no pinned update or revert with token {token!r} on this host")
+        return rec
+
+    # -- what a rollout asks
+    async def targets(self, selector: str) -> list[dict[str, str]]:
+        tasks, _errors = await assemble_tasks(self.podman)
+        return [{"unit": t.unit, "container": t.name, "image": t.image,
+                 "image_id": t.image_id, "policy": t.policy}
+                for t in matching(tasks, selector)]
+
+    async def apply(self, token: str, image: str, digest: str, selector: str,
+                    probation: float | None) -> dict[str, Any]:
+        """Start the update named ``token`` (once) and answer where it stands."""
+        async with self._lock:  # two copies of one call arriving together: one starts it
+            rec = self.get(token)
+            if rec is not None:
+                return rec
+            repository, _tag = images.split_name(image)
+            rec = {"token": token, "kind": "update", "state": "updating", "reason": "",
+                   "image": image, "digest": digest, "reference": f"{repository}@{digest}",
+                   "selector": selector, "probation": probation, "units": {},
+                   "run": "pin-" + uuid.uuid4().hex[:10], "created": time.time()}
+            self._save(rec)
+        self.spawn(self._apply(rec), f"autoupdate/pinned/{token}")
+        return rec
+
+    async def _apply(self, rec: dict[str, Any]) -> None:
+        try:
+            await self._update(rec)
+        except BridgeError as exc:
+            rec["state"], rec["reason"] = "failed", exc.message
+            self._save(rec)
+        except Exception as exc:  # one rollout's trouble never takes the plugin down
+            logger.exception("pinned update %s", rec["token"])
+            rec["state"], rec["reason"] = "failed", f"internal error: {exc}"
+            self._save(rec)
+
+    async def _update(self, rec: dict[str, Any]) -> None:
+        repository, _tag = images.split_name(rec["image"])
+        tasks, _errors = await assemble_tasks(self.podman)
+        chosen = matching(tasks, rec["selector"], repository)
+        if not chosen:
+            rec["state"] = "skipped"
+            rec["reason"] = (f"no running auto-update container matches {rec['selector']} "
+                             f"with an image of {repository}")
+            self._save(rec)
+            return
+        new_id = await images.pull(self.podman, rec["reference"], tls_verify=self.tls_verify)
+        by_unit: dict[str, list[Task]] = {}
+        for t in chosen:
+            by_unit.setdefault(t.unit, []).append(t)
+        changed = []
+        for unit, tasks_of_unit in sorted(by_unit.items()):
+            if all(t.image_id == new_id for t in tasks_of_unit):
+                rec["units"][unit] = {"state": "passed", "changed": False,
+                                      "reason": "already on the digest"}
+                continue
+            rec["units"][unit] = {"state": "updating", "changed": True, "changes": [
+                {"container": t.name, "image": t.image, "old_image_id": t.image_id,
+                 "new_image_id": new_id} for t in tasks_of_unit]}
+            changed.append(unit)
+        self._save(rec)
+        for unit in changed:
+            for t in by_unit[unit]:
+                await images.retag(self.podman, new_id, t.image)
+                # The watcher's listener runs inside publish: the unit is on probation
+                # before the restart below is asked for.
+                self.publish("autoupdate.updating", unit, {
+                    "unit": unit, "container": t.name, "container_id": t.container_id,
+                    "image": t.image, "policy": t.policy, "old_image_id": t.image_id,
+                    "new_image_id": new_id, "old_digest": "", "new_digest": rec["digest"],
+                    "result": "pending", "reason": f"fleet rollout {rec['token']}",
+                    "dry_run": False, "run": rec["run"], "rollback": True,
+                    "probation": rec["probation"], "rollout": rec["token"]})
+        for unit in changed:
+            try:
+                job = await self.systemd.restart_unit(unit, "replace")
+                result = await self.systemd.wait_job(job, self.restart_timeout)
+            except BridgeError as exc:
+                result = f"error: {exc.message}"
+            # The run's own word, as the updater gives it: the watcher, which waits for
+            # it after a failed job, then rolls the unit back itself.
+            ok = result == "done"
+            self.publish("autoupdate.updated" if ok else "autoupdate.failed", unit, {
+                "unit": unit, "image": rec["image"], "new_digest": rec["digest"],
+                "result": "true" if ok else "failed", "run": rec["run"], "dry_run": False,
+                "reason": "" if ok else f"restarting {unit}: {result}",
+                "rollout": rec["token"]})
+            rec = self.get(rec["token"]) or rec
+            rec["units"][unit]["job_result"] = result
+            self._save(rec)
+        self._conclude(rec)
+
+    def _conclude(self, rec: dict[str, Any]) -> None:
+        """The update's state from its units' verdicts, once every unit has one."""
+        states = {u["state"] for u in rec["units"].values()}
+        if "updating" in states or rec["state"] != "updating":
+            return
+        rec["state"] = ("failed" if "failed" in states else "rolled-back"
+                        if "rolled-back" in states else "passed")
+        rec["reason"] = "; ".join(f"{u}: {v.get('reason') or v['state']}"
+                                  for u, v in sorted(rec["units"].items()))
+        self._save(rec)
+        logger.info("pinned update %s: %s", rec["token"], rec["state"])
+
+    def on_verdict(self, event: Event) -> None:
+        """A rollback watcher's verdict (inline in publish): the unit of an update in
+        progress has its state; the update ends when all have."""
+        run = str(event.data.get("run") or "")
+        if not run.startswith("pin-") or event.type not in VERDICTS:
+            return
+        for token, rec in self.store.items(NAMESPACE).items():
+            if not isinstance(rec, dict) or rec.get("run") != run:
+                continue
+            unit = rec.get("units", {}).get(event.subject)
+            if unit is None or unit.get("state") != "updating":
+                return
+            unit["state"] = VERDICTS[event.type]
+            unit["reason"] = str(event.data.get("reason") or "")
+            self._save(rec)
+            self._conclude(rec)
+            del token
+            return
+
+    async def revert(self, token: str, update_token: str) -> dict[str, Any]:
+        """Start the revert named ``token`` (once) of the update ``update_token``."""
+        async with self._lock:
+            rec = self.get(token)
+            if rec is not None:
+                return rec
+            rec = {"token": token, "kind": "revert", "state": "reverting", "reason": "",
+                   "update_token": update_token, "units": {}, "created": time.time()}
+            self._save(rec)
+        self.spawn(self._revert(rec), f"autoupdate/revert/{token}")
+        return rec
+
+    async def _revert(self, rec: dict[str, Any]) -> None:
+        try:
+            await self._revert_units(rec)
+        except Exception as exc:
+            logger.exception("revert %s", rec["token"])
+            rec["state"], rec["reason"] = "revert-failed", f"internal error: {exc}"
+            self._save(rec)
+
+    async def _revert_units(self, rec: dict[str, Any]) -> None:
+        # An update still pulling or restarting is let finish its restart first: what
+        # is rolled back is then what runs.
+        deadline = time.monotonic() + self.restart_timeout
+        while True:
+            upd = self.get(rec["update_token"])
+            busy = upd is not None and upd["state"] == "updating" and (
+                not upd["units"] or any("job_result" not in u and u.get("changed")
+                                        for u in upd["units"].values()))
+            if not busy or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        if upd is None:
+            rec["state"], rec["reason"] = "reverted", "the update never reached this host"
+            self._save(rec)
+            return
+        failed = []
+        for unit, u in sorted(upd.get("units", {}).items()):
+            if not u.get("changed") or u.get("state") == "rolled-back":
+                continue
+            try:
+                result = await self.call("rollback.now", {"unit": unit, "wait": True})
+                outcome = str((result or {}).get("result") or "")
+                rec["units"][unit] = {"state": "reverted" if outcome == "performed"
+                                      else "revert-failed", "result": outcome,
+                                      "reason": str((result or {}).get("reason") or "")}
+                if outcome != "performed":
+                    failed.append(unit)
+            except BridgeError as exc:
+                rec["units"][unit] = {"state": "revert-failed", "reason": exc.message}
+                failed.append(unit)
+            self._save(rec)
+        rec["state"] = "revert-failed" if failed else "reverted"
+        rec["reason"] = (f"could not roll back {', '.join(failed)}" if failed else
+                         f"{len(rec['units'])} units rolled back")
+        self._save(rec)

@@ -1,0 +1,166 @@
+"""The rollout plugin: fleet-wide updates, canary first, pinned by digest, rolled back
+automatically (docs/rollout.md).
+
+Methods ``fleet.rollout.start``, ``.status``, ``.halt``, ``.resume``, ``.rollback``,
+``.history``; events ``fleet.rollout.*``; commands ``podbridge fleet rollout`` and
+``podbridge fleet status``. Every bridge of the fleet with this plugin contends for the
+controller's lease; the holder drives every running rollout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bridge.errors import BridgeError
+from bridge.plugin import PluginConfig, PluginContext
+from plugins.rollout.controller import Controller
+from plugins.rollout.durations import parse_seconds
+from plugins.rollout.engine import Spec
+from plugins.rollout.kvstate import Lease
+from plugins.rollout.service import FleetHosts, FleetKV, Rollouts, RolloutService, status_json
+
+logger = logging.getLogger(__name__)
+
+
+class Seconds(BaseModel):
+    @field_validator("probation", "progress_deadline", mode="before", check_fields=False)
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        return parse_seconds(v) if isinstance(v, str) else v
+
+
+class StartParams(Seconds):
+    model_config = ConfigDict(extra="forbid")
+    image: str = Field(min_length=1, description="a tagged image: registry/repo:tag")
+    selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
+    canary: int = Field(default=1, ge=1)
+    max_unavailable: int = Field(default=1, ge=1)
+    probation: float = Field(default=30.0, ge=0, description="seconds or 30s, 2m, 1h")
+    failure_budget: int = Field(default=0, ge=0)
+    progress_deadline: float = Field(default=120.0, gt=0,
+                                     description="a host silent this long has failed")
+
+
+class IdParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=100)
+
+
+class ReasonParams(IdParams):
+    reason: str = ""
+
+
+class HistoryParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(default=50, ge=1, le=1000)
+
+
+class RolloutPlugin:
+    name = "rollout"
+
+    class Config(PluginConfig):
+        controller: bool = True      # contend for the controller's lease
+        tick: float = Field(default=1.0, gt=0)
+        lease_ttl: float = Field(default=15.0, gt=0)
+        settle: float = Field(default=0.5, ge=0)
+        call_timeout: float = Field(default=10.0, gt=0)
+
+    def __init__(self) -> None:
+        self.ctx: PluginContext | None = None
+        self.service: RolloutService | None = None
+        self.controller: Controller | None = None
+
+    async def start(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        c = ctx.config
+        self.service = RolloutService(ctx.fleet, settle=c.settle)
+        for name, handler, params, text, role, ro in (
+            ("fleet.rollout.start", self.do_start, StartParams,
+             "roll an image out to the hosts matching a selector, canary first", "operator",
+             False),
+            ("fleet.rollout.status", self.do_status, IdParams,
+             "a rollout: phase, digest, waves, each host's state", "viewer", True),
+            ("fleet.rollout.halt", self.do_halt, ReasonParams,
+             "stop a rollout where it is (no host is asked anything new)", "operator",
+             False),
+            ("fleet.rollout.resume", self.do_resume, IdParams,
+             "carry on with a halted rollout", "operator", False),
+            ("fleet.rollout.rollback", self.do_rollback, ReasonParams,
+             "roll back every host that took the rollout's digest", "operator", False),
+            ("fleet.rollout.history", self.do_history, HistoryParams,
+             "rollouts, newest first", "viewer", True),
+        ):
+            ctx.register_method(name, handler, params, text, role=role,  # type: ignore[arg-type]
+                                readonly=ro)
+        if ctx.fleet.joined and c.controller:
+            ctx.create_task(self._control(), name="rollout/controller")
+
+    async def stop(self) -> None:
+        self.controller = None
+
+    async def _control(self) -> None:
+        assert self.ctx is not None
+        ctx, c = self.ctx, self.ctx.config
+        await ctx.fleet.wait_connected(None)
+        while True:
+            try:
+                kv = FleetKV(await ctx.fleet.kv("rollout"))
+                break
+            except BridgeError as exc:
+                logger.warning("rollout bucket: %s", exc.message)
+                await asyncio.sleep(2)
+        lease = Lease(kv, f"{ctx.fleet.host}:{id(self):x}", ttl=c.lease_ttl, settle=c.settle)
+        self.controller = Controller(Rollouts(kv), lease, FleetHosts(ctx.fleet), tick=c.tick,
+                                     call_timeout=c.call_timeout, publish=ctx.publish)
+        try:
+            await self.controller.run()
+        finally:
+            await lease.release()
+
+    def _svc(self) -> RolloutService:
+        assert self.service is not None
+        return self.service
+
+    def _wake(self) -> None:
+        if self.controller is not None:
+            self.controller.wake.set()
+
+    async def do_start(self, p: StartParams) -> dict[str, Any]:
+        r = await self._svc().start(Spec(
+            image=p.image, selector=p.selector, canary=p.canary,
+            max_unavailable=p.max_unavailable, probation=p.probation,
+            failure_budget=p.failure_budget, progress_deadline=p.progress_deadline))
+        self._wake()
+        return status_json(r)
+
+    async def do_status(self, p: IdParams) -> dict[str, Any]:
+        return status_json(await self._svc().get(p.id))
+
+    async def do_halt(self, p: ReasonParams) -> dict[str, Any]:
+        r = await self._svc().halt(p.id, p.reason or "halted by hand")
+        self._wake()
+        return status_json(r)
+
+    async def do_resume(self, p: IdParams) -> dict[str, Any]:
+        r = await self._svc().resume(p.id)
+        self._wake()
+        return status_json(r)
+
+    async def do_rollback(self, p: ReasonParams) -> dict[str, Any]:
+        r = await self._svc().rollback(p.id, p.reason or "rolled back by hand")
+        self._wake()
+        return status_json(r)
+
+    async def do_history(self, p: HistoryParams) -> list[dict[str, Any]]:
+        return await self._svc().history(p.limit)
+
+    @classmethod
+    def fleet_cli(cls, subparsers: argparse._SubParsersAction[Any]) -> None:
+        from plugins.rollout.cli import add_fleet_cli
+
+        add_fleet_cli(subparsers)

@@ -1,0 +1,236 @@
+"""Rollouts on a real fleet: 3 test worlds, each with its bridge joined to a 3-node NATS
+cluster (as `podbridge sandbox fleet up --demo` starts it), every host running
+demo-app.service from REGISTRY/demo/app:latest. Each test pushes a new image as that tag
+and rolls it out through the fixed-point command line; the hosts update through their own
+auto-update and rollback watcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from argparse import Namespace
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from bridge.fleet.api import FleetClient, connect_client
+from bridge.sandbox.fleet import DEMO_UNIT, FLEET_NAME, Fleet
+from bridge.sandbox.leftovers import HostSnapshot, leftovers
+from plugins.rollout.engine import Rollout
+from plugins.rollout.service import RolloutService
+from tests.integration.rollout_images import (
+    BROKEN,
+    GOOD,
+    late_crash,
+    local_digests,
+    push_variant,
+)
+
+pytestmark = [pytest.mark.world, pytest.mark.timeout(900), pytest.mark.allow_children]
+
+PROBATION = "6s"
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    from bridge.sandbox import unavailable_reason
+
+    if reason := unavailable_reason():
+        pytest.skip(f"no test world on this machine: {reason}")
+    before = HostSnapshot.take()
+    f = Fleet.up(tmp_path_factory.mktemp("rollout-fleet"), 3, demo=True)
+    worlds = [h.world() for h in f.hosts]
+    try:
+        yield f
+    finally:
+        f.down()
+    left = [item for w in worlds for item in leftovers(w, before)]
+    assert not left, f"the fleet left behind: {left}"
+
+
+@pytest.fixture
+async def nats(fleet: Fleet) -> AsyncIterator[FleetClient]:
+    c = await connect_client(Namespace(fleet=fleet.url, fleet_name=FLEET_NAME,
+                                       config="/nonexistent"), timeout=30)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+def cli(fleet: Fleet, *args: str) -> Any:
+    """``podbridge fleet ARGS --format json`` as a user runs it; its JSON output."""
+    env = {**os.environ, "PODBRIDGE_FLEET": fleet.url, "PODBRIDGE_CONFIG": "/nonexistent"}
+    done = subprocess.run([sys.executable, "-m", "bridge", "fleet", *args, "--fleet-name",
+                           FLEET_NAME, "--format", "json"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def start(fleet: Fleet, canary: int = 1, max_unavailable: int = 2,
+          probation: str = PROBATION) -> str:
+    out = cli(fleet, "rollout", "--image", f"{fleet.registry_address}/demo/app:latest",
+              "--selector", "app=demo", "--canary", str(canary), "--max-unavailable",
+              str(max_unavailable), "--probation", probation)
+    assert set(out) == {"id"}
+    return str(out["id"])
+
+
+async def wait_phase(nats: FleetClient, rid: str, phases: set[str],
+                     timeout: float = 240.0) -> Rollout:
+    async with asyncio.timeout(timeout):
+        while True:
+            r = await get(nats, rid)
+            if r.phase in phases:
+                return r
+            await asyncio.sleep(0.3)
+
+
+async def get(nats: FleetClient, rid: str) -> Rollout:
+    """The record; the test's own reads ride out a NATS node's death (a moment without a
+    stream leader) like the bridges do."""
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                return await RolloutService(nats).get(rid)
+            except Exception as exc:  # nats' timeouts while a leader is elected
+                if type(exc).__name__ == "NotFound":
+                    raise
+                await asyncio.sleep(0.5)
+
+
+def running_digest(fleet: Fleet, host: str) -> str:
+    out = fleet.host(host).world().podman("inspect", "demo-app", "--format",
+                                          "{{.ImageDigest}} {{.State.Status}}").stdout.split()
+    assert out[1] == "running", f"demo-app on {host} is {out[1]}"
+    return out[0]
+
+
+async def updates_of(nats: FleetClient, r: Rollout, host: str) -> int:
+    """How many times ``host`` restarted demo-app for the rollout: the watches its rollback
+    watcher recorded for the update's run."""
+    rec = await nats.call(host, "autoupdate.applied", {"token": r.hosts[host].token})
+    history = await nats.call(host, "rollback.history", {"limit": 200})
+    return sum(1 for w in history if w.get("run") == rec["run"] and w["unit"] == DEMO_UNIT)
+
+
+async def test_a_good_image_rolls_out_canary_first_and_completes(
+        fleet: Fleet, nats: FleetClient) -> None:
+    digest = push_variant(fleet.hosts[0].world(), fleet.registry_address, GOOD)
+    rid = start(fleet)
+    r = await wait_phase(nats, rid, {"done", "rolled-back", "halted"})
+    status = cli(fleet, "status", rid)
+    assert list(status)[:4] == ["id", "phase", "digest", "hosts"]
+    assert status["phase"] == "done", status
+    assert status["digest"] == digest
+    assert status["hosts"] == {"h1": "passed", "h2": "passed", "h3": "passed"}
+    assert r.waves == [["h1"], ["h2", "h3"]]
+    canary_done = r.hosts["h1"].done_at
+    assert canary_done is not None
+    assert all((r.hosts[h].asked_at or 0) >= canary_done for h in ("h2", "h3"))
+    for host in ("h1", "h2", "h3"):
+        assert running_digest(fleet, host) == digest
+        assert await updates_of(nats, r, host) == 1
+
+
+async def bad_image_stops_at_the_canary(fleet: Fleet, nats: FleetClient, cmd: str) -> None:
+    before = {h: running_digest(fleet, h) for h in ("h1", "h2", "h3")}
+    digest = push_variant(fleet.hosts[0].world(), fleet.registry_address, cmd)
+    rid = start(fleet)
+    r = await wait_phase(nats, rid, {"done", "rolled-back"})
+    assert r.phase == "rolled-back", r.summary()
+    assert r.digest == digest
+    assert r.summary()["hosts"] == {"h1": "rolled-back", "h2": "skipped", "h3": "skipped"}
+    assert [e["phase"] for e in r.history] == ["canary", "halted", "rolling-back",
+                                               "rolled-back"]
+    # The canary runs its previous image again; nobody else ever pulled the digest.
+    assert running_digest(fleet, "h1") == before["h1"]
+    for host in ("h2", "h3"):
+        assert digest not in local_digests(fleet.host(host).world())
+        assert running_digest(fleet, host) == before[host]
+        assert r.hosts[host].asked_at is None
+
+
+async def test_a_broken_image_stops_at_the_canary(fleet: Fleet, nats: FleetClient) -> None:
+    await bad_image_stops_at_the_canary(fleet, nats, BROKEN)
+
+
+async def test_a_late_crashing_image_stops_at_the_canary(
+        fleet: Fleet, nats: FleetClient) -> None:
+    await bad_image_stops_at_the_canary(fleet, nats, late_crash(2))
+
+
+async def test_a_nats_node_killed_mid_rollout_changes_nothing(
+        fleet: Fleet, nats: FleetClient) -> None:
+    assert fleet.nats is not None
+    digest = push_variant(fleet.hosts[0].world(), fleet.registry_address, GOOD)
+    rid = start(fleet, max_unavailable=1)
+    await wait_phase(nats, rid, {"wave", "done", "rolled-back"})
+    fleet.nats.kill_node(0)
+    try:
+        r = await wait_phase(nats, rid, {"done", "rolled-back"})
+    finally:
+        fleet.nats.start_node(0)
+    assert r.phase == "done", r.summary()
+    for host in ("h1", "h2", "h3"):
+        assert running_digest(fleet, host) == digest
+        assert await updates_of(nats, r, host) == 1
+
+
+async def lease_holder(nats: FleetClient) -> str:
+    entry = await (await nats.kv("rollout")).get("lease")
+    assert entry is not None
+    return str(entry.value["holder"]).partition(":")[0]
+
+
+async def test_the_controller_killed_mid_wave_is_replaced_and_updates_nobody_twice(
+        fleet: Fleet, nats: FleetClient) -> None:
+    digest = push_variant(fleet.hosts[0].world(), fleet.registry_address, GOOD)
+    rid = start(fleet, max_unavailable=1)
+    # Kill the controller's bridge while a wave is on probation on another host.
+    async with asyncio.timeout(240):
+        while True:
+            r = await get(nats, rid)
+            holder = await lease_holder(nats)
+            busy = [n for n, h in r.hosts.items() if h.state == "updating"]
+            if r.phase == "wave" and busy and holder not in busy:
+                break
+            assert r.phase in ("canary", "wave"), r.summary()
+            await asyncio.sleep(0.2)
+    fleet.stop_bridge(holder, signal.SIGKILL)
+    fleet.start_bridge(holder)
+    r = await wait_phase(nats, rid, {"done", "rolled-back"})
+    assert r.phase == "done", r.summary()
+    for host in ("h1", "h2", "h3"):
+        assert running_digest(fleet, host) == digest
+        assert await updates_of(nats, r, host) == 1
+    assert r.hosts["h3"].tries <= 2
+
+
+async def test_a_host_down_during_a_rollout_catches_up_when_it_returns(
+        fleet: Fleet, nats: FleetClient) -> None:
+    digest = push_variant(fleet.hosts[0].world(), fleet.registry_address, GOOD)
+    fleet.stop_bridge("h3")
+    try:
+        async with asyncio.timeout(60):
+            while any(h["online"] for h in await nats.hosts() if h["host"] == "h3"):  # noqa: ASYNC110
+                await asyncio.sleep(0.3)
+        rid = start(fleet, max_unavailable=1)
+        async with asyncio.timeout(240):
+            while (await get(nats, rid)).hosts["h2"].state != "passed":  # noqa: ASYNC110
+                await asyncio.sleep(0.3)
+        r = await get(nats, rid)
+        assert r.phase == "wave" and r.hosts["h3"].state == "deferred", r.summary()
+    finally:
+        fleet.start_bridge("h3")
+    r = await wait_phase(nats, rid, {"done", "rolled-back"})
+    assert r.phase == "done", r.summary()
+    assert running_digest(fleet, "h3") == digest
+    assert await updates_of(nats, r, "h3") == 1
