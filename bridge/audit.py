@@ -11,7 +11,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from bridge.errors import BridgeError
+from bridge.errors import as_bridge_error
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -75,11 +75,8 @@ class AuditLog:
                error: BaseException | None, result: Any, duration: float) -> None:
         if error is None:
             ok, outcome = True, {"data": result}
-        elif isinstance(error, BridgeError):
-            ok, outcome = False, {"error": error.to_json()}
         else:
-            ok, outcome = False, {"error": {"code": "internal-error",
-                                            "message": f"{type(error).__name__}: {error}"}}
+            ok, outcome = False, {"error": as_bridge_error(error).to_json()}
         now = time.time()
         try:
             self.store.execute(

@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bridge.errors import BridgeError, InvalidParams
+from bridge.errors import AccessDenied as AccessDenied  # re-exported: its old home
+from bridge.errors import InvalidParams, UnknownMethod
 from bridge.roles import ROLES, Caller, Role, allows
 
 logger = logging.getLogger(__name__)
@@ -48,10 +49,6 @@ def format_validation_error(exc: ValidationError) -> str:
 AuditFn = Callable[[Method, Caller, Any, "BaseException | None", Any, float], None]
 
 
-class AccessDenied(BridgeError):
-    code = "access-denied"
-
-
 class MethodRegistry:
     def __init__(self) -> None:
         self._methods: dict[str, Method] = {}
@@ -79,7 +76,7 @@ class MethodRegistry:
         try:
             return self._methods[name]
         except KeyError:
-            raise BridgeError(f"unknown method {name!r}", "unknown-method") from None
+            raise UnknownMethod(f"unknown method {name!r}") from None
 
     def list(self) -> list[Method]:
         return sorted(self._methods.values(), key=lambda m: m.name)

@@ -15,11 +15,10 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from bridge.bus import ReplayGap, Subscription, SubscriptionDropped
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, NotFound, ProtocolError, to_bridge_error
 from bridge.protocol import (
     CallMsg,
     PingMsg,
-    ProtocolError,
     SubscribeMsg,
     UnsubscribeMsg,
     parse,
@@ -194,8 +193,7 @@ class Connection:
     async def do_unsubscribe(self, msg: UnsubscribeMsg) -> None:
         entry = self._subs.pop(msg.sub, None)
         if entry is None:
-            await self.send_error(msg.id, BridgeError(f"no subscription {msg.sub}",
-                                                      "not-found"))
+            await self.send_error(msg.id, NotFound(f"no subscription {msg.sub}"))
             return
         sub, pump = entry
         sub.close()
@@ -214,14 +212,8 @@ class Connection:
     async def _call(self, msg: CallMsg) -> None:
         try:
             data = await self.methods.call(msg.method, msg.params, self.caller)
-        except BridgeError as exc:
-            await self.send_error(msg.id, exc)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
-            logger.exception("method %s failed", msg.method)
-            await self.send_error(msg.id, BridgeError(f"{type(exc).__name__}: {exc}",
-                                                      "internal-error"))
+            await self.send_error(msg.id, to_bridge_error(exc, f"method {msg.method}"))
         else:
             await self.send_result(msg.id, data)
 

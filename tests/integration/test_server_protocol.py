@@ -318,3 +318,24 @@ async def test_crashing_plugin_is_isolated_and_restarted(tmp_path: Any) -> None:
         await host.stop()
         store.close()
     assert "crashy.hello" not in {m.name for m in methods.list()}
+
+
+async def test_rest_and_websocket_send_the_same_error(
+        env: Env, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    """One mapping: the error body REST answers with is the one the websocket sends, and
+    its HTTP status is the one its class carries; an internal-error's cause is logged."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    ws = await open_ws(session, env)
+    cases = [("test.boom", {}, "internal-error", 500), ("test.echo", {}, "invalid-params", 400),
+             ("no.such", {}, "unknown-method", 404)]
+    for i, (method, params, code, status) in enumerate(cases, 1):
+        caplog.clear()
+        async with session.post(env.url + f"/api/{method}", json=params, headers=auth) as r:
+            rest = await r.json()
+            assert r.status == status, (method, r.status)
+        if code == "internal-error":
+            assert "RuntimeError: kaputt" in caplog.text and "Traceback" in caplog.text
+        await ws.send_json({"id": i, "type": "call", "method": method, "params": params})
+        reply = await ws.receive_json(timeout=10)
+        assert reply["error"] == rest["error"] and rest["error"]["code"] == code
+    await ws.close()
