@@ -99,9 +99,7 @@ class AuditLog:
 
     def prune(self) -> None:
         self._since_prune = 0
-        self.store.execute("DELETE FROM audit WHERE time < ?", (time.time() - self.max_age,))
-        self.store.execute("DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id "
-                           "DESC LIMIT 1 OFFSET ?)", (self.max_entries,))
+        self.store.trim("audit", self.max_entries, before=time.time() - self.max_age)
 
     def list(self, limit: int = 100, before: int | None = None, who: str | None = None,
              method: str | None = None) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from bridge.backoff import Backoff
 from bridge.errors import BridgeError
 
 logger = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class BridgeClient:
                      reconnect: bool = True) -> AsyncIterator[dict[str, Any]]:
         """Events matching ``topics``, resumed across reconnects from the last seq seen."""
         last = since
-        delay = 0.2
+        backoff = Backoff(0.2, 5.0)
         while True:
             queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
             try:
@@ -154,7 +155,7 @@ class BridgeClient:
                                       err.get("code", "failed"))
                 if last is None:
                     last = result["data"]["seq"]
-                delay = 0.2
+                backoff.reset()
                 while True:
                     frame = await queue.get()
                     if frame is None or frame["type"] == "dropped":
@@ -178,5 +179,4 @@ class BridgeClient:
             if not reconnect:
                 return
             await self.close()
-            await asyncio.sleep(delay)
-            delay = min(5.0, delay * 2)
+            await backoff.sleep()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bridge.backoff import exponential
 from bridge.events import BRIDGE_PLUGIN_FAILED, BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, plugin_source
 from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
 from bridge.roles import Role
@@ -170,7 +171,7 @@ BackoffFn = Callable[[int], float]
 
 
 def default_backoff(failures: int) -> float:
-    return float(min(60.0, 0.5 * 2.0 ** max(0, failures - 1)))
+    return exponential(failures, 0.5, 60.0)
 
 
 class PluginHost:

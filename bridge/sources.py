@@ -30,6 +30,7 @@ from typing import Any
 
 from dbus_fast import Message
 
+from bridge.backoff import Backoff
 from bridge.bus import Bus
 from bridge.errors import BridgeError
 from bridge.events import (
@@ -67,20 +68,6 @@ NON_LABEL_ATTRIBUTES = frozenset({"image", "name", "podId", "containerExitCode",
 # judged: it is taken for a repeat (and counted).
 DEDUP_KEYS = 65_536
 ROTATION = "log-rotation"
-
-
-class Backoff:
-    def __init__(self, first: float = 0.1, cap: float = 5.0) -> None:
-        self.first = first
-        self.cap = cap
-        self.delay = first
-
-    def reset(self) -> None:
-        self.delay = self.first
-
-    async def sleep(self) -> None:
-        await asyncio.sleep(self.delay)
-        self.delay = min(self.cap, self.delay * 2)
 
 
 def translate_podman_event(raw: dict[str, Any], compat: PodmanCompat | None = None,
@@ -251,7 +238,7 @@ class PodmanSource:
             except asyncio.CancelledError:
                 raise
             except (BridgeError, OSError, TimeoutError, ValueError) as exc:
-                log = logger.warning if self.connected or backoff.delay == backoff.first \
+                log = logger.warning if self.connected or backoff.attempt == 1 \
                     else logger.debug
                 log("podman event stream: %s", exc)
                 self._set_connected(False, str(exc))
@@ -302,7 +289,7 @@ class SystemdSource:
                 raise
             except Exception as exc:
                 # Say it once, not at every retry.
-                log = logger.warning if self.connected or backoff.delay == backoff.first \
+                log = logger.warning if self.connected or backoff.attempt == 1 \
                     else logger.debug
                 log("systemd source: %s", exc)
                 self._set_connected(False, str(exc))

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from bridge.container_info import health_status, restart_policy
 from bridge.events import Event
 
 if TYPE_CHECKING:
@@ -68,16 +69,9 @@ def container_from_list(c: dict[str, Any]) -> dict[str, Any]:
 
 def apply_inspect(record: dict[str, Any], info: dict[str, Any]) -> None:
     state = info.get("State") or {}
-    host = info.get("HostConfig") or {}
-    policy = host.get("RestartPolicy") or {}
-    name = policy.get("Name") or "no"
-    if name == "on-failure" and policy.get("MaximumRetryCount"):
-        name = f"on-failure:{policy['MaximumRetryCount']}"
-    record["restart_policy"] = name
+    record["restart_policy"] = restart_policy(info)
     record["restart_count"] = info.get("RestartCount", record.get("restart_count", 0))
-    health_obj = state.get("Health") or state.get("Healthcheck") or {}
-    health = health_obj.get("Status") if isinstance(health_obj, dict) else None
-    record["health"] = health or None
+    record["health"] = health_status(info)
     record["started_at"] = state.get("StartedAt") or record.get("started_at")
     record["created_at"] = info.get("Created") or record.get("created_at")
     record["exit_code"] = state.get("ExitCode", record.get("exit_code"))

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bridge.errors import BridgeError
 
@@ -130,6 +130,19 @@ class Store:
                 (namespace, kind, subject, when if when is not None else time.time(),
                  json.dumps(data, default=str)))
         return int(cur.lastrowid or 0)
+
+    def trim(self, table: Literal["journal", "audit"], keep: int, *,
+             namespace: str | None = None, before: float | None = None) -> None:
+        """Forget the oldest rows of ``table`` (of one ``namespace`` of the journal): all
+        but the newest ``keep``, and, with ``before``, every row older than that time."""
+        where, args = ("namespace=?", [namespace]) if namespace is not None else ("1=1", [])
+        with _writing(self.path):
+            if before is not None:
+                self.db.execute(f"DELETE FROM {table} WHERE {where} AND time < ?",
+                                (*args, before))
+            self.db.execute(
+                f"DELETE FROM {table} WHERE {where} AND id <= (SELECT id FROM {table} "
+                f"WHERE {where} ORDER BY id DESC LIMIT 1 OFFSET ?)", (*args, *args, keep))
 
     def journal(self, namespace: str, kind: str | None = None, limit: int = 100,
                 subject: str | None = None) -> list[dict[str, Any]]:

@@ -296,10 +296,7 @@ class Engine:
             self.store.append(NAMESPACE, kind, rule, data)
             self._appends += 1
             if self._appends % 200 == 0:
-                self.store.execute(
-                    "DELETE FROM journal WHERE namespace=? AND id < (SELECT id FROM journal "
-                    "WHERE namespace=? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (NAMESPACE, NAMESPACE, self.history - 1))
+                self.store.trim("journal", self.history, namespace=NAMESPACE)
         except Exception:
             logger.exception("cannot record the outcome of rule %s", rule)
 

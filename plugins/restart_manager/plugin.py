@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from bridge.bus import Subscription
+from bridge.container_info import restart_policy
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
 from bridge.plugin import PluginConfig, PluginContext
@@ -161,8 +162,7 @@ class RestartManagerPlugin:
             except (BridgeError, TimeoutError) as exc:
                 logger.debug("cannot inspect %s: %s", name, exc)
                 return
-            policy = (info.get("HostConfig") or {}).get("RestartPolicy") or {}
-            rec.podman_policy = policy.get("Name") or "no"
+            rec.podman_policy = restart_policy(info)
 
     # -- effects out
     def _apply(self, effects: list[Effect]) -> None:

@@ -26,10 +26,11 @@ from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
 from bridge.methods import NoParams
 from bridge.plugin import PluginConfig, PluginContext
+from bridge.timespan import TimespanError, parse_timespan
 from plugins.rollback_watcher import rollback
 from plugins.rollback_watcher.journal import Change, Watch, WatchJournal
 from plugins.rollback_watcher.runner import Runner, Settings
-from plugins.rollback_watcher.verdict import DurationError, Probation, parse_duration
+from plugins.rollback_watcher.verdict import Probation
 from plugins.rollback_watcher.watch import PATTERNS
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,8 @@ class WatchParams(BaseModel):
     def _duration(cls, v: float | str | None) -> float | str | None:
         if isinstance(v, str):
             try:
-                return parse_duration(v)
-            except DurationError as exc:
+                return parse_timespan(v)
+            except TimespanError as exc:
                 raise ValueError(str(exc)) from None
         if v is not None and v < 0:
             raise ValueError("must be >= 0")
@@ -87,7 +88,7 @@ class RollbackWatcherPlugin:
         @field_validator("probation", mode="before")
         @classmethod
         def _duration(cls, v: Any) -> Any:
-            return parse_duration(v) if isinstance(v, str) else v
+            return parse_timespan(v) if isinstance(v, str) else v
 
     def __init__(self) -> None:
         self.ctx: PluginContext | None = None

@@ -23,6 +23,7 @@ from typing import Any
 
 from bridge import faults
 from bridge.bus import Subscription
+from bridge.container_info import has_healthcheck, health_status
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
 from bridge.podman import PodmanClient
@@ -200,7 +201,7 @@ class Judge:
                 continue
             ids.append(cid)
             config = info.get("Config") or {}
-            if (config.get("Healthcheck") or {}).get("Test"):
+            if has_healthcheck(info):
                 with_health.append(cid)
             if not self.probation_fixed:
                 wanted = probation_from_labels(config.get("Labels"))
@@ -228,10 +229,9 @@ class Judge:
         now = self.clock()
         if cid in self.p.containers and state.get("Status") not in ("running", None):
             self.p.died(cid, state.get("ExitCode"), now)
-        health = state.get("Health") or state.get("Healthcheck") or {}
-        status = health.get("Status") if isinstance(health, dict) else None
+        status = health_status(info)
         if status and cid in self.p.containers:
-            self.p.health_status(cid, str(status), now)
+            self.p.health_status(cid, status, now)
 
     async def wait_autoupdate(self, timeout: float) -> Observed:
         """Wait (at most ``timeout``) for the auto-update run's own word on this unit."""
