@@ -32,17 +32,20 @@ _BY_CODE: dict[str, type[BridgeError]] = {}
 
 
 class BridgeError(Exception):
-    """An error with a code from the fixed vocabulary and a message for humans."""
+    """An error with a code from the fixed vocabulary and a message for humans.
+
+    A subclass that declares a code says so in its bases, with the HTTP status of that
+    code: ``class NotFound(BridgeError, code="not-found", http_status=404)``."""
 
     code: ErrorCode = "failed"
     http_status: ClassVar[int] = 502
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
+    def __init_subclass__(cls, code: ErrorCode | None = None, http_status: int | None = None,
+                          **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        # The first class to name a code with its own status declares it; subclasses that
-        # only specialise (PodmanError, StoreFull) do not.
-        if "code" in cls.__dict__ and cls.code not in _BY_CODE:
-            _BY_CODE[cls.code] = cls
+        if code is not None and http_status is not None:
+            cls.code, cls.http_status = code, http_status
+            _BY_CODE.setdefault(code, cls)
 
     def __init__(self, message: str, code: ErrorCode | None = None) -> None:
         super().__init__(message)
@@ -62,58 +65,45 @@ class BridgeError(Exception):
 _BY_CODE["failed"] = BridgeError
 
 
-class ProtocolError(BridgeError):
+class ProtocolError(BridgeError, code="protocol-error", http_status=400):
     """A message that cannot be understood; ``msg_id`` is its id when it had a usable one."""
-
-    code: ErrorCode = "protocol-error"
-    http_status = 400
 
     def __init__(self, message: str, msg_id: int | None = None) -> None:
         super().__init__(message)
         self.msg_id = msg_id
 
 
-class InvalidParams(BridgeError):
-    code: ErrorCode = "invalid-params"
-    http_status = 400
+class InvalidParams(BridgeError, code="invalid-params", http_status=400):
+    """Params (or a label, a config value) that do not validate."""
 
 
-class NotFound(BridgeError):
-    code: ErrorCode = "not-found"
-    http_status = 404
+class NotFound(BridgeError, code="not-found", http_status=404):
+    """No such container, unit, subscription, ..."""
 
 
-class UnknownMethod(BridgeError):
-    code: ErrorCode = "unknown-method"
-    http_status = 404
+class UnknownMethod(BridgeError, code="unknown-method", http_status=404):
+    """No method of that name is registered."""
 
 
-class AccessDenied(BridgeError):
-    code: ErrorCode = "access-denied"
-    http_status = 403
+class AccessDenied(BridgeError, code="access-denied", http_status=403):
+    """The caller's role is too low, or its credentials are not good."""
 
 
-class NotSupported(BridgeError):
-    code: ErrorCode = "not-supported"
-    http_status = 501
+class NotSupported(BridgeError, code="not-supported", http_status=501):
+    """This Podman, systemd or host cannot do it."""
 
 
-class Conflict(BridgeError):
-    code: ErrorCode = "conflict"
-    http_status = 409
+class Conflict(BridgeError, code="conflict", http_status=409):
+    """It is already being done, or the state forbids it now."""
 
 
-class Timeout(BridgeError):
-    code: ErrorCode = "timeout"
-    http_status = 504
+class Timeout(BridgeError, code="timeout", http_status=504):
+    """A peer (Podman, systemd, a registry) did not answer in time."""
 
 
-class InternalError(BridgeError):
+class InternalError(BridgeError, code="internal-error", http_status=500):
     """A bug or an unforeseen failure: the client gets its type and text, the log keeps
     the traceback (``__cause__`` is the original exception)."""
-
-    code: ErrorCode = "internal-error"
-    http_status = 500
 
 
 def as_bridge_error(exc: BaseException) -> BridgeError:
