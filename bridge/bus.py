@@ -103,18 +103,28 @@ class Subscription:
             raise self.dropped
         return None
 
-    async def get(self) -> tuple[Event, bytes]:
+    async def next(self) -> tuple[Event, bytes] | None:
+        """The next (event, bytes); ``None`` once the subscription is closed and empty: the
+        end of the stream is a value. A dropped one raises ``SubscriptionDropped``."""
         while True:
             item = self.get_nowait()
             if item is not None:
                 return item
             if self.closed:
-                raise asyncio.CancelledError("subscription closed")
+                return None
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+
+    async def get(self) -> tuple[Event, bytes]:
+        """``next`` for callers written before it: the end raises ``CancelledError``.
+        New code uses ``next`` or ``events``."""
+        item = await self.next()
+        if item is None:
+            raise asyncio.CancelledError("subscription closed")
+        return item
 
     def drain(self) -> list[tuple[Event, bytes]]:
         """Everything queued now, without waiting (for batching writers)."""
@@ -127,9 +137,9 @@ class Subscription:
         return items
 
     async def events(self) -> AsyncIterator[Event]:
-        while True:
-            event, _ = await self.get()
-            yield event
+        """Every event until the subscription is closed (then the loop just ends)."""
+        while (item := await self.next()) is not None:
+            yield item[0]
 
     def close(self) -> None:
         if not self.closed:

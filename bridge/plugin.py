@@ -27,6 +27,7 @@ from bridge.backoff import exponential
 from bridge.events import BRIDGE_PLUGIN_FAILED, BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, plugin_source
 from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
 from bridge.roles import Role
+from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -77,8 +78,12 @@ class PluginContext:
     logger: logging.Logger
     _on_task_failed: Callable[[BaseException], None]
     unit_dir: Path = Path("/etc/systemd/system")  # where units this bridge installs go
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _unlisten: list[Callable[[], None]] = field(default_factory=list)
+    tasks: TaskOwner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tasks = TaskOwner(f"plugin/{self.name}",
+                               lambda _task, exc: self._on_task_failed(exc))
 
     @property
     def source(self) -> str:
@@ -105,29 +110,14 @@ class PluginContext:
                     ) -> asyncio.Task[Any]:
         """A task owned by the plugin: cancelled when it stops; if it raises, the plugin has
         failed and is restarted."""
-        task = asyncio.create_task(coro, name=name or f"plugin/{self.name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._on_task_failed(exc)
+        return self.tasks.create(coro, name or "task")
 
     async def cancel_tasks(self) -> None:
+        """Stop listening, then cancel and await every task of the plugin."""
         for unlisten in self._unlisten:
             unlisten()
         self._unlisten.clear()
-        tasks = list(self._tasks)
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self.tasks.close()
 
 
 @dataclass
@@ -204,7 +194,7 @@ class PluginHost:
         self.info: dict[str, PluginInfo] = {}
         self._instances: dict[str, Any] = {}
         self._contexts: dict[str, PluginContext] = {}
-        self._supervisors: dict[str, asyncio.Task[None]] = {}
+        self._supervisors = TaskOwner("supervise")
         self._failed: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
@@ -217,14 +207,10 @@ class PluginHost:
             enabled = bool(section.get("enabled", True))
             self.info[name] = PluginInfo(name, cls, enabled, "stopped" if enabled else "disabled")
             if enabled:
-                self._supervisors[name] = asyncio.create_task(
-                    self._supervise(name, cls, section), name=f"supervise/{name}")
+                self._supervisors.create(self._supervise(name, cls, section), name)
 
     async def stop(self) -> None:
-        for task in self._supervisors.values():
-            task.cancel()
-        await asyncio.gather(*self._supervisors.values(), return_exceptions=True)
-        self._supervisors.clear()
+        await self._supervisors.close()
 
     def _report_failed(self, name: str, error: str) -> None:
         self.bus.publish(BRIDGE_PLUGIN_FAILED, SOURCE_BRIDGE, name, {"error": error})

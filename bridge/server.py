@@ -16,6 +16,7 @@ from bridge.auth import COOKIE, Auth
 from bridge.errors import AccessDenied, BridgeError, ProtocolError, to_bridge_error
 from bridge.peer import is_unix, peer_cred, trusted_peer
 from bridge.roles import Caller
+from bridge.tasks import TaskOwner
 from bridge.websocket import Connection, dumps, loads
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class Server:
         self.connections: set[Connection] = set()
         self.unauthenticated = 0
         self._unauthenticated_by: Counter[str] = Counter()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("server")
         self.app = web.Application(client_max_size=1024 * 1024)
         self.app.add_routes([
             web.get("/ws", self.handle_ws),
@@ -325,7 +326,7 @@ class Server:
                 logger.exception("session sweep failed")
 
     async def _on_startup(self, _app: web.Application) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="server/sessions")
+        self._tasks.create(self._sweep_forever(), "sessions")
 
     async def _on_response_prepare(self, _request: web.Request,
                                    response: web.StreamResponse) -> None:
@@ -333,9 +334,6 @@ class Server:
             response.headers["Strict-Transport-Security"] = HSTS
 
     async def _on_shutdown(self, _app: web.Application) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
-            self._sweeper = None
+        await self._tasks.close()
         for conn in list(self.connections):
             await conn.close()

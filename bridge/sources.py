@@ -57,6 +57,7 @@ from bridge.systemd import (
     unit_path_to_name,
     unwrap,
 )
+from bridge.tasks import TaskOwner
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ class PodmanSource:
         self._live_ns = 0           # rotations before this are history, not news
         self._reader: EventReader | None = None
         self._resync_task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(f"{type(self).__name__}")
 
     def metrics(self) -> dict[str, int]:
         reader = self._reader
@@ -181,8 +183,8 @@ class PodmanSource:
         self.gaps_suspected += 1
         logger.warning("podman events: a gap is suspected (%s); listing the state again", why)
         if self._resync_task is None or self._resync_task.done():
-            self._resync_task = asyncio.get_running_loop().create_task(
-                self._guarded_resync(), name="podman/resync")
+            self._resync_task = self._tasks.create(
+                self._guarded_resync(), "resync")
 
     async def _guarded_resync(self) -> None:
         try:
@@ -193,6 +195,11 @@ class PodmanSource:
     def stop(self) -> None:
         if self._resync_task is not None:
             self._resync_task.cancel()
+
+    async def close(self) -> None:
+        """``stop``, and wait until a re-list it cancelled has ended."""
+        self.stop()
+        await self._tasks.close()
 
     def _set_connected(self, connected: bool, error: str | None = None) -> None:
         if connected != self.connected:
@@ -261,6 +268,7 @@ class SystemdSource:
         self._paths: dict[str, str] = {}
         self._remove_handler: Callable[[], None] | None = None
         self._resync_task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(f"{type(self).__name__}")
 
     def _set_connected(self, connected: bool, error: str | None = None) -> None:
         if connected != self.connected:
@@ -302,6 +310,11 @@ class SystemdSource:
             self._remove_handler = None
         if self._resync_task is not None:
             self._resync_task.cancel()
+
+    async def close(self) -> None:
+        """``stop``, and wait until a re-list it cancelled has ended."""
+        self.stop()
+        await self._tasks.close()
 
     async def resync(self) -> None:
         units = await self.systemd.list_units()
@@ -367,8 +380,8 @@ class SystemdSource:
                 if not active:
                     # Units may have come and gone: read them again, off the signal path.
                     if self._resync_task is None or self._resync_task.done():
-                        self._resync_task = asyncio.get_running_loop().create_task(
-                            self._guarded_resync(), name="systemd/resync")
+                        self._resync_task = self._tasks.create(
+                            self._guarded_resync(), "resync")
             return
         if member == "PropertiesChanged" and msg.path:
             iface, changed, _invalidated = msg.body
@@ -391,3 +404,15 @@ class SystemdSource:
             await self.resync()
         except Exception as exc:
             logger.warning("systemd resync after reload failed: %s", exc)
+
+
+def start_sources(tasks: TaskOwner, bus: Bus, podman: PodmanClient, systemd: SystemdClient,
+                  state: State, label: str = "") -> tuple[PodmanSource, SystemdSource]:
+    """The two sources of one Podman and one systemd, run as tasks of ``tasks``; they stop
+    (their pending re-lists too) when ``tasks`` closes."""
+    podman_source = PodmanSource(bus, podman, state)
+    systemd_source = SystemdSource(bus, systemd, state)
+    suffix = f"/{label}" if label else ""
+    tasks.create(podman_source.run(), f"source/podman{suffix}")
+    tasks.create(systemd_source.run(), f"source/systemd{suffix}")
+    return podman_source, systemd_source

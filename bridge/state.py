@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.container_info import health_status, restart_policy
 from bridge.events import Event
+from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -87,6 +88,7 @@ class State:
         self.podman: PodmanClient | None = None
         self._to_inspect: set[str] = set()
         self._inspect_task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("state")
         self._images_dirty = False
         self._pods_dirty = False
         self._unlisten = bus.listen(["container.*", "pod.*", "image.*"], self._on_event)
@@ -95,6 +97,11 @@ class State:
         self._unlisten()
         if self._inspect_task is not None:
             self._inspect_task.cancel()
+
+    async def aclose(self) -> None:
+        """``close``, and wait until a round of inspects it cancelled has ended."""
+        self.close()
+        await self._tasks.close()
 
     # -- snapshots
     def snapshot(self) -> dict[str, Any]:
@@ -199,8 +206,7 @@ class State:
         if self.podman is None:
             return
         if self._inspect_task is None or self._inspect_task.done():
-            self._inspect_task = asyncio.get_running_loop().create_task(
-                self._inspect_pending(), name="state/inspect")
+            self._inspect_task = self._tasks.create(self._inspect_pending(), "inspect")
 
     async def _inspect_pending(self) -> None:
         assert self.podman is not None

@@ -25,6 +25,7 @@ from bridge.protocol import (
     parse_auth,
 )
 from bridge.roles import Caller
+from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -80,7 +81,9 @@ class Connection:
         self.methods = methods
         self.queue_size = queue_size
         self._subs: dict[int, tuple[Subscription, asyncio.Task[None]]] = {}
-        self._calls: set[asyncio.Task[None]] = set()
+        # Calls and subscription pumps: cancelled and awaited when the connection closes.
+        self._calls = TaskOwner("ws/call")
+        self._pumps = TaskOwner("ws/sub")
         self._closing: asyncio.Task[None] | None = None
         self.caller: Caller | None = None
         self._server: Server | None = None
@@ -187,7 +190,7 @@ class Connection:
         await self.send_result(msg.id, {"seq": sub.last_seq, "reset": gap})
         if gap:
             await self._send({"type": "reset", "sub": msg.id, "seq": sub.last_seq})
-        pump = asyncio.create_task(self._pump(msg.id, sub), name=f"ws/sub/{msg.id}")
+        pump = self._pumps.create(self._pump(msg.id, sub), str(msg.id))
         self._subs[msg.id] = (sub, pump)
 
     async def do_unsubscribe(self, msg: UnsubscribeMsg) -> None:
@@ -197,17 +200,15 @@ class Connection:
             return
         sub, pump = entry
         sub.close()
-        pump.cancel()
+        await self._pumps.cancel(pump)
         await self.send_result(msg.id, None)
 
     def do_call(self, msg: CallMsg) -> None:
         if len(self._calls) >= MAX_CALLS_IN_FLIGHT:
-            task = asyncio.create_task(self.send_error(msg.id, BridgeError(
-                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")))
+            self._calls.create(self.send_error(msg.id, BridgeError(
+                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")), "refused")
         else:
-            task = asyncio.create_task(self._call(msg), name=f"ws/call/{msg.method}")
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
+            self._calls.create(self._call(msg), msg.method)
 
     async def _call(self, msg: CallMsg) -> None:
         try:
@@ -223,7 +224,9 @@ class Connection:
         transport = self.request.transport
         try:
             while True:
-                first = await sub.get()
+                first = await sub.next()
+                if first is None:
+                    return
                 batch = [first, *sub.drain()]
                 if transport is None or transport.is_closing():
                     return
@@ -299,17 +302,11 @@ class Connection:
                 self.request.transport.abort()
 
     async def close(self) -> None:
-        tasks: list[asyncio.Task[Any]] = []
-        for sub, pump in self._subs.values():
+        for sub, _pump in self._subs.values():
             sub.close()
-            pump.cancel()
-            tasks.append(pump)
         self._subs.clear()
-        for call in list(self._calls):
-            call.cancel()
-            tasks.append(call)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._pumps.close()
+        await self._calls.close()
         if not self.ws.closed:
             await self.ws.close()
         if self._closing is not None and self._closing is not asyncio.current_task():

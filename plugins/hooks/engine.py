@@ -150,7 +150,7 @@ class Engine:
         while True:
             assert self._sub is not None
             try:
-                event, _ = await self._sub.get()
+                item = await self._sub.next()
             except SubscriptionDropped as exc:
                 logger.warning("hooks fell %d events behind; resuming after seq %d",
                                SUBSCRIPTION_QUEUE, exc.resume_since)
@@ -161,7 +161,9 @@ class Engine:
                     logger.error("hooks missed events up to seq %d", gap.oldest - 1)
                     self._sub = self.bus.subscribe(["**"], maxsize=SUBSCRIPTION_QUEUE)
                 continue
-            self.on_event(event)
+            if item is None:
+                return  # the engine is stopping
+            self.on_event(item[0])
 
     def on_event(self, event: Event) -> None:
         lineage = self._lineage.get(event.seq, ROOT)

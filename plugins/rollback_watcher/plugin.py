@@ -123,8 +123,10 @@ class RollbackWatcherPlugin:
         if self._unlisten is not None:
             self._unlisten()
             self._unlisten = None
-        # The tasks are the context's: it cancels them. The watches stay in the store.
-        for runner, _task in self.runners.values():
+        # The watches stay in the store; their tasks end here (cancelled, then awaited).
+        assert self.ctx is not None
+        for runner, task in self.runners.values():
+            await self.ctx.tasks.cancel(task)
             runner.sub.close()
         self.runners.clear()
 

@@ -40,6 +40,10 @@ PATTERNS = ("job.done", "unit.state", "container.died", "container.health_status
 Clock = Callable[[], float]
 
 
+class WatchEnded(Exception):
+    """The watch's subscription was closed under it: whoever closed it ends the watch."""
+
+
 @dataclass
 class Observed:
     """What an auto-update run said about this unit after its restart (if anything)."""
@@ -110,9 +114,12 @@ class Judge:
             wait = 0.05 if self._read_now else max(
                 0.01, min(next_poll - loop.time(), self.p.next_deadline(now) - now))
             try:
-                self.on_event((await asyncio.wait_for(self.sub.get(), wait))[0])
+                item = await asyncio.wait_for(self.sub.next(), wait)
             except TimeoutError:
-                pass
+                continue
+            if item is None:
+                raise WatchEnded(f"{self.unit}: the watch's subscription was closed")
+            self.on_event(item[0])
 
     def _drain(self) -> None:
         item = self.sub.get_nowait()
@@ -239,8 +246,10 @@ class Judge:
         deadline = loop.time() + timeout
         while self.observed.autoupdate_result is None and loop.time() < deadline:
             try:
-                ev, _ = await asyncio.wait_for(self.sub.get(), deadline - loop.time())
+                item = await asyncio.wait_for(self.sub.next(), deadline - loop.time())
             except TimeoutError:
                 break
-            self.on_event(ev)
+            if item is None:
+                break
+            self.on_event(item[0])
         return self.observed
