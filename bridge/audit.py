@@ -11,7 +11,11 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import TypedDict
+
+from bridge.contracts import Topic, record
 from bridge.errors import as_bridge_error
+from bridge.events import rfc3339
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -21,7 +25,36 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-AUDIT_CALL = "audit.call"
+
+
+class AuditCallData(TypedDict):
+    who: str
+    role: str
+    via: str
+    remote: str
+    ok: bool
+    duration: float
+    error: str | None
+
+
+@record("audit")
+class AuditRecord(TypedDict):
+    """One call in the audit trail (``audit.list``)."""
+
+    id: int
+    time: str | None
+    who: str
+    role: str
+    via: str
+    remote: str
+    method: str
+    params: Any
+    ok: bool
+    result: Any
+    duration: float
+
+
+AUDIT_CALL = Topic("audit.call", AuditCallData)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -117,7 +150,7 @@ class AuditLog:
             args.append(method)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
-        return [{"id": r[0], "time": r[1], "who": r[2], "role": r[3], "via": r[4],
+        return [{"id": r[0], "time": rfc3339(r[1]), "who": r[2], "role": r[3], "via": r[4],
                  "remote": r[5], "method": r[6], "params": json.loads(r[7]),
                  "ok": bool(r[8]), "result": json.loads(r[9]), "duration": r[10]}
                 for r in self.store.execute(sql, args)]

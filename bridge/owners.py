@@ -17,12 +17,15 @@ import asyncio
 import logging
 import os
 import pwd
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict
 
 from bridge.bus import Bus, Listener
+from bridge.contracts import Topic
 from bridge.errors import InvalidParams, NotFound
 from bridge.events import Event
 from bridge.podman import PodmanClient
@@ -34,8 +37,16 @@ from bridge.tasks import TaskOwner
 logger = logging.getLogger(__name__)
 
 SCAN_INTERVAL = 2.0
-OWNER_ADDED = "bridge.owner_added"
-OWNER_REMOVED = "bridge.owner_removed"
+
+
+class OwnerData(TypedDict):
+    uid: int
+    user: str
+    runtime_dir: NotRequired[str]
+
+
+OWNER_ADDED = Topic("bridge.owner_added", OwnerData)
+OWNER_REMOVED = Topic("bridge.owner_removed", OwnerData)
 
 
 @dataclass(frozen=True)
@@ -80,13 +91,13 @@ class OwnerBus(Bus):
     def oldest_seq(self) -> int:
         return self._bus.oldest_seq
 
-    def publish(self, type: str, source: str, subject: str,
-                data: dict[str, Any] | None = None, *, time: str | None = None) -> Event:
+    def _publish(self, type: str, source: str, subject: str,
+                 data: Mapping[str, Any] | None, time: str | None) -> Event:
         if self.owner is not None:
             data = {**(data or {}), **self.owner.tag()}
-        return self._bus.publish(type, source, subject, data, time=time)
+        return self._bus._publish(type, source, subject, data, time)
 
-    def listen(self, patterns: Iterable[str], listener: Listener) -> Callable[[], None]:
+    def _listen(self, patterns: tuple[str, ...], listener: Listener) -> Callable[[], None]:
         owner = self.owner
 
         def mine(event: Event, raw: bytes) -> None:
@@ -94,7 +105,7 @@ class OwnerBus(Bus):
                     else "uid" not in event.data:
                 listener(event, raw)
 
-        return self._bus.listen(patterns, mine)
+        return self._bus._listen(patterns, mine)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bus, name)

@@ -14,17 +14,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from typing_extensions import TypedDict
 
 from bridge.backoff import exponential
-from bridge.events import BRIDGE_PLUGIN_FAILED, BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, plugin_source
+from bridge.contracts import Topic, record
+from bridge.events import (
+    BRIDGE_PLUGIN_FAILED,
+    BRIDGE_PLUGIN_STARTED,
+    SOURCE_BRIDGE,
+    now_iso,
+    plugin_source,
+)
 from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
 from bridge.roles import Role
 from bridge.tasks import TaskOwner
@@ -38,6 +45,8 @@ if TYPE_CHECKING:
     from bridge.systemd import SystemdClient
 
 logger = logging.getLogger(__name__)
+
+D = TypeVar("D", bound=Mapping[str, Any])
 
 ENTRY_POINT_GROUP = "podbridge.plugins"
 
@@ -89,7 +98,16 @@ class PluginContext:
     def source(self) -> str:
         return plugin_source(self.name)
 
-    def publish(self, type: str, subject: str, data: dict[str, Any] | None = None) -> None:
+    @overload
+    def publish(self, type: Topic[D], subject: str, data: D) -> None: ...
+
+    @overload
+    def publish(self, type: str, subject: str, data: Mapping[str, Any] | None = None
+                ) -> None: ...
+
+    def publish(self, type: str, subject: str, data: Mapping[str, Any] | None = None
+                ) -> None:
+        """Publish as the plugin; with a ``Topic``, its data is checked by its TypedDict."""
         self.bus.publish(type, self.source, subject, data)
 
     def register_method(
@@ -120,6 +138,18 @@ class PluginContext:
         await self.tasks.close()
 
 
+@record("plugin")
+class PluginRecord(TypedDict):
+    """A plugin as ``bridge.plugins`` lists it."""
+
+    name: str
+    enabled: bool
+    state: str            # stopped|starting|running|failed|disabled|broken
+    last_error: str | None
+    failures: int
+    started_at: str | None
+
+
 @dataclass
 class PluginInfo:
     name: str
@@ -128,9 +158,9 @@ class PluginInfo:
     state: str = "stopped"  # stopped|starting|running|failed|disabled|broken
     last_error: str | None = None
     failures: int = 0
-    started_at: float | None = None
+    started_at: str | None = None  # RFC 3339 UTC
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> PluginRecord:
         return {"name": self.name, "enabled": self.enabled, "state": self.state,
                 "last_error": self.last_error, "failures": self.failures,
                 "started_at": self.started_at}
@@ -247,7 +277,7 @@ class PluginHost:
             try:
                 await plugin.start(ctx)
                 info.state = "running"
-                info.started_at = time.time()
+                info.started_at = now_iso()
                 self.bus.publish(BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, name, {})
                 await failed.wait()
                 error = errors[0]
@@ -275,7 +305,7 @@ class PluginHost:
         await ctx.cancel_tasks()
         self.methods.unregister_owner(name)
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[PluginRecord]:
         return [i.to_json() for i in sorted(self.info.values(), key=lambda i: i.name)]
 
     def instance(self, name: str) -> Any | None:

@@ -16,9 +16,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+from typing_extensions import TypedDict
+
 from bridge.errors import BridgeError
+from bridge.events import rfc3339
 
 logger = logging.getLogger(__name__)
+
+
+class JournalEntry(TypedDict):
+    """What every journal row carries (``Store.journal``), beside its record's fields."""
+
+    id: int
+    kind: str
+    subject: str
+    time: str | None          # RFC 3339 UTC
 
 
 class StoreFull(BridgeError):
@@ -156,5 +168,7 @@ class Store:
             params.append(subject)
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
-        return [{"id": r[0], "kind": r[1], "subject": r[2], "time": r[3], **json.loads(r[4])}
+        # The time as every time on the wire: RFC 3339 UTC (docs/choices.md).
+        return [{"id": r[0], "kind": r[1], "subject": r[2], "time": rfc3339(r[3]),
+                 **json.loads(r[4])}
                 for r in self.db.execute(sql, params)]

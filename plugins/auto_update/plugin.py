@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from bridge.errors import BridgeError, Conflict
 from bridge.events import Event
 from bridge.methods import NoParams
 from bridge.plugin import PluginConfig, PluginContext
+from bridge.updates import ROLLED_BACK
 from plugins.auto_update import images
 from plugins.auto_update.history import History
 from plugins.auto_update.rejected import Rejected
@@ -65,7 +67,7 @@ class AutoUpdatePlugin:
         self.config = self.Config()
         self.history: History | None = None
         self.rejected: Rejected | None = None
-        self._updating: dict[str, dict[str, Any]] = {}
+        self._updating: dict[str, Mapping[str, Any]] = {}
         self.schedule = Schedule()
         self.next_run: float | None = None
         self.running = False
@@ -116,7 +118,7 @@ class AutoUpdatePlugin:
         for intent in self.history.intents():
             unit = str(intent.get("unit") or "")
             for change in intent.get("changes") or []:
-                result, reason = "rolled back", ("interrupted: the bridge stopped before "
+                result, reason = ROLLED_BACK, ("interrupted: the bridge stopped before "
                                                  "the unit was restarted; the name points "
                                                  "at the previous image again")
                 try:

@@ -22,15 +22,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bridge import faults
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
+from bridge.updates import (
+    AUTOUPDATE_CHECK,
+    AUTOUPDATE_FAILED,
+    AUTOUPDATE_PENDING,
+    AUTOUPDATE_UPDATED,
+    AUTOUPDATE_UPDATING,
+    ROLLED_BACK,
+    UpdateData,
+    UpdateResult,
+)
 from plugins.auto_update import images, labels, registries_conf
 from plugins.auto_update.compat import STRICT, Compat
 from plugins.auto_update.history import CHECK, UPDATE, History
@@ -42,13 +52,14 @@ from plugins.auto_update.tasks import Task, assemble_tasks, by_unit, group_units
 
 logger = logging.getLogger(__name__)
 
-CHECK_EVENT = "autoupdate.check"
-PENDING_EVENT = "autoupdate.pending"
-UPDATING_EVENT = "autoupdate.updating"
-UPDATED_EVENT = "autoupdate.updated"
-FAILED_EVENT = "autoupdate.failed"
+# The topics are the contract with the rollback watcher (bridge/updates.py).
+CHECK_EVENT = AUTOUPDATE_CHECK
+PENDING_EVENT = AUTOUPDATE_PENDING
+UPDATING_EVENT = AUTOUPDATE_UPDATING
+UPDATED_EVENT = AUTOUPDATE_UPDATED
+FAILED_EVENT = AUTOUPDATE_FAILED
 
-Publish = Callable[[str, str, dict[str, Any]], None]
+Publish = Callable[[str, str, Mapping[str, Any]], None]
 
 
 @dataclass
@@ -86,7 +97,7 @@ class _Failed(Exception):
         self.podman = podman if podman is not None else reason
 
 
-def _no_publish(type: str, subject: str, data: dict[str, Any]) -> None:
+def _no_publish(type: str, subject: str, data: Mapping[str, Any]) -> None:
     pass
 
 
@@ -297,7 +308,7 @@ class Updater:
         again, podman_again = await self._restart(unit)
         for _, row in pulled:
             if again is None:
-                row.updated, row.reason = "rolled back", error
+                row.updated, row.reason = ROLLED_BACK, error
                 self.publish(FAILED_EVENT, unit, self._data(row))
                 self._record(row, UPDATE)
             else:
@@ -371,14 +382,17 @@ class Updater:
         if self.history is not None:
             self.history.record(row, kind, self.run_id)
 
-    def _data(self, row: Row, **extra: Any) -> dict[str, Any]:
-        return {"unit": row.unit, "container": row.container_name,
-                "container_id": row.container_id, "image": row.image,
-                "policy": row.policy, "old_image_id": row.old_image_id,
-                "new_image_id": row.new_image_id, "old_digest": row.old_digest,
-                "new_digest": row.new_digest, "result": row.updated,
-                "reason": row.reason, "dry_run": self.options.dry_run, "run": self.run_id,
-                "rollback": self.options.rollback, **extra}
+    def _data(self, row: Row, available: bool | None = None) -> UpdateData:
+        data = UpdateData(
+            unit=row.unit, container=row.container_name, container_id=row.container_id,
+            image=row.image, policy=row.policy, old_image_id=row.old_image_id,
+            new_image_id=row.new_image_id, old_digest=row.old_digest,
+            new_digest=row.new_digest, result=cast(UpdateResult, row.updated),
+            reason=row.reason, dry_run=self.options.dry_run, run=self.run_id,
+            rollback=self.options.rollback)
+        if available is not None:
+            data["available"] = available
+        return data
 
 
 def _created(data: dict[str, Any]) -> datetime | None:

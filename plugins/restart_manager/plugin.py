@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
@@ -131,7 +132,7 @@ class RestartManagerPlugin:
             self._apply(self.engine.on_container("stop", event.subject, data, self._now()))
         self._apply(self.engine.on_container(action, event.subject, data, self._now()))
 
-    async def _stopped_by_user(self, data: dict[str, Any]) -> bool:
+    async def _stopped_by_user(self, data: Mapping[str, Any]) -> bool:
         """A died that a user's stop or kill caused, as the container's inspect tells where
         Podman keeps that (bridge.podman_compat.inspect_shows_stopped_by_user)."""
         cid = str(data.get("id") or "")
@@ -148,7 +149,7 @@ class RestartManagerPlugin:
             return False
         return bool((info.get("State") or {}).get("StoppedByUser"))
 
-    async def _learn_policy(self, name: str, data: dict[str, Any]) -> None:
+    async def _learn_policy(self, name: str, data: Mapping[str, Any]) -> None:
         """Podman's restart policy of a container, which events do not carry: from the
         live model, else (only when a decision hangs on it) from an inspect."""
         rec = self.engine.record(name, str(data.get("id") or ""), data.get("labels") or None)

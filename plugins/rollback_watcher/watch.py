@@ -25,17 +25,18 @@ from bridge import faults
 from bridge.bus import Subscription
 from bridge.container_info import has_healthcheck, health_status
 from bridge.errors import BridgeError, NotFound
-from bridge.events import Event
+from bridge.events import JOB_DONE, UNIT_STATE, Event
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
+from bridge.updates import AUTOUPDATE_FAILED, AUTOUPDATE_UPDATED
 from plugins.rollback_watcher.verdict import Probation, Verdict, probation_from_labels
 
 logger = logging.getLogger(__name__)
 
 UNIT_LABEL = "PODMAN_SYSTEMD_UNIT"
 # What a watch listens to on the bus. Created before the restart, so nothing is missed.
-PATTERNS = ("job.done", "unit.state", "container.died", "container.health_status",
-            "autoupdate.updated", "autoupdate.failed")
+PATTERNS = (JOB_DONE, UNIT_STATE, "container.died", "container.health_status",
+            AUTOUPDATE_UPDATED, AUTOUPDATE_FAILED)
 
 Clock = Callable[[], float]
 

@@ -12,10 +12,12 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
+from bridge.contracts import Topic
 from bridge.errors import BridgeError
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
@@ -36,6 +38,29 @@ from .quadlet_install import install_quadlet
 from .service import DEPRECATED, generate
 
 CODES = {"invalid-argument": "invalid-params"}
+
+
+class UnitgenFailedData(TypedDict):
+    error: str
+    code: str
+    job_result: NotRequired[str | None]
+
+
+class UnitgenUnitData(TypedDict, total=False):
+    """A unit installed (``unitgen.installed``) or removed (``unitgen.removed``)."""
+
+    unit: str
+    path: str
+    enabled: bool
+    started: bool
+    job_result: str | None
+    removed: bool
+    stopped: bool
+
+
+UNITGEN_INSTALLED = Topic("unitgen.installed", UnitgenUnitData, owner="unit_generator")
+UNITGEN_REMOVED = Topic("unitgen.removed", UnitgenUnitData, owner="unit_generator")
+UNITGEN_FAILED = Topic("unitgen.failed", UnitgenFailedData, owner="unit_generator")
 
 
 def bridge_error(exc: GenerateError) -> BridgeError:
@@ -153,16 +178,16 @@ class UnitGeneratorPlugin:
                 results = await install_units(ctx.systemd, self.unit_dir, units,
                                               enable=p.enable, start=p.start, force=p.force)
         except BridgeError as exc:
-            ctx.publish("unitgen.failed", p.name, {"error": exc.message, "code": exc.code})
+            ctx.publish(UNITGEN_FAILED, p.name, UnitgenFailedData(error=exc.message, code=exc.code))
             raise
         for r in results:
-            ctx.publish("unitgen.installed", r.unit, r.to_json())
+            ctx.publish(UNITGEN_INSTALLED, r.unit, r.to_json())
         started = results[0]
         if started.job_result not in (None, "done"):
             # Installed, but it does not run: say so as an error, naming the job's verdict.
             message = (f"{started.unit} was installed but did not start: its start job "
                        f"ended {started.job_result!r} (see `systemctl status {started.unit}`)")
-            ctx.publish("unitgen.failed", started.unit, {
+            ctx.publish(UNITGEN_FAILED, started.unit, {
                 "error": message, "code": "failed", "job_result": started.job_result})
             raise BridgeError(message, "failed")
         answer: dict[str, Any] = {"installed": [r.to_json() for r in results],
@@ -175,7 +200,7 @@ class UnitGeneratorPlugin:
         ctx = self.ctx
         assert ctx is not None
         result = await remove_unit(ctx.systemd, self.unit_dir, p.unit, force=p.force)
-        ctx.publish("unitgen.removed", p.unit, result)
+        ctx.publish(UNITGEN_REMOVED, p.unit, result)
         return result
 
     # -- the command line
