@@ -184,7 +184,7 @@ class Bridge:
         self.plugins = PluginHost(
             bus=self.system_bus, podman=self.podman, systemd=self.systemd, store=self.store,
             state=self.state, methods=self.methods, config=s.plugins,
-            plugins=self._plugin_classes, unit_dir=s.unit_path)
+            plugins=self._plugin_classes, settings=s)
         stack.push_async_callback(self.plugins.stop)
         await self.plugins.start()
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -33,11 +33,13 @@ from bridge.events import (
     plugin_source,
 )
 from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
+from bridge.methods import method as method  # re-exported: plugins declare methods with it
 from bridge.roles import Role
 from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
-    from bridge.bus import Bus
+    from bridge.bus import Bus, Subscription
+    from bridge.config import Settings
     from bridge.events import Event
     from bridge.podman import PodmanClient
     from bridge.state import State
@@ -86,8 +88,10 @@ class PluginContext:
     methods: MethodRegistry
     logger: logging.Logger
     _on_task_failed: Callable[[BaseException], None]
-    unit_dir: Path = Path("/etc/systemd/system")  # where units this bridge installs go
+    # The bridge's settings (bridge.config.Settings), read-only: e.g. where units go.
+    settings: Settings | None = None
     _unlisten: list[Callable[[], None]] = field(default_factory=list)
+    _subs: list[Subscription] = field(default_factory=list)
     tasks: TaskOwner = field(init=False)
 
     def __post_init__(self) -> None:
@@ -119,10 +123,30 @@ class PluginContext:
         self.methods.register(name, handler, params, owner=self.name, description=description,
                               role=role, readonly=readonly)
 
-    def listen(self, patterns: list[str], listener: Callable[[Event, bytes], None]) -> None:
+    def register_methods(self, obj: object) -> list[str]:
+        """Register the ``@method`` handlers of ``obj`` (the host does it for the plugin
+        itself once it has started); the names registered."""
+        return self.methods.register_declared(obj, owner=self.name)
+
+    @overload
+    def listen(self, patterns: Topic[D], listener: Callable[[Event, D], None]) -> None: ...
+
+    @overload
+    def listen(self, patterns: Iterable[str], listener: Callable[[Event, bytes], None]
+               ) -> None: ...
+
+    def listen(self, patterns: Any, listener: Any) -> None:
         """A bus listener run inline by ``publish`` (keep it quick), removed when the plugin
-        stops."""
+        stops. Given one ``Topic``, it gets ``(event, data)`` typed by the topic."""
         self._unlisten.append(self.bus.listen(patterns, listener))
+
+    def subscribe(self, patterns: Iterable[str], since: int | None = None,
+                  maxsize: int | None = None) -> Subscription:
+        """A bus subscription (``Bus.subscribe``) closed when the plugin stops."""
+        sub = self.bus.subscribe(patterns, since=since, maxsize=maxsize)
+        self._subs = [s for s in self._subs if not s.closed]
+        self._subs.append(sub)
+        return sub
 
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str | None = None
                     ) -> asyncio.Task[Any]:
@@ -131,10 +155,14 @@ class PluginContext:
         return self.tasks.create(coro, name or "task")
 
     async def cancel_tasks(self) -> None:
-        """Stop listening, then cancel and await every task of the plugin."""
+        """Stop listening, close the subscriptions, then cancel and await every task of
+        the plugin."""
         for unlisten in self._unlisten:
             unlisten()
         self._unlisten.clear()
+        for sub in self._subs:
+            sub.close()
+        self._subs.clear()
         await self.tasks.close()
 
 
@@ -190,6 +218,13 @@ def add_plugin_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
 BackoffFn = Callable[[int], float]
 
 
+def _takes_context(cls: type[Any]) -> bool:
+    try:
+        return bool(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return False
+
+
 def default_backoff(failures: int) -> float:
     return exponential(failures, 0.5, 60.0)
 
@@ -209,9 +244,9 @@ class PluginHost:
         config: dict[str, dict[str, Any]],
         plugins: dict[str, type[Any] | Exception] | None = None,
         backoff: BackoffFn = default_backoff,
-        unit_dir: Path = Path("/etc/systemd/system"),
+        settings: Settings | None = None,
     ) -> None:
-        self.unit_dir = unit_dir
+        self.settings = settings
         self.bus = bus
         self.podman = podman
         self.systemd = systemd
@@ -269,13 +304,16 @@ class PluginHost:
                 name=name, config=config, bus=self.bus, podman=self.podman,
                 systemd=self.systemd, store=self.store, state=self.state, methods=self.methods,
                 logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed,
-                unit_dir=self.unit_dir)
-            plugin = cls()
+                settings=self.settings)
+            # A plugin whose constructor takes the context gets it there; one written
+            # before that (no arguments) gets it in start() only. Both get it in start().
+            plugin = cls(ctx) if _takes_context(cls) else cls()
             self._instances[name] = plugin
             info.state = "starting"
             error: BaseException | None = None
             try:
                 await plugin.start(ctx)
+                ctx.register_methods(plugin)
                 info.state = "running"
                 info.started_at = now_iso()
                 self.bus.publish(BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, name, {})

@@ -79,7 +79,7 @@ class RestartManagerPlugin:
             if c.get("unit"):
                 self.engine.note_unit(c["unit"], c["name"])
         # Subscribe before anything can happen that we should hear of.
-        self._sub = ctx.bus.subscribe(TOPICS, maxsize=50_000)
+        self._sub = ctx.subscribe(TOPICS, maxsize=50_000)
         ctx.register_method("restart.status", self.do_status, StatusParams,
                             "restart policy, restart count, last exit code, next attempt and "
                             "crash-loop flag, per container",

@@ -19,6 +19,7 @@ from typing_extensions import TypedDict
 
 from bridge.contracts import Topic
 from bridge.errors import BridgeError
+from bridge.paths import default_unit_dir
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
 
@@ -141,7 +142,9 @@ class UnitGeneratorPlugin:
     @property
     def unit_dir(self) -> Path:
         assert self.ctx is not None
-        return self.ctx.config.unit_dir or self.ctx.unit_dir
+        settings = self.ctx.settings
+        return self.ctx.config.unit_dir or (settings.unit_path if settings is not None
+                                            else default_unit_dir(self.ctx.systemd.scope))
 
     @property
     def quadlet_dir(self) -> Path:
