@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import BridgeError, Conflict
 from bridge.events import Event
-from bridge.methods import NoParams
+from bridge.methods import NoParams, method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.updates import ROLLED_BACK
 from plugins.auto_update import images
@@ -85,15 +85,6 @@ class AutoUpdatePlugin:
         await self.reconcile()
         c = self.config
         self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
-        ctx.register_method("autoupdate.run", self.do_run, RunParams,
-                            "check (dry_run) or update auto-update containers now",
-                            role="operator")
-        ctx.register_method("autoupdate.status", self.do_status, NoParams,
-                            "the timer's schedule, next and last run, pending updates",
-                            role="viewer", readonly=True)
-        ctx.register_method("autoupdate.history", self.do_history, HistoryParams,
-                            "recorded checks and updates, newest first",
-                            role="viewer", readonly=True)
         if c.timer:
             # A bad calendar expression is the plugin's failure, reported at start.
             try:
@@ -217,10 +208,14 @@ class AutoUpdatePlugin:
             "pending": [r.to_json() for r in report.rows if r.updated == "pending"]})
         return report
 
+    @method("autoupdate.run", RunParams, role="operator",
+            description="check (dry_run) or update auto-update containers now")
     async def do_run(self, params: RunParams) -> dict[str, Any]:
         report = await self.run(params.dry_run, params.rollback)
         return report.to_json()
 
+    @method("autoupdate.status", role="viewer", readonly=True,
+            description="the timer's schedule, next and last run, pending updates")
     async def do_status(self, _params: NoParams) -> dict[str, Any]:
         assert self.history is not None
         last = self.history.last_run()
@@ -230,6 +225,8 @@ class AutoUpdatePlugin:
                 "next_run": iso(self.next_run), "running": self.running,
                 "last_run": last, "pending": (last or {}).get("pending", [])}
 
+    @method("autoupdate.history", HistoryParams, role="viewer", readonly=True,
+            description="recorded checks and updates, newest first")
     async def do_history(self, params: HistoryParams) -> list[dict[str, Any]]:
         assert self.history is not None
         return self.history.list(params.limit, params.unit)

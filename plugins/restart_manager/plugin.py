@@ -19,6 +19,7 @@ from bridge.bus import Subscription
 from bridge.container_info import restart_policy
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
+from bridge.methods import method
 from bridge.plugin import PluginConfig, PluginContext
 from plugins.restart_manager.backoff import BackoffPolicy
 from plugins.restart_manager.boot import BootPass, refresh_marker
@@ -80,14 +81,6 @@ class RestartManagerPlugin:
                 self.engine.note_unit(c["unit"], c["name"])
         # Subscribe before anything can happen that we should hear of.
         self._sub = ctx.subscribe(TOPICS, maxsize=50_000)
-        ctx.register_method("restart.status", self.do_status, StatusParams,
-                            "restart policy, restart count, last exit code, next attempt and "
-                            "crash-loop flag, per container",
-                            role="viewer", readonly=True)
-        ctx.register_method("restart.reset", self.do_reset, ResetParams,
-                            "forget a container's failures: restart count, crash loop, "
-                            "pending restart",
-                            role="operator")
         ctx.create_task(self._consume(self._sub), name="restart_manager/events")
         if cfg.boot_restart:
             ctx.create_task(self._boot("start", None), name="restart_manager/boot")
@@ -245,6 +238,9 @@ class RestartManagerPlugin:
         self.user_stops.prune({c.get("Id", "") for c in listed})
 
     # -- methods
+    @method("restart.status", StatusParams, role="viewer", readonly=True,
+            description="restart policy, restart count, last exit code, next attempt and "
+                        "crash-loop flag, per container")
     async def do_status(self, params: StatusParams) -> Any:
         now = self._now()
         state = self.ctx.state
@@ -261,6 +257,8 @@ class RestartManagerPlugin:
                 rows[name] = status_row(None, name, self.engine, self.user_stops, now)
         return {"containers": [rows[n] for n in sorted(rows)]}
 
+    @method("restart.reset", ResetParams, role="operator",
+            description="forget a container's failures: restart count, crash loop, pending restart")
     async def do_reset(self, params: ResetParams) -> Any:
         live = self.ctx.state.find_container(params.name)
         name = live["name"] if live else params.name

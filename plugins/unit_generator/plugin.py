@@ -19,6 +19,7 @@ from typing_extensions import TypedDict
 
 from bridge.contracts import Topic
 from bridge.errors import BridgeError
+from bridge.methods import method
 from bridge.paths import default_unit_dir
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
@@ -126,15 +127,6 @@ class UnitGeneratorPlugin:
 
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
-        ctx.register_method("units.generate", self.do_generate, GenerateParams,
-                            "systemd units or Quadlet files for a container or pod",
-                            role="viewer", readonly=True)
-        ctx.register_method("units.install", self.do_install, InstallParams,
-                            "generate, write, daemon-reload, enable and (optionally) start",
-                            role="admin")
-        ctx.register_method("units.remove", self.do_remove, RemoveParams,
-                            "stop, disable, delete and daemon-reload a unit",
-                            role="admin")
 
     async def stop(self) -> None:
         self.ctx = None
@@ -159,10 +151,14 @@ class UnitGeneratorPlugin:
         except GenerateError as exc:
             raise bridge_error(exc) from None
 
+    @method("units.generate", GenerateParams, role="viewer", readonly=True,
+            description="systemd units or Quadlet files for a container or pod")
     async def do_generate(self, p: GenerateParams) -> dict[str, Any]:
         units, warnings = await self._generate(p)
         return {"units": units, "warnings": warnings}
 
+    @method("units.install", InstallParams, role="admin",
+            description="generate, write, daemon-reload, enable and (optionally) start")
     async def do_install(self, p: InstallParams) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx is not None
@@ -199,6 +195,8 @@ class UnitGeneratorPlugin:
             answer["generator"] = generator
         return answer
 
+    @method("units.remove", RemoveParams, role="admin",
+            description="stop, disable, delete and daemon-reload a unit")
     async def do_remove(self, p: RemoveParams) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx is not None
