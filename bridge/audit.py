@@ -137,20 +137,9 @@ class AuditLog:
     def list(self, limit: int = 100, before: int | None = None, who: str | None = None,
              method: str | None = None) -> list[dict[str, Any]]:
         sql = ("SELECT id, time, who, role, via, remote, method, params, ok, result, duration "
-               "FROM audit WHERE 1=1")
-        args: list[Any] = []
-        if before is not None:
-            sql += " AND id < ?"
-            args.append(before)
-        if who is not None:
-            sql += " AND who = ?"
-            args.append(who)
-        if method is not None:
-            sql += " AND method = ?"
-            args.append(method)
-        sql += " ORDER BY id DESC LIMIT ?"
-        args.append(limit)
+               "FROM audit")
+        rows = self.store.newest(sql, limit, id_below=before, who=who, method=method)
         return [{"id": r[0], "time": rfc3339(r[1]), "who": r[2], "role": r[3], "via": r[4],
                  "remote": r[5], "method": r[6], "params": json.loads(r[7]),
                  "ok": bool(r[8]), "result": json.loads(r[9]), "duration": r[10]}
-                for r in self.store.execute(sql, args)]
+                for r in rows]

@@ -156,19 +156,21 @@ class Store:
                 f"DELETE FROM {table} WHERE {where} AND id <= (SELECT id FROM {table} "
                 f"WHERE {where} ORDER BY id DESC LIMIT 1 OFFSET ?)", (*args, *args, keep))
 
+    def newest(self, select: str, limit: int, **where: Any) -> sqlite3.Cursor:
+        """``select`` (``SELECT ... FROM table``) filtered by each ``column=value`` of
+        ``where`` whose value is not None (``id_below=N``: ``id < N``), newest first."""
+        sql, args = select + " WHERE 1=1", []
+        for key, value in where.items():
+            if value is not None:
+                sql += " AND id < ?" if key == "id_below" else f" AND {key} = ?"
+                args.append(value)
+        return self.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+
     def journal(self, namespace: str, kind: str | None = None, limit: int = 100,
                 subject: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT id, kind, subject, time, data FROM journal WHERE namespace=?"
-        params: list[Any] = [namespace]
-        if kind is not None:
-            sql += " AND kind=?"
-            params.append(kind)
-        if subject is not None:
-            sql += " AND subject=?"
-            params.append(subject)
-        sql += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
+        rows = self.newest("SELECT id, kind, subject, time, data FROM journal", limit,
+                           namespace=namespace, kind=kind, subject=subject)
         # The time as every time on the wire: RFC 3339 UTC (docs/choices.md).
         return [{"id": r[0], "kind": r[1], "subject": r[2], "time": rfc3339(r[3]),
                  **json.loads(r[4])}
-                for r in self.db.execute(sql, params)]
+                for r in rows]
