@@ -24,6 +24,7 @@ import aiohttp
 
 from bridge.backoff import Backoff
 from bridge.errors import BridgeError
+from bridge.tasks import TaskOwner
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class BridgeClient:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._subs: dict[int, asyncio.Queue[dict[str, Any] | None]] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("client")
 
     async def __aenter__(self) -> BridgeClient:
         await self.connect()
@@ -69,13 +71,11 @@ class BridgeClient:
         if reply.get("type") != "auth_ok":
             await self._ws.close()
             raise AuthFailed(reply.get("message") or "authentication failed")
-        self._reader = asyncio.create_task(self._read(self._ws), name="client/reader")
+        self._reader = self._tasks.create(self._read(self._ws), "reader")
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-            self._reader = None
+        await self._tasks.close()
+        self._reader = None
         if self._ws is not None:
             await self._ws.close()
             self._ws = None

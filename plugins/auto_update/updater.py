@@ -31,6 +31,7 @@ from bridge import faults
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
+from bridge.tasks import TaskOwner
 from bridge.updates import (
     AUTOUPDATE_CHECK,
     AUTOUPDATE_FAILED,
@@ -112,6 +113,8 @@ class Updater:
         self.publish = publish
         self.history = history
         self._pulls: dict[str, asyncio.Task[str]] = {}
+        # A pull that fails is awaited by the units that share it: its failure is theirs.
+        self._pull_tasks = TaskOwner("autoupdate/pull", lambda _task, _exc: None)
         self._local: dict[str, images.LocalImage] = {}
         self._errors: list[str] = []
         self.run_id = ""
@@ -146,9 +149,7 @@ class Updater:
                     for group in groups:
                         tg.create_task(run_group(group))
             finally:
-                for t in self._pulls.values():
-                    t.cancel()
-                await asyncio.gather(*self._pulls.values(), return_exceptions=True)
+                await self._pull_tasks.close()
         report.rows = sort_rows(rows)
         report.errors += self._errors
         return report
@@ -339,10 +340,10 @@ class Updater:
                 auth = creds.x_registry_auth(ref.registry) if creds else None
             except BadReference:
                 pass
-            self._pulls[task.image] = asyncio.create_task(images.pull(
+            self._pulls[task.image] = self._pull_tasks.create(images.pull(
                 self.podman, task.image, tls_verify=self.options.tls_verify, auth=auth,
                 timeout=self.options.pull_timeout, progress=self.options.progress),
-                name=f"autoupdate-pull/{task.image}")
+                task.image)
         return await asyncio.shield(self._pulls[task.image])
 
     async def _restart(self, unit: str) -> tuple[str | None, str]:
