@@ -50,7 +50,7 @@ demo: deps panel
 
 lint: deps
 	$(BIN)/ruff check bridge plugins tests
-	$(BIN)/mypy --strict bridge
+	$(BIN)/mypy --strict bridge plugins
 
 # The Quadlet generator, the auto-update units, the panel as a Cockpit package
 # (scripts/install-cockpit.sh), and podbridge's user unit.

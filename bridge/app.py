@@ -32,10 +32,11 @@ from bridge.paths import is_root
 from bridge.plugin import PluginHost
 from bridge.podman import PodmanClient, wait_for_socket
 from bridge.server import Server
-from bridge.sources import PodmanSource, SystemdSource
+from bridge.sources import PodmanSource, SystemdSource, start_sources
 from bridge.state import State
 from bridge.store import Store
 from bridge.systemd import SystemdClient
+from bridge.tasks import TaskOwner
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,9 @@ class Bridge:
         self._plugin_classes = plugins
         self.podman_source: PodmanSource | None = None
         self.systemd_source: SystemdSource | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self.tasks = TaskOwner("bridge")
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._closed = False
         self._runner: web.AppRunner | None = None
         self.listener: Listener | None = None
         self._service: asyncio.subprocess.Process | None = None
@@ -104,9 +107,9 @@ class Bridge:
         if settings.fleet.joined:
             self.bus.host = settings.fleet.host
 
-    async def _ensure_podman(self) -> None:
+    async def _ensure_podman(self, stack: contextlib.AsyncExitStack) -> None:
         """Use the socket we were pointed at; when none answers and podman is installed,
-        run `podman system service` on a private socket and own it."""
+        run `podman system service` on a private socket and own it (``stack`` ends it)."""
         if await self.podman.ping(timeout=3):
             return
         podman = shutil.which("podman")
@@ -124,19 +127,47 @@ class Bridge:
         self._service = await asyncio.create_subprocess_exec(
             podman, "system", "service", "--time=0", url,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+        stack.push_async_callback(self._stop_service)
         await self.podman.close()
         self.podman = PodmanClient(url)
         if not await wait_for_socket(self.podman, 20):
             logger.error("podman system service did not come up at %s", url)
 
+    async def _stop_service(self) -> None:
+        service, self._service = self._service, None
+        if service is None or service.returncode is not None:
+            return
+        service.terminate()
+        try:
+            await asyncio.wait_for(service.wait(), 10)
+        except TimeoutError:
+            service.kill()
+            await service.wait()
+
+    async def _close_clients(self) -> None:
+        self._closed = True
+        await self.state.aclose()
+        self.systemd.close()
+        await self.podman.close()
+
     async def start(self) -> None:
+        """Start everything, each part registered on an exit stack as it starts: when a
+        later part fails (the port is taken, the store cannot be opened), what was already
+        started is stopped again, in reverse order, before the error reaches the caller."""
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(self._close_clients)
+            await self._start(stack)
+            self._stack = stack.pop_all()
+
+    async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         s = self.settings
         self.listener = Listener(Endpoint.parse(s.listen), socket_group=s.socket_group,
                                  systemd_address=self.systemd.address)
         await self.listener.check()
         private_dir(s.state_dir)
         private_file(s.state_dir / "podbridge.db")
-        self.store = Store(s.state_dir / "podbridge.db")
+        self.store = store = Store(s.state_dir / "podbridge.db")
+        stack.callback(store.close)
         self.token = load_or_create_token(s.token_path)
         # A unix socket is local by nature (its file mode and the peer's uid guard it): no TLS.
         ssl_context = None if self.listener.endpoint.path is not None else tls.choose(
@@ -148,7 +179,7 @@ class Bridge:
                          login_attempts=s.login_attempts, login_window=s.login_window)
         self.audit = AuditLog(self.store, self.bus, s.audit_max_entries, s.audit_max_age_days)
         self.methods.audit = self.audit.record
-        await self._ensure_podman()
+        await self._ensure_podman(stack)
         register_core_methods(self.methods, self)
         register_issue19_methods(self.methods, self)
         if s.fleet.joined:
@@ -159,23 +190,25 @@ class Bridge:
             self.fleet_link = FleetLink(s.fleet, bus=self.bus, methods=self.methods,
                                         state=self.state, fleet_bus=self.fleet_bus)
             self.fleet = Fleet(s.fleet.name, s.fleet.host, self.fleet_link)
+            stack.push_async_callback(self.fleet_link.close)
             await self.fleet_link.start()
         register_fleet_methods(self.methods, self.fleet_link)
 
-        self.podman_source = PodmanSource(self.bus, self.podman, self.state)
-        self.systemd_source = SystemdSource(self.bus, self.systemd, self.state)
-        self._tasks = [
-            asyncio.create_task(self.podman_source.run(), name="source/podman"),
-            asyncio.create_task(self.systemd_source.run(), name="source/systemd"),
-        ]
+        stack.push_async_callback(self.tasks.close)
+        self.podman_source, self.systemd_source = start_sources(
+            self.tasks, self.bus, self.podman, self.systemd, self.state)
+        stack.push_async_callback(self.podman_source.close)
+        stack.push_async_callback(self.systemd_source.close)
         if s.rootless and is_root() and s.systemd == "system":
-            self.owners = Owners(self.bus, s.user_runtime_root)
-            await self.owners.start()
+            self.owners = owners = Owners(self.bus, s.user_runtime_root)
+            stack.push_async_callback(owners.stop)
+            await owners.start()
         self.plugins = PluginHost(
             bus=self.system_bus, podman=self.podman, systemd=self.systemd, store=self.store,
             state=self.state, methods=self.methods, config=s.plugins,
-            plugins=self._plugin_classes, unit_dir=s.unit_path, owners=self.owners,
+            plugins=self._plugin_classes, settings=s, owners=self.owners,
             user_fs_root=s.user_fs_root, fleet=self.fleet)
+        stack.push_async_callback(self.plugins.stop)
         await self.plugins.start()
 
         server = Server(bus=self.bus, methods=self.methods, auth=self.auth,
@@ -183,47 +216,29 @@ class Bridge:
                         queue_size=s.client_queue, tls=ssl_context is not None,
                         fleet_bus=self.fleet_bus)
         self.server = server
-        self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await self.listener.start(self._runner, ssl_context)
+        self._runner = runner = web.AppRunner(server.app, access_log=None,
+                                              handle_signals=False)
+        # The websockets close (runner.cleanup) before the plugins stop, then the socket
+        # file goes.
+        stack.push_async_callback(self.listener.close)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        await self.listener.start(runner, ssl_context)
         self.url = self.listener.url(self.token)
         self.bus.publish(BRIDGE_STARTED, SOURCE_BRIDGE, "bridge",
                          {"version": __version__, "podman": self.podman.url,
                           "systemd": self.systemd.address})
 
     async def stop(self) -> None:
-        if self.plugins is not None:
-            await self.plugins.stop()
-        if self.fleet_link is not None:
-            await self.fleet_link.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        if self.listener is not None:
-            await self.listener.close()
-        if self.owners is not None:
-            await self.owners.stop()
-        if self.systemd_source is not None:
-            self.systemd_source.stop()
-        if self.podman_source is not None:
-            self.podman_source.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
-        self.state.close()
-        self.systemd.close()
-        await self.podman.close()
-        if self._service is not None and self._service.returncode is None:
-            self._service.terminate()
-            try:
-                await asyncio.wait_for(self._service.wait(), 10)
-            except TimeoutError:
-                self._service.kill()
-                await self._service.wait()
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        """Stop what ``start`` started, in reverse order (a bridge never started only
+        closes its clients). Safe to call twice."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+        elif not self._closed:
+            await self._close_clients()
+        self.store = None
+        self._runner = None
 
 
 async def serve(settings: Settings) -> int:
@@ -243,7 +258,7 @@ async def serve(settings: Settings) -> int:
     try:
         await bridge.start()
     except ListenError as exc:
-        await bridge.stop()
+        # start() has already undone what it started.
         print(exc, file=sys.stderr, flush=True)
         return 1
     print(f"podbridge {__version__} is serving at {bridge.url}", flush=True)

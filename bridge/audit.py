@@ -11,7 +11,11 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from bridge.errors import BridgeError
+from typing_extensions import TypedDict
+
+from bridge.contracts import Topic, record
+from bridge.errors import as_bridge_error
+from bridge.events import rfc3339
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -21,7 +25,36 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-AUDIT_CALL = "audit.call"
+
+
+class AuditCallData(TypedDict):
+    who: str
+    role: str
+    via: str
+    remote: str
+    ok: bool
+    duration: float
+    error: str | None
+
+
+@record("audit")
+class AuditRecord(TypedDict):
+    """One call in the audit trail (``audit.list``)."""
+
+    id: int
+    time: str | None
+    who: str
+    role: str
+    via: str
+    remote: str
+    method: str
+    params: Any
+    ok: bool
+    result: Any
+    duration: float
+
+
+AUDIT_CALL = Topic("audit.call", AuditCallData)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,11 +108,8 @@ class AuditLog:
                error: BaseException | None, result: Any, duration: float) -> None:
         if error is None:
             ok, outcome = True, {"data": result}
-        elif isinstance(error, BridgeError):
-            ok, outcome = False, {"error": error.to_json()}
         else:
-            ok, outcome = False, {"error": {"code": "internal-error",
-                                            "message": f"{type(error).__name__}: {error}"}}
+            ok, outcome = False, {"error": as_bridge_error(error).to_json()}
         now = time.time()
         try:
             self.store.execute(
@@ -102,27 +132,14 @@ class AuditLog:
 
     def prune(self) -> None:
         self._since_prune = 0
-        self.store.execute("DELETE FROM audit WHERE time < ?", (time.time() - self.max_age,))
-        self.store.execute("DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id "
-                           "DESC LIMIT 1 OFFSET ?)", (self.max_entries,))
+        self.store.trim("audit", self.max_entries, before=time.time() - self.max_age)
 
     def list(self, limit: int = 100, before: int | None = None, who: str | None = None,
              method: str | None = None) -> list[dict[str, Any]]:
         sql = ("SELECT id, time, who, role, via, remote, method, params, ok, result, duration "
-               "FROM audit WHERE 1=1")
-        args: list[Any] = []
-        if before is not None:
-            sql += " AND id < ?"
-            args.append(before)
-        if who is not None:
-            sql += " AND who = ?"
-            args.append(who)
-        if method is not None:
-            sql += " AND method = ?"
-            args.append(method)
-        sql += " ORDER BY id DESC LIMIT ?"
-        args.append(limit)
-        return [{"id": r[0], "time": r[1], "who": r[2], "role": r[3], "via": r[4],
+               "FROM audit")
+        rows = self.store.newest(sql, limit, id_below=before, who=who, method=method)
+        return [{"id": r[0], "time": rfc3339(r[1]), "who": r[2], "role": r[3], "via": r[4],
                  "remote": r[5], "method": r[6], "params": json.loads(r[7]),
                  "ok": bool(r[8]), "result": json.loads(r[9]), "duration": r[10]}
-                for r in self.store.execute(sql, args)]
+                for r in rows]

@@ -15,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any, TypeVar, overload
 
+from bridge.contracts import Topic
 from bridge.events import Event, encode_event, topic_matches
+
+D = TypeVar("D", bound=Mapping[str, Any])
 
 logger = logging.getLogger(__name__)
 
@@ -103,18 +106,28 @@ class Subscription:
             raise self.dropped
         return None
 
-    async def get(self) -> tuple[Event, bytes]:
+    async def next(self) -> tuple[Event, bytes] | None:
+        """The next (event, bytes); ``None`` once the subscription is closed and empty: the
+        end of the stream is a value. A dropped one raises ``SubscriptionDropped``."""
         while True:
             item = self.get_nowait()
             if item is not None:
                 return item
             if self.closed:
-                raise asyncio.CancelledError("subscription closed")
+                return None
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+
+    async def get(self) -> tuple[Event, bytes]:
+        """``next`` for callers written before it: the end raises ``CancelledError``.
+        New code uses ``next`` or ``events``."""
+        item = await self.next()
+        if item is None:
+            raise asyncio.CancelledError("subscription closed")
+        return item
 
     def drain(self) -> list[tuple[Event, bytes]]:
         """Everything queued now, without waiting (for batching writers)."""
@@ -127,9 +140,9 @@ class Subscription:
         return items
 
     async def events(self) -> AsyncIterator[Event]:
-        while True:
-            event, _ = await self.get()
-            yield event
+        """Every event until the subscription is closed (then the loop just ends)."""
+        while (item := await self.next()) is not None:
+            yield item[0]
 
     def close(self) -> None:
         if not self.closed:
@@ -170,10 +183,25 @@ class Bus:
     def oldest_seq(self) -> int:
         return self._ring[0][0].seq if self._ring else self._seq + 1
 
+    @overload
+    def publish(self, type: Topic[D], source: str, subject: str, data: D, *,
+                time: str | None = None) -> Event: ...
+
+    @overload
+    def publish(self, type: str, source: str, subject: str,
+                data: Mapping[str, Any] | None = None, *, time: str | None = None
+                ) -> Event: ...
+
     def publish(
-        self, type: str, source: str, subject: str, data: dict[str, Any] | None = None,
+        self, type: str, source: str, subject: str, data: Mapping[str, Any] | None = None,
         *, time: str | None = None,
     ) -> Event:
+        """Publish an event. With a ``Topic`` (bridge.contracts) its data is checked
+        against the topic's TypedDict; a plain topic string takes any mapping."""
+        return self._publish(type, source, subject, data, time)
+
+    def _publish(self, type: str, source: str, subject: str,
+                 data: Mapping[str, Any] | None, time: str | None) -> Event:
         self._seq += 1
         event = Event(self._seq, type, source, subject, data or {}, time, host=self.host)
         raw = encode_event(event)
@@ -206,9 +234,29 @@ class Bus:
             if hit:
                 sub._push(item)
 
-    def listen(self, patterns: Iterable[str], listener: Listener) -> Callable[[], None]:
-        """Run ``listener`` inline for every matching event; returns the function that stops it."""
-        entry = (tuple(patterns), listener)
+    @overload
+    def listen(self, patterns: Topic[D], listener: Callable[[Event, D], None]
+               ) -> Callable[[], None]: ...
+
+    @overload
+    def listen(self, patterns: Iterable[str], listener: Listener) -> Callable[[], None]: ...
+
+    def listen(self, patterns: Iterable[str] | Topic[Any], listener: Callable[..., None]
+               ) -> Callable[[], None]:
+        """Run ``listener`` inline for every matching event; returns the function that stops
+        it. Given one ``Topic``, the listener gets ``(event, data)``, its data typed by the
+        topic; given patterns, ``(event, raw bytes)`` as always."""
+        if isinstance(patterns, Topic):
+            typed = listener
+
+            def listener(event: Event, _raw: bytes) -> None:
+                typed(event, event.data)
+
+            patterns = (str(patterns),)
+        return self._listen(tuple(patterns), listener)
+
+    def _listen(self, patterns: tuple[str, ...], listener: Listener) -> Callable[[], None]:
+        entry = (patterns, listener)
         self._listeners.append(entry)
 
         def remove() -> None:

@@ -22,8 +22,10 @@ from typing import Any
 
 import aiohttp
 
+from bridge.backoff import Backoff
 from bridge.client_stream import ClientStream
 from bridge.errors import BridgeError
+from bridge.tasks import TaskOwner
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class BridgeClient:
         self._subs: dict[int, asyncio.Queue[dict[str, Any] | None]] = {}
         self._streams: dict[int, asyncio.Queue[dict[str, Any] | None]] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("client")
 
     async def __aenter__(self) -> BridgeClient:
         await self.connect()
@@ -70,13 +73,11 @@ class BridgeClient:
         if reply.get("type") != "auth_ok":
             await self._ws.close()
             raise AuthFailed(reply.get("message") or "authentication failed")
-        self._reader = asyncio.create_task(self._read(self._ws), name="client/reader")
+        self._reader = self._tasks.create(self._read(self._ws), "reader")
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-            self._reader = None
+        await self._tasks.close()
+        self._reader = None
         if self._ws is not None:
             await self._ws.close()
             self._ws = None
@@ -166,7 +167,7 @@ class BridgeClient:
                      reconnect: bool = True) -> AsyncIterator[dict[str, Any]]:
         """Events matching ``topics``, resumed across reconnects from the last seq seen."""
         last = since
-        delay = 0.2
+        backoff = Backoff(0.2, 5.0)
         while True:
             queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
             try:
@@ -189,7 +190,7 @@ class BridgeClient:
                                       err.get("code", "failed"))
                 if last is None:
                     last = result["data"]["seq"]
-                delay = 0.2
+                backoff.reset()
                 while True:
                     frame = await queue.get()
                     if frame is None or frame["type"] == "dropped":
@@ -213,5 +214,4 @@ class BridgeClient:
             if not reconnect:
                 return
             await self.close()
-            await asyncio.sleep(delay)
-            delay = min(5.0, delay * 2)
+            await backoff.sleep()

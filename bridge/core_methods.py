@@ -22,6 +22,7 @@ READS, CHANGES = True, False
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
+    from bridge.plugin import PluginRecord
 
 
 class ContainerRef(BaseModel):
@@ -111,7 +112,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     async def owners_list(_: NoParams) -> list[dict[str, Any]]:
         return bridge.owners.list() if bridge.owners is not None else []
 
-    async def plugins_list(_: NoParams) -> list[dict[str, Any]]:
+    async def plugins_list(_: NoParams) -> list[PluginRecord]:
         return bridge.plugins.list() if bridge.plugins is not None else []
 
     async def methods_list(_: NoParams) -> list[dict[str, Any]]:

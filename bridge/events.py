@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 import re
 import time as _time
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Required
 
 import orjson
+from typing_extensions import TypedDict
+
+from bridge.contracts import Topic
 
 # Sources
 SOURCE_PODMAN = "podman"
@@ -27,18 +31,89 @@ def plugin_source(name: str) -> str:
     return f"plugin/{name}"
 
 
-# Topics published by the core. Plugins publish their own under their own prefix.
-JOB_DONE = "job.done"
-UNIT_NEW = "unit.new"
-UNIT_REMOVED = "unit.removed"
-UNIT_STATE = "unit.state"
-SYSTEMD_RELOADING = "systemd.reloading"
-BRIDGE_STARTED = "bridge.started"
-BRIDGE_PLUGIN_FAILED = "bridge.plugin_failed"
-BRIDGE_PLUGIN_STARTED = "bridge.plugin_started"
-BRIDGE_SOURCE = "bridge.source"  # a source connected / lost its peer
+# Topics published by the core, each with the TypedDict of its data (bridge.contracts).
+# Plugins declare their own, next to where they publish them.
+
+
+class JobDoneData(TypedDict):
+    unit: str
+    job: str
+    id: int
+    result: str
+
+
+class UnitRefData(TypedDict):
+    unit: str
+
+
+class UnitFieldsData(TypedDict):
+    active_state: str | None
+    sub_state: str | None
+    result: str | None
+    n_restarts: int | None
+
+
+class UnitStateData(TypedDict):
+    unit: str
+    active_state: str | None
+    sub_state: str | None
+    result: str | None
+    n_restarts: int | None
+    previous: UnitFieldsData
+
+
+class ReloadingData(TypedDict):
+    active: bool
+
+
+class BridgeStartedData(TypedDict):
+    version: str
+    podman: str
+    systemd: str
+
+
+class PluginFailedData(TypedDict):
+    error: str
+
+
+class EmptyData(TypedDict):
+    pass
+
+
+class SourceData(TypedDict):
+    connected: bool
+    error: str | None
+
+
+class PodmanEventData(TypedDict, total=False):
+    """``container.<action>``, ``image.<action>``, ``pod.<action>`` ... (Podman's event
+    actions), translated by bridge/sources.py."""
+
+    id: Required[str]
+    time: Required[str | None]
+    image: str
+    pod_id: str
+    exit_code: int | None
+    health: str | None
+    labels: dict[str, str]
+    state: str
+    oom_killed: bool
+    attributes: dict[str, str]
+    error: str
+
+
+JOB_DONE = Topic("job.done", JobDoneData)
+UNIT_NEW = Topic("unit.new", UnitRefData)
+UNIT_REMOVED = Topic("unit.removed", UnitRefData)
+UNIT_STATE = Topic("unit.state", UnitStateData)
+SYSTEMD_RELOADING = Topic("systemd.reloading", ReloadingData)
+BRIDGE_STARTED = Topic("bridge.started", BridgeStartedData)
+BRIDGE_PLUGIN_FAILED = Topic("bridge.plugin_failed", PluginFailedData)
+BRIDGE_PLUGIN_STARTED = Topic("bridge.plugin_started", EmptyData)
+BRIDGE_SOURCE = Topic("bridge.source", SourceData)  # a source connected / lost its peer
 
 PODMAN_OBJECT_TYPES = ("container", "image", "pod", "volume", "network", "system", "secret")
+PODMAN_TOPICS = {kind: Topic(f"{kind}.*", PodmanEventData) for kind in PODMAN_OBJECT_TYPES}
 
 
 _second_cache: list[Any] = [-1, ""]
@@ -55,6 +130,41 @@ def now_iso() -> str:
     return f"{_second_cache[1]}.{int((t - sec) * 1_000_000):06d}Z"
 
 
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?\s*"
+                      r"(Z|[+-]\d\d:?\d\d)?(?:\s+\S+)?$")
+
+
+def rfc3339(value: Any) -> str | None:
+    """Any time Podman or the bridge has (epoch seconds, an RFC 3339 string with any
+    offset, Go's ``2006-01-02 15:04:05.999 +0000 UTC``) in the one form of the wire: RFC
+    3339 in UTC with a ``Z``, its fraction kept (to the nanosecond). None for no time
+    (None, 0, Go's zero time) or one that cannot be read."""
+    if value is None or value == "" or value == 0 or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        ns = int(value * 1_000_000_000) if value < 1e11 else int(value)
+        return iso_from_ns(ns) if ns > 0 else None
+    if not isinstance(value, str):
+        return None
+    m = _RFC3339.match(value.strip())
+    if m is None:
+        return None
+    date, clock, fraction, offset = m.groups()
+    if date.startswith("0001-"):
+        return None
+    fraction = (fraction or "")[:9]
+    try:
+        dt = datetime.fromisoformat(f"{date}T{clock}")
+    except ValueError:
+        return None
+    if offset and offset != "Z":
+        sign = 1 if offset[0] == "+" else -1
+        digits = offset[1:].replace(":", "")
+        dt -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{fraction}Z" if fraction else f"{text}Z"
+
+
 def iso_from_ns(ns: int) -> str:
     dt = datetime.fromtimestamp(ns // 1_000_000_000, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % 1_000_000_000:09d}Z"
@@ -69,8 +179,10 @@ class Event:
 
     __slots__ = ("data", "host", "id", "seq", "source", "subject", "time", "type")
 
+    data: Mapping[str, Any]
+
     def __init__(self, seq: int, type: str, source: str, subject: str,
-                 data: dict[str, Any], time: str | None = None, id: str | None = None,
+                 data: Mapping[str, Any], time: str | None = None, id: str | None = None,
                  host: str | None = None) -> None:
         self.seq = seq
         # The fleet host the event happened on (docs/fleet.md); None outside a fleet.

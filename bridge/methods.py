@@ -8,11 +8,12 @@ import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bridge.errors import BridgeError, InvalidParams
+from bridge.errors import AccessDenied as AccessDenied  # re-exported: its old home
+from bridge.errors import InvalidParams, UnknownMethod
 from bridge.roles import ROLES, Caller, Role, allows
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,52 @@ class Method:
     readonly: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class MethodSpec:
+    """What ``@method`` says of a handler; the registry makes it a ``Method``."""
+
+    name: str
+    params: type[BaseModel]
+    description: str
+    role: Role
+    readonly: bool
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+SPEC_ATTR = "__bridge_method__"
+
+
+def method(name: str, params: type[BaseModel] = NoParams, *, role: Role = "admin",
+           readonly: bool = False, description: str = "") -> Callable[[F], F]:
+    """Declare a handler as the method ``name``, next to its code::
+
+        @method("rollback.status", role="viewer", readonly=True)
+        async def do_status(self, _: NoParams) -> dict[str, Any]: ...
+
+    ``MethodRegistry.register_declared(obj)`` (a plugin's context does it for the plugin)
+    registers every handler so marked. ``description`` defaults to the docstring's first
+    line; ``role`` and ``readonly`` as for ``register``."""
+    if role not in ROLES:
+        raise ValueError(f"method {name!r}: unknown role {role!r}")
+
+    def mark(handler: F) -> F:
+        doc = (handler.__doc__ or "").strip().split("\n", 1)[0]
+        setattr(handler, SPEC_ATTR, MethodSpec(name, params, description or doc, role,
+                                               readonly))
+        return handler
+    return mark
+
+
+def declared_methods(obj: object) -> list[tuple[MethodSpec, Handler]]:
+    """The ``@method`` handlers of ``obj`` (bound to it), in name order."""
+    found = []
+    for attr in sorted(dir(type(obj))):
+        spec = getattr(getattr(type(obj), attr, None), SPEC_ATTR, None)
+        if isinstance(spec, MethodSpec):
+            found.append((spec, getattr(obj, attr)))
+    return found
+
+
 def format_validation_error(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
@@ -51,10 +98,6 @@ def format_validation_error(exc: ValidationError) -> str:
 
 
 AuditFn = Callable[[Method, Caller, Any, "BaseException | None", Any, float], None]
-
-
-class AccessDenied(BridgeError):
-    code = "access-denied"
 
 
 class MethodRegistry:
@@ -76,6 +119,16 @@ class MethodRegistry:
                              f"{self._methods[name].owner}")
         self._methods[name] = Method(name, handler, params, owner, description, role, readonly)
 
+    def register_declared(self, obj: object, owner: str = "bridge") -> list[str]:
+        """Register every ``@method`` handler of ``obj``; the names registered."""
+        names = []
+        for spec, handler in declared_methods(obj):
+            self.register(spec.name, handler, spec.params, owner=owner,
+                          description=spec.description, role=spec.role,
+                          readonly=spec.readonly)
+            names.append(spec.name)
+        return names
+
     def unregister_owner(self, owner: str) -> None:
         for name in [n for n, m in self._methods.items() if m.owner == owner]:
             del self._methods[name]
@@ -84,7 +137,7 @@ class MethodRegistry:
         try:
             return self._methods[name]
         except KeyError:
-            raise BridgeError(f"unknown method {name!r}", "unknown-method") from None
+            raise UnknownMethod(f"unknown method {name!r}") from None
 
     def list(self) -> list[Method]:
         return sorted(self._methods.values(), key=lambda m: m.name)

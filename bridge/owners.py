@@ -14,29 +14,40 @@ which hears only its owner's events (:class:`OwnerBus`), so two users' ``myapp``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import pwd
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict
 
 from bridge.bus import Bus, Listener
+from bridge.contracts import Topic
 from bridge.errors import InvalidParams, NotFound
 from bridge.events import Event
 from bridge.podman import PodmanClient
-from bridge.sources import PodmanSource, SystemdSource
+from bridge.sources import PodmanSource, SystemdSource, start_sources
 from bridge.state import State
 from bridge.systemd import MANAGER_IFACE, MANAGER_PATH, SystemdClient
+from bridge.tasks import TaskOwner
 from bridge.userfiles import UserFolder, user_folder
 
 logger = logging.getLogger(__name__)
 
 SCAN_INTERVAL = 2.0
-OWNER_ADDED = "bridge.owner_added"
-OWNER_REMOVED = "bridge.owner_removed"
+
+
+class OwnerData(TypedDict):
+    uid: int
+    user: str
+    runtime_dir: NotRequired[str]
+
+
+OWNER_ADDED = Topic("bridge.owner_added", OwnerData)
+OWNER_REMOVED = Topic("bridge.owner_removed", OwnerData)
 
 
 @dataclass(frozen=True)
@@ -81,13 +92,13 @@ class OwnerBus(Bus):
     def oldest_seq(self) -> int:
         return self._bus.oldest_seq
 
-    def publish(self, type: str, source: str, subject: str,
-                data: dict[str, Any] | None = None, *, time: str | None = None) -> Event:
+    def _publish(self, type: str, source: str, subject: str,
+                 data: Mapping[str, Any] | None, time: str | None) -> Event:
         if self.owner is not None:
             data = {**(data or {}), **self.owner.tag()}
-        return self._bus.publish(type, source, subject, data, time=time)
+        return self._bus._publish(type, source, subject, data, time)
 
-    def listen(self, patterns: Iterable[str], listener: Listener) -> Callable[[], None]:
+    def _listen(self, patterns: tuple[str, ...], listener: Listener) -> Callable[[], None]:
         owner = self.owner
 
         def mine(event: Event, raw: bytes) -> None:
@@ -95,7 +106,7 @@ class OwnerBus(Bus):
                     else "uid" not in event.data:
                 listener(event, raw)
 
-        return self._bus.listen(patterns, mine)
+        return self._bus._listen(patterns, mine)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._bus, name)
@@ -111,25 +122,20 @@ class OwnerSession:
         self.podman = PodmanClient(f"unix://{runtime_dir}/podman/podman.sock")
         self.systemd = SystemdClient("user", f"unix:path={runtime_dir}/bus", as_uid=owner.uid)
         self.state = State(self.bus)
-        self.podman_source = PodmanSource(self.bus, self.podman, self.state)
-        self.systemd_source = SystemdSource(self.bus, self.systemd, self.state)
-        self._tasks: list[asyncio.Task[None]] = []
+        self.tasks = TaskOwner(f"owner/{owner.user}({owner.uid})")
+        self.podman_source: PodmanSource | None = None
+        self.systemd_source: SystemdSource | None = None
 
     def start(self) -> None:
-        name = f"{self.owner.user}({self.owner.uid})"
-        self._tasks = [
-            asyncio.create_task(self.podman_source.run(), name=f"source/podman/{name}"),
-            asyncio.create_task(self.systemd_source.run(), name=f"source/systemd/{name}"),
-        ]
+        self.podman_source, self.systemd_source = start_sources(
+            self.tasks, self.bus, self.podman, self.systemd, self.state)
 
     async def stop(self) -> None:
-        self.systemd_source.stop()
-        self.podman_source.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
-        self.state.close()
+        for source in (self.systemd_source, self.podman_source):
+            if source is not None:
+                await source.close()
+        await self.tasks.close()
+        await self.state.aclose()
         self.systemd.close()
         await self.podman.close()
 
@@ -179,20 +185,16 @@ class Owners:
         self.run_user = run_user
         self.interval = interval
         self.sessions: dict[int, OwnerSession] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("owners")
 
     async def start(self) -> None:
         if os.geteuid() != 0:
             raise RuntimeError("only a bridge run as root serves other users")
         await self.scan()
-        self._task = asyncio.create_task(self._scan_loop(), name="owners/scan")
+        self._tasks.create(self._scan_loop(), "scan")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._tasks.close()
         for session in list(self.sessions.values()):
             await session.stop()
         self.sessions.clear()
@@ -234,7 +236,8 @@ class Owners:
 
     def list(self) -> list[dict[str, Any]]:
         return [{**s.owner.tag(), "runtime_dir": str(s.runtime_dir),
-                 "podman": s.podman_source.connected, "systemd": s.systemd_source.connected}
+                 "podman": bool(s.podman_source and s.podman_source.connected),
+                 "systemd": bool(s.systemd_source and s.systemd_source.connected)}
                 for s in self.sessions.values()]
 
     def merge(self, snapshot: dict[str, Any]) -> dict[str, Any]:

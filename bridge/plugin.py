@@ -13,25 +13,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import logging
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from typing_extensions import TypedDict
 
-from bridge.events import BRIDGE_PLUGIN_FAILED, BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, plugin_source
+from bridge.backoff import exponential
+from bridge.contracts import Topic, record
+from bridge.events import (
+    BRIDGE_PLUGIN_FAILED,
+    BRIDGE_PLUGIN_STARTED,
+    SOURCE_BRIDGE,
+    now_iso,
+    plugin_source,
+)
 from bridge.fleet.api import Fleet
 from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
+from bridge.methods import method as method  # re-exported: plugins declare methods with it
 from bridge.owners import Owner, Owners, OwnerSession, check_owner_param
 from bridge.roles import Role
+from bridge.tasks import TaskOwner
 from bridge.userfiles import UserFolder
 
 if TYPE_CHECKING:
-    from bridge.bus import Bus
+    from bridge.bus import Bus, Subscription
+    from bridge.config import Settings
     from bridge.events import Event
     from bridge.podman import PodmanClient
     from bridge.state import State
@@ -39,6 +51,8 @@ if TYPE_CHECKING:
     from bridge.systemd import SystemdClient
 
 logger = logging.getLogger(__name__)
+
+D = TypeVar("D", bound=Mapping[str, Any])
 
 ENTRY_POINT_GROUP = "podbridge.plugins"
 
@@ -100,19 +114,34 @@ class PluginContext:
     methods: MethodRegistry
     logger: logging.Logger
     _on_task_failed: Callable[[BaseException], None]
-    unit_dir: Path = Path("/etc/systemd/system")  # where units this bridge installs go
+    # The bridge's settings (bridge.config.Settings), read-only: e.g. where units go.
+    settings: Settings | None = None
     owners: Owners | None = None    # a root bridge's users (bridge.owners), else None
     user_fs_root: Path = Path("/")  # where users' home folders are seen from
     # The fleet (docs/fleet.md): `fleet.joined` is False outside one; calls carry plugin/NAME.
     fleet: Fleet = field(default_factory=lambda: Fleet("default", "", None))
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _unlisten: list[Callable[[], None]] = field(default_factory=list)
+    _subs: list[Subscription] = field(default_factory=list)
+    tasks: TaskOwner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tasks = TaskOwner(f"plugin/{self.name}",
+                               lambda _task, exc: self._on_task_failed(exc))
 
     @property
     def source(self) -> str:
         return plugin_source(self.name)
 
-    def publish(self, type: str, subject: str, data: dict[str, Any] | None = None) -> None:
+    @overload
+    def publish(self, type: Topic[D], subject: str, data: D) -> None: ...
+
+    @overload
+    def publish(self, type: str, subject: str, data: Mapping[str, Any] | None = None
+                ) -> None: ...
+
+    def publish(self, type: str, subject: str, data: Mapping[str, Any] | None = None
+                ) -> None:
+        """Publish as the plugin; with a ``Topic``, its data is checked by its TypedDict."""
         self.bus.publish(type, self.source, subject, data)
 
     def register_method(
@@ -124,6 +153,11 @@ class PluginContext:
         self.methods.register(name, handler, params, owner=self.name, description=description,
                               role=role, readonly=readonly)
 
+    def register_methods(self, obj: object) -> list[str]:
+        """Register the ``@method`` handlers of ``obj`` (the host does it for the plugin
+        itself once it has started); the names registered."""
+        return self.methods.register_declared(obj, owner=self.name)
+
     def for_owner(self, owner: str | None) -> OwnerTarget:
         """The Podman and systemd manager an ``owner`` param names (a user's name or uid;
         None, "", "system", "root" or "0": the bridge's own), as core methods route
@@ -134,38 +168,54 @@ class PluginContext:
         return OwnerTarget(session.owner, session.podman, session.systemd, session,
                            self.user_fs_root)
 
-    def listen(self, patterns: list[str], listener: Callable[[Event, bytes], None]) -> None:
+    @overload
+    def listen(self, patterns: Topic[D], listener: Callable[[Event, D], None]) -> None: ...
+
+    @overload
+    def listen(self, patterns: Iterable[str], listener: Callable[[Event, bytes], None]
+               ) -> None: ...
+
+    def listen(self, patterns: Any, listener: Any) -> None:
         """A bus listener run inline by ``publish`` (keep it quick), removed when the plugin
-        stops."""
+        stops. Given one ``Topic``, it gets ``(event, data)`` typed by the topic."""
         self._unlisten.append(self.bus.listen(patterns, listener))
+
+    def subscribe(self, patterns: Iterable[str], since: int | None = None,
+                  maxsize: int | None = None) -> Subscription:
+        """A bus subscription (``Bus.subscribe``) closed when the plugin stops."""
+        sub = self.bus.subscribe(patterns, since=since, maxsize=maxsize)
+        self._subs = [s for s in self._subs if not s.closed]
+        self._subs.append(sub)
+        return sub
 
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str | None = None
                     ) -> asyncio.Task[Any]:
         """A task owned by the plugin: cancelled when it stops; if it raises, the plugin has
         failed and is restarted."""
-        task = asyncio.create_task(coro, name=name or f"plugin/{self.name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._on_task_failed(exc)
+        return self.tasks.create(coro, name or "task")
 
     async def cancel_tasks(self) -> None:
+        """Stop listening, close the subscriptions, then cancel and await every task of
+        the plugin."""
         for unlisten in self._unlisten:
             unlisten()
         self._unlisten.clear()
-        tasks = list(self._tasks)
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
+        for sub in self._subs:
+            sub.close()
+        self._subs.clear()
+        await self.tasks.close()
+
+
+@record("plugin")
+class PluginRecord(TypedDict):
+    """A plugin as ``bridge.plugins`` lists it."""
+
+    name: str
+    enabled: bool
+    state: str            # stopped|starting|running|failed|disabled|broken
+    last_error: str | None
+    failures: int
+    started_at: str | None
 
 
 @dataclass
@@ -176,9 +226,9 @@ class PluginInfo:
     state: str = "stopped"  # stopped|starting|running|failed|disabled|broken
     last_error: str | None = None
     failures: int = 0
-    started_at: float | None = None
+    started_at: str | None = None  # RFC 3339 UTC
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> PluginRecord:
         return {"name": self.name, "enabled": self.enabled, "state": self.state,
                 "last_error": self.last_error, "failures": self.failures,
                 "started_at": self.started_at}
@@ -208,8 +258,15 @@ def add_plugin_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
 BackoffFn = Callable[[int], float]
 
 
+def _takes_context(cls: type[Any]) -> bool:
+    try:
+        return bool(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return False
+
+
 def default_backoff(failures: int) -> float:
-    return float(min(60.0, 0.5 * 2.0 ** max(0, failures - 1)))
+    return exponential(failures, 0.5, 60.0)
 
 
 class PluginHost:
@@ -227,12 +284,12 @@ class PluginHost:
         config: dict[str, dict[str, Any]],
         plugins: dict[str, type[Any] | Exception] | None = None,
         backoff: BackoffFn = default_backoff,
-        unit_dir: Path = Path("/etc/systemd/system"),
+        settings: Settings | None = None,
         owners: Owners | None = None,
         user_fs_root: Path = Path("/"),
         fleet: Fleet | None = None,
     ) -> None:
-        self.unit_dir = unit_dir
+        self.settings = settings
         self.owners = owners
         self.user_fs_root = user_fs_root
         self.fleet = fleet or Fleet("default", "", None)
@@ -248,7 +305,7 @@ class PluginHost:
         self.info: dict[str, PluginInfo] = {}
         self._instances: dict[str, Any] = {}
         self._contexts: dict[str, PluginContext] = {}
-        self._supervisors: dict[str, asyncio.Task[None]] = {}
+        self._supervisors = TaskOwner("supervise")
         self._failed: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
@@ -261,14 +318,10 @@ class PluginHost:
             enabled = bool(section.get("enabled", True))
             self.info[name] = PluginInfo(name, cls, enabled, "stopped" if enabled else "disabled")
             if enabled:
-                self._supervisors[name] = asyncio.create_task(
-                    self._supervise(name, cls, section), name=f"supervise/{name}")
+                self._supervisors.create(self._supervise(name, cls, section), name)
 
     async def stop(self) -> None:
-        for task in self._supervisors.values():
-            task.cancel()
-        await asyncio.gather(*self._supervisors.values(), return_exceptions=True)
-        self._supervisors.clear()
+        await self._supervisors.close()
 
     def _report_failed(self, name: str, error: str) -> None:
         self.bus.publish(BRIDGE_PLUGIN_FAILED, SOURCE_BRIDGE, name, {"error": error})
@@ -297,16 +350,19 @@ class PluginHost:
                 name=name, config=config, bus=self.bus, podman=self.podman,
                 systemd=self.systemd, store=self.store, state=self.state, methods=self.methods,
                 logger=logging.getLogger(f"plugins.{name}"), _on_task_failed=on_task_failed,
-                unit_dir=self.unit_dir, owners=self.owners, user_fs_root=self.user_fs_root,
+                settings=self.settings, owners=self.owners, user_fs_root=self.user_fs_root,
                 fleet=self.fleet.as_caller(plugin_source(name)))
-            plugin = cls()
+            # A plugin whose constructor takes the context gets it there; one written
+            # before that (no arguments) gets it in start() only. Both get it in start().
+            plugin = cls(ctx) if _takes_context(cls) else cls()
             self._instances[name] = plugin
             info.state = "starting"
             error: BaseException | None = None
             try:
                 await plugin.start(ctx)
+                ctx.register_methods(plugin)
                 info.state = "running"
-                info.started_at = time.time()
+                info.started_at = now_iso()
                 self.bus.publish(BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, name, {})
                 await failed.wait()
                 error = errors[0]
@@ -334,7 +390,7 @@ class PluginHost:
         await ctx.cancel_tasks()
         self.methods.unregister_owner(name)
 
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[PluginRecord]:
         return [i.to_json() for i in sorted(self.info.values(), key=lambda i: i.name)]
 
     def instance(self, name: str) -> Any | None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from bridge.errors import BridgeError
+from bridge.errors import ProtocolError as ProtocolError  # re-exported: its old home
 from bridge.methods import format_validation_error
 
 MAX_TOPICS = 64
@@ -84,14 +84,6 @@ Inbound = Annotated[InboundMsg, Field(discriminator="type")]
 _inbound: TypeAdapter[InboundMsg] = TypeAdapter(Inbound)  # type: ignore[arg-type, unused-ignore]
 KNOWN_TYPES = ("subscribe", "unsubscribe", "call", "ping", "stream_close", "stream_input",
                "stream_resize")
-
-
-class ProtocolError(BridgeError):
-    """A message that cannot be understood; ``msg_id`` is its id when it had a usable one."""
-
-    def __init__(self, message: str, msg_id: int | None = None) -> None:
-        super().__init__(message, "protocol-error")
-        self.msg_id = msg_id
 
 
 def parse(text: str | bytes) -> InboundMsg:

@@ -13,10 +13,11 @@ from aiohttp import web
 
 from bridge import __version__
 from bridge.auth import COOKIE, Auth
-from bridge.errors import BridgeError
+from bridge.errors import AccessDenied, BridgeError, ProtocolError, to_bridge_error
 from bridge.peer import is_unix, peer_cred, trusted_peer
 from bridge.roles import Caller
 from bridge.streams import StreamSource
+from bridge.tasks import TaskOwner
 from bridge.websocket import Connection, dumps, loads
 
 if TYPE_CHECKING:
@@ -24,12 +25,6 @@ if TYPE_CHECKING:
     from bridge.methods import MethodRegistry
 
 logger = logging.getLogger(__name__)
-
-HTTP_STATUS = {
-    "protocol-error": 400, "invalid-params": 400, "not-found": 404, "unknown-method": 404,
-    "access-denied": 403, "not-supported": 501, "conflict": 409, "timeout": 504,
-    "failed": 502, "internal-error": 500,
-}
 
 PLACEHOLDER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>podbridge</title></head>
@@ -67,7 +62,7 @@ class Server:
         self.connections: set[Connection] = set()
         self.unauthenticated = 0
         self._unauthenticated_by: Counter[str] = Counter()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("server")
         self.app = web.Application(client_max_size=1024 * 1024)
         self.app.add_routes([
             web.get("/ws", self.handle_ws),
@@ -231,8 +226,8 @@ class Server:
             # POST that only has a cookie must carry JSON: a form on another site cannot
             # send that content type without a CORS preflight, which is never granted.
             if request.method != "POST":
-                return self._api_error(BridgeError(
-                    f"{name} changes things: send it as a POST", "access-denied"),
+                return self._api_error(AccessDenied(
+                    f"{name} changes things: send it as a POST"),
                     {"Allow": "POST"}, status=405)
             if caller.via == "session" and request.content_type != "application/json":
                 return _denied(f"{name} with a session cookie needs a JSON body "
@@ -242,18 +237,13 @@ class Server:
             try:
                 params = loads(await request.read() or b"{}")
             except ValueError as exc:
-                return self._api_error(BridgeError(f"body is not JSON: {exc}",
-                                                   "protocol-error"))
+                return self._api_error(ProtocolError(f"body is not JSON: {exc}"))
         else:
             params = dict(request.query)
         try:
             data = await self.methods.call(name, params, caller)
-        except BridgeError as exc:
-            return self._api_error(exc)
         except Exception as exc:
-            logger.exception("method %s failed", name)
-            return self._api_error(BridgeError(f"{type(exc).__name__}: {exc}",
-                                               "internal-error"))
+            return self._api_error(to_bridge_error(exc, f"method {name}"))
         if isinstance(data, StreamSource):
             # Nothing of it was opened: a stream needs the websocket (docs/protocol.md).
             await data.aclose()
@@ -267,7 +257,7 @@ class Server:
     def _api_error(exc: BridgeError, headers: dict[str, str] | None = None,
                    status: int | None = None) -> web.Response:
         return web.Response(body=dumps({"ok": False, "error": exc.to_json()}),
-                            status=status or HTTP_STATUS.get(exc.code, 500),
+                            status=status or exc.status,
                             content_type="application/json", headers=headers)
 
     async def handle_ws(self, request: web.Request) -> web.StreamResponse:
@@ -345,7 +335,7 @@ class Server:
                 logger.exception("session sweep failed")
 
     async def _on_startup(self, _app: web.Application) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="server/sessions")
+        self._tasks.create(self._sweep_forever(), "sessions")
 
     async def _on_response_prepare(self, _request: web.Request,
                                    response: web.StreamResponse) -> None:
@@ -353,9 +343,6 @@ class Server:
             response.headers["Strict-Transport-Security"] = HSTS
 
     async def _on_shutdown(self, _app: web.Application) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
-            self._sweeper = None
+        await self._tasks.close()
         for conn in list(self.connections):
             await conn.close()

@@ -30,6 +30,7 @@ from typing import Any
 
 from dbus_fast import Message
 
+from bridge.backoff import Backoff
 from bridge.bus import Bus
 from bridge.errors import BridgeError
 from bridge.events import (
@@ -56,6 +57,7 @@ from bridge.systemd import (
     unit_path_to_name,
     unwrap,
 )
+from bridge.tasks import TaskOwner
 
 logger = logging.getLogger(__name__)
 
@@ -67,20 +69,6 @@ NON_LABEL_ATTRIBUTES = frozenset({"image", "name", "podId", "containerExitCode",
 # judged: it is taken for a repeat (and counted).
 DEDUP_KEYS = 65_536
 ROTATION = "log-rotation"
-
-
-class Backoff:
-    def __init__(self, first: float = 0.1, cap: float = 5.0) -> None:
-        self.first = first
-        self.cap = cap
-        self.delay = first
-
-    def reset(self) -> None:
-        self.delay = self.first
-
-    async def sleep(self) -> None:
-        await asyncio.sleep(self.delay)
-        self.delay = min(self.cap, self.delay * 2)
 
 
 def translate_podman_event(raw: dict[str, Any], compat: PodmanCompat | None = None,
@@ -150,6 +138,7 @@ class PodmanSource:
         self._live_ns = 0           # rotations before this are history, not news
         self._reader: EventReader | None = None
         self._resync_task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(f"{type(self).__name__}")
 
     def metrics(self) -> dict[str, int]:
         reader = self._reader
@@ -200,8 +189,8 @@ class PodmanSource:
         self.gaps_suspected += 1
         logger.warning("podman events: a gap is suspected (%s); listing the state again", why)
         if self._resync_task is None or self._resync_task.done():
-            self._resync_task = asyncio.get_running_loop().create_task(
-                self._guarded_resync(), name="podman/resync")
+            self._resync_task = self._tasks.create(
+                self._guarded_resync(), "resync")
 
     async def _guarded_resync(self) -> None:
         try:
@@ -212,6 +201,11 @@ class PodmanSource:
     def stop(self) -> None:
         if self._resync_task is not None:
             self._resync_task.cancel()
+
+    async def close(self) -> None:
+        """``stop``, and wait until a re-list it cancelled has ended."""
+        self.stop()
+        await self._tasks.close()
 
     def _set_connected(self, connected: bool, error: str | None = None) -> None:
         if connected != self.connected:
@@ -270,7 +264,7 @@ class PodmanSource:
             except asyncio.CancelledError:
                 raise
             except (BridgeError, OSError, TimeoutError, ValueError) as exc:
-                log = logger.warning if self.connected or backoff.delay == backoff.first \
+                log = logger.warning if self.connected or backoff.attempt == 1 \
                     else logger.debug
                 log("podman event stream: %s", exc)
                 self._set_connected(False, str(exc))
@@ -293,6 +287,7 @@ class SystemdSource:
         self._paths: dict[str, str] = {}
         self._remove_handler: Callable[[], None] | None = None
         self._resync_task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(f"{type(self).__name__}")
 
     def _set_connected(self, connected: bool, error: str | None = None) -> None:
         if connected != self.connected:
@@ -321,7 +316,7 @@ class SystemdSource:
                 raise
             except Exception as exc:
                 # Say it once, not at every retry.
-                log = logger.warning if self.connected or backoff.delay == backoff.first \
+                log = logger.warning if self.connected or backoff.attempt == 1 \
                     else logger.debug
                 log("systemd source: %s", exc)
                 self._set_connected(False, str(exc))
@@ -334,6 +329,11 @@ class SystemdSource:
             self._remove_handler = None
         if self._resync_task is not None:
             self._resync_task.cancel()
+
+    async def close(self) -> None:
+        """``stop``, and wait until a re-list it cancelled has ended."""
+        self.stop()
+        await self._tasks.close()
 
     async def resync(self) -> None:
         units = await self.systemd.list_units()
@@ -399,8 +399,8 @@ class SystemdSource:
                 if not active:
                     # Units may have come and gone: read them again, off the signal path.
                     if self._resync_task is None or self._resync_task.done():
-                        self._resync_task = asyncio.get_running_loop().create_task(
-                            self._guarded_resync(), name="systemd/resync")
+                        self._resync_task = self._tasks.create(
+                            self._guarded_resync(), "resync")
             return
         if member == "PropertiesChanged" and msg.path:
             iface, changed, _invalidated = msg.body
@@ -423,3 +423,15 @@ class SystemdSource:
             await self.resync()
         except Exception as exc:
             logger.warning("systemd resync after reload failed: %s", exc)
+
+
+def start_sources(tasks: TaskOwner, bus: Bus, podman: PodmanClient, systemd: SystemdClient,
+                  state: State, label: str = "") -> tuple[PodmanSource, SystemdSource]:
+    """The two sources of one Podman and one systemd, run as tasks of ``tasks``; they stop
+    (their pending re-lists too) when ``tasks`` closes."""
+    podman_source = PodmanSource(bus, podman, state)
+    systemd_source = SystemdSource(bus, systemd, state)
+    suffix = f"/{label}" if label else ""
+    tasks.create(podman_source.run(), f"source/podman{suffix}")
+    tasks.create(systemd_source.run(), f"source/systemd{suffix}")
+    return podman_source, systemd_source

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NotRequired
 
-from bridge.events import Event
+from typing_extensions import TypedDict
+
+from bridge.container_info import health_status, restart_policy
+from bridge.contracts import record
+from bridge.events import Event, rfc3339
+from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -37,6 +43,65 @@ ACTION_STATE = {
 UNIT_FIELDS = ("active_state", "sub_state", "result", "n_restarts")
 
 
+# The records of the live state (``state.get`` and the panel's store): their contracts.
+class PortRecord(TypedDict):
+    host_ip: str
+    host_port: int | None
+    container_port: int | None
+    protocol: str
+
+
+@record("container")
+class ContainerRecord(TypedDict):
+    id: str
+    name: str
+    image: str
+    image_id: str
+    state: str
+    health: str | None
+    exit_code: int | None
+    started_at: str | None     # RFC 3339 UTC, as every time on the wire
+    created_at: str | None
+    labels: dict[str, str]
+    pod: str
+    unit: str | None
+    restart_policy: str | None
+    restart_count: int
+    ports: list[PortRecord]
+    uid: NotRequired[int]      # the owner of a rootless container (a root bridge's users)
+    user: NotRequired[str]
+
+
+@record("pod")
+class PodRecord(TypedDict):
+    id: str
+    name: str
+    status: str
+    containers: list[str]
+
+
+@record("image")
+class ImageRecord(TypedDict):
+    id: str
+    names: list[str]
+    created: str | None
+    size: int | None
+
+
+@record("unit")
+class UnitRecord(TypedDict):
+    name: str
+    description: str
+    load_state: str
+    active_state: str | None
+    sub_state: str | None
+    result: str | None
+    n_restarts: int | None
+    container: str | None      # the container the unit runs (state.get adds it)
+    uid: NotRequired[int]
+    user: NotRequired[str]
+
+
 def container_from_list(c: dict[str, Any]) -> dict[str, Any]:
     """Our record from one entry of ``GET /libpod/containers/json``."""
     labels = c.get("Labels") or {}
@@ -55,8 +120,8 @@ def container_from_list(c: dict[str, Any]) -> dict[str, Any]:
         "state": c.get("State", ""),
         "health": None,
         "exit_code": c.get("ExitCode"),
-        "started_at": started if started and started > 0 else None,
-        "created_at": c.get("Created") or c.get("CreatedAt"),
+        "started_at": rfc3339(started),
+        "created_at": rfc3339(c.get("Created") or c.get("CreatedAt")),
         "labels": labels,
         "pod": c.get("Pod", ""),
         "unit": labels.get("PODMAN_SYSTEMD_UNIT"),
@@ -68,18 +133,11 @@ def container_from_list(c: dict[str, Any]) -> dict[str, Any]:
 
 def apply_inspect(record: dict[str, Any], info: dict[str, Any]) -> None:
     state = info.get("State") or {}
-    host = info.get("HostConfig") or {}
-    policy = host.get("RestartPolicy") or {}
-    name = policy.get("Name") or "no"
-    if name == "on-failure" and policy.get("MaximumRetryCount"):
-        name = f"on-failure:{policy['MaximumRetryCount']}"
-    record["restart_policy"] = name
+    record["restart_policy"] = restart_policy(info)
     record["restart_count"] = info.get("RestartCount", record.get("restart_count", 0))
-    health_obj = state.get("Health") or state.get("Healthcheck") or {}
-    health = health_obj.get("Status") if isinstance(health_obj, dict) else None
-    record["health"] = health or None
-    record["started_at"] = state.get("StartedAt") or record.get("started_at")
-    record["created_at"] = info.get("Created") or record.get("created_at")
+    record["health"] = health_status(info)
+    record["started_at"] = rfc3339(state.get("StartedAt")) or record.get("started_at")
+    record["created_at"] = rfc3339(info.get("Created")) or record.get("created_at")
     record["exit_code"] = state.get("ExitCode", record.get("exit_code"))
 
 
@@ -93,6 +151,7 @@ class State:
         self.podman: PodmanClient | None = None
         self._to_inspect: set[str] = set()
         self._inspect_task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner("state")
         self._images_dirty = False
         self._pods_dirty = False
         self._unlisten = bus.listen(["container.*", "pod.*", "image.*"], self._on_event)
@@ -101,6 +160,11 @@ class State:
         self._unlisten()
         if self._inspect_task is not None:
             self._inspect_task.cancel()
+
+    async def aclose(self) -> None:
+        """``close``, and wait until a round of inspects it cancelled has ended."""
+        self.close()
+        await self._tasks.close()
 
     # -- snapshots
     def snapshot(self) -> dict[str, Any]:
@@ -151,7 +215,7 @@ class State:
 
     async def _refresh_images(self, podman: PodmanClient) -> None:
         self.images = {i["Id"]: {"id": i["Id"], "names": i.get("Names") or [],
-                                 "created": i.get("Created"), "size": i.get("Size")}
+                                 "created": rfc3339(i.get("Created")), "size": i.get("Size")}
                        for i in await podman.images()}
 
     def _on_event(self, event: Event, _raw: bytes) -> None:
@@ -166,7 +230,7 @@ class State:
             self._images_dirty = True
             self._schedule_inspect()
 
-    def _on_container(self, action: str, name: str, data: dict[str, Any]) -> None:
+    def _on_container(self, action: str, name: str, data: Mapping[str, Any]) -> None:
         cid = data.get("id", "")
         if not cid:
             return
@@ -188,7 +252,7 @@ class State:
         if new_state:
             rec["state"] = new_state
         if action in ("start", "restart"):
-            rec["started_at"] = data.get("time") or rec.get("started_at")
+            rec["started_at"] = rfc3339(data.get("time")) or rec.get("started_at")
             self._to_inspect.add(cid)
         if action == "rename":
             rec["name"] = name
@@ -205,8 +269,7 @@ class State:
         if self.podman is None:
             return
         if self._inspect_task is None or self._inspect_task.done():
-            self._inspect_task = asyncio.get_running_loop().create_task(
-                self._inspect_pending(), name="state/inspect")
+            self._inspect_task = self._tasks.create(self._inspect_pending(), "inspect")
 
     async def _inspect_pending(self) -> None:
         assert self.podman is not None

@@ -14,11 +14,23 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
 
 from bridge.errors import BridgeError
+from bridge.events import rfc3339
 
 logger = logging.getLogger(__name__)
+
+
+class JournalEntry(TypedDict):
+    """What every journal row carries (``Store.journal``), beside its record's fields."""
+
+    id: int
+    kind: str
+    subject: str
+    time: str | None          # RFC 3339 UTC
 
 
 class StoreFull(BridgeError):
@@ -131,17 +143,34 @@ class Store:
                  json.dumps(data, default=str)))
         return int(cur.lastrowid or 0)
 
+    def trim(self, table: Literal["journal", "audit"], keep: int, *,
+             namespace: str | None = None, before: float | None = None) -> None:
+        """Forget the oldest rows of ``table`` (of one ``namespace`` of the journal): all
+        but the newest ``keep``, and, with ``before``, every row older than that time."""
+        where, args = ("namespace=?", [namespace]) if namespace is not None else ("1=1", [])
+        with _writing(self.path):
+            if before is not None:
+                self.db.execute(f"DELETE FROM {table} WHERE {where} AND time < ?",
+                                (*args, before))
+            self.db.execute(
+                f"DELETE FROM {table} WHERE {where} AND id <= (SELECT id FROM {table} "
+                f"WHERE {where} ORDER BY id DESC LIMIT 1 OFFSET ?)", (*args, *args, keep))
+
+    def newest(self, select: str, limit: int, **where: Any) -> sqlite3.Cursor:
+        """``select`` (``SELECT ... FROM table``) filtered by each ``column=value`` of
+        ``where`` whose value is not None (``id_below=N``: ``id < N``), newest first."""
+        sql, args = select + " WHERE 1=1", []
+        for key, value in where.items():
+            if value is not None:
+                sql += " AND id < ?" if key == "id_below" else f" AND {key} = ?"
+                args.append(value)
+        return self.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+
     def journal(self, namespace: str, kind: str | None = None, limit: int = 100,
                 subject: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT id, kind, subject, time, data FROM journal WHERE namespace=?"
-        params: list[Any] = [namespace]
-        if kind is not None:
-            sql += " AND kind=?"
-            params.append(kind)
-        if subject is not None:
-            sql += " AND subject=?"
-            params.append(subject)
-        sql += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
-        return [{"id": r[0], "kind": r[1], "subject": r[2], "time": r[3], **json.loads(r[4])}
-                for r in self.db.execute(sql, params)]
+        rows = self.newest("SELECT id, kind, subject, time, data FROM journal", limit,
+                           namespace=namespace, kind=kind, subject=subject)
+        # The time as every time on the wire: RFC 3339 UTC (docs/choices.md).
+        return [{"id": r[0], "kind": r[1], "subject": r[2], "time": rfc3339(r[3]),
+                 **json.loads(r[4])}
+                for r in rows]

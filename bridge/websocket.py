@@ -16,11 +16,10 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from bridge.bus import ReplayGap, Subscription, SubscriptionDropped
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, NotFound, ProtocolError, to_bridge_error
 from bridge.protocol import (
     CallMsg,
     PingMsg,
-    ProtocolError,
     StreamCloseMsg,
     StreamInputMsg,
     StreamMsg,
@@ -32,6 +31,7 @@ from bridge.protocol import (
 )
 from bridge.roles import Caller
 from bridge.streams import MAX_STREAMS, StreamRunner, StreamSource
+from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -90,7 +90,9 @@ class Connection:
         self.methods = methods
         self.queue_size = queue_size
         self._subs: dict[int, tuple[Subscription, asyncio.Task[None]]] = {}
-        self._calls: set[asyncio.Task[None]] = set()
+        # Calls and subscription pumps: cancelled and awaited when the connection closes.
+        self._calls = TaskOwner("ws/call")
+        self._pumps = TaskOwner("ws/sub")
         self._streams: dict[int, StreamRunner] = {}
         self._opening = 0   # streams being opened (counted against MAX_STREAMS)
         self._closing: asyncio.Task[None] | None = None
@@ -209,40 +211,31 @@ class Connection:
         await self.send_result(msg.id, {"seq": sub.last_seq, "reset": gap})
         if gap:
             await self._send({"type": "reset", "sub": msg.id, "seq": sub.last_seq})
-        pump = asyncio.create_task(self._pump(msg.id, sub), name=f"ws/sub/{msg.id}")
+        pump = self._pumps.create(self._pump(msg.id, sub), str(msg.id))
         self._subs[msg.id] = (sub, pump)
 
     async def do_unsubscribe(self, msg: UnsubscribeMsg) -> None:
         entry = self._subs.pop(msg.sub, None)
         if entry is None:
-            await self.send_error(msg.id, BridgeError(f"no subscription {msg.sub}",
-                                                      "not-found"))
+            await self.send_error(msg.id, NotFound(f"no subscription {msg.sub}"))
             return
         sub, pump = entry
         sub.close()
-        pump.cancel()
+        await self._pumps.cancel(pump)
         await self.send_result(msg.id, None)
 
     def do_call(self, msg: CallMsg) -> None:
         if len(self._calls) >= MAX_CALLS_IN_FLIGHT:
-            task = asyncio.create_task(self.send_error(msg.id, BridgeError(
-                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")))
+            self._calls.create(self.send_error(msg.id, BridgeError(
+                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")), "refused")
         else:
-            task = asyncio.create_task(self._call(msg), name=f"ws/call/{msg.method}")
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
+            self._calls.create(self._call(msg), msg.method)
 
     async def _call(self, msg: CallMsg) -> None:
         try:
             data = await self.methods.call(msg.method, msg.params, self.caller)
-        except BridgeError as exc:
-            await self.send_error(msg.id, exc)
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
-            logger.exception("method %s failed", msg.method)
-            await self.send_error(msg.id, BridgeError(f"{type(exc).__name__}: {exc}",
-                                                      "internal-error"))
+            await self.send_error(msg.id, to_bridge_error(exc, f"method {msg.method}"))
         else:
             if isinstance(data, StreamSource):
                 await self._open_stream(msg.id, data)
@@ -304,12 +297,10 @@ class Connection:
         # As a call: in a task of its own, so that a slow write to an exec's stdin never
         # holds up the connection's other messages.
         if len(self._calls) >= MAX_CALLS_IN_FLIGHT:
-            task = asyncio.create_task(self.send_error(msg.id, BridgeError(
-                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")))
+            self._calls.create(self.send_error(msg.id, BridgeError(
+                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")), "refused")
         else:
-            task = asyncio.create_task(self._stream_msg(msg), name=f"ws/{msg.type}")
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
+            self._calls.create(self._stream_msg(msg), msg.type)
 
     async def _stream_msg(self, msg: StreamMsg) -> None:
         runner = self._streams.get(msg.stream)
@@ -336,7 +327,9 @@ class Connection:
         transport = self.request.transport
         try:
             while True:
-                first = await sub.get()
+                first = await sub.next()
+                if first is None:
+                    return
                 batch = [first, *sub.drain()]
                 if transport is None or transport.is_closing():
                     return
@@ -412,17 +405,11 @@ class Connection:
                 self.request.transport.abort()
 
     async def close(self) -> None:
-        tasks: list[asyncio.Task[Any]] = []
-        for sub, pump in self._subs.values():
+        for sub, _pump in self._subs.values():
             sub.close()
-            pump.cancel()
-            tasks.append(pump)
         self._subs.clear()
-        for call in list(self._calls):
-            call.cancel()
-            tasks.append(call)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._pumps.close()
+        await self._calls.close()
         # Every stream's reader and sender are cancelled and awaited, and its source
         # (Podman's response, an exec's socket, journalctl) let go of: nothing outlives
         # the connection.

@@ -3,6 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../frontend"
 [ -f package.json ] || { echo "build-panel: no frontend yet; the bridge serves a placeholder"; exit 0; }
+# The panel's types of the bridge's events and records, from the bridge's contracts (JSON
+# Schema, bridge/contracts.py). Written only when they change, so an unchanged contract
+# does not make the panel stale.
+../.venv/bin/python -m bridge.contracts --typescript src/generated/contracts.ts
 if [ -f dist/index.html ] && [ -z "$(find src index.html cockpit.html cockpit package.json package-lock.json vite.config.* \
         -newer dist/index.html 2>/dev/null | head -1)" ]; then
     exit 0

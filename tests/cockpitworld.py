@@ -32,6 +32,7 @@ from bridge.config import DEFAULT_PORT
 from bridge.sandbox import World
 from bridge.sandbox.registry import free_port
 from bridge.sandbox.world import UnixHTTPConnection
+from tests.helpers import ServedBridge
 
 ROOT = Path(__file__).resolve().parents[1]
 COCKPIT_WS = Path("/usr/lib/cockpit/cockpit-ws")
@@ -198,7 +199,7 @@ def _answers(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-class UnixBridge:
+class UnixBridge(ServedBridge):
     """`podbridge serve` on the world, on the unix socket Cockpit's page looks for."""
 
     def __init__(self, world: World, state_dir: Path, panel: Path | None = None, *,
@@ -249,29 +250,10 @@ class UnixBridge:
         assert answer["ok"], answer
         return answer["data"]
 
-    def _sources_connected(self) -> bool:
-        try:
-            status = self.call("bridge.status")
-        except (OSError, ValueError, AssertionError):
-            return False
-        return bool(status["podman"]["connected"] and status["systemd"]["connected"])
-
     @property
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc = None
 
 
 def remove_staged_package(share: Path) -> None:

@@ -62,6 +62,43 @@ def _check_children(request: pytest.FixtureRequest) -> Iterator[None]:
     assert not leaked, f"test leaked child processes: {sorted(leaked)}"
 
 
+def _open_fds() -> set[tuple[int, str]]:
+    """This process's descriptors, each with what it points at (a number reused for
+    something else counts as new)."""
+    fds = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            fds.add((int(name), os.readlink(f"/proc/self/fd/{name}")))
+        except OSError:
+            continue  # the one listdir itself had open
+    return fds
+
+
+_FDS_AFTER_SETUP = pytest.StashKey[set[tuple[int, str]]]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    yield
+    item.stash[_FDS_AFTER_SETUP] = _open_fds()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """A test that leaves a descriptor open fails. Measured from after its fixtures are
+    set up (a world or a module's bridge opens its own for many tests) to after its
+    function-scoped fixtures are torn down; a test marked ``allow_fds`` is exempt."""
+    yield
+    before = item.stash.get(_FDS_AFTER_SETUP, None)
+    if before is None or item.get_closest_marker("allow_fds"):
+        return
+    leaked = sorted(_open_fds() - before)
+    if leaked:
+        # Descriptors of higher-scoped fixtures that this teardown ended are never "new";
+        # anything new is the test's own.
+        pytest.fail(f"test leaked file descriptors: {leaked}", pytrace=False)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked ``flavours("debian12", why="...")`` runs only in those flavours: its
     other flavours' cases are deselected (not skipped), and the reason is printed once."""

@@ -256,13 +256,13 @@ class Lexer:
             elif ch == "|":
                 yield self._emit(T.PIPE)
             elif ch == '"':
-                yield self._quote()
+                yield self._quoted('"', T.STRING, "quoted string")
             elif ch == "`":
                 yield self._raw_quote()
             elif ch == "$":
                 yield self._field_or_variable(T.VARIABLE)
             elif ch == "'":
-                yield self._char()
+                yield self._quoted("'", T.CHAR_CONSTANT, "character constant")
             elif ch == "." and not ("0" <= self._peek() <= "9") and self._peek() != "":
                 yield self._field_or_variable(T.FIELD)
             elif ch in "+-." or "0" <= ch <= "9":
@@ -324,7 +324,9 @@ class Lexer:
             return self._error(f"bad character {rune_desc(self._peek())}")
         return self._emit(typ)
 
-    def _quote(self) -> Item:
+    def _quoted(self, close: str, typ: T, what: str) -> Item:
+        """A string or character constant up to ``close``; a backslash escapes the next
+        character (checked later, by the parser), a newline or the end is an error."""
         while True:
             ch = self._next()
             if ch == "\\":
@@ -333,9 +335,9 @@ class Lexer:
                     continue
                 ch = nxt
             if ch in ("", "\n"):
-                    return self._error("unterminated quoted string")
-            if ch == '"':
-                return self._emit(T.STRING)
+                return self._error(f"unterminated {what}")
+            if ch == close:
+                return self._emit(typ)
 
     def _raw_quote(self) -> Item:
         close = self.text.find("`", self.pos)
@@ -344,19 +346,6 @@ class Lexer:
         while self.pos <= close:
             self._next()
         return self._emit(T.RAW_STRING)
-
-    def _char(self) -> Item:
-        while True:
-            ch = self._next()
-            if ch == "\\":
-                nxt = self._next()
-                if nxt not in ("", "\n"):
-                    continue
-                ch = nxt
-            if ch in ("", "\n"):
-                    return self._error("unterminated character constant")
-            if ch == "'":
-                return self._emit(T.CHAR_CONSTANT)
 
     def _number(self) -> Item:
         if self._peek() in ("+", "-"):

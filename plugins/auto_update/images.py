@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.names import split_name
 from bridge.podman import PodmanClient
 
 logger = logging.getLogger(__name__)
@@ -39,15 +40,6 @@ class LocalImage:
         return cls(str(data.get("Id", "")), digest, frozenset(digests),
                    str(data.get("Os") or "linux"), str(data.get("Architecture") or ""),
                    str(data.get("Variant") or ""))
-
-
-def split_name(image: str) -> tuple[str, str]:
-    """``host:5000/a/b:tag`` -> (``host:5000/a/b``, ``tag``); no tag means ``latest``."""
-    name = image.removeprefix("docker://")
-    slash, colon = name.rfind("/"), name.rfind(":")
-    if colon > slash:
-        return name[:colon], name[colon + 1:]
-    return name, "latest"
 
 
 async def inspect(podman: PodmanClient, name: str) -> LocalImage:

@@ -15,12 +15,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from bridge.timespan import TimespanError, parse_timedelta
+
 COOLDOWN = "io.podbridge.autoupdate.cooldown"
 WINDOW = "io.podbridge.autoupdate.window"
 NOTIFY_ONLY = "io.podbridge.autoupdate.notify-only"
 
-_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|w|d|h|m|s)")
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d\d)\s*-\s*(\d{1,2}):(\d\d)\s*$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -30,20 +30,12 @@ class LabelError(ValueError):
     pass
 
 
-def parse_duration(text: str) -> timedelta:
-    """``7d``, ``1h30m``, ``90s``, ``2w``, or a plain number of seconds."""
-    s = text.strip().lower()
-    if re.fullmatch(r"\d+(?:\.\d+)?", s):
-        return timedelta(seconds=float(s))
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(s):
-        if s[pos:m.start()].strip():
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if pos == 0 or s[pos:].strip():
-        raise LabelError(f"{COOLDOWN}: {text!r} is not a duration (e.g. 7d, 12h, 1h30m)")
-    return timedelta(seconds=total)
+def parse_cooldown(text: str) -> timedelta:
+    """A cooldown in systemd's time span grammar (``7d``, ``1h30m``, ``90s``, ``2w``)."""
+    try:
+        return parse_timedelta(text)
+    except TimespanError as exc:
+        raise LabelError(f"{COOLDOWN}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +82,7 @@ class Rules:
 
 def parse_rules(labels: dict[str, str]) -> Rules:
     """The rules of a container's labels; a bad value raises LabelError."""
-    cooldown = parse_duration(labels[COOLDOWN]) if labels.get(COOLDOWN) else None
+    cooldown = parse_cooldown(labels[COOLDOWN]) if labels.get(COOLDOWN) else None
     window = parse_window(labels[WINDOW]) if labels.get(WINDOW) else None
     notify = parse_bool(NOTIFY_ONLY, labels[NOTIFY_ONLY]) if NOTIFY_ONLY in labels else False
     return Rules(cooldown, window, notify)

@@ -19,7 +19,6 @@ from typing import Any
 HEADERS = ("UNIT", "CONTAINER", "IMAGE", "POLICY", "UPDATED")
 MIN_WIDTH = 12
 PADDING = 2
-RESULTS = ("true", "false", "pending", "failed", "rolled back")
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import BridgeError, Conflict
 from bridge.events import Event
-from bridge.methods import NoParams
+from bridge.methods import NoParams, method
 from bridge.plugin import PluginConfig, PluginContext
+from bridge.updates import ROLLED_BACK
 from plugins.auto_update import images
 from plugins.auto_update.history import History
 from plugins.auto_update.pinned import VERDICTS, PinnedUpdates
@@ -97,7 +99,7 @@ class AutoUpdatePlugin:
         self.config = self.Config()
         self.history: History | None = None
         self.rejected: Rejected | None = None
-        self._updating: dict[str, dict[str, Any]] = {}
+        self._updating: dict[str, Mapping[str, Any]] = {}
         self.schedule = Schedule()
         self.next_run: float | None = None
         self.running = False
@@ -123,15 +125,6 @@ class AutoUpdatePlugin:
         self._register_pinned(ctx)
         c = self.config
         self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
-        ctx.register_method("autoupdate.run", self.do_run, RunParams,
-                            "check (dry_run) or update auto-update containers now",
-                            role="operator")
-        ctx.register_method("autoupdate.status", self.do_status, NoParams,
-                            "the timer's schedule, next and last run, pending updates",
-                            role="viewer", readonly=True)
-        ctx.register_method("autoupdate.history", self.do_history, HistoryParams,
-                            "recorded checks and updates, newest first",
-                            role="viewer", readonly=True)
         if c.timer:
             # A bad calendar expression is the plugin's failure, reported at start.
             try:
@@ -219,7 +212,7 @@ class AutoUpdatePlugin:
         for intent in self.history.intents():
             unit = str(intent.get("unit") or "")
             for change in intent.get("changes") or []:
-                result, reason = "rolled back", ("interrupted: the bridge stopped before "
+                result, reason = ROLLED_BACK, ("interrupted: the bridge stopped before "
                                                  "the unit was restarted; the name points "
                                                  "at the previous image again")
                 try:
@@ -318,10 +311,14 @@ class AutoUpdatePlugin:
             "pending": [r.to_json() for r in report.rows if r.updated == "pending"]})
         return report
 
+    @method("autoupdate.run", RunParams, role="operator",
+            description="check (dry_run) or update auto-update containers now")
     async def do_run(self, params: RunParams) -> dict[str, Any]:
         report = await self.run(params.dry_run, params.rollback)
         return report.to_json()
 
+    @method("autoupdate.status", role="viewer", readonly=True,
+            description="the timer's schedule, next and last run, pending updates")
     async def do_status(self, _params: NoParams) -> dict[str, Any]:
         assert self.history is not None
         last = self.history.last_run()
@@ -331,6 +328,8 @@ class AutoUpdatePlugin:
                 "next_run": iso(self.next_run), "running": self.running,
                 "last_run": last, "pending": (last or {}).get("pending", [])}
 
+    @method("autoupdate.history", HistoryParams, role="viewer", readonly=True,
+            description="recorded checks and updates, newest first")
     async def do_history(self, params: HistoryParams) -> list[dict[str, Any]]:
         assert self.history is not None
         return self.history.list(params.limit, params.unit)

@@ -22,15 +22,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bridge import faults
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
+from bridge.tasks import TaskOwner
+from bridge.updates import (
+    AUTOUPDATE_CHECK,
+    AUTOUPDATE_FAILED,
+    AUTOUPDATE_PENDING,
+    AUTOUPDATE_UPDATED,
+    AUTOUPDATE_UPDATING,
+    ROLLED_BACK,
+    UpdateData,
+    UpdateResult,
+)
 from plugins.auto_update import authfile, images, labels
 from plugins.auto_update.compat import STRICT, Compat
 from plugins.auto_update.history import CHECK, UPDATE, History
@@ -43,13 +54,14 @@ from plugins.auto_update.tasks import Task, assemble_tasks, by_unit, group_units
 
 logger = logging.getLogger(__name__)
 
-CHECK_EVENT = "autoupdate.check"
-PENDING_EVENT = "autoupdate.pending"
-UPDATING_EVENT = "autoupdate.updating"
-UPDATED_EVENT = "autoupdate.updated"
-FAILED_EVENT = "autoupdate.failed"
+# The topics are the contract with the rollback watcher (bridge/updates.py).
+CHECK_EVENT = AUTOUPDATE_CHECK
+PENDING_EVENT = AUTOUPDATE_PENDING
+UPDATING_EVENT = AUTOUPDATE_UPDATING
+UPDATED_EVENT = AUTOUPDATE_UPDATED
+FAILED_EVENT = AUTOUPDATE_FAILED
 
-Publish = Callable[[str, str, dict[str, Any]], None]
+Publish = Callable[[str, str, Mapping[str, Any]], None]
 
 
 @dataclass
@@ -87,7 +99,7 @@ class _Failed(Exception):
         self.podman = podman if podman is not None else reason
 
 
-def _no_publish(type: str, subject: str, data: dict[str, Any]) -> None:
+def _no_publish(type: str, subject: str, data: Mapping[str, Any]) -> None:
     pass
 
 
@@ -102,6 +114,8 @@ class Updater:
         self.publish = publish
         self.history = history
         self._pulls: dict[str, asyncio.Task[str]] = {}
+        # A pull that fails is awaited by the units that share it: its failure is theirs.
+        self._pull_tasks = TaskOwner("autoupdate/pull", lambda _task, _exc: None)
         self._local: dict[str, images.LocalImage] = {}
         self._errors: list[str] = []
         self.run_id = ""
@@ -136,9 +150,7 @@ class Updater:
                     for group in groups:
                         tg.create_task(run_group(group))
             finally:
-                for t in self._pulls.values():
-                    t.cancel()
-                await asyncio.gather(*self._pulls.values(), return_exceptions=True)
+                await self._pull_tasks.close()
         report.rows = sort_rows(rows)
         report.errors += self._errors
         return report
@@ -298,7 +310,7 @@ class Updater:
         again, podman_again = await self._restart(unit)
         for _, row in pulled:
             if again is None:
-                row.updated, row.reason = "rolled back", error
+                row.updated, row.reason = ROLLED_BACK, error
                 self.publish(FAILED_EVENT, unit, self._data(row))
                 self._record(row, UPDATE)
             else:
@@ -329,8 +341,8 @@ class Updater:
                 auth = creds.x_registry_auth(ref.registry) if creds else None
             except BadReference:
                 pass
-            self._pulls[task.image] = asyncio.create_task(
-                self._pull_once(task.image, auth), name=f"autoupdate-pull/{task.image}")
+            self._pulls[task.image] = self._pull_tasks.create(
+                self._pull_once(task.image, auth), task.image)
         return await asyncio.shield(self._pulls[task.image])
 
     async def _pull_once(self, image: str, auth: str | None) -> str:
@@ -384,14 +396,17 @@ class Updater:
         if self.history is not None:
             self.history.record(row, kind, self.run_id)
 
-    def _data(self, row: Row, **extra: Any) -> dict[str, Any]:
-        return {"unit": row.unit, "container": row.container_name,
-                "container_id": row.container_id, "image": row.image,
-                "policy": row.policy, "old_image_id": row.old_image_id,
-                "new_image_id": row.new_image_id, "old_digest": row.old_digest,
-                "new_digest": row.new_digest, "result": row.updated,
-                "reason": row.reason, "dry_run": self.options.dry_run, "run": self.run_id,
-                "rollback": self.options.rollback, **extra}
+    def _data(self, row: Row, available: bool | None = None) -> UpdateData:
+        data = UpdateData(
+            unit=row.unit, container=row.container_name, container_id=row.container_id,
+            image=row.image, policy=row.policy, old_image_id=row.old_image_id,
+            new_image_id=row.new_image_id, old_digest=row.old_digest,
+            new_digest=row.new_digest, result=cast(UpdateResult, row.updated),
+            reason=row.reason, dry_run=self.options.dry_run, run=self.run_id,
+            rollback=self.options.rollback)
+        if available is not None:
+            data["available"] = available
+        return data
 
 
 def _created(data: dict[str, Any]) -> datetime | None:

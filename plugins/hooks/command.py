@@ -16,6 +16,8 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bridge.tasks import TaskOwner
+
 logger = logging.getLogger(__name__)
 
 OUTPUT_LIMIT = 8192
@@ -80,9 +82,9 @@ async def run_command(
         raise CommandFailed(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
     pgid = proc.pid  # start_new_session: the child leads its own group
     assert proc.stdin is not None and proc.stdout is not None
-    feeder = asyncio.create_task(_feed(proc.stdin, payload), name=f"hook-stdin/{proc.pid}")
-    reader = asyncio.create_task(_read_tail(proc.stdout, output_limit),
-                                 name=f"hook-stdout/{proc.pid}")
+    io = TaskOwner(f"hook/{proc.pid}")
+    io.create(_feed(proc.stdin, payload), "stdin")
+    reader = io.create(_read_tail(proc.stdout, output_limit), "stdout")
     timed_out = False
     try:
         try:
@@ -112,9 +114,7 @@ async def run_command(
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
-        for task in (feeder, reader):
-            task.cancel()
-        await asyncio.gather(feeder, reader, return_exceptions=True)
+        await io.close()
     text = output.decode("utf-8", "replace")
     exit_code = None if timed_out else proc.returncode
     return CommandResult(proc.pid, exit_code, text, timed_out, loop.time() - started)

@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 
 from bridge.bus import Bus, ReplayGap, Subscription, SubscriptionDropped
-from bridge.events import Event
+from bridge.events import Event, rfc3339
 from bridge.methods import MethodRegistry
 from bridge.store import Store
 from plugins.hooks.actions import ActionFailed, ActionRunner, preview
@@ -82,7 +82,7 @@ class RuleEntry:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.rule.name, "origin": self.origin, "rule": self.rule.public(),
-                "stats": self.stats.__dict__.copy()}
+                "stats": {**self.stats.__dict__, "last_fired": rfc3339(self.stats.last_fired)}}
 
 
 @dataclass
@@ -97,8 +97,12 @@ class Engine:
     def __init__(self, *, bus: Bus, methods: MethodRegistry, store: Store, source: str,
                  session: aiohttp.ClientSession, spawn: Spawn, dry_run: bool = False,
                  max_concurrent: int = 4, queue_size: int = 100, max_chain: int = 3,
-                 history: int = 10_000) -> None:
+                 history: int = 10_000,
+                 subscribe: Callable[..., Subscription] | None = None) -> None:
+        """``subscribe``: how the engine subscribes to the bus (a plugin passes its
+        context's, so that the subscription ends with the plugin)."""
         self.bus = bus
+        self._subscribe = subscribe or bus.subscribe
         self.store = store
         self.source = source
         self.dry_run = dry_run
@@ -118,7 +122,7 @@ class Engine:
     # -- lifecycle
 
     def start(self) -> None:
-        self._sub = self.bus.subscribe(["**"], maxsize=SUBSCRIPTION_QUEUE)
+        self._sub = self._subscribe(["**"], maxsize=SUBSCRIPTION_QUEUE)
         self._tasks.append(self._spawn(self._read_events(), "hooks/events"))
         for i in range(self._max_concurrent):
             self._tasks.append(self._spawn(self._work(i), f"hooks/worker-{i}"))
@@ -150,18 +154,20 @@ class Engine:
         while True:
             assert self._sub is not None
             try:
-                event, _ = await self._sub.get()
+                item = await self._sub.next()
             except SubscriptionDropped as exc:
                 logger.warning("hooks fell %d events behind; resuming after seq %d",
                                SUBSCRIPTION_QUEUE, exc.resume_since)
                 try:
-                    self._sub = self.bus.subscribe(["**"], since=exc.resume_since,
+                    self._sub = self._subscribe(["**"], since=exc.resume_since,
                                                    maxsize=SUBSCRIPTION_QUEUE)
                 except ReplayGap as gap:
                     logger.error("hooks missed events up to seq %d", gap.oldest - 1)
-                    self._sub = self.bus.subscribe(["**"], maxsize=SUBSCRIPTION_QUEUE)
+                    self._sub = self._subscribe(["**"], maxsize=SUBSCRIPTION_QUEUE)
                 continue
-            self.on_event(event)
+            if item is None:
+                return  # the engine is stopping
+            self.on_event(item[0])
 
     def on_event(self, event: Event) -> None:
         lineage = self._lineage.get(event.seq, ROOT)
@@ -296,10 +302,7 @@ class Engine:
             self.store.append(NAMESPACE, kind, rule, data)
             self._appends += 1
             if self._appends % 200 == 0:
-                self.store.execute(
-                    "DELETE FROM journal WHERE namespace=? AND id < (SELECT id FROM journal "
-                    "WHERE namespace=? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (NAMESPACE, NAMESPACE, self.history - 1))
+                self.store.trim("journal", self.history, namespace=NAMESPACE)
         except Exception:
             logger.exception("cannot record the outcome of rule %s", rule)
 

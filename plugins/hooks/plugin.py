@@ -15,7 +15,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bridge.errors import Conflict, InvalidParams, NotFound
-from bridge.methods import format_validation_error
+from bridge.methods import format_validation_error, method
 from bridge.plugin import PluginConfig, PluginContext
 from plugins.hooks.actions import preview
 from plugins.hooks.engine import Engine, RuleEntry
@@ -93,18 +93,18 @@ class HooksPlugin:
     name: ClassVar[str] = "hooks"
     Config: ClassVar[type[PluginConfig]] = HooksConfig
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: PluginContext) -> None:
         self.engine: Engine | None = None
-        self._ctx: PluginContext | None = None
+        self._ctx = ctx
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self, ctx: PluginContext) -> None:
         config: HooksConfig = ctx.config
-        self._ctx = ctx
         self._session = aiohttp.ClientSession()
         engine = Engine(
             bus=ctx.bus, methods=ctx.methods, store=ctx.store, source=ctx.source,
             session=self._session, spawn=lambda coro, name: ctx.create_task(coro, name),
+            subscribe=ctx.subscribe,
             dry_run=config.dry_run, max_concurrent=config.max_concurrent,
             queue_size=config.queue_size, max_chain=config.max_chain, history=config.history)
         self.engine = engine
@@ -123,20 +123,6 @@ class HooksPlugin:
                 logger.warning("stored rule %s is shadowed by the config file's", name)
                 continue
             engine.set_rule(rule, "api")
-        ctx.register_method("hooks.list", self.do_list, description="the rules, with counts",
-                            role="viewer", readonly=True)
-        ctx.register_method("hooks.add", self.do_add, AddParams,
-                            "add a rule (kept across restarts)",
-                            role="admin")
-        ctx.register_method("hooks.remove", self.do_remove, NameParams,
-                            "remove a rule added over the API",
-                            role="admin")
-        ctx.register_method("hooks.test", self.do_test, TestParams,
-                            "evaluate a rule against a sample event; no action runs",
-                            role="viewer", readonly=True)
-        ctx.register_method("hooks.history", self.do_history, HistoryParams,
-                            "recent outcomes, newest first",
-                            role="viewer", readonly=True)
         engine.start()
         logger.info("hooks: %d rules%s", len(engine.rules),
                     " (dry-run: nothing will run)" if config.dry_run else "")
@@ -154,7 +140,9 @@ class HooksPlugin:
         assert self.engine is not None
         return self.engine
 
+    @method("hooks.list", role="viewer", readonly=True)
     async def do_list(self, _: Any) -> list[dict[str, Any]]:
+        """the rules, with counts"""
         return [e.to_json() for e in sorted(self._engine().rules.values(),
                                             key=lambda e: e.rule.name)]
 
@@ -169,7 +157,6 @@ class HooksPlugin:
 
     def _check_users(self, rule: Rule) -> None:
         """Refuse, when it is added, a rule whose commands could not run as anyone."""
-        assert self._ctx is not None
         default = self._ctx.config.run_as
         for i, action in enumerate(rule.actions):
             if isinstance(action, CommandAction):
@@ -178,7 +165,9 @@ class HooksPlugin:
                 except RunAsError as exc:
                     raise InvalidParams(f"rule.actions.{i}: {exc}") from None
 
+    @method("hooks.add", AddParams, role="admin")
     async def do_add(self, p: AddParams) -> dict[str, Any]:
+        """add a rule (kept across restarts)"""
         engine = self._engine()
         old = engine.rules.get(p.rule.name)
         if old is not None and old.origin == "config":
@@ -186,26 +175,28 @@ class HooksPlugin:
         if old is not None and not p.replace:
             raise Conflict(f"rule {p.rule.name!r} exists: remove it first, or pass "
                            "replace: true")
-        assert self._ctx is not None
         self._check_users(p.rule)
         self._ctx.store.put(RULES_NAMESPACE, p.rule.name, p.rule.model_dump(mode="json"))
         entry = engine.set_rule(p.rule, "api")
         logger.info("rule %s %s over the API", p.rule.name, "replaced" if old else "added")
         return entry.to_json()
 
+    @method("hooks.remove", NameParams, role="admin")
     async def do_remove(self, p: NameParams) -> None:
+        """remove a rule added over the API"""
         engine = self._engine()
         entry: RuleEntry | None = engine.rules.get(p.name)
         if entry is None:
             raise NotFound(f"no rule named {p.name!r}")
         if entry.origin == "config":
             raise Conflict(f"rule {p.name!r} comes from the config file: remove it there")
-        assert self._ctx is not None
         self._ctx.store.delete(RULES_NAMESPACE, p.name)
         engine.remove_rule(p.name)
         logger.info("rule %s removed over the API", p.name)
 
+    @method("hooks.test", TestParams, role="viewer", readonly=True)
     async def do_test(self, p: TestParams) -> dict[str, Any]:
+        """evaluate a rule against a sample event; no action runs"""
         rule = p.rule
         if rule is None:
             entry = self._engine().rules.get(p.name or "")
@@ -219,5 +210,7 @@ class HooksPlugin:
                              if result["matched"] else [])
         return result
 
+    @method("hooks.history", HistoryParams, role="viewer", readonly=True)
     async def do_history(self, p: HistoryParams) -> list[dict[str, Any]]:
+        """recent outcomes, newest first"""
         return self._engine().history_of(p.rule, p.limit)

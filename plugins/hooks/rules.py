@@ -21,15 +21,36 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing_extensions import TypedDict
 
+from bridge.contracts import Topic, record
 from bridge.events import topic_matches
+from bridge.store import JournalEntry
 from plugins.hooks.conditions import Condition, check_templates
 
 logger = logging.getLogger(__name__)
 
 # Topics the hooks plugin publishes itself; a publish action may not forge them.
-HOOK_FIRED = "hook.fired"
-HOOK_FAILED = "hook.failed"
+class HookData(TypedDict, total=False):
+    """A rule's outcome: the event that matched (summarised), and each action's result."""
+
+    rule: str
+    event: dict[str, Any]
+    count: int
+    dry_run: bool
+    duration: float
+    actions: list[dict[str, Any]]
+    error: str
+    dropped: bool
+
+
+@record("hooks.history", owner="hooks")
+class HookHistoryEntry(JournalEntry, HookData, total=False):
+    """A row of ``hooks.history``: a rule's outcome, as the journal keeps it."""
+
+
+HOOK_FIRED = Topic("hook.fired", HookData, owner="hooks")
+HOOK_FAILED = Topic("hook.failed", HookData, owner="hooks")
 RESERVED_TOPICS = frozenset({HOOK_FIRED, HOOK_FAILED})
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

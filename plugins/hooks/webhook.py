@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bridge import __version__
+from bridge.backoff import exponential
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ async def post_webhook(
             raise WebhookFailed(f"POST {url}: {last_error} (after {attempt} attempts)",
                                 attempt, last_status)
         if delay is None:
-            delay = min(backoff_max, backoff * 2 ** (attempt - 1))
+            delay = exponential(attempt, backoff, backoff_max)
             delay *= 1 + random.random() * 0.1  # a little jitter
         logger.info("webhook %s: %s; retry %d/%d in %.2fs", url, last_error, attempt,
                     retries, delay)

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from bridge.backoff import exponential
+
 logger = logging.getLogger(__name__)
 
 
@@ -24,9 +26,7 @@ class BackoffPolicy:
         """The wait before restart number ``attempt`` (1-based)."""
         if attempt < 1:
             raise ValueError("attempts count from 1")
-        # min() before the power would overflow for a long-failing container.
-        exponent = min(attempt - 1, 64)
-        return float(min(self.cap, self.base * 2 ** exponent))
+        return exponential(attempt, self.base, self.cap)
 
 
 class Decision(NamedTuple):

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.container_info import restart_policy
 from bridge.errors import BridgeError
 from bridge.events import iso_from_ns
 from bridge.podman import PodmanClient
@@ -91,8 +92,7 @@ class BootPass:
                 except BridgeError as exc:
                     logger.info("boot pass: cannot inspect %s: %s", name, exc)
                     continue
-                rp = (info.get("HostConfig") or {}).get("RestartPolicy") or {}
-                policy = rp.get("Name") or "no"
+                policy = restart_policy(info)
             exited_at = entry.get("ExitedAt")
             out.append(BootCandidate(
                 name=name, state=state, started_before=started_before(entry),

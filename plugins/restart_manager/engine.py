@@ -25,9 +25,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from typing_extensions import TypedDict
+
+from bridge.contracts import Topic
 from plugins.restart_manager.backoff import BackoffPolicy, BackoffState
 from plugins.restart_manager.crashloop import CrashWindow, UnitRestarts
 from plugins.restart_manager.policy import (
@@ -41,15 +45,50 @@ from plugins.restart_manager.policy import (
 
 logger = logging.getLogger(__name__)
 
-# Events the manager publishes.
-SCHEDULED = "restart.scheduled"
-PERFORMED = "restart.performed"
-FAILED = "restart.failed"
-GAVE_UP = "restart.gave_up"
-CANCELLED = "restart.cancelled"
-CRASHLOOP = "restart.crashloop"
-RESET = "restart.reset"
-BOOT = "restart.boot"
+
+
+# Events the manager publishes, and their data.
+class RestartData(TypedDict, total=False):
+    """``restart.scheduled|performed|failed|gave_up|cancelled|reset`` of one container."""
+
+    reason: str                 # exit | unhealthy | reset | ...
+    exit_code: int | None
+    policy: str | None
+    attempt: int
+    attempts: int
+    delay: float
+    action: str                 # restart | start
+    max_retries: int | None
+    error: str
+
+
+class CrashloopData(TypedDict):
+    unit: str | None
+    reason: str
+    count: int
+    threshold: int
+    window: float
+
+
+class BootData(TypedDict):
+    """The boot pass: what it started, what failed, what it skipped and why."""
+
+    trigger: str
+    boot: str | None            # the time of Podman's refresh event (RFC 3339)
+    conservative: bool
+    started: list[str]
+    failed: dict[str, str]
+    skipped: dict[str, str]
+
+
+SCHEDULED = Topic("restart.scheduled", RestartData, owner="restart_manager")
+PERFORMED = Topic("restart.performed", RestartData, owner="restart_manager")
+FAILED = Topic("restart.failed", RestartData, owner="restart_manager")
+GAVE_UP = Topic("restart.gave_up", RestartData, owner="restart_manager")
+CANCELLED = Topic("restart.cancelled", RestartData, owner="restart_manager")
+CRASHLOOP = Topic("restart.crashloop", CrashloopData, owner="restart_manager")
+RESET = Topic("restart.reset", RestartData, owner="restart_manager")
+BOOT = Topic("restart.boot", BootData, owner="restart_manager")
 
 
 @dataclass(frozen=True)
@@ -180,7 +219,7 @@ class Engine:
             rec.podman_policy = policy
 
     # -- container events
-    def on_container(self, action: str, name: str, data: dict[str, Any], now: float
+    def on_container(self, action: str, name: str, data: Mapping[str, Any], now: float
                      ) -> list[Effect]:
         cid = str(data.get("id") or "")
         if action == "remove":
@@ -328,7 +367,7 @@ class Engine:
                                          "threshold": window.count, "window": window.window})
 
     # -- unit events
-    def on_unit_state(self, unit: str, data: dict[str, Any], now: float) -> list[Effect]:
+    def on_unit_state(self, unit: str, data: Mapping[str, Any], now: float) -> list[Effect]:
         container = self.unit_containers.get(unit)
         if container is None:
             return []

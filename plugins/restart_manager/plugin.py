@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
 
 from bridge.bus import Subscription
+from bridge.container_info import restart_policy
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event, iso_from_ns
+from bridge.methods import method
 from bridge.plugin import PluginConfig, PluginContext
 from plugins.restart_manager.backoff import BackoffPolicy
 from plugins.restart_manager.boot import BootPass, refresh_marker
@@ -94,15 +97,7 @@ class RestartManagerPlugin:
             if c.get("unit"):
                 self.engine.note_unit(c["unit"], c["name"])
         # Subscribe before anything can happen that we should hear of.
-        self._sub = ctx.bus.subscribe(TOPICS, maxsize=50_000)
-        ctx.register_method("restart.status", self.do_status, StatusParams,
-                            "restart policy, restart count, last exit code, next attempt and "
-                            "crash-loop flag, per container",
-                            role="viewer", readonly=True)
-        ctx.register_method("restart.reset", self.do_reset, ResetParams,
-                            "forget a container's failures: restart count, crash loop, "
-                            "pending restart",
-                            role="operator")
+        self._sub = ctx.subscribe(TOPICS, maxsize=50_000)
         ctx.create_task(self._consume(self._sub), name="restart_manager/events")
         if cfg.boot_restart:
             ctx.create_task(self._boot("start", None), name="restart_manager/boot")
@@ -151,7 +146,7 @@ class RestartManagerPlugin:
             self._apply(self.engine.on_container("stop", event.subject, data, self._now()))
         self._apply(self.engine.on_container(action, event.subject, data, self._now()))
 
-    async def _stopped_by_user(self, data: dict[str, Any]) -> bool:
+    async def _stopped_by_user(self, data: Mapping[str, Any]) -> bool:
         """A died that a user's stop or kill caused, as the container's inspect tells where
         Podman keeps that (bridge.podman_compat.inspect_shows_stopped_by_user)."""
         cid = str(data.get("id") or "")
@@ -201,7 +196,7 @@ class RestartManagerPlugin:
             return None
         return user_stop_in_record(written, died, window)
 
-    async def _learn_policy(self, name: str, data: dict[str, Any]) -> None:
+    async def _learn_policy(self, name: str, data: Mapping[str, Any]) -> None:
         """Podman's restart policy of a container, which events do not carry: from the
         live model, else (only when a decision hangs on it) from an inspect."""
         rec = self.engine.record(name, str(data.get("id") or ""), data.get("labels") or None)
@@ -215,8 +210,7 @@ class RestartManagerPlugin:
             except (BridgeError, TimeoutError) as exc:
                 logger.debug("cannot inspect %s: %s", name, exc)
                 return
-            policy = (info.get("HostConfig") or {}).get("RestartPolicy") or {}
-            rec.podman_policy = policy.get("Name") or "no"
+            rec.podman_policy = restart_policy(info)
 
     # -- effects out
     def _apply(self, effects: list[Effect]) -> None:
@@ -306,6 +300,9 @@ class RestartManagerPlugin:
         self.user_stops.prune({c.get("Id", "") for c in listed})
 
     # -- methods
+    @method("restart.status", StatusParams, role="viewer", readonly=True,
+            description="restart policy, restart count, last exit code, next attempt and "
+                        "crash-loop flag, per container")
     async def do_status(self, params: StatusParams) -> Any:
         now = self._now()
         state = self.ctx.state
@@ -322,6 +319,8 @@ class RestartManagerPlugin:
                 rows[name] = status_row(None, name, self.engine, self.user_stops, now)
         return {"containers": [rows[n] for n in sorted(rows)]}
 
+    @method("restart.reset", ResetParams, role="operator",
+            description="forget a container's failures: restart count, crash loop, pending restart")
     async def do_reset(self, params: ResetParams) -> Any:
         live = self.ctx.state.find_container(params.name)
         name = live["name"] if live else params.name

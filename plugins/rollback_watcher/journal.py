@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bridge.events import rfc3339
 from bridge.store import Store
 from plugins.rollback_watcher.verdict import Probation
 
@@ -89,7 +90,8 @@ class Watch:
         p = self.probation
         return {"id": self.id, "unit": self.unit, "origin": self.origin, "run": self.run,
                 "phase": self.phase, "changes": [c.to_json() for c in self.changes],
-                "probation": p.probation, "begun_at": p.begun_at, "active_at": p.active_at,
+                "probation": p.probation, "begun_at": rfc3339(p.begun_at),
+                "active_at": rfc3339(p.active_at),
                 "job_result": p.job_result, "containers": p.containers,
                 "reason": self.reason, "rolled_back_by": self.rolled_back_by,
                 "dependents": self.dependents, "restarted": self.restarted}

@@ -24,12 +24,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
-from bridge.methods import NoParams
+from bridge.methods import NoParams, method
 from bridge.plugin import PluginConfig, PluginContext
+from bridge.timespan import TimespanError, parse_timespan
+from bridge.updates import AUTOUPDATE_UPDATING, UpdateData
 from plugins.rollback_watcher import rollback
 from plugins.rollback_watcher.journal import Change, Watch, WatchJournal
 from plugins.rollback_watcher.runner import Runner, Settings
-from plugins.rollback_watcher.verdict import DurationError, Probation, parse_duration
+from plugins.rollback_watcher.verdict import Probation
 from plugins.rollback_watcher.watch import PATTERNS
 
 logger = logging.getLogger(__name__)
@@ -51,8 +53,8 @@ class WatchParams(BaseModel):
     def _duration(cls, v: float | str | None) -> float | str | None:
         if isinstance(v, str):
             try:
-                return parse_duration(v)
-            except DurationError as exc:
+                return parse_timespan(v)
+            except TimespanError as exc:
                 raise ValueError(str(exc)) from None
         if v is not None and v < 0:
             raise ValueError("must be >= 0")
@@ -87,43 +89,25 @@ class RollbackWatcherPlugin:
         @field_validator("probation", mode="before")
         @classmethod
         def _duration(cls, v: Any) -> Any:
-            return parse_duration(v) if isinstance(v, str) else v
+            return parse_timespan(v) if isinstance(v, str) else v
 
-    def __init__(self) -> None:
-        self.ctx: PluginContext | None = None
-        self.config = self.Config()
-        self.journal: WatchJournal | None = None
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.config: RollbackWatcherPlugin.Config = ctx.config
+        self.journal = WatchJournal(ctx.store)
         self.runners: dict[str, tuple[Runner, asyncio.Task[Any]]] = {}
-        self._unlisten: Any = None
 
     async def start(self, ctx: PluginContext) -> None:
-        self.ctx = ctx
-        self.config = ctx.config
-        self.journal = WatchJournal(ctx.store)
         for watch in self.journal.open_watches():
             logger.info("resuming the watch of %s (phase %s)", watch.unit, watch.phase)
             self._spawn(watch, resumed=True)
         if self.config.watch_autoupdate:
-            self._unlisten = ctx.bus.listen(["autoupdate.updating"], self._on_updating)
-        ctx.register_method("rollback.watch", self.do_watch, WatchParams,
-                            "put a unit on probation before restarting it on a new image",
-                            role="operator")
-        ctx.register_method("rollback.now", self.do_now, UnitParams,
-                            "roll a unit back to its previous image now",
-                            role="operator")
-        ctx.register_method("rollback.status", self.do_status, NoParams,
-                            "the units on probation or being rolled back",
-                            role="viewer", readonly=True)
-        ctx.register_method("rollback.history", self.do_history, HistoryParams,
-                            "ended watches (passed, performed, failed), newest first",
-                            role="viewer", readonly=True)
+            ctx.listen(AUTOUPDATE_UPDATING, self._on_updating)
 
     async def stop(self) -> None:
-        if self._unlisten is not None:
-            self._unlisten()
-            self._unlisten = None
-        # The tasks are the context's: it cancels them. The watches stay in the store.
-        for runner, _task in self.runners.values():
+        # The watches stay in the store; their tasks end here (cancelled, then awaited).
+        for runner, task in self.runners.values():
+            await self.ctx.tasks.cancel(task)
             runner.sub.close()
         self.runners.clear()
 
@@ -139,7 +123,6 @@ class RollbackWatcherPlugin:
         c = self.config
         p = Probation(begun_at=time.time(), probation=c.probation if probation is None
                       else probation, job_timeout=c.job_timeout, health_grace=c.health_grace)
-        assert self.ctx is not None
         # The last NRestarts seen before the restart: a rise from it is a crash.
         p.n_restarts = (self.ctx.state.units.get(unit) or {}).get("n_restarts")
         return Watch(unit=unit, changes=changes, probation=p, origin=origin, run=run,
@@ -147,8 +130,7 @@ class RollbackWatcherPlugin:
 
     def _spawn(self, watch: Watch, resumed: bool = False) -> Runner:
         """Subscribe (now, synchronously: before any restart) and run the watch."""
-        assert self.ctx is not None and self.journal is not None
-        sub = self.ctx.bus.subscribe(PATTERNS, maxsize=10_000)
+        sub = self.ctx.subscribe(PATTERNS, maxsize=10_000)
         runner = Runner(watch, sub, podman=self.ctx.podman, systemd=self.ctx.systemd,
                         journal=self.journal, publish=self.ctx.publish,
                         settings=self._settings(), resumed=resumed)
@@ -178,9 +160,8 @@ class RollbackWatcherPlugin:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    def _on_updating(self, event: Event, _raw: bytes) -> None:
+    def _on_updating(self, event: Event, data: UpdateData) -> None:
         """Inline in ``publish``: the watch is in the store before the restart."""
-        data = event.data
         if data.get("dry_run") or data.get("rollback") is False:
             # A dry run changes nothing; with --rollback=false the user wants no rollback.
             return
@@ -213,17 +194,16 @@ class RollbackWatcherPlugin:
         watch = self._new_watch(unit, [change], "autoupdate", run,
                                 probation=float(probation) if isinstance(probation, int | float)
                                 and probation >= 0 else None)
-        assert self.journal is not None
         self.journal.save(watch)
         self._spawn(watch)
 
     def _record_superseded(self, w: Watch) -> None:
-        assert self.journal is not None and self.ctx is not None
         self.journal.finish(w, "superseded", reason="a newer change to the unit")
 
     # -- methods
+    @method("rollback.watch", WatchParams, role="operator")
     async def do_watch(self, params: WatchParams) -> dict[str, Any]:
-        assert self.journal is not None and self.ctx is not None
+        """put a unit on probation before restarting it on a new image"""
         await self._supersede_if_open(params.unit)
         probation = float(params.probation) if params.probation is not None else None
         watch = self._new_watch(params.unit, [Change(
@@ -237,15 +217,15 @@ class RollbackWatcherPlugin:
         return watch.summary()
 
     async def _supersede_if_open(self, unit: str) -> None:
-        assert self.journal is not None
         found = self.runners.get(unit)
         if found is not None:
             w = found[0].w
             await self._supersede(unit)
             self._record_superseded(w)
 
+    @method("rollback.now", UnitParams, role="operator")
     async def do_now(self, params: UnitParams) -> dict[str, Any]:
-        assert self.journal is not None
+        """roll a unit back to its previous image now"""
         found = self.runners.get(params.unit)
         if found is not None:
             w = found[0].w
@@ -272,11 +252,13 @@ class RollbackWatcherPlugin:
         await asyncio.shield(task)
         return runner.finished or watch.summary()
 
+    @method("rollback.status", role="viewer", readonly=True)
     async def do_status(self, _params: NoParams) -> dict[str, Any]:
-        assert self.journal is not None
+        """the units on probation or being rolled back"""
         return {"probation": self.config.probation, "rollback": self.config.rollback,
                 "watches": [w.summary() for w in self.journal.open_watches()]}
 
+    @method("rollback.history", HistoryParams, role="viewer", readonly=True)
     async def do_history(self, params: HistoryParams) -> list[dict[str, Any]]:
-        assert self.journal is not None
+        """ended watches (passed, performed, failed), newest first"""
         return self.journal.history(params.limit, params.unit)

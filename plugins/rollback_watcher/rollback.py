@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import quote
 
 from bridge.errors import BridgeError, NotFound
+from bridge.names import split_name
 from bridge.podman import PodmanClient
 from bridge.systemd import UNIT_IFACE, SystemdClient
 from plugins.rollback_watcher.journal import Change
@@ -29,31 +29,6 @@ KEEP_REPO = "localhost/podbridge/rollback-keep"
 
 class RollbackError(BridgeError):
     pass
-
-
-# PodmanClient.tag_image/untag_image parse the answer as JSON, but Podman answers 201 with
-# a body of one newline: ask for the raw answer instead.
-async def tag(podman: PodmanClient, image: str, repo: str, tag: str) -> None:
-    await podman.request("POST", f"/images/{quote(image, safe='')}/tag",
-                         params={"repo": repo, "tag": tag}, what=f"tag image {image!r}",
-                         raw=True)
-
-
-async def untag(podman: PodmanClient, image: str, repo: str, tag: str) -> None:
-    await podman.request("POST", f"/images/{quote(image, safe='')}/untag",
-                         params={"repo": repo, "tag": tag}, what=f"untag image {image!r}",
-                         raw=True)
-
-
-def split_name(image: str) -> tuple[str, str]:
-    """``host:5000/a/b:tag`` -> (``host:5000/a/b``, ``tag``); no tag means ``latest``."""
-    name = image.removeprefix("docker://")
-    if "@" in name:
-        raise RollbackError(f"cannot re-tag {image!r}: it names a digest, not a tag")
-    slash, colon = name.rfind("/"), name.rfind(":")
-    if colon > slash:
-        return name[:colon], name[colon + 1:]
-    return name, "latest"
 
 
 def keep_tag(unit: str, image_id: str) -> str:
@@ -68,7 +43,7 @@ async def keep_previous(podman: PodmanClient, unit: str, changes: list[Change]) 
     for change in changes:
         name = keep_tag(unit, change.previous_image_id)
         try:
-            await tag(podman, change.previous_image_id, KEEP_REPO, name)
+            await podman.tag_image(change.previous_image_id, KEEP_REPO, name)
             made.append(f"{KEEP_REPO}:{name}")
         except BridgeError as exc:
             logger.warning("%s: cannot keep the previous image %s: %s", unit,
@@ -80,7 +55,7 @@ async def release_kept(podman: PodmanClient, names: list[str]) -> None:
     for name in names:
         repo, tag_ = split_name(name)
         try:
-            await untag(podman, name, repo, tag_)
+            await podman.untag_image(name, repo, tag_)
         except NotFound:
             pass
         except BridgeError as exc:
@@ -95,9 +70,9 @@ async def retag_previous(podman: PodmanClient, changes: list[Change]) -> None:
         except NotFound:
             raise RollbackError(f"the previous image {change.previous_image_id[:12]} of "
                                 f"{change.image} is gone", "not-found") from None
-        repo, tag_ = split_name(change.image)
         try:
-            await tag(podman, change.previous_image_id, repo, tag_)
+            repo, tag_ = split_name(change.image)
+            await podman.tag_image(change.previous_image_id, repo, tag_)
         except BridgeError as exc:
             raise RollbackError(f"cannot tag {change.previous_image_id[:12]} as "
                                 f"{change.image}: {exc.message}") from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,13 @@ from bridge.bus import Subscription
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
+from bridge.updates import (
+    ROLLBACK_FAILED,
+    ROLLBACK_PASSED,
+    ROLLBACK_PERFORMED,
+    ROLLBACK_WATCHING,
+    ROLLED_BACK,
+)
 from plugins.rollback_watcher import rollback
 from plugins.rollback_watcher.journal import Watch, WatchJournal
 from plugins.rollback_watcher.verdict import PASSED, Probation
@@ -28,12 +35,13 @@ from plugins.rollback_watcher.watch import Judge
 
 logger = logging.getLogger(__name__)
 
-WATCHING = "rollback.watching"
-PASSED_EVENT = "rollback.passed"
-PERFORMED = "rollback.performed"
-FAILED_EVENT = "rollback.failed"
+# The topics are the contract with the auto-update plugin (bridge/updates.py).
+WATCHING = ROLLBACK_WATCHING
+PASSED_EVENT = ROLLBACK_PASSED
+PERFORMED = ROLLBACK_PERFORMED
+FAILED_EVENT = ROLLBACK_FAILED
 
-Publish = Callable[[str, str, dict[str, Any]], None]
+Publish = Callable[[str, str, Mapping[str, Any]], None]
 
 
 def steady_wall_clock() -> Callable[[], float]:
@@ -130,7 +138,7 @@ class Runner:
                 # Podman's algorithm (and so the auto-update plugin) re-tags and restarts
                 # by itself when the job fails: let it, then judge its restart.
                 seen = await judge.wait_autoupdate(self.settings.handoff_timeout)
-                if seen.autoupdate_result == "rolled back":
+                if seen.autoupdate_result == ROLLED_BACK:
                     w.rolled_back_by = "auto_update"
                     self._begin_verify(job_result=None)
             if w.phase == "update":

@@ -28,10 +28,10 @@ restarted mid-probation resumes where it was.
 from __future__ import annotations
 
 import logging
-import math
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from bridge.timespan import TimespanError, parse_timespan
 
 logger = logging.getLogger(__name__)
 
@@ -44,35 +44,6 @@ FAILED: Literal["failed"] = "failed"
 Outcome = Literal["pending", "passed", "failed"]
 
 ACTIVE_STATES = frozenset({"active", "reloading"})
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-
-
-class DurationError(ValueError):
-    pass
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``30``, ``30s``, ``1m30s``, ``500ms``, ``1.5m``, ``2h`` (Go's style)."""
-    value = text.strip().lower()
-    if not value:
-        raise DurationError("empty duration")
-    try:
-        seconds = float(value)
-    except ValueError:
-        pos = 0
-        seconds = 0.0
-        for m in _DURATION.finditer(value):
-            if m.start() != pos:
-                break
-            seconds += float(m.group(1)) * _UNITS[m.group(2)]
-            pos = m.end()
-        if pos != len(value):
-            raise DurationError(f"invalid duration {text!r}: use e.g. 30s, 2m, 1m30s, 500ms"
-                                ) from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise DurationError(f"invalid duration {text!r}: must be >= 0")
-    return seconds
 
 
 def probation_from_labels(labels: dict[str, str] | None) -> float | None:
@@ -81,8 +52,8 @@ def probation_from_labels(labels: dict[str, str] | None) -> float | None:
     if value is None:
         return None
     try:
-        return parse_duration(value)
-    except DurationError as exc:
+        return parse_timespan(value)
+    except TimespanError as exc:
         logger.warning("label %s: %s; using the default", PROBATION_LABEL, exc)
         return None
 

@@ -23,20 +23,26 @@ from typing import Any
 
 from bridge import faults
 from bridge.bus import Subscription
+from bridge.container_info import has_healthcheck, health_status
 from bridge.errors import BridgeError, NotFound
-from bridge.events import Event
+from bridge.events import JOB_DONE, UNIT_STATE, Event
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
+from bridge.updates import AUTOUPDATE_FAILED, AUTOUPDATE_UPDATED
 from plugins.rollback_watcher.verdict import Probation, Verdict, probation_from_labels
 
 logger = logging.getLogger(__name__)
 
 UNIT_LABEL = "PODMAN_SYSTEMD_UNIT"
 # What a watch listens to on the bus. Created before the restart, so nothing is missed.
-PATTERNS = ("job.done", "unit.state", "container.died", "container.health_status",
-            "autoupdate.updated", "autoupdate.failed")
+PATTERNS = (JOB_DONE, UNIT_STATE, "container.died", "container.health_status",
+            AUTOUPDATE_UPDATED, AUTOUPDATE_FAILED)
 
 Clock = Callable[[], float]
+
+
+class WatchEnded(Exception):
+    """The watch's subscription was closed under it: whoever closed it ends the watch."""
 
 
 @dataclass
@@ -109,9 +115,12 @@ class Judge:
             wait = 0.05 if self._read_now else max(
                 0.01, min(next_poll - loop.time(), self.p.next_deadline(now) - now))
             try:
-                self.on_event((await asyncio.wait_for(self.sub.get(), wait))[0])
+                item = await asyncio.wait_for(self.sub.next(), wait)
             except TimeoutError:
-                pass
+                continue
+            if item is None:
+                raise WatchEnded(f"{self.unit}: the watch's subscription was closed")
+            self.on_event(item[0])
 
     def _drain(self) -> None:
         item = self.sub.get_nowait()
@@ -200,7 +209,7 @@ class Judge:
                 continue
             ids.append(cid)
             config = info.get("Config") or {}
-            if (config.get("Healthcheck") or {}).get("Test"):
+            if has_healthcheck(info):
                 with_health.append(cid)
             if not self.probation_fixed:
                 wanted = probation_from_labels(config.get("Labels"))
@@ -228,10 +237,9 @@ class Judge:
         now = self.clock()
         if cid in self.p.containers and state.get("Status") not in ("running", None):
             self.p.died(cid, state.get("ExitCode"), now)
-        health = state.get("Health") or state.get("Healthcheck") or {}
-        status = health.get("Status") if isinstance(health, dict) else None
+        status = health_status(info)
         if status and cid in self.p.containers:
-            self.p.health_status(cid, str(status), now)
+            self.p.health_status(cid, status, now)
 
     async def wait_autoupdate(self, timeout: float) -> Observed:
         """Wait (at most ``timeout``) for the auto-update run's own word on this unit."""
@@ -239,8 +247,10 @@ class Judge:
         deadline = loop.time() + timeout
         while self.observed.autoupdate_result is None and loop.time() < deadline:
             try:
-                ev, _ = await asyncio.wait_for(self.sub.get(), deadline - loop.time())
+                item = await asyncio.wait_for(self.sub.next(), deadline - loop.time())
             except TimeoutError:
                 break
-            self.on_event(ev)
+            if item is None:
+                break
+            self.on_event(item[0])
         return self.observed

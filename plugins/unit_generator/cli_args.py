@@ -148,7 +148,7 @@ class GenerateCommand:
 
     command: str                 # "systemd" or "quadlet"
     target: str                  # container or pod name or ID
-    options: GenerateOptions = field(default_factory=GenerateOptions)
+    options: GenerateOptions = field(default_factory=lambda: GenerateOptions.model_validate({}))
 
 
 def parse_generate_args(argv: Sequence[str]) -> GenerateCommand:

@@ -12,11 +12,15 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
+from bridge.contracts import Topic
 from bridge.errors import BridgeError
+from bridge.methods import method
+from bridge.paths import default_unit_dir
 from bridge.plugin import OwnerTarget, PluginConfig, PluginContext
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
 
@@ -36,6 +40,33 @@ from .quadlet_install import install_quadlet
 from .service import DEPRECATED, generate
 
 CODES = {"invalid-argument": "invalid-params"}
+
+
+class UnitgenFailedData(TypedDict):
+    error: str
+    code: str
+    job_result: NotRequired[str | None]
+    uid: NotRequired[int]     # a user's unit, from a root bridge (owner)
+    user: NotRequired[str]
+
+
+class UnitgenUnitData(TypedDict, total=False):
+    """A unit installed (``unitgen.installed``) or removed (``unitgen.removed``)."""
+
+    unit: str
+    path: str
+    enabled: bool
+    started: bool
+    job_result: str | None
+    removed: bool
+    stopped: bool
+    uid: int                  # a user's unit, from a root bridge (owner)
+    user: str
+
+
+UNITGEN_INSTALLED = Topic("unitgen.installed", UnitgenUnitData, owner="unit_generator")
+UNITGEN_REMOVED = Topic("unitgen.removed", UnitgenUnitData, owner="unit_generator")
+UNITGEN_FAILED = Topic("unitgen.failed", UnitgenFailedData, owner="unit_generator")
 
 
 def bridge_error(exc: GenerateError) -> BridgeError:
@@ -104,15 +135,6 @@ class UnitGeneratorPlugin:
 
     async def start(self, ctx: PluginContext) -> None:
         self.ctx = ctx
-        ctx.register_method("units.generate", self.do_generate, GenerateParams,
-                            "systemd units or Quadlet files for a container or pod",
-                            role="viewer", readonly=True)
-        ctx.register_method("units.install", self.do_install, InstallParams,
-                            "generate, write, daemon-reload, enable and (optionally) start",
-                            role="admin")
-        ctx.register_method("units.remove", self.do_remove, RemoveParams,
-                            "stop, disable, delete and daemon-reload a unit",
-                            role="admin")
 
     async def stop(self) -> None:
         self.ctx = None
@@ -120,7 +142,9 @@ class UnitGeneratorPlugin:
     @property
     def unit_dir(self) -> Path:
         assert self.ctx is not None
-        return self.ctx.config.unit_dir or self.ctx.unit_dir
+        settings = self.ctx.settings
+        return self.ctx.config.unit_dir or (settings.unit_path if settings is not None
+                                            else default_unit_dir(self.ctx.systemd.scope))
 
     @property
     def quadlet_dir(self) -> Path:
@@ -135,12 +159,16 @@ class UnitGeneratorPlugin:
         except GenerateError as exc:
             raise bridge_error(exc) from None
 
+    @method("units.generate", GenerateParams, role="viewer", readonly=True,
+            description="systemd units or Quadlet files for a container or pod")
     async def do_generate(self, p: GenerateParams) -> dict[str, Any]:
         assert self.ctx is not None
         target = self.ctx.for_owner(p.owner)
         units, warnings = await self._generate(p, target)
         return {"units": units, "warnings": warnings, **target.tag()}
 
+    @method("units.install", InstallParams, role="admin",
+            description="generate, write, daemon-reload, enable and (optionally) start")
     async def do_install(self, p: InstallParams) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx is not None
@@ -162,16 +190,16 @@ class UnitGeneratorPlugin:
                 results = await install_units(ctx.systemd, self.unit_dir, units,
                                               enable=p.enable, start=p.start, force=p.force)
         except BridgeError as exc:
-            ctx.publish("unitgen.failed", p.name, {"error": exc.message, "code": exc.code})
+            ctx.publish(UNITGEN_FAILED, p.name, UnitgenFailedData(error=exc.message, code=exc.code))
             raise
         for r in results:
-            ctx.publish("unitgen.installed", r.unit, r.to_json())
+            ctx.publish(UNITGEN_INSTALLED, r.unit, r.to_json())
         started = results[0]
         if started.job_result not in (None, "done"):
             # Installed, but it does not run: say so as an error, naming the job's verdict.
             message = (f"{started.unit} was installed but did not start: its start job "
                        f"ended {started.job_result!r} (see `systemctl status {started.unit}`)")
-            ctx.publish("unitgen.failed", started.unit, {
+            ctx.publish(UNITGEN_FAILED, started.unit, {
                 "error": message, "code": "failed", "job_result": started.job_result})
             raise BridgeError(message, "failed")
         answer: dict[str, Any] = {"installed": [r.to_json() for r in results],
@@ -201,21 +229,23 @@ class UnitGeneratorPlugin:
                                           enable=p.enable, start=p.start, force=p.force,
                                           folder=folder)
         except BridgeError as exc:
-            ctx.publish("unitgen.failed", p.name,
+            ctx.publish(UNITGEN_FAILED, p.name,
                         {"error": exc.message, "code": exc.code, **tag})
             raise
         for r in results:
-            ctx.publish("unitgen.installed", r.unit, {**r.to_json(), **tag})
+            ctx.publish(UNITGEN_INSTALLED, r.unit, {**r.to_json(), **tag})
         started = results[0]
         if started.job_result not in (None, "done"):
             message = (f"{started.unit} was installed but did not start: its start job "
                        f"ended {started.job_result!r} (see `systemctl --user status "
                        f"{started.unit}` as {tag['user']})")
-            ctx.publish("unitgen.failed", started.unit, {
+            ctx.publish(UNITGEN_FAILED, started.unit, {
                 "error": message, "code": "failed", "job_result": started.job_result, **tag})
             raise BridgeError(message, "failed")
         return {"installed": [r.to_json() for r in results], "warnings": warnings, **tag}
 
+    @method("units.remove", RemoveParams, role="admin",
+            description="stop, disable, delete and daemon-reload a unit")
     async def do_remove(self, p: RemoveParams) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx is not None
@@ -225,7 +255,7 @@ class UnitGeneratorPlugin:
         result = await remove_unit(target.systemd, unit_dir, p.unit, force=p.force,
                                    folder=folder)
         result = {**result, **target.tag()}
-        ctx.publish("unitgen.removed", p.unit, result)
+        ctx.publish(UNITGEN_REMOVED, p.unit, result)
         return result
 
     # -- the command line

@@ -26,7 +26,7 @@ import pytest
 
 from bridge.sandbox import World, unavailable_reason
 from bridge.sandbox.registry import free_port
-from tests.helpers import checked_world
+from tests.helpers import ServedBridge, checked_world
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def panel() -> Path:
     return dist
 
 
-class BridgeProcess:
+class BridgeProcess(ServedBridge):
     """`python -m bridge serve` on the world, on a fixed port and state folder, so that
     it can be killed and started again where the page expects it."""
 
@@ -163,30 +163,11 @@ class BridgeProcess:
         assert answer["ok"], answer
         return answer["data"]
 
-    def _sources_connected(self) -> bool:
-        try:
-            status = self.call("bridge.status")
-        except (OSError, urllib.error.URLError, ValueError):
-            return False
-        return bool(status["podman"]["connected"] and status["systemd"]["connected"])
-
     def kill(self) -> None:
         """SIGKILL, as a crash would, and reap it."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
         self.proc = None
 
 

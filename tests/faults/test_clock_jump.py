@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from bridge.sandbox.images import HTTPD_V2
-from tests.helpers import free_port
-from tests.integration.test_rollback_resume import CONFIG, connect
+from tests.helpers import connect, free_port
+from tests.integration.test_rollback_resume import CONFIG
 from tests.integration.test_rollback_scenarios import (
     EXIT5,
     App,

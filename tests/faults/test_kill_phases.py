@@ -13,9 +13,7 @@ read), mid-probation, and mid-rollback (after the re-tag, before the rollback's 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,12 +21,10 @@ from typing import Any
 
 import pytest
 
-from bridge.faults import ENV
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
 from tests.bench.autoupdate import Unit, container_image, image_id, registries_conf, start_units
 from tests.bench.autoupdate import remove_units as remove_bench_units
-from tests.helpers import free_port
-from tests.integration.test_rollback_resume import connect
+from tests.helpers import connect, free_port, plugins_off, serve_bridge
 from tests.integration.test_rollback_scenarios import EXIT5, build_test_images
 
 CONFIG = """\
@@ -39,13 +35,7 @@ poll_interval = 0.5
 timer = false
 tls_verify = false
 registries_conf = "{registries}"
-[plugins.hooks]
-enabled = false
-[plugins.restart_manager]
-enabled = false
-[plugins.unit_generator]
-enabled = false
-"""
+""" + plugins_off("hooks", "restart_manager", "unit_generator")
 
 # phase -> (the new image, the outcomes allowed). EXIT5 is ready, serves, and exits after
 # 5 s: within a probation of 10 s, so the watcher rolls it back itself.
@@ -57,21 +47,6 @@ PHASES = {
     "rollback.mid_probation": (HTTPD_V2, {"kept"}),
     "rollback.after_retag": (EXIT5, {"rolled back"}),
 }
-
-
-async def serve(world: Any, state: Path, config: Path, port: int, fault: str | None
-                ) -> asyncio.subprocess.Process:
-    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": world.dbus_address}
-    env.pop("CONTAINER_HOST", None)
-    env.pop(ENV, None)
-    if fault:
-        env[ENV] = fault
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridge", "serve", "--config", str(config),
-        "--url", world.podman_url, "--state-dir", str(state),
-        "--listen", f"127.0.0.1:{port}", stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=open(state.parent / "bridge.log", "ab"),  # noqa: ASYNC230
-        env=env)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +75,8 @@ async def test_killed_at_each_phase_ends_kept_or_rolled_back(
                                 remote)
         v_new = await asyncio.to_thread(image_id, world, new)
         port = free_port()
-        proc = await serve(world, state, config, port, phase)
+        proc = await serve_bridge(world, state, config, port, phase,
+                                  log=state.parent / "bridge.log")
         procs.append(proc)
         client = await connect(f"http://127.0.0.1:{port}", state / "token")
         try:
@@ -114,7 +90,8 @@ async def test_killed_at_each_phase_ends_kept_or_rolled_back(
         assert rc == -signal.SIGKILL, f"the bridge did not die at {phase} (status {rc})"
 
         port = free_port()
-        procs.append(await serve(world, state, config, port, None))
+        procs.append(await serve_bridge(world, state, config, port,
+                                        log=state.parent / "bridge.log"))
         client = await connect(f"http://127.0.0.1:{port}", state / "token")
         try:
             outcome = await settle(client, unit.unit)

@@ -4,18 +4,15 @@ rolls back the bad update it was watching."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bridge.client import BridgeClient
 from bridge.sandbox.images import HTTPD_V1
-from tests.helpers import free_port
+from tests.helpers import connect, free_port, plugins_off, serve_bridge
 from tests.integration.bridgefix import wait_for
 from tests.integration.test_rollback_scenarios import (
     EXIT5,
@@ -29,44 +26,7 @@ CONFIG = """\
 [plugins.rollback_watcher]
 probation = 4
 poll_interval = 0.5
-[plugins.auto_update]
-enabled = false
-[plugins.hooks]
-enabled = false
-[plugins.restart_manager]
-enabled = false
-[plugins.unit_generator]
-enabled = false
-"""
-
-
-async def serve(world: Any, state_dir: Path, config: Path, port: int
-                ) -> asyncio.subprocess.Process:
-    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": world.dbus_address}
-    env.pop("CONTAINER_HOST", None)
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridge", "serve", "--config", str(config),
-        "--url", world.podman_url, "--state-dir", str(state_dir),
-        "--listen", f"127.0.0.1:{port}", stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=env)
-
-
-async def connect(url: str, token_file: Path, timeout: float = 30) -> BridgeClient:
-    deadline = time.monotonic() + timeout
-    while True:
-        client = None
-        try:
-            token = await asyncio.to_thread(token_file.read_text)
-            client = BridgeClient(url, token.strip())
-            await client.connect()
-            await client.call("rollback.status")
-            return client
-        except Exception:
-            if client is not None:
-                await client.close()
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+""" + plugins_off("auto_update", "hooks", "restart_manager", "unit_generator")
 
 
 async def test_bridge_killed_mid_probation_still_rolls_back(
@@ -76,7 +36,7 @@ async def test_bridge_killed_mid_probation_still_rolls_back(
     state_dir, config = tmp_path / "state", tmp_path / "podbridge.toml"
     config.write_text(CONFIG)
     port = free_port()
-    proc = await serve(world, state_dir, config, port)
+    proc = await serve_bridge(world, state_dir, config, port)
     try:
         client = await connect(f"http://127.0.0.1:{port}", state_dir / "token")
         try:

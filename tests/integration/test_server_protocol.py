@@ -15,7 +15,8 @@ from pydantic import BaseModel
 
 from bridge.auth import Auth
 from bridge.bus import Bus
-from bridge.methods import MethodRegistry
+from bridge.events import BRIDGE_SOURCE
+from bridge.methods import MethodRegistry, method
 from bridge.plugin import PluginConfig, PluginContext, PluginHost
 from bridge.podman import PodmanClient
 from bridge.server import Server
@@ -318,3 +319,84 @@ async def test_crashing_plugin_is_isolated_and_restarted(tmp_path: Any) -> None:
         await host.stop()
         store.close()
     assert "crashy.hello" not in {m.name for m in methods.list()}
+
+
+async def test_rest_and_websocket_send_the_same_error(
+        env: Env, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    """One mapping: the error body REST answers with is the one the websocket sends, and
+    its HTTP status is the one its class carries; an internal-error's cause is logged."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    ws = await open_ws(session, env)
+    cases = [("test.boom", {}, "internal-error", 500), ("test.echo", {}, "invalid-params", 400),
+             ("no.such", {}, "unknown-method", 404)]
+    for i, (name, params, code, status) in enumerate(cases, 1):
+        caplog.clear()
+        async with session.post(env.url + f"/api/{name}", json=params, headers=auth) as r:
+            rest = await r.json()
+            assert r.status == status, (name, r.status)
+        if code == "internal-error":
+            assert "RuntimeError: kaputt" in caplog.text and "Traceback" in caplog.text
+        await ws.send_json({"id": i, "type": "call", "method": name, "params": params})
+        reply = await ws.receive_json(timeout=10)
+        assert reply["error"] == rest["error"] and rest["error"]["code"] == code
+    await ws.close()
+
+
+class Declared:
+    """A plugin written the narrow way: the context at construction, a method declared on
+    its handler, a typed listener and a subscription through the context."""
+
+    name: ClassVar[str] = "declared"
+    Config: ClassVar[type[PluginConfig]] = PluginConfig
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.heard: list[str] = []
+
+    async def start(self, ctx: PluginContext) -> None:
+        assert ctx is self.ctx
+        ctx.listen(BRIDGE_SOURCE, lambda _e, data: self.heard.append(str(data["connected"])))
+        self.sub = ctx.subscribe(["x.*"])
+        ctx.create_task(self._drain(), "drain")
+
+    async def _drain(self) -> None:
+        while await self.sub.next() is not None:
+            pass
+
+    async def stop(self) -> None:
+        pass
+
+    @method("declared.echo", Echo, role="viewer", readonly=True)
+    async def do_echo(self, p: Echo) -> str:
+        """say it again"""
+        return p.text * p.times
+
+
+async def test_a_plugin_declares_its_methods_and_its_context_undoes_its_work(
+        tmp_path: Any) -> None:
+    bus = Bus()
+    methods = MethodRegistry()
+    store = Store(tmp_path / "db.sqlite")
+    host = PluginHost(bus=bus, podman=PodmanClient("unix:///nonexistent"),
+                      systemd=SystemdClient("system", "unix:path=/nonexistent"), store=store,
+                      state=State(bus), methods=methods, config={},
+                      plugins={"declared": Declared})
+    await host.start()
+    try:
+        await wait_for(lambda: "declared.echo" in {m.name for m in methods.list()},
+                       what="the declared method")
+        m = methods.get("declared.echo")
+        assert (m.owner, m.role, m.readonly, m.description) == (
+            "declared", "viewer", True, "say it again")
+        assert await methods.call("declared.echo", {"text": "ab", "times": 2}) == "abab"
+        bus.publish(BRIDGE_SOURCE, "bridge", "podman", {"connected": True, "error": None})
+        plugin = host.instance("declared")
+        assert plugin is not None and plugin.heard == ["True"]
+        assert bus.subscriber_count == 1
+    finally:
+        await host.stop()
+        store.close()
+    assert "declared.echo" not in {m.name for m in methods.list()}
+    assert bus.subscriber_count == 0, "the plugin's subscription outlived it"
+    bus.publish(BRIDGE_SOURCE, "bridge", "podman", {"connected": False, "error": "x"})
+    assert plugin.heard == ["True"], "the plugin's listener outlived it"

@@ -13,7 +13,7 @@ from plugins.auto_update.labels import (
     LabelError,
     Rules,
     hold_reason,
-    parse_duration,
+    parse_cooldown,
     parse_rules,
     parse_window,
 )
@@ -23,13 +23,13 @@ from plugins.auto_update.labels import (
     ("7d", 7 * 86400), ("12h", 43200), ("1h30m", 5400), ("90s", 90), ("2w", 14 * 86400),
     ("600", 600), (" 1d 2h ", 93600), ("1.5h", 5400)])
 def test_durations(text: str, seconds: float) -> None:
-    assert parse_duration(text) == timedelta(seconds=seconds)
+    assert parse_cooldown(text) == timedelta(seconds=seconds)
 
 
 @pytest.mark.parametrize("text", ["", "soon", "5x", "1h soon", "h1"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(LabelError, match="cooldown"):
-        parse_duration(text)
+        parse_cooldown(text)
 
 
 def test_window_same_day() -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.names import split_name
 from plugins.auto_update import authfile
-from plugins.auto_update.images import LocalImage, split_name
+from plugins.auto_update.images import LocalImage
 from plugins.auto_update.reference import BadReference, ImageRef, parse_reference
 from plugins.auto_update.registry import (
     Platform,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bridge.names import split_name
 from bridge.store import Store
 from plugins.rollback_watcher.journal import Change, Watch, WatchJournal
-from plugins.rollback_watcher.rollback import keep_tag, split_name
+from plugins.rollback_watcher.rollback import keep_tag
 from plugins.rollback_watcher.verdict import Probation
 
 

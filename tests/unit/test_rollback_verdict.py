@@ -8,9 +8,7 @@ from plugins.rollback_watcher.verdict import (
     FAILED,
     PASSED,
     PENDING,
-    DurationError,
     Probation,
-    parse_duration,
     probation_from_labels,
 )
 
@@ -35,19 +33,6 @@ def started(probation: float = 10.0, **kw: float) -> Probation:
 def read_active(p: Probation, now: float, n_restarts: int = 0) -> None:
     """A read of the unit, still active in the same run."""
     p.unit_state("active", "running", n_restarts, now, RUN)
-
-
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("30", 30.0), ("30s", 30.0), ("1m30s", 90.0), ("500ms", 0.5), ("1.5m", 90.0),
-    ("2h", 7200.0), (" 5S ", 5.0), ("0", 0.0)])
-def test_parse_duration(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "abc", "5x", "s", "-3", "1m-3s", "nan", "inf", "3s5"])
-def test_parse_duration_rejects(text: str) -> None:
-    with pytest.raises(DurationError):
-        parse_duration(text)
 
 
 def test_probation_label() -> None:

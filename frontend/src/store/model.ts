@@ -7,6 +7,7 @@
  * event stream run concurrently on the bridge), so while a snapshot is on its way every
  * event is held in `buffer`, and replayed on top of the snapshot if its seq is newer.
  */
+import type { TopicData } from "../generated/contracts";
 import type { BusEvent, Container, Image, Plugin, Pod, Snapshot, Unit } from "./types";
 
 export const EVENT_LOG_SIZE = 2000;
@@ -198,9 +199,11 @@ function applyUnit(units: Record<string, Unit>, action: string, ev: BusEvent): b
     if (typeof ev.data?.uid === "number") rec.uid = ev.data.uid;
   }
   if (action === "state") {
-    const d = ev.data ?? {};
+    // unit.state's data, as the bridge's contract types it (generated/contracts.ts).
+    const d = (ev.data ?? {}) as Partial<TopicData["unit.state"]>;
     for (const k of UNIT_FIELDS) {
-      if (k in d) (rec as unknown as Record<string, unknown>)[k] = d[k];
+      const v = d[k];
+      if (v !== undefined) (rec as unknown as Record<string, unknown>)[k] = v;
     }
   }
   units[key] = rec;

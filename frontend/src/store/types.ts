@@ -1,61 +1,21 @@
 /** The shapes of the bridge's protocol (docs/protocol.md) as the panel uses them. */
 
-export interface Port {
-  host_ip?: string;
-  host_port?: number | null;
-  container_port?: number | null;
-  protocol?: string;
-}
+import type {
+  PortRecord,
+  RecordContainer,
+  RecordImage,
+  RecordPlugin,
+  RecordPod,
+  RecordUnit,
+} from "../generated/contracts";
 
-export interface Container {
-  id: string;
-  name: string;
-  image: string;
-  image_id?: string;
-  state: string;
-  health: string | null;
-  exit_code: number | null;
-  /** ISO time, or seconds since the epoch (from Podman's list), or null. */
-  started_at: string | number | null;
-  created_at?: string | number | null;
-  labels: Record<string, string>;
-  pod?: string;
-  unit: string | null;
-  restart_policy: string | null;
-  restart_count: number;
-  ports: Port[];
-  /** The owner of a rootless container (a root bridge serving users); absent: the system's. */
-  uid?: number;
-  user?: string;
-}
-
-export interface Unit {
-  name: string;
-  description: string;
-  load_state: string;
-  active_state: string | null;
-  sub_state: string | null;
-  result: string | null;
-  n_restarts: number | null;
-  container: string | null;
-  /** The owner of a user unit (a root bridge serving users); absent: the system's. */
-  uid?: number;
-  user?: string;
-}
-
-export interface Pod {
-  id: string;
-  name: string;
-  status: string;
-  containers: string[];
-}
-
-export interface Image {
-  id: string;
-  names: string[];
-  created?: string | number;
-  size?: number;
-}
+// The records are the bridge's contracts (bridge/state.py, bridge/plugin.py), generated
+// into ../generated/contracts.ts by the panel's build: the panel never restates them.
+export type Port = PortRecord;
+export type Container = RecordContainer;
+export type Unit = RecordUnit;
+export type Pod = RecordPod;
+export type Image = RecordImage;
 
 export interface Snapshot {
   seq: number;
@@ -75,14 +35,7 @@ export interface BusEvent {
   data: Record<string, unknown>;
 }
 
-export interface Plugin {
-  name: string;
-  enabled: boolean;
-  state: string;
-  last_error: string | null;
-  failures: number;
-  started_at: string | null;
-}
+export type Plugin = RecordPlugin;
 
 export interface RpcError {
   code: string;
