@@ -49,6 +49,8 @@ export interface RecordAutoupdateHistory {
   run: string;
   rollback: boolean;
   available?: boolean;
+  probation?: number | null;
+  rollout?: string;
 }
 
 export interface RecordContainer {
@@ -172,6 +174,8 @@ export interface TopicAutoupdateCheck {
   readonly run: string;
   readonly rollback: boolean;
   readonly available?: boolean;
+  readonly probation?: number | null;
+  readonly rollout?: string;
 }
 
 export type TopicAutoupdateFailed = TopicAutoupdateCheck;
@@ -340,6 +344,8 @@ export interface TopicUnitgenFailed {
   readonly error: string;
   readonly code: string;
   readonly job_result?: string | null;
+  readonly uid?: number;
+  readonly user?: string;
 }
 
 export interface TopicUnitgenInstalled {
@@ -350,6 +356,8 @@ export interface TopicUnitgenInstalled {
   readonly job_result?: string | null;
   readonly removed?: boolean;
   readonly stopped?: boolean;
+  readonly uid?: number;
+  readonly user?: string;
 }
 
 export type TopicUnitgenRemoved = TopicUnitgenInstalled;
