@@ -102,6 +102,10 @@ class Timeout(BridgeError, code="timeout", http_status=504):
     """A peer (Podman, systemd, a registry) did not answer in time."""
 
 
+class Unreachable(BridgeError, code="unreachable", http_status=503):
+    """A peer that is gone or cannot be reached now (a fleet host, NATS)."""
+
+
 class InternalError(BridgeError, code="internal-error", http_status=500):
     """A bug or an unforeseen failure: the client gets its type and text, the log keeps
     the traceback (``__cause__`` is the original exception)."""

@@ -12,15 +12,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bridge.errors import BridgeError, ErrorCode
+from bridge.errors import BridgeError, ErrorCode, Unreachable
 
 
 class FleetError(BridgeError):
     """A fleet call's error: the remote method's own code, or ``timeout``/``unreachable``."""
 
 
-class FleetUnavailable(FleetError):
-    code: ErrorCode = "unreachable"
+class FleetUnavailable(FleetError, Unreachable):
+    """The fleet (NATS) or the host called is not reachable now."""
 
 
 class KVConflict(FleetError):
