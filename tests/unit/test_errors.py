@@ -15,7 +15,8 @@ from bridge.store import StoreFull
 
 STATUS = {"protocol-error": 400, "invalid-params": 400, "not-found": 404,
           "unknown-method": 404, "access-denied": 403, "not-supported": 501,
-          "conflict": 409, "timeout": 504, "failed": 502, "internal-error": 500}
+          "conflict": 409, "timeout": 504, "unreachable": 503, "failed": 502,
+          "internal-error": 500}
 
 
 @pytest.mark.parametrize("code", typing.get_args(ErrorCode))
