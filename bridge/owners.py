@@ -26,7 +26,7 @@ from typing_extensions import TypedDict
 
 from bridge.bus import Bus, Listener
 from bridge.contracts import Topic
-from bridge.errors import InvalidParams, NotFound
+from bridge.errors import BridgeError, InvalidParams, NotFound
 from bridge.events import Event
 from bridge.podman import PodmanClient
 from bridge.sources import PodmanSource, SystemdSource, start_sources
@@ -143,8 +143,11 @@ class OwnerSession:
         """The folder ``sub`` of the user's config home (``systemd/user``,
         ``containers/systemd``), where the user's own manager and Podman read it: found
         from the user manager's environment (HOME, XDG_CONFIG_HOME)."""
+        # The owner's systemd source connects this client (and reconnects it): never a
+        # second connect beside it.
         if not self.systemd.connected:
-            await self.systemd.connect()
+            raise BridgeError(f"owner {self.owner.user!r}: the bridge is not connected to "
+                              "their user manager (yet); try again", "failed")
         env = await self.systemd.get_property(MANAGER_PATH, MANAGER_IFACE, "Environment")
         try:
             return user_folder([str(e) for e in env], sub, self.owner.uid, fs_root)
