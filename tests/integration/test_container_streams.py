@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,7 +18,7 @@ from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.client_stream import ClientStream
 from bridge.errors import BridgeError
-from bridge.streams import QUEUE_ITEMS, WRITE_HIGH_WATER
+from bridge.streams import MAX_ITEM_BYTES, QUEUE_ITEMS, WRITE_HIGH_WATER
 from tests.helpers import unique
 from tests.integration.bridgefix import RawWS, base_url, wait_for
 
@@ -71,8 +72,9 @@ async def test_logs_tail_then_follow_and_end(client: BridgeClient, ticker: str) 
     while not await enough():
         assert loop.time() < deadline, "the ticker printed nothing"
         await asyncio.sleep(0.1)
-    tail = (await client.call("containers.logs", {"name": ticker, "tail": 4}))["lines"]
-    assert len(tail) == 4
+    answer = await client.call("containers.logs", {"name": ticker, "tail": 4})
+    tail = answer["lines"]
+    assert len(tail) == 4 and answer["truncated"] is False
     assert {x["fd"] for x in tail} == {1, 2}
     assert all(re.fullmatch(r"(out|err) \d+", x["text"]) for x in tail), tail
     assert all(x["time"] and x["time"].startswith("20") for x in tail)
@@ -247,10 +249,12 @@ async def test_slow_client_is_bounded_and_loses_nothing(bridge: Bridge, client: 
         assert runner.sent == sent, "frames kept going to a client that does not read"
         assert runner.queued <= QUEUE_ITEMS
         assert transport.get_write_buffer_size() <= WRITE_HIGH_WATER + 128 * 1024
+        held = sum(len(json.dumps(item)) for _, item in list(runner._queue._queue))
+        assert held <= QUEUE_ITEMS * (MAX_ITEM_BYTES + 1024)
         with capsys.disabled():
             print(f"\nslow client: queue {runner.queued}/{QUEUE_ITEMS} items (max "
-                  f"{runner.max_queued}), socket buffer {buffered} B, {sent} frames sent "
-                  "before the pause, none during it")
+                  f"{runner.max_queued}, {held} B of JSON), socket buffer {buffered} B, "
+                  f"{sent} frames sent before the pause, none during it")
         # Reading again: every number, in order, from 1.
         expect, text = 1, ""
         while expect < 300_000:
