@@ -329,3 +329,25 @@ async def test_streams_end_when_the_container_goes(client: BridgeClient, ticker:
         frames = await frames_until(stream, lambda got: False, timeout=60)
         assert frames[-1]["type"] == "end", frames[-1]
         assert frames[-1]["reason"] in ("eof", "gone", "exit"), frames[-1]
+
+
+async def test_a_removal_event_ends_a_stream_podman_keeps_open(bridge: Bridge,
+                                                               client: BridgeClient,
+                                                               ticker: str) -> None:
+    """Podman ends its own streams when a container goes (above); the bridge also ends a
+    stream when the bus says the container was removed, for a source that would not end.
+    Here the container still runs: only the bus's ``container.remove`` (with its ID, and
+    no owner: the system's) ends the stream, ``gone``; another container's does not."""
+    cid = (await client.call("containers.inspect", {"name": ticker}))["Id"]
+    stream = await client.stream("containers.logs", {"name": ticker, "follow": True,
+                                                     "tail": 0})
+    await frames_until(stream, lambda got: got[-1]["type"] == "data")
+    bridge.bus.publish("container.remove", "podman", "other", {"id": "0" * 64})
+    bridge.bus.publish("container.remove", "podman", ticker, {"id": cid, "uid": 1000,
+                                                             "user": "someone"})
+    still = await frames_until(stream, lambda got: got[-1]["type"] == "data")
+    assert still[-1]["type"] == "data", still[-1]   # another's removal did not end it
+    bridge.bus.publish("container.remove", "podman", ticker, {"id": cid})
+    frames = await frames_until(stream, lambda got: False)
+    assert frames[-1] == {"type": "end", "stream": stream.id, "reason": "gone"}
+    assert (await client.call("containers.inspect", {"name": ticker}))["State"]["Running"]
