@@ -108,6 +108,12 @@ async def test_logs_tail_then_follow_and_end(client: BridgeClient, ticker: str) 
 async def test_logs_closed_by_the_client(client: BridgeClient, ticker: str) -> None:
     stream = await client.stream("containers.logs", {"name": ticker, "follow": True})
     await frames_until(stream, lambda got: got[-1]["type"] == "data")
+    # Input and resize belong to exec: a log refuses them, and carries on.
+    for msg in ({"type": "stream_input", "stream": stream.id, "data": "x"},
+                {"type": "stream_resize", "stream": stream.id, "rows": 5, "cols": 5}):
+        refused = await client.request(msg)
+        assert refused["error"]["code"] == "not-supported", refused
+    await frames_until(stream, lambda got: got[-1]["type"] == "data")
     reply = await client.request({"type": "stream_close", "stream": stream.id})
     assert reply["ok"], reply
     # The end frame came before the close's result: it is queued already.
