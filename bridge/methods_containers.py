@@ -246,7 +246,7 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                             follow=p.follow)
         if p.follow:
             return stream
-        return {"lines": await stream.collect()}
+        return await stream.collect()
 
     async def stats(p: StatsParams) -> dict[str, Any] | StreamSource:
         podman, uid = podman_of(p.owner)

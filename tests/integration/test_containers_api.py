@@ -95,6 +95,9 @@ async def test_pause_unpause_rename_remove(client: BridgeClient) -> None:
     name, new = unique("life"), unique("renamed")
     await client.call("containers.create", {"image": IMAGE, "name": name})
     try:
+        with pytest.raises(BridgeError) as exc:
+            await client.call("containers.create", {"image": IMAGE, "name": name})
+        assert exc.value.code == "conflict", exc.value
         await client.call("containers.pause", {"name": name})
         assert (await inspect(client, name))["State"]["Status"] == "paused"
         with pytest.raises(BridgeError) as exc:
