@@ -36,13 +36,15 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     before = HostSnapshot.take()
     f = Fleet.up(tmp_path_factory.mktemp("fleet"), 2)
     worlds: list[World] = [h.world() for h in f.hosts]
-    nats_procs = [n.proc for n in f.nats.nodes] if f.nats else []
+    procs = {f"nats-server {n.name}": n.proc for n in (f.nats.nodes if f.nats else [])}
+    procs["registry"] = f.registry
     try:
         yield f
     finally:
+        procs.update({f"bridge {h.name}": h.bridge for h in f.hosts})
         f.down()
     left = [item for w in worlds for item in leftovers(w, before)]
-    left += [f"nats-server {p.pid}" for p in nats_procs if p is not None and p.alive()]
+    left += [name for name, p in procs.items() if p is not None and p.alive()]
     assert not left, f"the fleet left behind: {left}"
 
 
