@@ -231,8 +231,9 @@ def report(r: dict[str, Any]) -> None:
           "simulated hosts (the real Bus + FleetLink, a scripted driver, one process) "
           "through JetStream (3 nodes, replicas 3) to one websocket client, events/s, "
           f"median of {len(r['raw']['runs'])} runs:")
-    print(f"  delivered to the websocket client {s(r['delivered'])}   stored by the hosts "
-          f"(acknowledged) {s(r['published'])}   raw nats-py js.publish, same events, one "
+    print(f"  delivered to the websocket client {s(r['delivered'])}   until every host had "
+          f"every ack (its outbox empty) {s(r['published'])}   raw nats-py js.publish, same "
+          "events, one "
           f"connection {s(r['raw'])}   ratio delivered/raw "
           f"{r['delivered']['median'] / r['raw']['median']:.2f}")
 
