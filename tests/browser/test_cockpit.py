@@ -33,10 +33,14 @@ from tests.cockpitworld import (
 from tests.helpers import unique
 
 # Cockpit runs inside the world from the machine's own packages (cockpit-ws 287 and its
-# bridge, entered with nsenter); debian13's root filesystem has no Cockpit of its own.
+# bridge, entered with nsenter). debian13's tree carries no Cockpit, and the machine's
+# binaries need Debian 12's libraries: running these in debian13 means trixie's
+# cockpit-ws, cockpit-bridge and cockpit-podman in every debian13 tree, and trixie's Cockpit
+# shell and Podman page checked against these tests. Not done yet: debootstrap --include
+# of them fails (dconf-service; see docs/choices.md).
 pytestmark = pytest.mark.flavours(
-    "debian12", why="Cockpit runs in the world from the machine's Debian 12 packages, which "
-    "debian13's root filesystem does not carry")
+    "debian12", why="Cockpit runs in the world from the machine's Debian 12 packages; the "
+    "debian13 tree has no Cockpit of its own (trixie's Cockpit packages not added to it yet)")
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAME = 'iframe[name="cockpit1:localhost/podbridge"]'

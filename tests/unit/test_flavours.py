@@ -53,6 +53,37 @@ def test_cache_key_follows_the_package_list(monkeypatch: pytest.MonkeyPatch,
     assert rootfs.path_of(flav).name.startswith("rootfs-debian13-")
 
 
+def test_cache_key_follows_podbridges_dependencies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tree's virtualenv holds pyproject.toml's dependencies: a changed list, a new tree;
+    python3 and its venv module are in every tree."""
+    flav = flavours.get("debian13")
+    deps = rootfs.requirements()
+    assert any(d.startswith("aiohttp") for d in deps), deps
+    assert {"python3", "python3-venv"} <= set(rootfs.packages(flav))
+    before = rootfs.key(flav)
+    monkeypatch.setattr(rootfs, "requirements", lambda: [*deps, "extra-thing>=1"])
+    assert rootfs.key(flav) != before
+
+
+def test_the_image_cache_clean_up_spares_the_flavours_trees(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """images.rootfs_tars removes its own outdated tars and storages, never a flavour's
+    root filesystem in the same cache folder (it did, under a running world)."""
+    from bridge.sandbox import images
+
+    monkeypatch.setenv("PODBRIDGE_CACHE", str(tmp_path))
+    tree = tmp_path / "rootfs-debian13-0123456789abcdef"
+    (tree / "usr").mkdir(parents=True)
+    old_tars = tmp_path / "rootfs-fedcba9876543210"
+    old_storage = tmp_path / "storage-fedcba9876543210-debian13"
+    for folder in (old_tars, old_storage):
+        folder.mkdir()
+    monkeypatch.setattr(images, "_applets", lambda: ["sh"])
+    images.rootfs_tars()
+    assert tree.is_dir() and (tree / "usr").is_dir()
+    assert not old_tars.exists() and not old_storage.exists()
+
+
 def test_mirror_is_the_one_apt_uses(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PODBRIDGE_DEBIAN_MIRROR", raising=False)
     monkeypatch.setattr(rootfs, "_apt_uris", lambda: [
