@@ -13,9 +13,7 @@ from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import unique
-from tests.integration.worldbridge import IN_WORLD_BRIDGE, WorldBridge
-
-pytestmark = IN_WORLD_BRIDGE
+from tests.integration.worldbridge import WorldBridge
 
 
 async def test_owner_reaches_the_users_podman(users_world: World, tmp_path: Path) -> None:
