@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from bridge.errors import BridgeError
 from plugins.rollout import engine
 from plugins.rollout.engine import Action, Rollout
 from plugins.rollout.kvstate import Conflict, Lease, Missing, Rollouts
@@ -98,7 +99,8 @@ class Controller:
                 try:
                     if await self.lease.renew():
                         await self.drive_all()
-                except (Conflict, Missing, OSError, TimeoutError) as exc:
+                except (Conflict, Missing, OSError, TimeoutError, BridgeError) as exc:
+                    # NATS away or electing a leader: the next tick tries again.
                     logger.warning("rollout tick: %s", exc)
                 except Exception as exc:
                     if type(exc).__module__.startswith("nats"):
