@@ -296,7 +296,11 @@ async def test_the_panel_shows_each_rollout_its_waves_and_hosts(
     if not await asyncio.to_thread(CHROMIUM.exists):
         pytest.skip("no browser: /usr/bin/chromium is missing")
     history = await RolloutService(nats).history(20)
-    assert history, "the tests above leave rollouts behind"
+    if not history:  # run alone: make one
+        await asyncio.to_thread(push_variant, fleet.hosts[0].world(),
+                                fleet.registry_address, GOOD)
+        await wait_phase(nats, await asyncio.to_thread(start, fleet), {"done", "rolled-back"})
+        history = await RolloutService(nats).history(20)
     proc, log = await asyncio.to_thread(start_panel_bridge, fleet, tmp_path)
     try:
         async with asyncio.timeout(60):
