@@ -24,7 +24,7 @@ from bridge.fleet.api import FleetClient, connect_client
 from bridge.sandbox.fleet import DEMO_UNIT, FLEET_NAME, Fleet
 from bridge.sandbox.leftovers import HostSnapshot, leftovers
 from plugins.rollout.engine import Rollout
-from plugins.rollout.service import RolloutService
+from plugins.rollout.service import RolloutService, matches
 from tests.integration.rollout_images import (
     BROKEN,
     GOOD,
@@ -60,6 +60,18 @@ async def nats(fleet: Fleet) -> AsyncIterator[FleetClient]:
     c = await connect_client(Namespace(fleet=fleet.url, fleet_name=FLEET_NAME,
                                        config="/nonexistent"), timeout=30)
     try:
+        # Every host online, its summary listing demo-app (a summary follows the host's
+        # state within a second or so; a rollout is matched against it).
+        repo = f"{fleet.registry_address}/demo/app"
+        async with asyncio.timeout(90):
+            while True:
+                online = {h["host"] for h in await c.hosts() if h["online"]}
+                summaries = await c.summaries()
+                if online >= {"h1", "h2", "h3"} and all(
+                        matches(summaries.get(h) or {}, "app=demo", repo)
+                        for h in ("h1", "h2", "h3")):
+                    break
+                await asyncio.sleep(0.3)
         yield c
     finally:
         await c.close()
