@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -94,7 +95,8 @@ class JsonKV:
                     out[entry.key] = KVEntry(entry.key, _decode(entry.value),
                                              int(entry.revision or 0))
         finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):  # the connection may be closed already
+                await watcher.stop()  # type: ignore[no-untyped-call]
         return out
 
     async def watch(self, key_pattern: str = ">") -> AsyncIterator[KVEntry]:
@@ -112,4 +114,5 @@ class JsonKV:
                 yield KVEntry(entry.key, None if deleted else _decode(entry.value),
                               int(entry.revision or 0))
         finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):  # the connection may be closed already
+                await watcher.stop()  # type: ignore[no-untyped-call]

@@ -30,6 +30,7 @@ from bridge.events import Event, topic_matches
 from bridge.fleet.api import FleetError, FleetUnavailable
 from bridge.fleet.hosts import host_rows, summary_of
 from bridge.fleet.kv import JsonKV
+from bridge.methods import AccessDenied
 from bridge.roles import RANK, ROLES, Caller
 
 if TYPE_CHECKING:
@@ -161,7 +162,11 @@ class FleetLink:
             return
         self._tasks.append(asyncio.create_task(self._send(), name="fleet/send"))
         self._tasks.append(asyncio.create_task(self._beat(), name="fleet/heartbeat"))
-        self._tasks.append(asyncio.create_task(self._follow_hosts(), name="fleet/hosts"))
+        if self.settings.watch:
+            # Only a bridge that watches the fleet keeps every host's heartbeat live (on a
+            # big fleet, N hosts each following N heartbeats is N² messages); the others
+            # read the buckets when asked.
+            self._tasks.append(asyncio.create_task(self._follow_hosts(), name="fleet/hosts"))
         await self.nc.subscribe(self.settings.rpc_subject(self.host), cb=self._on_rpc)
         if self.settings.watch and self.fleet_bus is not None:
             self._tasks.append(asyncio.create_task(self._watch(), name="fleet/watch"))
@@ -331,7 +336,7 @@ class FleetLink:
                 into[entry.key] = entry.value
 
     async def _snapshot(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        if not self.client and self.heartbeats:
+        if not self.client and self.settings.watch and self.heartbeats:
             return self.heartbeats, self.summaries_cache
         if not self.connected:
             raise FleetUnavailable("NATS does not answer")
@@ -357,13 +362,19 @@ class FleetLink:
 
     # -- method calls
     async def call(self, host: str, method: str, params: dict[str, Any],
-                   caller: dict[str, Any], timeout: float | None) -> Any:
+                   caller: dict[str, Any], timeout: float | None, *,
+                   readonly: bool = False) -> Any:
+        """``readonly``: the host runs ``method`` only if it only reads (fleet.get)."""
         timeout = timeout or self.settings.call_timeout
         if host == self.host and self.methods is not None:
+            self._check_readonly(method, readonly)
             return await self.methods.call(method, params, self._caller(caller))
         if not self.connected:
             raise FleetUnavailable(f"host {host}: NATS does not answer")
-        payload = orjson.dumps({"method": method, "params": params, "caller": caller})
+        request: dict[str, Any] = {"method": method, "params": params, "caller": caller}
+        if readonly:
+            request["readonly"] = True
+        payload = orjson.dumps(request)
         try:
             msg = await self.nc.request(self.settings.rpc_subject(host), payload,
                                         timeout=timeout)
@@ -378,6 +389,12 @@ class FleetLink:
             return reply.get("data")
         err = reply.get("error") or {}
         raise FleetError(f"{host}: {err.get('message', 'failed')}", err.get("code", "failed"))
+
+    def _check_readonly(self, method: str, readonly: bool) -> None:
+        assert self.methods is not None
+        if readonly and not self.methods.get(method).readonly:
+            raise AccessDenied(f"{method} changes something: call it with fleet.call, "
+                               "not fleet.get")
 
     def _caller(self, c: dict[str, Any]) -> Caller:
         """Who a fleet call runs as here (docs/fleet.md, Identity of a fleet call)."""
@@ -403,6 +420,7 @@ class FleetLink:
             assert self.methods is not None
             raw_caller = req.get("caller")
             caller: dict[str, Any] = raw_caller if isinstance(raw_caller, dict) else {}
+            self._check_readonly(req["method"], bool(req.get("readonly")))
             data = await self.methods.call(req["method"], req.get("params") or {},
                                            self._caller(caller))
             reply = {"ok": True, "data": data}
@@ -519,6 +537,14 @@ class FleetLink:
         new ones: ``{events, last}`` (``last``: the stream seq to resume after)."""
         if not self.connected:
             raise FleetUnavailable("NATS does not answer")
+        try:
+            return await self._read_events(patterns, hosts, since, limit)
+        except (NatsTimeout, TimeoutError):
+            raise FleetError("the stream did not answer in time (NATS electing a leader?)",
+                             "timeout") from None
+
+    async def _read_events(self, patterns: list[str], hosts: list[str] | None, since: int,
+                           limit: int) -> dict[str, Any]:
         info = await self.js.stream_info(self.settings.stream)
         end = int(info.state.last_seq)
         out: list[dict[str, Any]] = []

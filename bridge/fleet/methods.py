@@ -46,7 +46,7 @@ def register_fleet_methods(methods: MethodRegistry, link: FleetLink | None) -> N
     async def hosts(_: NoParams) -> list[dict[str, Any]]:
         return await need().hosts()
 
-    async def call(p: CallParams) -> Any:
+    async def forward(p: CallParams, readonly: bool) -> Any:
         # The caller's own name and role go along: the answering host checks the method's
         # role against them, as a local call would (docs/fleet.md).
         who = current_caller.get()
@@ -54,7 +54,13 @@ def register_fleet_methods(methods: MethodRegistry, link: FleetLink | None) -> N
                   else {"name": "bridge", "role": "admin"})
         lk = need()
         return await lk.call(p.host, p.method, p.params, {**caller, "host": lk.host},
-                             p.timeout)
+                             p.timeout, readonly=readonly)
+
+    async def call(p: CallParams) -> Any:
+        return await forward(p, False)
+
+    async def get(p: CallParams) -> Any:
+        return await forward(p, True)
 
     async def events(p: EventsParams) -> dict[str, Any]:
         return await need().read_events(p.topics, p.hosts, p.since, p.limit)
@@ -65,6 +71,8 @@ def register_fleet_methods(methods: MethodRegistry, link: FleetLink | None) -> N
     reg("fleet.hosts", hosts, NoParams, description="every host of the fleet: online, "
         "last seen, containers, failing units", role="viewer", readonly=True)
     reg("fleet.call", call, CallParams, description="call a method on a host of the fleet, "
-        "with the caller's own role", role="viewer")
+        "with the caller's own role", role="operator")
+    reg("fleet.get", get, CallParams, description="call a method that only reads on a host "
+        "of the fleet, with the caller's own role", role="viewer", readonly=True)
     reg("fleet.events", events, EventsParams, description="the fleet's events after a "
         "stream seq (resume with since = last)", role="viewer", readonly=True)

@@ -33,7 +33,8 @@ from bridge.sandbox.world import World
 
 logger = logging.getLogger(__name__)
 
-FLEET_NAME = "sandbox"
+# The default fleet name: `podbridge fleet … --fleet nats://…` needs nothing more.
+FLEET_NAME = "default"
 RECORD = "fleet.json"
 DEMO_UNIT = "demo-app.service"
 REPO = Path(__file__).resolve().parents[2]

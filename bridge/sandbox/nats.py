@@ -28,7 +28,8 @@ listen: 127.0.0.1:{port}
 jetstream {{
   store_dir: "{store}"
   max_memory_store: 67108864
-  max_file_store: 2147483648
+  # Accounting, not disk: each stream reserves its max_bytes (R3: on every node).
+  max_file_store: 17179869184
 }}
 cluster {{
   name: podbridge-sandbox

@@ -11,6 +11,7 @@ import {
 import { AuditPage } from "./pages/AuditPage";
 import { ContainersPage } from "./pages/ContainersPage";
 import { EventsPage } from "./pages/EventsPage";
+import { FleetPage } from "./pages/FleetPage";
 import { PluginsPage } from "./pages/PluginsPage";
 import { RolloutsPage } from "./pages/RolloutsPage";
 import { UnitsPage } from "./pages/UnitsPage";
@@ -28,6 +29,7 @@ function Section({ section, args }: ReturnType<typeof useRoute>) {
     case "events": return <EventsPage />;
     case "plugins": return <PluginsPage />;
     case "audit": return <AuditPage />;
+    case "fleet": return <FleetPage />;
     case "rollouts": return <RolloutsPage />;
     default: return <ContainersPage name={args[0]} />;
   }

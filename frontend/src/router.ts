@@ -1,7 +1,8 @@
 /** Hash routes (#/containers/web): the bridge serves one page at "/". */
 import { useEffect, useState } from "react";
 
-export type Section = "containers" | "units" | "updates" | "events" | "plugins" | "audit" | "rollouts";
+export type Section = "containers" | "units" | "updates" | "events" | "plugins" | "audit" | "fleet"
+  | "rollouts";
 export const SECTIONS: { id: Section; title: string }[] = [
   { id: "containers", title: "Containers" },
   { id: "units", title: "Units" },
@@ -9,6 +10,7 @@ export const SECTIONS: { id: Section; title: string }[] = [
   { id: "events", title: "Events" },
   { id: "plugins", title: "Plugins" },
   { id: "audit", title: "Audit" },
+  { id: "fleet", title: "Fleet" },
   { id: "rollouts", title: "Rollouts" },
 ];
 

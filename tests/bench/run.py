@@ -12,10 +12,20 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.bench import autoupdate, cockpit_side, fanout, latency, rollout, rootless, units
+from tests.bench import (
+    autoupdate,
+    cockpit_side,
+    fanout,
+    fleet,
+    latency,
+    rollout,
+    rootless,
+    units,
+)
 from tests.bench.stats import Load, loadavg
 
-SECTIONS = ("fanout", "podman", "units", "autoupdate", "rootless", "cockpit", "rollout")
+SECTIONS = ("fanout", "podman", "units", "autoupdate", "rootless", "cockpit", "fleet",
+            "rollout")
 
 
 def spread(s: dict[str, Any], fmt: str = "{:,.0f}") -> str:
@@ -158,6 +168,9 @@ def main() -> None:
         elif section == "rootless":
             results[section] = asyncio.run(rootless.run())
             rootless.report(results[section])
+        elif section == "fleet":
+            results[section] = asyncio.run(fleet.run())
+            fleet.report(results[section])
         elif section == "rollout":
             results[section] = rollout.run()
             rollout.report(results[section])
