@@ -107,8 +107,11 @@ class Controller:
                         logger.warning("rollout tick: NATS: %s", exc)
                     else:
                         raise
+                # A bridge without the lease looks again a few times per lease time, not
+                # every tick: a fleet of N bridges costs the KV N/ (ttl/3) reads a second.
+                pause = self.tick if self.lease.held else max(self.tick, self.lease.ttl / 3)
                 try:
-                    await asyncio.wait_for(self.wake.wait(), self.tick)
+                    await asyncio.wait_for(self.wake.wait(), pause)
                 except TimeoutError:
                     pass
                 self.wake.clear()
