@@ -60,16 +60,31 @@ def publish_changes(publish: Publish, before: dict[str, Any] | None, seen_histor
     first ``seen_history`` phase changes."""
     s = after.summary()
     old_hosts: dict[str, str] = before["hosts"] if before else {}
-    for name, state in s["hosts"].items():
-        if old_hosts.get(name) != state:
-            publish("fleet.rollout.host", after.id, {
-                "id": after.id, "host": name, "state": state, "wave": after.hosts[name].wave,
-                "reason": after.hosts[name].reason, "digest": after.digest})
+    changed = [(n, st) for n, st in s["hosts"].items() if old_hosts.get(n) != st]
+
+    def host(name: str, state: str) -> None:
+        publish("fleet.rollout.host", after.id, {
+            "id": after.id, "host": name, "state": state, "wave": after.hosts[name].wave,
+            "reason": after.hosts[name].reason, "digest": after.digest})
+
+    # In the order it happened: verdicts, then the next wave, then the hosts it asks.
+    asked = (engine.UPDATING, engine.REVERTING)
+    for name, state in changed:
+        if state not in asked:
+            host(name, state)
     if before is not None and before["wave"] != after.wave:
+        # One per wave begun (it stands for the phase "wave" too).
         publish("fleet.rollout.wave", after.id, {
-            "id": after.id, "wave": after.wave, "hosts": after.waves[after.wave]})
-    # Every phase passed through (an automatic halt goes straight on to the rollback).
+            "id": after.id, "phase": after.phase, "wave": after.wave,
+            "hosts": after.waves[after.wave]})
+    for name, state in changed:
+        if state in asked:
+            host(name, state)
+    # Every other phase passed through (an automatic halt goes straight on to the
+    # rollback).
     for entry in after.history[seen_history:]:
+        if entry["phase"] == "wave" and entry.get("reason") != "resumed":
+            continue
         publish(f"fleet.rollout.{entry['phase'].replace('-', '_')}", after.id, {
             "id": after.id, "phase": entry["phase"], "reason": entry.get("reason", ""),
             "digest": after.digest, "wave": after.wave})

@@ -151,6 +151,22 @@ async def test_a_good_image_rolls_out_canary_first_and_completes(
     for host in ("h1", "h2", "h3"):
         assert running_digest(fleet, host) == digest
         assert await updates_of(nats, r, host) == 1
+    # The controller's events are in the fleet's stream, in order.
+    seen: list[str] = []
+    events = nats.events(["fleet.rollout.**"], since=0)
+    async with asyncio.timeout(60):
+        async for ev in events:
+            if ev["data"].get("id") != rid:
+                continue
+            kind = ev["type"].removeprefix("fleet.rollout.")
+            seen.append(f"{kind}:{ev['data']['host']}:{ev['data']['state']}"
+                        if kind == "host" else kind)
+            if kind == "done":
+                break
+    await events.aclose()  # type: ignore[attr-defined]
+    assert seen[0] == "started" and seen[-1] == "done", seen
+    assert seen.index("host:h1:passed") < seen.index("host:h2:updating"), seen
+    assert seen.index("host:h1:passed") < seen.index("host:h3:updating"), seen
 
 
 async def bad_image_stops_at_the_canary(fleet: Fleet, nats: FleetClient, cmd: str) -> None:
