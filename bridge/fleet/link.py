@@ -96,6 +96,7 @@ class FleetLink:
         self._buckets: dict[str, JsonKV] = {}
         self.heartbeats: dict[str, dict[str, Any]] = {}
         self.summaries_cache: dict[str, dict[str, Any]] = {}
+        self._hosts_read = -1e9  # monotonic time of the last read of both buckets
         self._closing = False
 
     # -- lifecycle
@@ -163,9 +164,9 @@ class FleetLink:
         self._tasks.append(asyncio.create_task(self._send(), name="fleet/send"))
         self._tasks.append(asyncio.create_task(self._beat(), name="fleet/heartbeat"))
         if self.settings.watch:
-            # Only a bridge that watches the fleet keeps every host's heartbeat live (on a
-            # big fleet, N hosts each following N heartbeats is N² messages); the others
-            # read the buckets when asked.
+            # Only a bridge that watches the fleet keeps every host's heartbeat at hand (on a
+            # big fleet, N hosts each reading N heartbeats is N² messages); the others read
+            # the buckets when asked.
             self._tasks.append(asyncio.create_task(self._follow_hosts(), name="fleet/hosts"))
         await self.nc.subscribe(self.settings.rpc_subject(self.host), cb=self._on_rpc)
         if self.settings.watch and self.fleet_bus is not None:
@@ -315,28 +316,29 @@ class FleetLink:
             await asyncio.sleep(min(1.0, s.heartbeat_interval))
 
     async def _follow_hosts(self) -> None:
-        """Keep every host's heartbeat and summary (two KV watches), restarted when lost."""
+        """Keep every host's heartbeat and summary, read again every heartbeat interval.
+
+        A read, not a KV watch: a watch's consumer can die with the servers that held it
+        (the whole cluster restarted) and say nothing, leaving a stale view; a read made
+        each time cannot go stale for longer than one interval."""
         while True:
             try:
-                hb = await self._bucket("heartbeat")
-                sm = await self._bucket("summary")
-                await asyncio.gather(self._follow(hb, self.heartbeats),
-                                     self._follow(sm, self.summaries_cache))
+                hb = await (await self._bucket("heartbeat")).snapshot()
+                sm = await (await self._bucket("summary")).snapshot()
+                self.heartbeats = {k: e.value for k, e in hb.items()
+                                   if isinstance(e.value, dict)}
+                self.summaries_cache = {k: e.value for k, e in sm.items()
+                                        if isinstance(e.value, dict)}
+                self._hosts_read = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.debug("fleet: host watch lost (%s); again", exc)
-                await asyncio.sleep(1.0)
-
-    async def _follow(self, kv: JsonKV, into: dict[str, dict[str, Any]]) -> None:
-        async for entry in kv.watch(">"):
-            if entry.value is None:
-                into.pop(entry.key, None)
-            elif isinstance(entry.value, dict):
-                into[entry.key] = entry.value
+                logger.debug("fleet: hosts not read (%s); again", exc)
+            await asyncio.sleep(min(self.settings.heartbeat_interval, 5.0))
 
     async def _snapshot(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        if not self.client and self.settings.watch and self.heartbeats:
+        fresh = time.monotonic() - self._hosts_read < 2 * self.settings.heartbeat_interval + 5
+        if not self.client and self.settings.watch and fresh:
             return self.heartbeats, self.summaries_cache
         if not self.connected:
             raise FleetUnavailable("NATS does not answer")
