@@ -130,3 +130,14 @@ def test_helpers() -> None:
     for bad in ("", "5x", "-1"):
         with pytest.raises(ValueError):
             parse_seconds(bad)
+
+
+async def test_outside_a_fleet_every_request_says_so() -> None:
+    from bridge.fleet.api import Fleet
+
+    svc = RolloutService(Fleet("default", "", None), settle=0)
+    with pytest.raises(BridgeError, match="in no fleet") as info:
+        await svc.start(spec())
+    assert info.value.code == "unreachable"
+    with pytest.raises(BridgeError, match="in no fleet"):
+        await svc.get("x")
