@@ -92,6 +92,45 @@ class PinnedUpdates:
             raise NotFound(f"no pinned update or revert with token {token!r} on this host")
         return rec
 
+    async def resume(self) -> None:
+        """At start: an update or revert the bridge stopped in the middle of. A unit whose
+        restart was asked waits for the watcher's verdict (it resumes its watch); a unit
+        never restarted has its name pointed at its previous image again and fails; an
+        update that changed nothing yet fails; a revert is carried on."""
+        watched: set[str] = set()
+        try:
+            status = await self.call("rollback.status", {})
+            watched = {str(w.get("unit")) for w in (status or {}).get("watches", [])}
+        except BridgeError as exc:
+            logger.warning("pinned updates: the rollback watcher's status: %s", exc.message)
+        for rec in list(self.store.items(NAMESPACE).values()):
+            if not isinstance(rec, dict):
+                continue
+            if rec.get("kind") == "revert" and rec.get("state") == "reverting":
+                self.spawn(self._revert(rec), f"autoupdate/revert/{rec['token']}")
+                continue
+            if rec.get("kind") != "update" or rec.get("state") != "updating":
+                continue
+            for unit, u in rec.get("units", {}).items():
+                if u.get("state") != "updating" or "job_result" in u or unit in watched:
+                    continue
+                for change in u.get("changes", []):
+                    try:
+                        await images.retag(self.podman, change["old_image_id"],
+                                           change["image"])
+                    except BridgeError as exc:
+                        logger.warning("cannot point %s back: %s", change["image"], exc)
+                u["state"] = "failed"
+                u["reason"] = ("interrupted before its restart: the bridge stopped; the "
+                               "name points at the previous image again")
+            if not rec.get("units"):
+                rec["state"] = "failed"
+                rec["reason"] = "interrupted before any change: the bridge stopped"
+                self._save(rec)
+                continue
+            self._save(rec)
+            self._conclude(rec)
+
     # -- what a rollout asks
     async def targets(self, selector: str) -> list[dict[str, str]]:
         tasks, _errors = await assemble_tasks(self.podman)
@@ -253,6 +292,8 @@ class PinnedUpdates:
         for unit, u in sorted(upd.get("units", {}).items()):
             if not u.get("changed") or u.get("state") == "rolled-back":
                 continue
+            if rec["units"].get(unit, {}).get("state") == "reverted":
+                continue  # done before the bridge restarted: never rolled back twice
             try:
                 result = await self.call("rollback.now", {"unit": unit, "wait": True})
                 outcome = str((result or {}).get("result") or "")

@@ -9,6 +9,7 @@ Methods: ``autoupdate.run`` ``{dry_run}`` (one run at a time; its report),
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -123,6 +124,8 @@ class AutoUpdatePlugin:
             tls_verify=self.config.tls_verify, restart_timeout=self.config.restart_timeout)
         ctx.listen(list(VERDICTS), lambda event, _raw: self._pinned().on_verdict(event))
         self._register_pinned(ctx)
+        # After the watcher has started (its methods answer), off the start path.
+        ctx.create_task(self._resume_pinned(), name="autoupdate/pinned-resume")
         c = self.config
         self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
         if c.timer:
@@ -151,6 +154,16 @@ class AutoUpdatePlugin:
             await coro
         except Exception:  # recorded in the pinned update's record; the plugin lives on
             logger.exception("pinned update task")
+
+    async def _resume_pinned(self) -> None:
+        assert self.ctx is not None
+        for _ in range(100):  # the rollback watcher may start after this plugin
+            try:
+                self.ctx.methods.get("rollback.status")
+                break
+            except BridgeError:
+                await asyncio.sleep(0.1)
+        await self._guarded(self._pinned().resume())
 
     def _register_pinned(self, ctx: PluginContext) -> None:
         ctx.register_method("autoupdate.targets", self.do_targets, TargetsParams,

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from bridge.errors import BridgeError
 from plugins.rollout import engine
 from plugins.rollout.engine import Action, Rollout
 from plugins.rollout.kvstate import Conflict, Lease, Missing, Rollouts
@@ -59,16 +60,31 @@ def publish_changes(publish: Publish, before: dict[str, Any] | None, seen_histor
     first ``seen_history`` phase changes."""
     s = after.summary()
     old_hosts: dict[str, str] = before["hosts"] if before else {}
-    for name, state in s["hosts"].items():
-        if old_hosts.get(name) != state:
-            publish("fleet.rollout.host", after.id, {
-                "id": after.id, "host": name, "state": state, "wave": after.hosts[name].wave,
-                "reason": after.hosts[name].reason, "digest": after.digest})
+    changed = [(n, st) for n, st in s["hosts"].items() if old_hosts.get(n) != st]
+
+    def host(name: str, state: str) -> None:
+        publish("fleet.rollout.host", after.id, {
+            "id": after.id, "host": name, "state": state, "wave": after.hosts[name].wave,
+            "reason": after.hosts[name].reason, "digest": after.digest})
+
+    # In the order it happened: verdicts, then the next wave, then the hosts it asks.
+    asked = (engine.UPDATING, engine.REVERTING)
+    for name, state in changed:
+        if state not in asked:
+            host(name, state)
     if before is not None and before["wave"] != after.wave:
+        # One per wave begun (it stands for the phase "wave" too).
         publish("fleet.rollout.wave", after.id, {
-            "id": after.id, "wave": after.wave, "hosts": after.waves[after.wave]})
-    # Every phase passed through (an automatic halt goes straight on to the rollback).
+            "id": after.id, "phase": after.phase, "wave": after.wave,
+            "hosts": after.waves[after.wave]})
+    for name, state in changed:
+        if state in asked:
+            host(name, state)
+    # Every other phase passed through (an automatic halt goes straight on to the
+    # rollback).
     for entry in after.history[seen_history:]:
+        if entry["phase"] == "wave" and entry.get("reason") != "resumed":
+            continue
         publish(f"fleet.rollout.{entry['phase'].replace('-', '_')}", after.id, {
             "id": after.id, "phase": entry["phase"], "reason": entry.get("reason", ""),
             "digest": after.digest, "wave": after.wave})
@@ -98,15 +114,19 @@ class Controller:
                 try:
                     if await self.lease.renew():
                         await self.drive_all()
-                except (Conflict, Missing, OSError, TimeoutError) as exc:
+                except (Conflict, Missing, OSError, TimeoutError, BridgeError) as exc:
+                    # NATS away or electing a leader: the next tick tries again.
                     logger.warning("rollout tick: %s", exc)
                 except Exception as exc:
                     if type(exc).__module__.startswith("nats"):
                         logger.warning("rollout tick: NATS: %s", exc)
                     else:
                         raise
+                # A bridge without the lease looks again a few times per lease time, not
+                # every tick: a fleet of N bridges costs the KV N/ (ttl/3) reads a second.
+                pause = self.tick if self.lease.held else max(self.tick, self.lease.ttl / 3)
                 try:
-                    await asyncio.wait_for(self.wake.wait(), self.tick)
+                    await asyncio.wait_for(self.wake.wait(), pause)
                 except TimeoutError:
                     pass
                 self.wake.clear()

@@ -20,8 +20,8 @@ CRASH_AFTER = 3
 
 
 def late_crash(after: float = CRASH_AFTER) -> str:
-    return ('CMD ["/bin/sh", "-c", "httpd -f -p 80 -h /var/www & sleep %g; '
-            'echo crashing late >&2; exit 3"]' % after)
+    return (f'CMD ["/bin/sh", "-c", "httpd -f -p 80 -h /var/www & sleep {after:g}; '
+            'echo crashing late >&2; exit 3"]')
 
 
 def push_variant(world: World, registry: str, cmd: str) -> str:

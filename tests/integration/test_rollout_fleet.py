@@ -15,6 +15,7 @@ import subprocess
 import sys
 from argparse import Namespace
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from bridge.fleet.api import FleetClient, connect_client
 from bridge.sandbox.fleet import DEMO_UNIT, FLEET_NAME, Fleet
 from bridge.sandbox.leftovers import HostSnapshot, leftovers
 from plugins.rollout.engine import Rollout
-from plugins.rollout.service import RolloutService
+from plugins.rollout.service import RolloutService, matches
 from tests.integration.rollout_images import (
     BROKEN,
     GOOD,
@@ -59,6 +60,18 @@ async def nats(fleet: Fleet) -> AsyncIterator[FleetClient]:
     c = await connect_client(Namespace(fleet=fleet.url, fleet_name=FLEET_NAME,
                                        config="/nonexistent"), timeout=30)
     try:
+        # Every host online, its summary listing demo-app (a summary follows the host's
+        # state within a second or so; a rollout is matched against it).
+        repo = f"{fleet.registry_address}/demo/app"
+        async with asyncio.timeout(90):
+            while True:
+                online = {h["host"] for h in await c.hosts() if h["online"]}
+                summaries = await c.summaries()
+                if online >= {"h1", "h2", "h3"} and all(
+                        matches(summaries.get(h) or {}, "app=demo", repo)
+                        for h in ("h1", "h2", "h3")):
+                    break
+                await asyncio.sleep(0.3)
         yield c
     finally:
         await c.close()
@@ -138,6 +151,22 @@ async def test_a_good_image_rolls_out_canary_first_and_completes(
     for host in ("h1", "h2", "h3"):
         assert running_digest(fleet, host) == digest
         assert await updates_of(nats, r, host) == 1
+    # The controller's events are in the fleet's stream, in order.
+    seen: list[str] = []
+    events = nats.events(["fleet.rollout.**"], since=0)
+    async with asyncio.timeout(60):
+        async for ev in events:
+            if ev["data"].get("id") != rid:
+                continue
+            kind = ev["type"].removeprefix("fleet.rollout.")
+            seen.append(f"{kind}:{ev['data']['host']}:{ev['data']['state']}"
+                        if kind == "host" else kind)
+            if kind == "done":
+                break
+    await events.aclose()  # type: ignore[attr-defined]
+    assert seen[0] == "started" and seen[-1] == "done", seen
+    assert seen.index("host:h1:passed") < seen.index("host:h2:updating"), seen
+    assert seen.index("host:h1:passed") < seen.index("host:h3:updating"), seen
 
 
 async def bad_image_stops_at_the_canary(fleet: Fleet, nats: FleetClient, cmd: str) -> None:
@@ -234,3 +263,101 @@ async def test_a_host_down_during_a_rollout_catches_up_when_it_returns(
     assert r.phase == "done", r.summary()
     assert running_digest(fleet, "h3") == digest
     assert await updates_of(nats, r, "h3") == 1
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_panel_bridge(fleet: Fleet, tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """One more bridge of the fleet, on TCP, beside h1's world (no controller)."""
+    from bridge.sandbox.registry import free_port
+
+    h1 = fleet.host("h1")
+    port = free_port()
+    state = tmp_path / "panel-state"
+    state.mkdir(mode=0o700)
+    config = tmp_path / "panel.toml"
+    text = h1.config.read_text()
+    text = text.replace(f'listen = "unix:{h1.socket}"', f'listen = "127.0.0.1:{port}"')
+    text = text.replace(f'state_dir = "{h1.state_dir}"', f'state_dir = "{state}"')
+    text = text.replace('host = "h1"', 'host = "panel"')
+    config.write_text(text + "\n[plugins.rollout]\ncontroller = false\n")
+    log = tmp_path / "panel.log"
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
+           "DBUS_SYSTEM_BUS_ADDRESS": h1.world().dbus_address, "PYTHONPATH": str(ROOT)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--config",
+                                 str(config)], stdout=out, stderr=out, env=env,
+                                stdin=subprocess.DEVNULL)
+    return proc, log
+
+
+def served_url(proc: subprocess.Popen[bytes], log: Path) -> str | None:
+    text = log.read_text()
+    assert proc.poll() is None, text
+    return text.split("is serving at ", 1)[1].split()[0] if "is serving at " in text else None
+
+
+def stop_panel_bridge(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def screenshot_path() -> str:
+    shots = ROOT / "test-artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    return str(shots / "rollouts.png")
+
+
+async def test_the_panel_shows_each_rollout_its_waves_and_hosts(
+        fleet: Fleet, nats: FleetClient, tmp_path: Path) -> None:
+    """The Rollouts page of a bridge of the fleet shows the rollouts of the tests above:
+    phase, waves, every host's state."""
+    pytest.importorskip("playwright")
+    from playwright.async_api import async_playwright, expect
+
+    if not await asyncio.to_thread(CHROMIUM.exists):
+        pytest.skip("no browser: /usr/bin/chromium is missing")
+    history = await RolloutService(nats).history(20)
+    if not history:  # run alone: make one
+        await asyncio.to_thread(push_variant, fleet.hosts[0].world(),
+                                fleet.registry_address, GOOD)
+        await wait_phase(nats, await asyncio.to_thread(start, fleet), {"done", "rolled-back"})
+        history = await RolloutService(nats).history(20)
+    proc, log = await asyncio.to_thread(start_panel_bridge, fleet, tmp_path)
+    try:
+        async with asyncio.timeout(60):
+            while (url := served_url(proc, log)) is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run"])
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 900})
+                await page.goto(url)
+                await expect(page.get_by_test_id("connection-status")).to_have_attribute(
+                    "data-phase", "online", timeout=30_000)
+                await page.get_by_test_id("nav-rollouts").click()
+                newest = history[0]
+                section = page.locator(f'[data-testid="rollout"][data-id="{newest["id"]}"]')
+                await expect(section).to_have_attribute("data-phase", newest["phase"],
+                                                        timeout=30_000)
+                rows = section.get_by_test_id("rollout-host")
+                await expect(rows).to_have_count(len(newest["hosts"]))
+                for name, state in newest["hosts"].items():
+                    row = section.locator(f'[data-testid="rollout-host"][data-host="{name}"]')
+                    await expect(row).to_have_attribute("data-state", state)
+                canary = section.locator('[data-testid="rollout-host"][data-wave="0"]')
+                await expect(canary).to_have_count(1)
+                await page.screenshot(path=await asyncio.to_thread(screenshot_path),
+                                      full_page=True)
+            finally:
+                await browser.close()
+    finally:
+        await asyncio.to_thread(stop_panel_bridge, proc)

@@ -150,3 +150,43 @@ async def test_a_killed_controller_is_replaced_after_the_lease_time() -> None:
     assert await second.acquire()
     assert not await first.renew()             # the old holder finds out
     assert not first.held
+
+
+async def drive_with_events(bad: set[str]) -> list[str]:
+    clock = Clock()
+    names = ["h0", "h1", "h2"]
+    fleet = SimFleet(names, PROBATION, clock)
+    for n in bad:
+        fleet.hosts[n].bad = True
+    kv = MemoryKV()
+    rollouts = Rollouts(kv)
+    r = Rollout(id="r1", spec=Spec(image="reg/app:latest", selector="app=demo",
+                                   max_unavailable=2, probation=PROBATION),
+                digest="sha256:new")
+    r.plan(names, clock.now)
+    await rollouts.create(r)
+    seen: list[str] = []
+
+    def publish(type: str, subject: str, data: dict[str, object]) -> None:
+        kind = type.removeprefix("fleet.rollout.")
+        seen.append(f"{kind}:{data['host']}:{data['state']}" if kind == "host" else kind)
+
+    c = Controller(rollouts, Lease(kv, "c", ttl=5.0, clock=clock), fleet, clock=clock,
+                   publish=publish)
+    assert await c.lease.acquire()
+    for _ in range(100):
+        clock.now += 1.0
+        await c.drive("r1")
+        await asyncio.gather(*c._calls)
+        if (await rollouts.load("r1"))[0].phase in ("done", "rolled-back"):
+            break
+    return seen
+
+
+async def test_the_events_tell_the_rollout_in_order() -> None:
+    assert await drive_with_events(set()) == [
+        "started", "host:h0:updating", "host:h0:passed", "wave", "host:h1:updating",
+        "host:h2:updating", "host:h1:passed", "host:h2:passed", "done"]
+    assert await drive_with_events({"h0"}) == [
+        "started", "host:h0:updating", "host:h0:rolled-back", "host:h1:skipped",
+        "host:h2:skipped", "halted", "rolling_back", "rolled_back"]
