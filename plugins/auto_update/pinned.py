@@ -29,6 +29,7 @@ from typing import Any
 
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
+from bridge.names import split_name
 from bridge.podman import PodmanClient
 from bridge.store import Store
 from bridge.systemd import SystemdClient
@@ -58,7 +59,7 @@ def matching(tasks: list[Task], selector: str, repository: str | None = None
     label, value = parse_selector(selector)
     out = [t for t in tasks if t.labels.get(label) == value]
     if repository is not None:
-        out = [t for t in out if images.split_name(t.image)[0] == repository]
+        out = [t for t in out if split_name(t.image)[0] == repository]
     return out
 
 
@@ -145,7 +146,7 @@ class PinnedUpdates:
             rec = self.get(token)
             if rec is not None:
                 return rec
-            repository, _tag = images.split_name(image)
+            repository, _tag = split_name(image)
             rec = {"token": token, "kind": "update", "state": "updating", "reason": "",
                    "image": image, "digest": digest, "reference": f"{repository}@{digest}",
                    "selector": selector, "probation": probation, "units": {},
@@ -166,7 +167,7 @@ class PinnedUpdates:
             self._save(rec)
 
     async def _update(self, rec: dict[str, Any]) -> None:
-        repository, _tag = images.split_name(rec["image"])
+        repository, _tag = split_name(rec["image"])
         tasks, _errors = await assemble_tasks(self.podman)
         chosen = matching(tasks, rec["selector"], repository)
         if not chosen:

@@ -187,9 +187,9 @@ class AutoUpdatePlugin:
         return await self._pinned().targets(params.selector)
 
     async def do_resolve(self, params: ResolveParams) -> dict[str, str]:
-        from plugins.auto_update import registries_conf
         from plugins.auto_update.reference import BadReference, parse_reference
-        from plugins.auto_update.registry import RegistryClient, RegistryError
+        from plugins.auto_update.registry import RegistryError
+        from plugins.auto_update.skopeo import SkopeoClient
 
         try:
             ref = parse_reference(params.image)
@@ -197,9 +197,9 @@ class AutoUpdatePlugin:
             raise BridgeError(str(exc), "invalid-params") from None
         c = self.config
         try:
-            async with RegistryClient(registries_conf.load(c.registries_conf),
-                                      tls_verify=c.tls_verify, authfile_path=c.authfile,
-                                      timeout=c.registry_timeout) as reg:
+            async with SkopeoClient(c.registries_conf, tls_verify=c.tls_verify,
+                                    authfile_path=c.authfile,
+                                    timeout=c.registry_timeout) as reg:
                 remote = await reg.remote_image(ref)
         except RegistryError as exc:
             raise BridgeError(f"resolving {params.image}: {exc}", "failed") from None
