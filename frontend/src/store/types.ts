@@ -1,21 +1,21 @@
 /** The shapes of the bridge's protocol (docs/protocol.md) as the panel uses them. */
 
 import type {
+  ContainerRecord,
+  ImageRecord,
+  PluginRecord,
+  PodRecord,
   PortRecord,
-  RecordContainer,
-  RecordImage,
-  RecordPlugin,
-  RecordPod,
-  RecordUnit,
+  UnitRecord,
 } from "../generated/contracts";
 
 // The records are the bridge's contracts (bridge/state.py, bridge/plugin.py), generated
 // into ../generated/contracts.ts by the panel's build: the panel never restates them.
 export type Port = PortRecord;
-export type Container = RecordContainer;
-export type Unit = RecordUnit;
-export type Pod = RecordPod;
-export type Image = RecordImage;
+export type Container = ContainerRecord;
+export type Unit = UnitRecord;
+export type Pod = PodRecord;
+export type Image = ImageRecord;
 
 export interface Snapshot {
   seq: number;
@@ -35,7 +35,7 @@ export interface BusEvent {
   data: Record<string, unknown>;
 }
 
-export type Plugin = RecordPlugin;
+export type Plugin = PluginRecord;
 
 export interface RpcError {
   code: string;
