@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any
 from urllib.parse import quote
 
+from bridge.events import rfc3339
 from bridge.podman import PodmanClient
 from bridge.podman_http_stream import HttpStream
 from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource, chunk_text_items
@@ -86,7 +87,7 @@ class LogParser:
 def _record(fd: int, text: str) -> dict[str, Any]:
     stamp, sep, rest = text.partition(" ")
     if sep and len(stamp) >= 20 and stamp[:4].isdigit() and stamp[4] == "-" and "T" in stamp:
-        return {"fd": fd, "time": stamp, "text": rest}
+        return {"fd": fd, "time": rfc3339(stamp) or stamp, "text": rest}
     return {"fd": fd, "time": None, "text": text}
 
 

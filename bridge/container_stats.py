@@ -7,11 +7,12 @@ rather than holding up Podman when the client is slow.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+import time
 from typing import Any
 
 from bridge.errors import BridgeError, Conflict
+from bridge.events import rfc3339
 from bridge.podman import PodmanClient
 from bridge.podman_http_stream import HttpStream
 from bridge.streams import End, Policy, Put, StreamSource
@@ -37,7 +38,7 @@ def cpu_percent(stats: dict[str, Any], prev: dict[str, Any] | None) -> float:
 def sample(stats: dict[str, Any], prev: dict[str, Any] | None = None) -> dict[str, Any]:
     """One libpod stats record in the protocol's shape (Podman 4 and 5 alike)."""
     return {
-        "time": dt.datetime.now(dt.UTC).isoformat(),
+        "time": rfc3339(time.time()),
         "cpu_percent": cpu_percent(stats, prev),
         "mem_usage": int(stats.get("MemUsage") or 0),
         "mem_limit": int(stats.get("MemLimit") or 0),

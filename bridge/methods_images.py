@@ -9,6 +9,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import BridgeError
+from bridge.events import rfc3339
 from bridge.image_pull import PullStream
 from bridge.methods import MethodRegistry
 from bridge.owners import check_owner_param
@@ -50,7 +51,7 @@ def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> dict[str, Any
     names = [n for n in (img.get("RepoTags") or img.get("Names") or [])
              if n and n != "<none>:<none>"]
     return {"id": iid, "names": names, "size": int(img.get("Size") or 0),
-            "created": img.get("Created"), "containers": int(img.get("Containers") or 0),
+            "created": rfc3339(img.get("Created")), "containers": int(img.get("Containers") or 0),
             "in_use_by": sorted(users.get(iid, [])), "dangling": not names}
 
 
@@ -76,7 +77,7 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     async def history(p: ImageRef) -> list[dict[str, Any]]:
         layers = await podman_of(p.owner).request("GET", path(p.name, "history"),
                                                   what=f"image {p.name!r}")
-        return [{"id": x.get("Id"), "created": x.get("Created"),
+        return [{"id": x.get("Id"), "created": rfc3339(x.get("Created")),
                  "created_by": x.get("CreatedBy"), "size": x.get("Size"),
                  "comment": x.get("Comment"), "tags": x.get("Tags") or []}
                 for x in layers or []]

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import BridgeError
+from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.methods_containers import NAME_PATTERN, Port, port_mappings
 from bridge.owners import check_owner_param
@@ -45,7 +46,7 @@ class PodCreateParams(Owned):
 
 def pod_row(pod: dict[str, Any]) -> dict[str, Any]:
     return {"id": pod.get("Id"), "name": pod.get("Name"), "status": pod.get("Status"),
-            "created": pod.get("Created"), "infra_id": pod.get("InfraId") or None,
+            "created": rfc3339(pod.get("Created")), "infra_id": pod.get("InfraId") or None,
             "labels": pod.get("Labels") or {},
             "containers": [{"id": c.get("Id"), "name": c.get("Names"),
                             "status": c.get("Status")} for c in pod.get("Containers") or []]}

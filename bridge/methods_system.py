@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.owners import check_owner_param
 from bridge.podman import PodmanClient
@@ -67,7 +68,7 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
         in_use = await asyncio.gather(*(users(str(v.get("Name"))) for v in vols))
         return [{"name": v.get("Name"), "driver": v.get("Driver"),
-                 "mountpoint": v.get("Mountpoint"), "created": v.get("CreatedAt"),
+                 "mountpoint": v.get("Mountpoint"), "created": rfc3339(v.get("CreatedAt")),
                  "labels": v.get("Labels") or {}, "in_use_by": u}
                 for v, u in zip(vols, in_use, strict=True)]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ import signal
 from typing import Any
 
 from bridge.errors import BridgeError
+from bridge.events import rfc3339
 from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource, chunk_text_items
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def entry_of(record: dict[str, Any]) -> dict[str, Any]:
     usec = record.get("__REALTIME_TIMESTAMP")
     time = None
     if isinstance(usec, str) and usec.isdigit():
-        time = dt.datetime.fromtimestamp(int(usec) / 1e6, dt.UTC).isoformat()
+        time = rfc3339(int(usec) * 1000)  # nanoseconds
     message = record.get("MESSAGE")
     if isinstance(message, list):   # not UTF-8: journalctl sends the bytes
         message = bytes(x for x in message if isinstance(x, int)).decode(errors="replace")
