@@ -118,3 +118,8 @@ def both_sizes(page: Page, name: str) -> None:
     page.set_viewport_size(PHONE)
     screenshot(page, f"{name}-phone")
     page.set_viewport_size(size or DESKTOP)
+    # Back at a desktop's width the navigation opens again (the panel closes it on a
+    # phone's); wait for it, so that a test's next section() sees it where it will stay.
+    nav = page.get_by_test_id("nav-containers")
+    if (size or DESKTOP)["width"] >= 1200 and nav.count() and not page.locator(".pf-v6-c-modal-box").count():
+        wait_until(lambda: on_screen(nav), "the navigation to open again at a desktop's width")
