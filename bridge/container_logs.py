@@ -9,16 +9,19 @@ then the body is plain lines.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Any
 from urllib.parse import quote
 
 from bridge.podman import PodmanClient
 from bridge.podman_http_stream import HttpStream
-from bridge.streams import End, Put, StreamSource, chunk_text_items
+from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource, chunk_text_items
 
 logger = logging.getLogger(__name__)
 
 HEADER = 8
+# The most lines one answer without follow carries (the last ones).
+MAX_LINES = 100_000
 
 
 class LogParser:
@@ -64,6 +67,8 @@ class LogParser:
             if record["text"].endswith("\n"):
                 record["text"] = record["text"].rstrip("\r\n")
                 out.append(record)
+            elif len(record["text"]) >= MAX_ITEM_BYTES:
+                out.append(record)      # a line without end: sent in pieces, bounded
             else:
                 self._partial[fd] = record
         return out
@@ -115,11 +120,15 @@ class LogsStream(StreamSource):
             if not data:
                 return End("eof")
 
-    async def collect(self) -> list[dict[str, Any]]:
-        """Without follow: every line, at once."""
-        lines: list[dict[str, Any]] = []
+    async def collect(self, limit: int = MAX_LINES) -> dict[str, Any]:
+        """Without follow: the lines at once, at most the last ``limit`` of them (a log of
+        a gigabyte read with ``tail: null`` must not become a gigabyte here)."""
+        lines: deque[dict[str, Any]] = deque(maxlen=limit)
+        seen = 0
 
         async def put(item: dict[str, Any]) -> None:
+            nonlocal seen
+            seen += len(item["lines"])
             lines.extend(item["lines"])
 
         await self.open()
@@ -127,7 +136,7 @@ class LogsStream(StreamSource):
             await self.produce(put)
         finally:
             await self.aclose()
-        return lines
+        return {"lines": list(lines), "truncated": seen > len(lines)}
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -17,6 +17,21 @@ from bridge.streams import End, Put, StreamSource
 logger = logging.getLogger(__name__)
 
 
+PHASES = (("Trying to pull", "resolve"), ("Getting image source", "copy"),
+          ("Copying blob", "copy"), ("Copying config", "config"),
+          ("Writing manifest", "write"), ("Storing signatures", "write"))
+
+
+def phase_of(line: str) -> str:
+    """Where in a pull Podman's progress line is: ``resolve``, ``copy``, ``config``,
+    ``write`` (or ``other``). Podman gives no byte counts here; a progress bar can step
+    through the phases and count the blobs."""
+    for prefix, phase in PHASES:
+        if line.startswith(prefix):
+            return phase
+    return "other"
+
+
 class PullStream(StreamSource):
     def __init__(self, podman: PodmanClient, reference: str, tls_verify: bool | None) -> None:
         self.reference = reference
@@ -29,13 +44,17 @@ class PullStream(StreamSource):
 
     async def produce(self, put: Put) -> End:
         image_id = ""
+        blobs = 0
         async for msg in self._http.json_lines():
             if not isinstance(msg, dict):
                 continue
             if msg.get("error"):
                 raise PodmanError(f"pull {self.reference}: {str(msg['error']).strip()}")
             if isinstance(msg.get("stream"), str):
-                await put({"progress": msg["stream"]})
+                line = msg["stream"]
+                blob = line.startswith("Copying blob")
+                blobs += blob
+                await put({"progress": line, "phase": phase_of(line), "blobs": blobs})
             if msg.get("id"):
                 image_id = str(msg["id"])
         if not image_id:

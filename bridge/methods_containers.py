@@ -40,7 +40,8 @@ class ContainerRef(Owned):
 
 
 class Port(_Params):
-    host_port: int = Field(ge=1, le=65535)
+    host_port: int | None = Field(default=None, ge=1, le=65535,
+                                  description="null: a free port Podman picks")
     container_port: int = Field(ge=1, le=65535)
     protocol: Literal["tcp", "udp"] = "tcp"
     host_ip: str | None = Field(default=None, max_length=64)
@@ -124,6 +125,13 @@ class ExecParams(ContainerRef):
     workdir: str | None = Field(default=None, max_length=4096, pattern=r"^/")
 
 
+def port_mappings(ports: list[Port]) -> list[dict[str, Any]]:
+    """libpod's portmappings; without ``host_port`` Podman picks a free one."""
+    return [{"container_port": x.container_port, "protocol": x.protocol,
+             **({"host_port": x.host_port} if x.host_port else {}),
+             **({"host_ip": x.host_ip} if x.host_ip else {})} for x in ports]
+
+
 def spec_of(p: CreateParams) -> dict[str, Any]:
     """libpod's SpecGenerator for ``containers.create`` (the same in Podman 4 and 5)."""
     labels = dict(p.labels)
@@ -143,10 +151,7 @@ def spec_of(p: CreateParams) -> dict[str, Any]:
                               "invalid-params")
         spec["restart_tries"] = p.restart_retries
     if p.ports:
-        spec["portmappings"] = [
-            {"host_port": x.host_port, "container_port": x.container_port,
-             "protocol": x.protocol, **({"host_ip": x.host_ip} if x.host_ip else {})}
-            for x in p.ports]
+        spec["portmappings"] = port_mappings(p.ports)
     mounts, volumes = [], []
     for v in p.volumes:
         opts = ["ro"] if v.read_only else []
@@ -241,7 +246,7 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                             follow=p.follow)
         if p.follow:
             return stream
-        return {"lines": await stream.collect()}
+        return await stream.collect()
 
     async def stats(p: StatsParams) -> dict[str, Any] | StreamSource:
         podman, uid = podman_of(p.owner)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import BridgeError
 from bridge.methods import MethodRegistry
-from bridge.methods_containers import NAME_PATTERN, Port
+from bridge.methods_containers import NAME_PATTERN, Port, port_mappings
 from bridge.owners import check_owner_param
 from bridge.podman import PodmanClient
 from bridge.roles import Role
@@ -72,10 +72,7 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     async def create(p: PodCreateParams) -> dict[str, Any]:
         spec: dict[str, Any] = {"name": p.name, "labels": p.labels}
         if p.ports:
-            spec["portmappings"] = [
-                {"host_port": x.host_port, "container_port": x.container_port,
-                 "protocol": x.protocol, **({"host_ip": x.host_ip} if x.host_ip else {})}
-                for x in p.ports]
+            spec["portmappings"] = port_mappings(p.ports)
         made = await podman_of(p.owner).request("POST", "/pods/create", json_body=spec,
                                                 what=f"create pod {p.name!r}", timeout=120)
         return {"id": made.get("Id") if isinstance(made, dict) else None, "name": p.name}

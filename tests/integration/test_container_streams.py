@@ -5,6 +5,8 @@ both ways, a slow client that never reads, and a connection that goes with strea
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +18,7 @@ from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.client_stream import ClientStream
 from bridge.errors import BridgeError
-from bridge.streams import QUEUE_ITEMS, WRITE_HIGH_WATER
+from bridge.streams import MAX_ITEM_BYTES, QUEUE_ITEMS, WRITE_HIGH_WATER
 from tests.helpers import unique
 from tests.integration.bridgefix import RawWS, base_url, wait_for
 
@@ -41,6 +43,12 @@ async def ticker(client: BridgeClient) -> AsyncIterator[str]:
             assert exc.code == "not-found", exc
 
 
+def stamp(text: str) -> float:
+    """Podman's RFC 3339 time (nanoseconds, or whole seconds) as a number."""
+    whole, _, frac = text.rstrip("Z").partition(".")
+    return dt.datetime.fromisoformat(whole + "+00:00").timestamp() + float("0." + (frac or "0"))
+
+
 async def frames_until(stream: ClientStream, pred: Any, timeout: float = 30) -> list[Any]:
     got: list[Any] = []
     loop = asyncio.get_running_loop()
@@ -56,19 +64,29 @@ async def frames_until(stream: ClientStream, pred: Any, timeout: float = 30) -> 
 async def test_logs_tail_then_follow_and_end(client: BridgeClient, ticker: str) -> None:
     # The tail, without follow: the last 4 lines, stdout and stderr told apart, in order.
     async def enough() -> bool:
-        out = await client.call("containers.logs", {"name": ticker, "tail": 10})
-        return len(out["lines"]) >= 10
+        # Three seconds of lines (20 a second): journald's times are whole seconds.
+        out = await client.call("containers.logs", {"name": ticker, "tail": 60})
+        return len(out["lines"]) >= 60
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 30
     while not await enough():
         assert loop.time() < deadline, "the ticker printed nothing"
         await asyncio.sleep(0.1)
-    tail = (await client.call("containers.logs", {"name": ticker, "tail": 4}))["lines"]
-    assert len(tail) == 4
+    answer = await client.call("containers.logs", {"name": ticker, "tail": 4})
+    tail = answer["lines"]
+    assert len(tail) == 4 and answer["truncated"] is False
     assert {x["fd"] for x in tail} == {1, 2}
     assert all(re.fullmatch(r"(out|err) \d+", x["text"]) for x in tail), tail
     assert all(x["time"] and x["time"].startswith("20") for x in tail)
 
+    # since: only the lines from that time on (Podman's RFC 3339 time, given back).
+    # (Podman 5 with journald gives times to the second only: compare times, not lines.)
+    everything = (await client.call("containers.logs", {"name": ticker, "tail": None}))
+    since = (await client.call("containers.logs", {"name": ticker, "tail": None,
+                                                   "since": tail[0]["time"]}))["lines"]
+    assert since and all(stamp(x["time"]) >= stamp(tail[0]["time"]) for x in since), since
+    assert stamp(everything["lines"][0]["time"]) < stamp(tail[0]["time"])
+    assert "out 0" not in [x["text"] for x in since]
     # Follow: the stream opens, brings lines that were not printed yet, both fds.
     stream = await client.stream("containers.logs", {"name": ticker, "tail": 0,
                                                      "follow": True})
@@ -89,6 +107,12 @@ async def test_logs_tail_then_follow_and_end(client: BridgeClient, ticker: str) 
 
 async def test_logs_closed_by_the_client(client: BridgeClient, ticker: str) -> None:
     stream = await client.stream("containers.logs", {"name": ticker, "follow": True})
+    await frames_until(stream, lambda got: got[-1]["type"] == "data")
+    # Input and resize belong to exec: a log refuses them, and carries on.
+    for msg in ({"type": "stream_input", "stream": stream.id, "data": "x"},
+                {"type": "stream_resize", "stream": stream.id, "rows": 5, "cols": 5}):
+        refused = await client.request(msg)
+        assert refused["error"]["code"] == "not-supported", refused
     await frames_until(stream, lambda got: got[-1]["type"] == "data")
     reply = await client.request({"type": "stream_close", "stream": stream.id})
     assert reply["ok"], reply
@@ -231,10 +255,12 @@ async def test_slow_client_is_bounded_and_loses_nothing(bridge: Bridge, client: 
         assert runner.sent == sent, "frames kept going to a client that does not read"
         assert runner.queued <= QUEUE_ITEMS
         assert transport.get_write_buffer_size() <= WRITE_HIGH_WATER + 128 * 1024
+        held = sum(len(json.dumps(item)) for _, item in list(runner._queue._queue))
+        assert held <= QUEUE_ITEMS * (MAX_ITEM_BYTES + 1024)
         with capsys.disabled():
             print(f"\nslow client: queue {runner.queued}/{QUEUE_ITEMS} items (max "
-                  f"{runner.max_queued}), socket buffer {buffered} B, {sent} frames sent "
-                  "before the pause, none during it")
+                  f"{runner.max_queued}, {held} B of JSON), socket buffer {buffered} B, "
+                  f"{sent} frames sent before the pause, none during it")
         # Reading again: every number, in order, from 1.
         expect, text = 1, ""
         while expect < 300_000:
@@ -309,3 +335,25 @@ async def test_streams_end_when_the_container_goes(client: BridgeClient, ticker:
         frames = await frames_until(stream, lambda got: False, timeout=60)
         assert frames[-1]["type"] == "end", frames[-1]
         assert frames[-1]["reason"] in ("eof", "gone", "exit"), frames[-1]
+
+
+async def test_a_removal_event_ends_a_stream_podman_keeps_open(bridge: Bridge,
+                                                               client: BridgeClient,
+                                                               ticker: str) -> None:
+    """Podman ends its own streams when a container goes (above); the bridge also ends a
+    stream when the bus says the container was removed, for a source that would not end.
+    Here the container still runs: only the bus's ``container.remove`` (with its ID, and
+    no owner: the system's) ends the stream, ``gone``; another container's does not."""
+    cid = (await client.call("containers.inspect", {"name": ticker}))["Id"]
+    stream = await client.stream("containers.logs", {"name": ticker, "follow": True,
+                                                     "tail": 0})
+    await frames_until(stream, lambda got: got[-1]["type"] == "data")
+    bridge.bus.publish("container.remove", "podman", "other", {"id": "0" * 64})
+    bridge.bus.publish("container.remove", "podman", ticker, {"id": cid, "uid": 1000,
+                                                             "user": "someone"})
+    still = await frames_until(stream, lambda got: got[-1]["type"] == "data")
+    assert still[-1]["type"] == "data", still[-1]   # another's removal did not end it
+    bridge.bus.publish("container.remove", "podman", ticker, {"id": cid})
+    frames = await frames_until(stream, lambda got: False)
+    assert frames[-1] == {"type": "end", "stream": stream.id, "reason": "gone"}
+    assert (await client.call("containers.inspect", {"name": ticker}))["State"]["Running"]

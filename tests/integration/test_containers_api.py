@@ -27,7 +27,8 @@ async def test_create_with_everything(world: Any, client: BridgeClient) -> None:
     data = (await world.arun(["mktemp", "-d"])).stdout.strip()
     made = await client.call("containers.create", {
         "image": IMAGE, "name": name,
-        "ports": [{"host_port": port, "container_port": 80, "host_ip": "127.0.0.1"}],
+        "ports": [{"host_port": port, "container_port": 80, "host_ip": "127.0.0.1"},
+                  {"container_port": 8080, "protocol": "udp"}],
         "env": {"GREETING": "hello world", "PORT": "80"},
         "volumes": [{"source": data, "destination": "/data", "read_only": True},
                     {"source": vol, "destination": "/vol"}],
@@ -46,6 +47,8 @@ async def test_create_with_everything(world: Any, client: BridgeClient) -> None:
         assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
         assert host["PortBindings"]["80/tcp"] == [{"HostIp": "127.0.0.1",
                                                    "HostPort": str(port)}]
+        picked = host["PortBindings"]["8080/udp"][0]["HostPort"]
+        assert picked.isdigit() and int(picked) > 0, host["PortBindings"]
         mounts = {m["Destination"]: m for m in info["Mounts"]}
         assert mounts["/data"]["Source"] == data and mounts["/data"]["RW"] is False
         assert mounts["/vol"]["Type"] == "volume" and mounts["/vol"]["Name"] == vol
@@ -92,6 +95,9 @@ async def test_pause_unpause_rename_remove(client: BridgeClient) -> None:
     name, new = unique("life"), unique("renamed")
     await client.call("containers.create", {"image": IMAGE, "name": name})
     try:
+        with pytest.raises(BridgeError) as exc:
+            await client.call("containers.create", {"image": IMAGE, "name": name})
+        assert exc.value.code == "conflict", exc.value
         await client.call("containers.pause", {"name": name})
         assert (await inspect(client, name))["State"]["Status"] == "paused"
         with pytest.raises(BridgeError) as exc:

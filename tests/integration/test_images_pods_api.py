@@ -55,6 +55,9 @@ async def test_pull_with_progress_then_remove(world: Any, client: BridgeClient) 
         assert stream.end is not None and stream.end["reason"] == "eof", stream.end
         progress = "".join(i.get("progress", "") for i in items)
         assert "Copying" in progress and "Writing manifest" in progress, progress
+        phases = [i["phase"] for i in items if "phase" in i]
+        assert phases[0] == "resolve" and "copy" in phases and phases[-1] == "write", phases
+        assert max(i.get("blobs", 0) for i in items) >= 1
         assert items[-1]["reference"] == ref and len(items[-1]["id"]) == 64
         names = [n for r in await client.call("images.list") for n in r["names"]]
         assert ref in names

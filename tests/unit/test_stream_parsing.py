@@ -93,3 +93,13 @@ def test_cpu_percent_from_two_samples() -> None:
     now = {"CPUNano": 1_500_000_000, "SystemNano": 11_000_000_000, "CPU": 4.0}
     assert cpu_percent(now, prev) == 50.0
     assert cpu_percent(now, None) == 4.0          # the first sample: Podman's own
+
+
+def test_a_line_that_never_ends_is_sent_in_bounded_pieces() -> None:
+    from bridge.streams import MAX_ITEM_BYTES
+    parser = LogParser()
+    out: list[dict[str, Any]] = []
+    for _ in range(40):                    # 40 partial frames of 8 KiB, no newline
+        out += parser.feed(frame(1, f"{T1} " + "x" * 8192))
+    assert out and all(len(r["text"]) <= MAX_ITEM_BYTES + 8192 for r in out)
+    assert sum(len(r["text"]) for r in out + parser.flush()) == 40 * 8192
