@@ -1,4 +1,5 @@
-import { lazy, Suspense, useState } from "react";
+import { Suspense, useState } from "react";
+import { lazyPage } from "../lazyPage";
 import PauseIcon from "@patternfly/react-icons/dist/esm/icons/pause-icon.js";
 import PlayIcon from "@patternfly/react-icons/dist/esm/icons/play-icon.js";
 import RedoIcon from "@patternfly/react-icons/dist/esm/icons/redo-icon.js";
@@ -11,7 +12,7 @@ import type { Container } from "../store/types";
 import { run } from "./notify";
 
 // The dialog (PatternFly's Modal) is not needed for the first page to show.
-const ConfirmDialog = lazy(() => import("./ConfirmDialog").then((m) => ({ default: m.ConfirmDialog })));
+const ConfirmDialog = lazyPage(() => import("./ConfirmDialog"), "ConfirmDialog");
 
 type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "remove";
 
