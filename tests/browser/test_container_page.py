@@ -65,6 +65,9 @@ def test_create_a_container_from_the_dialog_and_see_it_run(
     dialog.get_by_test_id("port-add").click()
     dialog.get_by_test_id("port-host").fill(str(free_port()))
     dialog.get_by_test_id("port-container").fill("8080")
+    # A second port without a host port: Podman picks a free one.
+    dialog.get_by_test_id("port-add").click()
+    dialog.get_by_test_id("port-container").nth(1).fill("9090")
     dialog.get_by_test_id("create-restart").select_option("on-failure")
     dialog.get_by_test_id("create-health").fill("true")
     axe_clean(page, "create-dialog")
@@ -81,6 +84,8 @@ def test_create_a_container_from_the_dialog_and_see_it_run(
     inspect = world.podman("inspect", "--format", fmt, name).stdout
     assert inspect.startswith("running on-failure"), inspect
     assert "GREETING=hello from the dialog" in inspect, inspect
+    published = world.podman("port", name).stdout
+    assert "8080/tcp" in published and "9090/tcp" in published, published
     health = world.podman("inspect", "--format", "{{json .Config.Healthcheck}}", name).stdout
     assert '"true"' in health or "true" in health, health
     page.get_by_test_id("back-to-containers").click()
