@@ -1,4 +1,5 @@
-import { lazy, Suspense, useEffect, useState } from "react";
+import { Suspense, useEffect, useState } from "react";
+import { lazyPage } from "./lazyPage";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { ConnectionBanner } from "./components/ConnectionBanner";
 import { LoginForm } from "./components/LoginForm";
@@ -18,7 +19,7 @@ import { insideCockpit } from "./store/transport";
 // The first page (the containers list) is in the main bundle; every other page is a chunk
 // of its own, loaded when it is first shown (xterm.js comes only with a container's page).
 const named = <K extends string>(load: () => Promise<Record<K, () => React.ReactNode>>, name: K) =>
-  lazy(() => load().then((m) => ({ default: m[name] })));
+  lazyPage(load, name);
 const AuditPage = named(() => import("./pages/AuditPage"), "AuditPage");
 const EventsPage = named(() => import("./pages/EventsPage"), "EventsPage");
 const PluginsPage = named(() => import("./pages/PluginsPage"), "PluginsPage");

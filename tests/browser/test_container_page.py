@@ -65,6 +65,9 @@ def test_create_a_container_from_the_dialog_and_see_it_run(
     dialog.get_by_test_id("port-add").click()
     dialog.get_by_test_id("port-host").fill(str(free_port()))
     dialog.get_by_test_id("port-container").fill("8080")
+    # A second port without a host port: Podman picks a free one.
+    dialog.get_by_test_id("port-add").click()
+    dialog.get_by_test_id("port-container").nth(1).fill("9090")
     dialog.get_by_test_id("create-restart").select_option("on-failure")
     dialog.get_by_test_id("create-health").fill("true")
     axe_clean(page, "create-dialog")
@@ -77,11 +80,12 @@ def test_create_a_container_from_the_dialog_and_see_it_run(
     assert not problem.is_visible(), problem.inner_text()
     expect(page.get_by_test_id("detail-name")).to_have_text(name)
     expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=15_000)
-    inspect = world.podman("inspect", "--format",
-                           "{{.State.Status}} {{.HostConfig.RestartPolicy.Name}} {{json .Config.Env}}",
-                           name).stdout
+    fmt = "{{.State.Status}} {{.HostConfig.RestartPolicy.Name}} {{json .Config.Env}}"
+    inspect = world.podman("inspect", "--format", fmt, name).stdout
     assert inspect.startswith("running on-failure"), inspect
     assert "GREETING=hello from the dialog" in inspect, inspect
+    published = world.podman("port", name).stdout
+    assert "8080/tcp" in published and "9090/tcp" in published, published
     health = world.podman("inspect", "--format", "{{json .Config.Healthcheck}}", name).stdout
     assert '"true"' in health or "true" in health, health
     page.get_by_test_id("back-to-containers").click()
@@ -98,7 +102,8 @@ def test_follow_its_logs_as_it_prints(page: Page, bridge: BridgeProcess, ticker:
     later = f"tick {first + 4}"
     started = time.monotonic()
     expect(page.get_by_test_id("logs-view")).to_contain_text(later, timeout=15_000)
-    print(f"\n'{later}' showed {time.monotonic() - started:.2f}s after 'tick {first}' was the last line")
+    took = time.monotonic() - started
+    print(f"\n'{later}' showed {took:.2f}s after 'tick {first}' was the last line")
 
     # Search narrows the lines (and highlights); clearing it shows them all again.
     page.get_by_test_id("logs-search").fill(f"tick {first + 1}")
@@ -166,7 +171,8 @@ def test_see_its_cpu_chart_move_under_load(
         page.wait_for_timeout(500)
         busy = float(cpu.get_attribute("data-last") or "0")
     samples = int(cpu.get_attribute("data-samples") or "0")
-    print(f"\nCPU: {idle:.1f}% idle, {busy:.1f}% under load after {time.monotonic() - started:.1f}s "
+    took = time.monotonic() - started
+    print(f"\nCPU: {idle:.1f}% idle, {busy:.1f}% under load after {took:.1f}s "
           f"({samples} samples on the chart)")
     assert busy > idle
     expect(page.get_by_test_id("metrics-cpu-now")).to_have_text(re.compile(r"\d+ %"))

@@ -1,4 +1,5 @@
-import { useState } from "react";
+import { Suspense, useState } from "react";
+import { lazyPage } from "../lazyPage";
 import PauseIcon from "@patternfly/react-icons/dist/esm/icons/pause-icon.js";
 import PlayIcon from "@patternfly/react-icons/dist/esm/icons/play-icon.js";
 import RedoIcon from "@patternfly/react-icons/dist/esm/icons/redo-icon.js";
@@ -8,8 +9,10 @@ import { Button, Flex, FlexItem } from "../pf";
 import { href } from "../router";
 import { useAppState } from "../store/hooks";
 import type { Container } from "../store/types";
-import { ConfirmDialog } from "./ConfirmDialog";
 import { run } from "./notify";
+
+// The dialog (PatternFly's Modal) is not needed for the first page to show.
+const ConfirmDialog = lazyPage(() => import("./ConfirmDialog"), "ConfirmDialog");
 
 type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "remove";
 
@@ -66,12 +69,12 @@ export function ContainerActions({ c, compact = false }: { c: Container; compact
         {!compact && button("remove", true, "danger", true)}
       </Flex>
       {confirm && (
-        <ConfirmDialog title={`Remove ${c.name}?`} action={up ? "Stop and remove" : "Remove"}
+        <Suspense fallback={null}><ConfirmDialog title={`Remove ${c.name}?`} action={up ? "Stop and remove" : "Remove"}
                        onConfirm={() => act(confirm)} onClose={() => setConfirm(null)}>
           The container {up ? "is running; it will be stopped, and " : ""}its writable layer and
           its logs are deleted. Its image and named volumes stay.
           {c.unit && <p>Its unit <code>{c.unit}</code> may start it again, or fail: remove the unit too.</p>}
-        </ConfirmDialog>
+        </ConfirmDialog></Suspense>
       )}
     </>
   );

@@ -1,4 +1,5 @@
-import { lazy, Suspense, useMemo, useState } from "react";
+import { Suspense, useMemo, useState } from "react";
+import { lazyPage } from "../lazyPage";
 import { ContainerActions } from "../components/ContainerActions";
 import { StateLabel } from "../components/labels";
 import { OwnerFilter } from "../components/OwnerFilter";
@@ -12,9 +13,8 @@ import { containerList, findContainer, ofOwner, ownerOf, owners, uptime } from "
 
 // A container's page (logs, console with xterm.js, metrics) and the create dialog are
 // chunks of their own: the list, the first page, loads without them.
-const ContainerPage = lazy(() => import("./container/ContainerPage").then((m) => ({ default: m.ContainerPage })));
-const CreateContainerDialog = lazy(() => import("./create/CreateContainerDialog")
-  .then((m) => ({ default: m.CreateContainerDialog })));
+const ContainerPage = lazyPage(() => import("./container/ContainerPage"), "ContainerPage");
+const CreateContainerDialog = lazyPage(() => import("./create/CreateContainerDialog"), "CreateContainerDialog");
 
 export function ContainersPage({ name, tab }: { name?: string; tab?: string }) {
   const { model } = useAppState();

@@ -67,10 +67,11 @@ export function GenerateDialog({ container, containers, onClose }:
   async function doInstall() {
     setBusy("install");
     setInstalled(null);
-    const r = await run<InstallResult>(`Install the unit of ${opts.container}`, "units.install",
+    // units.install answers {installed: [{unit, path, enabled, job_result}], warnings}.
+    const r = await run<{ installed?: InstallResult[] } & InstallResult>(`Install the unit of ${opts.container}`, "units.install",
       { ...toParams(opts, install.format), enable: install.enable, start: install.start, force: install.force },
       `Installed the unit of ${opts.container}`);
-    if (r) setInstalled(r);
+    if (r) setInstalled(r.installed?.[0] ?? r);
     setBusy(null);
   }
 

@@ -1,4 +1,5 @@
-import { lazy, Suspense } from "react";
+import { Suspense } from "react";
+import { lazyPage } from "../../lazyPage";
 import { ContainerActions } from "../../components/ContainerActions";
 import {
   Bullseye, EmptyState, EmptyStateBody, Flex, FlexItem, PageSection, Spinner, Tab, Tabs, TabTitleText, Title,
@@ -10,7 +11,7 @@ import { MetricsTab } from "./MetricsTab";
 import { ContainerOverview } from "./OverviewTab";
 
 // xterm.js is loaded only when the Console tab is first opened.
-const ConsoleTab = lazy(() => import("./ConsoleTab").then((m) => ({ default: m.ConsoleTab })));
+const ConsoleTab = lazyPage(() => import("./ConsoleTab"), "ConsoleTab");
 
 export const TABS = ["overview", "logs", "console", "metrics"] as const;
 export type TabId = (typeof TABS)[number];

@@ -22,9 +22,14 @@ export function LogsTab({ c }: { c: Container }) {
   const pinned = useRef(true);
 
   const running = c.state === "running";
-  const params = useMemo(() => ({ ...target(c), tail: tail === "all" ? null : Number(tail), follow: follow && running }),
+  // Follow off keeps what is shown (the stream closes, nothing is reloaded); the lines are
+  // read again only when following again, or when another tail or container is chosen.
+  const hasLines = buf.lines.length > 0;
+  const params = useMemo(() => (!follow && hasLines ? null
+    : { ...target(c), tail: tail === "all" ? null : Number(tail), follow: follow && running }),
     [c.name, c.id, c.user, tail, follow, running]); // eslint-disable-line react-hooks/exhaustive-deps
-  useEffect(() => setBuf(emptyLog()), [params.tail, params.follow, c.id, retry]);
+  const paramsKey = params === null ? null : JSON.stringify(params);
+  useEffect(() => { if (paramsKey !== null) setBuf(emptyLog()); }, [paramsKey, retry]);
   const { status } = useStream("containers.logs", params,
     (item) => setBuf((b) => appendLines(b, itemLines(item))), (n) => setBuf((b) => noteGap(b, n)), retry);
 
@@ -35,7 +40,7 @@ export function LogsTab({ c }: { c: Container }) {
     if (el && pinned.current) el.scrollTop = el.scrollHeight;
   }, [shown]);
 
-  const live = status.phase === "open" && params.follow;
+  const live = status.phase === "open" && !!params?.follow;
   return (
     <PageSection>
       <Toolbar>
@@ -94,7 +99,7 @@ export function LogsTab({ c }: { c: Container }) {
         </div>
       )}
       {!running && <p className="pb-muted" data-testid="logs-not-running">The container is not running: these are its logs so far.</p>}
-      {status.phase === "ended" && status.end.reason !== "closed" && (params.follow || status.end.reason !== "eof") && (
+      {status.phase === "ended" && status.end.reason !== "closed" && (params?.follow || status.end.reason !== "eof") && (
         <p className="pb-muted" data-testid="logs-ended">
           {status.end.reason === "eof" ? "The container stopped: no more lines."
             : status.end.reason === "gone" ? "The container was removed."

@@ -35,7 +35,8 @@ describe("validate", () => {
     const row = { host: "8080", container: "80", protocol: "tcp" as const };
     expect(validate(form({ ports: [row, { ...row, container: "81" }] })).ports).toMatch(/twice/);
     expect(validate(form({ ports: [row, { ...row, protocol: "udp" }] })).ports).toBeUndefined();
-    expect(validate(form({ ports: [{ ...row, host: "" }] }))["port-0"]).toMatch(/host port/);
+    expect(validate(form({ ports: [{ ...row, host: "" }] }))).toEqual({});
+    expect(validate(form({ ports: [{ ...row, host: "0" }] }))["port-0"]).toMatch(/host port/);
   });
 
   it("wants a unit for auto-update, a name for a unit, and a registry for registry updates", () => {
@@ -55,14 +56,14 @@ describe("toCreateParams", () => {
   it("maps every field", () => {
     expect(toCreateParams(form({
       name: "web", command: "/bin/serve --port 8080",
-      ports: [{ host: "8080", container: "80", protocol: "tcp" }, { host: "5353", container: "53", protocol: "udp" }],
+      ports: [{ host: "8080", container: "80", protocol: "tcp" }, { host: "", container: "53", protocol: "udp" }],
       env: [{ name: "PORT", value: "80" }],
       volumes: [{ source: "data", destination: "/var/www", readOnly: true }],
       restartPolicy: "on-failure", restartRetries: "3", autoUpdate: "local",
       healthCmd: "/bin/healthcheck", healthInterval: "10", healthRetries: "2", pod: "pod1", start: false,
     }))).toEqual({
       image: "localhost/podbridge/httpd:v1", name: "web", command: ["/bin/serve", "--port", "8080"],
-      ports: [{ host_port: 8080, container_port: 80, protocol: "tcp" }, { host_port: 5353, container_port: 53, protocol: "udp" }],
+      ports: [{ host_port: 8080, container_port: 80, protocol: "tcp" }, { container_port: 53, protocol: "udp" }],
       env: { PORT: "80" },
       volumes: [{ source: "data", destination: "/var/www", read_only: true }],
       restart_policy: "on-failure", restart_retries: 3,

@@ -82,7 +82,7 @@ export function validate(f: CreateForm): Record<string, string> {
   try { splitCommand(f.command); } catch (err) { e.command = (err as Error).message; }
   f.ports.forEach((p, i) => {
     if (port(p.container) === null) e[`port-${i}`] = "The container port is a number from 1 to 65535";
-    else if (port(p.host) === null) e[`port-${i}`] = "The host port is a number from 1 to 65535";
+    else if (p.host.trim() && port(p.host) === null) e[`port-${i}`] = "The host port is a number from 1 to 65535, or empty for a free one";
   });
   const hostPorts = f.ports.map((p) => `${p.host.trim()}/${p.protocol}`).filter((k) => !k.startsWith("/"));
   hostPorts.forEach((k, i) => { if (hostPorts.indexOf(k) !== i) e.ports = `Host port ${k} is given twice`; });
@@ -116,7 +116,8 @@ export function toCreateParams(f: CreateForm): Record<string, unknown> {
   if (cmd.length) p.command = cmd;
   if (f.ports.length) {
     p.ports = f.ports.map((r) => ({
-      host_port: Number(r.host), container_port: Number(r.container), protocol: r.protocol,
+      // no host port: Podman picks a free one (as `podman run -p 80` does)
+      ...(r.host.trim() ? { host_port: Number(r.host) } : {}), container_port: Number(r.container), protocol: r.protocol,
     }));
   }
   if (f.env.length) p.env = Object.fromEntries(f.env.map((v) => [v.name, v.value]));

@@ -1,4 +1,5 @@
-import { lazy, Suspense, useMemo, useState } from "react";
+import { Suspense, useMemo, useState } from "react";
+import { lazyPage } from "../../lazyPage";
 import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { notify, run } from "../../components/notify";
@@ -14,8 +15,7 @@ import { bytes } from "../container/metrics";
 import { displayName, imageRows, type ImageRow } from "./images";
 import { PullDialog } from "./PullDialog";
 
-const CreateContainerDialog = lazy(() => import("../create/CreateContainerDialog")
-  .then((m) => ({ default: m.CreateContainerDialog })));
+const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
 
 /** Images: pull (with progress), prune unused ones (asks first), remove, "in use by", create a container from one. */
 export function ImagesPage() {

@@ -1,4 +1,5 @@
-import { lazy, Suspense, useState } from "react";
+import { Suspense, useState } from "react";
+import { lazyPage } from "../../lazyPage";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { StateLabel } from "../../components/labels";
 import { run } from "../../components/notify";
@@ -19,8 +20,7 @@ export interface PodRow {
   containers?: { id: string; name: string; status: string }[];
 }
 
-const CreateContainerDialog = lazy(() => import("../create/CreateContainerDialog")
-  .then((m) => ({ default: m.CreateContainerDialog })));
+const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
 
 type Action = "start" | "stop" | "restart" | "remove";
 
