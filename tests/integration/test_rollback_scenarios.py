@@ -254,7 +254,12 @@ async def test_dependent_unit_runs_again_after_the_rollback(
         await simulate_update(watcher, app, HTTPD_BROKEN)
         got = await outcome(sub, app.unit)
     assert got["type"] == "rollback.performed", (got["reason"], got)
-    assert got["dependents"] == [dep] and got["restarted"][dep] == "done", got
+    # Two paths, both systemd's answer: "done" (the watcher's restart job of the
+    # dependent) or "kept" (systemd's own Requires= propagation restarted it with the unit,
+    # read as active since after the rollback began). Which one depends on whether the
+    # dependent was still up when the rollback restarted the unit: under load it can be
+    # (test-stress saw "kept").
+    assert got["dependents"] == [dep] and got["restarted"][dep] in ("done", "kept"), got
     assert app.active_state(dep) == "active"
     assert app.active_state() == "active"
 
