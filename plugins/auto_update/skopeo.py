@@ -185,8 +185,12 @@ def error_from(stderr: str, ref: ImageRef, what: str) -> RegistryError:
     low = words.lower()
     if "manifest unknown" in low or "name unknown" in low or "not found" in low:
         return RegistryError(f"not found: {what} of {ref} (404)", words)
-    if "toomanyrequests" in low or "429" in low:
+    # Not a bare "429": a registry's port (127.0.0.1:40429) has those digits too.
+    if "toomanyrequests" in low or "too many requests" in low:
         return RegistryError(f"registry {ref.registry} is rate-limiting us (429)", words)
+    if "deadline exceeded" in low or "timeout" in low:
+        return RegistryError(f"timeout: registry {ref.registry} did not answer: {words}",
+                             words)
     if "unauthorized" in low or "authentication required" in low:
         return RegistryError(f"unauthorized: registry {ref.registry} refused access to "
                              f"{ref.repository}: {words}", words)

@@ -23,9 +23,9 @@ from tests.bench.autoupdate import Unit, container_image, remove_units, start_un
 from tests.integration.bridgefix import make_settings, wait_for
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-# mode -> what the failure's reason must say. The corrupt manifest passes the digest check
-# (its header names a new digest) and fails in Podman's pull, which says why.
-MODES = {"500": "500", "hang": "timeout", "corrupt": "pull"}
+# mode -> what the failure's reason must say. The check reads the manifest itself through
+# skopeo (not only its digest header), so a corrupt one fails there, before any pull.
+MODES = {"500": "500", "hang": "timeout", "corrupt": "bad manifest"}
 
 
 @pytest.fixture
