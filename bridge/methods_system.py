@@ -96,7 +96,9 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     async def system_df(p: Owned) -> dict[str, Any]:
         df = await podman_of(p.owner).request("GET", "/system/df", what="podman system df",
                                               timeout=120) or {}
-        images = df.get("Images") or []
+        # Podman's df has a row per tag of an image: one image counts (and weighs) once.
+        images = list({str(r.get("ImageID") or i): r
+                       for i, r in enumerate(df.get("Images") or [])}.values())
         containers = df.get("Containers") or []
         volumes = df.get("Volumes") or []
         return {

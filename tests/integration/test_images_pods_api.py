@@ -13,6 +13,7 @@ import pytest
 from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
+from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import unique
 from tests.integration.bridgefix import base_url, start_bridge
 
@@ -166,14 +167,20 @@ async def test_volumes_list_and_remove(world: Any, client: BridgeClient) -> None
 
 
 async def test_system_info_and_df(world: Any, client: BridgeClient) -> None:
-    info = await client.call("system.info")
-    assert info["version"] == world.podman_version()
-    assert info["cpus"] >= 1 and info["mem_total"] > 0 and info["kernel"]
-    assert info["images"] >= 3 and info["containers"]["total"] >= 0
-    df = await client.call("system.df")
-    assert df["images"]["total"] == info["images"]
-    assert df["images"]["size"] > 0
-    assert set(df) == {"images", "containers", "volumes"}
+    # An image with a second tag: Podman's df lists it twice, it is still one image.
+    extra = f"localhost/podbridge/df-{unique('tag')}:two"
+    await asyncio.to_thread(world.podman, "tag", HTTPD_V1, extra)
+    try:
+        info = await client.call("system.info")
+        assert info["version"] == world.podman_version()
+        assert info["cpus"] >= 1 and info["mem_total"] > 0 and info["kernel"]
+        assert info["images"] >= 3 and info["containers"]["total"] >= 0
+        df = await client.call("system.df")
+        assert df["images"]["total"] == info["images"]
+        assert df["images"]["size"] > 0
+        assert set(df) == {"images", "containers", "volumes"}
+    finally:
+        await asyncio.to_thread(world.podman, "untag", HTTPD_V1, extra)
 
 
 # -- units.journal -------------------------------------------------------------------
