@@ -16,26 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.sandbox.procs import ProcRef
+from bridge.sandbox.registry import CONFIG as SANDBOX_CONFIG
 from bridge.sandbox.registry import REGISTRY_BIN, free_port
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import crypt  # bcrypt hashes for htpasswd (Python 3.11's glibc crypt)
 
-CONFIG = """\
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {data}
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:{port}
-{auth}"""
+# The sandbox registry's configuration, with an optional auth section after it.
+CONFIG = SANDBOX_CONFIG + "{auth}"
 
 AUTH = """\
 auth:
