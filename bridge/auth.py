@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bridge.credentials import FIRST, Credential, Credentials
+from bridge.credentials import FIRST, Credential, Credentials, new_token
 from bridge.sessions import Session, Sessions
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ def load_or_create_token(path: Path) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

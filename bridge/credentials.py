@@ -25,6 +25,17 @@ FIRST = "admin"  # the name of the token-file credential
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 
+TOKEN_PREFIX = "pbt_"
+
+
+def new_token() -> str:
+    """A new random token. It starts with ``pbt_``: a bare ``token_urlsafe`` begins with
+    ``-`` once in 64 draws, and ``--token -abc`` is then read as an option, not a value
+    (the CLI refused such a token with a usage error); the prefix also lets secret
+    scanners find a leaked podbridge token."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
 @dataclass(frozen=True, slots=True)
 class Credential:
     name: str
@@ -124,7 +135,7 @@ class Credentials:
         self._reload()
         if name == FIRST or any(e["name"] == name for e in self._entries):
             raise ValueError(f"a credential named {name!r} exists already")
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         self._entries.append({"name": name, "role": role, "sha256": _digest(token),
                               "created": time.time()})
         self._save()

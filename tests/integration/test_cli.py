@@ -21,7 +21,7 @@ IMAGE = "localhost/podbridge/httpd:v1"
 async def cli(bridge: Bridge, *args: str, timeout: float = 60) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bridge", *args[:1], "--bridge", base_url(bridge),
-        "--token", bridge.token, *args[1:],
+        f"--token={bridge.token}", *args[1:],
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
@@ -34,8 +34,8 @@ async def cli(bridge: Bridge, *args: str, timeout: float = 60) -> tuple[int, str
 
 
 async def test_call(bridge: Bridge) -> None:
-    code, out, _ = await cli(bridge, "call", "bridge.status")
-    assert code == 0
+    code, out, err = await cli(bridge, "call", "bridge.status")
+    assert code == 0, err
     status = json.loads(out)
     assert status["podman"]["connected"] and status["systemd"]["connected"]
     code, _, err = await cli(bridge, "call", "containers.start", '{"name": 5}')
@@ -50,7 +50,7 @@ async def test_events(world: Any, bridge: Bridge) -> None:
     name = f"cli-{uuid.uuid4().hex[:6]}"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bridge", "events", "--bridge", base_url(bridge),
-        "--token", bridge.token, "container.create", "--count", "1",
+        f"--token={bridge.token}", "container.create", "--count", "1",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         await wait_for(lambda: bridge.bus.subscriber_count > 0, what="the CLI to subscribe")
