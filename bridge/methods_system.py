@@ -1,15 +1,12 @@
-"""Volumes, the system's info and disk use, and a unit's journal (docs/protocol.md,
-section 10)."""
+"""The system's info and disk use, and a unit's journal (docs/protocol.md, section 10;
+volumes are in bridge/methods_volumes.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.owners import check_owner_param
 from bridge.podman import PodmanClient
@@ -26,14 +23,6 @@ class Owned(BaseModel):
     model_config = ConfigDict(extra="forbid")
     owner: str | None = Field(default=None, description="the user (name or uid) whose "
                               "rootless Podman or user manager it is; default: the bridge's own")
-
-
-class VolumeRef(Owned):
-    name: str = Field(min_length=1, max_length=256)
-
-
-class VolumeRemoveParams(VolumeRef):
-    force: bool = False
 
 
 class JournalParams(Owned):
@@ -57,25 +46,6 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     def podman_of(owner: str | None) -> PodmanClient:
         session = check_owner_param(owner, bridge.owners)
         return bridge.podman if session is None else session.podman
-
-    async def volumes_list(p: Owned) -> list[dict[str, Any]]:
-        podman = podman_of(p.owner)
-        vols = await podman.request("GET", "/volumes/json", what="volumes") or []
-
-        async def users(name: str) -> list[str]:
-            rows = await podman.containers(all=True, filters={"volume": [name]})
-            return sorted(str((c.get("Names") or [c.get("Id")])[0]) for c in rows)
-
-        in_use = await asyncio.gather(*(users(str(v.get("Name"))) for v in vols))
-        return [{"name": v.get("Name"), "driver": v.get("Driver"),
-                 "mountpoint": v.get("Mountpoint"), "created": rfc3339(v.get("CreatedAt")),
-                 "labels": v.get("Labels") or {}, "in_use_by": u}
-                for v, u in zip(vols, in_use, strict=True)]
-
-    async def volumes_remove(p: VolumeRemoveParams) -> None:
-        await podman_of(p.owner).request(
-            "DELETE", f"/volumes/{quote(p.name, safe='')}", params={"force": p.force},
-            what=f"remove volume {p.name!r}", timeout=120)
 
     async def system_info(p: Owned) -> dict[str, Any]:
         podman = podman_of(p.owner)
@@ -124,10 +94,7 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return {"entries": await stream.collect()}
 
     viewer: Role = "viewer"
-    admin: Role = "admin"
     for name, handler, params, role, doc in (
-        ("volumes.list", volumes_list, Owned, viewer, "volumes, with the containers using each"),
-        ("volumes.remove", volumes_remove, VolumeRemoveParams, admin, "remove a volume"),
         ("system.info", system_info, Owned, viewer,
          "Podman's and the host's info, with counts of containers and images"),
         ("system.df", system_df, Owned, viewer, "disk used by images, containers, volumes"),

@@ -1,0 +1,168 @@
+"""images.search / images.registries against the world's real registry (the CNCF
+distribution registry: no search API, so Podman lists its catalog), compared with `podman
+search` on the same world; volumes.create / list / remove / prune, with their events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bridge.app import Bridge
+from bridge.client import BridgeClient
+from bridge.errors import BridgeError
+from bridge.sandbox.images import SLEEP
+from tests.helpers import unique
+
+
+async def podman(world: Any, *args: str, check: bool = True) -> str:
+    done = await asyncio.to_thread(world.podman, *args, check=check)
+    return str(done.stdout)
+
+
+@pytest.fixture
+async def pushed(world: Any) -> AsyncIterator[tuple[str, list[str]]]:
+    """A unique word and three repositories in the world's registry: two whose name has
+    it (one with two tags), one whose name does not."""
+    word = unique("srch").replace("-", "")
+    repos = [f"podbridge/{word}", f"other/{word}x", f"podbridge/nothing{word[::-1]}"]
+    refs = [f"{world.registry}/{repos[0]}:v1", f"{world.registry}/{repos[0]}:v2",
+            f"{world.registry}/{repos[1]}:latest", f"{world.registry}/{repos[2]}:latest"]
+    for ref in refs:
+        await podman(world, "push", "--quiet", SLEEP, ref)
+    yield word, repos
+    # The registry keeps them (no delete of repositories); only unique names were used.
+
+
+async def test_search_a_registry_without_a_search_api(
+        world: Any, client: BridgeClient, pushed: tuple[str, list[str]]) -> None:
+    word, repos = pushed
+    reg = world.registry
+    found = await client.call("images.search", {"term": word, "registry": reg})
+    assert found["term"] == f"{reg}/{word}" and found["registries"] == [reg]
+    names = sorted(r["name"] for r in found["results"])
+    # The catalog's repositories whose name contains the word; no description or stars.
+    assert names == sorted(f"{reg}/{r}" for r in repos[:2]), found
+    for r in found["results"]:
+        assert r["index"] == reg and r["description"] == "" and r["stars"] == 0
+        assert r["official"] is False and r["automated"] is False and r["tag"] is None
+    # Podman's own CLI on the same world finds the same.
+    cli = json.loads(await podman(world, "search", "--format", "json", f"{reg}/{word}"))
+    assert sorted(r["Name"] for r in cli) == names
+    # The same with the registry in the term; and case matters (a substring match).
+    same = await client.call("images.search", {"term": f"{reg}/{word}"})
+    assert sorted(r["name"] for r in same["results"]) == names
+    upper = await client.call("images.search", {"term": word.upper(), "registry": reg})
+    assert upper["results"] == []
+    # limit applies to the matches, not to the catalog read.
+    one = await client.call("images.search", {"term": word, "registry": reg, "limit": 1})
+    assert len(one["results"]) == 1 and one["results"][0]["name"] in names
+    # One repository's tags.
+    tags = await client.call("images.search", {"term": f"{reg}/{repos[0]}",
+                                               "list_tags": True})
+    assert sorted(r["tag"] for r in tags["results"]) == ["v1", "v2"]
+    assert {r["name"] for r in tags["results"]} == {f"{reg}/{repos[0]}"}
+
+
+async def test_search_registries_and_errors(world: Any, client: BridgeClient) -> None:
+    regs = await client.call("images.registries")
+    # The world's registries.conf: no unqualified-search registry, its own registry insecure.
+    assert regs["search"] == []
+    mine = next(r for r in regs["configured"] if r["location"] == world.registry)
+    assert mine["insecure"] is True and mine["blocked"] is False
+    # A short name with nothing to search: Podman answers no results, and says where it
+    # looked (nowhere).
+    short = await client.call("images.search", {"term": "busybox"})
+    assert short == {"term": "busybox", "registries": [], "results": []}
+    # Tags of a repository the registry does not have: not-found.
+    with pytest.raises(BridgeError) as exc:
+        await client.call("images.search", {"term": f"{world.registry}/podbridge/"
+                                            f"{unique('none')}", "list_tags": True})
+    assert exc.value.code == "not-found", exc.value
+    # list_tags needs a registry; a registry nobody serves fails with the reason, on one line.
+    with pytest.raises(BridgeError) as exc:
+        await client.call("images.search", {"term": "busybox", "list_tags": True})
+    assert exc.value.code == "invalid-params"
+    with pytest.raises(BridgeError) as exc:
+        await client.call("images.search", {"term": "x", "registry": "127.0.0.1:1"})
+    assert exc.value.code == "failed" and "127.0.0.1:1" in exc.value.message
+    assert "connection refused" in exc.value.message and "\n" not in exc.value.message
+    # TLS forced on a plain-HTTP registry fails; registries.conf's insecure=true is then ignored.
+    with pytest.raises(BridgeError) as exc:
+        await client.call("images.search", {"term": "x", "registry": world.registry,
+                                            "tls_verify": True})
+    assert "HTTPS" in exc.value.message, exc.value
+    for bad in ({"term": ""}, {"term": "a b"}, {"term": "x", "registry": "a/b"},
+                {"term": "x", "limit": 0}, {"term": "x", "limit": 101}):
+        with pytest.raises(BridgeError) as exc:
+            await client.call("images.search", bad)
+        assert exc.value.code == "invalid-params", bad
+
+
+async def test_volumes_create_list_remove_prune_with_events(
+        world: Any, bridge: Bridge, client: BridgeClient) -> None:
+    vol, spare, user = unique("vol"), unique("spare"), unique("voluser")
+    since = bridge.bus.seq
+    seen: list[tuple[str, str]] = []
+
+    async def watch() -> None:
+        async for ev in client.events(["volume.*"], since=since):
+            seen.append((ev["type"], ev["subject"]))
+            if (ev["type"], ev["subject"]) == ("volume.remove", vol):
+                return
+
+    task = asyncio.create_task(watch())
+    try:
+        made = await client.call("volumes.create", {"name": vol, "labels": {"app": "db"}})
+        assert made["name"] == vol and made["driver"] == "local" and made["mountpoint"]
+        assert made["labels"] == {"app": "db"} and made["in_use_by"] == [] and made["created"]
+        inspect = json.loads(await podman(world, "volume", "inspect", vol))[0]
+        assert inspect["Labels"] == {"app": "db"} and inspect["Driver"] == "local"
+        with pytest.raises(BridgeError) as exc:
+            await client.call("volumes.create", {"name": vol})
+        assert exc.value.code == "conflict", exc.value
+        for bad in ({"name": "-x"}, {"name": "a/b"}, {"labels": {"a=b": "c"}},
+                    {"name": vol + "y", "driver": "no such driver"}):
+            with pytest.raises(BridgeError) as exc:
+                await client.call("volumes.create", bad)
+            assert exc.value.code == "invalid-params", bad
+        with pytest.raises(BridgeError) as exc:
+            await client.call("volumes.create", {"name": vol + "y", "driver": "nodriver"})
+        assert exc.value.code == "failed" and "nodriver" in exc.value.message, exc.value
+        # Unnamed: Podman picks the name.
+        anon = await client.call("volumes.create", {})
+        assert len(anon["name"]) == 64
+        await client.call("volumes.create", {"name": spare})
+        await client.call("containers.create", {"image": SLEEP, "name": user, "start": False,
+                                                "volumes": [{"source": vol,
+                                                             "destination": "/data"}]})
+        rows = {v["name"]: v for v in await client.call("volumes.list")}
+        assert rows[vol]["in_use_by"] == [user] and rows[spare]["in_use_by"] == []
+        # Prune: every unused one goes, the used one stays.
+        pruned = await client.call("volumes.prune")
+        assert spare in pruned["removed"] and anon["name"] in pruned["removed"]
+        assert vol not in pruned["removed"]
+        left = (await podman(world, "volume", "ls", "--format", "{{.Name}}")).split()
+        assert vol in left and spare not in left
+        # In use: a conflict without force; force removes the container with it.
+        with pytest.raises(BridgeError) as exc:
+            await client.call("volumes.remove", {"name": vol})
+        assert exc.value.code == "conflict", exc.value
+        await client.call("volumes.remove", {"name": vol, "force": True})
+        assert vol not in (await podman(world, "volume", "ls", "--format", "{{.Name}}")).split()
+        assert (await asyncio.to_thread(world.podman, "container", "exists", user,
+                                        check=False)).returncode != 0
+        with pytest.raises(BridgeError) as exc:
+            await client.call("volumes.remove", {"name": vol})
+        assert exc.value.code == "not-found"
+        await asyncio.wait_for(task, 30)
+        assert ("volume.create", vol) in seen and ("volume.create", spare) in seen
+        assert ("volume.remove", spare) in seen or ("volume.prune", spare) in seen
+    finally:
+        task.cancel()
+        await podman(world, "rm", "-f", "--ignore", user, check=False)
+        for v in (vol, spare):
+            await podman(world, "volume", "rm", "-f", v, check=False)
