@@ -27,6 +27,7 @@ const UnitsPage = named(() => import("./pages/UnitsPage"), "UnitsPage");
 const UpdatesPage = named(() => import("./pages/UpdatesPage"), "UpdatesPage");
 const ImagesPage = named(() => import("./pages/images/ImagesPage"), "ImagesPage");
 const PodsPage = named(() => import("./pages/pods/PodsPage"), "PodsPage");
+const VolumesPage = named(() => import("./pages/volumes/VolumesPage"), "VolumesPage");
 const FleetPage = named(() => import("./pages/FleetPage"), "FleetPage");
 const RolloutsPage = named(() => import("./pages/RolloutsPage"), "RolloutsPage");
 
@@ -34,6 +35,7 @@ function Section({ section, args }: ReturnType<typeof useRoute>) {
   switch (section) {
     case "images": return <ImagesPage />;
     case "pods": return <PodsPage />;
+    case "volumes": return <VolumesPage />;
     case "units": return <UnitsPage />;
     case "updates": return <UpdatesPage />;
     case "events": return <EventsPage />;

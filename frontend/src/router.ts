@@ -1,12 +1,13 @@
 /** Hash routes (#/containers/web): the bridge serves one page at "/". */
 import { useEffect, useState } from "react";
 
-export type Section = "containers" | "images" | "pods" | "units" | "updates" | "events" | "plugins" | "audit" | "fleet"
+export type Section = "containers" | "images" | "pods" | "volumes" | "units" | "updates" | "events" | "plugins" | "audit" | "fleet"
   | "rollouts";
 export const SECTIONS: { id: Section; title: string }[] = [
   { id: "containers", title: "Containers" },
   { id: "images", title: "Images" },
   { id: "pods", title: "Pods" },
+  { id: "volumes", title: "Volumes" },
   { id: "units", title: "Units" },
   { id: "updates", title: "Updates" },
   { id: "events", title: "Events" },

@@ -4,9 +4,10 @@ import {
   ProgressMeasureLocation, TextInput,
 } from "../../pf";
 import { CallError, getStore, type Stream } from "../../store/store";
+import { ImageSearch } from "./ImageSearch";
 import { pullStart, pullStep, type PullState } from "./images";
 
-/** Pull an image, with a progress bar fed by `images.pull`'s progress stream. */
+/** Pull an image (typed, or found by a registry search), with a progress bar fed by `images.pull`'s progress stream. */
 export function PullDialog({ onClose, onPulled }: { onClose: () => void; onPulled: () => void }) {
   const [ref, setRef] = useState("");
   const [tlsVerify, setTlsVerify] = useState(true);
@@ -37,10 +38,11 @@ export function PullDialog({ onClose, onPulled }: { onClose: () => void; onPulle
 
   const done = state?.done && !failure;
   return (
-    <Modal isOpen variant="medium" onClose={onClose} aria-labelledby="pull-title" data-testid="pull-dialog">
+    <Modal isOpen variant="large" onClose={onClose} aria-labelledby="pull-title" data-testid="pull-dialog">
       <ModalHeader title="Pull an image" labelId="pull-title" />
       <ModalBody>
-        <Form id="pull-form" onSubmit={(e) => { e.preventDefault(); if (ref.trim() && !pulling) void pull(); }}>
+        <ImageSearch onPick={setRef} disabled={pulling} tlsVerify={tlsVerify} />
+        <Form id="pull-form" style={{ marginTop: "1rem" }} onSubmit={(e) => { e.preventDefault(); if (ref.trim() && !pulling) void pull(); }}>
           <FormGroup label="Image" isRequired fieldId="pull-ref">
             <TextInput id="pull-ref" value={ref} onChange={(_e, v) => setRef(v)} isRequired isDisabled={pulling}
                        placeholder="registry.example.com/name:tag" data-testid="pull-ref" />
