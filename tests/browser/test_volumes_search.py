@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
@@ -57,7 +57,7 @@ def test_volumes_page_lists_live_creates_removes_and_prunes(
     section(page, "volumes")
     expect(page.get_by_role("heading", name="Volumes", level=1)).to_be_visible()
 
-    def row(name: str):  # noqa: ANN202 - a Playwright locator
+    def row(name: str) -> Locator:
         return page.locator(f'[data-testid="volume-row"][data-name="{name}"]')
 
     used, spare = row(volumes["used"]), row(volumes["spare"])
@@ -151,7 +151,7 @@ def in_registry(world: World) -> Iterator[tuple[str, list[str]]]:
 def test_search_a_registry_then_pull_the_chosen_tag(
         page: Page, bridge: BridgeProcess, world: World,
         in_registry: tuple[str, list[str]]) -> None:
-    word, refs = in_registry
+    word, _refs = in_registry
     reg = world.registry
     login_by_url(page, bridge)
     section(page, "images")
