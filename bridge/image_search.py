@@ -119,11 +119,14 @@ def register_image_search_methods(methods: MethodRegistry, bridge: Bridge) -> No
             raise PodmanError(message) from None
         return {"term": term, "registries": regs, "results": [result_row(r) for r in rows]}
 
+    # A search changes nothing (not audited), but makes the host reach the registry the
+    # caller names, any host:port, as a pull does: operator, like images.pull.
     viewer: Role = "viewer"
-    for name, handler, params, doc in (
-        ("images.search", search, SearchParams,
+    operator: Role = "operator"
+    for name, handler, params, role, doc in (
+        ("images.search", search, SearchParams, operator,
          "search registries for images (or list one repository's tags)"),
-        ("images.registries", registries, Owned,
+        ("images.registries", registries, Owned, viewer,
          "the registries the host searches for short names, and those it configures"),
     ):
-        methods.register(name, handler, params, description=doc, role=viewer, readonly=True)
+        methods.register(name, handler, params, description=doc, role=role, readonly=True)

@@ -16,6 +16,7 @@ from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox.images import SLEEP
 from tests.helpers import unique
+from tests.integration.bridgefix import base_url
 
 
 async def podman(world: Any, *args: str, check: bool = True) -> str:
@@ -67,7 +68,16 @@ async def test_search_a_registry_without_a_search_api(
     assert {r["name"] for r in tags["results"]} == {f"{reg}/{repos[0]}"}
 
 
-async def test_search_registries_and_errors(world: Any, client: BridgeClient) -> None:
+async def test_search_registries_and_errors(world: Any, bridge: Bridge,
+                                            client: BridgeClient) -> None:
+    # A viewer reads the registries but cannot aim the host at one: search is operator's.
+    assert bridge.auth is not None
+    token = bridge.auth.credentials.add(unique("viewer"), "viewer")
+    async with BridgeClient(base_url(bridge), token) as viewer:
+        assert (await viewer.call("images.registries"))["search"] == []
+        with pytest.raises(BridgeError) as exc:
+            await viewer.call("images.search", {"term": "x", "registry": world.registry})
+        assert exc.value.code == "access-denied", exc.value
     regs = await client.call("images.registries")
     # The world's registries.conf: no unqualified-search registry, its own registry insecure.
     assert regs["search"] == []
