@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.request
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox.images import SLEEP
+from tests import registry_support as rs
 from tests.helpers import unique
 from tests.integration.bridgefix import base_url
 
@@ -176,3 +179,60 @@ async def test_volumes_create_list_remove_prune_with_events(
         await podman(world, "rm", "-f", "--ignore", user, check=False)
         for v in (vol, spare):
             await podman(world, "volume", "rm", "-f", v, check=False)
+
+
+def mount_repositories(reg: rs.Registry, source: str, names: list[str]) -> None:
+    """``source:latest`` under each of ``names``: its blobs mounted across repositories and
+    its manifest put (the registry's own API; a push per name would take a minute)."""
+    base = f"http://{reg.host}/v2"
+    accept = "application/vnd.oci.image.manifest.v1+json"
+    get = urllib.request.Request(f"{base}/{source}/manifests/latest", headers={"Accept": accept})
+    with urllib.request.urlopen(get, timeout=30) as resp:
+        ctype, body = resp.headers["Content-Type"], resp.read()
+    manifest = json.loads(body)
+    digests = [manifest["config"]["digest"], *(x["digest"] for x in manifest["layers"])]
+    for name in names:
+        for digest in digests:
+            mount = urllib.request.Request(
+                f"{base}/{name}/blobs/uploads/?mount={digest}&from={source}", method="POST")
+            urllib.request.urlopen(mount, timeout=30).close()
+        put = urllib.request.Request(f"{base}/{name}/manifests/latest", data=body,
+                                     method="PUT", headers={"Content-Type": ctype})
+        urllib.request.urlopen(put, timeout=30).close()
+
+
+def catalog(reg: rs.Registry) -> list[str]:
+    with urllib.request.urlopen(f"http://{reg.host}/v2/_catalog", timeout=10) as resp:
+        return list(json.load(resp)["repositories"])
+
+
+async def test_search_reads_past_the_catalogs_first_page(
+        world: Any, client: BridgeClient, tmp_path: Path) -> None:
+    """A registry of the test's own with 130 repositories (the distribution registry's
+    catalog gives 100 a page): Podman finds names past the first page, and limit counts
+    matches, not catalog entries."""
+    folder = tmp_path / "oci"
+    rs.oci_layout(folder)
+    reg = await asyncio.to_thread(rs.start, tmp_path / "registry")
+    try:
+        await asyncio.to_thread(rs.push, folder, "single", f"{reg.host}/base/img:latest", reg)
+        names = [f"zz/r{i:03d}" for i in range(130)]
+        await asyncio.to_thread(mount_repositories, reg, "base/img", names)
+        first_page = await asyncio.to_thread(catalog, reg)
+        assert len(first_page) == 100  # what the registry gives without paging
+        # Not in registries.conf: plain HTTP only when asked.
+        late = await client.call("images.search", {"term": "r12", "registry": reg.host,
+                                                   "tls_verify": False})
+        assert sorted(r["name"] for r in late["results"]) == \
+            [f"{reg.host}/zz/r{i}" for i in range(120, 130)]
+        capped = await client.call("images.search", {"term": "zz/", "registry": reg.host,
+                                                     "tls_verify": False, "limit": 100})
+        assert len(capped["results"]) == 100
+        cli = json.loads(await podman(world, "search", "--tls-verify=false", "--limit", "100",
+                                      "--format", "json", f"{reg.host}/zz/"))
+        assert sorted(r["Name"] for r in cli) == sorted(r["name"] for r in capped["results"])
+        with pytest.raises(BridgeError) as exc:
+            await client.call("images.search", {"term": "r12", "registry": reg.host})
+        assert "HTTPS" in exc.value.message, exc.value
+    finally:
+        await asyncio.to_thread(reg.stop)
