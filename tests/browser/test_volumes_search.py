@@ -39,14 +39,15 @@ def volume_names(world: World) -> list[str]:
 def volumes(world: World) -> Iterator[dict[str, str]]:
     """A volume a container uses, an unused one, and the names the test will make."""
     names = {k: unique(f"pbv{k}") for k in ("used", "spare", "live", "made")}
-    names["user"] = unique("pbvuser")
+    names["user"], names["user2"] = unique("pbvuser"), unique("pbvuser")
     world.podman("volume", "create", "--label", "app=web", names["used"])
     world.podman("volume", "create", names["spare"])
     world.podman("create", "--name", names["user"], "-v", f"{names['used']}:/data", SLEEP)
     try:
         yield names
     finally:
-        world.podman("rm", "-f", "--ignore", names["user"], check=False)
+        for k in ("user", "user2"):
+            world.podman("rm", "-f", "--ignore", names[k], check=False)
         for k in ("used", "spare", "live", "made"):
             world.podman("volume", "rm", "-f", names[k], check=False)
 
@@ -78,6 +79,12 @@ def test_volumes_page_lists_live_creates_removes_and_prunes(
     expect(row(volumes["live"])).to_be_visible(timeout=15_000)
     world.podman("volume", "rm", volumes["live"])
     expect(row(volumes["live"])).to_have_count(0, timeout=15_000)
+    # "In use by" follows containers made and removed behind the page's back too.
+    world.podman("create", "--name", volumes["user2"], "-v", f"{volumes['spare']}:/d", SLEEP)
+    expect(spare.get_by_test_id("volume-used-by")).to_have_text(volumes["user2"],
+                                                                 timeout=15_000)
+    world.podman("rm", volumes["user2"])
+    expect(spare.get_by_test_id("volume-used-by")).to_have_text("unused", timeout=15_000)
 
     # Create, with a label; a bad name is refused in the dialog.
     page.get_by_test_id("volumes-create").click()
