@@ -70,9 +70,19 @@ def test_volumes_page_lists_live_creates_removes_and_prunes(
     expect(used).to_contain_text(mountpoint["Mountpoint"])
     axe_clean(page, "page-volumes")
     photos(page, "page-volumes")
-    page.emulate_media(color_scheme="dark")
-    axe_clean(page, "page-volumes-dark")
-    page.emulate_media(color_scheme="light")
+    # Dark, switched live: axe once the theme's colour transitions have ended.
+    for scheme in ("dark", "light"):
+        page.emulate_media(color_scheme=scheme)
+        dark = re.compile(r"\bpf-v6-theme-dark\b")
+        html = expect(page.locator("html"))
+        if scheme == "dark":
+            html.to_have_class(dark)
+        else:
+            html.not_to_have_class(dark)
+        page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")
+        if scheme == "dark":
+            axe_clean(page, "page-volumes-dark")
+            photos(page, "page-volumes-dark")
 
     # Live: made and removed behind the page's back, by Podman's CLI.
     world.podman("volume", "create", volumes["live"])
