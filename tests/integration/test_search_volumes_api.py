@@ -236,3 +236,13 @@ async def test_search_reads_past_the_catalogs_first_page(
         assert "HTTPS" in exc.value.message, exc.value
     finally:
         await asyncio.to_thread(reg.stop)
+
+
+async def test_roles_of_search_and_volume_methods(client: BridgeClient) -> None:
+    roles = {m["name"]: (m["role"], m["readonly"]) for m in await client.call("methods.list")}
+    assert roles["images.registries"] == ("viewer", True)
+    # Reaches a registry the caller names, changes nothing (not audited).
+    assert roles["images.search"] == ("operator", True)
+    for name in ("volumes.create", "volumes.remove", "volumes.prune"):
+        assert roles[name] == ("admin", False), name
+    assert roles["volumes.list"] == ("viewer", True)
