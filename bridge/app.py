@@ -188,7 +188,8 @@ class Bridge:
             if s.fleet.watch:
                 self.fleet_bus = Bus(ring_size=s.fleet.watch_ring, queue_size=s.client_queue)
             self.fleet_link = FleetLink(s.fleet, bus=self.bus, methods=self.methods,
-                                        state=self.state, fleet_bus=self.fleet_bus)
+                                        state=self.state, fleet_bus=self.fleet_bus,
+                                        outbox_path=s.state_dir / "fleet-outbox.db")
             self.fleet = Fleet(s.fleet.name, s.fleet.host, self.fleet_link)
             stack.push_async_callback(self.fleet_link.close)
             await self.fleet_link.start()
