@@ -77,9 +77,11 @@ class FleetLink:
     def __init__(self, settings: FleetSettings, *, bus: Bus | None,
                  methods: MethodRegistry | None, state: State | None,
                  client: bool = False, fleet_bus: Bus | None = None,
-                 outbox_path: Path | None = None) -> None:
+                 outbox_path: Path | None = None, answer_calls: bool = True) -> None:
         """``outbox_path``: the SQLite file that keeps unacknowledged events across a
-        restart (a bridge's ``STATE_DIR/fleet-outbox.db``); None keeps them in memory."""
+        restart (a bridge's ``STATE_DIR/fleet-outbox.db``); None keeps them in memory.
+        ``answer_calls=False``: answer fleet calls only once :meth:`answer_calls` is called
+        (a bridge: once it serves its own clients, its state loaded)."""
         self.settings = settings
         self.host = settings.host
         self.bus = bus
@@ -102,6 +104,9 @@ class FleetLink:
         self.summaries_cache: dict[str, dict[str, Any]] = {}
         self._hosts_read = -1e9  # monotonic time of the last read of both buckets
         self._closing = False
+        self._answering = asyncio.Event()
+        if answer_calls:
+            self._answering.set()
 
     # -- lifecycle
     @property
@@ -173,10 +178,20 @@ class FleetLink:
             # big fleet, N hosts each reading N heartbeats is N² messages); the others read
             # the buckets when asked.
             self._tasks.append(asyncio.create_task(self._follow_hosts(), name="fleet/hosts"))
-        await self.nc.subscribe(self.settings.rpc_subject(self.host), cb=self._on_rpc)
+        self._tasks.append(asyncio.create_task(self._serve_calls(), name="fleet/calls"))
         if self.settings.watch and self.fleet_bus is not None:
             self._tasks.append(asyncio.create_task(self._watch(), name="fleet/watch"))
         self._wake.set()
+
+    def answer_calls(self) -> None:
+        """Start answering method calls for this host (see ``answer_calls``)."""
+        self._answering.set()
+
+    async def _serve_calls(self) -> None:
+        # A call answered before the bridge has its state would see an empty host (a
+        # panel showing this host would load an empty snapshot): wait until it serves.
+        await self._answering.wait()
+        await self.nc.subscribe(self.settings.rpc_subject(self.host), cb=self._on_rpc)
 
     async def _setup(self) -> None:
         """The stream and the two buckets, made when missing; retried until JetStream
@@ -303,6 +318,8 @@ class FleetLink:
 
     # -- heartbeat and summary
     async def _beat(self) -> None:
+        # Online (a fresh heartbeat) means answering calls: not before (see answer_calls).
+        await self._answering.wait()
         s = self.settings
         last_summary: dict[str, Any] | None = None
         next_beat = 0.0

@@ -111,5 +111,17 @@ def test_the_host_picker_shows_and_acts_on_another_host(page: Page, fleet: Fleet
         picker.select_option("viewer")
         expect(page.get_by_test_id("remote-host")).to_have_count(0)
         expect(row).to_have_count(0, timeout=LIVE_MS)
+
+        # h2's bridge away: picked, h2 is said to be unreachable; back, its page fills in.
+        fleet.stop_bridge("h2")
+        try:
+            picker.select_option("h2")
+            note = page.get_by_test_id("remote-host")
+            expect(note).to_have_attribute("data-reachable", "false", timeout=LIVE_MS)
+            expect(row).to_have_count(0)
+        finally:
+            fleet.start_bridge("h2")
+        expect(note).to_have_attribute("data-reachable", "true", timeout=LIVE_MS)
+        expect(row).to_have_attribute("data-state", "exited", timeout=LIVE_MS)
     finally:
         h2.podman("rm", "-f", name)

@@ -91,3 +91,52 @@ describe("the snapshot's seq, in the stream's numbering", () => {
     expect(seqs).toEqual([41, 43, 46]);
   });
 });
+
+describe("a host that cannot be read", () => {
+  it("closes the transport with the reason, so that the store tries again", () => {
+    const inner = new Fake();
+    const t = new FleetTransport(inner, "h2");
+    let closed: string | null | undefined;
+    t.onmessage = () => undefined;
+    t.onclose = (problem) => { closed = problem; };
+    t.send(JSON.stringify({ id: 2, type: "call", method: "state.get" }));
+    inner.onmessage?.(JSON.stringify({ id: 2, type: "result", ok: false,
+                                       error: { code: "unreachable", message: "host h2 does not answer" } }));
+    expect(closed).toBe("host h2 does not answer");
+  });
+});
+
+describe("a host whose bridge restarted", () => {
+  it("is reloaded: its bridge.started is followed by a reset of the subscription", () => {
+    const inner = new Fake();
+    const t = new FleetTransport(inner, "h2");
+    const got: Record<string, unknown>[] = [];
+    t.onmessage = (text) => got.push(JSON.parse(text) as Record<string, unknown>);
+    inner.onmessage?.(JSON.stringify({ type: "event", sub: 1,
+                                       event: { seq: 50, host_seq: 7000, host: "h2", type: "bridge.started" } }));
+    expect(got.map((f) => f.type)).toEqual(["event", "reset"]);
+    expect(got[1]).toEqual({ type: "reset", sub: 1, seq: 50 });
+  });
+});
+
+describe("a snapshot that failed", () => {
+  it("is owed: the next connection's subscription says reset", () => {
+    const owed = { snapshot: false };
+    const first = new Fake();
+    const t1 = new FleetTransport(first, "h2", owed);
+    t1.onmessage = () => undefined;
+    t1.send(JSON.stringify({ id: 2, type: "call", method: "state.get" }));
+    first.onmessage?.(JSON.stringify({ id: 2, type: "result", ok: false, error: { code: "unreachable", message: "x" } }));
+    expect(owed.snapshot).toBe(true);
+    const second = new Fake();
+    const t2 = new FleetTransport(second, "h2", owed);
+    const got: Record<string, unknown>[] = [];
+    t2.onmessage = (text) => got.push(JSON.parse(text) as Record<string, unknown>);
+    t2.send(JSON.stringify({ id: 5, type: "subscribe", topics: ["*"], since: 9 }));
+    second.onmessage?.(JSON.stringify({ id: 5, type: "result", ok: true, data: { seq: 9, reset: false } }));
+    expect(got[0]).toEqual({ id: 5, type: "result", ok: true, data: { seq: 9, reset: true } });
+    t2.send(JSON.stringify({ id: 6, type: "call", method: "state.get" }));
+    second.onmessage?.(JSON.stringify({ id: 6, type: "result", ok: true, data: { seq: 1, containers: [] } }));
+    expect(owed.snapshot).toBe(false);
+  });
+});

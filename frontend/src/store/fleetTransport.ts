@@ -33,10 +33,18 @@ export class FleetTransport implements Transport {
   private seen: [number, number][] = [];
   /** H's bus seq of the last snapshot: its events are in the model already. */
   private snapHostSeq = -1;
+  /** why this transport closed itself (H could not be read). */
+  private problem: string | null = null;
 
-  constructor(private inner: Transport, readonly host: string) {
+  /**
+   * `owed` outlives one connection (the store makes a transport per connection): a
+   * snapshot that failed is owed, and the next subscription says `reset` so that the
+   * store asks for it again, even if it still shows an earlier state of H.
+   */
+  constructor(private inner: Transport, readonly host: string,
+              private owed: { snapshot: boolean } = { snapshot: false }) {
     inner.onopen = () => this.onopen?.();
-    inner.onclose = (problem) => this.onclose?.(problem);
+    inner.onclose = (problem) => this.onclose?.(problem ?? this.problem);
     inner.onmessage = (text) => this.receive(text);
   }
 
@@ -59,18 +67,38 @@ export class FleetTransport implements Transport {
     if (frame.type === "auth_ok") {
       this.role = typeof frame.role === "string" ? frame.role : null;
     } else if (frame.type === "event") {
-      const ev = frame.event as { host?: string; seq?: number; host_seq?: number } | undefined;
+      const ev = frame.event as { host?: string; seq?: number; host_seq?: number; type?: string } | undefined;
       if (ev?.host !== this.host) return; // the bridge filters already; never show another's
       if (typeof ev.seq === "number" && typeof ev.host_seq === "number") {
         if (ev.host_seq <= this.snapHostSeq) return;
         this.seen.push([ev.seq, ev.host_seq]);
         if (this.seen.length > SEEN) this.seen.splice(0, this.seen.length - SEEN);
       }
+      if (ev.type === "bridge.started" && typeof ev.seq === "number") {
+        // H's bridge restarted: what happened while it was away came as no event, so the
+        // page reloads H's state (a reset of the subscription, as the bus would send).
+        this.onmessage?.(text);
+        this.onmessage?.(JSON.stringify({ type: "reset", sub: frame.sub, seq: ev.seq }));
+        return;
+      }
     } else if (frame.type === "result" && typeof frame.id === "number") {
       if (frame.id === this.subId && frame.ok) {
-        const seq = (frame.data as { seq?: number } | null)?.seq;
-        if (typeof seq === "number") this.startSeq = seq;
-      } else if (this.snapshots.delete(frame.id) && frame.ok) {
+        const data = (frame.data ?? {}) as { seq?: number; reset?: boolean };
+        if (typeof data.seq === "number") this.startSeq = data.seq;
+        if (this.owed.snapshot && !data.reset) {
+          text = JSON.stringify({ ...frame, data: { ...data, reset: true } });
+        }
+      } else if (this.snapshots.delete(frame.id)) {
+        this.owed.snapshot = !frame.ok;
+        if (!frame.ok) {
+          // H is offline or NATS away: the page has nothing to show. Closing makes the
+          // store connect again with its backoff, and ask for the state again then.
+          const err = frame.error as { message?: string } | undefined;
+          this.problem = err?.message ?? `${this.host} cannot be read`;
+          this.onmessage?.(text);
+          this.inner.close();
+          return;
+        }
         frame = { ...frame, data: this.snapshotSeen(frame.data as Record<string, unknown>) };
         text = JSON.stringify(frame);
       }

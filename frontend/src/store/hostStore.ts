@@ -24,7 +24,8 @@ export function pickHost(host: string | null, own: string | null = null,
   store = null;
   picked = next;
   if (next !== null) {
-    store = new Store(() => new FleetTransport(transport(), next));
+    const owed = { snapshot: false };
+    store = new Store(() => new FleetTransport(transport(), next, owed));
     store.start();
   }
   for (const fn of listeners) fn();
