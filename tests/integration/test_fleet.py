@@ -268,14 +268,20 @@ async def test_a_bridge_restarted_while_nats_is_down_loses_no_event(fleet: Fleet
         fleet.nats.kill_node(i)
     try:
         world = fleet.host("h2").world()
-        before = tag_events(world, 10)
-        async with client(fleet, "h2") as c2:
+        async with client(fleet, "h2") as c2, collecting(c2, ["image.*"], False) as local:
+            before = tag_events(world, 10)
+            await wait_until(lambda: len(subjects_of(local, before)) >= 20,
+                             "h2's bridge has seen the first run's events")
             await wait_until(lambda: _outbox_holds(c2, 20), "h2's events in its outbox")
         fleet.stop_bridge("h2")
         fleet.start_bridge("h2")
         await wait_until(lambda: _answers(fleet, "h2"), "h2's bridge back")
-        async with client(fleet, "h2") as c2:
+        async with client(fleet, "h2") as c2, collecting(c2, ["**"], False) as local:
+            # The new run follows Podman's events once its source says so.
+            await wait_until(lambda: _podman_followed(c2), "h2's Podman source connected")
             after = tag_events(world, 10)
+            await wait_until(lambda: len(subjects_of(local, after)) >= 20,
+                             "h2's bridge has seen the second run's events")
             await wait_until(lambda: _outbox_holds(c2, 40), "both runs' events waiting")
     finally:
         for i in range(len(fleet.nats.nodes)):
@@ -298,6 +304,11 @@ async def test_a_bridge_restarted_while_nats_is_down_loses_no_event(fleet: Fleet
 async def _answers(fleet: Fleet, host: str) -> bool:
     async with client(fleet, host) as c:
         return bool(await c.call("bridge.status"))
+
+
+async def _podman_followed(c: BridgeClient) -> bool:
+    status = await c.call("bridge.status")
+    return bool(status["podman"]["connected"])
 
 
 async def _outbox_holds(c: BridgeClient, n: int) -> bool:
