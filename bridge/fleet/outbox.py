@@ -80,6 +80,7 @@ class Outbox:
 
     # -- the file
     def _open(self, path: Path) -> None:
+        db: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -88,6 +89,8 @@ class Outbox:
             db.executescript(SCHEMA)
             path.chmod(0o600)
         except (sqlite3.Error, OSError) as exc:
+            if db is not None:
+                db.close()
             logger.error("fleet outbox %s cannot be opened (%s): events wait in memory only",
                          path, exc)
             return

@@ -90,3 +90,13 @@ def test_an_outbox_file_that_cannot_be_opened_keeps_events_in_memory(tmp_path: P
     fill(box, range(1, 4))
     assert [p.seq for p in box.head(10)] == [1, 2, 3]
     box.close()
+
+
+def test_a_file_that_is_not_a_database_keeps_events_in_memory(tmp_path: Path) -> None:
+    bad = tmp_path / "outbox.db"
+    bad.write_bytes(b"not a database, " * 100)
+    box = Outbox(10, bad)
+    fill(box, range(1, 3))
+    assert len(box) == 2
+    box.close()
+    assert bad.read_bytes().startswith(b"not a database")
