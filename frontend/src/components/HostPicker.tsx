@@ -17,21 +17,25 @@ function useFleetHosts(): { own: string | null; hosts: HostRow[] } {
   useEffect(() => {
     if (!online) return;
     let stopped = false;
+    let t: ReturnType<typeof setInterval> | undefined;
     const load = async () => {
       try {
         const st = await home.call<FleetStatus>("fleet.status");
         if (stopped) return;
         setOwn(st.joined && st.host ? st.host : null);
-        if (st.joined) {
-          const rows = await home.call<HostRow[]>("fleet.hosts");
-          if (!stopped) setHosts(rows);
+        if (!st.joined) {
+          // In no fleet: nothing to pick until the bridge restarts (and this runs again).
+          clearInterval(t);
+          return;
         }
+        const rows = await home.call<HostRow[]>("fleet.hosts");
+        if (!stopped) setHosts(rows);
       } catch {
-        // NATS away or no fleet: keep what we had (the picker still shows the host picked)
+        // NATS away: keep what we had (the picker still shows the host picked)
       }
     };
     void load();
-    const t = setInterval(() => void load(), REFRESH);
+    t = setInterval(() => void load(), REFRESH);
     return () => { stopped = true; clearInterval(t); };
   }, [home, online]);
   return { own, hosts };
