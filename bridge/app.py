@@ -40,6 +40,8 @@ from bridge.tasks import TaskOwner
 
 logger = logging.getLogger(__name__)
 
+FLEET_SYNC_WAIT = 30.0  # seconds a fleet host waits for Podman's state before answering
+
 
 def private_dir(path: Path) -> None:
     """Make the state folder 0700 when the bridge creates it (a folder that exists is
@@ -188,7 +190,9 @@ class Bridge:
             if s.fleet.watch:
                 self.fleet_bus = Bus(ring_size=s.fleet.watch_ring, queue_size=s.client_queue)
             self.fleet_link = FleetLink(s.fleet, bus=self.bus, methods=self.methods,
-                                        state=self.state, fleet_bus=self.fleet_bus)
+                                        state=self.state, fleet_bus=self.fleet_bus,
+                                        outbox_path=s.state_dir / "fleet-outbox.db",
+                                        answer_calls=False)
             self.fleet = Fleet(s.fleet.name, s.fleet.host, self.fleet_link)
             stack.push_async_callback(self.fleet_link.close)
             await self.fleet_link.start()
@@ -225,9 +229,19 @@ class Bridge:
         stack.push_async_callback(runner.cleanup)
         await self.listener.start(runner, ssl_context)
         self.url = self.listener.url(self.token)
+        if self.fleet_link is not None:
+            # The fleet's calls are answered once Podman's state is read (a panel showing
+            # this host through the fleet must not load an empty snapshot), or after
+            # SYNC_WAIT when Podman does not answer (the host is then reachable anyway).
+            self.tasks.create(self._answer_fleet_calls(), "fleet/answer")
         self.bus.publish(BRIDGE_STARTED, SOURCE_BRIDGE, "bridge",
                          {"version": __version__, "podman": self.podman.url,
                           "systemd": self.systemd.address})
+
+    async def _answer_fleet_calls(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.state.podman_synced.wait(), FLEET_SYNC_WAIT)
+        self.fleet_link.answer_calls()
 
     async def stop(self) -> None:
         """Stop what ``start`` started, in reverse order (a bridge never started only

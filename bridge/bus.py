@@ -59,6 +59,8 @@ class Subscription:
         self._matched: dict[str, bool] = {}
         self._waiter: asyncio.Future[None] | None = None
         self.last_seq = 0
+        # Only the events of these hosts (a fleet bus's subscription); None: every event.
+        self.hosts: frozenset[str] | None = None
         self.dropped: SubscriptionDropped | None = None
         self.closed = False
         # Called inline when the subscription is dropped, so that a consumer stuck writing
@@ -75,7 +77,7 @@ class Subscription:
 
     def _push(self, item: tuple[Event, bytes]) -> None:
         """Queue one (event, bytes) pair; the same tuple goes to every subscription."""
-        if self.closed:
+        if self.closed or (self.hosts is not None and item[0].host not in self.hosts):
             return
         queue = self._queue
         if len(queue) >= self.maxsize:
@@ -267,10 +269,14 @@ class Bus:
 
     def subscribe(
         self, patterns: Iterable[str], since: int | None = None, maxsize: int | None = None,
+        hosts: Iterable[str] | None = None,
     ) -> Subscription:
         """A new subscription; with ``since`` (the last seq the consumer saw), the events after
-        it that are still in the ring are queued first. Raises ReplayGap when some are gone."""
+        it that are still in the ring are queued first. Raises ReplayGap when some are gone.
+        ``hosts``: only events whose ``host`` is one of them."""
         sub = Subscription(self, tuple(patterns), maxsize or self.queue_size)
+        if hosts is not None:
+            sub.hosts = frozenset(hosts)
         if since is not None:
             if since < 0:
                 raise ValueError("since must be >= 0")
@@ -280,7 +286,8 @@ class Bus:
                 raise ReplayGap(self.oldest_seq)
             sub.last_seq = min(since, self._seq)
             backlog = [item for item in self._ring if item[0].seq > since
-                       and sub.matches(item[0].type)]
+                       and sub.matches(item[0].type)
+                       and (sub.hosts is None or item[0].host in sub.hosts)]
             # A replay larger than the queue is still given whole (it is bounded by the ring):
             # the bound applies to what arrives on top of it.
             sub._queue.extend(backlog)

@@ -33,6 +33,9 @@ class SubscribeMsg(_Msg):
     since: int | None = Field(default=None, ge=0)
     # Every host's events, through the fleet (docs/fleet.md); seqs are the stream's.
     fleet: bool = False
+    # With fleet: only the events of these hosts (a panel showing one host's pages).
+    hosts: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_TOPICS)
 
 
 class UnsubscribeMsg(_Msg):

@@ -154,6 +154,8 @@ class State:
         self._tasks = TaskOwner("state")
         self._images_dirty = False
         self._pods_dirty = False
+        # Set once Podman's lists were first read (a fleet host answers calls from then on).
+        self.podman_synced = asyncio.Event()
         self._unlisten = bus.listen(["container.*", "pod.*", "image.*"], self._on_event)
 
     def close(self) -> None:
@@ -206,6 +208,7 @@ class State:
         await self._refresh_pods(podman)
         await self._refresh_images(podman)
         self._schedule_inspect()
+        self.podman_synced.set()
 
     async def _refresh_pods(self, podman: PodmanClient) -> None:
         self.pods = {p["Id"]: {"id": p["Id"], "name": p.get("Name", ""),

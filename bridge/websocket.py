@@ -198,12 +198,17 @@ class Connection:
                     "not-supported"))
                 return
             bus = self.fleet_bus
+        elif msg.hosts is not None:
+            await self.send_error(msg.id, ProtocolError(
+                "hosts filters a fleet subscription: give \"fleet\": true too"))
+            return
         gap = False
         try:
-            sub = bus.subscribe(msg.topics, since=msg.since, maxsize=self.queue_size)
+            sub = bus.subscribe(msg.topics, since=msg.since, maxsize=self.queue_size,
+                                hosts=msg.hosts)
         except ReplayGap:
             gap = True
-            sub = bus.subscribe(msg.topics, maxsize=self.queue_size)
+            sub = bus.subscribe(msg.topics, maxsize=self.queue_size, hosts=msg.hosts)
         sub.on_drop = lambda exc, sub_id=msg.id: self._dropped(sub_id, exc)
         # Ordering matters: the result (with the seq the subscription starts after) must
         # reach the client before any event of the subscription, and a `reset` before the

@@ -12,8 +12,8 @@ import contextlib
 import logging
 import ssl
 import time
-from collections import deque
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import nats
@@ -30,8 +30,10 @@ from bridge.events import Event, topic_matches
 from bridge.fleet.api import FleetError, FleetUnavailable
 from bridge.fleet.hosts import host_rows, summary_of
 from bridge.fleet.kv import JsonKV
+from bridge.fleet.outbox import FLEET_OUTBOX_OVERFLOW, Outbox, OutboxOverflowData
 from bridge.methods import AccessDenied
 from bridge.roles import RANK, ROLES, Caller
+from bridge.streams import StreamSource
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -74,7 +76,12 @@ class FleetLink:
 
     def __init__(self, settings: FleetSettings, *, bus: Bus | None,
                  methods: MethodRegistry | None, state: State | None,
-                 client: bool = False, fleet_bus: Bus | None = None) -> None:
+                 client: bool = False, fleet_bus: Bus | None = None,
+                 outbox_path: Path | None = None, answer_calls: bool = True) -> None:
+        """``outbox_path``: the SQLite file that keeps unacknowledged events across a
+        restart (a bridge's ``STATE_DIR/fleet-outbox.db``); None keeps them in memory.
+        ``answer_calls=False``: answer fleet calls only once :meth:`answer_calls` is called
+        (a bridge: once it serves its own clients, its state loaded)."""
         self.settings = settings
         self.host = settings.host
         self.bus = bus
@@ -86,8 +93,7 @@ class FleetLink:
         self.js: Any = None
         self._ready = asyncio.Event()     # connected and streams/buckets in place
         self._wake = asyncio.Event()
-        self.outbox: deque[tuple[int, str, bytes]] = deque()
-        self.dropped = 0
+        self.outbox = Outbox(settings.outbox_max, None if client else outbox_path)
         self.published_seq = 0
         self.started = time.time()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -98,6 +104,9 @@ class FleetLink:
         self.summaries_cache: dict[str, dict[str, Any]] = {}
         self._hosts_read = -1e9  # monotonic time of the last read of both buckets
         self._closing = False
+        self._answering = asyncio.Event()
+        if answer_calls:
+            self._answering.set()
 
     # -- lifecycle
     @property
@@ -127,6 +136,7 @@ class FleetLink:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.close(), 5)
+        self.outbox.close()
 
     def status(self) -> dict[str, Any]:
         server = None
@@ -135,7 +145,7 @@ class FleetLink:
             server = f"{u.scheme}://{u.hostname}:{u.port}"
         return {"joined": True, "connected": self.connected, "fleet": self.settings.name,
                 "host": self.host, "server": server, "outbox": len(self.outbox),
-                "dropped": self.dropped, "published_seq": self.published_seq}
+                "dropped": self.outbox.dropped, "published_seq": self.published_seq}
 
     # -- connecting
     async def _run(self) -> None:
@@ -168,10 +178,20 @@ class FleetLink:
             # big fleet, N hosts each reading N heartbeats is N² messages); the others read
             # the buckets when asked.
             self._tasks.append(asyncio.create_task(self._follow_hosts(), name="fleet/hosts"))
-        await self.nc.subscribe(self.settings.rpc_subject(self.host), cb=self._on_rpc)
+        self._tasks.append(asyncio.create_task(self._serve_calls(), name="fleet/calls"))
         if self.settings.watch and self.fleet_bus is not None:
             self._tasks.append(asyncio.create_task(self._watch(), name="fleet/watch"))
         self._wake.set()
+
+    def answer_calls(self) -> None:
+        """Start answering method calls for this host (see ``answer_calls``)."""
+        self._answering.set()
+
+    async def _serve_calls(self) -> None:
+        # A call answered before the bridge has its state would see an empty host (a
+        # panel showing this host would load an empty snapshot): wait until it serves.
+        await self._answering.wait()
+        await self.nc.subscribe(self.settings.rpc_subject(self.host), cb=self._on_rpc)
 
     async def _setup(self) -> None:
         """The stream and the two buckets, made when missing; retried until JetStream
@@ -246,28 +266,20 @@ class FleetLink:
 
     # -- publishing the bus (the outbox)
     def _on_event(self, event: Event, raw: bytes) -> None:
-        self.outbox.append((event.seq, self.settings.event_subject(self.host, event.type), raw))
-        if len(self.outbox) > self.settings.outbox_max:
-            self.outbox.popleft()
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 10_000 == 0:
-                logger.error("fleet: the outbox is full (%d); %d events dropped so far",
-                             self.settings.outbox_max, self.dropped)
+        self.outbox.append(event.seq, self.settings.event_subject(self.host, event.type), raw)
         self._wake.set()
 
     async def _send(self) -> None:
         """Publish the outbox in order; an event leaves it only once JetStream has it."""
         host = self.host
         while True:
-            if not self.outbox:
+            if self.outbox.lost is not None and self.bus is not None:
+                self._report_lost()
+            if not self.outbox or not self.nc.is_connected:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if not self.nc.is_connected:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            batch = [self.outbox[i] for i in range(min(BATCH, len(self.outbox)))]
+            batch = self.outbox.head(BATCH)
             publishes = [self.js.publish(subject, raw, timeout=PUBLISH_TIMEOUT,
                                          headers={"Nats-Msg-Id": f"{host}:{seq}"})
                          for seq, subject, raw in batch]
@@ -279,19 +291,35 @@ class FleetLink:
                 done += 1
             # Only the acknowledged head leaves the outbox (the same events may have been
             # dropped meanwhile when it overflowed: count from its head as it is now).
-            head = batch[done - 1][0] if done else None
-            while head is not None and self.outbox and self.outbox[0][0] <= head:
-                self.outbox.popleft()
             if done:
-                self.published_seq = batch[done - 1][0]
+                self.outbox.acknowledged(batch[done - 1].seq)
+                self.published_seq = batch[done - 1].seq
             if done < len(batch):
                 error = next(r for r in results if isinstance(r, BaseException))
                 logger.info("fleet: publishing paused (%s); %d events wait", error,
                             len(self.outbox))
                 await asyncio.sleep(0.5)
 
+    def _report_lost(self) -> None:
+        """Tell the fleet (and this host's clients) that a full outbox lost events: an
+        event of its own, sent once NATS is back, after the events the outbox kept."""
+        lost = self.outbox.lost
+        # Once the outbox has room: the report itself must not push out another event.
+        if lost is None or not self.connected or self.bus is None or \
+                len(self.outbox) >= self.outbox.limit:
+            return
+        self.bus.publish(FLEET_OUTBOX_OVERFLOW, "bridge", self.host, OutboxOverflowData(
+            lost=lost.lost, first_seq=lost.first, last_seq=lost.last,
+            outbox_max=self.outbox.limit, dropped=self.outbox.dropped))
+        logger.error("fleet %s: %d events (seqs %d to %d) were lost while NATS was away "
+                     "(outbox_max %d)", self.settings.name, lost.lost, lost.first,
+                     lost.last, self.outbox.limit)
+        self.outbox.reported(lost)
+
     # -- heartbeat and summary
     async def _beat(self) -> None:
+        # Online (a fresh heartbeat) means answering calls: not before (see answer_calls).
+        await self._answering.wait()
         s = self.settings
         last_summary: dict[str, Any] | None = None
         next_beat = 0.0
@@ -425,6 +453,12 @@ class FleetLink:
             self._check_readonly(req["method"], bool(req.get("readonly")))
             data = await self.methods.call(req["method"], req.get("params") or {},
                                            self._caller(caller))
+            if isinstance(data, StreamSource):
+                # A stream (logs, stats, exec, pull progress) lives on a websocket: a
+                # request/reply cannot carry it.
+                await data.aclose()
+                raise BridgeError(f"{req['method']} opens a stream, which a fleet call "
+                                  "cannot carry: use the host's own bridge", "not-supported")
             reply = {"ok": True, "data": data}
         except BridgeError as exc:
             reply = {"ok": False, "error": exc.to_json()}

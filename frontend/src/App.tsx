@@ -11,8 +11,10 @@ import {
 } from "./pf";
 import { ContainersPage } from "./pages/ContainersPage";
 import { href, SECTIONS, useRoute } from "./router";
-import { useAppState } from "./store/hooks";
-import { getStore } from "./store/store";
+import { HostPicker, RemoteHostNote } from "./components/HostPicker";
+import { useHomeState } from "./store/hooks";
+import { FLEET_SECTIONS, scopeTo, usePickedHost } from "./store/hostStore";
+import { getHomeStore } from "./store/store";
 import { insideCockpit } from "./store/transport";
 
 
@@ -48,9 +50,13 @@ function Section({ section, args }: ReturnType<typeof useRoute>) {
 }
 
 export function App() {
-  const state = useAppState();
+  const state = useHomeState();
   const route = useRoute();
-  const store = getStore();
+  const store = getHomeStore();
+  // The host pages show the host picked (through the fleet); the fleet's own pages never.
+  const picked = usePickedHost();
+  scopeTo(route.section);
+  const remote = picked !== null && !FLEET_SECTIONS.has(route.section) ? picked : null;
   const { conn } = state;
   // The navigation is open beside the page on a wide screen and over it on a narrow one,
   // where choosing a section closes it.
@@ -90,6 +96,7 @@ export function App() {
         </MastheadBrand>
       </MastheadMain>
       <MastheadContent>
+        <HostPicker />
         <span data-testid="connection-status" data-phase={conn.phase} style={{ marginLeft: "auto" }}>
           {conn.phase === "online" ? `bridge ${conn.version ?? ""}` : "disconnected"}
         </span>
@@ -128,9 +135,10 @@ export function App() {
             if (mobileView !== mobile) { setMobile(mobileView); setNavOpen(!mobileView); }
           }}
           banner={<ConnectionBanner conn={conn} onRetry={() => store.retryNow()} />}>
-      <ErrorBoundary resetKey={`${route.section}/${route.args.join("/")}`}>
+      <ErrorBoundary resetKey={`${remote ?? ""}/${route.section}/${route.args.join("/")}`}>
+        {remote !== null && <RemoteHostNote host={remote} />}
         <Suspense fallback={<Bullseye style={{ minHeight: "50vh" }}><Spinner aria-label="Loading the page" /></Bullseye>}>
-          <Section {...route} />
+          <Section key={remote ?? ""} {...route} />
         </Suspense>
       </ErrorBoundary>
       <Toasts />

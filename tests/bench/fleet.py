@@ -198,6 +198,41 @@ def event_size() -> int:
     return len(item[1])
 
 
+OUTBOX_EVENTS = 50_000
+OUTBOX_TURN = 100     # events made in one loop turn (one file transaction)
+
+
+def bench_outbox(path: Path | None, raw: bytes, n: int = OUTBOX_EVENTS) -> float:
+    """Events/s through a host's outbox as the link uses it: appended, written at the end
+    of each loop turn (with a file), acknowledged by batches of BATCH."""
+    from bridge.fleet.outbox import Outbox
+
+    box = Outbox(n + 1, path)
+    t0 = time.perf_counter()
+    for i in range(1, n + 1):
+        box.append(i, "podbridge.bench.evt.h.container.died", raw)
+        if i % OUTBOX_TURN == 0:
+            box.flush()
+        if i % BATCH == 0:
+            box.acknowledged(i)
+    box.acknowledged(n)
+    box.flush()
+    elapsed = time.perf_counter() - t0
+    box.close()
+    return n / elapsed
+
+
+def outbox_rates(size: int, repeats: int = 3) -> dict[str, Any]:
+    raw = b"x" * size
+    memory: list[float] = []
+    disk: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="podbridge-bench-outbox-") as tmp:
+        for rep in range(repeats):
+            memory.append(bench_outbox(None, raw))
+            disk.append(bench_outbox(Path(tmp) / f"outbox{rep}.db", raw))
+    return {"memory": summary(memory, 0), "file": summary(disk, 0)}
+
+
 async def run(hosts: int = HOSTS, per_host: int = PER_HOST, repeats: int = 3
               ) -> dict[str, Any]:
     size = event_size()
@@ -220,7 +255,7 @@ async def run(hosts: int = HOSTS, per_host: int = PER_HOST, repeats: int = 3
     return {"hosts": hosts, "events": hosts * per_host, "event_bytes": size,
             "delivered": summary([r["delivered_per_s"] for r in fleet_runs], 0),
             "published": summary([r["published_per_s"] for r in fleet_runs], 0),
-            "raw": summary(raw_runs, 0)}
+            "raw": summary(raw_runs, 0), "outbox": outbox_rates(size)}
 
 
 def report(r: dict[str, Any]) -> None:
@@ -236,6 +271,11 @@ def report(r: dict[str, Any]) -> None:
           "events, one "
           f"connection {s(r['raw'])}   ratio delivered/raw "
           f"{r['delivered']['median'] / r['raw']['median']:.2f}")
+    if "outbox" in r:
+        o = r["outbox"]
+        print(f"  a host's outbox alone, events/s (append, end-of-turn write every "
+              f"{OUTBOX_TURN}, acks by {BATCH}): on disk (STATE_DIR/fleet-outbox.db, what a "
+              f"bridge uses) {s(o['file'])}   in memory only {s(o['memory'])}")
 
 
 if __name__ == "__main__":

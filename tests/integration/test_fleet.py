@@ -258,6 +258,77 @@ async def test_nats_down_then_back_loses_no_event(fleet: Fleet) -> None:
         assert len(subjects_of(stream, repo)) == 40
 
 
+async def test_a_bridge_restarted_while_nats_is_down_loses_no_event(fleet: Fleet) -> None:
+    """The outbox is on disk (STATE_DIR/fleet-outbox.db): events h2 made while NATS was
+    down, before and after its bridge restarted, all reach the stream once NATS is back."""
+    assert fleet.nats is not None
+    async with client(fleet, "h2") as c2:
+        await wait_until(lambda: _outbox_empty(c2), "h2's outbox empty before")
+    for i in range(len(fleet.nats.nodes)):
+        fleet.nats.kill_node(i)
+    try:
+        world = fleet.host("h2").world()
+        async with client(fleet, "h2") as c2, collecting(c2, ["image.*"], False) as local:
+            before = tag_events(world, 10)
+            await wait_until(lambda: len(subjects_of(local, before)) >= 20,
+                             "h2's bridge has seen the first run's events")
+            await wait_until(lambda: _outbox_holds(c2, 20), "h2's events in its outbox")
+        fleet.stop_bridge("h2")
+        fleet.start_bridge("h2")
+        await wait_until(lambda: _answers(fleet, "h2"), "h2's bridge back")
+        async with client(fleet, "h2") as c2, collecting(c2, ["**"], False) as local:
+            # The new run follows Podman's events once its source says so.
+            await wait_until(lambda: _podman_followed(c2), "h2's Podman source connected")
+            after = tag_events(world, 10)
+            await wait_until(lambda: len(subjects_of(local, after)) >= 20,
+                             "h2's bridge has seen the second run's events")
+            await wait_until(lambda: _outbox_holds(c2, 40), "both runs' events waiting")
+    finally:
+        for i in range(len(fleet.nats.nodes)):
+            fleet.nats.start_node(i, wait=False)
+        for i in range(len(fleet.nats.nodes)):
+            fleet.nats.wait_node(i)
+    async with client(fleet, "h1") as c1, client(fleet, "h2") as c2:
+        await wait_until(lambda: _outbox_empty(c2), "h2's outbox sent after", 180)
+        stream = await _read_stream(c1, "h2")
+    host_seqs = [e["host_seq"] for e in stream]
+    assert len(host_seqs) == len(set(host_seqs)), "an event twice in the stream"
+    assert host_seqs == sorted(host_seqs)
+    for repo in (before, after):
+        got = subjects_of(stream, repo)
+        tags = [e for e in got if e["type"] == "image.tag"]
+        assert len(tags) == 10, f"{repo}: {len(tags)} tag events of 10 in the stream"
+        assert len(got) == 20, f"{repo}: {len(got)} events of 20 in the stream"
+
+
+async def _answers(fleet: Fleet, host: str) -> bool:
+    async with client(fleet, host) as c:
+        return bool(await c.call("bridge.status"))
+
+
+async def _podman_followed(c: BridgeClient) -> bool:
+    status = await c.call("bridge.status")
+    return bool(status["podman"]["connected"])
+
+
+async def _outbox_holds(c: BridgeClient, n: int) -> bool:
+    status = await c.call("fleet.status")
+    return bool(not status["connected"] and status["outbox"] >= n)
+
+
+async def _read_stream(c: BridgeClient, host: str) -> list[dict[str, Any]]:
+    stream: list[dict[str, Any]] = []
+    since = 0
+    while True:
+        page = await wait_until(lambda since=since: c.call(
+            "fleet.events", {"since": since, "hosts": [host], "limit": 10_000}),
+            "the stream read")
+        stream += page["events"]
+        if page["last"] == since:
+            return stream
+        since = page["last"]
+
+
 async def _outbox_empty(c: BridgeClient) -> bool:
     status = await c.call("fleet.status")
     return bool(status["connected"] and status["outbox"] == 0)

@@ -106,3 +106,110 @@ async def test_kv_compare_and_swap(cluster: NatsCluster) -> None:
             await Fleet("t", "kv", link).kv("bad.name")
     finally:
         await link.close()
+
+
+async def _drain(link: FleetLink, timeout: float = 120) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while link.outbox:
+        assert loop.time() < deadline, f"{len(link.outbox)} events still waiting"
+        await asyncio.sleep(0.1)
+
+
+def _link(cluster: NatsCluster, bus: Bus, outbox: Path, **kw: object) -> FleetLink:
+    settings = FleetSettings(servers=cluster.urls, host="durable", name="t",
+                             heartbeat_interval=1.0, **kw)  # type: ignore[arg-type]
+    return FleetLink(settings, bus=bus, methods=MethodRegistry(), state=None,
+                     outbox_path=outbox)
+
+
+def _bus(first_seq: int) -> Bus:
+    bus = Bus(first_seq=first_seq)
+    bus.host = "durable"
+    return bus
+
+
+async def test_events_made_while_nats_is_away_survive_a_restart_of_the_bridge(
+        cluster: NatsCluster, tmp_path: Path) -> None:
+    """NATS stops; the bridge makes events, stops, starts again (a new run, its outbox
+    read back from its file), makes more; NATS returns: the stream gets every event of
+    both runs exactly once, in order."""
+    outbox = tmp_path / "state" / "fleet-outbox.db"
+    first = _link(cluster, _bus(1000), outbox)
+    await first.start()
+    assert await first.wait_connected(120)
+    assert first.bus is not None
+    first.bus.publish("container.start", "podman", "before", {"i": -1})
+    await _drain(first)
+    cluster.stop()
+    try:
+        for i in range(150):
+            first.bus.publish("container.start", "podman", f"c{i}", {"i": i})
+        await asyncio.sleep(0)  # the turn ends: the outbox's file has them
+        assert len(first.outbox) >= 150
+    finally:
+        await first.close()
+    second = _link(cluster, _bus(5000), outbox)
+    assert len(second.outbox) >= 150, "the outbox was not read back"
+    await second.start()
+    try:
+        assert second.bus is not None
+        for i in range(150, 300):
+            second.bus.publish("container.start", "podman", f"c{i}", {"i": i})
+        assert not second.connected
+        for i in range(len(cluster.nodes)):
+            cluster.start_node(i, wait=False)
+        assert await second.wait_connected(120)
+        await _drain(second)
+        page = await second.read_events(["container.*"], ["durable"], 0, 10_000)
+        got = [e["data"]["i"] for e in page["events"]]
+        assert got == [-1, *range(300)], f"{len(got)} events: {got[:5]}…{got[-5:]}"
+        seqs = [e["host_seq"] for e in page["events"]]
+        assert seqs == sorted(set(seqs))
+        assert second.status()["dropped"] == 0
+    finally:
+        await second.close()
+    # Acknowledged events leave the file too.
+    third = _link(cluster, _bus(9000), outbox)
+    assert len(third.outbox) == 0
+    third.outbox.close()
+
+
+async def test_an_outage_longer_than_the_outbox_is_reported(cluster: NatsCluster,
+                                                            tmp_path: Path) -> None:
+    """The outbox keeps the newest outbox_max events; the fleet is told what was lost, by an
+    event of the host's own, once NATS is back (also after a restart)."""
+    outbox = tmp_path / "state" / "fleet-outbox.db"
+    cluster.stop()
+    first = _link(cluster, _bus(1000), outbox, outbox_max=100)
+    await first.start()
+    try:
+        assert first.bus is not None
+        for i in range(250):
+            first.bus.publish("container.start", "podman", f"c{i}", {"i": i})
+        await asyncio.sleep(0)
+        assert len(first.outbox) == 100 and first.status()["dropped"] == 150
+    finally:
+        await first.close()
+    second = _link(cluster, _bus(5000), outbox, outbox_max=100)
+    await second.start()
+    try:
+        for i in range(len(cluster.nodes)):
+            cluster.start_node(i, wait=False)
+        assert await second.wait_connected(120)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 120
+        while second.outbox or second.outbox.lost is not None:
+            assert loop.time() < deadline, "the outbox did not drain"
+            await asyncio.sleep(0.1)
+        page = await second.read_events(["**"], ["durable"], 0, 10_000)
+        kept = [e["data"]["i"] for e in page["events"] if e["type"] == "container.start"]
+        assert kept == list(range(150, 250))
+        reports = [e for e in page["events"] if e["type"] == "fleet.outbox_overflow"]
+        assert len(reports) == 1, reports
+        assert reports[0]["data"]["lost"] == 150
+        assert reports[0]["data"]["first_seq"] == 1001
+        assert reports[0]["data"]["last_seq"] == 1150
+        assert second.status()["dropped"] == 150
+    finally:
+        await second.close()

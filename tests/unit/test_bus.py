@@ -124,3 +124,22 @@ def test_since_from_an_earlier_run_of_the_bridge_is_a_reset() -> None:
     with pytest.raises(ReplayGap):  # a seq never given out
         later.subscribe(["*"], since=5000)
     assert [e.seq for e, _ in later.subscribe(["*"], since=2000).drain()] == [2001]
+
+
+def test_a_hosts_filter_keeps_only_those_hosts_events_live_and_replayed() -> None:
+    from bridge.events import Event, encode_event
+
+    bus = Bus()
+
+    def inject(seq: int, host: str) -> None:
+        event = Event(seq, "container.start", "podman", f"c{seq}", {}, None, host=host)
+        bus.inject(event, encode_event(event))
+
+    for seq, host in ((1, "h1"), (2, "h2"), (3, "h1")):
+        inject(seq, host)
+    sub = bus.subscribe(["**"], since=0, hosts=["h2"])
+    everyone = bus.subscribe(["**"], since=0)
+    for seq, host in ((4, "h2"), (5, "h3"), (6, "h2")):
+        inject(seq, host)
+    assert [e.seq for e, _ in sub.drain()] == [2, 4, 6]
+    assert [e.seq for e, _ in everyone.drain()] == [1, 2, 3, 4, 5, 6]

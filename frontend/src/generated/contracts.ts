@@ -117,6 +117,14 @@ export interface JobDoneData {
   readonly result: string;
 }
 
+export interface OutboxOverflowData {
+  readonly lost: number;
+  readonly first_seq: number;
+  readonly last_seq: number;
+  readonly outbox_max: number;
+  readonly dropped: number;
+}
+
 export interface OwnerData {
   readonly uid: number;
   readonly user: string;
@@ -341,6 +349,7 @@ export interface TopicData {
   "bridge.source": SourceData;
   "bridge.started": BridgeStartedData;
   "container.*": PodmanEventData;
+  "fleet.outbox_overflow": OutboxOverflowData;
   "hook.failed": HookData;
   "hook.fired": HookData;
   "image.*": PodmanEventData;

@@ -1,9 +1,16 @@
 /** React's view of the store. */
 import { useEffect, useState, useSyncExternalStore } from "react";
-import { getStore, Store, type AppState, type Resource } from "./store";
+import { getHomeStore, getStore, Store, type AppState, type Resource } from "./store";
 
+/** The state of the store the page shows: this bridge's, or the host picked (hostStore.ts). */
 export function useAppState(): AppState {
   const store = getStore();
+  return useSyncExternalStore(store.subscribe, store.getState);
+}
+
+/** The state of this page's own bridge: its connection and login. */
+export function useHomeState(): AppState {
+  const store = getHomeStore();
   return useSyncExternalStore(store.subscribe, store.getState);
 }
 

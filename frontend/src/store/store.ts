@@ -94,6 +94,7 @@ export class Store {
   private refreshTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private token: string | null;
   private streams = new StreamTable();
+  private closed = false;
 
   constructor(private connect: TransportFactory, token: string | null = null) {
     this.token = token;
@@ -118,7 +119,7 @@ export class Store {
 
   // -- the socket
   start(): void {
-    if (this.ws) return;
+    if (this.ws || this.closed) return;
     this.clearRetry();
     this.setConn({ phase: "connecting", retryAt: null });
     const ws = this.connect();
@@ -138,6 +139,15 @@ export class Store {
     ws.onclose = (problem) => {
       if (this.ws === ws) this.lost(problem);
     };
+  }
+
+  /** Closes the socket for good: a store no longer shown (another host's, hostStore.ts). */
+  close(): void {
+    this.closed = true;
+    this.clearRetry();
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close();
   }
 
   /** Reconnect now (the banner's button). */
@@ -442,11 +452,23 @@ function takeToken(): string | null {
 }
 
 let instance: Store | null = null;
+/** The store of the host the pages show, when it is another host (hostStore.ts). */
+let shown: Store | null = null;
 
-export function getStore(): Store {
+/** The store of this page's own bridge: its login, its connection, the fleet's pages. */
+export function getHomeStore(): Store {
   if (instance === null) {
     instance = new Store(defaultTransport(), takeToken());
     instance.start();
   }
   return instance;
+}
+
+/** The store the host's pages use: this bridge's, or the host picked (hostStore.ts). */
+export function getStore(): Store {
+  return shown ?? getHomeStore();
+}
+
+export function setShownStore(store: Store | null): void {
+  shown = store;
 }
