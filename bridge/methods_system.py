@@ -7,12 +7,11 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
-from bridge.owners import check_owner_param
-from bridge.podman import PodmanClient
+from bridge.owners import Owned, check_owner_param, podman_of
 from bridge.podman_compat import info_summary
 from bridge.roles import Role
 from bridge.streams import StreamSource
@@ -21,11 +20,6 @@ from bridge.unit_journal import JournalStream, journal_argv
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
-
-class Owned(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    owner: str | None = Field(default=None, description="the user (name or uid) whose "
-                              "rootless Podman or user manager it is; default: the bridge's own")
 
 
 class VolumeRef(Owned):
@@ -54,12 +48,8 @@ def _usage(rows: list[dict[str, Any]], size_key: str, active: Any,
 
 
 def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def podman_of(owner: str | None) -> PodmanClient:
-        session = check_owner_param(owner, bridge.owners)
-        return bridge.podman if session is None else session.podman
-
     async def volumes_list(p: Owned) -> list[dict[str, Any]]:
-        podman = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         vols = await podman.request("GET", "/volumes/json", what="volumes") or []
 
         async def users(name: str) -> list[str]:
@@ -73,12 +63,12 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 for v, u in zip(vols, in_use, strict=True)]
 
     async def volumes_remove(p: VolumeRemoveParams) -> None:
-        await podman_of(p.owner).request(
+        await podman_of(bridge, p.owner).request(
             "DELETE", f"/volumes/{quote(p.name, safe='')}", params={"force": p.force},
             what=f"remove volume {p.name!r}", timeout=120)
 
     async def system_info(p: Owned) -> dict[str, Any]:
-        podman = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         info = await podman.request("GET", "/info", what="podman info")
         compat = await podman.compat()
         host = info.get("host") or {}
@@ -94,7 +84,7 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 "images": (store.get("imageStore") or {}).get("number")}
 
     async def system_df(p: Owned) -> dict[str, Any]:
-        df = await podman_of(p.owner).request("GET", "/system/df", what="podman system df",
+        df = await podman_of(bridge, p.owner).request("GET", "/system/df", what="podman system df",
                                               timeout=120) or {}
         # Podman's df has a row per tag of an image: one image counts (and weighs) once.
         images = list({str(r.get("ImageID") or i): r
