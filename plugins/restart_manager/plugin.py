@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
+from bridge.backoff import Backoff, retrying
 from bridge.bus import Subscription
 from bridge.container_info import restart_policy
 from bridge.errors import BridgeError, NotFound
@@ -266,17 +267,13 @@ class RestartManagerPlugin:
 
     # -- boot
     async def _boot(self, trigger: str, marker: str | None) -> None:
-        delay = 0.5
+        def failed(exc: Exception, backoff: Backoff) -> None:
+            log = logger.warning if backoff.attempt == 1 else logger.debug
+            log("boot pass (%s) failed, retrying: %s", trigger, exc)
+
         async with self._boot_lock:
-            while True:
-                try:
-                    await self._boot_once(trigger, marker)
-                    return
-                except (BridgeError, OSError, TimeoutError) as exc:
-                    log = logger.warning if delay == 0.5 else logger.debug
-                    log("boot pass (%s) failed, retrying: %s", trigger, exc)
-                await asyncio.sleep(delay)
-                delay = min(30.0, delay * 2)
+            await retrying(lambda: self._boot_once(trigger, marker), Backoff(0.5, 30.0),
+                           failed, (BridgeError, OSError, TimeoutError))
 
     async def _boot_once(self, trigger: str, marker: str | None) -> None:
         ctx = self.ctx

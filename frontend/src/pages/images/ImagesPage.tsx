@@ -3,9 +3,9 @@ import { lazyPage } from "../../lazyPage";
 import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { notify, run } from "../../components/notify";
-import { isUnavailable, Unavailable } from "../../components/Unavailable";
+import { ListBody } from "../../components/ListBody";
 import {
-  Alert, Button, Checkbox, Content, EmptyState, EmptyStateBody, PageSection, Spinner, Table, Tbody, Td, TextInput, Th,
+  Button, Checkbox, Content, EmptyStateBody, PageSection, Table, Tbody, Td, TextInput, Th,
   Thead, Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
@@ -45,22 +45,9 @@ export function ImagesPage() {
     if (ok !== undefined) list.refresh();
   }
 
-  let body;
-  if (list.error) {
-    body = isUnavailable(list.error) ? <Unavailable what="Images" error={list.error} />
-      : <Alert variant="danger" isInline title="The images could not be listed" data-testid="images-error"
-               actionLinks={<Button variant="link" isInline onClick={list.refresh}>Try again</Button>}>
-          {list.error.code}: {list.error.message}
-        </Alert>;
-  } else if (list.data === null) {
-    body = <EmptyState variant="sm" titleText="Loading the images…" headingLevel="h2" icon={Spinner} data-testid="images-loading" />;
-  } else if (shown.length === 0) {
-    body = (
-      <EmptyState variant="sm" titleText="No images" headingLevel="h2" data-testid="images-empty">
-        <EmptyStateBody>{f ? "None matches the filter." : "Podman has no images: pull one."}</EmptyStateBody>
-      </EmptyState>);
-  } else {
-    body = (
+  const body = (
+    <ListBody what="Images" testId="images" resource={list} isEmpty={shown.length === 0}
+              empty={<EmptyStateBody>{f ? "None matches the filter." : "Podman has no images: pull one."}</EmptyStateBody>}>
       <Table aria-label="Images" variant="compact" gridBreakPoint="grid-md" data-testid="images-table">
         <Thead><Tr><Th>Name</Th><Th>ID</Th><Th>Created</Th><Th>Size</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
@@ -86,8 +73,8 @@ export function ImagesPage() {
               </Tr>);
           })}
         </Tbody>
-      </Table>);
-  }
+      </Table>
+    </ListBody>);
 
   return (
     <>

@@ -3,9 +3,9 @@ import { lazyPage } from "../../lazyPage";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { StateLabel } from "../../components/labels";
 import { run } from "../../components/notify";
-import { isUnavailable, Unavailable } from "../../components/Unavailable";
+import { ListBody } from "../../components/ListBody";
 import {
-  Alert, Button, Content, EmptyState, EmptyStateBody, Flex, FlexItem, PageSection, Spinner, Table, Tbody, Td, Th,
+  Button, Content, EmptyStateBody, Flex, FlexItem, PageSection, Table, Tbody, Td, Th,
   Thead, Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
@@ -40,23 +40,10 @@ export function PodsPage() {
     pods.refresh();
   }
 
-  let body;
-  if (pods.error) {
-    body = isUnavailable(pods.error) ? <Unavailable what="Pods" error={pods.error} />
-      : <Alert variant="danger" isInline title="The pods could not be listed" data-testid="pods-error"
-               actionLinks={<Button variant="link" isInline onClick={pods.refresh}>Try again</Button>}>
-          {pods.error.code}: {pods.error.message}
-        </Alert>;
-  } else if (pods.data === null) {
-    body = <EmptyState variant="sm" titleText="Loading the pods…" headingLevel="h2" icon={Spinner} data-testid="pods-loading" />;
-  } else if (list.length === 0) {
-    body = (
-      <EmptyState variant="sm" titleText="No pods" headingLevel="h2" data-testid="pods-empty">
-        <EmptyStateBody>A pod groups containers that share a network and can be started and stopped together.</EmptyStateBody>
-        <Button onClick={() => setCreating(true)}>Create a pod</Button>
-      </EmptyState>);
-  } else {
-    body = (
+  const body = (
+    <ListBody what="Pods" testId="pods" resource={pods} isEmpty={list.length === 0} empty={<>
+      <EmptyStateBody>A pod groups containers that share a network and can be started and stopped together.</EmptyStateBody>
+      <Button onClick={() => setCreating(true)}>Create a pod</Button></>}>
       <Table aria-label="Pods" variant="compact" gridBreakPoint="grid-md" data-testid="pods-table">
         <Thead><Tr><Th>Name</Th><Th>Status</Th><Th>Containers</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
@@ -91,8 +78,8 @@ export function PodsPage() {
               </Tr>);
           })}
         </Tbody>
-      </Table>);
-  }
+      </Table>
+    </ListBody>);
 
   return (
     <>
