@@ -13,16 +13,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import BridgeError, Conflict
-from bridge.events import Event
+from bridge.events import Event, rfc3339
 from bridge.methods import NoParams, method
 from bridge.plugin import PluginConfig, PluginContext
-from bridge.updates import ROLLED_BACK
+from bridge.updates import ROLLED_BACK, UpdateHistoryEntry
 from plugins.auto_update import images
 from plugins.auto_update.history import History
 from plugins.auto_update.pinned import VERDICTS, PinnedUpdates
@@ -76,7 +75,8 @@ class HistoryParams(BaseModel):
 
 
 def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+    """A time as every time on the wire (RFC 3339 UTC, ``Z``)."""
+    return rfc3339(ts)
 
 
 class AutoUpdatePlugin:
@@ -339,11 +339,11 @@ class AutoUpdatePlugin:
                 "randomized_delay": self.schedule.randomized_delay,
                 "persistent": self.schedule.persistent, "timer": self.config.timer,
                 "next_run": iso(self.next_run), "running": self.running,
-                "last_run": last, "pending": (last or {}).get("pending", [])}
+                "last_run": last, "pending": last["pending"] if last else []}
 
     @method("autoupdate.history", HistoryParams, role="viewer", readonly=True,
             description="recorded checks and updates, newest first")
-    async def do_history(self, params: HistoryParams) -> list[dict[str, Any]]:
+    async def do_history(self, params: HistoryParams) -> list[UpdateHistoryEntry]:
         assert self.history is not None
         return self.history.list(params.limit, params.unit)
 

@@ -117,6 +117,16 @@ export interface JobDoneData {
   readonly result: string;
 }
 
+export interface LastRun {
+  run?: string;
+  started: string | null;
+  finished: string | null;
+  dry_run: boolean;
+  errors: string[];
+  results: Record<string, number>;
+  pending: Record<string, unknown>[];
+}
+
 export interface OwnerData {
   readonly uid: number;
   readonly user: string;
@@ -268,18 +278,13 @@ export interface UpdateHistoryEntry {
   container_id: string;
   image: string;
   policy: string;
-  old_image_id: string;
-  new_image_id: string;
   old_digest: string;
   new_digest: string;
-  result: "true" | "false" | "pending" | "failed" | "rolled back";
+  old_image_id: string;
+  new_image_id: string;
+  result: string;
   reason: string;
-  dry_run: boolean;
-  run: string;
-  rollback: boolean;
-  available?: boolean;
-  probation?: number | null;
-  rollout?: string;
+  run?: string;
 }
 
 export interface WatchData {
@@ -297,7 +302,7 @@ export interface WatchData {
   readonly reason: string;
   readonly rolled_back_by: string;
   readonly dependents: string[] | null;
-  readonly restarted: Record<string, string>;
+  readonly restarted?: Record<string, string>;
   readonly result?: string;
   readonly stage?: string;
   readonly resumed?: boolean;
@@ -318,7 +323,7 @@ export interface WatchHistoryEntry {
   reason: string;
   rolled_back_by: string;
   dependents: string[] | null;
-  restarted: Record<string, string>;
+  restarted?: Record<string, string>;
   result?: string;
   stage?: string;
   resumed?: boolean;
@@ -374,6 +379,7 @@ export interface TopicData {
 export interface RecordTypes {
   "audit": AuditRecord;
   "autoupdate.history": UpdateHistoryEntry;
+  "autoupdate.last_run": LastRun;
   "container": ContainerRecord;
   "hooks.history": HookHistoryEntry;
   "image": ImageRecord;
