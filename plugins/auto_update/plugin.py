@@ -24,7 +24,7 @@ from bridge.plugin import PluginConfig, PluginContext
 from bridge.updates import ROLLED_BACK, UpdateHistoryEntry
 from plugins.auto_update import images
 from plugins.auto_update.history import History
-from plugins.auto_update.pinned import VERDICTS, PinnedUpdates
+from plugins.auto_update.pinned import VERDICTS, PinnedRecord, PinnedUpdates
 from plugins.auto_update.rejected import Rejected
 from plugins.auto_update.schedule import CalendarError, Schedule, sleep_until
 from plugins.auto_update.updater import Options, Report, Updater
@@ -206,14 +206,14 @@ class AutoUpdatePlugin:
         digest = remote.list_digest or remote.digest
         return {"image": str(ref), "digest": digest, "reference": f"{ref.repo_name}@{digest}"}
 
-    async def do_apply(self, params: ApplyParams) -> dict[str, Any]:
+    async def do_apply(self, params: ApplyParams) -> PinnedRecord:
         return await self._pinned().apply(params.token, params.image, params.digest,
                                           params.selector, params.probation)
 
-    async def do_applied(self, params: TokenParams) -> dict[str, Any]:
+    async def do_applied(self, params: TokenParams) -> PinnedRecord:
         return self._pinned().answer(params.token)
 
-    async def do_revert(self, params: RevertParams) -> dict[str, Any]:
+    async def do_revert(self, params: RevertParams) -> PinnedRecord:
         return await self._pinned().revert(params.token, params.update_token)
 
     async def reconcile(self) -> None:
