@@ -11,6 +11,16 @@ export interface AuditCallData {
   readonly error: string | null;
 }
 
+export interface AuditError {
+  code: string;
+  message: string;
+}
+
+export interface AuditOutcome {
+  data?: unknown;
+  error?: AuditError;
+}
+
 export interface AuditRecord {
   id: number;
   time: string | null;
@@ -21,7 +31,7 @@ export interface AuditRecord {
   method: string;
   params: unknown;
   ok: boolean;
-  result: unknown;
+  result: AuditOutcome;
   duration: number;
 }
 
@@ -188,6 +198,27 @@ export interface RestartData {
   readonly action?: string;
   readonly max_retries?: number | null;
   readonly error?: string;
+}
+
+export interface RestartStatusRow {
+  name: string;
+  id: string;
+  state: string;
+  policy: string | null;
+  managed_policy: string | null;
+  restart_on_unhealthy: boolean;
+  unit: string | null;
+  conflict: string | null;
+  restart_count: number;
+  podman_restart_count: number;
+  last_exit_code: number | null;
+  next_attempt: string | null;
+  next_in: number | null;
+  pending_reason: string | null;
+  crashloop: boolean;
+  recent_deaths: number;
+  gave_up: boolean;
+  user_stopped: boolean | null;
 }
 
 export interface SourceData {
@@ -385,6 +416,7 @@ export interface RecordTypes {
   "image": ImageRecord;
   "plugin": PluginRecord;
   "pod": PodRecord;
+  "restart.status": RestartStatusRow;
   "rollback.history": WatchHistoryEntry;
   "unit": UnitRecord;
 }
