@@ -14,7 +14,6 @@ from bridge.container_stats import StatsStream
 from bridge.errors import BridgeError, Conflict, NotFound
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, podman_and_uid, podman_of
-from bridge.roles import Role
 from bridge.streams import StreamSource
 
 if TYPE_CHECKING:
@@ -248,23 +247,18 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return ExecStream(podman, p.name, uid, command=p.command, tty=p.tty, rows=p.rows,
                           cols=p.cols, env=p.env, user=p.user, workdir=p.workdir)
 
-    viewer: Role = "viewer"
-    operator: Role = "operator"
-    admin: Role = "admin"
-    for name, handler, params, role, doc in (
-        ("containers.create", create, CreateParams, admin,
+    methods.register_table((
+        ("containers.create", create, CreateParams, "admin",
          "create (and start) a container: image, ports, env, volumes, restart policy, "
          "labels, auto-update, health check, pod"),
-        ("containers.remove", remove, RemoveParams, admin, "remove a container"),
-        ("containers.pause", pause, ContainerRef, operator, "pause a running container"),
-        ("containers.unpause", unpause, ContainerRef, operator, "unpause a container"),
-        ("containers.rename", rename, RenameParams, admin, "rename a container"),
-        ("containers.logs", logs, LogsParams, viewer,
+        ("containers.remove", remove, RemoveParams, "admin", "remove a container"),
+        ("containers.pause", pause, ContainerRef, "operator", "pause a running container"),
+        ("containers.unpause", unpause, ContainerRef, "operator", "unpause a container"),
+        ("containers.rename", rename, RenameParams, "admin", "rename a container"),
+        ("containers.logs", logs, LogsParams, "viewer",
          "a container's log lines; with follow, a stream of new ones"),
-        ("containers.stats", stats, StatsParams, viewer,
+        ("containers.stats", stats, StatsParams, "viewer",
          "a container's CPU, memory, network, block I/O; with follow, a stream"),
-        ("containers.exec", exec_, ExecParams, admin,
+        ("containers.exec", exec_, ExecParams, "admin",
          "a process in a container, with a terminal: a stream (websocket only)"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role,
-                         readonly=role == viewer)
+    ))

@@ -13,7 +13,6 @@ from bridge.events import rfc3339
 from bridge.image_pull import PullStream
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, podman_of
-from bridge.roles import Role
 from bridge.streams import StreamSource
 
 if TYPE_CHECKING:
@@ -98,17 +97,12 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return {"removed": [r.get("Id") for r in reports],
                 "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
 
-    viewer: Role = "viewer"
-    operator: Role = "operator"
-    admin: Role = "admin"
-    for name, handler, params, role, doc in (
-        ("images.list", list_, Owned, viewer, "images, with the containers using each"),
-        ("images.inspect", inspect, ImageRef, viewer, "Podman's inspect of an image"),
-        ("images.history", history, ImageRef, viewer, "an image's layers"),
-        ("images.pull", pull, PullParams, operator,
+    methods.register_table((
+        ("images.list", list_, Owned, "viewer", "images, with the containers using each"),
+        ("images.inspect", inspect, ImageRef, "viewer", "Podman's inspect of an image"),
+        ("images.history", history, ImageRef, "viewer", "an image's layers"),
+        ("images.pull", pull, PullParams, "operator",
          "pull an image; with progress, a stream of Podman's progress lines"),
-        ("images.remove", remove, RemoveParams, admin, "remove an image"),
-        ("images.prune", prune, PruneParams, admin, "remove dangling (or all unused) images"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role,
-                         readonly=role == viewer)
+        ("images.remove", remove, RemoveParams, "admin", "remove an image"),
+        ("images.prune", prune, PruneParams, "admin", "remove dangling (or all unused) images"),
+    ))

@@ -12,7 +12,6 @@ from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.methods_containers import NAME_PATTERN, Port, port_mappings
 from bridge.owners import Owned, podman_of
-from bridge.roles import Role
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -96,16 +95,11 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         if isinstance(report, dict) and report.get("Err"):
             raise BridgeError(f"remove pod {p.name!r}: {report['Err']}")
 
-    viewer: Role = "viewer"
-    operator: Role = "operator"
-    admin: Role = "admin"
-    for name, handler, params, role, doc in (
-        ("pods.list", list_, Owned, viewer, "pods with their containers"),
-        ("pods.create", create, PodCreateParams, admin, "create a pod (with its infra)"),
-        ("pods.start", start, PodRef, operator, "start a pod's containers"),
-        ("pods.stop", stop, PodStopParams, operator, "stop a pod's containers"),
-        ("pods.restart", restart, PodStopParams, operator, "stop, then start a pod"),
-        ("pods.remove", remove, PodRemoveParams, admin, "remove a pod"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role,
-                         readonly=role == viewer)
+    methods.register_table((
+        ("pods.list", list_, Owned, "viewer", "pods with their containers"),
+        ("pods.create", create, PodCreateParams, "admin", "create a pod (with its infra)"),
+        ("pods.start", start, PodRef, "operator", "start a pod's containers"),
+        ("pods.stop", stop, PodStopParams, "operator", "stop a pod's containers"),
+        ("pods.restart", restart, PodStopParams, "operator", "stop, then start a pod"),
+        ("pods.remove", remove, PodRemoveParams, "admin", "remove a pod"),
+    ))

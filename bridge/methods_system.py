@@ -13,7 +13,6 @@ from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, check_owner_param, podman_of
 from bridge.podman_compat import info_summary
-from bridge.roles import Role
 from bridge.streams import StreamSource
 from bridge.unit_journal import JournalStream, journal_argv
 
@@ -113,19 +112,15 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
             return stream
         return {"entries": await stream.collect()}
 
-    viewer: Role = "viewer"
-    admin: Role = "admin"
-    for name, handler, params, role, doc in (
-        ("volumes.list", volumes_list, Owned, viewer, "volumes, with the containers using each"),
-        ("volumes.remove", volumes_remove, VolumeRemoveParams, admin, "remove a volume"),
-        ("system.info", system_info, Owned, viewer,
+    methods.register_table((
+        ("volumes.list", volumes_list, Owned, "viewer", "volumes, with the containers using each"),
+        ("volumes.remove", volumes_remove, VolumeRemoveParams, "admin", "remove a volume"),
+        ("system.info", system_info, Owned, "viewer",
          "Podman's and the host's info, with counts of containers and images"),
-        ("system.df", system_df, Owned, viewer, "disk used by images, containers, volumes"),
-        ("units.journal", units_journal, JournalParams, viewer,
+        ("system.df", system_df, Owned, "viewer", "disk used by images, containers, volumes"),
+        ("units.journal", units_journal, JournalParams, "viewer",
          "a unit's journal; with follow, a stream of new entries"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role,
-                         readonly=role == viewer)
+    ))
 
 
 

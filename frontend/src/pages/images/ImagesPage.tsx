@@ -3,10 +3,9 @@ import { lazyPage } from "../../lazyPage";
 import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { notify, run } from "../../components/notify";
-import { ListBody } from "../../components/ListBody";
+import { ListBody, ListPage } from "../../components/ListPage";
 import {
-  Button, Checkbox, Content, EmptyStateBody, PageSection, Table, Tbody, Td, TextInput, Th,
-  Thead, Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
+  Button, Checkbox, EmptyStateBody, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
 import { useAppState, useResource } from "../../store/hooks";
@@ -78,28 +77,21 @@ export function ImagesPage() {
 
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Images</Title>
-        <Content component="p" data-testid="images-summary">
-          {list.data === null ? "…" : `${rows.length} images, ${bytes(total)}; ${unused.length} unused.`}
-        </Content>
-      </PageSection>
-      <PageSection>
-        <Toolbar>
-          <ToolbarContent>
-            <ToolbarItem>
-              <TextInput type="search" aria-label="Filter images" placeholder="Filter by name or ID" value={filter}
-                         onChange={(_e, v) => setFilter(v)} data-testid="images-filter" />
-            </ToolbarItem>
-            <ToolbarItem><Button onClick={() => setPulling(true)} data-testid="images-pull">Pull image</Button></ToolbarItem>
-            <ToolbarItem>
-              <Button variant="secondary" onClick={() => setPruning(true)} data-testid="images-prune"
-                      isDisabled={list.data === null}>Prune unused images</Button>
-            </ToolbarItem>
-          </ToolbarContent>
-        </Toolbar>
+      <ListPage title="Images" summaryTestId="images-summary"
+                summary={list.data === null ? "…" : `${rows.length} images, ${bytes(total)}; ${unused.length} unused.`}
+                toolbar={<>
+                  <ToolbarItem>
+                    <TextInput type="search" aria-label="Filter images" placeholder="Filter by name or ID" value={filter}
+                               onChange={(_e, v) => setFilter(v)} data-testid="images-filter" />
+                  </ToolbarItem>
+                  <ToolbarItem><Button onClick={() => setPulling(true)} data-testid="images-pull">Pull image</Button></ToolbarItem>
+                  <ToolbarItem>
+                    <Button variant="secondary" onClick={() => setPruning(true)} data-testid="images-prune"
+                            isDisabled={list.data === null}>Prune unused images</Button>
+                  </ToolbarItem>
+                </>}>
         {body}
-      </PageSection>
+      </ListPage>
       {pulling && <PullDialog onClose={() => setPulling(false)} onPulled={list.refresh} />}
       {pruning && (
         <ConfirmDialog title="Prune images?" action="Prune" testId="prune-dialog" onConfirm={prune} onClose={() => setPruning(false)}>

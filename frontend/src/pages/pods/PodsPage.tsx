@@ -3,10 +3,9 @@ import { lazyPage } from "../../lazyPage";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { StateLabel } from "../../components/labels";
 import { run } from "../../components/notify";
-import { ListBody } from "../../components/ListBody";
+import { ListBody, ListPage } from "../../components/ListPage";
 import {
-  Button, Content, EmptyStateBody, Flex, FlexItem, PageSection, Table, Tbody, Td, Th,
-  Thead, Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
+  Button, EmptyStateBody, Flex, FlexItem, Table, Tbody, Td, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
 import { useResource } from "../../store/hooks";
@@ -83,16 +82,11 @@ export function PodsPage() {
 
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Pods</Title>
-        <Content component="p">{pods.data === null ? "…" : `${list.length} pods, ${list.filter((p) => /running/i.test(p.status)).length} running.`}</Content>
-      </PageSection>
-      <PageSection>
-        <Toolbar><ToolbarContent><ToolbarItem>
-          <Button onClick={() => setCreating(true)} data-testid="pods-create">Create pod</Button>
-        </ToolbarItem></ToolbarContent></Toolbar>
+      <ListPage title="Pods"
+                summary={pods.data === null ? "…" : `${list.length} pods, ${list.filter((p) => /running/i.test(p.status)).length} running.`}
+                toolbar={<ToolbarItem><Button onClick={() => setCreating(true)} data-testid="pods-create">Create pod</Button></ToolbarItem>}>
         {body}
-      </PageSection>
+      </ListPage>
       {creating && <CreatePodDialog onClose={() => setCreating(false)} onCreated={pods.refresh} />}
       {adding && <Suspense fallback={null}><CreateContainerDialog pod={adding} onClose={() => setAdding(null)} /></Suspense>}
       {removing && (

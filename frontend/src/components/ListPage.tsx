@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import { Alert, Button, EmptyState, Spinner } from "../pf";
+import { Alert, Button, Content, EmptyState, PageSection, Spinner, Title, Toolbar, ToolbarContent } from "../pf";
 import type { RpcError } from "../store/types";
 import { isUnavailable, Unavailable } from "./Unavailable";
 
@@ -35,4 +35,26 @@ export function ListBody({ what, testId, resource, isEmpty, empty, children }: {
       </EmptyState>);
   }
   return <>{children}</>;
+}
+
+/** The frame of a list page: its title and summary line, then its toolbar over the list. */
+export function ListPage({ title, summary, summaryTestId, toolbar, children }: {
+  title: string;
+  summary: ReactNode;
+  summaryTestId?: string;
+  toolbar: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">{title}</Title>
+        <Content component="p" data-testid={summaryTestId}>{summary}</Content>
+      </PageSection>
+      <PageSection>
+        <Toolbar><ToolbarContent>{toolbar}</ToolbarContent></Toolbar>
+        {children}
+      </PageSection>
+    </>
+  );
 }
