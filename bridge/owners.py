@@ -71,10 +71,6 @@ class Owner:
         return ref == self.user or ref == str(self.uid)
 
 
-def is_system_event(event: Event, _raw: bytes = b"") -> bool:
-    return "uid" not in event.data
-
-
 class OwnerBus(Bus):
     """The bus as one owner's sources and state see it: what they publish carries the
     owner; they hear only that owner's events. With ``owner=None`` it is the system's
