@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pydantic import Field
+from typing_extensions import TypedDict
 
+from bridge.contracts import record
 from bridge.errors import BridgeError
 from bridge.events import rfc3339
 from bridge.image_pull import PullStream
@@ -39,7 +41,20 @@ class PruneParams(Owned):
                       "dangling ones")
 
 
-def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> dict[str, Any]:
+@record("images.list")
+class ImageRow(TypedDict):
+    """An image as ``images.list`` gives it."""
+
+    id: str
+    names: list[str]
+    size: int
+    created: str | None
+    containers: int
+    in_use_by: list[str]       # the containers (names) that use it
+    dangling: bool
+
+
+def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> ImageRow:
     iid = str(img.get("Id") or "")
     names = [n for n in (img.get("RepoTags") or img.get("Names") or [])
              if n and n != "<none>:<none>"]
@@ -52,7 +67,7 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     def path(name: str, verb: str = "") -> str:
         return f"/images/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
 
-    async def list_(p: Owned) -> list[dict[str, Any]]:
+    async def list_(p: Owned) -> list[ImageRow]:
         podman = podman_of(bridge, p.owner)
         users: dict[str, list[str]] = {}
         for c in await podman.containers(all=True):

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from pydantic import Field
+from typing_extensions import TypedDict
 
+from bridge.contracts import record
 from bridge.errors import BridgeError
 from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
@@ -37,12 +39,33 @@ class PodCreateParams(Owned):
                  Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
 
 
-def pod_row(pod: dict[str, Any]) -> dict[str, Any]:
-    return {"id": pod.get("Id"), "name": pod.get("Name"), "status": pod.get("Status"),
+class PodMember(TypedDict):
+    id: str
+    name: str
+    status: str
+
+
+@record("pods.list")
+class PodRow(TypedDict):
+    """A pod as ``pods.list`` gives it."""
+
+    id: str
+    name: str
+    status: str
+    created: str | None
+    infra_id: str | None
+    labels: dict[str, str]
+    containers: list[PodMember]
+
+
+def pod_row(pod: dict[str, Any]) -> PodRow:
+    def text(d: dict[str, Any], key: str) -> str:
+        return str(d.get(key) or "")
+    return {"id": text(pod, "Id"), "name": text(pod, "Name"), "status": text(pod, "Status"),
             "created": rfc3339(pod.get("Created")), "infra_id": pod.get("InfraId") or None,
             "labels": pod.get("Labels") or {},
-            "containers": [{"id": c.get("Id"), "name": c.get("Names"),
-                            "status": c.get("Status")} for c in pod.get("Containers") or []]}
+            "containers": [{"id": text(c, "Id"), "name": text(c, "Names"),
+                            "status": text(c, "Status")} for c in pod.get("Containers") or []]}
 
 
 def _check_report(report: Any, what: str) -> None:
@@ -56,7 +79,7 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     def path(name: str, verb: str = "") -> str:
         return f"/pods/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
 
-    async def list_(p: Owned) -> list[dict[str, Any]]:
+    async def list_(p: Owned) -> list[PodRow]:
         return [pod_row(x) for x in await podman_of(bridge, p.owner).pods()]
 
     async def create(p: PodCreateParams) -> dict[str, Any]:

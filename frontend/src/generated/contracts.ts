@@ -120,6 +120,16 @@ export interface ImageRecord {
   size: number | null;
 }
 
+export interface ImageRow {
+  id: string;
+  names: string[];
+  size: number;
+  created: string | null;
+  containers: number;
+  in_use_by: string[];
+  dangling: boolean;
+}
+
 export interface JobDoneData {
   readonly unit: string;
   readonly job: string;
@@ -156,11 +166,27 @@ export interface PluginRecord {
   started_at: string | null;
 }
 
+export interface PodMember {
+  id: string;
+  name: string;
+  status: string;
+}
+
 export interface PodRecord {
   id: string;
   name: string;
   status: string;
   containers: string[];
+}
+
+export interface PodRow {
+  id: string;
+  name: string;
+  status: string;
+  created: string | null;
+  infra_id: string | null;
+  labels: Record<string, string>;
+  containers: PodMember[];
 }
 
 export interface PodmanEventData {
@@ -414,8 +440,10 @@ export interface RecordTypes {
   "container": ContainerRecord;
   "hooks.history": HookHistoryEntry;
   "image": ImageRecord;
+  "images.list": ImageRow;
   "plugin": PluginRecord;
   "pod": PodRecord;
+  "pods.list": PodRow;
   "restart.status": RestartStatusRow;
   "rollback.history": WatchHistoryEntry;
   "unit": UnitRecord;

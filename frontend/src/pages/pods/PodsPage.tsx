@@ -7,17 +7,10 @@ import { ListBody, ListPage } from "../../components/ListPage";
 import {
   Button, EmptyStateBody, Flex, FlexItem, Table, Tbody, Td, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
+import type { PodRow } from "../../generated/contracts";
 import { href } from "../../router";
 import { useResource } from "../../store/hooks";
 import { CreatePodDialog } from "./CreatePodDialog";
-
-export interface PodRow {
-  id: string;
-  name: string;
-  status: string;
-  created?: string;
-  containers?: { id: string; name: string; status: string }[];
-}
 
 const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
 
@@ -47,7 +40,7 @@ export function PodsPage() {
         <Thead><Tr><Th>Name</Th><Th>Status</Th><Th>Containers</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
           {list.map((p) => {
-            const members = (p.containers ?? []).filter((c) => !/-infra$/.test(c.name) && c.id !== (p as { infra_id?: string }).infra_id);
+            const members = p.containers.filter((c) => !/-infra$/.test(c.name) && c.id !== p.infra_id);
             const up = /running|degraded/i.test(p.status);
             const button = (a: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
               <FlexItem key={a}>
@@ -93,7 +86,7 @@ export function PodsPage() {
         <ConfirmDialog title={`Remove pod ${removing.name}?`} action="Remove" onConfirm={() => act(removing, "remove")}
                        onClose={() => setRemoving(null)}>
           The pod and every container in it are stopped and removed
-          {(removing.containers?.length ?? 0) > 0 && ` (${(removing.containers ?? []).map((c) => c.name).join(", ")})`}.
+          {removing.containers.length > 0 && ` (${removing.containers.map((c) => c.name).join(", ")})`}.
         </ConfirmDialog>
       )}
     </>
