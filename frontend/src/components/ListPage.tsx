@@ -37,12 +37,16 @@ export function ListBody({ what, testId, resource, isEmpty, empty, children }: {
   return <>{children}</>;
 }
 
-/** The frame of a list page: its title and summary line, then its toolbar over the list. */
-export function ListPage({ title, summary, summaryTestId, toolbar, children }: {
+/** A list page: its title and summary line, then its toolbar over the list's body (`ListBody`). */
+export function ListPage({ title, summary, summaryTestId, toolbar, testId, resource, isEmpty, empty, children }: {
   title: string;
   summary: ReactNode;
   summaryTestId?: string;
   toolbar: ReactNode;
+  testId: string;
+  resource: { data: unknown; error: RpcError | null; refresh: () => void };
+  isEmpty: boolean;
+  empty: ReactNode;
   children: ReactNode;
 }) {
   return (
@@ -53,7 +57,7 @@ export function ListPage({ title, summary, summaryTestId, toolbar, children }: {
       </PageSection>
       <PageSection>
         <Toolbar><ToolbarContent>{toolbar}</ToolbarContent></Toolbar>
-        {children}
+        <ListBody what={title} testId={testId} resource={resource} isEmpty={isEmpty} empty={empty}>{children}</ListBody>
       </PageSection>
     </>
   );

@@ -3,7 +3,7 @@ import { lazyPage } from "../../lazyPage";
 import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { notify, run } from "../../components/notify";
-import { ListBody, ListPage } from "../../components/ListPage";
+import { ListPage } from "../../components/ListPage";
 import {
   Button, Checkbox, EmptyStateBody, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
@@ -44,9 +44,7 @@ export function ImagesPage() {
     if (ok !== undefined) list.refresh();
   }
 
-  const body = (
-    <ListBody what="Images" testId="images" resource={list} isEmpty={shown.length === 0}
-              empty={<EmptyStateBody>{f ? "None matches the filter." : "Podman has no images: pull one."}</EmptyStateBody>}>
+  const table = (
       <Table aria-label="Images" variant="compact" gridBreakPoint="grid-md" data-testid="images-table">
         <Thead><Tr><Th>Name</Th><Th>ID</Th><Th>Created</Th><Th>Size</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
@@ -72,12 +70,12 @@ export function ImagesPage() {
               </Tr>);
           })}
         </Tbody>
-      </Table>
-    </ListBody>);
+      </Table>);
 
   return (
     <>
-      <ListPage title="Images" summaryTestId="images-summary"
+      <ListPage title="Images" summaryTestId="images-summary" testId="images" resource={list} isEmpty={shown.length === 0}
+                empty={<EmptyStateBody>{f ? "None matches the filter." : "Podman has no images: pull one."}</EmptyStateBody>}
                 summary={list.data === null ? "…" : `${rows.length} images, ${bytes(total)}; ${unused.length} unused.`}
                 toolbar={<>
                   <ToolbarItem>
@@ -90,7 +88,7 @@ export function ImagesPage() {
                             isDisabled={list.data === null}>Prune unused images</Button>
                   </ToolbarItem>
                 </>}>
-        {body}
+        {table}
       </ListPage>
       {pulling && <PullDialog onClose={() => setPulling(false)} onPulled={list.refresh} />}
       {pruning && (

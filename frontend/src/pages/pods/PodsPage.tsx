@@ -3,7 +3,7 @@ import { lazyPage } from "../../lazyPage";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { StateLabel } from "../../components/labels";
 import { run } from "../../components/notify";
-import { ListBody, ListPage } from "../../components/ListPage";
+import { ListPage } from "../../components/ListPage";
 import {
   Button, EmptyStateBody, Flex, FlexItem, Table, Tbody, Td, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
@@ -32,10 +32,7 @@ export function PodsPage() {
     pods.refresh();
   }
 
-  const body = (
-    <ListBody what="Pods" testId="pods" resource={pods} isEmpty={list.length === 0} empty={<>
-      <EmptyStateBody>A pod groups containers that share a network and can be started and stopped together.</EmptyStateBody>
-      <Button onClick={() => setCreating(true)}>Create a pod</Button></>}>
+  const table = (
       <Table aria-label="Pods" variant="compact" gridBreakPoint="grid-md" data-testid="pods-table">
         <Thead><Tr><Th>Name</Th><Th>Status</Th><Th>Containers</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
@@ -70,15 +67,16 @@ export function PodsPage() {
               </Tr>);
           })}
         </Tbody>
-      </Table>
-    </ListBody>);
+      </Table>);
 
   return (
     <>
-      <ListPage title="Pods"
+      <ListPage title="Pods" testId="pods" resource={pods} isEmpty={list.length === 0} empty={<>
+                  <EmptyStateBody>A pod groups containers that share a network and can be started and stopped together.</EmptyStateBody>
+                  <Button onClick={() => setCreating(true)}>Create a pod</Button></>}
                 summary={pods.data === null ? "…" : `${list.length} pods, ${list.filter((p) => /running/i.test(p.status)).length} running.`}
                 toolbar={<ToolbarItem><Button onClick={() => setCreating(true)} data-testid="pods-create">Create pod</Button></ToolbarItem>}>
-        {body}
+        {table}
       </ListPage>
       {creating && <CreatePodDialog onClose={() => setCreating(false)} onCreated={pods.refresh} />}
       {adding && <Suspense fallback={null}><CreateContainerDialog pod={adding} onClose={() => setAdding(null)} /></Suspense>}
