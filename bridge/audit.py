@@ -37,6 +37,18 @@ class AuditCallData(TypedDict):
     error: str | None
 
 
+class AuditError(TypedDict):
+    code: str
+    message: str
+
+
+class AuditOutcome(TypedDict, total=False):
+    """What a call answered: its ``data``, or its ``error``."""
+
+    data: Any
+    error: AuditError
+
+
 @record("audit")
 class AuditRecord(TypedDict):
     """One call in the audit trail (``audit.list``)."""
@@ -50,7 +62,7 @@ class AuditRecord(TypedDict):
     method: str
     params: Any
     ok: bool
-    result: Any
+    result: AuditOutcome
     duration: float
 
 

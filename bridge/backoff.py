@@ -4,6 +4,10 @@ client reconnecting, plugins restarted, webhooks retried, containers restarted).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def exponential(attempt: int, first: float, cap: float) -> float:
@@ -32,3 +36,17 @@ class Backoff:
     async def sleep(self) -> None:
         await asyncio.sleep(self.delay)
         self.attempt += 1
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]], backoff: Backoff,
+                   failed: Callable[[Exception, Backoff], None],
+                   errors: type[Exception] | tuple[type[Exception], ...] = Exception) -> T:
+    """``await attempt()`` until it returns, told to ``failed(exc, backoff)`` each time it
+    raises one of ``errors`` (``backoff.attempt`` is then the number of that failure), and
+    waiting ``backoff``'s delay before the next try."""
+    while True:
+        try:
+            return await attempt()
+        except errors as exc:
+            failed(exc, backoff)
+        await backoff.sleep()

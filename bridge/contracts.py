@@ -27,7 +27,8 @@ TOPICS: dict[str, Topic[Any]] = {}
 RECORDS: dict[str, Any] = {}
 # Modules that declare contracts: imported by the exporter so that all are registered.
 CORE_MODULES = ("bridge.events", "bridge.state", "bridge.audit", "bridge.owners",
-                "bridge.plugin", "bridge.updates", "bridge.fleet.outbox")
+                "bridge.plugin", "bridge.updates", "bridge.methods_images",
+                "bridge.methods_pods", "bridge.fleet.outbox")
 
 
 class Topic(str, Generic[D]):

@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridge import __version__
 from bridge.errors import NotFound
 from bridge.methods import MethodRegistry, NoParams
-from bridge.owners import check_owner_param
-from bridge.podman import PodmanClient
+from bridge.owners import check_owner_param, podman_of
 from bridge.podman_compat import info_summary
 from bridge.roles import Role
 from bridge.systemd import SystemdClient
@@ -58,10 +57,6 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         snap = state.snapshot()
         return bridge.owners.merge(snap) if bridge.owners is not None else snap
 
-    def podman_of(owner: str | None) -> PodmanClient:
-        session = check_owner_param(owner, bridge.owners)
-        return bridge.podman if session is None else session.podman
-
     async def state_get(_: NoParams) -> dict[str, Any]:
         return snapshot()
 
@@ -70,16 +65,16 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return containers
 
     async def containers_inspect(p: ContainerRef) -> dict[str, Any]:
-        return await podman_of(p.owner).inspect_container(p.name)
+        return await podman_of(bridge, p.owner).inspect_container(p.name)
 
     async def containers_start(p: ContainerRef) -> None:
-        await podman_of(p.owner).start_container(p.name)
+        await podman_of(bridge, p.owner).start_container(p.name)
 
     async def containers_stop(p: StopParams) -> None:
-        await podman_of(p.owner).stop_container(p.name, p.timeout)
+        await podman_of(bridge, p.owner).stop_container(p.name, p.timeout)
 
     async def containers_restart(p: StopParams) -> None:
-        await podman_of(p.owner).restart_container(p.name, p.timeout)
+        await podman_of(bridge, p.owner).restart_container(p.name, p.timeout)
 
     async def units_list(_: NoParams) -> list[dict[str, Any]]:
         units: list[dict[str, Any]] = snapshot()["units"]

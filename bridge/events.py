@@ -14,9 +14,10 @@ import time as _time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Required
+from typing import Annotated, Any, Required
 
 import orjson
+from pydantic import BeforeValidator
 from typing_extensions import TypedDict
 
 from bridge.contracts import Topic
@@ -163,6 +164,11 @@ def rfc3339(value: Any) -> str | None:
         dt -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     text = dt.strftime("%Y-%m-%dT%H:%M:%S")
     return f"{text}.{fraction}Z" if fraction else f"{text}Z"
+
+
+# A time in a stored or listed record: read back in the one form of the wire, whatever
+# form an older version stored it in (epoch seconds, another offset).
+Time = Annotated[str | None, BeforeValidator(rfc3339)]
 
 
 def iso_from_ns(ns: int) -> str:

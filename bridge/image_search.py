@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bridge.errors import BridgeError, NotFound
 from bridge.methods import MethodRegistry
-from bridge.owners import check_owner_param
+from bridge.owners import Owned, podman_of
 from bridge.podman import PodmanClient, PodmanError
 from bridge.roles import Role
 
@@ -32,12 +32,6 @@ _BULLET = re.compile(r"^\s*\*\s+")
 # A registry's "no such repository", as Podman 4 (the HTTP status) and 5 (the registry's
 # NAME_UNKNOWN error) word it.
 _UNKNOWN = ("404 (Not Found)", "404 Not Found", "not known to registry", "NAME_UNKNOWN")
-
-
-class Owned(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    owner: str | None = Field(default=None, description="the user (name or uid) whose "
-                              "rootless Podman it is; default: the bridge's own")
 
 
 class SearchParams(Owned):
@@ -90,15 +84,11 @@ async def host_registries(podman: PodmanClient) -> dict[str, Any]:
 
 
 def register_image_search_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def podman_of(owner: str | None) -> PodmanClient:
-        session = check_owner_param(owner, bridge.owners)
-        return bridge.podman if session is None else session.podman
-
     async def registries(p: Owned) -> dict[str, Any]:
-        return await host_registries(podman_of(p.owner))
+        return await host_registries(podman_of(bridge, p.owner))
 
     async def search(p: SearchParams) -> dict[str, Any]:
-        podman = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         term = f"{p.registry}/{p.term.lstrip('/')}" if p.registry else p.term
         if p.list_tags and "/" not in term:
             raise BridgeError("list_tags needs one repository with its registry "

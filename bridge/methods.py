@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -118,6 +118,14 @@ class MethodRegistry:
             raise ValueError(f"method {name!r} is already registered by "
                              f"{self._methods[name].owner}")
         self._methods[name] = Method(name, handler, params, owner, description, role, readonly)
+
+    def register_table(self, rows: Iterable[tuple[str, Any, type[BaseModel], Role, str]]
+                       ) -> None:
+        """Register each ``(name, handler, params, role, description)`` of the core; a
+        viewer's method is read-only."""
+        for name, handler, params, role, doc in rows:
+            self.register(name, handler, params, description=doc, role=role,
+                          readonly=role == "viewer")
 
     def register_declared(self, obj: object, owner: str = "bridge") -> list[str]:
         """Register every ``@method`` handler of ``obj``; the names registered."""

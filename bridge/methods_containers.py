@@ -13,9 +13,7 @@ from bridge.container_logs import LogsStream
 from bridge.container_stats import StatsStream
 from bridge.errors import BridgeError, Conflict, NotFound
 from bridge.methods import MethodRegistry
-from bridge.owners import check_owner_param
-from bridge.podman import PodmanClient
-from bridge.roles import Role
+from bridge.owners import Owned, podman_and_uid, podman_of
 from bridge.streams import StreamSource
 
 if TYPE_CHECKING:
@@ -28,11 +26,6 @@ NS = 1_000_000_000
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Owned(_Params):
-    owner: str | None = Field(default=None, description="the user (name or uid) whose "
-                              "rootless Podman it is; default: the bridge's own")
 
 
 class ContainerRef(Owned):
@@ -180,17 +173,11 @@ def spec_of(p: CreateParams) -> dict[str, Any]:
 
 
 def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def podman_of(owner: str | None) -> tuple[PodmanClient, int | None]:
-        session = check_owner_param(owner, bridge.owners)
-        if session is None:
-            return bridge.podman, None
-        return session.podman, session.owner.uid
-
     def path(name: str, verb: str = "") -> str:
         return f"/containers/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
 
     async def create(p: CreateParams) -> dict[str, Any]:
-        podman, _ = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         spec = spec_of(p)
         try:
             cid = await podman.create_container(spec)
@@ -210,7 +197,7 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return {"id": cid, "name": str(info.get("Name") or p.name or "")}
 
     async def remove(p: RemoveParams) -> None:
-        podman, _ = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         try:
             reports = await podman.request(
                 "DELETE", path(p.name), params={"force": p.force, "v": p.volumes},
@@ -227,21 +214,21 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 raise BridgeError(f"remove container {p.name!r}: {err}")
 
     async def pause(p: ContainerRef) -> None:
-        podman, _ = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         await podman.request("POST", path(p.name, "pause"), what=f"pause container {p.name!r}")
 
     async def unpause(p: ContainerRef) -> None:
-        podman, _ = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         await podman.request("POST", path(p.name, "unpause"),
                              what=f"unpause container {p.name!r}")
 
     async def rename(p: RenameParams) -> None:
-        podman, _ = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         await podman.request("POST", path(p.name, "rename"), params={"name": p.new_name},
                              what=f"rename container {p.name!r}")
 
     async def logs(p: LogsParams) -> dict[str, Any] | StreamSource:
-        podman, uid = podman_of(p.owner)
+        podman, uid = podman_and_uid(bridge, p.owner)
         stream = LogsStream(podman, p.name, uid, tail=p.tail, since=p.since,
                             follow=p.follow)
         if p.follow:
@@ -249,34 +236,29 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return await stream.collect()
 
     async def stats(p: StatsParams) -> dict[str, Any] | StreamSource:
-        podman, uid = podman_of(p.owner)
+        podman, uid = podman_and_uid(bridge, p.owner)
         stream = StatsStream(podman, p.name, uid, follow=p.follow, interval=p.interval)
         if p.follow:
             return stream
         return await stream.one()
 
     async def exec_(p: ExecParams) -> StreamSource:
-        podman, uid = podman_of(p.owner)
+        podman, uid = podman_and_uid(bridge, p.owner)
         return ExecStream(podman, p.name, uid, command=p.command, tty=p.tty, rows=p.rows,
                           cols=p.cols, env=p.env, user=p.user, workdir=p.workdir)
 
-    viewer: Role = "viewer"
-    operator: Role = "operator"
-    admin: Role = "admin"
-    for name, handler, params, role, doc in (
-        ("containers.create", create, CreateParams, admin,
+    methods.register_table((
+        ("containers.create", create, CreateParams, "admin",
          "create (and start) a container: image, ports, env, volumes, restart policy, "
          "labels, auto-update, health check, pod"),
-        ("containers.remove", remove, RemoveParams, admin, "remove a container"),
-        ("containers.pause", pause, ContainerRef, operator, "pause a running container"),
-        ("containers.unpause", unpause, ContainerRef, operator, "unpause a container"),
-        ("containers.rename", rename, RenameParams, admin, "rename a container"),
-        ("containers.logs", logs, LogsParams, viewer,
+        ("containers.remove", remove, RemoveParams, "admin", "remove a container"),
+        ("containers.pause", pause, ContainerRef, "operator", "pause a running container"),
+        ("containers.unpause", unpause, ContainerRef, "operator", "unpause a container"),
+        ("containers.rename", rename, RenameParams, "admin", "rename a container"),
+        ("containers.logs", logs, LogsParams, "viewer",
          "a container's log lines; with follow, a stream of new ones"),
-        ("containers.stats", stats, StatsParams, viewer,
+        ("containers.stats", stats, StatsParams, "viewer",
          "a container's CPU, memory, network, block I/O; with follow, a stream"),
-        ("containers.exec", exec_, ExecParams, admin,
+        ("containers.exec", exec_, ExecParams, "admin",
          "a process in a container, with a terminal: a stream (websocket only)"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role,
-                         readonly=role == viewer)
+    ))

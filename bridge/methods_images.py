@@ -6,25 +6,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from typing_extensions import TypedDict
 
+from bridge.contracts import record
 from bridge.errors import BridgeError
 from bridge.events import rfc3339
 from bridge.image_pull import PullStream
 from bridge.methods import MethodRegistry
-from bridge.owners import check_owner_param
-from bridge.podman import PodmanClient
-from bridge.roles import Role
+from bridge.owners import Owned, podman_of
 from bridge.streams import StreamSource
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
-
-class Owned(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    owner: str | None = Field(default=None, description="the user (name or uid) whose "
-                              "rootless Podman it is; default: the bridge's own")
 
 
 class ImageRef(Owned):
@@ -46,7 +41,20 @@ class PruneParams(Owned):
                       "dangling ones")
 
 
-def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> dict[str, Any]:
+@record("images.list")
+class ImageRow(TypedDict):
+    """An image as ``images.list`` gives it."""
+
+    id: str
+    names: list[str]
+    size: int
+    created: str | None
+    containers: int
+    in_use_by: list[str]       # the containers (names) that use it
+    dangling: bool
+
+
+def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> ImageRow:
     iid = str(img.get("Id") or "")
     names = [n for n in (img.get("RepoTags") or img.get("Names") or [])
              if n and n != "<none>:<none>"]
@@ -56,15 +64,11 @@ def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> dict[str, Any
 
 
 def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def podman_of(owner: str | None) -> PodmanClient:
-        session = check_owner_param(owner, bridge.owners)
-        return bridge.podman if session is None else session.podman
-
     def path(name: str, verb: str = "") -> str:
         return f"/images/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
 
-    async def list_(p: Owned) -> list[dict[str, Any]]:
-        podman = podman_of(p.owner)
+    async def list_(p: Owned) -> list[ImageRow]:
+        podman = podman_of(bridge, p.owner)
         users: dict[str, list[str]] = {}
         for c in await podman.containers(all=True):
             names = c.get("Names") or [str(c.get("Id", ""))[:12]]
@@ -72,10 +76,10 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return [image_row(img, users) for img in await podman.images()]
 
     async def inspect(p: ImageRef) -> dict[str, Any]:
-        return await podman_of(p.owner).inspect_image(p.name)
+        return await podman_of(bridge, p.owner).inspect_image(p.name)
 
     async def history(p: ImageRef) -> list[dict[str, Any]]:
-        layers = await podman_of(p.owner).request("GET", path(p.name, "history"),
+        layers = await podman_of(bridge, p.owner).request("GET", path(p.name, "history"),
                                                   what=f"image {p.name!r}")
         return [{"id": x.get("Id"), "created": rfc3339(x.get("Created")),
                  "created_by": x.get("CreatedBy"), "size": x.get("Size"),
@@ -83,13 +87,13 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 for x in layers or []]
 
     async def pull(p: PullParams) -> dict[str, Any] | StreamSource:
-        stream = PullStream(podman_of(p.owner), p.reference, p.tls_verify)
+        stream = PullStream(podman_of(bridge, p.owner), p.reference, p.tls_verify)
         if p.progress:
             return stream
         return await stream.run()
 
     async def remove(p: RemoveParams) -> dict[str, Any]:
-        report = await podman_of(p.owner).request(
+        report = await podman_of(bridge, p.owner).request(
             "DELETE", path(p.name), params={"force": p.force},
             what=f"remove image {p.name!r}", timeout=120) or {}
         errors = [e for e in report.get("Errors") or [] if e]
@@ -99,7 +103,7 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 "untagged": report.get("Untagged") or []}
 
     async def prune(p: PruneParams) -> dict[str, Any]:
-        reports = await podman_of(p.owner).request(
+        reports = await podman_of(bridge, p.owner).request(
             "POST", "/images/prune", params={"all": p.all}, what="prune images",
             timeout=300) or []
         errors = [str(r["Err"]) for r in reports if r.get("Err")]
@@ -108,17 +112,12 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return {"removed": [r.get("Id") for r in reports],
                 "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
 
-    viewer: Role = "viewer"
-    operator: Role = "operator"
-    admin: Role = "admin"
-    for name, handler, params, role, doc in (
-        ("images.list", list_, Owned, viewer, "images, with the containers using each"),
-        ("images.inspect", inspect, ImageRef, viewer, "Podman's inspect of an image"),
-        ("images.history", history, ImageRef, viewer, "an image's layers"),
-        ("images.pull", pull, PullParams, operator,
+    methods.register_table((
+        ("images.list", list_, Owned, "viewer", "images, with the containers using each"),
+        ("images.inspect", inspect, ImageRef, "viewer", "Podman's inspect of an image"),
+        ("images.history", history, ImageRef, "viewer", "an image's layers"),
+        ("images.pull", pull, PullParams, "operator",
          "pull an image; with progress, a stream of Podman's progress lines"),
-        ("images.remove", remove, RemoveParams, admin, "remove an image"),
-        ("images.prune", prune, PruneParams, admin, "remove dangling (or all unused) images"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role,
-                         readonly=role == viewer)
+        ("images.remove", remove, RemoveParams, "admin", "remove an image"),
+        ("images.prune", prune, PruneParams, "admin", "remove dangling (or all unused) images"),
+    ))

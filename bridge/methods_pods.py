@@ -5,24 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from typing_extensions import TypedDict
 
+from bridge.contracts import record
 from bridge.errors import BridgeError
 from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.methods_containers import NAME_PATTERN, Port, port_mappings
-from bridge.owners import check_owner_param
-from bridge.podman import PodmanClient
-from bridge.roles import Role
+from bridge.owners import Owned, podman_of
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
-
-class Owned(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    owner: str | None = Field(default=None, description="the user (name or uid) whose "
-                              "rootless Podman it is; default: the bridge's own")
 
 
 class PodRef(Owned):
@@ -44,12 +39,33 @@ class PodCreateParams(Owned):
                  Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
 
 
-def pod_row(pod: dict[str, Any]) -> dict[str, Any]:
-    return {"id": pod.get("Id"), "name": pod.get("Name"), "status": pod.get("Status"),
+class PodMember(TypedDict):
+    id: str
+    name: str
+    status: str
+
+
+@record("pods.list")
+class PodRow(TypedDict):
+    """A pod as ``pods.list`` gives it."""
+
+    id: str
+    name: str
+    status: str
+    created: str | None
+    infra_id: str | None
+    labels: dict[str, str]
+    containers: list[PodMember]
+
+
+def pod_row(pod: dict[str, Any]) -> PodRow:
+    def text(d: dict[str, Any], key: str) -> str:
+        return str(d.get(key) or "")
+    return {"id": text(pod, "Id"), "name": text(pod, "Name"), "status": text(pod, "Status"),
             "created": rfc3339(pod.get("Created")), "infra_id": pod.get("InfraId") or None,
             "labels": pod.get("Labels") or {},
-            "containers": [{"id": c.get("Id"), "name": c.get("Names"),
-                            "status": c.get("Status")} for c in pod.get("Containers") or []]}
+            "containers": [{"id": text(c, "Id"), "name": text(c, "Names"),
+                            "status": text(c, "Status")} for c in pod.get("Containers") or []]}
 
 
 def _check_report(report: Any, what: str) -> None:
@@ -60,37 +76,33 @@ def _check_report(report: Any, what: str) -> None:
 
 
 def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def podman_of(owner: str | None) -> PodmanClient:
-        session = check_owner_param(owner, bridge.owners)
-        return bridge.podman if session is None else session.podman
-
     def path(name: str, verb: str = "") -> str:
         return f"/pods/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
 
-    async def list_(p: Owned) -> list[dict[str, Any]]:
-        return [pod_row(x) for x in await podman_of(p.owner).pods()]
+    async def list_(p: Owned) -> list[PodRow]:
+        return [pod_row(x) for x in await podman_of(bridge, p.owner).pods()]
 
     async def create(p: PodCreateParams) -> dict[str, Any]:
         spec: dict[str, Any] = {"name": p.name, "labels": p.labels}
         if p.ports:
             spec["portmappings"] = port_mappings(p.ports)
-        made = await podman_of(p.owner).request("POST", "/pods/create", json_body=spec,
+        made = await podman_of(bridge, p.owner).request("POST", "/pods/create", json_body=spec,
                                                 what=f"create pod {p.name!r}", timeout=120)
         return {"id": made.get("Id") if isinstance(made, dict) else None, "name": p.name}
 
     async def start(p: PodRef) -> None:
-        report = await podman_of(p.owner).request("POST", path(p.name, "start"),
+        report = await podman_of(bridge, p.owner).request("POST", path(p.name, "start"),
                                                   what=f"start pod {p.name!r}", timeout=180)
         _check_report(report, f"start pod {p.name!r}")
 
     async def stop(p: PodStopParams) -> None:
-        report = await podman_of(p.owner).request(
+        report = await podman_of(bridge, p.owner).request(
             "POST", path(p.name, "stop"), params={"t": p.timeout},
             what=f"stop pod {p.name!r}", timeout=p.timeout + 120)
         _check_report(report, f"stop pod {p.name!r}")
 
     async def restart(p: PodStopParams) -> None:
-        podman = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         report = await podman.request("POST", path(p.name, "stop"), params={"t": p.timeout},
                                       what=f"restart pod {p.name!r}",
                                       timeout=p.timeout + 120)
@@ -100,22 +112,17 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         _check_report(report, f"restart pod {p.name!r}")
 
     async def remove(p: PodRemoveParams) -> None:
-        report = await podman_of(p.owner).request(
+        report = await podman_of(bridge, p.owner).request(
             "DELETE", path(p.name), params={"force": p.force},
             what=f"remove pod {p.name!r}", timeout=180)
         if isinstance(report, dict) and report.get("Err"):
             raise BridgeError(f"remove pod {p.name!r}: {report['Err']}")
 
-    viewer: Role = "viewer"
-    operator: Role = "operator"
-    admin: Role = "admin"
-    for name, handler, params, role, doc in (
-        ("pods.list", list_, Owned, viewer, "pods with their containers"),
-        ("pods.create", create, PodCreateParams, admin, "create a pod (with its infra)"),
-        ("pods.start", start, PodRef, operator, "start a pod's containers"),
-        ("pods.stop", stop, PodStopParams, operator, "stop a pod's containers"),
-        ("pods.restart", restart, PodStopParams, operator, "stop, then start a pod"),
-        ("pods.remove", remove, PodRemoveParams, admin, "remove a pod"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role,
-                         readonly=role == viewer)
+    methods.register_table((
+        ("pods.list", list_, Owned, "viewer", "pods with their containers"),
+        ("pods.create", create, PodCreateParams, "admin", "create a pod (with its infra)"),
+        ("pods.start", start, PodRef, "operator", "start a pod's containers"),
+        ("pods.stop", stop, PodStopParams, "operator", "stop a pod's containers"),
+        ("pods.restart", restart, PodStopParams, "operator", "stop, then start a pod"),
+        ("pods.remove", remove, PodRemoveParams, "admin", "remove a pod"),
+    ))

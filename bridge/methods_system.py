@@ -5,24 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bridge.methods import MethodRegistry
-from bridge.owners import check_owner_param
-from bridge.podman import PodmanClient
+from bridge.owners import Owned, check_owner_param, podman_of
 from bridge.podman_compat import info_summary
-from bridge.roles import Role
 from bridge.streams import StreamSource
 from bridge.unit_journal import JournalStream, journal_argv
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
-
-
-class Owned(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    owner: str | None = Field(default=None, description="the user (name or uid) whose "
-                              "rootless Podman or user manager it is; default: the bridge's own")
 
 
 class JournalParams(Owned):
@@ -43,12 +35,8 @@ def _usage(rows: list[dict[str, Any]], size_key: str, active: Any,
 
 
 def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def podman_of(owner: str | None) -> PodmanClient:
-        session = check_owner_param(owner, bridge.owners)
-        return bridge.podman if session is None else session.podman
-
     async def system_info(p: Owned) -> dict[str, Any]:
-        podman = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         info = await podman.request("GET", "/info", what="podman info")
         compat = await podman.compat()
         host = info.get("host") or {}
@@ -64,7 +52,7 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 "images": (store.get("imageStore") or {}).get("number")}
 
     async def system_df(p: Owned) -> dict[str, Any]:
-        df = await podman_of(p.owner).request("GET", "/system/df", what="podman system df",
+        df = await podman_of(bridge, p.owner).request("GET", "/system/df", what="podman system df",
                                               timeout=120) or {}
         # Podman's df has a row per tag of an image: one image counts (and weighs) once.
         images = list({str(r.get("ImageID") or i): r
@@ -93,16 +81,13 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
             return stream
         return {"entries": await stream.collect()}
 
-    viewer: Role = "viewer"
-    for name, handler, params, role, doc in (
-        ("system.info", system_info, Owned, viewer,
+    methods.register_table((
+        ("system.info", system_info, Owned, "viewer",
          "Podman's and the host's info, with counts of containers and images"),
-        ("system.df", system_df, Owned, viewer, "disk used by images, containers, volumes"),
-        ("units.journal", units_journal, JournalParams, viewer,
+        ("system.df", system_df, Owned, "viewer", "disk used by images, containers, volumes"),
+        ("units.journal", units_journal, JournalParams, "viewer",
          "a unit's journal; with follow, a stream of new entries"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role,
-                         readonly=role == viewer)
+    ))
 
 
 

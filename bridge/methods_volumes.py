@@ -7,14 +7,13 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bridge.errors import BridgeError, Conflict
 from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
-from bridge.owners import check_owner_param
-from bridge.podman import PodmanClient, PodmanError
-from bridge.roles import Role
+from bridge.owners import Owned, podman_of
+from bridge.podman import PodmanError
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -22,12 +21,6 @@ if TYPE_CHECKING:
 # Podman's rule for volume names (libpod/define: NameRegex).
 VOLUME_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 LABEL_KEY = r"^[^=\s]+$"
-
-
-class Owned(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    owner: str | None = Field(default=None, description="the user (name or uid) whose "
-                              "rootless Podman it is; default: the bridge's own")
 
 
 class VolumeRef(Owned):
@@ -57,12 +50,8 @@ def volume_row(v: dict[str, Any], users: list[str]) -> dict[str, Any]:
 
 
 def register_volume_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def podman_of(owner: str | None) -> PodmanClient:
-        session = check_owner_param(owner, bridge.owners)
-        return bridge.podman if session is None else session.podman
-
     async def list_(p: Owned) -> list[dict[str, Any]]:
-        podman = podman_of(p.owner)
+        podman = podman_of(bridge, p.owner)
         vols = await podman.request("GET", "/volumes/json", what="volumes") or []
 
         async def users(name: str) -> list[str]:
@@ -80,7 +69,7 @@ def register_volume_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         if p.name:
             body["Name"] = p.name
         try:
-            made = await podman_of(p.owner).request(
+            made = await podman_of(bridge, p.owner).request(
                 "POST", "/volumes/create", json_body=body,
                 what=f"create volume {p.name or '(unnamed)'!r}", timeout=60)
         except PodmanError as exc:
@@ -91,12 +80,12 @@ def register_volume_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return volume_row(made or {}, [])
 
     async def remove(p: VolumeRemoveParams) -> None:
-        await podman_of(p.owner).request(
+        await podman_of(bridge, p.owner).request(
             "DELETE", f"/volumes/{quote(p.name, safe='')}", params={"force": p.force},
             what=f"remove volume {p.name!r}", timeout=120)
 
     async def prune(p: Owned) -> dict[str, Any]:
-        reports = await podman_of(p.owner).request(
+        reports = await podman_of(bridge, p.owner).request(
             "POST", "/volumes/prune", what="prune volumes", timeout=300) or []
         errors = [str(r["Err"]) for r in reports if r.get("Err")]
         if errors:
@@ -104,14 +93,10 @@ def register_volume_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return {"removed": [r.get("Id") for r in reports],
                 "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
 
-    viewer: Role = "viewer"
-    admin: Role = "admin"
-    for name, handler, params, role, doc in (
-        ("volumes.list", list_, Owned, viewer, "volumes, with the containers using each"),
-        ("volumes.create", create, VolumeCreateParams, admin,
+    methods.register_table((
+        ("volumes.list", list_, Owned, "viewer", "volumes, with the containers using each"),
+        ("volumes.create", create, VolumeCreateParams, "admin",
          "create a volume: name, driver, labels, driver options"),
-        ("volumes.remove", remove, VolumeRemoveParams, admin, "remove a volume"),
-        ("volumes.prune", prune, Owned, admin, "remove every volume no container uses"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role,
-                         readonly=role == viewer)
+        ("volumes.remove", remove, VolumeRemoveParams, "admin", "remove a volume"),
+        ("volumes.prune", prune, Owned, "admin", "remove every volume no container uses"),
+    ))

@@ -20,8 +20,9 @@ import pwd
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NotRequired
+from typing import Any, NotRequired, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from bridge.bus import Bus, Listener
@@ -68,10 +69,6 @@ class Owner:
     def matches(self, ref: str) -> bool:
         """``ref`` is the user's name or uid."""
         return ref == self.user or ref == str(self.uid)
-
-
-def is_system_event(event: Event, _raw: bytes = b"") -> bool:
-    return "uid" not in event.data
 
 
 class OwnerBus(Bus):
@@ -262,3 +259,34 @@ def check_owner_param(owner: str | None, owners: Owners | None) -> OwnerSession 
         raise InvalidParams(f"owner {owner!r}: this bridge serves one owner only "
                             "(a user's bridge, or root's with rootless disabled)")
     return owners.get(owner)
+
+
+class Owned(BaseModel):
+    """The params of a method that acts for one owner (the base of every such model)."""
+
+    model_config = ConfigDict(extra="forbid")
+    owner: str | None = Field(default=None, description="the user (name or uid) whose "
+                              "rootless Podman or user manager it is; default: the "
+                              "bridge's own")
+
+
+class Serving(Protocol):
+    """What routes an ``owner`` param: the bridge's own Podman and the users it serves."""
+
+    @property
+    def podman(self) -> PodmanClient: ...
+    @property
+    def owners(self) -> Owners | None: ...
+
+
+def podman_and_uid(bridge: Serving, owner: str | None) -> tuple[PodmanClient, int | None]:
+    """The Podman an ``owner`` param names, and the owner's uid (None for the system)."""
+    session = check_owner_param(owner, bridge.owners)
+    if session is None:
+        return bridge.podman, None
+    return session.podman, session.owner.uid
+
+
+def podman_of(bridge: Serving, owner: str | None) -> PodmanClient:
+    """The Podman an ``owner`` param names."""
+    return podman_and_uid(bridge, owner)[0]

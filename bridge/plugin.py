@@ -74,10 +74,6 @@ class Plugin(Protocol):
     async def stop(self) -> None: ...
 
 
-class PluginTaskFailed(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class OwnerTarget:
     """Whose Podman and manager a plugin method acts on: ``owner`` None is the bridge's

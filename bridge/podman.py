@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -162,10 +161,6 @@ class PodmanClient:
                            params={"t": timeout}, what=f"restart container {name!r}",
                            timeout=timeout + 120)
 
-    async def remove_container(self, name: str, force: bool = True) -> None:
-        await self.request("DELETE", f"/containers/{quote(name, safe='')}",
-                           params={"force": force}, what=f"remove container {name!r}")
-
     async def create_container(self, spec: dict[str, Any]) -> str:
         result = await self.request("POST", "/containers/create", json_body=spec,
                                     what="create container", timeout=120)
@@ -260,23 +255,6 @@ class PodmanClient:
             raise Timeout("events: Podman did not answer in time") from None
         except aiohttp.ClientConnectionError as exc:
             raise PodmanError(f"events: cannot reach Podman at {self.url}: {exc}") from None
-
-    @asynccontextmanager
-    async def event_stream(self, since: str | None = None,
-                           filters: dict[str, list[str]] | None = None
-                           ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        """The libpod event stream: entered once Podman has answered, it yields an iterator
-        of events (dicts) that ends when Podman ends the stream."""
-        params: dict[str, str] = {"stream": "true"}
-        if since is not None:
-            params["since"] = since
-        if filters:
-            params["filters"] = json.dumps(filters)
-        async with self.session.get(API + "/events", params=params,
-                                    timeout=STREAM_TIMEOUT) as resp:
-            if resp.status >= 400:
-                _raise_for(resp.status, await resp.text(), "events")
-            yield _event_lines(resp)
 
 
 async def _event_lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:

@@ -28,7 +28,3 @@ class Caller:
     remote: str = ""
     session: str | None = None
 
-
-# Calls the bridge makes to itself (a hook's ``call`` action): they run with the role of
-# the rule that asked, recorded as the bridge.
-INTERNAL = Caller(name="bridge", role="admin", via="internal")

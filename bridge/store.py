@@ -3,6 +3,10 @@
 Writes are small and local, so they run inline (WAL mode, synchronous=NORMAL): a round trip
 to a thread would cost more than the write. Each plugin owns its tables; a key-value
 namespace per plugin covers the simple cases.
+
+What a plugin keeps is typed: :class:`Records` (key-value rows) and :class:`Journal`
+(appended rows) take the TypedDict its owner declares, write it as given and validate it
+on read, so a row is read back as the type says or not at all (logged).
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar, cast
 
-from typing_extensions import TypedDict
+from pydantic import TypeAdapter, ValidationError
+from typing_extensions import TypedDict, is_typeddict
 
 from bridge.errors import BridgeError
 from bridge.events import rfc3339
@@ -174,3 +180,99 @@ class Store:
         return [{"id": r[0], "kind": r[1], "subject": r[2], "time": rfc3339(r[3]),
                  **json.loads(r[4])}
                 for r in rows]
+
+
+# -- typed views: what a plugin keeps, as the TypedDict its owner declares ------------------
+
+R = TypeVar("R")
+D = TypeVar("D", bound=Mapping[str, Any])
+E = TypeVar("E", bound=Mapping[str, Any])
+
+
+@cache
+def _adapter(typ: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(typ)
+
+
+def validated(typ: type[R], value: Any, where: str) -> R | None:
+    """``value`` as ``typ`` (pydantic's lax mode: a stored ``1`` is a float's ``1.0``), or
+    None, logged, when it does not fit. A TypedDict keeps the keys it does not name: a row
+    written by a newer version still loads, and is written back whole."""
+    try:
+        out = _adapter(cast(Any, typ)).validate_python(value)
+    except ValidationError as exc:
+        logger.error("%s: a stored record that is no %s, skipped: %s", where,
+                     getattr(typ, "__name__", typ), exc)
+        return None
+    if is_typeddict(typ) and isinstance(value, dict):
+        out = {**value, **out}
+    return cast(R, out)
+
+
+class Records(Generic[R]):
+    """The key-value rows of one namespace whose keys start with ``prefix``, each a ``R``
+    (a TypedDict, or any type pydantic validates). Keys are given and listed without the
+    prefix. A stored value that does not fit ``R`` reads as missing (logged)."""
+
+    def __init__(self, store: Store, namespace: str, typ: type[R], prefix: str = "") -> None:
+        self.store = store
+        self.namespace = namespace
+        self.type = typ
+        self.prefix = prefix
+
+    def get(self, key: str) -> R | None:
+        value = self.store.get(self.namespace, self.prefix + key)
+        if value is None:
+            return None
+        return validated(self.type, value, f"{self.namespace}/{self.prefix}{key}")
+
+    def put(self, key: str, value: R) -> None:
+        if not is_typeddict(self.type):   # a dataclass or model: its JSON form
+            value = _adapter(cast(Any, self.type)).dump_python(value, mode="json")
+        self.store.put(self.namespace, self.prefix + key, value)
+
+    def delete(self, key: str) -> None:
+        self.store.delete(self.namespace, self.prefix + key)
+
+    def items(self) -> dict[str, R]:
+        """Every row that fits ``R``, by key, sorted."""
+        out: dict[str, R] = {}
+        for key, value in sorted(self.store.items(self.namespace).items()):
+            if key.startswith(self.prefix):
+                rec = validated(self.type, value, f"{self.namespace}/{key}")
+                if rec is not None:
+                    out[key[len(self.prefix):]] = rec
+        return out
+
+    def keys(self) -> list[str]:
+        """Every key, valid row or not (to prune them)."""
+        return sorted(k[len(self.prefix):] for k in self.store.items(self.namespace)
+                      if k.startswith(self.prefix))
+
+
+class Journal(Generic[D, E]):
+    """One namespace of the journal: rows appended as ``D`` and read back, newest first,
+    as ``E`` (``D`` and a :class:`JournalEntry`'s id, kind, subject and time). A row that
+    does not fit ``E`` is left out of what is read (logged)."""
+
+    def __init__(self, store: Store, namespace: str, data: type[D], entry: type[E]) -> None:
+        self.store = store
+        self.namespace = namespace
+        self.data = data
+        self.entry = entry
+
+    def append(self, kind: str, subject: str, data: D, when: float | None = None) -> int:
+        return self.store.append(self.namespace, kind, subject, dict(data), when)
+
+    def list(self, kind: str | None = None, limit: int = 100, subject: str | None = None
+             ) -> list[E]:
+        out = []
+        for row in self.store.journal(self.namespace, kind=kind, limit=limit,
+                                      subject=subject):
+            rec = validated(self.entry, row, f"journal {self.namespace} #{row['id']}")
+            if rec is not None:
+                out.append(rec)
+        return out
+
+    def trim(self, keep: int) -> None:
+        self.store.trim("journal", keep, namespace=self.namespace)

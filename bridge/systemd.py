@@ -209,10 +209,6 @@ class SystemdClient:
         (units,) = await self.manager("ListUnits")
         return [tuple(u) for u in units]
 
-    async def get_unit(self, name: str) -> str:
-        (path,) = await self.manager("GetUnit", "s", [name])
-        return str(path)
-
     async def load_unit(self, name: str) -> str:
         (path,) = await self.manager("LoadUnit", "s", [name])
         return str(path)
@@ -264,12 +260,6 @@ class SystemdClient:
         if name.endswith(".service"):
             props.update(await self.get_all(path, SERVICE_IFACE))
         return props
-
-    async def has_owner(self, timeout: float = 5) -> bool:
-        (owner,) = await self._dbus_call("org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                         "org.freedesktop.DBus", "NameHasOwner", "s",
-                                         [SYSTEMD], timeout=timeout)
-        return bool(owner)
 
     # -- jobs
     async def wait_job(self, job: str, timeout: float = 300) -> str:

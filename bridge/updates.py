@@ -12,6 +12,7 @@ from typing import Final, Literal, NotRequired
 from typing_extensions import TypedDict
 
 from bridge.contracts import Topic, record
+from bridge.events import Time
 from bridge.store import JournalEntry
 
 # The result of one container's update, as Podman's auto-update prints it (UPDATED).
@@ -46,9 +47,27 @@ class UpdateData(TypedDict):
     rollout: NotRequired[str]              # the fleet rollout's token
 
 
+class UpdateRecord(TypedDict):
+    """What the journal keeps of one container's check or update (``kind`` ``check`` or
+    ``update``)."""
+
+    unit: str
+    container: str
+    container_id: str
+    image: str
+    policy: str
+    old_digest: str
+    new_digest: str
+    old_image_id: str
+    new_image_id: str
+    result: str              # an UpdateResult, as Podman printed it
+    reason: str
+    run: NotRequired[str]    # the run's id (rows of older versions have none)
+
+
 @record("autoupdate.history", owner="auto_update")
-class UpdateHistoryEntry(JournalEntry, UpdateData, total=False):
-    """A row of ``autoupdate.history``: an update's data, as the journal keeps it."""
+class UpdateHistoryEntry(JournalEntry, UpdateRecord):
+    """A row of ``autoupdate.history``: a check or an update, as the journal keeps it."""
 
 
 AUTOUPDATE_CHECK = Topic("autoupdate.check", UpdateData, owner="auto_update")
@@ -79,14 +98,14 @@ class WatchData(TypedDict):
     phase: str                # update | rollback | verify
     changes: list[ChangeData]
     probation: float          # seconds
-    begun_at: str | None
-    active_at: str | None
+    begun_at: Time           # older rows of rollback.history: epoch seconds, read as RFC 3339
+    active_at: Time
     job_result: str | None
     containers: list[str]
     reason: str
     rolled_back_by: str
     dependents: list[str] | None
-    restarted: dict[str, str]
+    restarted: NotRequired[dict[str, str]]  # rows of rollback.history from before it lack it
     result: NotRequired[str]  # in history and the final events: passed | rolled back | ...
     stage: NotRequired[str]
     resumed: NotRequired[bool]

@@ -25,6 +25,7 @@ from nats.js import api
 from nats.js import errors as js_errors
 
 from bridge import __version__
+from bridge.backoff import Backoff, retrying
 from bridge.errors import BridgeError
 from bridge.events import Event, topic_matches
 from bridge.fleet.api import FleetError, FleetUnavailable
@@ -149,23 +150,19 @@ class FleetLink:
 
     # -- connecting
     async def _run(self) -> None:
-        delay = 0.2
-        while True:
-            try:
-                self.nc = await nats.connect(
-                    self.settings.servers, name=f"podbridge {self.host}",
-                    allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                    connect_timeout=2, ping_interval=5, max_outstanding_pings=2,
-                    disconnected_cb=self._on_disconnected, reconnected_cb=self._on_reconnected,
-                    error_cb=self._on_error, **connect_options(self.settings))
-                break
-            except Exception as exc:
-                logger.info("fleet %s: no NATS server answers (%s); trying again",
-                            self.settings.name, exc)
-                await asyncio.sleep(delay)
-                delay = min(5.0, delay * 2)
+        self.nc = await retrying(lambda: nats.connect(
+            self.settings.servers, name=f"podbridge {self.host}",
+            allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+            connect_timeout=2, ping_interval=5, max_outstanding_pings=2,
+            disconnected_cb=self._on_disconnected, reconnected_cb=self._on_reconnected,
+            error_cb=self._on_error, **connect_options(self.settings)),
+            Backoff(0.2, 5.0), lambda exc, _: logger.info(
+                "fleet %s: no NATS server answers (%s); trying again", self.settings.name, exc))
         self.js = self.nc.jetstream(timeout=PUBLISH_TIMEOUT)
-        await self._setup()
+        # The stream and the two buckets, made when missing; retried until JetStream
+        # answers (a fresh cluster elects its meta leader first).
+        await retrying(self._setup, Backoff(0.2, 2.0), lambda exc, _: logger.info(
+            "fleet %s: JetStream not ready (%s); trying again", self.settings.name, exc))
         self._ready.set()
         logger.info("fleet %s: host %s joined through %s", self.settings.name, self.host,
                     self.nc.connected_url.netloc if self.nc.connected_url else "?")
@@ -194,20 +191,9 @@ class FleetLink:
         await self.nc.subscribe(self.settings.rpc_subject(self.host), cb=self._on_rpc)
 
     async def _setup(self) -> None:
-        """The stream and the two buckets, made when missing; retried until JetStream
-        answers (a fresh cluster elects its meta leader first)."""
-        delay = 0.2
-        while True:
-            try:
-                await self._ensure_stream()
-                await self._bucket("heartbeat")
-                await self._bucket("summary")
-                return
-            except Exception as exc:
-                logger.info("fleet %s: JetStream not ready (%s); trying again",
-                            self.settings.name, exc)
-                await asyncio.sleep(delay)
-                delay = min(2.0, delay * 2)
+        await self._ensure_stream()
+        await self._bucket("heartbeat")
+        await self._bucket("summary")
 
     def _replicas_error(self, exc: Exception) -> bool:
         text = str(exc).lower()

@@ -7,6 +7,8 @@ the same machine). ``cluster.json`` records the nodes, so another process can st
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -142,6 +144,26 @@ class NatsCluster:
                 raise TimeoutError(f"nats-server {node.name} did not answer on "
                                    f"127.0.0.1:{node.port} in {timeout:g} s")
             time.sleep(0.05)
+
+    async def jetstream_up(self, timeout: float = 60.0) -> None:
+        """Wait until JetStream answers through the cluster (a meta leader is elected):
+        a node answering its port is not yet one that serves a replicated stream."""
+        import nats
+
+        async def quiet(_exc: Exception) -> None:
+            """nats-py prints a traceback for every refused connection by default."""
+
+        async with asyncio.timeout(timeout):
+            while True:
+                with contextlib.suppress(Exception):
+                    nc = await nats.connect(servers=self.urls, connect_timeout=1,
+                                            allow_reconnect=False, error_cb=quiet)
+                    try:
+                        await nc.jetstream().account_info()
+                        return
+                    finally:
+                        await nc.close()
+                await asyncio.sleep(0.2)
 
     def kill_node(self, i: int) -> None:
         node = self.nodes[i]

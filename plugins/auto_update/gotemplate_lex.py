@@ -107,10 +107,6 @@ def _alnum(ch: str) -> bool:
     return ch == "_" or ch.isalpha() or ch.isdigit()
 
 
-class LexError(Exception):
-    pass
-
-
 class Lexer:
     """``paren_error_first``: Go 1.20+'s lexer, which fails on an unbalanced ``)`` itself
     (``unexpected right paren``) instead of handing it to the parser first, as Go 1.19's

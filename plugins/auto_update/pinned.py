@@ -25,13 +25,15 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict
 
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
 from bridge.names import split_name
 from bridge.podman import PodmanClient
-from bridge.store import Store
+from bridge.store import Records, Store
 from bridge.systemd import SystemdClient
 from plugins.auto_update import images
 from plugins.auto_update.tasks import Task, assemble_tasks
@@ -44,6 +46,46 @@ VERDICTS = {"rollback.passed": "passed", "rollback.performed": "rolled-back",
 ENDED = {"passed", "rolled-back", "failed", "skipped", "reverted", "revert-failed"}
 
 Publish = Callable[[str, str, dict[str, Any]], None]
+
+
+class PinnedChange(TypedDict):
+    """A container an update points at the digest."""
+
+    container: str
+    image: str
+    old_image_id: str
+    new_image_id: str
+
+
+class PinnedUnit(TypedDict, total=False):
+    """Where one unit of an update (or a revert) stands."""
+
+    state: str            # updating | passed | rolled-back | failed | reverted | revert-failed
+    changed: bool         # an update's: false when the unit was on the digest already
+    changes: list[PinnedChange]
+    job_result: str       # an update's: its restart's job result, once known
+    result: str           # a revert's: the watcher's result
+    reason: str
+
+
+class PinnedRecord(TypedDict):
+    """Key ``<token>`` in ``auto_update.pinned``: an update (``kind`` ``update``: its
+    image, digest, selector and probation) or a revert (``update_token``)."""
+
+    token: str
+    kind: str             # update | revert
+    state: str            # updating | reverting, then one of ENDED
+    reason: str
+    units: dict[str, PinnedUnit]
+    created: float
+    updated: NotRequired[float]
+    image: NotRequired[str]
+    digest: NotRequired[str]
+    reference: NotRequired[str]
+    selector: NotRequired[str]
+    probation: NotRequired[float | None]
+    run: NotRequired[str]
+    update_token: NotRequired[str]
 CallMethod = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
@@ -77,17 +119,17 @@ class PinnedUpdates:
         self.tls_verify = tls_verify
         self.restart_timeout = restart_timeout
         self._lock = asyncio.Lock()
+        self.records = Records(store, NAMESPACE, PinnedRecord)
 
     # -- records
-    def get(self, token: str) -> dict[str, Any] | None:
-        value = self.store.get(NAMESPACE, token)
-        return value if isinstance(value, dict) else None
+    def get(self, token: str) -> PinnedRecord | None:
+        return self.records.get(token)
 
-    def _save(self, rec: dict[str, Any]) -> None:
+    def _save(self, rec: PinnedRecord) -> None:
         rec["updated"] = time.time()
-        self.store.put(NAMESPACE, rec["token"], rec)
+        self.records.put(rec["token"], rec)
 
-    def answer(self, token: str) -> dict[str, Any]:
+    def answer(self, token: str) -> PinnedRecord:
         rec = self.get(token)
         if rec is None:
             raise NotFound(f"no pinned update or revert with token {token!r} on this host")
@@ -104,15 +146,13 @@ class PinnedUpdates:
             watched = {str(w.get("unit")) for w in (status or {}).get("watches", [])}
         except BridgeError as exc:
             logger.warning("pinned updates: the rollback watcher's status: %s", exc.message)
-        for rec in list(self.store.items(NAMESPACE).values()):
-            if not isinstance(rec, dict):
-                continue
-            if rec.get("kind") == "revert" and rec.get("state") == "reverting":
+        for rec in self.records.items().values():
+            if rec["kind"] == "revert" and rec["state"] == "reverting":
                 self.spawn(self._revert(rec), f"autoupdate/revert/{rec['token']}")
                 continue
-            if rec.get("kind") != "update" or rec.get("state") != "updating":
+            if rec["kind"] != "update" or rec["state"] != "updating":
                 continue
-            for unit, u in rec.get("units", {}).items():
+            for unit, u in rec["units"].items():
                 if u.get("state") != "updating" or "job_result" in u or unit in watched:
                     continue
                 for change in u.get("changes", []):
@@ -124,7 +164,7 @@ class PinnedUpdates:
                 u["state"] = "failed"
                 u["reason"] = ("interrupted before its restart: the bridge stopped; the "
                                "name points at the previous image again")
-            if not rec.get("units"):
+            if not rec["units"]:
                 rec["state"] = "failed"
                 rec["reason"] = "interrupted before any change: the bridge stopped"
                 self._save(rec)
@@ -140,14 +180,15 @@ class PinnedUpdates:
                 for t in matching(tasks, selector)]
 
     async def apply(self, token: str, image: str, digest: str, selector: str,
-                    probation: float | None) -> dict[str, Any]:
+                    probation: float | None) -> PinnedRecord:
         """Start the update named ``token`` (once) and answer where it stands."""
         async with self._lock:  # two copies of one call arriving together: one starts it
-            rec = self.get(token)
-            if rec is not None:
-                return rec
+            found = self.get(token)
+            if found is not None:
+                return found
             repository, _tag = split_name(image)
-            rec = {"token": token, "kind": "update", "state": "updating", "reason": "",
+            rec: PinnedRecord = {
+                   "token": token, "kind": "update", "state": "updating", "reason": "",
                    "image": image, "digest": digest, "reference": f"{repository}@{digest}",
                    "selector": selector, "probation": probation, "units": {},
                    "run": "pin-" + uuid.uuid4().hex[:10], "created": time.time()}
@@ -155,7 +196,7 @@ class PinnedUpdates:
         self.spawn(self._apply(rec), f"autoupdate/pinned/{token}")
         return rec
 
-    async def _apply(self, rec: dict[str, Any]) -> None:
+    async def _apply(self, rec: PinnedRecord) -> None:
         try:
             await self._update(rec)
         except BridgeError as exc:
@@ -166,7 +207,7 @@ class PinnedUpdates:
             rec["state"], rec["reason"] = "failed", f"internal error: {exc}"
             self._save(rec)
 
-    async def _update(self, rec: dict[str, Any]) -> None:
+    async def _update(self, rec: PinnedRecord) -> None:
         repository, _tag = split_name(rec["image"])
         tasks, _errors = await assemble_tasks(self.podman)
         chosen = matching(tasks, rec["selector"], repository)
@@ -222,7 +263,7 @@ class PinnedUpdates:
             self._save(rec)
         self._conclude(rec)
 
-    def _conclude(self, rec: dict[str, Any]) -> None:
+    def _conclude(self, rec: PinnedRecord) -> None:
         """The update's state from its units' verdicts, once every unit has one."""
         states = {u["state"] for u in rec["units"].values()}
         if "updating" in states or rec["state"] != "updating":
@@ -240,32 +281,32 @@ class PinnedUpdates:
         run = str(event.data.get("run") or "")
         if not run.startswith("pin-") or event.type not in VERDICTS:
             return
-        for token, rec in self.store.items(NAMESPACE).items():
-            if not isinstance(rec, dict) or rec.get("run") != run:
+        for rec in self.records.items().values():
+            if rec.get("run") != run:
                 continue
-            unit = rec.get("units", {}).get(event.subject)
+            unit = rec["units"].get(event.subject)
             if unit is None or unit.get("state") != "updating":
                 return
             unit["state"] = VERDICTS[event.type]
             unit["reason"] = str(event.data.get("reason") or "")
             self._save(rec)
             self._conclude(rec)
-            del token
             return
 
-    async def revert(self, token: str, update_token: str) -> dict[str, Any]:
+    async def revert(self, token: str, update_token: str) -> PinnedRecord:
         """Start the revert named ``token`` (once) of the update ``update_token``."""
         async with self._lock:
-            rec = self.get(token)
-            if rec is not None:
-                return rec
-            rec = {"token": token, "kind": "revert", "state": "reverting", "reason": "",
-                   "update_token": update_token, "units": {}, "created": time.time()}
+            found = self.get(token)
+            if found is not None:
+                return found
+            rec: PinnedRecord = {
+                "token": token, "kind": "revert", "state": "reverting", "reason": "",
+                "update_token": update_token, "units": {}, "created": time.time()}
             self._save(rec)
         self.spawn(self._revert(rec), f"autoupdate/revert/{token}")
         return rec
 
-    async def _revert(self, rec: dict[str, Any]) -> None:
+    async def _revert(self, rec: PinnedRecord) -> None:
         try:
             await self._revert_units(rec)
         except Exception as exc:
@@ -273,7 +314,7 @@ class PinnedUpdates:
             rec["state"], rec["reason"] = "revert-failed", f"internal error: {exc}"
             self._save(rec)
 
-    async def _revert_units(self, rec: dict[str, Any]) -> None:
+    async def _revert_units(self, rec: PinnedRecord) -> None:
         # An update still pulling or restarting is let finish its restart first: what
         # is rolled back is then what runs.
         deadline = time.monotonic() + self.restart_timeout
@@ -290,7 +331,7 @@ class PinnedUpdates:
             self._save(rec)
             return
         failed = []
-        for unit, u in sorted(upd.get("units", {}).items()):
+        for unit, u in sorted(upd["units"].items()):
             if not u.get("changed") or u.get("state") == "rolled-back":
                 continue
             if rec["units"].get(unit, {}).get("state") == "reverted":

@@ -13,19 +13,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import BridgeError, Conflict
-from bridge.events import Event
+from bridge.events import Event, rfc3339
 from bridge.methods import NoParams, method
 from bridge.plugin import PluginConfig, PluginContext
-from bridge.updates import ROLLED_BACK
+from bridge.updates import ROLLED_BACK, UpdateHistoryEntry
 from plugins.auto_update import images
 from plugins.auto_update.history import History
-from plugins.auto_update.pinned import VERDICTS, PinnedUpdates
+from plugins.auto_update.pinned import VERDICTS, PinnedRecord, PinnedUpdates
 from plugins.auto_update.rejected import Rejected
 from plugins.auto_update.schedule import CalendarError, Schedule, sleep_until
 from plugins.auto_update.updater import Options, Report, Updater
@@ -76,7 +75,8 @@ class HistoryParams(BaseModel):
 
 
 def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+    """A time as every time on the wire (RFC 3339 UTC, ``Z``)."""
+    return rfc3339(ts)
 
 
 class AutoUpdatePlugin:
@@ -206,14 +206,14 @@ class AutoUpdatePlugin:
         digest = remote.list_digest or remote.digest
         return {"image": str(ref), "digest": digest, "reference": f"{ref.repo_name}@{digest}"}
 
-    async def do_apply(self, params: ApplyParams) -> dict[str, Any]:
+    async def do_apply(self, params: ApplyParams) -> PinnedRecord:
         return await self._pinned().apply(params.token, params.image, params.digest,
                                           params.selector, params.probation)
 
-    async def do_applied(self, params: TokenParams) -> dict[str, Any]:
+    async def do_applied(self, params: TokenParams) -> PinnedRecord:
         return self._pinned().answer(params.token)
 
-    async def do_revert(self, params: RevertParams) -> dict[str, Any]:
+    async def do_revert(self, params: RevertParams) -> PinnedRecord:
         return await self._pinned().revert(params.token, params.update_token)
 
     async def reconcile(self) -> None:
@@ -339,11 +339,11 @@ class AutoUpdatePlugin:
                 "randomized_delay": self.schedule.randomized_delay,
                 "persistent": self.schedule.persistent, "timer": self.config.timer,
                 "next_run": iso(self.next_run), "running": self.running,
-                "last_run": last, "pending": (last or {}).get("pending", [])}
+                "last_run": last, "pending": last["pending"] if last else []}
 
     @method("autoupdate.history", HistoryParams, role="viewer", readonly=True,
             description="recorded checks and updates, newest first")
-    async def do_history(self, params: HistoryParams) -> list[dict[str, Any]]:
+    async def do_history(self, params: HistoryParams) -> list[UpdateHistoryEntry]:
         assert self.history is not None
         return self.history.list(params.limit, params.unit)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
 
-from bridge.store import Store
+from typing_extensions import TypedDict
+
+from bridge.store import Records, Store
 
 logger = logging.getLogger(__name__)
 
@@ -23,13 +24,26 @@ KEY = "rejected"
 PER_IMAGE = 20  # refusals kept per image name, newest last
 
 
+class Refusal(TypedDict):
+    """An image ID (and its digests) that is not applied again."""
+
+    image_id: str
+    digests: list[str]
+    unit: str
+    time: float        # epoch seconds
+    reason: str
+
+
+# Key ``rejected``: the refusals of each image name, newest last.
+RejectedImages = dict[str, list[Refusal]]
+
+
 class Rejected:
     def __init__(self, store: Store) -> None:
-        self.store = store
+        self.rows = Records(store, NAMESPACE, RejectedImages)
 
-    def _all(self) -> dict[str, list[dict[str, Any]]]:
-        data: dict[str, list[dict[str, Any]]] = self.store.get(NAMESPACE, KEY, {}) or {}
-        return data
+    def _all(self) -> RejectedImages:
+        return self.rows.get(KEY) or {}
 
     def add(self, image: str, image_id: str, digests: Iterable[str], unit: str,
             reason: str = "") -> None:
@@ -38,12 +52,12 @@ class Rejected:
         entries.append({"image_id": image_id, "digests": sorted({d for d in digests if d}),
                         "unit": unit, "time": time.time(), "reason": reason})
         del entries[:-PER_IMAGE]
-        self.store.put(NAMESPACE, KEY, data)
+        self.rows.put(KEY, data)
         logger.info("%s: image %s will not be applied again (rolled back on %s)",
                     image, image_id[:12], unit)
 
     def match(self, image: str, digests: Iterable[str] = (), image_id: str = ""
-              ) -> dict[str, Any] | None:
+              ) -> Refusal | None:
         """The refusal that covers this candidate update, if any."""
         wanted = {d for d in digests if d}
         for entry in reversed(self._all().get(image, [])):
@@ -51,5 +65,5 @@ class Rejected:
                 return entry
         return None
 
-    def list(self) -> dict[str, list[dict[str, Any]]]:
+    def list(self) -> RejectedImages:
         return self._all()

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Hashable
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +30,10 @@ import aiohttp
 from bridge.bus import Bus, ReplayGap, Subscription, SubscriptionDropped
 from bridge.events import Event, rfc3339
 from bridge.methods import MethodRegistry
-from bridge.store import Store
+from bridge.store import Journal, Store
 from plugins.hooks.actions import ActionFailed, ActionRunner, preview
 from plugins.hooks.limits import Debouncer, RateLimiter
-from plugins.hooks.rules import HOOK_FAILED, HOOK_FIRED, Rule
+from plugins.hooks.rules import HOOK_FAILED, HOOK_FIRED, HookData, HookHistoryEntry, Rule
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class Engine:
         self.bus = bus
         self._subscribe = subscribe or bus.subscribe
         self.store = store
+        self.journal = Journal(store, NAMESPACE, HookData, HookHistoryEntry)
         self.source = source
         self.dry_run = dry_run
         self.max_chain = max_chain
@@ -217,8 +218,8 @@ class Engine:
             error = (f"{self._queue.maxsize} hook jobs already waiting: dropped this one "
                      f"(raise queue_size or max_concurrent)")
             logger.warning("rule %s: %s", name, error)
-            data = {"rule": name, "event": _summary(doc), "count": count, "error": error,
-                    "dropped": True, "actions": []}
+            data: HookData = {"rule": name, "event": _summary(doc), "count": count,
+                              "error": error, "dropped": True, "actions": []}
             self._record("dropped", name, data)
             self._publish(HOOK_FAILED, name, data, lineage.then(name))
 
@@ -268,9 +269,9 @@ class Engine:
             if error is not None:
                 results.extend({"type": a.type, "skipped": True} for a in rule.actions[i + 1:])
                 break
-        data = {"rule": rule.name, "event": _summary(job.event), "count": job.count,
-                "dry_run": dry_run, "duration": round(loop.time() - started, 3),
-                "actions": results}
+        data: HookData = {"rule": rule.name, "event": _summary(job.event), "count": job.count,
+                          "dry_run": dry_run, "duration": round(loop.time() - started, 3),
+                          "actions": results}
         stats = job.entry.stats
         if error is None:
             stats.fired += 1
@@ -290,31 +291,32 @@ class Engine:
 
     # -- what the plugin publishes and records
 
-    def _publish(self, type: str, subject: str, data: dict[str, Any], lineage: Lineage) -> int:
+    def _publish(self, type: str, subject: str, data: Mapping[str, Any], lineage: Lineage
+                 ) -> int:
         event = self.bus.publish(type, self.source, subject, data)
         self._lineage[event.seq] = lineage
         while len(self._lineage) > LINEAGE_KEEP:
             self._lineage.popitem(last=False)
         return event.seq
 
-    def _record(self, kind: str, rule: str, data: dict[str, Any]) -> None:
+    def _record(self, kind: str, rule: str, data: HookData) -> None:
         try:
-            self.store.append(NAMESPACE, kind, rule, data)
+            self.journal.append(kind, rule, data)
             self._appends += 1
             if self._appends % 200 == 0:
-                self.store.trim("journal", self.history, namespace=NAMESPACE)
+                self.journal.trim(self.history)
         except Exception:
             logger.exception("cannot record the outcome of rule %s", rule)
 
-    def history_of(self, rule: str | None, limit: int) -> list[dict[str, Any]]:
-        return self.store.journal(NAMESPACE, subject=rule, limit=limit)
+    def history_of(self, rule: str | None, limit: int) -> list[HookHistoryEntry]:
+        return self.journal.list(subject=rule, limit=limit)
 
 
 def _summary(event: dict[str, Any]) -> dict[str, Any]:
     return {k: event.get(k) for k in ("seq", "id", "type", "subject", "source")}
 
 
-def _trim(data: dict[str, Any]) -> dict[str, Any]:
+def _trim(data: HookData) -> HookData:
     """hook.* events carry a command's output only up to a bound (the record has it all)."""
     actions = []
     for a in data["actions"]:

@@ -19,7 +19,7 @@ from bridge.methods import format_validation_error, method
 from bridge.plugin import PluginConfig, PluginContext
 from plugins.hooks.actions import preview
 from plugins.hooks.engine import Engine, RuleEntry
-from plugins.hooks.rules import CommandAction, Rule
+from plugins.hooks.rules import CommandAction, HookHistoryEntry, Rule
 from plugins.hooks.runas import RunAsError, resolve
 
 logger = logging.getLogger(__name__)
@@ -211,6 +211,6 @@ class HooksPlugin:
         return result
 
     @method("hooks.history", HistoryParams, role="viewer", readonly=True)
-    async def do_history(self, p: HistoryParams) -> list[dict[str, Any]]:
+    async def do_history(self, p: HistoryParams) -> list[HookHistoryEntry]:
         """recent outcomes, newest first"""
         return self._engine().history_of(p.rule, p.limit)

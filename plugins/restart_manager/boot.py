@@ -20,6 +20,7 @@ from bridge.container_info import restart_policy
 from bridge.errors import BridgeError
 from bridge.events import iso_from_ns
 from bridge.podman import PodmanClient
+from plugins.restart_manager.engine import BootData
 from plugins.restart_manager.policy import BootCandidate, BootDecision, boot_decision
 from plugins.restart_manager.userstops import UserStops
 
@@ -37,7 +38,7 @@ class BootReport:
     failed: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> BootData:
         return {"trigger": self.trigger, "boot": self.boot, "conservative": self.conservative,
                 "started": sorted(self.started), "failed": self.failed,
                 "skipped": dict(sorted(self.skipped.items()))}

@@ -32,6 +32,7 @@ from typing import Any, Literal, NamedTuple
 from typing_extensions import TypedDict
 
 from bridge.contracts import Topic
+from bridge.store import JournalEntry
 from plugins.restart_manager.backoff import BackoffPolicy, BackoffState
 from plugins.restart_manager.crashloop import CrashWindow, UnitRestarts
 from plugins.restart_manager.policy import (
@@ -79,6 +80,10 @@ class BootData(TypedDict):
     started: list[str]
     failed: dict[str, str]
     skipped: dict[str, str]
+
+
+class BootEntry(JournalEntry, BootData):
+    """A boot pass, as the journal keeps it (kind ``boot``, subject the refresh's time)."""
 
 
 SCHEDULED = Topic("restart.scheduled", RestartData, owner="restart_manager")

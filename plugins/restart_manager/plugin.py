@@ -16,16 +16,20 @@ from typing import Any
 
 from pydantic import Field
 
+from bridge.backoff import Backoff, retrying
 from bridge.bus import Subscription
 from bridge.container_info import restart_policy
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event, iso_from_ns
 from bridge.methods import method
 from bridge.plugin import PluginConfig, PluginContext
+from bridge.store import Journal, Records
 from plugins.restart_manager.backoff import BackoffPolicy
 from plugins.restart_manager.boot import BootPass, refresh_marker
 from plugins.restart_manager.engine import (
     BOOT,
+    BootData,
+    BootEntry,
     Effect,
     Engine,
     EngineConfig,
@@ -93,6 +97,11 @@ class RestartManagerPlugin:
             crashloop_count=cfg.crashloop_count, crashloop_window=cfg.crashloop_window,
             kill_window=cfg.kill_window))
         self.user_stops = UserStops(ctx.store, ctx.name)
+        # Key ``boot``: the refresh event (its time) whose boot pass was made.
+        self.boot_marker = Records(ctx.store, ctx.name, str)
+        # The journal: each boot pass (kind ``boot``); the ``restart.gave_up`` and
+        # ``restart.crashloop`` events' data (RestartData, CrashloopData), by their type.
+        self.boots = Journal(ctx.store, ctx.name, BootData, BootEntry)
         for c in ctx.state.containers.values():
             if c.get("unit"):
                 self.engine.note_unit(c["unit"], c["name"])
@@ -266,23 +275,19 @@ class RestartManagerPlugin:
 
     # -- boot
     async def _boot(self, trigger: str, marker: str | None) -> None:
-        delay = 0.5
+        def failed(exc: Exception, backoff: Backoff) -> None:
+            log = logger.warning if backoff.attempt == 1 else logger.debug
+            log("boot pass (%s) failed, retrying: %s", trigger, exc)
+
         async with self._boot_lock:
-            while True:
-                try:
-                    await self._boot_once(trigger, marker)
-                    return
-                except (BridgeError, OSError, TimeoutError) as exc:
-                    log = logger.warning if delay == 0.5 else logger.debug
-                    log("boot pass (%s) failed, retrying: %s", trigger, exc)
-                await asyncio.sleep(delay)
-                delay = min(30.0, delay * 2)
+            await retrying(lambda: self._boot_once(trigger, marker), Backoff(0.5, 30.0),
+                           failed, (BridgeError, OSError, TimeoutError))
 
     async def _boot_once(self, trigger: str, marker: str | None) -> None:
         ctx = self.ctx
         if marker is None:
             marker = await refresh_marker(ctx.podman)
-        handled = ctx.store.get(ctx.name, BOOT_KEY)
+        handled = self.boot_marker.get(BOOT_KEY)
         if marker is not None and marker == handled:
             logger.info("boot %s was handled already; no boot pass", marker)
             return
@@ -292,9 +297,9 @@ class RestartManagerPlugin:
                         self._config.action_timeout)
         report = await boot.run(trigger, marker, conservative)
         if marker is not None:
-            ctx.store.put(ctx.name, BOOT_KEY, marker)
+            self.boot_marker.put(BOOT_KEY, marker)
         data = report.to_json()
-        ctx.store.append(ctx.name, "boot", marker or "", data)
+        self.boots.append("boot", marker or "", data)
         ctx.publish(BOOT, "boot", data)
         listed = await ctx.podman.containers(all=True)
         self.user_stops.prune({c.get("Id", "") for c in listed})

@@ -7,7 +7,9 @@ import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
+from bridge.contracts import record
 from bridge.events import iso_from_ns
 from plugins.restart_manager.engine import Engine
 from plugins.restart_manager.policy import managed_policy, restarts_on_unhealthy
@@ -27,9 +29,33 @@ class ResetParams(BaseModel):
     name: str = Field(min_length=1, description="the container (name or ID)")
 
 
+@record("restart.status", owner="restart_manager")
+class RestartStatusRow(TypedDict):
+    """One container's row of ``restart.status``."""
+
+    name: str
+    id: str
+    state: str
+    policy: str | None                 # Podman's restart policy
+    managed_policy: str | None         # the manager's (from the container's labels)
+    restart_on_unhealthy: bool
+    unit: str | None
+    conflict: str | None
+    restart_count: int
+    podman_restart_count: int
+    last_exit_code: int | None
+    next_attempt: str | None           # RFC 3339
+    next_in: float | None              # seconds
+    pending_reason: str | None
+    crashloop: bool
+    recent_deaths: int
+    gave_up: bool
+    user_stopped: bool | None
+
+
 def status_row(container: dict[str, Any] | None, name: str, engine: Engine,
                user_stops: UserStops, now: float, wall: float | None = None
-               ) -> dict[str, Any]:
+               ) -> RestartStatusRow:
     """One container's restart status. ``container`` is the live model's record (None when
     only the engine knows the name); ``now`` is the engine's clock."""
     wall = time.time() if wall is None else wall

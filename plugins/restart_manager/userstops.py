@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
-from bridge.store import Store
+from typing_extensions import TypedDict
+
+from bridge.store import Records, Store
 
 logger = logging.getLogger(__name__)
 
@@ -22,41 +23,45 @@ PREFIX = "user_stop/"
 STALE_SLACK = 5.0
 
 
+class UserStop(TypedDict):
+    """Key ``user_stop/<container ID>``."""
+
+    stopped: bool
+    time: float          # unix seconds
+    name: str
+    via: str             # stop | kill | start | died | ...
+
+
 class UserStops:
     def __init__(self, store: Store, namespace: str) -> None:
-        self.store = store
-        self.namespace = namespace
+        self.rows = Records(store, namespace, UserStop, PREFIX)
 
     def record(self, cid: str, name: str, stopped: bool, via: str,
             when: float | None = None) -> None:
         if not cid:
             return
-        self.store.put(self.namespace, PREFIX + cid, {
-            "stopped": stopped, "time": time.time() if when is None else when,
-            "name": name, "via": via})
+        self.rows.put(cid, {"stopped": stopped, "time": time.time() if when is None else when,
+                            "name": name, "via": via})
 
     def forget(self, cid: str) -> None:
         if cid:
-            self.store.delete(self.namespace, PREFIX + cid)
+            self.rows.delete(cid)
 
-    def get(self, cid: str) -> dict[str, Any] | None:
-        value = self.store.get(self.namespace, PREFIX + cid)
-        return value if isinstance(value, dict) else None
+    def get(self, cid: str) -> UserStop | None:
+        return self.rows.get(cid)
 
     def stopped(self, cid: str, exited_at: float | None = None) -> bool | None:
         """True/False from the record; None when there is none or it predates the exit."""
         rec = self.get(cid)
         if rec is None:
             return None
-        if exited_at is not None and exited_at > 0 and \
-                exited_at > float(rec.get("time") or 0) + STALE_SLACK:
+        if exited_at is not None and exited_at > 0 and exited_at > rec["time"] + STALE_SLACK:
             return None
-        return bool(rec.get("stopped"))
+        return rec["stopped"]
 
     def prune(self, keep: set[str]) -> int:
         """Forget the records of containers that no longer exist."""
-        gone = [k for k in self.store.items(self.namespace)
-                if k.startswith(PREFIX) and k[len(PREFIX):] not in keep]
-        for key in gone:
-            self.store.delete(self.namespace, key)
+        gone = [cid for cid in self.rows.keys() if cid not in keep]
+        for cid in gone:
+            self.rows.delete(cid)
         return len(gone)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, cast
 
 from bridge.events import rfc3339
-from bridge.store import Store
+from bridge.store import Journal, Records, Store
+from bridge.updates import ChangeData, WatchData, WatchHistoryEntry
 from plugins.rollback_watcher.verdict import Probation
 
 logger = logging.getLogger(__name__)
@@ -37,13 +38,15 @@ class Change:
     new_image_id: str = ""
     container: str = ""        # the container's name, where known
 
-    def to_json(self) -> dict[str, Any]:
-        return {"image": self.image, "previous_image_id": self.previous_image_id,
-                "new_image_id": self.new_image_id, "container": self.container}
+    def to_json(self) -> ChangeData:
+        return cast(ChangeData, asdict(self))
 
 
 @dataclass
 class Watch:
+    """An open watch, as the store keeps it (key ``watch/<unit>``): pydantic validates a
+    stored one back into this dataclass, its changes and its probation too."""
+
     unit: str
     changes: list[Change]
     probation: Probation
@@ -60,32 +63,7 @@ class Watch:
     probation_fixed: bool = False   # set by the caller: the container label does not apply
     job: str = ""                   # the job of the rollback's restart
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "unit": self.unit, "origin": self.origin, "run": self.run,
-                "phase": self.phase, "changes": [c.to_json() for c in self.changes],
-                "probation": self.probation.to_json(), "keep_tags": self.keep_tags,
-                "reason": self.reason, "rolled_back_by": self.rolled_back_by,
-                "rollback_at": self.rollback_at, "dependents": self.dependents,
-                "restarted": self.restarted,
-                "probation_fixed": self.probation_fixed, "job": self.job}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Watch:
-        return cls(unit=str(data["unit"]),
-                   changes=[Change(**c) for c in data.get("changes") or []],
-                   probation=Probation.from_json(data["probation"]),
-                   origin=str(data.get("origin") or "method"), run=str(data.get("run") or ""),
-                   phase=data.get("phase") or "update", id=str(data.get("id") or ""),
-                   keep_tags=list(data.get("keep_tags") or []),
-                   reason=str(data.get("reason") or ""),
-                   rolled_back_by=str(data.get("rolled_back_by") or ""),
-                   rollback_at=data.get("rollback_at"),
-                   dependents=data.get("dependents"),
-                   restarted=dict(data.get("restarted") or {}),
-                   probation_fixed=bool(data.get("probation_fixed")),
-                   job=str(data.get("job") or ""))
-
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> WatchData:
         """What status and history show: the watch without the probation internals."""
         p = self.probation
         return {"id": self.id, "unit": self.unit, "origin": self.origin, "run": self.run,
@@ -100,40 +78,35 @@ class Watch:
 class WatchJournal:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.watches = Records(store, NAMESPACE, Watch, PREFIX)
+        self.journal = Journal(store, NAMESPACE, WatchData, WatchHistoryEntry)
 
     def save(self, watch: Watch) -> None:
         """Synchronous and durable once it returns (SQLite in WAL mode, autocommit)."""
-        self.store.put(NAMESPACE, PREFIX + watch.unit, watch.to_json())
+        self.watches.put(watch.unit, watch)
 
     def get(self, unit: str) -> Watch | None:
-        data = self.store.get(NAMESPACE, PREFIX + unit)
-        return Watch.from_json(data) if isinstance(data, dict) else None
+        return self.watches.get(unit)
 
     def open_watches(self) -> list[Watch]:
-        out = []
-        for key, data in sorted(self.store.items(NAMESPACE).items()):
-            if not key.startswith(PREFIX):
-                continue
-            try:
-                out.append(Watch.from_json(data))
-            except (KeyError, TypeError, ValueError) as exc:
-                logger.error("dropping an unreadable watch %s: %s", key, exc)
-                self.store.delete(NAMESPACE, key)
-        return out
+        watches = self.watches.items()
+        for unit in set(self.watches.keys()) - set(watches):
+            logger.error("dropping the unreadable watch of %s", unit)
+            self.watches.delete(unit)
+        return list(watches.values())
 
-    def finish(self, watch: Watch, kind: str, reason: str = "",
-               **extra: Any) -> dict[str, Any]:
+    def finish(self, watch: Watch, kind: str, reason: str = "", **extra: Any) -> WatchData:
         """Close the watch: one journal record (``passed|performed|failed``), returned."""
-        record = {**watch.summary(), "result": kind, "reason": reason or watch.reason,
-                  **extra}
+        record = cast(WatchData, {**watch.summary(), "result": kind,
+                                  "reason": reason or watch.reason, **extra})
         with self.store.transaction():
-            self.store.append(NAMESPACE, kind, watch.unit, record)
-            self.store.delete(NAMESPACE, PREFIX + watch.unit)
+            self.journal.append(kind, watch.unit, record)
+            self.watches.delete(watch.unit)
         return record
 
-    def history(self, limit: int = 100, unit: str | None = None) -> list[dict[str, Any]]:
-        return self.store.journal(NAMESPACE, limit=limit, subject=unit)
+    def history(self, limit: int = 100, unit: str | None = None) -> list[WatchHistoryEntry]:
+        return self.journal.list(limit=limit, subject=unit)
 
-    def last(self, unit: str) -> dict[str, Any] | None:
-        rows = self.store.journal(NAMESPACE, limit=1, subject=unit)
+    def last(self, unit: str) -> WatchHistoryEntry | None:
+        rows = self.journal.list(limit=1, subject=unit)
         return rows[0] if rows else None

@@ -27,7 +27,7 @@ from bridge.events import Event
 from bridge.methods import NoParams, method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.timespan import TimespanError, parse_timespan
-from bridge.updates import AUTOUPDATE_UPDATING, UpdateData
+from bridge.updates import AUTOUPDATE_UPDATING, UpdateData, WatchData, WatchHistoryEntry
 from plugins.rollback_watcher import rollback
 from plugins.rollback_watcher.journal import Change, Watch, WatchJournal
 from plugins.rollback_watcher.runner import Runner, Settings
@@ -202,7 +202,7 @@ class RollbackWatcherPlugin:
 
     # -- methods
     @method("rollback.watch", WatchParams, role="operator")
-    async def do_watch(self, params: WatchParams) -> dict[str, Any]:
+    async def do_watch(self, params: WatchParams) -> WatchData:
         """put a unit on probation before restarting it on a new image"""
         await self._supersede_if_open(params.unit)
         probation = float(params.probation) if params.probation is not None else None
@@ -224,7 +224,7 @@ class RollbackWatcherPlugin:
             self._record_superseded(w)
 
     @method("rollback.now", UnitParams, role="operator")
-    async def do_now(self, params: UnitParams) -> dict[str, Any]:
+    async def do_now(self, params: UnitParams) -> WatchData:
         """roll a unit back to its previous image now"""
         found = self.runners.get(params.unit)
         if found is not None:
@@ -259,6 +259,6 @@ class RollbackWatcherPlugin:
                 "watches": [w.summary() for w in self.journal.open_watches()]}
 
     @method("rollback.history", HistoryParams, role="viewer", readonly=True)
-    async def do_history(self, params: HistoryParams) -> list[dict[str, Any]]:
+    async def do_history(self, params: HistoryParams) -> list[WatchHistoryEntry]:
         """ended watches (passed, performed, failed), newest first"""
         return self.journal.history(params.limit, params.unit)

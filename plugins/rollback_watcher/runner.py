@@ -27,6 +27,7 @@ from bridge.updates import (
     ROLLBACK_PERFORMED,
     ROLLBACK_WATCHING,
     ROLLED_BACK,
+    WatchData,
 )
 from plugins.rollback_watcher import rollback
 from plugins.rollback_watcher.journal import Watch, WatchJournal
@@ -77,7 +78,7 @@ class Runner:
         self.settings = settings
         self.resumed = resumed
         self.clock = clock or steady_wall_clock()
-        self.finished: dict[str, Any] | None = None
+        self.finished: WatchData | None = None
 
     def save(self) -> None:
         self.journal.save(self.w)
@@ -92,13 +93,13 @@ class Runner:
                      probation_fixed=self.w.probation_fixed, infer_job=infer_job,
                      run=self.w.run, job=job)
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> WatchData:
         try:
             return await self._run()
         finally:
             self.sub.close()
 
-    async def _run(self) -> dict[str, Any]:
+    async def _run(self) -> WatchData:
         w = self.w
         self._event(WATCHING, resumed=self.resumed)
         # A watch resumed at the bridge's start can run before the systemd source has
@@ -272,7 +273,7 @@ class Runner:
             self.systemd, names, w.rollback_at or 0.0, self.settings.job_timeout)
         self.save()
 
-    async def _finish(self, kind: str, event: str, **extra: Any) -> dict[str, Any]:
+    async def _finish(self, kind: str, event: str, **extra: Any) -> WatchData:
         w = self.w
         await rollback.release_kept(self.podman, w.keep_tags)
         record = self.journal.finish(self.w, kind, **extra)

@@ -13,14 +13,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bridge.errors import BridgeError
-from plugins.rollout.durations import parse_seconds
+from bridge.timespan import parse_timespan
 from plugins.rollout.engine import Rollout, Spec
 from plugins.rollout.service import RolloutService, status_json
 
 
 def _duration(text: str) -> float:
     try:
-        return parse_seconds(text)
+        return parse_timespan(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

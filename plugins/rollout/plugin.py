@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge.errors import BridgeError
 from bridge.plugin import PluginConfig, PluginContext
+from bridge.timespan import parse_timespan
 from plugins.rollout.controller import Controller
-from plugins.rollout.durations import parse_seconds
 from plugins.rollout.engine import Spec
 from plugins.rollout.kvstate import Lease
 from plugins.rollout.service import FleetHosts, FleetKV, Rollouts, RolloutService, status_json
@@ -31,7 +31,7 @@ class Seconds(BaseModel):
     @field_validator("probation", "progress_deadline", mode="before", check_fields=False)
     @classmethod
     def _duration(cls, v: Any) -> Any:
-        return parse_seconds(v) if isinstance(v, str) else v
+        return parse_timespan(v) if isinstance(v, str) else v
 
 
 class StartParams(Seconds):

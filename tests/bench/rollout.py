@@ -26,10 +26,10 @@ from typing import Any
 import nats
 from nats.js.api import KeyValueConfig
 
+from bridge.sandbox.nats import NatsCluster
 from plugins.rollout.controller import Controller
 from plugins.rollout.engine import Rollout, Spec, expected_time
 from plugins.rollout.kvstate import Conflict, Lease, NatsKV, Rollouts
-from tests.natscluster import NatsCluster
 from tests.rollout_sim import SimFleet
 
 HOSTS = 1000
@@ -100,9 +100,9 @@ async def _cas_race(nc_a: Any, nc_b: Any) -> int:
 
 
 async def _run(root: Path) -> dict[str, Any]:
-    cluster = NatsCluster(root)
+    cluster = await asyncio.to_thread(NatsCluster.start, root)
     try:
-        await cluster.up()
+        await cluster.jetstream_up()
         nc = await nats.connect(servers=cluster.urls, max_reconnect_attempts=-1)
         nc2 = await nats.connect(servers=cluster.urls[1:] + cluster.urls[:1],
                                  dont_randomize=True)

@@ -6,6 +6,7 @@ tested against real hosts elsewhere); NATS is real."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,20 +15,20 @@ from typing import Any
 import nats
 import pytest
 
+from bridge.sandbox.nats import NATS_BIN, NatsCluster
 from plugins.rollout.controller import Controller
 from plugins.rollout.engine import Rollout, Spec
 from plugins.rollout.kvstate import Conflict, Lease, NatsKV, Rollouts
-from tests.natscluster import NATS_SERVER, NatsCluster
 from tests.rollout_sim import SimFleet
 
-pytestmark = pytest.mark.skipif(not Path(NATS_SERVER).exists(), reason="no nats-server")
+pytestmark = pytest.mark.skipif(shutil.which(NATS_BIN) is None, reason="no nats-server")
 
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
-    c = NatsCluster(tmp_path)
+    c = await asyncio.to_thread(NatsCluster.start, tmp_path)
     try:
-        await c.up()
+        await c.jetstream_up()
         yield c
     finally:
         c.stop()
@@ -174,7 +175,7 @@ async def test_a_nats_node_killed_mid_rollout_changes_nothing(cluster: NatsClust
         await rollouts.create(r)
         _c, task = await start_controller(kv, fleet, "a")
         await run_until(rollouts, "r1", {"wave"})
-        cluster.kill(0)
+        cluster.kill_node(0)
         r = await run_until(rollouts, "r1", {"done", "rolled-back"})
         assert r.phase == "done", r.summary()
         assert all(h.updates == 1 for h in fleet.hosts.values())

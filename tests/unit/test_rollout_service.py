@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bridge.errors import BridgeError
-from plugins.rollout.durations import parse_seconds
+from bridge.timespan import parse_timespan
 from plugins.rollout.engine import Spec
 from plugins.rollout.kvstate import MemoryKV
 from plugins.rollout.service import RolloutService, matches, repository, status_json
@@ -125,11 +125,12 @@ def test_helpers() -> None:
     assert matches({"container_list": [container()]}, "app=demo", REPO)
     assert not matches({"container_list": [container()]}, "app=web", REPO)
     assert not matches({}, "app=demo", REPO)
-    assert parse_seconds("1m30s") == 90 and parse_seconds("500ms") == 0.5
-    assert parse_seconds("7") == 7
+    # Rollout's durations are the core's time spans (systemd's grammar, bridge/timespan.py).
+    assert parse_timespan("1m30s") == 90 and parse_timespan("500ms") == 0.5
+    assert parse_timespan("7") == 7
     for bad in ("", "5x", "-1"):
         with pytest.raises(ValueError):
-            parse_seconds(bad)
+            parse_timespan(bad)
 
 
 async def test_outside_a_fleet_every_request_says_so() -> None:

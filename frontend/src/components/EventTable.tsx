@@ -5,7 +5,7 @@ import type { BusEvent } from "../store/types";
 export function summarise(e: BusEvent): string {
   const d = e.data ?? {};
   const keys = ["state", "exit_code", "health", "active_state", "sub_state", "result",
-    "n_restarts", "job", "image", "updated", "error", "reason", "policy", "from_image", "to_image"];
+    "n_restarts", "job", "image", "updated", "error", "reason", "policy"];
   const parts: string[] = [];
   for (const k of keys) {
     const v = d[k];

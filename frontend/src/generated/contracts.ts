@@ -11,6 +11,16 @@ export interface AuditCallData {
   readonly error: string | null;
 }
 
+export interface AuditError {
+  code: string;
+  message: string;
+}
+
+export interface AuditOutcome {
+  data?: unknown;
+  error?: AuditError;
+}
+
 export interface AuditRecord {
   id: number;
   time: string | null;
@@ -21,7 +31,7 @@ export interface AuditRecord {
   method: string;
   params: unknown;
   ok: boolean;
-  result: unknown;
+  result: AuditOutcome;
   duration: number;
 }
 
@@ -110,11 +120,31 @@ export interface ImageRecord {
   size: number | null;
 }
 
+export interface ImageRow {
+  id: string;
+  names: string[];
+  size: number;
+  created: string | null;
+  containers: number;
+  in_use_by: string[];
+  dangling: boolean;
+}
+
 export interface JobDoneData {
   readonly unit: string;
   readonly job: string;
   readonly id: number;
   readonly result: string;
+}
+
+export interface LastRun {
+  run?: string;
+  started: string | null;
+  finished: string | null;
+  dry_run: boolean;
+  errors: string[];
+  results: Record<string, number>;
+  pending: Record<string, unknown>[];
 }
 
 export interface OutboxOverflowData {
@@ -144,11 +174,27 @@ export interface PluginRecord {
   started_at: string | null;
 }
 
+export interface PodMember {
+  id: string;
+  name: string;
+  status: string;
+}
+
 export interface PodRecord {
   id: string;
   name: string;
   status: string;
   containers: string[];
+}
+
+export interface PodRow {
+  id: string;
+  name: string;
+  status: string;
+  created: string | null;
+  infra_id: string | null;
+  labels: Record<string, string>;
+  containers: PodMember[];
 }
 
 export interface PodmanEventData {
@@ -186,6 +232,27 @@ export interface RestartData {
   readonly action?: string;
   readonly max_retries?: number | null;
   readonly error?: string;
+}
+
+export interface RestartStatusRow {
+  name: string;
+  id: string;
+  state: string;
+  policy: string | null;
+  managed_policy: string | null;
+  restart_on_unhealthy: boolean;
+  unit: string | null;
+  conflict: string | null;
+  restart_count: number;
+  podman_restart_count: number;
+  last_exit_code: number | null;
+  next_attempt: string | null;
+  next_in: number | null;
+  pending_reason: string | null;
+  crashloop: boolean;
+  recent_deaths: number;
+  gave_up: boolean;
+  user_stopped: boolean | null;
 }
 
 export interface SourceData {
@@ -276,18 +343,13 @@ export interface UpdateHistoryEntry {
   container_id: string;
   image: string;
   policy: string;
-  old_image_id: string;
-  new_image_id: string;
   old_digest: string;
   new_digest: string;
-  result: "true" | "false" | "pending" | "failed" | "rolled back";
+  old_image_id: string;
+  new_image_id: string;
+  result: string;
   reason: string;
-  dry_run: boolean;
-  run: string;
-  rollback: boolean;
-  available?: boolean;
-  probation?: number | null;
-  rollout?: string;
+  run?: string;
 }
 
 export interface WatchData {
@@ -305,7 +367,7 @@ export interface WatchData {
   readonly reason: string;
   readonly rolled_back_by: string;
   readonly dependents: string[] | null;
-  readonly restarted: Record<string, string>;
+  readonly restarted?: Record<string, string>;
   readonly result?: string;
   readonly stage?: string;
   readonly resumed?: boolean;
@@ -326,7 +388,7 @@ export interface WatchHistoryEntry {
   reason: string;
   rolled_back_by: string;
   dependents: string[] | null;
-  restarted: Record<string, string>;
+  restarted?: Record<string, string>;
   result?: string;
   stage?: string;
   resumed?: boolean;
@@ -383,11 +445,15 @@ export interface TopicData {
 export interface RecordTypes {
   "audit": AuditRecord;
   "autoupdate.history": UpdateHistoryEntry;
+  "autoupdate.last_run": LastRun;
   "container": ContainerRecord;
   "hooks.history": HookHistoryEntry;
   "image": ImageRecord;
+  "images.list": ImageRow;
   "plugin": PluginRecord;
   "pod": PodRecord;
+  "pods.list": PodRow;
+  "restart.status": RestartStatusRow;
   "rollback.history": WatchHistoryEntry;
   "unit": UnitRecord;
 }

@@ -3,22 +3,9 @@ import { Unavailable } from "../components/Unavailable";
 import {
   Content, EmptyState, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr,
 } from "../pf";
+import type { AuditRecord } from "../generated/contracts";
 import { useResource } from "../store/hooks";
 import { localTime } from "./updates";
-
-interface AuditRecord {
-  id: number;
-  time: number;
-  who: string;
-  role: string;
-  via: string;
-  remote: string;
-  method: string;
-  params: Record<string, unknown>;
-  ok: boolean;
-  result: { data?: unknown; error?: { code: string; message: string } };
-  duration: number;
-}
 
 /** The audit trail: every change made through the bridge, newest first (admins only). */
 export function AuditPage() {

@@ -3,20 +3,12 @@ import { Unavailable } from "../components/Unavailable";
 import {
   Content, EmptyState, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr,
 } from "../pf";
+import type { RestartStatusRow } from "../generated/contracts";
 import { useAppState, useResource } from "../store/hooks";
 import { localTime } from "./updates";
 
-interface RestartEntry {
-  container?: string;
-  policy?: string;
-  restart_count?: number;
-  last_exit_code?: number | null;
-  next_attempt?: string | null;
-  crashloop?: boolean;
-}
-
 function RestartManager() {
-  const status = useResource<RestartEntry[]>("restart.status", {}, ["restart.**", "container.died"]);
+  const status = useResource<RestartStatusRow[]>("restart.status", {}, ["restart.**", "container.died"]);
   if (status.error) return <Unavailable what="The restart manager" error={status.error} testId="restart-unavailable" />;
   const rows = Array.isArray(status.data) ? status.data : [];
   if (rows.length === 0) return <Content component="p" data-testid="restart-empty">No container under its watch.</Content>;
@@ -27,10 +19,10 @@ function RestartManager() {
       </Thead>
       <Tbody>
         {rows.map((r, i) => (
-          <Tr key={`${r.container}-${i}`} data-testid="restart-row" data-container={r.container}>
-            <Td dataLabel="Container">{r.container ?? "—"}</Td>
+          <Tr key={`${r.name}-${i}`} data-testid="restart-row" data-container={r.name}>
+            <Td dataLabel="Container">{r.name}</Td>
             <Td dataLabel="Policy">{r.policy ?? "—"}</Td>
-            <Td dataLabel="Restarts">{r.restart_count ?? 0}</Td>
+            <Td dataLabel="Restarts">{r.restart_count}</Td>
             <Td dataLabel="Last exit code">{r.last_exit_code ?? "—"}</Td>
             <Td dataLabel="Next attempt">{localTime(r.next_attempt)}</Td>
             <Td dataLabel="Crash loop"><StateLabel value={r.crashloop ? "failed" : "no"} /></Td>

@@ -8,7 +8,7 @@ import {
 } from "../pf";
 import { useAppState, useResource } from "../store/hooks";
 import { containerUnits } from "../store/selectors";
-import { localTime, shortDigest, type RollbackEntry, type UpdateHistoryEntry } from "./updates";
+import { localTime, shortDigest, type UpdateHistoryEntry, type WatchHistoryEntry } from "./updates";
 
 const HISTORY_PARAMS = { limit: 50 };
 
@@ -43,7 +43,7 @@ function RollbackNow({ units }: { units: string[] }) {
 export function UpdateHistory() {
   const { model } = useAppState();
   const history = useResource<UpdateHistoryEntry[]>("autoupdate.history", HISTORY_PARAMS, ["autoupdate.**"]);
-  const rollbacks = useResource<RollbackEntry[]>("rollback.history", {}, ["rollback.**"]);
+  const rollbacks = useResource<WatchHistoryEntry[]>("rollback.history", {}, ["rollback.**"]);
   const historyRows = Array.isArray(history.data) ? history.data : [];
   const rollbackRows = Array.isArray(rollbacks.data) ? rollbacks.data : [];
   const units = useMemo(() => containerUnits(model).map((u) => u.name), [model]);
@@ -96,9 +96,13 @@ export function UpdateHistory() {
                     <Tr key={`${r.time}-${r.unit}-${i}`} data-testid="rollback-row" data-unit={r.unit}>
                       <Td dataLabel="Time">{localTime(r.time)}</Td>
                       <Td dataLabel="Unit">{r.unit ?? "—"}</Td>
-                      <Td dataLabel="Container">{r.container ?? "—"}</Td>
-                      <Td dataLabel="From" modifier="breakWord">{r.from_image ?? "—"}</Td>
-                      <Td dataLabel="To" modifier="breakWord">{r.to_image ?? "—"}</Td>
+                      <Td dataLabel="Container">{r.changes.map((c) => c.container || c.image).join(", ") || "—"}</Td>
+                      <Td dataLabel="From" modifier="breakWord">
+                        <code>{r.changes.map((c) => shortDigest(c.previous_image_id)).join(", ") || "—"}</code>
+                      </Td>
+                      <Td dataLabel="To" modifier="breakWord">
+                        <code>{r.changes.map((c) => shortDigest(c.new_image_id)).join(", ") || "—"}</code>
+                      </Td>
                       <Td dataLabel="Result"><StateLabel value={r.result} /></Td>
                       <Td dataLabel="Reason" modifier="breakWord">{r.reason || "—"}</Td>
                     </Tr>

@@ -1,4 +1,5 @@
 /** Shapes of the auto-update and rollback plugins' answers, and small helpers. */
+import type { LastRun } from "../generated/contracts";
 import { toMillis } from "../store/selectors";
 
 export interface UpdateResult {
@@ -14,34 +15,15 @@ export interface UpdateResult {
 
 export interface UpdateStatus {
   next_run?: string | null;
-  last_run?: unknown;
+  last_run?: LastRun | null;
   schedule?: string | null;
   running?: boolean;
   pending?: unknown[];
 }
 
-export interface UpdateHistoryEntry {
-  time?: string | number;
-  /** "check" (a dry run) or "update". */
-  kind?: string;
-  unit?: string;
-  container?: string;
-  image?: string;
-  old_digest?: string | null;
-  new_digest?: string | null;
-  result?: string;
-  reason?: string | null;
-}
-
-export interface RollbackEntry {
-  time?: string | number;
-  unit?: string;
-  container?: string;
-  from_image?: string;
-  to_image?: string;
-  result?: string;
-  reason?: string | null;
-}
+// The rows of autoupdate.history and rollback.history are the plugins' stored records
+// (bridge/updates.py), generated into ../generated/contracts.ts.
+export type { UpdateHistoryEntry, WatchHistoryEntry } from "../generated/contracts";
 
 /**
  * One result row. The auto-update plugin answers with Podman's own JSON rows (`Unit`,
@@ -97,14 +79,10 @@ export function resultsOf(data: unknown): UpdateResult[] {
   return Array.isArray(rows) ? rows.map(normaliseResult) : [];
 }
 
-/** The status's `last_run`: an ISO time, or the plugin's record of the run. */
-export function describeRun(run: unknown): string {
-  if (run === null || run === undefined || run === "") return "—";
-  if (typeof run !== "object") return localTime(run);
-  const r = run as { started?: unknown; finished?: unknown; dry_run?: boolean; results?: unknown };
-  const counts = r.results && typeof r.results === "object"
-    ? Object.entries(r.results as Record<string, unknown>).map(([k, v]) => `${k}: ${String(v)}`).join(", ")
-    : "";
+/** The status's `last_run`: the plugin's record of the run. */
+export function describeRun(r: LastRun | null | undefined): string {
+  if (!r) return "—";
+  const counts = Object.entries(r.results).map(([k, v]) => `${k}: ${v}`).join(", ");
   return [localTime(r.finished ?? r.started), r.dry_run ? "(dry run)" : "", counts ? `— ${counts}` : ""]
     .filter(Boolean).join(" ");
 }

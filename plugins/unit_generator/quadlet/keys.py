@@ -104,14 +104,6 @@ SUPPORTED_KEYS: dict[str, frozenset[str]] = {
 }
 
 
-def group_of(filename: str) -> str | None:
-    """The Quadlet group of a file name (``Container`` for ``x.container``), if supported."""
-    for ext, (group, _suffix) in TYPES.items():
-        if filename.endswith(ext):
-            return group
-    return None
-
-
 def extension(filename: str) -> str:
     dot = filename.rfind(".")
     return filename[dot:] if dot >= 0 else ""

@@ -196,9 +196,6 @@ class UnitFile:
         copy.merge(self)
         return copy
 
-    def has_group(self, name: str) -> bool:
-        return name in self._by_name
-
     def remove_group(self, name: str) -> None:
         group = self._by_name.pop(name, None)
         if group is not None:
@@ -352,9 +349,6 @@ class UnitFile:
         if not group_name and self._groups:
             return self._groups[0]
         return self._ensure(group_name)
-
-    def add_comment(self, group_name: str, *comments: str) -> None:
-        self._first_or(group_name).comments.extend(_Line("", "# " + c, True) for c in comments)
 
     def prepend_comment(self, group_name: str, *comments: str) -> None:
         group = self._first_or(group_name)

@@ -4,14 +4,12 @@ import {
   Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, HelperText,
   HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, TextInput, Title,
 } from "../../pf";
+import type { ImageRow, PodRow } from "../../generated/contracts";
 import { href } from "../../router";
 import { useResource } from "../../store/hooks";
 import { CallError, getStore } from "../../store/store";
 import { emptyForm, toCreateParams, validate, type CreateForm } from "./createOptions";
 import { PortsEditor, EnvEditor, VolumesEditor } from "./Editors";
-
-interface PodRow { name: string }
-interface ImageRow { names?: string[] }
 
 function Problem({ text }: { text?: string }) {
   return text ? <FormHelperText><HelperText><HelperTextItem variant="error">{text}</HelperTextItem></HelperText></FormHelperText> : null;

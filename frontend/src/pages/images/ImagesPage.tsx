@@ -3,10 +3,9 @@ import { lazyPage } from "../../lazyPage";
 import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { notify, run } from "../../components/notify";
-import { isUnavailable, Unavailable } from "../../components/Unavailable";
+import { ListPage } from "../../components/ListPage";
 import {
-  Alert, Button, Checkbox, Content, EmptyState, EmptyStateBody, PageSection, Spinner, Table, Tbody, Td, TextInput, Th,
-  Thead, Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
+  Button, Checkbox, EmptyStateBody, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
 import { useAppState, useResource } from "../../store/hooks";
@@ -45,22 +44,7 @@ export function ImagesPage() {
     if (ok !== undefined) list.refresh();
   }
 
-  let body;
-  if (list.error) {
-    body = isUnavailable(list.error) ? <Unavailable what="Images" error={list.error} />
-      : <Alert variant="danger" isInline title="The images could not be listed" data-testid="images-error"
-               actionLinks={<Button variant="link" isInline onClick={list.refresh}>Try again</Button>}>
-          {list.error.code}: {list.error.message}
-        </Alert>;
-  } else if (list.data === null) {
-    body = <EmptyState variant="sm" titleText="Loading the images…" headingLevel="h2" icon={Spinner} data-testid="images-loading" />;
-  } else if (shown.length === 0) {
-    body = (
-      <EmptyState variant="sm" titleText="No images" headingLevel="h2" data-testid="images-empty">
-        <EmptyStateBody>{f ? "None matches the filter." : "Podman has no images: pull one."}</EmptyStateBody>
-      </EmptyState>);
-  } else {
-    body = (
+  const table = (
       <Table aria-label="Images" variant="compact" gridBreakPoint="grid-md" data-testid="images-table">
         <Thead><Tr><Th>Name</Th><Th>ID</Th><Th>Created</Th><Th>Size</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
@@ -87,32 +71,25 @@ export function ImagesPage() {
           })}
         </Tbody>
       </Table>);
-  }
 
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Images</Title>
-        <Content component="p" data-testid="images-summary">
-          {list.data === null ? "…" : `${rows.length} images, ${bytes(total)}; ${unused.length} unused.`}
-        </Content>
-      </PageSection>
-      <PageSection>
-        <Toolbar>
-          <ToolbarContent>
-            <ToolbarItem>
-              <TextInput type="search" aria-label="Filter images" placeholder="Filter by name or ID" value={filter}
-                         onChange={(_e, v) => setFilter(v)} data-testid="images-filter" />
-            </ToolbarItem>
-            <ToolbarItem><Button onClick={() => setPulling(true)} data-testid="images-pull">Pull image</Button></ToolbarItem>
-            <ToolbarItem>
-              <Button variant="secondary" onClick={() => setPruning(true)} data-testid="images-prune"
-                      isDisabled={list.data === null}>Prune unused images</Button>
-            </ToolbarItem>
-          </ToolbarContent>
-        </Toolbar>
-        {body}
-      </PageSection>
+      <ListPage title="Images" summaryTestId="images-summary" testId="images" resource={list} isEmpty={shown.length === 0}
+                empty={<EmptyStateBody>{f ? "None matches the filter." : "Podman has no images: pull one."}</EmptyStateBody>}
+                summary={list.data === null ? "…" : `${rows.length} images, ${bytes(total)}; ${unused.length} unused.`}
+                toolbar={<>
+                  <ToolbarItem>
+                    <TextInput type="search" aria-label="Filter images" placeholder="Filter by name or ID" value={filter}
+                               onChange={(_e, v) => setFilter(v)} data-testid="images-filter" />
+                  </ToolbarItem>
+                  <ToolbarItem><Button onClick={() => setPulling(true)} data-testid="images-pull">Pull image</Button></ToolbarItem>
+                  <ToolbarItem>
+                    <Button variant="secondary" onClick={() => setPruning(true)} data-testid="images-prune"
+                            isDisabled={list.data === null}>Prune unused images</Button>
+                  </ToolbarItem>
+                </>}>
+        {table}
+      </ListPage>
       {pulling && <PullDialog onClose={() => setPulling(false)} onPulled={list.refresh} />}
       {pruning && (
         <ConfirmDialog title="Prune images?" action="Prune" testId="prune-dialog" onConfirm={prune} onClose={() => setPruning(false)}>

@@ -3,22 +3,14 @@ import { lazyPage } from "../../lazyPage";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { StateLabel } from "../../components/labels";
 import { run } from "../../components/notify";
-import { isUnavailable, Unavailable } from "../../components/Unavailable";
+import { ListPage } from "../../components/ListPage";
 import {
-  Alert, Button, Content, EmptyState, EmptyStateBody, Flex, FlexItem, PageSection, Spinner, Table, Tbody, Td, Th,
-  Thead, Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
+  Button, EmptyStateBody, Flex, FlexItem, Table, Tbody, Td, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
+import type { PodRow } from "../../generated/contracts";
 import { href } from "../../router";
 import { useResource } from "../../store/hooks";
 import { CreatePodDialog } from "./CreatePodDialog";
-
-export interface PodRow {
-  id: string;
-  name: string;
-  status: string;
-  created?: string;
-  containers?: { id: string; name: string; status: string }[];
-}
 
 const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
 
@@ -40,28 +32,12 @@ export function PodsPage() {
     pods.refresh();
   }
 
-  let body;
-  if (pods.error) {
-    body = isUnavailable(pods.error) ? <Unavailable what="Pods" error={pods.error} />
-      : <Alert variant="danger" isInline title="The pods could not be listed" data-testid="pods-error"
-               actionLinks={<Button variant="link" isInline onClick={pods.refresh}>Try again</Button>}>
-          {pods.error.code}: {pods.error.message}
-        </Alert>;
-  } else if (pods.data === null) {
-    body = <EmptyState variant="sm" titleText="Loading the pods…" headingLevel="h2" icon={Spinner} data-testid="pods-loading" />;
-  } else if (list.length === 0) {
-    body = (
-      <EmptyState variant="sm" titleText="No pods" headingLevel="h2" data-testid="pods-empty">
-        <EmptyStateBody>A pod groups containers that share a network and can be started and stopped together.</EmptyStateBody>
-        <Button onClick={() => setCreating(true)}>Create a pod</Button>
-      </EmptyState>);
-  } else {
-    body = (
+  const table = (
       <Table aria-label="Pods" variant="compact" gridBreakPoint="grid-md" data-testid="pods-table">
         <Thead><Tr><Th>Name</Th><Th>Status</Th><Th>Containers</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
           {list.map((p) => {
-            const members = (p.containers ?? []).filter((c) => !/-infra$/.test(c.name) && c.id !== (p as { infra_id?: string }).infra_id);
+            const members = p.containers.filter((c) => !/-infra$/.test(c.name) && c.id !== p.infra_id);
             const up = /running|degraded/i.test(p.status);
             const button = (a: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
               <FlexItem key={a}>
@@ -92,27 +68,23 @@ export function PodsPage() {
           })}
         </Tbody>
       </Table>);
-  }
 
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Pods</Title>
-        <Content component="p">{pods.data === null ? "…" : `${list.length} pods, ${list.filter((p) => /running/i.test(p.status)).length} running.`}</Content>
-      </PageSection>
-      <PageSection>
-        <Toolbar><ToolbarContent><ToolbarItem>
-          <Button onClick={() => setCreating(true)} data-testid="pods-create">Create pod</Button>
-        </ToolbarItem></ToolbarContent></Toolbar>
-        {body}
-      </PageSection>
+      <ListPage title="Pods" testId="pods" resource={pods} isEmpty={list.length === 0} empty={<>
+                  <EmptyStateBody>A pod groups containers that share a network and can be started and stopped together.</EmptyStateBody>
+                  <Button onClick={() => setCreating(true)}>Create a pod</Button></>}
+                summary={pods.data === null ? "…" : `${list.length} pods, ${list.filter((p) => /running/i.test(p.status)).length} running.`}
+                toolbar={<ToolbarItem><Button onClick={() => setCreating(true)} data-testid="pods-create">Create pod</Button></ToolbarItem>}>
+        {table}
+      </ListPage>
       {creating && <CreatePodDialog onClose={() => setCreating(false)} onCreated={pods.refresh} />}
       {adding && <Suspense fallback={null}><CreateContainerDialog pod={adding} onClose={() => setAdding(null)} /></Suspense>}
       {removing && (
         <ConfirmDialog title={`Remove pod ${removing.name}?`} action="Remove" onConfirm={() => act(removing, "remove")}
                        onClose={() => setRemoving(null)}>
           The pod and every container in it are stopped and removed
-          {(removing.containers?.length ?? 0) > 0 && ` (${(removing.containers ?? []).map((c) => c.name).join(", ")})`}.
+          {removing.containers.length > 0 && ` (${removing.containers.map((c) => c.name).join(", ")})`}.
         </ConfirmDialog>
       )}
     </>

@@ -1,0 +1,64 @@
+import type { ReactNode } from "react";
+import { Alert, Button, Content, EmptyState, PageSection, Spinner, Title, Toolbar, ToolbarContent } from "../pf";
+import type { RpcError } from "../store/types";
+import { isUnavailable, Unavailable } from "./Unavailable";
+
+/**
+ * The body of a page that lists what a method returns: the error (with "Try again"), a
+ * spinner while the first answer is awaited, an empty state, else the page's table.
+ * `what` names the list ("Images"); test ids are `${testId}-error|-loading|-empty`.
+ */
+export function ListBody({ what, testId, resource, isEmpty, empty, children }: {
+  what: string;
+  testId: string;
+  resource: { data: unknown; error: RpcError | null; refresh: () => void };
+  isEmpty: boolean;
+  empty: ReactNode;
+  children: ReactNode;
+}) {
+  const { error, data, refresh } = resource;
+  const lower = what.toLowerCase();
+  if (error) {
+    return isUnavailable(error) ? <Unavailable what={what} error={error} />
+      : <Alert variant="danger" isInline title={`The ${lower} could not be listed`} data-testid={`${testId}-error`}
+               actionLinks={<Button variant="link" isInline onClick={refresh}>Try again</Button>}>
+          {error.code}: {error.message}
+        </Alert>;
+  }
+  if (data === null) {
+    return <EmptyState variant="sm" titleText={`Loading the ${lower}…`} headingLevel="h2" icon={Spinner} data-testid={`${testId}-loading`} />;
+  }
+  if (isEmpty) {
+    return (
+      <EmptyState variant="sm" titleText={`No ${lower}`} headingLevel="h2" data-testid={`${testId}-empty`}>
+        {empty}
+      </EmptyState>);
+  }
+  return <>{children}</>;
+}
+
+/** A list page: its title and summary line, then its toolbar over the list's body (`ListBody`). */
+export function ListPage({ title, summary, summaryTestId, toolbar, testId, resource, isEmpty, empty, children }: {
+  title: string;
+  summary: ReactNode;
+  summaryTestId?: string;
+  toolbar: ReactNode;
+  testId: string;
+  resource: { data: unknown; error: RpcError | null; refresh: () => void };
+  isEmpty: boolean;
+  empty: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">{title}</Title>
+        <Content component="p" data-testid={summaryTestId}>{summary}</Content>
+      </PageSection>
+      <PageSection>
+        <Toolbar><ToolbarContent>{toolbar}</ToolbarContent></Toolbar>
+        <ListBody what={title} testId={testId} resource={resource} isEmpty={isEmpty} empty={empty}>{children}</ListBody>
+      </PageSection>
+    </>
+  );
+}
