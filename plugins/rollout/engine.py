@@ -220,14 +220,23 @@ class Rollout:
                     self.failures += 1
 
     def _over_budget(self) -> bool:
+        """Halt: a bad canary, more failures than the budget, or any host silent past the
+        deadline. A silent host is not a verdict: it may still be updating (offline, or
+        slow), so the budget cannot absorb it, and the next wave would put more hosts
+        than max_unavailable under update at once."""
         canary_bad = any(self.hosts[n].state in BAD for n in self.waves[0])
-        return canary_bad or self.failures > self.spec.failure_budget
+        silent = any(h.state == TIMED_OUT for h in self.hosts.values())
+        return canary_bad or silent or self.failures > self.spec.failure_budget
 
     def _failure_reason(self) -> str:
         bad = [f"{n} {h.state}" + (f" ({h.reason})" if h.reason else "")
                for n, h in sorted(self.hosts.items()) if h.state in BAD]
-        where = "the canary" if any(self.hosts[n].state in BAD for n in self.waves[0]) \
-            else f"{self.failures} failures over the budget of {self.spec.failure_budget}"
+        if any(self.hosts[n].state in BAD for n in self.waves[0]):
+            where = "the canary"
+        elif any(h.state == TIMED_OUT for h in self.hosts.values()):
+            where = "a host silent past the progress deadline"
+        else:
+            where = f"{self.failures} failures over the budget of {self.spec.failure_budget}"
         return f"{where}: " + "; ".join(bad)
 
     def _advance(self, now: float, online: set[str]) -> list[Action]:
