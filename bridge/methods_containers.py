@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bridge.container_exec import ExecStream
 from bridge.container_logs import LogsStream
 from bridge.container_stats import StatsStream
+from bridge.create_command import AUTOUPDATE_LABEL, create_command
 from bridge.errors import BridgeError, Conflict, NotFound
 from bridge.methods import MethodRegistry
 from bridge.owners import check_owner_param
@@ -21,7 +22,6 @@ from bridge.streams import StreamSource
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
-AUTOUPDATE_LABEL = "io.containers.autoupdate"
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 NS = 1_000_000_000
 
@@ -176,6 +176,11 @@ def spec_of(p: CreateParams) -> dict[str, Any]:
                                 "StartPeriod": int(h.start_period * NS)}
     if p.pod:
         spec["pod"] = p.pod
+    # What `podman create` records: a unit generated with --new rebuilds the container
+    # from it (and so podman auto-update can replace it).
+    command = create_command(p)
+    if command is not None:
+        spec["containerCreateCommand"] = command
     return spec
 
 
