@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bridge.container_exec import ExecStream
 from bridge.container_logs import LogsStream
 from bridge.container_stats import StatsStream
+from bridge.container_stats_all import AllStatsStream
 from bridge.create_command import AUTOUPDATE_LABEL, create_command
 from bridge.errors import BridgeError, Conflict, NotFound
 from bridge.methods import MethodRegistry
@@ -111,6 +112,11 @@ class LogsParams(ContainerRef):
 class StatsParams(ContainerRef):
     follow: bool = False
     interval: int = Field(default=2, ge=1, le=60)
+
+
+class AllStatsParams(Owned):
+    follow: bool = False
+    interval: int = Field(default=3, ge=1, le=60)
 
 
 class ExecParams(ContainerRef):
@@ -260,6 +266,13 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
             return stream
         return await stream.one()
 
+    async def stats_all(p: AllStatsParams) -> dict[str, Any] | StreamSource:
+        podman, _ = podman_of(p.owner)
+        stream = AllStatsStream(podman, follow=p.follow, interval=p.interval)
+        if p.follow:
+            return stream
+        return await stream.one()
+
     async def exec_(p: ExecParams) -> StreamSource:
         podman, uid = podman_of(p.owner)
         return ExecStream(podman, p.name, uid, command=p.command, tty=p.tty, rows=p.rows,
@@ -280,6 +293,8 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
          "a container's log lines; with follow, a stream of new ones"),
         ("containers.stats", stats, StatsParams, viewer,
          "a container's CPU, memory, network, block I/O; with follow, a stream"),
+        ("containers.stats_all", stats_all, AllStatsParams, viewer,
+         "CPU and memory of every running container; with follow, a stream"),
         ("containers.exec", exec_, ExecParams, admin,
          "a process in a container, with a terminal: a stream (websocket only)"),
     ):
