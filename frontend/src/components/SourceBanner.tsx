@@ -19,7 +19,7 @@ export function SourceBanner() {
   const last = [...model.events].reverse().find((e) => e.type === "bridge.source" && lost.includes(e.subject as "podman"));
   const error = typeof last?.data?.error === "string" ? last.data.error : null;
   return (
-    <Banner status="danger" data-testid="source-banner" data-lost={lost.join(" ")} role="status" aria-live="polite">
+    <Banner status="danger" className="pb-banner-wrap" data-testid="source-banner" data-lost={lost.join(" ")} role="status" aria-live="polite">
       The bridge cannot reach {names}{error ? ` (${error})` : ""}; it keeps trying. What you see may be out of date,
       and actions fail until {lost.length > 1 ? "they are" : "it is"} back.
     </Banner>

@@ -84,8 +84,8 @@ function ContainerList() {
                 <Th>Unit</Th>
                 <Th modifier="wrap">Restart policy</Th>
                 <Th modifier="wrap">Uptime</Th>
-                <Th>CPU</Th>
-                <Th>Memory</Th>
+                <Th modifier="fitContent">CPU</Th>
+                <Th modifier="fitContent">Memory</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>
