@@ -33,7 +33,7 @@ def test_losing_podman_shows_a_banner_fails_actions_clearly_and_recovers(
         page: Page, bridge: BridgeProcess, world: World, names: list[str]) -> None:
     name = unique("pbe-running")
     names.append(name)
-    world.podman("run", "-d", "--name", name, SLEEP, "sleep", "1000")
+    world.podman("run", "-d", "--name", name, SLEEP, "sh", "-c", "echo ready; exec sleep 1000")
     login_by_url(page, bridge)
     row = page.get_by_test_id(f"container-row-{name}")
     expect(row).to_have_attribute("data-state", "running")
@@ -54,7 +54,14 @@ def test_losing_podman_shows_a_banner_fails_actions_clearly_and_recovers(
         print(f"\nstop while Podman is away: {toast.inner_text()}")
         axe_clean(page, "podman-lost")
         both_sizes(page, "podman-lost")
-        # A page that reads Podman now shows its error state.
+        # A view that reads Podman now shows its error state: a container's logs, the pods,
+        # the images.
+        page.evaluate(f"location.hash = '#/containers/{name}/logs'")
+        expect(page.get_by_test_id("logs-error")).to_be_visible(timeout=20_000)
+        axe_clean(page, "logs-error")
+        section(page, "pods")
+        expect(page.get_by_test_id("pods-error")).to_be_visible(timeout=20_000)
+        axe_clean(page, "pods-error")
         section(page, "images")
         error = page.get_by_test_id("images-error").or_(page.get_by_test_id("unavailable"))
         expect(error).to_be_visible(timeout=20_000)
@@ -66,6 +73,8 @@ def test_losing_podman_shows_a_banner_fails_actions_clearly_and_recovers(
     # Back: the banner goes, the page fetches its list again, the container still runs.
     expect(banner).to_have_count(0, timeout=30_000)
     expect(page.get_by_test_id("images-table")).to_be_visible(timeout=20_000)
+    page.evaluate(f"location.hash = '#/containers/{name}/logs'")
+    expect(page.get_by_test_id("logs-view")).to_contain_text("ready", timeout=20_000)
     section(page, "containers")
     expect(row).to_have_attribute("data-state", "running")
     expect(page.get_by_test_id(f"container-cpu-{name}")).to_have_attribute(

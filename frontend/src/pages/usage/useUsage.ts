@@ -38,7 +38,13 @@ export function useUsage(owners: readonly string[]): UsageState {
           setByOwner((b) => ({ ...b, [owner]: readUsage(item) }));
           setFailed((f) => (owner in f ? Object.fromEntries(Object.entries(f).filter(([k]) => k !== owner)) : f));
         },
-        onEnd: () => { if (!gone) { setByOwner((b) => ({ ...b, [owner]: new Map() })); again(); } },
+        onEnd: (end) => {
+          if (gone) return;
+          setByOwner((b) => ({ ...b, [owner]: new Map() }));
+          if (end.error) setFailed((f) => ({ ...f, [owner]: `${end.error?.code}: ${end.error?.message}` }));
+          // A limit of the host (a user's Podman on cgroup v1) does not pass by itself.
+          if (end.error?.code !== "not-supported") again();
+        },
       }).then((s) => { if (gone) s.close(); else streams.push(s); }, (err: CallError) => {
         if (gone) return;
         setFailed((f) => ({ ...f, [owner]: `${err.code ?? "failed"}: ${err.message}` }));
