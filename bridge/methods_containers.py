@@ -248,8 +248,17 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def rename(p: RenameParams) -> None:
         podman, _ = podman_of(p.owner)
-        await podman.request("POST", path(p.name, "rename"), params={"name": p.new_name},
-                             what=f"rename container {p.name!r}")
+        try:
+            await podman.request("POST", path(p.name, "rename"), params={"name": p.new_name},
+                                 what=f"rename container {p.name!r}")
+        except BridgeError as exc:
+            # Podman 4 says "already in use" (409); Podman 5's SQLite state says only
+            # "UNIQUE constraint failed: ContainerConfig.Name" (500).
+            if exc.code != "conflict" and ("UNIQUE constraint" in exc.message
+                                           or "already in use" in exc.message):
+                raise Conflict(f"rename container {p.name!r}: the name {p.new_name!r} is "
+                               f"already in use ({exc.message})") from None
+            raise
 
     async def logs(p: LogsParams) -> dict[str, Any] | StreamSource:
         podman, uid = podman_of(p.owner)
