@@ -68,7 +68,7 @@ function ContainerList() {
           </ToolbarContent>
         </Toolbar>
         {!model.loaded ? (
-          <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
+          <EmptyState variant="sm" titleText="Loading the containers…" headingLevel="h2" data-testid="containers-loading" />
         ) : shown.length === 0 ? (
           <EmptyState variant="sm" titleText="No containers" headingLevel="h2" data-testid="containers-empty">
             <EmptyStateBody>{f ? "None matches the filter." : "Podman has no containers."}</EmptyStateBody>
