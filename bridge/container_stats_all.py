@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bridge.container_stats import _unsupported, sample
+from bridge.container_stats import host_limit, sample
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.podman_http_stream import HttpStream
@@ -46,7 +46,7 @@ class AllStatsStream(StreamSource):
         try:
             await self._http.open()
         except BridgeError as exc:
-            raise _unsupported(exc) from None
+            raise host_limit(exc) from None
 
     def samples(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         out = []
@@ -69,7 +69,7 @@ class AllStatsStream(StreamSource):
             if not isinstance(record, dict):
                 continue
             if (err := record_error(record)) is not None:
-                raise _unsupported(BridgeError(f"stats of all containers: {err}"))
+                raise host_limit(BridgeError(f"stats of all containers: {err}"))
             await put({"samples": self.samples(record)})
         return End("eof")
 

@@ -30,7 +30,11 @@ export function RenameDialog({ c, onClose }: { c: Container; onClose: () => void
       await getStore().call("containers.rename", { ...(c.user ? { name: c.id, owner: c.user } : { name: c.name }), new_name: next });
       notify(`Renamed ${c.name} to ${next}`, "success");
       onClose();
-      if (location.hash.startsWith(href("containers", c.name))) location.hash = href("containers", next);
+      // On its own page (any tab): the address follows the name.
+      const page = href("containers", c.name);
+      if (location.hash === page || location.hash.startsWith(page + "/")) {
+        location.hash = href("containers", next) + location.hash.slice(page.length);
+      }
     } catch (err) {
       const e = err as CallError;
       setFailure(`${e.code ?? "failed"}: ${e.message}`);
