@@ -254,10 +254,10 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         except BridgeError as exc:
             # Podman 4 says "already in use" (409); Podman 5's SQLite state says only
             # "UNIQUE constraint failed: ContainerConfig.Name" (500).
-            if exc.code != "conflict" and ("UNIQUE constraint" in exc.message
-                                           or "already in use" in exc.message):
+            # Both messages repeat the container's ID twice; the name is what the user typed.
+            if "UNIQUE constraint" in exc.message or "already in use" in exc.message:
                 raise Conflict(f"rename container {p.name!r}: the name {p.new_name!r} is "
-                               f"already in use ({exc.message})") from None
+                               "already in use") from None
             raise
 
     async def logs(p: LogsParams) -> dict[str, Any] | StreamSource:
