@@ -70,3 +70,8 @@ async def test_every_running_container_in_one_stream(client: BridgeClient) -> No
                 await client.call("containers.remove", {"name": name, "force": True})
             except BridgeError:  # not made if the test failed before it
                 pass
+
+
+async def test_a_viewer_may_read_it(client: BridgeClient) -> None:
+    roles = {m["name"]: (m["role"], m["readonly"]) for m in await client.call("methods.list")}
+    assert roles["containers.stats_all"] == ("viewer", True)
