@@ -15,6 +15,7 @@ import pytest
 
 from bridge.app import Bridge
 from bridge.client import BridgeClient
+from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, SLEEP
 from plugins.unit_generator.plugin import UnitGeneratorPlugin
@@ -145,3 +146,27 @@ async def test_a_new_unit_from_it_runs_and_podman_auto_update_replaces_it(
         world.systemctl("reset-failed", check=False)
         world.podman("rm", "-f", "--ignore", name, check=False)
         world.podman("rmi", "-f", image, check=False)
+
+
+async def test_a_path_the_cli_cannot_say_leaves_no_create_command(
+        world: World, gen_client: BridgeClient) -> None:
+    """A bind mount whose path has ':' and ',' cannot be given to `podman create` (-v splits
+    on ':', --mount on ','): the container is made without a create command, and a --new
+    unit for it is refused as not-supported (the panel then installs a unit that starts it)."""
+    name = unique("ccpath")
+    base = (await world.arun(["mktemp", "-d"])).stdout.strip()
+    odd = f"{base}/a:b,c"
+    await world.arun(["mkdir", odd])
+    try:
+        await gen_client.call("containers.create", {
+            "image": SLEEP, "name": name, "start": False,
+            "volumes": [{"source": odd, "destination": "/data"}]})
+        info = inspect(world, name)
+        assert not info["Config"].get("CreateCommand"), info["Config"].get("CreateCommand")
+        assert any(m["Source"] == odd for m in info["Mounts"]), info["Mounts"]
+        with pytest.raises(BridgeError) as exc:
+            await gen_client.call("units.generate", {"name": name, "new": True})
+        assert exc.value.code == "not-supported" and "create command" in exc.value.message
+    finally:
+        world.podman("rm", "-f", "--ignore", name, check=False)
+        await world.arun(["rm", "-rf", base])
