@@ -54,7 +54,7 @@ def sample(stats: dict[str, Any], prev: dict[str, Any] | None = None) -> dict[st
 CGROUP_V2_ONLY = "only available for cgroup v2"
 
 
-def _unsupported(exc: BridgeError) -> BridgeError:
+def host_limit(exc: BridgeError) -> BridgeError:
     """Rootless Podman reads stats only from cgroup v2: elsewhere it is not a failure of
     the call but a limit of the host."""
     if CGROUP_V2_ONLY in exc.message:
@@ -70,7 +70,7 @@ def _error_of(record: dict[str, Any], name: str) -> BridgeError | None:
     text = err if isinstance(err, str) else str(err.get("message") if isinstance(err, dict)
                                                  else err)
     if CGROUP_V2_ONLY in text:
-        return _unsupported(BridgeError(f"stats of container {name!r}: {text}"))
+        return host_limit(BridgeError(f"stats of container {name!r}: {text}"))
     if "not running" in text or "stopped" in text or "state improper" in text:
         return Conflict(f"stats of container {name!r}: {text}")
     return BridgeError(f"stats of container {name!r}: {text}")
@@ -96,7 +96,7 @@ class StatsStream(StreamSource):
         try:
             await self._http.open()
         except BridgeError as exc:
-            raise _unsupported(exc) from None
+            raise host_limit(exc) from None
 
     async def produce(self, put: Put) -> End:
         prev: dict[str, Any] | None = None

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bridge.container_exec import ExecStream
 from bridge.container_logs import LogsStream
 from bridge.container_stats import StatsStream
+from bridge.container_stats_all import AllStatsStream
+from bridge.create_command import AUTOUPDATE_LABEL, create_command
 from bridge.errors import BridgeError, Conflict, NotFound
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, podman_and_uid, podman_of
@@ -19,7 +21,6 @@ from bridge.streams import StreamSource
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
-AUTOUPDATE_LABEL = "io.containers.autoupdate"
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 NS = 1_000_000_000
 
@@ -106,6 +107,11 @@ class StatsParams(ContainerRef):
     interval: int = Field(default=2, ge=1, le=60)
 
 
+class AllStatsParams(Owned):
+    follow: bool = False
+    interval: int = Field(default=3, ge=1, le=60)
+
+
 class ExecParams(ContainerRef):
     command: list[Annotated[str, Field(max_length=65536)]] = Field(
         default_factory=lambda: ["/bin/sh"], min_length=1)
@@ -169,6 +175,11 @@ def spec_of(p: CreateParams) -> dict[str, Any]:
                                 "StartPeriod": int(h.start_period * NS)}
     if p.pod:
         spec["pod"] = p.pod
+    # What `podman create` records: a unit generated with --new rebuilds the container
+    # from it (and so podman auto-update can replace it).
+    command = create_command(p)
+    if command is not None:
+        spec["containerCreateCommand"] = command
     return spec
 
 
@@ -224,8 +235,17 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def rename(p: RenameParams) -> None:
         podman = podman_of(bridge, p.owner)
-        await podman.request("POST", path(p.name, "rename"), params={"name": p.new_name},
-                             what=f"rename container {p.name!r}")
+        try:
+            await podman.request("POST", path(p.name, "rename"), params={"name": p.new_name},
+                                 what=f"rename container {p.name!r}")
+        except BridgeError as exc:
+            # Podman 4 says "already in use" (409); Podman 5's SQLite state says only
+            # "UNIQUE constraint failed: ContainerConfig.Name" (500).
+            # Both messages repeat the container's ID twice; the name is what the user typed.
+            if "UNIQUE constraint" in exc.message or "already in use" in exc.message:
+                raise Conflict(f"rename container {p.name!r}: the name {p.new_name!r} is "
+                               "already in use") from None
+            raise
 
     async def logs(p: LogsParams) -> dict[str, Any] | StreamSource:
         podman, uid = podman_and_uid(bridge, p.owner)
@@ -238,6 +258,13 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     async def stats(p: StatsParams) -> dict[str, Any] | StreamSource:
         podman, uid = podman_and_uid(bridge, p.owner)
         stream = StatsStream(podman, p.name, uid, follow=p.follow, interval=p.interval)
+        if p.follow:
+            return stream
+        return await stream.one()
+
+    async def stats_all(p: AllStatsParams) -> dict[str, Any] | StreamSource:
+        podman = podman_of(bridge, p.owner)
+        stream = AllStatsStream(podman, follow=p.follow, interval=p.interval)
         if p.follow:
             return stream
         return await stream.one()
@@ -259,6 +286,8 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
          "a container's log lines; with follow, a stream of new ones"),
         ("containers.stats", stats, StatsParams, "viewer",
          "a container's CPU, memory, network, block I/O; with follow, a stream"),
+        ("containers.stats_all", stats_all, AllStatsParams, "viewer",
+         "CPU and memory of every running container; with follow, a stream"),
         ("containers.exec", exec_, ExecParams, "admin",
          "a process in a container, with a terminal: a stream (websocket only)"),
     ))

@@ -2,6 +2,7 @@ import { Suspense, useEffect, useState } from "react";
 import { lazyPage } from "./lazyPage";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { ConnectionBanner } from "./components/ConnectionBanner";
+import { SourceBanner } from "./components/SourceBanner";
 import { LoginForm } from "./components/LoginForm";
 import { Toasts } from "./components/notify";
 import {
@@ -134,7 +135,7 @@ export function App() {
           onPageResize={(_e, { mobileView }) => {
             if (mobileView !== mobile) { setMobile(mobileView); setNavOpen(!mobileView); }
           }}
-          banner={<ConnectionBanner conn={conn} onRetry={() => store.retryNow()} />}>
+          banner={<><ConnectionBanner conn={conn} onRetry={() => store.retryNow()} /><SourceBanner /></>}>
       <ErrorBoundary resetKey={`${remote ?? ""}/${route.section}/${route.args.join("/")}`}>
         {remote !== null && <RemoteHostNote host={remote} />}
         <Suspense fallback={<Bullseye style={{ minHeight: "50vh" }}><Spinner aria-label="Loading the page" /></Bullseye>}>

@@ -12,6 +12,10 @@ export { Content } from "@patternfly/react-core/dist/esm/components/Content/inde
 export {
   DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm,
 } from "@patternfly/react-core/dist/esm/components/DescriptionList/index.js";
+export {
+  Dropdown, DropdownItem, DropdownList,
+} from "@patternfly/react-core/dist/esm/components/Dropdown/index.js";
+export { MenuToggle } from "@patternfly/react-core/dist/esm/components/MenuToggle/index.js";
 export { EmptyState, EmptyStateBody } from "@patternfly/react-core/dist/esm/components/EmptyState/index.js";
 export {
   ActionGroup, Form, FormGroup, FormHelperText,

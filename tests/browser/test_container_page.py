@@ -183,7 +183,7 @@ def test_create_a_container_run_by_its_unit_with_auto_update(
         page: Page, bridge: BridgeProcess, world: World, name: str) -> None:
     """The dialog's "run it from a systemd unit" and auto-update: the container is created,
     its unit generated (--new), installed, enabled and started; the running container is
-    the unit's, labelled for Podman auto-update."""
+    the unit's, labelled for Podman auto-update, and Podman's auto-update lists its unit."""
     unit = f"container-{name}.service"
     try:
         login_by_url(page, bridge)
@@ -207,16 +207,17 @@ def test_create_a_container_run_by_its_unit_with_auto_update(
         assert active == "active", active
         labels = world.podman("inspect", "--format", "{{json .Config.Labels}}", name).stdout
         assert '"io.containers.autoupdate":"local"' in labels, labels
-        # Known limit (docs/choices.md): a container made over Podman's REST API has no
-        # create command, so its unit starts it rather than creating it afresh (--new), and
-        # Podman auto-update cannot replace it; the panel says so.
-        toasts = page.get_by_test_id("toasts")
-        if f'"PODMAN_SYSTEMD_UNIT":"{unit}"' not in labels:
-            expect(toasts).to_contain_text("Auto-update will not replace this container")
-            text = (world.unit_dir / unit).read_text()
-            assert re.search(r"^ExecStart=.*\bstart\b", text, re.M), text
-        else:
-            expect(toasts).to_contain_text("created afresh at each start")
+        # containers.create recorded its create command, so the unit creates the container
+        # afresh at each start (--new): `podman run ... --replace`, which Podman's
+        # auto-update recreates; the running container is the unit's.
+        assert f'"PODMAN_SYSTEMD_UNIT":"{unit}"' in labels, labels
+        expect(page.get_by_test_id("toasts")).to_contain_text("created afresh at each start")
+        text = (world.unit_dir / unit).read_text()
+        exec_start = text.split("ExecStart=", 1)[1].split("\nExecStop", 1)[0]
+        assert re.search(r"\brun\b", exec_start) and "--replace" in exec_start, text
+        fmt = "{{.Unit}} {{.Policy}} {{.Updated}}"
+        dry = world.podman("auto-update", "--dry-run", "--format", fmt).stdout
+        assert f"{unit} local false" in dry, dry
     finally:
         world.systemctl("disable", "--now", unit, check=False)
         (world.unit_dir / unit).unlink(missing_ok=True)

@@ -9,6 +9,7 @@ import { Button, Flex, FlexItem } from "../pf";
 import { href } from "../router";
 import { useAppState } from "../store/hooks";
 import type { Container } from "../store/types";
+import { ContainerMenu } from "./ContainerMenu";
 import { run } from "./notify";
 
 // The dialog (PatternFly's Modal) is not needed for the first page to show.
@@ -28,6 +29,7 @@ const LABELS: Record<Action, string> = {
  * Start / stop / restart (and, on the container's own page, pause / resume / remove); the
  * new state arrives as events, not from the call's answer. Remove asks first (a stop loses nothing).
  * `compact`: icon buttons (in table rows), each with its label as aria-label and tooltip.
+ * Force stop, force restart and rename are in the kebab after them (ContainerMenu).
  */
 export function ContainerActions({ c, compact = false }: { c: Container; compact?: boolean }) {
   const [busy, setBusy] = useState<Action | null>(null);
@@ -67,6 +69,7 @@ export function ContainerActions({ c, compact = false }: { c: Container; compact
         {button("restart", up)}
         {!compact && (c.state === "paused" ? button("unpause", true) : button("pause", c.state === "running"))}
         {!compact && button("remove", true, "danger", true)}
+        <FlexItem><ContainerMenu c={c} /></FlexItem>
       </Flex>
       {confirm && (
         <Suspense fallback={null}><ConfirmDialog title={`Remove ${c.name}?`} action={up ? "Stop and remove" : "Remove"}

@@ -10,6 +10,8 @@ import {
 import { href } from "../router";
 import { useAppState, useNow } from "../store/hooks";
 import { containerList, findContainer, ofOwner, ownerOf, owners, uptime } from "../store/selectors";
+import { UsageCells } from "./usage/UsageCells";
+import { useUsage } from "./usage/useUsage";
 
 // A container's page (logs, console with xterm.js, metrics) and the create dialog are
 // chunks of their own: the list, the first page, loads without them.
@@ -32,6 +34,8 @@ function ContainerList() {
   const [creating, setCreating] = useState(false);
   const all = useMemo(() => containerList(model), [model]);
   const users = useMemo(() => owners(model), [model]);
+  const feeds = useMemo(() => ["", ...users], [users]);
+  const usage = useUsage(feeds);
   const f = filter.trim().toLowerCase();
   const mine = ofOwner(all, owner);
   const shown = f ? mine.filter((c) => c.name.toLowerCase().includes(f) || c.image.toLowerCase().includes(f)) : mine;
@@ -64,7 +68,7 @@ function ContainerList() {
           </ToolbarContent>
         </Toolbar>
         {!model.loaded ? (
-          <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
+          <EmptyState variant="sm" titleText="Loading the containers…" headingLevel="h2" data-testid="containers-loading" />
         ) : shown.length === 0 ? (
           <EmptyState variant="sm" titleText="No containers" headingLevel="h2" data-testid="containers-empty">
             <EmptyStateBody>{f ? "None matches the filter." : "Podman has no containers."}</EmptyStateBody>
@@ -73,22 +77,25 @@ function ContainerList() {
           <Table aria-label="Containers" variant="compact" gridBreakPoint="grid-md" data-testid="containers-table">
             <Thead>
               <Tr>
-                <Th>Name</Th>
+                <Th>Container</Th>
                 {users.length > 0 && <Th>Owner</Th>}
-                <Th>Image</Th>
                 <Th modifier="wrap">State</Th>
                 <Th modifier="wrap">Health</Th>
                 <Th>Unit</Th>
                 <Th modifier="wrap">Restart policy</Th>
                 <Th modifier="wrap">Uptime</Th>
+                <Th modifier="fitContent">CPU</Th>
+                <Th modifier="fitContent">Memory</Th>
                 <Th screenReaderText="Actions" />
               </Tr>
             </Thead>
             <Tbody>
               {shown.map((c) => (
                 <Tr key={c.id} data-testid={`container-row-${c.name}`} data-state={c.state} data-owner={ownerOf(c)}>
-                  <Td dataLabel="Name" modifier="nowrap">
+                  <Td dataLabel="Container" modifier="nowrap">
                     <a href={href("containers", c.user ? c.id : c.name)} data-testid={`container-link-${c.name}`}>{c.name}</a>
+                    {/* the image under the name, as Cockpit's list has it: the row stays one line wide */}
+                    <div className="pb-muted pb-small pb-ellipsis" title={c.image} data-testid={`container-image-${c.name}`}>{c.image}</div>
                   </Td>
                   {users.length > 0 && (
                     <Td dataLabel="Owner" data-testid={`container-owner-${c.name}`}
@@ -96,7 +103,6 @@ function ContainerList() {
                       {ownerOf(c)}
                     </Td>
                   )}
-                  <Td dataLabel="Image" modifier="breakWord" title={c.image}>{c.image}</Td>
                   <Td dataLabel="State">
                     <StateLabel value={c.state} testId={`container-state-${c.name}`} />
                     {c.state === "exited" && c.exit_code !== null && c.exit_code !== 0 &&
@@ -109,6 +115,7 @@ function ContainerList() {
                     {c.restart_count > 0 && <span className="pb-muted"> · {c.restart_count} restarts</span>}
                   </Td>
                   <Td dataLabel="Uptime" modifier="nowrap" data-testid={`container-uptime-${c.name}`}>{uptime(c, now) || "—"}</Td>
+                  <UsageCells c={c} state={usage} />
                   <Td dataLabel="Actions" modifier="fitContent"><ContainerActions c={c} compact /></Td>
                 </Tr>
               ))}

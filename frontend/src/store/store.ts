@@ -426,7 +426,9 @@ export class Store {
   private invalidate(events: BusEvent[]): void {
     for (const [key, spec] of this.specs) {
       if (this.refreshTimers.has(key)) continue;
-      if (!events.some((e) => topicMatches(spec.topics, e.type))) continue;
+      // A source lost or found its peer (Podman's service came back): every result may
+      // have changed, and one that failed meanwhile should be asked for again.
+      if (!events.some((e) => e.type === "bridge.source" || topicMatches(spec.topics, e.type))) continue;
       this.refreshTimers.set(key, setTimeout(() => {
         this.refreshTimers.delete(key);
         this.fetchResource(key);

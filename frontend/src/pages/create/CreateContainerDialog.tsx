@@ -46,8 +46,9 @@ export function CreateContainerDialog({ onClose, image = "", pod = "" }: { onClo
         const install = (fresh: boolean) => store.call<{ installed?: { unit?: string }[] }>("units.install",
           { name: made.name, format: "systemd", new: fresh, enable: true, start: true, force: false });
         // A unit that creates the container afresh at each start (--new) is what Podman
-        // auto-update replaces; it needs the container's create command, which a container
-        // created over Podman's REST API may lack. Then the unit starts this container.
+        // auto-update replaces; it needs the container's create command, which
+        // containers.create records unless the CLI cannot say a param (a path with ':' and
+        // ','). Then the unit starts this very container.
         let fresh = true;
         const r = await install(true).catch((err: CallError) => {
           if (err.code !== "not-supported" || !/create command/.test(err.message)) throw err;

@@ -1,0 +1,72 @@
+import { useState } from "react";
+import {
+  Alert, Button, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter,
+  ModalHeader, TextInput,
+} from "../pf";
+import { href } from "../router";
+import { CallError, getStore } from "../store/store";
+import type { Container } from "../store/types";
+import { notify } from "./notify";
+import { renameProblem } from "./rename";
+
+/**
+ * "Rename container", as Cockpit's: one field; Podman's refusal (the name is taken) is shown
+ * here and keeps what was typed. On the container's own page the address follows the name.
+ */
+export function RenameDialog({ c, onClose }: { c: Container; onClose: () => void }) {
+  const [name, setName] = useState(c.name);
+  const [tried, setTried] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
+  const problem = tried ? renameProblem(name.trim(), c.name) : null;
+
+  async function submit() {
+    setTried(true);
+    const next = name.trim();
+    if (renameProblem(next, c.name)) return;
+    setBusy(true);
+    setFailure(null);
+    try {
+      await getStore().call("containers.rename", { ...(c.user ? { name: c.id, owner: c.user } : { name: c.name }), new_name: next });
+      notify(`Renamed ${c.name} to ${next}`, "success");
+      onClose();
+      // On its own page (any tab): the address follows the name.
+      const page = href("containers", c.name);
+      if (location.hash === page || location.hash.startsWith(page + "/")) {
+        location.hash = href("containers", next) + location.hash.slice(page.length);
+      }
+    } catch (err) {
+      const e = err as CallError;
+      setFailure(`${e.code ?? "failed"}: ${e.message}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal isOpen variant="small" onClose={busy ? undefined : onClose} aria-labelledby="rename-title" data-testid="rename-dialog">
+      <ModalHeader title={`Rename container ${c.name}`} labelId="rename-title" />
+      <ModalBody>
+        <Form id="rename-form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
+          <FormGroup label="New container name" isRequired fieldId="rename-name">
+            <TextInput id="rename-name" value={name} onChange={(_e, v) => setName(v)} isRequired autoFocus
+                       validated={problem ? "error" : "default"} data-testid="rename-name" />
+            {problem && <FormHelperText><HelperText><HelperTextItem variant="error">{problem}</HelperTextItem></HelperText></FormHelperText>}
+          </FormGroup>
+          {c.unit && (
+            <Alert variant="warning" isInline isPlain title={`Its unit ${c.unit} names it by its current name`}>
+              The unit will not find it under the new name: generate the unit again.
+            </Alert>
+          )}
+        </Form>
+        {failure && <Alert variant="danger" isInline title="The container was not renamed" data-testid="rename-error">{failure}</Alert>}
+      </ModalBody>
+      <ModalFooter>
+        <Button variant="primary" type="submit" form="rename-form" isLoading={busy} isDisabled={busy} data-testid="rename-submit">
+          Rename
+        </Button>
+        <Button variant="link" onClick={onClose} isDisabled={busy} data-testid="rename-cancel">Cancel</Button>
+      </ModalFooter>
+    </Modal>
+  );
+}

@@ -1,0 +1,56 @@
+"""The create command containers.create records: each param as the podman CLI reads it
+(the integration test runs such a command through the real CLI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bridge.create_command import create_command, duration
+from bridge.methods_containers import CreateParams
+
+
+def cmd(**params: Any) -> list[str] | None:
+    return create_command(CreateParams.model_validate({"image": "localhost/a:1", **params}))
+
+
+def test_the_least_is_podman_create_image() -> None:
+    assert cmd() == ["podman", "create", "localhost/a:1"]
+    # "no" is Podman's default restart policy: not written, as a user would not type it.
+    assert cmd(restart_policy="no", command=["-x", "y"]) == [
+        "podman", "create", "localhost/a:1", "-x", "y"]
+
+
+@pytest.mark.parametrize("port, flag", [
+    ({"container_port": 80}, "80"),
+    ({"container_port": 80, "host_port": 8080}, "8080:80"),
+    ({"container_port": 53, "protocol": "udp"}, "53/udp"),
+    ({"container_port": 80, "host_ip": "127.0.0.1"}, "127.0.0.1::80"),
+    ({"container_port": 80, "host_port": 8080, "host_ip": "::1"}, "[::1]:8080:80"),
+])
+def test_ports(port: dict[str, Any], flag: str) -> None:
+    assert cmd(ports=[port]) == ["podman", "create", "--publish", flag, "localhost/a:1"]
+
+
+def test_volumes_a_colon_needs_mount_and_a_colon_and_comma_cannot_be_said() -> None:
+    assert cmd(volumes=[{"source": "/a:b", "destination": "/d", "read_only": True}])[2:4] == [
+        "--mount", "type=bind,source=/a:b,destination=/d,ro"]
+    assert cmd(volumes=[{"source": "/a:b,c", "destination": "/d"}]) is None
+    assert cmd(volumes=[{"source": "data", "destination": "/d"}])[2:4] == [
+        "--volume", "data:/d"]
+
+
+def test_entrypoint_health_and_restart() -> None:
+    assert cmd(entrypoint=["/bin/sh"])[2:4] == ["--entrypoint", "/bin/sh"]
+    assert cmd(entrypoint=["/bin/sh", "-c"])[2:4] == ["--entrypoint", '["/bin/sh","-c"]']
+    assert cmd(entrypoint=[])[2:4] == ["--entrypoint", "[]"]
+    assert cmd(health={"command": ["/bin/check"]})[2:] == [
+        "--health-cmd", "/bin/check", "localhost/a:1"]
+    assert cmd(health={"command": ["curl", "-f", "x"], "interval": 0.5})[2:6] == [
+        "--health-cmd", '["curl","-f","x"]', "--health-interval", "500ms"]
+    assert cmd(restart_policy="on-failure", restart_retries=2)[2:4] == [
+        "--restart", "on-failure:2"]
+    assert cmd(auto_update="registry", labels={"a": "b"})[2:6] == [
+        "--label", "a=b", "--label", "io.containers.autoupdate=registry"]
+    assert duration(30) == "30s" and duration(2.5) == "2500ms"
