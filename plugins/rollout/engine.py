@@ -243,13 +243,19 @@ class Rollout:
         actions: list[Action] = []
         while True:
             wave = self.waves[self.wave]
+            # Room counts every host under update, not only this wave's: in the last wave
+            # a host caught up from an earlier one may still be on probation. The canary
+            # wave is as large as asked.
+            room = len(wave) if self.wave == 0 else self.spec.max_unavailable - sum(
+                1 for h in self.hosts.values() if h.state == UPDATING)
             for name in wave:
                 h = self.hosts[name]
                 if h.state in (PENDING, DEFERRED):
-                    if name in online:
+                    if name in online and room > 0:
                         actions.append(self._ask(name, h, now))
+                        room -= 1
                     else:
-                        h.state = DEFERRED
+                        h.state = DEFERRED  # asked when it is back and there is room
             busy = [n for n in wave if self.hosts[n].state == UPDATING]
             if busy:
                 return actions

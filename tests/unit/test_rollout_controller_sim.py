@@ -91,6 +91,10 @@ async def run_scenario(n: int, canary: int, max_unavailable: int, budget: int,
 # update with max_unavailable 2), and the rollout ended "done" with a timed-out host.
 @example(n=17, canary=1, max_unavailable=2, budget=1, bad=set(), seed=15402966, crash_p=0.3,
          offline_p=0.1)
+# A host of the last wave that came back while one caught up from an earlier wave was on
+# probation was asked at once: 2 under update with max_unavailable 1.
+@example(n=4, canary=1, max_unavailable=1, budget=0, bad=set(), seed=34824, crash_p=0.0,
+         offline_p=0.1)
 @example(n=16, canary=1, max_unavailable=2, budget=1, bad=set(), seed=15402966, crash_p=0.3,
          offline_p=0.1)
 @settings(max_examples=150, deadline=None,
