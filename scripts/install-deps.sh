@@ -28,9 +28,11 @@ cd "$(dirname "$0")/.."
 # (debian13 on a Debian 12 machine, debian12 on a Debian 13 one; bridge/sandbox/flavours.py).
 # stress-ng: `make test-stress` saturates the CPUs with it; libfaketime: the clock-jump fault.
 # nats-server: the fleet's engine (NATS JetStream; 2.9.10 on Debian 12 is the floor).
+# openssl: `podbridge serve --tls` makes its certificate with it; curl: a world test asks
+# Podman's socket with it (neither comes with a minimal Debian 13).
 debs=(python3 python3-venv podman runc netavark aardvark-dns iptables catatonit
       docker-registry busybox-static skopeo dbus systemd uidmap chromium iproute2 nodejs npm
-      debootstrap stress-ng libfaketime nats-server)
+      debootstrap stress-ng libfaketime nats-server openssl curl)
 release=$(. /etc/os-release 2>/dev/null && echo "${ID:-?} ${VERSION_ID:-?} ${VERSION_CODENAME:-}")
 codename=${release##* }
 case "$codename" in
