@@ -36,7 +36,8 @@ debs=(python3 python3-venv podman runc netavark aardvark-dns iptables catatonit
 release=$(. /etc/os-release 2>/dev/null && echo "${ID:-?} ${VERSION_ID:-?} ${VERSION_CODENAME:-}")
 codename=${release##* }
 case "$codename" in
-    bookworm) ;;
+    # Debian 12: Podman 4.3.1's rootless network is slirp4netns (a Recommends of podman).
+    bookworm) debs+=(slirp4netns) ;;
     # Debian 13: crun is Podman's default runtime, pasta its rootless network; the debian13
     # world boots the machine's own systemd 257 and Podman 5 with journald as the events
     # backend, so journald's Podman events need nothing more.

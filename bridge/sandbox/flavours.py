@@ -83,8 +83,10 @@ class Flavour:
 
 
 FLAVOURS: dict[str, Flavour] = {
+    # slirp4netns: Podman 4.3.1's rootless network (on a bookworm machine a Recommends of
+    # podman; a built tree has no Recommends).
     "debian12": Flavour("debian12", "bookworm", "12", runtime="runc", journald=False,
-                        native_quadlet=None),
+                        native_quadlet=None, packages=(*_COMMON_PACKAGES, "slirp4netns")),
     # Podman 5 warns about cgroup v1 on every command; these machines run v1 controllers.
     "debian13": Flavour("debian13", "trixie", "13", runtime="crun", journald=True,
                         native_quadlet="/usr/lib/systemd/system-generators/"
