@@ -23,9 +23,14 @@ echo "make run: no systemd manager answers on this machine's D-Bus."
 echo "make run: booting the podbridge test world in $WORLD (its own systemd, D-Bus, Podman"
 echo "          and registry, with demo containers) and serving against it."
 "$BIN/podbridge" sandbox down "$WORLD" >/dev/null 2>&1 || true
-# PODBRIDGE_FLAVOUR=debian13: the world runs Debian 13's systemd 257 and Podman 5
-# (built once with debootstrap); debian12 (the default) Debian 12's systemd 252 and 4.3.1.
-"$BIN/podbridge" sandbox up "$WORLD" --demo --flavour "${PODBRIDGE_FLAVOUR:-debian12}"
+# PODBRIDGE_FLAVOUR=debian13: the world runs Debian 13's systemd 257 and Podman 5;
+# debian12 Debian 12's systemd 252 and 4.3.1. By default the machine's own Debian's (it
+# boots the machine's own systemd and Podman; debian12 on anything else): the other one
+# is a tree built once with debootstrap.
+flavour=${PODBRIDGE_FLAVOUR:-$("$BIN/python" -c \
+    'from bridge.sandbox.flavours import host_flavour; print(host_flavour())')}
+echo "make run: the $flavour world (PODBRIDGE_FLAVOUR=debian12|debian13 picks one)"
+"$BIN/podbridge" sandbox up "$WORLD" --demo --flavour "$flavour"
 cleanup() { "$BIN/podbridge" sandbox down "$WORLD" || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

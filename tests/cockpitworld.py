@@ -6,7 +6,10 @@
   into the world's folder (never into the machine's /usr/local/share).
 - :class:`CockpitWS`: Debian's cockpit-ws with ``--local-session`` (a session as root, no
   login) started inside the world's mount and pid namespaces, so it sees the world's /run:
-  its Podman page and podbridge's page then talk to the world's Podman and bridge.
+  its Podman page and podbridge's page then talk to the world's Podman and bridge. The
+  world's own Cockpit runs: the machine's in a world on the machine's Debian (Cockpit 287
+  on Debian 12), the tree's in a world on a built root filesystem (Cockpit 337 and
+  cockpit-podman 108 in debian13).
 - :class:`UnixBridge`: ``podbridge serve --listen unix:WORLD/run/podbridge/podbridge.sock``,
   which is /run/podbridge/podbridge.sock inside the world, where the page looks.
 """
@@ -43,11 +46,19 @@ PACKAGE_DIR = "/cockpit/podbridge"      # under the staged data dir
 BRIDGE_CONFIG = "[plugins.auto_update]\ntls_verify = false\n"
 
 
-def cockpit_missing() -> str | None:
+def cockpit_missing(world: World | None = None) -> str | None:
+    """Why Cockpit cannot run in ``world`` (None: on the machine), or None. A world on
+    the machine's own Debian runs the machine's Cockpit (scripts/install-deps.sh); a world
+    on a built root filesystem its own (the tree's, bridge.sandbox.rootfs)."""
     for path, package in ((COCKPIT_WS, "cockpit-ws"), (COCKPIT_BRIDGE, "cockpit-bridge"),
                           (COCKPIT_PODMAN, "cockpit-podman")):
-        if not path.exists():
-            return f"{path} is missing (Debian package {package})"
+        if world is None:
+            there = path.exists()
+        else:
+            there = world.run(["test", "-e", str(path)], check=False).returncode == 0
+        if not there:
+            where = "on this machine" if world is None else f"in the {world.flavour} world"
+            return f"{path} is missing {where} (Debian package {package})"
     return None
 
 

@@ -88,6 +88,13 @@ mount -n --bind "$ROOT/etc-containers" /etc/containers
 # ROOT: its /etc/systemd/system is the unit folder the bridge writes into.
 mount -n --bind "$ROOT/etc-systemd" /etc/systemd
 mount -n --bind "$ROOT/var-lib-systemd" /var/lib/systemd
+# The persistent journal: on a machine that runs the world's Debian itself (debian13 on a
+# Debian 13 host) the world's journald would write into the machine's journal, and every
+# such world's Podman read the others' events from it.
+if [ -d /var/log/journal ]; then
+    mkdir -p "$ROOT/var-log-journal"
+    mount -n --bind "$ROOT/var-log-journal" /var/log/journal
+fi
 hostname {hostname}
 {enter_rootfs}
 {extra_late}

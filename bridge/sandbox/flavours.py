@@ -35,6 +35,11 @@ _SBIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _COMMON_PACKAGES = ("systemd", "dbus", "podman", "runc", "crun", "conmon", "netavark",
                     "aardvark-dns", "iptables", "catatonit", "uidmap", "passt", "skopeo",
                     "ca-certificates")
+# Cockpit in every built tree: the browser tests run the world's own Cockpit inside it, as
+# on a host of that release (a tree's binaries need the tree's libraries, so the machine's
+# Cockpit cannot run in it). Installed with apt after debootstrap, not by --include:
+# debootstrap cannot configure trixie's dconf-service, which Cockpit pulls in.
+_APT_PACKAGES = ("cockpit-ws", "cockpit-bridge", "cockpit-system", "cockpit-podman")
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class Flavour:
     # Curated unit folders (packages under bridge/sandbox) beyond the common "units".
     unit_sets: tuple[str, ...] = ()
     packages: tuple[str, ...] = _COMMON_PACKAGES
+    # Installed in a built tree with apt (in a chroot, no recommends) after debootstrap.
+    apt_packages: tuple[str, ...] = _APT_PACKAGES
     # The environment of everything run inside (units and commands).
     env: dict[str, str] = field(default_factory=dict)
 
@@ -76,8 +83,10 @@ class Flavour:
 
 
 FLAVOURS: dict[str, Flavour] = {
+    # slirp4netns: Podman 4.3.1's rootless network (on a bookworm machine a Recommends of
+    # podman; a built tree has no Recommends).
     "debian12": Flavour("debian12", "bookworm", "12", runtime="runc", journald=False,
-                        native_quadlet=None),
+                        native_quadlet=None, packages=(*_COMMON_PACKAGES, "slirp4netns")),
     # Podman 5 warns about cgroup v1 on every command; these machines run v1 controllers.
     "debian13": Flavour("debian13", "trixie", "13", runtime="crun", journald=True,
                         native_quadlet="/usr/lib/systemd/system-generators/"
@@ -133,6 +142,16 @@ def host_codename() -> str:
     if rel.get("ID") != "debian" and "debian" not in rel.get("ID_LIKE", ""):
         return ""
     return rel.get("VERSION_CODENAME", "")
+
+
+def host_flavour() -> str:
+    """The flavour of the machine's own Debian (debian13 on trixie), else the default: the
+    world that boots the machine's own systemd and Podman, with no tree to build."""
+    codename = host_codename()
+    for flav in FLAVOURS.values():
+        if flav.suite == codename:
+            return flav.name
+    return DEFAULT
 
 
 def flavour_unavailable_reason(name: str | Flavour | None) -> str | None:

@@ -1,16 +1,22 @@
 """A flavour's root filesystem: built once with debootstrap, cached, shared read-only.
 
 The tree lives under ``cache_root()/rootfs-FLAVOUR-KEY``; KEY hashes the suite, the
-package list and this recipe, so a changed list builds a new tree (and removes the old
-one). A world never writes into it: it boots on an overlay whose upper layer is in the
-world's own folder (see :mod:`bridge.sandbox.boot`). Two worlds asking at once build it
-once (a lock file), and a half-built tree is never used (built aside, then renamed).
+package lists (debootstrap's and apt's) and this recipe, so a changed list builds a new
+tree (and removes the old one). A world never writes into it: it boots on an overlay
+whose upper layer is in the world's own folder (see :mod:`bridge.sandbox.boot`). Two
+worlds asking at once build it once (a lock file), and a half-built tree is never used
+(built aside, then renamed).
 
 Every tree also carries podbridge's Python: a virtualenv at :data:`VENV` made by the
 tree's own python3 with podbridge's runtime dependencies (pyproject.toml) installed from
 PyPI, so that ``podbridge`` runs inside the world as it would on a host of that release
 (the checkout itself is bound read-only into each world: see
 :mod:`bridge.sandbox.python`). The dependency list is part of KEY.
+
+Packages whose maintainer scripts debootstrap cannot run (Cockpit's: trixie's
+dconf-service fails to configure under debootstrap) are installed after it with apt in a
+chroot of the tree (:attr:`Flavour.apt_packages`), with a ``policy-rc.d`` that starts no
+service, as a Debian image build does.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from bridge.sandbox.flavours import Flavour
 
 logger = logging.getLogger(__name__)
 
-RECIPE_VERSION = "2"
+RECIPE_VERSION = "3"
 # podbridge's virtualenv inside every built tree (its python is the tree's python3).
 VENV = "/opt/podbridge/venv"
 # What a virtualenv needs in the tree beyond the flavour's packages.
@@ -107,8 +113,8 @@ def packages(flavour: Flavour) -> list[str]:
 
 
 def key(flavour: Flavour) -> str:
-    text = "\n".join([RECIPE_VERSION, flavour.suite, *packages(flavour), "--",
-                      *requirements()])
+    text = "\n".join([RECIPE_VERSION, flavour.suite, *packages(flavour), "-- apt",
+                      *sorted(flavour.apt_packages), "--", *requirements()])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -186,13 +192,65 @@ def _build(flavour: Flavour, tree: Path, timeout: float) -> None:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
         raise RootfsError(f"debootstrap of {flavour.suite} failed ({done.returncode}); see "
                           f"{log}: {' | '.join(tail)}")
+    if flavour.apt_packages:
+        _apt(flavour, work, log, timeout)
     _venv(flavour, work, log, timeout)
-    # apt's downloaded packages are of no use to a world (about 80 MB).
+    # apt's downloaded packages and indexes are of no use to a world (about 170 MB).
     for deb in (work / "var" / "cache" / "apt" / "archives").glob("*.deb"):
         deb.unlink()
+    for index in (work / "var" / "lib" / "apt" / "lists").glob("*_*"):
+        index.unlink()
     (work / ".podbridge-rootfs").write_text(" ".join(argv) + "\n")
     work.rename(tree)
     logger.info("built the %s root filesystem in %.0fs", flavour, time.monotonic() - started)
+
+
+# What apt and pip may need from the machine's environment to reach the mirror and an
+# index (a proxy, a mirror); local find-links and file:// indexes are the machine's, not
+# the tree's.
+_PROXY_ENV = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+              "NO_PROXY")
+_PIP_ENV = (*_PROXY_ENV, "PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT")
+
+# Run in a mount namespace of its own, apt inside the tree (chroot) against the mirror
+# debootstrap wrote into the tree's sources.list. policy-rc.d: a package's postinst starts
+# no service (none could run in a chroot; cockpit-ws's only enables cockpit.socket, which a
+# world never loads: its units come from SYSTEMD_UNIT_PATH).
+_APT_SCRIPT = """\
+set -eu
+T="$1"; shift
+mount -n --rbind /dev "$T/dev"
+mount -n -t proc proc "$T/proc"
+printf '#!/bin/sh\\nexit 101\\n' > "$T/usr/sbin/policy-rc.d"
+chmod 755 "$T/usr/sbin/policy-rc.d"
+chroot "$T" apt-get -q -o Acquire::Retries=3 update
+chroot "$T" apt-get -q -y -o Acquire::Retries=3 install --no-install-recommends "$@"
+chroot "$T" apt-get clean
+rm -f "$T/usr/sbin/policy-rc.d"
+"""
+
+
+def _apt(flavour: Flavour, work: Path, log: Path, timeout: float) -> None:
+    """The flavour's :attr:`~Flavour.apt_packages` into the tree being built."""
+    started = time.monotonic()
+    env = {"PATH": _PATH, "LANG": "C.UTF-8", "HOME": "/root",
+           "DEBIAN_FRONTEND": "noninteractive"}
+    env |= {k: v for k in _PROXY_ENV if (v := os.environ.get(k, ""))}
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", _APT_SCRIPT,
+            "sh", str(work), *flavour.apt_packages]
+    with log.open("a") as out:
+        out.write(f"\n--- apt install {' '.join(flavour.apt_packages)}\n")
+        out.flush()
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                              env=env, timeout=timeout, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(work, ignore_errors=True)
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise RootfsError(f"apt-get install of {' '.join(flavour.apt_packages)} in the "
+                          f"{flavour} root filesystem failed ({done.returncode}); see {log}: "
+                          f"{' | '.join(tail)}")
+    logger.info("apt-get install in the %s root filesystem: %.0fs", flavour,
+                time.monotonic() - started)
 
 
 # Run inside the tree (chroot) in a mount namespace of its own: its /dev and /proc for
@@ -214,10 +272,6 @@ chroot "$T" {venv}/bin/pip install --no-cache-dir --disable-pip-version-check \\
 rm -rf "$T/run/podbridge-ca"
 """
 
-# What pip may need from the machine's environment to reach an index (a proxy, a mirror);
-# local find-links and file:// indexes are the machine's, not the tree's.
-_PIP_ENV = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-            "PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT")
 
 
 def _venv(flavour: Flavour, work: Path, log: Path, timeout: float) -> None:

@@ -23,6 +23,7 @@ Layout of ``root``::
     etc-containers/ bound over /etc/containers inside
     storage/        Podman's graph root
     var-tmp/        bound over /var/tmp inside (/tmp inside is a tmpfs)
+    var-log-journal/ bound over /var/log/journal inside (where the machine has one)
     cgroupfs/       private mount points of the cgroup hierarchies the machine does not
                     mount (net_cls, perf_event, ...), while booting or cleaning them
     registry/       the registry's config, data and log
@@ -385,7 +386,7 @@ class World:
         elif self.root.exists() and any(self.root.iterdir()):
             raise WorldError(f"{self.root} is not empty and holds no world: refusing to use it")
         for sub in ("etc-systemd/system", "lib-units", "run", "etc-containers", "storage",
-                    "var-tmp", "var-lib-systemd", "log"):
+                    "var-tmp", "var-lib-systemd", "var-log-journal", "log"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.root / "unit-dir").write_text(f"{self.unit_dir}\n")
 

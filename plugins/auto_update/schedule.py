@@ -32,15 +32,16 @@ class CalendarError(ValueError):
 def parse_calendar(text: str) -> list[datetime]:
     """The elapses (aware, UTC) in ``systemd-analyze calendar`` output, in order.
 
-    For each ``Next elapse:`` / ``Iter. #N:`` line, the ``(in UTC):`` line that follows it
-    (printed when the local zone is not UTC) is the one used. ``never`` ends the list.
+    For each ``Next elapse:`` / ``Iter. #N:`` line (``Iteration #N:`` since systemd 257),
+    the ``(in UTC):`` line that follows it (printed when the local zone is not UTC) is the
+    one used. ``never`` ends the list.
     """
     values: list[str] = []
     for line in text.splitlines():
         key, sep, value = line.strip().partition(": ")
         if not sep:
             continue
-        if key == "Next elapse" or key.startswith("Iter. #"):
+        if key == "Next elapse" or key.startswith(("Iter. #", "Iteration #")):
             values.append(value.strip())
         elif key == "(in UTC)" and values:
             values[-1] = value.strip()

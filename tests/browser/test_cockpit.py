@@ -32,15 +32,9 @@ from tests.cockpitworld import (
 )
 from tests.helpers import unique
 
-# Cockpit runs inside the world from the machine's own packages (cockpit-ws 287 and its
-# bridge, entered with nsenter). debian13's tree carries no Cockpit, and the machine's
-# binaries need Debian 12's libraries: running these in debian13 means trixie's
-# cockpit-ws, cockpit-bridge and cockpit-podman in every debian13 tree, and trixie's Cockpit
-# shell and Podman page checked against these tests. Not done yet: debootstrap --include
-# of them fails (dconf-service; see docs/choices.md).
-pytestmark = pytest.mark.flavours(
-    "debian12", why="Cockpit runs in the world from the machine's Debian 12 packages; the "
-    "debian13 tree has no Cockpit of its own (trixie's Cockpit packages not added to it yet)")
+# Cockpit runs inside the world, the world's own: on debian12 (this machine's Debian) the
+# machine's cockpit-ws 287 and its C bridge; on debian13 the trixie tree's Cockpit 337
+# (Python bridge) and cockpit-podman 108 (bridge.sandbox.flavours: apt_packages).
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAME = 'iframe[name="cockpit1:localhost/podbridge"]'
@@ -49,8 +43,8 @@ USER = "nobody"   # a user with no administrative access, in every Debian
 
 
 @pytest.fixture(autouse=True)
-def _needs_cockpit() -> None:
-    if reason := cockpit_missing():
+def _needs_cockpit(world: World) -> None:
+    if reason := cockpit_missing(world):
         pytest.skip(f"no Cockpit: {reason}")
 
 

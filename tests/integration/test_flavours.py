@@ -1,8 +1,9 @@
 """Each flavour of the world runs what the README's "Tested with" table says it does.
 
 The table is read from README.md and compared with what the world itself reports: its
-os-release, `systemctl --version`, Podman's /version and /libpod/info, and which
-Quadlet generator makes a unit from a file in /etc/containers/systemd.
+os-release, `systemctl --version`, Podman's /version and /libpod/info, which Quadlet
+generator makes a unit from a file in /etc/containers/systemd, and the Cockpit packages
+installed in it (what tests/browser/test_cockpit.py runs).
 """
 
 from __future__ import annotations
@@ -70,6 +71,13 @@ def test_the_world_runs_what_the_readme_says(world: World) -> None:
     quadlet = row["quadlet"].lower()
     assert ("podman's own" in quadlet) == compat.native_quadlet == bool(
         world.flavour.native_quadlet)
+    # The world's own Cockpit (the machine's where the world runs the machine's Debian, the
+    # tree's otherwise), as Debian packaged it: the upstream part of each version.
+    found = dict(line.split("=", 1) for line in world.run(
+        ["dpkg-query", "-W", "-f=${Package}=${Version}\n", "cockpit-ws", "cockpit-podman"]
+    ).stdout.split())
+    assert row["cockpit / cockpit-podman"] == " / ".join(
+        found[p].split("-")[0] for p in ("cockpit-ws", "cockpit-podman"))
 
 
 def test_the_readme_names_every_flavour() -> None:

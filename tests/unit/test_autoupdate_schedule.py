@@ -30,6 +30,16 @@ Normalized form: *-*-* 00:00:00
        From now: 1 day 10h left
 """
 
+# systemd 257 (Debian 13) says "Iteration #N" where 252 said "Iter. #N"; captured from
+# `systemd-analyze calendar --iterations=2 --base-time=@1767268800 '*-*-* 00/6:00:00'`.
+UTC_OUTPUT_257 = """\
+Normalized form: *-*-* 00/6:00:00
+    Next elapse: Thu 2026-01-01 18:00:00 UTC
+       From now: 10 months 27 days ago
+   Iteration #2: Fri 2026-01-02 00:00:00 UTC
+       From now: 10 months 27 days ago
+"""
+
 NEVER_OUTPUT = """\
   Original form: 2001-01-01
 Normalized form: 2001-01-01 00:00:00
@@ -48,6 +58,11 @@ def test_parse_utc() -> None:
 def test_parse_local_zone_uses_the_utc_lines() -> None:
     assert parse_calendar(CET_OUTPUT) == [datetime(2026, 11, 28, 23, tzinfo=UTC),
                                           datetime(2026, 11, 29, 23, tzinfo=UTC)]
+
+
+def test_parse_systemd_257s_iterations() -> None:
+    assert parse_calendar(UTC_OUTPUT_257) == [datetime(2026, 1, 1, 18, tzinfo=UTC),
+                                              datetime(2026, 1, 2, 0, tzinfo=UTC)]
 
 
 def test_parse_never() -> None:

@@ -53,6 +53,23 @@ def test_cache_key_follows_the_package_list(monkeypatch: pytest.MonkeyPatch,
     assert rootfs.path_of(flav).name.startswith("rootfs-debian13-")
 
 
+def test_cache_key_follows_the_apt_package_list() -> None:
+    """Cockpit, installed with apt after debootstrap, is in every built tree; a changed
+    apt list builds a new tree, as a changed debootstrap list does."""
+    for name in flavours.FLAVOURS:
+        flav = flavours.get(name)
+        assert {"cockpit-ws", "cockpit-bridge", "cockpit-podman"} <= set(flav.apt_packages)
+        assert not set(flav.apt_packages) & set(rootfs.packages(flav))
+    flav = flavours.get("debian13")
+    more = dataclasses.replace(flav, apt_packages=(*flav.apt_packages, "strace"))
+    assert rootfs.key(flav) != rootfs.key(more)
+    assert rootfs.key(flav) == rootfs.key(dataclasses.replace(
+        flav, apt_packages=tuple(reversed(flav.apt_packages))))
+    # The same name in the other list is another recipe.
+    moved = dataclasses.replace(flav, packages=(*flav.packages, "strace"))
+    assert rootfs.key(moved) != rootfs.key(more)
+
+
 def test_cache_key_follows_podbridges_dependencies(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tree's virtualenv holds pyproject.toml's dependencies: a changed list, a new tree;
     python3 and its venv module are in every tree."""
@@ -106,3 +123,14 @@ def test_containers_conf_per_flavour(tmp_path: Path) -> None:
     # Podman's own defaults (journald) where journald runs.
     assert 'runtime = "crun"' in new and "events_logger" not in new
     assert "log_driver" not in new and 'firewall_driver = "iptables"' in new
+
+
+def test_make_run_picks_the_machines_own_flavour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` boots the world of the machine's Debian (its own systemd and Podman, no
+    tree to build); on anything else the default."""
+    monkeypatch.delenv(flavours.ROOTFS_ENV, raising=False)
+    for codename, name in (("trixie", "debian13"), ("bookworm", "debian12"),
+                           ("", flavours.DEFAULT), ("forky", flavours.DEFAULT)):
+        monkeypatch.setattr(flavours, "host_codename", lambda c=codename: c)
+        assert flavours.host_flavour() == name
+        assert flavours.get(name).uses_host_root() == (codename in ("trixie", "bookworm"))

@@ -149,7 +149,9 @@ def world() -> Iterator[World]:
         for member, extra in (("a", []), ("b", ["--requires", f"{w.pod}-a"])):
             _podman("create", "--runtime", "runc", "--pod", w.pod, "--name",
                     f"{w.pod}-{member}", *extra, "-e", "M=1 %", IMAGE, "sleep", "100")
-        w.pod_inspect = json.loads(_podman("pod", "inspect", w.pod).stdout)
+        pod = json.loads(_podman("pod", "inspect", w.pod).stdout)
+        # Podman 5 (a Debian 13 machine) prints a list, 4.3.1 the one object.
+        w.pod_inspect = pod[0] if isinstance(pod, list) else pod
         ids = [c["Id"] for c in w.pod_inspect["Containers"]]
         w.pod_members = json.loads(_podman("inspect", *ids).stdout)
         yield w

@@ -60,7 +60,13 @@ export interface CockpitChannel {
   close(options?: unknown): void;
   addEventListener(type: "ready", fn: () => void): void;
   addEventListener(type: "message", fn: (ev: unknown, data: string | Uint8Array) => void): void;
-  addEventListener(type: "close", fn: (ev: unknown, options: { problem?: string }) => void): void;
+  addEventListener(type: "close", fn: (ev: unknown, options: ChannelClose) => void): void;
+}
+
+/** What a channel's close message carries (the problem code, and the bridge's text). */
+export interface ChannelClose {
+  problem?: string;
+  message?: string;
 }
 
 export interface Cockpit {
@@ -73,6 +79,23 @@ export function cockpitSockets(uid: number | null): string[] {
   const paths = ["/run/podbridge/podbridge.sock"];
   if (uid !== null && uid !== 0) paths.push(`/run/user/${uid}/podbridge/podbridge.sock`);
   return paths;
+}
+
+/**
+ * The close problem of a stream channel to a unix socket, as Cockpit 287's C bridge names
+ * it: "not-found" (no socket there, or nobody listening) and "access-denied". Cockpit's
+ * Python bridge (Debian 13's 337) says "not-found" only for a refused connection and
+ * "terminated" for every other failure to connect, with the OS error as the message
+ * ("[Errno 2] No such file or directory", "[Errno 13] Permission denied").
+ */
+export function channelProblem(options: ChannelClose | null | undefined): string | null {
+  const problem = options?.problem ?? null;
+  const message = options?.message ?? "";
+  if (problem === "terminated") {
+    if (/\[Errno 2\]|No such file or directory/.test(message)) return "not-found";
+    if (/\[Errno 13\]|Permission denied/.test(message)) return "access-denied";
+  }
+  return problem;
 }
 
 /** What a Cockpit channel's close problem means to a user of the page. */
@@ -126,7 +149,7 @@ export class CockpitTransport implements Transport {
     });
     ch.addEventListener("close", (_ev, options) => {
       if (this.channel !== ch || this.closed) return;
-      let problem = options?.problem ?? null;
+      let problem = channelProblem(options);
       // Refused by the system socket and none of the user's: the refusal is the news.
       if (!this.open && (problem === "access-denied" || this.refused)) {
         this.refused = true;
