@@ -74,6 +74,20 @@ class PodmanCompat:
             return None
 
     @property
+    def events_file_resends_after_rotation(self) -> bool:
+        """With the file events logger, a stream reading across a rotation of the log is
+        fed the log's kept half again (Podman reopens the new file at its start). Before
+        4.5 (containers/podman 408e764, "no duplicates when streaming during a log
+        rotation"); since then Podman skips the kept half itself."""
+        return not self.at_least(4, 5)
+
+    @property
+    def events_since_stream_follows_rotation(self) -> bool:
+        """A stream asked ``since=`` (or ``until=``) follows the log across a rotation.
+        Before 4.5 it does not reopen the rotated file: it ends when the log rotates."""
+        return self.at_least(4, 5)
+
+    @property
     def inspect_shows_stopped_by_user(self) -> bool:
         """``State.StoppedByUser`` in a container's inspect, true after ``podman stop`` or
         ``kill`` and false after a crash: Podman 5. There a user's stop writes ``died``

@@ -44,8 +44,14 @@ class _UnixConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self._path)
+        except BaseException:
+            # Not yet ours to close through ``close()``: closed here, or it would live on
+            # in the traceback until the garbage collector found it.
+            sock.close()
+            raise
         self.sock = sock
 
 
@@ -75,26 +81,57 @@ class EventReader:
         return len(self.lines)
 
     async def open(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self._request)
-        self._thread = threading.Thread(target=self._pump, name="podman-events",
-                                        daemon=True)
+        """Ask Podman for the stream; return once it answered. Cancelled meanwhile, the
+        request ends on its thread and ``close()`` (which the caller owes) waits for it."""
+        loop = self._loop = asyncio.get_running_loop()
+        answered: asyncio.Future[None] = loop.create_future()
+        self._thread = threading.Thread(target=self._run, args=(answered,),
+                                        name="podman-events", daemon=True)
         self._thread.start()
+        await answered
+
+    def _run(self, answered: asyncio.Future[None]) -> None:
+        """The thread: the request, then the pump."""
+        error: BaseException | None = None
+        try:
+            self._request()
+        except BaseException as exc:
+            error = exc
+        if error is None and self._closing:
+            error = StreamError("podman events: closed")
+        self._settle(answered, error)
+        if error is None:
+            self._pump()
+        else:
+            self._ended = True
+            self._close_conn()
+
+    def _settle(self, answered: asyncio.Future[None], error: BaseException | None) -> None:
+        def settle() -> None:
+            if answered.done():           # open() was cancelled
+                return
+            if error is None:
+                answered.set_result(None)
+            else:
+                answered.set_exception(error)
+
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):   # the loop closed meanwhile
+                loop.call_soon_threadsafe(settle)
 
     def _request(self) -> None:
         params = {"stream": "true"}
         if self.since is not None:
             params["since"] = self.since
-        conn = _UnixConnection(self.socket_path, self.connect_timeout)
+        conn = self._conn = _UnixConnection(self.socket_path, self.connect_timeout)
         try:
             conn.request("GET", f"{API}/events?{urlencode(params)}")
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
-            conn.close()
             raise StreamError(f"podman events: {exc}") from None
         if resp.status >= 400:
             body = resp.read().decode(errors="replace")
-            conn.close()
             try:
                 message = json.loads(body).get("message") or body
             except (ValueError, AttributeError):
@@ -104,7 +141,12 @@ class EventReader:
         # Podman answered: from here on a read waits for as long as the stream lives.
         if conn.sock is not None:
             conn.sock.settimeout(None)
-        self._conn, self._resp = conn, resp
+        self._resp = resp
+
+    def _close_conn(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            conn.close()
 
     def _pump(self) -> None:
         assert self._resp is not None
@@ -152,12 +194,14 @@ class EventReader:
             await self._wake.wait()
 
     async def close(self) -> None:
+        """End the stream and its thread; nothing it opened stays open."""
         self._closing = True
         conn = self._conn
-        if conn is not None and conn.sock is not None:
+        sock = conn.sock if conn is not None else None
+        if sock is not None:
             with contextlib.suppress(OSError):
-                conn.sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 10)
-        if conn is not None:
-            conn.close()
+            # A request still under way ends within its connect timeout and sees _closing.
+            await asyncio.to_thread(self._thread.join, self.connect_timeout + 10)
+        self._close_conn()

@@ -12,9 +12,18 @@ share the ID and can share a time. Keys are remembered for far more events than 
 file holds, so every repeat is recognised, and an event that merely carries an older time
 (a container's death stamped when it died, a clock that jumped back) is never mistaken
 for one. The stream is read on a thread (:mod:`bridge.podman_stream`) so that a busy
-loop never lets the rotation overtake the reader. A rotation that replays nothing the
-reader had seen means the reader was behind the cut: a gap is suspected, counted, and the
-state is listed again.
+loop never lets the rotation overtake the reader. A gap is suspected, counted, and the
+state listed again when Podman shows that it cut what the bridge had not read: a rotation
+during the stream that replays nothing the reader had seen (Podman before 4.5 feeds the
+kept half again: none of it seen means the reader was behind the cut), or a resumed
+stream whose first event is not one the bridge had (the log no longer reaches back to
+where the bridge stood).
+
+A resumed stream asks for events from a little before the newest one seen: Podman stamps
+an event when it makes it and writes it once it holds the log's lock, so with concurrent
+callers the log is not in time order, and ``since=`` (strictly after) from the newest
+time seen skips an event stamped earlier but written later. Before 4.5 a ``since=``
+stream also ends at the next rotation, so on a busy host the bridge resumes often.
 """
 
 from __future__ import annotations
@@ -69,6 +78,9 @@ NON_LABEL_ATTRIBUTES = frozenset({"image", "name", "podId", "containerExitCode",
 # judged: it is taken for a repeat (and counted).
 DEDUP_KEYS = 65_536
 ROTATION = "log-rotation"
+# How far before the newest event seen a resumed stream starts (what comes again is
+# dropped as a repeat): far more than an event waits for the events log's lock.
+RESUME_OVERLAP_NS = 5_000_000_000
 
 
 def translate_podman_event(raw: dict[str, Any], compat: PodmanCompat | None = None,
@@ -135,7 +147,9 @@ class PodmanSource:
         self.gaps_suspected = 0     # rotations that overtook the reader, lines dropped
         self.rotations = 0
         self._dups_since_rotation = 0
-        self._live_ns = 0           # rotations before this are history, not news
+        self._connection_ns = 0     # when this stream was asked for: older rotations are
+        self._reopens = True        # history; this stream follows the log's rotations
+        self._awaiting_overlap = False  # a resumed stream must begin with a seen event
         self._reader: EventReader | None = None
         self._resync_task: asyncio.Task[None] | None = None
         self._tasks = TaskOwner(f"{type(self).__name__}")
@@ -169,19 +183,27 @@ class PodmanSource:
             return
         self.events_read += 1
         type_, subject, data, time_ns = parsed
-        if not self._is_new(raw, time_ns):
+        new = self._is_new(raw, time_ns)
+        if self._awaiting_overlap:
+            self._awaiting_overlap = False
+            if new:
+                self._gap("the resumed stream began after what the bridge had read")
+        if not new:
             return
-        if type_ == f"system.{ROTATION}" and time_ns >= self._live_ns:
+        if type_ == f"system.{ROTATION}" and time_ns >= self._connection_ns:
             self._rotated()
         self.last_ns = max(self.last_ns, time_ns)
         self.bus.publish(type_, SOURCE_PODMAN, subject, data, time=data["time"])
 
     def _rotated(self) -> None:
-        """Podman rotated its log and the reader was fed the kept half again: a rotation
-        that repeated nothing means the kept half began after what the reader had read,
-        and what lay between was cut."""
+        """Podman rotated its log during this stream. Where it feeds the kept half again
+        (before 4.5), a rotation that repeated nothing means the kept half began after what
+        the reader had read, and what lay between was cut. Podman 4.5 and later skip the
+        kept half themselves: nothing to judge by."""
         self.rotations += 1
-        if self._dups_since_rotation == 0:
+        judged = self._reopens and (self.compat is None
+                                    or self.compat.events_file_resends_after_rotation)
+        if judged and self._dups_since_rotation == 0:
             self._gap("the events log rotated past the reader")
         self._dups_since_rotation = 0
 
@@ -222,28 +244,45 @@ class PodmanSource:
         the tail and skip what was written while the bridge was away -- after a reboot,
         the refresh that the boot's first Podman command writes before the bridge is back.
         """
-        ns = max(self.last_ns, self.first_open_ns)
-        if not ns:
+        ns = self.resume_since_ns()
+        if ns is None:
             return None
         return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+
+    def resume_since_ns(self) -> int | None:
+        """:meth:`resume_since` in nanoseconds: ``RESUME_OVERLAP_NS`` before the newest
+        event seen (events are not written in time order), never before the first stream
+        was asked for (what came before it, the state listed then holds)."""
+        if self.last_ns:
+            return max(self.last_ns - RESUME_OVERLAP_NS, self.first_open_ns)
+        return self.first_open_ns or None
+
+    def _seen_after(self, ns: int) -> bool:
+        """Whether an event stamped after ``ns`` is among those remembered."""
+        return any(t > ns for t in reversed(self._seen.values()))
 
     async def run(self) -> None:
         backoff = Backoff()
         while True:
+            since_ns = self.resume_since_ns()
             reader = EventReader(self.podman.path, self.resume_since())
             try:
                 asked_ns = time.time_ns()
                 await reader.open()
                 self.first_open_ns = self.first_open_ns or asked_ns
                 self._reader = reader
+                self._connection_ns = asked_ns
+                self._dups_since_rotation = 0
                 # Podman has answered: only now is a re-list of the state race-free, as
                 # events that happen during the re-list arrive on the stream as well.
                 # Once per connection: the Podman behind the socket may have changed.
                 self.compat = await self.podman.compat(refresh=True)
+                self._reopens = since_ns is None or \
+                    self.compat.events_since_stream_follows_rotation
+                self._awaiting_overlap = since_ns is not None and self._seen_after(since_ns)
                 self._set_connected(True)
                 backoff.reset()
                 await self.state.resync_podman(self.podman)
-                self._live_ns = self._live_ns or time.time_ns()
                 dropped = handled = 0
                 async for line in reader:
                     handled += 1

@@ -9,17 +9,22 @@ user's for the length of one ``connect()`` (a unix socket connects at once), swi
 and authenticates claiming the user's uid. The connection is the user's from then on:
 systemd's user manager answers it as it answers ``systemctl --user``.
 
-While the ids are switched, every thread of the process runs with them (glibc applies
-setresuid to all threads); the window is one system call.
+The switch is the calling thread's alone. Linux keeps credentials per thread, but glibc's
+``seteuid``/``setegid`` (and so Python's) change them in every thread of the process, as
+POSIX asks: while they were switched, the Podman event reader's thread connecting to the
+user's ``podman.sock`` through a folder of root's got EACCES, and its socket leaked
+(debian12's world, one run in four). So the connect runs on a short thread of its own that
+switches only itself with the raw ``setresgid``/``setresuid`` system calls, and ends.
 """
 
 from __future__ import annotations
 
-import contextlib
+import ctypes
 import logging
 import os
+import platform
 import socket
-from collections.abc import Iterator
+import threading
 from typing import Any
 
 from dbus_fast import BusType
@@ -29,21 +34,52 @@ from dbus_fast.auth import AuthExternal
 logger = logging.getLogger(__name__)
 
 
-@contextlib.contextmanager
-def effective_ids(uid: int, gid: int) -> Iterator[None]:
-    """Run the block with effective uid/gid ``uid``/``gid`` (root only), then back."""
+# (setresuid, setresgid) system call numbers: x86_64's own table, and the generic table
+# of the newer architectures.
+_SETRES_CALLS = {"x86_64": (117, 119), "aarch64": (147, 149), "riscv64": (147, 149)}
+_KEEP = -1  # setres*id: leave this id as it is
+
+
+def _thread_setres(call: int, effective: int) -> None:
+    """Set the calling thread's effective uid or gid (``call``), not the process's."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(ctypes.c_long(call), ctypes.c_long(_KEEP), ctypes.c_long(effective),
+                    ctypes.c_long(_KEEP)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def connect_as(sock: socket.socket, address: Any, uid: int, gid: int) -> None:
+    """``sock.connect(address)`` with effective uid/gid ``uid``/``gid`` (root only), on a
+    thread of its own: no other thread of the process ever runs with the user's ids."""
+    calls = _SETRES_CALLS.get(platform.machine())
+    if calls is None:
+        raise OSError(f"switching one thread's ids is not known on {platform.machine()}")
+    setresuid, setresgid = calls
     old_uid, old_gid = os.geteuid(), os.getegid()
-    os.setegid(gid)
-    try:
-        os.seteuid(uid)
-    except BaseException:
-        os.setegid(old_gid)
-        raise
-    try:
-        yield
-    finally:
-        os.seteuid(old_uid)
-        os.setegid(old_gid)
+    failure: list[BaseException] = []
+
+    def switch_and_connect() -> None:
+        # A failure to switch back ends with this thread, whose ids die with it.
+        try:
+            _thread_setres(setresgid, gid)
+            try:
+                _thread_setres(setresuid, uid)
+                try:
+                    sock.connect(address)
+                finally:
+                    _thread_setres(setresuid, old_uid)
+            finally:
+                _thread_setres(setresgid, old_gid)
+        except BaseException as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=switch_and_connect, name=f"connect-as-{uid}",
+                              daemon=True)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
 
 
 class _Connected(socket.socket):
@@ -78,8 +114,7 @@ class UserMessageBus(MessageBus):
                 folder = os.open(os.path.dirname(address) or ".", os.O_PATH | os.O_DIRECTORY)
                 target = f"/proc/self/fd/{folder}/{os.path.basename(address)}"
             try:
-                with effective_ids(*self._as_ids):
-                    sock.connect(target)
+                connect_as(sock, target, *self._as_ids)
             finally:
                 if folder >= 0:
                     os.close(folder)

@@ -91,7 +91,7 @@ async def test_a_rotation_that_repeats_nothing_is_a_suspected_gap() -> None:
     event mean the reader was past the cut; none mean what lay between was cut."""
     bus = Bus()
     source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
-    source._live_ns = 1
+    source._connection_ns = 1
     tags = [{"Type": "image", "Action": "tag", "timeNano": 1716120001000000000 + i,
              "Actor": {"ID": "img", "Attributes": {"name": f"localhost/a:{i}"}}}
             for i in range(4)]
@@ -123,7 +123,66 @@ def test_resume_point_of_the_podman_stream() -> None:
     assert source.resume_since() is None
     source.first_open_ns = 1_700_000_000_000_000_007
     assert source.resume_since() == "1700000000.000000007"
-    source.last_ns = 1_700_000_005_120_000_000
-    assert source.resume_since() == "1700000005.120000000"
+    # Five seconds before the newest event seen: Podman's log is not in time order.
+    source.last_ns = 1_700_000_009_120_000_000
+    assert source.resume_since() == "1700000004.120000000"
+    source.last_ns = 1_700_000_003_000_000_000   # but never before the first stream
+    assert source.resume_since() == "1700000000.000000007"
     source.last_ns = 1_600_000_000_000_000_000   # an event stamped before the first stream
     assert source.resume_since() == "1700000000.000000007"
+
+
+def _tags(n: int, start: int = 1716120001000000000) -> list[dict[str, object]]:
+    return [{"Type": "image", "Action": "tag", "timeNano": start + i,
+             "Actor": {"ID": "img", "Attributes": {"name": f"localhost/a:{i}"}}}
+            for i in range(n)]
+
+
+async def _settle(source: PodmanSource) -> None:
+    source.stop()
+    if source._resync_task is not None:
+        await asyncio.gather(source._resync_task, return_exceptions=True)
+
+
+async def test_a_resumed_stream_must_begin_with_an_event_already_read() -> None:
+    """Resumed from before the newest event seen, Podman's first event is one the bridge
+    had: when it is not, the log no longer reaches back that far (a gap)."""
+    bus = Bus()
+    source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
+    tags = _tags(6)
+    for t in tags[:4]:
+        source.handle(t)
+    since = source.resume_since_ns()
+    assert since is not None and source._seen_after(since)
+    source._awaiting_overlap = True      # as run() sets it for a resumed stream
+    for t in tags[2:]:                   # the overlap, then what is new
+        source.handle(t)
+    assert source.metrics()["gaps_suspected"] == 0
+    assert source.duplicates == 2
+    source._awaiting_overlap = True
+    source.handle(_tags(1, start=1716120009000000000)[0] | {
+        "Actor": {"ID": "img", "Attributes": {"name": "localhost/b:0"}}})
+    assert source.metrics()["gaps_suspected"] == 1
+    await _settle(source)
+
+
+async def test_rotations_are_judged_only_where_podman_resends_the_kept_half() -> None:
+    """A ``since=`` stream of Podman 4.3 ends at a rotation instead of reopening (its
+    rotation events are history), and Podman 4.5+ skips the kept half itself: neither
+    rotation says anything about a gap."""
+    from bridge.podman_compat import PodmanCompat
+
+    assert PodmanCompat("4.3.1").events_file_resends_after_rotation
+    assert not PodmanCompat("4.3.1").events_since_stream_follows_rotation
+    assert not PodmanCompat("4.5.0").events_file_resends_after_rotation
+    assert PodmanCompat("5.4.2").events_since_stream_follows_rotation
+    for compat, reopens in ((PodmanCompat("4.3.1"), False), (PodmanCompat("5.4.2"), True)):
+        bus = Bus()
+        source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
+        source.compat, source._reopens, source._connection_ns = compat, reopens, 1
+        for t in _tags(3):
+            source.handle(t)
+        source.handle(_rotation(1716120005000000000))    # nothing repeated before it
+        assert source.metrics()["rotations"] == 1
+        assert source.metrics()["gaps_suspected"] == 0, compat
+        await _settle(source)
