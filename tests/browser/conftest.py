@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from bridge.sandbox import World, unavailable_reason
+from bridge.sandbox.fleet import Fleet
 from bridge.sandbox.registry import free_port
 from tests.helpers import ServedBridge, checked_world
 
@@ -216,3 +217,32 @@ def context(browser: Any) -> Iterator[Any]:
 @pytest.fixture
 def page(context: Any) -> Any:
     return context.new_page()
+
+
+@pytest.fixture
+def names(world: World) -> Iterator[list[str]]:
+    """Container names; whatever the test made under them is removed afterwards."""
+    made: list[str] = []
+    try:
+        yield made
+    finally:
+        if made:
+            world.podman("rm", "-f", "--ignore", "-t", "0", *made, check=False)
+
+
+@pytest.fixture(scope="module")
+def viewer(fleet: Fleet, panel: Path, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[BridgeProcess]:
+    """A bridge on TCP (for the browser), on h1's world, joined as host 'viewer' of the
+    module's ``fleet`` (a module-scoped fixture each fleet test module defines)."""
+    assert fleet.nats is not None
+    b = BridgeProcess(fleet.host("h1").world(), tmp_path_factory.mktemp("viewer") / "state",
+                      panel)
+    servers = ", ".join(f'"{u}"' for u in fleet.nats.urls)
+    b.config.write_text(BRIDGE_CONFIG + f'[fleet]\nservers = [{servers}]\nhost = "viewer"\n'
+                        "heartbeat_interval = 1.0\noffline_after = 3.0\n")
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()

@@ -6,9 +6,7 @@ showed, and recovers once the cause is gone, without a reload."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from bridge.sandbox import World
@@ -16,17 +14,6 @@ from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
 from tests.browser.panel import axe_clean, both_sizes, login_by_url, section
 from tests.helpers import unique
-
-
-@pytest.fixture
-def names(world: World) -> Iterator[list[str]]:
-    """Container names; whatever the test made under them is removed afterwards."""
-    made: list[str] = []
-    try:
-        yield made
-    finally:
-        if made:
-            world.podman("rm", "-f", "--ignore", "-t", "0", *made, check=False)
 
 
 def test_losing_podman_shows_a_banner_fails_actions_clearly_and_recovers(

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from bridge.sandbox.fleet import Fleet
 from bridge.sandbox.images import SLEEP
-from tests.browser.conftest import BRIDGE_CONFIG, BridgeProcess
+from tests.browser.conftest import BridgeProcess
 from tests.browser.panel import axe_clean, login_by_url, screenshot, section
 from tests.helpers import unique
 
@@ -30,22 +29,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         yield f
     finally:
         f.down()
-
-
-@pytest.fixture(scope="module")
-def viewer(fleet: Fleet, panel: Path, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[BridgeProcess]:
-    assert fleet.nats is not None
-    b = BridgeProcess(fleet.host("h1").world(), tmp_path_factory.mktemp("viewer") / "state",
-                      panel)
-    servers = ", ".join(f'"{u}"' for u in fleet.nats.urls)
-    b.config.write_text(BRIDGE_CONFIG + f'[fleet]\nservers = [{servers}]\nhost = "viewer"\n'
-                        "heartbeat_interval = 1.0\noffline_after = 3.0\n")
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 def state_on(fleet: Fleet, host: str, name: str) -> str:

@@ -5,9 +5,7 @@ grace period: SIGKILL at once) and Rename (Podman's refusal shown in the dialog)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from bridge.sandbox import World
@@ -15,17 +13,6 @@ from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
 from tests.browser.panel import axe_clean, both_sizes, login_by_url, wait_until
 from tests.helpers import unique
-
-
-@pytest.fixture
-def names(world: World) -> Iterator[list[str]]:
-    """Container names; whatever the test made under them is removed afterwards."""
-    made: list[str] = []
-    try:
-        yield made
-    finally:
-        if made:
-            world.podman("rm", "-f", "--ignore", "-t", "0", *made, check=False)
 
 
 def percent(text: str) -> float:
