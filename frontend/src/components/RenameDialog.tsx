@@ -4,10 +4,11 @@ import {
   ModalHeader, TextInput,
 } from "../pf";
 import { href } from "../router";
-import { CallError, getStore } from "../store/store";
+import { getStore } from "../store/store";
 import type { Container } from "../store/types";
 import { notify } from "./notify";
 import { renameProblem } from "./rename";
+import { useSubmit } from "./useSubmit";
 
 /**
  * "Rename container", as Cockpit's: one field; Podman's refusal (the name is taken) is shown
@@ -16,17 +17,14 @@ import { renameProblem } from "./rename";
 export function RenameDialog({ c, onClose }: { c: Container; onClose: () => void }) {
   const [name, setName] = useState(c.name);
   const [tried, setTried] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<string | null>(null);
+  const { busy, failure, run } = useSubmit();
   const problem = tried ? renameProblem(name.trim(), c.name) : null;
 
   async function submit() {
     setTried(true);
     const next = name.trim();
     if (renameProblem(next, c.name)) return;
-    setBusy(true);
-    setFailure(null);
-    try {
+    await run(async () => {
       await getStore().call("containers.rename", { ...(c.user ? { name: c.id, owner: c.user } : { name: c.name }), new_name: next });
       notify(`Renamed ${c.name} to ${next}`, "success");
       onClose();
@@ -35,12 +33,7 @@ export function RenameDialog({ c, onClose }: { c: Container; onClose: () => void
       if (location.hash === page || location.hash.startsWith(page + "/")) {
         location.hash = href("containers", next) + location.hash.slice(page.length);
       }
-    } catch (err) {
-      const e = err as CallError;
-      setFailure(`${e.code ?? "failed"}: ${e.message}`);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -4,9 +4,10 @@ import {
   Alert, Button, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter,
   ModalHeader, TextInput,
 } from "../../pf";
-import { CallError, getStore } from "../../store/store";
+import { getStore } from "../../store/store";
 import { toCreateParams, validate, emptyForm, type PortRow } from "../create/createOptions";
 import { PortsEditor } from "../create/Editors";
+import { useSubmit } from "../../components/useSubmit";
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -15,8 +16,7 @@ export function CreatePodDialog({ onClose, onCreated }: { onClose: () => void; o
   const [name, setName] = useState("");
   const [ports, setPorts] = useState<PortRow[]>([]);
   const [tried, setTried] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<string | null>(null);
+  const { busy, failure, run } = useSubmit();
   const portErrors = validate({ ...emptyForm("x"), ports });
   const nameError = !name ? "A pod needs a name" : NAME_RE.test(name) ? null : "Letters, digits, _ . - (not first)";
   const errors = tried ? { ...portErrors, ...(nameError ? { name: nameError } : {}) } : {};
@@ -24,20 +24,13 @@ export function CreatePodDialog({ onClose, onCreated }: { onClose: () => void; o
   async function submit() {
     setTried(true);
     if (nameError || Object.keys(portErrors).length) return;
-    setBusy(true);
-    setFailure(null);
-    try {
+    await run(async () => {
       const p = toCreateParams({ ...emptyForm("x"), ports }).ports;
       await getStore().call("pods.create", p ? { name, ports: p } : { name });
       notify(`Created pod ${name}`, "success");
       onCreated();
       onClose();
-    } catch (err) {
-      const e = err as CallError;
-      setFailure(`${e.code ?? "failed"}: ${e.message}`);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -4,9 +4,10 @@ import {
   Alert, Button, FlexItem, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter,
   ModalHeader, TextInput,
 } from "../../pf";
-import { CallError, getStore } from "../../store/store";
+import { getStore } from "../../store/store";
 import { RowsEditor } from "../create/RowsEditor";
 import { toVolumeParams, validateVolume, type LabelRow } from "./volumes";
+import { useSubmit } from "../../components/useSubmit";
 
 function Problem({ text }: { text?: string }) {
   return text ? <FormHelperText><HelperText><HelperTextItem variant="error">{text}</HelperTextItem></HelperText></FormHelperText> : null;
@@ -18,8 +19,7 @@ export function CreateVolumeDialog({ onClose, onCreated }: { onClose: () => void
   const [driver, setDriver] = useState("local");
   const [labels, setLabels] = useState<LabelRow[]>([]);
   const [tried, setTried] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<string | null>(null);
+  const { busy, failure, run } = useSubmit();
   const form = { name, driver, labels };
   const problems = validateVolume(form);
   const errors = tried ? problems : {};
@@ -27,19 +27,12 @@ export function CreateVolumeDialog({ onClose, onCreated }: { onClose: () => void
   async function submit() {
     setTried(true);
     if (Object.keys(problems).length) return;
-    setBusy(true);
-    setFailure(null);
-    try {
+    await run(async () => {
       const made = await getStore().call<{ name?: string }>("volumes.create", toVolumeParams(form));
       notify(`Created volume ${made?.name ?? name}`, "success");
       onCreated();
       onClose();
-    } catch (err) {
-      const e = err as CallError;
-      setFailure(`${e.code ?? "failed"}: ${e.message}`);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
