@@ -336,6 +336,11 @@ async def _outbox_empty(c: BridgeClient) -> bool:
 
 async def test_a_host_down_and_back(fleet: Fleet) -> None:
     async with client(fleet, "h1") as c:
+        async def h2_online() -> bool:
+            rows = {r["host"]: r for r in await c.call("fleet.hosts")}
+            return "h2" in rows and bool(rows["h2"]["online"])
+
+        await wait_until(h2_online, "h2 online before it goes down")
         fleet.stop_bridge("h2")
         try:
             async def h2_offline() -> bool:
@@ -349,11 +354,15 @@ async def test_a_host_down_and_back(fleet: Fleet) -> None:
         finally:
             fleet.start_bridge("h2")
 
-        async def h2_online() -> bool:
-            rows = {r["host"]: r for r in await c.call("fleet.hosts")}
-            return bool(rows["h2"]["online"])
-
         await wait_until(h2_online, "h2 back online")
+
+        # Online is h2's heartbeat; its Podman stream opens on its own schedule, and a
+        # fresh bridge follows Podman from the moment its stream opens, not before.
+        async def h2_follows_podman() -> bool:
+            status = await c.call("fleet.call", {"host": "h2", "method": "bridge.status"})
+            return bool(status["podman"]["connected"])
+
+        await wait_until(h2_follows_podman, "h2's Podman source connected")
         async with collecting(c, ["image.*"], fleet=True) as seen:
             repo = tag_events(fleet.host("h2").world(), 1)
             await wait_until(lambda: len(subjects_of(seen, repo)) >= 2, "h2's events again")
