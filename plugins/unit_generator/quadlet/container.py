@@ -7,7 +7,7 @@ import os
 import re
 
 from plugins.unit_generator.quadlet import options as opt
-from plugins.unit_generator.quadlet.keys import SERVICE, UNIT
+from plugins.unit_generator.quadlet.keys import SERVICE
 from plugins.unit_generator.quadlet.model import (
     Cmdline,
     Context,
@@ -111,12 +111,9 @@ def _add_pod(unit: UnitFile, service: UnitFile, ctx: Context, cmd: Cmdline) -> N
         return
     if not pod.endswith(".pod"):
         raise QuadletError(f"pod {pod} is not Quadlet based")
-    info = ctx.units.get(pod)
-    if info is None:
-        raise QuadletError(f"quadlet pod unit {pod} does not exist")
+    info = opt.depend_on(pod, service, ctx, f"quadlet pod unit {pod} does not exist",
+                         how="BindsTo")
     cmd.add("--pod", info.resource_name)
-    service.add(UNIT, "BindsTo", info.service_file_name)
-    service.add(UNIT, "After", info.service_file_name)
     # The pod's service Wants= its containers, except templates (nothing to name).
     if not is_template(unit) and unit.lookup_bool_default(GROUP, "StartWithPod", True):
         info.containers_to_start.append(service.filename)

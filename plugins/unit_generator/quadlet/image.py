@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 
 from plugins.unit_generator.quadlet import options as opt
-from plugins.unit_generator.quadlet.keys import SERVICE
-from plugins.unit_generator.quadlet.model import Context, Conversion, QuadletError, base_command
+from plugins.unit_generator.quadlet.model import (
+    Context,
+    Conversion,
+    QuadletError,
+    UnitInfo,
+    base_command,
+)
 from plugins.unit_generator.quadlet.parser import UnitFile
-from plugins.unit_generator.quadlet.service import default_oneshot, init_service
+from plugins.unit_generator.quadlet.service import init_service, run_once
 
 logger = logging.getLogger(__name__)
 
@@ -24,34 +29,30 @@ _ARTIFACT_STRING_FLAGS = {
 
 
 def convert_image(unit: UnitFile, ctx: Context) -> Conversion:
-    service, info = init_service(unit, "Image", ctx)
-    image = unit.lookup("Image", "Image")
-    if not image:
-        raise QuadletError("no Image key specified")
-    cmd = base_command(unit, "Image", ctx)
-    cmd.add("image", "pull")
-    opt.add_strings(unit, "Image", _IMAGE_STRING_FLAGS, cmd)
-    opt.add_bools(unit, "Image", {"AllTags": "--all-tags", "TLSVerify": "--tls-verify"}, cmd)
-    opt.add_podman_args(unit, "Image", cmd)
-    cmd.add(image)
-    service.add_cmdline(SERVICE, "ExecStart", cmd.args)
-    default_oneshot(service, remain_after_exit=True)
+    service, info, image = _pull(unit, "Image", _IMAGE_STRING_FLAGS,
+                                 {"AllTags": "--all-tags", "TLSVerify": "--tls-verify"}, ctx)
     info.resource_name = unit.lookup("Image", "ImageTag") or image
     return Conversion(service)
 
 
 def convert_artifact(unit: UnitFile, ctx: Context) -> Conversion:
-    service, info = init_service(unit, "Artifact", ctx)
-    artifact = unit.lookup("Artifact", "Artifact")
-    if not artifact:
-        raise QuadletError("no Artifact key specified")
-    cmd = base_command(unit, "Artifact", ctx)
-    cmd.add("artifact", "pull")
-    opt.add_strings(unit, "Artifact", _ARTIFACT_STRING_FLAGS, cmd)
-    opt.add_bools(unit, "Artifact", {"Quiet": "--quiet", "TLSVerify": "--tls-verify"}, cmd)
-    opt.add_podman_args(unit, "Artifact", cmd)
-    cmd.add(artifact)
-    service.add_cmdline(SERVICE, "ExecStart", cmd.args)
-    default_oneshot(service, remain_after_exit=True)
+    service, info, artifact = _pull(unit, "Artifact", _ARTIFACT_STRING_FLAGS,
+                                    {"Quiet": "--quiet", "TLSVerify": "--tls-verify"}, ctx)
     info.resource_name = artifact
     return Conversion(service)
+
+
+def _pull(unit: UnitFile, group: str, strings: dict[str, str], bools: dict[str, str],
+          ctx: Context) -> tuple[UnitFile, UnitInfo, str]:
+    """The oneshot service that runs ``podman image|artifact pull`` once, for the
+    ``group`` (``Image`` or ``Artifact``) of ``unit``; with its info and what it pulls."""
+    service, info = init_service(unit, group, ctx)
+    name = unit.lookup(group, group)
+    if not name:
+        raise QuadletError(f"no {group} key specified")
+    cmd = base_command(unit, group, ctx)
+    cmd.add(group.lower(), "pull")
+    opt.add_strings(unit, group, strings, cmd)
+    opt.add_bools(unit, group, bools, cmd)
+    run_once(unit, group, service, cmd, name)
+    return service, info, name

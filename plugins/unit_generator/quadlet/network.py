@@ -9,7 +9,7 @@ from plugins.unit_generator.quadlet.keys import SERVICE
 from plugins.unit_generator.quadlet.model import Context, Conversion, QuadletError, base_command
 from plugins.unit_generator.quadlet.naming import resource_name
 from plugins.unit_generator.quadlet.parser import UnitFile
-from plugins.unit_generator.quadlet.service import default_oneshot, init_service
+from plugins.unit_generator.quadlet.service import init_service, run_once
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,6 @@ def convert_network(unit: UnitFile, ctx: Context) -> Conversion:
         raise QuadletError("cannot set gateway or range without subnet")
 
     warnings = opt.add_key_vals(unit, GROUP, {"Options": "--opt", "Label": "--label"}, cmd)
-    opt.add_podman_args(unit, GROUP, cmd)
-    cmd.add(name)
-    service.add_cmdline(SERVICE, "ExecStart", cmd.args)
-    default_oneshot(service, remain_after_exit=True)
+    run_once(unit, GROUP, service, cmd, name)
     info.resource_name = name
     return Conversion(service, warnings)

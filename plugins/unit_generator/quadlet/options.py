@@ -7,12 +7,24 @@ import os
 import re
 
 from plugins.unit_generator.quadlet.keys import SERVICE, UNIT
-from plugins.unit_generator.quadlet.model import Cmdline, Context, QuadletError
+from plugins.unit_generator.quadlet.model import Cmdline, Context, QuadletError, UnitInfo
 from plugins.unit_generator.quadlet.parser import UnitFile
 
 logger = logging.getLogger(__name__)
 
 _URL = re.compile(r"^((https?)|(git)://)|(github\.com/).+$")
+
+
+def depend_on(name: str, service: UnitFile, ctx: Context, missing: str,
+              how: str = "Requires") -> UnitInfo:
+    """The Quadlet unit ``name`` (``missing`` when there is none), which ``service`` then
+    ``Requires=`` (or ``how``) and comes ``After=``."""
+    info = ctx.units.get(name)
+    if info is None:
+        raise QuadletError(missing)
+    service.add(UNIT, how, info.service_file_name)
+    service.add(UNIT, "After", info.service_file_name)
+    return info
 
 
 def is_url(text: str) -> bool:
@@ -104,13 +116,9 @@ def add_networks(unit: UnitFile, group: str, service: UnitFile, ctx: Context,
         is_network = name.endswith(".network")
         is_container = name.endswith(".container")
         if is_network or is_container:
-            info = ctx.units.get(name)
-            if info is None:
-                raise QuadletError(f"requested Quadlet unit {name} was not found")
+            info = depend_on(name, service, ctx, f"requested Quadlet unit {name} was not found")
             if not info.resource_name:
                 raise QuadletError(f"cannot get the resource name of {name}")
-            service.add(UNIT, "Requires", info.service_file_name)
-            service.add(UNIT, "After", info.service_file_name)
             if has_options:
                 if is_container:
                     raise QuadletError("extra options are not supported when joining another "

@@ -14,7 +14,7 @@ from plugins.unit_generator.quadlet.keys import (
     UNIT_DEPENDENCY_KEYS,
     extension,
 )
-from plugins.unit_generator.quadlet.model import Context, QuadletError, UnitInfo
+from plugins.unit_generator.quadlet.model import Cmdline, Context, QuadletError, UnitInfo
 from plugins.unit_generator.quadlet.parser import UnitFile
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,14 @@ def default_oneshot(service: UnitFile, remain_after_exit: bool) -> None:
         service.set(SERVICE, "Type", "oneshot")
     if remain_after_exit and service.lookup(SERVICE, "RemainAfterExit") is None:
         service.set(SERVICE, "RemainAfterExit", "yes")
+
+
+def run_once(unit: UnitFile, group: str, service: UnitFile, cmd: Cmdline, name: str) -> None:
+    """``ExecStart=`` ``cmd``, the group's ``PodmanArgs=`` and ``name`` in a oneshot service
+    that remains after it exits: how a volume, network, image or artifact is made once."""
+    cmd.add(*unit.lookup_all_args(group, "PodmanArgs"), name)
+    service.add_cmdline(SERVICE, "ExecStart", cmd.args)
+    default_oneshot(service, remain_after_exit=True)
 
 
 def set_kill_mode(service: UnitFile) -> None:

@@ -7,7 +7,7 @@ import logging
 
 from plugins.unit_generator.quadlet.keys import UNIT
 from plugins.unit_generator.quadlet.model import Cmdline, Context, QuadletError
-from plugins.unit_generator.quadlet.options import absolute_path
+from plugins.unit_generator.quadlet.options import absolute_path, depend_on
 from plugins.unit_generator.quadlet.parser import SPACE, UnitFile
 
 logger = logging.getLogger(__name__)
@@ -93,24 +93,16 @@ def storage_source(unit: UnitFile, service: UnitFile, source: str, ctx: Context,
         service.add_escaped(UNIT, "RequiresMountsFor", source)
     elif (source.endswith((".volume", ".artifact"))
           or (check_image and source.endswith(".image"))):
-        info = ctx.units.get(source)
-        if info is None:
-            raise QuadletError(f"requested Quadlet source {source} was not found")
-        service.add(UNIT, "Requires", info.service_file_name)
-        service.add(UNIT, "After", info.service_file_name)
-        source = info.resource_name
+        source = depend_on(source, service, ctx,
+                           f"requested Quadlet source {source} was not found").resource_name
     return source
 
 
 def image_source(image: str, service: UnitFile, ctx: Context) -> str:
     """An image named ``x.image`` or ``x.build`` is the image that unit pulls or builds."""
     if image.endswith((".build", ".image")):
-        info = ctx.units.get(image)
-        if info is None:
-            raise QuadletError(f"requested Quadlet image {image} was not found")
-        service.add(UNIT, "Requires", info.service_file_name)
-        service.add(UNIT, "After", info.service_file_name)
-        image = info.resource_name
+        image = depend_on(image, service, ctx,
+                          f"requested Quadlet image {image} was not found").resource_name
     return image
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from plugins.unit_generator.quadlet import options as opt
-from plugins.unit_generator.quadlet.keys import SERVICE, UNIT
+from plugins.unit_generator.quadlet.keys import UNIT
 from plugins.unit_generator.quadlet.model import (
     Cmdline,
     Context,
@@ -15,7 +15,7 @@ from plugins.unit_generator.quadlet.model import (
 )
 from plugins.unit_generator.quadlet.naming import resource_name
 from plugins.unit_generator.quadlet.parser import UnitFile
-from plugins.unit_generator.quadlet.service import default_oneshot, init_service
+from plugins.unit_generator.quadlet.service import init_service, run_once
 from plugins.unit_generator.quadlet.storage import image_source
 
 logger = logging.getLogger(__name__)
@@ -68,9 +68,6 @@ def convert_volume(unit: UnitFile, ctx: Context) -> Conversion:
         if opts:
             cmd.add("--opt", "o=" + ",".join(opts))
     warnings = opt.add_key_vals(unit, GROUP, {"Label": "--label"}, cmd)
-    opt.add_podman_args(unit, GROUP, cmd)
-    cmd.add(name)
-    service.add_cmdline(SERVICE, "ExecStart", cmd.args)
-    default_oneshot(service, remain_after_exit=True)
+    run_once(unit, GROUP, service, cmd, name)
     info.resource_name = name
     return Conversion(service, warnings)
