@@ -67,20 +67,7 @@ def filter_common_container_flags(command: Sequence[str], arg_count: int) -> lis
 
 def remove_sdnotify_arg(command: Sequence[str], arg_count: int) -> list[str]:
     """Drop ``--sdnotify[ =]x`` from all but the last ``arg_count`` words."""
-    head, tail = _split(command, arg_count)
-    out: list[str] = []
-    skip = False
-    for word in head:
-        if skip:
-            skip = False
-            continue
-        if word == "--sdnotify":
-            skip = True
-            continue
-        if word.startswith("--sdnotify="):
-            continue
-        out.append(word)
-    return out + tail
+    return _drop_flags(command, arg_count, valued=("--sdnotify",))
 
 
 def remove_words(command: Sequence[str], arg_count: int, words: Sequence[str]) -> list[str]:

@@ -37,20 +37,17 @@ def validate_restart_policy(policy: str) -> str:
     return policy
 
 
-class GenerateOptions(BaseModel):
-    """The flags of ``podman generate systemd`` (and the REST ``/generate/{name}/systemd``)."""
+class UnitOptions(BaseModel):
+    """What the units look like: the flags ``podman generate systemd`` shares with the
+    ``units.generate`` method."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid")
 
-    name: bool = Field(False, description="use names instead of IDs (-n/--name)")
     new: bool | None = Field(None, description="podman run instead of start; None = not given")
-    files: bool = Field(False, description="write ./<unit>.service files, print paths (-f)")
-    format: str = Field("", description='"" (plain) or "json"')
     restart_policy: str | None = Field(None, description="Restart=; None = not given")
     restart_sec: int | None = Field(None, ge=0)
     start_timeout: int | None = Field(None, ge=0)
     stop_timeout: int | None = Field(None, ge=0)
-    time: int | None = Field(None, ge=0, description="hidden alias of stop_timeout (-t)")
     container_prefix: str = "container"
     pod_prefix: str = "pod"
     separator: str = "-"
@@ -60,6 +57,17 @@ class GenerateOptions(BaseModel):
     requires: list[str] = Field(default_factory=list)
     env: list[str] = Field(default_factory=list, description="-e KEY=VALUE, KEY or PREFIX*")
     template: bool = False
+
+
+class GenerateOptions(UnitOptions):
+    """The flags of ``podman generate systemd`` (and the REST ``/generate/{name}/systemd``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: bool = Field(False, description="use names instead of IDs (-n/--name)")
+    files: bool = Field(False, description="write ./<unit>.service files, print paths (-f)")
+    format: str = Field("", description='"" (plain) or "json"')
+    time: int | None = Field(None, ge=0, description="hidden alias of stop_timeout (-t)")
 
     @field_validator("restart_policy")
     @classmethod

@@ -34,7 +34,7 @@ from .install import (
     remove_unit,
     rootless_cgroup_v1,
 )
-from .options import GenerateOptions
+from .options import GenerateOptions, UnitOptions
 from .quadlet.cli import add_cli as add_quadlet_cli
 from .quadlet_install import install_quadlet
 from .service import DEPRECATED, generate
@@ -73,28 +73,13 @@ def bridge_error(exc: GenerateError) -> BridgeError:
     return BridgeError(str(exc), CODES.get(exc.code, exc.code))  # type: ignore[arg-type]
 
 
-class GenerateParams(BaseModel):
+class GenerateParams(UnitOptions):
     """``units.generate``: a container or pod, a format, and podman's generate options
     (``use_name`` is ``--name``; it defaults to true here, since names read better)."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, description="container or pod name or ID")
     format: Literal["systemd", "quadlet"] = "systemd"
     use_name: bool = True
-    new: bool | None = None
-    restart_policy: str | None = None
-    restart_sec: int | None = Field(None, ge=0)
-    start_timeout: int | None = Field(None, ge=0)
-    stop_timeout: int | None = Field(None, ge=0)
-    container_prefix: str = "container"
-    pod_prefix: str = "pod"
-    separator: str = "-"
-    no_header: bool = False
-    after: list[str] = Field(default_factory=list)
-    wants: list[str] = Field(default_factory=list)
-    requires: list[str] = Field(default_factory=list)
-    env: list[str] = Field(default_factory=list)
-    template: bool = False
     owner: str | None = Field(None, description="the user (name or uid) whose container "
                               "or pod it is, and (units.install) whose user manager and "
                               "~/.config/systemd/user get the units; a root bridge only")
