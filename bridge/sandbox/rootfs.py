@@ -179,22 +179,23 @@ def _build(flavour: Flavour, tree: Path, timeout: float) -> None:
     started = time.monotonic()
     # In a mount namespace of its own: the /proc and /sys debootstrap mounts in the tree
     # go with it, even when it is killed halfway.
-    argv = ["unshare", "--mount", "--propagation", "private",
-            "debootstrap", "--variant=minbase", f"--include={','.join(packages(flavour))}",
+    argv = ["debootstrap", "--variant=minbase", f"--include={','.join(packages(flavour))}",
             flavour.suite, str(work), source]
     log = tree.with_name(f"{tree.name}.log")
-    with log.open("w") as out:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                              env={"PATH": _PATH, "LANG": "C.UTF-8"}, timeout=timeout,
-                              check=False)
-    if done.returncode != 0:
-        shutil.rmtree(work, ignore_errors=True)
-        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-        raise RootfsError(f"debootstrap of {flavour.suite} failed ({done.returncode}); see "
-                          f"{log}: {' | '.join(tail)}")
+    log.write_text("")
+    _step(f"debootstrap of {flavour.suite}", argv, {}, work, log, timeout)
     if flavour.apt_packages:
-        _apt(flavour, work, log, timeout)
-    _venv(flavour, work, log, timeout)
+        _step(f"apt-get install of {' '.join(flavour.apt_packages)} in the {flavour} root "
+              "filesystem", ["sh", "-c", _APT_SCRIPT, "sh", str(work),
+                             *flavour.apt_packages],
+              {"HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"} | _env(_PROXY_ENV),
+              work, log, timeout)
+    reqs = requirements()
+    _step(f"podbridge's virtualenv ({' '.join(reqs)}) in the {flavour} root filesystem "
+          "(pip needs PyPI or PIP_INDEX_URL)",
+          ["sh", "-c", _VENV_SCRIPT.format(venv=VENV), "sh", str(work), *reqs],
+          {"HOME": "/root"} | {k: v for k, v in _env(_PIP_ENV).items() if "file:" not in v},
+          work, log, timeout)
     # apt's downloaded packages and indexes are of no use to a world (about 170 MB).
     for deb in (work / "var" / "cache" / "apt" / "archives").glob("*.deb"):
         deb.unlink()
@@ -230,29 +231,6 @@ rm -f "$T/usr/sbin/policy-rc.d"
 """
 
 
-def _apt(flavour: Flavour, work: Path, log: Path, timeout: float) -> None:
-    """The flavour's :attr:`~Flavour.apt_packages` into the tree being built."""
-    started = time.monotonic()
-    env = {"PATH": _PATH, "LANG": "C.UTF-8", "HOME": "/root",
-           "DEBIAN_FRONTEND": "noninteractive"}
-    env |= {k: v for k in _PROXY_ENV if (v := os.environ.get(k, ""))}
-    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", _APT_SCRIPT,
-            "sh", str(work), *flavour.apt_packages]
-    with log.open("a") as out:
-        out.write(f"\n--- apt install {' '.join(flavour.apt_packages)}\n")
-        out.flush()
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                              env=env, timeout=timeout, check=False)
-    if done.returncode != 0:
-        shutil.rmtree(work, ignore_errors=True)
-        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-        raise RootfsError(f"apt-get install of {' '.join(flavour.apt_packages)} in the "
-                          f"{flavour} root filesystem failed ({done.returncode}); see {log}: "
-                          f"{' | '.join(tail)}")
-    logger.info("apt-get install in the %s root filesystem: %.0fs", flavour,
-                time.monotonic() - started)
-
-
 # Run inside the tree (chroot) in a mount namespace of its own: its /dev and /proc for
 # python, the machine's CA bundle for pip (a proxy's CA may be only there).
 _VENV_SCRIPT = """\
@@ -273,25 +251,26 @@ rm -rf "$T/run/podbridge-ca"
 """
 
 
+def _env(names: tuple[str, ...]) -> dict[str, str]:
+    """Those of ``names`` the machine's environment sets."""
+    return {k: v for k in names if (v := os.environ.get(k, ""))}
 
-def _venv(flavour: Flavour, work: Path, log: Path, timeout: float) -> None:
-    """podbridge's virtualenv in the tree being built (see the module's text)."""
+
+def _step(what: str, argv: list[str], env: dict[str, str], work: Path, log: Path,
+          timeout: float) -> None:
+    """One step of the build, in a mount namespace of its own, its output appended to
+    ``log``; a failed step removes the tree being built and says what failed."""
     started = time.monotonic()
-    reqs = requirements()
-    env = {"PATH": _PATH, "LANG": "C.UTF-8", "HOME": "/root"}
-    env |= {k: v for k in _PIP_ENV if (v := os.environ.get(k, "")) and "file:" not in v}
-    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-            _VENV_SCRIPT.format(venv=VENV), "sh", str(work), *reqs]
     with log.open("a") as out:
-        out.write(f"\n--- podbridge's virtualenv: {' '.join(reqs)}\n")
+        out.write(f"\n--- {what}\n")
         out.flush()
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                              env=env, timeout=timeout, check=False)
+        done = subprocess.run(["unshare", "--mount", "--propagation", "private", *argv],
+                              stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                              env={"PATH": _PATH, "LANG": "C.UTF-8"} | env,
+                              timeout=timeout, check=False)
     if done.returncode != 0:
         shutil.rmtree(work, ignore_errors=True)
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-        raise RootfsError(f"podbridge's virtualenv in the {flavour} root filesystem failed "
-                          f"({done.returncode}): pip needs PyPI (or PIP_INDEX_URL); see "
-                          f"{log}: {' | '.join(tail)}")
-    logger.info("podbridge's virtualenv in the %s root filesystem: %.0fs", flavour,
-                time.monotonic() - started)
+        raise RootfsError(f"{what} failed ({done.returncode}); see {log}: "
+                          f"{' | '.join(tail)}")
+    logger.info("%s: %.0fs", what, time.monotonic() - started)
