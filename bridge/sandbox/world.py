@@ -204,14 +204,8 @@ class World:
         """Run ``argv`` inside the world as ``user`` (or root), with the user's
         environment (HOME, XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS)."""
         who = self.user(user) if user is not None else None
-        done = subprocess.run(users.command(self, who, argv), input=input,
-                              stdin=subprocess.DEVNULL if input is None else None,
-                              capture_output=True, text=True, env=RUN_ENV, timeout=timeout,
-                              check=False)
-        if check and done.returncode != 0:
-            raise WorldError(f"{' '.join(argv)} (as {user or 'root'}) exited "
-                             f"{done.returncode}: {done.stderr.strip() or done.stdout.strip()}")
-        return done
+        return self._run(users.command(self, who, argv), f"{' '.join(argv)} (as "
+                         f"{user or 'root'})", check, input, None, timeout)
 
     # -- running things inside ---------------------------------------------------------
     def _nsenter(self, argv: list[str]) -> list[str]:
@@ -229,13 +223,18 @@ class World:
             stdin: IO[Any] | int | None = None, timeout: float | None = 120,
             ) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` inside the world's namespaces, with a clean environment."""
+        return self._run(self._nsenter(argv), " ".join(argv), check, input, stdin, timeout)
+
+    @staticmethod
+    def _run(command: list[str], what: str, check: bool, input: str | None,
+             stdin: IO[Any] | int | None, timeout: float | None,
+             ) -> subprocess.CompletedProcess[str]:
         if stdin is None and input is None:
             stdin = subprocess.DEVNULL
-        done = subprocess.run(self._nsenter(argv), input=input, stdin=stdin,
-                              capture_output=True, text=True, env=RUN_ENV, timeout=timeout,
-                              check=False)
+        done = subprocess.run(command, input=input, stdin=stdin, capture_output=True,
+                              text=True, env=RUN_ENV, timeout=timeout, check=False)
         if check and done.returncode != 0:
-            raise WorldError(f"{' '.join(argv)} exited {done.returncode}: "
+            raise WorldError(f"{what} exited {done.returncode}: "
                              f"{done.stderr.strip() or done.stdout.strip()}")
         return done
 
