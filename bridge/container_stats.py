@@ -118,19 +118,10 @@ class StatsStream(StreamSource):
         return End("eof")
 
     async def one(self) -> dict[str, Any]:
-        got: list[dict[str, Any]] = []
-
-        async def put(item: dict[str, Any]) -> None:
-            got.append(item)
-
-        await self.open()
-        try:
-            end = await self.produce(put)
-        finally:
-            await self.aclose()
-        if not got:
+        last, end = await self.read_last()
+        if last is None:
             raise Conflict(f"stats of container {self.name!r}: no sample ({end.reason})")
-        return got[-1]
+        return last
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -74,17 +74,8 @@ class AllStatsStream(StreamSource):
         return End("eof")
 
     async def one(self) -> dict[str, Any]:
-        got: list[dict[str, Any]] = []
-
-        async def put(item: dict[str, Any]) -> None:
-            got.append(item)
-
-        await self.open()
-        try:
-            await self.produce(put)
-        finally:
-            await self.aclose()
-        return got[-1] if got else {"samples": []}
+        last, _ = await self.read_last()
+        return last if last is not None else {"samples": []}
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -81,6 +81,22 @@ class StreamSource:
     async def aclose(self) -> None:
         """Let go of whatever :meth:`open` took (idempotent)."""
 
+    async def read_last(self) -> tuple[dict[str, Any] | None, End]:
+        """Open, read to the end and close: the last item (None when there was none) and
+        how the source ended. For a one-shot answer from a source that follows."""
+        last: dict[str, Any] | None = None
+
+        async def put(item: dict[str, Any]) -> None:
+            nonlocal last
+            last = item
+
+        await self.open()
+        try:
+            end = await self.produce(put)
+        finally:
+            await self.aclose()
+        return last, end
+
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 WriteBuffer = Callable[[], int]
