@@ -14,6 +14,7 @@ import pytest
 from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.config import Settings
+from plugins.unit_generator.plugin import UnitGeneratorPlugin
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0,
@@ -62,6 +63,28 @@ async def bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.fixture
 async def client(bridge: Bridge) -> AsyncIterator[BridgeClient]:
     async with BridgeClient(base_url(bridge), bridge.token) as c:
+        yield c
+
+
+@pytest.fixture
+async def gen_bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                     ) -> AsyncIterator[Bridge]:
+    """A bridge with the unit generator, its methods registered; Quadlet files go to the
+    world's folder for them, as `podbridge sandbox env` says."""
+    monkeypatch.setenv("PODBRIDGE_QUADLET_DIR", str(world.quadlet_dir))
+    b = await start_bridge(world, tmp_path / "state", monkeypatch,
+                           plugins={"unit_generator": UnitGeneratorPlugin})
+    try:
+        await wait_for(lambda: "units.install" in {m.name for m in b.methods.list()},
+                       what="the unit generator's methods")
+        yield b
+    finally:
+        await b.stop()
+
+
+@pytest.fixture
+async def gen_client(gen_bridge: Bridge) -> AsyncIterator[BridgeClient]:
+    async with BridgeClient(base_url(gen_bridge), gen_bridge.token) as c:
         yield c
 
 

@@ -5,41 +5,19 @@ replaces the container that unit runs when its image changes."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, SLEEP
-from plugins.unit_generator.plugin import UnitGeneratorPlugin
 from tests.helpers import free_port, unique
-from tests.integration.bridgefix import base_url, start_bridge
 
 # PID 1 of a container ignores SIGTERM unless it traps it: stop then takes a second, not 10.
 QUICK_STOP = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
-
-
-@pytest.fixture
-async def gen_client(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                     ) -> AsyncIterator[BridgeClient]:
-    b: Bridge = await start_bridge(world, tmp_path / "state", monkeypatch,
-                                   plugins={"unit_generator": UnitGeneratorPlugin})
-    try:
-        for _ in range(200):
-            if "units.install" in {m.name for m in b.methods.list()}:
-                break
-            await asyncio.sleep(0.05)
-        async with BridgeClient(base_url(b), b.token) as c:
-            yield c
-    finally:
-        await b.stop()
 
 
 def inspect(world: World, name: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,33 +28,12 @@ from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, SLEEP
-from plugins.unit_generator.plugin import UnitGeneratorPlugin
 from tests.helpers import fetch, free_port, unique
-from tests.integration.bridgefix import base_url, start_bridge, wait_for
 
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 AUTOUPDATE = "io.containers.autoupdate"
-
-
-@pytest.fixture
-async def gen_bridge(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                     ) -> AsyncIterator[Bridge]:
-    b = await start_bridge(world, tmp_path / "state", monkeypatch,
-                           plugins={"unit_generator": UnitGeneratorPlugin})
-    try:
-        await wait_for(lambda: "units.generate" in {m.name for m in b.methods.list()},
-                       what="the unit generator's methods")
-        yield b
-    finally:
-        await b.stop()
-
-
-@pytest.fixture
-async def gen_client(gen_bridge: Bridge) -> AsyncIterator[BridgeClient]:
-    async with BridgeClient(base_url(gen_bridge), gen_bridge.token) as c:
-        yield c
 
 
 async def podman_json(world: World, *args: str) -> Any:

@@ -11,7 +11,6 @@ import shlex
 import subprocess
 import sys
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +20,10 @@ from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from plugins.unit_generator.install import install_units
-from plugins.unit_generator.plugin import UnitGeneratorPlugin
 from tests.helpers import free_port, unique
-from tests.integration.bridgefix import base_url, start_bridge
 from tests.unit.unitdiff import by_unit, diff_unit_sets
 
 IMAGE = "localhost/podbridge/httpd:v1"
-
-
-@pytest.fixture
-async def gen_bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                     ) -> AsyncIterator[Bridge]:
-    b = await start_bridge(world, tmp_path / "state", monkeypatch,
-                           plugins={"unit_generator": UnitGeneratorPlugin})
-    try:
-        for _ in range(100):
-            if "units.generate" in {m.name for m in b.methods.list()}:
-                break
-            await asyncio.sleep(0.05)
-        yield b
-    finally:
-        await b.stop()
-
-
-@pytest.fixture
-async def gen_client(gen_bridge: Bridge) -> AsyncIterator[BridgeClient]:
-    async with BridgeClient(base_url(gen_bridge), gen_bridge.token) as c:
-        yield c
 
 
 # Containers of our own: name suffix -> words after `podman create --name NAME`.
