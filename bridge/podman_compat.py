@@ -133,12 +133,6 @@ class PodmanCompat:
         return self.at_least(5)
 
     @property
-    def auto_update_reports_failed_checks(self) -> bool:
-        """``podman auto-update`` reports a registry it cannot reach as ``failed`` (and
-        exits non-zero) in Podman 5; 4.3.1 ignores the error and reports ``false``."""
-        return self.at_least(5)
-
-    @property
     def database_backend(self) -> str:
         """The state database Podman keeps by default: BoltDB before 5, SQLite in 5."""
         return "sqlite" if self.at_least(5) else "boltdb"

@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import pwd
-import shutil
 import signal
 import socket
 import subprocess
@@ -265,7 +264,3 @@ class UnixBridge(ServedBridge):
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
-
-
-def remove_staged_package(share: Path) -> None:
-    shutil.rmtree(share, ignore_errors=True)

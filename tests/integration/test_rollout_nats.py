@@ -50,20 +50,6 @@ async def bucket(nc: Any, create: bool = False) -> NatsKV:
     return NatsKV(await js.key_value("rollouts_test"))
 
 
-async def retry(fn: Any, timeout: float = 30.0) -> Any:
-    """A call that may meet a moment without a stream leader (after a node died)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            try:
-                return await fn()
-            except Conflict:
-                raise
-            except Exception as exc:  # nats' timeouts and no-responders while re-electing
-                last = exc
-                del last
-                await asyncio.sleep(0.2)
-
-
 async def test_a_write_over_a_stale_revision_is_refused(cluster: NatsCluster) -> None:
     a, b = await connect(cluster, 0), await connect(cluster, 1)
     try:
