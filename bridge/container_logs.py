@@ -132,11 +132,7 @@ class LogsStream(StreamSource):
             seen += len(item["lines"])
             lines.extend(item["lines"])
 
-        await self.open()
-        try:
-            await self.produce(put)
-        finally:
-            await self.aclose()
+        await self.drain(put)
         return {"lines": list(lines), "truncated": seen > len(lines)}
 
     async def aclose(self) -> None:

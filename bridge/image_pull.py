@@ -69,11 +69,7 @@ class PullStream(StreamSource):
         async def put(item: dict[str, Any]) -> None:
             last.update(item)
 
-        await self.open()
-        try:
-            await self.produce(put)
-        finally:
-            await self.aclose()
+        await self.drain(put)
         return {"id": last["id"], "reference": self.reference}
 
     async def aclose(self) -> None:

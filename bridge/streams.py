@@ -81,20 +81,24 @@ class StreamSource:
     async def aclose(self) -> None:
         """Let go of whatever :meth:`open` took (idempotent)."""
 
+    async def drain(self, put: Put) -> End:
+        """Open, read to the end into ``put`` and close: for a one-shot answer from a
+        source that can follow."""
+        await self.open()
+        try:
+            return await self.produce(put)
+        finally:
+            await self.aclose()
+
     async def read_last(self) -> tuple[dict[str, Any] | None, End]:
-        """Open, read to the end and close: the last item (None when there was none) and
-        how the source ended. For a one-shot answer from a source that follows."""
+        """:meth:`drain`, keeping the last item only (None when there was none)."""
         last: dict[str, Any] | None = None
 
         async def put(item: dict[str, Any]) -> None:
             nonlocal last
             last = item
 
-        await self.open()
-        try:
-            end = await self.produce(put)
-        finally:
-            await self.aclose()
+        end = await self.drain(put)
         return last, end
 
 

@@ -129,11 +129,7 @@ class JournalStream(StreamSource):
         async def put(item: dict[str, Any]) -> None:
             entries.extend(item["entries"])
 
-        await self.open()
-        try:
-            await self.produce(put)
-        finally:
-            await self.aclose()
+        await self.drain(put)
         return entries
 
     async def aclose(self) -> None:
