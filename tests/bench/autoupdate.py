@@ -44,6 +44,16 @@ def start_units(world: World, units: list[Unit], extra_unit: str = "") -> None:
     world.systemctl("start", *[u.unit for u in units])
 
 
+def start_pushed(world: World, name: str, image: str) -> tuple[str, Unit]:
+    """``image`` pushed to the world's registry as podbridge/NAME, and a unit (policy
+    registry) running it, started: the reference pushed and the unit."""
+    remote = f"{world.registry}/podbridge/{name}:latest"
+    unit = Unit(name, remote, "registry")
+    world.podman("push", "--quiet", "--tls-verify=false", image, remote)
+    start_units(world, [unit])
+    return remote, unit
+
+
 def remove_units(world: World, units: list[Unit]) -> None:
     world.systemctl("stop", *[u.unit for u in units], check=False)
     for u in units:

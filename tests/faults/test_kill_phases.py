@@ -15,16 +15,15 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
-from tests.bench.autoupdate import Unit, container_image, image_id, registries_conf, start_units
+from tests.bench.autoupdate import container_image, image_id, registries_conf, start_pushed
 from tests.bench.autoupdate import remove_units as remove_bench_units
-from tests.helpers import connect, free_port, plugins_off, serve_bridge
+from tests.helpers import connect, free_port, plugins_off, serve_bridge, unique
 from tests.integration.test_rollback_scenarios import EXIT5, build_test_images
 
 CONFIG = """\
@@ -58,12 +57,7 @@ def fault_images(world: Any) -> None:
 async def test_killed_at_each_phase_ends_kept_or_rolled_back(
         world: Any, fault_images: None, tmp_path: Path, phase: str) -> None:
     new, allowed = PHASES[phase]
-    uid = uuid.uuid4().hex[:6]
-    remote = f"{world.registry}/podbridge/flt-{uid}:latest"
-    unit = Unit(f"flt-{uid}", remote, "registry")
-    await asyncio.to_thread(world.podman, "push", "--quiet", "--tls-verify=false", HTTPD_V1,
-                            remote)
-    await asyncio.to_thread(start_units, world, [unit])
+    remote, unit = await asyncio.to_thread(start_pushed, world, unique("flt"), HTTPD_V1)
     state, config = tmp_path / "state", tmp_path / "podbridge.toml"
     state.mkdir()
     config.write_text(CONFIG.format(registries=registries_conf(world),

@@ -6,7 +6,6 @@ point of its code (bridge.faults.HOOKS), so it lands exactly where it hurts."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from bridge.app import Bridge
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
 from plugins.auto_update.plugin import AutoUpdatePlugin
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
-from tests.bench.autoupdate import Unit, container_image, image_id, registries_conf, start_units
+from tests.bench.autoupdate import container_image, image_id, registries_conf, start_pushed
 from tests.bench.autoupdate import remove_units as remove_bench_units
+from tests.helpers import unique
 from tests.integration.bridgefix import make_settings, wait_for
 from tests.integration.test_rollback_scenarios import (
     EXIT5,
@@ -46,12 +46,7 @@ def fault_at() -> Iterator[dict[str, Any]]:
 async def test_podman_service_killed_mid_update(world: Any, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 fault_at: dict[str, Any]) -> None:
-    uid = uuid.uuid4().hex[:6]
-    remote = f"{world.registry}/podbridge/flt-pk-{uid}:latest"
-    unit = Unit(f"flt-pk-{uid}", remote, "registry")
-    await asyncio.to_thread(world.podman, "push", "--quiet", "--tls-verify=false", HTTPD_V1,
-                            remote)
-    await asyncio.to_thread(start_units, world, [unit])
+    remote, unit = await asyncio.to_thread(start_pushed, world, unique("flt-pk"), HTTPD_V1)
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
     conf = {"auto_update": {"timer": False, "tls_verify": False,
                             "registries_conf": registries_conf(world)},
