@@ -37,7 +37,29 @@ export function ListBody({ what, testId, resource, isEmpty, empty, children }: {
   return <>{children}</>;
 }
 
-/** A list page: its title and summary line, then its toolbar over the list's body (`ListBody`). */
+/** A page's frame: its title and summary line, then its toolbar over its body (`children`). */
+export function PageFrame({ title, summary, summaryTestId, toolbar, children }: {
+  title: string;
+  summary: ReactNode;
+  summaryTestId?: string;
+  toolbar: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <>
+      <PageSection>
+        <Title headingLevel="h1">{title}</Title>
+        <Content component="p" data-testid={summaryTestId}>{summary}</Content>
+      </PageSection>
+      <PageSection>
+        <Toolbar><ToolbarContent>{toolbar}</ToolbarContent></Toolbar>
+        {children}
+      </PageSection>
+    </>
+  );
+}
+
+/** A list page: a `PageFrame` whose body is the list's (`ListBody`). */
 export function ListPage({ title, summary, summaryTestId, toolbar, testId, resource, isEmpty, empty, children }: {
   title: string;
   summary: ReactNode;
@@ -50,15 +72,8 @@ export function ListPage({ title, summary, summaryTestId, toolbar, testId, resou
   children: ReactNode;
 }) {
   return (
-    <>
-      <PageSection>
-        <Title headingLevel="h1">{title}</Title>
-        <Content component="p" data-testid={summaryTestId}>{summary}</Content>
-      </PageSection>
-      <PageSection>
-        <Toolbar><ToolbarContent>{toolbar}</ToolbarContent></Toolbar>
-        <ListBody what={title} testId={testId} resource={resource} isEmpty={isEmpty} empty={empty}>{children}</ListBody>
-      </PageSection>
-    </>
+    <PageFrame title={title} summary={summary} summaryTestId={summaryTestId} toolbar={toolbar}>
+      <ListBody what={title} testId={testId} resource={resource} isEmpty={isEmpty} empty={empty}>{children}</ListBody>
+    </PageFrame>
   );
 }

@@ -1,8 +1,7 @@
+import { DataTable } from "../components/DataTable";
 import { StateLabel } from "../components/labels";
 import { Unavailable } from "../components/Unavailable";
-import {
-  Content, EmptyState, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr,
-} from "../pf";
+import { Content, EmptyState, PageSection, Td, Title, Tr } from "../pf";
 import type { AuditRecord } from "../generated/contracts";
 import { useResource } from "../store/hooks";
 import { localTime } from "./updates";
@@ -24,27 +23,23 @@ export function AuditPage() {
         {audit.error ? <Unavailable what="The audit trail" error={audit.error} testId="audit-unavailable" />
           : rows === null ? <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
           : rows.length === 0 ? <Content component="p" data-testid="audit-empty">No change has been made yet.</Content> : (
-          <Table aria-label="Audit trail" variant="compact" gridBreakPoint="grid-md" data-testid="audit-table">
-            <Thead>
-              <Tr><Th modifier="wrap">Time</Th><Th modifier="wrap">Who</Th><Th modifier="wrap">From</Th><Th modifier="wrap">Method</Th><Th modifier="wrap">Parameters</Th><Th modifier="wrap">Result</Th><Th modifier="wrap">Duration</Th></Tr>
-            </Thead>
-            <Tbody>
-              {rows.map((r) => (
-                <Tr key={r.id} data-testid="audit-row" data-method={r.method} data-ok={String(r.ok)}>
-                  <Td dataLabel="Time">{localTime(r.time)}</Td>
-                  <Td dataLabel="Who">{r.who} ({r.role})</Td>
-                  <Td dataLabel="From">{r.remote || r.via}</Td>
-                  <Td dataLabel="Method"><code>{r.method}</code></Td>
-                  <Td dataLabel="Parameters" modifier="breakWord"><code>{JSON.stringify(r.params)}</code></Td>
-                  <Td dataLabel="Result">
-                    {r.ok ? <StateLabel value="ok" />
-                      : <span title={r.result.error?.message}><StateLabel value="failed" /> {r.result.error?.code}</span>}
-                  </Td>
-                  <Td dataLabel="Duration">{(r.duration * 1000).toFixed(0)} ms</Td>
-                </Tr>
-              ))}
-            </Tbody>
-          </Table>
+          <DataTable label="Audit trail" testId="audit-table"
+                     columns={["Time", "Who", "From", "Method", "Parameters", "Result", "Duration"]}>
+            {rows.map((r) => (
+              <Tr key={r.id} data-testid="audit-row" data-method={r.method} data-ok={String(r.ok)}>
+                <Td dataLabel="Time">{localTime(r.time)}</Td>
+                <Td dataLabel="Who">{r.who} ({r.role})</Td>
+                <Td dataLabel="From">{r.remote || r.via}</Td>
+                <Td dataLabel="Method"><code>{r.method}</code></Td>
+                <Td dataLabel="Parameters" modifier="breakWord"><code>{JSON.stringify(r.params)}</code></Td>
+                <Td dataLabel="Result">
+                  {r.ok ? <StateLabel value="ok" />
+                    : <span title={r.result.error?.message}><StateLabel value="failed" /> {r.result.error?.code}</span>}
+                </Td>
+                <Td dataLabel="Duration">{(r.duration * 1000).toFixed(0)} ms</Td>
+              </Tr>
+            ))}
+          </DataTable>
         )}
       </PageSection>
     </>

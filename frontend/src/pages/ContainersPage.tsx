@@ -3,9 +3,9 @@ import { lazyPage } from "../lazyPage";
 import { ContainerActions } from "../components/ContainerActions";
 import { StateLabel } from "../components/labels";
 import { OwnerFilter } from "../components/OwnerFilter";
+import { PageFrame } from "../components/ListPage";
 import {
-  Button, Content, EmptyState, EmptyStateBody, PageSection, Table, Tbody, Td, TextInput, Th, Thead,
-  Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
+  Button, EmptyState, EmptyStateBody, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
 } from "../pf";
 import { href } from "../router";
 import { useAppState, useNow } from "../store/hooks";
@@ -40,33 +40,30 @@ function ContainerList() {
   const mine = ofOwner(all, owner);
   const shown = f ? mine.filter((c) => c.name.toLowerCase().includes(f) || c.image.toLowerCase().includes(f)) : mine;
 
+  const toolbar = (
+    <>
+      <ToolbarItem>
+        <TextInput type="search" aria-label="Filter containers by name or image" placeholder="Filter by name or image"
+                   value={filter} onChange={(_e, v) => setFilter(v)} data-testid="container-filter" />
+      </ToolbarItem>
+      {users.length > 0 && (
+        <ToolbarItem>
+          <OwnerFilter users={users} value={owner} onChange={setOwner} testId="container-owner-filter" />
+        </ToolbarItem>
+      )}
+      <ToolbarItem>
+        <Button variant="primary" onClick={() => setCreating(true)} data-testid="container-create">
+          Create container
+        </Button>
+      </ToolbarItem>
+    </>
+  );
+
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Containers</Title>
-        <Content component="p">
-          {all.length} containers, {all.filter((c) => c.state === "running").length} running. Live from the bridge.
-        </Content>
-      </PageSection>
-      <PageSection>
-        <Toolbar>
-          <ToolbarContent>
-            <ToolbarItem>
-              <TextInput type="search" aria-label="Filter containers by name or image" placeholder="Filter by name or image"
-                         value={filter} onChange={(_e, v) => setFilter(v)} data-testid="container-filter" />
-            </ToolbarItem>
-            {users.length > 0 && (
-              <ToolbarItem>
-                <OwnerFilter users={users} value={owner} onChange={setOwner} testId="container-owner-filter" />
-              </ToolbarItem>
-            )}
-            <ToolbarItem>
-              <Button variant="primary" onClick={() => setCreating(true)} data-testid="container-create">
-                Create container
-              </Button>
-            </ToolbarItem>
-          </ToolbarContent>
-        </Toolbar>
+      <PageFrame title="Containers"
+                 summary={`${all.length} containers, ${all.filter((c) => c.state === "running").length} running. Live from the bridge.`}
+                 toolbar={toolbar}>
         {!model.loaded ? (
           <EmptyState variant="sm" titleText="Loading the containers…" headingLevel="h2" data-testid="containers-loading" />
         ) : shown.length === 0 ? (
@@ -122,7 +119,7 @@ function ContainerList() {
             </Tbody>
           </Table>
         )}
-      </PageSection>
+      </PageFrame>
       {creating && (
         <Suspense fallback={null}>
           <CreateContainerDialog onClose={() => setCreating(false)} />

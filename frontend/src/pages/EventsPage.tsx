@@ -1,8 +1,7 @@
 import { useMemo, useRef, useState } from "react";
 import { EventTable } from "../components/EventTable";
-import {
-  Button, Content, FormGroup, PageSection, TextInput, Title, Toolbar, ToolbarContent, ToolbarItem,
-} from "../pf";
+import { PageFrame } from "../components/ListPage";
+import { Button, Content, FormGroup, TextInput, ToolbarItem } from "../pf";
 import { parsePatterns } from "../store/glob";
 import { useAppState } from "../store/hooks";
 import { filterEvents } from "../store/selectors";
@@ -30,43 +29,38 @@ export function EventsPage() {
     }
   }
 
-  return (
+  const toolbar = (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Events</Title>
-        <Content component="p">
-          The bridge’s event bus, live: Podman, systemd, the bridge and its plugins. Topics take globs
-          (<code>container.*</code>, <code>autoupdate.**</code>); several are separated by commas.
-        </Content>
-      </PageSection>
-      <PageSection>
-        <Toolbar>
-          <ToolbarContent>
-            <ToolbarItem>
-              <FormGroup label="Topics" fieldId="events-topics">
-                <TextInput id="events-topics" value={topics} placeholder="e.g. container.*, unit.state"
-                           onChange={(_e, v) => setTopics(v)} data-testid="events-topic-filter" />
-              </FormGroup>
-            </ToolbarItem>
-            <ToolbarItem>
-              <FormGroup label="Subject" fieldId="events-subject">
-                <TextInput id="events-subject" value={subject} placeholder="e.g. web or *.service"
-                           onChange={(_e, v) => setSubject(v)} data-testid="events-subject-filter" />
-              </FormGroup>
-            </ToolbarItem>
-            <ToolbarItem alignSelf="end">
-              <Button variant={frozen ? "primary" : "secondary"} onClick={togglePause}
-                      aria-pressed={frozen !== null} data-testid="events-pause">
-                {frozen ? `Resume${newer ? ` (${newer} new)` : ""}` : "Pause"}
-              </Button>
-            </ToolbarItem>
-          </ToolbarContent>
-        </Toolbar>
-        <Content component="small" data-testid="events-count">
-          {shown.length} of {source.length} events{frozen ? " (paused)" : ""}; the newest 300 are shown.
-        </Content>
-        <EventTable events={shown} limit={300} label="Events" testId="events-table" />
-      </PageSection>
+      <ToolbarItem>
+        <FormGroup label="Topics" fieldId="events-topics">
+          <TextInput id="events-topics" value={topics} placeholder="e.g. container.*, unit.state"
+                     onChange={(_e, v) => setTopics(v)} data-testid="events-topic-filter" />
+        </FormGroup>
+      </ToolbarItem>
+      <ToolbarItem>
+        <FormGroup label="Subject" fieldId="events-subject">
+          <TextInput id="events-subject" value={subject} placeholder="e.g. web or *.service"
+                     onChange={(_e, v) => setSubject(v)} data-testid="events-subject-filter" />
+        </FormGroup>
+      </ToolbarItem>
+      <ToolbarItem alignSelf="end">
+        <Button variant={frozen ? "primary" : "secondary"} onClick={togglePause}
+                aria-pressed={frozen !== null} data-testid="events-pause">
+          {frozen ? `Resume${newer ? ` (${newer} new)` : ""}` : "Pause"}
+        </Button>
+      </ToolbarItem>
     </>
+  );
+
+  return (
+    <PageFrame title="Events" toolbar={toolbar} summary={<>
+      The bridge’s event bus, live: Podman, systemd, the bridge and its plugins. Topics take globs
+      (<code>container.*</code>, <code>autoupdate.**</code>); several are separated by commas.
+    </>}>
+      <Content component="small" data-testid="events-count">
+        {shown.length} of {source.length} events{frozen ? " (paused)" : ""}; the newest 300 are shown.
+      </Content>
+      <EventTable events={shown} limit={300} label="Events" testId="events-table" />
+    </PageFrame>
   );
 }

@@ -1,8 +1,7 @@
+import { DataTable } from "../components/DataTable";
 import { StateLabel } from "../components/labels";
 import { Unavailable } from "../components/Unavailable";
-import {
-  Content, EmptyState, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr,
-} from "../pf";
+import { Content, EmptyState, PageSection, Td, Title, Tr } from "../pf";
 import type { RestartStatusRow } from "../generated/contracts";
 import { useAppState, useResource } from "../store/hooks";
 import { localTime } from "./updates";
@@ -13,23 +12,19 @@ function RestartManager() {
   const rows = Array.isArray(status.data) ? status.data : [];
   if (rows.length === 0) return <Content component="p" data-testid="restart-empty">No container under its watch.</Content>;
   return (
-    <Table aria-label="Restart manager" variant="compact" gridBreakPoint="grid-md" data-testid="restart-table">
-      <Thead>
-        <Tr><Th modifier="wrap">Container</Th><Th modifier="wrap">Policy</Th><Th modifier="wrap">Restarts</Th><Th modifier="wrap">Last exit code</Th><Th modifier="wrap">Next attempt</Th><Th modifier="wrap">Crash loop</Th></Tr>
-      </Thead>
-      <Tbody>
-        {rows.map((r, i) => (
-          <Tr key={`${r.name}-${i}`} data-testid="restart-row" data-container={r.name}>
-            <Td dataLabel="Container">{r.name}</Td>
-            <Td dataLabel="Policy">{r.policy ?? "—"}</Td>
-            <Td dataLabel="Restarts">{r.restart_count}</Td>
-            <Td dataLabel="Last exit code">{r.last_exit_code ?? "—"}</Td>
-            <Td dataLabel="Next attempt">{localTime(r.next_attempt)}</Td>
-            <Td dataLabel="Crash loop"><StateLabel value={r.crashloop ? "failed" : "no"} /></Td>
-          </Tr>
-        ))}
-      </Tbody>
-    </Table>
+    <DataTable label="Restart manager" testId="restart-table"
+               columns={["Container", "Policy", "Restarts", "Last exit code", "Next attempt", "Crash loop"]}>
+      {rows.map((r, i) => (
+        <Tr key={`${r.name}-${i}`} data-testid="restart-row" data-container={r.name}>
+          <Td dataLabel="Container">{r.name}</Td>
+          <Td dataLabel="Policy">{r.policy ?? "—"}</Td>
+          <Td dataLabel="Restarts">{r.restart_count}</Td>
+          <Td dataLabel="Last exit code">{r.last_exit_code ?? "—"}</Td>
+          <Td dataLabel="Next attempt">{localTime(r.next_attempt)}</Td>
+          <Td dataLabel="Crash loop"><StateLabel value={r.crashloop ? "failed" : "no"} /></Td>
+        </Tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -46,25 +41,21 @@ export function PluginsPage() {
       <PageSection>
         {plugins === null ? <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
           : plugins.length === 0 ? <Content component="p" data-testid="plugins-empty">No plugins are installed.</Content> : (
-          <Table aria-label="Plugins" variant="compact" gridBreakPoint="grid-md" data-testid="plugins-table">
-            <Thead>
-              <Tr><Th modifier="wrap">Plugin</Th><Th modifier="wrap">Enabled</Th><Th modifier="wrap">State</Th><Th modifier="wrap">Failures</Th><Th modifier="wrap">Started</Th><Th modifier="wrap">Last error</Th></Tr>
-            </Thead>
-            <Tbody>
-              {plugins.map((p) => (
-                <Tr key={p.name} data-testid={`plugin-row-${p.name}`} data-state={p.state}>
-                  <Td dataLabel="Plugin">{p.name}</Td>
-                  <Td dataLabel="Enabled">{p.enabled ? "yes" : "no"}</Td>
-                  <Td dataLabel="State"><StateLabel value={p.state} testId={`plugin-state-${p.name}`} /></Td>
-                  <Td dataLabel="Failures">{p.failures ?? 0}</Td>
-                  <Td dataLabel="Started">{localTime(p.started_at)}</Td>
-                  <Td dataLabel="Last error" modifier="breakWord" data-testid={`plugin-error-${p.name}`}>
-                    {p.last_error ? <code>{p.last_error}</code> : "—"}
-                  </Td>
-                </Tr>
-              ))}
-            </Tbody>
-          </Table>
+          <DataTable label="Plugins" testId="plugins-table"
+                     columns={["Plugin", "Enabled", "State", "Failures", "Started", "Last error"]}>
+            {plugins.map((p) => (
+              <Tr key={p.name} data-testid={`plugin-row-${p.name}`} data-state={p.state}>
+                <Td dataLabel="Plugin">{p.name}</Td>
+                <Td dataLabel="Enabled">{p.enabled ? "yes" : "no"}</Td>
+                <Td dataLabel="State"><StateLabel value={p.state} testId={`plugin-state-${p.name}`} /></Td>
+                <Td dataLabel="Failures">{p.failures ?? 0}</Td>
+                <Td dataLabel="Started">{localTime(p.started_at)}</Td>
+                <Td dataLabel="Last error" modifier="breakWord" data-testid={`plugin-error-${p.name}`}>
+                  {p.last_error ? <code>{p.last_error}</code> : "—"}
+                </Td>
+              </Tr>
+            ))}
+          </DataTable>
         )}
       </PageSection>
       <PageSection>

@@ -2,32 +2,26 @@
  * (the rollout plugin's fleet.rollout.history, refreshed by fleet.rollout.* events and,
  * since the controller may run on another bridge, every few seconds). */
 import { useEffect } from "react";
+import { DataTable } from "../components/DataTable";
 import { StateLabel } from "../components/labels";
 import { Unavailable } from "../components/Unavailable";
-import {
-  Content, EmptyState, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr,
-} from "../pf";
+import { Content, EmptyState, PageSection, Td, Title, Tr } from "../pf";
 import { useResource } from "../store/hooks";
 import { RolloutSummary, rolloutsOf, shortId, tally, waveRows } from "./rollouts";
 
 function Waves({ r }: { r: RolloutSummary }) {
   return (
-    <Table aria-label={`Waves of ${r.id}`} variant="compact" gridBreakPoint="grid-md" data-testid="rollout-waves">
-      <Thead>
-        <Tr><Th modifier="wrap">Wave</Th><Th modifier="wrap">Host</Th><Th modifier="wrap">State</Th><Th modifier="wrap">Reason</Th></Tr>
-      </Thead>
-      <Tbody>
-        {waveRows(r).flatMap((w) => w.hosts.map((h, i) => (
-          <Tr key={`${w.index}-${h.name}`} data-testid="rollout-host" data-host={h.name} data-state={h.state}
-              data-wave={w.index} data-wave-status={w.status}>
-            <Td dataLabel="Wave">{i === 0 ? `${w.title}${w.status === "current" ? " (running)" : ""}` : ""}</Td>
-            <Td dataLabel="Host">{h.name}</Td>
-            <Td dataLabel="State"><StateLabel value={h.state} /></Td>
-            <Td dataLabel="Reason" modifier="breakWord">{h.reason || "—"}</Td>
-          </Tr>
-        )))}
-      </Tbody>
-    </Table>
+    <DataTable label={`Waves of ${r.id}`} testId="rollout-waves" columns={["Wave", "Host", "State", "Reason"]}>
+      {waveRows(r).flatMap((w) => w.hosts.map((h, i) => (
+        <Tr key={`${w.index}-${h.name}`} data-testid="rollout-host" data-host={h.name} data-state={h.state}
+            data-wave={w.index} data-wave-status={w.status}>
+          <Td dataLabel="Wave">{i === 0 ? `${w.title}${w.status === "current" ? " (running)" : ""}` : ""}</Td>
+          <Td dataLabel="Host">{h.name}</Td>
+          <Td dataLabel="State"><StateLabel value={h.state} /></Td>
+          <Td dataLabel="Reason" modifier="breakWord">{h.reason || "—"}</Td>
+        </Tr>
+      )))}
+    </DataTable>
   );
 }
 

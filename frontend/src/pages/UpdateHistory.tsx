@@ -1,11 +1,9 @@
 import { useMemo, useState } from "react";
+import { DataTable } from "../components/DataTable";
 import { StateLabel } from "../components/labels";
 import { run } from "../components/notify";
 import { Unavailable } from "../components/Unavailable";
-import {
-  Button, Content, Flex, FlexItem, FormSelect, FormSelectOption, PageSection, Table, Tbody, Td, Th,
-  Thead, Title, Tr,
-} from "../pf";
+import { Button, Content, Flex, FlexItem, FormSelect, FormSelectOption, PageSection, Td, Title, Tr } from "../pf";
 import { useAppState, useResource } from "../store/hooks";
 import { containerUnits } from "../store/selectors";
 import { localTime, shortDigest, type UpdateHistoryEntry, type WatchHistoryEntry } from "./updates";
@@ -54,28 +52,24 @@ export function UpdateHistory() {
         <Title headingLevel="h2">Update history</Title>
         {history.error ? <Unavailable what="Update history" error={history.error} testId="history-unavailable" />
           : historyRows.length === 0 ? <Content component="p" data-testid="history-empty">No updates yet.</Content> : (
-          <Table aria-label="Update history" variant="compact" gridBreakPoint="grid-md" data-testid="update-history">
-            <Thead>
-              <Tr><Th modifier="wrap">Time</Th><Th modifier="wrap">Unit</Th><Th modifier="wrap">Container</Th><Th modifier="wrap">Image</Th><Th modifier="wrap">Digest</Th><Th modifier="wrap">Result</Th><Th modifier="wrap">Reason</Th></Tr>
-            </Thead>
-            <Tbody>
-              {historyRows.map((h, i) => (
-                <Tr key={`${h.time}-${h.unit}-${i}`} data-testid="history-row" data-unit={h.unit} data-result={h.result}>
-                  <Td dataLabel="Time">{localTime(h.time)}</Td>
-                  <Td dataLabel="Unit">{h.unit ?? "—"}</Td>
-                  <Td dataLabel="Container">{h.container ?? "—"}</Td>
-                  <Td dataLabel="Image" modifier="breakWord">{h.image ?? "—"}</Td>
-                  <Td dataLabel="Digest">
-                    <code title={`${h.old_digest ?? ""} → ${h.new_digest ?? ""}`}>
-                      {shortDigest(h.old_digest)} → {shortDigest(h.new_digest)}
-                    </code>
-                  </Td>
-                  <Td dataLabel="Result">{h.kind && <span className="pb-muted">{h.kind}: </span>}<StateLabel value={h.result} /></Td>
-                  <Td dataLabel="Reason" modifier="breakWord">{h.reason || "—"}</Td>
-                </Tr>
-              ))}
-            </Tbody>
-          </Table>
+          <DataTable label="Update history" testId="update-history"
+                     columns={["Time", "Unit", "Container", "Image", "Digest", "Result", "Reason"]}>
+            {historyRows.map((h, i) => (
+              <Tr key={`${h.time}-${h.unit}-${i}`} data-testid="history-row" data-unit={h.unit} data-result={h.result}>
+                <Td dataLabel="Time">{localTime(h.time)}</Td>
+                <Td dataLabel="Unit">{h.unit ?? "—"}</Td>
+                <Td dataLabel="Container">{h.container ?? "—"}</Td>
+                <Td dataLabel="Image" modifier="breakWord">{h.image ?? "—"}</Td>
+                <Td dataLabel="Digest">
+                  <code title={`${h.old_digest ?? ""} → ${h.new_digest ?? ""}`}>
+                    {shortDigest(h.old_digest)} → {shortDigest(h.new_digest)}
+                  </code>
+                </Td>
+                <Td dataLabel="Result">{h.kind && <span className="pb-muted">{h.kind}: </span>}<StateLabel value={h.result} /></Td>
+                <Td dataLabel="Reason" modifier="breakWord">{h.reason || "—"}</Td>
+              </Tr>
+            ))}
+          </DataTable>
         )}
       </PageSection>
       <PageSection>
@@ -87,28 +81,24 @@ export function UpdateHistory() {
             </Content>
             <RollbackNow units={units} />
             {rollbackRows.length === 0 ? <Content component="p" data-testid="rollback-empty">No rollbacks yet.</Content> : (
-              <Table aria-label="Rollback history" variant="compact" gridBreakPoint="grid-md" data-testid="rollback-history">
-                <Thead>
-                  <Tr><Th modifier="wrap">Time</Th><Th modifier="wrap">Unit</Th><Th modifier="wrap">Container</Th><Th modifier="wrap">From</Th><Th modifier="wrap">To</Th><Th modifier="wrap">Result</Th><Th modifier="wrap">Reason</Th></Tr>
-                </Thead>
-                <Tbody>
-                  {rollbackRows.map((r, i) => (
-                    <Tr key={`${r.time}-${r.unit}-${i}`} data-testid="rollback-row" data-unit={r.unit}>
-                      <Td dataLabel="Time">{localTime(r.time)}</Td>
-                      <Td dataLabel="Unit">{r.unit ?? "—"}</Td>
-                      <Td dataLabel="Container">{r.changes.map((c) => c.container || c.image).join(", ") || "—"}</Td>
-                      <Td dataLabel="From" modifier="breakWord">
-                        <code>{r.changes.map((c) => shortDigest(c.previous_image_id)).join(", ") || "—"}</code>
-                      </Td>
-                      <Td dataLabel="To" modifier="breakWord">
-                        <code>{r.changes.map((c) => shortDigest(c.new_image_id)).join(", ") || "—"}</code>
-                      </Td>
-                      <Td dataLabel="Result"><StateLabel value={r.result} /></Td>
-                      <Td dataLabel="Reason" modifier="breakWord">{r.reason || "—"}</Td>
-                    </Tr>
-                  ))}
-                </Tbody>
-              </Table>
+              <DataTable label="Rollback history" testId="rollback-history"
+                         columns={["Time", "Unit", "Container", "From", "To", "Result", "Reason"]}>
+                {rollbackRows.map((r, i) => (
+                  <Tr key={`${r.time}-${r.unit}-${i}`} data-testid="rollback-row" data-unit={r.unit}>
+                    <Td dataLabel="Time">{localTime(r.time)}</Td>
+                    <Td dataLabel="Unit">{r.unit ?? "—"}</Td>
+                    <Td dataLabel="Container">{r.changes.map((c) => c.container || c.image).join(", ") || "—"}</Td>
+                    <Td dataLabel="From" modifier="breakWord">
+                      <code>{r.changes.map((c) => shortDigest(c.previous_image_id)).join(", ") || "—"}</code>
+                    </Td>
+                    <Td dataLabel="To" modifier="breakWord">
+                      <code>{r.changes.map((c) => shortDigest(c.new_image_id)).join(", ") || "—"}</code>
+                    </Td>
+                    <Td dataLabel="Result"><StateLabel value={r.result} /></Td>
+                    <Td dataLabel="Reason" modifier="breakWord">{r.reason || "—"}</Td>
+                  </Tr>
+                ))}
+              </DataTable>
             )}
           </>
         )}

@@ -2,10 +2,9 @@ import { useMemo, useState } from "react";
 import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { notify, run } from "../../components/notify";
-import { isUnavailable, Unavailable } from "../../components/Unavailable";
+import { ListPage } from "../../components/ListPage";
 import {
-  Alert, Button, Checkbox, Content, EmptyState, EmptyStateBody, Label, PageSection, Spinner, Table, Tbody, Td, TextInput,
-  Th, Thead, Title, Toolbar, ToolbarContent, ToolbarItem, Tr,
+  Button, Checkbox, EmptyStateBody, Label, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
 import { useResource } from "../../store/hooks";
@@ -46,24 +45,7 @@ export function VolumesPage() {
     if (ok !== undefined) list.refresh();
   }
 
-  let body;
-  if (list.error) {
-    body = isUnavailable(list.error) ? <Unavailable what="Volumes" error={list.error} />
-      : <Alert variant="danger" isInline title="The volumes could not be listed" data-testid="volumes-error"
-               actionLinks={<Button variant="link" isInline onClick={list.refresh}>Try again</Button>}>
-          {list.error.code}: {list.error.message}
-        </Alert>;
-  } else if (list.data === null) {
-    body = <EmptyState variant="sm" titleText="Loading the volumes…" headingLevel="h2" icon={Spinner} data-testid="volumes-loading" />;
-  } else if (shown.length === 0) {
-    body = (
-      <EmptyState variant="sm" titleText="No volumes" headingLevel="h2" data-testid="volumes-empty">
-        <EmptyStateBody>{filter.trim() ? "None matches the filter."
-          : "A volume keeps a container's data across its removal and re-creation."}</EmptyStateBody>
-        {!filter.trim() && <Button onClick={() => setCreating(true)}>Create a volume</Button>}
-      </EmptyState>);
-  } else {
-    body = (
+  const table = (
       <Table aria-label="Volumes" variant="compact" gridBreakPoint="grid-md" data-testid="volumes-table">
         <Thead><Tr><Th>Name</Th><Th>Driver</Th><Th>Mountpoint</Th><Th>Created</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
@@ -89,32 +71,29 @@ export function VolumesPage() {
           })}
         </Tbody>
       </Table>);
-  }
 
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Volumes</Title>
-        <Content component="p" data-testid="volumes-summary">
-          {list.data === null ? "…" : `${rows.length} volumes; ${unused.length} unused.`}
-        </Content>
-      </PageSection>
-      <PageSection>
-        <Toolbar>
-          <ToolbarContent>
-            <ToolbarItem>
-              <TextInput type="search" aria-label="Filter volumes" placeholder="Filter by name, label or container" value={filter}
-                         onChange={(_e, v) => setFilter(v)} data-testid="volumes-filter" />
-            </ToolbarItem>
-            <ToolbarItem><Button onClick={() => setCreating(true)} data-testid="volumes-create">Create volume</Button></ToolbarItem>
-            <ToolbarItem>
-              <Button variant="secondary" onClick={() => setPruning(true)} data-testid="volumes-prune"
-                      isDisabled={list.data === null || unused.length === 0}>Prune unused volumes</Button>
-            </ToolbarItem>
-          </ToolbarContent>
-        </Toolbar>
-        {body}
-      </PageSection>
+      <ListPage title="Volumes" summaryTestId="volumes-summary" testId="volumes" resource={list} isEmpty={shown.length === 0}
+                empty={<>
+                  <EmptyStateBody>{filter.trim() ? "None matches the filter."
+                    : "A volume keeps a container's data across its removal and re-creation."}</EmptyStateBody>
+                  {!filter.trim() && <Button onClick={() => setCreating(true)}>Create a volume</Button>}
+                </>}
+                summary={list.data === null ? "…" : `${rows.length} volumes; ${unused.length} unused.`}
+                toolbar={<>
+                  <ToolbarItem>
+                    <TextInput type="search" aria-label="Filter volumes" placeholder="Filter by name, label or container" value={filter}
+                               onChange={(_e, v) => setFilter(v)} data-testid="volumes-filter" />
+                  </ToolbarItem>
+                  <ToolbarItem><Button onClick={() => setCreating(true)} data-testid="volumes-create">Create volume</Button></ToolbarItem>
+                  <ToolbarItem>
+                    <Button variant="secondary" onClick={() => setPruning(true)} data-testid="volumes-prune"
+                            isDisabled={list.data === null || unused.length === 0}>Prune unused volumes</Button>
+                  </ToolbarItem>
+                </>}>
+        {table}
+      </ListPage>
       {creating && <CreateVolumeDialog onClose={() => setCreating(false)} onCreated={list.refresh} />}
       {pruning && (
         <ConfirmDialog title="Prune volumes?" action="Prune" testId="volumes-prune-dialog" onConfirm={prune} onClose={() => setPruning(false)}>
