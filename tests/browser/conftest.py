@@ -26,8 +26,9 @@ import pytest
 
 from bridge.sandbox import World, unavailable_reason
 from bridge.sandbox.fleet import Fleet
+from bridge.sandbox.images import SLEEP
 from bridge.sandbox.registry import free_port
-from tests.helpers import ServedBridge, checked_world
+from tests.helpers import ServedBridge, checked_world, unique
 
 logger = logging.getLogger(__name__)
 
@@ -230,11 +231,37 @@ def names(world: World) -> Iterator[list[str]]:
             world.podman("rm", "-f", "--ignore", "-t", "0", *made, check=False)
 
 
+@pytest.fixture
+def container(names: list[str]) -> str:
+    """A name for a container the test makes; removed after the test."""
+    names.append(unique("pbt"))
+    return names[-1]
+
+
+@pytest.fixture
+def running(world: World, container: str) -> str:
+    """A running container that printed a line (removed after the test)."""
+    world.podman("run", "-d", "--name", container, SLEEP, "sh", "-c",
+                 "echo ready; exec sleep 1000")
+    return container
+
+
+@pytest.fixture(scope="module")
+def fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Fleet]:
+    """A test fleet of the module's ``FLEET_HOSTS`` worlds with their bridges (h1, h2, ...)."""
+    f = Fleet.up(tmp_path_factory.mktemp("fleet"), request.module.FLEET_HOSTS)
+    try:
+        yield f
+    finally:
+        f.down()
+
+
 @pytest.fixture(scope="module")
 def viewer(fleet: Fleet, panel: Path, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[BridgeProcess]:
     """A bridge on TCP (for the browser), on h1's world, joined as host 'viewer' of the
-    module's ``fleet`` (a module-scoped fixture each fleet test module defines)."""
+    module's ``fleet``."""
     assert fleet.nats is not None
     b = BridgeProcess(fleet.host("h1").world(), tmp_path_factory.mktemp("viewer") / "state",
                       panel)

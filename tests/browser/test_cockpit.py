@@ -30,7 +30,6 @@ from tests.cockpitworld import (
     install_package,
     unique_loopback,
 )
-from tests.helpers import unique
 
 # Cockpit runs inside the world, the world's own: on debian12 (this machine's Debian) the
 # machine's cockpit-ws 287 and its C bridge; on debian13 the trixie tree's Cockpit 337
@@ -66,15 +65,6 @@ def cockpit(world: World, panel: Path) -> Iterator[CockpitWS]:
         yield ws
     finally:
         ws.stop()
-
-
-@pytest.fixture
-def container(world: World) -> Iterator[str]:
-    name = unique("pbc")
-    try:
-        yield name
-    finally:
-        world.podman("rm", "-f", "--ignore", "-t", "0", name, check=False)
 
 
 def open_podbridge_page(page: Page, cockpit: CockpitWS) -> FrameLocator:

@@ -17,12 +17,9 @@ from tests.helpers import unique
 
 
 def test_losing_podman_shows_a_banner_fails_actions_clearly_and_recovers(
-        page: Page, bridge: BridgeProcess, world: World, names: list[str]) -> None:
-    name = unique("pbe-running")
-    names.append(name)
-    world.podman("run", "-d", "--name", name, SLEEP, "sh", "-c", "echo ready; exec sleep 1000")
+        page: Page, bridge: BridgeProcess, world: World, running: str) -> None:
     login_by_url(page, bridge)
-    row = page.get_by_test_id(f"container-row-{name}")
+    row = page.get_by_test_id(f"container-row-{running}")
     expect(row).to_have_attribute("data-state", "running")
     banner = page.get_by_test_id("source-banner")
     expect(banner).to_have_count(0)
@@ -35,15 +32,15 @@ def test_losing_podman_shows_a_banner_fails_actions_clearly_and_recovers(
         expect(banner).to_have_attribute("data-lost", "podman")
         # What was known stays on screen; an action on it fails with a toast that says why.
         expect(row).to_be_visible()
-        page.get_by_test_id(f"container-stop-{name}").click()
+        page.get_by_test_id(f"container-stop-{running}").click()
         toast = page.get_by_test_id("toast-danger")
-        expect(toast).to_contain_text(f"Stop {name} failed")
+        expect(toast).to_contain_text(f"Stop {running} failed")
         print(f"\nstop while Podman is away: {toast.inner_text()}")
         axe_clean(page, "podman-lost")
         both_sizes(page, "podman-lost")
         # A view that reads Podman now shows its error state: a container's logs, the pods,
         # the images.
-        page.evaluate(f"location.hash = '#/containers/{name}/logs'")
+        page.evaluate(f"location.hash = '#/containers/{running}/logs'")
         expect(page.get_by_test_id("logs-error")).to_be_visible(timeout=20_000)
         axe_clean(page, "logs-error")
         section(page, "pods")
@@ -60,11 +57,11 @@ def test_losing_podman_shows_a_banner_fails_actions_clearly_and_recovers(
     # Back: the banner goes, the page fetches its list again, the container still runs.
     expect(banner).to_have_count(0, timeout=30_000)
     expect(page.get_by_test_id("images-table")).to_be_visible(timeout=20_000)
-    page.evaluate(f"location.hash = '#/containers/{name}/logs'")
+    page.evaluate(f"location.hash = '#/containers/{running}/logs'")
     expect(page.get_by_test_id("logs-view")).to_contain_text("ready", timeout=20_000)
     section(page, "containers")
     expect(row).to_have_attribute("data-state", "running")
-    expect(page.get_by_test_id(f"container-cpu-{name}")).to_have_attribute(
+    expect(page.get_by_test_id(f"container-cpu-{running}")).to_have_attribute(
         "data-measured", "true", timeout=30_000)
     assert page.evaluate("window.__podbridgeNoReload") == 1, "the page was reloaded"
 

@@ -6,31 +6,16 @@ reached and used with the keyboard alone; empty states say so."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bridge.sandbox import World
-from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import DESKTOP, BridgeProcess
 from tests.browser.panel import axe_clean, both_sizes, login_by_url, section
-from tests.helpers import unique
 
 SECTIONS = [("containers", "Containers"), ("images", "Images"), ("pods", "Pods"),
             ("units", "Units"), ("updates", "Updates"), ("events", "Events"),
             ("plugins", "Plugins"), ("audit", "Audit")]
-
-
-@pytest.fixture
-def running(world: World) -> Iterator[str]:
-    name = unique("pbe")
-    world.podman("run", "-d", "--name", name, SLEEP, "sh", "-c", "echo ready; exec sleep 600")
-    try:
-        yield name
-    finally:
-        world.podman("rm", "-f", "--ignore", "-t", "0", name, check=False)
 
 
 def test_every_page_is_axe_clean_and_photographed(

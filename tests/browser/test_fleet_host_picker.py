@@ -6,7 +6,6 @@ and a fleet subscription filtered to h2), and its actions run on h2."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -18,17 +17,9 @@ from tests.browser.panel import axe_clean, login_by_url, screenshot, section
 from tests.helpers import unique
 
 pytestmark = [pytest.mark.allow_children]
+FLEET_HOSTS = 2
 
 LIVE_MS = 60_000  # through NATS and two bridges, on a busy machine
-
-
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    f = Fleet.up(tmp_path_factory.mktemp("host-picker"), 2)
-    try:
-        yield f
-    finally:
-        f.down()
 
 
 def state_on(fleet: Fleet, host: str, name: str) -> str:

@@ -3,8 +3,6 @@ with its bridge (bridge.sandbox.fleet), and the bridge the browser talks to, joi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -15,15 +13,7 @@ from tests.browser.panel import login_by_url, section
 from tests.helpers import unique
 
 pytestmark = [pytest.mark.allow_children]
-
-
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    f = Fleet.up(tmp_path_factory.mktemp("fleet-page"), 1)
-    try:
-        yield f
-    finally:
-        f.down()
+FLEET_HOSTS = 1
 
 
 def test_fleet_page_shows_hosts_and_their_live_events(page: Page, fleet: Fleet,

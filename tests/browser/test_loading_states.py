@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from bridge.sandbox import World
-from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
 from tests.browser.panel import axe_clean, section
-from tests.helpers import unique
 
 
 class Gate:
@@ -89,18 +85,8 @@ def gate(page: Page) -> Gate:
     return g
 
 
-@pytest.fixture
-def printer(world: World) -> Iterator[str]:
-    name = unique("pbl-print")
-    world.podman("run", "-d", "--name", name, SLEEP, "sh", "-c", "echo ready; exec sleep 1000")
-    try:
-        yield name
-    finally:
-        world.podman("rm", "-f", "--ignore", "-t", "0", name, check=False)
-
-
 def test_each_view_shows_that_it_is_loading_then_its_data(
-        page: Page, bridge: BridgeProcess, gate: Gate, printer: str) -> None:
+        page: Page, bridge: BridgeProcess, gate: Gate, running: str) -> None:
     # Connecting: nothing from the bridge yet.
     gate.all = True
     page.goto(bridge.url)
@@ -113,11 +99,11 @@ def test_each_view_shows_that_it_is_loading_then_its_data(
     expect(page.get_by_test_id("containers-loading")).to_be_visible()
     axe_clean(page, "loading-containers")
     gate.release()
-    expect(page.get_by_test_id(f"container-row-{printer}")).to_be_visible()
+    expect(page.get_by_test_id(f"container-row-{running}")).to_be_visible()
 
     for method, go, loading, loaded in (
-        ("containers.logs", f"#/containers/{printer}/logs", "logs-loading", "logs-view"),
-        ("containers.stats", f"#/containers/{printer}/metrics", "metrics-loading", "chart-cpu"),
+        ("containers.logs", f"#/containers/{running}/logs", "logs-loading", "logs-view"),
+        ("containers.stats", f"#/containers/{running}/metrics", "metrics-loading", "chart-cpu"),
         ("images.list", "images", "images-loading", "images-table"),
         ("pods.list", "pods", "pods-loading", "pods-table|pods-empty"),
     ):

@@ -30,16 +30,6 @@ from tests.helpers import unique
 APPEAR_MS = 3_000
 
 
-@pytest.fixture
-def container(world: World) -> Iterator[str]:
-    """A name for a container the test makes outside the UI; removed afterwards."""
-    name = unique("pbt")
-    try:
-        yield name
-    finally:
-        world.podman("rm", "-f", "--ignore", "-t", "0", name, check=False)
-
-
 def test_the_printed_url_logs_in_at_once(page: Page, bridge: BridgeProcess) -> None:
     page.goto(bridge.url)
     online(page)
