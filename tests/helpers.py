@@ -9,10 +9,12 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
+
+from aiohttp import web
 
 from bridge.client import BridgeClient
 from bridge.faults import ENV as FAULT_ENV
@@ -42,6 +44,18 @@ def checked_world(path: Path, whose: str, flavour: str | None = None, *,
 def unique(prefix: str) -> str:
     """A name no other test (or earlier run) uses: ``prefix-<8 hex>``."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@asynccontextmanager
+async def serving(app: web.Application, **runner_args: Any) -> AsyncIterator[int]:
+    """``app`` served on a free port of 127.0.0.1 for the block: the port."""
+    runner = web.AppRunner(app, access_log=None, **runner_args)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
 
 
 def fetch(url: str, timeout: float = 10.0) -> str:

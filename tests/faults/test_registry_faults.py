@@ -20,6 +20,7 @@ from plugins.auto_update.history import History
 from plugins.auto_update.plugin import AutoUpdatePlugin
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
 from tests.bench.autoupdate import Unit, container_image, remove_units, start_units
+from tests.helpers import serving
 from tests.integration.bridgefix import make_settings, wait_for
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -46,16 +47,11 @@ async def bad_registry(request: pytest.FixtureRequest) -> AsyncIterator[tuple[st
 
     app = web.Application()
     app.router.add_route("*", "/v2/{tail:.*}", v2)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield mode, f"127.0.0.1:{port}"
-    finally:
-        release.set()
-        await runner.cleanup()
+    async with serving(app, shutdown_timeout=0.1) as port:
+        try:
+            yield mode, f"127.0.0.1:{port}"
+        finally:
+            release.set()
 
 
 @pytest.mark.parametrize("bad_registry", list(MODES), indirect=True)

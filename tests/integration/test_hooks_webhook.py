@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from tests.helpers import serving
 from tests.integration.test_hooks_host import HooksHarness
 
 SECRET = "correct horse battery staple"
@@ -52,17 +53,13 @@ async def receiver() -> AsyncIterator[Receiver]:
     rec = Receiver()
     app = web.Application()
     app.router.add_post("/{tail:.*}", rec.handle)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    rec.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield rec
-    finally:
-        rec.release.set()  # let a hanging handler finish, so no server task is left behind
-        await asyncio.sleep(0.01)
-        await runner.cleanup()
+    async with serving(app, shutdown_timeout=0.1) as port:
+        rec.url = f"http://127.0.0.1:{port}"
+        try:
+            yield rec
+        finally:
+            rec.release.set()  # let a hanging handler finish: no server task is left behind
+            await asyncio.sleep(0.01)
 
 
 def webhook_rule(name: str, url: str, **action: Any) -> dict[str, Any]:

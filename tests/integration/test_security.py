@@ -25,6 +25,7 @@ from bridge.roles import Caller
 from bridge.server import Server
 from bridge.store import Store
 from bridge.tls import TLSConfigError, choose, self_signed
+from tests.helpers import serving
 
 TOKEN = "first-admin-token-xyz"
 
@@ -80,15 +81,10 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
               "viewer": auth.credentials.add("vic", "viewer")}
     server = Server(bus=bus, methods=methods, auth=auth, panel_dir=None,
                     allowed_origins=[], queue_size=100)
-    runner = web.AppRunner(server.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     try:
-        yield Env(f"http://127.0.0.1:{port}", auth, audit, server, done, tokens)
+        async with serving(server.app) as port:
+            yield Env(f"http://127.0.0.1:{port}", auth, audit, server, done, tokens)
     finally:
-        await runner.cleanup()
         store.close()
 
 
@@ -262,42 +258,38 @@ async def test_expired_session_is_refused(tmp_path: Path) -> None:
     auth.sessions.clock = lambda: now[0]
     server = Server(bus=bus, methods=methods, auth=auth, panel_dir=None,
                     allowed_origins=[], queue_size=10)
-    runner = web.AppRunner(server.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    env = Env(url, auth, _audit, server, done, {})
     try:
-        async with jar_session() as s:
-            await login(s, env, TOKEN)
-            ws, hello = await ws_open(s, env, None)
-            assert hello["type"] == "auth_ok"
-            now[0] += 0.5  # active within the idle limit: still fine
-            async with s.get(url + "/api/demo.read") as r:
-                assert r.status == 200
-            now[0] += 0.5
-            assert (await ws_call(ws, "demo.read", {}, 1))["ok"]
-            now[0] += 5  # idle past the limit
-            async with s.get(url + "/api/demo.read") as r:
-                assert r.status == 401
-            # The sweeper closes the websocket of the expired session by itself.
-            msg = await ws.receive_json(timeout=10)
-            assert msg["type"] == "auth_expired"
-            ws2, hello = await ws_open(s, env, None)
-            assert hello["type"] == "auth_invalid"
-            await ws2.close()
-        # The absolute limit ends even a busy session.
-        auth.sessions.absolute = 2.0
-        async with jar_session() as s:
-            await login(s, env, TOKEN)
-            for _ in range(5):
-                now[0] += 0.5
+        async with serving(server.app) as port:
+            url = f"http://127.0.0.1:{port}"
+            env = Env(url, auth, _audit, server, done, {})
+            async with jar_session() as s:
+                await login(s, env, TOKEN)
+                ws, hello = await ws_open(s, env, None)
+                assert hello["type"] == "auth_ok"
+                now[0] += 0.5  # active within the idle limit: still fine
                 async with s.get(url + "/api/demo.read") as r:
-                    last = r.status
-            assert last == 401
+                    assert r.status == 200
+                now[0] += 0.5
+                assert (await ws_call(ws, "demo.read", {}, 1))["ok"]
+                now[0] += 5  # idle past the limit
+                async with s.get(url + "/api/demo.read") as r:
+                    assert r.status == 401
+                # The sweeper closes the websocket of the expired session by itself.
+                msg = await ws.receive_json(timeout=10)
+                assert msg["type"] == "auth_expired"
+                ws2, hello = await ws_open(s, env, None)
+                assert hello["type"] == "auth_invalid"
+                await ws2.close()
+            # The absolute limit ends even a busy session.
+            auth.sessions.absolute = 2.0
+            async with jar_session() as s:
+                await login(s, env, TOKEN)
+                for _ in range(5):
+                    now[0] += 0.5
+                    async with s.get(url + "/api/demo.read") as r:
+                        last = r.status
+                assert last == 401
     finally:
-        await runner.cleanup()
         store.close()
 
 

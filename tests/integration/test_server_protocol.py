@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import BaseModel
 
 from bridge.auth import Auth
@@ -23,6 +22,7 @@ from bridge.server import Server
 from bridge.state import State
 from bridge.store import Store
 from bridge.systemd import SystemdClient
+from tests.helpers import serving
 from tests.integration.bridgefix import wait_for
 
 TOKEN = "test-token-123"
@@ -55,15 +55,8 @@ async def env() -> AsyncIterator[Env]:
     methods.register("test.boom", boom)
     server = Server(bus=bus, methods=methods, auth=Auth(TOKEN), panel_dir=None,
                     allowed_origins=["http://trusted.example"], queue_size=20)
-    runner = web.AppRunner(server.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
+    async with serving(server.app) as port:
         yield Env(bus, methods, f"http://127.0.0.1:{port}")
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

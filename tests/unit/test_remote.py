@@ -15,7 +15,7 @@ from bridge import remote
 from bridge.config import load_settings
 from bridge.errors import BridgeError
 from plugins.auto_update.command import forwardable, print_report
-from tests.helpers import free_port
+from tests.helpers import free_port, serving
 
 
 @pytest.fixture
@@ -65,12 +65,7 @@ async def test_call_answers_data_errors_and_unreachable() -> None:
 
     app = web.Application()
     app.router.add_post("/api/{method}", api)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
+    async with serving(app) as port:
         target = remote.Target("127.0.0.1", port, "tok")
         got = await asyncio.to_thread(remote.call, target, "echo", {"a": [1, "é"]}, 10)
         assert got == {"a": [1, "é"]}
@@ -81,8 +76,6 @@ async def test_call_answers_data_errors_and_unreachable() -> None:
         with pytest.raises(BridgeError) as info:
             await asyncio.to_thread(remote.call, bad, "echo", None, 10)
         assert info.value.code == "access-denied"
-    finally:
-        await runner.cleanup()
     with pytest.raises(remote.BridgeUnreachable):
         remote.call(remote.Target("127.0.0.1", free_port(), "tok"), "echo", None, 10)
 
