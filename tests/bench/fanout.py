@@ -34,6 +34,7 @@ from bridge.events import now_iso
 from bridge.methods import MethodRegistry
 from bridge.server import Server
 from bridge.websocket import WRITE_HIGH_WATER, text_frame
+from tests.helpers import serving
 
 TOKEN = "bench-token"
 
@@ -160,11 +161,6 @@ async def bench_bridge(n: int, events: int) -> float:
     bus = Bus(ring_size=defaults.ring_size, queue_size=defaults.client_queue)
     server = Server(bus=bus, methods=MethodRegistry(), auth=Auth(TOKEN), panel_dir=None,
                     allowed_origins=[], queue_size=defaults.client_queue)
-    runner = web.AppRunner(server.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     data = {"id": "x" * 64, "image": "localhost/podbridge/httpd:v1", "exit_code": 0}
     half = defaults.client_queue // 2
 
@@ -177,10 +173,8 @@ async def bench_bridge(n: int, events: int) -> float:
                 while max(s.pending() for s in subs) > half:  # noqa: ASYNC110 (polls)
                     await asyncio.sleep(0.001)
 
-    try:
+    async with serving(server.app) as port:
         delivered, elapsed = await _run_clients(port, n, events, publish)
-    finally:
-        await runner.cleanup()
     assert delivered == n * events, (delivered, n * events)
     return delivered / elapsed
 
@@ -233,11 +227,6 @@ async def bench_reference(n: int, events: int) -> float:
 
     app = web.Application()
     app.router.add_get("/ws", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     prefix = os.urandom(6).hex()
 
     async def publish() -> None:
@@ -254,10 +243,8 @@ async def bench_reference(n: int, events: int) -> float:
                 while len(log) - min(c.pos for c in conns) > half:  # noqa: ASYNC110
                     await asyncio.sleep(0.001)
 
-    try:
+    async with serving(app) as port:
         delivered, elapsed = await _run_clients(port, n, events, publish)
-    finally:
-        await runner.cleanup()
     assert delivered == n * events, (delivered, n * events)
     return delivered / elapsed
 
