@@ -1,0 +1,156 @@
+"""What Cockpit's container page has beyond start/stop, in podbridge's panel: the
+environment, mounts and health check (with its log and "Run health check") on the
+Overview, and Commit, Clone, Checkpoint and Restore in the container's kebab."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from bridge.sandbox import World
+from bridge.sandbox.images import SLEEP
+from tests.browser.conftest import BridgeProcess
+from tests.browser.panel import axe_clean, both_sizes, login_by_url
+from tests.helpers import unique
+
+
+def open_container(page: Page, bridge: BridgeProcess, name: str) -> None:
+    login_by_url(page, bridge)
+    page.get_by_test_id(f"container-link-{name}").click()
+    expect(page.get_by_test_id("detail-name")).to_have_text(name)
+
+
+def menu_item(page: Page, name: str, item: str) -> None:
+    page.get_by_test_id(f"container-menu-{name}").click()
+    page.get_by_test_id(f"container-{item}-{name}").click()
+
+
+def test_environment_mounts_and_health_check(page: Page, bridge: BridgeProcess, world: World,
+                                             names: list[str]) -> None:
+    name, vol = unique("pbu-health"), unique("pbu-vol")
+    names.append(name)
+    data = world.run(["mktemp", "-d"]).stdout.strip()
+    try:
+        world.podman("run", "-d", "--name", name, "-e", "GREETING=hello world",
+                     "-v", f"{data}:/data:ro", "-v", f"{vol}:/vol",
+                     "--health-cmd", "echo ok from $HOSTNAME", "--health-interval", "1h",
+                     SLEEP, "sleep", "1000")
+        open_container(page, bridge, name)
+        env = page.get_by_test_id("container-env")
+        expect(env.get_by_role("row", name=re.compile("GREETING hello world"))).to_be_visible()
+        mounts = page.get_by_test_id("container-mounts")
+        expect(mounts.get_by_role("row", name=re.compile(f"{data} /data bind read-only"))
+               ).to_be_visible()
+        expect(mounts.get_by_role("row", name=re.compile(f"{vol} /vol volume read-write"))
+               ).to_be_visible()
+        expect(page.get_by_test_id("health-summary")).to_contain_text("echo ok from $HOSTNAME")
+        log = page.get_by_test_id("health-log").locator("tbody tr")
+        before = log.count()
+        page.get_by_test_id("health-run").click()
+        # Podman keeps the last 5 runs; the new one is first in the table.
+        expect(log).to_have_count(min(before + 1, 5), timeout=15_000)
+        expect(log.first).to_contain_text(re.compile(r"0\s*ok from [0-9a-f]{12}"))
+        expect(page.get_by_test_id("health-status")).to_have_text("healthy")
+        axe_clean(page, "container-details")
+        both_sizes(page, "container-details")
+    finally:
+        world.podman("rm", "-f", "--ignore", "-t", "0", name, check=False)
+        world.podman("volume", "rm", "-f", vol, check=False)
+        world.run(["rm", "-rf", data])
+
+
+def test_commit_then_clone(page: Page, bridge: BridgeProcess, world: World,
+                           names: list[str]) -> None:
+    name, repo = unique("pbu-orig"), unique("pbu-img")
+    clone = f"{name}-clone"
+    names += [name, clone]
+    world.podman("run", "-d", "--name", name, "-e", "COLOUR=blue", SLEEP,
+                 "sh", "-c", "echo written > /marker; exec sleep 1000")
+    try:
+        open_container(page, bridge, name)
+        menu_item(page, name, "commit")
+        dialog = page.get_by_test_id("commit-dialog")
+        dialog.get_by_test_id("commit-repo").fill("Not A Name")
+        dialog.get_by_test_id("commit-submit").click()
+        expect(dialog.get_by_text("Lower-case letters")).to_be_visible()
+        axe_clean(page, "commit-dialog")
+        both_sizes(page, "commit-dialog")
+        dialog.get_by_test_id("commit-repo").fill(repo)
+        dialog.get_by_test_id("commit-tag").fill("v1")
+        dialog.get_by_test_id("commit-author").fill("Ada")
+        dialog.get_by_test_id("commit-message").fill("made in the browser")
+        dialog.get_by_test_id("commit-command").fill("cat /marker")
+        dialog.get_by_test_id("commit-submit").click()
+        expect(dialog).to_have_count(0, timeout=30_000)
+        made = world.podman("image", "inspect", "--format", "{{.Comment}}|{{.Author}}",
+                            f"localhost/{repo}:v1").stdout.strip()
+        assert made == "made in the browser|Ada", made
+        out = world.podman("run", "--rm", f"localhost/{repo}:v1").stdout
+        assert out == "written\n", out
+
+        # Clone: the Create dialog, filled from the container.
+        menu_item(page, name, "clone")
+        create = page.get_by_test_id("create-dialog")
+        expect(create.get_by_test_id("create-name")).to_have_value(clone, timeout=15_000)
+        expect(create.get_by_test_id("create-image")).to_have_value(re.compile("podbridge/sleep"))
+        expect(create.get_by_test_id("create-command")).to_have_value(
+            "sh -c 'echo written > /marker; exec sleep 1000'")
+        env = create.get_by_test_id("env-row")
+        expect(env).to_have_count(1)
+        expect(env.get_by_test_id("env-name")).to_have_value("COLOUR")
+        expect(env.get_by_test_id("env-value")).to_have_value("blue")
+        axe_clean(page, "clone-dialog")
+        create.get_by_test_id("create-submit").click()
+        expect(page).to_have_url(re.compile(f"#/containers/{clone}$"), timeout=30_000)
+        expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=15_000)
+        env_of = world.podman("inspect", "--format", "{{.Config.Env}}", clone).stdout
+        assert "COLOUR=blue" in env_of, env_of
+    finally:
+        world.podman("rm", "-f", "--ignore", "-t", "0", name, clone, check=False)
+        world.podman("rmi", "--ignore", f"localhost/{repo}:v1", check=False)
+
+
+def test_checkpoint_says_what_this_host_can(page: Page, bridge: BridgeProcess, world: World,
+                                            names: list[str]) -> None:
+    """Checkpoint asks first (its options, as Cockpit's); where CRIU is missing the bridge
+    says so and the menu then shows the action disabled with the reason; where CRIU fails
+    its error is shown; where it works the container stops and Restore brings it back."""
+    name = unique("pbu-ckpt")
+    names.append(name)
+    criu = world.run(["sh", "-c", "command -v criu >/dev/null || exit 127; criu check"],
+                     check=False).returncode
+    world.podman("run", "-d", "--name", name, SLEEP, "sleep", "1000")
+    open_container(page, bridge, name)
+    menu_item(page, name, "checkpoint")
+    dialog = page.get_by_test_id("checkpoint-dialog")
+    expect(dialog.get_by_test_id("checkpoint-leave_running")).to_be_visible()
+    axe_clean(page, "checkpoint-dialog")
+    both_sizes(page, "checkpoint-dialog")
+    dialog.get_by_test_id("checkpoint-keep").check()
+    dialog.get_by_test_id("checkpoint-submit").click()
+    if criu == 0:
+        expect(dialog).to_have_count(0, timeout=60_000)
+        expect(page.get_by_test_id("detail-state")).to_have_text("exited", timeout=15_000)
+        menu_item(page, name, "restore")
+        page.get_by_test_id("restore-submit").click()
+        expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=60_000)
+        return
+    error = dialog.get_by_test_id("checkpoint-error")
+    expect(error).to_be_visible(timeout=60_000)
+    print(f"\ncheckpoint here: {error.inner_text()}")
+    if criu == 127:
+        expect(error).to_contain_text(re.compile("not-supported: .*CRIU is not installed"))
+    else:
+        expect(error).to_contain_text(re.compile("failed: .*CRIU failed; its log is .*dump.log"))
+    dialog.get_by_test_id("checkpoint-cancel").click()
+    expect(page.get_by_test_id("detail-state")).to_have_text("running")
+    page.get_by_test_id(f"container-menu-{name}").click()
+    item = page.get_by_test_id(f"container-checkpoint-{name}")
+    if criu == 127:
+        expect(item.locator("button")).to_be_disabled()
+        expect(item).to_contain_text("install the criu package")
+    else:
+        expect(item.locator("button")).to_be_enabled()
+    axe_clean(page, "container-menu-criu")
+    page.keyboard.press("Escape")
