@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bridge.container_details import ContainerDetails, HealthInfo, details_of
 from bridge.errors import BridgeError, Conflict, NotSupported
@@ -53,6 +53,14 @@ class CommitParams(ContainerRef):
         default=None, min_length=1, description="the image's CMD; default: the container's")
     pause: bool = Field(default=False, description="pause the container while committing")
     format: Literal["oci", "docker"] = "oci"
+
+    @model_validator(mode="after")
+    def _message_needs_docker(self) -> CommitParams:
+        # Podman: "messages are only compatible with the docker image format".
+        if self.message and self.format != "docker":
+            raise ValueError("message: only with format 'docker' (an OCI image keeps no "
+                             "commit message)")
+        return self
 
 
 class CheckpointParams(ContainerRef):

@@ -76,6 +76,9 @@ async def test_commit_makes_an_image_that_runs(world: World, client: BridgeClien
         assert (await refused(client, "containers.commit",
                               {"name": name, "repo": repo, "command": []})).code \
             == "invalid-params"
+        err = await refused(client, "containers.commit",
+                            {"name": name, "repo": repo, "message": "m", "format": "oci"})
+        assert err.code == "invalid-params" and "docker" in err.message, err
         assert (await refused(client, "containers.commit",
                               {"name": unique("nobody"), "repo": repo})).code == "not-found"
     finally:

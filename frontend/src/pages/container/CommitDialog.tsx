@@ -38,7 +38,7 @@ export function CommitDialog({ c, onClose }: { c: Container; onClose: () => void
       const cmd = splitCommand(command);
       const made = await getStore().call<{ id: string; image: string }>("containers.commit", {
         ...target(c), repo: repo.trim(), ...(tag.trim() ? { tag: tag.trim() } : {}),
-        ...(author.trim() ? { author: author.trim() } : {}), ...(message ? { message } : {}),
+        ...(author.trim() ? { author: author.trim() } : {}), ...(message && format === "docker" ? { message } : {}),
         ...(cmd.length ? { command: cmd } : {}), pause, format,
       });
       notify(`Committed ${c.name} as ${made.image}`, "success");
@@ -63,20 +63,23 @@ export function CommitDialog({ c, onClose }: { c: Container; onClose: () => void
           {field("repo", "New image name", repo, setRepo, { placeholder: "e.g. myapp (localhost/myapp)", problem: errors.repo, required: true })}
           {field("tag", "Tag", tag, setTag, { placeholder: "latest", problem: errors.tag })}
           {field("author", "Author", author, setAuthor, { placeholder: "Name <email>" })}
-          <FormGroup label="Message" fieldId="commit-message">
-            <TextArea id="commit-message" value={message} onChange={(_e, v) => setMessage(v)} data-testid="commit-message"
-                      resizeOrientation="vertical" rows={2} />
-          </FormGroup>
-          {field("command", "Command", command, setCommand, { placeholder: "The container's own when empty", problem: errors.command })}
-          <FormGroup label="Options" fieldId="commit-pause" role="group">
-            <Checkbox id="commit-pause" label="Pause the container while committing" isChecked={pause}
-                      onChange={(_e, v) => setPause(v)} data-testid="commit-pause" />
-          </FormGroup>
           <FormGroup label="Format" fieldId="commit-format">
             <FormSelect id="commit-format" value={format} onChange={(_e, v) => setFormat(v as "oci" | "docker")} data-testid="commit-format">
               <FormSelectOption value="oci" label="OCI" />
               <FormSelectOption value="docker" label="Docker (keeps a health check and a shell)" />
             </FormSelect>
+          </FormGroup>
+          <FormGroup label="Message" fieldId="commit-message">
+            <TextArea id="commit-message" value={message} onChange={(_e, v) => setMessage(v)} data-testid="commit-message"
+                      resizeOrientation="vertical" rows={2} isDisabled={format !== "docker"} />
+            {format !== "docker" && (
+              <FormHelperText><HelperText><HelperTextItem>An OCI image keeps no message: choose the Docker format for one</HelperTextItem></HelperText></FormHelperText>
+            )}
+          </FormGroup>
+          {field("command", "Command", command, setCommand, { placeholder: "The container's own when empty", problem: errors.command })}
+          <FormGroup label="Options" fieldId="commit-pause" role="group">
+            <Checkbox id="commit-pause" label="Pause the container while committing" isChecked={pause}
+                      onChange={(_e, v) => setPause(v)} data-testid="commit-pause" />
           </FormGroup>
         </Form>
         {failure && <Alert variant="danger" isInline title="The image was not made" data-testid="commit-error">{failure}</Alert>}
