@@ -158,5 +158,7 @@ def test_checkpoint_says_what_this_host_can(page: Page, bridge: BridgeProcess, w
         expect(item).to_contain_text("install the criu package")
     else:
         expect(item.locator("button")).to_be_enabled()
+    # The menu fades in: axe reads colours once it is opaque.
+    expect(page.locator(".pf-v6-c-menu").first).to_have_css("opacity", "1")
     axe_clean(page, "container-menu-criu")
     page.keyboard.press("Escape")
