@@ -30,6 +30,17 @@ async def read(client: BridgeClient, name: str, path: str) -> str:
     return "".join([d["output"] async for d in stream])
 
 
+async def model_state(client: BridgeClient, name: str, state: str) -> None:
+    seen = None
+    for _ in range(200):
+        snap = await client.call("state.get")
+        seen = next((c["state"] for c in snap["containers"] if c["name"] == name), None)
+        if seen == state:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{name} is {seen} in the live model, not {state}")
+
+
 async def remove(client: BridgeClient, *names: str) -> None:
     for name in names:
         try:
@@ -147,17 +158,24 @@ async def test_details_and_health_check_runs(world: World, client: BridgeClient)
         await world.arun(["rm", "-rf", data])
 
 
-async def test_checkpoint_and_restore_or_why_not(world: World, client: BridgeClient) -> None:
-    """Whatever this host's CRIU can do: with a working CRIU the container stops and comes
-    back with its memory; without CRIU the bridge says not-supported and the panel is told
-    before the next try; with a CRIU that fails (too old for the kernel) Podman's error
-    comes back and the container runs on."""
-    name, idle = unique("ckpt"), unique("ckpt-idle")
+COUNTER = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /n; sleep 0.2; done"]
+
+
+async def criu_state(world: World) -> int:
+    """0: CRIU works here; 127: there is none; else: it is there and fails (`criu check`)."""
     probe = await world.arun(["sh", "-c", "command -v criu >/dev/null || exit 127; "
                                           "criu check"], check=False)
-    await client.call("containers.create", {
-        "image": HTTPD_V1, "name": name,
-        "command": ["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /n; sleep 0.2; done"]})
+    return probe.returncode
+
+
+async def test_checkpoint_and_restore_or_why_not(world: World, client: BridgeClient) -> None:
+    """Whatever this host's CRIU can do: with a working CRIU the container stops and comes
+    back with its memory; with a CRIU that fails (too old for the kernel) Podman's error
+    comes back, with where CRIU's log is, and the container runs on."""
+    name, idle = unique("ckpt"), unique("ckpt-idle")
+    criu = await criu_state(world)
+    await client.call("containers.create", {"image": HTTPD_V1, "name": name,
+                                            "command": COUNTER})
     await client.call("containers.create", {"image": HTTPD_V1, "name": idle,
                                             "command": ["sleep", "1000"], "start": False})
     try:
@@ -165,45 +183,84 @@ async def test_checkpoint_and_restore_or_why_not(world: World, client: BridgeCli
                 )["supported"] in (True, None)
         assert (await refused(client, "containers.checkpoint",
                               {"name": unique("nobody")})).code == "not-found"
-        if probe.returncode == 127:
-            err = await refused(client, "containers.checkpoint", {"name": name, "keep": True})
-            assert err.code == "not-supported" and "criu" in err.message.lower(), err
-            known = await client.call("containers.checkpoint_support", {"name": name})
-            assert known["supported"] is False and "criu" in known["reason"].lower(), known
-            err = await refused(client, "containers.restore", {"name": idle})
-            assert err.code == "not-supported", err
-        elif probe.returncode != 0:
+        assert (await refused(client, "containers.restore",
+                              {"name": name, "bogus": 1})).code == "invalid-params"
+        if criu == 127:
+            pytest.skip("no CRIU in this world: test_checkpoint_without_criu covers it")
+        # Never checkpointed: nothing to restore; not running: nothing to checkpoint.
+        err = await refused(client, "containers.restore", {"name": idle})
+        assert err.code == "conflict" and "checkpoint" in err.message, err
+        err = await refused(client, "containers.checkpoint", {"name": idle})
+        assert err.code == "conflict", err
+        if criu != 0:
             err = await refused(client, "containers.checkpoint", {"name": name})
             assert err.code == "failed" and "CRIU failed" in err.message, err
             assert err.message.endswith("/userdata/dump.log)"), err
             assert (await client.call("containers.checkpoint_support", {"name": name})
                     )["supported"] is None
-            # Never checkpointed: nothing to restore; not running: nothing to checkpoint.
-            err = await refused(client, "containers.restore", {"name": idle})
-            assert err.code == "conflict" and "checkpoint" in err.message, err
-            err = await refused(client, "containers.checkpoint", {"name": idle})
-            assert err.code == "conflict", err
         else:
             count = 0
             while count < 10:     # 2 s of counting: more than a fresh start reaches at once
                 count = int(await read(client, name, "/n") or 0)
                 await asyncio.sleep(0.1)
+            # Left running: a checkpoint on disk, the container goes on.
+            await client.call("containers.checkpoint", {"name": name, "leave_running": True,
+                                                        "keep": True})
+            assert (await client.call("containers.inspect", {"name": name}))["State"]["Running"]
+            assert not (await client.call("containers.details", {"name": name}))["checkpointed"]
+            err = await refused(client, "containers.restore", {"name": name})
+            assert err.code == "conflict" and "running" in err.message, err
             await client.call("containers.checkpoint", {"name": name})
             info = await client.call("containers.inspect", {"name": name})
             assert not info["State"]["Running"]
             assert (await client.call("containers.details", {"name": name}))["checkpointed"]
-            await client.call("containers.restore", {"name": name})
+            # The live model follows (Podman's checkpoint event says no state: the bridge
+            # reads it after, as container.state).
+            await model_state(client, name, "exited")
+            await client.call("containers.restore", {"name": name, "keep": True})
             assert (await client.call("containers.inspect", {"name": name})
                     )["State"]["Running"]
+            await model_state(client, name, "running")
             # Its memory came back: the loop counts on from where it was, not from 1.
             assert int(await read(client, name, "/n")) >= count
             assert not (await client.call("containers.details", {"name": name}))["checkpointed"]
         # Whatever CRIU did, the container runs on (a failed checkpoint leaves it be).
         assert (await client.call("containers.inspect", {"name": name}))["State"]["Running"]
-        assert (await refused(client, "containers.restore",
-                              {"name": name, "bogus": 1})).code == "invalid-params"
     finally:
         await remove(client, name, idle)
+
+
+@pytest.mark.flavours("debian13", why="hides the world's criu, which only a world with a root "
+                      "of its own may do (debian12 boots the machine's own root on Debian 12)")
+async def test_checkpoint_without_criu(world: World, client: BridgeClient) -> None:
+    """Podman without CRIU: not-supported, and the panel is told before the next try
+    (checkpoint_support false, with the reason). A world with its own root (an overlay of
+    its own) hides its criu for the test; the machine's own is never touched."""
+    if world.flavour.uses_host_root():
+        pytest.skip("this world runs on the machine's own root: its criu stays")
+    criu = await criu_state(world)
+    path = (await world.arun(["sh", "-c", "command -v criu || true"])).stdout.strip()
+    name, idle = unique("nocriu"), unique("nocriu-idle")
+    await client.call("containers.create", {"image": HTTPD_V1, "name": name,
+                                            "command": COUNTER})
+    await client.call("containers.create", {"image": HTTPD_V1, "name": idle,
+                                            "command": ["sleep", "1000"], "start": False})
+    if path:
+        await world.arun(["mv", path, f"{path}.hidden"])
+    try:
+        err = await refused(client, "containers.checkpoint", {"name": name, "keep": True})
+        assert err.code == "not-supported" and "CRIU is not installed" in err.message, err
+        known = await client.call("containers.checkpoint_support", {"name": name})
+        assert known["supported"] is False and "install the criu package" in known["reason"]
+        # Known now: refused before Podman is asked, restore too.
+        err = await refused(client, "containers.restore", {"name": idle})
+        assert err.code == "not-supported" and "criu" in err.message, err
+        assert (await client.call("containers.inspect", {"name": name}))["State"]["Running"]
+    finally:
+        if path:
+            await world.arun(["mv", f"{path}.hidden", path])
+        await remove(client, name, idle)
+    assert await criu_state(world) == criu
 
 
 async def test_owner_commits_but_cannot_checkpoint(users_world: World, tmp_path: Path) -> None:
