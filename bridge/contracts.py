@@ -28,7 +28,8 @@ RECORDS: dict[str, Any] = {}
 # Modules that declare contracts: imported by the exporter so that all are registered.
 CORE_MODULES = ("bridge.events", "bridge.state", "bridge.audit", "bridge.owners",
                 "bridge.plugin", "bridge.updates", "bridge.methods_images",
-                "bridge.methods_pods", "bridge.fleet.outbox")
+                "bridge.methods_pods", "bridge.fleet.outbox",
+                "bridge.container_details")
 
 
 class Topic(str, Generic[D]):

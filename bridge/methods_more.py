@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bridge.image_search import register_image_search_methods
 from bridge.methods import MethodRegistry
+from bridge.methods_container_ops import register_container_ops
 from bridge.methods_containers import register_container_methods
 from bridge.methods_images import register_image_methods
 from bridge.methods_pods import register_pod_methods
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 def register_issue19_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     register_container_methods(methods, bridge)
+    register_container_ops(methods, bridge)
     register_image_methods(methods, bridge)
     register_pod_methods(methods, bridge)
     register_system_methods(methods, bridge)

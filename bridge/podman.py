@@ -88,7 +88,9 @@ class PodmanClient:
     ) -> Any:
         kwargs: dict[str, Any] = {}
         if params:
-            kwargs["params"] = {k: _qs(v) for k, v in params.items() if v is not None}
+            # A list value repeats the key (libpod's ``changes=...&changes=...``).
+            kwargs["params"] = [(k, _qs(x)) for k, v in params.items() if v is not None
+                                for x in (v if isinstance(v, list) else [v])]
         if json_body is not None:
             kwargs["json"] = json_body
         if timeout is not None:

@@ -70,6 +70,9 @@ from bridge.tasks import TaskOwner
 
 logger = logging.getLogger(__name__)
 
+# What the bridge publishes after a checkpoint: the container's state, read from Podman.
+CONTAINER_STATE = "container.state"
+
 # Attributes of a libpod event that are not container labels.
 NON_LABEL_ATTRIBUTES = frozenset({"image", "name", "podId", "containerExitCode", "oomKilled",
                                   "network", "error", "execID", "health_status"})
@@ -194,6 +197,23 @@ class PodmanSource:
             self._rotated()
         self.last_ns = max(self.last_ns, time_ns)
         self.bus.publish(type_, SOURCE_PODMAN, subject, data, time=data["time"])
+        if type_ == "container.checkpoint" and data.get("id"):
+            self._tasks.create(self._state_after_checkpoint(data["id"], subject),
+                               "checkpoint-state")
+
+    async def _state_after_checkpoint(self, cid: str, subject: str) -> None:
+        """Podman's checkpoint event does not say whether the container was left running:
+        its state, read now, follows as ``container.state`` (nothing when it is gone)."""
+        try:
+            info = await self.podman.inspect_container(cid)
+        except BridgeError as exc:
+            logger.debug("container %s after its checkpoint: %s", subject, exc)
+            return
+        status = str((info.get("State") or {}).get("Status") or "")
+        if status:
+            self.bus.publish(CONTAINER_STATE, SOURCE_PODMAN, subject,
+                             {"id": cid, "state": "exited" if status == "stopped" else status,
+                              "time": iso_from_ns(time.time_ns())})
 
     def _rotated(self) -> None:
         """Podman rotated its log during this stream. Where it feeds the kept half again

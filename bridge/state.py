@@ -36,6 +36,9 @@ ACTION_STATE = {
     "pause": "paused",
     "died": "exited",
     "stop": "exited",
+    # A restore starts the container; a checkpoint stops it unless left running, which
+    # its event does not say: the source reads the state after it (container.state).
+    "restore": "running",
     "kill": None,
     "remove": "removed",
 }

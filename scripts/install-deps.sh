@@ -30,9 +30,11 @@ cd "$(dirname "$0")/.."
 # nats-server: the fleet's engine (NATS JetStream; 2.9.10 on Debian 12 is the floor).
 # openssl: `podbridge serve --tls` makes its certificate with it; curl: a world test asks
 # Podman's socket with it (neither comes with a minimal Debian 13).
+# criu: checkpoint/restore of containers (a Recommends of podman, named so that a
+# --no-install-recommends machine has it too); crun on Debian 13 also needs libcriu2.
 debs=(python3 python3-venv podman runc netavark aardvark-dns iptables catatonit
       docker-registry busybox-static skopeo dbus systemd uidmap chromium iproute2 nodejs npm
-      debootstrap stress-ng libfaketime nats-server openssl curl)
+      debootstrap stress-ng libfaketime nats-server openssl curl criu)
 release=$(. /etc/os-release 2>/dev/null && echo "${ID:-?} ${VERSION_ID:-?} ${VERSION_CODENAME:-}")
 codename=${release##* }
 case "$codename" in
@@ -41,7 +43,7 @@ case "$codename" in
     # Debian 13: crun is Podman's default runtime, pasta its rootless network; the debian13
     # world boots the machine's own systemd 257 and Podman 5 with journald as the events
     # backend, so journald's Podman events need nothing more.
-    trixie) debs+=(crun passt) ;;
+    trixie) debs+=(crun passt libcriu2) ;;
     *) echo "install-deps: ${release% } is neither Debian 12 (bookworm) nor 13 (trixie); trying Debian 12's package names" >&2 ;;
 esac
 plan=${INSTALL_DEPS_PLAN:-}

@@ -92,6 +92,9 @@ FLAVOURS: dict[str, Flavour] = {
                         native_quadlet="/usr/lib/systemd/system-generators/"
                                        "podman-system-generator",
                         firewall_driver="iptables", unit_sets=("units-journald",),
+                        # CRIU for checkpoint/restore (a Recommends of podman, which a built
+                        # tree skips): criu, and libcriu2 that crun loads to call it.
+                        apt_packages=(*_APT_PACKAGES, "criu", "libcriu2"),
                         env={"PODMAN_IGNORE_CGROUPSV1_WARNING": "1"}),
 }
 

@@ -23,6 +23,7 @@ export {
 export { FormSelect, FormSelectOption } from "@patternfly/react-core/dist/esm/components/FormSelect/index.js";
 export { HelperText, HelperTextItem } from "@patternfly/react-core/dist/esm/components/HelperText/index.js";
 export { Label } from "@patternfly/react-core/dist/esm/components/Label/index.js";
+export { Divider } from "@patternfly/react-core/dist/esm/components/Divider/index.js";
 export {
   Masthead, MastheadBrand, MastheadContent, MastheadLogo, MastheadMain, MastheadToggle,
 } from "@patternfly/react-core/dist/esm/components/Masthead/index.js";
@@ -35,6 +36,7 @@ export { Switch } from "@patternfly/react-core/dist/esm/components/Switch/index.
 export { Spinner } from "@patternfly/react-core/dist/esm/components/Spinner/index.js";
 export { Tab, Tabs, TabTitleText } from "@patternfly/react-core/dist/esm/components/Tabs/index.js";
 export { TextInput } from "@patternfly/react-core/dist/esm/components/TextInput/index.js";
+export { TextArea } from "@patternfly/react-core/dist/esm/components/TextArea/index.js";
 export { Title } from "@patternfly/react-core/dist/esm/components/Title/index.js";
 export {
   Toolbar, ToolbarContent, ToolbarItem,

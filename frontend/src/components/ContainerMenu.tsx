@@ -1,26 +1,59 @@
-import { Suspense, useState } from "react";
+import { Suspense, useEffect, useState } from "react";
 import EllipsisVIcon from "@patternfly/react-icons/dist/esm/icons/ellipsis-v-icon.js";
 import { lazyPage } from "../lazyPage";
-import { Dropdown, DropdownItem, DropdownList, MenuToggle } from "../pf";
+import { Divider, Dropdown, DropdownItem, DropdownList, MenuToggle } from "../pf";
 import { useAppState } from "../store/hooks";
+import { getStore } from "../store/store";
 import type { Container } from "../store/types";
 import { run } from "./notify";
 
 // The rename dialog (a Modal) loads when first asked for.
 const RenameDialog = lazyPage(() => import("./RenameDialog"), "RenameDialog");
+const CommitDialog = lazyPage(() => import("../pages/container/CommitDialog"), "CommitDialog");
+const CheckpointDialog = lazyPage(() => import("../pages/container/CheckpointDialog"), "CheckpointDialog");
+const CloneDialog = lazyPage(() => import("../pages/container/CloneDialog"), "CloneDialog");
+
+type Dialog = "rename" | "commit" | "clone" | "checkpoint" | "restore";
+interface Criu { supported: boolean | null; reason: string | null; checkpointed: boolean }
+
+/** Whether this Podman can checkpoint (asked when the menu opens) and whether a checkpoint
+ * of the container waits to be restored. */
+function useCriu(c: Container, open: boolean): Criu | null {
+  const [criu, setCriu] = useState<Criu | null>(null);
+  useEffect(() => {
+    if (!open) return;
+    let live = true;
+    const params: Record<string, unknown> = c.user ? { name: c.id, owner: c.user } : { name: c.name };
+    const store = getStore();
+    Promise.all([
+      store.call<{ supported: boolean | null; reason: string | null }>("containers.checkpoint_support", params),
+      store.call<{ checkpointed: boolean }>("containers.details", params),
+    ]).then(([s, d]) => { if (live) setCriu({ ...s, checkpointed: d.checkpointed }); })
+      .catch(() => { if (live) setCriu(null); });
+    return () => { live = false; };
+  }, [open, c.id, c.name, c.user, c.state]);
+  return criu;
+}
 
 /**
  * The less common actions of a container, in a kebab as Cockpit's Podman page has them:
  * Force stop and Force restart (no grace period: Podman sends SIGKILL at once, as
- * `podman stop -t 0`), and Rename.
+ * `podman stop -t 0`), Rename, Commit, Clone, and Checkpoint / Restore (rootful Podman
+ * with CRIU: disabled with the reason where it cannot).
  */
 export function ContainerMenu({ c }: { c: Container }) {
   const [open, setOpen] = useState(false);
-  const [renaming, setRenaming] = useState(false);
+  const [dialog, setDialog] = useState<Dialog | null>(null);
+  const criu = useCriu(c, open);
   const online = useAppState().conn.phase === "online";
   const up = c.state === "running" || c.state === "paused";
   const params: Record<string, unknown> = c.user ? { name: c.name, owner: c.user } : { name: c.name };
   const whose = c.user ? ` (${c.user})` : "";
+
+  const show = (d: Dialog) => { setOpen(false); setDialog(d); };
+  const close = () => setDialog(null);
+  const noCriu = criu?.supported === false;
+  const restorable = !!criu?.checkpointed && !up;
 
   const force = (verb: "stop" | "restart", label: string) => {
     setOpen(false);
@@ -44,13 +77,37 @@ export function ContainerMenu({ c }: { c: Container }) {
                         data-testid={`container-force-restart-${c.name}`}>
             Force restart
           </DropdownItem>
-          <DropdownItem onClick={() => { setOpen(false); setRenaming(true); }} data-testid={`container-rename-${c.name}`}>
+          <DropdownItem onClick={() => show("rename")} data-testid={`container-rename-${c.name}`}>
             Rename…
           </DropdownItem>
+          <DropdownItem onClick={() => show("commit")} data-testid={`container-commit-${c.name}`}
+                        description="Make an image of it">
+            Commit…
+          </DropdownItem>
+          <DropdownItem onClick={() => show("clone")} data-testid={`container-clone-${c.name}`}
+                        isDisabled={!!c.user} description={c.user ? "The Create dialog makes the bridge's own containers only" : undefined}>
+            Clone…
+          </DropdownItem>
+          <Divider component="li" />
+          <DropdownItem onClick={() => show("checkpoint")} data-testid={`container-checkpoint-${c.name}`}
+                        isDisabled={c.state !== "running" || noCriu} description={noCriu ? criu?.reason : undefined}>
+            Checkpoint…
+          </DropdownItem>
+          {restorable && (
+            <DropdownItem onClick={() => show("restore")} data-testid={`container-restore-${c.name}`}
+                          isDisabled={noCriu} description={noCriu ? criu?.reason : "From its last checkpoint"}>
+              Restore…
+            </DropdownItem>
+          )}
         </DropdownList>
       </Dropdown>
-      {renaming && (
-        <Suspense fallback={null}><RenameDialog c={c} onClose={() => setRenaming(false)} /></Suspense>
+      {dialog && (
+        <Suspense fallback={null}>
+          {dialog === "rename" && <RenameDialog c={c} onClose={close} />}
+          {dialog === "commit" && <CommitDialog c={c} onClose={close} />}
+          {dialog === "clone" && <CloneDialog c={c} onClose={close} />}
+          {(dialog === "checkpoint" || dialog === "restore") && <CheckpointDialog c={c} mode={dialog} onClose={close} />}
+        </Suspense>
       )}
     </>
   );

@@ -57,6 +57,17 @@ export interface ChangeData {
   container: string;
 }
 
+export interface ContainerDetails {
+  id: string;
+  name: string;
+  env: EnvVar[];
+  mounts: MountRow[];
+  health: HealthInfo | null;
+  checkpointed: boolean;
+  checkpointed_at: string | null;
+  restored_at: string | null;
+}
+
 export interface ContainerRecord {
   id: string;
   name: string;
@@ -86,6 +97,29 @@ export interface CrashloopData {
 }
 
 export type EmptyData = Record<string, unknown>;
+
+export interface EnvVar {
+  name: string;
+  value: string;
+}
+
+export interface HealthInfo {
+  test: string[];
+  interval: number | null;
+  timeout: number | null;
+  retries: number | null;
+  start_period: number | null;
+  status: string;
+  failing_streak: number;
+  log: HealthRun[];
+}
+
+export interface HealthRun {
+  start: string | null;
+  end: string | null;
+  exit_code: number | null;
+  output: string;
+}
 
 export interface HookData {
   readonly rule?: string;
@@ -145,6 +179,15 @@ export interface LastRun {
   errors: string[];
   results: Record<string, number>;
   pending: Record<string, unknown>[];
+}
+
+export interface MountRow {
+  type: string;
+  source: string;
+  destination: string;
+  name: string | null;
+  read_only: boolean;
+  options: string[];
 }
 
 export interface OutboxOverflowData {
@@ -447,6 +490,7 @@ export interface RecordTypes {
   "autoupdate.history": UpdateHistoryEntry;
   "autoupdate.last_run": LastRun;
   "container": ContainerRecord;
+  "containers.details": ContainerDetails;
   "hooks.history": HookHistoryEntry;
   "image": ImageRecord;
   "images.list": ImageRow;

@@ -9,6 +9,7 @@ import { href } from "../../router";
 import { useNow } from "../../store/hooks";
 import { eventsOfContainer, toMillis, uptime } from "../../store/selectors";
 import type { BusEvent, Container } from "../../store/types";
+import { DetailsSections } from "./DetailsSections";
 
 function when(t: string | number | null | undefined): string {
   const ms = toMillis(t);
@@ -57,6 +58,7 @@ export function ContainerOverview({ container: c, events }: { container: Contain
           </details>
         )}
       </PageSection>
+      <DetailsSections c={c} />
       <PageSection>
         <Title headingLevel="h2">Recent events</Title>
         <Content component="small">

@@ -20,8 +20,12 @@ function Problem({ text }: { text?: string }) {
  * restart policy, health check, pod; and beyond it: run it from a generated systemd unit
  * (installed, enabled, started) with Podman auto-update on.
  */
-export function CreateContainerDialog({ onClose, image = "", pod = "" }: { onClose: () => void; image?: string; pod?: string }) {
-  const [f, setF] = useState<CreateForm>(() => ({ ...emptyForm(image), pod }));
+export function CreateContainerDialog({ onClose, image = "", pod = "", initial, title = "Create container" }: {
+  onClose: () => void; image?: string; pod?: string;
+  /** Pre-filled values (Clone: a container's own, see cloneForm.ts) */
+  initial?: Partial<CreateForm>; title?: string;
+}) {
+  const [f, setF] = useState<CreateForm>(() => ({ ...emptyForm(image), pod, ...initial }));
   const [tried, setTried] = useState(false);
   const [busy, setBusy] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
@@ -78,7 +82,7 @@ export function CreateContainerDialog({ onClose, image = "", pod = "" }: { onClo
   return (
     <Modal isOpen variant="medium" onClose={busy ? undefined : onClose} aria-labelledby="create-title"
            data-testid="create-dialog">
-      <ModalHeader title="Create container" labelId="create-title" />
+      <ModalHeader title={title} labelId="create-title" />
       <ModalBody>
         <Form id="create-form" onSubmit={(e) => { e.preventDefault(); void submit(); }} isHorizontal>
           <FormGroup label="Image" isRequired fieldId="create-image">
