@@ -45,6 +45,9 @@ class ExecStream(StreamSource):
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._leftover = b""
+        # The websocket runs each stream message as a task of its own, so two resizes can
+        # be in flight at once; Podman would apply them in whatever order they land.
+        self._resizing = asyncio.Lock()
 
     def head(self) -> dict[str, Any]:
         return {"exec_id": self.exec_id}
@@ -157,8 +160,11 @@ class ExecStream(StreamSource):
         if not self.tty:
             await super().resize(rows, cols)
         self.rows, self.cols = rows, cols
-        await self.podman.request("POST", f"/exec/{self.exec_id}/resize",
-                                  params={"h": rows, "w": cols}, what="resize the terminal")
+        async with self._resizing:        # a FIFO lock: the resizes reach Podman in order
+            if (self.rows, self.cols) != (rows, cols):
+                return                    # a newer size was asked for; its call sends it
+            await self.podman.request("POST", f"/exec/{self.exec_id}/resize",
+                                      params={"h": rows, "w": cols}, what="resize the terminal")
 
     async def aclose(self) -> None:
         writer, self._writer = self._writer, None

@@ -172,6 +172,28 @@ async def test_exec_tty_both_ways_with_resize(client: BridgeClient, ticker: str)
     assert rest[-1]["exit_code"] == 3
 
 
+async def test_exec_resizes_sent_at_once_end_at_the_last(client: BridgeClient,
+                                                         ticker: str) -> None:
+    """The panel sends a size on open and another when the terminal is fitted, without
+    waiting between them: the process must end up with the last size asked for, whatever
+    order the bridge's calls to Podman would have landed in."""
+    stream = await client.stream("containers.exec", {"name": ticker, "command": ["/bin/sh"],
+                                                     "rows": 24, "cols": 80})
+    sizes = [(24, 80 + i) for i in range(1, 16)] + [(33, 107)]
+    answers = await asyncio.gather(*(stream.resize(r, c) for r, c in sizes))
+    assert all(a["ok"] for a in answers), answers
+    output = ""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    await stream.input("stty size; echo size-$((40+2))\r")
+    while "size-42" not in output:
+        frame = await stream.next_frame(max(0.1, deadline - loop.time()))
+        assert frame is not None and frame["type"] == "data", (frame, output)
+        output += frame["data"]["output"]
+    assert "33 107" in output, output
+    await stream.close()
+
+
 async def test_exec_without_tty_keeps_stdout_and_stderr(client: BridgeClient,
                                                         ticker: str) -> None:
     stream = await client.stream("containers.exec", {
