@@ -14,9 +14,9 @@ import { CreatePodDialog } from "./CreatePodDialog";
 
 const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
 
-type Action = "start" | "stop" | "restart" | "remove";
+type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "remove";
 
-/** Pods: create, start, stop, restart, remove (asks first); their containers, live. */
+/** Pods: create, start, stop, restart, pause and resume, remove (asks first); their containers, live. */
 export function PodsPage() {
   const pods = useResource<PodRow[]>("pods.list", {}, ["pod.*", "container.*"]);
   const [creating, setCreating] = useState(false);
@@ -38,7 +38,8 @@ export function PodsPage() {
         <Tbody>
           {list.map((p) => {
             const members = p.containers.filter((c) => !/-infra$/.test(c.name) && c.id !== p.infra_id);
-            const up = /running|degraded/i.test(p.status);
+            const up = /running|degraded|paused/i.test(p.status);
+            const paused = /paused/i.test(p.status);
             const button = (a: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
               <FlexItem key={a}>
                 <Button size="sm" variant={variant} isDisabled={!enabled || busy !== null} isLoading={busy === `${p.name}/${a}`}
@@ -59,6 +60,8 @@ export function PodsPage() {
                     {button("start", "Start", !up)}
                     {button("stop", "Stop", up, "danger")}
                     {button("restart", "Restart", up)}
+                    {/* As Cockpit's: Pause while it runs, Resume once paused. */}
+                    {paused ? button("unpause", "Resume", true) : button("pause", "Pause", /running/i.test(p.status))}
                     <FlexItem><Button size="sm" variant="secondary" onClick={() => setAdding(p.name)}
                                       aria-label={`Add container to pod ${p.name}`}>Add container</Button></FlexItem>
                     {button("remove", "Remove", true, "danger")}
