@@ -85,7 +85,7 @@ def test_create_without_a_terminal(page: Page, bridge: BridgeProcess, world: Wor
     dialog.get_by_test_id("create-image").fill(SLEEP)
     dialog.get_by_test_id("create-name").fill(name)
     # PatternFly's switch: its label takes the click, as a user's.
-    dialog.locator("label[for=create-tty]").click()
+    dialog.get_by_text("With terminal").click()
     expect(dialog.get_by_test_id("create-tty")).not_to_be_checked()
     dialog.get_by_test_id("create-submit").click()
     expect(page.get_by_test_id("detail-name")).to_have_text(name, timeout=30_000)

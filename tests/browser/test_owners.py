@@ -3,6 +3,7 @@ system, each user), and actions routed to the owner's Podman."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from playwright.sync_api import expect
 
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
-from tests.browser.panel import online, screenshot, section
+from tests.browser.panel import axe_clean, both_sizes, online, screenshot, section
 from tests.helpers import checked_world, unique
 from tests.integration.worldbridge import WorldBridge
 
@@ -87,3 +88,50 @@ def test_owner_column_filter_and_stop_by_owner(users_world: World, root_bridge: 
         for user in ("alice", "bob"):
             w.run_as(user, ["podman", "rm", "-f", "-t", "0", name], check=False)
         w.podman("rm", "-f", "-t", "0", system, check=False)
+
+
+def test_create_for_a_user_from_the_dialog(users_world: World, root_bridge: WorldBridge,
+                                           page: Any) -> None:
+    """Cockpit's owner choice: "User: alice" sends the container to alice's rootless
+    Podman, and its --new unit to alice's user manager."""
+    w, name = users_world, unique("mine")
+    unit = f"container-{name}.service"
+    try:
+        page.goto(f"{root_bridge.url}/?token={root_bridge.token}")
+        online(page)
+        section(page, "containers")
+        # The owners are known once their rows are (the model's users).
+        expect(page.get_by_test_id("container-owner-filter")).to_be_visible(timeout=30_000)
+        page.get_by_test_id("container-create").click()
+        dialog = page.get_by_test_id("create-dialog")
+        expect(dialog.get_by_test_id("create-owner-system")).to_be_checked()
+        expect(dialog.get_by_test_id("create-cpu-shares-on")).to_be_visible()
+        dialog.get_by_test_id("create-owner-alice").check()
+        # As Cockpit: CPU shares for the system's containers only.
+        expect(dialog.get_by_test_id("create-cpu-shares-on")).to_have_count(0)
+        dialog.get_by_test_id("create-image").fill(SLEEP)
+        dialog.get_by_test_id("create-name").fill(name)
+        dialog.get_by_test_id("create-unit").check()
+        axe_clean(page, "create-owner")
+        both_sizes(page, "create-owner")
+        dialog.get_by_test_id("create-submit").click()
+        problem = dialog.get_by_test_id("create-error")
+        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
+        assert not problem.is_visible(), problem.inner_text()
+
+        mine = json.loads(w.run_as("alice", ["podman", "inspect", name]).stdout)[0]
+        assert mine["Config"]["Tty"] is True
+        assert w.podman("container", "exists", name, check=False).returncode == 1
+        assert w.run_as("bob", ["podman", "container", "exists", name],
+                        check=False).returncode == 1
+        state = w.run_as("alice", ["systemctl", "--user", "is-active", unit], check=False)
+        assert state.stdout.strip() == "active", state.stdout
+        section(page, "containers")
+        row = page.locator(f"[data-testid=container-row-{name}][data-owner=alice]")
+        expect(row).to_have_attribute("data-state", "running", timeout=30_000)
+    finally:
+        w.run_as("alice", ["systemctl", "--user", "disable", "--now", unit], check=False)
+        home = w.run_as("alice", ["sh", "-c", "echo $HOME"]).stdout.strip()
+        w.run_as("alice", ["rm", "-f", f"{home}/.config/systemd/user/{unit}"], check=False)
+        w.run_as("alice", ["systemctl", "--user", "daemon-reload"], check=False)
+        w.run_as("alice", ["podman", "rm", "-f", "-t", "0", "--ignore", name], check=False)

@@ -21,8 +21,9 @@ export function ImageDetails({ image, users }: { image: ImageRow; users: UserOf[
   const [tab, setTab] = useState<"details" | "history">("details");
   const name = displayName(image);
   return (
+    <div data-testid="image-details">
     <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k as "details" | "history")} aria-label={`Details of ${name}`}
-          data-testid="image-details" mountOnEnter>
+          mountOnEnter>
       <Tab eventKey="details" title={<TabTitleText>Details</TabTitleText>} data-testid="image-details-tab">
         <Facts image={image} users={users} />
       </Tab>
@@ -30,6 +31,7 @@ export function ImageDetails({ image, users }: { image: ImageRow; users: UserOf[
         <History image={image} />
       </Tab>
     </Tabs>
+    </div>
   );
 }
 
