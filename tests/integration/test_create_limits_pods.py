@@ -154,7 +154,7 @@ async def test_image_history_is_podmans(world: Any, client: BridgeClient) -> Non
 
 async def test_create_for_a_rootless_owner_lands_in_their_podman(users_world: World,
                                                                  tmp_path: Path) -> None:
-    w, name = users_world, unique("mine")
+    w, name, limited = users_world, unique("mine"), unique("mine-limited")
     bridge = WorldBridge(w, None, tmp_path / "root-bridge.log")
     await bridge.astart()
     try:
@@ -181,6 +181,17 @@ async def test_create_for_a_rootless_owner_lands_in_their_podman(users_world: Wo
                              check=False).stdout.strip()
             assert state == "active", state
             await client.call("units.remove", {"unit": unit, "owner": "alice", "force": True})
+            # A memory limit for a rootless owner: applied, or Podman's warning that it is
+            # not (a rootless Podman on cgroup v1 ignores limits) -- never silently lost.
+            made = await client.call("containers.create", {
+                "image": SLEEP, "name": limited, "owner": "alice", "start": False,
+                "limits": {"memory": 64 * MiB}})
+            got = json.loads(w.run_as("alice", ["podman", "inspect", limited]).stdout)[0]
+            applied = got["HostConfig"]["Memory"] == 64 * MiB
+            warned = any("limit" in x.lower() for x in made.get("warnings", []))
+            print(f"\nrootless memory limit: applied={applied}, warnings={made.get('warnings')}")
+            assert applied or warned, (got["HostConfig"]["Memory"], made)
     finally:
         await bridge.astop()
-        w.run_as("alice", ["podman", "rm", "-f", "--ignore", name], check=False)
+        for n in (name, limited):
+            w.run_as("alice", ["podman", "rm", "-f", "--ignore", n], check=False)
