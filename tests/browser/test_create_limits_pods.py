@@ -95,27 +95,40 @@ def test_create_without_a_terminal(page: Page, bridge: BridgeProcess, world: Wor
 
 def test_an_images_details_and_history(page: Page, bridge: BridgeProcess, world: World,
                                        name: str) -> None:
-    world.podman("create", "--name", name, SLEEP)
-    login_by_url(page, bridge)
-    section(page, "images")
-    row = page.locator(f'[data-testid="image-row"][data-name="{SLEEP}"]')
-    expect(row).to_be_visible()
-    row.get_by_test_id("image-expand").get_by_role("button").click()
-    details = page.get_by_test_id("image-details")
-    expect(details).to_be_visible()
-    expect(details.get_by_test_id("image-used-by-details")).to_contain_text(name)
-    page.get_by_role("tab", name="History").click()
-    layers = details.get_by_test_id("image-layer")
-    theirs = json.loads(world.podman("history", "--format", "json", SLEEP).stdout)
-    expect(layers).to_have_count(len(theirs), timeout=10_000)
-    for i, layer in enumerate(theirs):
-        expect(layers.nth(i).get_by_test_id("image-layer-created-by")).to_have_text(
-            layer.get("CreatedBy", ""))
-    axe_clean(page, "image-history")
-    both_sizes(page, "image-history")
-    # Collapsed again, the details go.
-    row.get_by_test_id("image-expand").get_by_role("button").click()
-    expect(details).to_have_count(0)
+    # An image of two layers, the newer with Podman's comment ("FROM <base>"): a container
+    # of the test image that wrote a file, committed.
+    image, user = f"localhost/podbridge/{unique('pbh')}:hist", f"{name}-user"
+    world.podman("create", "--name", name, SLEEP, "sh", "-c", "echo hi > /greeting")
+    world.podman("start", "--attach", name)
+    world.podman("commit", "--quiet", name, image)
+    world.podman("create", "--name", user, image)
+    try:
+        login_by_url(page, bridge)
+        section(page, "images")
+        row = page.locator(f'[data-testid="image-row"][data-name="{image}"]')
+        expect(row).to_be_visible()
+        row.get_by_test_id("image-expand").get_by_role("button").click()
+        details = page.get_by_test_id("image-details")
+        expect(details).to_be_visible()
+        expect(details.get_by_test_id("image-used-by-details")).to_contain_text(user)
+        page.get_by_role("tab", name="History").click()
+        layers = details.get_by_test_id("image-layer")
+        theirs = json.loads(world.podman("history", "--format", "json", image).stdout)
+        assert len(theirs) >= 2 and theirs[0].get("comment"), theirs
+        expect(layers).to_have_count(len(theirs), timeout=10_000)
+        for i, layer in enumerate(theirs):
+            expect(layers.nth(i).get_by_test_id("image-layer-created-by")).to_have_text(
+                layer.get("CreatedBy", ""))
+        expect(details.get_by_role("columnheader", name="Comment")).to_be_visible()
+        expect(layers.first).to_contain_text(theirs[0]["comment"])
+        axe_clean(page, "image-history")
+        both_sizes(page, "image-history")
+        # Collapsed again, the details go.
+        row.get_by_test_id("image-expand").get_by_role("button").click()
+        expect(details).to_have_count(0)
+    finally:
+        world.podman("rm", "-f", "--ignore", user, check=False)
+        world.podman("rmi", "-f", "--ignore", image, check=False)
 
 
 def pod_state(world: World, pod: str) -> str:
