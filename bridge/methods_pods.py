@@ -10,7 +10,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from bridge.contracts import record
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, NotSupported
 from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.methods_containers import NAME_PATTERN, Port, Volume, port_mappings, storage_of
@@ -124,9 +124,16 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def _pause(p: PodRef, verb: str) -> None:
         what = f"{verb} pod {p.name!r}"
-        report = await podman_of(bridge, p.owner).request("POST", path(p.name, verb),
-                                                          what=what, timeout=120)
-        _check_report(report, what)
+        try:
+            report = await podman_of(bridge, p.owner).request("POST", path(p.name, verb),
+                                                              what=what, timeout=120)
+            _check_report(report, what)
+        except BridgeError as exc:
+            # A rootless Podman on cgroup v1 has no freezer of its own: this host cannot.
+            text = exc.message.lower()
+            if exc.code == "failed" and "rootless" in text and "cgroup" in text:
+                raise NotSupported(exc.message) from None
+            raise
 
     async def remove(p: PodRemoveParams) -> None:
         report = await podman_of(bridge, p.owner).request(

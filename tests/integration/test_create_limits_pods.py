@@ -155,6 +155,7 @@ async def test_image_history_is_podmans(world: Any, client: BridgeClient) -> Non
 async def test_create_for_a_rootless_owner_lands_in_their_podman(users_world: World,
                                                                  tmp_path: Path) -> None:
     w, name, limited = users_world, unique("mine"), unique("mine-limited")
+    pod, member = unique("mypod"), unique("mypod-m")
     bridge = WorldBridge(w, None, tmp_path / "root-bridge.log")
     await bridge.astart()
     try:
@@ -191,7 +192,28 @@ async def test_create_for_a_rootless_owner_lands_in_their_podman(users_world: Wo
             warned = any("limit" in x.lower() for x in made.get("warnings", []))
             print(f"\nrootless memory limit: applied={applied}, warnings={made.get('warnings')}")
             assert applied or warned, (got["HostConfig"]["Memory"], made)
+            # A rootless pod paused: done, or refused as this host's limit (not-supported)
+            # exactly when Podman's own CLI refuses it too.
+            await client.call("pods.create", {"name": pod, "owner": "alice"})
+            await client.call("containers.create", {"image": SLEEP, "name": member,
+                                                    "pod": pod, "owner": "alice"})
+            cli = w.run_as("alice", ["podman", "pause", member], check=False)
+            if cli.returncode == 0:
+                w.run_as("alice", ["podman", "unpause", member])
+            try:
+                await client.call("pods.pause", {"name": pod, "owner": "alice"})
+                paused = True
+            except BridgeError as exc:
+                print(f"rootless pod pause: {exc.code}: {exc.message}")
+                assert exc.code == "not-supported", exc
+                paused = False
+            assert paused == (cli.returncode == 0), cli.stderr
+            if paused:
+                inspect_pod = w.run_as("alice", ["podman", "pod", "inspect", "--format",
+                                                 "{{.State}}", pod])
+                assert inspect_pod.stdout.strip() == "Paused"
     finally:
         await bridge.astop()
         for n in (name, limited):
             w.run_as("alice", ["podman", "rm", "-f", "--ignore", n], check=False)
+        w.run_as("alice", ["podman", "pod", "rm", "-f", "--ignore", pod], check=False)

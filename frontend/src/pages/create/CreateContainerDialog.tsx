@@ -95,7 +95,8 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial }
       <ModalHeader title="Create container" labelId="create-title" />
       <ModalBody>
         <Form id="create-form" onSubmit={(e) => { e.preventDefault(); void submit(); }} isHorizontal>
-          <OwnerChoice f={f} set={set} users={users} locked={!!pod} />
+          <OwnerChoice prefix="create" value={f.owner} users={users} locked={!!pod}
+                       onChange={(owner) => set({ owner, pod: "", cpuSharesOn: owner ? false : f.cpuSharesOn, cpus: owner ? "" : f.cpus })} />
           <FormGroup label="Image" isRequired fieldId="create-image">
             <TextInput id="create-image" value={f.image} onChange={(_e, v) => set({ image: v })} isRequired
                        list="create-image-list" data-testid="create-image" validated={errors.image ? "error" : "default"}

@@ -25,19 +25,21 @@ function ToggledLimit({ id, label, on, onToggle, value, onValue, error, children
 type Props = { f: CreateForm; set: (patch: Partial<CreateForm>) => void; errors: Record<string, string> };
 
 /**
- * Whose Podman the container goes to, as Cockpit offers a root user: the system's, or a
- * user's own rootless Podman. Shown only when the bridge serves users.
+ * Whose Podman it goes to, as Cockpit offers a root user: the system's (""), or a user's
+ * own rootless Podman. Shown only when the bridge serves users. Test ids
+ * `${prefix}-owner-system`, `${prefix}-owner-NAME`.
  */
-export function OwnerChoice({ f, set, users, locked }: Omit<Props, "errors"> & { users: string[]; locked: boolean }) {
+export function OwnerChoice({ value, onChange, users, locked, prefix }: {
+  value: string; onChange: (owner: string) => void; users: string[]; locked: boolean; prefix: string;
+}) {
   if (users.length === 0) return null;
-  const pick = (owner: string) => set({ owner, pod: "", cpuSharesOn: owner ? false : f.cpuSharesOn, cpus: owner ? "" : f.cpus });
   return (
-    <FormGroup label="Owner" role="radiogroup" isInline fieldId="create-owner-system" data-testid="create-owner">
-      <Radio id="create-owner-system" name="create-owner" label="System" isChecked={f.owner === ""} isDisabled={locked}
-             onChange={() => pick("")} data-testid="create-owner-system" />
+    <FormGroup label="Owner" role="radiogroup" isInline fieldId={`${prefix}-owner-system`} data-testid={`${prefix}-owner`}>
+      <Radio id={`${prefix}-owner-system`} name={`${prefix}-owner`} label="System" isChecked={value === ""} isDisabled={locked}
+             onChange={() => onChange("")} data-testid={`${prefix}-owner-system`} />
       {users.map((u) => (
-        <Radio key={u} id={`create-owner-${u}`} name="create-owner" label={`User: ${u}`} isChecked={f.owner === u}
-               isDisabled={locked} onChange={() => pick(u)} data-testid={`create-owner-${u}`} />))}
+        <Radio key={u} id={`${prefix}-owner-${u}`} name={`${prefix}-owner`} label={`User: ${u}`} isChecked={value === u}
+               isDisabled={locked} onChange={() => onChange(u)} data-testid={`${prefix}-owner-${u}`} />))}
     </FormGroup>
   );
 }

@@ -6,15 +6,17 @@ import { toCreateParams, validate, emptyForm, type PortRow, type VolumeRow } fro
 import { PortsEditor, VolumesEditor } from "../create/Editors";
 import { useSubmit } from "../../components/useSubmit";
 import { FormDialog, Problem } from "../../components/FormDialog";
+import { OwnerChoice } from "../create/LimitsFields";
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /**
- * Create a pod, as Cockpit's: a name, the ports it publishes and the volumes it mounts
- * (its containers share both).
+ * Create a pod, as Cockpit's: a name, its owner (a root bridge serving users), the ports
+ * it publishes and the volumes it mounts (its containers share both).
  */
-export function CreatePodDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
+export function CreatePodDialog({ onClose, onCreated, users = [] }: { onClose: () => void; onCreated: () => void; users?: string[] }) {
   const [name, setName] = useState("");
+  const [owner, setOwner] = useState("");
   const [ports, setPorts] = useState<PortRow[]>([]);
   const [volumes, setVolumes] = useState<VolumeRow[]>([]);
   const [tried, setTried] = useState(false);
@@ -30,7 +32,7 @@ export function CreatePodDialog({ onClose, onCreated }: { onClose: () => void; o
     if (nameError || Object.keys(rowErrors).length) return;
     await run(async () => {
       const p = toCreateParams(shared);
-      await getStore().call("pods.create", { name, ...(p.ports ? { ports: p.ports } : {}), ...(p.volumes ? { volumes: p.volumes } : {}) });
+      await getStore().call("pods.create", { name, ...(owner ? { owner } : {}), ...(p.ports ? { ports: p.ports } : {}), ...(p.volumes ? { volumes: p.volumes } : {}) });
       notify(`Created pod ${name}`, "success");
       onCreated();
       onClose();
@@ -45,6 +47,7 @@ export function CreatePodDialog({ onClose, onCreated }: { onClose: () => void; o
                    validated={errors.name ? "error" : "default"} />
         <Problem text={errors.name} />
       </FormGroup>
+      <OwnerChoice prefix="pod" value={owner} onChange={setOwner} users={users} locked={false} />
       <PortsEditor rows={ports} onChange={setPorts} errors={errors} />
       <VolumesEditor rows={volumes} onChange={setVolumes} errors={errors} />
     </FormDialog>
