@@ -12,7 +12,8 @@ import { CallError, getStore } from "../../store/store";
 import { Problem } from "../../components/FormDialog";
 import { emptyForm, toCreateParams, validate, type CreateForm } from "./createOptions";
 import { PortsEditor, EnvEditor, VolumesEditor } from "./Editors";
-import { LimitsFields, OwnerChoice } from "./LimitsFields";
+import { LimitsFields } from "./LimitsFields";
+import { OwnerChoice } from "../../components/OwnerChoice";
 
 export interface CreateContainerProps {
   onClose: () => void;

@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import { Checkbox, Flex, FlexItem, FormGroup, FormSelect, FormSelectOption, Radio, Switch, TextInput } from "../../pf";
+import { Checkbox, Flex, FlexItem, FormGroup, FormSelect, FormSelectOption, Switch, TextInput } from "../../pf";
 import { Problem } from "../../components/FormDialog";
 import { MEMORY_UNITS, type CreateForm, type MemoryUnit } from "./createOptions";
 
@@ -23,26 +23,6 @@ function ToggledLimit({ id, label, on, onToggle, value, onValue, error, children
 }
 
 type Props = { f: CreateForm; set: (patch: Partial<CreateForm>) => void; errors: Record<string, string> };
-
-/**
- * Whose Podman it goes to, as Cockpit offers a root user: the system's (""), or a user's
- * own rootless Podman. Shown only when the bridge serves users. Test ids
- * `${prefix}-owner-system`, `${prefix}-owner-NAME`.
- */
-export function OwnerChoice({ value, onChange, users, locked, prefix }: {
-  value: string; onChange: (owner: string) => void; users: string[]; locked: boolean; prefix: string;
-}) {
-  if (users.length === 0) return null;
-  return (
-    <FormGroup label="Owner" role="radiogroup" isInline fieldId={`${prefix}-owner-system`} data-testid={`${prefix}-owner`}>
-      <Radio id={`${prefix}-owner-system`} name={`${prefix}-owner`} label="System" isChecked={value === ""} isDisabled={locked}
-             onChange={() => onChange("")} data-testid={`${prefix}-owner-system`} />
-      {users.map((u) => (
-        <Radio key={u} id={`${prefix}-owner-${u}`} name={`${prefix}-owner`} label={`User: ${u}`} isChecked={value === u}
-               isDisabled={locked} onChange={() => onChange(u)} data-testid={`${prefix}-owner-${u}`} />))}
-    </FormGroup>
-  );
-}
 
 /**
  * Cockpit's "With terminal" and resource limits: memory (with its unit), and for the

@@ -6,7 +6,7 @@ import { toCreateParams, validate, emptyForm, type PortRow, type VolumeRow } fro
 import { PortsEditor, VolumesEditor } from "../create/Editors";
 import { useSubmit } from "../../components/useSubmit";
 import { FormDialog, Problem } from "../../components/FormDialog";
-import { OwnerChoice } from "../create/LimitsFields";
+import { OwnerChoice } from "../../components/OwnerChoice";
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
