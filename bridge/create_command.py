@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bridge.methods_containers import CreateParams, Health, Port, Volume
+    from bridge.methods_containers import CreateParams, Health, Limits, Port, Volume
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,18 @@ def health_options(h: Health) -> list[str]:
     return out
 
 
+def limit_options(limits: Limits) -> list[str]:
+    """``--memory`` (bytes: the CLI reads a bare number so), ``--cpu-shares``, ``--cpus``."""
+    out: list[str] = []
+    if limits.memory is not None:
+        out += ["--memory", str(limits.memory)]
+    if limits.cpu_shares is not None:
+        out += ["--cpu-shares", str(limits.cpu_shares)]
+    if limits.cpus is not None:
+        out += ["--cpus", f"{limits.cpus:g}"]
+    return out
+
+
 def create_command(p: CreateParams, executable: str = "podman") -> list[str] | None:
     """``podman create ...`` for these params, or None (logged) when the CLI cannot say
     one of them: the container is then made without a create command, as before."""
@@ -111,6 +123,10 @@ def create_command(p: CreateParams, executable: str = "podman") -> list[str] | N
     if p.restart_policy != "no":
         retries = f":{p.restart_retries}" if p.restart_retries is not None else ""
         cmd += ["--restart", p.restart_policy + retries]
+    if p.tty:
+        cmd.append("--tty")
+    if p.limits is not None:
+        cmd += limit_options(p.limits)
     if p.entrypoint is not None:
         cmd += words_option("--entrypoint", p.entrypoint)
     if p.health is not None:

@@ -13,7 +13,7 @@ from bridge.container_logs import LogsStream
 from bridge.container_stats import StatsStream
 from bridge.container_stats_all import AllStatsStream
 from bridge.create_command import AUTOUPDATE_LABEL, create_command
-from bridge.errors import BridgeError, Conflict, NotFound
+from bridge.errors import BridgeError, Conflict, InvalidParams, NotFound
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, podman_and_uid, podman_of
 from bridge.streams import StreamSource
@@ -64,6 +64,21 @@ class Health(_Params):
         return v
 
 
+# runc's (and Podman's) least memory limit: below it Podman refuses the container.
+MIN_MEMORY = 6 * 1024 * 1024
+
+
+class Limits(_Params):
+    """Resource limits, as ``podman create --memory --cpu-shares --cpus`` set them."""
+
+    memory: int | None = Field(default=None, ge=MIN_MEMORY, le=2**62,
+                               description="bytes (Podman's least is 6 MiB)")
+    cpu_shares: int | None = Field(default=None, ge=2, le=262144,
+                                   description="relative CPU weight; the default is 1024")
+    cpus: float | None = Field(default=None, ge=0.01, le=1024,
+                               description="at most this many CPUs' time")
+
+
 class CreateParams(Owned):
     image: str = Field(min_length=1, max_length=1024)
     name: str | None = Field(default=None, max_length=256, pattern=NAME_PATTERN)
@@ -80,6 +95,8 @@ class CreateParams(Owned):
     auto_update: Literal["registry", "local"] | None = None
     health: Health | None = None
     pod: str | None = Field(default=None, min_length=1, max_length=256)
+    tty: bool = Field(default=False, description="a terminal for its process (podman -t)")
+    limits: Limits | None = None
     start: bool = True
 
 
@@ -131,6 +148,42 @@ def port_mappings(ports: list[Port]) -> list[dict[str, Any]]:
              **({"host_ip": x.host_ip} if x.host_ip else {})} for x in ports]
 
 
+def storage_of(volumes: list[Volume]) -> dict[str, Any]:
+    """libpod's ``mounts`` (bind mounts of host paths) and ``volumes`` (named volumes),
+    the same in a container's and a pod's spec."""
+    mounts, named = [], []
+    for v in volumes:
+        opts = ["ro"] if v.read_only else []
+        if v.source.startswith("/"):
+            mounts.append({"Destination": v.destination, "Source": v.source, "Type": "bind",
+                           "Options": ["rbind", *opts]})
+        elif "/" in v.source:
+            raise InvalidParams(f"volumes: {v.source!r} is neither an absolute path nor a "
+                                "volume name")
+        else:
+            named.append({"Name": v.source, "Dest": v.destination, "Options": opts})
+    return {**({"mounts": mounts} if mounts else {}), **({"volumes": named} if named else {})}
+
+
+CPU_PERIOD = 100_000  # microseconds: what `podman --cpus` sets
+
+
+def resource_limits(limits: Limits) -> dict[str, Any]:
+    """The OCI ``LinuxResources`` of ``limits`` (the spec's ``resource_limits``)."""
+    out: dict[str, Any] = {}
+    if limits.memory is not None:
+        out["memory"] = {"limit": limits.memory}
+    cpu: dict[str, Any] = {}
+    if limits.cpu_shares is not None:
+        cpu["shares"] = limits.cpu_shares
+    if limits.cpus is not None:
+        cpu["quota"] = round(limits.cpus * CPU_PERIOD)
+        cpu["period"] = CPU_PERIOD
+    if cpu:
+        out["cpu"] = cpu
+    return out
+
+
 def spec_of(p: CreateParams) -> dict[str, Any]:
     """libpod's SpecGenerator for ``containers.create`` (the same in Podman 4 and 5)."""
     labels = dict(p.labels)
@@ -146,26 +199,17 @@ def spec_of(p: CreateParams) -> dict[str, Any]:
         spec["entrypoint"] = p.entrypoint
     if p.restart_retries is not None:
         if p.restart_policy != "on-failure":
-            raise BridgeError("restart_retries: only with restart_policy 'on-failure'",
-                              "invalid-params")
+            raise InvalidParams("restart_retries: only with restart_policy 'on-failure'")
         spec["restart_tries"] = p.restart_retries
     if p.ports:
         spec["portmappings"] = port_mappings(p.ports)
-    mounts, volumes = [], []
-    for v in p.volumes:
-        opts = ["ro"] if v.read_only else []
-        if v.source.startswith("/"):
-            mounts.append({"Destination": v.destination, "Source": v.source, "Type": "bind",
-                           "Options": ["rbind", *opts]})
-        elif "/" in v.source:
-            raise BridgeError(f"volumes: {v.source!r} is neither an absolute path nor a "
-                              "volume name", "invalid-params")
-        else:
-            volumes.append({"Name": v.source, "Dest": v.destination, "Options": opts})
-    if mounts:
-        spec["mounts"] = mounts
-    if volumes:
-        spec["volumes"] = volumes
+    spec.update(storage_of(p.volumes))
+    if p.tty:
+        spec["terminal"] = True
+    if p.limits is not None:
+        resources = resource_limits(p.limits)
+        if resources:
+            spec["resource_limits"] = resources
     if p.health is not None:
         h = p.health
         test = (["CMD-SHELL", h.command] if isinstance(h.command, str)
@@ -191,7 +235,7 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         podman = podman_of(bridge, p.owner)
         spec = spec_of(p)
         try:
-            cid = await podman.create_container(spec)
+            cid, warnings = await podman.create_container(spec)
         except BridgeError as exc:
             if exc.code == "failed" and "image not known" in exc.message:
                 raise NotFound(exc.message) from None
@@ -205,7 +249,10 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 raise BridgeError(f"container {cid[:12]} was created but did not start: "
                                   f"{exc.message}", exc.code) from None
         info = await podman.inspect_container(cid)
-        return {"id": cid, "name": str(info.get("Name") or p.name or "")}
+        answer: dict[str, Any] = {"id": cid, "name": str(info.get("Name") or p.name or "")}
+        if warnings:
+            answer["warnings"] = warnings
+        return answer
 
     async def remove(p: RemoveParams) -> None:
         podman = podman_of(bridge, p.owner)

@@ -54,6 +54,25 @@ class ImageRow(TypedDict):
     dangling: bool
 
 
+@record("images.history")
+class ImageLayer(TypedDict):
+    """One layer of an image as ``images.history`` gives it (``podman history``), newest
+    first."""
+
+    id: str                    # the layer's image ID, or "<missing>" (built elsewhere)
+    created: str | None
+    created_by: str            # the command that made it
+    size: int
+    comment: str
+    tags: list[str]
+
+
+def layer_of(x: dict[str, Any]) -> ImageLayer:
+    return {"id": str(x.get("Id") or "<missing>"), "created": rfc3339(x.get("Created")),
+            "created_by": str(x.get("CreatedBy") or ""), "size": int(x.get("Size") or 0),
+            "comment": str(x.get("Comment") or ""), "tags": list(x.get("Tags") or [])}
+
+
 def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> ImageRow:
     iid = str(img.get("Id") or "")
     names = [n for n in (img.get("RepoTags") or img.get("Names") or [])
@@ -78,13 +97,10 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     async def inspect(p: ImageRef) -> dict[str, Any]:
         return await podman_of(bridge, p.owner).inspect_image(p.name)
 
-    async def history(p: ImageRef) -> list[dict[str, Any]]:
+    async def history(p: ImageRef) -> list[ImageLayer]:
         layers = await podman_of(bridge, p.owner).request("GET", path(p.name, "history"),
-                                                  what=f"image {p.name!r}")
-        return [{"id": x.get("Id"), "created": rfc3339(x.get("Created")),
-                 "created_by": x.get("CreatedBy"), "size": x.get("Size"),
-                 "comment": x.get("Comment"), "tags": x.get("Tags") or []}
-                for x in layers or []]
+                                                          what=f"image {p.name!r}")
+        return [layer_of(x) for x in layers or []]
 
     async def pull(p: PullParams) -> dict[str, Any] | StreamSource:
         stream = PullStream(podman_of(bridge, p.owner), p.reference, p.tls_verify)

@@ -1,4 +1,5 @@
-"""Pod methods: list, create, start, stop, restart, remove (docs/protocol.md, section 10)."""
+"""Pod methods: list, create, start, stop, restart, pause, unpause, remove
+(docs/protocol.md, section 10)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from bridge.contracts import record
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, NotSupported
 from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
-from bridge.methods_containers import NAME_PATTERN, Port, port_mappings
+from bridge.methods_containers import NAME_PATTERN, Port, Volume, port_mappings, storage_of
 from bridge.owners import Owned, podman_of
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ class PodRemoveParams(PodRef):
 class PodCreateParams(Owned):
     name: str = Field(min_length=1, max_length=256, pattern=NAME_PATTERN)
     ports: list[Port] = Field(default_factory=list, max_length=256)
+    volumes: list[Volume] = Field(default_factory=list, max_length=256,
+                                  description="mounted into the pod's infra container; "
+                                  "every container of the pod gets them too")
     labels: dict[Annotated[str, Field(min_length=1, max_length=1024)],
                  Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
 
@@ -86,6 +90,7 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         spec: dict[str, Any] = {"name": p.name, "labels": p.labels}
         if p.ports:
             spec["portmappings"] = port_mappings(p.ports)
+        spec.update(storage_of(p.volumes))
         made = await podman_of(bridge, p.owner).request("POST", "/pods/create", json_body=spec,
                                                 what=f"create pod {p.name!r}", timeout=120)
         return {"id": made.get("Id") if isinstance(made, dict) else None, "name": p.name}
@@ -111,6 +116,25 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                                       what=f"restart pod {p.name!r}", timeout=180)
         _check_report(report, f"restart pod {p.name!r}")
 
+    async def pause(p: PodRef) -> None:
+        await _pause(p, "pause")
+
+    async def unpause(p: PodRef) -> None:
+        await _pause(p, "unpause")
+
+    async def _pause(p: PodRef, verb: str) -> None:
+        what = f"{verb} pod {p.name!r}"
+        try:
+            report = await podman_of(bridge, p.owner).request("POST", path(p.name, verb),
+                                                              what=what, timeout=120)
+            _check_report(report, what)
+        except BridgeError as exc:
+            # A rootless Podman on cgroup v1 has no freezer of its own: this host cannot.
+            text = exc.message.lower()
+            if exc.code == "failed" and "rootless" in text and "cgroup" in text:
+                raise NotSupported(exc.message) from None
+            raise
+
     async def remove(p: PodRemoveParams) -> None:
         report = await podman_of(bridge, p.owner).request(
             "DELETE", path(p.name), params={"force": p.force},
@@ -124,5 +148,7 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         ("pods.start", start, PodRef, "operator", "start a pod's containers"),
         ("pods.stop", stop, PodStopParams, "operator", "stop a pod's containers"),
         ("pods.restart", restart, PodStopParams, "operator", "stop, then start a pod"),
+        ("pods.pause", pause, PodRef, "operator", "pause every running container of a pod"),
+        ("pods.unpause", unpause, PodRef, "operator", "unpause a pod's paused containers"),
         ("pods.remove", remove, PodRemoveParams, "admin", "remove a pod"),
     ))

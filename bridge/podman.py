@@ -163,10 +163,12 @@ class PodmanClient:
                            params={"t": timeout}, what=f"restart container {name!r}",
                            timeout=timeout + 120)
 
-    async def create_container(self, spec: dict[str, Any]) -> str:
+    async def create_container(self, spec: dict[str, Any]) -> tuple[str, list[str]]:
+        """The new container's ID, and Podman's warnings (e.g. limits a rootless Podman
+        on cgroup v1 ignores)."""
         result = await self.request("POST", "/containers/create", json_body=spec,
                                     what="create container", timeout=120)
-        return str(result["Id"])
+        return str(result["Id"]), [str(w) for w in result.get("Warnings") or [] if w]
 
     # -- pods, images, volumes, networks
     async def pods(self) -> list[dict[str, Any]]:

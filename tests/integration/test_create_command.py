@@ -35,7 +35,9 @@ def same_parts(info: dict[str, Any], port: int) -> dict[str, Any]:
         "image": info["ImageName"], "env": sorted(config["Env"]), "labels": config["Labels"],
         "cmd": config["Cmd"], "entrypoint": config["Entrypoint"],
         "health": config.get("Healthcheck"), "restart": host["RestartPolicy"],
-        "ports": ports, "pod": bool(info["Pod"]),
+        "ports": ports, "pod": bool(info["Pod"]), "tty": config["Tty"],
+        "limits": (host["Memory"], host["CpuShares"], host["NanoCpus"], host["CpuQuota"],
+                   host["CpuPeriod"]),
         "mounts": sorted((m["Type"], m.get("Name", ""), m["Source"] if m["Type"] == "bind"
                           else "", m["Destination"], m["RW"]) for m in info["Mounts"]),
     }
@@ -60,6 +62,7 @@ async def test_the_recorded_command_makes_the_same_container(
             "labels": {"team": "web shop"}, "auto_update": "local",
             "health": {"command": "wget -q -O /dev/null http://127.0.0.1/ || exit 1",
                        "interval": 5, "timeout": 2.5, "retries": 2, "start_period": 1},
+            "tty": True, "limits": {"memory": 96 * 1024 * 1024, "cpu_shares": 256, "cpus": 1.5},
         })
         made = inspect(world, name)
         command = made["Config"]["CreateCommand"]
@@ -72,6 +75,8 @@ async def test_the_recorded_command_makes_the_same_container(
         world.podman(*words)
         assert same_parts(inspect(world, again), port) == same_parts(made, port)
         assert made["Config"]["Labels"]["io.containers.autoupdate"] == "local"
+        assert same_parts(made, port)["tty"] is True
+        assert same_parts(made, port)["limits"][:2] == (96 * 1024 * 1024, 256)
     finally:
         world.podman("rm", "-f", "--ignore", name, again, check=False)
         world.podman("volume", "rm", "-f", vol, check=False)

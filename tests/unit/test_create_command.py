@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from bridge.create_command import create_command, duration
-from bridge.methods_containers import CreateParams
+from bridge.errors import InvalidParams
+from bridge.methods_containers import CreateParams, Volume, spec_of, storage_of
 
 
 def cmd(**params: Any) -> list[str] | None:
@@ -54,3 +55,24 @@ def test_entrypoint_health_and_restart() -> None:
     assert cmd(auto_update="registry", labels={"a": "b"})[2:6] == [
         "--label", "a=b", "--label", "io.containers.autoupdate=registry"]
     assert duration(30) == "30s" and duration(2.5) == "2500ms"
+
+
+def test_terminal_and_limits() -> None:
+    assert cmd(tty=True)[2:] == ["--tty", "localhost/a:1"]
+    assert cmd(limits={"memory": 64 * 1024 * 1024, "cpu_shares": 512, "cpus": 0.5})[2:8] == [
+        "--memory", str(64 * 1024 * 1024), "--cpu-shares", "512", "--cpus", "0.5"]
+    assert cmd(limits={"cpus": 2})[2:4] == ["--cpus", "2"]
+    assert cmd(limits={}) == ["podman", "create", "localhost/a:1"]
+
+
+def test_spec_carries_terminal_limits_and_storage() -> None:
+    spec = spec_of(CreateParams.model_validate({
+        "image": "localhost/a:1", "tty": True,
+        "limits": {"memory": 6 * 1024 * 1024, "cpu_shares": 2, "cpus": 0.25}}))
+    assert spec["terminal"] is True
+    assert spec["resource_limits"] == {"memory": {"limit": 6 * 1024 * 1024},
+                                       "cpu": {"shares": 2, "quota": 25_000, "period": 100_000}}
+    assert "terminal" not in spec_of(CreateParams.model_validate({"image": "a"}))
+    with pytest.raises(InvalidParams):
+        storage_of([Volume(source="rel/x", destination="/x")])
+    assert storage_of([]) == {}

@@ -84,8 +84,7 @@ export function ContainerMenu({ c }: { c: Container }) {
                         description="Make an image of it">
             Commit…
           </DropdownItem>
-          <DropdownItem onClick={() => show("clone")} data-testid={`container-clone-${c.name}`}
-                        isDisabled={!!c.user} description={c.user ? "The Create dialog makes the bridge's own containers only" : undefined}>
+          <DropdownItem onClick={() => show("clone")} data-testid={`container-clone-${c.name}`}>
             Clone…
           </DropdownItem>
           <Divider component="li" />

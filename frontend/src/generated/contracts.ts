@@ -147,6 +147,15 @@ export interface HookHistoryEntry {
   dropped?: boolean;
 }
 
+export interface ImageLayer {
+  id: string;
+  created: string | null;
+  created_by: string;
+  size: number;
+  comment: string;
+  tags: string[];
+}
+
 export interface ImageRecord {
   id: string;
   names: string[];
@@ -493,6 +502,7 @@ export interface RecordTypes {
   "containers.details": ContainerDetails;
   "hooks.history": HookHistoryEntry;
   "image": ImageRecord;
+  "images.history": ImageLayer;
   "images.list": ImageRow;
   "plugin": PluginRecord;
   "pod": PodRecord;

@@ -42,3 +42,24 @@ export function useNow(ms = 1000): number {
   }, [ms]);
   return now;
 }
+
+/**
+ * `useResource` of one method for each owner a root bridge serves (the user's name; its
+ * params carry `owner`): the results by owner, each fetched again on `topics`.
+ */
+export function useOwnedResources<T>(method: string, owners: readonly string[],
+                                     topics: string[]): Record<string, Resource & { data: T | null }> {
+  const store = getStore();
+  const key = owners.join("\n");
+  const topicsKey = topics.join(",");
+  useEffect(() => {
+    const offs = (key ? key.split("\n") : []).map((owner) => store.useResource(method, { owner }, topicsKey.split(",")));
+    return () => offs.forEach((off) => off());
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [method, key, topicsKey]);
+  const state = useAppState();
+  return Object.fromEntries(owners.map((owner) => {
+    const r = state.resources[Store.key(method, { owner })] ?? EMPTY;
+    return [owner, { ...r, data: r.data as T | null }];
+  }));
+}

@@ -9,7 +9,8 @@ import { target } from "./target";
 
 /**
  * "Clone": the Create dialog, filled with this container's image, command, ports,
- * variables, volumes, restart policy, health check and pod (read from Podman's inspect).
+ * variables, volumes, restart policy, health check, terminal, limits, pod and owner (read from
+ * Podman's inspect).
  */
 export function CloneDialog({ c, onClose }: { c: Container; onClose: () => void }) {
   const [initial, setInitial] = useState<Partial<CreateForm> | null>(null);
@@ -23,7 +24,7 @@ export function CloneDialog({ c, onClose }: { c: Container; onClose: () => void 
       const info = await store.call<Record<string, any>>("containers.inspect", target(c));
       const image = await store.call<Record<string, unknown>>("images.inspect",
         { name: String(info.Image ?? c.image_id), ...(c.user ? { owner: c.user } : {}) }).catch(() => null);
-      if (live) setInitial(formFromInspect(info, image, c.pod));
+      if (live) setInitial(formFromInspect(info, image, c.pod, c.user ?? ""));
     })().catch((err: CallError) => { if (live) setFailure(`${err.code ?? "failed"}: ${err.message}`); });
     return () => { live = false; };
   }, [c]);

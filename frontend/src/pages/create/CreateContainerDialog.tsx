@@ -1,36 +1,48 @@
 import { useState } from "react";
 import { notify } from "../../components/notify";
 import {
-  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, HelperText,
-  HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, TextInput, Title,
+  Alert, Button, Checkbox, Form, FormGroup, FormSelect, FormSelectOption,
+  Modal, ModalBody, ModalFooter, ModalHeader, TextInput, Title,
 } from "../../pf";
 import type { ImageRow, PodRow } from "../../generated/contracts";
 import { href } from "../../router";
-import { useResource } from "../../store/hooks";
+import { useAppState, useResource } from "../../store/hooks";
+import { owners } from "../../store/selectors";
 import { CallError, getStore } from "../../store/store";
+import { Problem } from "../../components/FormDialog";
 import { emptyForm, toCreateParams, validate, type CreateForm } from "./createOptions";
 import { PortsEditor, EnvEditor, VolumesEditor } from "./Editors";
+import { LimitsFields } from "./LimitsFields";
+import { OwnerChoice } from "../../components/OwnerChoice";
 
-function Problem({ text }: { text?: string }) {
-  return text ? <FormHelperText><HelperText><HelperTextItem variant="error">{text}</HelperTextItem></HelperText></FormHelperText> : null;
+export interface CreateContainerProps {
+  onClose: () => void;
+  /** the image to create it from (the Images page's "Create container") */
+  image?: string;
+  /** the pod it joins (the Pods page's "Add container"); the owner is then fixed */
+  pod?: string;
+  /** any of the form's values, given first (a clone pre-fills the dialog with these) */
+  initial?: Partial<CreateForm>;
+  /** the dialog's title (Clone: "Clone NAME") */
+  title?: string;
 }
 
 /**
- * "Create container", as Cockpit's: image, name, command, ports, variables, volumes,
- * restart policy, health check, pod; and beyond it: run it from a generated systemd unit
- * (installed, enabled, started) with Podman auto-update on.
+ * "Create container", as Cockpit's: owner (system or a user's rootless Podman), image,
+ * name, command, terminal, memory and CPU limits, ports, variables, volumes, restart
+ * policy, health check, pod; and beyond it: run it from a generated systemd unit
+ * (installed, enabled, started, in the owner's manager) with Podman auto-update on.
  */
-export function CreateContainerDialog({ onClose, image = "", pod = "", initial, title = "Create container" }: {
-  onClose: () => void; image?: string; pod?: string;
-  /** Pre-filled values (Clone: a container's own, see cloneForm.ts) */
-  initial?: Partial<CreateForm>; title?: string;
-}) {
+export function CreateContainerDialog({ onClose, image = "", pod = "", initial, title = "Create container" }: CreateContainerProps) {
   const [f, setF] = useState<CreateForm>(() => ({ ...emptyForm(image), pod, ...initial }));
+  const users = owners(useAppState().model);
+  // The owner's Podman lists the pods and images to pick from.
+  const mine = f.owner ? { owner: f.owner } : {};
   const [tried, setTried] = useState(false);
   const [busy, setBusy] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
-  const pods = useResource<PodRow[]>("pods.list", {}, ["pod.*"]);
-  const images = useResource<ImageRow[]>("images.list", {}, ["image.*"]);
+  const pods = useResource<PodRow[]>("pods.list", mine, ["pod.*"]);
+  const images = useResource<ImageRow[]>("images.list", mine, ["image.*"]);
   const errors = tried ? validate(f) : {};
   const set = (patch: Partial<CreateForm>) => setF({ ...f, ...patch });
   const names = (Array.isArray(images.data) ? images.data : []).flatMap((i) => i.names ?? []);
@@ -44,11 +56,12 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
       setBusy("Creating the container…");
       // A unit runs the container (podman run --replace): create it stopped, the unit starts it.
       const params = toCreateParams({ ...f, start: f.installUnit ? false : f.start });
-      const made = await store.call<{ id: string; name: string }>("containers.create", params);
+      const made = await store.call<{ id: string; name: string; warnings?: string[] }>("containers.create", params);
+      if (made.warnings?.length) notify(`Podman's warnings for ${made.name}`, "info", made.warnings.join("\n"));
       if (f.installUnit) {
         setBusy("Installing its systemd unit…");
         const install = (fresh: boolean) => store.call<{ installed?: { unit?: string }[] }>("units.install",
-          { name: made.name, format: "systemd", new: fresh, enable: true, start: true, force: false });
+          { name: made.name, format: "systemd", new: fresh, enable: true, start: true, force: false, ...mine });
         // A unit that creates the container afresh at each start (--new) is what Podman
         // auto-update replaces; it needs the container's create command, which
         // containers.create records unless the CLI cannot say a param (a path with ':' and
@@ -85,6 +98,8 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
       <ModalHeader title={title} labelId="create-title" />
       <ModalBody>
         <Form id="create-form" onSubmit={(e) => { e.preventDefault(); void submit(); }} isHorizontal>
+          <OwnerChoice prefix="create" value={f.owner} users={users} locked={!!pod}
+                       onChange={(owner) => set({ owner, pod: "", cpuSharesOn: owner ? false : f.cpuSharesOn, cpus: owner ? "" : f.cpus })} />
           <FormGroup label="Image" isRequired fieldId="create-image">
             <TextInput id="create-image" value={f.image} onChange={(_e, v) => set({ image: v })} isRequired
                        list="create-image-list" data-testid="create-image" validated={errors.image ? "error" : "default"}
@@ -103,6 +118,7 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
                        validated={errors.command ? "error" : "default"} />
             <Problem text={errors.command} />
           </FormGroup>
+          <LimitsFields f={f} set={set} errors={errors} />
           <FormGroup label="Pod" fieldId="create-pod">
             <FormSelect id="create-pod" value={f.pod} onChange={(_e, v) => set({ pod: v })} data-testid="create-pod">
               <FormSelectOption value="" label="No pod" />

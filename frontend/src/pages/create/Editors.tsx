@@ -24,17 +24,26 @@ export function PortsEditor({ rows, onChange, errors }: Props<PortRow>) {
   );
 }
 
-export function EnvEditor({ rows, onChange, errors }: Props<EnvRow>) {
+/** Rows of a name (the field `field`) and a value: variables, labels. Test ids `${prefix}-${field}`, `${prefix}-value`. */
+export function PairsEditor<K extends string>({ field, label, prefix, addLabel, noun, placeholder, rows, onChange, errors }: {
+  field: K; label: string; prefix: string; addLabel: string; noun: string; placeholder: string;
+} & Props<Record<K, string> & { value: string }>) {
+  type Pair = Record<K, string> & { value: string };
   return (
-    <RowsEditor label="Environment" prefix="env" addLabel="Add a variable" rows={rows} onChange={onChange} errors={errors}
-                blank={{ name: "", value: "" }}
+    <RowsEditor label={label} prefix={prefix} addLabel={addLabel} rows={rows} onChange={onChange} errors={errors}
+                blank={{ [field]: "", value: "" } as Pair}
                 render={(r, set, i) => (<>
-                  <FlexItem><TextInput aria-label={`Variable name ${i + 1}`} placeholder="NAME" value={r.name}
-                                       data-testid="env-name" onChange={(_e, v) => set({ ...r, name: v })} /></FlexItem>
-                  <FlexItem><TextInput aria-label={`Variable value ${i + 1}`} placeholder="value" value={r.value}
-                                       data-testid="env-value" onChange={(_e, v) => set({ ...r, value: v })} /></FlexItem>
+                  <FlexItem><TextInput aria-label={`${noun} name ${i + 1}`} placeholder={placeholder} value={r[field]}
+                                       data-testid={`${prefix}-${field}`} onChange={(_e, v) => set({ ...r, [field]: v })} /></FlexItem>
+                  <FlexItem><TextInput aria-label={`${noun} value ${i + 1}`} placeholder="value" value={r.value}
+                                       data-testid={`${prefix}-value`} onChange={(_e, v) => set({ ...r, value: v })} /></FlexItem>
                 </>)} />
   );
+}
+
+export function EnvEditor({ rows, onChange, errors }: Props<EnvRow>) {
+  return <PairsEditor field="name" label="Environment" prefix="env" addLabel="Add a variable" noun="Variable" placeholder="NAME"
+                      rows={rows} onChange={onChange} errors={errors} />;
 }
 
 export function VolumesEditor({ rows, onChange, errors }: Props<VolumeRow>) {
@@ -43,9 +52,9 @@ export function VolumesEditor({ rows, onChange, errors }: Props<VolumeRow>) {
                 blank={{ source: "", destination: "", readOnly: false }}
                 render={(r, set, i) => (<>
                   <FlexItem><TextInput aria-label={`Host path or volume ${i + 1}`} placeholder="Host path or volume name"
-                                       value={r.source} onChange={(_e, v) => set({ ...r, source: v })} /></FlexItem>
+                                       value={r.source} data-testid="volume-source" onChange={(_e, v) => set({ ...r, source: v })} /></FlexItem>
                   <FlexItem><TextInput aria-label={`Path in the container ${i + 1}`} placeholder="/path/in/container"
-                                       value={r.destination} onChange={(_e, v) => set({ ...r, destination: v })} /></FlexItem>
+                                       value={r.destination} data-testid="volume-destination" onChange={(_e, v) => set({ ...r, destination: v })} /></FlexItem>
                   <FlexItem><Checkbox id={`volume-ro-${i}`} label="Read-only" isChecked={r.readOnly}
                                       onChange={(_e, v) => set({ ...r, readOnly: v })} /></FlexItem>
                 </>)} />

@@ -37,6 +37,16 @@ describe("formFromInspect", () => {
     expect([f.healthInterval, f.healthRetries]).toEqual(["5", "2"]);
   });
 
+  it("keeps the terminal, the limits and the owner", () => {
+    const host = { ...INFO.HostConfig, Memory: 64 * 1024 ** 2, CpuShares: 512, NanoCpus: 500_000_000 };
+    const f = formFromInspect({ ...INFO, Config: { ...INFO.Config, Tty: true }, HostConfig: host }, IMAGE, "", "alice");
+    expect([f.tty, f.owner]).toEqual([true, "alice"]);
+    expect([f.memoryOn, f.memory, f.memoryUnit]).toEqual([true, "64", "MiB"]);
+    expect([f.cpuSharesOn, f.cpuShares, f.cpus]).toEqual([true, "512", "0.5"]);
+    const odd = formFromInspect({ ...INFO, HostConfig: { ...INFO.HostConfig, Memory: 1536 * 1024, CpuShares: 1024 } }, IMAGE);
+    expect([odd.memory, odd.memoryUnit, odd.cpuSharesOn, odd.tty, odd.owner]).toEqual(["1536", "KiB", undefined, false, ""]);
+  });
+
   it("gives back params that create the same container", () => {
     const form = { ...emptyForm(), ...formFromInspect(INFO, IMAGE) };
     expect(validate(form)).toEqual({});

@@ -2,7 +2,8 @@
  * "Clone": the Create dialog's form filled from a container's inspect (and its image's, to
  * leave out the variables the image sets itself). Pure, so every rule has a unit test.
  */
-import type { CreateForm, EnvRow, PortRow, RestartPolicy, VolumeRow } from "./createOptions";
+import { MEMORY_UNITS } from "./createOptions";
+import type { CreateForm, EnvRow, MemoryUnit, PortRow, RestartPolicy, VolumeRow } from "./createOptions";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -48,8 +49,16 @@ function seconds(ns: unknown, fallback: string): string {
   return typeof ns === "number" && ns > 0 ? String(Math.round(ns / 1e9)) : fallback;
 }
 
+/** A memory limit in bytes as the dialog shows it: the largest unit that holds it whole. */
+function memoryOf(bytes: unknown): Pick<CreateForm, "memoryOn" | "memory" | "memoryUnit"> | Record<string, never> {
+  if (typeof bytes !== "number" || bytes <= 0) return {};
+  const units = Object.keys(MEMORY_UNITS).reverse() as MemoryUnit[];
+  const unit = units.find((u) => bytes % MEMORY_UNITS[u] === 0) ?? "KiB";
+  return { memoryOn: true, memory: String(Math.round(bytes / MEMORY_UNITS[unit])), memoryUnit: unit };
+}
+
 /** The form a clone of this container starts from (its name + "-clone", as `podman container clone`). */
-export function formFromInspect(info: Json, image: Json | null, pod = ""): Partial<CreateForm> {
+export function formFromInspect(info: Json, image: Json | null, pod = "", owner = ""): Partial<CreateForm> {
   const config: Json = info.Config ?? {};
   const host: Json = info.HostConfig ?? {};
   const policy = String(host.RestartPolicy?.Name || "no") as RestartPolicy;
@@ -73,5 +82,11 @@ export function formFromInspect(info: Json, image: Json | null, pod = ""): Parti
     healthInterval: seconds(config.Healthcheck?.Interval, "30"),
     healthRetries: String(config.Healthcheck?.Retries || 3),
     pod,
+    owner,
+    tty: Boolean(config.Tty),
+    ...memoryOf(host.Memory),
+    ...(typeof host.CpuShares === "number" && host.CpuShares > 0 && host.CpuShares !== 1024
+      ? { cpuSharesOn: true, cpuShares: String(host.CpuShares) } : {}),
+    cpus: typeof host.NanoCpus === "number" && host.NanoCpus > 0 ? String(host.NanoCpus / 1e9) : "",
   };
 }

@@ -50,7 +50,9 @@ describe("validate", () => {
 
 describe("toCreateParams", () => {
   it("sends only what was set", () => {
-    expect(toCreateParams(form({}))).toEqual({ image: "localhost/podbridge/httpd:v1", start: true });
+    // With a terminal by default, as Cockpit's dialog.
+    expect(toCreateParams(form({}))).toEqual({ image: "localhost/podbridge/httpd:v1", tty: true, start: true });
+    expect(toCreateParams(form({ tty: false }))).toEqual({ image: "localhost/podbridge/httpd:v1", start: true });
   });
 
   it("maps every field", () => {
@@ -61,6 +63,7 @@ describe("toCreateParams", () => {
       volumes: [{ source: "data", destination: "/var/www", readOnly: true }],
       restartPolicy: "on-failure", restartRetries: "3", autoUpdate: "local",
       healthCmd: "/bin/healthcheck", healthInterval: "10", healthRetries: "2", pod: "pod1", start: false,
+      owner: "alice", memoryOn: true, memory: "1.5", memoryUnit: "GiB", cpuSharesOn: true, cpuShares: "512", cpus: "0.5",
     }))).toEqual({
       image: "localhost/podbridge/httpd:v1", name: "web", command: ["/bin/serve", "--port", "8080"],
       ports: [{ host_port: 8080, container_port: 80, protocol: "tcp" }, { container_port: 53, protocol: "udp" }],
@@ -69,7 +72,28 @@ describe("toCreateParams", () => {
       restart_policy: "on-failure", restart_retries: 3,
       auto_update: "local",
       health: { command: ["/bin/healthcheck"], interval: 10, retries: 2 },
-      pod: "pod1", start: false,
+      pod: "pod1", start: false, tty: true, owner: "alice",
+      limits: { memory: 1.5 * 1024 ** 3, cpu_shares: 512, cpus: 0.5 },
     });
+  });
+
+  it("sends a limit only when its box is ticked", () => {
+    const p = toCreateParams(form({ memoryOn: false, memory: "64", cpuSharesOn: false, cpuShares: "10" }));
+    expect(p.limits).toBeUndefined();
+    expect(toCreateParams(form({ memoryOn: true, memory: "64", memoryUnit: "MiB" })).limits).toEqual({ memory: 64 * 1024 ** 2 });
+  });
+});
+
+describe("limits", () => {
+  it("checks the memory, CPU shares and CPUs as Podman would", () => {
+    expect(validate(form({ memoryOn: true, memory: "512" }))).toEqual({});
+    expect(validate(form({ memoryOn: true, memory: "lots" })).memory).toMatch(/number/);
+    expect(validate(form({ memoryOn: true, memory: "5", memoryUnit: "MiB" })).memory).toMatch(/6 MiB/);
+    expect(validate(form({ memoryOn: false, memory: "lots" }))).toEqual({});
+    expect(validate(form({ cpuSharesOn: true, cpuShares: "1" })).cpuShares).toMatch(/2 to 262144/);
+    expect(validate(form({ cpuSharesOn: true, cpuShares: "2048" }))).toEqual({});
+    expect(validate(form({ cpus: "0" })).cpus).toMatch(/0.01/);
+    expect(validate(form({ cpus: "1.5" }))).toEqual({});
+    expect(validate(form({ cpus: "two" })).cpus).toMatch(/CPUs/);
   });
 });

@@ -10,7 +10,15 @@ export interface PortRow { host: string; container: string; protocol: "tcp" | "u
 export interface VolumeRow { source: string; destination: string; readOnly: boolean }
 export interface EnvRow { name: string; value: string }
 
+/** Cockpit's memory units; binary, as `podman create --memory 512m` reads them. */
+export const MEMORY_UNITS = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 } as const;
+export type MemoryUnit = keyof typeof MEMORY_UNITS;
+/** Podman's (runc's) least memory limit: 6 MiB. */
+export const MIN_MEMORY = 6 * 1024 ** 2;
+
 export interface CreateForm {
+  /** whose Podman: "" the bridge's own (the system's, for a root bridge), or a user it serves */
+  owner: string;
   image: string;
   name: string;
   command: string;
@@ -24,6 +32,15 @@ export interface CreateForm {
   healthInterval: string;
   healthRetries: string;
   pod: string;
+  /** a terminal for its process (podman -t): Cockpit's "With terminal", on by default there too */
+  tty: boolean;
+  memoryOn: boolean;
+  memory: string;
+  memoryUnit: MemoryUnit;
+  cpuSharesOn: boolean;
+  cpuShares: string;
+  /** CPUs' time at most (podman --cpus); empty: no limit */
+  cpus: string;
   start: boolean;
   /** after creating: generate and install a systemd unit for it */
   installUnit: boolean;
@@ -31,9 +48,10 @@ export interface CreateForm {
 
 export function emptyForm(image = ""): CreateForm {
   return {
-    image, name: "", command: "", ports: [], env: [], volumes: [], restartPolicy: "no",
+    owner: "", image, name: "", command: "", ports: [], env: [], volumes: [], restartPolicy: "no",
     restartRetries: "", autoUpdate: "", healthCmd: "", healthInterval: "30", healthRetries: "3",
-    pod: "", start: true, installUnit: false,
+    pod: "", tty: true, memoryOn: false, memory: "512", memoryUnit: "MiB", cpuSharesOn: false, cpuShares: "1024", cpus: "",
+    start: true, installUnit: false,
   };
 }
 
@@ -98,6 +116,17 @@ export function validate(f: CreateForm): Record<string, string> {
     if (!/^\d+$/.test(f.healthInterval) || Number(f.healthInterval) < 1) e.healthInterval = "Seconds, at least 1";
     if (!/^\d+$/.test(f.healthRetries) || Number(f.healthRetries) < 1) e.healthRetries = "At least 1";
   }
+  if (f.memoryOn) {
+    const m = memoryBytes(f);
+    if (m === null) e.memory = "A number";
+    else if (m < MIN_MEMORY) e.memory = "At least 6 MiB (Podman's least)";
+  }
+  if (f.cpuSharesOn && (!/^\d+$/.test(f.cpuShares) || Number(f.cpuShares) < 2 || Number(f.cpuShares) > 262144)) {
+    e.cpuShares = "A number from 2 to 262144 (1024 is the default weight)";
+  }
+  if (f.cpus.trim() && !(/^\d*\.?\d+$/.test(f.cpus.trim()) && Number(f.cpus) >= 0.01 && Number(f.cpus) <= 1024)) {
+    e.cpus = "A number of CPUs, at least 0.01 (e.g. 0.5 or 2)";
+  }
   if (f.installUnit && !f.name) e.name = "A unit needs a container name";
   if (f.autoUpdate && !f.installUnit) {
     e.autoUpdate = "Podman auto-update acts on containers run by a systemd unit: install one too";
@@ -106,6 +135,12 @@ export function validate(f: CreateForm): Record<string, string> {
     e.autoUpdate = "Registry auto-update needs a fully qualified image (registry/name:tag)";
   }
   return e;
+}
+
+/** The memory limit in bytes, or null when the field is not a number. */
+export function memoryBytes(f: Pick<CreateForm, "memory" | "memoryUnit">): number | null {
+  if (!/^\d*\.?\d+$/.test(f.memory.trim())) return null;
+  return Math.round(Number(f.memory) * MEMORY_UNITS[f.memoryUnit]);
 }
 
 /** The params of `containers.create` (docs/protocol.md). */
@@ -133,6 +168,14 @@ export function toCreateParams(f: CreateForm): Record<string, unknown> {
     p.health = { command: splitCommand(f.healthCmd), interval: Number(f.healthInterval), retries: Number(f.healthRetries) };
   }
   if (f.pod) p.pod = f.pod;
+  if (f.tty) p.tty = true;
+  const limits: Record<string, number> = {};
+  const memory = f.memoryOn ? memoryBytes(f) : null;
+  if (memory !== null) limits.memory = memory;
+  if (f.cpuSharesOn) limits.cpu_shares = Number(f.cpuShares);
+  if (f.cpus.trim()) limits.cpus = Number(f.cpus);
+  if (Object.keys(limits).length) p.limits = limits;
+  if (f.owner) p.owner = f.owner;
   p.start = f.start;
   return p;
 }

@@ -5,7 +5,7 @@ import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { notify, run } from "../../components/notify";
 import { ListPage } from "../../components/ListPage";
 import {
-  Button, Checkbox, EmptyStateBody, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
+  Button, Checkbox, EmptyStateBody, ExpandableRowContent, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
 import { useAppState, useResource } from "../../store/hooks";
@@ -13,10 +13,14 @@ import { containerList, toMillis } from "../../store/selectors";
 import { bytes } from "../container/metrics";
 import { displayName, imageRows, type ImageRow } from "./images";
 import { PullDialog } from "./PullDialog";
+import { ImageDetails } from "./ImageDetails";
 
 const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
 
-/** Images: pull (with progress), prune unused ones (asks first), remove, "in use by", create a container from one. */
+/**
+ * Images: pull (with progress), prune unused ones (asks first), remove, "in use by", create a container from one;
+ * a row expands, as Cockpit's, to the image's details and history.
+ */
 export function ImagesPage() {
   const { model } = useAppState();
   const list = useResource<unknown>("images.list", {}, ["image.*", "container.create", "container.remove"]);
@@ -27,6 +31,10 @@ export function ImagesPage() {
   const [pruneAll, setPruneAll] = useState(false);
   const [removing, setRemoving] = useState<ImageRow | null>(null);
   const [creating, setCreating] = useState<string | null>(null);
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (id: string) => setExpanded((s) => { const n = new Set(s); if (!n.delete(id)) n.add(id); return n; });
+  // in_use_by names the system's containers (images.list is the bridge's own Podman)
+  const stateOf = useMemo(() => new Map(containerList(model).filter((c) => !c.user).map((c) => [c.name, c.state])), [model]);
   const f = filter.trim().toLowerCase();
   const shown = f ? rows.filter((r) => r.names.some((n) => n.toLowerCase().includes(f)) || r.id.includes(f)) : rows;
   const unused = rows.filter((r) => r.usedBy.length === 0);
@@ -46,13 +54,16 @@ export function ImagesPage() {
 
   const table = (
       <Table aria-label="Images" variant="compact" gridBreakPoint="grid-md" data-testid="images-table">
-        <Thead><Tr><Th>Name</Th><Th>ID</Th><Th>Created</Th><Th>Size</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
-        <Tbody>
-          {shown.map((r) => {
+        <Thead><Tr><Th screenReaderText="Details" /><Th>Name</Th><Th>ID</Th><Th>Created</Th><Th>Size</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
+          {shown.map((r, rowIndex) => {
             const name = displayName(r);
             const created = toMillis(r.created);
+            const isExpanded = expanded.has(r.id);
             return (
-              <Tr key={r.id} data-testid="image-row" data-name={name} data-used={r.usedBy.length}>
+              <Tbody key={r.id} isExpanded={isExpanded}>
+              <Tr data-testid="image-row" data-name={name} data-used={r.usedBy.length}>
+                <Td expand={{ rowIndex, isExpanded, onToggle: () => toggle(r.id), expandId: `image-expand-${rowIndex}` }}
+                    data-testid="image-expand" aria-label={`Details of ${name}`} />
                 <Td dataLabel="Name" modifier="breakWord">{name}{r.names.length > 1 && <span className="pb-muted"> +{r.names.length - 1}</span>}</Td>
                 <Td dataLabel="ID"><code>{r.id.replace(/^sha256:/, "").slice(0, 12)}</code></Td>
                 <Td dataLabel="Created">{created ? new Date(created).toLocaleDateString() : "—"}</Td>
@@ -67,9 +78,17 @@ export function ImagesPage() {
                   <Button variant="plain" size="sm" icon={<TrashIcon />} aria-label={`Remove ${name}`} title={`Remove ${name}`}
                           onClick={() => setRemoving(r)} data-testid="image-remove" />
                 </Td>
-              </Tr>);
+              </Tr>
+              {isExpanded && (
+                <Tr isExpanded data-testid="image-expanded">
+                  <Td colSpan={7} noPadding={false}>
+                    <ExpandableRowContent>
+                      <ImageDetails image={r} users={r.usedBy.map((c) => ({ name: c, state: stateOf.get(c) ?? "unknown" }))} />
+                    </ExpandableRowContent>
+                  </Td>
+                </Tr>)}
+              </Tbody>);
           })}
-        </Tbody>
       </Table>);
 
   return (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { displayName, imageRows, pullStart, pullStep } from "./images";
+import { displayName, imageFacts, imageRows, pullStart, pullStep } from "./images";
 
 describe("imageRows", () => {
   it("says which containers use each image, by id or name", () => {
@@ -70,5 +70,14 @@ describe("pull progress", () => {
     expect(s.error).toBe("manifest unknown");
     expect(s.done).toBe(false);
     expect(pullStep(pullStart(), { error: { code: "failed", message: "nope" } }).error).toBe("nope");
+  });
+});
+
+describe("imageFacts", () => {
+  it("reads command, entrypoint and ports from Podman's inspect", () => {
+    expect(imageFacts({ Config: { Cmd: ["httpd", "-f", "-h", "/www root"], Entrypoint: ["/bin/sh"],
+                                  ExposedPorts: { "8080/tcp": {}, "53/udp": {} } } }))
+      .toEqual({ command: 'httpd -f -h "/www root"', entrypoint: "/bin/sh", ports: ["53/udp", "8080/tcp"] });
+    expect(imageFacts(null)).toEqual({ command: "", entrypoint: "", ports: [] });
   });
 });

@@ -116,3 +116,11 @@ export function pullStep(s: PullState, item: Record<string, unknown>): PullState
   if (next.percent !== null && next.percent !== next.shown[next.shown.length - 1]) next.shown = [...next.shown, next.percent];
   return next;
 }
+
+/** What the Details tab shows of `images.inspect` (Podman's inspect): command, entrypoint, exposed ports. */
+export function imageFacts(info: unknown): { command: string; entrypoint: string; ports: string[] } {
+  const cfg = ((info as { Config?: Record<string, unknown> } | null)?.Config ?? {}) as Record<string, unknown>;
+  const words = (v: unknown) => (Array.isArray(v) ? v.map((w) => (/[\s"'\\]/.test(String(w)) ? JSON.stringify(String(w)) : String(w))).join(" ") : "");
+  const ports = cfg.ExposedPorts && typeof cfg.ExposedPorts === "object" ? Object.keys(cfg.ExposedPorts).sort() : [];
+  return { command: words(cfg.Cmd), entrypoint: words(cfg.Entrypoint), ports };
+}

@@ -1,32 +1,38 @@
 import { useState } from "react";
 import { notify } from "../../components/notify";
-import {
-  Alert, Button, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter,
-  ModalHeader, TextInput,
-} from "../../pf";
+import { FormGroup, TextInput } from "../../pf";
 import { getStore } from "../../store/store";
-import { toCreateParams, validate, emptyForm, type PortRow } from "../create/createOptions";
-import { PortsEditor } from "../create/Editors";
+import { toCreateParams, validate, emptyForm, type PortRow, type VolumeRow } from "../create/createOptions";
+import { PortsEditor, VolumesEditor } from "../create/Editors";
 import { useSubmit } from "../../components/useSubmit";
+import { FormDialog, Problem } from "../../components/FormDialog";
+import { OwnerChoice } from "../../components/OwnerChoice";
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** Create a pod: a name and the ports it publishes (its containers share them). */
-export function CreatePodDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
+/**
+ * Create a pod, as Cockpit's: a name, its owner (a root bridge serving users), the ports
+ * it publishes and the volumes it mounts (its containers share both).
+ */
+export function CreatePodDialog({ onClose, onCreated, users = [] }: { onClose: () => void; onCreated: () => void; users?: string[] }) {
   const [name, setName] = useState("");
+  const [owner, setOwner] = useState("");
   const [ports, setPorts] = useState<PortRow[]>([]);
+  const [volumes, setVolumes] = useState<VolumeRow[]>([]);
   const [tried, setTried] = useState(false);
   const { busy, failure, run } = useSubmit();
-  const portErrors = validate({ ...emptyForm("x"), ports });
+  // The container form's rules and params for the rows both forms share.
+  const shared = { ...emptyForm("x"), ports, volumes };
+  const rowErrors = validate(shared);
   const nameError = !name ? "A pod needs a name" : NAME_RE.test(name) ? null : "Letters, digits, _ . - (not first)";
-  const errors = tried ? { ...portErrors, ...(nameError ? { name: nameError } : {}) } : {};
+  const errors = tried ? { ...rowErrors, ...(nameError ? { name: nameError } : {}) } : {};
 
   async function submit() {
     setTried(true);
-    if (nameError || Object.keys(portErrors).length) return;
+    if (nameError || Object.keys(rowErrors).length) return;
     await run(async () => {
-      const p = toCreateParams({ ...emptyForm("x"), ports }).ports;
-      await getStore().call("pods.create", p ? { name, ports: p } : { name });
+      const p = toCreateParams(shared);
+      await getStore().call("pods.create", { name, ...(owner ? { owner } : {}), ...(p.ports ? { ports: p.ports } : {}), ...(p.volumes ? { volumes: p.volumes } : {}) });
       notify(`Created pod ${name}`, "success");
       onCreated();
       onClose();
@@ -34,23 +40,16 @@ export function CreatePodDialog({ onClose, onCreated }: { onClose: () => void; o
   }
 
   return (
-    <Modal isOpen variant="small" onClose={busy ? undefined : onClose} aria-labelledby="pod-create-title" data-testid="pod-create-dialog">
-      <ModalHeader title="Create pod" labelId="pod-create-title" />
-      <ModalBody>
-        <Form id="pod-create-form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
-          <FormGroup label="Name" isRequired fieldId="pod-name">
-            <TextInput id="pod-name" value={name} onChange={(_e, v) => setName(v)} isRequired data-testid="pod-name"
-                       validated={errors.name ? "error" : "default"} />
-            {errors.name && <FormHelperText><HelperText><HelperTextItem variant="error">{errors.name}</HelperTextItem></HelperText></FormHelperText>}
-          </FormGroup>
-          <PortsEditor rows={ports} onChange={setPorts} errors={errors} />
-        </Form>
-        {failure && <Alert variant="danger" isInline title="The pod was not created" data-testid="pod-create-error">{failure}</Alert>}
-      </ModalBody>
-      <ModalFooter>
-        <Button type="submit" form="pod-create-form" isLoading={busy} isDisabled={busy} data-testid="pod-create-submit">Create</Button>
-        <Button variant="link" onClick={onClose} isDisabled={busy}>Cancel</Button>
-      </ModalFooter>
-    </Modal>
+    <FormDialog title="Create pod" testId="pod-create" variant="medium" busy={busy} failure={failure}
+                failureTitle="The pod was not created" onClose={onClose} onSubmit={() => void submit()}>
+      <FormGroup label="Name" isRequired fieldId="pod-name">
+        <TextInput id="pod-name" value={name} onChange={(_e, v) => setName(v)} isRequired data-testid="pod-name"
+                   validated={errors.name ? "error" : "default"} />
+        <Problem text={errors.name} />
+      </FormGroup>
+      <OwnerChoice prefix="pod" value={owner} onChange={setOwner} users={users} locked={false} />
+      <PortsEditor rows={ports} onChange={setPorts} errors={errors} />
+      <VolumesEditor rows={volumes} onChange={setVolumes} errors={errors} />
+    </FormDialog>
   );
 }

@@ -9,45 +9,62 @@ import {
 } from "../../pf";
 import type { PodRow } from "../../generated/contracts";
 import { href } from "../../router";
-import { useResource } from "../../store/hooks";
+import { useAppState, useOwnedResources, useResource } from "../../store/hooks";
+import { owners } from "../../store/selectors";
 import { CreatePodDialog } from "./CreatePodDialog";
 
 const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
 
-type Action = "start" | "stop" | "restart" | "remove";
+type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "remove";
 
-/** Pods: create, start, stop, restart, remove (asks first); their containers, live. */
+type Row = PodRow & { user?: string };
+const TOPICS = ["pod.*", "container.*"];
+
+/**
+ * Pods: create, start, stop, restart, pause and resume, remove (asks first); their
+ * containers, live. A root bridge serving users lists each user's pods too (an Owner
+ * column), and acts on them in that user's Podman.
+ */
 export function PodsPage() {
-  const pods = useResource<PodRow[]>("pods.list", {}, ["pod.*", "container.*"]);
+  const pods = useResource<PodRow[]>("pods.list", {}, TOPICS);
+  const users = owners(useAppState().model);
+  const theirs = useOwnedResources<PodRow[]>("pods.list", users, TOPICS);
   const [creating, setCreating] = useState(false);
-  const [adding, setAdding] = useState<string | null>(null);
-  const [removing, setRemoving] = useState<PodRow | null>(null);
+  const [adding, setAdding] = useState<Row | null>(null);
+  const [removing, setRemoving] = useState<Row | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const list = Array.isArray(pods.data) ? pods.data : [];
+  const list: Row[] = [
+    ...(Array.isArray(pods.data) ? pods.data : []),
+    ...users.flatMap((user) => (Array.isArray(theirs[user]?.data) ? theirs[user].data ?? [] : []).map((p) => ({ ...p, user }))),
+  ];
 
-  async function act(p: PodRow, action: Action) {
-    setBusy(`${p.name}/${action}`);
-    await run(`${action} pod ${p.name}`, `pods.${action}`, action === "remove" ? { name: p.name, force: true } : { name: p.name });
+  async function act(p: Row, action: Action) {
+    setBusy(`${p.user ?? ""}/${p.name}/${action}`);
+    const ref = { name: p.name, ...(p.user ? { owner: p.user } : {}) };
+    await run(`${action} pod ${p.name}`, `pods.${action}`, action === "remove" ? { ...ref, force: true } : ref);
     setBusy(null);
     pods.refresh();
   }
 
   const table = (
       <Table aria-label="Pods" variant="compact" gridBreakPoint="grid-md" data-testid="pods-table">
-        <Thead><Tr><Th>Name</Th><Th>Status</Th><Th>Containers</Th><Th screenReaderText="Actions" /></Tr></Thead>
+        <Thead><Tr><Th>Name</Th>{users.length > 0 && <Th>Owner</Th>}<Th>Status</Th><Th>Containers</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
           {list.map((p) => {
             const members = p.containers.filter((c) => !/-infra$/.test(c.name) && c.id !== p.infra_id);
-            const up = /running|degraded/i.test(p.status);
+            const up = /running|degraded|paused/i.test(p.status);
+            const paused = /paused/i.test(p.status);
             const button = (a: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
               <FlexItem key={a}>
-                <Button size="sm" variant={variant} isDisabled={!enabled || busy !== null} isLoading={busy === `${p.name}/${a}`}
+                <Button size="sm" variant={variant} isDisabled={!enabled || busy !== null} isLoading={busy === `${p.user ?? ""}/${p.name}/${a}`}
                         data-testid={`pod-${a}-${p.name}`} aria-label={`${label} pod ${p.name}`}
                         onClick={() => (a === "remove" ? setRemoving(p) : void act(p, a))}>{label}</Button>
               </FlexItem>);
             return (
-              <Tr key={p.id} data-testid={`pod-row-${p.name}`} data-status={p.status.toLowerCase()}>
+              <Tr key={`${p.user ?? ""}/${p.id}`} data-testid={`pod-row-${p.name}`} data-status={p.status.toLowerCase()}
+                  data-owner={p.user ?? "system"}>
                 <Td dataLabel="Name">{p.name}</Td>
+                {users.length > 0 && <Td dataLabel="Owner">{p.user ?? "system"}</Td>}
                 <Td dataLabel="Status"><StateLabel value={p.status.toLowerCase()} testId={`pod-status-${p.name}`} /></Td>
                 <Td dataLabel="Containers">
                   {members.length === 0 ? <span className="pb-muted">none</span>
@@ -59,7 +76,9 @@ export function PodsPage() {
                     {button("start", "Start", !up)}
                     {button("stop", "Stop", up, "danger")}
                     {button("restart", "Restart", up)}
-                    <FlexItem><Button size="sm" variant="secondary" onClick={() => setAdding(p.name)}
+                    {/* As Cockpit's: Pause while it runs, Resume once paused. */}
+                    {paused ? button("unpause", "Resume", true) : button("pause", "Pause", /running/i.test(p.status))}
+                    <FlexItem><Button size="sm" variant="secondary" onClick={() => setAdding(p)}
                                       aria-label={`Add container to pod ${p.name}`}>Add container</Button></FlexItem>
                     {button("remove", "Remove", true, "danger")}
                   </Flex>
@@ -78,8 +97,11 @@ export function PodsPage() {
                 toolbar={<ToolbarItem><Button onClick={() => setCreating(true)} data-testid="pods-create">Create pod</Button></ToolbarItem>}>
         {table}
       </ListPage>
-      {creating && <CreatePodDialog onClose={() => setCreating(false)} onCreated={pods.refresh} />}
-      {adding && <Suspense fallback={null}><CreateContainerDialog pod={adding} onClose={() => setAdding(null)} /></Suspense>}
+      {creating && <CreatePodDialog users={users} onClose={() => setCreating(false)} onCreated={pods.refresh} />}
+      {adding && (
+        <Suspense fallback={null}>
+          <CreateContainerDialog pod={adding.name} initial={{ owner: adding.user ?? "" }} onClose={() => setAdding(null)} />
+        </Suspense>)}
       {removing && (
         <ConfirmDialog title={`Remove pod ${removing.name}?`} action="Remove" onConfirm={() => act(removing, "remove")}
                        onClose={() => setRemoving(null)}>

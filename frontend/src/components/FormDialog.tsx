@@ -1,0 +1,36 @@
+import type { ReactNode } from "react";
+import {
+  Alert, Button, Form, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader,
+} from "../pf";
+
+/** A field's problem, under it. */
+export function Problem({ text }: { text?: string }) {
+  return text ? <FormHelperText><HelperText><HelperTextItem variant="error">{text}</HelperTextItem></HelperText></FormHelperText> : null;
+}
+
+/**
+ * A dialog that is one form (Create pod, Create volume): its fields, the bridge's refusal
+ * under them, and Create / Cancel; it cannot be closed while the call runs. Test ids are
+ * `${testId}-dialog`, `-submit`, `-error`.
+ */
+export function FormDialog({ title, testId, busy, failure, failureTitle, onClose, onSubmit, submitLabel = "Create",
+                             variant = "small", children }: {
+  title: string; testId: string; busy: boolean; failure: string | null; failureTitle: string;
+  onClose: () => void; onSubmit: () => void; submitLabel?: string; variant?: "small" | "medium"; children: ReactNode;
+}) {
+  const form = `${testId}-form`;
+  return (
+    <Modal isOpen variant={variant} onClose={busy ? undefined : onClose} aria-labelledby={`${testId}-title`}
+           data-testid={`${testId}-dialog`}>
+      <ModalHeader title={title} labelId={`${testId}-title`} />
+      <ModalBody>
+        <Form id={form} onSubmit={(e) => { e.preventDefault(); onSubmit(); }}>{children}</Form>
+        {failure && <Alert variant="danger" isInline title={failureTitle} data-testid={`${testId}-error`}>{failure}</Alert>}
+      </ModalBody>
+      <ModalFooter>
+        <Button type="submit" form={form} isLoading={busy} isDisabled={busy} data-testid={`${testId}-submit`}>{submitLabel}</Button>
+        <Button variant="link" onClick={onClose} isDisabled={busy}>Cancel</Button>
+      </ModalFooter>
+    </Modal>
+  );
+}
