@@ -17,7 +17,9 @@ state listed again when Podman shows that it cut what the bridge had not read: a
 during the stream that replays nothing the reader had seen (Podman before 4.5 feeds the
 kept half again: none of it seen means the reader was behind the cut), or a resumed
 stream whose first event is not one the bridge had (the log no longer reaches back to
-where the bridge stood).
+where the bridge stood). At the first stream's first rotation the kept half also reaches
+back past where that stream began: those events are history (stamped before the bridge
+first asked), neither published nor a sign of a gap.
 
 A resumed stream asks for events from a little before the newest one seen: Podman stamps
 an event when it makes it and writes it once it holds the log's lock, so with concurrent
