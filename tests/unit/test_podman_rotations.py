@@ -2,8 +2,10 @@
 
 Recorded in a debian12 world (file events logger, 1,000,000-byte log) by a plain reader of
 ``/v4.0.0/libpod/events?stream=true`` (no ``since``: the bridge's first stream), then
-abridged (every Nth event read live or from before the stream; every other line kept, with
-all its repeats, in order): see each file's first line. What they show of Podman 4.3.1: at
+abridged: of the events read live or from before the stream, every Nth; all the others
+(rotations, and those fed before they were read); each kept event with all its repeats,
+in the recorded order. Each file's first line says which N and when the stream was asked
+for. What they show of Podman 4.3.1: at
 each rotation a stream from the log's tail is fed the kept half of the log again, just
 before the rotation event -- first what it had read, then what it had not read yet (Podman
 reopened the log without reading the old one to its end); at its first rotation, also what
