@@ -403,8 +403,9 @@ async def test_a_rotation_before_the_first_stream_read_anything(
         inode = log.stat().st_ino
         # What follows the log now is not ours: the streams of earlier tests' clients
         # closed while the log was filled (Podman drops a reader within milliseconds of
-        # its client leaving), and what is left stays (Podman 4.3 can leave a reader
-        # behind whose client left mid-burst); the next one to come is ours.
+        # its client leaving), and what is left stays (by Podman 4.3's code, a reader
+        # whose client left as an event came can block for good on a send that nobody
+        # takes); the next one to come is ours.
         before = await asyncio.to_thread(log_readers, log)
         bridge = await start_bridge(world, tmp_path / "state", monkeypatch)
         try:
