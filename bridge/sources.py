@@ -149,7 +149,7 @@ class PodmanSource:
         self.gaps_suspected = 0     # rotations that overtook the reader, lines dropped
         self.rotations = 0
         self.history_skipped = 0    # events from before the first stream, fed again
-        self._dups_since_rotation = 0
+        self._fed_again_since_rotation = 0  # repeats and history since the last rotation
         # Events stamped before this are history (0: none can come): see _is_history.
         self._history_ns = 0
         self._connection_ns = 0     # when this stream was asked for: older rotations are
@@ -171,7 +171,7 @@ class PodmanSource:
         key = hashlib.blake2b(json.dumps(raw, sort_keys=True, separators=(",", ":"))
                               .encode(), digest_size=16).digest()
         if key in self._seen:
-            self._dups_since_rotation += 1
+            self._fed_again_since_rotation += 1
             self.duplicates += 1
             return False
         if len(self._seen) >= DEDUP_KEYS:
@@ -198,7 +198,7 @@ class PodmanSource:
             return
         if self._is_history(time_ns):
             self.history_skipped += 1
-            self._dups_since_rotation += 1
+            self._fed_again_since_rotation += 1
             return
         if type_ == f"system.{ROTATION}" and time_ns >= self._connection_ns:
             self._rotated()
@@ -233,17 +233,17 @@ class PodmanSource:
         kept half themselves: nothing to judge by.
 
         Fed again means seen, or history (:meth:`_is_history`): a stream opened at the
-        log's tail that read nothing of the old log before it rotated (the rotation came
-        within Podman's first look at the file: it polls every 250 ms and, on finding
-        the file replaced, reopens it without reading the old one to its end) is fed only
-        history and what it had not read yet -- nothing was cut, there is no gap."""
+        log's tail that read nothing of the old log before it rotated (the log rotated
+        before Podman's reader looked at the file again: it polls every 250 ms and, on
+        finding the file replaced, reopens it without reading the old one to its end) is
+        fed only history and what it had not read yet -- nothing was cut, no gap."""
         self.rotations += 1
         self._history_ns = 0
         judged = self._reopens and (self.compat is None
                                     or self.compat.events_file_resends_after_rotation)
-        if judged and self._dups_since_rotation == 0:
+        if judged and self._fed_again_since_rotation == 0:
             self._gap("the events log rotated past the reader")
-        self._dups_since_rotation = 0
+        self._fed_again_since_rotation = 0
 
     def _gap(self, why: str) -> None:
         self.gaps_suspected += 1
@@ -301,7 +301,7 @@ class PodmanSource:
         self.first_open_ns = self.first_open_ns or asked_ns
         self.compat = compat
         self._connection_ns = asked_ns
-        self._dups_since_rotation = 0
+        self._fed_again_since_rotation = 0
         self._reopens = since_ns is None or compat.events_since_stream_follows_rotation
         self._awaiting_overlap = since_ns is not None and self._seen_after(since_ns)
         # Only a stream from the tail is fed history, and only where Podman feeds the kept
