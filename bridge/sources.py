@@ -17,7 +17,9 @@ state listed again when Podman shows that it cut what the bridge had not read: a
 during the stream that replays nothing the reader had seen (Podman before 4.5 feeds the
 kept half again: none of it seen means the reader was behind the cut), or a resumed
 stream whose first event is not one the bridge had (the log no longer reaches back to
-where the bridge stood).
+where the bridge stood). At the first stream's first rotation the kept half also reaches
+back past where that stream began: those events are history (stamped before the bridge
+first asked), neither published nor a sign of a gap.
 
 A resumed stream asks for events from a little before the newest one seen: Podman stamps
 an event when it makes it and writes it once it holds the log's lock, so with concurrent
@@ -149,7 +151,10 @@ class PodmanSource:
         self.duplicates = 0         # repeats dropped
         self.gaps_suspected = 0     # rotations that overtook the reader, lines dropped
         self.rotations = 0
-        self._dups_since_rotation = 0
+        self.history_skipped = 0    # events from before the first stream, fed again
+        self._fed_again_since_rotation = 0  # repeats and history since the last rotation
+        # Events stamped before this are history (0: none can come): see _is_history.
+        self._history_ns = 0
         self._connection_ns = 0     # when this stream was asked for: older rotations are
         self._reopens = True        # history; this stream follows the log's rotations
         self._awaiting_overlap = False  # a resumed stream must begin with a seen event
@@ -160,6 +165,7 @@ class PodmanSource:
     def metrics(self) -> dict[str, int]:
         reader = self._reader
         return {"events_read": self.events_read, "duplicates_dropped": self.duplicates,
+                "history_skipped": self.history_skipped,
                 "gaps_suspected": self.gaps_suspected, "rotations": self.rotations,
                 "pending": reader.pending if reader else 0,
                 "lines_dropped": reader.dropped if reader else 0}
@@ -168,7 +174,7 @@ class PodmanSource:
         key = hashlib.blake2b(json.dumps(raw, sort_keys=True, separators=(",", ":"))
                               .encode(), digest_size=16).digest()
         if key in self._seen:
-            self._dups_since_rotation += 1
+            self._fed_again_since_rotation += 1
             self.duplicates += 1
             return False
         if len(self._seen) >= DEDUP_KEYS:
@@ -193,6 +199,10 @@ class PodmanSource:
                 self._gap("the resumed stream began after what the bridge had read")
         if not new:
             return
+        if self._is_history(time_ns):
+            self.history_skipped += 1
+            self._fed_again_since_rotation += 1
+            return
         if type_ == f"system.{ROTATION}" and time_ns >= self._connection_ns:
             self._rotated()
         self.last_ns = max(self.last_ns, time_ns)
@@ -215,17 +225,45 @@ class PodmanSource:
                              {"id": cid, "state": "exited" if status == "stopped" else status,
                               "time": iso_from_ns(time.time_ns())})
 
+    def _is_history(self, time_ns: int) -> bool:
+        """Whether a new event is one from before the bridge's first stream, which Podman
+        before 4.5 feeds again to a stream opened at its log's tail: at the stream's first
+        rotation it reopens the log at its start, and the kept half reaches back past where
+        the stream began. The state listed when the stream opened already holds what those
+        events did; published, they would reach clients (and plugins) as news.
+
+        Only in such a stream and only until its first rotation (after it, the kept half
+        begins inside what was fed again). Told by Podman's stamp against the moment the
+        stream was asked for, on the same host's clock; should that clock be stepped back
+        past that moment, Podman's new events carry older stamps too, and nothing is taken
+        for history any more."""
+        if not self._history_ns or time_ns >= self._history_ns:
+            return False
+        if time.time_ns() < self._history_ns:
+            logger.info("podman events: the clock went back past the first stream; "
+                        "no event is taken for history from now on")
+            self._history_ns = 0
+            return False
+        return True
+
     def _rotated(self) -> None:
         """Podman rotated its log during this stream. Where it feeds the kept half again
         (before 4.5), a rotation that repeated nothing means the kept half began after what
         the reader had read, and what lay between was cut. Podman 4.5 and later skip the
-        kept half themselves: nothing to judge by."""
+        kept half themselves: nothing to judge by.
+
+        Fed again means seen, or history (:meth:`_is_history`): a stream opened at the
+        log's tail that read nothing of the old log before it rotated (the log rotated
+        before Podman's reader looked at the file again: it polls every 250 ms and, on
+        finding the file replaced, reopens it without reading the old one to its end) is
+        fed only history and what it had not read yet -- nothing was cut, no gap."""
         self.rotations += 1
+        self._history_ns = 0
         judged = self._reopens and (self.compat is None
                                     or self.compat.events_file_resends_after_rotation)
-        if judged and self._dups_since_rotation == 0:
+        if judged and self._fed_again_since_rotation == 0:
             self._gap("the events log rotated past the reader")
-        self._dups_since_rotation = 0
+        self._fed_again_since_rotation = 0
 
     def _gap(self, why: str) -> None:
         self.gaps_suspected += 1
@@ -277,6 +315,20 @@ class PodmanSource:
             return max(self.last_ns - RESUME_OVERLAP_NS, self.first_open_ns)
         return self.first_open_ns or None
 
+    def begin_stream(self, asked_ns: int, since_ns: int | None, compat: PodmanCompat) -> None:
+        """A stream asked for at ``asked_ns`` (``since=since_ns``, None: from the log's
+        tail) was answered by ``compat``'s Podman: how its events are judged from now."""
+        self.first_open_ns = self.first_open_ns or asked_ns
+        self.compat = compat
+        self._connection_ns = asked_ns
+        self._fed_again_since_rotation = 0
+        self._reopens = since_ns is None or compat.events_since_stream_follows_rotation
+        self._awaiting_overlap = since_ns is not None and self._seen_after(since_ns)
+        # Only a stream from the tail is fed history, and only where Podman feeds the kept
+        # half of its rotated log again; a resumed one asks from after the first stream.
+        self._history_ns = self.first_open_ns if since_ns is None and \
+            compat.events_file_resends_after_rotation else 0
+
     def _seen_after(self, ns: int) -> bool:
         """Whether an event stamped after ``ns`` is among those remembered."""
         return any(t > ns for t in reversed(self._seen.values()))
@@ -291,15 +343,10 @@ class PodmanSource:
                 await reader.open()
                 self.first_open_ns = self.first_open_ns or asked_ns
                 self._reader = reader
-                self._connection_ns = asked_ns
-                self._dups_since_rotation = 0
                 # Podman has answered: only now is a re-list of the state race-free, as
                 # events that happen during the re-list arrive on the stream as well.
                 # Once per connection: the Podman behind the socket may have changed.
-                self.compat = await self.podman.compat(refresh=True)
-                self._reopens = since_ns is None or \
-                    self.compat.events_since_stream_follows_rotation
-                self._awaiting_overlap = since_ns is not None and self._seen_after(since_ns)
+                self.begin_stream(asked_ns, since_ns, await self.podman.compat(refresh=True))
                 self._set_connected(True)
                 backoff.reset()
                 await self.state.resync_podman(self.podman)

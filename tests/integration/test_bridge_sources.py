@@ -30,8 +30,11 @@ async def test_container_lifecycle_in_order_with_exit_code(world: Any, bridge: B
                 if ev["type"] == "container.remove":
                     return
 
+    subscribers = bridge.bus.subscriber_count
     task = asyncio.create_task(watch())
-    await asyncio.sleep(0.3)
+    # The subscription exists before the container is made (a wait for it, not a pause).
+    await wait_for(lambda: bridge.bus.subscriber_count > subscribers,
+                   what="the client to subscribe")
     await asyncio.to_thread(world.podman, "run", "--name", name, IMAGE, "sh", "-c", "exit 3",
                             check=False)
     await asyncio.to_thread(world.podman, "rm", name)
@@ -90,8 +93,10 @@ async def test_unit_and_job_events(world: Any, bridge: Bridge, client: BridgeCli
                             for e in got):
                         return
 
+        subscribers = bridge.bus.subscriber_count
         task = asyncio.create_task(watch())
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: bridge.bus.subscriber_count > subscribers,
+                       what="the client to subscribe")
         job = await bridge.systemd.start_unit(unit)
         await asyncio.wait_for(task, 20)
         done = next(e for e in got if e["type"] == "job.done")
@@ -134,6 +139,7 @@ async def test_resume_with_since_misses_nothing_doubles_nothing(
 
 async def test_podman_service_restart_loses_no_event(world: Any, bridge: Bridge) -> None:
     names = [unique("svc") for _ in range(4)]
+    marker = unique("svc-marker")
     seen: Counter[str] = Counter()
     unlisten = bridge.bus.listen(["container.create"], lambda e, _r: seen.update([e.subject]))
     try:
@@ -147,11 +153,13 @@ async def test_podman_service_restart_loses_no_event(world: Any, bridge: Bridge)
             await asyncio.to_thread(world.podman, "create", "--name", n, IMAGE)
         await wait_for(lambda: all(seen[n] >= 1 for n in names), timeout=40,
                        what="every create after the restart")
-        await asyncio.sleep(1.0)
+        # A marker made after them: a repeat of one of them would reach the bus before it.
+        await asyncio.to_thread(world.podman, "create", "--name", marker, IMAGE)
+        await wait_for(lambda: seen[marker] == 1, timeout=40, what="the marker's create")
         assert all(seen[n] == 1 for n in names), seen
     finally:
         unlisten()
-        await asyncio.to_thread(world.podman, "rm", "-f", *names)
+        await asyncio.to_thread(world.podman, "rm", "-f", "--ignore", *names, marker)
 
 
 async def test_dbus_restart_resubscribes(world: Any, bridge: Bridge) -> None:

@@ -162,9 +162,9 @@ async def test_add_list_remove_and_keep_across_restart(tmp_path: Path) -> None:
 
 
 async def test_hooks_test_evaluates_without_running(tmp_path: Path) -> None:
-    marker = tmp_path / "ran"
+    ran = tmp_path / "ran"          # the rule's command leaves ran-SUBJECT
     async with HooksHarness(tmp_path) as h:
-        await h.add(command_rule("crash", ["/bin/sh", "-c", f"touch {marker}",
+        await h.add(command_rule("crash", ["/bin/sh", "-c", f'touch "{ran}-$0"',
                                            "{{subject}}"],
                                  on={"topic": "container.died", "subject": "web-*",
                                      "where": ["data.exit_code != 0"]}))
@@ -192,9 +192,16 @@ async def test_hooks_test_evaluates_without_running(tmp_path: Path) -> None:
                 "try", ["true"], on={"topic": "unit.*", "where": ["data.n >= x"]}),
                 "event": {"type": "unit.state"}})
         assert info.value.code == "invalid-params" and "compares numbers" in info.value.message
-        await asyncio.sleep(0.2)
-    assert not marker.exists()
-    assert h.hook_events == []
+        assert h.hook_events == []
+        # A real event after the tries, as a marker: the rule runs for it alone.
+        h.publish("container.died", "web-real", {"exit_code": 1})
+        (fired,) = await h.wait_fired(1, "crash")
+        [rule] = await h.call("hooks.list")
+        assert rule["stats"]["matched"] == 1, rule
+    assert fired.data["event"]["subject"] == "web-real"
+    left = await asyncio.to_thread(lambda: sorted(p.name for p in tmp_path.glob("ran-*")))
+    assert left == ["ran-web-real"]
+    assert [e.type for e in h.hook_events] == ["hook.fired"]
 
 
 class Name(BaseModel):

@@ -27,7 +27,8 @@ SECRET = "world-secret"
 async def test_container_died_non_zero_fires_webhook(
         world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
 ) -> None:
-    bad, good = (f"hook-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("bad", "good"))
+    bad, good, marker = (f"hook-{kind}-{uuid.uuid4().hex[:8]}"
+                         for kind in ("bad", "good", "marker"))
     bridge = await start_bridge(world, tmp_path / "state", monkeypatch,
                                 plugins={"hooks": HooksPlugin})
     try:
@@ -46,22 +47,28 @@ async def test_container_died_non_zero_fires_webhook(
                 async for ev in client.events(["hook.*"]):
                     fired.append(ev)
 
+            subscribers = bridge.bus.subscriber_count
             watcher = asyncio.create_task(watch())
             try:
-                await asyncio.sleep(0.2)
-                for name, code in ((good, 0), (bad, 3)):
+                await wait_for(lambda: bridge.bus.subscriber_count > subscribers,
+                               what="the client to subscribe")
+                for name, code in ((good, 0), (bad, 3), (marker, 4)):
                     await asyncio.to_thread(world.podman, "run", "--name", name, HTTPD_V1,
                                             "sh", "-c", f"exit {code}", check=False)
-                await wait_for(lambda: len(fired) >= 1, 30, "hook.fired")
-                # The good container's death came first and fired nothing; give stragglers
-                # (Podman repeats events) a moment to show up.
-                await asyncio.sleep(1.0)
+                # The marker died last: once it has fired, every death before it was
+                # judged (the rules see events in order), a repeat of one included.
+                await wait_for(lambda: {bad, marker} <= {e["data"]["event"]["subject"]
+                                                         for e in fired},
+                               30, "the bad container's and the marker's hook.fired")
+                [rule] = await client.call("hooks.list")
             finally:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
-        assert [e["type"] for e in fired] == ["hook.fired"], fired
-        assert len(receiver.requests) == 1
-        req = receiver.requests[0]
+        assert rule["stats"]["matched"] == 2, rule
+        assert sorted((e["type"], e["data"]["event"]["subject"]) for e in fired) == sorted(
+            [("hook.fired", bad), ("hook.fired", marker)]), fired
+        await wait_for(lambda: len(receiver.requests) == 2, what="both webhook requests")
+        [req] = [r for r in receiver.requests if json.loads(r.body)["event"]["subject"] == bad]
         expected = "sha256=" + hmac.new(SECRET.encode(), req.body, hashlib.sha256).hexdigest()
         assert req.headers["X-Podbridge-Signature"] == expected
         body = json.loads(req.body)
@@ -73,4 +80,4 @@ async def test_container_died_non_zero_fires_webhook(
         assert fired[0]["data"]["event"]["seq"] == event["seq"]
     finally:
         await bridge.stop()
-        await asyncio.to_thread(world.podman, "rm", "-f", bad, good, check=False)
+        await asyncio.to_thread(world.podman, "rm", "-f", bad, good, marker, check=False)

@@ -13,7 +13,7 @@ from bridge.client import BridgeClient
 from bridge.sandbox import World
 from bridge.sandbox.demo import install_unit, notify_unit
 from bridge.sandbox.images import HTTPD_BROKEN
-from tests.integration.bridgefix import base_url
+from tests.integration.bridgefix import base_url, wait_for
 from tests.integration.test_restart_support import (
     events,
     remove,
@@ -48,8 +48,17 @@ async def test_always_container_exiting_at_once_is_a_crashloop(
             row = await client.call("restart.status", {"name": name})
             assert row["crashloop"] is True and row["policy"] == "always"
             assert row["last_exit_code"] == 1
-            # Raised once per episode, however long Podman keeps looping.
-            await asyncio.sleep(1.0)
+            # Raised once per episode, however long Podman keeps looping: five more deaths
+            # after the alarm, and a marker behind them that the manager has reached (it
+            # reads in order), so it has judged them all.
+            await wait_for(lambda: sum(1 for d in events(bridge, "container.died", name)
+                                       if d.seq > ev.seq) >= 5, timeout=60,
+                           what="five more deaths in Podman's loop")
+            marker = bridge.bus.publish("container.test_marker", "test", name, {"id": ""})
+            assert bridge.plugins is not None
+            manager = bridge.plugins.instance("restart_manager")
+            await wait_for(lambda: manager._sub.last_seq >= marker.seq,
+                           what="the restart manager to reach the marker")
             assert len(events(bridge, "restart.crashloop", name)) == 1
             row = await client.call("restart.reset", {"name": name})
             assert row["crashloop"] is False
