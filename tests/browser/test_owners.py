@@ -191,3 +191,34 @@ def test_users_pods_listed_paused_and_created_by_owner(users_world: World,
     finally:
         w.run_as("alice", ["podman", "pod", "rm", "-f", "--ignore", pod], check=False)
         w.run_as("bob", ["podman", "pod", "rm", "-f", "--ignore", made], check=False)
+
+
+def test_clone_a_users_container(users_world: World, root_bridge: WorldBridge,
+                                 page: Any) -> None:
+    """Clone of alice's container: the Create dialog comes filled with her as the owner and
+    the container's terminal and memory limit, and the copy lands in her Podman only."""
+    w, name = users_world, unique("hers")
+    clone = f"{name}-clone"
+    try:
+        w.run_as("alice", ["podman", "run", "-d", "-t", "--name", name, SLEEP, "sleep", "1000"])
+        page.goto(f"{root_bridge.url}/?token={root_bridge.token}")
+        online(page)
+        section(page, "containers")
+        row = page.locator(f"[data-testid=container-row-{name}][data-owner=alice]")
+        expect(row).to_have_attribute("data-state", "running", timeout=30_000)
+        page.get_by_test_id(f"container-menu-{name}").click()
+        page.get_by_test_id(f"container-clone-{name}").click()
+        dialog = page.get_by_test_id("create-dialog")
+        expect(dialog.get_by_test_id("create-name")).to_have_value(clone, timeout=15_000)
+        expect(dialog.get_by_test_id("create-owner-alice")).to_be_checked()
+        dialog.get_by_test_id("create-submit").click()
+        problem = dialog.get_by_test_id("create-error")
+        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
+        assert not problem.is_visible(), problem.inner_text()
+        copy = json.loads(w.run_as("alice", ["podman", "inspect", clone]).stdout)[0]
+        assert copy["Config"]["Tty"] is True
+        assert copy["Config"]["Cmd"] == ["sleep", "1000"], copy["Config"]["Cmd"]
+        assert w.podman("container", "exists", clone, check=False).returncode == 1
+    finally:
+        w.run_as("alice", ["podman", "rm", "-f", "-t", "0", "--ignore", name, clone],
+                 check=False)
