@@ -222,3 +222,72 @@ def test_clone_a_users_container(users_world: World, root_bridge: WorldBridge,
     finally:
         w.run_as("alice", ["podman", "rm", "-f", "-t", "0", "--ignore", name, clone],
                  check=False)
+
+
+def test_users_images_listed_and_removed_by_owner(users_world: World,
+                                                  root_bridge: WorldBridge,
+                                                  page: Any) -> None:
+    """The Images page of a root bridge serving users, as Cockpit's for a root session:
+    alice's image listed as hers (Owner column, owner filter), "Create container" from it
+    offered to her Podman, and Remove taking it from her Podman only -- the system's image
+    of the same name stays."""
+    w = users_world
+    ref, base = f"localhost/{unique('hers')}:v1", unique("base")
+    # An image of its own (a tag of SLEEP would be one more name of SLEEP's row), of the
+    # same name in alice's Podman and the system's.
+    for podman in (lambda *a: w.run_as("alice", ["podman", *a]), w.podman):
+        podman("create", "--name", base, SLEEP)
+        podman("commit", "-q", base, ref)
+        podman("rm", base)
+    try:
+        page.goto(f"{root_bridge.url}/?token={root_bridge.token}")
+        online(page)
+        expect(page.get_by_test_id("container-owner-filter")).to_be_visible(timeout=30_000)
+        section(page, "images")
+        rows = page.locator(f'[data-testid="image-row"][data-name="{ref}"]')
+        hers = rows.and_(page.locator("[data-owner=alice]"))
+        system = rows.and_(page.locator("[data-owner=system]"))
+        expect(hers).to_be_visible(timeout=30_000)
+        expect(system).to_be_visible()
+        expect(rows).to_have_count(2)
+        expect(hers.get_by_test_id("image-owner")).to_have_text("alice")
+        owner = page.get_by_test_id("images-owner-filter")
+        owner.select_option("alice")
+        expect(rows).to_have_count(1)
+        expect(hers).to_be_visible()
+        axe_clean(page, "images-owner")
+        both_sizes(page, "images-owner")
+        owner.select_option("")
+        expect(rows).to_have_count(2)
+
+        # Create container from her image: the dialog is for her Podman.
+        hers.get_by_test_id("image-run").click()
+        dialog = page.get_by_test_id("create-dialog")
+        expect(dialog.get_by_test_id("create-owner-alice")).to_be_checked()
+        expect(dialog.get_by_test_id("create-image")).to_have_value(ref)
+        dialog.get_by_test_id("create-cancel").click()
+        expect(dialog).to_have_count(0)
+
+        # The row expands to her image's details, inspected in her Podman.
+        hers.get_by_test_id("image-expand").get_by_role("button").click()
+        details = page.get_by_test_id("image-details")
+        expect(details).to_contain_text(ref)
+        page.get_by_role("tab", name="History").click()
+        expect(details.get_by_test_id("image-layer").first).to_be_visible(timeout=15_000)
+        hers.get_by_test_id("image-expand").get_by_role("button").click()
+
+        hers.get_by_test_id("image-remove").click()
+        confirm = page.get_by_test_id("confirm-dialog")
+        expect(confirm).to_contain_text(ref)
+        axe_clean(page, "images-remove-owner")
+        confirm.get_by_test_id("confirm-yes").click()
+        expect(hers).to_have_count(0, timeout=30_000)
+        expect(system).to_be_visible()
+        gone = w.run_as("alice", ["podman", "image", "exists", ref], check=False)
+        assert gone.returncode == 1, gone
+        assert w.podman("image", "exists", ref, check=False).returncode == 0
+        assert w.run_as("alice", ["podman", "image", "exists", SLEEP],
+                        check=False).returncode == 0
+    finally:
+        w.run_as("alice", ["podman", "rmi", "--ignore", ref], check=False)
+        w.podman("rmi", "--ignore", ref, check=False)

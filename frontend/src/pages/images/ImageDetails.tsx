@@ -4,13 +4,12 @@ import {
   Tabs, TabTitleText, Tbody, Td, Th, Thead, Tr,
 } from "../../pf";
 import type { ImageLayer } from "../../generated/contracts";
-import { href } from "../../router";
 import { useResource } from "../../store/hooks";
 import { bytes } from "../container/metrics";
 import { displayName, imageFacts, type ImageRow } from "./images";
 
 /** A container as the Images page knows it: enough to link it and say whether it runs. */
-export interface UserOf { name: string; state: string }
+export interface UserOf { name: string; state: string; link: string }
 
 /**
  * An image's details, as Cockpit's expanded image row: a Details tab (tags, command,
@@ -36,7 +35,7 @@ export function ImageDetails({ image, users }: { image: ImageRow; users: UserOf[
 }
 
 function Facts({ image, users }: { image: ImageRow; users: UserOf[] }) {
-  const info = useResource<Record<string, unknown>>("images.inspect", { name: image.id }, []);
+  const info = useResource<Record<string, unknown>>("images.inspect", { name: image.id, ...(image.user ? { owner: image.user } : {}) }, []);
   const facts = imageFacts(info.data);
   const group = (term: string, value: ReactNode, testId?: string) => (
     <DescriptionListGroup key={term}>
@@ -52,14 +51,14 @@ function Facts({ image, users }: { image: ImageRow; users: UserOf[] }) {
       {facts.entrypoint && group("Entrypoint", <code>{facts.entrypoint}</code>)}
       {facts.ports.length > 0 && group("Ports", facts.ports.join(", "))}
       {group("Used by", users.length === 0 ? <span className="pb-muted">No container uses it</span>
-        : users.map((c, i) => <span key={c.name}>{i > 0 && ", "}<a href={href("containers", c.name)}>{c.name}</a>
+        : users.map((c, i) => <span key={c.name}>{i > 0 && ", "}<a href={c.link}>{c.name}</a>
             <span className="pb-muted"> ({c.state})</span></span>), "image-used-by-details")}
     </DescriptionList>
   );
 }
 
 function History({ image }: { image: ImageRow }) {
-  const history = useResource<ImageLayer[]>("images.history", { name: image.id }, []);
+  const history = useResource<ImageLayer[]>("images.history", { name: image.id, ...(image.user ? { owner: image.user } : {}) }, []);
   if (history.error) {
     return <Alert variant="danger" isInline title="Cannot read the image's history">{history.error.message}</Alert>;
   }

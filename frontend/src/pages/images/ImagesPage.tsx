@@ -2,88 +2,120 @@ import { Suspense, useMemo, useState } from "react";
 import { lazyPage } from "../../lazyPage";
 import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { OwnerFilter } from "../../components/OwnerFilter";
 import { notify, run } from "../../components/notify";
 import { ListPage } from "../../components/ListPage";
 import {
-  Button, Checkbox, EmptyStateBody, ExpandableRowContent, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
+  Button, Checkbox, EmptyStateBody, ExpandableRowContent, FormGroup, FormSelect, FormSelectOption, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
-import { useAppState, useResource } from "../../store/hooks";
-import { containerList, toMillis } from "../../store/selectors";
+import { getStore } from "../../store/store";
+import { useAppState, useOwnedResources, useResource } from "../../store/hooks";
+import { containerList, ofOwner, ownerOf, owners, toMillis } from "../../store/selectors";
 import { bytes } from "../container/metrics";
-import { displayName, imageRows, type ImageRow } from "./images";
+import { displayName, imageRows, rowKey, type ImageRow } from "./images";
 import { PullDialog } from "./PullDialog";
 import { ImageDetails } from "./ImageDetails";
 
 const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
 
+const TOPICS = ["image.*", "container.create", "container.remove"];
+/** An owner's params: the system's (the bridge's own Podman) take none. */
+const ownedBy = (user?: string) => (user ? { owner: user } : {});
+
 /**
  * Images: pull (with progress), prune unused ones (asks first), remove, "in use by", create a container from one;
- * a row expands, as Cockpit's, to the image's details and history.
+ * a row expands, as Cockpit's, to the image's details and history. A root bridge serving
+ * users lists each user's images too (an Owner column and filter), and acts on them in
+ * that user's Podman, as Cockpit's page does for a root session.
  */
 export function ImagesPage() {
   const { model } = useAppState();
-  const list = useResource<unknown>("images.list", {}, ["image.*", "container.create", "container.remove"]);
-  const rows = useMemo(() => imageRows(list.data, containerList(model)), [list.data, model]);
+  const list = useResource<unknown>("images.list", {}, TOPICS);
+  const users = useMemo(() => owners(model), [model]);
+  const theirs = useOwnedResources<unknown>("images.list", users, TOPICS);
+  const containers = useMemo(() => containerList(model), [model]);
+  const rows = useMemo(() => [
+    ...imageRows(list.data, containers.filter((c) => !c.user)),
+    ...users.flatMap((user) => imageRows(theirs[user]?.data ?? [], containers.filter((c) => c.user === user))
+      .map((r) => ({ ...r, user }))),
+  ], [list.data, theirs, users, containers]);
   const [filter, setFilter] = useState("");
+  const [owner, setOwner] = useState("");
+  const [pruneOwner, setPruneOwner] = useState("system");
   const [pulling, setPulling] = useState(false);
   const [pruning, setPruning] = useState(false);
   const [pruneAll, setPruneAll] = useState(false);
   const [removing, setRemoving] = useState<ImageRow | null>(null);
-  const [creating, setCreating] = useState<string | null>(null);
+  const [creating, setCreating] = useState<ImageRow | null>(null);
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   const toggle = (id: string) => setExpanded((s) => { const n = new Set(s); if (!n.delete(id)) n.add(id); return n; });
-  // in_use_by names the system's containers (images.list is the bridge's own Podman)
-  const stateOf = useMemo(() => new Map(containerList(model).filter((c) => !c.user).map((c) => [c.name, c.state])), [model]);
+  // in_use_by names the containers of the image's owner (images.list asks that owner's Podman)
+  const containerOf = useMemo(() => new Map(containers.map((c) => [`${c.user ?? ""}/${c.name}`, c])), [containers]);
+  const usersOf = (r: ImageRow) => r.usedBy.map((name) => {
+    const c = containerOf.get(`${r.user ?? ""}/${name}`);
+    return { name, state: c?.state ?? "unknown", link: href("containers", r.user && c ? c.id : name) };
+  });
   const f = filter.trim().toLowerCase();
-  const shown = f ? rows.filter((r) => r.names.some((n) => n.toLowerCase().includes(f)) || r.id.includes(f)) : rows;
-  const unused = rows.filter((r) => r.usedBy.length === 0);
-  const total = rows.reduce((a, r) => a + (r.size ?? 0), 0);
+  const mine = ofOwner(rows, owner);
+  const shown = f ? mine.filter((r) => r.names.some((n) => n.toLowerCase().includes(f)) || r.id.includes(f)) : mine;
+  const unusedOf = (who: string) => ofOwner(rows, who).filter((r) => r.usedBy.length === 0);
+  const unused = unusedOf(owner);
+  const total = mine.reduce((a, r) => a + (r.size ?? 0), 0);
+  // The owner's list at once (its Podman's events would refresh it too, a moment later).
+  const refresh = (user?: string) => { if (user) getStore().refreshResource("images.list", ownedBy(user)); else list.refresh(); };
+  const pruneWho = users.length ? pruneOwner : "system";
 
   async function prune() {
-    const r = await run<{ removed?: string[]; space_reclaimed?: number }>("Prune images", "images.prune", { all: pruneAll });
+    const who = pruneWho === "system" ? undefined : pruneWho;
+    const r = await run<{ removed?: string[]; space_reclaimed?: number }>(`Prune ${who ? `${who}'s ` : ""}images`, "images.prune",
+      { all: pruneAll, ...ownedBy(who) });
     if (r) notify(`Pruned ${r.removed?.length ?? 0} images, ${bytes(r.space_reclaimed ?? 0)} freed`, "success");
-    list.refresh();
+    refresh(who);
   }
 
   async function remove(r: ImageRow) {
     // By its name: an image with several names loses this one (Podman untags it), as `podman rmi NAME` does.
-    const ok = await run("Remove " + displayName(r), "images.remove", { name: r.names[0] ?? r.id }, `Removed ${displayName(r)}`);
-    if (ok !== undefined) list.refresh();
+    const ok = await run("Remove " + displayName(r), "images.remove", { name: r.names[0] ?? r.id, ...ownedBy(r.user) },
+      `Removed ${displayName(r)}${r.user ? ` (${r.user}'s)` : ""}`);
+    if (ok !== undefined) refresh(r.user);
   }
 
   const table = (
       <Table aria-label="Images" variant="compact" gridBreakPoint="grid-md" data-testid="images-table">
-        <Thead><Tr><Th screenReaderText="Details" /><Th>Name</Th><Th>ID</Th><Th>Created</Th><Th>Size</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
+        <Thead><Tr><Th screenReaderText="Details" /><Th>Name</Th>{users.length > 0 && <Th>Owner</Th>}<Th>ID</Th><Th>Created</Th><Th>Size</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
           {shown.map((r, rowIndex) => {
             const name = displayName(r);
             const created = toMillis(r.created);
-            const isExpanded = expanded.has(r.id);
+            const key = rowKey(r);
+            const isExpanded = expanded.has(key);
+            const whose = r.user ? ` (${r.user}'s)` : "";
             return (
-              <Tbody key={r.id} isExpanded={isExpanded}>
-              <Tr data-testid="image-row" data-name={name} data-used={r.usedBy.length}>
-                <Td expand={{ rowIndex, isExpanded, onToggle: () => toggle(r.id), expandId: `image-expand-${rowIndex}` }}
-                    data-testid="image-expand" aria-label={`Details of ${name}`} />
+              <Tbody key={key} isExpanded={isExpanded}>
+              <Tr data-testid="image-row" data-name={name} data-used={r.usedBy.length} data-owner={ownerOf(r)}>
+                <Td expand={{ rowIndex, isExpanded, onToggle: () => toggle(key), expandId: `image-expand-${rowIndex}` }}
+                    data-testid="image-expand" aria-label={`Details of ${name}${whose}`} />
                 <Td dataLabel="Name" modifier="breakWord">{name}{r.names.length > 1 && <span className="pb-muted"> +{r.names.length - 1}</span>}</Td>
+                {users.length > 0 && <Td dataLabel="Owner" data-testid="image-owner">{ownerOf(r)}</Td>}
                 <Td dataLabel="ID"><code>{r.id.replace(/^sha256:/, "").slice(0, 12)}</code></Td>
                 <Td dataLabel="Created">{created ? new Date(created).toLocaleDateString() : "—"}</Td>
                 <Td dataLabel="Size">{bytes(r.size)}</Td>
                 <Td dataLabel="In use by" data-testid="image-used-by">
                   {r.usedBy.length === 0 ? <span className="pb-muted">unused</span>
-                    : r.usedBy.map((c, i) => <span key={c}>{i > 0 && ", "}<a href={href("containers", c)}>{c}</a></span>)}
+                    : usersOf(r).map((c, i) => <span key={c.name}>{i > 0 && ", "}<a href={c.link}>{c.name}</a></span>)}
                 </Td>
                 <Td dataLabel="Actions" modifier="fitContent">
-                  <Button variant="secondary" size="sm" onClick={() => setCreating(r.names[0] ?? r.id)}
-                          data-testid="image-run" aria-label={`Create container from ${name}`}>Create container</Button>{" "}
-                  <Button variant="plain" size="sm" icon={<TrashIcon />} aria-label={`Remove ${name}`} title={`Remove ${name}`}
+                  <Button variant="secondary" size="sm" onClick={() => setCreating(r)}
+                          data-testid="image-run" aria-label={`Create container from ${name}${whose}`}>Create container</Button>{" "}
+                  <Button variant="plain" size="sm" icon={<TrashIcon />} aria-label={`Remove ${name}${whose}`} title={`Remove ${name}${whose}`}
                           onClick={() => setRemoving(r)} data-testid="image-remove" />
                 </Td>
               </Tr>
               {isExpanded && (
                 <Tr isExpanded data-testid="image-expanded">
-                  <Td colSpan={7} noPadding={false}>
+                  <Td colSpan={users.length > 0 ? 8 : 7} noPadding={false}>
                     <ExpandableRowContent>
-                      <ImageDetails image={r} users={r.usedBy.map((c) => ({ name: c, state: stateOf.get(c) ?? "unknown" }))} />
+                      <ImageDetails image={r} users={usersOf(r)} />
                     </ExpandableRowContent>
                   </Td>
                 </Tr>)}
@@ -95,26 +127,36 @@ export function ImagesPage() {
     <>
       <ListPage title="Images" summaryTestId="images-summary" testId="images" resource={list} isEmpty={shown.length === 0}
                 empty={<EmptyStateBody>{f ? "None matches the filter." : "Podman has no images: pull one."}</EmptyStateBody>}
-                summary={list.data === null ? "…" : `${rows.length} images, ${bytes(total)}; ${unused.length} unused.`}
+                summary={list.data === null ? "…" : `${mine.length} images, ${bytes(total)}; ${unused.length} unused.`}
                 toolbar={<>
+                  {users.length > 0 && (
+                    <ToolbarItem><OwnerFilter users={users} value={owner} onChange={setOwner} testId="images-owner-filter" /></ToolbarItem>)}
                   <ToolbarItem>
                     <TextInput type="search" aria-label="Filter images" placeholder="Filter by name or ID" value={filter}
                                onChange={(_e, v) => setFilter(v)} data-testid="images-filter" />
                   </ToolbarItem>
                   <ToolbarItem><Button onClick={() => setPulling(true)} data-testid="images-pull">Pull image</Button></ToolbarItem>
                   <ToolbarItem>
-                    <Button variant="secondary" onClick={() => setPruning(true)} data-testid="images-prune"
+                    <Button variant="secondary" onClick={() => { setPruneOwner(owner || "system"); setPruning(true); }} data-testid="images-prune"
                             isDisabled={list.data === null}>Prune unused images</Button>
                   </ToolbarItem>
                 </>}>
         {table}
       </ListPage>
-      {pulling && <PullDialog onClose={() => setPulling(false)} onPulled={list.refresh} />}
+      {pulling && <PullDialog onClose={() => setPulling(false)} onPulled={() => refresh()} />}
       {pruning && (
         <ConfirmDialog title="Prune images?" action="Prune" testId="prune-dialog" onConfirm={prune} onClose={() => setPruning(false)}>
           <p>Removes the images no container uses{pruneAll ? "" : " and that have no name (dangling)"}. They
             would have to be pulled or built again.</p>
-          <Checkbox id="prune-all" label={`All unused images, named ones too (${unused.length} now)`} isChecked={pruneAll}
+          {users.length > 0 && (
+            // One owner's Podman at a time, as `podman image prune` is run by one user.
+            <FormGroup label="Whose images" fieldId="prune-owner">
+              <FormSelect id="prune-owner" value={pruneOwner} onChange={(_e, v) => setPruneOwner(v)} data-testid="prune-owner">
+                <FormSelectOption value="system" label="System" />
+                {users.map((u) => <FormSelectOption key={u} value={u} label={`User ${u}`} />)}
+              </FormSelect>
+            </FormGroup>)}
+          <Checkbox id="prune-all" label={`All unused images, named ones too (${unusedOf(pruneWho).length} now)`} isChecked={pruneAll}
                     onChange={(_e, v) => setPruneAll(v)} data-testid="prune-all" />
         </ConfirmDialog>
       )}
@@ -127,7 +169,10 @@ export function ImagesPage() {
         </ConfirmDialog>
       )}
       {creating !== null && (
-        <Suspense fallback={null}><CreateContainerDialog image={creating} onClose={() => setCreating(null)} /></Suspense>
+        <Suspense fallback={null}>
+          <CreateContainerDialog image={creating.names[0] ?? creating.id} initial={{ owner: creating.user ?? "" }}
+                                 onClose={() => setCreating(null)} />
+        </Suspense>
       )}
     </>
   );

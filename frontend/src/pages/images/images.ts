@@ -9,6 +9,8 @@ export interface ImageRow {
   /** containers (names) that use it */
   usedBy: string[];
   dangling: boolean;
+  /** the user whose rootless Podman holds it (a root bridge serving users); none: the bridge's own */
+  user?: string;
 }
 
 interface ContainerLike { name: string; image: string; image_id?: string }
@@ -46,6 +48,11 @@ export function imageRows(list: unknown, containers: ContainerLike[]): ImageRow[
   // named images first, by name; then the dangling ones, by id
   const key = (r: ImageRow) => (r.names[0] ? "0" + r.names[0] : "1" + r.id);
   return (rows as ImageRow[]).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** A row's key among every owner's images: the same image may be in several owners' storage. */
+export function rowKey(r: ImageRow): string {
+  return `${r.user ?? ""}/${r.id}`;
 }
 
 export function displayName(r: ImageRow): string {
