@@ -80,6 +80,8 @@ def health_options(h: Health) -> list[str]:
             out += [f"--health-{field.replace('_', '-')}", duration(value)]
     if h.retries != HEALTH_DEFAULTS["retries"]:
         out += ["--health-retries", str(h.retries)]
+    if h.on_failure != "none":
+        out += ["--health-on-failure", h.on_failure]
     return out
 
 

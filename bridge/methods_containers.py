@@ -48,6 +48,12 @@ class Volume(_Params):
     read_only: bool = False
 
 
+HealthAction = Literal["none", "kill", "restart", "stop"]
+# libpod's HealthCheckOnFailureAction numbers (1 is its "invalid"): the spec takes the
+# number, inspect and the CLI the name.
+HEALTH_ACTIONS: dict[str, int] = {"none": 0, "kill": 2, "restart": 3, "stop": 4}
+
+
 class Health(_Params):
     command: list[Annotated[str, Field(max_length=4096)]] | str = Field(
         description="argv, or one string run by the container's /bin/sh")
@@ -55,6 +61,9 @@ class Health(_Params):
     timeout: float = Field(default=30, gt=0, le=86400)
     retries: int = Field(default=3, ge=0, le=1000)
     start_period: float = Field(default=0, ge=0, le=86400)
+    on_failure: HealthAction = Field(
+        default="none", description="what Podman does once the container turns unhealthy "
+        "(podman --health-on-failure)")
 
     @field_validator("command")
     @classmethod
@@ -217,6 +226,8 @@ def spec_of(p: CreateParams) -> dict[str, Any]:
         spec["healthconfig"] = {"Test": test, "Interval": int(h.interval * NS),
                                 "Timeout": int(h.timeout * NS), "Retries": h.retries,
                                 "StartPeriod": int(h.start_period * NS)}
+        if h.on_failure != "none":
+            spec["health_check_on_failure_action"] = HEALTH_ACTIONS[h.on_failure]
     if p.pod:
         spec["pod"] = p.pod
     # What `podman create` records: a unit generated with --new rebuilds the container

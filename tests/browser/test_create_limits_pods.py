@@ -93,6 +93,39 @@ def test_create_without_a_terminal(page: Page, bridge: BridgeProcess, world: Wor
     assert isinstance(info["Config"], dict) and info["Config"]["Tty"] is False
 
 
+def test_the_health_checks_action_on_failure_from_the_dialog_and_in_a_clone(
+        page: Page, bridge: BridgeProcess, world: World, name: str) -> None:
+    """Cockpit's "When unhealthy": the action reaches Podman (its inspect carries it), and
+    Clone pre-fills it from that inspect."""
+    login_by_url(page, bridge)
+    page.get_by_test_id("container-create").click()
+    dialog = page.get_by_test_id("create-dialog")
+    dialog.get_by_test_id("create-image").fill(SLEEP)
+    dialog.get_by_test_id("create-name").fill(name)
+    expect(dialog.get_by_test_id("create-health-action")).to_have_count(0)
+    dialog.get_by_test_id("create-health").fill("true")
+    action = dialog.get_by_test_id("create-health-action")
+    expect(action).to_have_value("none")
+    action.select_option(label="Restart")
+    axe_clean(page, "create-health-action")
+    dialog.get_by_test_id("create-submit").click()
+    problem = dialog.get_by_test_id("create-error")
+    expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=30_000)
+    assert not problem.is_visible(), problem.inner_text()
+    config = inspect(world, name)["Config"]
+    assert isinstance(config, dict)
+    assert config.get("HealthcheckOnFailureAction") == "restart", config
+    assert config["Healthcheck"]["Test"] == ["CMD", "true"], config["Healthcheck"]
+
+    section(page, "containers")
+    page.get_by_test_id(f"container-menu-{name}").click()
+    page.get_by_test_id(f"container-clone-{name}").click()
+    dialog = page.get_by_test_id("create-dialog")
+    expect(dialog.get_by_test_id("create-name")).to_have_value(f"{name}-clone", timeout=15_000)
+    expect(dialog.get_by_test_id("create-health-action")).to_have_value("restart")
+    dialog.get_by_test_id("create-cancel").click()
+
+
 def test_an_images_details_and_history(page: Page, bridge: BridgeProcess, world: World,
                                        name: str) -> None:
     # An image of two layers, the newer with Podman's comment ("FROM <base>"): a container

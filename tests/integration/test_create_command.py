@@ -34,7 +34,8 @@ def same_parts(info: dict[str, Any], port: int) -> dict[str, Any]:
     return {
         "image": info["ImageName"], "env": sorted(config["Env"]), "labels": config["Labels"],
         "cmd": config["Cmd"], "entrypoint": config["Entrypoint"],
-        "health": config.get("Healthcheck"), "restart": host["RestartPolicy"],
+        "health": config.get("Healthcheck"),
+        "on_failure": config.get("HealthcheckOnFailureAction"), "restart": host["RestartPolicy"],
         "ports": ports, "pod": bool(info["Pod"]), "tty": config["Tty"],
         "limits": (host["Memory"], host["CpuShares"], host["NanoCpus"], host["CpuQuota"],
                    host["CpuPeriod"]),
@@ -61,7 +62,8 @@ async def test_the_recorded_command_makes_the_same_container(
             "restart_policy": "on-failure", "restart_retries": 3,
             "labels": {"team": "web shop"}, "auto_update": "local",
             "health": {"command": "wget -q -O /dev/null http://127.0.0.1/ || exit 1",
-                       "interval": 5, "timeout": 2.5, "retries": 2, "start_period": 1},
+                       "interval": 5, "timeout": 2.5, "retries": 2, "start_period": 1,
+                       "on_failure": "stop"},
             "tty": True, "limits": {"memory": 96 * 1024 * 1024, "cpu_shares": 256, "cpus": 1.5},
         })
         made = inspect(world, name)
@@ -75,6 +77,9 @@ async def test_the_recorded_command_makes_the_same_container(
         world.podman(*words)
         assert same_parts(inspect(world, again), port) == same_parts(made, port)
         assert made["Config"]["Labels"]["io.containers.autoupdate"] == "local"
+        # Podman's inspect carries the health check's action on failure, from the spec's
+        # number and from the CLI's --health-on-failure alike.
+        assert same_parts(made, port)["on_failure"] == "stop"
         assert same_parts(made, port)["tty"] is True
         assert same_parts(made, port)["limits"][:2] == (96 * 1024 * 1024, 256)
     finally:

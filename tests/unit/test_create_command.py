@@ -50,6 +50,10 @@ def test_entrypoint_health_and_restart() -> None:
         "--health-cmd", "/bin/check", "localhost/a:1"]
     assert cmd(health={"command": ["curl", "-f", "x"], "interval": 0.5})[2:6] == [
         "--health-cmd", '["curl","-f","x"]', "--health-interval", "500ms"]
+    assert cmd(health={"command": "true", "on_failure": "kill"})[2:] == [
+        "--health-cmd", "true", "--health-on-failure", "kill", "localhost/a:1"]
+    assert cmd(health={"command": "true", "on_failure": "none"})[2:] == [
+        "--health-cmd", "true", "localhost/a:1"]
     assert cmd(restart_policy="on-failure", restart_retries=2)[2:4] == [
         "--restart", "on-failure:2"]
     assert cmd(auto_update="registry", labels={"a": "b"})[2:6] == [

@@ -10,7 +10,7 @@ import { useAppState, useResource } from "../../store/hooks";
 import { owners } from "../../store/selectors";
 import { CallError, getStore } from "../../store/store";
 import { Problem } from "../../components/FormDialog";
-import { emptyForm, toCreateParams, validate, type CreateForm } from "./createOptions";
+import { emptyForm, HEALTH_ACTIONS, toCreateParams, validate, type CreateForm, type HealthAction } from "./createOptions";
 import { PortsEditor, EnvEditor, VolumesEditor } from "./Editors";
 import { LimitsFields } from "./LimitsFields";
 import { OwnerChoice } from "../../components/OwnerChoice";
@@ -158,6 +158,12 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
                 <TextInput id="create-health-retries" value={f.healthRetries} onChange={(_e, v) => set({ healthRetries: v })}
                            validated={errors.healthRetries ? "error" : "default"} />
                 <Problem text={errors.healthRetries} />
+              </FormGroup>
+              <FormGroup label="When unhealthy" fieldId="create-health-action">
+                <FormSelect id="create-health-action" value={f.healthAction} data-testid="create-health-action"
+                            onChange={(_e, v) => set({ healthAction: v as HealthAction })}>
+                  {HEALTH_ACTIONS.map(([a, label]) => <FormSelectOption key={a} value={a} label={label} />)}
+                </FormSelect>
               </FormGroup>
             </>
           )}

@@ -34,7 +34,17 @@ describe("formFromInspect", () => {
     expect(f.volumes).toEqual([{ source: "/srv/data", destination: "/data", readOnly: true },
                                { source: "cache", destination: "/cache", readOnly: false }]);
     expect([f.restartPolicy, f.restartRetries, f.pod]).toEqual(["on-failure", "3", "mypod"]);
-    expect([f.healthInterval, f.healthRetries]).toEqual(["5", "2"]);
+    expect([f.healthInterval, f.healthRetries, f.healthAction]).toEqual(["5", "2", "none"]);
+  });
+
+  it("keeps the health check's action on failure (Podman's inspect names it)", () => {
+    const withAction = (a: unknown) => formFromInspect({ ...INFO, Config: { ...INFO.Config, HealthcheckOnFailureAction: a } }, IMAGE);
+    expect(withAction("restart").healthAction).toBe("restart");
+    expect(withAction("kill").healthAction).toBe("kill");
+    expect(withAction("invalid").healthAction).toBe("none");
+    const p = toCreateParams({ ...emptyForm(), ...withAction("stop") });
+    expect(p.health).toEqual({ command: ["/bin/sh", "-c", "wget -q -O- localhost:80 | grep ok"], interval: 5, retries: 2,
+                               on_failure: "stop" });
   });
 
   it("keeps the terminal, the limits and the owner", () => {

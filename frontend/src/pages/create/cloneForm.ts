@@ -2,8 +2,8 @@
  * "Clone": the Create dialog's form filled from a container's inspect (and its image's, to
  * leave out the variables the image sets itself). Pure, so every rule has a unit test.
  */
-import { MEMORY_UNITS } from "./createOptions";
-import type { CreateForm, EnvRow, MemoryUnit, PortRow, RestartPolicy, VolumeRow } from "./createOptions";
+import { HEALTH_ACTIONS, MEMORY_UNITS } from "./createOptions";
+import type { CreateForm, EnvRow, HealthAction, MemoryUnit, PortRow, RestartPolicy, VolumeRow } from "./createOptions";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -81,6 +81,9 @@ export function formFromInspect(info: Json, image: Json | null, pod = "", owner 
       : test[0] === "CMD" ? joinCommand(test.slice(1)) : "",
     healthInterval: seconds(config.Healthcheck?.Interval, "30"),
     healthRetries: String(config.Healthcheck?.Retries || 3),
+    // Podman's inspect names it (none, kill, restart, stop); older ones leave it out.
+    healthAction: HEALTH_ACTIONS.some(([a]) => a === config.HealthcheckOnFailureAction)
+      ? config.HealthcheckOnFailureAction as HealthAction : "none",
     pod,
     owner,
     tty: Boolean(config.Tty),

@@ -31,6 +31,8 @@ export interface CreateForm {
   healthCmd: string;
   healthInterval: string;
   healthRetries: string;
+  /** what Podman does once the container turns unhealthy (podman --health-on-failure) */
+  healthAction: HealthAction;
   pod: string;
   /** a terminal for its process (podman -t): Cockpit's "With terminal", on by default there too */
   tty: boolean;
@@ -46,10 +48,17 @@ export interface CreateForm {
   installUnit: boolean;
 }
 
+export type HealthAction = "none" | "kill" | "restart" | "stop";
+
+/** Podman's actions on an unhealthy container, as Cockpit's create dialog offers them. */
+export const HEALTH_ACTIONS: [HealthAction, string][] = [
+  ["none", "No action"], ["restart", "Restart"], ["stop", "Stop"], ["kill", "Force stop"],
+];
+
 export function emptyForm(image = ""): CreateForm {
   return {
     owner: "", image, name: "", command: "", ports: [], env: [], volumes: [], restartPolicy: "no",
-    restartRetries: "", autoUpdate: "", healthCmd: "", healthInterval: "30", healthRetries: "3",
+    restartRetries: "", autoUpdate: "", healthCmd: "", healthInterval: "30", healthRetries: "3", healthAction: "none",
     pod: "", tty: true, memoryOn: false, memory: "512", memoryUnit: "MiB", cpuSharesOn: false, cpuShares: "1024", cpus: "",
     start: true, installUnit: false,
   };
@@ -165,7 +174,8 @@ export function toCreateParams(f: CreateForm): Record<string, unknown> {
   }
   if (f.autoUpdate) p.auto_update = f.autoUpdate; // the bridge sets the io.containers.autoupdate label
   if (f.healthCmd.trim()) {
-    p.health = { command: splitCommand(f.healthCmd), interval: Number(f.healthInterval), retries: Number(f.healthRetries) };
+    p.health = { command: splitCommand(f.healthCmd), interval: Number(f.healthInterval), retries: Number(f.healthRetries),
+                 ...(f.healthAction !== "none" ? { on_failure: f.healthAction } : {}) };
   }
   if (f.pod) p.pod = f.pod;
   if (f.tty) p.tty = true;
