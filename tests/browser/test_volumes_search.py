@@ -225,3 +225,42 @@ def test_search_a_registry_then_pull_the_chosen_tag(
         timeout=15_000)
     listed = world.podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     assert f"{chosen}:v1" in listed
+
+
+def test_create_dialog_searches_a_registry_and_pulls_the_chosen_image(
+        page: Page, bridge: BridgeProcess, world: World,
+        in_registry: tuple[str, list[str]]) -> None:
+    """Cockpit's create dialog searches registries for its image: the pull dialog's search,
+    folded under the image field; the reference chosen fills the field, and Create pulls
+    it first (it is in no local storage) and runs a container of it."""
+    word, _refs = in_registry
+    reg, name = world.registry, unique("pbsc")
+    chosen = f"{reg}/podbridge/{word}"
+    try:
+        login_by_url(page, bridge)
+        page.get_by_test_id("container-create").click()
+        dialog = page.get_by_test_id("create-dialog")
+        dialog.get_by_test_id("create-search").get_by_role("button").first.click()
+        search = dialog.get_by_test_id("image-search")
+        search.get_by_test_id("search-registry").select_option(reg)
+        search.get_by_test_id("search-term").fill(word)
+        # Enter searches; it does not submit the dialog.
+        search.get_by_test_id("search-term").press("Enter")
+        results = search.get_by_test_id("search-result")
+        expect(results).to_have_count(2, timeout=30_000)
+        search.locator(f'[data-testid="search-result"][data-name="{chosen}"]').click()
+        expect(search.get_by_test_id("search-tag")).to_have_value("v2", timeout=15_000)
+        search.get_by_test_id("search-tag").select_option("v1")
+        expect(dialog.get_by_test_id("create-image")).to_have_value(f"{chosen}:v1")
+        axe_clean(page, "create-search")
+        photos(page, "create-search")
+        assert world.podman("image", "exists", f"{chosen}:v1", check=False).returncode == 1
+        dialog.get_by_test_id("create-name").fill(name)
+        dialog.get_by_test_id("create-submit").click()
+        problem = dialog.get_by_test_id("create-error")
+        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
+        assert not problem.is_visible(), problem.inner_text()
+        info = json.loads(world.podman("inspect", name).stdout)[0]
+        assert info["ImageName"] == f"{chosen}:v1", info["ImageName"]
+    finally:
+        world.podman("rm", "-f", "--ignore", "-t", "0", name, check=False)

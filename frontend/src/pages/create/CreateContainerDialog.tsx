@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { notify } from "../../components/notify";
 import {
-  Alert, Button, Checkbox, Form, FormGroup, FormSelect, FormSelectOption,
+  Alert, Button, Checkbox, ExpandableSection, Form, FormGroup, FormSelect, FormSelectOption,
   Modal, ModalBody, ModalFooter, ModalHeader, TextInput, Title,
 } from "../../pf";
 import type { ImageRow, PodRow } from "../../generated/contracts";
@@ -10,7 +10,8 @@ import { useAppState, useResource } from "../../store/hooks";
 import { owners } from "../../store/selectors";
 import { CallError, getStore } from "../../store/store";
 import { Problem } from "../../components/FormDialog";
-import { emptyForm, HEALTH_ACTIONS, toCreateParams, validate, type CreateForm, type HealthAction } from "./createOptions";
+import { ImageSearch } from "../images/ImageSearch";
+import { emptyForm, HEALTH_ACTIONS, isLocalImage, toCreateParams, validate, type CreateForm, type HealthAction } from "./createOptions";
 import { PortsEditor, EnvEditor, VolumesEditor } from "./Editors";
 import { LimitsFields } from "./LimitsFields";
 import { OwnerChoice } from "../../components/OwnerChoice";
@@ -46,6 +47,9 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
   const errors = tried ? validate(f) : {};
   const set = (patch: Partial<CreateForm>) => setF({ ...f, ...patch });
   const names = (Array.isArray(images.data) ? images.data : []).flatMap((i) => i.names ?? []);
+  // Cockpit's dialog searches registries as the image is typed; here the pull dialog's search, folded.
+  const [searching, setSearching] = useState(false);
+  const [found, setFound] = useState<string | null>(null); // the reference a registry search gave
 
   async function submit() {
     setTried(true);
@@ -53,6 +57,12 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
     setFailure(null);
     const store = getStore();
     try {
+      // An image picked from a registry and not in the owner's storage is pulled first, as Cockpit's dialog does.
+      const image = f.image.trim();
+      if (found === image && !isLocalImage(image, names)) {
+        setBusy(`Pulling ${image}…`);
+        await store.call("images.pull", { reference: image, ...mine });
+      }
       setBusy("Creating the container…");
       // A unit runs the container (podman run --replace): create it stopped, the unit starts it.
       const params = toCreateParams({ ...f, start: f.installUnit ? false : f.start });
@@ -106,6 +116,14 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
                        placeholder="registry/name:tag" />
             <datalist id="create-image-list">{names.map((n) => <option key={n} value={n} />)}</datalist>
             <Problem text={errors.image} />
+            <ExpandableSection toggleText={searching ? "Hide the registry search" : "Search registries for an image"}
+                               isExpanded={searching} onToggle={(_e, v) => setSearching(v)} data-testid="create-search">
+              {/* Enter in the search is a search, not the form's submit. */}
+              {searching && <div onKeyDown={(e) => { if (e.key === "Enter") e.preventDefault(); }}>
+                <ImageSearch disabled={busy !== null} tlsVerify
+                             onPick={(ref) => { setFound(ref); setF((old) => ({ ...old, image: ref })); }} />
+              </div>}
+            </ExpandableSection>
           </FormGroup>
           <FormGroup label="Name" fieldId="create-name">
             <TextInput id="create-name" value={f.name} onChange={(_e, v) => set({ name: v })} data-testid="create-name"

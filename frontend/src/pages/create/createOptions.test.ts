@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyForm, splitCommand, toCreateParams, validate, type CreateForm } from "./createOptions";
+import { emptyForm, isLocalImage, splitCommand, toCreateParams, validate, type CreateForm } from "./createOptions";
 
 function form(patch: Partial<CreateForm>): CreateForm {
   return { ...emptyForm("localhost/podbridge/httpd:v1"), ...patch };
@@ -95,5 +95,19 @@ describe("limits", () => {
     expect(validate(form({ cpus: "0" })).cpus).toMatch(/0.01/);
     expect(validate(form({ cpus: "1.5" }))).toEqual({});
     expect(validate(form({ cpus: "two" })).cpus).toMatch(/CPUs/);
+  });
+});
+
+describe("isLocalImage", () => {
+  const names = ["localhost/podbridge/sleep:latest", "127.0.0.1:5000/a/b:v1"];
+  it("finds a local name, latest implied", () => {
+    expect(isLocalImage("localhost/podbridge/sleep", names)).toBe(true);
+    expect(isLocalImage("localhost/podbridge/sleep:latest", names)).toBe(true);
+    expect(isLocalImage("127.0.0.1:5000/a/b:v1", names)).toBe(true);
+  });
+  it("does not find another tag or a registry's port taken for a tag", () => {
+    expect(isLocalImage("127.0.0.1:5000/a/b:v2", names)).toBe(false);
+    expect(isLocalImage("127.0.0.1:5000/a/b", names)).toBe(false);
+    expect(isLocalImage("localhost/other", [])).toBe(false);
   });
 });

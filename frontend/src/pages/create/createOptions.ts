@@ -55,6 +55,13 @@ export const HEALTH_ACTIONS: [HealthAction, string][] = [
   ["none", "No action"], ["restart", "Restart"], ["stop", "Stop"], ["kill", "Force stop"],
 ];
 
+/** Whether `ref` names an image of `names` (the owner's local images), `:latest` implied as Podman implies it. */
+export function isLocalImage(ref: string, names: readonly string[]): boolean {
+  const r = ref.trim();
+  const tagged = /:[^/]+$/.test(r) || r.includes("@") ? r : `${r}:latest`;
+  return names.includes(r) || names.includes(tagged);
+}
+
 export function emptyForm(image = ""): CreateForm {
   return {
     owner: "", image, name: "", command: "", ports: [], env: [], volumes: [], restartPolicy: "no",
