@@ -4,6 +4,7 @@ system, each user), and actions routed to the owner's Podman."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -235,7 +236,12 @@ def test_users_images_listed_and_removed_by_owner(users_world: World,
     ref, base = f"localhost/{unique('hers')}:v1", unique("base")
     # An image of its own (a tag of SLEEP would be one more name of SLEEP's row), of the
     # same name in alice's Podman and the system's.
-    for podman in (lambda *a: w.run_as("alice", ["podman", *a]), w.podman):
+    dangling: dict[str, str] = {}
+
+    def alice(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return w.run_as("alice", ["podman", *args], check=check)
+
+    for podman in (alice, w.podman):
         podman("create", "--name", base, SLEEP)
         podman("commit", "-q", base, ref)
         podman("rm", base)
@@ -288,6 +294,25 @@ def test_users_images_listed_and_removed_by_owner(users_world: World,
         assert w.podman("image", "exists", ref, check=False).returncode == 0
         assert w.run_as("alice", ["podman", "image", "exists", SLEEP],
                         check=False).returncode == 0
+
+        # Prune asks whose images: alice's dangling one goes, the system's stays.
+        for who, podman in (("alice", alice), ("system", w.podman)):
+            podman("create", "--name", base, SLEEP)
+            dangling[who] = podman("commit", "-q", base).stdout.strip()
+            podman("rm", base)
+        page.get_by_test_id("images-owner-filter").select_option("alice")
+        page.get_by_test_id("images-prune").click()
+        prune = page.get_by_test_id("prune-dialog")
+        expect(prune.get_by_test_id("prune-owner")).to_have_value("alice")
+        axe_clean(page, "images-prune-owner")
+        prune.get_by_test_id("confirm-yes").click()
+        expect(page.get_by_test_id("toast-success").filter(has_text="Pruned")).to_be_visible()
+        gone = alice("image", "exists", dangling["alice"], check=False)
+        assert gone.returncode == 1, gone
+        assert w.podman("image", "exists", dangling["system"], check=False).returncode == 0
     finally:
+        for image in dangling.values():
+            alice("rmi", "--ignore", image, check=False)
+            w.podman("rmi", "--ignore", image, check=False)
         w.run_as("alice", ["podman", "rmi", "--ignore", ref], check=False)
         w.podman("rmi", "--ignore", ref, check=False)
