@@ -234,6 +234,7 @@ def test_users_images_listed_and_removed_by_owner(users_world: World,
     of the same name stays."""
     w = users_world
     ref, base = f"localhost/{unique('hers')}:v1", unique("base")
+    pulled = f"{w.registry}/podbridge/{unique('pulled')}:v1"
     # An image of its own (a tag of SLEEP would be one more name of SLEEP's row), of the
     # same name in alice's Podman and the system's.
     dangling: dict[str, str] = {}
@@ -303,14 +304,31 @@ def test_users_images_listed_and_removed_by_owner(users_world: World,
         page.get_by_test_id("images-owner-filter").select_option("alice")
         page.get_by_test_id("images-prune").click()
         prune = page.get_by_test_id("prune-dialog")
-        expect(prune.get_by_test_id("prune-owner")).to_have_value("alice")
+        expect(prune.get_by_test_id("prune-owner-alice")).to_be_checked()
         axe_clean(page, "images-prune-owner")
         prune.get_by_test_id("confirm-yes").click()
         expect(page.get_by_test_id("toast-success").filter(has_text="Pruned")).to_be_visible()
         gone = alice("image", "exists", dangling["alice"], check=False)
         assert gone.returncode == 1, gone
         assert w.podman("image", "exists", dangling["system"], check=False).returncode == 0
+
+        # Pull into her Podman: the dialog opens with the filter's owner chosen.
+        w.podman("push", "--quiet", SLEEP, pulled)
+        page.get_by_test_id("images-pull").click()
+        dialog = page.get_by_test_id("pull-dialog")
+        expect(dialog.get_by_test_id("pull-owner-alice")).to_be_checked()
+        dialog.get_by_test_id("pull-ref").fill(pulled)
+        axe_clean(page, "images-pull-owner")
+        dialog.get_by_test_id("pull-submit").click()
+        expect(dialog.get_by_test_id("pull-progress")).to_have_attribute(
+            "data-done", "true", timeout=60_000)
+        dialog.get_by_test_id("pull-close").click()
+        expect(page.locator(f'[data-testid="image-row"][data-name="{pulled}"]'
+                            "[data-owner=alice]")).to_be_visible(timeout=30_000)
+        assert alice("image", "exists", pulled, check=False).returncode == 0
+        assert w.podman("image", "exists", pulled, check=False).returncode == 1
     finally:
+        alice("rmi", "--ignore", pulled, check=False)
         for image in dangling.values():
             alice("rmi", "--ignore", image, check=False)
             w.podman("rmi", "--ignore", image, check=False)

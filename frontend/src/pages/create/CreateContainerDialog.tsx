@@ -120,7 +120,7 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
                                isExpanded={searching} onToggle={(_e, v) => setSearching(v)} data-testid="create-search">
               {/* Enter in the search is a search, not the form's submit. */}
               {searching && <div onKeyDown={(e) => { if (e.key === "Enter") e.preventDefault(); }}>
-                <ImageSearch disabled={busy !== null} tlsVerify
+                <ImageSearch disabled={busy !== null} tlsVerify owner={f.owner}
                              onPick={(ref) => { setFound(ref); setF((old) => ({ ...old, image: ref })); }} />
               </div>}
             </ExpandableSection>

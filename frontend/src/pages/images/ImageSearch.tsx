@@ -18,10 +18,11 @@ function failureText(err: unknown): string {
 /**
  * Registry search, Cockpit's "Search for … in …": type a name, pick where; the results
  * (name, description, stars, official) as a list to choose from; the chosen one's tags.
- * `onPick` gets the reference to pull (NAME:TAG).
+ * `onPick` gets the reference to pull (NAME:TAG). `owner`: whose Podman searches (its
+ * registries.conf), the bridge's own when empty.
  */
-export function ImageSearch({ onPick, disabled, tlsVerify }: {
-  onPick: (ref: string) => void; disabled: boolean; tlsVerify: boolean;
+export function ImageSearch({ onPick, disabled, tlsVerify, owner = "" }: {
+  onPick: (ref: string) => void; disabled: boolean; tlsVerify: boolean; owner?: string;
 }) {
   const [registries, setRegistries] = useState<Registries | null>(null);
   const [term, setTerm] = useState("");
@@ -36,9 +37,9 @@ export function ImageSearch({ onPick, disabled, tlsVerify }: {
   const picked = useRef<string | null>(null); // the row's click and its radio's both choose
 
   useEffect(() => {
-    getStore().call("images.registries").then((d) => setRegistries(registriesOf(d)),
+    getStore().call("images.registries", owner ? { owner } : {}).then((d) => setRegistries(registriesOf(d)),
       () => setRegistries({ search: [], configured: [] }));
-  }, []);
+  }, [owner]);
 
   useEffect(() => {
     const params = searchParams(term, registry);
@@ -49,12 +50,12 @@ export function ImageSearch({ onPick, disabled, tlsVerify }: {
     if (!params) { setAnswer(null); setError(null); setBusy(false); return; }
     setBusy(true);
     const timer = setTimeout(() => {
-      getStore().call("images.search", { ...params, ...(tlsVerify ? {} : { tls_verify: false }) }).then(
+      getStore().call("images.search", { ...params, ...(tlsVerify ? {} : { tls_verify: false }), ...(owner ? { owner } : {}) }).then(
         (d) => { if (n === asked.current) { setAnswer(searchAnswer(d)); setError(null); setBusy(false); } },
         (err) => { if (n === asked.current) { setAnswer(null); setError(failureText(err)); setBusy(false); } });
     }, DEBOUNCE_MS);
     return () => clearTimeout(timer);
-  }, [term, registry, tlsVerify]);
+  }, [term, registry, tlsVerify, owner]);
 
   async function choose(name: string) {
     if (picked.current === name) return;
@@ -65,7 +66,7 @@ export function ImageSearch({ onPick, disabled, tlsVerify }: {
     onPick(pullRef(name, null));
     try {
       const d = searchAnswer(await getStore().call("images.search", {
-        term: name, list_tags: true, limit: 100, ...(tlsVerify ? {} : { tls_verify: false }) }));
+        term: name, list_tags: true, limit: 100, ...(tlsVerify ? {} : { tls_verify: false }), ...(owner ? { owner } : {}) }));
       if (picked.current !== name) return;
       const list = d.results.map((r) => r.tag).filter((t): t is string => !!t);
       const first = defaultTag(list);

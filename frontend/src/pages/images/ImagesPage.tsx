@@ -2,11 +2,12 @@ import { Suspense, useMemo, useState } from "react";
 import { lazyPage } from "../../lazyPage";
 import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { OwnerChoice } from "../../components/OwnerChoice";
 import { OwnerFilter } from "../../components/OwnerFilter";
 import { notify, run } from "../../components/notify";
 import { ListPage } from "../../components/ListPage";
 import {
-  Button, Checkbox, EmptyStateBody, ExpandableRowContent, FormGroup, FormSelect, FormSelectOption, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
+  Button, Checkbox, EmptyStateBody, ExpandableRowContent, Form, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
 import { getStore } from "../../store/store";
@@ -42,7 +43,7 @@ export function ImagesPage() {
   ], [list.data, theirs, users, containers]);
   const [filter, setFilter] = useState("");
   const [owner, setOwner] = useState("");
-  const [pruneOwner, setPruneOwner] = useState("system");
+  const [pruneOwner, setPruneOwner] = useState(""); // "": the system's
   const [pulling, setPulling] = useState(false);
   const [pruning, setPruning] = useState(false);
   const [pruneAll, setPruneAll] = useState(false);
@@ -64,7 +65,7 @@ export function ImagesPage() {
   const total = mine.reduce((a, r) => a + (r.size ?? 0), 0);
   // The owner's list at once (its Podman's events would refresh it too, a moment later).
   const refresh = (user?: string) => { if (user) getStore().refreshResource("images.list", ownedBy(user)); else list.refresh(); };
-  const pruneWho = users.length ? pruneOwner : "system";
+  const pruneWho = pruneOwner || "system";
 
   async function prune() {
     const who = pruneWho === "system" ? undefined : pruneWho;
@@ -137,25 +138,22 @@ export function ImagesPage() {
                   </ToolbarItem>
                   <ToolbarItem><Button onClick={() => setPulling(true)} data-testid="images-pull">Pull image</Button></ToolbarItem>
                   <ToolbarItem>
-                    <Button variant="secondary" onClick={() => { setPruneOwner(owner || "system"); setPruning(true); }} data-testid="images-prune"
+                    <Button variant="secondary" onClick={() => { setPruneOwner(owner === "system" ? "" : owner); setPruning(true); }} data-testid="images-prune"
                             isDisabled={list.data === null}>Prune unused images</Button>
                   </ToolbarItem>
                 </>}>
         {table}
       </ListPage>
-      {pulling && <PullDialog onClose={() => setPulling(false)} onPulled={() => refresh()} />}
+      {pulling && <PullDialog users={users} owner={owner === "system" ? "" : owner} onClose={() => setPulling(false)}
+                              onPulled={(who) => refresh(who || undefined)} />}
       {pruning && (
         <ConfirmDialog title="Prune images?" action="Prune" testId="prune-dialog" onConfirm={prune} onClose={() => setPruning(false)}>
           <p>Removes the images no container uses{pruneAll ? "" : " and that have no name (dangling)"}. They
             would have to be pulled or built again.</p>
-          {users.length > 0 && (
-            // One owner's Podman at a time, as `podman image prune` is run by one user.
-            <FormGroup label="Whose images" fieldId="prune-owner">
-              <FormSelect id="prune-owner" value={pruneOwner} onChange={(_e, v) => setPruneOwner(v)} data-testid="prune-owner">
-                <FormSelectOption value="system" label="System" />
-                {users.map((u) => <FormSelectOption key={u} value={u} label={`User ${u}`} />)}
-              </FormSelect>
-            </FormGroup>)}
+          {/* One owner's Podman at a time, as `podman image prune` is run by one user. */}
+          <Form onSubmit={(e) => e.preventDefault()}>
+            <OwnerChoice prefix="prune" value={pruneOwner} users={users} locked={false} onChange={setPruneOwner} />
+          </Form>
           <Checkbox id="prune-all" label={`All unused images, named ones too (${unusedOf(pruneWho).length} now)`} isChecked={pruneAll}
                     onChange={(_e, v) => setPruneAll(v)} data-testid="prune-all" />
         </ConfirmDialog>

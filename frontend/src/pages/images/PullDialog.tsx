@@ -4,12 +4,19 @@ import {
   ProgressMeasureLocation, TextInput,
 } from "../../pf";
 import { CallError, getStore, type Stream } from "../../store/store";
+import { OwnerChoice } from "../../components/OwnerChoice";
 import { ImageSearch } from "./ImageSearch";
 import { pullStart, pullStep, type PullState } from "./images";
 
-/** Pull an image (typed, or found by a registry search), with a progress bar fed by `images.pull`'s progress stream. */
-export function PullDialog({ onClose, onPulled }: { onClose: () => void; onPulled: () => void }) {
+/**
+ * Pull an image (typed, or found by a registry search), with a progress bar fed by `images.pull`'s progress stream;
+ * into the system's Podman or, for a root bridge serving users, a user's (Cockpit's owner choice).
+ */
+export function PullDialog({ onClose, onPulled, users = [], owner: initialOwner = "" }: {
+  onClose: () => void; onPulled: (owner: string) => void; users?: string[]; owner?: string;
+}) {
   const [ref, setRef] = useState("");
+  const [owner, setOwner] = useState(initialOwner);
   const [tlsVerify, setTlsVerify] = useState(true);
   const [state, setState] = useState<PullState | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
@@ -22,11 +29,11 @@ export function PullDialog({ onClose, onPulled }: { onClose: () => void; onPulle
     setState(pullStart());
     try {
       stream.current = await getStore().stream("images.pull",
-        { reference: ref.trim(), progress: true, ...(tlsVerify ? {} : { tls_verify: false }) }, {
+        { reference: ref.trim(), progress: true, ...(tlsVerify ? {} : { tls_verify: false }), ...(owner ? { owner } : {}) }, {
           onData: (item) => setState((s) => pullStep(s ?? pullStart(), item)),
           onEnd: (end) => {
             stream.current = null;
-            if (end.reason === "eof") { setState((s) => s && (s.done ? s : { ...s, done: true, percent: 100 })); onPulled(); }
+            if (end.reason === "eof") { setState((s) => s && (s.done ? s : { ...s, done: true, percent: 100 })); onPulled(owner); }
             else setFailure(end.error ? `${end.error.code}: ${end.error.message}` : `the pull ended: ${end.reason}`);
           },
         });
@@ -41,7 +48,11 @@ export function PullDialog({ onClose, onPulled }: { onClose: () => void; onPulle
     <Modal isOpen variant="large" onClose={onClose} aria-labelledby="pull-title" data-testid="pull-dialog">
       <ModalHeader title="Pull an image" labelId="pull-title" />
       <ModalBody>
-        <ImageSearch onPick={setRef} disabled={pulling} tlsVerify={tlsVerify} />
+        {users.length > 0 && (
+          <Form style={{ marginBottom: "1rem" }} onSubmit={(e) => e.preventDefault()}>
+            <OwnerChoice prefix="pull" value={owner} users={users} locked={pulling} onChange={setOwner} />
+          </Form>)}
+        <ImageSearch onPick={setRef} disabled={pulling} tlsVerify={tlsVerify} owner={owner} />
         <Form id="pull-form" style={{ marginTop: "1rem" }} onSubmit={(e) => { e.preventDefault(); if (ref.trim() && !pulling) void pull(); }}>
           <FormGroup label="Image" isRequired fieldId="pull-ref">
             <TextInput id="pull-ref" value={ref} onChange={(_e, v) => setRef(v)} isRequired isDisabled={pulling}
