@@ -80,3 +80,15 @@ def test_spec_carries_terminal_limits_and_storage() -> None:
     with pytest.raises(InvalidParams):
         storage_of([Volume(source="rel/x", destination="/x")])
     assert storage_of([]) == {}
+
+
+def test_health_action_in_the_spec() -> None:
+    """libpod's spec takes the action's number (1 is its "invalid"); none is left out."""
+    def spec(action: str) -> dict[str, Any]:
+        return spec_of(CreateParams.model_validate(
+            {"image": "a", "health": {"command": "true", "on_failure": action}}))
+    assert [spec(a).get("health_check_on_failure_action") for a in
+            ("none", "kill", "restart", "stop")] == [None, 2, 3, 4]
+    with pytest.raises(ValueError, match="on_failure"):
+        CreateParams.model_validate({"image": "a", "health": {"command": "true",
+                                                              "on_failure": "explode"}})
