@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -61,12 +61,7 @@ def frame_header(n: int) -> bytes:
 
 def text_frame(payload: bytes) -> bytes:
     """An unmasked, unfragmented websocket text frame (RFC 6455 5.2), as a server sends."""
-    n = len(payload)
-    if n < 126:
-        return b"\x81" + bytes((n,)) + payload
-    if n < 65536:
-        return b"\x81\x7e" + n.to_bytes(2, "big") + payload
-    return b"\x81\x7f" + n.to_bytes(8, "big") + payload
+    return frame_header(len(payload)) + payload
 
 
 def dumps(obj: Any) -> bytes:
@@ -230,11 +225,16 @@ class Connection:
         await self.send_result(msg.id, None)
 
     def do_call(self, msg: CallMsg) -> None:
+        self._in_flight(msg.id, self._call(msg), msg.method)
+
+    def _in_flight(self, msg_id: int, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` as a task of the connection, or refuse it past the bound."""
         if len(self._calls) >= MAX_CALLS_IN_FLIGHT:
-            self._calls.create(self.send_error(msg.id, BridgeError(
+            work.close()
+            self._calls.create(self.send_error(msg_id, BridgeError(
                 f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")), "refused")
         else:
-            self._calls.create(self._call(msg), msg.method)
+            self._calls.create(work, name)
 
     async def _call(self, msg: CallMsg) -> None:
         try:
@@ -301,11 +301,7 @@ class Connection:
     def do_stream_msg(self, msg: StreamMsg) -> None:
         # As a call: in a task of its own, so that a slow write to an exec's stdin never
         # holds up the connection's other messages.
-        if len(self._calls) >= MAX_CALLS_IN_FLIGHT:
-            self._calls.create(self.send_error(msg.id, BridgeError(
-                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")), "refused")
-        else:
-            self._calls.create(self._stream_msg(msg), msg.type)
+        self._in_flight(msg.id, self._stream_msg(msg), msg.type)
 
     async def _stream_msg(self, msg: StreamMsg) -> None:
         runner = self._streams.get(msg.stream)
@@ -367,11 +363,14 @@ class Connection:
         entry = self._subs.pop(sub_id, None)
         if entry is not None:
             entry[1].cancel()
+        await self._say_and_close({"type": "dropped", "sub": sub_id,
+                                   "resume_since": resume_since}, 1013, b"too slow")
+
+    async def _say_and_close(self, last: dict[str, Any], code: int, why: bytes) -> None:
+        """Send ``last``, then close with ``code``; each step bounded by SEND_TIMEOUT."""
         try:
-            await asyncio.wait_for(self._send({"type": "dropped", "sub": sub_id,
-                                               "resume_since": resume_since}), SEND_TIMEOUT)
-            await asyncio.wait_for(self.ws.close(code=1013, message=b"too slow"),
-                                   SEND_TIMEOUT)
+            await asyncio.wait_for(self._send(last), SEND_TIMEOUT)
+            await asyncio.wait_for(self.ws.close(code=code, message=why), SEND_TIMEOUT)
         except (TimeoutError, ConnectionError, RuntimeError):
             # A peer that does not read at all: let go of the connection without a handshake.
             if self.request.transport is not None:
@@ -400,14 +399,8 @@ class Connection:
 
     async def end(self, why: str) -> None:
         """Tell the client its session ended (logout, expiry, revocation), then close."""
-        try:
-            await asyncio.wait_for(self._send({"type": "auth_expired", "message": why}),
-                                   SEND_TIMEOUT)
-            await asyncio.wait_for(self.ws.close(code=4001, message=why.encode()[:120]),
-                                   SEND_TIMEOUT)
-        except (TimeoutError, ConnectionError, RuntimeError):
-            if self.request.transport is not None:
-                self.request.transport.abort()
+        await self._say_and_close({"type": "auth_expired", "message": why}, 4001,
+                                  why.encode()[:120])
 
     async def close(self) -> None:
         for sub, _pump in self._subs.values():
