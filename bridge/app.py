@@ -93,7 +93,6 @@ class Bridge:
         self.tasks = TaskOwner("bridge")
         self._stack: contextlib.AsyncExitStack | None = None
         self._closed = False
-        self._runner: web.AppRunner | None = None
         self.listener: Listener | None = None
         self._service: asyncio.subprocess.Process | None = None
         self.url = ""
@@ -220,8 +219,7 @@ class Bridge:
                         queue_size=s.client_queue, tls=ssl_context is not None,
                         fleet_bus=self.fleet_bus)
         self.server = server
-        self._runner = runner = web.AppRunner(server.app, access_log=None,
-                                              handle_signals=False)
+        runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         # The websockets close (runner.cleanup) before the plugins stop, then the socket
         # file goes.
         stack.push_async_callback(self.listener.close)
@@ -252,7 +250,6 @@ class Bridge:
         elif not self._closed:
             await self._close_clients()
         self.store = None
-        self._runner = None
 
 
 async def serve(settings: Settings) -> int:

@@ -300,9 +300,7 @@ class PluginHost:
         self._backoff = backoff
         self.info: dict[str, PluginInfo] = {}
         self._instances: dict[str, Any] = {}
-        self._contexts: dict[str, PluginContext] = {}
         self._supervisors = TaskOwner("supervise")
-        self._failed: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
         for name, cls in sorted(self._classes.items()):
