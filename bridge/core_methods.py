@@ -17,7 +17,6 @@ from bridge.systemd import SystemdClient
 
 VIEWER: Role = "viewer"
 OPERATOR: Role = "operator"
-READS, CHANGES = True, False
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -139,39 +138,32 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
             return []
         return bridge.audit.list(p.limit, p.before, p.who, p.method)
 
-    # Who may call each (the least role) and whether it only reads: part of registering
-    # it. A method missing here is registered as the strictest kind (admin, a change).
-    access: dict[str, tuple[Role, bool]] = {
-        "state.get": (VIEWER, READS), "containers.list": (VIEWER, READS),
-        "containers.inspect": (VIEWER, READS), "units.list": (VIEWER, READS),
-        "units.get": (VIEWER, READS), "plugins.list": (VIEWER, READS),
-        "methods.list": (VIEWER, READS), "bridge.status": (VIEWER, READS),
-        "containers.start": (OPERATOR, CHANGES), "containers.stop": (OPERATOR, CHANGES),
-        "containers.restart": (OPERATOR, CHANGES), "audit.list": ("admin", READS),
-        "units.start": (OPERATOR, CHANGES), "units.stop": (OPERATOR, CHANGES),
-        "units.restart": (OPERATOR, CHANGES), "owners.list": (VIEWER, READS),
-        "podman.info": (VIEWER, READS),
-    }
-    for name, handler, params, doc in (
-        ("state.get", state_get, NoParams, "snapshot of the live model and its seq"),
-        ("containers.list", containers_list, NoParams, "containers of the live model"),
-        ("containers.inspect", containers_inspect, ContainerRef, "Podman's inspect"),
-        ("containers.start", containers_start, ContainerRef, "start a container"),
-        ("containers.stop", containers_stop, StopParams, "stop a container"),
-        ("containers.restart", containers_restart, StopParams, "restart a container"),
-        ("units.list", units_list, NoParams, "systemd units of the live model"),
-        ("units.get", units_get, UnitRef, "one unit of the live model"),
-        ("units.start", units_start, UnitRef, "start a unit and wait for its job"),
-        ("units.stop", units_stop, UnitRef, "stop a unit and wait for its job"),
-        ("units.restart", units_restart, UnitRef, "restart a unit and wait for its job"),
-        ("plugins.list", plugins_list, NoParams, "each plugin's state and last error"),
-        ("methods.list", methods_list, NoParams, "every method with its params schema"),
-        ("bridge.status", bridge_status, NoParams, "the bridge's own state"),
-        ("audit.list", audit_list, AuditParams, "the audit trail of changes, newest first"),
-        ("owners.list", owners_list, NoParams,
+    # Who may call each: the least role. A viewer's method only reads (GET may call it).
+    methods.register_table((
+        ("state.get", state_get, NoParams, VIEWER, "snapshot of the live model and its seq"),
+        ("containers.list", containers_list, NoParams, VIEWER,
+         "containers of the live model"),
+        ("containers.inspect", containers_inspect, ContainerRef, VIEWER, "Podman's inspect"),
+        ("containers.start", containers_start, ContainerRef, OPERATOR, "start a container"),
+        ("containers.stop", containers_stop, StopParams, OPERATOR, "stop a container"),
+        ("containers.restart", containers_restart, StopParams, OPERATOR,
+         "restart a container"),
+        ("units.list", units_list, NoParams, VIEWER, "systemd units of the live model"),
+        ("units.get", units_get, UnitRef, VIEWER, "one unit of the live model"),
+        ("units.start", units_start, UnitRef, OPERATOR, "start a unit and wait for its job"),
+        ("units.stop", units_stop, UnitRef, OPERATOR, "stop a unit and wait for its job"),
+        ("units.restart", units_restart, UnitRef, OPERATOR,
+         "restart a unit and wait for its job"),
+        ("plugins.list", plugins_list, NoParams, VIEWER,
+         "each plugin's state and last error"),
+        ("methods.list", methods_list, NoParams, VIEWER,
+         "every method with its params schema"),
+        ("bridge.status", bridge_status, NoParams, VIEWER, "the bridge's own state"),
+        ("owners.list", owners_list, NoParams, VIEWER,
          "the users whose rootless Podman and user manager a root bridge also serves"),
-        ("podman.info", podman_info, NoParams,
+        ("podman.info", podman_info, NoParams, VIEWER,
          "Podman's version, runtime, events backend, ... (one shape for Podman 4 and 5)"),
-    ):
-        role, readonly = access.get(name, ("admin", CHANGES))
-        methods.register(name, handler, params, description=doc, role=role, readonly=readonly)
+    ))
+    # Only an admin reads the audit trail; reading it changes nothing.
+    methods.register("audit.list", audit_list, AuditParams, role="admin", readonly=True,
+                     description="the audit trail of changes, newest first")
