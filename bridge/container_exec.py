@@ -16,10 +16,9 @@ import contextlib
 import json
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from bridge.errors import BridgeError
-from bridge.podman import API, PodmanClient, PodmanError, _raise_for
+from bridge.podman import API, PodmanClient, PodmanError, _raise_for, object_path
 from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource
 
 logger = logging.getLogger(__name__)
@@ -65,7 +64,7 @@ class ExecStream(StreamSource):
         if self.workdir:
             body["WorkingDir"] = self.workdir
         created = await self.podman.request(
-            "POST", f"/containers/{quote(self.name, safe='')}/exec", json_body=body,
+            "POST", object_path("containers", self.name, "exec"), json_body=body,
             what=f"exec in container {self.name!r}")
         self.exec_id = str(created["Id"])
         await self._start()

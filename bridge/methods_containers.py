@@ -3,8 +3,8 @@ stats and exec (docs/protocol.md, section 10). Every one takes ``owner``."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,6 +16,7 @@ from bridge.create_command import AUTOUPDATE_LABEL, create_command
 from bridge.errors import BridgeError, Conflict, InvalidParams, NotFound
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, podman_and_uid, podman_of
+from bridge.podman import object_path
 from bridge.streams import StreamSource
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 NS = 1_000_000_000
+
+path = partial(object_path, "containers")
 
 
 class _Params(BaseModel):
@@ -239,9 +242,6 @@ def spec_of(p: CreateParams) -> dict[str, Any]:
 
 
 def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def path(name: str, verb: str = "") -> str:
-        return f"/containers/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
-
     async def create(p: CreateParams) -> dict[str, Any]:
         podman = podman_of(bridge, p.owner)
         spec = spec_of(p)

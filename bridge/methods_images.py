@@ -3,8 +3,8 @@ stream), remove, prune (docs/protocol.md, section 10)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -15,11 +15,14 @@ from bridge.events import rfc3339
 from bridge.image_pull import PullStream
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, podman_of
+from bridge.podman import object_path
 from bridge.streams import StreamSource
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
+
+path = partial(object_path, "images")
 
 
 class ImageRef(Owned):
@@ -83,9 +86,6 @@ def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> ImageRow:
 
 
 def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def path(name: str, verb: str = "") -> str:
-        return f"/images/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
-
     async def list_(p: Owned) -> list[ImageRow]:
         podman = podman_of(bridge, p.owner)
         users: dict[str, list[str]] = {}

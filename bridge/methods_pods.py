@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import quote
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -15,10 +15,13 @@ from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.methods_containers import NAME_PATTERN, Port, Volume, port_mappings, storage_of
 from bridge.owners import Owned, podman_of
+from bridge.podman import object_path
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
+
+path = partial(object_path, "pods")
 
 
 class PodRef(Owned):
@@ -80,9 +83,6 @@ def _check_report(report: Any, what: str) -> None:
 
 
 def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def path(name: str, verb: str = "") -> str:
-        return f"/pods/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
-
     async def list_(p: Owned) -> list[PodRow]:
         return [pod_row(x) for x in await podman_of(bridge, p.owner).pods()]
 

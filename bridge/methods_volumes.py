@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from pydantic import Field
 
@@ -13,7 +12,7 @@ from bridge.errors import BridgeError, Conflict
 from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, podman_of
-from bridge.podman import PodmanError
+from bridge.podman import PodmanError, object_path
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -81,7 +80,7 @@ def register_volume_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def remove(p: VolumeRemoveParams) -> None:
         await podman_of(bridge, p.owner).request(
-            "DELETE", f"/volumes/{quote(p.name, safe='')}", params={"force": p.force},
+            "DELETE", object_path("volumes", p.name), params={"force": p.force},
             what=f"remove volume {p.name!r}", timeout=120)
 
     async def prune(p: Owned) -> dict[str, Any]:

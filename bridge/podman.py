@@ -41,6 +41,11 @@ def socket_path(url: str) -> str:
     return path
 
 
+def object_path(kind: str, name: str, verb: str = "") -> str:
+    """libpod's path of one object and verb: ``/containers/NAME/start`` (NAME quoted)."""
+    return f"/{kind}/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
+
+
 def _raise_for(status: int, body: str, what: str) -> None:
     try:
         message = json.loads(body).get("message") or body
@@ -145,21 +150,21 @@ class PodmanClient:
 
     async def inspect_container(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.request(
-            "GET", f"/containers/{quote(name, safe='')}/json",
+            "GET", object_path("containers", name, "json"),
             what=f"container {name!r}")
         return result
 
     async def start_container(self, name: str) -> None:
-        await self.request("POST", f"/containers/{quote(name, safe='')}/start",
+        await self.request("POST", object_path("containers", name, "start"),
                            what=f"start container {name!r}", timeout=120)
 
     async def stop_container(self, name: str, timeout: int = 10) -> None:
-        await self.request("POST", f"/containers/{quote(name, safe='')}/stop",
+        await self.request("POST", object_path("containers", name, "stop"),
                            params={"timeout": timeout}, what=f"stop container {name!r}",
                            timeout=timeout + 60)
 
     async def restart_container(self, name: str, timeout: int = 10) -> None:
-        await self.request("POST", f"/containers/{quote(name, safe='')}/restart",
+        await self.request("POST", object_path("containers", name, "restart"),
                            params={"t": timeout}, what=f"restart container {name!r}",
                            timeout=timeout + 120)
 
@@ -177,7 +182,7 @@ class PodmanClient:
 
     async def inspect_pod(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.request(
-            "GET", f"/pods/{quote(name, safe='')}/json", what=f"pod {name!r}")
+            "GET", object_path("pods", name, "json"), what=f"pod {name!r}")
         return result
 
     async def images(self) -> list[dict[str, Any]]:
@@ -186,15 +191,15 @@ class PodmanClient:
 
     async def inspect_image(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.request(
-            "GET", f"/images/{quote(name, safe='')}/json", what=f"image {name!r}")
+            "GET", object_path("images", name, "json"), what=f"image {name!r}")
         return result
 
     async def tag_image(self, image: str, repo: str, tag: str) -> None:
-        await self.request("POST", f"/images/{quote(image, safe='')}/tag",
+        await self.request("POST", object_path("images", image, "tag"),
                            params={"repo": repo, "tag": tag}, what=f"tag image {image!r}")
 
     async def untag_image(self, image: str, repo: str, tag: str) -> None:
-        await self.request("POST", f"/images/{quote(image, safe='')}/untag",
+        await self.request("POST", object_path("images", image, "untag"),
                            params={"repo": repo, "tag": tag}, what=f"untag image {image!r}")
 
     async def pull_image(self, reference: str, *, tls_verify: bool | None = None,
