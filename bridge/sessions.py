@@ -88,10 +88,7 @@ class Sessions:
             self._drop([s.key])
             return None
         if touch:
-            s.last_seen = now
-            if self.store is not None and now - s.saved_seen >= TOUCH_EVERY:
-                s.saved_seen = now
-                self.store.execute("UPDATE sessions SET last_seen=? WHERE id=?", (now, s.key))
+            self._touch(s, now)
         return s
 
     def by_key(self, key: str) -> Session | None:
@@ -99,9 +96,12 @@ class Sessions:
 
     def touch(self, key: str) -> None:
         s = self._by_key.get(key)
-        if s is None:
-            return
-        now = self.clock()
+        if s is not None:
+            self._touch(s, self.clock())
+
+    def _touch(self, s: Session, now: float) -> None:
+        """Restart the idle clock of ``s``; written to the store at most every
+        TOUCH_EVERY seconds."""
         s.last_seen = now
         if self.store is not None and now - s.saved_seen >= TOUCH_EVERY:
             s.saved_seen = now
