@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
-import json
 import logging
 import socket
 import threading
@@ -22,11 +21,11 @@ from collections import deque
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
-from bridge.errors import BridgeError, NotFound
+from bridge.errors import BridgeError
+from bridge.podman import API, _raise_for
 
 logger = logging.getLogger(__name__)
 
-API = "/v4.0.0/libpod"
 # What is kept in memory when the loop cannot keep up, before lines are dropped (and a
 # gap is reported): about 0.5 GB of events at Podman's ~250 bytes a line.
 MAX_PENDING = 2_000_000
@@ -131,13 +130,7 @@ class EventReader:
         except (OSError, http.client.HTTPException) as exc:
             raise StreamError(f"podman events: {exc}") from None
         if resp.status >= 400:
-            body = resp.read().decode(errors="replace")
-            try:
-                message = json.loads(body).get("message") or body
-            except (ValueError, AttributeError):
-                message = body
-            cls = NotFound if resp.status == 404 else StreamError
-            raise cls(f"podman events: {str(message).strip()}")
+            _raise_for(resp.status, resp.read().decode(errors="replace"), "podman events")
         # Podman answered: from here on a read waits for as long as the stream lives.
         if conn.sock is not None:
             conn.sock.settimeout(None)
