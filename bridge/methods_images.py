@@ -14,6 +14,7 @@ from bridge.errors import BridgeError
 from bridge.events import rfc3339
 from bridge.image_pull import PullStream
 from bridge.methods import MethodRegistry
+from bridge.methods_volumes import pruned
 from bridge.owners import Owned, podman_of
 from bridge.podman import object_path
 from bridge.streams import StreamSource
@@ -119,14 +120,9 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 "untagged": report.get("Untagged") or []}
 
     async def prune(p: PruneParams) -> dict[str, Any]:
-        reports = await podman_of(bridge, p.owner).request(
+        return pruned(await podman_of(bridge, p.owner).request(
             "POST", "/images/prune", params={"all": p.all}, what="prune images",
-            timeout=300) or []
-        errors = [str(r["Err"]) for r in reports if r.get("Err")]
-        if errors:
-            raise BridgeError(f"prune images: {'; '.join(errors)}")
-        return {"removed": [r.get("Id") for r in reports],
-                "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
+            timeout=300), "prune images")
 
     methods.register_table((
         ("images.list", list_, Owned, "viewer", "images, with the containers using each"),

@@ -42,6 +42,17 @@ class VolumeCreateParams(Owned):
                                     "--opt): for local, type, device, o")
 
 
+def pruned(reports: list[dict[str, Any]] | None, what: str) -> dict[str, Any]:
+    """A prune's answer from libpod's reports (images and volumes alike); any report's
+    error raised."""
+    reports = reports or []
+    errors = [str(r["Err"]) for r in reports if r.get("Err")]
+    if errors:
+        raise BridgeError(f"{what}: {'; '.join(errors)}")
+    return {"removed": [r.get("Id") for r in reports],
+            "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
+
+
 def volume_row(v: dict[str, Any], users: list[str]) -> dict[str, Any]:
     return {"name": v.get("Name"), "driver": v.get("Driver"),
             "mountpoint": v.get("Mountpoint"), "created": rfc3339(v.get("CreatedAt")),
@@ -84,13 +95,8 @@ def register_volume_methods(methods: MethodRegistry, bridge: Bridge) -> None:
             what=f"remove volume {p.name!r}", timeout=120)
 
     async def prune(p: Owned) -> dict[str, Any]:
-        reports = await podman_of(bridge, p.owner).request(
-            "POST", "/volumes/prune", what="prune volumes", timeout=300) or []
-        errors = [str(r["Err"]) for r in reports if r.get("Err")]
-        if errors:
-            raise BridgeError(f"prune volumes: {'; '.join(errors)}")
-        return {"removed": [r.get("Id") for r in reports],
-                "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
+        return pruned(await podman_of(bridge, p.owner).request(
+            "POST", "/volumes/prune", what="prune volumes", timeout=300), "prune volumes")
 
     methods.register_table((
         ("volumes.list", list_, Owned, "viewer", "volumes, with the containers using each"),
