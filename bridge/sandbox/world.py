@@ -88,6 +88,18 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(str(self._path))
 
 
+def ping_podman(socket_path: Path, timeout: float) -> bool:
+    """True when the Podman API at ``socket_path`` answers ``GET /_ping``."""
+    conn = UnixHTTPConnection(socket_path, timeout)
+    try:
+        conn.request("GET", "/_ping")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
 class World:
     """One world. Several can run side by side; each has its own folder."""
 
@@ -270,14 +282,7 @@ class World:
 
     def ping_podman(self, timeout: float = 2.0) -> bool:
         """True when the API answers ``GET /_ping``."""
-        conn = UnixHTTPConnection(self.podman_socket, timeout)
-        try:
-            conn.request("GET", "/_ping")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
+        return ping_podman(self.podman_socket, timeout)
 
     # -- life cycle --------------------------------------------------------------------
     def __enter__(self) -> World:
@@ -329,11 +334,7 @@ class World:
         started = time.monotonic()
         self._kill_systemd()
         network.scrub(self.network)
-        for entry in self.run_dir.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        _empty(self.run_dir)
         self.record.state = "booting"
         self._boot()
         for user in users.load(self.root):
@@ -377,11 +378,7 @@ class World:
             old = World.attach(self.root)
             if old.record.state != "down":
                 old.down()
-            for entry in self.root.iterdir():
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry)
-                else:
-                    entry.unlink()
+            _empty(self.root)
         elif self.root.exists() and any(self.root.iterdir()):
             raise WorldError(f"{self.root} is not empty and holds no world: refusing to use it")
         for sub in ("etc-systemd/system", "lib-units", "run", "etc-containers", "storage",
@@ -488,6 +485,15 @@ class World:
         # boot makes them again.
         remove_unmounted(rec.name, self.root / "cgroupfs")
         rec.pid1 = rec.unshare = None
+
+
+def _empty(folder: Path) -> None:
+    """Remove everything in ``folder`` (a link itself, never what it points to)."""
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _copy_tree(source: Traversable, dest: Path) -> None:
