@@ -43,7 +43,6 @@ class ExecStream(StreamSource):
         self.exec_id = ""
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._leftover = b""
         # The websocket runs each stream message as a task of its own, so two resizes can
         # be in flight at once; Podman would apply them in whatever order they land.
         self._resizing = asyncio.Lock()
