@@ -101,40 +101,39 @@ class Connection:
         try:
             msg = await self.ws.receive(timeout=AUTH_TIMEOUT)
         except TimeoutError:
-            await self._send({"type": "auth_invalid", "message": "no auth message in time"})
-            return False
+            return await self._auth_invalid("no auth message in time")
         if msg.type != WSMsgType.TEXT:
             return False
         try:
             auth_msg = parse_auth(msg.data)
         except ProtocolError as exc:
-            await self._send({"type": "auth_invalid", "message": exc.message})
-            return False
+            return await self._auth_invalid(exc.message)
         client = server.client(self.request)
         wait = server.auth.limiter.blocked(client)
         if wait:
-            await self._send({"type": "auth_invalid", "message":
-                              f"too many failed attempts: try again in {wait:.0f} s"})
-            return False
+            return await self._auth_invalid(f"too many failed attempts: try again in "
+                                            f"{wait:.0f} s")
         if auth_msg.token is None:
             self.caller = (server.session_caller(self.request)
                            or server.peer_caller(self.request))
             if self.caller is None:
-                await self._send({"type": "auth_invalid",
-                                  "message": "no session: log in again"})
-                return False
+                return await self._auth_invalid("no session: log in again")
         else:
             cred = server.auth.check_token(auth_msg.token)
             if cred is None:
                 server.auth.limiter.failed(client)
-                await self._send({"type": "auth_invalid", "message": "invalid token"})
-                return False
+                return await self._auth_invalid("invalid token")
             self.caller = Caller(cred.name, cred.role, "token", client)
         server.auth.limiter.succeeded(client)
         self._server = server
         await self._send({"type": "auth_ok", "version": version, "name": self.caller.name,
                           "role": self.caller.role})
         return True
+
+    async def _auth_invalid(self, message: str) -> bool:
+        """Refuse the auth phase with ``message``; False, for ``authenticate``."""
+        await self._send({"type": "auth_invalid", "message": message})
+        return False
 
     def _session_live(self) -> bool:
         """A session's websocket lives as long as the session; each message keeps it from
