@@ -13,23 +13,26 @@ from bridge.sandbox.flavours import DEFAULT, FLAVOURS
 logger = logging.getLogger(__name__)
 
 
+def _say(message: str, code: int = 2) -> int:
+    """Say ``podbridge MESSAGE`` on stderr; ``code`` is the command's exit status."""
+    print(f"podbridge {message}", file=sys.stderr)
+    return code
+
+
 def _up(args: argparse.Namespace) -> int:
     from bridge.sandbox import World, unavailable_reason
 
     if reason := unavailable_reason():
-        print(f"podbridge sandbox: {reason}", file=sys.stderr)
-        return 2
+        return _say(f"sandbox: {reason}")
     from bridge.sandbox.flavours import flavour_unavailable_reason
     from bridge.sandbox.users import UserError
 
     if reason := flavour_unavailable_reason(args.flavour):
-        print(f"podbridge sandbox: {reason}", file=sys.stderr)
-        return 2
+        return _say(f"sandbox: {reason}")
     try:
         world = World(args.dir, flavour=args.flavour, users=args.user or ())
     except UserError as exc:
-        print(f"podbridge sandbox: {exc}", file=sys.stderr)
-        return 2
+        return _say(f"sandbox: {exc}")
     world.up()
     print(f"world {world.name} up in {world.root}")
     print(f"  flavour     {world.flavour}: Podman {world.podman_version()}")
@@ -57,8 +60,7 @@ def _down(args: argparse.Namespace) -> int:
     from bridge.sandbox import World
 
     if not (Path(args.dir) / "world.json").exists():
-        print(f"podbridge sandbox: no world in {args.dir}", file=sys.stderr)
-        return 0
+        return _say(f"sandbox: no world in {args.dir}", 0)
     World.attach(args.dir).down()
     return 0
 
@@ -81,8 +83,7 @@ def _env(args: argparse.Namespace) -> int:
         try:
             env = host_env(world, world.user(args.user))
         except UserError as exc:
-            print(f"podbridge sandbox: {exc}", file=sys.stderr)
-            return 2
+            return _say(f"sandbox: {exc}")
     else:
         env = {**world.env(), "PODBRIDGE_UNIT_DIR": str(world.unit_dir)}
     for key, value in env.items():
@@ -103,28 +104,23 @@ def _exec(args: argparse.Namespace) -> int:
         elif argv[0].startswith("--user="):
             args.user, argv = argv[0].removeprefix("--user="), argv[1:]
         else:
-            print("podbridge sandbox exec: --user needs a NAME", file=sys.stderr)
-            return 2
+            return _say("sandbox exec: --user needs a NAME")
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
-        print("podbridge sandbox exec: give a command after --", file=sys.stderr)
-        return 2
+        return _say("sandbox exec: give a command after --")
     from bridge.sandbox import WorldError
 
     try:
         world = World.attach(args.dir)
     except (WorldError, OSError) as exc:
-        print(f"podbridge sandbox: no world in {args.dir}: {exc}", file=sys.stderr)
-        return 2
+        return _say(f"sandbox: no world in {args.dir}: {exc}")
     if not world.is_up():
-        print(f"podbridge sandbox: the world in {args.dir} is not up", file=sys.stderr)
-        return 2
+        return _say(f"sandbox: the world in {args.dir} is not up")
     try:
         who = world.user(args.user) if args.user else None
     except UserError as exc:
-        print(f"podbridge sandbox: {exc}", file=sys.stderr)
-        return 2
+        return _say(f"sandbox: {exc}")
     return subprocess.run(command(world, who, argv), check=False).returncode
 
 
@@ -133,11 +129,9 @@ def _fleet_up(args: argparse.Namespace) -> int:
     from bridge.sandbox.fleet import Fleet
 
     if reason := unavailable_reason():
-        print(f"podbridge sandbox: {reason}", file=sys.stderr)
-        return 2
+        return _say(f"sandbox: {reason}")
     if args.hosts < 1:
-        print("podbridge sandbox fleet: --hosts must be at least 1", file=sys.stderr)
-        return 2
+        return _say("sandbox fleet: --hosts must be at least 1")
     fleet = Fleet.up(args.dir, args.hosts, demo=args.demo)
     print(f"fleet {fleet.url}")
     print(f"registry {fleet.registry_address}")
@@ -150,8 +144,7 @@ def _fleet_down(args: argparse.Namespace) -> int:
     from bridge.sandbox.fleet import RECORD, Fleet
 
     if not (Path(args.dir) / RECORD).exists():
-        print(f"podbridge sandbox: no fleet in {args.dir}", file=sys.stderr)
-        return 0
+        return _say(f"sandbox: no fleet in {args.dir}", 0)
     Fleet.attach(args.dir).down()
     return 0
 
