@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bridge.container_details import NS
 from bridge.container_exec import ExecStream
 from bridge.container_logs import LogsStream
 from bridge.container_stats import StatsStream
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from bridge.app import Bridge
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
-NS = 1_000_000_000
 
 path = partial(object_path, "containers")
 

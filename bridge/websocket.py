@@ -30,7 +30,7 @@ from bridge.protocol import (
     parse_auth,
 )
 from bridge.roles import Caller
-from bridge.streams import MAX_STREAMS, StreamRunner, StreamSource
+from bridge.streams import MAX_STREAMS, WRITE_HIGH_WATER, StreamRunner, StreamSource
 from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
@@ -44,9 +44,6 @@ logger = logging.getLogger(__name__)
 AUTH_TIMEOUT = 10.0
 MAX_CALLS_IN_FLIGHT = 64
 SEND_TIMEOUT = 5.0
-
-
-WRITE_HIGH_WATER = 1 << 20
 
 
 @lru_cache(maxsize=4096)
