@@ -86,6 +86,10 @@ ROTATION = "log-rotation"
 # How far before the newest event seen a resumed stream starts (what comes again is
 # dropped as a repeat): far more than an event waits for the events log's lock.
 RESUME_OVERLAP_NS = 5_000_000_000
+# The properties of a unit the state keeps, by D-Bus interface, and their keys there.
+WATCHED = {UNIT_IFACE: (("ActiveState", "active_state"), ("SubState", "sub_state"),
+                        ("LoadState", "load_state"), ("Description", "description")),
+           SERVICE_IFACE: (("Result", "result"), ("NRestarts", "n_restarts"))}
 
 
 def translate_podman_event(raw: dict[str, Any], compat: PodmanCompat | None = None,
@@ -511,16 +515,8 @@ class SystemdSource:
         if member == "PropertiesChanged" and msg.path:
             iface, changed, _invalidated = msg.body
             name = self._paths.get(msg.path) or unit_path_to_name(msg.path)
-            fields: dict[str, Any] = {}
-            if iface == UNIT_IFACE:
-                for prop, key in (("ActiveState", "active_state"), ("SubState", "sub_state"),
-                                  ("LoadState", "load_state"), ("Description", "description")):
-                    if prop in changed:
-                        fields[key] = unwrap(changed[prop])
-            elif iface == SERVICE_IFACE:
-                for prop, key in (("Result", "result"), ("NRestarts", "n_restarts")):
-                    if prop in changed:
-                        fields[key] = unwrap(changed[prop])
+            fields = {key: unwrap(changed[prop]) for prop, key in WATCHED.get(iface, ())
+                      if prop in changed}
             if fields:
                 self._update(name, fields)
 
