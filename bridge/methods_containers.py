@@ -282,14 +282,9 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                     raise Conflict(f"remove container {p.name!r}: {err} (force removes it)")
                 raise BridgeError(f"remove container {p.name!r}: {err}")
 
-    async def pause(p: ContainerRef) -> None:
-        podman = podman_of(bridge, p.owner)
-        await podman.request("POST", path(p.name, "pause"), what=f"pause container {p.name!r}")
-
-    async def unpause(p: ContainerRef) -> None:
-        podman = podman_of(bridge, p.owner)
-        await podman.request("POST", path(p.name, "unpause"),
-                             what=f"unpause container {p.name!r}")
+    async def pause(p: ContainerRef, verb: str = "pause") -> None:
+        await podman_of(bridge, p.owner).request("POST", path(p.name, verb),
+                                                 what=f"{verb} container {p.name!r}")
 
     async def rename(p: RenameParams) -> None:
         podman = podman_of(bridge, p.owner)
@@ -338,7 +333,8 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
          "labels, auto-update, health check, pod"),
         ("containers.remove", remove, RemoveParams, "admin", "remove a container"),
         ("containers.pause", pause, ContainerRef, "operator", "pause a running container"),
-        ("containers.unpause", unpause, ContainerRef, "operator", "unpause a container"),
+        ("containers.unpause", partial(pause, verb="unpause"), ContainerRef, "operator",
+         "unpause a container"),
         ("containers.rename", rename, RenameParams, "admin", "rename a container"),
         ("containers.logs", logs, LogsParams, "viewer",
          "a container's log lines; with follow, a stream of new ones"),
