@@ -57,17 +57,14 @@ class HttpStream:
         except aiohttp.ClientPayloadError as exc:
             raise PodmanError(f"{self.what}: the stream broke: {exc}") from None
 
-    async def read_line(self) -> bytes:
-        assert self.resp is not None
-        try:
-            return await self.resp.content.readline()
-        except aiohttp.ClientPayloadError as exc:
-            raise PodmanError(f"{self.what}: the stream broke: {exc}") from None
-
     async def json_lines(self) -> Any:
         """Each JSON line of the body; ends with the body."""
+        assert self.resp is not None
         while True:
-            line = await self.read_line()
+            try:
+                line = await self.resp.content.readline()
+            except aiohttp.ClientPayloadError as exc:
+                raise PodmanError(f"{self.what}: the stream broke: {exc}") from None
             if not line:
                 return
             if not line.strip():
