@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -94,15 +95,6 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         result = await systemd_of(p.owner).run_job(verb, p.name)
         return {"unit": p.name, "job_result": result}
 
-    async def units_start(p: UnitRef) -> dict[str, Any]:
-        return await unit_job("start", p)
-
-    async def units_stop(p: UnitRef) -> dict[str, Any]:
-        return await unit_job("stop", p)
-
-    async def units_restart(p: UnitRef) -> dict[str, Any]:
-        return await unit_job("restart", p)
-
     async def owners_list(_: NoParams) -> list[dict[str, Any]]:
         return bridge.owners.list() if bridge.owners is not None else []
 
@@ -150,9 +142,11 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
          "restart a container"),
         ("units.list", units_list, NoParams, VIEWER, "systemd units of the live model"),
         ("units.get", units_get, UnitRef, VIEWER, "one unit of the live model"),
-        ("units.start", units_start, UnitRef, OPERATOR, "start a unit and wait for its job"),
-        ("units.stop", units_stop, UnitRef, OPERATOR, "stop a unit and wait for its job"),
-        ("units.restart", units_restart, UnitRef, OPERATOR,
+        ("units.start", partial(unit_job, "start"), UnitRef, OPERATOR,
+         "start a unit and wait for its job"),
+        ("units.stop", partial(unit_job, "stop"), UnitRef, OPERATOR,
+         "stop a unit and wait for its job"),
+        ("units.restart", partial(unit_job, "restart"), UnitRef, OPERATOR,
          "restart a unit and wait for its job"),
         ("plugins.list", plugins_list, NoParams, VIEWER,
          "each plugin's state and last error"),
