@@ -6,11 +6,11 @@ import asyncio
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bridge import __version__
 from bridge.errors import NotFound
-from bridge.methods import MethodRegistry, NoParams
+from bridge.methods import MethodRegistry, NoParams, Params
 from bridge.owners import check_owner_param, podman_of
 from bridge.podman_compat import info_summary
 from bridge.roles import Role
@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from bridge.plugin import PluginRecord
 
 
-class ContainerRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ContainerRef(Params):
     name: str = Field(min_length=1, description="container name or ID")
     owner: str | None = Field(default=None, description="the user (name or uid) whose "
                               "rootless container it is; default: the bridge's own")
@@ -35,16 +34,14 @@ class StopParams(ContainerRef):
     timeout: int = Field(default=10, ge=0, le=3600)
 
 
-class AuditParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AuditParams(Params):
     limit: int = Field(default=100, ge=1, le=1000)
     before: int | None = Field(default=None, ge=0, description="records older than this id")
     who: str | None = Field(default=None, max_length=200)
     method: str | None = Field(default=None, max_length=200)
 
 
-class UnitRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UnitRef(Params):
     name: str = Field(min_length=1)
     owner: str | None = Field(default=None, description="the user whose user unit it is")
 

@@ -19,8 +19,14 @@ from bridge.roles import ROLES, Caller, Role, allows
 logger = logging.getLogger(__name__)
 
 
-class NoParams(BaseModel):
+class Params(BaseModel):
+    """The base of a method's params: a key it does not name is refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    pass
 
 
 Handler = Callable[[Any], Awaitable[Any]]

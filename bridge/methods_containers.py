@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from bridge.container_details import NS
 from bridge.container_exec import ExecStream
@@ -15,7 +15,7 @@ from bridge.container_stats import StatsStream
 from bridge.container_stats_all import AllStatsStream
 from bridge.create_command import AUTOUPDATE_LABEL, create_command
 from bridge.errors import BridgeError, Conflict, InvalidParams, NotFound
-from bridge.methods import MethodRegistry
+from bridge.methods import MethodRegistry, Params
 from bridge.owners import Owned, podman_and_uid, podman_of
 from bridge.podman import object_path
 from bridge.streams import StreamSource
@@ -28,15 +28,11 @@ NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
 path = partial(object_path, "containers")
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class ContainerRef(Owned):
     name: str = Field(min_length=1, max_length=256, description="container name or ID")
 
 
-class Port(_Params):
+class Port(Params):
     host_port: int | None = Field(default=None, ge=1, le=65535,
                                   description="null: a free port Podman picks")
     container_port: int = Field(ge=1, le=65535)
@@ -44,7 +40,7 @@ class Port(_Params):
     host_ip: str | None = Field(default=None, max_length=64)
 
 
-class Volume(_Params):
+class Volume(Params):
     source: str = Field(min_length=1, max_length=4096,
                         description="an absolute host path (a bind mount) or a volume name")
     destination: str = Field(min_length=1, max_length=4096, pattern=r"^/")
@@ -57,7 +53,7 @@ HealthAction = Literal["none", "kill", "restart", "stop"]
 HEALTH_ACTIONS: dict[str, int] = {"none": 0, "kill": 2, "restart": 3, "stop": 4}
 
 
-class Health(_Params):
+class Health(Params):
     command: list[Annotated[str, Field(max_length=4096)]] | str = Field(
         description="argv, or one string run by the container's /bin/sh")
     interval: float = Field(default=30, gt=0, le=86400)
@@ -80,7 +76,7 @@ class Health(_Params):
 MIN_MEMORY = 6 * 1024 * 1024
 
 
-class Limits(_Params):
+class Limits(Params):
     """Resource limits, as ``podman create --memory --cpu-shares --cpus`` set them."""
 
     memory: int | None = Field(default=None, ge=MIN_MEMORY, le=2**62,
