@@ -8,31 +8,26 @@ import shlex
 import sys
 from pathlib import Path
 
+from bridge.cli import say
 from bridge.sandbox.flavours import DEFAULT, FLAVOURS
 
 logger = logging.getLogger(__name__)
-
-
-def _say(message: str, code: int = 2) -> int:
-    """Say ``podbridge MESSAGE`` on stderr; ``code`` is the command's exit status."""
-    print(f"podbridge {message}", file=sys.stderr)
-    return code
 
 
 def _up(args: argparse.Namespace) -> int:
     from bridge.sandbox import World, unavailable_reason
 
     if reason := unavailable_reason():
-        return _say(f"sandbox: {reason}")
+        return say(f"sandbox: {reason}", 2)
     from bridge.sandbox.flavours import flavour_unavailable_reason
     from bridge.sandbox.users import UserError
 
     if reason := flavour_unavailable_reason(args.flavour):
-        return _say(f"sandbox: {reason}")
+        return say(f"sandbox: {reason}", 2)
     try:
         world = World(args.dir, flavour=args.flavour, users=args.user or ())
     except UserError as exc:
-        return _say(f"sandbox: {exc}")
+        return say(f"sandbox: {exc}", 2)
     world.up()
     print(f"world {world.name} up in {world.root}")
     print(f"  flavour     {world.flavour}: Podman {world.podman_version()}")
@@ -60,7 +55,7 @@ def _down(args: argparse.Namespace) -> int:
     from bridge.sandbox import World
 
     if not (Path(args.dir) / "world.json").exists():
-        return _say(f"sandbox: no world in {args.dir}", 0)
+        return say(f"sandbox: no world in {args.dir}", 0)
     World.attach(args.dir).down()
     return 0
 
@@ -83,7 +78,7 @@ def _env(args: argparse.Namespace) -> int:
         try:
             env = host_env(world, world.user(args.user))
         except UserError as exc:
-            return _say(f"sandbox: {exc}")
+            return say(f"sandbox: {exc}", 2)
     else:
         env = {**world.env(), "PODBRIDGE_UNIT_DIR": str(world.unit_dir)}
     for key, value in env.items():
@@ -104,23 +99,23 @@ def _exec(args: argparse.Namespace) -> int:
         elif argv[0].startswith("--user="):
             args.user, argv = argv[0].removeprefix("--user="), argv[1:]
         else:
-            return _say("sandbox exec: --user needs a NAME")
+            return say("sandbox exec: --user needs a NAME", 2)
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
-        return _say("sandbox exec: give a command after --")
+        return say("sandbox exec: give a command after --", 2)
     from bridge.sandbox import WorldError
 
     try:
         world = World.attach(args.dir)
     except (WorldError, OSError) as exc:
-        return _say(f"sandbox: no world in {args.dir}: {exc}")
+        return say(f"sandbox: no world in {args.dir}: {exc}", 2)
     if not world.is_up():
-        return _say(f"sandbox: the world in {args.dir} is not up")
+        return say(f"sandbox: the world in {args.dir} is not up", 2)
     try:
         who = world.user(args.user) if args.user else None
     except UserError as exc:
-        return _say(f"sandbox: {exc}")
+        return say(f"sandbox: {exc}", 2)
     return subprocess.run(command(world, who, argv), check=False).returncode
 
 
@@ -129,9 +124,9 @@ def _fleet_up(args: argparse.Namespace) -> int:
     from bridge.sandbox.fleet import Fleet
 
     if reason := unavailable_reason():
-        return _say(f"sandbox: {reason}")
+        return say(f"sandbox: {reason}", 2)
     if args.hosts < 1:
-        return _say("sandbox fleet: --hosts must be at least 1")
+        return say("sandbox fleet: --hosts must be at least 1", 2)
     fleet = Fleet.up(args.dir, args.hosts, demo=args.demo)
     print(f"fleet {fleet.url}")
     print(f"registry {fleet.registry_address}")
@@ -144,7 +139,7 @@ def _fleet_down(args: argparse.Namespace) -> int:
     from bridge.sandbox.fleet import RECORD, Fleet
 
     if not (Path(args.dir) / RECORD).exists():
-        return _say(f"sandbox: no fleet in {args.dir}", 0)
+        return say(f"sandbox: no fleet in {args.dir}", 0)
     Fleet.attach(args.dir).down()
     return 0
 
