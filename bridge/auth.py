@@ -125,9 +125,6 @@ class Auth:
             return None
         return s
 
-    def touch_key(self, key: str) -> None:
-        self.sessions.touch(key)
-
     def end_session(self, session: str | None) -> str | None:
         return self.sessions.end(session)
 

@@ -140,7 +140,7 @@ class Connection:
         key = self.caller.session or ""
         if self._server.auth.check_session_key(key) is None:
             return False
-        self._server.auth.touch_key(key)
+        self._server.auth.sessions.touch(key)
         return True
 
     # -- the message loop
