@@ -69,10 +69,6 @@ def connect_options(s: FleetSettings) -> dict[str, Any]:
     return opts
 
 
-def lower_role(a: str, b: str) -> str:
-    return a if RANK.get(a, -1) <= RANK.get(b, -1) else b
-
-
 class FleetLink:
     """``client=True``: a command's connection (no outbox, heartbeat, calls or watch)."""
 
@@ -414,8 +410,9 @@ class FleetLink:
         role = str(c.get("role") or "viewer")
         if role not in ROLES:
             role = "viewer"
-        return Caller(name=f"{c.get('name') or '?'}@{origin}",
-                      role=lower_role(role, self.settings.call_role), via="fleet",
+        # The lower of the caller's role and the role fleet calls are given here.
+        role = min(role, self.settings.call_role, key=lambda r: RANK.get(r, -1))
+        return Caller(name=f"{c.get('name') or '?'}@{origin}", role=role, via="fleet",
                       remote=origin)
 
     async def _on_rpc(self, msg: Msg) -> None:
