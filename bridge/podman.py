@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -248,36 +248,19 @@ class PodmanClient:
         """The events Podman has written between ``since`` and ``until`` (now when None),
         read from its log at the time of the call (``stream=false``): what happened, as
         Podman recorded it, whatever a stream reader has or has not received yet."""
-        params: dict[str, str] = {"stream": "false", "since": since}
-        if until is not None:
-            params["until"] = until
-        if filters:
-            params["filters"] = json.dumps(filters)
+        from bridge.podman_http_stream import HttpStream  # it builds on this module
+
+        http = HttpStream(self, "GET", "/events", "events", {
+            "stream": "false", "since": since, "until": until,
+            "filters": json.dumps(filters) if filters else None})
         try:
-            async with self.session.get(
-                    API + "/events", params=params,
-                    timeout=aiohttp.ClientTimeout(total=timeout, connect=5)) as resp:
-                if resp.status >= 400:
-                    _raise_for(resp.status, await resp.text(), "events")
-                return [e async for e in _event_lines(resp)]
+            async with asyncio.timeout(timeout):
+                await http.open()
+                return [e async for e in http.json_lines()]
         except TimeoutError:
             raise Timeout("events: Podman did not answer in time") from None
-        except aiohttp.ClientConnectionError as exc:
-            raise PodmanError(f"events: cannot reach Podman at {self.url}: {exc}") from None
-
-
-async def _event_lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
-    while True:
-        line = await resp.content.readline()
-        if not line:
-            return
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            yield json.loads(line)
-        except ValueError:
-            logger.warning("podman sent a line that is not JSON: %.200r", line)
+        finally:
+            await http.aclose()
 
 
 def _qs(value: Any) -> str:
