@@ -210,23 +210,17 @@ class PodmanClient:
         ``tls_verify`` None leaves TLS to the registries.conf of Podman's host; ``auth`` is
         the base64 JSON of ``X-Registry-Auth``; ``progress`` gets Podman's progress lines
         (``Trying to pull ...``, ``Copying blob ...``), each with its newline."""
-        headers = {"X-Registry-Auth": auth} if auth else None
-        params = {"reference": reference, "policy": "always",
-                  "quiet": "false" if progress is not None else "true"}
-        if tls_verify is not None:
-            params["tlsVerify"] = _qs(tls_verify)
+        from bridge.podman_http_stream import HttpStream  # it builds on this module
+
         what = f"pull {reference}"
+        http = HttpStream(self, "POST", "/images/pull", what, {
+            "reference": reference, "policy": "always", "quiet": progress is None,
+            "tlsVerify": tls_verify}, headers={"X-Registry-Auth": auth} if auth else None)
         image_id = ""
         try:
-            async with self.session.post(
-                    API + "/images/pull", params=params, headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=timeout, connect=5)) as resp:
-                if resp.status >= 400:
-                    _raise_for(resp.status, await resp.text(), what)
-                async for line in resp.content:
-                    if not line.strip():
-                        continue
-                    msg = json.loads(line)
+            async with asyncio.timeout(timeout):
+                await http.open()
+                async for msg in http.json_lines():
                     if msg.get("error"):
                         raise PodmanError(f"{what}: {msg['error'].strip()}")
                     if progress is not None and isinstance(msg.get("stream"), str):
@@ -235,8 +229,8 @@ class PodmanClient:
                         image_id = msg["id"]
         except TimeoutError:
             raise Timeout(f"{what}: no answer in {timeout:.0f} s") from None
-        except aiohttp.ClientConnectionError as exc:
-            raise PodmanError(f"{what}: cannot reach Podman at {self.url}: {exc}") from None
+        finally:
+            await http.aclose()
         if not image_id:
             raise PodmanError(f"{what}: Podman reported no image")
         return image_id
