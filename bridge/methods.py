@@ -133,15 +133,12 @@ class MethodRegistry:
             self.register(name, handler, params, description=doc, role=role,
                           readonly=role == "viewer")
 
-    def register_declared(self, obj: object, owner: str = "bridge") -> list[str]:
-        """Register every ``@method`` handler of ``obj``; the names registered."""
-        names = []
+    def register_declared(self, obj: object, owner: str = "bridge") -> None:
+        """Register every ``@method`` handler of ``obj``."""
         for spec, handler in declared_methods(obj):
             self.register(spec.name, handler, spec.params, owner=owner,
                           description=spec.description, role=spec.role,
                           readonly=spec.readonly)
-            names.append(spec.name)
-        return names
 
     def unregister_owner(self, owner: str) -> None:
         for name in [n for n, m in self._methods.items() if m.owner == owner]:

@@ -149,10 +149,10 @@ class PluginContext:
         self.methods.register(name, handler, params, owner=self.name, description=description,
                               role=role, readonly=readonly)
 
-    def register_methods(self, obj: object) -> list[str]:
+    def register_methods(self, obj: object) -> None:
         """Register the ``@method`` handlers of ``obj`` (the host does it for the plugin
-        itself once it has started); the names registered."""
-        return self.methods.register_declared(obj, owner=self.name)
+        itself once it has started)."""
+        self.methods.register_declared(obj, owner=self.name)
 
     def for_owner(self, owner: str | None) -> OwnerTarget:
         """The Podman and systemd manager an ``owner`` param names (a user's name or uid;
