@@ -100,10 +100,10 @@ class Auth:
         assert cred is not None
         return self.sessions.new(cred.name, cred.role, cred.fingerprint)
 
-    def check_session(self, session: str | None, touch: bool = True) -> Session | None:
+    def check_session(self, session: str | None) -> Session | None:
         """The live session of this cookie value whose credential still exists; its role is
         the credential's role now (a changed role applies at once)."""
-        s = self.sessions.check(session, touch)
+        s = self.sessions.check(session)
         if s is None or not self._still_valid(s):
             return None
         return s

@@ -76,7 +76,7 @@ class Sessions:
     def _alive(self, s: Session, now: float) -> bool:
         return now - s.last_seen <= self.idle and now - s.created <= self.absolute
 
-    def check(self, sid: str | None, touch: bool = True) -> Session | None:
+    def check(self, sid: str | None) -> Session | None:
         """The live session of cookie value ``sid`` (its idle clock restarted), or None."""
         if not sid or not isinstance(sid, str):
             return None
@@ -87,8 +87,7 @@ class Sessions:
         if not self._alive(s, now):
             self._drop([s.key])
             return None
-        if touch:
-            self._touch(s, now)
+        self._touch(s, now)
         return s
 
     def by_key(self, key: str) -> Session | None:
