@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 # Podman's rule for volume names (libpod/define: NameRegex).
 VOLUME_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
-LABEL_KEY = r"^[^=\s]+$"
 
 
 class VolumeRef(Owned):
