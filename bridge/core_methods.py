@@ -58,8 +58,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return snapshot()
 
     async def containers_list(_: NoParams) -> list[dict[str, Any]]:
-        containers: list[dict[str, Any]] = snapshot()["containers"]
-        return containers
+        return list(snapshot()["containers"])
 
     async def containers_inspect(p: ContainerRef) -> dict[str, Any]:
         return await podman_of(bridge, p.owner).inspect_container(p.name)
@@ -74,8 +73,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         await podman_of(bridge, p.owner).restart_container(p.name, p.timeout)
 
     async def units_list(_: NoParams) -> list[dict[str, Any]]:
-        units: list[dict[str, Any]] = snapshot()["units"]
-        return units
+        return list(snapshot()["units"])
 
     async def units_get(p: UnitRef) -> dict[str, Any]:
         session = check_owner_param(p.owner, bridge.owners)
