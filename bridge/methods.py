@@ -49,17 +49,6 @@ class Method:
     readonly: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class MethodSpec:
-    """What ``@method`` says of a handler; the registry makes it a ``Method``."""
-
-    name: str
-    params: type[BaseModel]
-    description: str
-    role: Role
-    readonly: bool
-
-
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 SPEC_ATTR = "__bridge_method__"
 
@@ -78,19 +67,20 @@ def method(name: str, params: type[BaseModel] = NoParams, *, role: Role = "admin
         raise ValueError(f"method {name!r}: unknown role {role!r}")
 
     def mark(handler: F) -> F:
+        # What the registry will hold, but for the handler's binding and the owner.
         doc = (handler.__doc__ or "").strip().split("\n", 1)[0]
-        setattr(handler, SPEC_ATTR, MethodSpec(name, params, description or doc, role,
-                                               readonly))
+        setattr(handler, SPEC_ATTR, Method(name, handler, params, "", description or doc,
+                                           role, readonly))
         return handler
     return mark
 
 
-def declared_methods(obj: object) -> list[tuple[MethodSpec, Handler]]:
+def declared_methods(obj: object) -> list[tuple[Method, Handler]]:
     """The ``@method`` handlers of ``obj`` (bound to it), in name order."""
     found = []
     for attr in sorted(dir(type(obj))):
         spec = getattr(getattr(type(obj), attr, None), SPEC_ATTR, None)
-        if isinstance(spec, MethodSpec):
+        if isinstance(spec, Method):
             found.append((spec, getattr(obj, attr)))
     return found
 
