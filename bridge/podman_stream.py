@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import http.client
 import logging
+import os
 import socket
 import threading
 from collections import deque
@@ -36,10 +37,12 @@ class StreamError(BridgeError):
     pass
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
+class UnixConnection(http.client.HTTPConnection):
+    """An HTTP connection to a unix socket (blocking: for threads and the sandbox)."""
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float) -> None:
         super().__init__("d", timeout=timeout)
-        self._path = path
+        self._path = os.fspath(path)
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -66,7 +69,7 @@ class EventReader:
         self.lines: deque[bytes] = deque()
         self.dropped = 0                  # lines lost because the loop was too far behind
         self.read = 0                     # lines read from Podman
-        self._conn: _UnixConnection | None = None
+        self._conn: UnixConnection | None = None
         self._resp: http.client.HTTPResponse | None = None
         self._thread: threading.Thread | None = None
         self._wake = asyncio.Event()
@@ -123,7 +126,7 @@ class EventReader:
         params = {"stream": "true"}
         if self.since is not None:
             params["since"] = self.since
-        conn = self._conn = _UnixConnection(self.socket_path, self.connect_timeout)
+        conn = self._conn = UnixConnection(self.socket_path, self.connect_timeout)
         try:
             conn.request("GET", f"{API}/events?{urlencode(params)}")
             resp = conn.getresponse()

@@ -39,12 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.client
 import json
 import logging
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -54,6 +52,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from bridge.podman_stream import UnixConnection
 from bridge.sandbox import boot, flavours, images, network, python, rootfs, users
 from bridge.sandbox.cgroups import (
     CgroupSet,
@@ -71,26 +70,16 @@ from bridge.sandbox.users import check_name as check_user_name
 logger = logging.getLogger(__name__)
 
 RUN_ENV = {"PATH": boot.PATH, "HOME": "/root", "LANG": "C.UTF-8"}
+UnixHTTPConnection = UnixConnection  # the name the tests know it by
 
 
 class WorldError(RuntimeError):
     pass
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(str(self._path))
-
-
 def ping_podman(socket_path: Path, timeout: float) -> bool:
     """True when the Podman API at ``socket_path`` answers ``GET /_ping``."""
-    conn = UnixHTTPConnection(socket_path, timeout)
+    conn = UnixConnection(socket_path, timeout)
     try:
         conn.request("GET", "/_ping")
         return conn.getresponse().status == 200
@@ -273,7 +262,7 @@ class World:
 
     def podman_version(self) -> str:
         """The world's Podman, as its API reports it (``4.3.1``, ``5.4.2``)."""
-        conn = UnixHTTPConnection(self.podman_socket, 10)
+        conn = UnixConnection(self.podman_socket, 10)
         try:
             conn.request("GET", "/version")
             return str(json.loads(conn.getresponse().read())["Version"])
