@@ -80,12 +80,6 @@ class PodmanClient:
             await self._session.close()
             self._session = None
 
-    async def __aenter__(self) -> PodmanClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None,
         json_body: Any = None, timeout: float | None = None, what: str | None = None,
