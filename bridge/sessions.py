@@ -140,6 +140,3 @@ class Sessions:
             self._by_key.pop(k, None)
         if self.store is not None and keys:
             self.store.db.executemany("DELETE FROM sessions WHERE id=?", [(k,) for k in keys])
-
-    def __len__(self) -> int:
-        return len(self._by_key)

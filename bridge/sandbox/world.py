@@ -49,7 +49,6 @@ from collections.abc import Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 from bridge.podman_stream import UnixConnection
@@ -274,13 +273,6 @@ class World:
         return ping_podman(self.podman_socket, timeout)
 
     # -- life cycle --------------------------------------------------------------------
-    def __enter__(self) -> World:
-        return self.up()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.down()
-
     def up(self, *, import_images: bool = True) -> World:
         """Make and boot a new world in ``root``; on any failure, tear down what was made."""
         self._prepare_folder()
