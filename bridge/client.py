@@ -159,8 +159,8 @@ class BridgeClient:
             raise
         return ClientStream(msg_id, data or {}, frames, self.request)
 
-    async def events(self, topics: list[str], since: int | None = None
-                     ) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, topics: list[str], since: int | None = None,
+                     reconnect: bool = True) -> AsyncIterator[dict[str, Any]]:
         """Events matching ``topics``, resumed across reconnects from the last seq seen."""
         last = since
         backoff = Backoff(0.2, 5.0)
@@ -195,8 +195,12 @@ class BridgeClient:
                     last = event["seq"]
                     yield event
             except (ConnectionError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                if not reconnect:
+                    raise
                 logger.info("bridge connection lost (%s); reconnecting", exc)
             finally:
                 self._subs = {k: v for k, v in self._subs.items() if v is not queue}
+            if not reconnect:
+                return
             await self.close()
             await backoff.sleep()
