@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,11 +75,6 @@ class HistoryParams(BaseModel):
     unit: str | None = None
 
 
-def iso(ts: float | None) -> str | None:
-    """A time as every time on the wire (RFC 3339 UTC, ``Z``)."""
-    return rfc3339(ts)
-
-
 class AutoUpdatePlugin:
     name = "auto_update"
 
@@ -104,7 +100,6 @@ class AutoUpdatePlugin:
         self.schedule = Schedule()
         self.next_run: float | None = None
         self.running = False
-        self.last_report: Report | None = None
         self.pinned: PinnedUpdates | None = None
 
     async def start(self, ctx: PluginContext) -> None:
@@ -285,7 +280,7 @@ class AutoUpdatePlugin:
             last = self.history.last_trigger()
             due, catchup = await self.schedule.next_elapse(last)
             self.next_run = due + self.schedule.delay()
-            logger.info("next auto-update run at %s%s", iso(self.next_run),
+            logger.info("next auto-update run at %s%s", rfc3339(self.next_run),
                         " (catching up a missed run)" if catchup else "")
             await sleep_until(self.next_run)
             self.history.set_last_trigger(time.time())
@@ -316,11 +311,10 @@ class AutoUpdatePlugin:
                                    rejected=self.rejected).run()
         finally:
             self.running = False
-        self.last_report = report
         self.history.set_last_run({
-            "run": report.run_id, "started": iso(started), "finished": iso(time.time()),
-            "dry_run": dry_run, "errors": report.errors,
-            "results": _count(r.updated for r in report.rows),
+            "run": report.run_id, "started": rfc3339(started),
+            "finished": rfc3339(time.time()), "dry_run": dry_run, "errors": report.errors,
+            "results": dict(Counter(r.updated for r in report.rows)),
             "pending": [r.to_json() for r in report.rows if r.updated == "pending"]})
         return report
 
@@ -338,7 +332,7 @@ class AutoUpdatePlugin:
         return {"schedule": self.schedule.expr,
                 "randomized_delay": self.schedule.randomized_delay,
                 "persistent": self.schedule.persistent, "timer": self.config.timer,
-                "next_run": iso(self.next_run), "running": self.running,
+                "next_run": rfc3339(self.next_run), "running": self.running,
                 "last_run": last, "pending": last["pending"] if last else []}
 
     @method("autoupdate.history", HistoryParams, role="viewer", readonly=True,
@@ -352,10 +346,3 @@ class AutoUpdatePlugin:
         from plugins.auto_update.cli import add_cli
 
         add_cli(subparsers)
-
-
-def _count(values: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return out

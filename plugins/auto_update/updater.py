@@ -54,13 +54,6 @@ from plugins.auto_update.tasks import Task, assemble_tasks, by_unit, group_units
 
 logger = logging.getLogger(__name__)
 
-# The topics are the contract with the rollback watcher (bridge/updates.py).
-CHECK_EVENT = AUTOUPDATE_CHECK
-PENDING_EVENT = AUTOUPDATE_PENDING
-UPDATING_EVENT = AUTOUPDATE_UPDATING
-UPDATED_EVENT = AUTOUPDATE_UPDATED
-FAILED_EVENT = AUTOUPDATE_FAILED
-
 Publish = Callable[[str, str, Mapping[str, Any]], None]
 
 
@@ -230,7 +223,7 @@ class Updater:
                 available = False
                 row.reason = (f"{row.new_digest or row.new_image_id[:12]} was rolled back "
                               f"on {refused['unit']}; waiting for a newer image")
-        self.publish(CHECK_EVENT, task.unit, self._data(row, available=available))
+        self.publish(AUTOUPDATE_CHECK, task.unit, self._data(row, available=available))
         if not available:
             row.updated, row.new_digest = "false", row.new_digest or row.old_digest
             self._record(row, CHECK)
@@ -239,7 +232,7 @@ class Updater:
             rules, datetime.now().astimezone(), created)
         if hold is not None:
             row.updated, row.reason = "pending", hold
-            self.publish(PENDING_EVENT, task.unit, self._data(row))
+            self.publish(AUTOUPDATE_PENDING, task.unit, self._data(row))
             self._record(row, CHECK)
             return False
         return True
@@ -279,7 +272,7 @@ class Updater:
             return
         faults.point("autoupdate.after_pull")
         for _, row in pulled:
-            self.publish(UPDATING_EVENT, unit, self._data(row))
+            self.publish(AUTOUPDATE_UPDATING, unit, self._data(row))
         # The watch is in the store now (the watcher's listener runs inside publish).
         if self.history is not None and not self.options.dry_run:
             self.history.clear_intent(unit)
@@ -288,7 +281,7 @@ class Updater:
         if error is None:
             for _, row in pulled:
                 row.updated = "true"
-                self.publish(UPDATED_EVENT, unit, self._data(row))
+                self.publish(AUTOUPDATE_UPDATED, unit, self._data(row))
                 self._record(row, UPDATE)
             return
         if not self.options.rollback:
@@ -311,7 +304,7 @@ class Updater:
         for _, row in pulled:
             if again is None:
                 row.updated, row.reason = ROLLED_BACK, error
-                self.publish(FAILED_EVENT, unit, self._data(row))
+                self.publish(AUTOUPDATE_FAILED, unit, self._data(row))
                 self._record(row, UPDATE)
             else:
                 self._fail(row, f"{error}; restarting with the old image during "
@@ -389,7 +382,7 @@ class Updater:
             self._errors.append(podman_error)
         row.updated, row.reason = "failed", reason
         logger.warning("auto-update of %s (%s): %s", row.container_name, row.unit, reason)
-        self.publish(FAILED_EVENT, row.unit, self._data(row))
+        self.publish(AUTOUPDATE_FAILED, row.unit, self._data(row))
         self._record(row, kind)
 
     def _record(self, row: Row, kind: str) -> None:
