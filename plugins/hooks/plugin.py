@@ -9,6 +9,7 @@ Rules added over the API are kept in the store and come back when the bridge res
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import aiohttp
@@ -89,6 +90,16 @@ class HistoryParams(_Params):
     limit: int = Field(50, ge=1, le=1000)
 
 
+def _user_errors(rule: Rule, default: str | None) -> Iterator[tuple[int, RunAsError]]:
+    """Each command action of ``rule`` that could not run as anyone, and why."""
+    for i, action in enumerate(rule.actions):
+        if isinstance(action, CommandAction):
+            try:
+                resolve(action.run_as, default)
+            except RunAsError as exc:
+                yield i, exc
+
+
 class HooksPlugin:
     name: ClassVar[str] = "hooks"
     Config: ClassVar[type[PluginConfig]] = HooksConfig
@@ -111,7 +122,8 @@ class HooksPlugin:
         engine.runner.run_as = config.run_as
         for rule in config.rules:
             engine.set_rule(rule, "config")
-            self._warn_users(rule, config.run_as)
+            for i, exc in _user_errors(rule, config.run_as):
+                logger.error("rule %s, action %d will fail: %s", rule.name, i, exc)
         for name, doc in sorted(ctx.store.items(RULES_NAMESPACE).items()):
             try:
                 rule = Rule.model_validate(doc)
@@ -146,25 +158,6 @@ class HooksPlugin:
         return [e.to_json() for e in sorted(self._engine().rules.values(),
                                             key=lambda e: e.rule.name)]
 
-    @staticmethod
-    def _warn_users(rule: Rule, default: str | None) -> None:
-        for i, action in enumerate(rule.actions):
-            if isinstance(action, CommandAction):
-                try:
-                    resolve(action.run_as, default)
-                except RunAsError as exc:
-                    logger.error("rule %s, action %d will fail: %s", rule.name, i, exc)
-
-    def _check_users(self, rule: Rule) -> None:
-        """Refuse, when it is added, a rule whose commands could not run as anyone."""
-        default = self._ctx.config.run_as
-        for i, action in enumerate(rule.actions):
-            if isinstance(action, CommandAction):
-                try:
-                    resolve(action.run_as, default)
-                except RunAsError as exc:
-                    raise InvalidParams(f"rule.actions.{i}: {exc}") from None
-
     @method("hooks.add", AddParams, role="admin")
     async def do_add(self, p: AddParams) -> dict[str, Any]:
         """add a rule (kept across restarts)"""
@@ -175,7 +168,9 @@ class HooksPlugin:
         if old is not None and not p.replace:
             raise Conflict(f"rule {p.rule.name!r} exists: remove it first, or pass "
                            "replace: true")
-        self._check_users(p.rule)
+        # Refused when it is added: a rule whose commands could not run as anyone.
+        for i, exc in _user_errors(p.rule, self._ctx.config.run_as):
+            raise InvalidParams(f"rule.actions.{i}: {exc}")
         self._ctx.store.put(RULES_NAMESPACE, p.rule.name, p.rule.model_dump(mode="json"))
         entry = engine.set_rule(p.rule, "api")
         logger.info("rule %s %s over the API", p.rule.name, "replaced" if old else "added")
