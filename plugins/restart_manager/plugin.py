@@ -263,11 +263,10 @@ class RestartManagerPlugin:
             return
         error: str | None = None
         timeout = self._config.action_timeout
+        podman = self.ctx.podman
+        act = podman.start_container if pending.action == "start" else podman.restart_container
         try:
-            if pending.action == "start":
-                await asyncio.wait_for(self.ctx.podman.start_container(name), timeout)
-            else:
-                await asyncio.wait_for(self.ctx.podman.restart_container(name), timeout)
+            await asyncio.wait_for(act(name), timeout)
         except (BridgeError, TimeoutError) as exc:
             error = str(exc) or type(exc).__name__
             logger.warning("%s of %s failed: %s", pending.action, name, error)
@@ -305,20 +304,25 @@ class RestartManagerPlugin:
         self.user_stops.prune({c.get("Id", "") for c in listed})
 
     # -- methods
+    def _known(self, ref: str) -> tuple[dict[str, Any] | None, str]:
+        """The live record (if any) and the name of a container the model or the engine
+        knows; NotFound else."""
+        live = self.ctx.state.find_container(ref)
+        name = live["name"] if live else ref
+        if live is None and name not in self.engine.records:
+            raise NotFound(f"no container {ref!r}")
+        return live, name
+
     @method("restart.status", StatusParams, role="viewer", readonly=True,
             description="restart policy, restart count, last exit code, next attempt and "
                         "crash-loop flag, per container")
     async def do_status(self, params: StatusParams) -> Any:
         now = self._now()
-        state = self.ctx.state
         if params.name is not None:
-            live = state.find_container(params.name)
-            name = live["name"] if live else params.name
-            if live is None and name not in self.engine.records:
-                raise NotFound(f"no container {params.name!r}")
+            live, name = self._known(params.name)
             return status_row(live, name, self.engine, self.user_stops, now)
         rows = {c["name"]: status_row(c, c["name"], self.engine, self.user_stops, now)
-                for c in state.containers.values()}
+                for c in self.ctx.state.containers.values()}
         for name in self.engine.records:
             if name not in rows:
                 rows[name] = status_row(None, name, self.engine, self.user_stops, now)
@@ -327,9 +331,6 @@ class RestartManagerPlugin:
     @method("restart.reset", ResetParams, role="operator",
             description="forget a container's failures: restart count, crash loop, pending restart")
     async def do_reset(self, params: ResetParams) -> Any:
-        live = self.ctx.state.find_container(params.name)
-        name = live["name"] if live else params.name
-        if live is None and name not in self.engine.records:
-            raise NotFound(f"no container {params.name!r}")
+        live, name = self._known(params.name)
         self._apply(self.engine.reset(name))
         return status_row(live, name, self.engine, self.user_stops, self._now())
