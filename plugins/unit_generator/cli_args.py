@@ -131,15 +131,11 @@ def build_parser(prog: str = "podbridge generate") -> argparse.ArgumentParser:
 
 
 def options_from_namespace(ns: argparse.Namespace) -> GenerateOptions:
-    """The validated options model from parsed ``systemd`` arguments."""
-    return GenerateOptions.build(
-        name=bool(ns.name), new=ns.new, files=bool(ns.files), format=ns.format,
-        restart_policy=ns.restart_policy, restart_sec=ns.restart_sec,
-        start_timeout=ns.start_timeout, stop_timeout=ns.stop_timeout, time=ns.time,
-        container_prefix=ns.container_prefix, pod_prefix=ns.pod_prefix,
-        separator=ns.separator, no_header=bool(ns.no_header), after=ns.after,
-        wants=ns.wants, requires=ns.requires, env=ns.env, template=bool(ns.template),
-    )
+    """The validated options model from parsed ``systemd`` arguments (every option has a
+    flag of its name; a boolean flag not given is false, but ``new`` stays None)."""
+    values = {name: getattr(ns, name) for name in GenerateOptions.model_fields}
+    bools = {name: bool(values[name]) for name in ("name", "files", "no_header", "template")}
+    return GenerateOptions.build(**{**values, **bools})
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ RESTART_POLICIES: tuple[str, ...] = (
     "no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always",
 )
 DEFAULT_RESTART_POLICY = "on-failure"
-DEFAULT_STOP_TIMEOUT = 10
 JSON_FORMATS = ("json", "{{json .}}")
 
 
