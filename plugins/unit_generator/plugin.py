@@ -155,15 +155,28 @@ class UnitGeneratorPlugin:
     @method("units.install", InstallParams, role="admin",
             description="generate, write, daemon-reload, enable and (optionally) start")
     async def do_install(self, p: InstallParams) -> dict[str, Any]:
+        """For a user, from a root bridge (``owner``): the user's container, units into the
+        user's ``~/.config/systemd/user`` (written as theirs), reloaded, enabled and started
+        over the user's own manager -- what ``podman generate systemd --new >
+        ~/.config/systemd/user/…`` and ``systemctl --user`` do."""
         ctx = self.ctx
         assert ctx is not None
         target = ctx.for_owner(p.owner)
-        if target.owner is not None:
-            return await self._install_for_user(p, target)
+        tag = target.tag()
+        if target.owner is not None and p.format == "quadlet":
+            raise BridgeError("units.install with an owner writes systemd units only; for "
+                              "a user's Quadlet file run `podbridge quadlet --user` as "
+                              "the user", "not-supported")
         generator: str | None = None
         try:
             units, warnings = await self._generate(p, target)
-            if p.format == "quadlet":
+            if target.owner is not None:
+                folder = await target.config_folder("systemd/user")
+                assert folder is not None
+                results = await install_units(target.systemd, folder.path, units,
+                                              enable=p.enable, start=p.start, force=p.force,
+                                              folder=folder)
+            elif p.format == "quadlet":
                 if rootless_cgroup_v1():
                     units, fitted = fit_for_rootless_v1(units)
                     warnings = [*warnings, *fitted]
@@ -175,59 +188,25 @@ class UnitGeneratorPlugin:
                 results = await install_units(ctx.systemd, self.unit_dir, units,
                                               enable=p.enable, start=p.start, force=p.force)
         except BridgeError as exc:
-            ctx.publish(UNITGEN_FAILED, p.name, UnitgenFailedData(error=exc.message, code=exc.code))
-            raise
-        for r in results:
-            ctx.publish(UNITGEN_INSTALLED, r.unit, r.to_json())
-        started = results[0]
-        if started.job_result not in (None, "done"):
-            # Installed, but it does not run: say so as an error, naming the job's verdict.
-            message = (f"{started.unit} was installed but did not start: its start job "
-                       f"ended {started.job_result!r} (see `systemctl status {started.unit}`)")
-            ctx.publish(UNITGEN_FAILED, started.unit, {
-                "error": message, "code": "failed", "job_result": started.job_result})
-            raise BridgeError(message, "failed")
-        answer: dict[str, Any] = {"installed": [r.to_json() for r in results],
-                                  "warnings": warnings}
-        if generator:
-            answer["generator"] = generator
-        return answer
-
-    async def _install_for_user(self, p: InstallParams, target: OwnerTarget
-                                ) -> dict[str, Any]:
-        """units.install for a user, from a root bridge: the user's container, units into
-        the user's ``~/.config/systemd/user`` (written as theirs), reloaded, enabled and
-        started over the user's own manager -- what ``podman generate systemd --new >
-        ~/.config/systemd/user/…`` and ``systemctl --user`` do."""
-        ctx = self.ctx
-        assert ctx is not None
-        tag = target.tag()
-        if p.format == "quadlet":
-            raise BridgeError("units.install with an owner writes systemd units only; for "
-                              "a user's Quadlet file run `podbridge quadlet --user` as "
-                              "the user", "not-supported")
-        try:
-            units, warnings = await self._generate(p, target)
-            folder = await target.config_folder("systemd/user")
-            assert folder is not None
-            results = await install_units(target.systemd, folder.path, units,
-                                          enable=p.enable, start=p.start, force=p.force,
-                                          folder=folder)
-        except BridgeError as exc:
-            ctx.publish(UNITGEN_FAILED, p.name,
-                        {"error": exc.message, "code": exc.code, **tag})
+            ctx.publish(UNITGEN_FAILED, p.name, {"error": exc.message, "code": exc.code, **tag})
             raise
         for r in results:
             ctx.publish(UNITGEN_INSTALLED, r.unit, {**r.to_json(), **tag})
         started = results[0]
         if started.job_result not in (None, "done"):
+            # Installed, but it does not run: say so as an error, naming the job's verdict.
+            status = (f"systemctl --user status {started.unit}` as {tag['user']}" if tag
+                      else f"systemctl status {started.unit}`")
             message = (f"{started.unit} was installed but did not start: its start job "
-                       f"ended {started.job_result!r} (see `systemctl --user status "
-                       f"{started.unit}` as {tag['user']})")
+                       f"ended {started.job_result!r} (see `{status})")
             ctx.publish(UNITGEN_FAILED, started.unit, {
                 "error": message, "code": "failed", "job_result": started.job_result, **tag})
             raise BridgeError(message, "failed")
-        return {"installed": [r.to_json() for r in results], "warnings": warnings, **tag}
+        answer: dict[str, Any] = {"installed": [r.to_json() for r in results],
+                                  "warnings": warnings, **tag}
+        if generator:
+            answer["generator"] = generator
+        return answer
 
     @method("units.remove", RemoveParams, role="admin",
             description="stop, disable, delete and daemon-reload a unit")
