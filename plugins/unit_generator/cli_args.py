@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from .errors import GenerateError
+from .flagscan import GO_FALSE, GO_TRUE
 from .options import JSON_FORMATS, GenerateOptions
 
 logger = logging.getLogger(__name__)
 
 _BOOL_FLAGS = {"--name": "name", "-n": "name", "--new": "new", "--files": "files",
                "-f": "files", "--no-header": "no_header", "--template": "template"}
-_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,9 +53,9 @@ def _split_bool_values(argv: Sequence[str]) -> list[str]:
             break
         flag, eq, value = word.partition("=")
         if eq and flag in _BOOL_FLAGS:
-            if value in _TRUE:
+            if value in GO_TRUE:
                 out.append(flag)
-            elif value in _FALSE:
+            elif value in GO_FALSE:
                 out.append(f"--{_BOOL_FLAGS[flag].replace('_', '-')}-false")
             else:
                 raise GenerateError(f'invalid argument "{value}" for "{flag}" flag: '
