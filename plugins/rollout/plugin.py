@@ -71,23 +71,19 @@ class RolloutPlugin:
         settle: float = Field(default=0.5, ge=0)
         call_timeout: float = Field(default=10.0, gt=0)
 
-    def __init__(self) -> None:
-        self.ctx: PluginContext | None = None
-        self.service: RolloutService | None = None
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.service = RolloutService(ctx.fleet, settle=ctx.config.settle)
         self.controller: Controller | None = None
 
     async def start(self, ctx: PluginContext) -> None:
-        self.ctx = ctx
-        c = ctx.config
-        self.service = RolloutService(ctx.fleet, settle=c.settle)
-        if ctx.fleet.joined and c.controller:
+        if ctx.fleet.joined and ctx.config.controller:
             ctx.create_task(self._control(), name="rollout/controller")
 
     async def stop(self) -> None:
         self.controller = None
 
     async def _control(self) -> None:
-        assert self.ctx is not None
         ctx, c = self.ctx, self.ctx.config
         await ctx.fleet.wait_connected(None)
         while True:
@@ -105,10 +101,6 @@ class RolloutPlugin:
         finally:
             await lease.release()
 
-    def _svc(self) -> RolloutService:
-        assert self.service is not None
-        return self.service
-
     def _woken(self, r: Rollout) -> dict[str, Any]:
         """A rollout just changed: the controller looks at it now, not at its next tick."""
         if self.controller is not None:
@@ -118,32 +110,32 @@ class RolloutPlugin:
     @method("fleet.rollout.start", StartParams, role="operator",
             description="roll an image out to the hosts matching a selector, canary first")
     async def do_start(self, p: StartParams) -> dict[str, Any]:
-        return self._woken(await self._svc().start(Spec(**p.model_dump())))
+        return self._woken(await self.service.start(Spec(**p.model_dump())))
 
     @method("fleet.rollout.status", IdParams, role="viewer", readonly=True,
             description="a rollout: phase, digest, waves, each host's state")
     async def do_status(self, p: IdParams) -> dict[str, Any]:
-        return status_json(await self._svc().get(p.id))
+        return status_json(await self.service.get(p.id))
 
     @method("fleet.rollout.halt", ReasonParams, role="operator",
             description="stop a rollout where it is (no host is asked anything new)")
     async def do_halt(self, p: ReasonParams) -> dict[str, Any]:
-        return self._woken(await self._svc().halt(p.id, p.reason or "halted by hand"))
+        return self._woken(await self.service.halt(p.id, p.reason or "halted by hand"))
 
     @method("fleet.rollout.resume", IdParams, role="operator",
             description="carry on with a halted rollout")
     async def do_resume(self, p: IdParams) -> dict[str, Any]:
-        return self._woken(await self._svc().resume(p.id))
+        return self._woken(await self.service.resume(p.id))
 
     @method("fleet.rollout.rollback", ReasonParams, role="operator",
             description="roll back every host that took the rollout's digest")
     async def do_rollback(self, p: ReasonParams) -> dict[str, Any]:
-        return self._woken(await self._svc().rollback(p.id, p.reason or "rolled back by hand"))
+        return self._woken(await self.service.rollback(p.id, p.reason or "rolled back by hand"))
 
     @method("fleet.rollout.history", HistoryParams, role="viewer", readonly=True,
             description="rollouts, newest first")
     async def do_history(self, p: HistoryParams) -> list[dict[str, Any]]:
-        return await self._svc().history(p.limit)
+        return await self.service.history(p.limit)
 
     @classmethod
     def fleet_cli(cls, subparsers: argparse._SubParsersAction[Any]) -> None:

@@ -115,25 +115,23 @@ class UnitGeneratorPlugin:
     name: ClassVar[str] = "unit_generator"
     Config: ClassVar[type[PluginConfig]] = UnitGeneratorConfig
 
-    def __init__(self) -> None:
-        self.ctx: PluginContext | None = None
-
-    async def start(self, ctx: PluginContext) -> None:
+    def __init__(self, ctx: PluginContext) -> None:
         self.ctx = ctx
 
+    async def start(self, ctx: PluginContext) -> None:
+        pass
+
     async def stop(self) -> None:
-        self.ctx = None
+        pass
 
     @property
     def unit_dir(self) -> Path:
-        assert self.ctx is not None
         settings = self.ctx.settings
         return self.ctx.config.unit_dir or (settings.unit_path if settings is not None
                                             else default_unit_dir(self.ctx.systemd.scope))
 
     @property
     def quadlet_dir(self) -> Path:
-        assert self.ctx is not None
         configured = self.ctx.config.quadlet_dir or os.environ.get("PODBRIDGE_QUADLET_DIR")
         return Path(configured) if configured else default_quadlet_dir()
 
@@ -147,7 +145,6 @@ class UnitGeneratorPlugin:
     @method("units.generate", GenerateParams, role="viewer", readonly=True,
             description="systemd units or Quadlet files for a container or pod")
     async def do_generate(self, p: GenerateParams) -> dict[str, Any]:
-        assert self.ctx is not None
         target = self.ctx.for_owner(p.owner)
         units, warnings = await self._generate(p, target)
         return {"units": units, "warnings": warnings, **target.tag()}
@@ -160,7 +157,6 @@ class UnitGeneratorPlugin:
         over the user's own manager -- what ``podman generate systemd --new >
         ~/.config/systemd/user/…`` and ``systemctl --user`` do."""
         ctx = self.ctx
-        assert ctx is not None
         target = ctx.for_owner(p.owner)
         tag = target.tag()
         if target.owner is not None and p.format == "quadlet":
@@ -212,7 +208,6 @@ class UnitGeneratorPlugin:
             description="stop, disable, delete and daemon-reload a unit")
     async def do_remove(self, p: RemoveParams) -> dict[str, Any]:
         ctx = self.ctx
-        assert ctx is not None
         target = ctx.for_owner(p.owner)
         folder = await target.config_folder("systemd/user")
         unit_dir = folder.path if folder is not None else self.unit_dir
