@@ -73,42 +73,34 @@ class RestartManagerPlugin:
     name = "restart_manager"
     Config = RestartManagerConfig
 
-    def __init__(self) -> None:
-        self._ctx: PluginContext | None = None
-        self._config = RestartManagerConfig()
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        cfg: RestartManagerConfig = ctx.config
+        self._config = cfg
         self._sub: Subscription | None = None
         self._timers: dict[tuple[str, int], asyncio.Task[Any]] = {}
         self._boot_lock = asyncio.Lock()
-        self.engine = Engine()
-        # Podman's time (ns) of each container's last death, by container ID.
-        self._deaths: dict[str, int] = {}
-
-    @property
-    def ctx(self) -> PluginContext:
-        assert self._ctx is not None, "the plugin is not started"
-        return self._ctx
-
-    async def start(self, ctx: PluginContext) -> None:
-        self._ctx = ctx
-        cfg: RestartManagerConfig = ctx.config
-        self._config = cfg
         self.engine = Engine(EngineConfig(
             backoff=BackoffPolicy(cfg.base_delay, cfg.max_delay, cfg.reset_after),
             crashloop_count=cfg.crashloop_count, crashloop_window=cfg.crashloop_window,
             kill_window=cfg.kill_window))
+        # Podman's time (ns) of each container's last death, by container ID.
+        self._deaths: dict[str, int] = {}
         self.user_stops = UserStops(ctx.store, ctx.name)
         # Key ``boot``: the refresh event (its time) whose boot pass was made.
         self.boot_marker = Records(ctx.store, ctx.name, str)
         # The journal: each boot pass (kind ``boot``); the ``restart.gave_up`` and
         # ``restart.crashloop`` events' data (RestartData, CrashloopData), by their type.
         self.boots = Journal(ctx.store, ctx.name, BootData, BootEntry)
+
+    async def start(self, ctx: PluginContext) -> None:
         for c in ctx.state.containers.values():
             if c.get("unit"):
                 self.engine.note_unit(c["unit"], c["name"])
         # Subscribe before anything can happen that we should hear of.
         self._sub = ctx.subscribe(TOPICS, maxsize=50_000)
         ctx.create_task(self._consume(self._sub), name="restart_manager/events")
-        if cfg.boot_restart:
+        if self._config.boot_restart:
             ctx.create_task(self._boot("start", None), name="restart_manager/boot")
 
     async def stop(self) -> None:
