@@ -213,7 +213,8 @@ class Updater:
             available = new.id != task.image_id
             row.new_image_id, row.new_digest = new.id, new.digest
             if available and rules.cooldown is not None:
-                created = _created(await self.podman.inspect_image(new.id))
+                value = (await self.podman.inspect_image(new.id)).get("Created")
+                created = parse_time(value) if isinstance(value, str) else None
         refused = None
         if available and self.rejected is not None:
             refused = self.rejected.match(task.image, {row.new_digest, list_digest or ""},
@@ -401,7 +402,3 @@ class Updater:
             data["available"] = available
         return data
 
-
-def _created(data: dict[str, Any]) -> datetime | None:
-    value = data.get("Created")
-    return parse_time(value) if isinstance(value, str) else None

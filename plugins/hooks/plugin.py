@@ -208,4 +208,4 @@ class HooksPlugin:
     @method("hooks.history", HistoryParams, role="viewer", readonly=True)
     async def do_history(self, p: HistoryParams) -> list[HookHistoryEntry]:
         """recent outcomes, newest first"""
-        return self._engine().history_of(p.rule, p.limit)
+        return self._engine().journal.list(subject=p.rule, limit=p.limit)

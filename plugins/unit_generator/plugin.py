@@ -69,10 +69,6 @@ UNITGEN_REMOVED = Topic("unitgen.removed", UnitgenUnitData, owner="unit_generato
 UNITGEN_FAILED = Topic("unitgen.failed", UnitgenFailedData, owner="unit_generator")
 
 
-def bridge_error(exc: GenerateError) -> BridgeError:
-    return BridgeError(str(exc), CODES.get(exc.code, exc.code))  # type: ignore[arg-type]
-
-
 class GenerateParams(UnitOptions):
     """``units.generate``: a container or pod, a format, and podman's generate options
     (``use_name`` is ``--name``; it defaults to true here, since names read better)."""
@@ -140,7 +136,8 @@ class UnitGeneratorPlugin:
         try:
             return await generate(target.podman, p.name, p.format, p.options())
         except GenerateError as exc:
-            raise bridge_error(exc) from None
+            raise BridgeError(str(exc), CODES.get(exc.code, exc.code)  # type: ignore[arg-type]
+                              ) from None
 
     @method("units.generate", GenerateParams, role="viewer", readonly=True,
             description="systemd units or Quadlet files for a container or pod")

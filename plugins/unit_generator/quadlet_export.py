@@ -199,14 +199,10 @@ def _container_flag(builder: _Builder, name: str, value: str, info: ContainerInf
                              "false"))
     elif name.startswith("?"):
         builder.arg(name[1:], value or None)
-    elif _is_bool(name):
+    elif any(f.name == name and f.kind == "bool" for f in CREATE_FLAGS):
         builder.arg(f"--{name}" if value == "true" else f"--{name}={value}", None)
     else:
         builder.arg(f"--{name}", value)
-
-
-def _is_bool(name: str) -> bool:
-    return any(f.name == name and f.kind == "bool" for f in CREATE_FLAGS)
 
 
 @dataclass
