@@ -214,7 +214,7 @@ class PinnedUpdates:
                              f"with an image of {repository}")
             self._save(rec)
             return
-        new_id = await images.pull(self.podman, rec["reference"], tls_verify=self.tls_verify)
+        new_id = await self.podman.pull_image(rec["reference"], tls_verify=self.tls_verify)
         units = by_unit(chosen)
         changed = []
         for unit, tasks_of_unit in sorted(units.items()):

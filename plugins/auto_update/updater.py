@@ -342,9 +342,9 @@ class Updater:
     async def _pull_once(self, image: str, auth: str | None) -> str:
         progress = self.options.progress
         try:
-            return await images.pull(self.podman, image, tls_verify=self.options.tls_verify,
-                                     auth=auth, timeout=self.options.pull_timeout,
-                                     progress=progress)
+            return await self.podman.pull_image(
+                image, tls_verify=self.options.tls_verify, auth=auth,
+                timeout=self.options.pull_timeout, progress=progress)
         except BridgeError as exc:
             # Podman's service retried it already (Podman 5); its CLI would have said so.
             if progress is not None:
