@@ -22,8 +22,8 @@ from bridge.plugin import PluginConfig, PluginContext
 from bridge.timespan import parse_timespan
 from plugins.rollout.controller import Controller
 from plugins.rollout.engine import Rollout, Spec
-from plugins.rollout.kvstate import Lease
-from plugins.rollout.service import FleetHosts, FleetKV, Rollouts, RolloutService, status_json
+from plugins.rollout.kvstate import Lease, Rollouts
+from plugins.rollout.service import FleetHosts, FleetKV, RolloutService, status_json
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from bridge.errors import BridgeError, InvalidParams, NotFound
-from plugins.rollout import engine
 from plugins.rollout.controller import HostError, Unreachable
 from plugins.rollout.engine import Rollout, RolloutError, Spec
 from plugins.rollout.kvstate import Conflict, Missing, Rollouts
@@ -201,6 +200,3 @@ def status_json(r: Rollout) -> dict[str, Any]:
     return {"id": s["id"], "phase": s["phase"], "digest": s["digest"], "hosts": s["hosts"],
             **{k: v for k, v in s.items() if k not in ("id", "phase", "digest", "hosts")}}
 
-
-__all__ = ["BUCKET", "FleetHosts", "FleetKV", "HostError", "RolloutService", "Rollouts", "engine",
-           "status_json"]
