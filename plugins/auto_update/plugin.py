@@ -191,7 +191,7 @@ class AutoUpdatePlugin:
 
     async def do_apply(self, params: ApplyParams) -> PinnedRecord:
         return await self.pinned.apply(params.token, params.image, params.digest,
-                                          params.selector, params.probation)
+                                       params.selector, params.probation)
 
     async def do_applied(self, params: TokenParams) -> PinnedRecord:
         return self.pinned.answer(params.token)
