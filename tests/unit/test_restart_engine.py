@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from plugins.restart_manager.backoff import BackoffPolicy
 from plugins.restart_manager.engine import (
     Effect,
@@ -297,43 +299,26 @@ def _raw(action: str, at_s: float, cid: str = "c1") -> dict[str, Any]:
 DIED = int(100 * 1e9)
 
 
-def test_record_with_the_stoppers_second_cleanup_is_a_user_stop() -> None:
-    written = [_raw("start", 90), _raw("died", 100), _raw("cleanup", 100.2),
-               _raw("cleanup", 100.9)]
-    assert user_stop_in_record(written, DIED, 10) == "stop"
-
-
-def test_record_with_a_stop_event_is_a_user_stop_whatever_its_place() -> None:
-    written = [_raw("died", 100), _raw("stop", 100.001), _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) == "stop"
-
-
-def test_record_with_a_kill_just_before_is_a_user_kill() -> None:
-    written = [_raw("kill", 99.5), _raw("died", 100), _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) == "kill"
+@pytest.mark.parametrize(("written", "verdict"), [
+    pytest.param([("start", 90), ("died", 100), ("cleanup", 100.2), ("cleanup", 100.9)],
+                 "stop", id="with_the_stoppers_second_cleanup_is_a_user_stop"),
+    pytest.param([("died", 100), ("stop", 100.001), ("cleanup", 100.2)], "stop",
+                 id="with_a_stop_event_is_a_user_stop_whatever_its_place"),
+    pytest.param([("kill", 99.5), ("died", 100), ("cleanup", 100.2)], "kill",
+                 id="with_a_kill_just_before_is_a_user_kill"),
     # A kill long before the death is not this death's cause.
-    assert user_stop_in_record([_raw("kill", 80), *written[1:]], DIED, 10) is None
-
-
-def test_record_of_a_crash_is_no_user_stop() -> None:
-    written = [_raw("start", 90), _raw("died", 100), _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) is None
-
-
-def test_record_repeated_by_a_rotating_log_is_counted_once() -> None:
+    pytest.param([("kill", 80), ("died", 100), ("cleanup", 100.2)], None,
+                 id="with_a_kill_long_before_is_no_user_kill"),
+    pytest.param([("start", 90), ("died", 100), ("cleanup", 100.2)], None,
+                 id="of_a_crash_is_no_user_stop"),
     # One cleanup handed twice is not the stopper's second cleanup.
-    written = [_raw("died", 100), _raw("cleanup", 100.2), _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) is None
-
-
-def test_record_of_an_earlier_stop_then_a_new_death_is_judged_by_the_new_one() -> None:
-    written = [_raw("died", 50), _raw("stop", 50.1), _raw("cleanup", 50.2),
-               _raw("cleanup", 50.3), _raw("start", 60), _raw("died", 100),
-               _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) is None
-
-
-def test_record_started_again_since_the_death_is_no_user_stop() -> None:
-    written = [_raw("died", 100), _raw("cleanup", 100.2), _raw("cleanup", 100.3),
-               _raw("start", 101)]
-    assert user_stop_in_record(written, DIED, 10) is None
+    pytest.param([("died", 100), ("cleanup", 100.2), ("cleanup", 100.2)], None,
+                 id="repeated_by_a_rotating_log_is_counted_once"),
+    pytest.param([("died", 50), ("stop", 50.1), ("cleanup", 50.2), ("cleanup", 50.3),
+                  ("start", 60), ("died", 100), ("cleanup", 100.2)], None,
+                 id="of_an_earlier_stop_then_a_new_death_is_judged_by_the_new_one"),
+    pytest.param([("died", 100), ("cleanup", 100.2), ("cleanup", 100.3), ("start", 101)],
+                 None, id="started_again_since_the_death_is_no_user_stop"),
+])
+def test_record(written: list[tuple[str, float]], verdict: str | None) -> None:
+    assert user_stop_in_record([_raw(a, t) for a, t in written], DIED, 10) == verdict
