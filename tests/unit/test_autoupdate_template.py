@@ -8,6 +8,7 @@ import argparse
 
 import pytest
 
+from bridge.cli import main
 from plugins.auto_update.cli import go_bool, podman_output
 from plugins.auto_update.compat import Compat, join_errors, major_of
 from plugins.auto_update.formats import Formatter, normalize, tabwriter
@@ -128,8 +129,6 @@ def test_compat_and_flags() -> None:
 
 def test_bad_flags_are_refused_as_podman_refuses_them(capsys: pytest.CaptureFixture[str]
                                                       ) -> None:
-    from bridge.cli import main
-
     for argv, message in (
             (["--foo"], "Error: unknown flag: --foo\nSee 'podbridge auto-update --help'\n"),
             (["--rollback=maybe"], 'Error: invalid argument "maybe" for "--rollback" flag: '

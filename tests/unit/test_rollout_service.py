@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bridge.errors import BridgeError
+from bridge.fleet.api import Fleet
 from bridge.timespan import parse_timespan
 from plugins.rollout.engine import Spec
 from plugins.rollout.kvstate import MemoryKV
@@ -134,8 +135,6 @@ def test_helpers() -> None:
 
 
 async def test_outside_a_fleet_every_request_says_so() -> None:
-    from bridge.fleet.api import Fleet
-
     svc = RolloutService(Fleet("default", "", None), settle=0)
     with pytest.raises(BridgeError, match="in no fleet") as info:
         await svc.start(spec())
