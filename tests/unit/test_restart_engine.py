@@ -25,9 +25,9 @@ def engine(**kw: Any) -> Engine:
 
 
 def ev(e: Engine, action: str, now: float, name: str = "web", labels: dict[str, str] |
-       None = None, **data: Any) -> list[Effect]:
+       None = None, podman: str = "no", **data: Any) -> list[Effect]:
     payload = {"id": CID, "labels": labels if labels is not None else MANAGED, **data}
-    e.set_podman_policy(name, "no")
+    e.set_podman_policy(name, podman)
     return e.on_container(action, name, payload, now)
 
 
@@ -47,6 +47,14 @@ def run_attempt(e: Engine, now: float, name: str = "web") -> None:
     assert e.begin(name, token, now) is not None
     assert ev(e, "start", now + 0.1, name) == [PersistUserStop(CID, name, False, "start")]
     assert types(e.finish(name, token, now + 0.2)) == ["restart.performed"]
+
+
+@pytest.fixture
+def e() -> Engine:
+    """An engine that saw the managed container web start at 0."""
+    e = engine()
+    ev(e, "start", 0)
+    return e
 
 
 def test_on_failure_backs_off_then_gives_up() -> None:
@@ -78,9 +86,7 @@ def test_on_failure_backs_off_then_gives_up() -> None:
     assert e.records["web"].backoff.attempts == 0
 
 
-def test_exit_zero_under_on_failure_is_left_alone() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_exit_zero_under_on_failure_is_left_alone(e: Engine) -> None:
     effects = ev(e, "died", 1, exit_code=0)
     assert types(effects) == [] and e.records["web"].pending is None
 
@@ -92,17 +98,13 @@ def test_always_restarts_a_clean_exit() -> None:
         == ["restart.scheduled"]
 
 
-def test_stop_then_died_is_a_user_stop() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_stop_then_died_is_a_user_stop(e: Engine) -> None:
     assert ev(e, "stop", 1) == [PersistUserStop(CID, "web", True, "stop")]
     assert ev(e, "died", 1.1, exit_code=143) == []
     assert e.records["web"].pending is None
 
 
-def test_died_then_stop_cancels_the_restart() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_died_then_stop_cancels_the_restart(e: Engine) -> None:
     assert types(ev(e, "died", 1, exit_code=143)) == ["restart.scheduled"]
     effects = ev(e, "stop", 1.05)
     assert published(effects) == [("restart.cancelled", {"attempt": 1,
@@ -123,17 +125,13 @@ def test_kill_then_died_is_a_user_stop_but_a_late_death_is_not() -> None:
     assert types(ev(e, "died", 40, exit_code=2)) == ["restart.scheduled"]
 
 
-def test_died_then_kill_within_the_window_is_a_user_stop() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_died_then_kill_within_the_window_is_a_user_stop(e: Engine) -> None:
     ev(e, "died", 1, exit_code=137)
     assert "restart.cancelled" in types(ev(e, "kill", 1.1))
     assert e.records["web"].user_stopped
 
 
-def test_own_start_keeps_the_count_a_foreign_start_resets_it() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_own_start_keeps_the_count_a_foreign_start_resets_it(e: Engine) -> None:
     ev(e, "died", 1, exit_code=1)
     run_attempt(e, 2)
     assert e.records["web"].backoff.attempts == 1
@@ -144,9 +142,7 @@ def test_own_start_keeps_the_count_a_foreign_start_resets_it() -> None:
     assert e.records["web"].backoff.attempts == 0
 
 
-def test_restart_is_not_a_crash() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_restart_is_not_a_crash(e: Engine) -> None:
     ev(e, "restart", 1)
     assert ev(e, "died", 1.1, exit_code=0) == []
     ev(e, "init", 1.2)
@@ -173,12 +169,8 @@ def test_podman_always_loop_raises_one_crashloop() -> None:
     assert e.records["loop"].pending is None  # Podman restarts it, not us
 
 
-def test_label_ignored_when_podman_restarts_it_itself() -> None:
-    e = engine()
-    e.on_container("start", "web", {"id": CID, "labels": MANAGED}, 0)
-    e.set_podman_policy("web", "always")
-    assert types(e.on_container("died", "web", {"id": CID, "labels": MANAGED,
-                                                "exit_code": 1}, 1)) == []
+def test_label_ignored_when_podman_restarts_it_itself(e: Engine) -> None:
+    assert types(ev(e, "died", 1, podman="always", exit_code=1)) == []
     assert e.records["web"].conflict == "Podman's own restart policy always applies"
 
 
@@ -234,9 +226,7 @@ def test_unhealthy_restarts_once_per_episode() -> None:
     assert rec.crash.recent(4) == 0 and rec.backoff.attempts == 1
 
 
-def test_failed_start_is_retried_with_backoff() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_failed_start_is_retried_with_backoff(e: Engine) -> None:
     ev(e, "died", 1, exit_code=1)
     token = e.records["web"].pending.token  # type: ignore[union-attr]
     e.begin("web", token, 2)
@@ -245,9 +235,7 @@ def test_failed_start_is_retried_with_backoff() -> None:
         ("restart.failed", 1), ("restart.scheduled", 2)]
 
 
-def test_reset_and_remove() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_reset_and_remove(e: Engine) -> None:
     ev(e, "died", 1, exit_code=1)
     token = e.records["web"].pending.token  # type: ignore[union-attr]
     assert types(e.reset("web")) == ["restart.cancelled", "restart.reset"]
@@ -260,18 +248,14 @@ def test_reset_and_remove() -> None:
     assert "web" not in e.records
 
 
-def test_a_new_container_under_the_same_name_starts_clean() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_a_new_container_under_the_same_name_starts_clean(e: Engine) -> None:
     ev(e, "died", 1, exit_code=1)
     e.on_container("create", "web", {"id": "d" * 64, "labels": MANAGED}, 2)
     assert e.records["web"].cid == "d" * 64 and e.records["web"].pending is None
 
 
-def test_a_second_cleanup_is_the_stoppers_own() -> None:
+def test_a_second_cleanup_is_the_stoppers_own(e: Engine) -> None:
     """Podman 4.3 often writes no stop event; the stopper's cleanup follows conmon's."""
-    e = engine()
-    ev(e, "start", 0)
     assert types(ev(e, "died", 1, exit_code=0, labels={"io.podbridge.restart": "always"})) \
         == ["restart.scheduled"]
     assert ev(e, "cleanup", 1.1) == []  # conmon's: a crash has this one only
@@ -281,9 +265,7 @@ def test_a_second_cleanup_is_the_stoppers_own() -> None:
     assert ev(e, "cleanup", 1.3) == []  # idempotent
 
 
-def test_a_crash_persists_nothing() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_a_crash_persists_nothing(e: Engine) -> None:
     effects = ev(e, "died", 1, exit_code=1)
     assert not [x for x in effects if isinstance(x, PersistUserStop)]
     ev(e, "cleanup", 1.1)
