@@ -239,6 +239,22 @@ def container(names: list[str]) -> str:
 
 
 @pytest.fixture
+def name(container: str) -> str:
+    """The same, for the tests that call it a name."""
+    return container
+
+
+@pytest.fixture
+def pod(world: World) -> Iterator[str]:
+    """A name for a pod the test makes; removed after the test."""
+    name = unique("pbpod")
+    try:
+        yield name
+    finally:
+        world.podman("pod", "rm", "-f", "--ignore", name, check=False)
+
+
+@pytest.fixture
 def running(world: World, container: str) -> str:
     """A running container that printed a line (removed after the test)."""
     world.podman("run", "-d", "--name", container, SLEEP, "sh", "-c",

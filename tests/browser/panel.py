@@ -71,6 +71,15 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 5.0) -
         time.sleep(0.05)
 
 
+def submit_create(page: Page, dialog: Any, timeout: float = 60_000) -> None:
+    """Submit the Create dialog: the new container's page opens; a refusal the dialog
+    shows instead fails the test with its words."""
+    dialog.get_by_test_id("create-submit").click()
+    problem = dialog.get_by_test_id("create-error")
+    expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=timeout)
+    assert not problem.is_visible(), problem.inner_text()
+
+
 def timed_visible(locator: Any, timeout_ms: float, since: float) -> float:
     """Wait for ``locator`` to be visible; seconds since ``since`` (time.monotonic())."""
     expect(locator).to_be_visible(timeout=timeout_ms)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -16,20 +15,9 @@ from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from bridge.sandbox.registry import free_port
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url
-from tests.helpers import unique
+from tests.browser.panel import axe_clean, both_sizes, login_by_url, submit_create
 
 TICKER = "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.5; done"
-
-
-@pytest.fixture
-def name(world: World) -> Iterator[str]:
-    """A container name; whatever the test made under it is removed afterwards."""
-    n = unique("pbp")
-    try:
-        yield n
-    finally:
-        world.podman("rm", "-f", "--ignore", "-t", "0", n, check=False)
 
 
 @pytest.fixture
@@ -72,12 +60,9 @@ def test_create_a_container_from_the_dialog_and_see_it_run(
     dialog.get_by_test_id("create-health").fill("true")
     axe_clean(page, "create-dialog")
     both_sizes(page, "create-dialog")
-    dialog.get_by_test_id("create-submit").click()
 
     # The dialog goes to the new container's page; the bus brings its state.
-    problem = dialog.get_by_test_id("create-error")
-    expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=30_000)
-    assert not problem.is_visible(), problem.inner_text()
+    submit_create(page, dialog, 30_000)
     expect(page.get_by_test_id("detail-name")).to_have_text(name)
     expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=15_000)
     fmt = "{{.State.Status}} {{.HostConfig.RestartPolicy.Name}} {{json .Config.Env}}"
@@ -196,10 +181,7 @@ def test_create_a_container_run_by_its_unit_with_auto_update(
         dialog.get_by_test_id("create-submit").click()
         expect(dialog.get_by_text("A unit needs a container name")).to_be_visible()
         dialog.get_by_test_id("create-name").fill(name)
-        dialog.get_by_test_id("create-submit").click()
-        problem = dialog.get_by_test_id("create-error")
-        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
-        assert not problem.is_visible(), problem.inner_text()
+        submit_create(page, dialog)
         expect(page.get_by_test_id("toast-success")).to_contain_text(unit)
         expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=30_000)
         assert (world.unit_dir / unit).exists(), f"{unit} was not installed"

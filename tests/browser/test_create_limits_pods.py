@@ -6,36 +6,16 @@ with a volume. Each view checked with axe-core and photographed at both sizes.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, section
+from tests.browser.panel import axe_clean, both_sizes, login_by_url, section, submit_create
 from tests.helpers import unique
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-def name(world: World) -> Iterator[str]:
-    n = unique("pbl")
-    try:
-        yield n
-    finally:
-        world.podman("rm", "-f", "--ignore", "-t", "0", n, check=False)
-
-
-@pytest.fixture
-def pod(world: World) -> Iterator[str]:
-    n = unique("pbpp")
-    try:
-        yield n
-    finally:
-        world.podman("pod", "rm", "-f", "--ignore", n, check=False)
 
 
 def inspect(world: World, name: str) -> dict[str, object]:
@@ -63,10 +43,7 @@ def test_create_with_a_terminal_and_limits_from_the_dialog(
     dialog.get_by_test_id("create-cpus").fill("0.5")
     axe_clean(page, "create-limits")
     both_sizes(page, "create-limits")
-    dialog.get_by_test_id("create-submit").click()
-    problem = dialog.get_by_test_id("create-error")
-    expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=30_000)
-    assert not problem.is_visible(), problem.inner_text()
+    submit_create(page, dialog, 30_000)
     expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=15_000)
 
     info = inspect(world, name)
@@ -108,10 +85,7 @@ def test_the_health_checks_action_on_failure_from_the_dialog_and_in_a_clone(
     expect(action).to_have_value("none")
     action.select_option(label="Restart")
     axe_clean(page, "create-health-action")
-    dialog.get_by_test_id("create-submit").click()
-    problem = dialog.get_by_test_id("create-error")
-    expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=30_000)
-    assert not problem.is_visible(), problem.inner_text()
+    submit_create(page, dialog, 30_000)
     config = inspect(world, name)["Config"]
     assert isinstance(config, dict)
     assert config.get("HealthcheckOnFailureAction") == "restart", config

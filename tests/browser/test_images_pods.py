@@ -45,15 +45,6 @@ def dangling(world: World) -> Iterator[str]:
         world.podman("rmi", "-f", "--ignore", first, check=False)
 
 
-@pytest.fixture
-def pod(world: World) -> Iterator[str]:
-    name = unique("pbpod")
-    try:
-        yield name
-    finally:
-        world.podman("pod", "rm", "-f", "--ignore", name, check=False)
-
-
 def test_pull_an_image_with_a_progress_bar_then_remove_it(
         page: Page, bridge: BridgeProcess, world: World, pushed: str) -> None:
     login_by_url(page, bridge)

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
-from tests.browser.panel import axe_clean, both_sizes, online, screenshot, section
+from tests.browser.panel import axe_clean, both_sizes, online, screenshot, section, submit_create
 from tests.helpers import checked_world, unique
 from tests.integration.worldbridge import WorldBridge
 
@@ -115,10 +115,7 @@ def test_create_for_a_user_from_the_dialog(users_world: World, root_bridge: Worl
         dialog.get_by_test_id("create-unit").check()
         axe_clean(page, "create-owner")
         both_sizes(page, "create-owner")
-        dialog.get_by_test_id("create-submit").click()
-        problem = dialog.get_by_test_id("create-error")
-        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
-        assert not problem.is_visible(), problem.inner_text()
+        submit_create(page, dialog)
 
         mine = json.loads(w.run_as("alice", ["podman", "inspect", name]).stdout)[0]
         assert mine["Config"]["Tty"] is True
@@ -212,10 +209,7 @@ def test_clone_a_users_container(users_world: World, root_bridge: WorldBridge,
         dialog = page.get_by_test_id("create-dialog")
         expect(dialog.get_by_test_id("create-name")).to_have_value(clone, timeout=15_000)
         expect(dialog.get_by_test_id("create-owner-alice")).to_be_checked()
-        dialog.get_by_test_id("create-submit").click()
-        problem = dialog.get_by_test_id("create-error")
-        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
-        assert not problem.is_visible(), problem.inner_text()
+        submit_create(page, dialog)
         copy = json.loads(w.run_as("alice", ["podman", "inspect", clone]).stdout)[0]
         assert copy["Config"]["Tty"] is True
         assert copy["Config"]["Cmd"] == ["sleep", "1000"], copy["Config"]["Cmd"]
