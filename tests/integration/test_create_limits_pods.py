@@ -18,7 +18,7 @@ from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.helpers import unique
-from tests.integration.worldbridge import WorldBridge
+from tests.integration.worldbridge import world_client
 
 IMAGE = "localhost/podbridge/httpd:v1"
 MiB = 1024 * 1024
@@ -156,10 +156,8 @@ async def test_create_for_a_rootless_owner_lands_in_their_podman(users_world: Wo
                                                                  tmp_path: Path) -> None:
     w, name, limited = users_world, unique("mine"), unique("mine-limited")
     pod, member = unique("mypod"), unique("mypod-m")
-    bridge = WorldBridge(w, None, tmp_path / "root-bridge.log")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(w, None, tmp_path / "root-bridge.log") as client:
             for _ in range(300):
                 if {o["user"] for o in await client.call("owners.list")} >= {"alice"}:
                     break
@@ -213,7 +211,6 @@ async def test_create_for_a_rootless_owner_lands_in_their_podman(users_world: Wo
                                                  "{{.State}}", pod])
                 assert inspect_pod.stdout.strip() == "Paused"
     finally:
-        await bridge.astop()
         for n in (name, limited):
             w.run_as("alice", ["podman", "rm", "-f", "--ignore", n], check=False)
         w.run_as("alice", ["podman", "pod", "rm", "-f", "--ignore", pod], check=False)

@@ -8,20 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import unique
-from tests.integration.worldbridge import WorldBridge
+from tests.integration.worldbridge import world_client
 
 
 async def test_owner_reaches_the_users_podman(users_world: World, tmp_path: Path) -> None:
     name = unique("twin")
-    bridge = WorldBridge(users_world, None, tmp_path / "root-bridge.log")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(users_world, None, tmp_path / "root-bridge.log") as client:
             for user in ("alice", "bob"):
                 await client.call("containers.create", {
                     "image": HTTPD_V1, "name": name, "owner": user,
@@ -63,6 +60,5 @@ async def test_owner_reaches_the_users_podman(users_world: World, tmp_path: Path
             assert (await client.call("containers.inspect", {"name": name, "owner": "bob"})
                     )["State"]["Running"]
     finally:
-        await bridge.astop()
         for user in ("alice", "bob"):
             users_world.run_as(user, ["podman", "rm", "-f", "--ignore", name])

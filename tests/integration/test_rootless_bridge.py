@@ -21,6 +21,7 @@ from tests.integration.worldbridge import (
     WorldBridge,
     podbridge_argv,
     run_podbridge,
+    world_client,
 )
 
 
@@ -82,10 +83,8 @@ async def test_root_bridge_serves_every_user_and_acts_by_owner(
     for user in ("alice", "bob"):
         users_world.run_as(user, ["podman", "run", "-d", "--name", name,
                                   "--stop-timeout", "1", HTTPD_V1])
-    bridge = WorldBridge(users_world, None, tmp_path / "root-bridge.log")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(users_world, None, tmp_path / "root-bridge.log") as client:
             owners = await client.call("owners.list")
             assert {o["user"] for o in owners} == {"alice", "bob"}
             uids = {o["user"]: o["uid"] for o in owners}
@@ -153,7 +152,6 @@ async def test_root_bridge_serves_every_user_and_acts_by_owner(
             with pytest.raises(BridgeError, match="loginctl enable-linger carol"):
                 await client.call("containers.stop", {"name": name, "owner": "carol"})
     finally:
-        await bridge.astop()
         for user in ("alice", "bob"):
             users_world.run_as(user, ["podman", "rm", "-f", "-t", "0", name])
 
@@ -223,10 +221,8 @@ async def test_root_bridge_follows_user_managers_that_come_and_go(
     bob = users_world.user("bob")
     name = unique("bobs")
     users_world.run_as("bob", ["podman", "create", "--name", name, SLEEP])
-    bridge = WorldBridge(users_world, None, tmp_path / "root-bridge.log")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(users_world, None, tmp_path / "root-bridge.log") as client:
             events = client.events(["bridge.owner_*"])
 
             async def next_owner_event() -> dict[str, Any]:
@@ -258,7 +254,6 @@ async def test_root_bridge_follows_user_managers_that_come_and_go(
             assert await bobs_rows() == 1
             await events.aclose()  # type: ignore[attr-defined]
     finally:
-        await bridge.astop()
         users_world.systemctl("start", f"user@{bob.uid}.service")
         await asyncio.to_thread(wait_ready, users_world, bob)
         users_world.run_as("bob", ["podman", "rm", "-f", "--ignore", name])
