@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,14 +18,20 @@ from bridge.config import Settings
 from plugins.unit_generator.plugin import UnitGeneratorPlugin
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0,
-                   what: str = "condition") -> None:
+async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0,
+                   what: str = "condition", every: float = 0.05) -> None:
+    """Ask ``predicate`` (a plain or an async function) every ``every`` seconds until it
+    answers true; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not predicate():
+    while not await _answer(predicate()):
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(every)
+
+
+async def _answer(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
 
 
 def make_settings(world: Any, state_dir: Path, **extra: Any) -> Settings:

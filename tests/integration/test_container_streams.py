@@ -67,11 +67,7 @@ async def test_logs_tail_then_follow_and_end(client: BridgeClient, ticker: str) 
         # Three seconds of lines (20 a second): journald's times are whole seconds.
         out = await client.call("containers.logs", {"name": ticker, "tail": 60})
         return len(out["lines"]) >= 60
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while not await enough():
-        assert loop.time() < deadline, "the ticker printed nothing"
-        await asyncio.sleep(0.1)
+    await wait_for(enough, 30, "the ticker's lines", 0.1)
     answer = await client.call("containers.logs", {"name": ticker, "tail": 4})
     tail = answer["lines"]
     assert len(tail) == 4 and answer["truncated"] is False

@@ -327,16 +327,6 @@ def log_readers(log: Path) -> set[tuple[str, str]]:
     return found
 
 
-async def wait_for_a_new_reader(log: Path, before: set[tuple[str, str]]) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 120
-    while not await asyncio.to_thread(lambda: bool(log_readers(log) - before)):
-        if loop.time() > deadline:
-            raise AssertionError("timed out waiting for Podman to follow its events log "
-                                 "for the bridge")
-        await asyncio.sleep(0.1)
-
-
 async def one_event(world: Any, session: aiohttp.ClientSession, image: str, repo: str,
                     name: str, verb: str) -> int:
     """One event, written: the size of Podman's events log then."""
@@ -416,7 +406,8 @@ async def test_a_rotation_before_the_first_stream_read_anything(
                 published.extend((e.type, e.subject) for e, _ in sub.drain())
                 return published
 
-            await wait_for_a_new_reader(log, before)
+            await wait_for(lambda: asyncio.to_thread(lambda: bool(log_readers(log) - before)),
+                           120, "Podman to follow its events log for the bridge", 0.1)
             await one_event(world, session, SLEEP, new, names, "tag")
             assert log.stat().st_ino != inode, f"the log did not rotate ({room} bytes left)"
             # The untag, made after: a repeat of the tag would be published before it.
