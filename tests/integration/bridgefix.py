@@ -42,14 +42,23 @@ def make_settings(world: Any, state_dir: Path, **extra: Any) -> Settings:
 
 
 async def start_bridge(world: Any, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                       plugins: dict[str, Any] | None = None, **extra: Any) -> Bridge:
+                       plugins: dict[str, Any] | None = None,
+                       config: dict[str, dict[str, Any]] | None = None, **extra: Any) -> Bridge:
+    """A bridge in this process on the world, with ``plugins`` (name: class), once its
+    sources are connected and every plugin ``config`` configures (name: table) runs."""
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
-    bridge = Bridge(make_settings(world, state_dir, **extra),
+    bridge = Bridge(make_settings(world, state_dir, plugins=config or {}, **extra),
                     plugins={} if plugins is None else plugins)
     await bridge.start()
-    await wait_for(lambda: bool(bridge.podman_source and bridge.podman_source.connected
-                                and bridge.systemd_source and bridge.systemd_source.connected),
-                   what="the bridge's sources to connect")
+    try:
+        await wait_for(lambda: bool(
+            bridge.podman_source and bridge.podman_source.connected and bridge.systemd_source
+            and bridge.systemd_source.connected and bridge.plugins and all(
+                bridge.plugins.info[n].state == "running" for n in config or {})), 40,
+            what=f"the bridge's sources to connect and its plugins {list(config or {})} to run")
+    except BaseException:
+        await bridge.stop()
+        raise
     return bridge
 
 

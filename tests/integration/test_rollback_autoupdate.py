@@ -44,7 +44,7 @@ from tests.bench.autoupdate import (
     serving,
     unexecutable_image,
 )
-from tests.integration.bridgefix import make_settings, wait_for
+from tests.integration.bridgefix import start_bridge, wait_for
 
 PROBATION = 12.0
 LABELS = f"io.podbridge.rollback.probation={PROBATION:g}s"
@@ -116,20 +116,12 @@ async def both(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                  ) -> AsyncIterator[Bridge]:
     """A bridge with the real auto-update plugin and the real rollback watcher. The
     probation default stays 30 s: the 12 s come from the container's label."""
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
     conf = {"auto_update": {"timer": False, "registries_conf": registries_conf(world)},
             "rollback_watcher": {"poll_interval": 0.5, "handoff_timeout": 20.0}}
-    b = Bridge(make_settings(world, tmp_path / "state", plugins=conf),
-               plugins={"auto_update": AutoUpdatePlugin,
-                        "rollback_watcher": RollbackWatcherPlugin})
-    await b.start()
+    b = await start_bridge(world, tmp_path / "state", monkeypatch,
+                           {"auto_update": AutoUpdatePlugin,
+                            "rollback_watcher": RollbackWatcherPlugin}, conf)
     try:
-        await wait_for(lambda: bool(
-            b.podman_source and b.podman_source.connected and b.systemd_source
-            and b.systemd_source.connected and b.plugins and all(
-                b.plugins.info[n].state == "running"
-                for n in ("auto_update", "rollback_watcher"))),
-            what="the bridge and both plugins")
         yield b
     finally:
         await b.stop()
