@@ -20,10 +20,13 @@ def online(page: Page, timeout: float = 15_000) -> None:
         "data-phase", "online", timeout=timeout)
 
 
-def login_by_url(page: Page, bridge: BridgeProcess) -> None:
-    """Open the URL the bridge printed: it logs in at once (a session cookie)."""
+def login_by_url(page: Page, bridge: BridgeProcess, to: str | None = None) -> None:
+    """Open the URL the bridge printed: it logs in at once (a session cookie); then go to
+    the section ``to``, if one is named."""
     page.goto(bridge.url)
     online(page)
+    if to is not None:
+        section(page, to)
 
 
 def section(page: Page, name: str) -> None:

@@ -110,8 +110,7 @@ def test_an_images_details_and_history(page: Page, bridge: BridgeProcess, world:
     world.podman("commit", "--quiet", name, image)
     world.podman("create", "--name", user, image)
     try:
-        login_by_url(page, bridge)
-        section(page, "images")
+        login_by_url(page, bridge, "images")
         row = page.locator(f'[data-testid="image-row"][data-name="{image}"]')
         expect(row).to_be_visible()
         row.get_by_test_id("image-expand").get_by_role("button").click()
@@ -146,8 +145,7 @@ def test_pause_and_resume_a_pod(page: Page, bridge: BridgeProcess, world: World,
                                 pod: str) -> None:
     world.podman("pod", "create", "--name", pod)
     world.podman("run", "-d", "--pod", pod, "--name", f"{pod}-m", SLEEP)
-    login_by_url(page, bridge)
-    section(page, "pods")
+    login_by_url(page, bridge, "pods")
     row = page.get_by_test_id(f"pod-row-{pod}")
     expect(row).to_have_attribute("data-status", "running", timeout=15_000)
     expect(row.get_by_test_id(f"pod-unpause-{pod}")).to_have_count(0)
@@ -169,8 +167,7 @@ def test_create_a_pod_with_a_volume(page: Page, bridge: BridgeProcess, world: Wo
     vol = unique("pbpv")
     world.podman("volume", "create", vol)
     try:
-        login_by_url(page, bridge)
-        section(page, "pods")
+        login_by_url(page, bridge, "pods")
         page.get_by_test_id("pods-create").click()
         dialog = page.get_by_test_id("pod-create-dialog")
         dialog.get_by_test_id("pod-name").fill(pod)

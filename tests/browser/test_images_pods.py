@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, section
+from tests.browser.panel import axe_clean, both_sizes, login_by_url
 from tests.helpers import unique
 
 
@@ -47,8 +47,7 @@ def dangling(world: World) -> Iterator[str]:
 
 def test_pull_an_image_with_a_progress_bar_then_remove_it(
         page: Page, bridge: BridgeProcess, world: World, pushed: str) -> None:
-    login_by_url(page, bridge)
-    section(page, "images")
+    login_by_url(page, bridge, "images")
     expect(page.get_by_role("heading", name="Images", level=1)).to_be_visible()
     expect(page.get_by_test_id("images-table")).to_be_visible()
     axe_clean(page, "images")
@@ -102,8 +101,7 @@ def test_pull_an_image_with_a_progress_bar_then_remove_it(
 
 def test_prune_dangling_images_after_a_confirmation(
         page: Page, bridge: BridgeProcess, world: World, dangling: str) -> None:
-    login_by_url(page, bridge)
-    section(page, "images")
+    login_by_url(page, bridge, "images")
     short = dangling.removeprefix("sha256:")[:12]
     row = page.locator(f'[data-testid="image-row"][data-name="<none> {short}"]')
     expect(row).to_be_visible()
@@ -123,8 +121,7 @@ def test_prune_dangling_images_after_a_confirmation(
 
 def test_create_start_stop_and_remove_a_pod(
         page: Page, bridge: BridgeProcess, world: World, pod: str) -> None:
-    login_by_url(page, bridge)
-    section(page, "pods")
+    login_by_url(page, bridge, "pods")
     expect(page.get_by_role("heading", name="Pods", level=1)).to_be_visible()
     page.get_by_test_id("pods-create").click()
     dialog = page.get_by_test_id("pod-create-dialog")

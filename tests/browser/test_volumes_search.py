@@ -21,7 +21,7 @@ from playwright.sync_api import Locator, Page, expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import DESKTOP, BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, section, submit_create
+from tests.browser.panel import axe_clean, both_sizes, login_by_url, submit_create
 from tests.helpers import unique
 
 
@@ -54,8 +54,7 @@ def volumes(world: World) -> Iterator[dict[str, str]]:
 
 def test_volumes_page_lists_live_creates_removes_and_prunes(
         page: Page, bridge: BridgeProcess, world: World, volumes: dict[str, str]) -> None:
-    login_by_url(page, bridge)
-    section(page, "volumes")
+    login_by_url(page, bridge, "volumes")
     expect(page.get_by_role("heading", name="Volumes", level=1)).to_be_visible()
 
     def row(name: str) -> Locator:
@@ -170,8 +169,7 @@ def test_search_a_registry_then_pull_the_chosen_tag(
         in_registry: tuple[str, list[str]]) -> None:
     word, _refs = in_registry
     reg = world.registry
-    login_by_url(page, bridge)
-    section(page, "images")
+    login_by_url(page, bridge, "images")
     page.get_by_test_id("images-pull").click()
     dialog = page.get_by_test_id("pull-dialog")
     search = dialog.get_by_test_id("image-search")
