@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,19 @@ async def start_manager(world: World, state_dir: Path, monkeypatch: pytest.Monke
     return await start_bridge(world, state_dir, monkeypatch,
                               {"restart_manager": RestartManagerPlugin},
                               {"restart_manager": config})
+
+
+@asynccontextmanager
+async def manager_bridge(world: World, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                         *containers: str, **config: Any) -> AsyncIterator[Bridge]:
+    """start_manager's bridge for the block; after it, ``containers`` are removed (while
+    the manager still runs, as each test did) and the bridge is stopped."""
+    bridge = await start_manager(world, state_dir, monkeypatch, **config)
+    try:
+        yield bridge
+    finally:
+        await remove(world, *containers)
+        await bridge.stop()
 
 
 def events(bridge: Bridge, type_: str, subject: str | None = None) -> list[Event]:
