@@ -241,16 +241,7 @@ async def test_nats_down_then_back_loses_no_event(fleet: Fleet) -> None:
             await wait_until(lambda: _outbox_empty(c2), "h2's outbox sent after", 180)
             wanted = {e["seq"] for e in local}
         # ... and the stream has each of them, once, in order, from h2.
-        stream: list[dict[str, Any]] = []
-        since = 0
-        while True:
-            page = await wait_until(lambda since=since: c1.call(
-                "fleet.events", {"since": since, "hosts": ["h2"], "limit": 10_000}),
-                "the stream read from h1")
-            stream += page["events"]
-            if page["last"] == since:
-                break
-            since = page["last"]
+        stream = await _read_stream(c1, "h2")
         host_seqs = [e["host_seq"] for e in stream]
         assert wanted <= set(host_seqs), f"lost: {sorted(wanted - set(host_seqs))[:10]}"
         assert len(host_seqs) == len(set(host_seqs)), "an event twice in the stream"
