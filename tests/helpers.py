@@ -77,11 +77,12 @@ def plugins_off(*names: str) -> str:
 
 
 async def serve_bridge(world: Any, state: Path, config: Path, port: int,
-                       fault: str | None = None, log: Path | None = None
-                       ) -> asyncio.subprocess.Process:
+                       fault: str | None = None, log: Path | None = None,
+                       env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
     """``python -m bridge serve`` on the world's system Podman and D-Bus (killed at the
-    fault point ``fault``, if one is named); its stderr goes to ``log``."""
-    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": world.dbus_address}
+    fault point ``fault``, if one is named; with ``env`` added to its environment); its
+    stderr goes to ``log``."""
+    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": world.dbus_address, **(env or {})}
     env.pop("CONTAINER_HOST", None)
     env.pop(FAULT_ENV, None)
     if fault:
