@@ -137,3 +137,9 @@ def both_sizes(page: Page, name: str) -> None:
     modal = page.locator(".pf-v6-c-modal-box").count()
     if (size or DESKTOP)["width"] >= 1200 and nav.count() and not modal:
         wait_until(lambda: on_screen(nav), "the navigation to open again at a desktop's width")
+
+
+def checked_view(page: Page, name: str) -> None:
+    """The view as it is: axe_clean, then both_sizes (NAME.png, NAME-phone.png)."""
+    axe_clean(page, name)
+    both_sizes(page, name)

@@ -15,7 +15,7 @@ from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from bridge.sandbox.registry import free_port
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, submit_create
+from tests.browser.panel import axe_clean, both_sizes, checked_view, login_by_url, submit_create
 
 TICKER = "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.5; done"
 
@@ -58,8 +58,7 @@ def test_create_a_container_from_the_dialog_and_see_it_run(
     dialog.get_by_test_id("port-container").nth(1).fill("9090")
     dialog.get_by_test_id("create-restart").select_option("on-failure")
     dialog.get_by_test_id("create-health").fill("true")
-    axe_clean(page, "create-dialog")
-    both_sizes(page, "create-dialog")
+    checked_view(page, "create-dialog")
 
     # The dialog goes to the new container's page; the bus brings its state.
     submit_create(page, dialog, 30_000)
@@ -98,8 +97,7 @@ def test_follow_its_logs_as_it_prints(page: Page, bridge: BridgeProcess, ticker:
     for text in lines.all_inner_texts():
         assert int(text.split()[-1]) % 2 == 0, text
     page.get_by_test_id("logs-search").fill("")
-    axe_clean(page, "container-logs")
-    both_sizes(page, "container-logs")
+    checked_view(page, "container-logs")
 
     # Follow off: the stream closes and the view holds still.
     page.get_by_test_id("logs-follow").locator("..").click()
@@ -131,8 +129,7 @@ def test_type_a_command_in_its_console_and_read_the_answer(
     # The page fits the terminal to its box (about 107 columns at 1280 px), not exec's 80.
     assert int(found[2]) != 80 and int(found[1]) > 0, size
     print(f"\nstty size in the console: {size}")
-    axe_clean(page, "container-console")
-    both_sizes(page, "container-console")
+    checked_view(page, "container-console")
     page.keyboard.type("exit")
     page.keyboard.press("Enter")
     expect(rows).to_contain_text("exited with 0", timeout=15_000)

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, section, submit_create
+from tests.browser.panel import axe_clean, checked_view, login_by_url, section, submit_create
 from tests.helpers import unique
 
 MiB = 1024 * 1024
@@ -41,8 +41,7 @@ def test_create_with_a_terminal_and_limits_from_the_dialog(
     dialog.get_by_test_id("create-cpu-shares-on").check()
     dialog.get_by_test_id("create-cpu-shares").fill("512")
     dialog.get_by_test_id("create-cpus").fill("0.5")
-    axe_clean(page, "create-limits")
-    both_sizes(page, "create-limits")
+    checked_view(page, "create-limits")
     submit_create(page, dialog, 30_000)
     expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=15_000)
 
@@ -127,8 +126,7 @@ def test_an_images_details_and_history(page: Page, bridge: BridgeProcess, world:
                 layer.get("CreatedBy", ""))
         expect(details.get_by_role("columnheader", name="Comment")).to_be_visible()
         expect(layers.first).to_contain_text(theirs[0]["comment"])
-        axe_clean(page, "image-history")
-        both_sizes(page, "image-history")
+        checked_view(page, "image-history")
         # Collapsed again, the details go.
         row.get_by_test_id("image-expand").get_by_role("button").click()
         expect(details).to_have_count(0)
@@ -155,8 +153,7 @@ def test_pause_and_resume_a_pod(page: Page, bridge: BridgeProcess, world: World,
     # Paused: Resume instead of Pause; stop still offered.
     expect(row.get_by_test_id(f"pod-pause-{pod}")).to_have_count(0)
     expect(row.get_by_test_id(f"pod-stop-{pod}")).to_be_enabled()
-    axe_clean(page, "pods-paused")
-    both_sizes(page, "pods-paused")
+    checked_view(page, "pods-paused")
     row.get_by_test_id(f"pod-unpause-{pod}").click()
     expect(row).to_have_attribute("data-status", "running", timeout=15_000)
     assert pod_state(world, pod) == "Running"
@@ -177,8 +174,7 @@ def test_create_a_pod_with_a_volume(page: Page, bridge: BridgeProcess, world: Wo
         dialog.get_by_test_id("pod-create-submit").click()
         expect(dialog).to_contain_text("The path in the container is absolute")
         dialog.get_by_test_id("volume-destination").fill("/data")
-        axe_clean(page, "pods-create-volume")
-        both_sizes(page, "pods-create-volume")
+        checked_view(page, "pods-create-volume")
         dialog.get_by_test_id("pod-create-submit").click()
         expect(dialog).to_have_count(0, timeout=15_000)
         expect(page.get_by_test_id(f"pod-row-{pod}")).to_be_visible(timeout=10_000)

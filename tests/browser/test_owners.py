@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
-from tests.browser.panel import axe_clean, both_sizes, online, screenshot, section, submit_create
+from tests.browser.panel import axe_clean, checked_view, online, screenshot, section, submit_create
 from tests.helpers import checked_world, unique
 from tests.integration.worldbridge import WorldBridge
 
@@ -113,8 +113,7 @@ def test_create_for_a_user_from_the_dialog(users_world: World, root_bridge: Worl
         dialog.get_by_test_id("create-image").fill(SLEEP)
         dialog.get_by_test_id("create-name").fill(name)
         dialog.get_by_test_id("create-unit").check()
-        axe_clean(page, "create-owner")
-        both_sizes(page, "create-owner")
+        checked_view(page, "create-owner")
         submit_create(page, dialog)
 
         mine = json.loads(w.run_as("alice", ["podman", "inspect", name]).stdout)[0]
@@ -178,8 +177,7 @@ def test_users_pods_listed_paused_and_created_by_owner(users_world: World,
         dialog = page.get_by_test_id("pod-create-dialog")
         dialog.get_by_test_id("pod-name").fill(made)
         dialog.get_by_test_id("pod-owner-bob").check()
-        axe_clean(page, "pods-create-owner")
-        both_sizes(page, "pods-create-owner")
+        checked_view(page, "pods-create-owner")
         dialog.get_by_test_id("pod-create-submit").click()
         expect(dialog).to_have_count(0, timeout=30_000)
         expect(page.locator(f"[data-testid=pod-row-{made}][data-owner=bob]")).to_be_visible(
@@ -256,8 +254,7 @@ def test_users_images_listed_and_removed_by_owner(users_world: World,
         owner.select_option("alice")
         expect(rows).to_have_count(1)
         expect(hers).to_be_visible()
-        axe_clean(page, "images-owner")
-        both_sizes(page, "images-owner")
+        checked_view(page, "images-owner")
         owner.select_option("")
         expect(rows).to_have_count(2)
 
