@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -47,11 +48,13 @@ def unique(prefix: str) -> str:
 
 
 @asynccontextmanager
-async def serving(app: web.Application, **runner_args: Any) -> AsyncIterator[int]:
-    """``app`` served on a free port of 127.0.0.1 for the block: the port."""
+async def serving(app: web.Application, ssl_context: ssl.SSLContext | None = None,
+                  **runner_args: Any) -> AsyncIterator[int]:
+    """``app`` served on a free port of 127.0.0.1 for the block (over TLS with
+    ``ssl_context``): the port."""
     runner = web.AppRunner(app, access_log=None, **runner_args)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context).start()
     try:
         yield runner.addresses[0][1]
     finally:
