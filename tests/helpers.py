@@ -42,6 +42,16 @@ def checked_world(path: Path, whose: str, flavour: str | None = None, *,
     assert not left, f"{whose} world left behind: {left}"
 
 
+@contextmanager
+def started(thing: Any) -> Iterator[Any]:
+    """``thing.start()`` for the block (what it returns), ``stop()`` after it."""
+    running = thing.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 def unique(prefix: str) -> str:
     """A name no other test (or earlier run) uses: ``prefix-<8 hex>``."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"

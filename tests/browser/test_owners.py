@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.panel import axe_clean, checked_view, online, screenshot, section, submit_create
-from tests.helpers import checked_world, unique
+from tests.helpers import checked_world, started, unique
 from tests.integration.worldbridge import WorldBridge
 
 
@@ -28,12 +28,9 @@ def users_world(tmp_path_factory: pytest.TempPathFactory, flavour: str) -> Itera
 
 @pytest.fixture
 def root_bridge(users_world: World, panel: Path, tmp_path: Path) -> Iterator[WorldBridge]:
-    b = WorldBridge(users_world, None, tmp_path / "root-bridge.log",
-                    "--panel-dir", str(panel)).start()
-    try:
+    with started(WorldBridge(users_world, None, tmp_path / "root-bridge.log",
+                             "--panel-dir", str(panel))) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def test_owner_column_filter_and_stop_by_owner(users_world: World, root_bridge: WorldBridge,
