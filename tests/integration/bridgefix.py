@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,17 @@ async def start_bridge(world: Any, state_dir: Path, monkeypatch: pytest.MonkeyPa
     return bridge
 
 
+@asynccontextmanager
+async def until_stopped(starting: Awaitable[Bridge]) -> AsyncIterator[Bridge]:
+    """The bridge ``starting`` starts (start_bridge, start_watcher), for the block;
+    stopped after it."""
+    bridge = await starting
+    try:
+        yield bridge
+    finally:
+        await bridge.stop()
+
+
 def base_url(bridge: Bridge) -> str:
     return bridge.url.split("/?", 1)[0]
 
@@ -69,11 +81,8 @@ def base_url(bridge: Bridge) -> str:
 @pytest.fixture
 async def bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                  ) -> AsyncIterator[Bridge]:
-    b = await start_bridge(world, tmp_path / "state", monkeypatch)
-    try:
+    async with until_stopped(start_bridge(world, tmp_path / "state", monkeypatch)) as b:
         yield b
-    finally:
-        await b.stop()
 
 
 @pytest.fixture
@@ -88,14 +97,12 @@ async def gen_bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """A bridge with the unit generator, its methods registered; Quadlet files go to the
     world's folder for them, as `podbridge sandbox env` says."""
     monkeypatch.setenv("PODBRIDGE_QUADLET_DIR", str(world.quadlet_dir))
-    b = await start_bridge(world, tmp_path / "state", monkeypatch,
-                           plugins={"unit_generator": UnitGeneratorPlugin})
-    try:
+    async with until_stopped(start_bridge(
+            world, tmp_path / "state", monkeypatch,
+            plugins={"unit_generator": UnitGeneratorPlugin})) as b:
         await wait_for(lambda: "units.install" in {m.name for m in b.methods.list()},
                        what="the unit generator's methods")
         yield b
-    finally:
-        await b.stop()
 
 
 @pytest.fixture

@@ -62,11 +62,11 @@ async def test_every_methods_params_over_the_websocket(world: Any, tmp_path: Pat
     internal-error); changes are refused to a viewer, and params that fail validation are
     refused to an admin before anything runs."""
     from bridge.plugin import discover
-    from tests.integration.bridgefix import base_url, start_bridge
+    from tests.integration.bridgefix import base_url, start_bridge, until_stopped
     from tests.unit.test_protocol_properties import json_values
 
-    bridge = await start_bridge(world, tmp_path / "state", monkeypatch, plugins=discover())
-    try:
+    async with until_stopped(start_bridge(world, tmp_path / "state", monkeypatch,
+                                          plugins=discover())) as bridge:
         assert bridge.auth is not None and bridge.plugins is not None
         await wait_for(lambda: all(p["state"] in ("running", "disabled")
                                    for p in bridge.plugins.list()), what="the plugins")
@@ -98,5 +98,3 @@ async def test_every_methods_params_over_the_websocket(world: Any, tmp_path: Pat
                         assert info.value.code == "invalid-params", (method.name, params)
         print(f"\n{tried} params tried over {len(bridge.methods.list())} methods")
         assert tried >= 25 * 20
-    finally:
-        await bridge.stop()

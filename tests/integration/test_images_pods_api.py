@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import unique
-from tests.integration.bridgefix import base_url, start_bridge
+from tests.integration.bridgefix import base_url, start_bridge, until_stopped
 
 IMAGE = "localhost/podbridge/httpd:v1"
 
@@ -190,12 +189,10 @@ async def journal_bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyP
                          ) -> AsyncIterator[BridgeClient]:
     """A bridge whose journalctl reads the world's journal (its namespaces, its root)."""
     reader = ["nsenter", "-t", str(world.pid1), "-m", "-p", "-r", "-w", "--", "journalctl"]
-    b: Bridge = await start_bridge(world, tmp_path / "state", monkeypatch, journalctl=reader)
-    try:
+    async with until_stopped(start_bridge(world, tmp_path / "state", monkeypatch,
+                                          journalctl=reader)) as b:
         async with BridgeClient(base_url(b), b.token) as c:
             yield c
-    finally:
-        await b.stop()
 
 
 def write_unit(world: Any, name: str, body: str) -> Path:

@@ -44,7 +44,7 @@ from tests.bench.autoupdate import (
     serving,
     unexecutable_image,
 )
-from tests.integration.bridgefix import start_bridge, wait_for
+from tests.integration.bridgefix import start_bridge, until_stopped, wait_for
 
 PROBATION = 12.0
 LABELS = f"io.podbridge.rollback.probation={PROBATION:g}s"
@@ -118,13 +118,11 @@ async def both(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     probation default stays 30 s: the 12 s come from the container's label."""
     conf = {"auto_update": {"timer": False, "registries_conf": registries_conf(world)},
             "rollback_watcher": {"poll_interval": 0.5, "handoff_timeout": 20.0}}
-    b = await start_bridge(world, tmp_path / "state", monkeypatch,
-                           {"auto_update": AutoUpdatePlugin,
-                            "rollback_watcher": RollbackWatcherPlugin}, conf)
-    try:
+    async with until_stopped(start_bridge(
+            world, tmp_path / "state", monkeypatch,
+            {"auto_update": AutoUpdatePlugin, "rollback_watcher": RollbackWatcherPlugin},
+            conf)) as b:
         yield b
-    finally:
-        await b.stop()
 
 
 class Recorder:

@@ -19,7 +19,7 @@ from bridge.sandbox.demo import notify_unit
 from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
 from tests.helpers import unique
-from tests.integration.bridgefix import start_bridge
+from tests.integration.bridgefix import start_bridge, until_stopped
 
 EXIT5 = "localhost/rbtest/exit5:latest"        # ready, serves, exits 1 after 5 s
 UNHEALTHY = "localhost/rbtest/unhealthy:latest"  # serves on the wrong port
@@ -126,11 +126,8 @@ async def start_watcher(world: Any, state_dir: Path, monkeypatch: pytest.MonkeyP
 @pytest.fixture
 async def watcher(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                   ) -> AsyncIterator[Bridge]:
-    bridge = await start_watcher(world, tmp_path / "state", monkeypatch)
-    try:
+    async with until_stopped(start_watcher(world, tmp_path / "state", monkeypatch)) as bridge:
         yield bridge
-    finally:
-        await bridge.stop()
 
 
 async def simulate_update(bridge: Bridge, app: App, new_ref: str) -> str:
@@ -278,10 +275,10 @@ async def test_through_the_auto_update_plugin(world: Any, make_app: Any, tmp_pat
     v1 = app.running_image_id()
     conf = {"rollback_watcher": {"probation": PROBATION, "poll_interval": 0.5},
             "auto_update": {"timer": False}}
-    bridge = await start_bridge(world, tmp_path / "state", monkeypatch,
-                                {"rollback_watcher": RollbackWatcherPlugin,
-                                 "auto_update": plugin.AutoUpdatePlugin}, conf)
-    try:
+    async with until_stopped(start_bridge(
+            world, tmp_path / "state", monkeypatch,
+            {"rollback_watcher": RollbackWatcherPlugin, "auto_update": plugin.AutoUpdatePlugin},
+            conf)) as bridge:
         await asyncio.to_thread(world.podman, "tag", HTTPD_BROKEN, app.image)
         with bridge.bus.subscribe(["rollback.*"]) as sub:
             report = await bridge.methods.call("autoupdate.run", {})
@@ -290,5 +287,3 @@ async def test_through_the_auto_update_plugin(world: Any, make_app: Any, tmp_pat
         assert got["type"] == "rollback.performed", (got["reason"], got, row)
         assert got["origin"] == "autoupdate"
         assert app.running_image_id() == v1 and app.active_state() == "active"
-    finally:
-        await bridge.stop()
