@@ -16,6 +16,7 @@ import pytest
 from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.config import Settings
+from bridge.errors import BridgeError
 from plugins.unit_generator.plugin import UnitGeneratorPlugin
 
 
@@ -33,6 +34,14 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0,
 
 async def _answer(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
+
+
+async def refused(client: Any, method: str, params: Any) -> BridgeError:
+    """The BridgeError with which ``client`` (a BridgeClient, a method registry, a test
+    harness) refuses the call; the test fails if there is none."""
+    with pytest.raises(BridgeError) as exc:
+        await client.call(method, params)
+    return exc.value
 
 
 def make_settings(world: Any, state_dir: Path, **extra: Any) -> Settings:

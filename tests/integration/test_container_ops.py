@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,13 +14,8 @@ from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import unique
+from tests.integration.bridgefix import refused
 from tests.integration.worldbridge import world_client
-
-
-async def refused(client: BridgeClient, method: str, params: dict[str, Any]) -> BridgeError:
-    with pytest.raises(BridgeError) as exc:
-        await client.call(method, params)
-    return exc.value
 
 
 async def read(client: BridgeClient, name: str, path: str) -> str:

@@ -20,7 +20,7 @@ from bridge.client_stream import ClientStream
 from bridge.errors import BridgeError
 from bridge.streams import MAX_ITEM_BYTES, QUEUE_ITEMS, WRITE_HIGH_WATER
 from tests.helpers import unique
-from tests.integration.bridgefix import RawWS, base_url, wait_for
+from tests.integration.bridgefix import RawWS, base_url, refused, wait_for
 
 IMAGE = "localhost/podbridge/httpd:v1"
 TICKER = ("trap 'exit 0' TERM; i=0; while true; do echo out $i; echo err $i >&2; "
@@ -232,9 +232,7 @@ async def test_stats_of_a_stopped_container_is_a_conflict(client: BridgeClient) 
     name = unique("still")
     await client.call("containers.create", {"image": IMAGE, "name": name, "start": False})
     try:
-        with pytest.raises(BridgeError) as exc:
-            await client.call("containers.stats", {"name": name})
-        assert exc.value.code == "conflict"
+        assert (await refused(client, "containers.stats", {"name": name})).code == "conflict"
     finally:
         await client.call("containers.remove", {"name": name, "force": True})
 

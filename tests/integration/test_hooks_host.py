@@ -22,7 +22,7 @@ from bridge.state import State
 from bridge.store import Store
 from bridge.systemd import SystemdClient
 from plugins.hooks.plugin import HooksPlugin
-from tests.integration.bridgefix import wait_for
+from tests.integration.bridgefix import refused, wait_for
 
 
 class HooksHarness:
@@ -135,12 +135,8 @@ async def test_add_list_remove_and_keep_across_restart(tmp_path: Path) -> None:
             with pytest.raises(BridgeError) as info:
                 await h.add(command_rule("from-file", ["false"]))
             assert info.value.code == "conflict" and "config file" in info.value.message
-            with pytest.raises(BridgeError) as info:
-                await h.call("hooks.remove", {"name": "from-file"})
-            assert info.value.code == "conflict"
-            with pytest.raises(BridgeError) as info:
-                await h.call("hooks.remove", {"name": "nope"})
-            assert info.value.code == "not-found"
+            assert (await refused(h, "hooks.remove", {"name": "from-file"})).code == "conflict"
+            assert (await refused(h, "hooks.remove", {"name": "nope"})).code == "not-found"
         # A new plugin instance on the same store: the API rule is back, with its secret.
         async with HooksHarness(tmp_path, config, store=store) as h:
             listed = {r["name"]: r for r in await h.call("hooks.list")}
@@ -179,11 +175,10 @@ async def test_hooks_test_evaluates_without_running(tmp_path: Path) -> None:
             "event": {"type": "unit.state", "subject": "a.service",
                       "data": {"n_restarts": 3}}})
         assert inline["matched"] is True
-        with pytest.raises(BridgeError) as info:
-            await h.call("hooks.test", {"rule": command_rule(
+        info = await refused(h, "hooks.test", {"rule": command_rule(
                 "try", ["true"], on={"topic": "unit.*", "where": ["data.n >= x"]}),
                 "event": {"type": "unit.state"}})
-        assert info.value.code == "invalid-params" and "compares numbers" in info.value.message
+        assert info.code == "invalid-params" and "compares numbers" in info.message
         assert h.hook_events == []
         # A real event after the tries, as a marker: the rule runs for it alone.
         h.publish("container.died", "web-real", {"exit_code": 1})

@@ -23,7 +23,7 @@ from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from plugins.unit_generator.plugin import UnitGeneratorPlugin
 from tests.helpers import unique
-from tests.integration.bridgefix import start_bridge, until_stopped, wait_for
+from tests.integration.bridgefix import refused, start_bridge, until_stopped, wait_for
 from tests.unit.unitdiff import diff_unit_sets
 
 
@@ -68,9 +68,8 @@ async def test_root_bridge_installs_and_removes_a_users_unit(
         ours = {k.removesuffix(".service"): v for k, v in got["units"].items()}
         assert diff_unit_sets(theirs, ours) == []
         # root's Podman has no such container: without the owner it is not found.
-        with pytest.raises(BridgeError) as info:
-            await b.methods.call("units.generate", {"name": name, "new": True})
-        assert info.value.code == "not-found"
+        info = await refused(b.methods, "units.generate", {"name": name, "new": True})
+        assert info.code == "not-found"
 
         result = await b.methods.call("units.install", {
             "name": name, "owner": owner, "new": True, "start": True})
@@ -92,10 +91,9 @@ async def test_root_bridge_installs_and_removes_a_users_unit(
             "podman", "ps", "--format", "{{.Names}}"])
         assert name in ps.stdout.split()
         # bob has no such container: the owner is where it is looked up.
-        with pytest.raises(BridgeError) as info:
-            await b.methods.call("units.install", {"name": name,
-                                                   "owner": str(w.user("bob").uid)})
-        assert info.value.code == "not-found"
+        info = await refused(b.methods, "units.install", {"name": name,
+                                                              "owner": str(w.user("bob").uid)})
+        assert info.code == "not-found"
         assert not (user_config(w, "bob") / unit).exists()
 
         removed = await b.methods.call("units.remove", {"unit": unit, "owner": owner})

@@ -20,6 +20,7 @@ from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from plugins.unit_generator.install import install_units
 from tests.helpers import fetch, free_port, unique
+from tests.integration.bridgefix import refused
 from tests.unit.unitdiff import by_unit, diff_unit_sets
 
 IMAGE = "localhost/podbridge/httpd:v1"
@@ -187,10 +188,9 @@ async def test_new_unit_installed_starts_and_serves(world: Any, gen_bridge: Brid
         # A unit we did not write is never overwritten without force.
         foreign = Path(world.unit_dir) / f"foreign-{name}.service"
         foreign.write_text("[Service]\nExecStart=/bin/true\n")
-        with pytest.raises(BridgeError) as info:
-            await gen_client.call("units.install", {"name": name, "new": True,
-                                                    "container_prefix": "foreign"})
-        assert info.value.code == "conflict"
+        info = await refused(gen_client, "units.install", {"name": name, "new": True,
+                                                               "container_prefix": "foreign"})
+        assert info.code == "conflict"
         assert foreign.read_text() == "[Service]\nExecStart=/bin/true\n"
         foreign.unlink()
     finally:
@@ -245,9 +245,8 @@ def quadlet_keys(text: str) -> dict[str, list[str]]:
 
 async def test_bad_input(world: Any, gen_bridge: Bridge, gen_client: BridgeClient,
                          tmp_path: Path) -> None:
-    with pytest.raises(BridgeError) as info:
-        await gen_client.call("units.generate", {"name": "no-such-container"})
-    assert info.value.code == "not-found"
+    info = await refused(gen_client, "units.generate", {"name": "no-such-container"})
+    assert info.code == "not-found"
     name = unique("newline")
     await asyncio.to_thread(world.podman, "create", "--name", name, IMAGE, "echo", "a\nb")
     try:
