@@ -144,7 +144,7 @@ async def test_create_refuses_bad_input(client: BridgeClient, params: dict[str, 
 
 async def test_create_of_a_missing_image_is_not_found(client: BridgeClient) -> None:
     exc = await refused(client, "containers.create", {"image": "localhost/podbridge/nope:1",
-                                                          "name": unique("nope")})
+                                                      "name": unique("nope")})
     assert exc.code == "not-found", exc
 
 

@@ -128,7 +128,7 @@ async def test_pod_with_volumes_gives_them_to_its_containers(world: Any,
         rows = {v["name"]: v for v in await client.call("volumes.list")}
         assert rows[vol]["in_use_by"], rows[vol]
         exc = await refused(client, "pods.create", {"name": unique("bad"), "volumes": [
-                {"source": "rel/path", "destination": "/x"}]})
+            {"source": "rel/path", "destination": "/x"}]})
         assert exc.code == "invalid-params", exc
     finally:
         await podman(world, "pod", "rm", "-f", "--ignore", pod, check=False)

@@ -160,7 +160,7 @@ async def test_fleet_call_reaches_any_host_with_the_callers_role(fleet: Fleet) -
             rows = await viewer.call("fleet.get", {"host": "h2", "method": "containers.list"})
             assert name in {r["name"] for r in rows}
             err = await refused(viewer, "fleet.get", {"host": "h2", "method": "units.remove",
-                                                          "params": {"unit": "x.service"}})
+                                                      "params": {"unit": "x.service"}})
             assert err.code == "access-denied" and "fleet.call" in err.message
             err = await refused(viewer, "fleet.call", {"host": "h2", "method": "containers.list"})
             assert err.code == "access-denied"

@@ -176,8 +176,8 @@ async def test_hooks_test_evaluates_without_running(tmp_path: Path) -> None:
                       "data": {"n_restarts": 3}}})
         assert inline["matched"] is True
         info = await refused(h, "hooks.test", {"rule": command_rule(
-                "try", ["true"], on={"topic": "unit.*", "where": ["data.n >= x"]}),
-                "event": {"type": "unit.state"}})
+            "try", ["true"], on={"topic": "unit.*", "where": ["data.n >= x"]}),
+            "event": {"type": "unit.state"}})
         assert info.code == "invalid-params" and "compares numbers" in info.message
         assert h.hook_events == []
         # A real event after the tries, as a marker: the rule runs for it alone.

@@ -91,7 +91,7 @@ async def test_search_registries_and_errors(world: Any, bridge: Bridge,
     assert short == {"term": "busybox", "registries": [], "results": []}
     # Tags of a repository the registry does not have: not-found.
     exc = await refused(client, "images.search", {"term": f"{world.registry}/podbridge/"
-                                                      f"{unique('none')}", "list_tags": True})
+                                                  f"{unique('none')}", "list_tags": True})
     assert exc.code == "not-found", exc
     # list_tags needs a registry; a registry nobody serves fails with the reason, on one line.
     exc = await refused(client, "images.search", {"term": "busybox", "list_tags": True})
@@ -102,7 +102,7 @@ async def test_search_registries_and_errors(world: Any, bridge: Bridge,
     assert "connection refused" in exc.value.message and "\n" not in exc.value.message
     # TLS forced on a plain-HTTP registry fails; registries.conf's insecure=true is then ignored.
     exc = await refused(client, "images.search", {"term": "x", "registry": world.registry,
-                                                      "tls_verify": True})
+                                                  "tls_verify": True})
     assert "HTTPS" in exc.message, exc
     for bad in ({"term": ""}, {"term": "a b"}, {"term": "x", "registry": "a/b"},
                 {"term": "x", "limit": 0}, {"term": "x", "limit": 101}):

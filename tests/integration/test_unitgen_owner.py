@@ -92,7 +92,7 @@ async def test_root_bridge_installs_and_removes_a_users_unit(
         assert name in ps.stdout.split()
         # bob has no such container: the owner is where it is looked up.
         info = await refused(b.methods, "units.install", {"name": name,
-                                                              "owner": str(w.user("bob").uid)})
+                                                          "owner": str(w.user("bob").uid)})
         assert info.code == "not-found"
         assert not (user_config(w, "bob") / unit).exists()
 

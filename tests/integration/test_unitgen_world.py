@@ -189,7 +189,7 @@ async def test_new_unit_installed_starts_and_serves(world: Any, gen_bridge: Brid
         foreign = Path(world.unit_dir) / f"foreign-{name}.service"
         foreign.write_text("[Service]\nExecStart=/bin/true\n")
         info = await refused(gen_client, "units.install", {"name": name, "new": True,
-                                                               "container_prefix": "foreign"})
+                                                           "container_prefix": "foreign"})
         assert info.code == "conflict"
         assert foreign.read_text() == "[Service]\nExecStart=/bin/true\n"
         foreign.unlink()
