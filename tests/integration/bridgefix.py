@@ -103,13 +103,14 @@ async def client(bridge: Bridge) -> AsyncIterator[BridgeClient]:
 @pytest.fixture
 async def gen_bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                      ) -> AsyncIterator[Bridge]:
-    """A bridge with the unit generator running (its methods registered: its default
-    table, named so that start_bridge waits for it); Quadlet files go to the world's
-    folder for them, as `podbridge sandbox env` says."""
+    """A bridge with the unit generator, its methods registered; Quadlet files go to the
+    world's folder for them, as `podbridge sandbox env` says."""
     monkeypatch.setenv("PODBRIDGE_QUADLET_DIR", str(world.quadlet_dir))
-    async with until_stopped(start_bridge(world, tmp_path / "state", monkeypatch,
-                                          {"unit_generator": UnitGeneratorPlugin},
-                                          {"unit_generator": {}})) as b:
+    async with until_stopped(start_bridge(
+            world, tmp_path / "state", monkeypatch,
+            plugins={"unit_generator": UnitGeneratorPlugin})) as b:
+        await wait_for(lambda: "units.install" in {m.name for m in b.methods.list()},
+                       what="the unit generator's methods")
         yield b
 
 

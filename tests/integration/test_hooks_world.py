@@ -29,10 +29,11 @@ async def test_container_died_non_zero_fires_webhook(
 ) -> None:
     bad, good, marker = (f"hook-{kind}-{uuid.uuid4().hex[:8]}"
                          for kind in ("bad", "good", "marker"))
-    # The hooks plugin's default table, named: start_bridge waits for it to run.
     bridge = await start_bridge(world, tmp_path / "state", monkeypatch,
-                                {"hooks": HooksPlugin}, {"hooks": {}})
+                                plugins={"hooks": HooksPlugin})
     try:
+        await wait_for(lambda: "hooks.add" in {m.name for m in bridge.methods.list()},
+                       what="the hooks plugin's methods")
         async with BridgeClient(base_url(bridge), bridge.token) as client:
             await client.call("hooks.add", {"rule": {
                 "name": "crashed",
