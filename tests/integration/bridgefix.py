@@ -57,7 +57,9 @@ async def start_bridge(world: Any, state_dir: Path, monkeypatch: pytest.MonkeyPa
     """A bridge in this process on the world, with ``plugins`` (name: class), once its
     sources are connected and every plugin ``config`` configures (name: table) runs."""
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
-    bridge = Bridge(make_settings(world, state_dir, plugins=config or {}, **extra),
+    if config is not None:
+        extra["plugins"] = config
+    bridge = Bridge(make_settings(world, state_dir, **extra),
                     plugins={} if plugins is None else plugins)
     await bridge.start()
     try:
