@@ -4,32 +4,33 @@ import {
 } from "../pf";
 
 /** A field's problem, under it. */
-export function Problem({ text }: { text?: string }) {
+export function Problem({ text }: { text?: string | null }) {
   return text ? <FormHelperText><HelperText><HelperTextItem variant="error">{text}</HelperTextItem></HelperText></FormHelperText> : null;
 }
 
 /**
- * A dialog that is one form (Create pod, Create volume): its fields, the bridge's refusal
- * under them, and Create / Cancel; it cannot be closed while the call runs. Test ids are
- * `${testId}-dialog`, `-submit`, `-error`.
+ * A dialog that is one form (Create pod, Create volume, Create container, Rename, Commit,
+ * Checkpoint): its fields, the bridge's refusal under them, and Create / Cancel; it cannot
+ * be closed while the call runs. Test ids are `${testId}-dialog`, `-submit`, `-cancel`, `-error`.
  */
-export function FormDialog({ title, testId, busy, failure, failureTitle, onClose, onSubmit, submitLabel = "Create",
-                             variant = "small", children }: {
-  title: string; testId: string; busy: boolean; failure: string | null; failureTitle: string;
-  onClose: () => void; onSubmit: () => void; submitLabel?: string; variant?: "small" | "medium"; children: ReactNode;
+export function FormDialog({ title, description, testId, busy, failure, failureTitle, onClose, onSubmit,
+                             submitLabel = "Create", variant = "small", isHorizontal, children }: {
+  title: string; description?: string; testId: string; busy: boolean; failure: string | null; failureTitle: string;
+  onClose: () => void; onSubmit: () => void; submitLabel?: ReactNode; variant?: "small" | "medium";
+  isHorizontal?: boolean; children: ReactNode;
 }) {
   const form = `${testId}-form`;
   return (
     <Modal isOpen variant={variant} onClose={busy ? undefined : onClose} aria-labelledby={`${testId}-title`}
            data-testid={`${testId}-dialog`}>
-      <ModalHeader title={title} labelId={`${testId}-title`} />
+      <ModalHeader title={title} labelId={`${testId}-title`} description={description} />
       <ModalBody>
-        <Form id={form} onSubmit={(e) => { e.preventDefault(); onSubmit(); }}>{children}</Form>
+        <Form id={form} isHorizontal={isHorizontal} onSubmit={(e) => { e.preventDefault(); onSubmit(); }}>{children}</Form>
         {failure && <Alert variant="danger" isInline title={failureTitle} data-testid={`${testId}-error`}>{failure}</Alert>}
       </ModalBody>
       <ModalFooter>
         <Button type="submit" form={form} isLoading={busy} isDisabled={busy} data-testid={`${testId}-submit`}>{submitLabel}</Button>
-        <Button variant="link" onClick={onClose} isDisabled={busy}>Cancel</Button>
+        <Button variant="link" onClick={onClose} isDisabled={busy} data-testid={`${testId}-cancel`}>Cancel</Button>
       </ModalFooter>
     </Modal>
   );
