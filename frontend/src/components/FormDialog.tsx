@@ -1,11 +1,29 @@
-import type { ReactNode } from "react";
+import type { ComponentProps, ReactNode } from "react";
 import {
-  Alert, Button, Form, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader,
+  Alert, Button, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader,
+  TextInput,
 } from "../pf";
 
 /** A field's problem, under it. */
 export function Problem({ text }: { text?: string | null }) {
   return text ? <FormHelperText><HelperText><HelperTextItem variant="error">{text}</HelperTextItem></HelperText></FormHelperText> : null;
+}
+
+/**
+ * A labelled text field with its problem under it; `id` is also its test id. `isRequired`
+ * marks the label and makes the browser insist; "mark" only marks it (the form checks it).
+ */
+export function TextField({ id, label, value, onChange, problem, isRequired, ...input }: {
+  id: string; label: string; value: string; onChange: (v: string) => void; problem?: string | null;
+  isRequired?: boolean | "mark";
+} & Omit<ComponentProps<typeof TextInput>, "id" | "value" | "onChange" | "isRequired">) {
+  return (
+    <FormGroup label={label} fieldId={id} isRequired={!!isRequired}>
+      <TextInput id={id} value={value} onChange={(_e, v) => onChange(v)} isRequired={isRequired === true} data-testid={id}
+                 validated={problem ? "error" : "default"} {...input} />
+      <Problem text={problem} />
+    </FormGroup>
+  );
 }
 
 /**

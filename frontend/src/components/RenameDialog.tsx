@@ -1,10 +1,10 @@
 import { useState } from "react";
-import { Alert, FormGroup, TextInput } from "../pf";
+import { Alert } from "../pf";
 import { target } from "../pages/container/target";
 import { href } from "../router";
 import { getStore } from "../store/store";
 import type { Container } from "../store/types";
-import { FormDialog, Problem } from "./FormDialog";
+import { FormDialog, TextField } from "./FormDialog";
 import { notify } from "./notify";
 import { renameProblem } from "./rename";
 import { useSubmit } from "./useSubmit";
@@ -38,11 +38,8 @@ export function RenameDialog({ c, onClose }: { c: Container; onClose: () => void
   return (
     <FormDialog title={`Rename container ${c.name}`} testId="rename" busy={busy} failure={failure}
                 failureTitle="The container was not renamed" submitLabel="Rename" onClose={onClose} onSubmit={() => void submit()}>
-      <FormGroup label="New container name" isRequired fieldId="rename-name">
-        <TextInput id="rename-name" value={name} onChange={(_e, v) => setName(v)} isRequired autoFocus
-                   validated={problem ? "error" : "default"} data-testid="rename-name" />
-        <Problem text={problem} />
-      </FormGroup>
+      <TextField id="rename-name" label="New container name" value={name} onChange={setName} isRequired autoFocus
+                 problem={problem} />
       {c.unit && (
         <Alert variant="warning" isInline isPlain title={`Its unit ${c.unit} names it by its current name`}>
           The unit will not find it under the new name: generate the unit again.

@@ -1,9 +1,9 @@
 import { useState } from "react";
-import { FormDialog, Problem } from "../../components/FormDialog";
+import { FormDialog, TextField } from "../../components/FormDialog";
 import { notify } from "../../components/notify";
 import { useSubmit } from "../../components/useSubmit";
 import {
-  Checkbox, FormGroup, FormHelperText, FormSelect, FormSelectOption, HelperText, HelperTextItem, TextArea, TextInput,
+  Checkbox, FormGroup, FormHelperText, FormSelect, FormSelectOption, HelperText, HelperTextItem, TextArea,
 } from "../../pf";
 import { getStore } from "../../store/store";
 import type { Container } from "../../store/types";
@@ -42,21 +42,14 @@ export function CommitDialog({ c, onClose }: { c: Container; onClose: () => void
     });
   }
 
-  const field = (id: string, label: string, value: string, set: (v: string) => void, extra: { placeholder?: string; problem?: string; required?: boolean } = {}) => (
-    <FormGroup label={label} fieldId={`commit-${id}`} isRequired={extra.required}>
-      <TextInput id={`commit-${id}`} value={value} onChange={(_e, v) => set(v)} data-testid={`commit-${id}`}
-                 placeholder={extra.placeholder} validated={extra.problem ? "error" : "default"} />
-      <Problem text={extra.problem} />
-    </FormGroup>
-  );
-
   return (
     <FormDialog title={`Commit container ${c.name}`} testId="commit" variant="medium" isHorizontal busy={busy} failure={failure}
                 failureTitle="The image was not made" submitLabel="Commit" onClose={onClose} onSubmit={() => void submit()}
                 description="An image of the container as it is now: its image and everything written in it since.">
-      {field("repo", "New image name", repo, setRepo, { placeholder: "e.g. myapp (localhost/myapp)", problem: errors.repo, required: true })}
-      {field("tag", "Tag", tag, setTag, { placeholder: "latest", problem: errors.tag })}
-      {field("author", "Author", author, setAuthor, { placeholder: "Name <email>" })}
+      <TextField id="commit-repo" label="New image name" value={repo} onChange={setRepo} isRequired="mark"
+                 placeholder="e.g. myapp (localhost/myapp)" problem={errors.repo} />
+      <TextField id="commit-tag" label="Tag" value={tag} onChange={setTag} placeholder="latest" problem={errors.tag} />
+      <TextField id="commit-author" label="Author" value={author} onChange={setAuthor} placeholder="Name <email>" />
       <FormGroup label="Format" fieldId="commit-format">
         <FormSelect id="commit-format" value={format} onChange={(_e, v) => setFormat(v as "oci" | "docker")} data-testid="commit-format">
           <FormSelectOption value="oci" label="OCI" />
@@ -70,7 +63,8 @@ export function CommitDialog({ c, onClose }: { c: Container; onClose: () => void
           <FormHelperText><HelperText><HelperTextItem>An OCI image keeps no message: choose the Docker format for one</HelperTextItem></HelperText></FormHelperText>
         )}
       </FormGroup>
-      {field("command", "Command", command, setCommand, { placeholder: "The container's own when empty", problem: errors.command })}
+      <TextField id="commit-command" label="Command" value={command} onChange={setCommand}
+                 placeholder="The container's own when empty" problem={errors.command} />
       <FormGroup label="Options" fieldId="commit-pause" role="group">
         <Checkbox id="commit-pause" label="Pause the container while committing" isChecked={pause}
                   onChange={(_e, v) => setPause(v)} data-testid="commit-pause" />

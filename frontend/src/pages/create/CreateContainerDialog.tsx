@@ -8,7 +8,7 @@ import { href } from "../../router";
 import { useAppState, useResource } from "../../store/hooks";
 import { owners } from "../../store/selectors";
 import { CallError, getStore } from "../../store/store";
-import { FormDialog, Problem } from "../../components/FormDialog";
+import { FormDialog, Problem, TextField } from "../../components/FormDialog";
 import { ImageSearch } from "../images/ImageSearch";
 import { emptyForm, HEALTH_ACTIONS, isLocalImage, toCreateParams, validate, type CreateForm, type HealthAction } from "./createOptions";
 import { PortsEditor, EnvEditor, VolumesEditor } from "./Editors";
@@ -122,17 +122,10 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
           </div>}
         </ExpandableSection>
       </FormGroup>
-      <FormGroup label="Name" fieldId="create-name">
-        <TextInput id="create-name" value={f.name} onChange={(_e, v) => set({ name: v })} data-testid="create-name"
-                   validated={errors.name ? "error" : "default"} placeholder="Podman picks one when empty" />
-        <Problem text={errors.name} />
-      </FormGroup>
-      <FormGroup label="Command" fieldId="create-command">
-        <TextInput id="create-command" value={f.command} onChange={(_e, v) => set({ command: v })}
-                   data-testid="create-command" placeholder="The image's own when empty"
-                   validated={errors.command ? "error" : "default"} />
-        <Problem text={errors.command} />
-      </FormGroup>
+      <TextField id="create-name" label="Name" value={f.name} onChange={(name) => set({ name })} problem={errors.name}
+                 placeholder="Podman picks one when empty" />
+      <TextField id="create-command" label="Command" value={f.command} onChange={(command) => set({ command })}
+                 problem={errors.command} placeholder="The image's own when empty" />
       <LimitsFields f={f} set={set} errors={errors} />
       <FormGroup label="Pod" fieldId="create-pod">
         <FormSelect id="create-pod" value={f.pod} onChange={(_e, v) => set({ pod: v })} data-testid="create-pod">
@@ -164,16 +157,10 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
       </FormGroup>
       {f.healthCmd.trim() && (
         <>
-          <FormGroup label="Interval (s)" fieldId="create-health-interval">
-            <TextInput id="create-health-interval" value={f.healthInterval} onChange={(_e, v) => set({ healthInterval: v })}
-                       validated={errors.healthInterval ? "error" : "default"} />
-            <Problem text={errors.healthInterval} />
-          </FormGroup>
-          <FormGroup label="Retries" fieldId="create-health-retries">
-            <TextInput id="create-health-retries" value={f.healthRetries} onChange={(_e, v) => set({ healthRetries: v })}
-                       validated={errors.healthRetries ? "error" : "default"} />
-            <Problem text={errors.healthRetries} />
-          </FormGroup>
+          <TextField id="create-health-interval" label="Interval (s)" value={f.healthInterval}
+                     onChange={(healthInterval) => set({ healthInterval })} problem={errors.healthInterval} />
+          <TextField id="create-health-retries" label="Retries" value={f.healthRetries}
+                     onChange={(healthRetries) => set({ healthRetries })} problem={errors.healthRetries} />
           <FormGroup label="When unhealthy" fieldId="create-health-action">
             <FormSelect id="create-health-action" value={f.healthAction} data-testid="create-health-action"
                         onChange={(_e, v) => set({ healthAction: v as HealthAction })}>

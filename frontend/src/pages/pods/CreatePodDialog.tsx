@@ -1,11 +1,10 @@
 import { useState } from "react";
 import { notify } from "../../components/notify";
-import { FormGroup, TextInput } from "../../pf";
 import { getStore } from "../../store/store";
 import { toCreateParams, validate, emptyForm, type PortRow, type VolumeRow } from "../create/createOptions";
 import { PortsEditor, VolumesEditor } from "../create/Editors";
 import { useSubmit } from "../../components/useSubmit";
-import { FormDialog, Problem } from "../../components/FormDialog";
+import { FormDialog, TextField } from "../../components/FormDialog";
 import { OwnerChoice } from "../../components/OwnerChoice";
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -42,11 +41,7 @@ export function CreatePodDialog({ onClose, onCreated, users = [] }: { onClose: (
   return (
     <FormDialog title="Create pod" testId="pod-create" variant="medium" busy={busy} failure={failure}
                 failureTitle="The pod was not created" onClose={onClose} onSubmit={() => void submit()}>
-      <FormGroup label="Name" isRequired fieldId="pod-name">
-        <TextInput id="pod-name" value={name} onChange={(_e, v) => setName(v)} isRequired data-testid="pod-name"
-                   validated={errors.name ? "error" : "default"} />
-        <Problem text={errors.name} />
-      </FormGroup>
+      <TextField id="pod-name" label="Name" value={name} onChange={setName} isRequired problem={errors.name} />
       <OwnerChoice prefix="pod" value={owner} onChange={setOwner} users={users} locked={false} />
       <PortsEditor rows={ports} onChange={setPorts} errors={errors} />
       <VolumesEditor rows={volumes} onChange={setVolumes} errors={errors} />
