@@ -37,12 +37,12 @@ export function ListBody({ what, testId, resource, isEmpty, empty, children }: {
   return <>{children}</>;
 }
 
-/** A page's frame: its title and summary line, then its toolbar over its body (`children`). */
+/** A page's frame: its title and summary line, then its toolbar (if any) over its body (`children`). */
 export function PageFrame({ title, summary, summaryTestId, toolbar, children }: {
   title: string;
   summary: ReactNode;
   summaryTestId?: string;
-  toolbar: ReactNode;
+  toolbar?: ReactNode;
   children: ReactNode;
 }) {
   return (
@@ -52,7 +52,7 @@ export function PageFrame({ title, summary, summaryTestId, toolbar, children }: 
         <Content component="p" data-testid={summaryTestId}>{summary}</Content>
       </PageSection>
       <PageSection>
-        <Toolbar><ToolbarContent>{toolbar}</ToolbarContent></Toolbar>
+        {toolbar && <Toolbar><ToolbarContent>{toolbar}</ToolbarContent></Toolbar>}
         {children}
       </PageSection>
     </>

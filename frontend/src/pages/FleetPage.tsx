@@ -1,5 +1,6 @@
 import { useEffect } from "react";
-import { Alert, Content, Label, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr } from "../pf";
+import { PageFrame } from "../components/ListPage";
+import { Alert, Label, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr } from "../pf";
 import { summarise } from "../components/EventTable";
 import { useResource } from "../store/hooks";
 import { useFleetEvents } from "./fleetEvents";
@@ -35,13 +36,7 @@ export function FleetPage() {
   const events = feed.events.slice().reverse();
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Fleet</Title>
-        <Content component="p">
-          The hosts of this bridge’s fleet (NATS JetStream): online while their heartbeat is fresh.
-        </Content>
-      </PageSection>
-      <PageSection>
+      <PageFrame title="Fleet" summary="The hosts of this bridge’s fleet (NATS JetStream): online while their heartbeat is fresh.">
         {hosts.error && (
           <Alert variant="info" isInline title="No fleet" data-testid="fleet-unavailable">
             {hosts.error.message}
@@ -67,7 +62,7 @@ export function FleetPage() {
             ))}
           </Tbody>
         </Table>
-      </PageSection>
+      </PageFrame>
       <PageSection>
         <Title headingLevel="h2">Events of all hosts</Title>
         {feed.problem && <Alert variant="info" isInline title={feed.problem} />}

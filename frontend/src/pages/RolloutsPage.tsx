@@ -5,7 +5,8 @@ import { useEffect } from "react";
 import { DataTable } from "../components/DataTable";
 import { StateLabel } from "../components/labels";
 import { Unavailable } from "../components/Unavailable";
-import { Content, EmptyState, PageSection, Td, Title, Tr } from "../pf";
+import { PageFrame } from "../components/ListPage";
+import { Content, EmptyState, Td, Title, Tr } from "../pf";
 import { useResource } from "../store/hooks";
 import { RolloutSummary, rolloutsOf, shortId, tally, waveRows } from "./rollouts";
 
@@ -35,28 +36,22 @@ export function RolloutsPage() {
   }, []);
   const rollouts = rolloutsOf(res.data);
   return (
-    <>
-      <PageSection>
-        <Title headingLevel="h1">Rollouts</Title>
-        <Content component="p">Images rolled out to the fleet by digest: the canary first, then waves; a failure rolls back every host that took it.</Content>
-      </PageSection>
-      <PageSection>
-        {res.error ? <Unavailable what="Fleet rollouts" error={res.error} testId="rollouts-unavailable" />
-          : res.data === null ? <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
-          : rollouts.length === 0 ? <Content component="p" data-testid="rollouts-empty">No rollout yet.</Content>
-          : rollouts.map((r) => (
-            <section key={r.id} data-testid="rollout" data-id={r.id} data-phase={r.phase} style={{ marginBottom: "2rem" }}>
-              <Title headingLevel="h2">
-                {r.image ?? r.id} <StateLabel value={r.phase} testId="rollout-phase" />
-              </Title>
-              <Content component="p">
-                {r.id} · {r.selector} · digest <code title={r.digest}>{shortId(r.digest)}</code> · {tally(r.hosts)}
-                {r.reason ? <> · {r.reason}</> : null}
-              </Content>
-              <Waves r={r} />
-            </section>
-          ))}
-      </PageSection>
-    </>
+    <PageFrame title="Rollouts" summary="Images rolled out to the fleet by digest: the canary first, then waves; a failure rolls back every host that took it.">
+      {res.error ? <Unavailable what="Fleet rollouts" error={res.error} testId="rollouts-unavailable" />
+        : res.data === null ? <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
+        : rollouts.length === 0 ? <Content component="p" data-testid="rollouts-empty">No rollout yet.</Content>
+        : rollouts.map((r) => (
+          <section key={r.id} data-testid="rollout" data-id={r.id} data-phase={r.phase} style={{ marginBottom: "2rem" }}>
+            <Title headingLevel="h2">
+              {r.image ?? r.id} <StateLabel value={r.phase} testId="rollout-phase" />
+            </Title>
+            <Content component="p">
+              {r.id} · {r.selector} · digest <code title={r.digest}>{shortId(r.digest)}</code> · {tally(r.hosts)}
+              {r.reason ? <> · {r.reason}</> : null}
+            </Content>
+            <Waves r={r} />
+          </section>
+        ))}
+    </PageFrame>
   );
 }

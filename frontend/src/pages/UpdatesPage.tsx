@@ -5,6 +5,7 @@ import {
   Button, Card, CardBody, CardTitle, Content, DescriptionList, DescriptionListDescription,
   DescriptionListGroup, DescriptionListTerm, Flex, FlexItem, PageSection, Title,
 } from "../pf";
+import { PageFrame } from "../components/ListPage";
 import { useAppState, useResource } from "../store/hooks";
 import { getStore } from "../store/store";
 import { UpdateHistory } from "./UpdateHistory";
@@ -54,13 +55,9 @@ export function UpdatesPage() {
 
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Updates</Title>
-        <Content component="p">
-          Podman auto-update for containers labelled <code>io.containers.autoupdate</code>, and the rollback watcher.
-        </Content>
-      </PageSection>
-      <PageSection>
+      <PageFrame title="Updates" summary={<>
+        Podman auto-update for containers labelled <code>io.containers.autoupdate</code>, and the rollback watcher.
+      </>}>
         <Card isCompact>
           <CardTitle>Auto-update</CardTitle>
           <CardBody>
@@ -87,7 +84,7 @@ export function UpdatesPage() {
             )}
           </CardBody>
         </Card>
-      </PageSection>
+      </PageFrame>
       {!unavailable && (
         <PageSection>
           <Title headingLevel="h2">Pending updates</Title>
