@@ -1,7 +1,8 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { Alert, FormSelect, FormSelectOption } from "../pf";
 import { useAppState } from "../store/hooks";
-import { getHomeStore, pickHost, usePickedHost } from "../store/hostStore";
+import { pickHost, usePickedHost } from "../store/hostStore";
+import { getHomeStore } from "../store/store";
 
 interface FleetStatus { joined: boolean; host?: string }
 interface HostRow { host: string; online: boolean }
