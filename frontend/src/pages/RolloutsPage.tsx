@@ -8,7 +8,8 @@ import { Unavailable } from "../components/Unavailable";
 import { PageFrame } from "../components/ListPage";
 import { Content, EmptyState, Td, Title, Tr } from "../pf";
 import { useResource } from "../store/hooks";
-import { RolloutSummary, rolloutsOf, shortId, tally, waveRows } from "./rollouts";
+import { RolloutSummary, rolloutsOf, tally, waveRows } from "./rollouts";
+import { shortDigest } from "./updates";
 
 function Waves({ r }: { r: RolloutSummary }) {
   return (
@@ -46,7 +47,7 @@ export function RolloutsPage() {
               {r.image ?? r.id} <StateLabel value={r.phase} testId="rollout-phase" />
             </Title>
             <Content component="p">
-              {r.id} · {r.selector} · digest <code title={r.digest}>{shortId(r.digest)}</code> · {tally(r.hosts)}
+              {r.id} · {r.selector} · digest <code title={r.digest}>{shortDigest(r.digest)}</code> · {tally(r.hosts)}
               {r.reason ? <> · {r.reason}</> : null}
             </Content>
             <Waves r={r} />

@@ -91,10 +91,9 @@ export function containerOf(r: UpdateResult): string {
   return r.container_name ?? r.container ?? r.container_id?.slice(0, 12) ?? "—";
 }
 
-/** sha256:abcdef… -> abcdef123456 */
+/** sha256:abcdef… -> abcdef123456 (updates, rollbacks, rollouts); "—" for none. */
 export function shortDigest(d: string | null | undefined): string {
-  if (!d) return "—";
-  return d.replace(/^sha256:/, "").slice(0, 12);
+  return (d ?? "").replace(/^sha256:/, "").slice(0, 12) || "—";
 }
 
 /** An ISO time or seconds since the epoch (the bridge sends both), in the local zone. */
