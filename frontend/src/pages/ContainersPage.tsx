@@ -46,11 +46,7 @@ function ContainerList() {
         <TextInput type="search" aria-label="Filter containers by name or image" placeholder="Filter by name or image"
                    value={filter} onChange={(_e, v) => setFilter(v)} data-testid="container-filter" />
       </ToolbarItem>
-      {users.length > 0 && (
-        <ToolbarItem>
-          <OwnerFilter users={users} value={owner} onChange={setOwner} testId="container-owner-filter" />
-        </ToolbarItem>
-      )}
+      <OwnerFilter users={users} value={owner} onChange={setOwner} testId="container-owner-filter" />
       <ToolbarItem>
         <Button variant="primary" onClick={() => setCreating(true)} data-testid="container-create">
           Create container

@@ -28,11 +28,7 @@ export function UnitsPage() {
           Generate unit…
         </Button>
       </ToolbarItem>
-      {users.length > 0 && (
-        <ToolbarItem>
-          <OwnerFilter users={users} value={owner} onChange={setOwner} testId="unit-owner-filter" />
-        </ToolbarItem>
-      )}
+      <OwnerFilter users={users} value={owner} onChange={setOwner} testId="unit-owner-filter" />
       <ToolbarItem alignSelf="center">
         <Switch id="units-all" label="Show every unit the bridge knows" isChecked={all}
                 onChange={(_e, v) => setAll(v)} data-testid="units-show-all" />
