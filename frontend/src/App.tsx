@@ -21,18 +21,16 @@ import { insideCockpit } from "./store/transport";
 
 // The first page (the containers list) is in the main bundle; every other page is a chunk
 // of its own, loaded when it is first shown (xterm.js comes only with a container's page).
-const named = <K extends string>(load: () => Promise<Record<K, () => React.ReactNode>>, name: K) =>
-  lazyPage(load, name);
-const AuditPage = named(() => import("./pages/AuditPage"), "AuditPage");
-const EventsPage = named(() => import("./pages/EventsPage"), "EventsPage");
-const PluginsPage = named(() => import("./pages/PluginsPage"), "PluginsPage");
-const UnitsPage = named(() => import("./pages/UnitsPage"), "UnitsPage");
-const UpdatesPage = named(() => import("./pages/UpdatesPage"), "UpdatesPage");
-const ImagesPage = named(() => import("./pages/images/ImagesPage"), "ImagesPage");
-const PodsPage = named(() => import("./pages/pods/PodsPage"), "PodsPage");
-const VolumesPage = named(() => import("./pages/volumes/VolumesPage"), "VolumesPage");
-const FleetPage = named(() => import("./pages/FleetPage"), "FleetPage");
-const RolloutsPage = named(() => import("./pages/RolloutsPage"), "RolloutsPage");
+const AuditPage = lazyPage(() => import("./pages/AuditPage"), "AuditPage");
+const EventsPage = lazyPage(() => import("./pages/EventsPage"), "EventsPage");
+const PluginsPage = lazyPage(() => import("./pages/PluginsPage"), "PluginsPage");
+const UnitsPage = lazyPage(() => import("./pages/UnitsPage"), "UnitsPage");
+const UpdatesPage = lazyPage(() => import("./pages/UpdatesPage"), "UpdatesPage");
+const ImagesPage = lazyPage(() => import("./pages/images/ImagesPage"), "ImagesPage");
+const PodsPage = lazyPage(() => import("./pages/pods/PodsPage"), "PodsPage");
+const VolumesPage = lazyPage(() => import("./pages/volumes/VolumesPage"), "VolumesPage");
+const FleetPage = lazyPage(() => import("./pages/FleetPage"), "FleetPage");
+const RolloutsPage = lazyPage(() => import("./pages/RolloutsPage"), "RolloutsPage");
 
 function Section({ section, args }: ReturnType<typeof useRoute>) {
   switch (section) {
