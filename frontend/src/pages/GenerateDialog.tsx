@@ -114,18 +114,12 @@ export function GenerateDialog({ container, containers, onClose }:
               <FormSelectOption value="quadlet" label="Install as a Quadlet file" />
             </FormSelect>
           </FlexItem>
-          <FlexItem>
-            <Checkbox id="install-enable" label="Enable" isChecked={install.enable} data-testid="install-enable"
-                      onChange={(_e, v) => setInstall({ ...install, enable: v })} />
-          </FlexItem>
-          <FlexItem>
-            <Checkbox id="install-start" label="Start" isChecked={install.start} data-testid="install-start"
-                      onChange={(_e, v) => setInstall({ ...install, start: v })} />
-          </FlexItem>
-          <FlexItem>
-            <Checkbox id="install-force" label="Overwrite" isChecked={install.force} data-testid="install-force"
-                      onChange={(_e, v) => setInstall({ ...install, force: v })} />
-          </FlexItem>
+          {([["enable", "Enable"], ["start", "Start"], ["force", "Overwrite"]] as const).map(([k, label]) => (
+            <FlexItem key={k}>
+              <Checkbox id={`install-${k}`} label={label} isChecked={install[k]} data-testid={`install-${k}`}
+                        onChange={(_e, v) => setInstall({ ...install, [k]: v })} />
+            </FlexItem>
+          ))}
           <FlexItem>
             <Button variant="primary" onClick={() => void doInstall()} isLoading={busy === "install"}
                     isDisabled={!opts.container || busy !== null} data-testid="generate-install">
