@@ -1,4 +1,3 @@
-import { useEffect } from "react";
 import { DataTable } from "../components/DataTable";
 import { PageFrame } from "../components/ListPage";
 import { Alert, Label, PageSection, Td, Title, Tr } from "../pf";
@@ -25,14 +24,9 @@ function seen(row: HostRow): string {
 
 /** The fleet (docs/fleet.md): every host's heartbeat and summary, and every host's events. */
 export function FleetPage() {
-  const hosts = useResource<HostRow[]>("fleet.hosts", {}, ["bridge.*"]);
-  const feed = useFleetEvents();
   // Heartbeats arrive through NATS, not this bridge's bus: read them again every few seconds.
-  useEffect(() => {
-    const t = setInterval(() => hosts.refresh(), 3000);
-    return () => clearInterval(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  const hosts = useResource<HostRow[]>("fleet.hosts", {}, ["bridge.*"], 3000);
+  const feed = useFleetEvents();
   const rows = hosts.data ?? [];
   const events = feed.events.slice().reverse();
   return (

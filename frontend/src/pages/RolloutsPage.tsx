@@ -1,7 +1,6 @@
 /** Fleet rollouts: each one's phase and pinned digest, its waves and every host's state
  * (the rollout plugin's fleet.rollout.history, refreshed by fleet.rollout.* events and,
  * since the controller may run on another bridge, every few seconds). */
-import { useEffect } from "react";
 import { DataTable } from "../components/DataTable";
 import { StateLabel } from "../components/labels";
 import { Unavailable } from "../components/Unavailable";
@@ -28,13 +27,7 @@ function Waves({ r }: { r: RolloutSummary }) {
 }
 
 export function RolloutsPage() {
-  const res = useResource<unknown>("fleet.rollout.history", { limit: 20 }, ["fleet.rollout.**"]);
-  const { refresh } = res;
-  useEffect(() => {
-    const t = setInterval(refresh, 5000);
-    return () => clearInterval(t);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  const res = useResource<unknown>("fleet.rollout.history", { limit: 20 }, ["fleet.rollout.**"], 5000);
   const rollouts = rolloutsOf(res.data);
   return (
     <PageFrame title="Rollouts" summary="Images rolled out to the fleet by digest: the canary first, then waves; a failure rolls back every host that took it.">
