@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FleetTransport, rewrite, snapshotStreamSeq } from "./fleetTransport";
-import type { Transport } from "./transport";
-
-class Fake implements Transport {
-  onopen: (() => void) | null = null;
-  onmessage: ((text: string) => void) | null = null;
-  onclose: ((problem: string | null) => void) | null = null;
-  sent: Record<string, unknown>[] = [];
-  isOpen = true;
-  send(text: string): void { this.sent.push(JSON.parse(text) as Record<string, unknown>); }
-  close(): void { this.onclose?.(null); }
-}
+import { FakeTransport as Fake } from "./fixtures";
 
 describe("rewrite", () => {
   it("sends a call to the host through fleet.call, or fleet.get for a viewer", () => {
