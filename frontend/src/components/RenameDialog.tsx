@@ -15,15 +15,12 @@ import { useSubmit } from "./useSubmit";
  */
 export function RenameDialog({ c, onClose }: { c: Container; onClose: () => void }) {
   const [name, setName] = useState(c.name);
-  const [tried, setTried] = useState(false);
-  const { busy, failure, run } = useSubmit();
+  const { busy, tried, failure, run } = useSubmit();
   const problem = tried ? renameProblem(name.trim(), c.name) : null;
 
   async function submit() {
-    setTried(true);
     const next = name.trim();
-    if (renameProblem(next, c.name)) return;
-    await run(async () => {
+    await run(!renameProblem(next, c.name), async () => {
       await getStore().call("containers.rename", { ...target(c), new_name: next });
       notify(`Renamed ${c.name} to ${next}`, "success");
       onClose();

@@ -33,7 +33,7 @@ export function CheckpointDialog({ c, mode, onClose }: { c: Container; mode: Mod
   const verb = mode === "checkpoint" ? "Checkpoint" : "Restore";
 
   async function submit() {
-    await run(async () => {
+    await run(true, async () => {
       await getStore().call(`containers.${mode}`, { ...target(c), ...opts });
       notify(mode === "checkpoint" ? `Checkpointed ${c.name}` : `Restored ${c.name}`, "success");
       onClose();

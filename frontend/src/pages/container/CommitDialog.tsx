@@ -23,14 +23,11 @@ export function CommitDialog({ c, onClose }: { c: Container; onClose: () => void
   const [command, setCommand] = useState("");
   const [pause, setPause] = useState(false);
   const [format, setFormat] = useState<"oci" | "docker">("oci");
-  const [tried, setTried] = useState(false);
-  const { busy, failure, run } = useSubmit();
+  const { busy, tried, failure, run } = useSubmit();
   const errors = tried ? commitProblems(repo.trim(), tag.trim(), command) : {};
 
   async function submit() {
-    setTried(true);
-    if (Object.keys(commitProblems(repo.trim(), tag.trim(), command)).length) return;
-    await run(async () => {
+    await run(!Object.keys(commitProblems(repo.trim(), tag.trim(), command)).length, async () => {
       const cmd = splitCommand(command);
       const made = await getStore().call<{ id: string; image: string }>("containers.commit", {
         ...target(c), repo: repo.trim(), ...(tag.trim() ? { tag: tag.trim() } : {}),

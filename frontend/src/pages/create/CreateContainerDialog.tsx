@@ -9,6 +9,7 @@ import { useAppState, useResource } from "../../store/hooks";
 import { owners } from "../../store/selectors";
 import { CallError, getStore } from "../../store/store";
 import { FormDialog, Problem, TextField } from "../../components/FormDialog";
+import { useSubmit } from "../../components/useSubmit";
 import { ImageSearch } from "../images/ImageSearch";
 import { emptyForm, HEALTH_ACTIONS, isLocalImage, toCreateParams, validate, type CreateForm, type HealthAction } from "./createOptions";
 import { PortsEditor, EnvEditor, VolumesEditor } from "./Editors";
@@ -38,9 +39,7 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
   const users = owners(useAppState().model);
   // The owner's Podman lists the pods and images to pick from.
   const mine = f.owner ? { owner: f.owner } : {};
-  const [tried, setTried] = useState(false);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
+  const { busy, step, tried, failure, run } = useSubmit();
   const pods = useResource<PodRow[]>("pods.list", mine, ["pod.*"]);
   const images = useResource<ImageRow[]>("images.list", mine, ["image.*"]);
   const errors = tried ? validate(f) : {};
@@ -51,24 +50,21 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
   const [found, setFound] = useState<string | null>(null); // the reference a registry search gave
 
   async function submit() {
-    setTried(true);
-    if (Object.keys(validate(f)).length) return;
-    setFailure(null);
     const store = getStore();
-    try {
+    await run(!Object.keys(validate(f)).length, async (stepTo) => {
       // An image picked from a registry and not in the owner's storage is pulled first, as Cockpit's dialog does.
       const image = f.image.trim();
       if (found === image && !isLocalImage(image, names)) {
-        setBusy(`Pulling ${image}…`);
+        stepTo(`Pulling ${image}…`);
         await store.call("images.pull", { reference: image, ...mine });
       }
-      setBusy("Creating the container…");
+      stepTo("Creating the container…");
       // A unit runs the container (podman run --replace): create it stopped, the unit starts it.
       const params = toCreateParams({ ...f, start: f.installUnit ? false : f.start });
       const made = await store.call<{ id: string; name: string; warnings?: string[] }>("containers.create", params);
       if (made.warnings?.length) notify(`Podman's warnings for ${made.name}`, "info", made.warnings.join("\n"));
       if (f.installUnit) {
-        setBusy("Installing its systemd unit…");
+        stepTo("Installing its systemd unit…");
         const install = (fresh: boolean) => store.call<{ installed?: { unit?: string }[] }>("units.install",
           { name: made.name, format: "systemd", new: fresh, enable: true, start: true, force: false, ...mine });
         // A unit that creates the container afresh at each start (--new) is what Podman
@@ -93,18 +89,13 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
       }
       onClose();
       location.hash = href("containers", made.name);
-    } catch (err) {
-      const e = err as CallError;
-      setFailure(`${e.code ?? "failed"}: ${e.message}`);
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   return (
-    <FormDialog title={title} testId="create" variant="medium" isHorizontal busy={busy !== null} failure={failure}
+    <FormDialog title={title} testId="create" variant="medium" isHorizontal busy={busy} failure={failure}
                 failureTitle="The container was not created" onClose={onClose} onSubmit={() => void submit()}
-                submitLabel={busy ?? (f.installUnit ? "Create and install the unit" : "Create")}>
+                submitLabel={step ?? (f.installUnit ? "Create and install the unit" : "Create")}>
       <OwnerChoice prefix="create" value={f.owner} users={users} locked={!!pod}
                    onChange={(owner) => set({ owner, pod: "", cpuSharesOn: owner ? false : f.cpuSharesOn, cpus: owner ? "" : f.cpus })} />
       <FormGroup label="Image" isRequired fieldId="create-image">
@@ -117,7 +108,7 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
                            isExpanded={searching} onToggle={(_e, v) => setSearching(v)} data-testid="create-search">
           {/* Enter in the search is a search, not the form's submit. */}
           {searching && <div onKeyDown={(e) => { if (e.key === "Enter") e.preventDefault(); }}>
-            <ImageSearch disabled={busy !== null} tlsVerify owner={f.owner}
+            <ImageSearch disabled={busy} tlsVerify owner={f.owner}
                          onPick={(ref) => { setFound(ref); setF((old) => ({ ...old, image: ref })); }} />
           </div>}
         </ExpandableSection>

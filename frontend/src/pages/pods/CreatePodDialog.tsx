@@ -18,8 +18,7 @@ export function CreatePodDialog({ onClose, onCreated, users = [] }: { onClose: (
   const [owner, setOwner] = useState("");
   const [ports, setPorts] = useState<PortRow[]>([]);
   const [volumes, setVolumes] = useState<VolumeRow[]>([]);
-  const [tried, setTried] = useState(false);
-  const { busy, failure, run } = useSubmit();
+  const { busy, tried, failure, run } = useSubmit();
   // The container form's rules and params for the rows both forms share.
   const shared = { ...emptyForm("x"), ports, volumes };
   const rowErrors = validate(shared);
@@ -27,9 +26,7 @@ export function CreatePodDialog({ onClose, onCreated, users = [] }: { onClose: (
   const errors = tried ? { ...rowErrors, ...(nameError ? { name: nameError } : {}) } : {};
 
   async function submit() {
-    setTried(true);
-    if (nameError || Object.keys(rowErrors).length) return;
-    await run(async () => {
+    await run(!nameError && !Object.keys(rowErrors).length, async () => {
       const p = toCreateParams(shared);
       await getStore().call("pods.create", { name, ...(owner ? { owner } : {}), ...(p.ports ? { ports: p.ports } : {}), ...(p.volumes ? { volumes: p.volumes } : {}) });
       notify(`Created pod ${name}`, "success");

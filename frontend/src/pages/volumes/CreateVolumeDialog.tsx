@@ -12,16 +12,13 @@ export function CreateVolumeDialog({ onClose, onCreated }: { onClose: () => void
   const [name, setName] = useState("");
   const [driver, setDriver] = useState("local");
   const [labels, setLabels] = useState<LabelRow[]>([]);
-  const [tried, setTried] = useState(false);
-  const { busy, failure, run } = useSubmit();
+  const { busy, tried, failure, run } = useSubmit();
   const form = { name, driver, labels };
   const problems = validateVolume(form);
   const errors = tried ? problems : {};
 
   async function submit() {
-    setTried(true);
-    if (Object.keys(problems).length) return;
-    await run(async () => {
+    await run(!Object.keys(problems).length, async () => {
       const made = await getStore().call<{ name?: string }>("volumes.create", toVolumeParams(form));
       notify(`Created volume ${made?.name ?? name}`, "success");
       onCreated();
