@@ -8,11 +8,8 @@ import { useAppState, useResource } from "../../store/hooks";
 import { CallError, getStore } from "../../store/store";
 import type { Container } from "../../store/types";
 import { joinCommand } from "../create/cloneForm";
+import { localTime } from "../updates";
 import { target } from "./target";
-
-function when(t: string | null): string {
-  return t ? new Date(t).toLocaleString() : "—";
-}
 
 function duration(start: string | null, end: string | null): string {
   if (!start || !end) return "—";
@@ -63,7 +60,7 @@ function HealthSection({ c, health, onRan }: { c: Container; health: HealthInfo;
           <DataTable label={`Last health checks of ${c.name}`} testId="health-log" columns={["Started", "Took", "Exit code", "Output"]}>
             {[...health.log].reverse().map((run, i) => (
               <Tr key={`${run.start}-${i}`}>
-                <Td dataLabel="Started">{when(run.start)}</Td>
+                <Td dataLabel="Started">{localTime(run.start)}</Td>
                 <Td dataLabel="Took">{duration(run.start, run.end)}</Td>
                 <Td dataLabel="Exit code">{run.exit_code ?? "—"}</Td>
                 <Td dataLabel="Output"><code className="pb-output">{run.output.trim() || "—"}</code></Td>

@@ -9,8 +9,8 @@ import {
 } from "../../pf";
 import { href } from "../../router";
 import { useResource } from "../../store/hooks";
-import { toMillis } from "../../store/selectors";
 import { bytes } from "../container/metrics";
+import { localTime } from "../updates";
 import { CreateVolumeDialog } from "./CreateVolumeDialog";
 import { filterVolumes, isAnonymous, shortName, volumeRows, type VolumeRow } from "./volumes";
 
@@ -49,7 +49,6 @@ export function VolumesPage() {
   const table = (
       <DataTable label="Volumes" testId="volumes-table" actions columns={["Name", "Driver", "Mountpoint", "Created", "In use by"]}>
         {shown.map((v) => {
-          const created = toMillis(v.created);
           const name = shortName(v.name);
           return (
             <Tr key={v.name} data-testid="volume-row" data-name={v.name} data-used={v.usedBy.length}>
@@ -60,7 +59,7 @@ export function VolumesPage() {
               </Td>
               <Td dataLabel="Driver">{v.driver}</Td>
               <Td dataLabel="Mountpoint" modifier="breakWord"><code>{v.mountpoint || "—"}</code></Td>
-              <Td dataLabel="Created">{created ? new Date(created).toLocaleString() : "—"}</Td>
+              <Td dataLabel="Created">{localTime(v.created)}</Td>
               <Td dataLabel="In use by" data-testid="volume-used-by"><Users names={v.usedBy} /></Td>
               <Td dataLabel="Actions" modifier="fitContent">
                 <Button variant="plain" size="sm" icon={<TrashIcon />} aria-label={`Remove volume ${name}`} title={`Remove volume ${name}`}
