@@ -10,8 +10,9 @@ export function Problem({ text }: { text?: string | null }) {
 }
 
 /**
- * A labelled text field with its problem under it; `id` is also its test id. `isRequired`
- * marks the label and makes the browser insist; "mark" only marks it (the form checks it).
+ * A labelled text field with its problem under it; `id` is also its test id unless a
+ * `data-testid` is given. `isRequired` marks the label and makes the browser insist; "mark"
+ * only marks it (the form checks it).
  */
 export function TextField({ id, label, value, onChange, problem, isRequired, ...input }: {
   id: string; label: string; value: string; onChange: (v: string) => void; problem?: string | null;

@@ -1,7 +1,8 @@
 import { useMemo, useRef, useState } from "react";
 import { EventTable } from "../components/EventTable";
 import { PageFrame } from "../components/ListPage";
-import { Button, Content, FormGroup, TextInput, ToolbarItem } from "../pf";
+import { TextField } from "../components/FormDialog";
+import { Button, Content, ToolbarItem } from "../pf";
 import { parsePatterns } from "../store/glob";
 import { useAppState } from "../store/hooks";
 import { filterEvents } from "../store/selectors";
@@ -32,16 +33,12 @@ export function EventsPage() {
   const toolbar = (
     <>
       <ToolbarItem>
-        <FormGroup label="Topics" fieldId="events-topics">
-          <TextInput id="events-topics" value={topics} placeholder="e.g. container.*, unit.state"
-                     onChange={(_e, v) => setTopics(v)} data-testid="events-topic-filter" />
-        </FormGroup>
+        <TextField id="events-topics" label="Topics" value={topics} placeholder="e.g. container.*, unit.state"
+                   onChange={setTopics} data-testid="events-topic-filter" />
       </ToolbarItem>
       <ToolbarItem>
-        <FormGroup label="Subject" fieldId="events-subject">
-          <TextInput id="events-subject" value={subject} placeholder="e.g. web or *.service"
-                     onChange={(_e, v) => setSubject(v)} data-testid="events-subject-filter" />
-        </FormGroup>
+        <TextField id="events-subject" label="Subject" value={subject} placeholder="e.g. web or *.service"
+                   onChange={setSubject} data-testid="events-subject-filter" />
       </ToolbarItem>
       <ToolbarItem alignSelf="end">
         <Button variant={frozen ? "primary" : "secondary"} onClick={togglePause}

@@ -142,10 +142,8 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
         <Problem text={errors.restartRetries} />
       </FormGroup>
       <Title headingLevel="h2" size="md">Health check</Title>
-      <FormGroup label="Command" fieldId="create-health">
-        <TextInput id="create-health" value={f.healthCmd} onChange={(_e, v) => set({ healthCmd: v })}
-                   data-testid="create-health" placeholder="None when empty, e.g. /bin/healthcheck" />
-      </FormGroup>
+      <TextField id="create-health" label="Command" value={f.healthCmd} onChange={(healthCmd) => set({ healthCmd })}
+                 placeholder="None when empty, e.g. /bin/healthcheck" />
       {f.healthCmd.trim() && (
         <>
           <TextField id="create-health-interval" label="Interval (s)" value={f.healthInterval}

@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from "react";
 import {
   Alert, EmptyState, EmptyStateBody, Flex, FlexItem, FormGroup, FormSelect, FormSelectOption, Label, Spinner, Table, Tbody,
-  Td, TextInput, Th, Thead, Tr,
+  Td, Th, Thead, Tr,
 } from "../../pf";
+import { TextField } from "../../components/FormDialog";
 import { CallError, getStore } from "../../store/store";
 import {
   defaultTag, pullRef, registriesOf, registryChoices, searchAnswer, searchParams, type Registries, type SearchAnswer,
@@ -121,10 +122,8 @@ export function ImageSearch({ onPick, disabled, tlsVerify, owner = "" }: {
     <div data-testid="image-search">
       <Flex spaceItems={{ default: "spaceItemsSm" }} alignItems={{ default: "alignItemsFlexEnd" }}>
         <FlexItem grow={{ default: "grow" }}>
-          <FormGroup label="Search for" fieldId="search-term">
-            <TextInput id="search-term" type="search" value={term} onChange={(_e, v) => setTerm(v)} isDisabled={disabled}
-                       placeholder="a name, or registry/name" data-testid="search-term" />
-          </FormGroup>
+          <TextField id="search-term" label="Search for" type="search" value={term} onChange={setTerm} isDisabled={disabled}
+                     placeholder="a name, or registry/name" />
         </FlexItem>
         <FlexItem>
           <FormGroup label="in" fieldId="search-registry">
