@@ -1,11 +1,10 @@
 import { useState } from "react";
 import { DataTable } from "../../components/DataTable";
 import { StateLabel } from "../../components/labels";
-import { notify } from "../../components/notify";
+import { notify, run } from "../../components/notify";
 import type { ContainerDetails, HealthInfo } from "../../generated/contracts";
 import { Alert, Button, Content, Flex, FlexItem, PageSection, Spinner, Td, Title, Tr } from "../../pf";
 import { useAppState, useResource } from "../../store/hooks";
-import { CallError, getStore } from "../../store/store";
 import type { Container } from "../../store/types";
 import { joinCommand } from "../create/cloneForm";
 import { localTime } from "../updates";
@@ -26,16 +25,11 @@ function HealthSection({ c, health, onRan }: { c: Container; health: HealthInfo;
   const online = useAppState().conn.phase === "online";
   async function runCheck() {
     setBusy(true);
-    try {
-      const after = await getStore().call<HealthInfo | null>("containers.healthcheck", target(c));
-      notify(`Health check of ${c.name}: ${after?.status || "done"}`, after?.status === "healthy" ? "success" : "danger");
-      onRan();
-    } catch (err) {
-      const e = err as CallError;
-      notify(`Health check of ${c.name} failed`, "danger", `${e.code ?? "failed"}: ${e.message}`);
-    } finally {
-      setBusy(false);
-    }
+    const after = await run<HealthInfo | null>(`Health check of ${c.name}`, "containers.healthcheck", target(c));
+    setBusy(false);
+    if (after === undefined) return; // refused: run's toast said why
+    notify(`Health check of ${c.name}: ${after?.status || "done"}`, after?.status === "healthy" ? "success" : "danger");
+    onRan();
   }
   const every = health.interval ? `every ${health.interval} s` : "not on a timer";
   return (
@@ -58,12 +52,12 @@ function HealthSection({ c, health, onRan }: { c: Container; health: HealthInfo;
         ? <Content component="p" data-testid="health-log-empty">It has not run yet.</Content>
         : (
           <DataTable label={`Last health checks of ${c.name}`} testId="health-log" columns={["Started", "Took", "Exit code", "Output"]}>
-            {[...health.log].reverse().map((run, i) => (
-              <Tr key={`${run.start}-${i}`}>
-                <Td dataLabel="Started">{localTime(run.start)}</Td>
-                <Td dataLabel="Took">{duration(run.start, run.end)}</Td>
-                <Td dataLabel="Exit code">{run.exit_code ?? "—"}</Td>
-                <Td dataLabel="Output"><code className="pb-output">{run.output.trim() || "—"}</code></Td>
+            {[...health.log].reverse().map((check, i) => (
+              <Tr key={`${check.start}-${i}`}>
+                <Td dataLabel="Started">{localTime(check.start)}</Td>
+                <Td dataLabel="Took">{duration(check.start, check.end)}</Td>
+                <Td dataLabel="Exit code">{check.exit_code ?? "—"}</Td>
+                <Td dataLabel="Output"><code className="pb-output">{check.output.trim() || "—"}</code></Td>
               </Tr>
             ))}
           </DataTable>
