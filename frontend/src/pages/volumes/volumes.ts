@@ -1,4 +1,5 @@
 /** The Volumes page's pure parts: rows from `volumes.list`, the filter, the create form. */
+import { str } from "../read";
 
 export interface VolumeRow {
   name: string;
@@ -8,10 +9,6 @@ export interface VolumeRow {
   labels: Record<string, string>;
   /** containers (names) that use it */
   usedBy: string[];
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
 }
 
 /** Reads `volumes.list`; named volumes first by name, then Podman's anonymous (64-hex) ones. */
