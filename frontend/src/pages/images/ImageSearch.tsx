@@ -4,9 +4,10 @@ import {
   Td, Th, Thead, Tr,
 } from "../../pf";
 import { TextField } from "../../components/FormDialog";
+import { useResource } from "../../store/hooks";
 import { CallError, getStore } from "../../store/store";
 import {
-  defaultTag, pullRef, registriesOf, registryChoices, searchAnswer, searchParams, type Registries, type SearchAnswer,
+  defaultTag, pullRef, registriesOf, registryChoices, searchAnswer, searchParams, type SearchAnswer,
 } from "./search";
 
 const DEBOUNCE_MS = 300;
@@ -25,7 +26,7 @@ function failureText(err: unknown): string {
 export function ImageSearch({ onPick, disabled, tlsVerify, owner = "" }: {
   onPick: (ref: string) => void; disabled: boolean; tlsVerify: boolean; owner?: string;
 }) {
-  const [registries, setRegistries] = useState<Registries | null>(null);
+  const registries = useResource<unknown>("images.registries", owner ? { owner } : {}, []);
   const [term, setTerm] = useState("");
   const [registry, setRegistry] = useState("");
   const [answer, setAnswer] = useState<SearchAnswer | null>(null);
@@ -36,11 +37,6 @@ export function ImageSearch({ onPick, disabled, tlsVerify, owner = "" }: {
   const [tag, setTag] = useState<string | null>(null);
   const asked = useRef(0);
   const picked = useRef<string | null>(null); // the row's click and its radio's both choose
-
-  useEffect(() => {
-    getStore().call("images.registries", owner ? { owner } : {}).then((d) => setRegistries(registriesOf(d)),
-      () => setRegistries({ search: [], configured: [] }));
-  }, [owner]);
 
   useEffect(() => {
     const params = searchParams(term, registry);
@@ -79,7 +75,7 @@ export function ImageSearch({ onPick, disabled, tlsVerify, owner = "" }: {
     }
   }
 
-  const choices = registryChoices(registries ?? { search: [], configured: [] });
+  const choices = registryChoices(registriesOf(registries.data));
   let results;
   if (busy) {
     results = <EmptyState variant="xs" titleText="Searching…" headingLevel="h3" icon={Spinner} data-testid="search-busy" />;
