@@ -17,11 +17,6 @@ import { filterVolumes, isAnonymous, shortName, volumeRows, type VolumeRow } fro
 // A volume's users change when a container is created or removed; the rest with volume events.
 const TOPICS = ["volume.*", "container.create", "container.remove"];
 
-function Users({ names }: { names: string[] }) {
-  if (names.length === 0) return <span className="pb-muted">unused</span>;
-  return <>{names.map((c, i) => <span key={c}>{i > 0 && ", "}<a href={href("containers", c)}>{c}</a></span>)}</>;
-}
-
 /** Volumes: list (driver, mountpoint, created, in use by), create, remove (asks; force when in use), prune. Live. */
 export function VolumesPage() {
   const list = useResource<unknown>("volumes.list", {}, TOPICS);
@@ -60,7 +55,10 @@ export function VolumesPage() {
               <Td dataLabel="Driver">{v.driver}</Td>
               <Td dataLabel="Mountpoint" modifier="breakWord"><code>{v.mountpoint || "—"}</code></Td>
               <Td dataLabel="Created">{localTime(v.created)}</Td>
-              <Td dataLabel="In use by" data-testid="volume-used-by"><Users names={v.usedBy} /></Td>
+              <Td dataLabel="In use by" data-testid="volume-used-by">
+                {v.usedBy.length === 0 ? <span className="pb-muted">unused</span>
+                  : v.usedBy.map((c, i) => <span key={c}>{i > 0 && ", "}<a href={href("containers", c)}>{c}</a></span>)}
+              </Td>
               <Td dataLabel="Actions" modifier="fitContent">
                 <Button variant="plain" size="sm" icon={<TrashIcon />} aria-label={`Remove volume ${name}`} title={`Remove volume ${name}`}
                         onClick={() => { setForce(false); setRemoving(v); }} data-testid="volume-remove" />
