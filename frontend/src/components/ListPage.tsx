@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
-import { Alert, Button, Content, EmptyState, PageSection, Spinner, Title, Toolbar, ToolbarContent } from "../pf";
+import { Content, EmptyState, PageSection, Spinner, Title, Toolbar, ToolbarContent } from "../pf";
 import type { RpcError } from "../store/types";
-import { isUnavailable, Unavailable } from "./Unavailable";
+import { Refused } from "./Unavailable";
 
 /** A page's frame: its title and summary line, then its toolbar (if any) over its body (`children`). */
 export function PageFrame({ title, summary, summaryTestId, toolbar, children }: {
@@ -46,11 +46,8 @@ export function ListPage({ title, summary, summaryTestId, toolbar, testId, resou
   const lower = title.toLowerCase();
   return (
     <PageFrame title={title} summary={summary} summaryTestId={summaryTestId} toolbar={toolbar}>
-      {error ? (isUnavailable(error) ? <Unavailable what={title} error={error} />
-        : <Alert variant="danger" isInline title={`The ${lower} could not be listed`} data-testid={`${testId}-error`}
-                 actionLinks={<Button variant="link" isInline onClick={refresh}>Try again</Button>}>
-            {error.code}: {error.message}
-          </Alert>)
+      {error ? <Refused what={title} title={`The ${lower} could not be listed`} error={error} testId={`${testId}-error`}
+                        retry={refresh} />
         : data === null ? <EmptyState variant="sm" titleText={`Loading the ${lower}…`} headingLevel="h2" icon={Spinner}
                                       data-testid={`${testId}-loading`} />
         : isEmpty ? <EmptyState variant="sm" titleText={`No ${lower}`} headingLevel="h2" data-testid={`${testId}-empty`}>{empty}</EmptyState>

@@ -1,8 +1,8 @@
 import { useEffect, useState } from "react";
 import { LineChart } from "../../components/LineChart";
-import { Unavailable } from "../../components/Unavailable";
+import { Refused } from "../../components/Unavailable";
 import {
-  Alert, Card, CardBody, CardTitle, EmptyState, EmptyStateBody, Grid, GridItem, PageSection, Spinner,
+  Card, CardBody, CardTitle, EmptyState, EmptyStateBody, Grid, GridItem, PageSection, Spinner,
 } from "../../pf";
 import type { Container } from "../../store/types";
 import { memLimitText } from "../usage/usage";
@@ -35,11 +35,7 @@ export function MetricsTab({ c, running }: { c: Container; running: boolean }) {
   if (status.phase === "failed") {
     return (
       <PageSection>
-        {status.code === "unknown-method"
-          ? <Unavailable what="Metrics" error={{ code: status.code, message: status.message }} />
-          : <Alert variant="danger" isInline title="The metrics could not be read" data-testid="metrics-error">
-              {status.code}: {status.message}
-            </Alert>}
+        <Refused what="Metrics" title="The metrics could not be read" error={status} testId="metrics-error" />
       </PageSection>
     );
   }
