@@ -12,8 +12,6 @@ import { UpdateHistory } from "./UpdateHistory";
 import { UpdateResults } from "./UpdateResults";
 import { describeRun, localTime, pendingRows, resultsOf, type UpdateStatus } from "./updates";
 
-const STATUS_TOPICS = ["autoupdate.**", "rollback.**"];
-
 function StatusCard({ status }: { status: UpdateStatus }) {
   const items: [string, string, string][] = [
     ["Next timer run", localTime(status.next_run), "next-run"],
@@ -35,7 +33,7 @@ function StatusCard({ status }: { status: UpdateStatus }) {
 
 export function UpdatesPage() {
   const { lastRun } = useAppState();
-  const status = useResource<UpdateStatus>("autoupdate.status", {}, STATUS_TOPICS);
+  const status = useResource<UpdateStatus>("autoupdate.status", {}, ["autoupdate.**", "rollback.**"]);
   const [busy, setBusy] = useState<"dry" | "run" | null>(null);
   const unavailable = status.error?.code === "unknown-method";
 
