@@ -1,5 +1,6 @@
 import { Suspense, useState } from "react";
 import { lazyPage } from "../../lazyPage";
+import { ACTIONS, type Action } from "../../components/ContainerActions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { DataTable } from "../../components/DataTable";
 import { StateLabel } from "../../components/labels";
@@ -15,8 +16,6 @@ import { owners } from "../../store/selectors";
 import { CreatePodDialog } from "./CreatePodDialog";
 
 const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
-
-type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "remove";
 
 type Row = PodRow & { user?: string };
 const TOPICS = ["pod.*", "container.*"];
@@ -53,11 +52,11 @@ export function PodsPage() {
           const members = p.containers.filter((c) => !/-infra$/.test(c.name) && c.id !== p.infra_id);
           const up = /running|degraded|paused/i.test(p.status);
           const paused = /paused/i.test(p.status);
-          const button = (a: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
+          const button = (a: Action, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
             <FlexItem key={a}>
               <Button size="sm" variant={variant} isDisabled={!enabled || busy !== null} isLoading={busy === `${p.user ?? ""}/${p.name}/${a}`}
-                      data-testid={`pod-${a}-${p.name}`} aria-label={`${label} pod ${p.name}`}
-                      onClick={() => (a === "remove" ? setRemoving(p) : void act(p, a))}>{label}</Button>
+                      data-testid={`pod-${a}-${p.name}`} aria-label={`${ACTIONS[a][0]} pod ${p.name}`}
+                      onClick={() => (a === "remove" ? setRemoving(p) : void act(p, a))}>{ACTIONS[a][0]}</Button>
             </FlexItem>);
           return (
             <Tr key={`${p.user ?? ""}/${p.id}`} data-testid={`pod-row-${p.name}`} data-status={p.status.toLowerCase()}
@@ -72,14 +71,14 @@ export function PodsPage() {
               </Td>
               <Td dataLabel="Actions" modifier="fitContent">
                 <Flex spaceItems={{ default: "spaceItemsXs" }}>
-                  {button("start", "Start", !up)}
-                  {button("stop", "Stop", up, "danger")}
-                  {button("restart", "Restart", up)}
+                  {button("start", !up)}
+                  {button("stop", up, "danger")}
+                  {button("restart", up)}
                   {/* As Cockpit's: Pause while it runs, Resume once paused. */}
-                  {paused ? button("unpause", "Resume", true) : button("pause", "Pause", /running/i.test(p.status))}
+                  {paused ? button("unpause", true) : button("pause", /running/i.test(p.status))}
                   <FlexItem><Button size="sm" variant="secondary" onClick={() => setAdding(p)}
                                     aria-label={`Add container to pod ${p.name}`}>Add container</Button></FlexItem>
-                  {button("remove", "Remove", true, "danger")}
+                  {button("remove", true, "danger")}
                 </Flex>
               </Td>
             </Tr>);
