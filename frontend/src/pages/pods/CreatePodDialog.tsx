@@ -6,8 +6,7 @@ import { PortsEditor, VolumesEditor } from "../create/Editors";
 import { useSubmit } from "../../components/useSubmit";
 import { FormDialog, TextField } from "../../components/FormDialog";
 import { OwnerChoice } from "../../components/OwnerChoice";
-
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+import { NAME_RE } from "../../components/rename";
 
 /**
  * Create a pod, as Cockpit's: a name, its owner (a root bridge serving users), the ports

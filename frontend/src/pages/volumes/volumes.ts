@@ -1,4 +1,5 @@
 /** The Volumes page's pure parts: rows from `volumes.list`, the filter, the create form. */
+import { NAME_RE } from "../../components/rename";
 import { str } from "../read";
 
 export interface VolumeRow {
@@ -44,8 +45,6 @@ export function filterVolumes(rows: VolumeRow[], filter: string): VolumeRow[] {
     || Object.entries(r.labels).some(([k, v]) => `${k}=${v}`.toLowerCase().includes(f)));
 }
 
-export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
 export interface LabelRow { key: string; value: string }
 
 export interface VolumeForm { name: string; driver: string; labels: LabelRow[] }
@@ -53,7 +52,7 @@ export interface VolumeForm { name: string; driver: string; labels: LabelRow[] }
 /** Errors by field (`name`, `driver`, `labels`); none: the form can be sent. */
 export function validateVolume(f: VolumeForm): Record<string, string> {
   const errors: Record<string, string> = {};
-  if (f.name.trim() && !VOLUME_NAME.test(f.name.trim())) errors.name = "Letters, digits, _ . - (not first); or empty for a random name";
+  if (f.name.trim() && !NAME_RE.test(f.name.trim())) errors.name = "Letters, digits, _ . - (not first); or empty for a random name";
   if (!f.driver.trim()) errors.driver = "A driver is needed (local is Podman's own)";
   const keys = new Set<string>();
   for (const l of f.labels) {
