@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState } from "react";
+import { useMemo, useState } from "react";
 import { EventTable } from "../components/EventTable";
 import { PageFrame } from "../components/ListPage";
 import { TextField } from "../components/FormDialog";
@@ -14,21 +14,12 @@ export function EventsPage() {
   const [topics, setTopics] = useState("");
   const [subject, setSubject] = useState("");
   const [frozen, setFrozen] = useState<BusEvent[] | null>(null);
-  const lastSeen = useRef(0);
 
   const source = frozen ?? model.events;
   const filter = useMemo(() => ({ patterns: parsePatterns(topics), subject }), [topics, subject]);
   const shown = useMemo(() => filterEvents(source, filter), [source, filter]);
-  const newer = frozen ? model.events.filter((e) => e.seq > lastSeen.current).length : 0;
-
-  function togglePause() {
-    if (frozen) {
-      setFrozen(null);
-    } else {
-      lastSeen.current = model.events.length ? model.events[model.events.length - 1].seq : 0;
-      setFrozen(model.events);
-    }
-  }
+  // Paused: the view is the log as it was; what came since is counted on the Resume button.
+  const newer = frozen ? model.events.filter((e) => e.seq > (frozen[frozen.length - 1]?.seq ?? 0)).length : 0;
 
   const toolbar = (
     <>
@@ -41,7 +32,7 @@ export function EventsPage() {
                    onChange={setSubject} data-testid="events-subject-filter" />
       </ToolbarItem>
       <ToolbarItem alignSelf="end">
-        <Button variant={frozen ? "primary" : "secondary"} onClick={togglePause}
+        <Button variant={frozen ? "primary" : "secondary"} onClick={() => setFrozen(frozen ? null : model.events)}
                 aria-pressed={frozen !== null} data-testid="events-pause">
           {frozen ? `Resume${newer ? ` (${newer} new)` : ""}` : "Pause"}
         </Button>
