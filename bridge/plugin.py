@@ -348,11 +348,14 @@ class PluginHost:
                 fleet=self.fleet.as_caller(plugin_source(name)))
             # A plugin whose constructor takes the context gets it there; one written
             # before that (no arguments) gets it in start() only. Both get it in start().
-            plugin = cls(ctx) if _takes_context(cls) else cls()
-            self._instances[name] = plugin
+            plugin: Any = None
             info.state = "starting"
             error: BaseException | None = None
             try:
+                # Inside the try: a constructor that raises fails like a start() that
+                # raises (reported, retried after the backoff), not the host's task.
+                plugin = cls(ctx) if _takes_context(cls) else cls()
+                self._instances[name] = plugin
                 await plugin.start(ctx)
                 ctx.register_methods(plugin)
                 info.state = "running"
@@ -375,12 +378,13 @@ class PluginHost:
             await asyncio.sleep(self._backoff(info.failures))
 
     async def _teardown(self, name: str, plugin: Any, ctx: PluginContext) -> None:
-        if self._instances.get(name) is plugin:
-            del self._instances[name]
-        try:
-            await asyncio.wait_for(plugin.stop(), timeout=10)
-        except Exception:
-            logger.exception("plugin %s: stop failed", name)
+        if plugin is not None:
+            if self._instances.get(name) is plugin:
+                del self._instances[name]
+            try:
+                await asyncio.wait_for(plugin.stop(), timeout=10)
+            except Exception:
+                logger.exception("plugin %s: stop failed", name)
         await ctx.cancel_tasks()
         self.methods.unregister_owner(name)
 
