@@ -24,9 +24,15 @@ from bridge.core_methods import register_core_methods
 from bridge.events import BRIDGE_STARTED, SOURCE_BRIDGE
 from bridge.fleet.api import Fleet
 from bridge.fleet.methods import register_fleet_methods
+from bridge.image_search import register_image_search_methods
 from bridge.listen import Endpoint, Listener, ListenError
 from bridge.methods import MethodRegistry
-from bridge.methods_more import register_issue19_methods
+from bridge.methods_container_ops import register_container_ops
+from bridge.methods_containers import register_container_methods
+from bridge.methods_images import register_image_methods
+from bridge.methods_pods import register_pod_methods
+from bridge.methods_system import register_system_methods
+from bridge.methods_volumes import register_volume_methods
 from bridge.owners import OwnerBus, Owners
 from bridge.paths import is_root
 from bridge.plugin import PluginHost
@@ -41,6 +47,10 @@ from bridge.tasks import TaskOwner
 logger = logging.getLogger(__name__)
 
 FLEET_SYNC_WAIT = 30.0  # seconds a fleet host waits for Podman's state before answering
+# The core's methods, module by module (plugins add theirs through their context).
+CORE_METHODS = (register_core_methods, register_container_methods, register_container_ops,
+                register_image_methods, register_pod_methods, register_system_methods,
+                register_volume_methods, register_image_search_methods)
 
 
 def private_dir(path: Path) -> None:
@@ -93,7 +103,6 @@ class Bridge:
         self.tasks = TaskOwner("bridge")
         self._stack: contextlib.AsyncExitStack | None = None
         self._closed = False
-        self._runner: web.AppRunner | None = None
         self.listener: Listener | None = None
         self._service: asyncio.subprocess.Process | None = None
         self.url = ""
@@ -182,8 +191,8 @@ class Bridge:
         self.audit = AuditLog(self.store, self.bus, s.audit_max_entries, s.audit_max_age_days)
         self.methods.audit = self.audit.record
         await self._ensure_podman(stack)
-        register_core_methods(self.methods, self)
-        register_issue19_methods(self.methods, self)
+        for register in CORE_METHODS:
+            register(self.methods, self)
         if s.fleet.joined:
             from bridge.fleet.link import FleetLink
 
@@ -220,8 +229,7 @@ class Bridge:
                         queue_size=s.client_queue, tls=ssl_context is not None,
                         fleet_bus=self.fleet_bus)
         self.server = server
-        self._runner = runner = web.AppRunner(server.app, access_log=None,
-                                              handle_signals=False)
+        runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         # The websockets close (runner.cleanup) before the plugins stop, then the socket
         # file goes.
         stack.push_async_callback(self.listener.close)
@@ -252,7 +260,6 @@ class Bridge:
         elif not self._closed:
             await self._close_clients()
         self.store = None
-        self._runner = None
 
 
 async def serve(settings: Settings) -> int:

@@ -151,7 +151,6 @@ class AuditLog:
         sql = ("SELECT id, time, who, role, via, remote, method, params, ok, result, duration "
                "FROM audit")
         rows = self.store.newest(sql, limit, id_below=before, who=who, method=method)
-        return [{"id": r[0], "time": rfc3339(r[1]), "who": r[2], "role": r[3], "via": r[4],
-                 "remote": r[5], "method": r[6], "params": json.loads(r[7]),
-                 "ok": bool(r[8]), "result": json.loads(r[9]), "duration": r[10]}
-                for r in rows]
+        # The store's rows are sqlite3.Row: by column name, in the SELECT's order.
+        return [{**dict(r), "time": rfc3339(r["time"]), "params": json.loads(r["params"]),
+                 "ok": bool(r["ok"]), "result": json.loads(r["result"])} for r in rows]

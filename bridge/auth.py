@@ -5,14 +5,13 @@ Jupyter), more named tokens with roles (credentials.py), server-side sessions ha
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bridge.credentials import FIRST, Credential, Credentials, new_token
+from bridge.credentials import FIRST, Credential, Credentials, new_token, write_private
 from bridge.sessions import Session, Sessions
 
 if TYPE_CHECKING:
@@ -34,13 +33,8 @@ def load_or_create_token(path: Path) -> str:
             return token
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     token = new_token()
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
-    os.replace(tmp, path)
+    write_private(path, token + "\n")
     return token
 
 
@@ -106,10 +100,10 @@ class Auth:
         assert cred is not None
         return self.sessions.new(cred.name, cred.role, cred.fingerprint)
 
-    def check_session(self, session: str | None, touch: bool = True) -> Session | None:
+    def check_session(self, session: str | None) -> Session | None:
         """The live session of this cookie value whose credential still exists; its role is
         the credential's role now (a changed role applies at once)."""
-        s = self.sessions.check(session, touch)
+        s = self.sessions.check(session)
         if s is None or not self._still_valid(s):
             return None
         return s
@@ -130,9 +124,6 @@ class Auth:
         if s is None or not self.sessions.is_live(key) or not self._still_valid(s):
             return None
         return s
-
-    def touch_key(self, key: str) -> None:
-        self.sessions.touch(key)
 
     def end_session(self, session: str | None) -> str | None:
         return self.sessions.end(session)

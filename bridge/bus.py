@@ -123,14 +123,6 @@ class Subscription:
             finally:
                 self._waiter = None
 
-    async def get(self) -> tuple[Event, bytes]:
-        """``next`` for callers written before it: the end raises ``CancelledError``.
-        New code uses ``next`` or ``events``."""
-        item = await self.next()
-        if item is None:
-            raise asyncio.CancelledError("subscription closed")
-        return item
-
     def drain(self) -> list[tuple[Event, bytes]]:
         """Everything queued now, without waiting (for batching writers)."""
         items = list(self._queue)

@@ -26,6 +26,12 @@ CORE_COMMANDS = ("serve", "events", "call", "sandbox", "fleet")
 
 
 
+def say(message: str, code: int) -> int:
+    """Say ``podbridge MESSAGE`` on stderr; ``code`` is the command's exit status."""
+    print(f"podbridge {message}", file=sys.stderr)
+    return code
+
+
 def add_settings_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="TOML settings file")
     p.add_argument("--url", help="Podman API URL, e.g. unix:///run/podman/podman.sock "
@@ -62,8 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(serve(settings))
     except TLSConfigError as exc:
-        print(f"podbridge serve: {exc}", file=sys.stderr)
-        return 2
+        return say(f"serve: {exc}", 2)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -86,11 +91,9 @@ def cmd_token(args: argparse.Namespace) -> int:
             for c in creds.list():
                 print(f"{c['name']}\t{c['role']}\t{c['source']}")
     except KeyError:
-        print(f"podbridge token: no credential named {args.name!r}", file=sys.stderr)
-        return 1
+        return say(f"token: no credential named {args.name!r}", 1)
     except ValueError as exc:
-        print(f"podbridge token: {exc}", file=sys.stderr)
-        return 2
+        return say(f"token: {exc}", 2)
     return 0
 
 
@@ -160,8 +163,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     try:
         params = json.loads(args.params) if args.params else {}
     except ValueError as exc:
-        print(f"podbridge call: params are not JSON: {exc}", file=sys.stderr)
-        return 2
+        return say(f"call: params are not JSON: {exc}", 2)
 
     async def run() -> Any:
         async with BridgeClient(url, token, timeout=args.timeout,
@@ -171,11 +173,9 @@ def cmd_call(args: argparse.Namespace) -> int:
     try:
         data = asyncio.run(run())
     except BridgeError as exc:
-        print(f"podbridge call: {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
+        return say(f"call: {exc.code}: {exc.message}", 1)
     except (OSError, ConnectionError) as exc:
-        print(f"podbridge call: cannot reach the bridge at {url}: {exc}", file=sys.stderr)
-        return 1
+        return say(f"call: cannot reach the bridge at {url}: {exc}", 1)
     print(json.dumps(data, indent=2))
     return 0
 

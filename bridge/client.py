@@ -34,6 +34,14 @@ class AuthFailed(BridgeError):
     code = "access-denied"
 
 
+def data_of(result: dict[str, Any], failed: str = "call failed") -> Any:
+    """The data of a ``result`` frame; its error raised as a BridgeError."""
+    if not result.get("ok"):
+        err = result.get("error") or {}
+        raise BridgeError(err.get("message", failed), err.get("code", "failed"))
+    return result.get("data")
+
+
 class BridgeClient:
     def __init__(self, url: str, token: str, *, timeout: float = 30.0,
                  ssl: ssl_module.SSLContext | None = None) -> None:
@@ -119,11 +127,12 @@ class BridgeClient:
                 frames.put_nowait(None)
             self._streams.clear()
 
-    async def request(self, msg: dict[str, Any], timeout: float | None = None
-                      ) -> dict[str, Any]:
+    async def request(self, msg: dict[str, Any], timeout: float | None = None,
+                      msg_id: int | None = None) -> dict[str, Any]:
+        """Send ``msg`` with an id (``msg_id``, else a new one) and wait for its result."""
         if self._ws is None or self._ws.closed:
             raise ConnectionError("not connected to the bridge")
-        msg_id = next(self._ids)
+        msg_id = next(self._ids) if msg_id is None else msg_id
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = fut
         await self._ws.send_json({**msg, "id": msg_id})
@@ -132,36 +141,23 @@ class BridgeClient:
 
     async def call(self, method: str, params: dict[str, Any] | None = None,
                    timeout: float | None = None) -> Any:
-        frame = await self.request({"type": "call", "method": method,
-                                    "params": params or {}}, timeout)
-        if not frame.get("ok"):
-            err = frame.get("error") or {}
-            raise BridgeError(err.get("message", "call failed"), err.get("code", "failed"))
-        return frame.get("data")
+        return data_of(await self.request({"type": "call", "method": method,
+                                           "params": params or {}}, timeout))
 
     async def stream(self, method: str, params: dict[str, Any] | None = None,
                      timeout: float | None = None) -> ClientStream:
         """Call a follow-style method and return its open stream (docs/protocol.md, 9)."""
-        if self._ws is None or self._ws.closed:
-            raise ConnectionError("not connected to the bridge")
         msg_id = next(self._ids)
         # The queue exists before the call goes out: frames may follow the result at once.
         frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._streams[msg_id] = frames
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[msg_id] = fut
         try:
-            await self._ws.send_json({"id": msg_id, "type": "call", "method": method,
-                                      "params": params or {}})
-            frame: dict[str, Any] = await asyncio.wait_for(fut, timeout or self.timeout)
+            data = data_of(await self.request({"type": "call", "method": method,
+                                               "params": params or {}}, timeout, msg_id))
         except BaseException:
             self._streams.pop(msg_id, None)
             raise
-        if not frame.get("ok"):
-            self._streams.pop(msg_id, None)
-            err = frame.get("error") or {}
-            raise BridgeError(err.get("message", "call failed"), err.get("code", "failed"))
-        return ClientStream(msg_id, frame.get("data") or {}, frames, self.request)
+        return ClientStream(msg_id, data or {}, frames, self.request)
 
     async def events(self, topics: list[str], since: int | None = None,
                      reconnect: bool = True) -> AsyncIterator[dict[str, Any]]:
@@ -176,20 +172,13 @@ class BridgeClient:
                     await self.connect()
                 msg_id = next(self._ids)
                 self._subs[msg_id] = queue
-                fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-                self._pending[msg_id] = fut
-                msg: dict[str, Any] = {"id": msg_id, "type": "subscribe", "topics": topics}
+                msg: dict[str, Any] = {"type": "subscribe", "topics": topics}
                 if last is not None:
                     msg["since"] = last
-                assert self._ws is not None
-                await self._ws.send_json(msg)
-                result = await asyncio.wait_for(fut, self.timeout)
-                if not result.get("ok"):
-                    err = result.get("error") or {}
-                    raise BridgeError(err.get("message", "subscribe failed"),
-                                      err.get("code", "failed"))
+                data = data_of(await self.request(msg, self.timeout, msg_id),
+                               "subscribe failed")
                 if last is None:
-                    last = result["data"]["seq"]
+                    last = data["seq"]
                 backoff.reset()
                 while True:
                     frame = await queue.get()

@@ -16,10 +16,9 @@ import contextlib
 import json
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from bridge.errors import BridgeError
-from bridge.podman import API, PodmanClient, PodmanError, _raise_for
+from bridge.podman import API, PodmanClient, PodmanError, _raise_for, object_path
 from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource
 
 logger = logging.getLogger(__name__)
@@ -44,7 +43,6 @@ class ExecStream(StreamSource):
         self.exec_id = ""
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._leftover = b""
         # The websocket runs each stream message as a task of its own, so two resizes can
         # be in flight at once; Podman would apply them in whatever order they land.
         self._resizing = asyncio.Lock()
@@ -65,7 +63,7 @@ class ExecStream(StreamSource):
         if self.workdir:
             body["WorkingDir"] = self.workdir
         created = await self.podman.request(
-            "POST", f"/containers/{quote(self.name, safe='')}/exec", json_body=body,
+            "POST", object_path("containers", self.name, "exec"), json_body=body,
             what=f"exec in container {self.name!r}")
         self.exec_id = str(created["Id"])
         await self._start()

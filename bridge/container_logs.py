@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 from collections import deque
 from typing import Any
-from urllib.parse import quote
 
 from bridge.events import rfc3339
-from bridge.podman import PodmanClient
+from bridge.podman import PodmanClient, object_path
 from bridge.podman_http_stream import HttpStream
 from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource, chunk_text_items
 
@@ -103,7 +102,7 @@ class LogsStream(StreamSource):
         params: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": True,
                                   "follow": follow, "since": since,
                                   "tail": "all" if tail is None else tail}
-        self._http = HttpStream(podman, "GET", f"/containers/{quote(name, safe='')}/logs",
+        self._http = HttpStream(podman, "GET", object_path("containers", name, "logs"),
                                 f"logs of container {name!r}", params)
 
     async def open(self) -> None:

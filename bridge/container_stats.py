@@ -63,12 +63,20 @@ def host_limit(exc: BridgeError) -> BridgeError:
     return exc
 
 
-def _error_of(record: dict[str, Any], name: str) -> BridgeError | None:
+def record_error(record: dict[str, Any]) -> str | None:
+    """The error text of a libpod stats record, None when it has none."""
     err = record.get("Error")
     if not err:
         return None
-    text = err if isinstance(err, str) else str(err.get("message") if isinstance(err, dict)
-                                                 else err)
+    if isinstance(err, dict):
+        return str(err.get("message") or err)
+    return str(err)
+
+
+def _error_of(record: dict[str, Any], name: str) -> BridgeError | None:
+    text = record_error(record)
+    if text is None:
+        return None
     if CGROUP_V2_ONLY in text:
         return host_limit(BridgeError(f"stats of container {name!r}: {text}"))
     if "not running" in text or "stopped" in text or "state improper" in text:

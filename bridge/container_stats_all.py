@@ -14,22 +14,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bridge.container_stats import host_limit, sample
+from bridge.container_stats import host_limit, record_error, sample
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.podman_http_stream import HttpStream
 from bridge.streams import End, Policy, Put, StreamSource
 
 logger = logging.getLogger(__name__)
-
-
-def record_error(record: dict[str, Any]) -> str | None:
-    err = record.get("Error")
-    if not err:
-        return None
-    if isinstance(err, dict):
-        return str(err.get("message") or err)
-    return str(err)
 
 
 class AllStatsStream(StreamSource):

@@ -98,6 +98,10 @@ def schema() -> dict[str, Any]:
 
 # -- TypeScript, from the schema -------------------------------------------------------------
 
+_TS_SCALARS = {"string": "string", "integer": "number", "number": "number",
+               "boolean": "boolean", "null": "null"}
+
+
 def _ts(node: Mapping[str, Any], indent: str = "", readonly: bool = False) -> str:
     if "$ref" in node:
         return str(node["$ref"]).rsplit("/", 1)[1]
@@ -111,14 +115,8 @@ def _ts(node: Mapping[str, Any], indent: str = "", readonly: bool = False) -> st
     kind = node.get("type")
     if isinstance(kind, list):
         return " | ".join(_ts({**node, "type": k}, indent) for k in kind)
-    if kind == "string":
-        return "string"
-    if kind in ("integer", "number"):
-        return "number"
-    if kind == "boolean":
-        return "boolean"
-    if kind == "null":
-        return "null"
+    if kind in _TS_SCALARS:
+        return _TS_SCALARS[kind]
     if kind == "array":
         items = node.get("items")
         if isinstance(items, Mapping):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bridge import __version__
 from bridge.errors import NotFound
-from bridge.methods import MethodRegistry, NoParams
+from bridge.methods import MethodRegistry, NoParams, Params
 from bridge.owners import check_owner_param, podman_of
 from bridge.podman_compat import info_summary
 from bridge.roles import Role
@@ -17,15 +18,13 @@ from bridge.systemd import SystemdClient
 
 VIEWER: Role = "viewer"
 OPERATOR: Role = "operator"
-READS, CHANGES = True, False
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
     from bridge.plugin import PluginRecord
 
 
-class ContainerRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ContainerRef(Params):
     name: str = Field(min_length=1, description="container name or ID")
     owner: str | None = Field(default=None, description="the user (name or uid) whose "
                               "rootless container it is; default: the bridge's own")
@@ -35,16 +34,14 @@ class StopParams(ContainerRef):
     timeout: int = Field(default=10, ge=0, le=3600)
 
 
-class AuditParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AuditParams(Params):
     limit: int = Field(default=100, ge=1, le=1000)
     before: int | None = Field(default=None, ge=0, description="records older than this id")
     who: str | None = Field(default=None, max_length=200)
     method: str | None = Field(default=None, max_length=200)
 
 
-class UnitRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UnitRef(Params):
     name: str = Field(min_length=1)
     owner: str | None = Field(default=None, description="the user whose user unit it is")
 
@@ -61,8 +58,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         return snapshot()
 
     async def containers_list(_: NoParams) -> list[dict[str, Any]]:
-        containers: list[dict[str, Any]] = snapshot()["containers"]
-        return containers
+        return list(snapshot()["containers"])
 
     async def containers_inspect(p: ContainerRef) -> dict[str, Any]:
         return await podman_of(bridge, p.owner).inspect_container(p.name)
@@ -77,8 +73,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         await podman_of(bridge, p.owner).restart_container(p.name, p.timeout)
 
     async def units_list(_: NoParams) -> list[dict[str, Any]]:
-        units: list[dict[str, Any]] = snapshot()["units"]
-        return units
+        return list(snapshot()["units"])
 
     async def units_get(p: UnitRef) -> dict[str, Any]:
         session = check_owner_param(p.owner, bridge.owners)
@@ -94,15 +89,6 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
     async def unit_job(verb: str, p: UnitRef) -> dict[str, Any]:
         result = await systemd_of(p.owner).run_job(verb, p.name)
         return {"unit": p.name, "job_result": result}
-
-    async def units_start(p: UnitRef) -> dict[str, Any]:
-        return await unit_job("start", p)
-
-    async def units_stop(p: UnitRef) -> dict[str, Any]:
-        return await unit_job("stop", p)
-
-    async def units_restart(p: UnitRef) -> dict[str, Any]:
-        return await unit_job("restart", p)
 
     async def owners_list(_: NoParams) -> list[dict[str, Any]]:
         return bridge.owners.list() if bridge.owners is not None else []
@@ -139,39 +125,34 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
             return []
         return bridge.audit.list(p.limit, p.before, p.who, p.method)
 
-    # Who may call each (the least role) and whether it only reads: part of registering
-    # it. A method missing here is registered as the strictest kind (admin, a change).
-    access: dict[str, tuple[Role, bool]] = {
-        "state.get": (VIEWER, READS), "containers.list": (VIEWER, READS),
-        "containers.inspect": (VIEWER, READS), "units.list": (VIEWER, READS),
-        "units.get": (VIEWER, READS), "plugins.list": (VIEWER, READS),
-        "methods.list": (VIEWER, READS), "bridge.status": (VIEWER, READS),
-        "containers.start": (OPERATOR, CHANGES), "containers.stop": (OPERATOR, CHANGES),
-        "containers.restart": (OPERATOR, CHANGES), "audit.list": ("admin", READS),
-        "units.start": (OPERATOR, CHANGES), "units.stop": (OPERATOR, CHANGES),
-        "units.restart": (OPERATOR, CHANGES), "owners.list": (VIEWER, READS),
-        "podman.info": (VIEWER, READS),
-    }
-    for name, handler, params, doc in (
-        ("state.get", state_get, NoParams, "snapshot of the live model and its seq"),
-        ("containers.list", containers_list, NoParams, "containers of the live model"),
-        ("containers.inspect", containers_inspect, ContainerRef, "Podman's inspect"),
-        ("containers.start", containers_start, ContainerRef, "start a container"),
-        ("containers.stop", containers_stop, StopParams, "stop a container"),
-        ("containers.restart", containers_restart, StopParams, "restart a container"),
-        ("units.list", units_list, NoParams, "systemd units of the live model"),
-        ("units.get", units_get, UnitRef, "one unit of the live model"),
-        ("units.start", units_start, UnitRef, "start a unit and wait for its job"),
-        ("units.stop", units_stop, UnitRef, "stop a unit and wait for its job"),
-        ("units.restart", units_restart, UnitRef, "restart a unit and wait for its job"),
-        ("plugins.list", plugins_list, NoParams, "each plugin's state and last error"),
-        ("methods.list", methods_list, NoParams, "every method with its params schema"),
-        ("bridge.status", bridge_status, NoParams, "the bridge's own state"),
-        ("audit.list", audit_list, AuditParams, "the audit trail of changes, newest first"),
-        ("owners.list", owners_list, NoParams,
+    # Who may call each: the least role. A viewer's method only reads (GET may call it).
+    methods.register_table((
+        ("state.get", state_get, NoParams, VIEWER, "snapshot of the live model and its seq"),
+        ("containers.list", containers_list, NoParams, VIEWER,
+         "containers of the live model"),
+        ("containers.inspect", containers_inspect, ContainerRef, VIEWER, "Podman's inspect"),
+        ("containers.start", containers_start, ContainerRef, OPERATOR, "start a container"),
+        ("containers.stop", containers_stop, StopParams, OPERATOR, "stop a container"),
+        ("containers.restart", containers_restart, StopParams, OPERATOR,
+         "restart a container"),
+        ("units.list", units_list, NoParams, VIEWER, "systemd units of the live model"),
+        ("units.get", units_get, UnitRef, VIEWER, "one unit of the live model"),
+        ("units.start", partial(unit_job, "start"), UnitRef, OPERATOR,
+         "start a unit and wait for its job"),
+        ("units.stop", partial(unit_job, "stop"), UnitRef, OPERATOR,
+         "stop a unit and wait for its job"),
+        ("units.restart", partial(unit_job, "restart"), UnitRef, OPERATOR,
+         "restart a unit and wait for its job"),
+        ("plugins.list", plugins_list, NoParams, VIEWER,
+         "each plugin's state and last error"),
+        ("methods.list", methods_list, NoParams, VIEWER,
+         "every method with its params schema"),
+        ("bridge.status", bridge_status, NoParams, VIEWER, "the bridge's own state"),
+        ("owners.list", owners_list, NoParams, VIEWER,
          "the users whose rootless Podman and user manager a root bridge also serves"),
-        ("podman.info", podman_info, NoParams,
+        ("podman.info", podman_info, NoParams, VIEWER,
          "Podman's version, runtime, events backend, ... (one shape for Podman 4 and 5)"),
-    ):
-        role, readonly = access.get(name, ("admin", CHANGES))
-        methods.register(name, handler, params, description=doc, role=role, readonly=readonly)
+    ))
+    # Only an admin reads the audit trail; reading it changes nothing.
+    methods.register("audit.list", audit_list, AuditParams, role="admin", readonly=True,
+                     description="the audit trail of changes, newest first")

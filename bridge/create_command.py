@@ -67,13 +67,9 @@ def words_option(flag: str, words: list[str]) -> list[str]:
 
 
 def health_options(h: Health) -> list[str]:
-    if isinstance(h.command, str):
-        out = ["--health-cmd", h.command]
-    elif len(h.command) == 1 and not h.command[0].startswith("["):
-        # Podman runs a one-word --health-cmd through the shell; the program is the same.
-        out = ["--health-cmd", h.command[0]]
-    else:
-        out = ["--health-cmd", json.dumps(h.command, separators=(",", ":"))]
+    # Podman runs a one-word --health-cmd through the shell; the program is the same.
+    out = (["--health-cmd", h.command] if isinstance(h.command, str)
+           else words_option("--health-cmd", h.command))
     for field in ("interval", "timeout", "start_period"):
         value = float(getattr(h, field))
         if value != HEALTH_DEFAULTS[field]:

@@ -232,22 +232,10 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     """
     if pattern in ("*", "**"):
         return re.compile(r".*")
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append(r"[^.]*")
-        elif c == "?":
-            out.append(r"[^.]")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
+    # re.escape writes ``*`` and ``?`` as ``\*`` and ``\?``; ``**`` first, as a scan
+    # from the left would read it.
+    regex = re.escape(pattern).replace(r"\*\*", ".*").replace(r"\*", "[^.]*")
+    return re.compile(regex.replace(r"\?", "[^.]") + r"\Z")
 
 
 def topic_matches(patterns: tuple[str, ...] | list[str], topic: str) -> bool:

@@ -63,13 +63,9 @@ class PullStream(StreamSource):
         return End("eof")
 
     async def run(self) -> dict[str, Any]:
-        """Without progress: pull, and answer the image."""
-        last: dict[str, Any] = {}
-
-        async def put(item: dict[str, Any]) -> None:
-            last.update(item)
-
-        await self.drain(put)
+        """Without progress: pull, and answer the image (the stream's last item)."""
+        last, _ = await self.read_last()
+        assert last is not None   # produce() ends with the image, or raises
         return {"id": last["id"], "reference": self.reference}
 
     async def aclose(self) -> None:

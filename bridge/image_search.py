@@ -19,7 +19,6 @@ from bridge.errors import BridgeError, NotFound
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, podman_of
 from bridge.podman import PodmanClient, PodmanError
-from bridge.roles import Role
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -111,12 +110,9 @@ def register_image_search_methods(methods: MethodRegistry, bridge: Bridge) -> No
 
     # A search changes nothing (not audited), but makes the host reach the registry the
     # caller names, any host:port, as a pull does: operator, like images.pull.
-    viewer: Role = "viewer"
-    operator: Role = "operator"
-    for name, handler, params, role, doc in (
-        ("images.search", search, SearchParams, operator,
-         "search registries for images (or list one repository's tags)"),
-        ("images.registries", registries, Owned, viewer,
-         "the registries the host searches for short names, and those it configures"),
-    ):
-        methods.register(name, handler, params, description=doc, role=role, readonly=True)
+    methods.register("images.search", search, SearchParams, role="operator", readonly=True,
+                     description="search registries for images (or list one repository's "
+                     "tags)")
+    methods.register("images.registries", registries, Owned, role="viewer", readonly=True,
+                     description="the registries the host searches for short names, and "
+                     "those it configures")

@@ -19,8 +19,14 @@ from bridge.roles import ROLES, Caller, Role, allows
 logger = logging.getLogger(__name__)
 
 
-class NoParams(BaseModel):
+class Params(BaseModel):
+    """The base of a method's params: a key it does not name is refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    pass
 
 
 Handler = Callable[[Any], Awaitable[Any]]
@@ -43,17 +49,6 @@ class Method:
     readonly: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class MethodSpec:
-    """What ``@method`` says of a handler; the registry makes it a ``Method``."""
-
-    name: str
-    params: type[BaseModel]
-    description: str
-    role: Role
-    readonly: bool
-
-
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 SPEC_ATTR = "__bridge_method__"
 
@@ -72,19 +67,20 @@ def method(name: str, params: type[BaseModel] = NoParams, *, role: Role = "admin
         raise ValueError(f"method {name!r}: unknown role {role!r}")
 
     def mark(handler: F) -> F:
+        # What the registry will hold, but for the handler's binding and the owner.
         doc = (handler.__doc__ or "").strip().split("\n", 1)[0]
-        setattr(handler, SPEC_ATTR, MethodSpec(name, params, description or doc, role,
-                                               readonly))
+        setattr(handler, SPEC_ATTR, Method(name, handler, params, "", description or doc,
+                                           role, readonly))
         return handler
     return mark
 
 
-def declared_methods(obj: object) -> list[tuple[MethodSpec, Handler]]:
+def declared_methods(obj: object) -> list[tuple[Method, Handler]]:
     """The ``@method`` handlers of ``obj`` (bound to it), in name order."""
     found = []
     for attr in sorted(dir(type(obj))):
         spec = getattr(getattr(type(obj), attr, None), SPEC_ATTR, None)
-        if isinstance(spec, MethodSpec):
+        if isinstance(spec, Method):
             found.append((spec, getattr(obj, attr)))
     return found
 
@@ -127,15 +123,12 @@ class MethodRegistry:
             self.register(name, handler, params, description=doc, role=role,
                           readonly=role == "viewer")
 
-    def register_declared(self, obj: object, owner: str = "bridge") -> list[str]:
-        """Register every ``@method`` handler of ``obj``; the names registered."""
-        names = []
+    def register_declared(self, obj: object, owner: str = "bridge") -> None:
+        """Register every ``@method`` handler of ``obj``."""
         for spec, handler in declared_methods(obj):
             self.register(spec.name, handler, spec.params, owner=owner,
                           description=spec.description, role=spec.role,
                           readonly=spec.readonly)
-            names.append(spec.name)
-        return names
 
     def unregister_owner(self, owner: str) -> None:
         for name in [n for n, m in self._methods.items() if m.owner == owner]:

@@ -8,16 +8,17 @@ from __future__ import annotations
 import json
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import quote
 
 from pydantic import Field, model_validator
 
 from bridge.container_details import ContainerDetails, HealthInfo, details_of
 from bridge.errors import BridgeError, Conflict, NotSupported
 from bridge.methods import MethodRegistry
-from bridge.owners import Owned, podman_and_uid, podman_of
-from bridge.podman import PodmanClient
+from bridge.methods_containers import ContainerRef
+from bridge.owners import podman_and_uid, podman_of
+from bridge.podman import PodmanClient, object_path
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -34,9 +35,7 @@ ROOTLESS_REASON = ("checkpoint and restore need rootful Podman: CRIU cannot chec
 CRIU_MISSING = ("failed to check for criu version", "requires at least criu",
                 "criu binary not found", "\"criu\": executable file not found")
 
-
-class ContainerRef(Owned):
-    name: str = Field(min_length=1, max_length=256, description="container name or ID")
+path = partial(object_path, "containers")
 
 
 class CommitParams(ContainerRef):
@@ -104,9 +103,6 @@ def criu_missing(message: str) -> bool:
 
 def register_container_ops(methods: MethodRegistry, bridge: Bridge) -> None:
     verdicts = _CriuVerdicts()
-
-    def path(name: str, verb: str = "") -> str:
-        return f"/containers/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
 
     async def support(podman: PodmanClient, uid: int | None) -> dict[str, Any]:
         if uid is not None:

@@ -3,37 +3,36 @@ stats and exec (docs/protocol.md, section 10). Every one takes ``owner``."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from bridge.container_details import NS
 from bridge.container_exec import ExecStream
 from bridge.container_logs import LogsStream
 from bridge.container_stats import StatsStream
 from bridge.container_stats_all import AllStatsStream
 from bridge.create_command import AUTOUPDATE_LABEL, create_command
 from bridge.errors import BridgeError, Conflict, InvalidParams, NotFound
-from bridge.methods import MethodRegistry
+from bridge.methods import MethodRegistry, Params
 from bridge.owners import Owned, podman_and_uid, podman_of
+from bridge.podman import object_path
 from bridge.streams import StreamSource
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
-NS = 1_000_000_000
 
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+path = partial(object_path, "containers")
 
 
 class ContainerRef(Owned):
     name: str = Field(min_length=1, max_length=256, description="container name or ID")
 
 
-class Port(_Params):
+class Port(Params):
     host_port: int | None = Field(default=None, ge=1, le=65535,
                                   description="null: a free port Podman picks")
     container_port: int = Field(ge=1, le=65535)
@@ -41,7 +40,7 @@ class Port(_Params):
     host_ip: str | None = Field(default=None, max_length=64)
 
 
-class Volume(_Params):
+class Volume(Params):
     source: str = Field(min_length=1, max_length=4096,
                         description="an absolute host path (a bind mount) or a volume name")
     destination: str = Field(min_length=1, max_length=4096, pattern=r"^/")
@@ -54,7 +53,7 @@ HealthAction = Literal["none", "kill", "restart", "stop"]
 HEALTH_ACTIONS: dict[str, int] = {"none": 0, "kill": 2, "restart": 3, "stop": 4}
 
 
-class Health(_Params):
+class Health(Params):
     command: list[Annotated[str, Field(max_length=4096)]] | str = Field(
         description="argv, or one string run by the container's /bin/sh")
     interval: float = Field(default=30, gt=0, le=86400)
@@ -77,7 +76,7 @@ class Health(_Params):
 MIN_MEMORY = 6 * 1024 * 1024
 
 
-class Limits(_Params):
+class Limits(Params):
     """Resource limits, as ``podman create --memory --cpu-shares --cpus`` set them."""
 
     memory: int | None = Field(default=None, ge=MIN_MEMORY, le=2**62,
@@ -239,9 +238,6 @@ def spec_of(p: CreateParams) -> dict[str, Any]:
 
 
 def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def path(name: str, verb: str = "") -> str:
-        return f"/containers/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
-
     async def create(p: CreateParams) -> dict[str, Any]:
         podman = podman_of(bridge, p.owner)
         spec = spec_of(p)
@@ -282,14 +278,9 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                     raise Conflict(f"remove container {p.name!r}: {err} (force removes it)")
                 raise BridgeError(f"remove container {p.name!r}: {err}")
 
-    async def pause(p: ContainerRef) -> None:
-        podman = podman_of(bridge, p.owner)
-        await podman.request("POST", path(p.name, "pause"), what=f"pause container {p.name!r}")
-
-    async def unpause(p: ContainerRef) -> None:
-        podman = podman_of(bridge, p.owner)
-        await podman.request("POST", path(p.name, "unpause"),
-                             what=f"unpause container {p.name!r}")
+    async def pause(p: ContainerRef, verb: str = "pause") -> None:
+        await podman_of(bridge, p.owner).request("POST", path(p.name, verb),
+                                                 what=f"{verb} container {p.name!r}")
 
     async def rename(p: RenameParams) -> None:
         podman = podman_of(bridge, p.owner)
@@ -338,7 +329,8 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
          "labels, auto-update, health check, pod"),
         ("containers.remove", remove, RemoveParams, "admin", "remove a container"),
         ("containers.pause", pause, ContainerRef, "operator", "pause a running container"),
-        ("containers.unpause", unpause, ContainerRef, "operator", "unpause a container"),
+        ("containers.unpause", partial(pause, verb="unpause"), ContainerRef, "operator",
+         "unpause a container"),
         ("containers.rename", rename, RenameParams, "admin", "rename a container"),
         ("containers.logs", logs, LogsParams, "viewer",
          "a container's log lines; with follow, a stream of new ones"),

@@ -3,8 +3,8 @@ stream), remove, prune (docs/protocol.md, section 10)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -14,12 +14,16 @@ from bridge.errors import BridgeError
 from bridge.events import rfc3339
 from bridge.image_pull import PullStream
 from bridge.methods import MethodRegistry
+from bridge.methods_volumes import pruned
 from bridge.owners import Owned, podman_of
+from bridge.podman import object_path
 from bridge.streams import StreamSource
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
+
+path = partial(object_path, "images")
 
 
 class ImageRef(Owned):
@@ -83,9 +87,6 @@ def image_row(img: dict[str, Any], users: dict[str, list[str]]) -> ImageRow:
 
 
 def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def path(name: str, verb: str = "") -> str:
-        return f"/images/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
-
     async def list_(p: Owned) -> list[ImageRow]:
         podman = podman_of(bridge, p.owner)
         users: dict[str, list[str]] = {}
@@ -119,14 +120,9 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                 "untagged": report.get("Untagged") or []}
 
     async def prune(p: PruneParams) -> dict[str, Any]:
-        reports = await podman_of(bridge, p.owner).request(
+        return pruned(await podman_of(bridge, p.owner).request(
             "POST", "/images/prune", params={"all": p.all}, what="prune images",
-            timeout=300) or []
-        errors = [str(r["Err"]) for r in reports if r.get("Err")]
-        if errors:
-            raise BridgeError(f"prune images: {'; '.join(errors)}")
-        return {"removed": [r.get("Id") for r in reports],
-                "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
+            timeout=300), "prune images")
 
     methods.register_table((
         ("images.list", list_, Owned, "viewer", "images, with the containers using each"),

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import quote
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -15,10 +15,13 @@ from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.methods_containers import NAME_PATTERN, Port, Volume, port_mappings, storage_of
 from bridge.owners import Owned, podman_of
+from bridge.podman import object_path
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
+
+path = partial(object_path, "pods")
 
 
 class PodRef(Owned):
@@ -80,9 +83,6 @@ def _check_report(report: Any, what: str) -> None:
 
 
 def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
-    def path(name: str, verb: str = "") -> str:
-        return f"/pods/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
-
     async def list_(p: Owned) -> list[PodRow]:
         return [pod_row(x) for x in await podman_of(bridge, p.owner).pods()]
 
@@ -95,39 +95,26 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                                                 what=f"create pod {p.name!r}", timeout=120)
         return {"id": made.get("Id") if isinstance(made, dict) else None, "name": p.name}
 
+    async def act(p: PodRef, verb: str, timeout: float, params: dict[str, Any] | None = None,
+                  what: str = "") -> None:
+        """POST the pod's ``verb``; an error in Podman's report raised as ``what``'s."""
+        what = what or f"{verb} pod {p.name!r}"
+        _check_report(await podman_of(bridge, p.owner).request(
+            "POST", path(p.name, verb), params=params, what=what, timeout=timeout), what)
+
     async def start(p: PodRef) -> None:
-        report = await podman_of(bridge, p.owner).request("POST", path(p.name, "start"),
-                                                  what=f"start pod {p.name!r}", timeout=180)
-        _check_report(report, f"start pod {p.name!r}")
+        await act(p, "start", 180)
 
     async def stop(p: PodStopParams) -> None:
-        report = await podman_of(bridge, p.owner).request(
-            "POST", path(p.name, "stop"), params={"t": p.timeout},
-            what=f"stop pod {p.name!r}", timeout=p.timeout + 120)
-        _check_report(report, f"stop pod {p.name!r}")
+        await act(p, "stop", p.timeout + 120, {"t": p.timeout})
 
     async def restart(p: PodStopParams) -> None:
-        podman = podman_of(bridge, p.owner)
-        report = await podman.request("POST", path(p.name, "stop"), params={"t": p.timeout},
-                                      what=f"restart pod {p.name!r}",
-                                      timeout=p.timeout + 120)
-        _check_report(report, f"restart pod {p.name!r}")
-        report = await podman.request("POST", path(p.name, "start"),
-                                      what=f"restart pod {p.name!r}", timeout=180)
-        _check_report(report, f"restart pod {p.name!r}")
+        await act(p, "stop", p.timeout + 120, {"t": p.timeout}, f"restart pod {p.name!r}")
+        await act(p, "start", 180, what=f"restart pod {p.name!r}")
 
-    async def pause(p: PodRef) -> None:
-        await _pause(p, "pause")
-
-    async def unpause(p: PodRef) -> None:
-        await _pause(p, "unpause")
-
-    async def _pause(p: PodRef, verb: str) -> None:
-        what = f"{verb} pod {p.name!r}"
+    async def pause(p: PodRef, verb: str = "pause") -> None:
         try:
-            report = await podman_of(bridge, p.owner).request("POST", path(p.name, verb),
-                                                              what=what, timeout=120)
-            _check_report(report, what)
+            await act(p, verb, 120)
         except BridgeError as exc:
             # A rootless Podman on cgroup v1 has no freezer of its own: this host cannot.
             text = exc.message.lower()
@@ -149,6 +136,7 @@ def register_pod_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         ("pods.stop", stop, PodStopParams, "operator", "stop a pod's containers"),
         ("pods.restart", restart, PodStopParams, "operator", "stop, then start a pod"),
         ("pods.pause", pause, PodRef, "operator", "pause every running container of a pod"),
-        ("pods.unpause", unpause, PodRef, "operator", "unpause a pod's paused containers"),
+        ("pods.unpause", partial(pause, verb="unpause"), PodRef, "operator",
+         "unpause a pod's paused containers"),
         ("pods.remove", remove, PodRemoveParams, "admin", "remove a pod"),
     ))

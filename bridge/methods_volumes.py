@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from pydantic import Field
 
@@ -13,14 +12,13 @@ from bridge.errors import BridgeError, Conflict
 from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
 from bridge.owners import Owned, podman_of
-from bridge.podman import PodmanError
+from bridge.podman import PodmanError, object_path
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
 # Podman's rule for volume names (libpod/define: NameRegex).
 VOLUME_NAME = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
-LABEL_KEY = r"^[^=\s]+$"
 
 
 class VolumeRef(Owned):
@@ -41,6 +39,17 @@ class VolumeCreateParams(Owned):
     options: dict[str, str] = Field(default_factory=dict, max_length=64,
                                     description="the driver's options (podman volume create "
                                     "--opt): for local, type, device, o")
+
+
+def pruned(reports: list[dict[str, Any]] | None, what: str) -> dict[str, Any]:
+    """A prune's answer from libpod's reports (images and volumes alike); any report's
+    error raised."""
+    reports = reports or []
+    errors = [str(r["Err"]) for r in reports if r.get("Err")]
+    if errors:
+        raise BridgeError(f"{what}: {'; '.join(errors)}")
+    return {"removed": [r.get("Id") for r in reports],
+            "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
 
 
 def volume_row(v: dict[str, Any], users: list[str]) -> dict[str, Any]:
@@ -81,17 +90,12 @@ def register_volume_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def remove(p: VolumeRemoveParams) -> None:
         await podman_of(bridge, p.owner).request(
-            "DELETE", f"/volumes/{quote(p.name, safe='')}", params={"force": p.force},
+            "DELETE", object_path("volumes", p.name), params={"force": p.force},
             what=f"remove volume {p.name!r}", timeout=120)
 
     async def prune(p: Owned) -> dict[str, Any]:
-        reports = await podman_of(bridge, p.owner).request(
-            "POST", "/volumes/prune", what="prune volumes", timeout=300) or []
-        errors = [str(r["Err"]) for r in reports if r.get("Err")]
-        if errors:
-            raise BridgeError(f"prune volumes: {'; '.join(errors)}")
-        return {"removed": [r.get("Id") for r in reports],
-                "space_reclaimed": sum(int(r.get("Size") or 0) for r in reports)}
+        return pruned(await podman_of(bridge, p.owner).request(
+            "POST", "/volumes/prune", what="prune volumes", timeout=300), "prune volumes")
 
     methods.register_table((
         ("volumes.list", list_, Owned, "viewer", "volumes, with the containers using each"),

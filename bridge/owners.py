@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NotRequired, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from bridge.bus import Bus, Listener
 from bridge.contracts import Topic
 from bridge.errors import BridgeError, InvalidParams, NotFound
 from bridge.events import Event
+from bridge.methods import Params
 from bridge.podman import PodmanClient
 from bridge.sources import PodmanSource, SystemdSource, start_sources
 from bridge.state import State
@@ -261,10 +262,9 @@ def check_owner_param(owner: str | None, owners: Owners | None) -> OwnerSession 
     return owners.get(owner)
 
 
-class Owned(BaseModel):
+class Owned(Params):
     """The params of a method that acts for one owner (the base of every such model)."""
 
-    model_config = ConfigDict(extra="forbid")
     owner: str | None = Field(default=None, description="the user (name or uid) whose "
                               "rootless Podman or user manager it is; default: the "
                               "bridge's own")

@@ -149,10 +149,10 @@ class PluginContext:
         self.methods.register(name, handler, params, owner=self.name, description=description,
                               role=role, readonly=readonly)
 
-    def register_methods(self, obj: object) -> list[str]:
+    def register_methods(self, obj: object) -> None:
         """Register the ``@method`` handlers of ``obj`` (the host does it for the plugin
-        itself once it has started); the names registered."""
-        return self.methods.register_declared(obj, owner=self.name)
+        itself once it has started)."""
+        self.methods.register_declared(obj, owner=self.name)
 
     def for_owner(self, owner: str | None) -> OwnerTarget:
         """The Podman and systemd manager an ``owner`` param names (a user's name or uid;
@@ -300,9 +300,7 @@ class PluginHost:
         self._backoff = backoff
         self.info: dict[str, PluginInfo] = {}
         self._instances: dict[str, Any] = {}
-        self._contexts: dict[str, PluginContext] = {}
         self._supervisors = TaskOwner("supervise")
-        self._failed: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
         for name, cls in sorted(self._classes.items()):
@@ -350,11 +348,14 @@ class PluginHost:
                 fleet=self.fleet.as_caller(plugin_source(name)))
             # A plugin whose constructor takes the context gets it there; one written
             # before that (no arguments) gets it in start() only. Both get it in start().
-            plugin = cls(ctx) if _takes_context(cls) else cls()
-            self._instances[name] = plugin
+            plugin: Any = None
             info.state = "starting"
             error: BaseException | None = None
             try:
+                # Inside the try: a constructor that raises fails like a start() that
+                # raises (reported, retried after the backoff), not the host's task.
+                plugin = cls(ctx) if _takes_context(cls) else cls()
+                self._instances[name] = plugin
                 await plugin.start(ctx)
                 ctx.register_methods(plugin)
                 info.state = "running"
@@ -377,12 +378,13 @@ class PluginHost:
             await asyncio.sleep(self._backoff(info.failures))
 
     async def _teardown(self, name: str, plugin: Any, ctx: PluginContext) -> None:
-        if self._instances.get(name) is plugin:
-            del self._instances[name]
-        try:
-            await asyncio.wait_for(plugin.stop(), timeout=10)
-        except Exception:
-            logger.exception("plugin %s: stop failed", name)
+        if plugin is not None:
+            if self._instances.get(name) is plugin:
+                del self._instances[name]
+            try:
+                await asyncio.wait_for(plugin.stop(), timeout=10)
+            except Exception:
+                logger.exception("plugin %s: stop failed", name)
         await ctx.cancel_tasks()
         self.methods.unregister_owner(name)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -39,6 +39,11 @@ def socket_path(url: str) -> str:
     if not path:
         raise ValueError(f"no socket path in {url!r}")
     return path
+
+
+def object_path(kind: str, name: str, verb: str = "") -> str:
+    """libpod's path of one object and verb: ``/containers/NAME/start`` (NAME quoted)."""
+    return f"/{kind}/{quote(name, safe='')}" + (f"/{verb}" if verb else "")
 
 
 def _raise_for(status: int, body: str, what: str) -> None:
@@ -74,12 +79,6 @@ class PodmanClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-    async def __aenter__(self) -> PodmanClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None,
@@ -145,21 +144,21 @@ class PodmanClient:
 
     async def inspect_container(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.request(
-            "GET", f"/containers/{quote(name, safe='')}/json",
+            "GET", object_path("containers", name, "json"),
             what=f"container {name!r}")
         return result
 
     async def start_container(self, name: str) -> None:
-        await self.request("POST", f"/containers/{quote(name, safe='')}/start",
+        await self.request("POST", object_path("containers", name, "start"),
                            what=f"start container {name!r}", timeout=120)
 
     async def stop_container(self, name: str, timeout: int = 10) -> None:
-        await self.request("POST", f"/containers/{quote(name, safe='')}/stop",
+        await self.request("POST", object_path("containers", name, "stop"),
                            params={"timeout": timeout}, what=f"stop container {name!r}",
                            timeout=timeout + 60)
 
     async def restart_container(self, name: str, timeout: int = 10) -> None:
-        await self.request("POST", f"/containers/{quote(name, safe='')}/restart",
+        await self.request("POST", object_path("containers", name, "restart"),
                            params={"t": timeout}, what=f"restart container {name!r}",
                            timeout=timeout + 120)
 
@@ -177,7 +176,7 @@ class PodmanClient:
 
     async def inspect_pod(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.request(
-            "GET", f"/pods/{quote(name, safe='')}/json", what=f"pod {name!r}")
+            "GET", object_path("pods", name, "json"), what=f"pod {name!r}")
         return result
 
     async def images(self) -> list[dict[str, Any]]:
@@ -186,15 +185,15 @@ class PodmanClient:
 
     async def inspect_image(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.request(
-            "GET", f"/images/{quote(name, safe='')}/json", what=f"image {name!r}")
+            "GET", object_path("images", name, "json"), what=f"image {name!r}")
         return result
 
     async def tag_image(self, image: str, repo: str, tag: str) -> None:
-        await self.request("POST", f"/images/{quote(image, safe='')}/tag",
+        await self.request("POST", object_path("images", image, "tag"),
                            params={"repo": repo, "tag": tag}, what=f"tag image {image!r}")
 
     async def untag_image(self, image: str, repo: str, tag: str) -> None:
-        await self.request("POST", f"/images/{quote(image, safe='')}/untag",
+        await self.request("POST", object_path("images", image, "untag"),
                            params={"repo": repo, "tag": tag}, what=f"untag image {image!r}")
 
     async def pull_image(self, reference: str, *, tls_verify: bool | None = None,
@@ -205,23 +204,17 @@ class PodmanClient:
         ``tls_verify`` None leaves TLS to the registries.conf of Podman's host; ``auth`` is
         the base64 JSON of ``X-Registry-Auth``; ``progress`` gets Podman's progress lines
         (``Trying to pull ...``, ``Copying blob ...``), each with its newline."""
-        headers = {"X-Registry-Auth": auth} if auth else None
-        params = {"reference": reference, "policy": "always",
-                  "quiet": "false" if progress is not None else "true"}
-        if tls_verify is not None:
-            params["tlsVerify"] = _qs(tls_verify)
+        from bridge.podman_http_stream import HttpStream  # it builds on this module
+
         what = f"pull {reference}"
+        http = HttpStream(self, "POST", "/images/pull", what, {
+            "reference": reference, "policy": "always", "quiet": progress is None,
+            "tlsVerify": tls_verify}, headers={"X-Registry-Auth": auth} if auth else None)
         image_id = ""
         try:
-            async with self.session.post(
-                    API + "/images/pull", params=params, headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=timeout, connect=5)) as resp:
-                if resp.status >= 400:
-                    _raise_for(resp.status, await resp.text(), what)
-                async for line in resp.content:
-                    if not line.strip():
-                        continue
-                    msg = json.loads(line)
+            async with asyncio.timeout(timeout):
+                await http.open()
+                async for msg in http.json_lines():
                     if msg.get("error"):
                         raise PodmanError(f"{what}: {msg['error'].strip()}")
                     if progress is not None and isinstance(msg.get("stream"), str):
@@ -230,8 +223,8 @@ class PodmanClient:
                         image_id = msg["id"]
         except TimeoutError:
             raise Timeout(f"{what}: no answer in {timeout:.0f} s") from None
-        except aiohttp.ClientConnectionError as exc:
-            raise PodmanError(f"{what}: cannot reach Podman at {self.url}: {exc}") from None
+        finally:
+            await http.aclose()
         if not image_id:
             raise PodmanError(f"{what}: Podman reported no image")
         return image_id
@@ -243,36 +236,19 @@ class PodmanClient:
         """The events Podman has written between ``since`` and ``until`` (now when None),
         read from its log at the time of the call (``stream=false``): what happened, as
         Podman recorded it, whatever a stream reader has or has not received yet."""
-        params: dict[str, str] = {"stream": "false", "since": since}
-        if until is not None:
-            params["until"] = until
-        if filters:
-            params["filters"] = json.dumps(filters)
+        from bridge.podman_http_stream import HttpStream  # it builds on this module
+
+        http = HttpStream(self, "GET", "/events", "events", {
+            "stream": "false", "since": since, "until": until,
+            "filters": json.dumps(filters) if filters else None})
         try:
-            async with self.session.get(
-                    API + "/events", params=params,
-                    timeout=aiohttp.ClientTimeout(total=timeout, connect=5)) as resp:
-                if resp.status >= 400:
-                    _raise_for(resp.status, await resp.text(), "events")
-                return [e async for e in _event_lines(resp)]
+            async with asyncio.timeout(timeout):
+                await http.open()
+                return [e async for e in http.json_lines()]
         except TimeoutError:
             raise Timeout("events: Podman did not answer in time") from None
-        except aiohttp.ClientConnectionError as exc:
-            raise PodmanError(f"events: cannot reach Podman at {self.url}: {exc}") from None
-
-
-async def _event_lines(resp: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
-    while True:
-        line = await resp.content.readline()
-        if not line:
-            return
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            yield json.loads(line)
-        except ValueError:
-            logger.warning("podman sent a line that is not JSON: %.200r", line)
+        finally:
+            await http.aclose()
 
 
 def _qs(value: Any) -> str:

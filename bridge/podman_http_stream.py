@@ -21,22 +21,21 @@ logger = logging.getLogger(__name__)
 
 class HttpStream:
     def __init__(self, podman: PodmanClient, method: str, path: str, what: str,
-                 params: dict[str, Any] | None = None, json_body: Any = None,
+                 params: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None) -> None:
         self.podman = podman
         self.method = method
         self.path = path
         self.what = what
         self.params = {k: _qs(v) for k, v in (params or {}).items() if v is not None}
-        self.json_body = json_body
         self.headers = headers
         self.resp: aiohttp.ClientResponse | None = None
 
     async def open(self) -> aiohttp.ClientResponse:
         try:
             resp = await self.podman.session.request(
-                self.method, API + self.path, params=self.params, json=self.json_body,
-                headers=self.headers, timeout=STREAM_TIMEOUT)
+                self.method, API + self.path, params=self.params, headers=self.headers,
+                timeout=STREAM_TIMEOUT)
         except TimeoutError:
             raise Timeout(f"{self.what}: Podman did not answer in time") from None
         except aiohttp.ClientConnectionError as exc:
@@ -57,17 +56,14 @@ class HttpStream:
         except aiohttp.ClientPayloadError as exc:
             raise PodmanError(f"{self.what}: the stream broke: {exc}") from None
 
-    async def read_line(self) -> bytes:
-        assert self.resp is not None
-        try:
-            return await self.resp.content.readline()
-        except aiohttp.ClientPayloadError as exc:
-            raise PodmanError(f"{self.what}: the stream broke: {exc}") from None
-
     async def json_lines(self) -> Any:
         """Each JSON line of the body; ends with the body."""
+        assert self.resp is not None
         while True:
-            line = await self.read_line()
+            try:
+                line = await self.resp.content.readline()
+            except aiohttp.ClientPayloadError as exc:
+                raise PodmanError(f"{self.what}: the stream broke: {exc}") from None
             if not line:
                 return
             if not line.strip():

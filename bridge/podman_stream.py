@@ -14,19 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
-import json
 import logging
+import os
 import socket
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
-from bridge.errors import BridgeError, NotFound
+from bridge.errors import BridgeError
+from bridge.podman import API, _raise_for
 
 logger = logging.getLogger(__name__)
 
-API = "/v4.0.0/libpod"
 # What is kept in memory when the loop cannot keep up, before lines are dropped (and a
 # gap is reported): about 0.5 GB of events at Podman's ~250 bytes a line.
 MAX_PENDING = 2_000_000
@@ -37,10 +37,12 @@ class StreamError(BridgeError):
     pass
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
+class UnixConnection(http.client.HTTPConnection):
+    """An HTTP connection to a unix socket (blocking: for threads and the sandbox)."""
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float) -> None:
         super().__init__("d", timeout=timeout)
-        self._path = path
+        self._path = os.fspath(path)
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -67,7 +69,7 @@ class EventReader:
         self.lines: deque[bytes] = deque()
         self.dropped = 0                  # lines lost because the loop was too far behind
         self.read = 0                     # lines read from Podman
-        self._conn: _UnixConnection | None = None
+        self._conn: UnixConnection | None = None
         self._resp: http.client.HTTPResponse | None = None
         self._thread: threading.Thread | None = None
         self._wake = asyncio.Event()
@@ -124,20 +126,14 @@ class EventReader:
         params = {"stream": "true"}
         if self.since is not None:
             params["since"] = self.since
-        conn = self._conn = _UnixConnection(self.socket_path, self.connect_timeout)
+        conn = self._conn = UnixConnection(self.socket_path, self.connect_timeout)
         try:
             conn.request("GET", f"{API}/events?{urlencode(params)}")
             resp = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             raise StreamError(f"podman events: {exc}") from None
         if resp.status >= 400:
-            body = resp.read().decode(errors="replace")
-            try:
-                message = json.loads(body).get("message") or body
-            except (ValueError, AttributeError):
-                message = body
-            cls = NotFound if resp.status == 404 else StreamError
-            raise cls(f"podman events: {str(message).strip()}")
+            _raise_for(resp.status, resp.read().decode(errors="replace"), "podman events")
         # Podman answered: from here on a read waits for as long as the stream lives.
         if conn.sock is not None:
             conn.sock.settimeout(None)

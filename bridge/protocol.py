@@ -20,13 +20,16 @@ class _Msg(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _IdMsg(_Msg):
+    id: int
+
+
 class AuthMsg(_Msg):
     type: Literal["auth"]
     token: str | None = None
 
 
-class SubscribeMsg(_Msg):
-    id: int
+class SubscribeMsg(_IdMsg):
     type: Literal["subscribe"]
     topics: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=MAX_TOPICS)
@@ -38,26 +41,22 @@ class SubscribeMsg(_Msg):
         default=None, min_length=1, max_length=MAX_TOPICS)
 
 
-class UnsubscribeMsg(_Msg):
-    id: int
+class UnsubscribeMsg(_IdMsg):
     type: Literal["unsubscribe"]
     sub: int
 
 
-class CallMsg(_Msg):
-    id: int
+class CallMsg(_IdMsg):
     type: Literal["call"]
     method: str = Field(min_length=1, max_length=200)
     params: dict[str, Any] | None = None
 
 
-class PingMsg(_Msg):
-    id: int
+class PingMsg(_IdMsg):
     type: Literal["ping"]
 
 
-class StreamCloseMsg(_Msg):
-    id: int
+class StreamCloseMsg(_IdMsg):
     type: Literal["stream_close"]
     stream: int
 
@@ -65,15 +64,13 @@ class StreamCloseMsg(_Msg):
 MAX_INPUT = 64 * 1024
 
 
-class StreamInputMsg(_Msg):
-    id: int
+class StreamInputMsg(_IdMsg):
     type: Literal["stream_input"]
     stream: int
     data: str = Field(max_length=MAX_INPUT)
 
 
-class StreamResizeMsg(_Msg):
-    id: int
+class StreamResizeMsg(_IdMsg):
     type: Literal["stream_resize"]
     stream: int
     rows: int = Field(ge=1, le=1000)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bridge.config import Settings
 from bridge.paths import is_root
+from bridge.userbus import bus_path
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +51,6 @@ def has_subids(path: Path, name: str, uid: int) -> bool:
                 and int(parts[2]) > 0:
             return True
     return False
-
-
-def bus_path(address: str) -> Path | None:
-    for part in address.split(";")[0].split(","):
-        if part.startswith("unix:path="):
-            return Path(part.removeprefix("unix:path="))
-    return None
 
 
 def preflight(settings: Settings, *, subuid: Path = SUBUID, subgid: Path = SUBGID

@@ -76,7 +76,7 @@ class Sessions:
     def _alive(self, s: Session, now: float) -> bool:
         return now - s.last_seen <= self.idle and now - s.created <= self.absolute
 
-    def check(self, sid: str | None, touch: bool = True) -> Session | None:
+    def check(self, sid: str | None) -> Session | None:
         """The live session of cookie value ``sid`` (its idle clock restarted), or None."""
         if not sid or not isinstance(sid, str):
             return None
@@ -87,11 +87,7 @@ class Sessions:
         if not self._alive(s, now):
             self._drop([s.key])
             return None
-        if touch:
-            s.last_seen = now
-            if self.store is not None and now - s.saved_seen >= TOUCH_EVERY:
-                s.saved_seen = now
-                self.store.execute("UPDATE sessions SET last_seen=? WHERE id=?", (now, s.key))
+        self._touch(s, now)
         return s
 
     def by_key(self, key: str) -> Session | None:
@@ -99,9 +95,12 @@ class Sessions:
 
     def touch(self, key: str) -> None:
         s = self._by_key.get(key)
-        if s is None:
-            return
-        now = self.clock()
+        if s is not None:
+            self._touch(s, self.clock())
+
+    def _touch(self, s: Session, now: float) -> None:
+        """Restart the idle clock of ``s``; written to the store at most every
+        TOUCH_EVERY seconds."""
         s.last_seen = now
         if self.store is not None and now - s.saved_seen >= TOUCH_EVERY:
             s.saved_seen = now
@@ -141,6 +140,3 @@ class Sessions:
             self._by_key.pop(k, None)
         if self.store is not None and keys:
             self.store.db.executemany("DELETE FROM sessions WHERE id=?", [(k,) for k in keys])
-
-    def __len__(self) -> int:
-        return len(self._by_key)

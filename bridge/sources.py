@@ -36,7 +36,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dbus_fast import Message
@@ -86,6 +86,10 @@ ROTATION = "log-rotation"
 # How far before the newest event seen a resumed stream starts (what comes again is
 # dropped as a repeat): far more than an event waits for the events log's lock.
 RESUME_OVERLAP_NS = 5_000_000_000
+# The properties of a unit the state keeps, by D-Bus interface, and their keys there.
+WATCHED = {UNIT_IFACE: (("ActiveState", "active_state"), ("SubState", "sub_state"),
+                        ("LoadState", "load_state"), ("Description", "description")),
+           SERVICE_IFACE: (("Result", "result"), ("NRestarts", "n_restarts"))}
 
 
 def translate_podman_event(raw: dict[str, Any], compat: PodmanCompat | None = None,
@@ -130,13 +134,55 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-class PodmanSource:
+class _Source:
+    """What both sources share: ``bridge.source`` when their peer comes or goes, and one
+    re-list of the state at a time, in a task of its own (``stop`` cancels it)."""
+
+    peer = ""  # the subject of bridge.source
+
+    def __init__(self, bus: Bus, state: State) -> None:
+        self.bus = bus
+        self.state = state
+        self.connected = False
+        self._resync_task: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(f"{type(self).__name__}")
+
+    def _set_connected(self, connected: bool, error: str | None = None) -> None:
+        if connected != self.connected:
+            self.connected = connected
+            self.bus.publish(BRIDGE_SOURCE, SOURCE_BRIDGE, self.peer,
+                             {"connected": connected, "error": error})
+
+    def _resync_soon(self, resync: Callable[[], Awaitable[None]], failed: str) -> None:
+        """``resync()`` in a task, unless one runs; ``failed`` logs why it failed."""
+        if self._resync_task is None or self._resync_task.done():
+            self._resync_task = self._tasks.create(_logged(resync, failed), "resync")
+
+    def stop(self) -> None:
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+
+    async def close(self) -> None:
+        """``stop``, and wait until a re-list it cancelled has ended."""
+        self.stop()
+        await self._tasks.close()
+
+
+async def _logged(resync: Callable[[], Awaitable[None]], failed: str) -> None:
+    try:
+        await resync()
+    except Exception as exc:
+        logger.warning(failed, exc)
+
+
+class PodmanSource(_Source):
     """One long-lived ``/libpod/events`` stream, resumed across Podman restarts."""
 
+    peer = "podman"
+
     def __init__(self, bus: Bus, podman: PodmanClient, state: State) -> None:
-        self.bus = bus
+        super().__init__(bus, state)
         self.podman = podman
-        self.state = state
         self.last_ns = 0
         # When the first stream was asked for (the bridge's clock: Podman's socket is a
         # local one). A stream opened without ``since`` starts at the tail of Podman's
@@ -144,7 +190,6 @@ class PodmanSource:
         # event: a resume from there misses nothing, even when the stream dies before
         # Podman sent it a single event.
         self.first_open_ns = 0
-        self.connected = False
         self._seen: OrderedDict[bytes, int] = OrderedDict()   # digest -> time_ns
         self.compat: PodmanCompat | None = None  # the Podman of the current connection
         self.events_read = 0        # events handled (new or repeated)
@@ -159,8 +204,6 @@ class PodmanSource:
         self._reopens = True        # history; this stream follows the log's rotations
         self._awaiting_overlap = False  # a resumed stream must begin with a seen event
         self._reader: EventReader | None = None
-        self._resync_task: asyncio.Task[None] | None = None
-        self._tasks = TaskOwner(f"{type(self).__name__}")
 
     def metrics(self) -> dict[str, int]:
         reader = self._reader
@@ -268,30 +311,8 @@ class PodmanSource:
     def _gap(self, why: str) -> None:
         self.gaps_suspected += 1
         logger.warning("podman events: a gap is suspected (%s); listing the state again", why)
-        if self._resync_task is None or self._resync_task.done():
-            self._resync_task = self._tasks.create(
-                self._guarded_resync(), "resync")
-
-    async def _guarded_resync(self) -> None:
-        try:
-            await self.state.resync_podman(self.podman)
-        except Exception as exc:
-            logger.warning("podman resync after a gap failed: %s", exc)
-
-    def stop(self) -> None:
-        if self._resync_task is not None:
-            self._resync_task.cancel()
-
-    async def close(self) -> None:
-        """``stop``, and wait until a re-list it cancelled has ended."""
-        self.stop()
-        await self._tasks.close()
-
-    def _set_connected(self, connected: bool, error: str | None = None) -> None:
-        if connected != self.connected:
-            self.connected = connected
-            self.bus.publish(BRIDGE_SOURCE, SOURCE_BRIDGE, "podman",
-                             {"connected": connected, "error": error})
+        self._resync_soon(lambda: self.state.resync_podman(self.podman),
+                          "podman resync after a gap failed: %s")
 
     def resume_since(self) -> str | None:
         """The ``since`` of the next stream: the newest event seen, else the moment the
@@ -382,24 +403,16 @@ class PodmanSource:
             await backoff.sleep()
 
 
-class SystemdSource:
+class SystemdSource(_Source):
     """systemd's Manager signals and unit property changes, onto the bus."""
 
+    peer = "systemd"
+
     def __init__(self, bus: Bus, systemd: SystemdClient, state: State) -> None:
-        self.bus = bus
+        super().__init__(bus, state)
         self.systemd = systemd
-        self.state = state
-        self.connected = False
         self._paths: dict[str, str] = {}
         self._remove_handler: Callable[[], None] | None = None
-        self._resync_task: asyncio.Task[None] | None = None
-        self._tasks = TaskOwner(f"{type(self).__name__}")
-
-    def _set_connected(self, connected: bool, error: str | None = None) -> None:
-        if connected != self.connected:
-            self.connected = connected
-            self.bus.publish(BRIDGE_SOURCE, SOURCE_BRIDGE, "systemd",
-                             {"connected": connected, "error": error})
 
     async def run(self) -> None:
         backoff = Backoff(0.2, 5.0)
@@ -433,13 +446,7 @@ class SystemdSource:
         if self._remove_handler is not None:
             self._remove_handler()
             self._remove_handler = None
-        if self._resync_task is not None:
-            self._resync_task.cancel()
-
-    async def close(self) -> None:
-        """``stop``, and wait until a re-list it cancelled has ended."""
-        self.stop()
-        await self._tasks.close()
+        super().stop()
 
     async def resync(self) -> None:
         units = await self.systemd.list_units()
@@ -504,31 +511,15 @@ class SystemdSource:
                                  {"active": bool(active)})
                 if not active:
                     # Units may have come and gone: read them again, off the signal path.
-                    if self._resync_task is None or self._resync_task.done():
-                        self._resync_task = self._tasks.create(
-                            self._guarded_resync(), "resync")
+                    self._resync_soon(self.resync, "systemd resync after reload failed: %s")
             return
         if member == "PropertiesChanged" and msg.path:
             iface, changed, _invalidated = msg.body
             name = self._paths.get(msg.path) or unit_path_to_name(msg.path)
-            fields: dict[str, Any] = {}
-            if iface == UNIT_IFACE:
-                for prop, key in (("ActiveState", "active_state"), ("SubState", "sub_state"),
-                                  ("LoadState", "load_state"), ("Description", "description")):
-                    if prop in changed:
-                        fields[key] = unwrap(changed[prop])
-            elif iface == SERVICE_IFACE:
-                for prop, key in (("Result", "result"), ("NRestarts", "n_restarts")):
-                    if prop in changed:
-                        fields[key] = unwrap(changed[prop])
+            fields = {key: unwrap(changed[prop]) for prop, key in WATCHED.get(iface, ())
+                      if prop in changed}
             if fields:
                 self._update(name, fields)
-
-    async def _guarded_resync(self) -> None:
-        try:
-            await self.resync()
-        except Exception as exc:
-            logger.warning("systemd resync after reload failed: %s", exc)
 
 
 def start_sources(tasks: TaskOwner, bus: Bus, podman: PodmanClient, systemd: SystemdClient,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ UNIT_IFACE = "org.freedesktop.systemd1.Unit"
 SERVICE_IFACE = "org.freedesktop.systemd1.Service"
 PROPS_IFACE = "org.freedesktop.DBus.Properties"
 UNIT_PATH_PREFIX = "/org/freedesktop/systemd1/unit/"
+_ESCAPE = re.compile(rb"_([0-9a-fA-F]{2})")  # a byte of a unit name in an object path
 
 CALL_TIMEOUT = 25.0
 MATCH_RULES = (
@@ -47,18 +49,8 @@ class SystemdError(BridgeError):
 
 def unit_path_to_name(path: str) -> str:
     """``/org/freedesktop/systemd1/unit/web_2eservice`` -> ``web.service``."""
-    escaped = path.removeprefix(UNIT_PATH_PREFIX)
-    out = bytearray()
-    i = 0
-    while i < len(escaped):
-        c = escaped[i]
-        if c == "_" and _is_hex(escaped[i + 1:i + 3]):
-            out.append(int(escaped[i + 1:i + 3], 16))
-            i += 3
-        else:
-            out += c.encode()
-            i += 1
-    return out.decode(errors="replace")
+    escaped = path.removeprefix(UNIT_PATH_PREFIX).encode()
+    return _ESCAPE.sub(lambda m: bytes((int(m[1], 16),)), escaped).decode(errors="replace")
 
 
 def unit_name_to_path(name: str) -> str:
@@ -70,10 +62,6 @@ def unit_name_to_path(name: str) -> str:
         else:
             out.append(f"_{b:02x}")
     return UNIT_PATH_PREFIX + "".join(out)
-
-
-def _is_hex(s: str) -> bool:
-    return len(s) == 2 and all(c in "0123456789abcdefABCDEF" for c in s)
 
 
 def unwrap(value: Any) -> Any:

@@ -22,7 +22,6 @@ NOT_UPDATED: Final = "false"
 PENDING: Final = "pending"
 FAILED: Final = "failed"
 ROLLED_BACK: Final = "rolled back"
-RESULTS: Final = (UPDATED, NOT_UPDATED, PENDING, FAILED, ROLLED_BACK)
 
 
 class UpdateData(TypedDict):

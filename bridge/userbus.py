@@ -25,6 +25,7 @@ import os
 import platform
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 from dbus_fast import BusType
@@ -142,13 +143,16 @@ def bus_for(address: str, bus_type: BusType, as_uid: int | None) -> MessageBus:
 def bus_owner(address: str) -> int | None:
     """Root pointed at a user's bus (``unix:path=``): the uid owning the socket, whom root
     then connects as; None when not root, not a path, or root's own."""
-    if os.geteuid() != 0:
+    path = bus_path(address) if os.geteuid() == 0 else None
+    try:
+        return (os.stat(path).st_uid or None) if path is not None else None
+    except OSError:
         return None
+
+
+def bus_path(address: str) -> Path | None:
+    """The socket of a D-Bus address's first ``unix:path=`` (None for another kind)."""
     for part in address.split(";")[0].split(","):
         if part.startswith("unix:path="):
-            try:
-                uid = os.stat(part.removeprefix("unix:path=")).st_uid
-            except OSError:
-                return None
-            return uid or None
+            return Path(part.removeprefix("unix:path="))
     return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from bridge.protocol import (
     parse_auth,
 )
 from bridge.roles import Caller
-from bridge.streams import MAX_STREAMS, StreamRunner, StreamSource
+from bridge.streams import MAX_STREAMS, WRITE_HIGH_WATER, StreamRunner, StreamSource
 from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
@@ -46,9 +46,6 @@ MAX_CALLS_IN_FLIGHT = 64
 SEND_TIMEOUT = 5.0
 
 
-WRITE_HIGH_WATER = 1 << 20
-
-
 @lru_cache(maxsize=4096)
 def frame_header(n: int) -> bytes:
     """The header of an unmasked, unfragmented websocket text frame of n payload bytes."""
@@ -61,12 +58,7 @@ def frame_header(n: int) -> bytes:
 
 def text_frame(payload: bytes) -> bytes:
     """An unmasked, unfragmented websocket text frame (RFC 6455 5.2), as a server sends."""
-    n = len(payload)
-    if n < 126:
-        return b"\x81" + bytes((n,)) + payload
-    if n < 65536:
-        return b"\x81\x7e" + n.to_bytes(2, "big") + payload
-    return b"\x81\x7f" + n.to_bytes(8, "big") + payload
+    return frame_header(len(payload)) + payload
 
 
 def dumps(obj: Any) -> bytes:
@@ -106,40 +98,39 @@ class Connection:
         try:
             msg = await self.ws.receive(timeout=AUTH_TIMEOUT)
         except TimeoutError:
-            await self._send({"type": "auth_invalid", "message": "no auth message in time"})
-            return False
+            return await self._auth_invalid("no auth message in time")
         if msg.type != WSMsgType.TEXT:
             return False
         try:
             auth_msg = parse_auth(msg.data)
         except ProtocolError as exc:
-            await self._send({"type": "auth_invalid", "message": exc.message})
-            return False
+            return await self._auth_invalid(exc.message)
         client = server.client(self.request)
         wait = server.auth.limiter.blocked(client)
         if wait:
-            await self._send({"type": "auth_invalid", "message":
-                              f"too many failed attempts: try again in {wait:.0f} s"})
-            return False
+            return await self._auth_invalid(f"too many failed attempts: try again in "
+                                            f"{wait:.0f} s")
         if auth_msg.token is None:
             self.caller = (server.session_caller(self.request)
                            or server.peer_caller(self.request))
             if self.caller is None:
-                await self._send({"type": "auth_invalid",
-                                  "message": "no session: log in again"})
-                return False
+                return await self._auth_invalid("no session: log in again")
         else:
             cred = server.auth.check_token(auth_msg.token)
             if cred is None:
                 server.auth.limiter.failed(client)
-                await self._send({"type": "auth_invalid", "message": "invalid token"})
-                return False
+                return await self._auth_invalid("invalid token")
             self.caller = Caller(cred.name, cred.role, "token", client)
         server.auth.limiter.succeeded(client)
         self._server = server
         await self._send({"type": "auth_ok", "version": version, "name": self.caller.name,
                           "role": self.caller.role})
         return True
+
+    async def _auth_invalid(self, message: str) -> bool:
+        """Refuse the auth phase with ``message``; False, for ``authenticate``."""
+        await self._send({"type": "auth_invalid", "message": message})
+        return False
 
     def _session_live(self) -> bool:
         """A session's websocket lives as long as the session; each message keeps it from
@@ -149,7 +140,7 @@ class Connection:
         key = self.caller.session or ""
         if self._server.auth.check_session_key(key) is None:
             return False
-        self._server.auth.touch_key(key)
+        self._server.auth.sessions.touch(key)
         return True
 
     # -- the message loop
@@ -230,11 +221,16 @@ class Connection:
         await self.send_result(msg.id, None)
 
     def do_call(self, msg: CallMsg) -> None:
+        self._in_flight(msg.id, self._call(msg), msg.method)
+
+    def _in_flight(self, msg_id: int, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` as a task of the connection, or refuse it past the bound."""
         if len(self._calls) >= MAX_CALLS_IN_FLIGHT:
-            self._calls.create(self.send_error(msg.id, BridgeError(
+            work.close()
+            self._calls.create(self.send_error(msg_id, BridgeError(
                 f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")), "refused")
         else:
-            self._calls.create(self._call(msg), msg.method)
+            self._calls.create(work, name)
 
     async def _call(self, msg: CallMsg) -> None:
         try:
@@ -301,11 +297,7 @@ class Connection:
     def do_stream_msg(self, msg: StreamMsg) -> None:
         # As a call: in a task of its own, so that a slow write to an exec's stdin never
         # holds up the connection's other messages.
-        if len(self._calls) >= MAX_CALLS_IN_FLIGHT:
-            self._calls.create(self.send_error(msg.id, BridgeError(
-                f"more than {MAX_CALLS_IN_FLIGHT} calls in flight", "failed")), "refused")
-        else:
-            self._calls.create(self._stream_msg(msg), msg.type)
+        self._in_flight(msg.id, self._stream_msg(msg), msg.type)
 
     async def _stream_msg(self, msg: StreamMsg) -> None:
         runner = self._streams.get(msg.stream)
@@ -367,11 +359,14 @@ class Connection:
         entry = self._subs.pop(sub_id, None)
         if entry is not None:
             entry[1].cancel()
+        await self._say_and_close({"type": "dropped", "sub": sub_id,
+                                   "resume_since": resume_since}, 1013, b"too slow")
+
+    async def _say_and_close(self, last: dict[str, Any], code: int, why: bytes) -> None:
+        """Send ``last``, then close with ``code``; each step bounded by SEND_TIMEOUT."""
         try:
-            await asyncio.wait_for(self._send({"type": "dropped", "sub": sub_id,
-                                               "resume_since": resume_since}), SEND_TIMEOUT)
-            await asyncio.wait_for(self.ws.close(code=1013, message=b"too slow"),
-                                   SEND_TIMEOUT)
+            await asyncio.wait_for(self._send(last), SEND_TIMEOUT)
+            await asyncio.wait_for(self.ws.close(code=code, message=why), SEND_TIMEOUT)
         except (TimeoutError, ConnectionError, RuntimeError):
             # A peer that does not read at all: let go of the connection without a handshake.
             if self.request.transport is not None:
@@ -400,14 +395,8 @@ class Connection:
 
     async def end(self, why: str) -> None:
         """Tell the client its session ended (logout, expiry, revocation), then close."""
-        try:
-            await asyncio.wait_for(self._send({"type": "auth_expired", "message": why}),
-                                   SEND_TIMEOUT)
-            await asyncio.wait_for(self.ws.close(code=4001, message=why.encode()[:120]),
-                                   SEND_TIMEOUT)
-        except (TimeoutError, ConnectionError, RuntimeError):
-            if self.request.transport is not None:
-                self.request.transport.abort()
+        await self._say_and_close({"type": "auth_expired", "message": why}, 4001,
+                                  why.encode()[:120])
 
     async def close(self) -> None:
         for sub, _pump in self._subs.values():

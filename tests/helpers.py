@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -41,17 +42,29 @@ def checked_world(path: Path, whose: str, flavour: str | None = None, *,
     assert not left, f"{whose} world left behind: {left}"
 
 
+@contextmanager
+def started(thing: Any) -> Iterator[Any]:
+    """``thing.start()`` for the block (what it returns), ``stop()`` after it."""
+    running = thing.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 def unique(prefix: str) -> str:
     """A name no other test (or earlier run) uses: ``prefix-<8 hex>``."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @asynccontextmanager
-async def serving(app: web.Application, **runner_args: Any) -> AsyncIterator[int]:
-    """``app`` served on a free port of 127.0.0.1 for the block: the port."""
+async def serving(app: web.Application, ssl_context: ssl.SSLContext | None = None,
+                  **runner_args: Any) -> AsyncIterator[int]:
+    """``app`` served on a free port of 127.0.0.1 for the block (over TLS with
+    ``ssl_context``): the port."""
     runner = web.AppRunner(app, access_log=None, **runner_args)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context).start()
     try:
         yield runner.addresses[0][1]
     finally:
@@ -77,11 +90,12 @@ def plugins_off(*names: str) -> str:
 
 
 async def serve_bridge(world: Any, state: Path, config: Path, port: int,
-                       fault: str | None = None, log: Path | None = None
-                       ) -> asyncio.subprocess.Process:
+                       fault: str | None = None, log: Path | None = None,
+                       env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
     """``python -m bridge serve`` on the world's system Podman and D-Bus (killed at the
-    fault point ``fault``, if one is named); its stderr goes to ``log``."""
-    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": world.dbus_address}
+    fault point ``fault``, if one is named; with ``env`` added to its environment); its
+    stderr goes to ``log``."""
+    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": world.dbus_address, **(env or {})}
     env.pop("CONTAINER_HOST", None)
     env.pop(FAULT_ENV, None)
     if fault:

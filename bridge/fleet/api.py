@@ -7,7 +7,6 @@ client plugs a :class:`FleetBackend` into a :class:`Fleet`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -172,8 +171,3 @@ async def connect_client(args: argparse.Namespace, timeout: float = 10.0) -> Fle
         raise FleetUnavailable(f"no NATS server of {', '.join(fleet.servers)} answered "
                                f"in {timeout:g} s")
     return FleetClient(fleet.name, fleet.host, link)
-
-
-async def first(it: AsyncIterator[Any], timeout: float) -> Any:
-    """The next item of ``it`` within ``timeout`` seconds (a helper for tests and tools)."""
-    return await asyncio.wait_for(it.__anext__(), timeout)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from typing import Any
 
+from bridge.cli import say
 from bridge.fleet.api import FleetError, add_fleet_flags, connect_client
 
 
@@ -35,8 +35,7 @@ def cmd_hosts(args: argparse.Namespace) -> int:
     try:
         rows = asyncio.run(run())
     except FleetError as exc:
-        print(f"podbridge fleet: {exc.message}", file=sys.stderr)
-        return 1
+        return say(f"fleet: {exc.message}", 1)
     if args.format == "json":
         print(json.dumps(rows, indent=None))
     else:

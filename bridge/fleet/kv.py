@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import orjson
@@ -56,17 +56,18 @@ class JsonKV:
             raise FleetError(f"{self.bucket}/{key}: {exc}") from exc
 
     async def update(self, key: str, value: Any, revision: int) -> int:
-        try:
+        with self._at_revision(key, revision):
             return int(await self._kv.update(key, orjson.dumps(value), last=revision))
-        except js_errors.Error as exc:
-            if _conflict(exc):
-                raise KVConflict(f"{self.bucket}/{key} is no longer at revision "
-                                 f"{revision}") from None
-            raise FleetError(f"{self.bucket}/{key}: {exc}") from exc
 
     async def delete(self, key: str, revision: int | None = None) -> None:
-        try:
+        with self._at_revision(key, revision):
             await self._kv.delete(key, last=revision)
+
+    @contextlib.contextmanager
+    def _at_revision(self, key: str, revision: int | None) -> Iterator[None]:
+        """A write that expects ``key`` at ``revision``: its JetStream error as ours."""
+        try:
+            yield
         except js_errors.Error as exc:
             if _conflict(exc):
                 raise KVConflict(f"{self.bucket}/{key} is no longer at revision "

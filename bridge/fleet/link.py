@@ -35,6 +35,7 @@ from bridge.fleet.outbox import FLEET_OUTBOX_OVERFLOW, Outbox, OutboxOverflowDat
 from bridge.methods import AccessDenied
 from bridge.roles import RANK, ROLES, Caller
 from bridge.streams import StreamSource
+from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -68,10 +69,6 @@ def connect_options(s: FleetSettings) -> dict[str, Any]:
     return opts
 
 
-def lower_role(a: str, b: str) -> str:
-    return a if RANK.get(a, -1) <= RANK.get(b, -1) else b
-
-
 class FleetLink:
     """``client=True``: a command's connection (no outbox, heartbeat, calls or watch)."""
 
@@ -97,8 +94,8 @@ class FleetLink:
         self.outbox = Outbox(settings.outbox_max, None if client else outbox_path)
         self.published_seq = 0
         self.started = time.time()
-        self._tasks: list[asyncio.Task[Any]] = []
-        self._calls: set[asyncio.Task[Any]] = set()
+        # The link's own tasks and the calls it is answering: cancelled and awaited on close.
+        self._tasks = TaskOwner("fleet")
         self._unlisten: Any = None
         self._buckets: dict[str, JsonKV] = {}
         self.heartbeats: dict[str, dict[str, Any]] = {}
@@ -124,16 +121,13 @@ class FleetLink:
     async def start(self) -> None:
         if self.bus is not None and not self.client:
             self._unlisten = self.bus.listen(["**"], self._on_event)
-        self._tasks.append(asyncio.create_task(self._run(), name="fleet/link"))
+        self._tasks.create(self._run(), "link")
 
     async def close(self) -> None:
         self._closing = True
         if self._unlisten is not None:
             self._unlisten()
-        for task in [*self._tasks, *self._calls]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, *self._calls, return_exceptions=True)
-        self._tasks.clear()
+        await self._tasks.close()
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.close(), 5)
@@ -168,16 +162,16 @@ class FleetLink:
                     self.nc.connected_url.netloc if self.nc.connected_url else "?")
         if self.client:
             return
-        self._tasks.append(asyncio.create_task(self._send(), name="fleet/send"))
-        self._tasks.append(asyncio.create_task(self._beat(), name="fleet/heartbeat"))
+        self._tasks.create(self._send(), "send")
+        self._tasks.create(self._beat(), "heartbeat")
         if self.settings.watch:
             # Only a bridge that watches the fleet keeps every host's heartbeat at hand (on a
             # big fleet, N hosts each reading N heartbeats is N² messages); the others read
             # the buckets when asked.
-            self._tasks.append(asyncio.create_task(self._follow_hosts(), name="fleet/hosts"))
-        self._tasks.append(asyncio.create_task(self._serve_calls(), name="fleet/calls"))
+            self._tasks.create(self._follow_hosts(), "hosts")
+        self._tasks.create(self._serve_calls(), "calls")
         if self.settings.watch and self.fleet_bus is not None:
-            self._tasks.append(asyncio.create_task(self._watch(), name="fleet/watch"))
+            self._tasks.create(self._watch(), "watch")
         self._wake.set()
 
     def answer_calls(self) -> None:
@@ -337,12 +331,7 @@ class FleetLink:
         each time cannot go stale for longer than one interval."""
         while True:
             try:
-                hb = await (await self._bucket("heartbeat")).snapshot()
-                sm = await (await self._bucket("summary")).snapshot()
-                self.heartbeats = {k: e.value for k, e in hb.items()
-                                   if isinstance(e.value, dict)}
-                self.summaries_cache = {k: e.value for k, e in sm.items()
-                                        if isinstance(e.value, dict)}
+                self.heartbeats, self.summaries_cache = await self._read_hosts()
                 self._hosts_read = time.monotonic()
             except asyncio.CancelledError:
                 raise
@@ -356,8 +345,11 @@ class FleetLink:
             return self.heartbeats, self.summaries_cache
         if not self.connected:
             raise FleetUnavailable("NATS does not answer")
-        hb = await (await self._bucket("heartbeat")).snapshot()
-        sm = await (await self._bucket("summary")).snapshot()
+        return await self._read_hosts()
+
+    async def _read_hosts(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Every host's heartbeat and summary, read from the two buckets now."""
+        hb, sm = [await (await self._bucket(b)).snapshot() for b in ("heartbeat", "summary")]
         return ({k: e.value for k, e in hb.items() if isinstance(e.value, dict)},
                 {k: e.value for k, e in sm.items() if isinstance(e.value, dict)})
 
@@ -418,14 +410,13 @@ class FleetLink:
         role = str(c.get("role") or "viewer")
         if role not in ROLES:
             role = "viewer"
-        return Caller(name=f"{c.get('name') or '?'}@{origin}",
-                      role=lower_role(role, self.settings.call_role), via="fleet",
+        # The lower of the caller's role and the role fleet calls are given here.
+        role = min(role, self.settings.call_role, key=lambda r: RANK.get(r, -1))
+        return Caller(name=f"{c.get('name') or '?'}@{origin}", role=role, via="fleet",
                       remote=origin)
 
     async def _on_rpc(self, msg: Msg) -> None:
-        task = asyncio.create_task(self._answer(msg), name="fleet/rpc")
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
+        self._tasks.create(self._answer(msg), "rpc")
 
     async def _answer(self, msg: Msg) -> None:
         reply: dict[str, Any]
@@ -460,11 +451,10 @@ class FleetLink:
                 await msg.respond(orjson.dumps(reply, default=str))
 
     # -- the events of every host
-    async def _stream(self, since: int | None, subject: str | None = None,
+    async def _stream(self, since: int | None, subject: str,
                       idle: float = 6.0) -> AsyncIterator[tuple[int, Msg]]:
         """(stream seq, message) from ``since + 1`` (None: new ones only), forever; the
         consumer is made again from where it was when it is lost (a node gone)."""
-        subject = subject or f"{self.settings.event_prefix}.>"
         last = since
         while True:
             if not self.connected:
@@ -528,7 +518,7 @@ class FleetLink:
         start = int(info.state.last_seq)
         if bus.seq < start:
             bus._seq = start  # the ring starts empty, its seqs the stream's
-        async for seq, msg in self._stream(bus.seq):
+        async for seq, msg in self._stream(bus.seq, self._subject(None)):
             ev = self.fleet_event(seq, msg)
             if ev is None:
                 continue
@@ -539,18 +529,23 @@ class FleetLink:
             if seq > bus.seq:
                 bus.inject(event, raw)
 
+    def _subject(self, hosts: list[str] | None) -> str:
+        """The stream's subjects to read: one host's only, when only one is asked for."""
+        one = f".{hosts[0]}" if hosts and len(hosts) == 1 else ""
+        return f"{self.settings.event_prefix}{one}.>"
+
+    def _wanted(self, seq: int, msg: Msg, patterns: list[str], hosts: list[str] | None
+                ) -> dict[str, Any] | None:
+        """The fleet event of ``msg`` if it is of one of ``hosts`` and ``patterns``."""
+        ev = self.fleet_event(seq, msg)
+        if ev is None or (hosts and ev.get("host") not in hosts):
+            return None
+        return ev if topic_matches(patterns, str(ev.get("type", ""))) else None
+
     async def events(self, patterns: list[str], hosts: list[str] | None,
                      since: int | None) -> AsyncIterator[dict[str, Any]]:
-        subject = None
-        if hosts and len(hosts) == 1:
-            subject = f"{self.settings.event_prefix}.{hosts[0]}.>"
-        async for seq, msg in self._stream(since, subject):
-            ev = self.fleet_event(seq, msg)
-            if ev is None:
-                continue
-            if hosts and ev.get("host") not in hosts:
-                continue
-            if topic_matches(patterns, str(ev.get("type", ""))):
+        async for seq, msg in self._stream(since, self._subject(hosts)):
+            if (ev := self._wanted(seq, msg, patterns, hosts)) is not None:
                 yield ev
 
     async def read_events(self, patterns: list[str], hosts: list[str] | None, since: int,
@@ -573,11 +568,9 @@ class FleetLink:
         last = max(since, int(info.state.first_seq) - 1)
         if last >= end:
             return {"events": out, "last": max(since, end)}
-        subject = f"{self.settings.event_prefix}.>"
-        if hosts and len(hosts) == 1:
-            subject = f"{self.settings.event_prefix}.{hosts[0]}.>"
         sub = await self.js.subscribe(
-            subject, ordered_consumer=True, deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            self._subject(hosts), ordered_consumer=True,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
             config=api.ConsumerConfig(opt_start_seq=last + 1))
         try:
             while len(out) < limit:
@@ -587,9 +580,7 @@ class FleetLink:
                     break
                 seq = int(msg.metadata.sequence.stream)
                 last = seq
-                ev = self.fleet_event(seq, msg)
-                if ev is not None and (not hosts or ev.get("host") in hosts) and \
-                        topic_matches(patterns, str(ev.get("type", ""))):
+                if (ev := self._wanted(seq, msg, patterns, hosts)) is not None:
                     out.append(ev)
                 if seq >= end or int(msg.metadata.num_pending) == 0:
                     break

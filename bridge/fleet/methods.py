@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bridge.fleet.api import FleetUnavailable
-from bridge.methods import MethodRegistry, NoParams, current_caller
+from bridge.methods import MethodRegistry, NoParams, Params, current_caller
 
 if TYPE_CHECKING:
     from bridge.fleet.link import FleetLink
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CallParams(_Params):
+class CallParams(Params):
     host: str = Field(min_length=1, max_length=64)
     method: str = Field(min_length=1, max_length=200)
     params: dict[str, Any] = Field(default_factory=dict)
     timeout: float | None = Field(default=None, gt=0, le=3600)
 
 
-class EventsParams(_Params):
+class EventsParams(Params):
     topics: list[str] = Field(default_factory=lambda: ["**"], min_length=1, max_length=64)
     hosts: list[str] | None = None
     since: int = Field(default=0, ge=0)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from bridge.roles import Role
 
@@ -26,12 +27,28 @@ def check_name(what: str, value: str) -> str:
     return value
 
 
+def _split(v: object) -> object:
+    # PODBRIDGE_FLEET / --fleet: "nats://a:4222,nats://b:4222"
+    if isinstance(v, str):
+        return [s.strip() for s in v.split(",") if s.strip()]
+    return v
+
+
+def _check_servers(v: list[str]) -> list[str]:
+    for url in v:
+        if not re.match(r"(nats|tls|ws|wss)://", url):
+            raise ValueError(f"{url!r}: a NATS URL starts with nats:// or tls://")
+    return v
+
+
 class FleetSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    servers: list[str] = Field(default_factory=list, description="NATS URLs; none: no fleet")
-    host: str = Field(default_factory=default_host)
-    name: str = "default"
+    servers: Annotated[list[str], BeforeValidator(_split), AfterValidator(_check_servers)] = (
+        Field(default_factory=list, description="NATS URLs; none: no fleet"))
+    host: Annotated[str, AfterValidator(lambda v: check_name("host", v))] = Field(
+        default_factory=default_host)
+    name: Annotated[str, AfterValidator(lambda v: check_name("fleet name", v))] = "default"
     user: str | None = None
     password: str | None = None
     token: str | None = None
@@ -50,32 +67,6 @@ class FleetSettings(BaseModel):
     replicas: int = Field(default=3, ge=1, le=5)
     outbox_max: int = Field(default=100_000, ge=1)
     watch_ring: int = Field(default=10_000, ge=1)
-
-    @field_validator("servers", mode="before")
-    @classmethod
-    def _split(cls, v: object) -> object:
-        # PODBRIDGE_FLEET / --fleet: "nats://a:4222,nats://b:4222"
-        if isinstance(v, str):
-            return [s.strip() for s in v.split(",") if s.strip()]
-        return v
-
-    @field_validator("servers")
-    @classmethod
-    def _check_servers(cls, v: list[str]) -> list[str]:
-        for url in v:
-            if not re.match(r"(nats|tls|ws|wss)://", url):
-                raise ValueError(f"{url!r}: a NATS URL starts with nats:// or tls://")
-        return v
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return check_name("host", v)
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, v: str) -> str:
-        return check_name("fleet name", v)
 
     @model_validator(mode="after")
     def _one_credential(self) -> FleetSettings:

@@ -62,10 +62,6 @@ mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 # "allocating lock for new container: allocation failed; exceeded num_locks (2048)".
 mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 mount -n --no-canonicalize --bind /proc/self/fd/3/var-tmp /var/tmp
-# A private /dev/shm: Podman keeps its container locks in /dev/shm/libpod_lock (2048 of
-# them). Shared, every world's locks came from the machine's pool and a killed world never
-# gave its back, until no Podman on the machine could create a container.
-mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 if [ ! -d "$ROOT/lib-units" ]; then
     mkdir -p "$ROOT"
     mount -n --no-canonicalize --bind /proc/self/fd/3 "$ROOT"

@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from bridge.cli import say
 from bridge.sandbox.flavours import DEFAULT, FLAVOURS
 
 logger = logging.getLogger(__name__)
@@ -17,19 +18,16 @@ def _up(args: argparse.Namespace) -> int:
     from bridge.sandbox import World, unavailable_reason
 
     if reason := unavailable_reason():
-        print(f"podbridge sandbox: {reason}", file=sys.stderr)
-        return 2
+        return say(f"sandbox: {reason}", 2)
     from bridge.sandbox.flavours import flavour_unavailable_reason
     from bridge.sandbox.users import UserError
 
     if reason := flavour_unavailable_reason(args.flavour):
-        print(f"podbridge sandbox: {reason}", file=sys.stderr)
-        return 2
+        return say(f"sandbox: {reason}", 2)
     try:
         world = World(args.dir, flavour=args.flavour, users=args.user or ())
     except UserError as exc:
-        print(f"podbridge sandbox: {exc}", file=sys.stderr)
-        return 2
+        return say(f"sandbox: {exc}", 2)
     world.up()
     print(f"world {world.name} up in {world.root}")
     print(f"  flavour     {world.flavour}: Podman {world.podman_version()}")
@@ -57,8 +55,7 @@ def _down(args: argparse.Namespace) -> int:
     from bridge.sandbox import World
 
     if not (Path(args.dir) / "world.json").exists():
-        print(f"podbridge sandbox: no world in {args.dir}", file=sys.stderr)
-        return 0
+        return say(f"sandbox: no world in {args.dir}", 0)
     World.attach(args.dir).down()
     return 0
 
@@ -81,8 +78,7 @@ def _env(args: argparse.Namespace) -> int:
         try:
             env = host_env(world, world.user(args.user))
         except UserError as exc:
-            print(f"podbridge sandbox: {exc}", file=sys.stderr)
-            return 2
+            return say(f"sandbox: {exc}", 2)
     else:
         env = {**world.env(), "PODBRIDGE_UNIT_DIR": str(world.unit_dir)}
     for key, value in env.items():
@@ -103,28 +99,23 @@ def _exec(args: argparse.Namespace) -> int:
         elif argv[0].startswith("--user="):
             args.user, argv = argv[0].removeprefix("--user="), argv[1:]
         else:
-            print("podbridge sandbox exec: --user needs a NAME", file=sys.stderr)
-            return 2
+            return say("sandbox exec: --user needs a NAME", 2)
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
-        print("podbridge sandbox exec: give a command after --", file=sys.stderr)
-        return 2
+        return say("sandbox exec: give a command after --", 2)
     from bridge.sandbox import WorldError
 
     try:
         world = World.attach(args.dir)
     except (WorldError, OSError) as exc:
-        print(f"podbridge sandbox: no world in {args.dir}: {exc}", file=sys.stderr)
-        return 2
+        return say(f"sandbox: no world in {args.dir}: {exc}", 2)
     if not world.is_up():
-        print(f"podbridge sandbox: the world in {args.dir} is not up", file=sys.stderr)
-        return 2
+        return say(f"sandbox: the world in {args.dir} is not up", 2)
     try:
         who = world.user(args.user) if args.user else None
     except UserError as exc:
-        print(f"podbridge sandbox: {exc}", file=sys.stderr)
-        return 2
+        return say(f"sandbox: {exc}", 2)
     return subprocess.run(command(world, who, argv), check=False).returncode
 
 
@@ -133,11 +124,9 @@ def _fleet_up(args: argparse.Namespace) -> int:
     from bridge.sandbox.fleet import Fleet
 
     if reason := unavailable_reason():
-        print(f"podbridge sandbox: {reason}", file=sys.stderr)
-        return 2
+        return say(f"sandbox: {reason}", 2)
     if args.hosts < 1:
-        print("podbridge sandbox fleet: --hosts must be at least 1", file=sys.stderr)
-        return 2
+        return say("sandbox fleet: --hosts must be at least 1", 2)
     fleet = Fleet.up(args.dir, args.hosts, demo=args.demo)
     print(f"fleet {fleet.url}")
     print(f"registry {fleet.registry_address}")
@@ -150,8 +139,7 @@ def _fleet_down(args: argparse.Namespace) -> int:
     from bridge.sandbox.fleet import RECORD, Fleet
 
     if not (Path(args.dir) / RECORD).exists():
-        print(f"podbridge sandbox: no fleet in {args.dir}", file=sys.stderr)
-        return 0
+        return say(f"sandbox: no fleet in {args.dir}", 0)
     Fleet.attach(args.dir).down()
     return 0
 

@@ -25,7 +25,6 @@ DEFAULT = "debian12"
 # The flavours a test run covers, narrowed by PODBRIDGE_FLAVOURS=debian12,debian13.
 FLAVOURS_ENV = "PODBRIDGE_FLAVOURS"
 ROOTFS_ENV = "PODBRIDGE_WORLD_ROOTFS"
-_SBIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # What a world's root filesystem needs beyond debootstrap's minbase: systemd (with
 # journald) and the D-Bus system bus, Podman with both runtimes, its network stack
@@ -163,8 +162,9 @@ def flavour_unavailable_reason(name: str | Flavour | None) -> str | None:
     if flav.uses_host_root():
         return None
     from bridge.sandbox import rootfs
+    from bridge.sandbox.boot import PATH
 
-    if rootfs.path_of(flav).exists() or shutil.which("debootstrap", path=_SBIN) is not None:
+    if rootfs.path_of(flav).exists() or shutil.which("debootstrap", path=PATH) is not None:
         return None
     return (f"the {flav} world builds a {flav.suite} root filesystem with debootstrap: "
             "install the Debian package debootstrap (scripts/install-deps.sh)")

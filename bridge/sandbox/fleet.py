@@ -28,6 +28,7 @@ from typing import Any
 from bridge.sandbox import boot
 from bridge.sandbox.nats import NatsCluster
 from bridge.sandbox.procs import ProcRef
+from bridge.sandbox.record import from_json, to_json
 from bridge.sandbox.registry import start_registry
 from bridge.sandbox.world import World
 
@@ -118,25 +119,21 @@ class Fleet:
     # -- the record
     def save(self) -> None:
         (self.root / RECORD).write_text(json.dumps({
-            "registry": self.registry.to_json() if self.registry else None,
+            "registry": to_json(self.registry, ProcRef | None),
             "registry_port": self.registry_port, "heartbeat": self.heartbeat,
-            "hosts": [{"name": h.name, "root": str(h.root),
-                       "bridge": h.bridge.to_json() if h.bridge else None}
-                      for h in self.hosts]}, indent=1))
+            "hosts": to_json(self.hosts, list[Host])}, indent=1))
 
     @classmethod
     def attach(cls, root: Path | str) -> Fleet:
         root = Path(root).resolve()
         data = json.loads((root / RECORD).read_text())
         fleet = cls(root, registry_port=data.get("registry_port"),
-                    heartbeat=float(data.get("heartbeat", 1.0)))
-        if data.get("registry"):
-            fleet.registry = ProcRef.from_json(data["registry"])
+                    heartbeat=float(data.get("heartbeat", 1.0)),
+                    registry=from_json(ProcRef, data["registry"]) if data.get("registry")
+                    else None,
+                    hosts=from_json(list[Host], data.get("hosts", [])))
         if (root / "nats" / "cluster.json").exists():
             fleet.nats = NatsCluster.attach(root / "nats")
-        fleet.hosts = [Host(h["name"], Path(h["root"]),
-                            ProcRef.from_json(h["bridge"]) if h.get("bridge") else None)
-                       for h in data.get("hosts", [])]
         return fleet
 
     # -- up and down

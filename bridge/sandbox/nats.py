@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.sandbox.procs import ProcRef
+from bridge.sandbox.record import from_json, to_json
 from bridge.sandbox.registry import free_port
 
 logger = logging.getLogger(__name__)
@@ -76,17 +77,13 @@ class NatsCluster:
         return ",".join(self.urls)
 
     def save(self) -> None:
-        (self.folder / "cluster.json").write_text(json.dumps({"nodes": [
-            {"name": n.name, "port": n.port, "cluster_port": n.cluster_port,
-             "proc": n.proc.to_json() if n.proc else None} for n in self.nodes]}, indent=1))
+        (self.folder / "cluster.json").write_text(json.dumps(
+            {"nodes": to_json(self.nodes, list[Node])}, indent=1))
 
     @classmethod
     def attach(cls, folder: Path) -> NatsCluster:
         data = json.loads((folder / "cluster.json").read_text())
-        nodes = [Node(n["name"], n["port"], n["cluster_port"],
-                      ProcRef.from_json(n["proc"]) if n.get("proc") else None)
-                 for n in data["nodes"]]
-        return cls(folder, nodes)
+        return cls(folder, from_json(list[Node], data["nodes"]))
 
     @classmethod
     def start(cls, folder: Path, size: int = 3, timeout: float = 30.0) -> NatsCluster:

@@ -22,10 +22,9 @@ import re
 import secrets
 import shlex
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +38,6 @@ class WorldNetwork:
     name: str
     interface: str
     subnet: str
-
-    def to_json(self) -> dict[str, str]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> WorldNetwork:
-        return cls(str(data["name"]), str(data["interface"]), str(data["subnet"]))
 
     @property
     def gateway(self) -> str:

@@ -60,10 +60,3 @@ class ProcRef:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"process {self.pid} did not exit")
             time.sleep(0.01)
-
-    def to_json(self) -> dict[str, int]:
-        return {"pid": self.pid, "started": self.started}
-
-    @classmethod
-    def from_json(cls, data: dict[str, int]) -> ProcRef:
-        return cls(int(data["pid"]), int(data["started"]))

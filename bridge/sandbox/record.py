@@ -6,8 +6,11 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
+
+from pydantic import TypeAdapter
 
 from bridge.sandbox.network import WorldNetwork
 from bridge.sandbox.procs import ProcRef
@@ -15,6 +18,23 @@ from bridge.sandbox.procs import ProcRef
 logger = logging.getLogger(__name__)
 
 RECORD = "world.json"
+T = TypeVar("T")
+
+
+@cache
+def _adapter(typ: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(typ)
+
+
+def to_json(value: Any, typ: Any = None) -> Any:
+    """A record (a dataclass, or a list of them as ``typ``) as JSON: its fields in
+    their order, paths as strings."""
+    return _adapter(cast(Any, typ or type(value))).dump_python(value, mode="json")
+
+
+def from_json(typ: type[T], data: Any) -> T:
+    """The record of type ``typ`` that :func:`to_json` wrote (missing fields: defaults)."""
+    return cast(T, _adapter(cast(Any, typ)).validate_python(data))
 
 
 @dataclass
@@ -31,37 +51,12 @@ class WorldRecord:
     boots: int = 0
     flavour: str = "debian12"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "root": str(self.root), "name": self.name, "state": self.state,
-            "cgroups": [str(p) for p in self.cgroups], "registry_port": self.registry_port,
-            "registry": self.registry.to_json() if self.registry else None,
-            "unshare": self.unshare.to_json() if self.unshare else None,
-            "pid1": self.pid1.to_json() if self.pid1 else None,
-            "network": self.network.to_json() if self.network else None,
-            "boots": self.boots,
-            "flavour": self.flavour,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> WorldRecord:
-        def proc(key: str) -> ProcRef | None:
-            return ProcRef.from_json(data[key]) if data.get(key) else None
-
-        return cls(
-            root=Path(data["root"]), name=str(data["name"]), state=str(data["state"]),
-            cgroups=[Path(p) for p in data.get("cgroups", [])],
-            registry_port=data.get("registry_port"), registry=proc("registry"),
-            unshare=proc("unshare"), pid1=proc("pid1"),
-            network=WorldNetwork.from_json(data["network"]) if data.get("network") else None,
-            boots=int(data.get("boots", 0)), flavour=str(data.get("flavour", "debian12")))
-
     def save(self) -> None:
         path = self.root / RECORD
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        tmp.write_text(json.dumps(to_json(self), indent=2) + "\n")
         tmp.replace(path)
 
     @classmethod
     def load(cls, root: Path) -> WorldRecord:
-        return cls.from_json(json.loads((root / RECORD).read_text()))
+        return from_json(cls, json.loads((root / RECORD).read_text()))

@@ -32,6 +32,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+from bridge.sandbox.boot import PATH as _PATH
 from bridge.sandbox.flavours import Flavour
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ VENV = "/opt/podbridge/venv"
 # What a virtualenv needs in the tree beyond the flavour's packages.
 PYTHON_PACKAGES = ("python3", "python3-venv")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
-_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class RootfsError(RuntimeError):

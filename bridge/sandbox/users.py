@@ -289,7 +289,7 @@ def host_runtime_dir(world: World, user: WorldUser) -> Path:
 
 def wait_ready(world: World, user: WorldUser, timeout: float = 60.0) -> None:
     """Until the user manager owns its name on the user's bus and Podman answers."""
-    from bridge.sandbox.world import UnixHTTPConnection
+    from bridge.sandbox.world import ping_podman
 
     deadline = time.monotonic() + timeout
     runtime = host_runtime_dir(world, user)
@@ -304,16 +304,9 @@ def wait_ready(world: World, user: WorldUser, timeout: float = 60.0) -> None:
                 capture_output=True, text=True, env={"PATH": boot.PATH}, check=False,
                 timeout=30)
             manager_up = done.stdout.strip() == "b true"
-        if manager_up and (runtime / "podman" / "podman.sock").exists():
-            conn = UnixHTTPConnection(runtime / "podman" / "podman.sock", 10)
-            try:
-                conn.request("GET", "/_ping")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            finally:
-                conn.close()
+        socket = runtime / "podman" / "podman.sock"
+        if manager_up and socket.exists() and ping_podman(socket, 10):
+            return
         if time.monotonic() > deadline:
             state = world.systemctl("is-active", f"user@{user.uid}.service", check=False)
             raise TimeoutError(

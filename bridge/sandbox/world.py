@@ -39,21 +39,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.client
 import json
 import logging
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
+from bridge.podman_stream import UnixConnection
 from bridge.sandbox import boot, flavours, images, network, python, rootfs, users
 from bridge.sandbox.cgroups import (
     CgroupSet,
@@ -71,21 +69,23 @@ from bridge.sandbox.users import check_name as check_user_name
 logger = logging.getLogger(__name__)
 
 RUN_ENV = {"PATH": boot.PATH, "HOME": "/root", "LANG": "C.UTF-8"}
+UnixHTTPConnection = UnixConnection  # the name the tests know it by
 
 
 class WorldError(RuntimeError):
     pass
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(str(self._path))
+def ping_podman(socket_path: Path, timeout: float) -> bool:
+    """True when the Podman API at ``socket_path`` answers ``GET /_ping``."""
+    conn = UnixConnection(socket_path, timeout)
+    try:
+        conn.request("GET", "/_ping")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
 
 
 class World:
@@ -261,7 +261,7 @@ class World:
 
     def podman_version(self) -> str:
         """The world's Podman, as its API reports it (``4.3.1``, ``5.4.2``)."""
-        conn = UnixHTTPConnection(self.podman_socket, 10)
+        conn = UnixConnection(self.podman_socket, 10)
         try:
             conn.request("GET", "/version")
             return str(json.loads(conn.getresponse().read())["Version"])
@@ -270,23 +270,9 @@ class World:
 
     def ping_podman(self, timeout: float = 2.0) -> bool:
         """True when the API answers ``GET /_ping``."""
-        conn = UnixHTTPConnection(self.podman_socket, timeout)
-        try:
-            conn.request("GET", "/_ping")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
+        return ping_podman(self.podman_socket, timeout)
 
     # -- life cycle --------------------------------------------------------------------
-    def __enter__(self) -> World:
-        return self.up()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.down()
-
     def up(self, *, import_images: bool = True) -> World:
         """Make and boot a new world in ``root``; on any failure, tear down what was made."""
         self._prepare_folder()
@@ -329,11 +315,7 @@ class World:
         started = time.monotonic()
         self._kill_systemd()
         network.scrub(self.network)
-        for entry in self.run_dir.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        _empty(self.run_dir)
         self.record.state = "booting"
         self._boot()
         for user in users.load(self.root):
@@ -377,11 +359,7 @@ class World:
             old = World.attach(self.root)
             if old.record.state != "down":
                 old.down()
-            for entry in self.root.iterdir():
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry)
-                else:
-                    entry.unlink()
+            _empty(self.root)
         elif self.root.exists() and any(self.root.iterdir()):
             raise WorldError(f"{self.root} is not empty and holds no world: refusing to use it")
         for sub in ("etc-systemd/system", "lib-units", "run", "etc-containers", "storage",
@@ -488,6 +466,15 @@ class World:
         # boot makes them again.
         remove_unmounted(rec.name, self.root / "cgroupfs")
         rec.pid1 = rec.unshare = None
+
+
+def _empty(folder: Path) -> None:
+    """Remove everything in ``folder`` (a link itself, never what it points to)."""
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _copy_tree(source: Traversable, dest: Path) -> None:

@@ -1,4 +1,4 @@
-import { Suspense, useEffect, useState } from "react";
+import { Suspense, useEffect, useState, type ComponentType } from "react";
 import { lazyPage } from "./lazyPage";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { ConnectionBanner } from "./components/ConnectionBanner";
@@ -11,7 +11,7 @@ import {
   PageToggleButton, Spinner, Button,
 } from "./pf";
 import { ContainersPage } from "./pages/ContainersPage";
-import { href, SECTIONS, useRoute } from "./router";
+import { href, SECTIONS, useRoute, type Route, type Section } from "./router";
 import { HostPicker, RemoteHostNote } from "./components/HostPicker";
 import { useHomeState } from "./store/hooks";
 import { FLEET_SECTIONS, scopeTo, usePickedHost } from "./store/hostStore";
@@ -21,33 +21,22 @@ import { insideCockpit } from "./store/transport";
 
 // The first page (the containers list) is in the main bundle; every other page is a chunk
 // of its own, loaded when it is first shown (xterm.js comes only with a container's page).
-const named = <K extends string>(load: () => Promise<Record<K, () => React.ReactNode>>, name: K) =>
-  lazyPage(load, name);
-const AuditPage = named(() => import("./pages/AuditPage"), "AuditPage");
-const EventsPage = named(() => import("./pages/EventsPage"), "EventsPage");
-const PluginsPage = named(() => import("./pages/PluginsPage"), "PluginsPage");
-const UnitsPage = named(() => import("./pages/UnitsPage"), "UnitsPage");
-const UpdatesPage = named(() => import("./pages/UpdatesPage"), "UpdatesPage");
-const ImagesPage = named(() => import("./pages/images/ImagesPage"), "ImagesPage");
-const PodsPage = named(() => import("./pages/pods/PodsPage"), "PodsPage");
-const VolumesPage = named(() => import("./pages/volumes/VolumesPage"), "VolumesPage");
-const FleetPage = named(() => import("./pages/FleetPage"), "FleetPage");
-const RolloutsPage = named(() => import("./pages/RolloutsPage"), "RolloutsPage");
+const PAGES: Partial<Record<Section, ComponentType>> = {
+  images: lazyPage(() => import("./pages/images/ImagesPage"), "ImagesPage"),
+  pods: lazyPage(() => import("./pages/pods/PodsPage"), "PodsPage"),
+  volumes: lazyPage(() => import("./pages/volumes/VolumesPage"), "VolumesPage"),
+  units: lazyPage(() => import("./pages/UnitsPage"), "UnitsPage"),
+  updates: lazyPage(() => import("./pages/UpdatesPage"), "UpdatesPage"),
+  events: lazyPage(() => import("./pages/EventsPage"), "EventsPage"),
+  plugins: lazyPage(() => import("./pages/PluginsPage"), "PluginsPage"),
+  audit: lazyPage(() => import("./pages/AuditPage"), "AuditPage"),
+  fleet: lazyPage(() => import("./pages/FleetPage"), "FleetPage"),
+  rollouts: lazyPage(() => import("./pages/RolloutsPage"), "RolloutsPage"),
+};
 
-function Section({ section, args }: ReturnType<typeof useRoute>) {
-  switch (section) {
-    case "images": return <ImagesPage />;
-    case "pods": return <PodsPage />;
-    case "volumes": return <VolumesPage />;
-    case "units": return <UnitsPage />;
-    case "updates": return <UpdatesPage />;
-    case "events": return <EventsPage />;
-    case "plugins": return <PluginsPage />;
-    case "audit": return <AuditPage />;
-    case "fleet": return <FleetPage />;
-    case "rollouts": return <RolloutsPage />;
-    default: return <ContainersPage name={args[0]} tab={args[1]} />;
-  }
+function SectionPage({ section, args }: Route) {
+  const Page = PAGES[section];
+  return Page ? <Page /> : <ContainersPage name={args[0]} tab={args[1]} />;
 }
 
 export function App() {
@@ -139,7 +128,7 @@ export function App() {
       <ErrorBoundary resetKey={`${remote ?? ""}/${route.section}/${route.args.join("/")}`}>
         {remote !== null && <RemoteHostNote host={remote} />}
         <Suspense fallback={<Bullseye style={{ minHeight: "50vh" }}><Spinner aria-label="Loading the page" /></Bullseye>}>
-          <Section key={remote ?? ""} {...route} />
+          <SectionPage key={remote ?? ""} {...route} />
         </Suspense>
       </ErrorBoundary>
       <Toasts />

@@ -43,11 +43,8 @@ export {
 } from "@patternfly/react-core/dist/esm/components/Toolbar/index.js";
 export { Bullseye } from "@patternfly/react-core/dist/esm/layouts/Bullseye/index.js";
 export { Flex, FlexItem } from "@patternfly/react-core/dist/esm/layouts/Flex/index.js";
-export { Stack, StackItem } from "@patternfly/react-core/dist/esm/layouts/Stack/index.js";
 export { ExpandableRowContent, Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table/dist/esm/components/Table/index.js";
 export { ExpandableSection } from "@patternfly/react-core/dist/esm/components/ExpandableSection/index.js";
-export { InputGroup, InputGroupItem } from "@patternfly/react-core/dist/esm/components/InputGroup/index.js";
 export { Progress, ProgressMeasureLocation } from "@patternfly/react-core/dist/esm/components/Progress/index.js";
 export { Grid, GridItem } from "@patternfly/react-core/dist/esm/layouts/Grid/index.js";
 export { Radio } from "@patternfly/react-core/dist/esm/components/Radio/index.js";
-export { Popover } from "@patternfly/react-core/dist/esm/components/Popover/index.js";

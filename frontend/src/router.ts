@@ -1,9 +1,7 @@
 /** Hash routes (#/containers/web): the bridge serves one page at "/". */
 import { useEffect, useState } from "react";
 
-export type Section = "containers" | "images" | "pods" | "volumes" | "units" | "updates" | "events" | "plugins" | "audit" | "fleet"
-  | "rollouts";
-export const SECTIONS: { id: Section; title: string }[] = [
+export const SECTIONS = [
   { id: "containers", title: "Containers" },
   { id: "images", title: "Images" },
   { id: "pods", title: "Pods" },
@@ -15,7 +13,8 @@ export const SECTIONS: { id: Section; title: string }[] = [
   { id: "audit", title: "Audit" },
   { id: "fleet", title: "Fleet" },
   { id: "rollouts", title: "Rollouts" },
-];
+] as const;
+export type Section = (typeof SECTIONS)[number]["id"];
 
 export interface Route {
   section: Section;

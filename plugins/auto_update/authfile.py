@@ -49,12 +49,6 @@ def default_paths() -> list[Path]:
             Path.home() / ".docker" / "config.json"]
 
 
-def _key_host(key: str) -> str:
-    """``https://index.docker.io/v1/`` or ``quay.io/org`` -> the host part."""
-    key = key.removeprefix("https://").removeprefix("http://")
-    return key.split("/", 1)[0]
-
-
 def _decode(entry: object) -> Credentials | None:
     if not isinstance(entry, dict):
         return None
@@ -106,8 +100,8 @@ def find(auths: dict[str, object], registry: str, repository: str = "") -> Crede
     for key, entry in auths.items():
         # A bare host, or a URL such as https://index.docker.io/v1/ (Docker's own form).
         is_url = key.startswith(("https://", "http://"))
-        bare = key.rstrip("/")
-        if bare in hosts or (is_url and _key_host(key) in hosts):
+        host = key.removeprefix("https://").removeprefix("http://").split("/", 1)[0]
+        if key.rstrip("/") in hosts or (is_url and host in hosts):
             found = _decode(entry)
             if found:
                 return found

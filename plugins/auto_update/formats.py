@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from plugins.auto_update.compat import Compat
 from plugins.auto_update.gotemplate import Struct, Template, TemplateError
-from plugins.auto_update.output import Row
+from plugins.auto_update.output import Row, tabwriter
 
 NAME = "auto-update"  # Podman names the template after the command
 TYPE_NAME = "main.autoUpdateOutput"
@@ -32,7 +32,6 @@ FIELDS = ("Unit", "Container", "ContainerName", "ContainerID", "Image", "Policy"
 HEADERS = {"Unit": "UNIT", "Container": "CONTAINER", "ContainerName": "CONTAINER NAME",
            "ContainerID": "CONTAINER ID", "Image": "IMAGE", "Policy": "POLICY",
            "Updated": "UPDATED"}
-MIN_WIDTH, PADDING = 12, 2
 
 _TABLE_REPLACE = (("table ", ""), ("\\t", "\t"), (" ", "\t"), ("\\n", "\n"))
 _ESCAPED_REPLACE = (("\\t", "\t"), ("\\n", "\n"))
@@ -62,59 +61,6 @@ def normalize(text: str) -> str:
 
 def enforce_range(text: str) -> str:
     return text if _RANGE.search(text) else "{{range .}}" + text + "{{end -}}"
-
-
-def tabwriter(text: str, minwidth: int = MIN_WIDTH, padding: int = PADDING) -> str:
-    """Go's text/tabwriter (padchar ' ', left-aligned): a cell ends at a tab; a column
-    block is the run of consecutive lines that have a cell in that column; a line
-    without a tab ends every block."""
-    out: list[str] = []
-    lines: list[list[str]] = [[]]
-    cell: list[str] = []
-    widths: list[int] = []
-
-    def write_lines(line0: int, line1: int) -> None:
-        for i in range(line0, line1):
-            for j, c in enumerate(lines[i]):
-                out.append(c + " " * (widths[j] - len(c)) if j < len(widths) else c)
-            if i + 1 != len(lines):
-                out.append("\n")
-
-    def fmt(line0: int, line1: int) -> None:
-        column = len(widths)
-        this = line0
-        while this < line1:
-            if column >= len(lines[this]) - 1:
-                this += 1
-                continue
-            write_lines(line0, this)
-            line0 = this
-            width = minwidth
-            while this < line1 and column < len(lines[this]) - 1:
-                width = max(width, len(lines[this][column]) + padding)
-                this += 1
-            widths.append(width)
-            fmt(line0, this)
-            widths.pop()
-            line0 = this
-        write_lines(line0, line1)
-
-    for ch in text:
-        if ch == "\t" or ch == "\n":
-            lines[-1].append("".join(cell))
-            cell.clear()
-            if ch == "\n":
-                single = len(lines[-1]) == 1
-                lines.append([])
-                if single:
-                    fmt(0, len(lines))
-                    lines = [[]]
-        else:
-            cell.append(ch)
-    if cell:
-        lines[-1].append("".join(cell))
-    fmt(0, len(lines))
-    return "".join(out)
 
 
 def values(rows: Iterable[Row]) -> list[Struct]:

@@ -8,6 +8,7 @@ An error while executing keeps what was written before it, as Go's writer does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from plugins.auto_update.gotemplate_lex import go_quote
@@ -230,10 +231,6 @@ class Template:
         raise _ExecError(ident, f"{name} is not supported by podbridge's --format")
 
 
-class _Unset:
-    pass
-
-
 _KINDS = {"int": "integer", "string": "string"}
 
 
@@ -247,16 +244,17 @@ def _check_const(n: Const, want: str) -> None:
         raise _ExecError(n, f"can't handle {n.text} for arg of type []string")
 
 
-_UNSET: Any = _Unset()
+_UNSET: Any = object()  # no value piped into a command
+
+
+# A function's parameter type -> whether a value fits it.
+_FITS: dict[str, Callable[[Any], bool]] = {
+    "any": lambda v: True,
+    "string": lambda v: isinstance(v, str),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "[]string": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+}
 
 
 def _is(value: Any, want: str) -> bool:
-    if want == "any":
-        return True
-    if want == "string":
-        return isinstance(value, str)
-    if want == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if want == "[]string":
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    return False
+    return want in _FITS and _FITS[want](value)

@@ -20,7 +20,6 @@ class T(Enum):
     BOOL = auto()
     CHAR = auto()
     CHAR_CONSTANT = auto()
-    COMMENT = auto()
     ASSIGN = auto()
     DECLARE = auto()
     EOF = auto()
@@ -78,24 +77,15 @@ class Item:
         return go_quote(self.val)
 
 
+# Go's %q: its named escapes, and \xNN for the other control characters.
+_GO_ESCAPES = {**{c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)},
+               **{ord(c): esc for c, esc in (('"', '\\"'), ("\\", "\\\\"), ("\n", "\\n"),
+                                              ("\t", "\\t"), ("\r", "\\r"))}}
+
+
 def go_quote(s: str) -> str:
     """Go's %q of a string (the printable characters kept as they are)."""
-    out = ['"']
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return '"' + s.translate(_GO_ESCAPES) + '"'
 
 
 def rune_desc(ch: str) -> str:

@@ -22,22 +22,17 @@ class _NoValue:
 NO_VALUE = _NoValue()
 
 
+# Python type -> Go's name for it, in the order checked (a bool is an int too).
+_GO_TYPES = ((bool, "bool"), (int, "int"), (float, "float64"), (str, "string"),
+             (dict, "map[string]string"))
+
+
 def go_type(v: Any) -> str:
     if isinstance(v, Struct):
         return v.type_name
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float64"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, dict):
-        return "map[string]string"
     if isinstance(v, list):
         return "[]" + (go_type(v[0]) if v else "interface {}")
-    return "interface {}"
+    return next((name for t, name in _GO_TYPES if isinstance(v, t)), "interface {}")
 
 
 def go_print(v: Any) -> str:
@@ -84,18 +79,6 @@ def _title(s: str) -> str:
     return "".join(out)
 
 
-def _truncate(s: str, n: int) -> str:
-    return s if len(s) < n else s[:n]
-
-
-def _pad(s: str, prefix: int, suffix: int) -> str:
-    return s if not s else " " * prefix + s + " " * suffix
-
-
-def _join(items: list[str], sep: str) -> str:
-    return sep.join(items)
-
-
 # Podman's template functions (containers/common report.DefaultFuncs): name -> (function,
 # argument types); "any" takes every value.
 FUNCS: dict[str, tuple[Func, tuple[str, ...]]] = {
@@ -103,9 +86,10 @@ FUNCS: dict[str, tuple[Func, tuple[str, ...]]] = {
     "lower": (str.lower, ("string",)),
     "upper": (str.upper, ("string",)),
     "title": (_title, ("string",)),
-    "pad": (_pad, ("string", "int", "int")),
-    "truncate": (_truncate, ("string", "int")),
-    "join": (_join, ("[]string", "string")),
+    "pad": (lambda s, prefix, suffix: " " * prefix + s + " " * suffix if s else s,
+            ("string", "int", "int")),
+    "truncate": (lambda s, n: s[:n], ("string", "int")),
+    "join": (lambda items, sep: sep.join(items), ("[]string", "string")),
     "split": (lambda s, sep: s.split(sep) if sep else list(s), ("string", "string")),
 }
 
@@ -157,8 +141,5 @@ def sprint(args: list[Any]) -> str:
 def is_true(v: Any) -> bool:
     if v is None or v is NO_VALUE:
         return False
-    if isinstance(v, Struct):
-        return True
-    if isinstance(v, bool | int | float | str | list | dict):
-        return bool(v)
-    return True
+    # A struct (and any other value) is true; Go's zero values are false.
+    return bool(v) if isinstance(v, bool | int | float | str | list | dict) else True

@@ -1,14 +1,12 @@
-"""What an update does to local images, through Podman's API: the facts of an image, a pull
-(policy always, as Podman's auto-update), and a re-tag for a rollback.
-
-The pull passes ``tlsVerify`` only when the user chose it, so that otherwise Podman applies
-registries.conf itself (an explicit ``tlsVerify=true`` would override ``insecure = true``).
+"""What an update does to local images, through Podman's API: the facts of an image and a
+re-tag for a rollback. (The pull is ``PodmanClient.pull_image``: policy always, as Podman's
+auto-update; ``tlsVerify`` only when the user chose it, so that otherwise Podman applies
+registries.conf itself -- an explicit ``tlsVerify=true`` would override ``insecure = true``.)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +14,6 @@ from bridge.names import split_name
 from bridge.podman import PodmanClient
 
 logger = logging.getLogger(__name__)
-
-PULL_TIMEOUT = 600.0
-
 
 @dataclass(frozen=True, slots=True)
 class LocalImage:
@@ -44,15 +39,6 @@ class LocalImage:
 
 async def inspect(podman: PodmanClient, name: str) -> LocalImage:
     return LocalImage.from_inspect(await podman.inspect_image(name))
-
-
-async def pull(podman: PodmanClient, reference: str, *, tls_verify: bool | None = None,
-               auth: str | None = None, timeout: float = PULL_TIMEOUT,
-               progress: Callable[[str], None] | None = None) -> str:
-    """Pull ``reference`` (policy always); the image ID. Errors may come after a 200;
-    ``progress`` gets Podman's progress lines as they come."""
-    return await podman.pull_image(reference, tls_verify=tls_verify, auth=auth,
-                                   timeout=timeout, progress=progress)
 
 
 async def retag(podman: PodmanClient, image_id: str, name: str) -> None:

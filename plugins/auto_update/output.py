@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 HEADERS = ("UNIT", "CONTAINER", "IMAGE", "POLICY", "UPDATED")
-MIN_WIDTH = 12
-PADDING = 2
+MIN_WIDTH, PADDING = 12, 2
 
 
 @dataclass
@@ -52,20 +51,62 @@ class Row:
                 "OldDigest": self.old_digest, "NewDigest": self.new_digest}
 
 
+def tabwriter(text: str, minwidth: int = MIN_WIDTH, padding: int = PADDING) -> str:
+    """Go's text/tabwriter (padchar ' ', left-aligned): a cell ends at a tab; a column
+    block is the run of consecutive lines that have a cell in that column; a line
+    without a tab ends every block."""
+    out: list[str] = []
+    lines: list[list[str]] = [[]]
+    cell: list[str] = []
+    widths: list[int] = []
+
+    def write_lines(line0: int, line1: int) -> None:
+        for i in range(line0, line1):
+            for j, c in enumerate(lines[i]):
+                out.append(c + " " * (widths[j] - len(c)) if j < len(widths) else c)
+            if i + 1 != len(lines):
+                out.append("\n")
+
+    def fmt(line0: int, line1: int) -> None:
+        column = len(widths)
+        this = line0
+        while this < line1:
+            if column >= len(lines[this]) - 1:
+                this += 1
+                continue
+            write_lines(line0, this)
+            line0 = this
+            width = minwidth
+            while this < line1 and column < len(lines[this]) - 1:
+                width = max(width, len(lines[this][column]) + padding)
+                this += 1
+            widths.append(width)
+            fmt(line0, this)
+            widths.pop()
+            line0 = this
+        write_lines(line0, line1)
+
+    for ch in text:
+        if ch == "\t" or ch == "\n":
+            lines[-1].append("".join(cell))
+            cell.clear()
+            if ch == "\n":
+                single = len(lines[-1]) == 1
+                lines.append([])
+                if single:
+                    fmt(0, len(lines))
+                    lines = [[]]
+        else:
+            cell.append(ch)
+    if cell:
+        lines[-1].append("".join(cell))
+    fmt(0, len(lines))
+    return "".join(out)
+
+
 def tabulate(lines: Sequence[Sequence[str]]) -> str:
-    """Go's text/tabwriter with minwidth 12, padding 2, spaces, the last cell unpadded."""
-    if not lines:
-        return ""
-    ncols = max(len(line) for line in lines)
-    widths = [0] * ncols
-    for line in lines:
-        for i, cell in enumerate(line[:-1]):
-            widths[i] = max(widths[i], max(MIN_WIDTH, len(cell) + PADDING))
-    out = []
-    for line in lines:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(line[:-1])]
-        out.append("".join(cells) + (line[-1] if line else ""))
-    return "\n".join(out) + "\n"
+    """Lines of cells through the tabwriter, the last cell of each unpadded."""
+    return tabwriter("".join("\t".join(line) + "\n" for line in lines))
 
 
 def table(rows: Iterable[Row]) -> str:

@@ -36,14 +36,13 @@ from bridge.podman import PodmanClient
 from bridge.store import Records, Store
 from bridge.systemd import SystemdClient
 from plugins.auto_update import images
-from plugins.auto_update.tasks import Task, assemble_tasks
+from plugins.auto_update.tasks import Task, assemble_tasks, by_unit
 
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "auto_update.pinned"
 VERDICTS = {"rollback.passed": "passed", "rollback.performed": "rolled-back",
             "rollback.failed": "failed"}
-ENDED = {"passed", "rolled-back", "failed", "skipped", "reverted", "revert-failed"}
 
 Publish = Callable[[str, str, dict[str, Any]], None]
 
@@ -74,7 +73,8 @@ class PinnedRecord(TypedDict):
 
     token: str
     kind: str             # update | revert
-    state: str            # updating | reverting, then one of ENDED
+    state: str            # updating | reverting, then passed | rolled-back | failed |
+    #                       skipped | reverted | revert-failed
     reason: str
     units: dict[str, PinnedUnit]
     created: float
@@ -122,15 +122,12 @@ class PinnedUpdates:
         self.records = Records(store, NAMESPACE, PinnedRecord)
 
     # -- records
-    def get(self, token: str) -> PinnedRecord | None:
-        return self.records.get(token)
-
     def _save(self, rec: PinnedRecord) -> None:
         rec["updated"] = time.time()
         self.records.put(rec["token"], rec)
 
     def answer(self, token: str) -> PinnedRecord:
-        rec = self.get(token)
+        rec = self.records.get(token)
         if rec is None:
             raise NotFound(f"no pinned update or revert with token {token!r} on this host")
         return rec
@@ -183,7 +180,7 @@ class PinnedUpdates:
                     probation: float | None) -> PinnedRecord:
         """Start the update named ``token`` (once) and answer where it stands."""
         async with self._lock:  # two copies of one call arriving together: one starts it
-            found = self.get(token)
+            found = self.records.get(token)
             if found is not None:
                 return found
             repository, _tag = split_name(image)
@@ -217,12 +214,10 @@ class PinnedUpdates:
                              f"with an image of {repository}")
             self._save(rec)
             return
-        new_id = await images.pull(self.podman, rec["reference"], tls_verify=self.tls_verify)
-        by_unit: dict[str, list[Task]] = {}
-        for t in chosen:
-            by_unit.setdefault(t.unit, []).append(t)
+        new_id = await self.podman.pull_image(rec["reference"], tls_verify=self.tls_verify)
+        units = by_unit(chosen)
         changed = []
-        for unit, tasks_of_unit in sorted(by_unit.items()):
+        for unit, tasks_of_unit in sorted(units.items()):
             if all(t.image_id == new_id for t in tasks_of_unit):
                 rec["units"][unit] = {"state": "passed", "changed": False,
                                       "reason": "already on the digest"}
@@ -233,7 +228,7 @@ class PinnedUpdates:
             changed.append(unit)
         self._save(rec)
         for unit in changed:
-            for t in by_unit[unit]:
+            for t in units[unit]:
                 await images.retag(self.podman, new_id, t.image)
                 # The watcher's listener runs inside publish: the unit is on probation
                 # before the restart below is asked for.
@@ -258,7 +253,7 @@ class PinnedUpdates:
                 "result": "true" if ok else "failed", "run": rec["run"], "dry_run": False,
                 "reason": "" if ok else f"restarting {unit}: {result}",
                 "rollout": rec["token"]})
-            rec = self.get(rec["token"]) or rec
+            rec = self.records.get(rec["token"]) or rec
             rec["units"][unit]["job_result"] = result
             self._save(rec)
         self._conclude(rec)
@@ -296,7 +291,7 @@ class PinnedUpdates:
     async def revert(self, token: str, update_token: str) -> PinnedRecord:
         """Start the revert named ``token`` (once) of the update ``update_token``."""
         async with self._lock:
-            found = self.get(token)
+            found = self.records.get(token)
             if found is not None:
                 return found
             rec: PinnedRecord = {
@@ -319,7 +314,7 @@ class PinnedUpdates:
         # is rolled back is then what runs.
         deadline = time.monotonic() + self.restart_timeout
         while True:
-            upd = self.get(rec["update_token"])
+            upd = self.records.get(rec["update_token"])
             busy = upd is not None and upd["state"] == "updating" and (
                 not upd["units"] or any("job_result" not in u and u.get("changed")
                                         for u in upd["units"].values()))

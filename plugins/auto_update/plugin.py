@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,11 +75,6 @@ class HistoryParams(BaseModel):
     unit: str | None = None
 
 
-def iso(ts: float | None) -> str | None:
-    """A time as every time on the wire (RFC 3339 UTC, ``Z``)."""
-    return rfc3339(ts)
-
-
 class AutoUpdatePlugin:
     name = "auto_update"
 
@@ -95,40 +91,32 @@ class AutoUpdatePlugin:
         restart_timeout: float = Field(default=300.0, gt=0)
         registry_timeout: float = Field(default=30.0, gt=0)
 
-    def __init__(self) -> None:
-        self.ctx: PluginContext | None = None
-        self.config = self.Config()
-        self.history: History | None = None
-        self.rejected: Rejected | None = None
-        self._updating: dict[str, Mapping[str, Any]] = {}
-        self.schedule = Schedule()
-        self.next_run: float | None = None
-        self.running = False
-        self.last_report: Report | None = None
-        self.pinned: PinnedUpdates | None = None
-
-    async def start(self, ctx: PluginContext) -> None:
+    def __init__(self, ctx: PluginContext) -> None:
         self.ctx = ctx
-        self.config = ctx.config
+        self.config: AutoUpdatePlugin.Config = ctx.config
+        c = self.config
         self.history = History(ctx.store)
         self.rejected = Rejected(ctx.store)
         # What this plugin is updating, by new image ID, to know what a rollback refused.
-        self._updating = {}
-        ctx.listen(["autoupdate.updating"], self._on_updating)
-        ctx.listen(["rollback.performed"], self._on_rolled_back)
-        await self.reconcile()
+        self._updating: dict[str, Mapping[str, Any]] = {}
+        self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
+        self.next_run: float | None = None
+        self.running = False
         self.pinned = PinnedUpdates(
             ctx.podman, ctx.systemd, ctx.store, ctx.publish,
             lambda method, params: ctx.methods.call(method, params),
             lambda coro, name: ctx.create_task(self._guarded(coro), name=name),
-            tls_verify=self.config.tls_verify, restart_timeout=self.config.restart_timeout)
-        ctx.listen(list(VERDICTS), lambda event, _raw: self._pinned().on_verdict(event))
+            tls_verify=c.tls_verify, restart_timeout=c.restart_timeout)
+
+    async def start(self, ctx: PluginContext) -> None:
+        ctx.listen(["autoupdate.updating"], self._on_updating)
+        ctx.listen(["rollback.performed"], self._on_rolled_back)
+        await self.reconcile()
+        ctx.listen(list(VERDICTS), lambda event, _raw: self.pinned.on_verdict(event))
         self._register_pinned(ctx)
         # After the watcher has started (its methods answer), off the start path.
         ctx.create_task(self._resume_pinned(), name="autoupdate/pinned-resume")
-        c = self.config
-        self.schedule = Schedule(c.schedule, c.randomized_delay, c.persistent)
-        if c.timer:
+        if self.config.timer:
             # A bad calendar expression is the plugin's failure, reported at start.
             try:
                 await self.schedule.next_elapse(None)
@@ -144,10 +132,6 @@ class AutoUpdatePlugin:
         self.next_run = None
 
     # -- pinned updates: what a fleet rollout asks of this host (pinned.py)
-    def _pinned(self) -> PinnedUpdates:
-        assert self.pinned is not None
-        return self.pinned
-
     @staticmethod
     async def _guarded(coro: Any) -> None:
         try:
@@ -156,14 +140,13 @@ class AutoUpdatePlugin:
             logger.exception("pinned update task")
 
     async def _resume_pinned(self) -> None:
-        assert self.ctx is not None
         for _ in range(100):  # the rollback watcher may start after this plugin
             try:
                 self.ctx.methods.get("rollback.status")
                 break
             except BridgeError:
                 await asyncio.sleep(0.1)
-        await self._guarded(self._pinned().resume())
+        await self._guarded(self.pinned.resume())
 
     def _register_pinned(self, ctx: PluginContext) -> None:
         ctx.register_method("autoupdate.targets", self.do_targets, TargetsParams,
@@ -184,7 +167,7 @@ class AutoUpdatePlugin:
                             role="operator")
 
     async def do_targets(self, params: TargetsParams) -> list[dict[str, str]]:
-        return await self._pinned().targets(params.selector)
+        return await self.pinned.targets(params.selector)
 
     async def do_resolve(self, params: ResolveParams) -> dict[str, str]:
         from plugins.auto_update.reference import BadReference, parse_reference
@@ -207,21 +190,20 @@ class AutoUpdatePlugin:
         return {"image": str(ref), "digest": digest, "reference": f"{ref.repo_name}@{digest}"}
 
     async def do_apply(self, params: ApplyParams) -> PinnedRecord:
-        return await self._pinned().apply(params.token, params.image, params.digest,
-                                          params.selector, params.probation)
+        return await self.pinned.apply(params.token, params.image, params.digest,
+                                       params.selector, params.probation)
 
     async def do_applied(self, params: TokenParams) -> PinnedRecord:
-        return self._pinned().answer(params.token)
+        return self.pinned.answer(params.token)
 
     async def do_revert(self, params: RevertParams) -> PinnedRecord:
-        return await self._pinned().revert(params.token, params.update_token)
+        return await self.pinned.revert(params.token, params.update_token)
 
     async def reconcile(self) -> None:
         """Undo the changes of a run that died before the rollback watcher held them (its
         intent is still in the store): each name points at its previous image again, so
         the unit -- never restarted onto the new one -- and its name agree. Recorded as
         ``rolled back``; the next run offers the update again."""
-        assert self.ctx is not None and self.history is not None
         for intent in self.history.intents():
             unit = str(intent.get("unit") or "")
             for change in intent.get("changes") or []:
@@ -256,18 +238,16 @@ class AutoUpdatePlugin:
                 continue
             ours = self._updating.get(new_id, {})
             digests = [str(ours.get("new_digest") or "")]
-            if self.ctx is not None and not ours:
+            if not ours:
                 # Not one of this run's updates (a bridge restart, a rollback by hand):
                 # read the refused image's digests from Podman, off the event path.
                 self.ctx.create_task(self._reject_by_inspect(image, new_id, event.subject),
                                      name="autoupdate/reject")
                 continue
-            assert self.rejected is not None
             self.rejected.add(image, new_id, digests, event.subject,
                               str(event.data.get("reason") or ""))
 
     async def _reject_by_inspect(self, image: str, image_id: str, unit: str) -> None:
-        assert self.ctx is not None
         digests: list[str] = []
         try:
             info = await self.ctx.podman.inspect_image(image_id)
@@ -275,17 +255,15 @@ class AutoUpdatePlugin:
                 str(rd).partition("@")[2] for rd in info.get("RepoDigests") or []]
         except BridgeError as exc:
             logger.warning("rolled-back image %s: %s", image_id[:12], exc)
-        assert self.rejected is not None
         self.rejected.add(image, image_id, digests, unit)
 
     # -- the timer
     async def _timer(self) -> None:
-        assert self.history is not None
         while True:
             last = self.history.last_trigger()
             due, catchup = await self.schedule.next_elapse(last)
             self.next_run = due + self.schedule.delay()
-            logger.info("next auto-update run at %s%s", iso(self.next_run),
+            logger.info("next auto-update run at %s%s", rfc3339(self.next_run),
                         " (catching up a missed run)" if catchup else "")
             await sleep_until(self.next_run)
             self.history.set_last_trigger(time.time())
@@ -299,7 +277,6 @@ class AutoUpdatePlugin:
 
     # -- runs
     async def run(self, dry_run: bool, rollback: bool | None = None) -> Report:
-        assert self.ctx is not None and self.history is not None
         if self.running:
             raise Conflict("an auto-update run is already in progress")
         self.running = True
@@ -316,11 +293,10 @@ class AutoUpdatePlugin:
                                    rejected=self.rejected).run()
         finally:
             self.running = False
-        self.last_report = report
         self.history.set_last_run({
-            "run": report.run_id, "started": iso(started), "finished": iso(time.time()),
-            "dry_run": dry_run, "errors": report.errors,
-            "results": _count(r.updated for r in report.rows),
+            "run": report.run_id, "started": rfc3339(started),
+            "finished": rfc3339(time.time()), "dry_run": dry_run, "errors": report.errors,
+            "results": dict(Counter(r.updated for r in report.rows)),
             "pending": [r.to_json() for r in report.rows if r.updated == "pending"]})
         return report
 
@@ -333,18 +309,16 @@ class AutoUpdatePlugin:
     @method("autoupdate.status", role="viewer", readonly=True,
             description="the timer's schedule, next and last run, pending updates")
     async def do_status(self, _params: NoParams) -> dict[str, Any]:
-        assert self.history is not None
         last = self.history.last_run()
         return {"schedule": self.schedule.expr,
                 "randomized_delay": self.schedule.randomized_delay,
                 "persistent": self.schedule.persistent, "timer": self.config.timer,
-                "next_run": iso(self.next_run), "running": self.running,
+                "next_run": rfc3339(self.next_run), "running": self.running,
                 "last_run": last, "pending": last["pending"] if last else []}
 
     @method("autoupdate.history", HistoryParams, role="viewer", readonly=True,
             description="recorded checks and updates, newest first")
     async def do_history(self, params: HistoryParams) -> list[UpdateHistoryEntry]:
-        assert self.history is not None
         return self.history.list(params.limit, params.unit)
 
     @classmethod
@@ -352,10 +326,3 @@ class AutoUpdatePlugin:
         from plugins.auto_update.cli import add_cli
 
         add_cli(subparsers)
-
-
-def _count(values: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return out

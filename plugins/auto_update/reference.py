@@ -35,10 +35,6 @@ class ImageRef:
         return f"{self.registry}/{self.repository}:{self.tag}"
 
 
-def _is_domain(component: str) -> bool:
-    return "." in component or ":" in component or component == "localhost"
-
-
 def parse_reference(name: str) -> ImageRef:
     """``[docker://]registry/repo[:tag]`` -> ImageRef. Like Podman's auto-update, a digest is
     refused (there is nothing to update), and a name without a registry is qualified as
@@ -50,7 +46,7 @@ def parse_reference(name: str) -> ImageRef:
         raise BadReference(
             f"auto updates require fully-qualified image references without digest: {name!r}")
     first, sep, rest = name.partition("/")
-    if sep and _is_domain(first):
+    if sep and ("." in first or ":" in first or first == "localhost"):  # a registry
         registry, remainder = first, rest
     else:
         registry, remainder = DOCKER_HUB, name

@@ -15,7 +15,6 @@ DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_V1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 LISTS = (DOCKER_LIST, OCI_INDEX)
 SINGLE = (DOCKER_V2, OCI_MANIFEST)
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_V2))

@@ -139,27 +139,21 @@ def group_units(units: Iterable[str], relations: dict[str, dict[str, list[str]]]
             u = parent[u]
         return u
 
-    def union(a: str, b: str) -> None:
-        parent[find(a)] = find(b)
-
     after: dict[str, set[str]] = {u: set() for u in names}  # u starts after these
     for u in names:
         for rel, others in (relations.get(u) or {}).items():
             for o in others:
                 if o not in parent or o == u:
                     continue
-                union(u, o)
+                parent[find(u)] = find(o)
                 if rel == "After":
                     after[u].add(o)
                 elif rel == "Before":
                     after[o].add(u)
-    pod_first: dict[str, str] = {}
+    pod_first: dict[str, str] = {}  # a pod's first unit: the others join its group
     for u, pod in (pods or {}).items():
         if u in parent and pod:
-            if pod in pod_first:
-                union(u, pod_first[pod])
-            else:
-                pod_first[pod] = u
+            parent[find(u)] = find(pod_first.setdefault(pod, u))
     groups: dict[str, list[str]] = {}
     for u in names:
         groups.setdefault(find(u), []).append(u)

@@ -54,13 +54,6 @@ from plugins.auto_update.tasks import Task, assemble_tasks, by_unit, group_units
 
 logger = logging.getLogger(__name__)
 
-# The topics are the contract with the rollback watcher (bridge/updates.py).
-CHECK_EVENT = AUTOUPDATE_CHECK
-PENDING_EVENT = AUTOUPDATE_PENDING
-UPDATING_EVENT = AUTOUPDATE_UPDATING
-UPDATED_EVENT = AUTOUPDATE_UPDATED
-FAILED_EVENT = AUTOUPDATE_FAILED
-
 Publish = Callable[[str, str, Mapping[str, Any]], None]
 
 
@@ -220,7 +213,8 @@ class Updater:
             available = new.id != task.image_id
             row.new_image_id, row.new_digest = new.id, new.digest
             if available and rules.cooldown is not None:
-                created = _created(await self.podman.inspect_image(new.id))
+                value = (await self.podman.inspect_image(new.id)).get("Created")
+                created = parse_time(value) if isinstance(value, str) else None
         refused = None
         if available and self.rejected is not None:
             refused = self.rejected.match(task.image, {row.new_digest, list_digest or ""},
@@ -230,7 +224,7 @@ class Updater:
                 available = False
                 row.reason = (f"{row.new_digest or row.new_image_id[:12]} was rolled back "
                               f"on {refused['unit']}; waiting for a newer image")
-        self.publish(CHECK_EVENT, task.unit, self._data(row, available=available))
+        self.publish(AUTOUPDATE_CHECK, task.unit, self._data(row, available=available))
         if not available:
             row.updated, row.new_digest = "false", row.new_digest or row.old_digest
             self._record(row, CHECK)
@@ -239,7 +233,7 @@ class Updater:
             rules, datetime.now().astimezone(), created)
         if hold is not None:
             row.updated, row.reason = "pending", hold
-            self.publish(PENDING_EVENT, task.unit, self._data(row))
+            self.publish(AUTOUPDATE_PENDING, task.unit, self._data(row))
             self._record(row, CHECK)
             return False
         return True
@@ -279,7 +273,7 @@ class Updater:
             return
         faults.point("autoupdate.after_pull")
         for _, row in pulled:
-            self.publish(UPDATING_EVENT, unit, self._data(row))
+            self.publish(AUTOUPDATE_UPDATING, unit, self._data(row))
         # The watch is in the store now (the watcher's listener runs inside publish).
         if self.history is not None and not self.options.dry_run:
             self.history.clear_intent(unit)
@@ -288,7 +282,7 @@ class Updater:
         if error is None:
             for _, row in pulled:
                 row.updated = "true"
-                self.publish(UPDATED_EVENT, unit, self._data(row))
+                self.publish(AUTOUPDATE_UPDATED, unit, self._data(row))
                 self._record(row, UPDATE)
             return
         if not self.options.rollback:
@@ -311,7 +305,7 @@ class Updater:
         for _, row in pulled:
             if again is None:
                 row.updated, row.reason = ROLLED_BACK, error
-                self.publish(FAILED_EVENT, unit, self._data(row))
+                self.publish(AUTOUPDATE_FAILED, unit, self._data(row))
                 self._record(row, UPDATE)
             else:
                 self._fail(row, f"{error}; restarting with the old image during "
@@ -348,9 +342,9 @@ class Updater:
     async def _pull_once(self, image: str, auth: str | None) -> str:
         progress = self.options.progress
         try:
-            return await images.pull(self.podman, image, tls_verify=self.options.tls_verify,
-                                     auth=auth, timeout=self.options.pull_timeout,
-                                     progress=progress)
+            return await self.podman.pull_image(
+                image, tls_verify=self.options.tls_verify, auth=auth,
+                timeout=self.options.pull_timeout, progress=progress)
         except BridgeError as exc:
             # Podman's service retried it already (Podman 5); its CLI would have said so.
             if progress is not None:
@@ -389,7 +383,7 @@ class Updater:
             self._errors.append(podman_error)
         row.updated, row.reason = "failed", reason
         logger.warning("auto-update of %s (%s): %s", row.container_name, row.unit, reason)
-        self.publish(FAILED_EVENT, row.unit, self._data(row))
+        self.publish(AUTOUPDATE_FAILED, row.unit, self._data(row))
         self._record(row, kind)
 
     def _record(self, row: Row, kind: str) -> None:
@@ -408,7 +402,3 @@ class Updater:
             data["available"] = available
         return data
 
-
-def _created(data: dict[str, Any]) -> datetime | None:
-    value = data.get("Created")
-    return parse_time(value) if isinstance(value, str) else None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
@@ -32,7 +33,8 @@ Op = Literal["==", "!=", "<", "<=", ">", ">=", "~"]
 OPS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=", "~")
 ALIASES = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
            "glob": "~", "=": "=="}
-NUMERIC_OPS = ("<", "<=", ">", ">=")
+# The operators that compare numbers (a value that is not one makes them false).
+NUMERIC_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 _SHORTHAND = re.compile(r"^\s*(?P<path>[^\s=!<>~]+)\s*(?P<op>==|!=|<=|>=|<|>|~|=)\s*"
                         r"(?P<value>.*?)\s*$", re.S)
@@ -168,16 +170,8 @@ class Condition(BaseModel):
             ok = not json_equal(actual, self.value)
         elif op == "~":
             ok = isinstance(actual, str) and fnmatchcase(actual, self.value)
-        elif not _is_number(actual):
-            ok = False
-        elif op == "<":
-            ok = actual < self.value
-        elif op == "<=":
-            ok = actual <= self.value
-        elif op == ">":
-            ok = actual > self.value
         else:
-            ok = actual >= self.value
+            ok = _is_number(actual) and NUMERIC_OPS[op](actual, self.value)
         return ok, True, actual
 
     def check(self, event: Mapping[str, Any]) -> bool:

@@ -308,9 +308,6 @@ class Engine:
         except Exception:
             logger.exception("cannot record the outcome of rule %s", rule)
 
-    def history_of(self, rule: str | None, limit: int) -> list[HookHistoryEntry]:
-        return self.journal.list(subject=rule, limit=limit)
-
 
 def _summary(event: dict[str, Any]) -> dict[str, Any]:
     return {k: event.get(k) for k in ("seq", "id", "type", "subject", "source")}

@@ -9,6 +9,7 @@ Rules added over the API are kept in the store and come back when the bridge res
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import aiohttp
@@ -89,29 +90,39 @@ class HistoryParams(_Params):
     limit: int = Field(50, ge=1, le=1000)
 
 
+def _user_errors(rule: Rule, default: str | None) -> Iterator[tuple[int, RunAsError]]:
+    """Each command action of ``rule`` that could not run as anyone, and why."""
+    for i, action in enumerate(rule.actions):
+        if isinstance(action, CommandAction):
+            try:
+                resolve(action.run_as, default)
+            except RunAsError as exc:
+                yield i, exc
+
+
 class HooksPlugin:
     name: ClassVar[str] = "hooks"
     Config: ClassVar[type[PluginConfig]] = HooksConfig
 
     def __init__(self, ctx: PluginContext) -> None:
-        self.engine: Engine | None = None
         self._ctx = ctx
-        self._session: aiohttp.ClientSession | None = None
-
-    async def start(self, ctx: PluginContext) -> None:
         config: HooksConfig = ctx.config
-        self._session = aiohttp.ClientSession()
-        engine = Engine(
+        self._session: aiohttp.ClientSession | None = aiohttp.ClientSession()
+        self.engine = Engine(
             bus=ctx.bus, methods=ctx.methods, store=ctx.store, source=ctx.source,
             session=self._session, spawn=lambda coro, name: ctx.create_task(coro, name),
             subscribe=ctx.subscribe,
             dry_run=config.dry_run, max_concurrent=config.max_concurrent,
             queue_size=config.queue_size, max_chain=config.max_chain, history=config.history)
-        self.engine = engine
-        engine.runner.run_as = config.run_as
+        self.engine.runner.run_as = config.run_as
+
+    async def start(self, ctx: PluginContext) -> None:
+        config: HooksConfig = ctx.config
+        engine = self.engine
         for rule in config.rules:
             engine.set_rule(rule, "config")
-            self._warn_users(rule, config.run_as)
+            for i, exc in _user_errors(rule, config.run_as):
+                logger.error("rule %s, action %d will fail: %s", rule.name, i, exc)
         for name, doc in sorted(ctx.store.items(RULES_NAMESPACE).items()):
             try:
                 rule = Rule.model_validate(doc)
@@ -128,54 +139,32 @@ class HooksPlugin:
                     " (dry-run: nothing will run)" if config.dry_run else "")
 
     async def stop(self) -> None:
-        if self.engine is not None:
-            await self.engine.stop()
+        await self.engine.stop()
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     # -- methods
 
-    def _engine(self) -> Engine:
-        assert self.engine is not None
-        return self.engine
-
     @method("hooks.list", role="viewer", readonly=True)
     async def do_list(self, _: Any) -> list[dict[str, Any]]:
         """the rules, with counts"""
-        return [e.to_json() for e in sorted(self._engine().rules.values(),
+        return [e.to_json() for e in sorted(self.engine.rules.values(),
                                             key=lambda e: e.rule.name)]
-
-    @staticmethod
-    def _warn_users(rule: Rule, default: str | None) -> None:
-        for i, action in enumerate(rule.actions):
-            if isinstance(action, CommandAction):
-                try:
-                    resolve(action.run_as, default)
-                except RunAsError as exc:
-                    logger.error("rule %s, action %d will fail: %s", rule.name, i, exc)
-
-    def _check_users(self, rule: Rule) -> None:
-        """Refuse, when it is added, a rule whose commands could not run as anyone."""
-        default = self._ctx.config.run_as
-        for i, action in enumerate(rule.actions):
-            if isinstance(action, CommandAction):
-                try:
-                    resolve(action.run_as, default)
-                except RunAsError as exc:
-                    raise InvalidParams(f"rule.actions.{i}: {exc}") from None
 
     @method("hooks.add", AddParams, role="admin")
     async def do_add(self, p: AddParams) -> dict[str, Any]:
         """add a rule (kept across restarts)"""
-        engine = self._engine()
+        engine = self.engine
         old = engine.rules.get(p.rule.name)
         if old is not None and old.origin == "config":
             raise Conflict(f"rule {p.rule.name!r} comes from the config file: change it there")
         if old is not None and not p.replace:
             raise Conflict(f"rule {p.rule.name!r} exists: remove it first, or pass "
                            "replace: true")
-        self._check_users(p.rule)
+        # Refused when it is added: a rule whose commands could not run as anyone.
+        for i, exc in _user_errors(p.rule, self._ctx.config.run_as):
+            raise InvalidParams(f"rule.actions.{i}: {exc}")
         self._ctx.store.put(RULES_NAMESPACE, p.rule.name, p.rule.model_dump(mode="json"))
         entry = engine.set_rule(p.rule, "api")
         logger.info("rule %s %s over the API", p.rule.name, "replaced" if old else "added")
@@ -184,7 +173,7 @@ class HooksPlugin:
     @method("hooks.remove", NameParams, role="admin")
     async def do_remove(self, p: NameParams) -> None:
         """remove a rule added over the API"""
-        engine = self._engine()
+        engine = self.engine
         entry: RuleEntry | None = engine.rules.get(p.name)
         if entry is None:
             raise NotFound(f"no rule named {p.name!r}")
@@ -199,7 +188,7 @@ class HooksPlugin:
         """evaluate a rule against a sample event; no action runs"""
         rule = p.rule
         if rule is None:
-            entry = self._engine().rules.get(p.name or "")
+            entry = self.engine.rules.get(p.name or "")
             if entry is None:
                 raise NotFound(f"no rule named {p.name!r}")
             rule = entry.rule
@@ -213,4 +202,4 @@ class HooksPlugin:
     @method("hooks.history", HistoryParams, role="viewer", readonly=True)
     async def do_history(self, p: HistoryParams) -> list[HookHistoryEntry]:
         """recent outcomes, newest first"""
-        return self._engine().history_of(p.rule, p.limit)
+        return self.engine.journal.list(subject=p.rule, limit=p.limit)

@@ -73,42 +73,34 @@ class RestartManagerPlugin:
     name = "restart_manager"
     Config = RestartManagerConfig
 
-    def __init__(self) -> None:
-        self._ctx: PluginContext | None = None
-        self._config = RestartManagerConfig()
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        cfg: RestartManagerConfig = ctx.config
+        self._config = cfg
         self._sub: Subscription | None = None
         self._timers: dict[tuple[str, int], asyncio.Task[Any]] = {}
         self._boot_lock = asyncio.Lock()
-        self.engine = Engine()
-        # Podman's time (ns) of each container's last death, by container ID.
-        self._deaths: dict[str, int] = {}
-
-    @property
-    def ctx(self) -> PluginContext:
-        assert self._ctx is not None, "the plugin is not started"
-        return self._ctx
-
-    async def start(self, ctx: PluginContext) -> None:
-        self._ctx = ctx
-        cfg: RestartManagerConfig = ctx.config
-        self._config = cfg
         self.engine = Engine(EngineConfig(
             backoff=BackoffPolicy(cfg.base_delay, cfg.max_delay, cfg.reset_after),
             crashloop_count=cfg.crashloop_count, crashloop_window=cfg.crashloop_window,
             kill_window=cfg.kill_window))
+        # Podman's time (ns) of each container's last death, by container ID.
+        self._deaths: dict[str, int] = {}
         self.user_stops = UserStops(ctx.store, ctx.name)
         # Key ``boot``: the refresh event (its time) whose boot pass was made.
         self.boot_marker = Records(ctx.store, ctx.name, str)
         # The journal: each boot pass (kind ``boot``); the ``restart.gave_up`` and
         # ``restart.crashloop`` events' data (RestartData, CrashloopData), by their type.
         self.boots = Journal(ctx.store, ctx.name, BootData, BootEntry)
+
+    async def start(self, ctx: PluginContext) -> None:
         for c in ctx.state.containers.values():
             if c.get("unit"):
                 self.engine.note_unit(c["unit"], c["name"])
         # Subscribe before anything can happen that we should hear of.
         self._sub = ctx.subscribe(TOPICS, maxsize=50_000)
         ctx.create_task(self._consume(self._sub), name="restart_manager/events")
-        if cfg.boot_restart:
+        if self._config.boot_restart:
             ctx.create_task(self._boot("start", None), name="restart_manager/boot")
 
     async def stop(self) -> None:
@@ -263,11 +255,10 @@ class RestartManagerPlugin:
             return
         error: str | None = None
         timeout = self._config.action_timeout
+        podman = self.ctx.podman
+        act = podman.start_container if pending.action == "start" else podman.restart_container
         try:
-            if pending.action == "start":
-                await asyncio.wait_for(self.ctx.podman.start_container(name), timeout)
-            else:
-                await asyncio.wait_for(self.ctx.podman.restart_container(name), timeout)
+            await asyncio.wait_for(act(name), timeout)
         except (BridgeError, TimeoutError) as exc:
             error = str(exc) or type(exc).__name__
             logger.warning("%s of %s failed: %s", pending.action, name, error)
@@ -305,20 +296,25 @@ class RestartManagerPlugin:
         self.user_stops.prune({c.get("Id", "") for c in listed})
 
     # -- methods
+    def _known(self, ref: str) -> tuple[dict[str, Any] | None, str]:
+        """The live record (if any) and the name of a container the model or the engine
+        knows; NotFound else."""
+        live = self.ctx.state.find_container(ref)
+        name = live["name"] if live else ref
+        if live is None and name not in self.engine.records:
+            raise NotFound(f"no container {ref!r}")
+        return live, name
+
     @method("restart.status", StatusParams, role="viewer", readonly=True,
             description="restart policy, restart count, last exit code, next attempt and "
                         "crash-loop flag, per container")
     async def do_status(self, params: StatusParams) -> Any:
         now = self._now()
-        state = self.ctx.state
         if params.name is not None:
-            live = state.find_container(params.name)
-            name = live["name"] if live else params.name
-            if live is None and name not in self.engine.records:
-                raise NotFound(f"no container {params.name!r}")
+            live, name = self._known(params.name)
             return status_row(live, name, self.engine, self.user_stops, now)
         rows = {c["name"]: status_row(c, c["name"], self.engine, self.user_stops, now)
-                for c in state.containers.values()}
+                for c in self.ctx.state.containers.values()}
         for name in self.engine.records:
             if name not in rows:
                 rows[name] = status_row(None, name, self.engine, self.user_stops, now)
@@ -327,9 +323,6 @@ class RestartManagerPlugin:
     @method("restart.reset", ResetParams, role="operator",
             description="forget a container's failures: restart count, crash loop, pending restart")
     async def do_reset(self, params: ResetParams) -> Any:
-        live = self.ctx.state.find_container(params.name)
-        name = live["name"] if live else params.name
-        if live is None and name not in self.engine.records:
-            raise NotFound(f"no container {params.name!r}")
+        live, name = self._known(params.name)
         self._apply(self.engine.reset(name))
         return status_row(live, name, self.engine, self.user_stops, self._now())

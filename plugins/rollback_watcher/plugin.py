@@ -156,9 +156,7 @@ class RollbackWatcherPlugin:
         found = self.runners.pop(unit, None)
         if found is None:
             return
-        _runner, task = found
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await self.ctx.tasks.cancel(found[1])
 
     def _on_updating(self, event: Event, data: UpdateData) -> None:
         """Inline in ``publish``: the watch is in the store before the restart."""

@@ -83,12 +83,8 @@ async def dependents(systemd: SystemdClient, unit: str) -> list[str]:
     """The units that Require= or BindsTo= ``unit``."""
     path = await systemd.load_unit(unit)
     props = await systemd.get_all(path, UNIT_IFACE)
-    out: list[str] = []
-    for key in ("RequiredBy", "BoundBy"):
-        for name in props.get(key) or []:
-            if str(name) not in out and str(name) != unit:
-                out.append(str(name))
-    return out
+    names = [str(n) for key in ("RequiredBy", "BoundBy") for n in props.get(key) or []]
+    return [n for n in dict.fromkeys(names) if n != unit]
 
 
 async def restart_dependents(systemd: SystemdClient, names: list[str], since: float,

@@ -36,12 +36,6 @@ from plugins.rollback_watcher.watch import Judge
 
 logger = logging.getLogger(__name__)
 
-# The topics are the contract with the auto-update plugin (bridge/updates.py).
-WATCHING = ROLLBACK_WATCHING
-PASSED_EVENT = ROLLBACK_PASSED
-PERFORMED = ROLLBACK_PERFORMED
-FAILED_EVENT = ROLLBACK_FAILED
-
 Publish = Callable[[str, str, Mapping[str, Any]], None]
 
 
@@ -101,7 +95,7 @@ class Runner:
 
     async def _run(self) -> WatchData:
         w = self.w
-        self._event(WATCHING, resumed=self.resumed)
+        self._event(ROLLBACK_WATCHING, resumed=self.resumed)
         # A watch resumed at the bridge's start can run before the systemd source has
         # connected the client: what it reads first (dependents, whether the unit was
         # restarted at all) must come from systemd, not from "not connected".
@@ -121,30 +115,29 @@ class Runner:
             try:
                 await rollback.retag_previous(self.podman, w.changes)
             except BridgeError as exc:
-                return await self._finish("failed", FAILED_EVENT, stage="rollback",
+                return await self._finish("failed", ROLLBACK_FAILED, stage="rollback",
                                           reason=f"{w.reason}; cannot re-tag: {exc.message}")
             logger.warning("%s: %s; its name points at the previous image again", w.unit,
                            w.reason)
-            return await self._finish("performed", PERFORMED, stage="interrupted")
+            return await self._finish("performed", ROLLBACK_PERFORMED, stage="interrupted")
         if w.phase == "update":
             judge = self._judge(infer_job=self.resumed)
             verdict = await judge.verdict()
             if verdict.outcome == PASSED:
                 logger.info("%s passed its probation", w.unit)
-                return await self._finish("passed", PASSED_EVENT)
+                return await self._finish("passed", ROLLBACK_PASSED)
             w.reason = verdict.reason
             logger.warning("%s: the update is bad: %s", w.unit, w.reason)
             if (w.origin == "autoupdate" and w.probation.job_result not in (None, "done")
                     and not self.resumed):
                 # Podman's algorithm (and so the auto-update plugin) re-tags and restarts
                 # by itself when the job fails: let it, then judge its restart.
-                seen = await judge.wait_autoupdate(self.settings.handoff_timeout)
-                if seen.autoupdate_result == ROLLED_BACK:
+                if await judge.wait_autoupdate(self.settings.handoff_timeout) == ROLLED_BACK:
                     w.rolled_back_by = "auto_update"
                     self._begin_verify(job_result=None)
             if w.phase == "update":
                 if not self.settings.rollback:
-                    return await self._finish("failed", FAILED_EVENT,
+                    return await self._finish("failed", ROLLBACK_FAILED,
                                               stage="update (rollback disabled)")
                 w.phase = "rollback"
                 self.save()
@@ -160,7 +153,7 @@ class Runner:
                     # idempotent, so wait for the connection and do them again.
                     if self.systemd.connected or loop.time() > deadline:
                         return await self._finish(
-                            "failed", FAILED_EVENT, stage="rollback",
+                            "failed", ROLLBACK_FAILED, stage="rollback",
                             reason=f"{w.reason}; the rollback failed: {exc.message}")
                     logger.warning("%s: the rollback lost systemd's bus (%s); retrying",
                                    w.unit, exc.message)
@@ -170,12 +163,12 @@ class Runner:
         verdict = await self._judge(infer_job=w.probation.job_result is None,
                                     job=w.job).verdict()
         if verdict.outcome != PASSED:
-            return await self._finish("failed", FAILED_EVENT, stage="verify",
+            return await self._finish("failed", ROLLBACK_FAILED, stage="verify",
                                       reason=f"{w.reason}; the previous image did not hold "
                                       f"either: {verdict.reason}")
         if not w.restarted:
             await self._restart_dependents()
-        return await self._finish("performed", PERFORMED)
+        return await self._finish("performed", ROLLBACK_PERFORMED)
 
     async def _never_restarted(self) -> bool:
         """No job pending on the unit, and every running container of it still runs a
@@ -207,7 +200,7 @@ class Runner:
         self.sub.drain()
         w.phase = "verify"
         self.save()
-        self._event(WATCHING, resumed=False)
+        self._event(ROLLBACK_WATCHING, resumed=False)
 
     async def _roll_back(self) -> None:
         w = self.w

@@ -18,7 +18,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from bridge import faults
@@ -43,15 +42,6 @@ Clock = Callable[[], float]
 
 class WatchEnded(Exception):
     """The watch's subscription was closed under it: whoever closed it ends the watch."""
-
-
-@dataclass
-class Observed:
-    """What an auto-update run said about this unit after its restart (if anything)."""
-
-    autoupdate_result: str | None = None
-    autoupdate_reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _hex(value: Any) -> str:
@@ -85,7 +75,8 @@ class Judge:
         self.infer_job = infer_job
         self.run = run
         self.job = job      # when known, only this job's end counts
-        self.observed = Observed()
+        # What an auto-update run said about this unit after its restart (if anything).
+        self.autoupdate_result: str | None = None
         self._last_saved = ""
         self._read_now = False      # a signal said the unit changed: read it at once
 
@@ -151,8 +142,7 @@ class Judge:
                 self.p.health_status(str(data["id"]), str(data["health"]), now)
         elif ev.type.startswith("autoupdate.") and ev.subject == self.unit:
             if not self.run or data.get("run") in ("", None, self.run):
-                self.observed.autoupdate_result = str(data.get("result") or "")
-                self.observed.autoupdate_reason = str(data.get("reason") or "")
+                self.autoupdate_result = str(data.get("result") or "")
 
     # -- polls
     async def poll(self) -> None:
@@ -241,11 +231,12 @@ class Judge:
         if status and cid in self.p.containers:
             self.p.health_status(cid, status, now)
 
-    async def wait_autoupdate(self, timeout: float) -> Observed:
-        """Wait (at most ``timeout``) for the auto-update run's own word on this unit."""
+    async def wait_autoupdate(self, timeout: float) -> str | None:
+        """Wait (at most ``timeout``) for the auto-update run's own word on this unit (its
+        result; None if it said nothing)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.observed.autoupdate_result is None and loop.time() < deadline:
+        while self.autoupdate_result is None and loop.time() < deadline:
             try:
                 item = await asyncio.wait_for(self.sub.next(), deadline - loop.time())
             except TimeoutError:
@@ -253,4 +244,4 @@ class Judge:
             if item is None:
                 break
             self.on_event(item[0])
-        return self.observed
+        return self.autoupdate_result

@@ -78,25 +78,10 @@ def cmd_rollout(args: argparse.Namespace) -> None:
     _out(args, _run(args, lambda svc: svc.start(spec)), short=True)
 
 
-@_guard
-def cmd_status(args: argparse.Namespace) -> None:
-    _out(args, _run(args, lambda svc: svc.get(args.id)))
-
-
-@_guard
-def cmd_halt(args: argparse.Namespace) -> None:
-    _out(args, _run(args, lambda svc: svc.halt(args.id, args.reason or "halted by hand")))
-
-
-@_guard
-def cmd_resume(args: argparse.Namespace) -> None:
-    _out(args, _run(args, lambda svc: svc.resume(args.id)))
-
-
-@_guard
-def cmd_rollback(args: argparse.Namespace) -> None:
-    _out(args, _run(args, lambda svc: svc.rollback(args.id,
-                                                    args.reason or "rolled back by hand")))
+def _acting(act: Callable[[RolloutService, argparse.Namespace], Awaitable[Rollout]]
+            ) -> Callable[[argparse.Namespace], int]:
+    """A command that does ``act`` to one rollout and prints the rollout."""
+    return _guard(lambda args: _out(args, _run(args, lambda svc: act(svc, args))))
 
 
 @_guard
@@ -130,20 +115,19 @@ def add_fleet_cli(commands: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--progress-deadline", type=_duration, default=120.0, metavar="DURATION")
     common(p)
     p.set_defaults(func=cmd_rollout)
-    p = commands.add_parser("status", help="a rollout: phase, digest, each host")
-    p.add_argument("id")
-    common(p)
-    p.set_defaults(func=cmd_status)
-    for name, func, text in (("halt", cmd_halt, "stop a rollout where it is"),
-                             ("resume", cmd_resume, "carry on with a halted rollout"),
-                             ("rollback", cmd_rollback,
-                              "roll back every host that took a rollout's digest")):
+    for name, act, text in (
+        ("status", lambda svc, a: svc.get(a.id), "a rollout: phase, digest, each host"),
+        ("halt", lambda svc, a: svc.halt(a.id, a.reason or "halted by hand"),
+         "stop a rollout where it is"),
+        ("resume", lambda svc, a: svc.resume(a.id), "carry on with a halted rollout"),
+        ("rollback", lambda svc, a: svc.rollback(a.id, a.reason or "rolled back by hand"),
+         "roll back every host that took a rollout's digest")):
         p = commands.add_parser(name, help=text)
         p.add_argument("id")
-        if name != "resume":
+        if name in ("halt", "rollback"):
             p.add_argument("--reason", default="")
         common(p)
-        p.set_defaults(func=func)
+        p.set_defaults(func=_acting(act))
     p = commands.add_parser("rollouts", help="rollouts, newest first")
     p.add_argument("--limit", type=int, default=50)
     common(p)

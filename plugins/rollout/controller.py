@@ -12,12 +12,14 @@ point leaves a record that says what was asked; the next one carries on from it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from bridge.errors import BridgeError
+from bridge.tasks import TaskOwner
 from plugins.rollout import engine
 from plugins.rollout.engine import Action, Rollout
 from plugins.rollout.kvstate import Conflict, Lease, Missing, Rollouts
@@ -104,7 +106,7 @@ class Controller:
         self.publish = publish
         self._ended: set[str] = set()
         self._seen: dict[str, tuple[dict[str, Any], int]] = {}
-        self._calls: set[asyncio.Task[None]] = set()
+        self._calls = TaskOwner("rollout")
         self.wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -125,15 +127,11 @@ class Controller:
                 # A bridge without the lease looks again a few times per lease time, not
                 # every tick: a fleet of N bridges costs the KV N/ (ttl/3) reads a second.
                 pause = self.tick if self.lease.held else max(self.tick, self.lease.ttl / 3)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), pause)
-                except TimeoutError:
-                    pass
                 self.wake.clear()
         finally:
-            for t in self._calls:
-                t.cancel()
-            await asyncio.gather(*self._calls, return_exceptions=True)
+            await self._calls.close()
 
     async def drive_all(self) -> None:
         for rid in await self.rollouts.ids():
@@ -229,10 +227,7 @@ class Controller:
         else:
             params = {"token": a.token, "update_token": r.hosts[a.host].token}
             method = REVERT
-        task = asyncio.create_task(self._fire(a.host, method, params),
-                                   name=f"rollout/{a.kind}/{a.host}")
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
+        self._calls.create(self._fire(a.host, method, params), f"{a.kind}/{a.host}")
 
     async def _fire(self, host: str, method: str, params: dict[str, Any]) -> None:
         try:

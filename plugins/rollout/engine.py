@@ -25,9 +25,6 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Phase = Literal["canary", "wave", "done", "halted", "rolling-back", "rolled-back"]
-PHASES: tuple[str, ...] = ("canary", "wave", "done", "halted", "rolling-back", "rolled-back")
-
 PENDING = "pending"
 DEFERRED = "deferred"
 UPDATING = "updating"
@@ -45,7 +42,6 @@ VERDICTS = {PASSED, ROLLED_BACK, FAILED, SKIPPED}
 BAD = {ROLLED_BACK, FAILED, TIMED_OUT}
 # Hosts that may be running the new digest: a rollback reverts them.
 TOOK_DIGEST = {UPDATING, PASSED, FAILED, TIMED_OUT}
-ENDED = {PASSED, ROLLED_BACK, FAILED, TIMED_OUT, SKIPPED, REVERTED, REVERT_FAILED}
 ACTIVE = {"canary", "wave", "rolling-back"}
 
 
@@ -198,7 +194,9 @@ class Rollout:
         if self.phase in ("canary", "wave"):
             self._deadlines(now)
             if self._over_budget():
-                self._halt(now, self._failure_reason(), automatic=True)
+                reason = self._failure_reason()
+                self._note(now, "halted", reason)
+                self._start_rollback(now, reason)
             else:
                 actions += self._advance(now, online)
         if self.phase == "rolling-back":
@@ -317,11 +315,6 @@ class Rollout:
                    for h in self.hosts.values()):
             self._note(now, "rolled-back", self.reason)
         return actions
-
-    def _halt(self, now: float, reason: str, automatic: bool) -> None:
-        self._note(now, "halted", reason)
-        if automatic:
-            self._start_rollback(now, reason)
 
     def _start_rollback(self, now: float, reason: str) -> None:
         self._note(now, "rolling-back", reason)

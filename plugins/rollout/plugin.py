@@ -17,12 +17,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge.errors import BridgeError
+from bridge.methods import method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.timespan import parse_timespan
 from plugins.rollout.controller import Controller
-from plugins.rollout.engine import Spec
-from plugins.rollout.kvstate import Lease
-from plugins.rollout.service import FleetHosts, FleetKV, Rollouts, RolloutService, status_json
+from plugins.rollout.engine import Rollout, Spec
+from plugins.rollout.kvstate import Lease, Rollouts
+from plugins.rollout.service import FleetHosts, FleetKV, RolloutService, status_json
 
 logger = logging.getLogger(__name__)
 
@@ -70,41 +71,19 @@ class RolloutPlugin:
         settle: float = Field(default=0.5, ge=0)
         call_timeout: float = Field(default=10.0, gt=0)
 
-    def __init__(self) -> None:
-        self.ctx: PluginContext | None = None
-        self.service: RolloutService | None = None
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.service = RolloutService(ctx.fleet, settle=ctx.config.settle)
         self.controller: Controller | None = None
 
     async def start(self, ctx: PluginContext) -> None:
-        self.ctx = ctx
-        c = ctx.config
-        self.service = RolloutService(ctx.fleet, settle=c.settle)
-        for name, handler, params, text, role, ro in (
-            ("fleet.rollout.start", self.do_start, StartParams,
-             "roll an image out to the hosts matching a selector, canary first", "operator",
-             False),
-            ("fleet.rollout.status", self.do_status, IdParams,
-             "a rollout: phase, digest, waves, each host's state", "viewer", True),
-            ("fleet.rollout.halt", self.do_halt, ReasonParams,
-             "stop a rollout where it is (no host is asked anything new)", "operator",
-             False),
-            ("fleet.rollout.resume", self.do_resume, IdParams,
-             "carry on with a halted rollout", "operator", False),
-            ("fleet.rollout.rollback", self.do_rollback, ReasonParams,
-             "roll back every host that took the rollout's digest", "operator", False),
-            ("fleet.rollout.history", self.do_history, HistoryParams,
-             "rollouts, newest first", "viewer", True),
-        ):
-            ctx.register_method(name, handler, params, text, role=role,  # type: ignore[arg-type]
-                                readonly=ro)
-        if ctx.fleet.joined and c.controller:
+        if ctx.fleet.joined and ctx.config.controller:
             ctx.create_task(self._control(), name="rollout/controller")
 
     async def stop(self) -> None:
         self.controller = None
 
     async def _control(self) -> None:
-        assert self.ctx is not None
         ctx, c = self.ctx, self.ctx.config
         await ctx.fleet.wait_connected(None)
         while True:
@@ -122,42 +101,41 @@ class RolloutPlugin:
         finally:
             await lease.release()
 
-    def _svc(self) -> RolloutService:
-        assert self.service is not None
-        return self.service
-
-    def _wake(self) -> None:
+    def _woken(self, r: Rollout) -> dict[str, Any]:
+        """A rollout just changed: the controller looks at it now, not at its next tick."""
         if self.controller is not None:
             self.controller.wake.set()
+        return status_json(r)
 
+    @method("fleet.rollout.start", StartParams, role="operator",
+            description="roll an image out to the hosts matching a selector, canary first")
     async def do_start(self, p: StartParams) -> dict[str, Any]:
-        r = await self._svc().start(Spec(
-            image=p.image, selector=p.selector, canary=p.canary,
-            max_unavailable=p.max_unavailable, probation=p.probation,
-            failure_budget=p.failure_budget, progress_deadline=p.progress_deadline))
-        self._wake()
-        return status_json(r)
+        return self._woken(await self.service.start(Spec(**p.model_dump())))
 
+    @method("fleet.rollout.status", IdParams, role="viewer", readonly=True,
+            description="a rollout: phase, digest, waves, each host's state")
     async def do_status(self, p: IdParams) -> dict[str, Any]:
-        return status_json(await self._svc().get(p.id))
+        return status_json(await self.service.get(p.id))
 
+    @method("fleet.rollout.halt", ReasonParams, role="operator",
+            description="stop a rollout where it is (no host is asked anything new)")
     async def do_halt(self, p: ReasonParams) -> dict[str, Any]:
-        r = await self._svc().halt(p.id, p.reason or "halted by hand")
-        self._wake()
-        return status_json(r)
+        return self._woken(await self.service.halt(p.id, p.reason or "halted by hand"))
 
+    @method("fleet.rollout.resume", IdParams, role="operator",
+            description="carry on with a halted rollout")
     async def do_resume(self, p: IdParams) -> dict[str, Any]:
-        r = await self._svc().resume(p.id)
-        self._wake()
-        return status_json(r)
+        return self._woken(await self.service.resume(p.id))
 
+    @method("fleet.rollout.rollback", ReasonParams, role="operator",
+            description="roll back every host that took the rollout's digest")
     async def do_rollback(self, p: ReasonParams) -> dict[str, Any]:
-        r = await self._svc().rollback(p.id, p.reason or "rolled back by hand")
-        self._wake()
-        return status_json(r)
+        return self._woken(await self.service.rollback(p.id, p.reason or "rolled back by hand"))
 
+    @method("fleet.rollout.history", HistoryParams, role="viewer", readonly=True,
+            description="rollouts, newest first")
     async def do_history(self, p: HistoryParams) -> list[dict[str, Any]]:
-        return await self._svc().history(p.limit)
+        return await self.service.history(p.limit)
 
     @classmethod
     def fleet_cli(cls, subparsers: argparse._SubParsersAction[Any]) -> None:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from bridge.errors import BridgeError, InvalidParams, NotFound
-from plugins.rollout import engine
 from plugins.rollout.controller import HostError, Unreachable
 from plugins.rollout.engine import Rollout, RolloutError, Spec
 from plugins.rollout.kvstate import Conflict, Missing, Rollouts
@@ -35,6 +35,17 @@ class FleetLike(Protocol):
     async def kv(self, bucket: str) -> Any: ...
 
 
+@contextmanager
+def _conflict(key: str) -> Iterator[None]:
+    """The fleet's ``conflict`` as kvstate's ``Conflict``."""
+    try:
+        yield
+    except BridgeError as exc:
+        if exc.code == "conflict":
+            raise Conflict(key) from None
+        raise
+
+
 class FleetKV:
     """The fleet's KV bucket (JSON values, ``KVConflict``) behind kvstate's ``KV``."""
 
@@ -48,20 +59,12 @@ class FleetKV:
         return json.dumps(entry.value).encode(), int(entry.revision)
 
     async def create(self, key: str, value: bytes) -> int:
-        try:
+        with _conflict(key):
             return int(await self.kv.create(key, json.loads(value)))
-        except BridgeError as exc:
-            if exc.code == "conflict":
-                raise Conflict(key) from None
-            raise
 
     async def update(self, key: str, value: bytes, last: int) -> int:
-        try:
+        with _conflict(key):
             return int(await self.kv.update(key, json.loads(value), last))
-        except BridgeError as exc:
-            if exc.code == "conflict":
-                raise Conflict(key) from None
-            raise
 
     async def keys(self) -> list[str]:
         return list(await self.kv.keys())
@@ -173,9 +176,7 @@ class RolloutService:
             return await store.mutate(rollout_id, change, kept, settle=self.settle)
         except Missing:
             raise NotFound(f"no rollout {rollout_id!r}") from None
-        except RolloutError as exc:
-            raise BridgeError(str(exc), "conflict") from None
-        except Conflict as exc:
+        except (RolloutError, Conflict) as exc:
             raise BridgeError(str(exc), "conflict") from None
 
     async def halt(self, rollout_id: str, reason: str) -> Rollout:
@@ -199,6 +200,3 @@ def status_json(r: Rollout) -> dict[str, Any]:
     return {"id": s["id"], "phase": s["phase"], "digest": s["digest"], "hosts": s["hosts"],
             **{k: v for k, v in s.items() if k not in ("id", "phase", "digest", "hosts")}}
 
-
-__all__ = ["BUCKET", "FleetHosts", "FleetKV", "HostError", "RolloutService", "Rollouts", "engine",
-           "status_json"]

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from .errors import GenerateError
+from .flagscan import GO_FALSE, GO_TRUE
 from .options import JSON_FORMATS, GenerateOptions
 
 logger = logging.getLogger(__name__)
 
 _BOOL_FLAGS = {"--name": "name", "-n": "name", "--new": "new", "--files": "files",
                "-f": "files", "--no-header": "no_header", "--template": "template"}
-_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,9 +53,9 @@ def _split_bool_values(argv: Sequence[str]) -> list[str]:
             break
         flag, eq, value = word.partition("=")
         if eq and flag in _BOOL_FLAGS:
-            if value in _TRUE:
+            if value in GO_TRUE:
                 out.append(flag)
-            elif value in _FALSE:
+            elif value in GO_FALSE:
                 out.append(f"--{_BOOL_FLAGS[flag].replace('_', '-')}-false")
             else:
                 raise GenerateError(f'invalid argument "{value}" for "{flag}" flag: '
@@ -131,15 +130,11 @@ def build_parser(prog: str = "podbridge generate") -> argparse.ArgumentParser:
 
 
 def options_from_namespace(ns: argparse.Namespace) -> GenerateOptions:
-    """The validated options model from parsed ``systemd`` arguments."""
-    return GenerateOptions.build(
-        name=bool(ns.name), new=ns.new, files=bool(ns.files), format=ns.format,
-        restart_policy=ns.restart_policy, restart_sec=ns.restart_sec,
-        start_timeout=ns.start_timeout, stop_timeout=ns.stop_timeout, time=ns.time,
-        container_prefix=ns.container_prefix, pod_prefix=ns.pod_prefix,
-        separator=ns.separator, no_header=bool(ns.no_header), after=ns.after,
-        wants=ns.wants, requires=ns.requires, env=ns.env, template=bool(ns.template),
-    )
+    """The validated options model from parsed ``systemd`` arguments (every option has a
+    flag of its name; a boolean flag not given is false, but ``new`` stays None)."""
+    values = {name: getattr(ns, name) for name in GenerateOptions.model_fields}
+    bools = {name: bool(values[name]) for name in ("name", "files", "no_header", "template")}
+    return GenerateOptions.build(**{**values, **bools})
 
 
 @dataclass(frozen=True)

@@ -66,9 +66,8 @@ def render_container_unit(
     exe = ctx.executable
     check_all_expressible(spec.additional_env, "--env")
     t = spec.stop_timeout
-    policy = DEFAULT_RESTART_POLICY
-    if restart_policy is not None:
-        policy = validate_restart_policy(restart_policy)
+    policy = (DEFAULT_RESTART_POLICY if restart_policy is None
+              else validate_restart_policy(restart_policy))
     start_limit_burst = ""
     extra_envs: list[str] = []
     run_root = spec.run_root

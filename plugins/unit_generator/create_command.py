@@ -65,11 +65,6 @@ def filter_common_container_flags(command: Sequence[str], arg_count: int) -> lis
                        valued=("--cgroups", "--cidfile", "--restart"))
 
 
-def remove_sdnotify_arg(command: Sequence[str], arg_count: int) -> list[str]:
-    """Drop ``--sdnotify[ =]x`` from all but the last ``arg_count`` words."""
-    return _drop_flags(command, arg_count, valued=("--sdnotify",))
-
-
 def remove_words(command: Sequence[str], arg_count: int, words: Sequence[str]) -> list[str]:
     """Drop every word equal to one of ``words`` from all but the last ``arg_count`` words."""
     head, tail = _split(command, arg_count)
@@ -127,7 +122,7 @@ def rewrite_container_command(
         start.append("--sdnotify=conmon")
     elif scan.get_str("sdnotify") == "ignore":
         logger.info("Forcing --sdnotify=conmon for container %s", name_or_id)
-        remaining = remove_sdnotify_arg(remaining, narg)
+        remaining = _drop_flags(remaining, narg, valued=("--sdnotify",))
         start.append("--sdnotify=conmon")
 
     if not scan.get_bool("detach"):
@@ -149,7 +144,7 @@ def rewrite_container_command(
                 policy = "always"
             result.restart_policy = policy
 
-    env_map = _env_pairs(container_env)
+    env_map = [(key, value) for key, _, value in (e.partition("=") for e in container_env)]
     for env in scan.get_list("env"):
         if "=" not in env:
             for key, value in env_map:
@@ -159,14 +154,6 @@ def rewrite_container_command(
 
     result.exec_start = start + escape_args(remaining)
     return result
-
-
-def _env_pairs(env: Sequence[str]) -> list[tuple[str, str]]:
-    pairs = []
-    for entry in env:
-        key, _, value = entry.partition("=")
-        pairs.append((key, value))
-    return pairs
 
 
 def set_container_name_for_template(words: list[str], service_name: str) -> list[str]:

@@ -24,8 +24,9 @@ from .errors import GenerateError
 logger = logging.getLogger(__name__)
 
 FlagKind = Literal["bool", "string", "array"]
-_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+# What Go's strconv.ParseBool (so pflag) takes for true and false.
+GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,9 @@ class _Scanner:
 
     def _set(self, flag: Flag, value: str, shown: str) -> None:
         if flag.kind == "bool":
-            if value in _TRUE:
+            if value in GO_TRUE:
                 self.result.values[flag.name] = True
-            elif value in _FALSE:
+            elif value in GO_FALSE:
                 self.result.values[flag.name] = False
             else:
                 raise GenerateError(

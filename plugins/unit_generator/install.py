@@ -12,7 +12,7 @@ import os
 import pwd
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +74,7 @@ class InstallResult:
     job_result: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"unit": self.unit, "path": self.path, "enabled": self.enabled,
-                "job_result": self.job_result}
+        return asdict(self)
 
 
 def check_writable(unit_dir: Path) -> None:

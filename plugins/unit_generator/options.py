@@ -26,7 +26,6 @@ RESTART_POLICIES: tuple[str, ...] = (
     "no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always",
 )
 DEFAULT_RESTART_POLICY = "on-failure"
-DEFAULT_STOP_TIMEOUT = 10
 JSON_FORMATS = ("json", "{{json .}}")
 
 
@@ -72,9 +71,7 @@ class GenerateOptions(UnitOptions):
     @field_validator("restart_policy")
     @classmethod
     def _policy(cls, value: str | None) -> str | None:
-        if value is not None and value not in RESTART_POLICIES:
-            raise ValueError(f"{value} is not a valid restart policy")
-        return value
+        return None if value is None else validate_restart_policy(value)
 
     @field_validator("format")
     @classmethod

@@ -69,10 +69,6 @@ UNITGEN_REMOVED = Topic("unitgen.removed", UnitgenUnitData, owner="unit_generato
 UNITGEN_FAILED = Topic("unitgen.failed", UnitgenFailedData, owner="unit_generator")
 
 
-def bridge_error(exc: GenerateError) -> BridgeError:
-    return BridgeError(str(exc), CODES.get(exc.code, exc.code))  # type: ignore[arg-type]
-
-
 class GenerateParams(UnitOptions):
     """``units.generate``: a container or pod, a format, and podman's generate options
     (``use_name`` is ``--name``; it defaults to true here, since names read better)."""
@@ -115,25 +111,23 @@ class UnitGeneratorPlugin:
     name: ClassVar[str] = "unit_generator"
     Config: ClassVar[type[PluginConfig]] = UnitGeneratorConfig
 
-    def __init__(self) -> None:
-        self.ctx: PluginContext | None = None
-
-    async def start(self, ctx: PluginContext) -> None:
+    def __init__(self, ctx: PluginContext) -> None:
         self.ctx = ctx
 
+    async def start(self, ctx: PluginContext) -> None:
+        pass
+
     async def stop(self) -> None:
-        self.ctx = None
+        pass
 
     @property
     def unit_dir(self) -> Path:
-        assert self.ctx is not None
         settings = self.ctx.settings
         return self.ctx.config.unit_dir or (settings.unit_path if settings is not None
                                             else default_unit_dir(self.ctx.systemd.scope))
 
     @property
     def quadlet_dir(self) -> Path:
-        assert self.ctx is not None
         configured = self.ctx.config.quadlet_dir or os.environ.get("PODBRIDGE_QUADLET_DIR")
         return Path(configured) if configured else default_quadlet_dir()
 
@@ -142,12 +136,12 @@ class UnitGeneratorPlugin:
         try:
             return await generate(target.podman, p.name, p.format, p.options())
         except GenerateError as exc:
-            raise bridge_error(exc) from None
+            raise BridgeError(str(exc), CODES.get(exc.code, exc.code)  # type: ignore[arg-type]
+                              ) from None
 
     @method("units.generate", GenerateParams, role="viewer", readonly=True,
             description="systemd units or Quadlet files for a container or pod")
     async def do_generate(self, p: GenerateParams) -> dict[str, Any]:
-        assert self.ctx is not None
         target = self.ctx.for_owner(p.owner)
         units, warnings = await self._generate(p, target)
         return {"units": units, "warnings": warnings, **target.tag()}
@@ -155,15 +149,27 @@ class UnitGeneratorPlugin:
     @method("units.install", InstallParams, role="admin",
             description="generate, write, daemon-reload, enable and (optionally) start")
     async def do_install(self, p: InstallParams) -> dict[str, Any]:
+        """For a user, from a root bridge (``owner``): the user's container, units into the
+        user's ``~/.config/systemd/user`` (written as theirs), reloaded, enabled and started
+        over the user's own manager -- what ``podman generate systemd --new >
+        ~/.config/systemd/user/…`` and ``systemctl --user`` do."""
         ctx = self.ctx
-        assert ctx is not None
         target = ctx.for_owner(p.owner)
-        if target.owner is not None:
-            return await self._install_for_user(p, target)
+        tag = target.tag()
+        if target.owner is not None and p.format == "quadlet":
+            raise BridgeError("units.install with an owner writes systemd units only; for "
+                              "a user's Quadlet file run `podbridge quadlet --user` as "
+                              "the user", "not-supported")
         generator: str | None = None
         try:
             units, warnings = await self._generate(p, target)
-            if p.format == "quadlet":
+            if target.owner is not None:
+                folder = await target.config_folder("systemd/user")
+                assert folder is not None
+                results = await install_units(target.systemd, folder.path, units,
+                                              enable=p.enable, start=p.start, force=p.force,
+                                              folder=folder)
+            elif p.format == "quadlet":
                 if rootless_cgroup_v1():
                     units, fitted = fit_for_rootless_v1(units)
                     warnings = [*warnings, *fitted]
@@ -175,65 +181,30 @@ class UnitGeneratorPlugin:
                 results = await install_units(ctx.systemd, self.unit_dir, units,
                                               enable=p.enable, start=p.start, force=p.force)
         except BridgeError as exc:
-            ctx.publish(UNITGEN_FAILED, p.name, UnitgenFailedData(error=exc.message, code=exc.code))
-            raise
-        for r in results:
-            ctx.publish(UNITGEN_INSTALLED, r.unit, r.to_json())
-        started = results[0]
-        if started.job_result not in (None, "done"):
-            # Installed, but it does not run: say so as an error, naming the job's verdict.
-            message = (f"{started.unit} was installed but did not start: its start job "
-                       f"ended {started.job_result!r} (see `systemctl status {started.unit}`)")
-            ctx.publish(UNITGEN_FAILED, started.unit, {
-                "error": message, "code": "failed", "job_result": started.job_result})
-            raise BridgeError(message, "failed")
-        answer: dict[str, Any] = {"installed": [r.to_json() for r in results],
-                                  "warnings": warnings}
-        if generator:
-            answer["generator"] = generator
-        return answer
-
-    async def _install_for_user(self, p: InstallParams, target: OwnerTarget
-                                ) -> dict[str, Any]:
-        """units.install for a user, from a root bridge: the user's container, units into
-        the user's ``~/.config/systemd/user`` (written as theirs), reloaded, enabled and
-        started over the user's own manager -- what ``podman generate systemd --new >
-        ~/.config/systemd/user/…`` and ``systemctl --user`` do."""
-        ctx = self.ctx
-        assert ctx is not None
-        tag = target.tag()
-        if p.format == "quadlet":
-            raise BridgeError("units.install with an owner writes systemd units only; for "
-                              "a user's Quadlet file run `podbridge quadlet --user` as "
-                              "the user", "not-supported")
-        try:
-            units, warnings = await self._generate(p, target)
-            folder = await target.config_folder("systemd/user")
-            assert folder is not None
-            results = await install_units(target.systemd, folder.path, units,
-                                          enable=p.enable, start=p.start, force=p.force,
-                                          folder=folder)
-        except BridgeError as exc:
-            ctx.publish(UNITGEN_FAILED, p.name,
-                        {"error": exc.message, "code": exc.code, **tag})
+            ctx.publish(UNITGEN_FAILED, p.name, {"error": exc.message, "code": exc.code, **tag})
             raise
         for r in results:
             ctx.publish(UNITGEN_INSTALLED, r.unit, {**r.to_json(), **tag})
         started = results[0]
         if started.job_result not in (None, "done"):
+            # Installed, but it does not run: say so as an error, naming the job's verdict.
+            status = (f"systemctl --user status {started.unit}` as {tag['user']}" if tag
+                      else f"systemctl status {started.unit}`")
             message = (f"{started.unit} was installed but did not start: its start job "
-                       f"ended {started.job_result!r} (see `systemctl --user status "
-                       f"{started.unit}` as {tag['user']})")
+                       f"ended {started.job_result!r} (see `{status})")
             ctx.publish(UNITGEN_FAILED, started.unit, {
                 "error": message, "code": "failed", "job_result": started.job_result, **tag})
             raise BridgeError(message, "failed")
-        return {"installed": [r.to_json() for r in results], "warnings": warnings, **tag}
+        answer: dict[str, Any] = {"installed": [r.to_json() for r in results],
+                                  "warnings": warnings, **tag}
+        if generator:
+            answer["generator"] = generator
+        return answer
 
     @method("units.remove", RemoveParams, role="admin",
             description="stop, disable, delete and daemon-reload a unit")
     async def do_remove(self, p: RemoveParams) -> dict[str, Any]:
         ctx = self.ctx
-        assert ctx is not None
         target = ctx.for_owner(p.owner)
         folder = await target.config_folder("systemd/user")
         unit_dir = folder.path if folder is not None else self.unit_dir

@@ -59,9 +59,8 @@ def render_pod_unit(
     """Render the pod's own unit; byte-identical to Podman 4.3.1 for the same inputs."""
     exe = ctx.executable
     t = spec.stop_timeout
-    policy = DEFAULT_RESTART_POLICY
-    if restart_policy is not None:
-        policy = validate_restart_policy(restart_policy)
+    policy = (DEFAULT_RESTART_POLICY if restart_policy is None
+              else validate_restart_policy(restart_policy))
     name = spec.infra_name_or_id
     pid_file = spec.pid_file
     pre: list[str] = []

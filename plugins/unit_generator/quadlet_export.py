@@ -16,7 +16,7 @@ would trim or unquote them. A newline anywhere is refused (GenerateError naming 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .errors import GenerateError
@@ -158,12 +158,10 @@ def _security_opt(builder: _Builder, value: str) -> None:
 
 def _container_flag(builder: _Builder, name: str, value: str, info: ContainerInfo,
                     pod_file: str | None) -> None:
-    handlers: dict[str, Callable[[], None]] = {
-        "restart": lambda: _restart(builder, value),
-        "security-opt": lambda: _security_opt(builder, value),
-    }
-    if name in handlers:
-        handlers[name]()
+    if name == "restart":
+        _restart(builder, value)
+    elif name == "security-opt":
+        _security_opt(builder, value)
     elif name in _DROPPED:
         return
     elif name == "pod":
@@ -201,14 +199,10 @@ def _container_flag(builder: _Builder, name: str, value: str, info: ContainerInf
                              "false"))
     elif name.startswith("?"):
         builder.arg(name[1:], value or None)
-    elif _is_bool(name):
+    elif any(f.name == name and f.kind == "bool" for f in CREATE_FLAGS):
         builder.arg(f"--{name}" if value == "true" else f"--{name}={value}", None)
     else:
         builder.arg(f"--{name}", value)
-
-
-def _is_bool(name: str) -> bool:
-    return any(f.name == name and f.kind == "bool" for f in CREATE_FLAGS)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 from bridge.errors import NotFound
 from bridge.podman import PodmanClient
 
-from .context import RenderContext, unix_date
+from .context import RenderContext
 from .errors import GenerateError
 from .options import GenerateOptions
 from .quadlet_export import export
@@ -47,14 +47,12 @@ async def gather(podman: PodmanClient, target: str
 
 
 async def render_context(podman: PodmanClient) -> RenderContext:
-    from datetime import datetime
-
+    """This Podman's facts; the header's timestamp is the context's default: now."""
     version = await podman.version()
     info: dict[str, Any] = await podman.request("GET", "/info", what="podman info")
     store = info.get("store") or {}
     return RenderContext(
         podman_version=str(version.get("Version") or "unknown"),
-        timestamp=unix_date(datetime.now().astimezone()),
         run_root=store.get("runRoot") or None,
         environ=dict(os.environ),
     )

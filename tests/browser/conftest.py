@@ -28,7 +28,7 @@ from bridge.sandbox import World, unavailable_reason
 from bridge.sandbox.fleet import Fleet
 from bridge.sandbox.images import SLEEP
 from bridge.sandbox.registry import free_port
-from tests.helpers import ServedBridge, checked_world, unique
+from tests.helpers import ServedBridge, checked_world, started, unique
 
 logger = logging.getLogger(__name__)
 
@@ -177,11 +177,9 @@ class BridgeProcess(ServedBridge):
 def bridge(world: World, panel: Path, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[BridgeProcess]:
     """One bridge for the tests that do not kill it."""
-    b = BridgeProcess(world, tmp_path_factory.mktemp("bridge") / "state", panel).start()
-    try:
+    with started(BridgeProcess(world, tmp_path_factory.mktemp("bridge") / "state",
+                               panel)) as b:
         yield b
-    finally:
-        b.stop()
 
 
 # -- the browser ----------------------------------------------------------------------------
@@ -239,6 +237,22 @@ def container(names: list[str]) -> str:
 
 
 @pytest.fixture
+def name(container: str) -> str:
+    """The same, for the tests that call it a name."""
+    return container
+
+
+@pytest.fixture
+def pod(world: World) -> Iterator[str]:
+    """A name for a pod the test makes; removed after the test."""
+    name = unique("pbpod")
+    try:
+        yield name
+    finally:
+        world.podman("pod", "rm", "-f", "--ignore", name, check=False)
+
+
+@pytest.fixture
 def running(world: World, container: str) -> str:
     """A running container that printed a line (removed after the test)."""
     world.podman("run", "-d", "--name", container, SLEEP, "sh", "-c",
@@ -268,8 +282,5 @@ def viewer(fleet: Fleet, panel: Path, tmp_path_factory: pytest.TempPathFactory
     servers = ", ".join(f'"{u}"' for u in fleet.nats.urls)
     b.config.write_text(BRIDGE_CONFIG + f'[fleet]\nservers = [{servers}]\nhost = "viewer"\n'
                         "heartbeat_interval = 1.0\noffline_after = 3.0\n")
-    b.start()
-    try:
+    with started(b):
         yield b
-    finally:
-        b.stop()

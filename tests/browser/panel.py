@@ -20,10 +20,13 @@ def online(page: Page, timeout: float = 15_000) -> None:
         "data-phase", "online", timeout=timeout)
 
 
-def login_by_url(page: Page, bridge: BridgeProcess) -> None:
-    """Open the URL the bridge printed: it logs in at once (a session cookie)."""
+def login_by_url(page: Page, bridge: BridgeProcess, to: str | None = None) -> None:
+    """Open the URL the bridge printed: it logs in at once (a session cookie); then go to
+    the section ``to``, if one is named."""
     page.goto(bridge.url)
     online(page)
+    if to is not None:
+        section(page, to)
 
 
 def section(page: Page, name: str) -> None:
@@ -69,6 +72,15 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 5.0) -
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+def submit_create(page: Page, dialog: Any, timeout: float = 60_000) -> None:
+    """Submit the Create dialog: the new container's page opens; a refusal the dialog
+    shows instead fails the test with its words."""
+    dialog.get_by_test_id("create-submit").click()
+    problem = dialog.get_by_test_id("create-error")
+    expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=timeout)
+    assert not problem.is_visible(), problem.inner_text()
 
 
 def timed_visible(locator: Any, timeout_ms: float, since: float) -> float:
@@ -125,3 +137,9 @@ def both_sizes(page: Page, name: str) -> None:
     modal = page.locator(".pf-v6-c-modal-box").count()
     if (size or DESKTOP)["width"] >= 1200 and nav.count() and not modal:
         wait_until(lambda: on_screen(nav), "the navigation to open again at a desktop's width")
+
+
+def checked_view(page: Page, name: str) -> None:
+    """The view as it is: axe_clean, then both_sizes (NAME.png, NAME-phone.png)."""
+    axe_clean(page, name)
+    both_sizes(page, name)

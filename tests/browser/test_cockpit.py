@@ -30,6 +30,7 @@ from tests.cockpitworld import (
     install_package,
     unique_loopback,
 )
+from tests.helpers import started
 
 # Cockpit runs inside the world, the world's own: on debian12 (this machine's Debian) the
 # machine's cockpit-ws 287 and its C bridge; on debian13 the trixie tree's Cockpit 337
@@ -50,21 +51,15 @@ def _needs_cockpit(world: World) -> None:
 @pytest.fixture(scope="module")
 def unix_bridge(world: World, tmp_path_factory: pytest.TempPathFactory,
                 panel: Path) -> Iterator[UnixBridge]:
-    b = UnixBridge(world, tmp_path_factory.mktemp("unixbridge") / "state").start()
-    try:
+    with started(UnixBridge(world, tmp_path_factory.mktemp("unixbridge") / "state")) as b:
         yield b
-    finally:
-        b.stop()
 
 
 @pytest.fixture
 def cockpit(world: World, panel: Path) -> Iterator[CockpitWS]:
     """A fresh cockpit-ws session (no login) with podbridge's package installed."""
-    ws = CockpitWS(world, install_package(world)).start()
-    try:
+    with started(CockpitWS(world, install_package(world))) as ws:
         yield ws
-    finally:
-        ws.stop()
 
 
 def open_podbridge_page(page: Page, cockpit: CockpitWS) -> FrameLocator:
@@ -130,15 +125,12 @@ def test_without_administrative_access_the_page_says_so(
     """A Cockpit session of a user who is not root and has no administrative access: the
     user's cockpit-bridge may not open the bridge's 0600 root socket, and the page says
     what to do. (The socket's mode and the peer's uid decide; nothing the page says.)"""
-    ws = CockpitWS(world, install_package(world), user=USER).start()
-    try:
+    with started(CockpitWS(world, install_package(world), user=USER)) as ws:
         page.goto(f"{ws.url}/podbridge")
         frame = page.frame_locator(FRAME)
         expect(frame.get_by_test_id("connecting-problem")).to_contain_text(
             "turn on administrative access", timeout=30_000)
         expect(frame.get_by_test_id("connection-status")).to_have_count(0)
-    finally:
-        ws.stop()
 
 
 def test_a_users_own_socket_with_the_token_typed_into_the_page(
@@ -150,11 +142,10 @@ def test_a_users_own_socket_with_the_token_typed_into_the_page(
     form, it is sent in the auth message through Cockpit's channel, and the page is live."""
     user = pwd.getpwnam(USER)
     group = grp.getgrgid(user.pw_gid).gr_name
-    user_bridge = UnixBridge(world, tmp_path / "state",
+    with (started(UnixBridge(world, tmp_path / "state",
                              inside=f"/run/user/{user.pw_uid}/podbridge/podbridge.sock",
-                             socket_group=group).start()
-    ws = CockpitWS(world, install_package(world), user=USER).start()
-    try:
+                             socket_group=group)),
+          started(CockpitWS(world, install_package(world), user=USER)) as ws):
         page.goto(f"{ws.url}/podbridge")
         frame = page.frame_locator(FRAME)
         expect(frame.get_by_test_id("login")).to_be_visible(timeout=30_000)
@@ -168,9 +159,6 @@ def test_a_users_own_socket_with_the_token_typed_into_the_page(
         expect(frame.get_by_test_id("connection-status")).to_have_attribute(
             "data-phase", "online", timeout=30_000)
         expect(frame.get_by_role("heading", name="Containers", level=1)).to_be_visible()
-    finally:
-        ws.stop()
-        user_bridge.stop()
 
 
 def test_cockpits_own_podman_page_sees_the_same_world(

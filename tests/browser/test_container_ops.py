@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, wait_until
+from tests.browser.panel import axe_clean, checked_view, login_by_url, wait_until
 from tests.helpers import unique
 
 
@@ -56,8 +56,7 @@ def test_environment_mounts_and_health_check(page: Page, bridge: BridgeProcess, 
         expect(log.first).to_contain_text(re.compile(r"0\s*ok from [0-9a-f]{12} [0-9.]+ "))
         assert log.count() <= 5     # Podman keeps the last 5 runs
         expect(page.get_by_test_id("health-status")).to_have_text("healthy")
-        axe_clean(page, "container-details")
-        both_sizes(page, "container-details")
+        checked_view(page, "container-details")
     finally:
         world.podman("rm", "-f", "--ignore", "-t", "0", name, check=False)
         world.podman("volume", "rm", "-f", vol, check=False)
@@ -78,8 +77,7 @@ def test_commit_then_clone(page: Page, bridge: BridgeProcess, world: World,
         dialog.get_by_test_id("commit-repo").fill("Not A Name")
         dialog.get_by_test_id("commit-submit").click()
         expect(dialog.get_by_text("Lower-case letters")).to_be_visible()
-        axe_clean(page, "commit-dialog")
-        both_sizes(page, "commit-dialog")
+        checked_view(page, "commit-dialog")
         dialog.get_by_test_id("commit-repo").fill(repo)
         dialog.get_by_test_id("commit-tag").fill("v1")
         dialog.get_by_test_id("commit-author").fill("Ada")
@@ -122,8 +120,7 @@ def checkpoint_from_menu(page: Page, name: str, shots: str | None = None) -> Non
     dialog = page.get_by_test_id("checkpoint-dialog")
     expect(dialog.get_by_test_id("checkpoint-leave_running")).to_be_visible()
     if shots:
-        axe_clean(page, shots)
-        both_sizes(page, shots)
+        checked_view(page, shots)
     dialog.get_by_test_id("checkpoint-keep").check()
     dialog.get_by_test_id("checkpoint-submit").click()
 
@@ -195,8 +192,7 @@ def test_checkpoint_says_what_this_host_can(page: Page, bridge: BridgeProcess, w
         expect(item).to_contain_text("install the criu package")
         # The menu fades in: axe reads colours once it is opaque.
         expect(page.locator(".pf-v6-c-menu").first).to_have_css("opacity", "1")
-        axe_clean(page, "container-menu-criu")
-        both_sizes(page, "container-menu-criu")
+        checked_view(page, "container-menu-criu")
         page.keyboard.press("Escape")
     finally:
         if path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -16,20 +15,9 @@ from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from bridge.sandbox.registry import free_port
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url
-from tests.helpers import unique
+from tests.browser.panel import axe_clean, both_sizes, checked_view, login_by_url, submit_create
 
 TICKER = "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.5; done"
-
-
-@pytest.fixture
-def name(world: World) -> Iterator[str]:
-    """A container name; whatever the test made under it is removed afterwards."""
-    n = unique("pbp")
-    try:
-        yield n
-    finally:
-        world.podman("rm", "-f", "--ignore", "-t", "0", n, check=False)
 
 
 @pytest.fixture
@@ -70,14 +58,10 @@ def test_create_a_container_from_the_dialog_and_see_it_run(
     dialog.get_by_test_id("port-container").nth(1).fill("9090")
     dialog.get_by_test_id("create-restart").select_option("on-failure")
     dialog.get_by_test_id("create-health").fill("true")
-    axe_clean(page, "create-dialog")
-    both_sizes(page, "create-dialog")
-    dialog.get_by_test_id("create-submit").click()
+    checked_view(page, "create-dialog")
 
     # The dialog goes to the new container's page; the bus brings its state.
-    problem = dialog.get_by_test_id("create-error")
-    expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=30_000)
-    assert not problem.is_visible(), problem.inner_text()
+    submit_create(page, dialog, 30_000)
     expect(page.get_by_test_id("detail-name")).to_have_text(name)
     expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=15_000)
     fmt = "{{.State.Status}} {{.HostConfig.RestartPolicy.Name}} {{json .Config.Env}}"
@@ -113,8 +97,7 @@ def test_follow_its_logs_as_it_prints(page: Page, bridge: BridgeProcess, ticker:
     for text in lines.all_inner_texts():
         assert int(text.split()[-1]) % 2 == 0, text
     page.get_by_test_id("logs-search").fill("")
-    axe_clean(page, "container-logs")
-    both_sizes(page, "container-logs")
+    checked_view(page, "container-logs")
 
     # Follow off: the stream closes and the view holds still.
     page.get_by_test_id("logs-follow").locator("..").click()
@@ -146,8 +129,7 @@ def test_type_a_command_in_its_console_and_read_the_answer(
     # The page fits the terminal to its box (about 107 columns at 1280 px), not exec's 80.
     assert int(found[2]) != 80 and int(found[1]) > 0, size
     print(f"\nstty size in the console: {size}")
-    axe_clean(page, "container-console")
-    both_sizes(page, "container-console")
+    checked_view(page, "container-console")
     page.keyboard.type("exit")
     page.keyboard.press("Enter")
     expect(rows).to_contain_text("exited with 0", timeout=15_000)
@@ -196,10 +178,7 @@ def test_create_a_container_run_by_its_unit_with_auto_update(
         dialog.get_by_test_id("create-submit").click()
         expect(dialog.get_by_text("A unit needs a container name")).to_be_visible()
         dialog.get_by_test_id("create-name").fill(name)
-        dialog.get_by_test_id("create-submit").click()
-        problem = dialog.get_by_test_id("create-error")
-        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
-        assert not problem.is_visible(), problem.inner_text()
+        submit_create(page, dialog)
         expect(page.get_by_test_id("toast-success")).to_contain_text(unit)
         expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=30_000)
         assert (world.unit_dir / unit).exists(), f"{unit} was not installed"

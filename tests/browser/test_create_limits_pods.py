@@ -6,36 +6,16 @@ with a volume. Each view checked with axe-core and photographed at both sizes.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, section
+from tests.browser.panel import axe_clean, checked_view, login_by_url, section, submit_create
 from tests.helpers import unique
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-def name(world: World) -> Iterator[str]:
-    n = unique("pbl")
-    try:
-        yield n
-    finally:
-        world.podman("rm", "-f", "--ignore", "-t", "0", n, check=False)
-
-
-@pytest.fixture
-def pod(world: World) -> Iterator[str]:
-    n = unique("pbpp")
-    try:
-        yield n
-    finally:
-        world.podman("pod", "rm", "-f", "--ignore", n, check=False)
 
 
 def inspect(world: World, name: str) -> dict[str, object]:
@@ -61,12 +41,8 @@ def test_create_with_a_terminal_and_limits_from_the_dialog(
     dialog.get_by_test_id("create-cpu-shares-on").check()
     dialog.get_by_test_id("create-cpu-shares").fill("512")
     dialog.get_by_test_id("create-cpus").fill("0.5")
-    axe_clean(page, "create-limits")
-    both_sizes(page, "create-limits")
-    dialog.get_by_test_id("create-submit").click()
-    problem = dialog.get_by_test_id("create-error")
-    expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=30_000)
-    assert not problem.is_visible(), problem.inner_text()
+    checked_view(page, "create-limits")
+    submit_create(page, dialog, 30_000)
     expect(page.get_by_test_id("detail-state")).to_have_text("running", timeout=15_000)
 
     info = inspect(world, name)
@@ -108,10 +84,7 @@ def test_the_health_checks_action_on_failure_from_the_dialog_and_in_a_clone(
     expect(action).to_have_value("none")
     action.select_option(label="Restart")
     axe_clean(page, "create-health-action")
-    dialog.get_by_test_id("create-submit").click()
-    problem = dialog.get_by_test_id("create-error")
-    expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=30_000)
-    assert not problem.is_visible(), problem.inner_text()
+    submit_create(page, dialog, 30_000)
     config = inspect(world, name)["Config"]
     assert isinstance(config, dict)
     assert config.get("HealthcheckOnFailureAction") == "restart", config
@@ -136,8 +109,7 @@ def test_an_images_details_and_history(page: Page, bridge: BridgeProcess, world:
     world.podman("commit", "--quiet", name, image)
     world.podman("create", "--name", user, image)
     try:
-        login_by_url(page, bridge)
-        section(page, "images")
+        login_by_url(page, bridge, "images")
         row = page.locator(f'[data-testid="image-row"][data-name="{image}"]')
         expect(row).to_be_visible()
         row.get_by_test_id("image-expand").get_by_role("button").click()
@@ -154,8 +126,7 @@ def test_an_images_details_and_history(page: Page, bridge: BridgeProcess, world:
                 layer.get("CreatedBy", ""))
         expect(details.get_by_role("columnheader", name="Comment")).to_be_visible()
         expect(layers.first).to_contain_text(theirs[0]["comment"])
-        axe_clean(page, "image-history")
-        both_sizes(page, "image-history")
+        checked_view(page, "image-history")
         # Collapsed again, the details go.
         row.get_by_test_id("image-expand").get_by_role("button").click()
         expect(details).to_have_count(0)
@@ -172,8 +143,7 @@ def test_pause_and_resume_a_pod(page: Page, bridge: BridgeProcess, world: World,
                                 pod: str) -> None:
     world.podman("pod", "create", "--name", pod)
     world.podman("run", "-d", "--pod", pod, "--name", f"{pod}-m", SLEEP)
-    login_by_url(page, bridge)
-    section(page, "pods")
+    login_by_url(page, bridge, "pods")
     row = page.get_by_test_id(f"pod-row-{pod}")
     expect(row).to_have_attribute("data-status", "running", timeout=15_000)
     expect(row.get_by_test_id(f"pod-unpause-{pod}")).to_have_count(0)
@@ -183,8 +153,7 @@ def test_pause_and_resume_a_pod(page: Page, bridge: BridgeProcess, world: World,
     # Paused: Resume instead of Pause; stop still offered.
     expect(row.get_by_test_id(f"pod-pause-{pod}")).to_have_count(0)
     expect(row.get_by_test_id(f"pod-stop-{pod}")).to_be_enabled()
-    axe_clean(page, "pods-paused")
-    both_sizes(page, "pods-paused")
+    checked_view(page, "pods-paused")
     row.get_by_test_id(f"pod-unpause-{pod}").click()
     expect(row).to_have_attribute("data-status", "running", timeout=15_000)
     assert pod_state(world, pod) == "Running"
@@ -195,8 +164,7 @@ def test_create_a_pod_with_a_volume(page: Page, bridge: BridgeProcess, world: Wo
     vol = unique("pbpv")
     world.podman("volume", "create", vol)
     try:
-        login_by_url(page, bridge)
-        section(page, "pods")
+        login_by_url(page, bridge, "pods")
         page.get_by_test_id("pods-create").click()
         dialog = page.get_by_test_id("pod-create-dialog")
         dialog.get_by_test_id("pod-name").fill(pod)
@@ -206,8 +174,7 @@ def test_create_a_pod_with_a_volume(page: Page, bridge: BridgeProcess, world: Wo
         dialog.get_by_test_id("pod-create-submit").click()
         expect(dialog).to_contain_text("The path in the container is absolute")
         dialog.get_by_test_id("volume-destination").fill("/data")
-        axe_clean(page, "pods-create-volume")
-        both_sizes(page, "pods-create-volume")
+        checked_view(page, "pods-create-volume")
         dialog.get_by_test_id("pod-create-submit").click()
         expect(dialog).to_have_count(0, timeout=15_000)
         expect(page.get_by_test_id(f"pod-row-{pod}")).to_be_visible(timeout=10_000)

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, section
+from tests.browser.panel import axe_clean, checked_view, login_by_url, section
 from tests.helpers import unique
 
 
@@ -36,8 +36,7 @@ def test_losing_podman_shows_a_banner_fails_actions_clearly_and_recovers(
         toast = page.get_by_test_id("toast-danger")
         expect(toast).to_contain_text(f"Stop {running} failed")
         print(f"\nstop while Podman is away: {toast.inner_text()}")
-        axe_clean(page, "podman-lost")
-        both_sizes(page, "podman-lost")
+        checked_view(page, "podman-lost")
         # A view that reads Podman now shows its error state: a container's logs, the pods,
         # the images.
         page.evaluate(f"location.hash = '#/containers/{running}/logs'")
@@ -50,8 +49,7 @@ def test_losing_podman_shows_a_banner_fails_actions_clearly_and_recovers(
         error = page.get_by_test_id("images-error").or_(page.get_by_test_id("unavailable"))
         expect(error).to_be_visible(timeout=20_000)
         print(f"images while Podman is away: {error.inner_text()}")
-        axe_clean(page, "images-error")
-        both_sizes(page, "images-error")
+        checked_view(page, "images-error")
     finally:
         world.systemctl("start", "podman.socket")
     # Back: the banner goes, the page fetches its list again, the container still runs.
@@ -83,8 +81,7 @@ def test_actions_podman_refuses_say_why(page: Page, bridge: BridgeProcess, world
         print(f"\nstart of a missing program: {toast.inner_text()}")
         expect(page.get_by_test_id(f"container-row-{broken}")).not_to_have_attribute(
             "data-state", "running")
-        axe_clean(page, "action-failed")
-        both_sizes(page, "action-failed")
+        checked_view(page, "action-failed")
         page.get_by_test_id("toasts").get_by_role("button").first.click()
 
         # An image of one name that a container uses: removing it is refused, and kept.
@@ -122,8 +119,7 @@ def test_create_refuses_bad_input_and_keeps_what_was_typed(
     # Refused in the form, each field saying why; nothing reached the bridge.
     for text in ("Letters, digits", "1 to 65535", "letters, digits and _", "unclosed"):
         expect(dialog.get_by_text(re.compile(text))).to_be_visible()
-    axe_clean(page, "create-invalid")
-    both_sizes(page, "create-invalid")
+    checked_view(page, "create-invalid")
     dialog.get_by_test_id("create-name").fill(name)
     dialog.get_by_test_id("port-container").fill("8080")
     dialog.get_by_test_id("env-name").fill("X")

@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import DESKTOP, BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, section
+from tests.browser.panel import axe_clean, both_sizes, checked_view, login_by_url, section
 
 SECTIONS = [("containers", "Containers"), ("images", "Images"), ("pods", "Pods"),
             ("units", "Units"), ("updates", "Updates"), ("events", "Events"),
@@ -26,8 +26,7 @@ def test_every_page_is_axe_clean_and_photographed(
         expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
         # Loaded: no spinner left (the loading state is transient).
         expect(page.locator(".pf-v6-c-spinner")).to_have_count(0, timeout=15_000)
-        axe_clean(page, f"page-{sid}")
-        both_sizes(page, f"page-{sid}")
+        checked_view(page, f"page-{sid}")
     page.goto(f"{bridge.base}/#/containers/{running}")
     for tab in ("overview", "logs", "console", "metrics"):
         page.get_by_test_id(f"tab-{tab}").click()
@@ -56,8 +55,7 @@ def test_dark_mode_follows_the_system(browser: Browser, bridge: BridgeProcess,
         for sid, _title in SECTIONS[:3]:
             section(page, sid)
             expect(page.locator(".pf-v6-c-spinner")).to_have_count(0, timeout=15_000)
-            axe_clean(page, f"dark-{sid}")
-            both_sizes(page, f"dark-{sid}")
+            checked_view(page, f"dark-{sid}")
         # The system turns light again: the page follows without a reload.
         page.emulate_media(color_scheme="light")
         expect(html).not_to_have_class(re.compile(r"\bpf-v6-theme-dark\b"))
@@ -126,7 +124,6 @@ def test_empty_states_say_so(page: Page, bridge: BridgeProcess) -> None:
     pods = bridge.call("pods.list")
     if not pods:
         expect(page.get_by_test_id("pods-empty")).to_be_visible()
-        axe_clean(page, "pods-empty")
-        both_sizes(page, "pods-empty")
+        checked_view(page, "pods-empty")
     else:
         expect(page.get_by_test_id("pods-table")).to_be_visible()

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, section
+from tests.browser.panel import axe_clean, checked_view, login_by_url
 from tests.helpers import unique
 
 
@@ -45,23 +45,12 @@ def dangling(world: World) -> Iterator[str]:
         world.podman("rmi", "-f", "--ignore", first, check=False)
 
 
-@pytest.fixture
-def pod(world: World) -> Iterator[str]:
-    name = unique("pbpod")
-    try:
-        yield name
-    finally:
-        world.podman("pod", "rm", "-f", "--ignore", name, check=False)
-
-
 def test_pull_an_image_with_a_progress_bar_then_remove_it(
         page: Page, bridge: BridgeProcess, world: World, pushed: str) -> None:
-    login_by_url(page, bridge)
-    section(page, "images")
+    login_by_url(page, bridge, "images")
     expect(page.get_by_role("heading", name="Images", level=1)).to_be_visible()
     expect(page.get_by_test_id("images-table")).to_be_visible()
-    axe_clean(page, "images")
-    both_sizes(page, "images")
+    checked_view(page, "images")
 
     page.get_by_test_id("images-pull").click()
     dialog = page.get_by_test_id("pull-dialog")
@@ -88,8 +77,7 @@ def test_pull_an_image_with_a_progress_bar_then_remove_it(
     assert steps == sorted(steps), steps
     expect(bar.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     expect(dialog.get_by_test_id("pull-output")).to_contain_text("Writing manifest")
-    axe_clean(page, "images-pull")
-    both_sizes(page, "images-pull")
+    checked_view(page, "images-pull")
     dialog.get_by_test_id("pull-close").click()
 
     row = page.locator(f'[data-testid="image-row"][data-name="{pushed}"]')
@@ -111,16 +99,14 @@ def test_pull_an_image_with_a_progress_bar_then_remove_it(
 
 def test_prune_dangling_images_after_a_confirmation(
         page: Page, bridge: BridgeProcess, world: World, dangling: str) -> None:
-    login_by_url(page, bridge)
-    section(page, "images")
+    login_by_url(page, bridge, "images")
     short = dangling.removeprefix("sha256:")[:12]
     row = page.locator(f'[data-testid="image-row"][data-name="<none> {short}"]')
     expect(row).to_be_visible()
     page.get_by_test_id("images-prune").click()
     confirm = page.get_by_test_id("prune-dialog")
     expect(confirm).to_contain_text("no name (dangling)")
-    axe_clean(page, "images-prune")
-    both_sizes(page, "images-prune")
+    checked_view(page, "images-prune")
     confirm.get_by_test_id("confirm-yes").click()
     expect(page.get_by_test_id("toast-success")).to_contain_text("Pruned")
     expect(row).to_have_count(0, timeout=15_000)
@@ -132,8 +118,7 @@ def test_prune_dangling_images_after_a_confirmation(
 
 def test_create_start_stop_and_remove_a_pod(
         page: Page, bridge: BridgeProcess, world: World, pod: str) -> None:
-    login_by_url(page, bridge)
-    section(page, "pods")
+    login_by_url(page, bridge, "pods")
     expect(page.get_by_role("heading", name="Pods", level=1)).to_be_visible()
     page.get_by_test_id("pods-create").click()
     dialog = page.get_by_test_id("pod-create-dialog")
@@ -149,8 +134,7 @@ def test_create_start_stop_and_remove_a_pod(
 
     row.get_by_test_id(f"pod-start-{pod}").click()
     expect(row).to_have_attribute("data-status", "running", timeout=20_000)
-    axe_clean(page, "pods")
-    both_sizes(page, "pods")
+    checked_view(page, "pods")
     row.get_by_test_id(f"pod-stop-{pod}").click()
     expect(row).to_have_attribute("data-status", "exited", timeout=30_000)
     status = world.podman("pod", "inspect", "--format", "{{.State}}", pod).stdout.strip()

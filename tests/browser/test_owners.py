@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
-from tests.browser.panel import axe_clean, both_sizes, online, screenshot, section
-from tests.helpers import checked_world, unique
+from tests.browser.panel import axe_clean, checked_view, online, screenshot, section, submit_create
+from tests.helpers import checked_world, started, unique
 from tests.integration.worldbridge import WorldBridge
 
 
@@ -28,12 +28,9 @@ def users_world(tmp_path_factory: pytest.TempPathFactory, flavour: str) -> Itera
 
 @pytest.fixture
 def root_bridge(users_world: World, panel: Path, tmp_path: Path) -> Iterator[WorldBridge]:
-    b = WorldBridge(users_world, None, tmp_path / "root-bridge.log",
-                    "--panel-dir", str(panel)).start()
-    try:
+    with started(WorldBridge(users_world, None, tmp_path / "root-bridge.log",
+                             "--panel-dir", str(panel))) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def test_owner_column_filter_and_stop_by_owner(users_world: World, root_bridge: WorldBridge,
@@ -113,12 +110,8 @@ def test_create_for_a_user_from_the_dialog(users_world: World, root_bridge: Worl
         dialog.get_by_test_id("create-image").fill(SLEEP)
         dialog.get_by_test_id("create-name").fill(name)
         dialog.get_by_test_id("create-unit").check()
-        axe_clean(page, "create-owner")
-        both_sizes(page, "create-owner")
-        dialog.get_by_test_id("create-submit").click()
-        problem = dialog.get_by_test_id("create-error")
-        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
-        assert not problem.is_visible(), problem.inner_text()
+        checked_view(page, "create-owner")
+        submit_create(page, dialog)
 
         mine = json.loads(w.run_as("alice", ["podman", "inspect", name]).stdout)[0]
         assert mine["Config"]["Tty"] is True
@@ -181,8 +174,7 @@ def test_users_pods_listed_paused_and_created_by_owner(users_world: World,
         dialog = page.get_by_test_id("pod-create-dialog")
         dialog.get_by_test_id("pod-name").fill(made)
         dialog.get_by_test_id("pod-owner-bob").check()
-        axe_clean(page, "pods-create-owner")
-        both_sizes(page, "pods-create-owner")
+        checked_view(page, "pods-create-owner")
         dialog.get_by_test_id("pod-create-submit").click()
         expect(dialog).to_have_count(0, timeout=30_000)
         expect(page.locator(f"[data-testid=pod-row-{made}][data-owner=bob]")).to_be_visible(
@@ -212,10 +204,7 @@ def test_clone_a_users_container(users_world: World, root_bridge: WorldBridge,
         dialog = page.get_by_test_id("create-dialog")
         expect(dialog.get_by_test_id("create-name")).to_have_value(clone, timeout=15_000)
         expect(dialog.get_by_test_id("create-owner-alice")).to_be_checked()
-        dialog.get_by_test_id("create-submit").click()
-        problem = dialog.get_by_test_id("create-error")
-        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
-        assert not problem.is_visible(), problem.inner_text()
+        submit_create(page, dialog)
         copy = json.loads(w.run_as("alice", ["podman", "inspect", clone]).stdout)[0]
         assert copy["Config"]["Tty"] is True
         assert copy["Config"]["Cmd"] == ["sleep", "1000"], copy["Config"]["Cmd"]
@@ -262,8 +251,7 @@ def test_users_images_listed_and_removed_by_owner(users_world: World,
         owner.select_option("alice")
         expect(rows).to_have_count(1)
         expect(hers).to_be_visible()
-        axe_clean(page, "images-owner")
-        both_sizes(page, "images-owner")
+        checked_view(page, "images-owner")
         owner.select_option("")
         expect(rows).to_have_count(2)
 

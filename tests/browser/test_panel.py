@@ -96,8 +96,7 @@ def test_a_container_made_outside_appears_and_stops_from_the_ui(
 def test_generate_a_unit_and_read_its_text(
         page: Page, bridge: BridgeProcess, world: World, container: str) -> None:
     world.podman("create", "--name", container, HTTPD_V1)
-    login_by_url(page, bridge)
-    section(page, "units")
+    login_by_url(page, bridge, "units")
     expect(page.get_by_role("heading", name="Units", level=1)).to_be_visible()
     page.get_by_test_id("units-generate").click()
 
@@ -146,8 +145,7 @@ def pending_update(world: World) -> Iterator[Unit]:
 
 def test_a_dry_run_shows_the_pending_update(
         page: Page, bridge: BridgeProcess, world: World, pending_update: Unit) -> None:
-    login_by_url(page, bridge)
-    section(page, "updates")
+    login_by_url(page, bridge, "updates")
     expect(page.get_by_role("heading", name="Updates", level=1)).to_be_visible()
     expect(page.get_by_test_id("update-status")).to_be_visible()
     expect(page.get_by_test_id("pending-empty")).to_be_visible()
@@ -174,8 +172,7 @@ def test_a_dry_run_shows_the_pending_update(
 
 def test_events_page_shows_the_live_stream(
         page: Page, bridge: BridgeProcess, world: World, container: str) -> None:
-    login_by_url(page, bridge)
-    section(page, "events")
+    login_by_url(page, bridge, "events")
     expect(page.get_by_role("heading", name="Events", level=1)).to_be_visible()
     world.podman("create", "--name", container, SLEEP)
     mine = page.locator(f'[data-testid="event-row"][data-type="container.create"]'
@@ -205,8 +202,7 @@ def test_events_page_shows_the_live_stream(
 
 
 def test_plugins_page_lists_each_plugin(page: Page, bridge: BridgeProcess) -> None:
-    login_by_url(page, bridge)
-    section(page, "plugins")
+    login_by_url(page, bridge, "plugins")
     expect(page.get_by_role("heading", name="Plugins", level=1)).to_be_visible()
     plugins = bridge.call("plugins.list")
     assert plugins, "the bridge runs plugins"

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, wait_until
+from tests.browser.panel import checked_view, login_by_url, wait_until
 from tests.helpers import unique
 
 
@@ -50,8 +50,7 @@ def test_each_row_shows_its_cpu_and_memory(page: Page, bridge: BridgeProcess, wo
     # A container that does not run has no figures.
     expect(page.get_by_test_id(f"container-cpu-{idle}")).to_have_text("—")
     expect(page.get_by_test_id(f"container-mem-{idle}")).to_have_text("—")
-    axe_clean(page, "containers-cpu-memory")
-    both_sizes(page, "containers-cpu-memory")
+    checked_view(page, "containers-cpu-memory")
 
 
 def test_force_stop_kills_at_once(page: Page, bridge: BridgeProcess, world: World,
@@ -66,8 +65,7 @@ def test_force_stop_kills_at_once(page: Page, bridge: BridgeProcess, world: Worl
     expect(row).to_have_attribute("data-state", "running")
     page.get_by_test_id(f"container-menu-{name}").click()
     expect(page.get_by_test_id(f"container-kill-{name}")).to_be_visible()
-    axe_clean(page, "container-menu")
-    both_sizes(page, "container-menu")
+    checked_view(page, "container-menu")
     page.get_by_test_id(f"container-kill-{name}").click()
     expect(row).to_have_attribute("data-state", "exited", timeout=15_000)
     code = world.podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
@@ -105,8 +103,7 @@ def test_rename_from_the_container_page(page: Page, bridge: BridgeProcess, world
     print(f"\nrenaming to a taken name: {problem.inner_text()}")
     expect(problem).to_contain_text(re.compile("already|in use", re.I))
     expect(field).to_have_value(other)
-    axe_clean(page, "rename-dialog")
-    both_sizes(page, "rename-dialog")
+    checked_view(page, "rename-dialog")
     field.fill(new)
     dialog.get_by_test_id("rename-submit").click()
     expect(dialog).to_have_count(0)

@@ -15,17 +15,14 @@ from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import BridgeProcess
 from tests.browser.panel import login_by_url, screenshot, timed_visible
-from tests.helpers import unique
+from tests.helpers import started, unique
 
 
 @pytest.fixture
 def own_bridge(world: World, panel: Path, tmp_path: Path) -> Iterator[BridgeProcess]:
     """A bridge of this test's own, to kill; stopped and reaped whatever happens."""
-    b = BridgeProcess(world, tmp_path / "state", panel).start()
-    try:
+    with started(BridgeProcess(world, tmp_path / "state", panel)) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def test_the_page_recovers_from_a_killed_bridge_by_itself(

@@ -56,8 +56,7 @@ def test_the_audit_page_shows_a_change_as_it_is_made(
     name = unique("pba")
     world.podman("run", "-d", "--name", name, SLEEP)
     try:
-        login_by_url(page, bridge)
-        section(page, "audit")
+        login_by_url(page, bridge, "audit")
         expect(page.get_by_role("heading", name="Audit", level=1)).to_be_visible()
         bridge.call("containers.stop", name=name, timeout=0)
         row = page.locator('[data-testid="audit-row"][data-method="containers.stop"]',

@@ -21,13 +21,13 @@ from playwright.sync_api import Locator, Page, expect
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.browser.conftest import DESKTOP, BridgeProcess
-from tests.browser.panel import axe_clean, both_sizes, login_by_url, section
+from tests.browser.panel import checked_view, login_by_url, submit_create
 from tests.helpers import unique
 
 
 def photos(page: Page, name: str) -> None:
-    """Both sizes, then back to the desktop's (on a phone a toast covers the rows)."""
-    both_sizes(page, name)
+    """checked_view, then back to the desktop's size (on a phone a toast covers the rows)."""
+    checked_view(page, name)
     page.set_viewport_size(DESKTOP)
 
 
@@ -54,8 +54,7 @@ def volumes(world: World) -> Iterator[dict[str, str]]:
 
 def test_volumes_page_lists_live_creates_removes_and_prunes(
         page: Page, bridge: BridgeProcess, world: World, volumes: dict[str, str]) -> None:
-    login_by_url(page, bridge)
-    section(page, "volumes")
+    login_by_url(page, bridge, "volumes")
     expect(page.get_by_role("heading", name="Volumes", level=1)).to_be_visible()
 
     def row(name: str) -> Locator:
@@ -68,7 +67,6 @@ def test_volumes_page_lists_live_creates_removes_and_prunes(
     expect(spare.get_by_test_id("volume-used-by")).to_have_text("unused")
     mountpoint = json.loads(world.podman("volume", "inspect", volumes["used"]).stdout)[0]
     expect(used).to_contain_text(mountpoint["Mountpoint"])
-    axe_clean(page, "page-volumes")
     photos(page, "page-volumes")
     # Dark, switched live: axe once the theme's colour transitions have ended.
     for scheme in ("dark", "light"):
@@ -81,7 +79,6 @@ def test_volumes_page_lists_live_creates_removes_and_prunes(
             html.not_to_have_class(dark)
         page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")
         if scheme == "dark":
-            axe_clean(page, "page-volumes-dark")
             photos(page, "page-volumes-dark")
 
     # Live: made and removed behind the page's back, by Podman's CLI.
@@ -106,7 +103,6 @@ def test_volumes_page_lists_live_creates_removes_and_prunes(
     dialog.get_by_test_id("label-add").click()
     dialog.get_by_test_id("label-key").fill("team")
     dialog.get_by_test_id("label-value").fill("blue")
-    axe_clean(page, "volumes-create")
     photos(page, "volumes-create")
     dialog.get_by_test_id("volume-create-submit").click()
     expect(dialog).to_have_count(0, timeout=15_000)
@@ -118,7 +114,6 @@ def test_volumes_page_lists_live_creates_removes_and_prunes(
     used.get_by_test_id("volume-remove").click()
     confirm = page.get_by_test_id("confirm-dialog")
     expect(confirm).to_contain_text(f"in use by {volumes['user']}")
-    axe_clean(page, "volumes-remove")
     photos(page, "volumes-remove")
     confirm.get_by_test_id("confirm-yes").click()
     toast = page.get_by_test_id("toast-danger")
@@ -139,7 +134,6 @@ def test_volumes_page_lists_live_creates_removes_and_prunes(
     page.get_by_test_id("volumes-prune").click()
     prune = page.get_by_test_id("volumes-prune-dialog")
     expect(prune).to_contain_text(volumes["spare"])
-    axe_clean(page, "volumes-prune")
     photos(page, "volumes-prune")
     prune.get_by_test_id("confirm-yes").click()
     expect(page.get_by_test_id("toast-success").filter(has_text="Pruned")).to_contain_text(
@@ -170,8 +164,7 @@ def test_search_a_registry_then_pull_the_chosen_tag(
         in_registry: tuple[str, list[str]]) -> None:
     word, _refs = in_registry
     reg = world.registry
-    login_by_url(page, bridge)
-    section(page, "images")
+    login_by_url(page, bridge, "images")
     page.get_by_test_id("images-pull").click()
     dialog = page.get_by_test_id("pull-dialog")
     search = dialog.get_by_test_id("image-search")
@@ -189,7 +182,6 @@ def test_search_a_registry_then_pull_the_chosen_tag(
     assert names == [f"{reg}/other/{word}db", f"{reg}/podbridge/{word}"], names
     cli = json.loads(world.podman("search", "--format", "json", f"{reg}/{word}").stdout)
     assert sorted(r["Name"] for r in cli) == names
-    axe_clean(page, "images-search")
     photos(page, "images-search")
 
     # Case matters to the catalog match; a registry nobody serves is an error, said inline.
@@ -210,7 +202,6 @@ def test_search_a_registry_then_pull_the_chosen_tag(
     expect(dialog.get_by_test_id("pull-ref")).to_have_value(f"{chosen}:v2")
     tag.select_option("v1")
     expect(dialog.get_by_test_id("pull-ref")).to_have_value(f"{chosen}:v1")
-    axe_clean(page, "images-search-chosen")
     photos(page, "images-search-chosen")
     dialog.get_by_test_id("pull-submit").click()
     bar = dialog.get_by_test_id("pull-progress")
@@ -252,14 +243,10 @@ def test_create_dialog_searches_a_registry_and_pulls_the_chosen_image(
         expect(search.get_by_test_id("search-tag")).to_have_value("v2", timeout=15_000)
         search.get_by_test_id("search-tag").select_option("v1")
         expect(dialog.get_by_test_id("create-image")).to_have_value(f"{chosen}:v1")
-        axe_clean(page, "create-search")
         photos(page, "create-search")
         assert world.podman("image", "exists", f"{chosen}:v1", check=False).returncode == 1
         dialog.get_by_test_id("create-name").fill(name)
-        dialog.get_by_test_id("create-submit").click()
-        problem = dialog.get_by_test_id("create-error")
-        expect(problem.or_(page.get_by_test_id("detail-name"))).to_be_visible(timeout=60_000)
-        assert not problem.is_visible(), problem.inner_text()
+        submit_create(page, dialog)
         info = json.loads(world.podman("inspect", name).stdout)[0]
         assert info["ImageName"] == f"{chosen}:v1", info["ImageName"]
     finally:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from bridge.sandbox.images import HTTPD_V2
-from tests.helpers import connect, free_port
+from tests.helpers import connect, free_port, serve_bridge
 from tests.integration.test_rollback_resume import CONFIG
 from tests.integration.test_rollback_scenarios import (
     EXIT5,
@@ -42,16 +41,10 @@ async def test_clock_jump_mid_probation(world: Any, make_app: Any, tmp_path: Pat
     state, config, offset = tmp_path / "state", tmp_path / "podbridge.toml", tmp_path / "ft"
     config.write_text(CONFIG)
     offset.write_text("+0\n")
-    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": world.dbus_address,
-           "LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": str(offset),
-           "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
-    env.pop("CONTAINER_HOST", None)
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridge", "serve", "--config", str(config),
-        "--url", world.podman_url, "--state-dir", str(state),
-        "--listen", f"127.0.0.1:{port}", stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=env)
+    proc = await serve_bridge(world, state, config, port, env={
+        "LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": str(offset),
+        "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"})
     try:
         client = await connect(f"http://127.0.0.1:{port}", state / "token")
         try:

@@ -14,14 +14,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bridge.app import Bridge
 from bridge.sandbox.images import HTTPD_V1
 from plugins.auto_update.history import History
 from plugins.auto_update.plugin import AutoUpdatePlugin
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
 from tests.bench.autoupdate import Unit, container_image, remove_units, start_units
 from tests.helpers import serving
-from tests.integration.bridgefix import make_settings, wait_for
+from tests.integration.bridgefix import start_bridge
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 # mode -> what the failure's reason must say. The check reads the manifest itself through
@@ -64,19 +63,14 @@ async def test_registry_fault_fails_clearly_and_changes_nothing(
     unit = Unit(f"flt-reg-{uid}", image, "registry")
     await asyncio.to_thread(world.podman, "tag", HTTPD_V1, image)
     await asyncio.to_thread(start_units, world, [unit])
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
     conf = {"auto_update": {"timer": False, "tls_verify": False, "registry_timeout": 3},
             "rollback_watcher": {"probation": 2}}
-    bridge = Bridge(make_settings(world, tmp_path / "state", plugins=conf),
-                    plugins={"auto_update": AutoUpdatePlugin,
-                             "rollback_watcher": RollbackWatcherPlugin})
-    await bridge.start()
+    # Its Podman source connected before the fault (start_bridge waits for it), so that
+    # "still connected" after it says something.
+    bridge = await start_bridge(
+        world, tmp_path / "state", monkeypatch,
+        {"auto_update": AutoUpdatePlugin, "rollback_watcher": RollbackWatcherPlugin}, conf)
     try:
-        await wait_for(lambda: bool(bridge.plugins and all(
-            i.state == "running" for i in bridge.plugins.info.values())), what="plugins")
-        # Connected before the fault, so that "still connected" after it says something.
-        await wait_for(lambda: bool(bridge.podman_source and bridge.podman_source.connected),
-                       what="the Podman source")
         before = await asyncio.to_thread(container_image, world, unit.name)
         cid = (await asyncio.to_thread(world.podman, "inspect", "--format", "{{.Id}}",
                                        unit.name)).stdout.strip()

@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 
 from bridge import faults
-from bridge.app import Bridge
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
 from plugins.auto_update.plugin import AutoUpdatePlugin
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
 from tests.bench.autoupdate import container_image, image_id, registries_conf, start_pushed
 from tests.bench.autoupdate import remove_units as remove_bench_units
 from tests.helpers import unique
-from tests.integration.bridgefix import make_settings, wait_for
+from tests.integration.bridgefix import start_bridge, wait_for
 from tests.integration.test_rollback_scenarios import (
     EXIT5,
     App,
@@ -47,14 +46,12 @@ async def test_podman_service_killed_mid_update(world: Any, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 fault_at: dict[str, Any]) -> None:
     remote, unit = await asyncio.to_thread(start_pushed, world, unique("flt-pk"), HTTPD_V1)
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
     conf = {"auto_update": {"timer": False, "tls_verify": False,
                             "registries_conf": registries_conf(world)},
             "rollback_watcher": {"probation": 3, "poll_interval": 0.5}}
-    bridge = Bridge(make_settings(world, tmp_path / "state", plugins=conf),
-                    plugins={"auto_update": AutoUpdatePlugin,
-                             "rollback_watcher": RollbackWatcherPlugin})
-    await bridge.start()
+    bridge = await start_bridge(
+        world, tmp_path / "state", monkeypatch,
+        {"auto_update": AutoUpdatePlugin, "rollback_watcher": RollbackWatcherPlugin}, conf)
     killed: list[str] = []
 
     def kill_podman() -> None:
@@ -65,9 +62,6 @@ async def test_podman_service_killed_mid_update(world: Any, tmp_path: Path,
                                       "podman.service").stdout.strip())
 
     try:
-        await wait_for(lambda: bool(bridge.plugins and all(
-            i.state == "running" for i in bridge.plugins.info.values())
-            and bridge.podman_source and bridge.podman_source.connected), what="the bridge")
         await asyncio.to_thread(world.podman, "push", "--quiet", "--tls-verify=false",
                                 HTTPD_V2, remote)
         fault_at["autoupdate.after_pull"] = kill_podman

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +16,32 @@ import pytest
 from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.config import Settings
+from bridge.errors import BridgeError
 from plugins.unit_generator.plugin import UnitGeneratorPlugin
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0,
-                   what: str = "condition") -> None:
+async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0,
+                   what: str = "condition", every: float = 0.05) -> None:
+    """Ask ``predicate`` (a plain or an async function) every ``every`` seconds until it
+    answers true; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not predicate():
+    while not await _answer(predicate()):
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(every)
+
+
+async def _answer(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def refused(client: Any, method: str, params: Any) -> BridgeError:
+    """The BridgeError with which ``client`` (a BridgeClient, a method registry, a test
+    harness) refuses the call; the test fails if there is none."""
+    with pytest.raises(BridgeError) as exc:
+        await client.call(method, params)
+    return exc.value
 
 
 def make_settings(world: Any, state_dir: Path, **extra: Any) -> Settings:
@@ -35,15 +52,37 @@ def make_settings(world: Any, state_dir: Path, **extra: Any) -> Settings:
 
 
 async def start_bridge(world: Any, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                       plugins: dict[str, Any] | None = None, **extra: Any) -> Bridge:
+                       plugins: dict[str, Any] | None = None,
+                       config: dict[str, dict[str, Any]] | None = None, **extra: Any) -> Bridge:
+    """A bridge in this process on the world, with ``plugins`` (name: class), once its
+    sources are connected and every plugin ``config`` configures (name: table) runs."""
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
+    if config is not None:
+        extra["plugins"] = config
     bridge = Bridge(make_settings(world, state_dir, **extra),
                     plugins={} if plugins is None else plugins)
     await bridge.start()
-    await wait_for(lambda: bool(bridge.podman_source and bridge.podman_source.connected
-                                and bridge.systemd_source and bridge.systemd_source.connected),
-                   what="the bridge's sources to connect")
+    try:
+        await wait_for(lambda: bool(
+            bridge.podman_source and bridge.podman_source.connected and bridge.systemd_source
+            and bridge.systemd_source.connected and bridge.plugins and all(
+                bridge.plugins.info[n].state == "running" for n in config or {})), 40,
+            what=f"the bridge's sources to connect and its plugins {list(config or {})} to run")
+    except BaseException:
+        await bridge.stop()
+        raise
     return bridge
+
+
+@asynccontextmanager
+async def until_stopped(starting: Awaitable[Bridge]) -> AsyncIterator[Bridge]:
+    """The bridge ``starting`` starts (start_bridge, start_watcher), for the block;
+    stopped after it."""
+    bridge = await starting
+    try:
+        yield bridge
+    finally:
+        await bridge.stop()
 
 
 def base_url(bridge: Bridge) -> str:
@@ -53,11 +92,8 @@ def base_url(bridge: Bridge) -> str:
 @pytest.fixture
 async def bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                  ) -> AsyncIterator[Bridge]:
-    b = await start_bridge(world, tmp_path / "state", monkeypatch)
-    try:
+    async with until_stopped(start_bridge(world, tmp_path / "state", monkeypatch)) as b:
         yield b
-    finally:
-        await b.stop()
 
 
 @pytest.fixture
@@ -72,14 +108,12 @@ async def gen_bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """A bridge with the unit generator, its methods registered; Quadlet files go to the
     world's folder for them, as `podbridge sandbox env` says."""
     monkeypatch.setenv("PODBRIDGE_QUADLET_DIR", str(world.quadlet_dir))
-    b = await start_bridge(world, tmp_path / "state", monkeypatch,
-                           plugins={"unit_generator": UnitGeneratorPlugin})
-    try:
+    async with until_stopped(start_bridge(
+            world, tmp_path / "state", monkeypatch,
+            plugins={"unit_generator": UnitGeneratorPlugin})) as b:
         await wait_for(lambda: "units.install" in {m.name for m in b.methods.list()},
                        what="the unit generator's methods")
         yield b
-    finally:
-        await b.stop()
 
 
 @pytest.fixture

@@ -24,21 +24,14 @@ from tests.bench.autoupdate import (
     serving,
     start_units,
 )
-from tests.integration.bridgefix import make_settings, wait_for
+from tests.integration.bridgefix import start_bridge
 
 
 async def bridge_with_plugin(world: World, state: Path, monkeypatch: pytest.MonkeyPatch,
                              **config: Any) -> Bridge:
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
     conf = {"registries_conf": registries_conf(world), "timer": False, **config}
-    bridge = Bridge(make_settings(world, state, plugins={"auto_update": conf}),
-                    plugins={"auto_update": AutoUpdatePlugin})
-    await bridge.start()
-    assert bridge.plugins is not None
-    await wait_for(lambda: bridge.plugins is not None and any(
-        p["name"] == "auto_update" and p["state"] == "running" for p in bridge.plugins.list()),
-        what="the auto_update plugin to run")
-    return bridge
+    return await start_bridge(world, state, monkeypatch, {"auto_update": AutoUpdatePlugin},
+                              {"auto_update": conf})
 
 
 async def test_methods_events_and_history(fresh_world: World, tmp_path: Path,

@@ -13,7 +13,7 @@ import pytest
 from bridge.app import Bridge
 from bridge.client import BridgeClient
 from tests.helpers import unique
-from tests.integration.bridgefix import start_bridge, wait_for
+from tests.integration.bridgefix import start_bridge, until_stopped, wait_for
 
 IMAGE = "localhost/podbridge/httpd:v1"
 
@@ -189,8 +189,7 @@ async def test_a_reboot_before_any_event_loses_no_event(
     ``since``, the stream would start at the tail of the events log, after the refresh
     that the first Podman command of the new boot already wrote.)"""
     w = fresh_world
-    bridge = await start_bridge(w, tmp_path / "state", monkeypatch)
-    try:
+    async with until_stopped(start_bridge(w, tmp_path / "state", monkeypatch)) as bridge:
         source = bridge.podman_source
         assert source is not None and source.last_ns == 0
         await asyncio.to_thread(w.reboot)
@@ -198,5 +197,3 @@ async def test_a_reboot_before_any_event_loses_no_event(
                        60, what="Podman's refresh after the reboot")
         refreshes = [e for e in bridge.bus.replay(0) if e.type == "system.refresh"]
         assert len(refreshes) == 1
-    finally:
-        await bridge.stop()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bridge.app import Bridge
-from tests.integration.bridgefix import base_url, start_bridge, wait_for
+from tests.integration.bridgefix import base_url, start_bridge, until_stopped, wait_for
 
 IMAGE = "localhost/podbridge/httpd:v1"
 
@@ -68,20 +68,14 @@ async def test_events(world: Any, bridge: Bridge) -> None:
 async def test_store_and_token_survive_a_restart(world: Any, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     state = tmp_path / "state"
-    first = await start_bridge(world, state, monkeypatch)
-    try:
+    async with until_stopped(start_bridge(world, state, monkeypatch)) as first:
         assert first.store is not None
         first.store.put("test", "key", {"value": 42})
         first.store.append("test", "history", "web", {"result": "true"})
         token = first.token
-    finally:
-        await first.stop()
     assert oct((state / "token").stat().st_mode & 0o777) == "0o600"
-    second = await start_bridge(world, state, monkeypatch)
-    try:
+    async with until_stopped(start_bridge(world, state, monkeypatch)) as second:
         assert second.token == token
         assert second.store is not None
         assert second.store.get("test", "key") == {"value": 42}
         assert second.store.journal("test", "history")[0]["result"] == "true"
-    finally:
-        await second.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,13 +14,8 @@ from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import unique
-from tests.integration.worldbridge import WorldBridge
-
-
-async def refused(client: BridgeClient, method: str, params: dict[str, Any]) -> BridgeError:
-    with pytest.raises(BridgeError) as exc:
-        await client.call(method, params)
-    return exc.value
+from tests.integration.bridgefix import refused
+from tests.integration.worldbridge import world_client
 
 
 async def read(client: BridgeClient, name: str, path: str) -> str:
@@ -267,10 +261,8 @@ async def test_owner_commits_but_cannot_checkpoint(users_world: World, tmp_path:
     """A root bridge routes the new methods to the user's rootless Podman: commit and
     details work there; checkpoint is refused as rootful-only before Podman is asked."""
     name, repo = unique("mine"), unique("usercommit")
-    bridge = WorldBridge(users_world, None, tmp_path / "root-bridge.log")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(users_world, None, tmp_path / "root-bridge.log") as client:
             await client.call("containers.create", {
                 "image": HTTPD_V1, "name": name, "owner": "alice", "env": {"WHO": "alice"},
                 "command": ["sleep", "1000"]})
@@ -292,6 +284,5 @@ async def test_owner_commits_but_cannot_checkpoint(users_world: World, tmp_path:
             assert (await refused(client, "containers.details", {"name": name})).code \
                 == "not-found"
     finally:
-        await bridge.astop()
         users_world.run_as("alice", ["podman", "rm", "-f", "--ignore", name])
         users_world.run_as("alice", ["podman", "rmi", "--ignore", f"localhost/{repo}:latest"])

@@ -20,7 +20,7 @@ from bridge.client_stream import ClientStream
 from bridge.errors import BridgeError
 from bridge.streams import MAX_ITEM_BYTES, QUEUE_ITEMS, WRITE_HIGH_WATER
 from tests.helpers import unique
-from tests.integration.bridgefix import RawWS, base_url, wait_for
+from tests.integration.bridgefix import RawWS, base_url, refused, wait_for
 
 IMAGE = "localhost/podbridge/httpd:v1"
 TICKER = ("trap 'exit 0' TERM; i=0; while true; do echo out $i; echo err $i >&2; "
@@ -67,11 +67,7 @@ async def test_logs_tail_then_follow_and_end(client: BridgeClient, ticker: str) 
         # Three seconds of lines (20 a second): journald's times are whole seconds.
         out = await client.call("containers.logs", {"name": ticker, "tail": 60})
         return len(out["lines"]) >= 60
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while not await enough():
-        assert loop.time() < deadline, "the ticker printed nothing"
-        await asyncio.sleep(0.1)
+    await wait_for(enough, 30, "the ticker's lines", 0.1)
     answer = await client.call("containers.logs", {"name": ticker, "tail": 4})
     tail = answer["lines"]
     assert len(tail) == 4 and answer["truncated"] is False
@@ -236,9 +232,7 @@ async def test_stats_of_a_stopped_container_is_a_conflict(client: BridgeClient) 
     name = unique("still")
     await client.call("containers.create", {"image": IMAGE, "name": name, "start": False})
     try:
-        with pytest.raises(BridgeError) as exc:
-            await client.call("containers.stats", {"name": name})
-        assert exc.value.code == "conflict"
+        assert (await refused(client, "containers.stats", {"name": name})).code == "conflict"
     finally:
         await client.call("containers.remove", {"name": name, "force": True})
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from bridge.client import BridgeClient
-from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, SLEEP
 from tests.helpers import free_port, unique
+from tests.integration.bridgefix import refused
 
 # PID 1 of a container ignores SIGTERM unless it traps it: stop then takes a second, not 10.
 QUICK_STOP = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
@@ -152,9 +150,8 @@ async def test_a_path_the_cli_cannot_say_leaves_no_create_command(
         info = inspect(world, name)
         assert not info["Config"].get("CreateCommand"), info["Config"].get("CreateCommand")
         assert any(m["Source"] == odd for m in info["Mounts"]), info["Mounts"]
-        with pytest.raises(BridgeError) as exc:
-            await gen_client.call("units.generate", {"name": name, "new": True})
-        assert exc.value.code == "not-supported" and "create command" in exc.value.message
+        exc = await refused(gen_client, "units.generate", {"name": name, "new": True})
+        assert exc.code == "not-supported" and "create command" in exc.message
     finally:
         world.podman("rm", "-f", "--ignore", name, check=False)
         await world.arun(["rm", "-rf", base])

@@ -11,14 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from tests.helpers import unique
-from tests.integration.worldbridge import WorldBridge
+from tests.integration.bridgefix import refused
+from tests.integration.worldbridge import world_client
 
 IMAGE = "localhost/podbridge/httpd:v1"
 MiB = 1024 * 1024
@@ -75,9 +74,8 @@ async def test_limits_out_of_range_are_refused(client: BridgeClient) -> None:
     for limits, field in (({"memory": 1024}, "limits.memory"),
                           ({"cpu_shares": 1}, "limits.cpu_shares"),
                           ({"cpus": 0}, "limits.cpus")):
-        with pytest.raises(BridgeError) as exc:
-            await client.call("containers.create", {"image": IMAGE, "limits": limits})
-        assert exc.value.code == "invalid-params" and field in exc.value.message, exc.value
+        exc = await refused(client, "containers.create", {"image": IMAGE, "limits": limits})
+        assert exc.code == "invalid-params" and field in exc.message, exc
 
 
 async def pod_state(world: Any, pod: str) -> str:
@@ -109,9 +107,8 @@ async def test_pod_pause_and_unpause(world: Any, client: BridgeClient) -> None:
         stopped = await pod_state(world, pod)
         await client.call("pods.pause", {"name": pod})
         assert await pod_state(world, pod) == stopped != "Paused"
-        with pytest.raises(BridgeError) as exc:
-            await client.call("pods.pause", {"name": unique("nopod")})
-        assert exc.value.code == "not-found", exc.value
+        exc = await refused(client, "pods.pause", {"name": unique("nopod")})
+        assert exc.code == "not-found", exc
     finally:
         await podman(world, "pod", "rm", "-f", "--ignore", pod, check=False)
 
@@ -130,10 +127,9 @@ async def test_pod_with_volumes_gives_them_to_its_containers(world: Any,
         assert mounts["/hostetc"]["Source"] == "/etc" and not mounts["/hostetc"]["RW"], mounts
         rows = {v["name"]: v for v in await client.call("volumes.list")}
         assert rows[vol]["in_use_by"], rows[vol]
-        with pytest.raises(BridgeError) as exc:
-            await client.call("pods.create", {"name": unique("bad"), "volumes": [
-                {"source": "rel/path", "destination": "/x"}]})
-        assert exc.value.code == "invalid-params", exc.value
+        exc = await refused(client, "pods.create", {"name": unique("bad"), "volumes": [
+            {"source": "rel/path", "destination": "/x"}]})
+        assert exc.code == "invalid-params", exc
     finally:
         await podman(world, "pod", "rm", "-f", "--ignore", pod, check=False)
         await podman(world, "volume", "rm", "-f", vol, check=False)
@@ -147,19 +143,16 @@ async def test_image_history_is_podmans(world: Any, client: BridgeClient) -> Non
     assert [x["created_by"] for x in layers] == [x.get("CreatedBy", "") for x in theirs]
     assert [x["size"] for x in layers] == [x["size"] for x in theirs]
     assert all(x["created"] and x["created"].endswith("Z") for x in layers), layers
-    with pytest.raises(BridgeError) as exc:
-        await client.call("images.history", {"name": "localhost/podbridge/nope:1"})
-    assert exc.value.code == "not-found"
+    exc = await refused(client, "images.history", {"name": "localhost/podbridge/nope:1"})
+    assert exc.code == "not-found"
 
 
 async def test_create_for_a_rootless_owner_lands_in_their_podman(users_world: World,
                                                                  tmp_path: Path) -> None:
     w, name, limited = users_world, unique("mine"), unique("mine-limited")
     pod, member = unique("mypod"), unique("mypod-m")
-    bridge = WorldBridge(w, None, tmp_path / "root-bridge.log")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(w, None, tmp_path / "root-bridge.log") as client:
             for _ in range(300):
                 if {o["user"] for o in await client.call("owners.list")} >= {"alice"}:
                     break
@@ -213,7 +206,6 @@ async def test_create_for_a_rootless_owner_lands_in_their_podman(users_world: Wo
                                                  "{{.State}}", pod])
                 assert inspect_pod.stdout.strip() == "Paused"
     finally:
-        await bridge.astop()
         for n in (name, limited):
             w.run_as("alice", ["podman", "rm", "-f", "--ignore", n], check=False)
         w.run_as("alice", ["podman", "pod", "rm", "-f", "--ignore", pod], check=False)

@@ -32,7 +32,7 @@ from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2, SLEEP
 from tests.helpers import unique
-from tests.integration.bridgefix import RawWS, base_url, start_bridge, wait_for
+from tests.integration.bridgefix import RawWS, base_url, start_bridge, until_stopped, wait_for
 
 logger = logging.getLogger(__name__)
 
@@ -327,16 +327,6 @@ def log_readers(log: Path) -> set[tuple[str, str]]:
     return found
 
 
-async def wait_for_a_new_reader(log: Path, before: set[tuple[str, str]]) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 120
-    while not await asyncio.to_thread(lambda: bool(log_readers(log) - before)):
-        if loop.time() > deadline:
-            raise AssertionError("timed out waiting for Podman to follow its events log "
-                                 "for the bridge")
-        await asyncio.sleep(0.1)
-
-
 async def one_event(world: Any, session: aiohttp.ClientSession, image: str, repo: str,
                     name: str, verb: str) -> int:
     """One event, written: the size of Podman's events log then."""
@@ -407,8 +397,7 @@ async def test_a_rotation_before_the_first_stream_read_anything(
         # whose client left as an event came can block for good on a send that nobody
         # takes); the next one to come is ours.
         before = await asyncio.to_thread(log_readers, log)
-        bridge = await start_bridge(world, tmp_path / "state", monkeypatch)
-        try:
+        async with until_stopped(start_bridge(world, tmp_path / "state", monkeypatch)) as bridge:
             sub = bridge.bus.subscribe(["image.*", "system.*"], maxsize=100_000)
             published: list[tuple[str, str]] = []
 
@@ -416,7 +405,8 @@ async def test_a_rotation_before_the_first_stream_read_anything(
                 published.extend((e.type, e.subject) for e, _ in sub.drain())
                 return published
 
-            await wait_for_a_new_reader(log, before)
+            await wait_for(lambda: asyncio.to_thread(lambda: bool(log_readers(log) - before)),
+                           120, "Podman to follow its events log for the bridge", 0.1)
             await one_event(world, session, SLEEP, new, names, "tag")
             assert log.stat().st_ino != inode, f"the log did not rotate ({room} bytes left)"
             # The untag, made after: a repeat of the tag would be published before it.
@@ -425,8 +415,6 @@ async def test_a_rotation_before_the_first_stream_read_anything(
                            what="the events after the rotation at the bridge")
             assert bridge.podman_source is not None
             status = bridge.podman_source.metrics()
-        finally:
-            await bridge.stop()
     history = [p for p in published if p[1].startswith(repo)]
     ours = [p for p in published if p[1].startswith(new)]
     logger.info("the first stream, rotated at once: %s; published %d events from "

@@ -21,6 +21,7 @@ from bridge.sandbox.fleet import Fleet
 from bridge.sandbox.images import SLEEP
 from bridge.sandbox.leftovers import HostSnapshot, leftovers
 from tests.helpers import unique
+from tests.integration.bridgefix import refused
 
 # The NATS nodes and bridges a test restarts belong to the module's fleet, which reaps them
 # and checks, at its end, that nothing of it is left.
@@ -147,12 +148,10 @@ async def test_fleet_call_reaches_any_host_with_the_callers_role(fleet: Fleet) -
                 lambda: _contains(remote_names(), name), "h2's container through h1")
             own = await c.call("fleet.call", {"host": "h1", "method": "containers.list"})
             assert name not in {r["name"] for r in own}
-            with pytest.raises(BridgeError) as err:
-                await c.call("fleet.call", {"host": "nosuchhost", "method": "state.get"})
-            assert err.value.code == "unreachable"
-            with pytest.raises(BridgeError) as err:
-                await c.call("fleet.call", {"host": "h2", "method": "no.such.method"})
-            assert err.value.code == "unknown-method"
+            err = await refused(c, "fleet.call", {"host": "nosuchhost", "method": "state.get"})
+            assert err.code == "unreachable"
+            err = await refused(c, "fleet.call", {"host": "h2", "method": "no.such.method"})
+            assert err.code == "unknown-method"
         # A viewer of h1 may read h2 through the fleet (fleet.get), and may not change it.
         h1 = fleet.host("h1")
         token = Credentials(h1.token, h1.state_dir / "tokens.json").add(
@@ -160,13 +159,11 @@ async def test_fleet_call_reaches_any_host_with_the_callers_role(fleet: Fleet) -
         async with BridgeClient(f"unix:{h1.socket}", token, timeout=60) as viewer:
             rows = await viewer.call("fleet.get", {"host": "h2", "method": "containers.list"})
             assert name in {r["name"] for r in rows}
-            with pytest.raises(BridgeError) as err:
-                await viewer.call("fleet.get", {"host": "h2", "method": "units.remove",
-                                                "params": {"unit": "x.service"}})
-            assert err.value.code == "access-denied" and "fleet.call" in err.value.message
-            with pytest.raises(BridgeError) as err:
-                await viewer.call("fleet.call", {"host": "h2", "method": "containers.list"})
-            assert err.value.code == "access-denied"
+            err = await refused(viewer, "fleet.get", {"host": "h2", "method": "units.remove",
+                                                      "params": {"unit": "x.service"}})
+            assert err.code == "access-denied" and "fleet.call" in err.message
+            err = await refused(viewer, "fleet.call", {"host": "h2", "method": "containers.list"})
+            assert err.code == "access-denied"
         # An operator's call through the fleet runs as the operator there: units.remove
         # needs admin, and h2 says so, naming the caller as h2 sees it.
         op_token = Credentials(h1.token, h1.state_dir / "tokens.json").add(
@@ -241,16 +238,7 @@ async def test_nats_down_then_back_loses_no_event(fleet: Fleet) -> None:
             await wait_until(lambda: _outbox_empty(c2), "h2's outbox sent after", 180)
             wanted = {e["seq"] for e in local}
         # ... and the stream has each of them, once, in order, from h2.
-        stream: list[dict[str, Any]] = []
-        since = 0
-        while True:
-            page = await wait_until(lambda since=since: c1.call(
-                "fleet.events", {"since": since, "hosts": ["h2"], "limit": 10_000}),
-                "the stream read from h1")
-            stream += page["events"]
-            if page["last"] == since:
-                break
-            since = page["last"]
+        stream = await _read_stream(c1, "h2")
         host_seqs = [e["host_seq"] for e in stream]
         assert wanted <= set(host_seqs), f"lost: {sorted(wanted - set(host_seqs))[:10]}"
         assert len(host_seqs) == len(set(host_seqs)), "an event twice in the stream"
@@ -348,9 +336,8 @@ async def test_a_host_down_and_back(fleet: Fleet) -> None:
                 return not rows["h2"]["online"]
 
             await wait_until(h2_offline, "h2 seen offline")
-            with pytest.raises(BridgeError) as err:
-                await c.call("fleet.call", {"host": "h2", "method": "state.get"})
-            assert err.value.code == "unreachable"
+            err = await refused(c, "fleet.call", {"host": "h2", "method": "state.get"})
+            assert err.code == "unreachable"
         finally:
             fleet.start_bridge("h2")
 

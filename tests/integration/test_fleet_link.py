@@ -17,6 +17,7 @@ from bridge.fleet.link import FleetLink
 from bridge.fleet.settings import FleetSettings
 from bridge.methods import MethodRegistry, NoParams
 from bridge.sandbox.nats import NatsCluster
+from tests.integration.bridgefix import wait_for
 
 pytestmark = [pytest.mark.skipif(shutil.which("nats-server") is None,
                                  reason="nats-server is not installed"),
@@ -86,16 +87,13 @@ async def test_a_bridge_started_while_nats_is_away_publishes_everything_later(
         for i in range(len(cluster.nodes)):
             cluster.start_node(i, wait=False)
         assert await link.wait_connected(120)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 120
-        while link.outbox:
-            assert loop.time() < deadline, f"{len(link.outbox)} events still waiting"
-            await asyncio.sleep(0.1)
+        await _drain(link)
         events = await _read_all(link, ["container.*"], "early", 300)
         assert [e["host_seq"] for e in events] == list(range(1001, 1301))
         assert [e["data"]["i"] for e in events] == list(range(300))
         assert all(e["host"] == "early" for e in events)
         # Its heartbeat is there too, and a call through NATS reaches it.
+        loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
         while not any(r["host"] == "early" and r["online"] for r in await fleet.hosts()):
             assert loop.time() < deadline, "no heartbeat"
@@ -224,11 +222,8 @@ async def test_an_outage_longer_than_the_outbox_is_reported(cluster: NatsCluster
         for i in range(len(cluster.nodes)):
             cluster.start_node(i, wait=False)
         assert await second.wait_connected(120)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 120
-        while second.outbox or second.outbox.lost is not None:
-            assert loop.time() < deadline, "the outbox did not drain"
-            await asyncio.sleep(0.1)
+        await wait_for(lambda: not second.outbox and second.outbox.lost is None, 120,
+                       "the outbox to drain", 0.1)
         events = await _read_all(second, ["**"], "durable", 101)
         kept = [e["data"]["i"] for e in events if e["type"] == "container.start"]
         assert kept == list(range(150, 250))

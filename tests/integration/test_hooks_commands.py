@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from plugins.hooks.engine import NAMESPACE
-from tests.integration.test_hooks_host import HooksHarness, command_rule, wait_until
+from tests.integration.bridgefix import wait_for
+from tests.integration.test_hooks_host import HooksHarness, command_rule
 
 WRITE_STDIN = ["/bin/sh", "-c", 'cat > "$1"', "sh"]
 
@@ -111,7 +112,7 @@ async def test_hung_command_is_killed_at_its_timeout_with_its_group(tmp_path: Pa
         assert 0.7 <= took < 5, took
         shell, child = (int(p) for p in pidfile.read_text().split())
         assert action["pid"] == shell
-        await wait_until(lambda: gone(shell) and gone(child), 5, "the processes to be gone")
+        await wait_for(lambda: gone(shell) and gone(child), 5, "the processes to be gone")
 
 
 async def test_debounce_fires_once_per_quiet_subject_with_the_last_event(
@@ -165,8 +166,8 @@ async def test_full_queue_drops_and_reports_without_blocking_the_bus(tmp_path: P
         # Publishing never waited: it returned before any 0.3 s job could even start
         # (a promise of order, not of a duration; the speed is measured by make bench).
         assert h.fired("slow") == [] and h.fired("slow", "hook.failed") == []
-        await wait_until(lambda: len(h.fired("slow")) + len(h.fired("slow", "hook.failed"))
-                         >= 6, 10, "every job run or dropped")
+        await wait_for(lambda: len(h.fired("slow")) + len(h.fired("slow", "hook.failed"))
+                       >= 6, 10, "every job run or dropped")
         dropped = h.fired("slow", "hook.failed")
         assert len(dropped) >= 3 and all(e.data["dropped"] for e in dropped)
         assert "hook jobs already waiting" in dropped[0].data["error"]
@@ -255,8 +256,8 @@ async def test_stopping_the_plugin_kills_a_running_command(tmp_path: Path) -> No
             {"type": "command", "argv": ["/bin/sh", "-c", f'echo $$ > {pidfile}; sleep 300'],
              "timeout": 600}]})
         h.publish("test.long", "x")
-        await wait_until(lambda: pidfile.exists() and pidfile.read_text().strip() != "",
-                         5, "the command to start")
+        await wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() != "",
+                       5, "the command to start")
         shell = int(pidfile.read_text())
         assert not gone(shell)
     # The harness stopped the plugin: the command was killed and reaped (the autouse

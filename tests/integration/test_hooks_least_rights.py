@@ -15,7 +15,8 @@ import pytest
 
 from bridge.errors import BridgeError
 from plugins.hooks.runas import RunAsError, clean_env, resolve
-from tests.integration.test_hooks_host import HooksHarness, command_rule, wait_until
+from tests.integration.bridgefix import wait_for
+from tests.integration.test_hooks_host import HooksHarness, command_rule
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
 
@@ -59,7 +60,7 @@ async def test_a_command_runs_as_its_user_without_secrets(
             "type": "command", "run_as": "nobody", "cwd": "/",
             "argv": ["/bin/sh", "-c", REPORT, "sh", str(out)]}]})
         h.publish("container.died", "web", {"exit_code": 1})
-        await wait_until(lambda: len(h.hook_events) >= 1, what="the hook to fire")
+        await wait_for(lambda: len(h.hook_events) >= 1, what="the hook to fire")
         (record,) = await h.call("hooks.history", {"rule": "as-nobody"})
         assert record["kind"] == "fired", record
     uid, gid, groups, *env_lines = (out / "report.txt").read_text().splitlines()

@@ -17,7 +17,8 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from tests.helpers import serving
-from tests.integration.test_hooks_host import HooksHarness, wait_until
+from tests.integration.bridgefix import wait_for
+from tests.integration.test_hooks_host import HooksHarness
 
 SECRET = "correct horse battery staple"
 
@@ -88,7 +89,7 @@ async def test_webhook_fires_once_per_matching_event_signed(tmp_path: Path,
         await h.wait_fired(2, "notify")
         [rule] = await h.call("hooks.list")
         assert rule["stats"]["matched"] == 2, rule
-        await wait_until(lambda: len(receiver.requests) == 2, what="the marker's request")
+        await wait_for(lambda: len(receiver.requests) == 2, what="the marker's request")
         assert sorted(r.path for r in receiver.requests) == ["/hook/marker", "/hook/web"]
         req = next(r for r in receiver.requests if r.path == "/hook/web")
         assert req.path == "/hook/web"

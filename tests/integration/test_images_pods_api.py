@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import unique
-from tests.integration.bridgefix import base_url, start_bridge
+from tests.integration.bridgefix import base_url, refused, start_bridge, until_stopped
 
 IMAGE = "localhost/podbridge/httpd:v1"
 
@@ -39,9 +38,8 @@ async def test_images_list_inspect_history(world: Any, client: BridgeClient) -> 
         assert info["Id"] == image_id
         layers = await client.call("images.history", {"name": IMAGE})
         assert layers and all("created_by" in x for x in layers)
-        with pytest.raises(BridgeError) as exc:
-            await client.call("images.inspect", {"name": "localhost/podbridge/nope:1"})
-        assert exc.value.code == "not-found"
+        exc = await refused(client, "images.inspect", {"name": "localhost/podbridge/nope:1"})
+        assert exc.code == "not-found"
     finally:
         await client.call("containers.remove", {"name": name, "force": True})
 
@@ -91,9 +89,8 @@ async def test_remove_in_use_image_is_a_conflict_and_prune(world: Any,
         assert rows[dangling]["dangling"] and rows[dangling]["names"] == []
         await client.call("containers.create", {"image": dangling, "name": user,
                                                 "start": False, "command": ["true"]})
-        with pytest.raises(BridgeError) as exc:
-            await client.call("images.remove", {"name": dangling})
-        assert exc.value.code == "conflict", exc.value
+        exc = await refused(client, "images.remove", {"name": dangling})
+        assert exc.code == "conflict", exc
         # In use: prune leaves it.
         assert dangling not in (await client.call("images.prune"))["removed"]
         await client.call("containers.remove", {"name": user})
@@ -129,9 +126,8 @@ async def test_pod_lifecycle(client: BridgeClient) -> None:
         assert await pod_status(client, pod) == "Running"
         member_state = (await client.call("containers.inspect", {"name": member}))["State"]
         assert member_state["Running"]
-        with pytest.raises(BridgeError) as exc:
-            await client.call("pods.create", {"name": pod})
-        assert exc.value.code == "conflict", exc.value
+        exc = await refused(client, "pods.create", {"name": pod})
+        assert exc.code == "conflict", exc
         await client.call("pods.remove", {"name": pod, "force": True})
         assert pod not in [p["name"] for p in await client.call("pods.list")]
     finally:
@@ -139,9 +135,7 @@ async def test_pod_lifecycle(client: BridgeClient) -> None:
             await client.call("pods.remove", {"name": pod, "force": True})
         except BridgeError as exc:
             assert exc.code == "not-found"
-    with pytest.raises(BridgeError) as exc:
-        await client.call("pods.start", {"name": pod})
-    assert exc.value.code == "not-found"
+    assert (await refused(client, "pods.start", {"name": pod})).code == "not-found"
 
 
 async def test_volumes_list_and_remove(world: Any, client: BridgeClient) -> None:
@@ -155,9 +149,8 @@ async def test_volumes_list_and_remove(world: Any, client: BridgeClient) -> None
                                                              "destination": "/v"}]})
         row = next(v for v in await client.call("volumes.list") if v["name"] == vol)
         assert row["in_use_by"] == [name]
-        with pytest.raises(BridgeError) as exc:
-            await client.call("volumes.remove", {"name": vol})
-        assert exc.value.code == "conflict", exc.value
+        exc = await refused(client, "volumes.remove", {"name": vol})
+        assert exc.code == "conflict", exc
         await client.call("containers.remove", {"name": name, "force": True})
         await client.call("volumes.remove", {"name": vol})
         assert vol not in [v["name"] for v in await client.call("volumes.list")]
@@ -190,12 +183,10 @@ async def journal_bridge(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyP
                          ) -> AsyncIterator[BridgeClient]:
     """A bridge whose journalctl reads the world's journal (its namespaces, its root)."""
     reader = ["nsenter", "-t", str(world.pid1), "-m", "-p", "-r", "-w", "--", "journalctl"]
-    b: Bridge = await start_bridge(world, tmp_path / "state", monkeypatch, journalctl=reader)
-    try:
+    async with until_stopped(start_bridge(world, tmp_path / "state", monkeypatch,
+                                          journalctl=reader)) as b:
         async with BridgeClient(base_url(b), b.token) as c:
             yield c
-    finally:
-        await b.stop()
 
 
 def write_unit(world: Any, name: str, body: str) -> Path:

@@ -6,22 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from bridge.client import BridgeClient
-from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import unique
-from tests.integration.worldbridge import WorldBridge
+from tests.integration.bridgefix import refused
+from tests.integration.worldbridge import world_client
 
 
 async def test_owner_reaches_the_users_podman(users_world: World, tmp_path: Path) -> None:
     name = unique("twin")
-    bridge = WorldBridge(users_world, None, tmp_path / "root-bridge.log")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(users_world, None, tmp_path / "root-bridge.log") as client:
             for user in ("alice", "bob"):
                 await client.call("containers.create", {
                     "image": HTTPD_V1, "name": name, "owner": user,
@@ -39,9 +34,8 @@ async def test_owner_reaches_the_users_podman(users_world: World, tmp_path: Path
                 if info["cgroup_version"] == "v1":
                     # Rootless Podman reads stats from cgroup v2 only (this machine's
                     # cgroups are hybrid): a clear not-supported.
-                    with pytest.raises(BridgeError) as exc:
-                        await client.call("containers.stats", {"name": name, "owner": user})
-                    assert exc.value.code == "not-supported" and "cgroup v2" in str(exc.value)
+                    exc = await refused(client, "containers.stats", {"name": name, "owner": user})
+                    assert exc.code == "not-supported" and "cgroup v2" in str(exc)
                 else:
                     sample = await client.call("containers.stats", {"name": name,
                                                                     "owner": user})
@@ -49,20 +43,15 @@ async def test_owner_reaches_the_users_podman(users_world: World, tmp_path: Path
                 images = await client.call("images.list", {"owner": user})
                 assert name in next(i for i in images if HTTPD_V1 in i["names"])["in_use_by"]
             # Not the system's: root has no such container.
-            with pytest.raises(BridgeError) as exc:
-                await client.call("containers.logs", {"name": name})
-            assert exc.value.code == "not-found"
-            with pytest.raises(BridgeError) as exc:
-                await client.call("containers.pause", {"name": name, "owner": "carol"})
-            assert exc.value.code == "not-found" and "enable-linger" in exc.value.message
+            assert (await refused(client, "containers.logs", {"name": name})).code == "not-found"
+            exc = await refused(client, "containers.pause", {"name": name, "owner": "carol"})
+            assert exc.code == "not-found" and "enable-linger" in exc.message
             await client.call("containers.remove", {"name": name, "owner": "alice",
                                                     "force": True})
-            with pytest.raises(BridgeError) as exc:
-                await client.call("containers.inspect", {"name": name, "owner": "alice"})
-            assert exc.value.code == "not-found"
+            exc = await refused(client, "containers.inspect", {"name": name, "owner": "alice"})
+            assert exc.code == "not-found"
             assert (await client.call("containers.inspect", {"name": name, "owner": "bob"})
                     )["State"]["Running"]
     finally:
-        await bridge.astop()
         for user in ("alice", "bob"):
             users_world.run_as(user, ["podman", "rm", "-f", "--ignore", name])

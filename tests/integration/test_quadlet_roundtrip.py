@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from bridge.client import BridgeClient
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, SLEEP
 from tests.helpers import fetch, free_port, unique
+from tests.integration.bridgefix import wait_for
 
 logger = logging.getLogger(__name__)
 
@@ -217,10 +217,7 @@ async def test_pod_round_trip(world: World, gen_bridge: Bridge,
             states = [await active_state(gen_bridge, u) for u in [pod_unit, *member_units]]
             return states == ["active"] * 3
 
-        deadline = time.monotonic() + 60
-        while not await all_active():
-            assert time.monotonic() < deadline, "the pod's units never all became active"
-            await asyncio.sleep(0.2)
+        await wait_for(all_active, 60, "the pod's units all to become active", 0.2)
 
         after = await podman_json(world, "pod", "inspect", pod)
         assert after["Id"] != before["Id"] and after["State"] == "Running"

@@ -16,8 +16,7 @@ from bridge.sandbox.images import HTTPD_BROKEN, SLEEP
 from tests.integration.bridgefix import wait_for
 from tests.integration.test_restart_support import (
     events,
-    remove,
-    start_manager,
+    manager_bridge,
     unique,
     wait_event,
 )
@@ -34,8 +33,8 @@ def at(event: Event) -> float:
 async def test_labelled_container_backs_off_then_gives_up(
         world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     name = unique("backoff")
-    bridge = await start_manager(world, tmp_path / "state", monkeypatch, base_delay=BASE)
-    try:
+    async with manager_bridge(world, tmp_path / "state", monkeypatch, name,
+                              base_delay=BASE) as bridge:
         await asyncio.to_thread(world.podman, "run", "-d", "--name", name,
                                 "--label", "io.podbridge.restart=on-failure:3", HTTPD_BROKEN)
         gave_up = await wait_event(bridge, "restart.gave_up", name, timeout=60)
@@ -70,9 +69,6 @@ async def test_labelled_container_backs_off_then_gives_up(
                        what="a new first attempt")
         again = events(bridge, "restart.scheduled", name)[-1]
         assert (again.data["attempt"], again.data["delay"]) == (1, BASE)
-    finally:
-        await remove(world, name)
-        await bridge.stop()
 
 
 EXPECTED_TRAIL: list[tuple[str, object]] = [
@@ -100,8 +96,8 @@ async def test_user_stop_is_not_restarted(world: World, tmp_path: Path,
     """Stops through the CLI and the REST API, a few times each (Podman 4.3 writes its stop
     event only when it wins a race), and a kill: none is restarted by the manager."""
     name = unique("userstop")
-    bridge = await start_manager(world, tmp_path / "state", monkeypatch, base_delay=BASE)
-    try:
+    async with manager_bridge(world, tmp_path / "state", monkeypatch, name,
+                              base_delay=BASE) as bridge:
         await asyncio.to_thread(world.podman, "run", "-d", "--name", name,
                                 "--label", "io.podbridge.restart=always", SLEEP)
         await wait_event(bridge, "container.start", name)
@@ -139,9 +135,6 @@ async def test_user_stop_is_not_restarted(world: World, tmp_path: Path,
         stops = [e.data.get("reason") for e in events(bridge, "restart.cancelled", name)]
         logger.info("stop events seen: %d of %d stops; restarts cancelled: %s",
                     len(events(bridge, "container.stop", name)), 4, stops)
-    finally:
-        await remove(world, name)
-        await bridge.stop()
 
 
 def settled(manager: Any, name: str) -> bool:
@@ -155,8 +148,8 @@ def settled(manager: Any, name: str) -> bool:
 async def test_unhealthy_container_is_restarted(world: World, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     name = unique("unhealthy")
-    bridge = await start_manager(world, tmp_path / "state", monkeypatch, base_delay=BASE)
-    try:
+    async with manager_bridge(world, tmp_path / "state", monkeypatch, name,
+                              base_delay=BASE) as bridge:
         await asyncio.to_thread(
             world.podman, "run", "-d", "--name", name,
             "--label", "io.podbridge.restart-on=unhealthy",
@@ -184,6 +177,3 @@ async def test_unhealthy_container_is_restarted(world: World, tmp_path: Path,
         row = await bridge.methods.call("restart.status", {"name": name})
         assert row["recent_deaths"] == 0 and row["user_stopped"] is False, trail
         assert row["restart_on_unhealthy"] is True
-    finally:
-        await remove(world, name)
-        await bridge.stop()

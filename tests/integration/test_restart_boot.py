@@ -14,7 +14,7 @@ from bridge.sandbox import World
 from bridge.sandbox.demo import install_unit, notify_unit
 from bridge.sandbox.images import SLEEP
 from tests.integration.bridgefix import wait_for
-from tests.integration.test_restart_support import events, start_manager, states, wait_event
+from tests.integration.test_restart_support import events, manager_bridge, states, wait_event
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +54,7 @@ async def test_boot_restart_after_reboot_compared_with_podman(
         caplog: pytest.LogCaptureFixture) -> None:
     w = fresh_world
     state_dir = tmp_path / "state"
-    bridge = await start_manager(w, state_dir, monkeypatch)
-    try:
+    async with manager_bridge(w, state_dir, monkeypatch) as bridge:
         await asyncio.to_thread(make_containers, w)
         store = bridge.store
         assert store is not None
@@ -68,8 +67,6 @@ async def test_boot_restart_after_reboot_compared_with_podman(
         before = await asyncio.to_thread(states, w, NAMES)
         logger.info("before the reboot: %s", before)
         assert running(before) == {"always", "unless", "no", "unit", "unit-enabled"}
-    finally:
-        await bridge.stop()
 
     # -- reboot, then a bridge start
     await asyncio.to_thread(w.reboot)
@@ -81,8 +78,7 @@ async def test_boot_restart_after_reboot_compared_with_podman(
     # would then not see it at all.
     await wait_for(lambda: w.systemctl("is-active", UNIT_ENABLED, check=False).stdout.strip()
                    == "active", timeout=60, what="systemd's enabled unit after the reboot")
-    bridge = await start_manager(w, state_dir, monkeypatch)
-    try:
+    async with manager_bridge(w, state_dir, monkeypatch) as bridge:
         boot = await wait_event(bridge, "restart.boot", timeout=60)
         report: dict[str, Any] = boot.data
         logger.info("boot pass: %s", report)
@@ -103,19 +99,14 @@ async def test_boot_restart_after_reboot_compared_with_podman(
 
         # A bridge restart in the same boot does nothing again.
         await asyncio.to_thread(w.podman, "stop", "-t", "2", "always")
-    finally:
-        await bridge.stop()
     caplog.set_level(logging.INFO, logger="plugins.restart_manager.plugin")
-    bridge = await start_manager(w, state_dir, monkeypatch)
-    try:
+    async with manager_bridge(w, state_dir, monkeypatch) as bridge:
         # The manager's own verdict on this boot, not a pause: it found the boot handled.
         await wait_for(lambda: any("was handled already; no boot pass" in r.getMessage()
                                    for r in caplog.records), timeout=60,
                        what="the restart manager to decide on the boot")
         assert not events(bridge, "restart.boot")
         assert (await asyncio.to_thread(states, w, ["always"]))["always"].startswith("Exited")
-    finally:
-        await bridge.stop()
 
     # -- the same containers, another reboot, and Podman 4.3's own boot command
     await asyncio.to_thread(w.reboot)
@@ -140,8 +131,7 @@ async def test_refresh_while_the_bridge_runs(fresh_world: World, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The bridge stays up across the reboot: Podman's refresh event triggers the pass."""
     w = fresh_world
-    bridge = await start_manager(w, tmp_path / "state", monkeypatch)
-    try:
+    async with manager_bridge(w, tmp_path / "state", monkeypatch) as bridge:
         await asyncio.to_thread(w.podman, "run", "-d", "--name", "always", "--restart=always",
                                 SLEEP)
         await asyncio.to_thread(w.podman, "run", "-d", "--name", "no", SLEEP)
@@ -157,5 +147,3 @@ async def test_refresh_while_the_bridge_runs(fresh_world: World, tmp_path: Path,
         assert boot.data["started"] == ["always"]
         assert boot.data["skipped"]["no"] == "policy-no"
         assert running(await asyncio.to_thread(states, w, ["always", "no"])) == {"always"}
-    finally:
-        await bridge.stop()

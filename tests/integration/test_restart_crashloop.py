@@ -16,6 +16,7 @@ from bridge.sandbox.images import HTTPD_BROKEN
 from tests.integration.bridgefix import base_url, wait_for
 from tests.integration.test_restart_support import (
     events,
+    manager_bridge,
     remove,
     start_manager,
     unique,
@@ -28,8 +29,7 @@ logger = logging.getLogger(__name__)
 async def test_always_container_exiting_at_once_is_a_crashloop(
         world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     name = unique("loop")
-    bridge = await start_manager(world, tmp_path / "state", monkeypatch)
-    try:
+    async with manager_bridge(world, tmp_path / "state", monkeypatch, name) as bridge:
         started = time.monotonic()
         await asyncio.to_thread(world.podman, "run", "-d", "--name", name,
                                 "--restart=always", HTTPD_BROKEN)
@@ -65,9 +65,6 @@ async def test_always_container_exiting_at_once_is_a_crashloop(
         journal = bridge.store.journal("restart_manager", "restart.crashloop",  # type: ignore[union-attr]
                                        subject=name)
         assert len(journal) == 1
-    finally:
-        await remove(world, name)
-        await bridge.stop()
 
 
 async def test_unit_crashloop_from_nrestarts(world: World, tmp_path: Path,

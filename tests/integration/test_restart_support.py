@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from bridge.app import Bridge
 from bridge.events import Event
 from bridge.sandbox import World
 from plugins.restart_manager.plugin import RestartManagerPlugin
-from tests.integration.bridgefix import make_settings, wait_for
+from tests.integration.bridgefix import start_bridge, wait_for
 
 
 def unique(prefix: str) -> str:
@@ -23,22 +25,22 @@ def unique(prefix: str) -> str:
 async def start_manager(world: World, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
                         **config: Any) -> Bridge:
     """A bridge in this process with the restart manager only, configured by ``config``."""
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
-    settings = make_settings(world, state_dir, plugins={"restart_manager": config})
-    bridge = Bridge(settings, plugins={"restart_manager": RestartManagerPlugin})
-    await bridge.start()
+    return await start_bridge(world, state_dir, monkeypatch,
+                              {"restart_manager": RestartManagerPlugin},
+                              {"restart_manager": config})
+
+
+@asynccontextmanager
+async def manager_bridge(world: World, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                         *containers: str, **config: Any) -> AsyncIterator[Bridge]:
+    """start_manager's bridge for the block; after it, ``containers`` are removed (while
+    the manager still runs, as each test did) and the bridge is stopped."""
+    bridge = await start_manager(world, state_dir, monkeypatch, **config)
     try:
-        await wait_for(lambda: bool(bridge.podman_source and bridge.podman_source.connected
-                                    and bridge.systemd_source
-                                    and bridge.systemd_source.connected),
-                       what="the bridge's sources to connect")
-        await wait_for(lambda: bridge.methods.list() and any(
-            m.name == "restart.status" for m in bridge.methods.list()),
-            what="the restart manager to start")
-    except BaseException:
+        yield bridge
+    finally:
+        await remove(world, *containers)
         await bridge.stop()
-        raise
-    return bridge
 
 
 def events(bridge: Bridge, type_: str, subject: str | None = None) -> list[Event]:

@@ -44,7 +44,7 @@ from tests.bench.autoupdate import (
     serving,
     unexecutable_image,
 )
-from tests.integration.bridgefix import make_settings, wait_for
+from tests.integration.bridgefix import start_bridge, until_stopped, wait_for
 
 PROBATION = 12.0
 LABELS = f"io.podbridge.rollback.probation={PROBATION:g}s"
@@ -116,23 +116,13 @@ async def both(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                  ) -> AsyncIterator[Bridge]:
     """A bridge with the real auto-update plugin and the real rollback watcher. The
     probation default stays 30 s: the 12 s come from the container's label."""
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
     conf = {"auto_update": {"timer": False, "registries_conf": registries_conf(world)},
             "rollback_watcher": {"poll_interval": 0.5, "handoff_timeout": 20.0}}
-    b = Bridge(make_settings(world, tmp_path / "state", plugins=conf),
-               plugins={"auto_update": AutoUpdatePlugin,
-                        "rollback_watcher": RollbackWatcherPlugin})
-    await b.start()
-    try:
-        await wait_for(lambda: bool(
-            b.podman_source and b.podman_source.connected and b.systemd_source
-            and b.systemd_source.connected and b.plugins and all(
-                b.plugins.info[n].state == "running"
-                for n in ("auto_update", "rollback_watcher"))),
-            what="the bridge and both plugins")
+    async with until_stopped(start_bridge(
+            world, tmp_path / "state", monkeypatch,
+            {"auto_update": AutoUpdatePlugin, "rollback_watcher": RollbackWatcherPlugin},
+            conf)) as b:
         yield b
-    finally:
-        await b.stop()
 
 
 class Recorder:
@@ -185,10 +175,8 @@ async def test_ready_then_exit_podman_keeps_it_we_roll_it_back(
     # ...and the bad image stays: the name points at it and the unit crash-loops on it.
     assert image_id(world, case.unit.image) == bad
     restarts = int(case.show("NRestarts"))
-    deadline = time.monotonic() + 20
-    while int(case.show("NRestarts")) == restarts:
-        assert time.monotonic() < deadline, "the exit-after-5-s image never crashed"
-        await asyncio.sleep(0.2)
+    await wait_for(lambda: int(case.show("NRestarts")) != restarts, 20,
+                   "the exit-after-5-s image to crash", 0.2)
     crashed = time.monotonic() - podman_began
     # Podman rolls back, if at all, within its auto-update command, which has ended: after
     # the crash the name still points at the bad image (no pause needed to know it).

@@ -13,7 +13,7 @@ import pytest
 
 from bridge.sandbox.images import HTTPD_V1
 from tests.helpers import connect, free_port, plugins_off, serve_bridge
-from tests.integration.bridgefix import wait_for
+from tests.integration.bridgefix import until_stopped, wait_for
 from tests.integration.test_rollback_scenarios import (
     EXIT5,
     App,
@@ -83,8 +83,7 @@ async def test_bridge_killed_mid_probation_still_rolls_back(
 
     await wait_for(crashed, timeout=60, what="the bad image's container to exit")
 
-    bridge = await start_watcher(world, state_dir, monkeypatch)
-    try:
+    async with until_stopped(start_watcher(world, state_dir, monkeypatch)) as bridge:
         def ended() -> bool:
             assert bridge.store is not None
             return any(r["kind"] in ("performed", "failed") for r in
@@ -95,5 +94,3 @@ async def test_bridge_killed_mid_probation_still_rolls_back(
         assert row["origin"] == "method"
         assert app.running_image_id() == v1 and app.active_state() == "active"
         assert app.image_id(app.image) == app.image_id(HTTPD_V1)
-    finally:
-        await bridge.stop()

@@ -19,7 +19,7 @@ from bridge.sandbox.demo import notify_unit
 from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
 from tests.helpers import unique
-from tests.integration.bridgefix import make_settings, wait_for
+from tests.integration.bridgefix import start_bridge, until_stopped
 
 EXIT5 = "localhost/rbtest/exit5:latest"        # ready, serves, exits 1 after 5 s
 UNHEALTHY = "localhost/rbtest/unhealthy:latest"  # serves on the wrong port
@@ -116,28 +116,18 @@ def make_app(world: Any, test_images: None) -> Any:
 
 async def start_watcher(world: Any, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
                         **config: Any) -> Bridge:
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
     conf = {"probation": PROBATION, "poll_interval": 0.5, "health_grace": 4.0,
             "handoff_timeout": 5.0, **config}
-    bridge = Bridge(make_settings(world, state_dir, plugins={"rollback_watcher": conf}),
-                    plugins={"rollback_watcher": RollbackWatcherPlugin})
-    await bridge.start()
-    await wait_for(lambda: bool(bridge.podman_source and bridge.podman_source.connected
-                                and bridge.systemd_source and bridge.systemd_source.connected
-                                and bridge.plugins and bridge.plugins.info[
-                                    "rollback_watcher"].state == "running"),
-                   what="the bridge and its rollback watcher")
-    return bridge
+    return await start_bridge(world, state_dir, monkeypatch,
+                              {"rollback_watcher": RollbackWatcherPlugin},
+                              {"rollback_watcher": conf})
 
 
 @pytest.fixture
 async def watcher(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                   ) -> AsyncIterator[Bridge]:
-    bridge = await start_watcher(world, tmp_path / "state", monkeypatch)
-    try:
+    async with until_stopped(start_watcher(world, tmp_path / "state", monkeypatch)) as bridge:
         yield bridge
-    finally:
-        await bridge.stop()
 
 
 async def simulate_update(bridge: Bridge, app: App, new_ref: str) -> str:
@@ -283,16 +273,12 @@ async def test_through_the_auto_update_plugin(world: Any, make_app: Any, tmp_pat
     from plugins.auto_update import plugin
     app = make_app(labels={"io.containers.autoupdate": "local"})
     v1 = app.running_image_id()
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.dbus_address)
     conf = {"rollback_watcher": {"probation": PROBATION, "poll_interval": 0.5},
             "auto_update": {"timer": False}}
-    bridge = Bridge(make_settings(world, tmp_path / "state", plugins=conf),
-                    plugins={"rollback_watcher": RollbackWatcherPlugin,
-                             "auto_update": plugin.AutoUpdatePlugin})
-    await bridge.start()
-    try:
-        await wait_for(lambda: bool(bridge.plugins and all(
-            i.state == "running" for i in bridge.plugins.info.values())), what="plugins")
+    async with until_stopped(start_bridge(
+            world, tmp_path / "state", monkeypatch,
+            {"rollback_watcher": RollbackWatcherPlugin, "auto_update": plugin.AutoUpdatePlugin},
+            conf)) as bridge:
         await asyncio.to_thread(world.podman, "tag", HTTPD_BROKEN, app.image)
         with bridge.bus.subscribe(["rollback.*"]) as sub:
             report = await bridge.methods.call("autoupdate.run", {})
@@ -301,5 +287,3 @@ async def test_through_the_auto_update_plugin(world: Any, make_app: Any, tmp_pat
         assert got["type"] == "rollback.performed", (got["reason"], got, row)
         assert got["origin"] == "autoupdate"
         assert app.running_image_id() == v1 and app.active_state() == "active"
-    finally:
-        await bridge.stop()

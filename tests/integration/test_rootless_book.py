@@ -21,7 +21,7 @@ from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
 from tests.helpers import fetch
 from tests.integration.autoupdate_dropin import Outcome, comparable
-from tests.integration.worldbridge import WorldBridge, host_port, run_podbridge
+from tests.integration.worldbridge import WorldBridge, host_port, run_podbridge, world_client
 
 USER = "alice"
 
@@ -127,12 +127,14 @@ def book_unit(world: World, name: str, image: str, *labels: str) -> str:
     return unit
 
 
-def unexecutable(world: World, source: str, ref: str) -> None:
+def with_cmd(world: World, source: str, ref: str, cmd: str = '["/bin/no-such-command"]'
+             ) -> None:
+    """The user's image ``ref``: ``source`` with another CMD (by default one that cannot
+    run)."""
     tmp = f"tmp-{uuid.uuid4().hex[:6]}"
     user_podman(world, "create", "--name", tmp, source)
     try:
-        user_podman(world, "commit", "--quiet", "--change", 'CMD ["/bin/no-such-command"]',
-                    tmp, ref)
+        user_podman(world, "commit", "--quiet", "--change", f"CMD {cmd}", tmp, ref)
     finally:
         user_podman(world, "rm", "-f", tmp)
 
@@ -177,7 +179,7 @@ def scenario(world: World, tool: Tool, tag: str) -> tuple[list[str], list[Compar
         assert step() == "true"
         assert "v2" in serving(world, name)
         broken = f"localhost/alice/{name}:broken"
-        unexecutable(world, HTTPD_V2, broken)
+        with_cmd(world, HTTPD_V2, broken)
         push(world, broken, remote)
         assert step() == "rolled back"
         assert "v2" in serving(world, name), "the old image serves again"
@@ -246,12 +248,7 @@ async def test_late_crash_rolled_back_by_the_users_watcher(
     unit = book_unit(world, name, remote,
                      f"io.podbridge.rollback.probation={PROBATION}s")
     exit5 = f"localhost/alice/{name}:exit5"
-    tmp = f"tmp-{uuid.uuid4().hex[:6]}"
-    user_podman(world, "create", "--name", tmp, HTTPD_V2)
-    try:
-        user_podman(world, "commit", "--quiet", "--change", f"CMD {EXIT5_CMD}", tmp, exit5)
-    finally:
-        user_podman(world, "rm", "-f", tmp)
+    with_cmd(world, HTTPD_V2, exit5, EXIT5_CMD)
     bridge = WorldBridge(world, USER, tmp_path / "bridge.log")
     await bridge.astart()
     try:
@@ -298,11 +295,9 @@ async def test_unwritable_unit_folder_names_the_fix_and_writes_nothing(
     app = f"ro-{uuid.uuid4().hex[:6]}"
     user_podman(world, "create", "--name", app, HTTPD_V1)
     # The world's system unit folder: root's, not alice's.
-    bridge = WorldBridge(world, USER, tmp_path / "bridge.log",
-                         "--unit-dir", "/etc/systemd/system")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(world, USER, tmp_path / "bridge.log",
+                                "--unit-dir", "/etc/systemd/system") as client:
             with pytest.raises(BridgeError) as info:
                 await client.call("units.install", {"name": app, "new": True})
         message = info.value.message
@@ -312,7 +307,6 @@ async def test_unwritable_unit_folder_names_the_fix_and_writes_nothing(
         assert not (world.unit_dir / f"container-{app}.service").exists()
         assert not list(world.unit_dir.glob(f".container-{app}*"))
     finally:
-        await bridge.astop()
         user_podman(world, "rm", "-f", "--ignore", app)
 
 

@@ -17,10 +17,12 @@ from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, SLEEP
 from bridge.sandbox.users import command
 from tests.helpers import unique
+from tests.integration.bridgefix import wait_for
 from tests.integration.worldbridge import (
     WorldBridge,
     podbridge_argv,
     run_podbridge,
+    world_client,
 )
 
 
@@ -49,10 +51,7 @@ async def test_user_bridge_serves_its_own_podman_and_user_manager(
                 state.update(await client.call("state.get"))
                 return mine in names(state["containers"])
 
-            for _ in range(200):
-                if await seen():
-                    break
-                await asyncio.sleep(0.1)
+            await wait_for(seen, 60, "her container in her bridge's state", 0.1)
             got = names(state["containers"])
             assert mine in got
             # A user's bridge never sees another user's containers, nor root's.
@@ -82,10 +81,8 @@ async def test_root_bridge_serves_every_user_and_acts_by_owner(
     for user in ("alice", "bob"):
         users_world.run_as(user, ["podman", "run", "-d", "--name", name,
                                   "--stop-timeout", "1", HTTPD_V1])
-    bridge = WorldBridge(users_world, None, tmp_path / "root-bridge.log")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(users_world, None, tmp_path / "root-bridge.log") as client:
             owners = await client.call("owners.list")
             assert {o["user"] for o in owners} == {"alice", "bob"}
             uids = {o["user"]: o["uid"] for o in owners}
@@ -153,7 +150,6 @@ async def test_root_bridge_serves_every_user_and_acts_by_owner(
             with pytest.raises(BridgeError, match="loginctl enable-linger carol"):
                 await client.call("containers.stop", {"name": name, "owner": "carol"})
     finally:
-        await bridge.astop()
         for user in ("alice", "bob"):
             users_world.run_as(user, ["podman", "rm", "-f", "-t", "0", name])
 
@@ -194,10 +190,8 @@ async def test_hooks_of_a_users_bridge_run_as_the_user(users_world: World,
                     "sh", "{{subject}}"]}]}})
             users_world.run_as("alice", ["podman", "run", "--name", name, SLEEP,
                                          "sh", "-c", "exit 3"], check=False)
-            for _ in range(200):
-                if out.exists() and out.read_text().strip():
-                    break
-                await asyncio.sleep(0.1)
+            await wait_for(lambda: out.exists() and out.read_text().strip(), 20,
+                           "the hook's output", 0.1)
         alice = users_world.user("alice")
         assert out.read_text().split() == ["alice", str(alice.uid), "/home/alice"]
         assert out.stat().st_uid == alice.uid
@@ -223,10 +217,8 @@ async def test_root_bridge_follows_user_managers_that_come_and_go(
     bob = users_world.user("bob")
     name = unique("bobs")
     users_world.run_as("bob", ["podman", "create", "--name", name, SLEEP])
-    bridge = WorldBridge(users_world, None, tmp_path / "root-bridge.log")
-    await bridge.astart()
     try:
-        async with BridgeClient(bridge.url, bridge.token) as client:
+        async with world_client(users_world, None, tmp_path / "root-bridge.log") as client:
             events = client.events(["bridge.owner_*"])
 
             async def next_owner_event() -> dict[str, Any]:
@@ -238,10 +230,7 @@ async def test_root_bridge_follows_user_managers_that_come_and_go(
                 return sum(1 for c in await client.call("containers.list")
                            if c.get("user") == "bob")
 
-            for _ in range(100):
-                if await bobs_rows():
-                    break
-                await asyncio.sleep(0.1)
+            await wait_for(bobs_rows, 30, "bob's container", 0.1)
             assert await bobs_rows() == 1
             await asyncio.to_thread(users_world.systemctl, "stop", f"user@{bob.uid}.service")
             ev = await asyncio.wait_for(next_owner_event(), 30)
@@ -251,14 +240,10 @@ async def test_root_bridge_follows_user_managers_that_come_and_go(
             await asyncio.to_thread(users_world.systemctl, "start", f"user@{bob.uid}.service")
             ev = await asyncio.wait_for(next_owner_event(), 60)
             assert ev["type"] == "bridge.owner_added" and ev["data"]["user"] == "bob"
-            for _ in range(200):
-                if await bobs_rows():
-                    break
-                await asyncio.sleep(0.1)
+            await wait_for(bobs_rows, 60, "bob's container again", 0.1)
             assert await bobs_rows() == 1
             await events.aclose()  # type: ignore[attr-defined]
     finally:
-        await bridge.astop()
         users_world.systemctl("start", f"user@{bob.uid}.service")
         await asyncio.to_thread(wait_ready, users_world, bob)
         users_world.run_as("bob", ["podman", "rm", "-f", "--ignore", name])

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import shlex
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from bridge.client import BridgeClient
 from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
-from tests.helpers import checked_world, free_port
+from tests.helpers import checked_world, fetch, free_port
 from tests.integration.worldbridge import REPO, python_argv
 
 USER = "dave"
@@ -30,18 +29,6 @@ def user_unit(world: World, port: int) -> str:
     template = (REPO / "scripts" / "podbridge-user.service.in").read_text()
     return template.replace("@PODBRIDGE@ serve",
                             f"{command} serve --listen 127.0.0.1:{port}")
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 @pytest.mark.timeout(600)
@@ -59,7 +46,7 @@ async def test_reboot_brings_back_the_users_containers_units_and_bridge(
                  input=user_unit(w, port))
         as_user("systemctl", "--user", "daemon-reload")
         as_user("systemctl", "--user", "enable", "--now", "podbridge.service")
-        await asyncio.to_thread(wait_http, url + "/")
+        await asyncio.to_thread(fetch, url + "/", 60)
         token_file = w.root / "home" / USER / ".local/state/podbridge/token"
         token = token_file.read_text().strip()
 
@@ -89,7 +76,7 @@ async def test_reboot_brings_back_the_users_containers_units_and_bridge(
 
         # The user manager is back (reboot() waits for it); the bridge unit and the
         # enabled container unit came with it.
-        await asyncio.to_thread(wait_http, url + "/")
+        await asyncio.to_thread(fetch, url + "/", 60)
         assert as_user("systemctl", "--user", "is-active", "podbridge.service") == "active"
         assert as_user("systemctl", "--user", "is-active", "container-myapp.service") == \
             "active"

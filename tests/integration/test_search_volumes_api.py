@@ -19,7 +19,7 @@ from bridge.errors import BridgeError
 from bridge.sandbox.images import SLEEP
 from tests import registry_support as rs
 from tests.helpers import unique
-from tests.integration.bridgefix import base_url
+from tests.integration.bridgefix import base_url, refused
 
 
 async def podman(world: Any, *args: str, check: bool = True) -> str:
@@ -78,9 +78,8 @@ async def test_search_registries_and_errors(world: Any, bridge: Bridge,
     token = bridge.auth.credentials.add(unique("viewer"), "viewer")
     async with BridgeClient(base_url(bridge), token) as viewer:
         assert (await viewer.call("images.registries"))["search"] == []
-        with pytest.raises(BridgeError) as exc:
-            await viewer.call("images.search", {"term": "x", "registry": world.registry})
-        assert exc.value.code == "access-denied", exc.value
+        exc = await refused(viewer, "images.search", {"term": "x", "registry": world.registry})
+        assert exc.code == "access-denied", exc
     regs = await client.call("images.registries")
     # The world's registries.conf: no unqualified-search registry, its own registry insecure.
     assert regs["search"] == []
@@ -91,28 +90,24 @@ async def test_search_registries_and_errors(world: Any, bridge: Bridge,
     short = await client.call("images.search", {"term": "busybox"})
     assert short == {"term": "busybox", "registries": [], "results": []}
     # Tags of a repository the registry does not have: not-found.
-    with pytest.raises(BridgeError) as exc:
-        await client.call("images.search", {"term": f"{world.registry}/podbridge/"
-                                            f"{unique('none')}", "list_tags": True})
-    assert exc.value.code == "not-found", exc.value
+    exc = await refused(client, "images.search", {"term": f"{world.registry}/podbridge/"
+                                                  f"{unique('none')}", "list_tags": True})
+    assert exc.code == "not-found", exc
     # list_tags needs a registry; a registry nobody serves fails with the reason, on one line.
-    with pytest.raises(BridgeError) as exc:
-        await client.call("images.search", {"term": "busybox", "list_tags": True})
-    assert exc.value.code == "invalid-params"
+    exc = await refused(client, "images.search", {"term": "busybox", "list_tags": True})
+    assert exc.code == "invalid-params"
     with pytest.raises(BridgeError) as exc:
         await client.call("images.search", {"term": "x", "registry": "127.0.0.1:1"})
     assert exc.value.code == "failed" and "127.0.0.1:1" in exc.value.message
     assert "connection refused" in exc.value.message and "\n" not in exc.value.message
     # TLS forced on a plain-HTTP registry fails; registries.conf's insecure=true is then ignored.
-    with pytest.raises(BridgeError) as exc:
-        await client.call("images.search", {"term": "x", "registry": world.registry,
-                                            "tls_verify": True})
-    assert "HTTPS" in exc.value.message, exc.value
+    exc = await refused(client, "images.search", {"term": "x", "registry": world.registry,
+                                                  "tls_verify": True})
+    assert "HTTPS" in exc.message, exc
     for bad in ({"term": ""}, {"term": "a b"}, {"term": "x", "registry": "a/b"},
                 {"term": "x", "limit": 0}, {"term": "x", "limit": 101}):
-        with pytest.raises(BridgeError) as exc:
-            await client.call("images.search", bad)
-        assert exc.value.code == "invalid-params", bad
+        exc = await refused(client, "images.search", bad)
+        assert exc.code == "invalid-params", bad
 
 
 async def test_volumes_create_list_remove_prune_with_events(
@@ -134,17 +129,14 @@ async def test_volumes_create_list_remove_prune_with_events(
         assert made["labels"] == {"app": "db"} and made["in_use_by"] == [] and made["created"]
         inspect = json.loads(await podman(world, "volume", "inspect", vol))[0]
         assert inspect["Labels"] == {"app": "db"} and inspect["Driver"] == "local"
-        with pytest.raises(BridgeError) as exc:
-            await client.call("volumes.create", {"name": vol})
-        assert exc.value.code == "conflict", exc.value
+        exc = await refused(client, "volumes.create", {"name": vol})
+        assert exc.code == "conflict", exc
         for bad in ({"name": "-x"}, {"name": "a/b"}, {"labels": {"a=b": "c"}},
                     {"name": vol + "y", "driver": "no such driver"}):
-            with pytest.raises(BridgeError) as exc:
-                await client.call("volumes.create", bad)
-            assert exc.value.code == "invalid-params", bad
-        with pytest.raises(BridgeError) as exc:
-            await client.call("volumes.create", {"name": vol + "y", "driver": "nodriver"})
-        assert exc.value.code == "failed" and "nodriver" in exc.value.message, exc.value
+            exc = await refused(client, "volumes.create", bad)
+            assert exc.code == "invalid-params", bad
+        exc = await refused(client, "volumes.create", {"name": vol + "y", "driver": "nodriver"})
+        assert exc.code == "failed" and "nodriver" in exc.message, exc
         # Unnamed: Podman picks the name.
         anon = await client.call("volumes.create", {})
         assert len(anon["name"]) == 64
@@ -161,16 +153,13 @@ async def test_volumes_create_list_remove_prune_with_events(
         left = (await podman(world, "volume", "ls", "--format", "{{.Name}}")).split()
         assert vol in left and spare not in left
         # In use: a conflict without force; force removes the container with it.
-        with pytest.raises(BridgeError) as exc:
-            await client.call("volumes.remove", {"name": vol})
-        assert exc.value.code == "conflict", exc.value
+        exc = await refused(client, "volumes.remove", {"name": vol})
+        assert exc.code == "conflict", exc
         await client.call("volumes.remove", {"name": vol, "force": True})
         assert vol not in (await podman(world, "volume", "ls", "--format", "{{.Name}}")).split()
         assert (await asyncio.to_thread(world.podman, "container", "exists", user,
                                         check=False)).returncode != 0
-        with pytest.raises(BridgeError) as exc:
-            await client.call("volumes.remove", {"name": vol})
-        assert exc.value.code == "not-found"
+        assert (await refused(client, "volumes.remove", {"name": vol})).code == "not-found"
         await asyncio.wait_for(task, 30)
         assert ("volume.create", vol) in seen and ("volume.create", spare) in seen
         assert ("volume.remove", spare) in seen or ("volume.prune", spare) in seen
@@ -231,9 +220,8 @@ async def test_search_reads_past_the_catalogs_first_page(
         cli = json.loads(await podman(world, "search", "--tls-verify=false", "--limit", "100",
                                       "--format", "json", f"{reg.host}/zz/"))
         assert sorted(r["Name"] for r in cli) == sorted(r["name"] for r in capped["results"])
-        with pytest.raises(BridgeError) as exc:
-            await client.call("images.search", {"term": "r12", "registry": reg.host})
-        assert "HTTPS" in exc.value.message, exc.value
+        exc = await refused(client, "images.search", {"term": "r12", "registry": reg.host})
+        assert "HTTPS" in exc.message, exc
     finally:
         await asyncio.to_thread(reg.stop)
 

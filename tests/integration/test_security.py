@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 from yarl import URL
 
@@ -370,14 +369,10 @@ async def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
     assert (key.stat().st_mode & 0o777) == 0o600
     server = Server(bus=bus, methods=methods, auth=auth, panel_dir=None,
                     allowed_origins=[], queue_size=10, tls=True)
-    runner = web.AppRunner(server.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
-    await site.start()
-    port = runner.addresses[0][1]
     client_ctx = ssl.create_default_context(cafile=str(cert))
     try:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        async with serving(server.app, ctx) as port, aiohttp.ClientSession(
+                cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
             async with s.post(f"https://127.0.0.1:{port}/login", json={"token": TOKEN},
                               ssl=client_ctx) as r:
                 assert r.status == 200
@@ -391,7 +386,6 @@ async def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
         # The certificate is made once and kept.
         assert self_signed(tmp_path / "state") == (cert, key)
     finally:
-        await runner.cleanup()
         store.close()
 
 

@@ -178,10 +178,8 @@ async def test_stalled_client_is_dropped_and_does_not_slow_others(
     writer.write(frame({"type": "auth", "token": TOKEN}))
     writer.write(frame({"id": 1, "type": "subscribe", "topics": ["*"]}))
     # The stalled client's subscription is made (it reads no answer, so ask the bus).
-    deadline = asyncio.get_running_loop().time() + 20
-    while env.bus.subscriber_count < 1:
-        assert asyncio.get_running_loop().time() < deadline, "the stalled client never subscribed"
-        await asyncio.sleep(0.01)
+    await wait_for(lambda: env.bus.subscriber_count >= 1, 20, "the stalled client to subscribe",
+                   0.01)
     good = await open_ws(session, env)
     await good.send_json({"id": 1, "type": "subscribe", "topics": ["*"]})
     await good.receive_json(timeout=5)
@@ -277,6 +275,13 @@ class BadStart(Crashy):
         raise ValueError("cannot start")
 
 
+class BadInit(Crashy):
+    name: ClassVar[str] = "badinit"
+
+    def __init__(self, ctx: PluginContext) -> None:
+        raise ValueError("cannot construct")
+
+
 async def test_crashing_plugin_is_isolated_and_restarted(tmp_path: Any) -> None:
     bus = Bus()
     methods = MethodRegistry()
@@ -287,8 +292,9 @@ async def test_crashing_plugin_is_isolated_and_restarted(tmp_path: Any) -> None:
     host = PluginHost(bus=bus, podman=PodmanClient("unix:///nonexistent"),
                       systemd=SystemdClient("system", "unix:path=/nonexistent"), store=store,
                       state=State(bus), methods=methods,
-                      config={"badstart": {}, "crashy": {}, "off": {"enabled": False}},
-                      plugins={"crashy": Crashy, "badstart": BadStart,
+                      config={"badstart": {}, "badinit": {}, "crashy": {},
+                              "off": {"enabled": False}},
+                      plugins={"crashy": Crashy, "badstart": BadStart, "badinit": BadInit,
                                "broken": ImportError("no module named nope")},
                       backoff=lambda n: 0.05)
     Crashy.starts = 0
@@ -298,11 +304,14 @@ async def test_crashing_plugin_is_isolated_and_restarted(tmp_path: Any) -> None:
         await wait_for(lambda: Crashy.starts >= 3, timeout=60,
                        what="a restart after each failure")
         names = {n for n, _ in failures}
-        assert {"crashy", "badstart", "broken"} <= names
+        assert {"crashy", "badstart", "badinit", "broken"} <= names
         assert any("plugin bug" in err for n, err in failures if n == "crashy")
+        # A constructor that raises is a failure like a start() that raises.
+        assert any("cannot construct" in err for n, err in failures if n == "badinit")
         info = {p["name"]: p for p in host.list()}
         assert info["broken"]["state"] == "broken"
         assert info["crashy"]["failures"] >= 2
+        assert info["badinit"]["state"] == "failed"
         # The rest of the bridge is unaffected: the bus still delivers to a subscriber.
         with bus.subscribe(["x.*"]) as sub:
             sent = bus.publish("x.y", "test", "alive")

@@ -23,18 +23,18 @@ from bridge.sandbox import World
 from bridge.sandbox.images import SLEEP
 from plugins.unit_generator.plugin import UnitGeneratorPlugin
 from tests.helpers import unique
-from tests.integration.bridgefix import start_bridge, wait_for
+from tests.integration.bridgefix import refused, start_bridge, until_stopped, wait_for
 from tests.unit.unitdiff import diff_unit_sets
 
 
 @pytest.fixture
 async def root_bridge(users_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                       ) -> AsyncIterator[Bridge]:
-    b = await start_bridge(users_world, tmp_path / "state", monkeypatch,
-                           plugins={"unit_generator": UnitGeneratorPlugin}, rootless=True,
-                           user_runtime_root=users_world.run_dir / "user",
-                           user_fs_root=users_world.root)
-    try:
+    async with until_stopped(start_bridge(
+            users_world, tmp_path / "state", monkeypatch,
+            plugins={"unit_generator": UnitGeneratorPlugin}, rootless=True,
+            user_runtime_root=users_world.run_dir / "user",
+            user_fs_root=users_world.root)) as b:
         # Outside the world the machine's passwd has no alice: owners are named by uid.
         uids = {users_world.user(u).uid for u in ("alice", "bob")}
         await wait_for(lambda: b.owners is not None and uids <= {
@@ -42,8 +42,6 @@ async def root_bridge(users_world: World, tmp_path: Path, monkeypatch: pytest.Mo
             and "units.install" in {m.name for m in b.methods.list()},
             60, what="alice's and bob's sources and the unit generator")
         yield b
-    finally:
-        await b.stop()
 
 
 def user_config(world: World, user: str) -> Path:
@@ -70,9 +68,8 @@ async def test_root_bridge_installs_and_removes_a_users_unit(
         ours = {k.removesuffix(".service"): v for k, v in got["units"].items()}
         assert diff_unit_sets(theirs, ours) == []
         # root's Podman has no such container: without the owner it is not found.
-        with pytest.raises(BridgeError) as info:
-            await b.methods.call("units.generate", {"name": name, "new": True})
-        assert info.value.code == "not-found"
+        info = await refused(b.methods, "units.generate", {"name": name, "new": True})
+        assert info.code == "not-found"
 
         result = await b.methods.call("units.install", {
             "name": name, "owner": owner, "new": True, "start": True})
@@ -94,10 +91,9 @@ async def test_root_bridge_installs_and_removes_a_users_unit(
             "podman", "ps", "--format", "{{.Names}}"])
         assert name in ps.stdout.split()
         # bob has no such container: the owner is where it is looked up.
-        with pytest.raises(BridgeError) as info:
-            await b.methods.call("units.install", {"name": name,
-                                                   "owner": str(w.user("bob").uid)})
-        assert info.value.code == "not-found"
+        info = await refused(b.methods, "units.install", {"name": name,
+                                                          "owner": str(w.user("bob").uid)})
+        assert info.code == "not-found"
         assert not (user_config(w, "bob") / unit).exists()
 
         removed = await b.methods.call("units.remove", {"unit": unit, "owner": owner})

@@ -10,7 +10,6 @@ import re
 import shlex
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,8 @@ from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from plugins.unit_generator.install import install_units
-from tests.helpers import free_port, unique
+from tests.helpers import fetch, free_port, unique
+from tests.integration.bridgefix import refused
 from tests.unit.unitdiff import by_unit, diff_unit_sets
 
 IMAGE = "localhost/podbridge/httpd:v1"
@@ -182,27 +182,15 @@ async def test_new_unit_installed_starts_and_serves(world: Any, gen_bridge: Brid
         assert installed["unit"] == unit and installed["job_result"] == "done"
         assert Path(installed["path"]).parent == Path(world.unit_dir)
         assert gen_bridge.state.units[unit]["active_state"] == "active"
-
-        def fetch() -> str:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-                return r.read().decode()
-
-        body = ""
-        for _ in range(50):
-            try:
-                body = await asyncio.to_thread(fetch)
-                break
-            except OSError:
-                await asyncio.sleep(0.2)
+        body = await asyncio.to_thread(fetch, f"http://127.0.0.1:{port}/", 30)
         assert "podbridge httpd v1" in body
         assert "unitgen.installed" in events
         # A unit we did not write is never overwritten without force.
         foreign = Path(world.unit_dir) / f"foreign-{name}.service"
         foreign.write_text("[Service]\nExecStart=/bin/true\n")
-        with pytest.raises(BridgeError) as info:
-            await gen_client.call("units.install", {"name": name, "new": True,
-                                                    "container_prefix": "foreign"})
-        assert info.value.code == "conflict"
+        info = await refused(gen_client, "units.install", {"name": name, "new": True,
+                                                           "container_prefix": "foreign"})
+        assert info.code == "conflict"
         assert foreign.read_text() == "[Service]\nExecStart=/bin/true\n"
         foreign.unlink()
     finally:
@@ -257,9 +245,8 @@ def quadlet_keys(text: str) -> dict[str, list[str]]:
 
 async def test_bad_input(world: Any, gen_bridge: Bridge, gen_client: BridgeClient,
                          tmp_path: Path) -> None:
-    with pytest.raises(BridgeError) as info:
-        await gen_client.call("units.generate", {"name": "no-such-container"})
-    assert info.value.code == "not-found"
+    info = await refused(gen_client, "units.generate", {"name": "no-such-container"})
+    assert info.code == "not-found"
     name = unique("newline")
     await asyncio.to_thread(world.podman, "create", "--name", name, IMAGE, "echo", "a\nb")
     try:

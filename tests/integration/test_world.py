@@ -29,7 +29,7 @@ from bridge.sandbox.demo import install_unit, notify_unit
 from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2, SLEEP
 from bridge.sandbox.leftovers import HostSnapshot, leftovers
 from bridge.sandbox.registry import free_port
-from tests.helpers import fetch, unique
+from tests.helpers import checked_world, fetch, unique
 
 pytestmark = pytest.mark.world  # boots worlds of its own
 
@@ -238,9 +238,7 @@ def test_worlds_side_by_side(world: World, fresh_world: World) -> None:
 def test_pod_with_two_containers_and_a_clean_teardown(tmp_path: Path, flavour: str) -> None:
     """Pods need a cgroup in every controller, also those the machine mounts nowhere
     (net_cls, perf_event, ...): the world's own subtree of them, gone after teardown."""
-    before = HostSnapshot.take()
-    w = World(tmp_path / "world", flavour=flavour).up()
-    try:
+    with checked_world(tmp_path / "world", "the pod test's", flavour) as w:
         port = free_port()
         w.podman("pod", "create", "--name", "duo", "-p", f"127.0.0.1:{port}:80")
         for name, image in (("duo-web", HTTPD_V1), ("duo-sleep", SLEEP)):
@@ -268,9 +266,6 @@ def test_pod_with_two_containers_and_a_clean_teardown(tmp_path: Path, flavour: s
         w.podman("pod", "rm", "duo")
         assert w.podman("pod", "ps", "-q").stdout.strip() == ""
         assert w.podman("ps", "-aq").stdout.strip() == ""
-    finally:
-        w.down()
-    assert leftovers(w, before) == []
 
 
 def test_boots_and_tears_down_five_times_clean(tmp_path: Path, flavour: str) -> None:

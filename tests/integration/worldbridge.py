@@ -11,8 +11,11 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bridge.client import BridgeClient
 from bridge.sandbox import World
 from bridge.sandbox.python import argv as in_world_python
 from bridge.sandbox.users import command
@@ -129,3 +132,15 @@ class WorldBridge:
 
     async def astop(self) -> None:
         await asyncio.to_thread(self.stop)
+
+
+@asynccontextmanager
+async def world_client(world: World, user: str | None, log: Path, *args: str
+                       ) -> AsyncIterator[BridgeClient]:
+    """A client of a :class:`WorldBridge` started for the block, stopped after it."""
+    bridge = await WorldBridge(world, user, log, *args).astart()
+    try:
+        async with BridgeClient(bridge.url, bridge.token) as client:
+            yield client
+    finally:
+        await bridge.astop()

@@ -50,23 +50,19 @@ needs_systemd_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is No
                                            reason="no systemd-analyze")
 
 
-def test_parse_utc() -> None:
-    assert parse_calendar(UTC_OUTPUT) == [datetime(2026, 11, 30, 3, tzinfo=UTC),
-                                          datetime(2026, 12, 7, 3, tzinfo=UTC)]
-
-
-def test_parse_local_zone_uses_the_utc_lines() -> None:
-    assert parse_calendar(CET_OUTPUT) == [datetime(2026, 11, 28, 23, tzinfo=UTC),
-                                          datetime(2026, 11, 29, 23, tzinfo=UTC)]
-
-
-def test_parse_systemd_257s_iterations() -> None:
-    assert parse_calendar(UTC_OUTPUT_257) == [datetime(2026, 1, 1, 18, tzinfo=UTC),
-                                              datetime(2026, 1, 2, 0, tzinfo=UTC)]
-
-
-def test_parse_never() -> None:
-    assert parse_calendar(NEVER_OUTPUT) == []
+@pytest.mark.parametrize(("output", "elapses"), [
+    pytest.param(UTC_OUTPUT, [datetime(2026, 11, 30, 3, tzinfo=UTC),
+                              datetime(2026, 12, 7, 3, tzinfo=UTC)], id="utc"),
+    pytest.param(CET_OUTPUT, [datetime(2026, 11, 28, 23, tzinfo=UTC),
+                              datetime(2026, 11, 29, 23, tzinfo=UTC)],
+                 id="local_zone_uses_the_utc_lines"),
+    pytest.param(UTC_OUTPUT_257, [datetime(2026, 1, 1, 18, tzinfo=UTC),
+                                  datetime(2026, 1, 2, 0, tzinfo=UTC)],
+                 id="systemd_257s_iterations"),
+    pytest.param(NEVER_OUTPUT, [], id="never"),
+])
+def test_parse(output: str, elapses: list[datetime]) -> None:
+    assert parse_calendar(output) == elapses
 
 
 def test_parse_refuses_a_local_time_without_utc() -> None:

@@ -60,35 +60,28 @@ def test_pod_members_take_the_infra_unit() -> None:
     assert list(by_unit(tasks)) == ["pod-p1.service"]
 
 
-def test_independent_units_are_groups_of_one() -> None:
-    assert group_units(["c.service", "a.service", "b.service"], {}) == [
-        ["a.service"], ["b.service"], ["c.service"]]
-
-
-def test_a_chain_runs_in_after_order() -> None:
-    relations = {
+@pytest.mark.parametrize(("units", "relations", "pods", "groups"), [
+    pytest.param(["c.service", "a.service", "b.service"], {}, None,
+                 [["a.service"], ["b.service"], ["c.service"]],
+                 id="independent_units_are_groups_of_one"),
+    pytest.param(["proxy.service", "app.service", "db.service", "solo.service"], {
         "app.service": {"Requires": ["db.service"], "After": ["db.service"]},
         "proxy.service": {"BindsTo": ["app.service"], "After": ["app.service"]},
         "db.service": {"Before": ["app.service"], "After": ["network-online.target"]},
-    }
-    assert group_units(["proxy.service", "app.service", "db.service", "solo.service"],
-                       relations) == [["db.service", "app.service", "proxy.service"],
-                                      ["solo.service"]]
-
-
-def test_before_orders_too_and_unrelated_units_do_not_tie() -> None:
-    relations = {"b.service": {"Before": ["a.service"]},
-                 "x.service": {"After": ["not-updated.service"]}}
-    assert group_units(["a.service", "b.service", "x.service"], relations) == [
-        ["b.service", "a.service"], ["x.service"]]
-
-
-def test_units_of_one_pod_are_one_group() -> None:
-    groups = group_units(["a.service", "b.service", "c.service"], {},
-                         {"a.service": "p", "c.service": "p"})
-    assert groups == [["a.service", "c.service"], ["b.service"]]
-
-
-def test_a_cycle_still_runs_every_unit_once() -> None:
-    relations = {"a.service": {"After": ["b.service"]}, "b.service": {"After": ["a.service"]}}
-    assert group_units(["a.service", "b.service"], relations) == [["a.service", "b.service"]]
+    }, None, [["db.service", "app.service", "proxy.service"], ["solo.service"]],
+        id="a_chain_runs_in_after_order"),
+    pytest.param(["a.service", "b.service", "x.service"],
+                 {"b.service": {"Before": ["a.service"]},
+                  "x.service": {"After": ["not-updated.service"]}}, None,
+                 [["b.service", "a.service"], ["x.service"]],
+                 id="before_orders_too_and_unrelated_units_do_not_tie"),
+    pytest.param(["a.service", "b.service", "c.service"], {},
+                 {"a.service": "p", "c.service": "p"},
+                 [["a.service", "c.service"], ["b.service"]], id="units_of_one_pod_are_one_group"),
+    pytest.param(["a.service", "b.service"],
+                 {"a.service": {"After": ["b.service"]}, "b.service": {"After": ["a.service"]}},
+                 None, [["a.service", "b.service"]], id="a_cycle_still_runs_every_unit_once"),
+])
+def test_group_units(units: list[str], relations: dict[str, dict[str, list[str]]],
+                     pods: dict[str, str] | None, groups: list[list[str]]) -> None:
+    assert group_units(units, relations, pods) == groups  # pods=None is its default

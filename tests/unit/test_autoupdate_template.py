@@ -8,6 +8,7 @@ import argparse
 
 import pytest
 
+from bridge.cli import main
 from plugins.auto_update.cli import go_bool, podman_output
 from plugins.auto_update.compat import Compat, join_errors, major_of
 from plugins.auto_update.formats import Formatter, normalize, tabwriter
@@ -29,31 +30,24 @@ def parse_error(fmt: str) -> str:
     return str(info.value)
 
 
-def test_default_is_the_table() -> None:
-    assert render("") == (table([ROW]), None)
-
-
-def test_the_issue_s_script_template() -> None:
-    assert render("{{.Unit}},{{.Image}},{{.Updated}},{{.Policy}}") == (
-        "xa.service,127.0.0.1:53903/podbridge/x:latest,false,registry\n", None)
-
-
-def test_table_template_with_headers_and_json() -> None:
-    text, error = render("table {{.Unit}} {{.Updated}} {{json .}}")
-    assert error is None
-    assert text == (
+@pytest.mark.parametrize(("fmt", "text"), [
+    pytest.param("", table([ROW]), id="default_is_the_table"),
+    pytest.param("{{.Unit}},{{.Image}},{{.Updated}},{{.Policy}}",
+                 "xa.service,127.0.0.1:53903/podbridge/x:latest,false,registry\n",
+                 id="the_issue_s_script_template"),
+    pytest.param("table {{.Unit}} {{.Updated}} {{json .}}", (
         'UNIT        UPDATED     {"Container":"CONTAINER","ContainerID":"CONTAINER ID",'
         '"ContainerName":"CONTAINER NAME","Image":"IMAGE","Policy":"POLICY","Unit":"UNIT",'
         '"Updated":"UPDATED"}\n'
         'xa.service  false       {"Unit":"xa.service","Container":"7bc6479e44b9 (xa)",'
         f'"ContainerName":"xa","ContainerID":"{ID}","Image":"127.0.0.1:53903/podbridge/x:'
-        'latest","Policy":"registry","Updated":"false"}\n')
-
-
-def test_dot_prints_the_struct() -> None:
-    assert render("{{.}}")[0] == (
-        f"{{xa.service 7bc6479e44b9 (xa) xa {ID} 127.0.0.1:53903/podbridge/x:latest "
-        "registry false}\n")
+        'latest","Policy":"registry","Updated":"false"}\n'),
+        id="table_template_with_headers_and_json"),
+    pytest.param("{{.}}", f"{{xa.service 7bc6479e44b9 (xa) xa {ID} 127.0.0.1:53903/podbridge/x:"
+                 "latest registry false}\n", id="dot_prints_the_struct"),
+])
+def test_render(fmt: str, text: str) -> None:
+    assert render(fmt) == (text, None)
 
 
 def test_errors_are_gos() -> None:
@@ -128,8 +122,6 @@ def test_compat_and_flags() -> None:
 
 def test_bad_flags_are_refused_as_podman_refuses_them(capsys: pytest.CaptureFixture[str]
                                                       ) -> None:
-    from bridge.cli import main
-
     for argv, message in (
             (["--foo"], "Error: unknown flag: --foo\nSee 'podbridge auto-update --help'\n"),
             (["--rollback=maybe"], 'Error: invalid argument "maybe" for "--rollback" flag: '

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bridge.bus import Bus, ReplayGap, SubscriptionDropped
-from bridge.events import compile_pattern, topic_matches
+from bridge.events import Event, compile_pattern, encode_event, topic_matches
 
 
 def test_seq_increases_and_bytes_are_shared() -> None:
@@ -127,8 +127,6 @@ def test_since_from_an_earlier_run_of_the_bridge_is_a_reset() -> None:
 
 
 def test_a_hosts_filter_keeps_only_those_hosts_events_live_and_replayed() -> None:
-    from bridge.events import Event, encode_event
-
     bus = Bus()
 
     def inject(seq: int, host: str) -> None:

@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bridge.auth import Auth
 from bridge.config import load_settings, parse_listen
+from bridge.store import Store
 
 
 def test_listen_parsing() -> None:
@@ -46,9 +48,6 @@ def test_bad_settings_are_refused_with_the_field(tmp_path: Path) -> None:
 
 
 def test_sessions_outlive_a_restart_but_not_a_new_token(tmp_path: Path) -> None:
-    from bridge.auth import Auth
-    from bridge.store import Store
-
     store = Store(tmp_path / "db")
     first = Auth("token-a", store=store)
     session = first.new_session()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.sandbox import flavours, rootfs
+from bridge.sandbox import flavours, images, rootfs
 from bridge.sandbox.containers_config import write_containers_config
 
 
@@ -86,8 +86,6 @@ def test_the_image_cache_clean_up_spares_the_flavours_trees(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """images.rootfs_tars removes its own outdated tars and storages, never a flavour's
     root filesystem in the same cache folder (it did, under a running world)."""
-    from bridge.sandbox import images
-
     monkeypatch.setenv("PODBRIDGE_CACHE", str(tmp_path))
     tree = tmp_path / "rootfs-debian13-0123456789abcdef"
     (tree / "usr").mkdir(parents=True)

@@ -241,21 +241,17 @@ def test_pod_errors_match_podman(world: World, flags: list[str], message: str) -
         render(None, world.pod_inspect, world.pod_members, opts, ctx=_ctx())
 
 
-def test_template_with_new_false_fails_like_podman(world: World) -> None:
-    done = _podman("generate", "systemd", "--template", "--new=false",
-                   world.container("ports"), check=False)
-    assert done.returncode != 0
-    assert "--template cannot be set with --new=false" in done.stderr
-    with pytest.raises(GenerateError, match="--template cannot be set with --new=false"):
-        parse_systemd_args(["--template", "--new=false", world.container("ports")])
-
-
-def test_stop_timeout_and_time_conflict_like_podman(world: World) -> None:
-    done = _podman("generate", "systemd", "-t", "1", "--stop-timeout", "2",
-                   world.container("ports"), check=False)
-    assert done.returncode != 0 and "redundant" in done.stderr
-    with pytest.raises(GenerateError, match="redundant"):
-        parse_systemd_args(["-t", "1", "--stop-timeout", "2", world.container("ports")])
+@pytest.mark.parametrize(("flags", "message"), [
+    pytest.param(["--template", "--new=false"], "--template cannot be set with --new=false",
+                 id="template_with_new_false"),
+    pytest.param(["-t", "1", "--stop-timeout", "2"], "redundant", id="stop_timeout_and_time"),
+])
+def test_conflicting_flags_fail_like_podman(world: World, flags: list[str], message: str
+                                            ) -> None:
+    done = _podman("generate", "systemd", *flags, world.container("ports"), check=False)
+    assert done.returncode != 0 and message in done.stderr
+    with pytest.raises(GenerateError, match=message):
+        parse_systemd_args([*flags, world.container("ports")])
 
 
 def test_plain_output_has_the_same_units(world: World) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -191,7 +191,5 @@ def test_output_formats() -> None:
 
 
 def test_unix_date() -> None:
-    from datetime import datetime
-
     moment = datetime(2026, 11, 2, 9, 5, 7, tzinfo=UTC)
     assert unix_date(moment) == "Mon Nov  2 09:05:07 UTC 2026"

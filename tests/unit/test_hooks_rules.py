@@ -28,17 +28,19 @@ class Params(BaseModel):
     rule: Rule
 
 
+RULE: dict[str, Any] = {"name": "r", "on": {"topic": "container.died"},
+                        "actions": [{"type": "command", "argv": ["true"]}]}
+
+
 def rule(where: list[Any] | None = None, **on: Any) -> Rule:
-    return Rule.model_validate({"name": "r", "on": {"topic": "container.died",
-                                                    "where": where or [], **on},
-                                "actions": [{"type": "command", "argv": ["true"]}]})
+    return Rule.model_validate({**RULE, "on": {"topic": "container.died", "where": where or [],
+                                               **on}})
 
 
-def refused(where: list[Any]) -> str:
+def refused(**doc: Any) -> str:
+    """The error of RULE with ``doc``'s keys instead of its own, as a client reads it."""
     with pytest.raises(ValidationError) as info:
-        Params.model_validate({"rule": {"name": "r", "on": {"topic": "container.*",
-                                                            "where": where},
-                                        "actions": [{"type": "command", "argv": ["true"]}]}})
+        Params.model_validate({"rule": {**RULE, **doc}})
     return format_validation_error(info.value)
 
 
@@ -95,34 +97,26 @@ def test_json_equality_keeps_bools_apart() -> None:
 ])
 def test_bad_conditions_are_refused_with_a_clear_error(where: list[Any], message: str
                                                       ) -> None:
-    text = refused(where)
+    text = refused(on={"topic": "container.*", "where": where})
     assert text.startswith("rule.on.where.0: "), text
     assert message in text, text
 
 
 def test_other_bad_rules() -> None:
-    def err(doc: dict[str, Any]) -> str:
-        base = {"name": "r", "on": {"topic": "container.died"},
-                "actions": [{"type": "command", "argv": ["true"]}]}
-        with pytest.raises(ValidationError) as info:
-            Params.model_validate({"rule": {**base, **doc}})
-        return format_validation_error(info.value)
-
-    assert "bad topic glob" in err({"on": {"topic": "container died"}})
-    assert "rule.actions" in err({"actions": []})
-    assert "does not match any of the expected tags" in err({"actions": [{"type": "shell"}]})
-    assert "not an http" in err({"actions": [{"type": "webhook", "url": "ftp://x"}]})
-    assert "secret or secret_env" in err({"actions": [
-        {"type": "webhook", "url": "http://x", "secret": "a", "secret_env": "B"}]})
-    assert "rules do not edit rules" in err({"actions": [{"type": "call",
-                                                          "method": "hooks.add"}]})
-    assert "publishes under 'hook.'" in err({"actions": [{"type": "publish",
-                                                          "topic": "container.died"}]})
-    assert "the plugin's own" in err({"actions": [{"type": "publish",
-                                                   "topic": "hook.fired"}]})
-    assert "template" in err({"actions": [{"type": "command", "argv": ["echo", "{{nope}}"]}]})
-    assert "rule.name" in err({"name": "has space"})
-    assert "rule.debounce" in err({"debounce": -1})
+    assert "bad topic glob" in refused(on={"topic": "container died"})
+    assert "rule.actions" in refused(actions=[])
+    assert "does not match any of the expected tags" in refused(actions=[{"type": "shell"}])
+    assert "not an http" in refused(actions=[{"type": "webhook", "url": "ftp://x"}])
+    assert "secret or secret_env" in refused(actions=[
+        {"type": "webhook", "url": "http://x", "secret": "a", "secret_env": "B"}])
+    assert "rules do not edit rules" in refused(actions=[{"type": "call",
+                                                          "method": "hooks.add"}])
+    assert "publishes under 'hook.'" in refused(actions=[{"type": "publish",
+                                                          "topic": "container.died"}])
+    assert "the plugin's own" in refused(actions=[{"type": "publish", "topic": "hook.fired"}])
+    assert "template" in refused(actions=[{"type": "command", "argv": ["echo", "{{nope}}"]}])
+    assert "rule.name" in refused(name="has space")
+    assert "rule.debounce" in refused(debounce=-1)
 
 
 def test_rule_matching_and_explain() -> None:
@@ -134,8 +128,7 @@ def test_rule_matching_and_explain() -> None:
     explained = r.explain({**EVENT, "data": {"exit_code": 0}})
     assert explained == {"matched": False, "topic": True, "subject": True, "conditions": [
         {"condition": "data.exit_code != 0", "found": True, "actual": 0, "result": False}]}
-    many = Rule.model_validate({"name": "m", "on": {"topic": ["unit.*", "container.*"]},
-                                "actions": [{"type": "command", "argv": ["true"]}]})
+    many = Rule.model_validate({**RULE, "name": "m", "on": {"topic": ["unit.*", "container.*"]}})
     assert many.topic_matches("unit.state") and many.topic_matches("container.died")
     assert not many.topic_matches("image.pull")
 

@@ -82,13 +82,9 @@ def test_versions() -> None:
                                            ).at_least(5, 4)
 
 
-def test_info_summary_reads_both_shapes() -> None:
-    for version in ("4.3.1", "5.4.2"):
-        info = json.loads((DATA / f"info-podman-{version}.json").read_text())
-        summary = info_summary(info)
-        assert summary["version"] == version
-        assert summary["runtime"] and summary["events_backend"]
-    assert info_summary(json.loads((DATA / "info-podman-5.4.2.json").read_text())
-                        )["database_backend"] == "sqlite"
-    assert info_summary(json.loads((DATA / "info-podman-4.3.1.json").read_text())
-                        )["database_backend"] is None
+@pytest.mark.parametrize(("version", "database_backend"), [("4.3.1", None), ("5.4.2", "sqlite")])
+def test_info_summary_reads_both_shapes(version: str, database_backend: str | None) -> None:
+    summary = info_summary(json.loads((DATA / f"info-podman-{version}.json").read_text()))
+    assert summary["version"] == version
+    assert summary["runtime"] and summary["events_backend"]
+    assert summary["database_backend"] == database_backend

@@ -32,9 +32,10 @@ EDGE = DATA / "events-podman-4.3.1-rotation-before-first-read.jsonl"
 BURST = DATA / "events-podman-4.3.1-burst-rotations.jsonl"
 
 
-def recording(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def recording(path: Path) -> tuple[int, list[dict[str, Any]]]:
+    """When the recorded stream was asked for (its first line says), and its events."""
     head, *lines = path.read_text().splitlines()
-    return json.loads(head), [json.loads(line) for line in lines]
+    return json.loads(head)["asked_ns"], [json.loads(line) for line in lines]
 
 
 async def replay(lines: list[dict[str, Any]], asked_ns: int,
@@ -76,8 +77,7 @@ async def test_a_rotation_before_the_stream_read_anything_is_no_gap_and_no_news(
     """The stream was fed, before the rotation event, only what was in the log before it
     began: nothing it had read comes again, yet nothing was cut. Before the fix the
     bridge suspected a gap here and published every one of those old events as news."""
-    head, lines = recording(EDGE)
-    asked = head["asked_ns"]
+    asked, lines = recording(EDGE)
     rotation = next(i for i, raw in enumerate(lines) if raw["Action"] == "log-rotation")
     assert rotation > 0 and all(stamp(raw) < asked for raw in lines[:rotation])
     old = [raw for raw in lines if stamp(raw) < asked]
@@ -90,8 +90,7 @@ async def test_a_rotation_before_the_stream_read_anything_is_no_gap_and_no_news(
 
 
 async def test_a_recorded_burst_is_published_whole_and_once_without_a_gap() -> None:
-    head, lines = recording(BURST)
-    asked = head["asked_ns"]
+    asked, lines = recording(BURST)
     source, published = await replay(lines, asked)
     expected = news(lines, asked)
     assert published == expected
@@ -107,8 +106,7 @@ async def test_a_kept_half_of_what_the_reader_never_read_is_a_suspected_gap() ->
     """The recorded burst as a reader gets it that fell behind one whole rotation: it never
     read the second stretch of events live, only the kept half Podman fed it at the next
     rotation -- nothing in it had been read: a gap is suspected there, and only there."""
-    head, lines = recording(BURST)
-    asked = head["asked_ns"]
+    asked, lines = recording(BURST)
     rotations = [i for i, raw in enumerate(lines) if raw["Action"] == "log-rotation"]
     first, second = rotations[0], rotations[1]
     # The second stretch: read live after the first rotation, then fed again before the

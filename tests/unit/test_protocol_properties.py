@@ -44,22 +44,14 @@ def parses_or_protocol_error(text: str | bytes) -> None:
         assert isinstance(msg.id, int)
 
 
+@pytest.mark.parametrize("inputs", [pytest.param(st.text(max_size=300), id="text"),
+                                    pytest.param(st.binary(max_size=300), id="bytes"),
+                                    pytest.param(messages.map(json.dumps), id="json_object")])
 @FAST
-@given(st.text(max_size=300))
-def test_any_text_is_a_message_or_a_protocol_error(text: str) -> None:
-    parses_or_protocol_error(text)
-
-
-@FAST
-@given(st.binary(max_size=300))
-def test_any_bytes_are_a_message_or_a_protocol_error(data: bytes) -> None:
-    parses_or_protocol_error(data)
-
-
-@FAST
-@given(messages)
-def test_any_json_object_is_a_message_or_a_protocol_error(obj: dict[str, Any]) -> None:
-    parses_or_protocol_error(json.dumps(obj))
+@given(data=st.data())
+def test_any_input_is_a_message_or_a_protocol_error(inputs: st.SearchStrategy[str | bytes],
+                                                    data: st.DataObject) -> None:
+    parses_or_protocol_error(data.draw(inputs))
 
 
 @FAST

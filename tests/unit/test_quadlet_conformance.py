@@ -20,7 +20,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,23 +143,16 @@ def _kv_map(text: str, sep: str) -> dict[str, str]:
     return {k: v for k, _, v in (f.partition("=") for f in fields)}
 
 
-def _podman_args(args: list[str], unit: UnitFile, key: str, regex: bool, glob: bool) -> bool:
+def _podman_args(args: list[str], unit: UnitFile, key: str, regex: bool, glob: bool,
+                 key_val: bool) -> bool:
     argv = _exec_args(unit, key)
     if glob:
         cut = _find(argv, args[:1])
         if cut == -1:
             return False
         argv, args = argv[:cut], args[1:]
-    return _find(argv, args, regex) != -1
-
-
-def _podman_key_val(args: list[str], unit: UnitFile, key: str, regex: bool, glob: bool) -> bool:
-    argv = _exec_args(unit, key)
-    if glob:
-        cut = _find(argv, args[:1])
-        if cut == -1:
-            return False
-        argv, args = argv[:cut], args[1:]
+    if not key_val:
+        return _find(argv, args, regex) != -1
     flag, sep, expected_text = args
     try:
         expected = _kv_map(expected_text, sep)
@@ -208,9 +200,7 @@ def evaluate(op: str, args: list[str], unit: UnitFile | None, stderr: str, outdi
         kind, key_val, regex = match.group(2), bool(match.group(3)), bool(match.group(4))
         if kind == "final-args":
             return _final_args(args, unit, key, regex)
-        if key_val:
-            return _podman_key_val(args, unit, key, regex, kind == "global-args")
-        return _podman_args(args, unit, key, regex, kind == "global-args")
+        return _podman_args(args, unit, key, regex, kind == "global-args", key_val)
     group, key = args[0], args[1]
     values = unit.lookup_all(group, key)
     last = unit.lookup_last(group, key)
@@ -234,18 +224,14 @@ def evaluate(op: str, args: list[str], unit: UnitFile | None, stderr: str, outdi
 
 
 # -- running a case ---------------------------------------------------------------------------
-@contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def _run_cli(argv: list[str], unit_dirs: Path | str) -> tuple[int, str, str]:
+    err, out = io.StringIO(), io.StringIO()
+    with (pytest.MonkeyPatch.context() as env, contextlib.redirect_stderr(err),
+          contextlib.redirect_stdout(out)):
+        env.setenv("QUADLET_UNIT_DIRS", str(unit_dirs))
+        env.setenv("PODMAN", PODMAN)
+        code = cli.main(argv, prog="quadlet")
+    return code, out.getvalue(), err.getvalue()
 
 
 def _template_of(file: str) -> str | None:
@@ -269,11 +255,7 @@ def run_case(entry: dict[str, Any], workdir: Path) -> str:
             shutil.copytree(CASES / dropins, quadlet_dir / dropins)
 
     argv = (["--user"] if os.getuid() != 0 else []) + ["--no-kmsg-log", str(generated)]
-    err, out = io.StringIO(), io.StringIO()
-    with (_environ(QUADLET_UNIT_DIRS=str(quadlet_dir), PODMAN=PODMAN),
-          contextlib.redirect_stderr(err), contextlib.redirect_stdout(out)):
-        code = cli.main(argv, prog="quadlet")
-    stderr = err.getvalue()
+    code, _out, stderr = _run_cli(argv, quadlet_dir)
     want_code = 1 if entry["kind"] == "error" else 0
     if code != want_code:
         return f"exit code {code}, expected {want_code}; stderr:\n{stderr}"
@@ -317,14 +299,6 @@ def test_conformance(entry: dict[str, Any], tmp_path: Path) -> None:
 
 # -- the generator program (quadlet_test.go's dry-run tests, and how systemd calls it) ---------
 needs_suite = pytest.mark.skipif(not CASES.is_dir(), reason=f"no conformance suite at {SUITE}")
-
-
-def _run_cli(argv: list[str], unit_dirs: Path | str) -> tuple[int, str, str]:
-    err, out = io.StringIO(), io.StringIO()
-    with (_environ(QUADLET_UNIT_DIRS=str(unit_dirs), PODMAN=PODMAN),
-          contextlib.redirect_stderr(err), contextlib.redirect_stdout(out)):
-        code = cli.main(argv, prog="quadlet")
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_dryrun_without_files() -> None:
@@ -403,13 +377,14 @@ def test_as_systemd_generator(tmp_path: Path) -> None:
     assert not outs[1].exists() and not outs[2].exists()
 
 
-def test_add_cli_subcommand(tmp_path: Path) -> None:
+def test_add_cli_subcommand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     parser = argparse.ArgumentParser(prog="podbridge")
     cli.add_cli(parser.add_subparsers(dest="command"))
     (tmp_path / "data.volume").write_text("[Volume]\n")
     args = parser.parse_args(["quadlet", "--no-kmsg-log", str(tmp_path / "out")])
-    with _environ(QUADLET_UNIT_DIRS=str(tmp_path), PODMAN=PODMAN):
-        assert args.func(args) == 0
+    monkeypatch.setenv("QUADLET_UNIT_DIRS", str(tmp_path))
+    monkeypatch.setenv("PODMAN", PODMAN)
+    assert args.func(args) == 0
     unit = UnitFile.from_path(str(tmp_path / "out" / "data-volume.service"))
     assert unit.lookup_last_args("Service", "ExecStart") == [
         PODMAN, "volume", "create", "--ignore", "systemd-data"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from bridge import remote
+from bridge.cli import COMMAND_GROUP, entry_point
 from bridge.config import load_settings
 from bridge.errors import BridgeError
 from plugins.auto_update.command import forwardable, print_report
@@ -116,10 +118,6 @@ def test_report_printed_as_podman(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_quick_entry_points_agree_with_importlib_metadata() -> None:
-    from importlib.metadata import entry_points
-
-    from bridge.cli import COMMAND_GROUP, entry_point
-
     eps = entry_points(group=COMMAND_GROUP)
     assert eps.names  # podbridge itself brings auto-update
     for ep in eps:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from plugins.restart_manager.backoff import BackoffPolicy
 from plugins.restart_manager.engine import (
     Effect,
@@ -23,9 +25,9 @@ def engine(**kw: Any) -> Engine:
 
 
 def ev(e: Engine, action: str, now: float, name: str = "web", labels: dict[str, str] |
-       None = None, **data: Any) -> list[Effect]:
+       None = None, podman: str = "no", **data: Any) -> list[Effect]:
     payload = {"id": CID, "labels": labels if labels is not None else MANAGED, **data}
-    e.set_podman_policy(name, "no")
+    e.set_podman_policy(name, podman)
     return e.on_container(action, name, payload, now)
 
 
@@ -45,6 +47,14 @@ def run_attempt(e: Engine, now: float, name: str = "web") -> None:
     assert e.begin(name, token, now) is not None
     assert ev(e, "start", now + 0.1, name) == [PersistUserStop(CID, name, False, "start")]
     assert types(e.finish(name, token, now + 0.2)) == ["restart.performed"]
+
+
+@pytest.fixture
+def e() -> Engine:
+    """An engine that saw the managed container web start at 0."""
+    e = engine()
+    ev(e, "start", 0)
+    return e
 
 
 def test_on_failure_backs_off_then_gives_up() -> None:
@@ -76,9 +86,7 @@ def test_on_failure_backs_off_then_gives_up() -> None:
     assert e.records["web"].backoff.attempts == 0
 
 
-def test_exit_zero_under_on_failure_is_left_alone() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_exit_zero_under_on_failure_is_left_alone(e: Engine) -> None:
     effects = ev(e, "died", 1, exit_code=0)
     assert types(effects) == [] and e.records["web"].pending is None
 
@@ -90,17 +98,13 @@ def test_always_restarts_a_clean_exit() -> None:
         == ["restart.scheduled"]
 
 
-def test_stop_then_died_is_a_user_stop() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_stop_then_died_is_a_user_stop(e: Engine) -> None:
     assert ev(e, "stop", 1) == [PersistUserStop(CID, "web", True, "stop")]
     assert ev(e, "died", 1.1, exit_code=143) == []
     assert e.records["web"].pending is None
 
 
-def test_died_then_stop_cancels_the_restart() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_died_then_stop_cancels_the_restart(e: Engine) -> None:
     assert types(ev(e, "died", 1, exit_code=143)) == ["restart.scheduled"]
     effects = ev(e, "stop", 1.05)
     assert published(effects) == [("restart.cancelled", {"attempt": 1,
@@ -121,17 +125,13 @@ def test_kill_then_died_is_a_user_stop_but_a_late_death_is_not() -> None:
     assert types(ev(e, "died", 40, exit_code=2)) == ["restart.scheduled"]
 
 
-def test_died_then_kill_within_the_window_is_a_user_stop() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_died_then_kill_within_the_window_is_a_user_stop(e: Engine) -> None:
     ev(e, "died", 1, exit_code=137)
     assert "restart.cancelled" in types(ev(e, "kill", 1.1))
     assert e.records["web"].user_stopped
 
 
-def test_own_start_keeps_the_count_a_foreign_start_resets_it() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_own_start_keeps_the_count_a_foreign_start_resets_it(e: Engine) -> None:
     ev(e, "died", 1, exit_code=1)
     run_attempt(e, 2)
     assert e.records["web"].backoff.attempts == 1
@@ -142,9 +142,7 @@ def test_own_start_keeps_the_count_a_foreign_start_resets_it() -> None:
     assert e.records["web"].backoff.attempts == 0
 
 
-def test_restart_is_not_a_crash() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_restart_is_not_a_crash(e: Engine) -> None:
     ev(e, "restart", 1)
     assert ev(e, "died", 1.1, exit_code=0) == []
     ev(e, "init", 1.2)
@@ -171,12 +169,8 @@ def test_podman_always_loop_raises_one_crashloop() -> None:
     assert e.records["loop"].pending is None  # Podman restarts it, not us
 
 
-def test_label_ignored_when_podman_restarts_it_itself() -> None:
-    e = engine()
-    e.on_container("start", "web", {"id": CID, "labels": MANAGED}, 0)
-    e.set_podman_policy("web", "always")
-    assert types(e.on_container("died", "web", {"id": CID, "labels": MANAGED,
-                                                "exit_code": 1}, 1)) == []
+def test_label_ignored_when_podman_restarts_it_itself(e: Engine) -> None:
+    assert types(ev(e, "died", 1, podman="always", exit_code=1)) == []
     assert e.records["web"].conflict == "Podman's own restart policy always applies"
 
 
@@ -232,9 +226,7 @@ def test_unhealthy_restarts_once_per_episode() -> None:
     assert rec.crash.recent(4) == 0 and rec.backoff.attempts == 1
 
 
-def test_failed_start_is_retried_with_backoff() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_failed_start_is_retried_with_backoff(e: Engine) -> None:
     ev(e, "died", 1, exit_code=1)
     token = e.records["web"].pending.token  # type: ignore[union-attr]
     e.begin("web", token, 2)
@@ -243,9 +235,7 @@ def test_failed_start_is_retried_with_backoff() -> None:
         ("restart.failed", 1), ("restart.scheduled", 2)]
 
 
-def test_reset_and_remove() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_reset_and_remove(e: Engine) -> None:
     ev(e, "died", 1, exit_code=1)
     token = e.records["web"].pending.token  # type: ignore[union-attr]
     assert types(e.reset("web")) == ["restart.cancelled", "restart.reset"]
@@ -258,18 +248,14 @@ def test_reset_and_remove() -> None:
     assert "web" not in e.records
 
 
-def test_a_new_container_under_the_same_name_starts_clean() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_a_new_container_under_the_same_name_starts_clean(e: Engine) -> None:
     ev(e, "died", 1, exit_code=1)
     e.on_container("create", "web", {"id": "d" * 64, "labels": MANAGED}, 2)
     assert e.records["web"].cid == "d" * 64 and e.records["web"].pending is None
 
 
-def test_a_second_cleanup_is_the_stoppers_own() -> None:
+def test_a_second_cleanup_is_the_stoppers_own(e: Engine) -> None:
     """Podman 4.3 often writes no stop event; the stopper's cleanup follows conmon's."""
-    e = engine()
-    ev(e, "start", 0)
     assert types(ev(e, "died", 1, exit_code=0, labels={"io.podbridge.restart": "always"})) \
         == ["restart.scheduled"]
     assert ev(e, "cleanup", 1.1) == []  # conmon's: a crash has this one only
@@ -279,9 +265,7 @@ def test_a_second_cleanup_is_the_stoppers_own() -> None:
     assert ev(e, "cleanup", 1.3) == []  # idempotent
 
 
-def test_a_crash_persists_nothing() -> None:
-    e = engine()
-    ev(e, "start", 0)
+def test_a_crash_persists_nothing(e: Engine) -> None:
     effects = ev(e, "died", 1, exit_code=1)
     assert not [x for x in effects if isinstance(x, PersistUserStop)]
     ev(e, "cleanup", 1.1)
@@ -297,43 +281,26 @@ def _raw(action: str, at_s: float, cid: str = "c1") -> dict[str, Any]:
 DIED = int(100 * 1e9)
 
 
-def test_record_with_the_stoppers_second_cleanup_is_a_user_stop() -> None:
-    written = [_raw("start", 90), _raw("died", 100), _raw("cleanup", 100.2),
-               _raw("cleanup", 100.9)]
-    assert user_stop_in_record(written, DIED, 10) == "stop"
-
-
-def test_record_with_a_stop_event_is_a_user_stop_whatever_its_place() -> None:
-    written = [_raw("died", 100), _raw("stop", 100.001), _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) == "stop"
-
-
-def test_record_with_a_kill_just_before_is_a_user_kill() -> None:
-    written = [_raw("kill", 99.5), _raw("died", 100), _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) == "kill"
+@pytest.mark.parametrize(("written", "verdict"), [
+    pytest.param([("start", 90), ("died", 100), ("cleanup", 100.2), ("cleanup", 100.9)],
+                 "stop", id="with_the_stoppers_second_cleanup_is_a_user_stop"),
+    pytest.param([("died", 100), ("stop", 100.001), ("cleanup", 100.2)], "stop",
+                 id="with_a_stop_event_is_a_user_stop_whatever_its_place"),
+    pytest.param([("kill", 99.5), ("died", 100), ("cleanup", 100.2)], "kill",
+                 id="with_a_kill_just_before_is_a_user_kill"),
     # A kill long before the death is not this death's cause.
-    assert user_stop_in_record([_raw("kill", 80), *written[1:]], DIED, 10) is None
-
-
-def test_record_of_a_crash_is_no_user_stop() -> None:
-    written = [_raw("start", 90), _raw("died", 100), _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) is None
-
-
-def test_record_repeated_by_a_rotating_log_is_counted_once() -> None:
+    pytest.param([("kill", 80), ("died", 100), ("cleanup", 100.2)], None,
+                 id="with_a_kill_long_before_is_no_user_kill"),
+    pytest.param([("start", 90), ("died", 100), ("cleanup", 100.2)], None,
+                 id="of_a_crash_is_no_user_stop"),
     # One cleanup handed twice is not the stopper's second cleanup.
-    written = [_raw("died", 100), _raw("cleanup", 100.2), _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) is None
-
-
-def test_record_of_an_earlier_stop_then_a_new_death_is_judged_by_the_new_one() -> None:
-    written = [_raw("died", 50), _raw("stop", 50.1), _raw("cleanup", 50.2),
-               _raw("cleanup", 50.3), _raw("start", 60), _raw("died", 100),
-               _raw("cleanup", 100.2)]
-    assert user_stop_in_record(written, DIED, 10) is None
-
-
-def test_record_started_again_since_the_death_is_no_user_stop() -> None:
-    written = [_raw("died", 100), _raw("cleanup", 100.2), _raw("cleanup", 100.3),
-               _raw("start", 101)]
-    assert user_stop_in_record(written, DIED, 10) is None
+    pytest.param([("died", 100), ("cleanup", 100.2), ("cleanup", 100.2)], None,
+                 id="repeated_by_a_rotating_log_is_counted_once"),
+    pytest.param([("died", 50), ("stop", 50.1), ("cleanup", 50.2), ("cleanup", 50.3),
+                  ("start", 60), ("died", 100), ("cleanup", 100.2)], None,
+                 id="of_an_earlier_stop_then_a_new_death_is_judged_by_the_new_one"),
+    pytest.param([("died", 100), ("cleanup", 100.2), ("cleanup", 100.3), ("start", 101)],
+                 None, id="started_again_since_the_death_is_no_user_stop"),
+])
+def test_record(written: list[tuple[str, float]], verdict: str | None) -> None:
+    assert user_stop_in_record([_raw(a, t) for a, t in written], DIED, 10) == verdict

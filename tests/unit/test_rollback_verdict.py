@@ -35,6 +35,11 @@ def read_active(p: Probation, now: float, n_restarts: int = 0) -> None:
     p.unit_state("active", "running", n_restarts, now, RUN)
 
 
+def assert_fails(p: Probation, now: float, why: str) -> None:
+    v = p.verdict(now)
+    assert v.outcome == FAILED and why in v.reason, v
+
+
 def test_probation_label() -> None:
     assert probation_from_labels({"io.podbridge.rollback.probation": "4s"}) == 4.0
     assert probation_from_labels({"io.podbridge.rollback.probation": "soon"}) is None
@@ -83,16 +88,14 @@ def test_a_new_invocation_during_probation_fails() -> None:
     the InvocationID tells, even if every read says active."""
     p = started(10)
     p.unit_state("active", "running", 0, T0 + 5, "e" * 32)
-    v = p.verdict(T0 + 5)
-    assert v.outcome == FAILED and "started again" in v.reason
+    assert_fails(p, T0 + 5, "started again")
 
 
 @pytest.mark.parametrize("result", ["failed", "timeout", "canceled", "dependency", "skipped"])
 def test_job_not_done_fails_at_once(result: str) -> None:
     p = Probation(begun_at=T0)
     p.job_done(result, T0 + 1)
-    v = p.verdict(T0 + 1)
-    assert v.outcome == FAILED and repr(result) in v.reason
+    assert_fails(p, T0 + 1, repr(result))
 
 
 def test_restart_always_loop_fails_on_auto_restart_without_ever_failing() -> None:
@@ -101,8 +104,7 @@ def test_restart_always_loop_fails_on_auto_restart_without_ever_failing() -> Non
     p.unit_state("activating", "start", 0, T0 + 0.2)
     assert p.verdict(T0 + 0.2).outcome == PENDING
     p.unit_state("activating", "auto-restart", 0, T0 + 0.5)
-    v = p.verdict(T0 + 0.5)
-    assert v.outcome == FAILED and "auto-restart" in v.reason
+    assert_fails(p, T0 + 0.5, "auto-restart")
 
 
 def test_rise_of_nrestarts_fails_even_after_a_reset_to_zero() -> None:
@@ -111,15 +113,13 @@ def test_rise_of_nrestarts_fails_even_after_a_reset_to_zero() -> None:
     p.unit_state("active", "running", 0, T0 + 1, RUN)  # an explicit restart flushed it
     assert p.verdict(T0 + 2).outcome == PENDING
     p.unit_state("active", "running", 1, T0 + 4, RUN)
-    v = p.verdict(T0 + 4)
-    assert v.outcome == FAILED and "NRestarts 0 -> 1" in v.reason
+    assert_fails(p, T0 + 4, "NRestarts 0 -> 1")
 
 
 def test_ready_then_exit_fails_within_the_window() -> None:
     p = started(30)
     p.died(NEW, 1, T0 + 6)
-    v = p.verdict(T0 + 6)
-    assert v.outcome == FAILED and "died (exit code 1)" in v.reason
+    assert_fails(p, T0 + 6, "died (exit code 1)")
 
 
 def test_the_old_containers_death_does_not_count() -> None:
@@ -133,8 +133,7 @@ def test_the_old_containers_death_does_not_count() -> None:
 def test_leaving_active_during_probation_fails() -> None:
     p = started(10)
     p.unit_state("deactivating", "stop-sigterm", None, T0 + 3)
-    v = p.verdict(T0 + 3)
-    assert v.outcome == FAILED and "left active" in v.reason
+    assert_fails(p, T0 + 3, "left active")
 
 
 def test_failed_state_during_the_restart_is_no_verdict() -> None:
@@ -152,8 +151,7 @@ def test_no_job_result_times_out() -> None:
     p = Probation(begun_at=T0, job_timeout=60)
     assert p.verdict(T0 + 59).outcome == PENDING
     assert p.next_deadline(T0 + 59) == T0 + 60
-    v = p.verdict(T0 + 61)
-    assert v.outcome == FAILED and "no result of the restart job" in v.reason
+    assert_fails(p, T0 + 61, "no result of the restart job")
 
 
 def test_health_check_must_report_healthy() -> None:
@@ -171,16 +169,14 @@ def test_health_check_still_starting_after_the_grace_fails() -> None:
     p = started(10, health_grace=5)
     p.set_containers([NEW], [NEW])
     read_active(p, T0 + 16.5)
-    v = p.verdict(T0 + 16.5)
-    assert v.outcome == FAILED and "did not report healthy" in v.reason
+    assert_fails(p, T0 + 16.5, "did not report healthy")
 
 
 def test_unhealthy_fails_at_once() -> None:
     p = started(10)
     p.set_containers([NEW], [NEW])
     p.health_status(NEW, "unhealthy", T0 + 3)
-    v = p.verdict(T0 + 3)
-    assert v.outcome == FAILED and "unhealthy" in v.reason
+    assert_fails(p, T0 + 3, "unhealthy")
 
 
 def test_container_without_health_check_is_not_waited_for() -> None:

@@ -21,8 +21,9 @@ def asked(actions: list) -> list[str]:  # type: ignore[type-arg]
     return [a.host for a in actions]
 
 
-def verdict(r: Rollout, host: str, state: str, now: float) -> None:
-    assert r.report(host, state, now, r.hosts[host].token)
+def verdict(r: Rollout, state: str, now: float, *hosts: str) -> None:
+    for host in hosts:
+        assert r.report(host, state, now, r.hosts[host].token)
 
 
 def test_plan_canary_first_then_waves_of_max_unavailable() -> None:
@@ -50,14 +51,12 @@ def test_a_good_rollout_goes_canary_then_each_wave_then_done() -> None:
     online = set(HOSTS)
     assert asked(r.step(1, online)) == ["h0"]
     assert asked(r.step(2, online)) == []          # the canary has no verdict yet
-    verdict(r, "h0", "passed", 11)
+    verdict(r, "passed", 11, "h0")
     assert asked(r.step(11, online)) == ["h1", "h2", "h3"]
     assert r.phase == "wave" and r.wave == 1
-    for h in ("h1", "h2", "h3"):
-        verdict(r, h, "passed", 21)
+    verdict(r, "passed", 21, "h1", "h2", "h3")
     assert asked(r.step(21, online)) == ["h4", "h5", "h6"]
-    for h in ("h4", "h5", "h6"):
-        verdict(r, h, "passed", 31)
+    verdict(r, "passed", 31, "h4", "h5", "h6")
     assert r.step(31, online) == []
     assert r.phase == "done"
     assert set(r.summary()["hosts"].values()) == {"passed"}
@@ -68,7 +67,7 @@ def test_a_failed_canary_halts_and_reverts_only_hosts_that_took_the_digest() -> 
     r = rollout(canary=2, max_unavailable=2, failure_budget=5)
     online = set(HOSTS)
     r.step(1, online)
-    verdict(r, "h0", "rolled-back", 5)     # its own watcher rolled it back
+    verdict(r, "rolled-back", 5, "h0")     # its own watcher rolled it back
     actions = r.step(5, online)
     # h1 is still updating: it may hold the new digest, so it is reverted.
     assert [(a.kind, a.host) for a in actions] == [("revert", "h1")]
@@ -85,12 +84,12 @@ def test_failures_over_the_budget_in_a_wave_roll_back_every_passed_host() -> Non
     r = rollout(canary=1, max_unavailable=2, failure_budget=1)
     online = set(HOSTS)
     r.step(0, online)
-    verdict(r, "h0", "passed", 10)
+    verdict(r, "passed", 10, "h0")
     r.step(10, online)
-    verdict(r, "h1", "failed", 12)           # 1 failure: within the budget
-    verdict(r, "h2", "passed", 20)
+    verdict(r, "failed", 12, "h1")           # 1 failure: within the budget
+    verdict(r, "passed", 20, "h2")
     assert asked(r.step(20, online)) == ["h3", "h4"]
-    verdict(r, "h3", "rolled-back", 25)       # 2 > 1: halt
+    verdict(r, "rolled-back", 25, "h3")       # 2 > 1: halt
     actions = r.step(25, online)
     assert r.phase == "rolling-back"
     assert sorted((a.kind, a.host) for a in actions) == [
@@ -128,17 +127,15 @@ def test_an_offline_host_is_deferred_and_caught_up_when_it_returns() -> None:
     r = rollout(canary=1, max_unavailable=3)
     online = set(HOSTS) - {"h2"}
     r.step(0, online)
-    verdict(r, "h0", "passed", 10)
+    verdict(r, "passed", 10, "h0")
     assert asked(r.step(10, online)) == ["h1", "h3"]
     assert r.hosts["h2"].state == "deferred"
-    for h in ("h1", "h3"):
-        verdict(r, h, "passed", 20)
+    verdict(r, "passed", 20, "h1", "h3")
     assert asked(r.step(20, online)) == ["h4", "h5", "h6"]
-    for h in ("h4", "h5", "h6"):
-        verdict(r, h, "passed", 30)
+    verdict(r, "passed", 30, "h4", "h5", "h6")
     assert r.step(30, online) == [] and r.phase == "wave"   # waits for h2
     assert asked(r.step(40, set(HOSTS))) == ["h2"]
-    verdict(r, "h2", "passed", 50)
+    verdict(r, "passed", 50, "h2")
     r.step(50, set(HOSTS))
     assert r.phase == "done"
 
@@ -147,7 +144,7 @@ def test_reports_about_old_tokens_or_after_a_verdict_change_nothing() -> None:
     r = rollout()
     r.step(0, set(HOSTS))
     assert not r.report("h0", "failed", 1, "r1/u/other")
-    verdict(r, "h0", "passed", 10)
+    verdict(r, "passed", 10, "h0")
     assert not r.report("h0", "failed", 11, r.hosts["h0"].token)
     assert r.hosts["h0"].state == "passed"
 
@@ -155,7 +152,7 @@ def test_reports_about_old_tokens_or_after_a_verdict_change_nothing() -> None:
 def test_halt_resume_and_rollback_by_hand() -> None:
     r = rollout(canary=1, max_unavailable=2)
     r.step(0, set(HOSTS))
-    verdict(r, "h0", "passed", 10)
+    verdict(r, "passed", 10, "h0")
     r.step(10, set(HOSTS))
     r.halt(11)
     assert r.phase == "halted"

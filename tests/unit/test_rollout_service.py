@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bridge.errors import BridgeError
+from bridge.fleet.api import Fleet, KVEntry
 from bridge.timespan import parse_timespan
 from plugins.rollout.engine import Spec
 from plugins.rollout.kvstate import MemoryKV
@@ -23,22 +24,17 @@ def container(image: str = f"{REPO}:latest", **labels: str) -> dict[str, Any]:
     return {"name": "c", "image": image, "labels": {"app": "demo", **labels}}
 
 
-class Entry:
-    def __init__(self, value: Any, revision: int) -> None:
-        self.value, self.revision = value, revision
-
-
 class JsonKV:
     """The fleet's KV contract (JSON values) over MemoryKV."""
 
     def __init__(self) -> None:
         self.mem = MemoryKV()
 
-    async def get(self, key: str) -> Entry | None:
+    async def get(self, key: str) -> KVEntry | None:
         if key not in self.mem.data:
             return None
         raw, rev = self.mem.data[key]
-        return Entry(json.loads(raw), rev)
+        return KVEntry(key, json.loads(raw), rev)
 
     async def create(self, key: str, value: Any) -> int:
         return await self.mem.create(key, json.dumps(value).encode())
@@ -134,8 +130,6 @@ def test_helpers() -> None:
 
 
 async def test_outside_a_fleet_every_request_says_so() -> None:
-    from bridge.fleet.api import Fleet
-
     svc = RolloutService(Fleet("default", "", None), settle=0)
     with pytest.raises(BridgeError, match="in no fleet") as info:
         await svc.start(spec())

@@ -9,30 +9,26 @@ from plugins.auto_update.skopeo import error_from
 REF = parse_reference("127.0.0.1:40429/podbridge/app:latest")
 
 
-def fatal(msg: str) -> str:
-    return f'time="2026-11-29T11:00:00Z" level=fatal msg="{msg}"\n'
+def reason(error: str) -> str:
+    """Our reason for skopeo's fatal error reading the manifest of REF."""
+    exc = error_from(f'time="2026-11-29T11:00:00Z" level=fatal msg="Error reading manifest '
+                     f'latest in 127.0.0.1:40429/podbridge/app: {error}"\n', REF, "the manifest")
+    return str(exc)
 
 
 def test_a_port_with_429_in_it_is_not_rate_limiting() -> None:
-    exc = error_from(fatal("Error reading manifest latest in 127.0.0.1:40429/podbridge/app: "
-                           "received unexpected HTTP status: 500 Internal Server Error"),
-                     REF, "the manifest")
-    assert "rate-limiting" not in str(exc) and "500" in str(exc)
+    text = reason("received unexpected HTTP status: 500 Internal Server Error")
+    assert "rate-limiting" not in text and "500" in text
 
 
 def test_too_many_requests_is_rate_limiting() -> None:
-    exc = error_from(fatal("Error reading manifest latest in 127.0.0.1:40429/podbridge/app: "
-                           "toomanyrequests: slow down"), REF, "the manifest")
-    assert "rate-limiting us (429)" in str(exc)
+    assert "rate-limiting us (429)" in reason("toomanyrequests: slow down")
 
 
 def test_a_deadline_is_a_timeout() -> None:
-    exc = error_from(fatal("Error reading manifest latest in 127.0.0.1:40429/podbridge/app: "
-                           "context deadline exceeded"), REF, "the manifest")
-    assert str(exc).startswith("timeout: registry 127.0.0.1:40429 did not answer")
+    assert reason("context deadline exceeded").startswith(
+        "timeout: registry 127.0.0.1:40429 did not answer")
 
 
 def test_unknown_manifest_is_not_found() -> None:
-    exc = error_from(fatal("Error reading manifest latest in 127.0.0.1:40429/podbridge/app: "
-                           "manifest unknown"), REF, "the manifest")
-    assert "not found" in str(exc)
+    assert "not found" in reason("manifest unknown")

@@ -8,7 +8,8 @@ import asyncio
 from typing import Any
 
 from bridge.container_logs import LogParser
-from bridge.streams import End, Put, StreamRunner, StreamSource
+from bridge.container_stats import cpu_percent
+from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamRunner, StreamSource
 
 T1, T2 = "2026-11-29T10:00:01.000000001Z", "2026-11-29T10:00:02.000000002Z"
 
@@ -86,7 +87,6 @@ async def test_drop_policy_counts_what_it_drops() -> None:
 
 
 def test_cpu_percent_from_two_samples() -> None:
-    from bridge.container_stats import cpu_percent
     # Podman 5's CPU field is an average since start; the deltas say what the last second
     # used: 0.5 s of CPU in 1 s of clock.
     prev = {"CPUNano": 1_000_000_000, "SystemNano": 10_000_000_000, "CPU": 3.0}
@@ -96,7 +96,6 @@ def test_cpu_percent_from_two_samples() -> None:
 
 
 def test_a_line_that_never_ends_is_sent_in_bounded_pieces() -> None:
-    from bridge.streams import MAX_ITEM_BYTES
     parser = LogParser()
     out: list[dict[str, Any]] = []
     for _ in range(40):                    # 40 partial frames of 8 KiB, no newline

@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 
 from bridge.bus import Bus
+from bridge.podman import PodmanClient
+from bridge.podman_compat import PodmanCompat
 from bridge.sources import PodmanSource, translate_podman_event
 from bridge.state import State
 from bridge.systemd import unit_name_to_path, unit_path_to_name
@@ -14,6 +16,24 @@ DIED = {
         "PODMAN_SYSTEMD_UNIT": "web.service", "io.containers.autoupdate": "registry"}},
     "time": 1716120000, "timeNano": 1716120000123456789,
 }
+
+
+def podman_source(podman: PodmanClient | None = None) -> PodmanSource:
+    """A source on a bus of its own (``source.bus``), by default without a Podman."""
+    bus = Bus()
+    return PodmanSource(bus, podman, State(bus))  # type: ignore[arg-type]
+
+
+def _tags(n: int, start: int = 1716120001000000000) -> list[dict[str, object]]:
+    return [{"Type": "image", "Action": "tag", "timeNano": start + i,
+             "Actor": {"ID": "img", "Attributes": {"name": f"localhost/a:{i}"}}}
+            for i in range(n)]
+
+
+async def _settle(source: PodmanSource) -> None:
+    source.stop()
+    if source._resync_task is not None:
+        await asyncio.gather(source._resync_task, return_exceptions=True)
 
 
 def test_container_event_is_typed() -> None:
@@ -42,9 +62,8 @@ def test_not_an_event() -> None:
 def test_duplicates_and_replays_are_dropped_but_same_time_tags_kept() -> None:
     """A repeat is the same event byte for byte; anything else is news, even an event
     stamped a minute earlier (a clock that jumped back, a death reported late)."""
-    bus = Bus()
-    source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
-    sub = bus.subscribe(["*"])
+    source = podman_source()
+    sub = source.bus.subscribe(["*"])
     source.handle(DIED)
     source.handle(DIED)  # the same event sent again
     tag = {"Type": "image", "Action": "tag", "timeNano": 1716120001000000000,
@@ -89,12 +108,9 @@ def _rotation(ns: int) -> dict[str, object]:
 async def test_a_rotation_that_repeats_nothing_is_a_suspected_gap() -> None:
     """Podman feeds the kept half of its rotated log again: repeats before the rotation
     event mean the reader was past the cut; none mean what lay between was cut."""
-    bus = Bus()
-    source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
+    source = podman_source()
     source._connection_ns = 1
-    tags = [{"Type": "image", "Action": "tag", "timeNano": 1716120001000000000 + i,
-             "Actor": {"ID": "img", "Attributes": {"name": f"localhost/a:{i}"}}}
-            for i in range(4)]
+    tags = _tags(4)
     for t in tags:
         source.handle(t)
     for t in tags[2:]:          # the kept half, again
@@ -105,21 +121,13 @@ async def test_a_rotation_that_repeats_nothing_is_a_suspected_gap() -> None:
     source.handle(_rotation(1716120004000000000))   # nothing repeated before it
     assert source.metrics()["gaps_suspected"] == 1
     assert source.metrics()["rotations"] == 2
-    source.stop()
-    if source._resync_task is not None:
-        await asyncio.gather(source._resync_task, return_exceptions=True)
+    await _settle(source)
 
 
 def test_resume_point_of_the_podman_stream() -> None:
     """Before the first stream: none (Podman starts at its log's tail). After it, never
     none: the newest event seen, else when the first stream was asked for."""
-    from bridge.bus import Bus
-    from bridge.podman import PodmanClient
-    from bridge.sources import PodmanSource
-    from bridge.state import State
-
-    bus = Bus()
-    source = PodmanSource(bus, PodmanClient("unix:///nonexistent.sock"), State(bus))
+    source = podman_source(PodmanClient("unix:///nonexistent.sock"))
     assert source.resume_since() is None
     source.first_open_ns = 1_700_000_000_000_000_007
     assert source.resume_since() == "1700000000.000000007"
@@ -132,23 +140,10 @@ def test_resume_point_of_the_podman_stream() -> None:
     assert source.resume_since() == "1700000000.000000007"
 
 
-def _tags(n: int, start: int = 1716120001000000000) -> list[dict[str, object]]:
-    return [{"Type": "image", "Action": "tag", "timeNano": start + i,
-             "Actor": {"ID": "img", "Attributes": {"name": f"localhost/a:{i}"}}}
-            for i in range(n)]
-
-
-async def _settle(source: PodmanSource) -> None:
-    source.stop()
-    if source._resync_task is not None:
-        await asyncio.gather(source._resync_task, return_exceptions=True)
-
-
 async def test_a_resumed_stream_must_begin_with_an_event_already_read() -> None:
     """Resumed from before the newest event seen, Podman's first event is one the bridge
     had: when it is not, the log no longer reaches back that far (a gap)."""
-    bus = Bus()
-    source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
+    source = podman_source()
     tags = _tags(6)
     for t in tags[:4]:
         source.handle(t)
@@ -170,15 +165,12 @@ async def test_rotations_are_judged_only_where_podman_resends_the_kept_half() ->
     """A ``since=`` stream of Podman 4.3 ends at a rotation instead of reopening (its
     rotation events are history), and Podman 4.5+ skips the kept half itself: neither
     rotation says anything about a gap."""
-    from bridge.podman_compat import PodmanCompat
-
     assert PodmanCompat("4.3.1").events_file_resends_after_rotation
     assert not PodmanCompat("4.3.1").events_since_stream_follows_rotation
     assert not PodmanCompat("4.5.0").events_file_resends_after_rotation
     assert PodmanCompat("5.4.2").events_since_stream_follows_rotation
     for compat, reopens in ((PodmanCompat("4.3.1"), False), (PodmanCompat("5.4.2"), True)):
-        bus = Bus()
-        source = PodmanSource(bus, None, State(bus))  # type: ignore[arg-type]
+        source = podman_source()
         source.compat, source._reopens, source._connection_ns = compat, reopens, 1
         for t in _tags(3):
             source.handle(t)

@@ -15,15 +15,12 @@ import { run } from "./notify";
 // The dialog (PatternFly's Modal) is not needed for the first page to show.
 const ConfirmDialog = lazyPage(() => import("./ConfirmDialog"), "ConfirmDialog");
 
-type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "remove";
-
-const ICONS: Record<Action, React.ReactNode> = {
-  start: <PlayIcon />, stop: <StopIcon />, restart: <RedoIcon />, pause: <PauseIcon />,
-  unpause: <PlayIcon />, remove: <TrashIcon />,
-};
-const LABELS: Record<Action, string> = {
-  start: "Start", stop: "Stop", restart: "Restart", pause: "Pause", unpause: "Resume", remove: "Remove",
-};
+/** Each action's label (a pod's too) and its icon in a table row. */
+export const ACTIONS = {
+  start: ["Start", <PlayIcon />], stop: ["Stop", <StopIcon />], restart: ["Restart", <RedoIcon />],
+  pause: ["Pause", <PauseIcon />], unpause: ["Resume", <PlayIcon />], remove: ["Remove", <TrashIcon />],
+} satisfies Record<string, [string, React.ReactNode]>;
+export type Action = keyof typeof ACTIONS;
 
 /**
  * Start / stop / restart (and, on the container's own page, pause / resume / remove); the
@@ -43,7 +40,7 @@ export function ContainerActions({ c, compact = false }: { c: Container; compact
     const params: Record<string, unknown> = c.user ? { name: c.name, owner: c.user } : { name: c.name };
     if (action === "remove") params.force = up;
     const whose = c.user ? ` (${c.user})` : "";
-    const ok = await run(`${LABELS[action]} ${c.name}${whose}`, `containers.${action}`, params);
+    const ok = await run(`${ACTIONS[action][0]} ${c.name}${whose}`, `containers.${action}`, params);
     setBusy(null);
     if (action === "remove" && ok !== undefined && location.hash.startsWith(href("containers", c.name))) {
       location.hash = href("containers");
@@ -53,11 +50,11 @@ export function ContainerActions({ c, compact = false }: { c: Container; compact
   const button = (action: Action, enabled: boolean, variant: "secondary" | "danger" = "secondary", ask = false) => (
     <FlexItem key={action}>
       <Button variant={compact ? "plain" : variant} size="sm" isDisabled={!enabled || !online || busy !== null}
-              isLoading={busy === action} icon={compact && busy !== action ? ICONS[action] : undefined}
-              aria-label={`${LABELS[action]} ${c.name}`} title={`${LABELS[action]} ${c.name}`}
+              isLoading={busy === action} icon={compact && busy !== action ? ACTIONS[action][1] : undefined}
+              aria-label={`${ACTIONS[action][0]} ${c.name}`} title={`${ACTIONS[action][0]} ${c.name}`}
               data-testid={`container-${action}-${c.name}`}
               onClick={() => (ask ? setConfirm(action) : void act(action))}>
-        {compact ? null : LABELS[action]}
+        {compact ? null : ACTIONS[action][0]}
       </Button>
     </FlexItem>
   );

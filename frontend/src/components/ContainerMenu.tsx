@@ -77,16 +77,11 @@ export function ContainerMenu({ c }: { c: Container }) {
                         data-testid={`container-force-restart-${c.name}`}>
             Force restart
           </DropdownItem>
-          <DropdownItem onClick={() => show("rename")} data-testid={`container-rename-${c.name}`}>
-            Rename…
-          </DropdownItem>
-          <DropdownItem onClick={() => show("commit")} data-testid={`container-commit-${c.name}`}
-                        description="Make an image of it">
-            Commit…
-          </DropdownItem>
-          <DropdownItem onClick={() => show("clone")} data-testid={`container-clone-${c.name}`}>
-            Clone…
-          </DropdownItem>
+          {([["rename", "Rename…"], ["commit", "Commit…", "Make an image of it"], ["clone", "Clone…"]] as const).map(([d, label, about]) => (
+            <DropdownItem key={d} onClick={() => show(d)} data-testid={`container-${d}-${c.name}`} description={about}>
+              {label}
+            </DropdownItem>
+          ))}
           <Divider component="li" />
           <DropdownItem onClick={() => show("checkpoint")} data-testid={`container-checkpoint-${c.name}`}
                         isDisabled={c.state !== "running" || noCriu} description={noCriu ? criu?.reason : undefined}>

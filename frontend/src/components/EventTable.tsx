@@ -6,12 +6,8 @@ export function summarise(e: BusEvent): string {
   const d = e.data ?? {};
   const keys = ["state", "exit_code", "health", "active_state", "sub_state", "result",
     "n_restarts", "job", "image", "updated", "error", "reason", "policy"];
-  const parts: string[] = [];
-  for (const k of keys) {
-    const v = d[k];
-    if (v !== undefined && v !== null && v !== "") parts.push(`${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
-  }
-  return parts.join(" ");
+  return keys.filter((k) => d[k] !== undefined && d[k] !== null && d[k] !== "")
+    .map((k) => `${k}=${typeof d[k] === "object" ? JSON.stringify(d[k]) : String(d[k])}`).join(" ");
 }
 
 function shortTime(t: unknown): string {

@@ -1,7 +1,8 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { Alert, FormSelect, FormSelectOption } from "../pf";
 import { useAppState } from "../store/hooks";
-import { getHomeStore, pickHost, usePickedHost } from "../store/hostStore";
+import { pickHost, usePickedHost } from "../store/hostStore";
+import { getHomeStore } from "../store/store";
 
 interface FleetStatus { joined: boolean; host?: string }
 interface HostRow { host: string; online: boolean }
@@ -68,18 +69,13 @@ export function HostPicker() {
 /** Above a host page: which host it shows, when it is not this bridge's own. */
 export function RemoteHostNote({ host }: { host: string }) {
   const { conn } = useAppState(); // the shown host's store (hostStore.scopeTo)
-  if (conn.phase !== "online" && conn.wasOnline && conn.message) {
-    return (
-      <Alert variant="warning" isInline data-testid="remote-host" data-host={host} data-reachable="false"
-             title={`Host ${host} cannot be reached through the fleet`} style={{ margin: "1rem 1.5rem 0" }}>
-        {conn.message}; trying again.
-      </Alert>
-    );
-  }
+  const lost = conn.phase !== "online" && conn.wasOnline && !!conn.message;
   return (
-    <Alert variant="info" isInline isPlain data-testid="remote-host" data-host={host} data-reachable="true"
-           title={`Host ${host}, through the fleet`} style={{ margin: "1rem 1.5rem 0" }}>
-      Actions run on {host} with your role; logs, metrics and the console need {host}’s own bridge.
+    <Alert variant={lost ? "warning" : "info"} isInline isPlain={!lost} data-testid="remote-host" data-host={host}
+           data-reachable={String(!lost)} style={{ margin: "1rem 1.5rem 0" }}
+           title={lost ? `Host ${host} cannot be reached through the fleet` : `Host ${host}, through the fleet`}>
+      {lost ? `${conn.message}; trying again.`
+        : `Actions run on ${host} with your role; logs, metrics and the console need ${host}’s own bridge.`}
     </Alert>
   );
 }

@@ -1,48 +1,14 @@
 import type { ReactNode } from "react";
-import { Alert, Button, Content, EmptyState, PageSection, Spinner, Title, Toolbar, ToolbarContent } from "../pf";
+import { Content, EmptyState, PageSection, Spinner, Title, Toolbar, ToolbarContent } from "../pf";
 import type { RpcError } from "../store/types";
-import { isUnavailable, Unavailable } from "./Unavailable";
+import { Refused } from "./Unavailable";
 
-/**
- * The body of a page that lists what a method returns: the error (with "Try again"), a
- * spinner while the first answer is awaited, an empty state, else the page's table.
- * `what` names the list ("Images"); test ids are `${testId}-error|-loading|-empty`.
- */
-export function ListBody({ what, testId, resource, isEmpty, empty, children }: {
-  what: string;
-  testId: string;
-  resource: { data: unknown; error: RpcError | null; refresh: () => void };
-  isEmpty: boolean;
-  empty: ReactNode;
-  children: ReactNode;
-}) {
-  const { error, data, refresh } = resource;
-  const lower = what.toLowerCase();
-  if (error) {
-    return isUnavailable(error) ? <Unavailable what={what} error={error} />
-      : <Alert variant="danger" isInline title={`The ${lower} could not be listed`} data-testid={`${testId}-error`}
-               actionLinks={<Button variant="link" isInline onClick={refresh}>Try again</Button>}>
-          {error.code}: {error.message}
-        </Alert>;
-  }
-  if (data === null) {
-    return <EmptyState variant="sm" titleText={`Loading the ${lower}…`} headingLevel="h2" icon={Spinner} data-testid={`${testId}-loading`} />;
-  }
-  if (isEmpty) {
-    return (
-      <EmptyState variant="sm" titleText={`No ${lower}`} headingLevel="h2" data-testid={`${testId}-empty`}>
-        {empty}
-      </EmptyState>);
-  }
-  return <>{children}</>;
-}
-
-/** A page's frame: its title and summary line, then its toolbar over its body (`children`). */
+/** A page's frame: its title and summary line, then its toolbar (if any) over its body (`children`). */
 export function PageFrame({ title, summary, summaryTestId, toolbar, children }: {
   title: string;
   summary: ReactNode;
   summaryTestId?: string;
-  toolbar: ReactNode;
+  toolbar?: ReactNode;
   children: ReactNode;
 }) {
   return (
@@ -52,14 +18,19 @@ export function PageFrame({ title, summary, summaryTestId, toolbar, children }: 
         <Content component="p" data-testid={summaryTestId}>{summary}</Content>
       </PageSection>
       <PageSection>
-        <Toolbar><ToolbarContent>{toolbar}</ToolbarContent></Toolbar>
+        {toolbar && <Toolbar><ToolbarContent>{toolbar}</ToolbarContent></Toolbar>}
         {children}
       </PageSection>
     </>
   );
 }
 
-/** A list page: a `PageFrame` whose body is the list's (`ListBody`). */
+/**
+ * A page that lists what a method returns: a `PageFrame` whose body is the error (with "Try
+ * again"), a spinner while the first answer is awaited, an empty state, else the page's
+ * table (`children`). `title` names the list ("Images"); test ids are
+ * `${testId}-error|-loading|-empty`.
+ */
 export function ListPage({ title, summary, summaryTestId, toolbar, testId, resource, isEmpty, empty, children }: {
   title: string;
   summary: ReactNode;
@@ -71,9 +42,16 @@ export function ListPage({ title, summary, summaryTestId, toolbar, testId, resou
   empty: ReactNode;
   children: ReactNode;
 }) {
+  const { error, data, refresh } = resource;
+  const lower = title.toLowerCase();
   return (
     <PageFrame title={title} summary={summary} summaryTestId={summaryTestId} toolbar={toolbar}>
-      <ListBody what={title} testId={testId} resource={resource} isEmpty={isEmpty} empty={empty}>{children}</ListBody>
+      {error ? <Refused what={title} title={`The ${lower} could not be listed`} error={error} testId={`${testId}-error`}
+                        retry={refresh} />
+        : data === null ? <EmptyState variant="sm" titleText={`Loading the ${lower}…`} headingLevel="h2" icon={Spinner}
+                                      data-testid={`${testId}-loading`} />
+        : isEmpty ? <EmptyState variant="sm" titleText={`No ${lower}`} headingLevel="h2" data-testid={`${testId}-empty`}>{empty}</EmptyState>
+        : children}
     </PageFrame>
   );
 }

@@ -50,9 +50,8 @@ export function LoginForm({ message, onLoggedIn, direct = false }: {
       <Card style={{ width: "100%", maxWidth: "28rem" }} data-testid="login">
         <CardTitle><Title headingLevel="h1" size="xl">Log in to podbridge</Title></CardTitle>
         <CardBody>
-          {error && <Alert variant="danger" isInline title={error} data-testid="login-error" />}
-          {!error && direct && message === TOKEN_REFUSED &&
-            <Alert variant="danger" isInline title="That token is not valid." data-testid="login-error" />}
+          {(error || (direct && message === TOKEN_REFUSED)) &&
+            <Alert variant="danger" isInline title={error ?? "That token is not valid."} data-testid="login-error" />}
           <Form onSubmit={submit}>
             <FormGroup label="Access token" isRequired fieldId="login-token">
               <TextInput id="login-token" type="password" value={token} isRequired

@@ -1,11 +1,10 @@
 import { useState } from "react";
-import {
-  Alert, Button, Form, FormGroup, FormHelperText, HelperText, HelperTextItem, Modal, ModalBody, ModalFooter,
-  ModalHeader, TextInput,
-} from "../pf";
+import { Alert } from "../pf";
+import { target } from "../pages/container/target";
 import { href } from "../router";
 import { getStore } from "../store/store";
 import type { Container } from "../store/types";
+import { FormDialog, TextField } from "./FormDialog";
 import { notify } from "./notify";
 import { renameProblem } from "./rename";
 import { useSubmit } from "./useSubmit";
@@ -16,16 +15,13 @@ import { useSubmit } from "./useSubmit";
  */
 export function RenameDialog({ c, onClose }: { c: Container; onClose: () => void }) {
   const [name, setName] = useState(c.name);
-  const [tried, setTried] = useState(false);
-  const { busy, failure, run } = useSubmit();
+  const { busy, tried, failure, run } = useSubmit();
   const problem = tried ? renameProblem(name.trim(), c.name) : null;
 
   async function submit() {
-    setTried(true);
     const next = name.trim();
-    if (renameProblem(next, c.name)) return;
-    await run(async () => {
-      await getStore().call("containers.rename", { ...(c.user ? { name: c.id, owner: c.user } : { name: c.name }), new_name: next });
+    await run(!renameProblem(next, c.name), async () => {
+      await getStore().call("containers.rename", { ...target(c), new_name: next });
       notify(`Renamed ${c.name} to ${next}`, "success");
       onClose();
       // On its own page (any tab): the address follows the name.
@@ -37,29 +33,15 @@ export function RenameDialog({ c, onClose }: { c: Container; onClose: () => void
   }
 
   return (
-    <Modal isOpen variant="small" onClose={busy ? undefined : onClose} aria-labelledby="rename-title" data-testid="rename-dialog">
-      <ModalHeader title={`Rename container ${c.name}`} labelId="rename-title" />
-      <ModalBody>
-        <Form id="rename-form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
-          <FormGroup label="New container name" isRequired fieldId="rename-name">
-            <TextInput id="rename-name" value={name} onChange={(_e, v) => setName(v)} isRequired autoFocus
-                       validated={problem ? "error" : "default"} data-testid="rename-name" />
-            {problem && <FormHelperText><HelperText><HelperTextItem variant="error">{problem}</HelperTextItem></HelperText></FormHelperText>}
-          </FormGroup>
-          {c.unit && (
-            <Alert variant="warning" isInline isPlain title={`Its unit ${c.unit} names it by its current name`}>
-              The unit will not find it under the new name: generate the unit again.
-            </Alert>
-          )}
-        </Form>
-        {failure && <Alert variant="danger" isInline title="The container was not renamed" data-testid="rename-error">{failure}</Alert>}
-      </ModalBody>
-      <ModalFooter>
-        <Button variant="primary" type="submit" form="rename-form" isLoading={busy} isDisabled={busy} data-testid="rename-submit">
-          Rename
-        </Button>
-        <Button variant="link" onClick={onClose} isDisabled={busy} data-testid="rename-cancel">Cancel</Button>
-      </ModalFooter>
-    </Modal>
+    <FormDialog title={`Rename container ${c.name}`} testId="rename" busy={busy} failure={failure}
+                failureTitle="The container was not renamed" submitLabel="Rename" onClose={onClose} onSubmit={() => void submit()}>
+      <TextField id="rename-name" label="New container name" value={name} onChange={setName} isRequired autoFocus
+                 problem={problem} />
+      {c.unit && (
+        <Alert variant="warning" isInline isPlain title={`Its unit ${c.unit} names it by its current name`}>
+          The unit will not find it under the new name: generate the unit again.
+        </Alert>
+      )}
+    </FormDialog>
   );
 }

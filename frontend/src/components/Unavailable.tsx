@@ -1,4 +1,4 @@
-import { EmptyState, EmptyStateBody } from "../pf";
+import { Alert, Button, EmptyState, EmptyStateBody } from "../pf";
 import type { RpcError } from "../store/types";
 
 /** A section whose methods the bridge does not offer (its plugin is not installed or not running). */
@@ -18,4 +18,16 @@ export function Unavailable({ what, error, testId }: { what: string; error?: Rpc
 
 export function isUnavailable(error: RpcError | null | undefined): boolean {
   return !!error && error.code === "unknown-method";
+}
+
+/** A list or stream the bridge refused: `Unavailable` when it does not offer the method,
+ * else an alert with the code and message (and "Try again" when `retry` is given). */
+export function Refused({ what, title, error, testId, retry }: {
+  what: string; title: string; error: RpcError; testId: string; retry?: () => void;
+}) {
+  return isUnavailable(error) ? <Unavailable what={what} error={error} />
+    : <Alert variant="danger" isInline title={title} data-testid={testId}
+             actionLinks={retry && <Button variant="link" isInline onClick={retry}>Try again</Button>}>
+        {error.code}: {error.message}
+      </Alert>;
 }

@@ -1,5 +1,5 @@
-/** Podman's rule for a container's name (libpod's NameRegex). */
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Podman's rule for the name of a container, a pod or a volume (libpod's NameRegex). */
+export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** What is wrong with a container's new name, or null. */
 export function renameProblem(name: string, old: string): string | null {

@@ -1,12 +1,11 @@
 import { Suspense, useMemo, useState } from "react";
 import { lazyPage } from "../lazyPage";
 import { ContainerActions } from "../components/ContainerActions";
+import { DataTable } from "../components/DataTable";
 import { StateLabel } from "../components/labels";
 import { OwnerFilter } from "../components/OwnerFilter";
 import { PageFrame } from "../components/ListPage";
-import {
-  Button, EmptyState, EmptyStateBody, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
-} from "../pf";
+import { Button, EmptyState, EmptyStateBody, Td, TextInput, ToolbarItem, Tr } from "../pf";
 import { href } from "../router";
 import { useAppState, useNow } from "../store/hooks";
 import { containerList, findContainer, ofOwner, ownerOf, owners, uptime } from "../store/selectors";
@@ -46,11 +45,7 @@ function ContainerList() {
         <TextInput type="search" aria-label="Filter containers by name or image" placeholder="Filter by name or image"
                    value={filter} onChange={(_e, v) => setFilter(v)} data-testid="container-filter" />
       </ToolbarItem>
-      {users.length > 0 && (
-        <ToolbarItem>
-          <OwnerFilter users={users} value={owner} onChange={setOwner} testId="container-owner-filter" />
-        </ToolbarItem>
-      )}
+      <OwnerFilter users={users} value={owner} onChange={setOwner} testId="container-owner-filter" />
       <ToolbarItem>
         <Button variant="primary" onClick={() => setCreating(true)} data-testid="container-create">
           Create container
@@ -71,53 +66,39 @@ function ContainerList() {
             <EmptyStateBody>{f ? "None matches the filter." : "Podman has no containers."}</EmptyStateBody>
           </EmptyState>
         ) : (
-          <Table aria-label="Containers" variant="compact" gridBreakPoint="grid-md" data-testid="containers-table">
-            <Thead>
-              <Tr>
-                <Th>Container</Th>
-                {users.length > 0 && <Th>Owner</Th>}
-                <Th modifier="wrap">State</Th>
-                <Th modifier="wrap">Health</Th>
-                <Th>Unit</Th>
-                <Th modifier="wrap">Restart policy</Th>
-                <Th modifier="wrap">Uptime</Th>
-                <Th modifier="fitContent">CPU</Th>
-                <Th modifier="fitContent">Memory</Th>
-                <Th screenReaderText="Actions" />
+          <DataTable label="Containers" testId="containers-table" actions
+                     columns={["Container", users.length > 0 && "Owner", "State", "Health", "Unit", "Restart policy", "Uptime",
+                               ["CPU", "fitContent"], ["Memory", "fitContent"]]}>
+            {shown.map((c) => (
+              <Tr key={c.id} data-testid={`container-row-${c.name}`} data-state={c.state} data-owner={ownerOf(c)}>
+                <Td dataLabel="Container" modifier="nowrap">
+                  <a href={href("containers", c.user ? c.id : c.name)} data-testid={`container-link-${c.name}`}>{c.name}</a>
+                  {/* the image under the name, as Cockpit's list has it: the row stays one line wide */}
+                  <div className="pb-muted pb-small pb-ellipsis" title={c.image} data-testid={`container-image-${c.name}`}>{c.image}</div>
+                </Td>
+                {users.length > 0 && (
+                  <Td dataLabel="Owner" data-testid={`container-owner-${c.name}`}
+                      title={c.uid !== undefined ? `uid ${c.uid}` : "the system's (root)"}>
+                    {ownerOf(c)}
+                  </Td>
+                )}
+                <Td dataLabel="State">
+                  <StateLabel value={c.state} testId={`container-state-${c.name}`} />
+                  {c.state === "exited" && c.exit_code !== null && c.exit_code !== 0 &&
+                    <span className="pb-muted"> ({c.exit_code})</span>}
+                </Td>
+                <Td dataLabel="Health"><StateLabel value={c.health} testId={`container-health-${c.name}`} /></Td>
+                <Td dataLabel="Unit">{c.unit ?? "—"}</Td>
+                <Td dataLabel="Restart policy">
+                  {c.restart_policy ?? "—"}
+                  {c.restart_count > 0 && <span className="pb-muted"> · {c.restart_count} restarts</span>}
+                </Td>
+                <Td dataLabel="Uptime" modifier="nowrap" data-testid={`container-uptime-${c.name}`}>{uptime(c, now) || "—"}</Td>
+                <UsageCells c={c} state={usage} />
+                <Td dataLabel="Actions" modifier="fitContent"><ContainerActions c={c} compact /></Td>
               </Tr>
-            </Thead>
-            <Tbody>
-              {shown.map((c) => (
-                <Tr key={c.id} data-testid={`container-row-${c.name}`} data-state={c.state} data-owner={ownerOf(c)}>
-                  <Td dataLabel="Container" modifier="nowrap">
-                    <a href={href("containers", c.user ? c.id : c.name)} data-testid={`container-link-${c.name}`}>{c.name}</a>
-                    {/* the image under the name, as Cockpit's list has it: the row stays one line wide */}
-                    <div className="pb-muted pb-small pb-ellipsis" title={c.image} data-testid={`container-image-${c.name}`}>{c.image}</div>
-                  </Td>
-                  {users.length > 0 && (
-                    <Td dataLabel="Owner" data-testid={`container-owner-${c.name}`}
-                        title={c.uid !== undefined ? `uid ${c.uid}` : "the system's (root)"}>
-                      {ownerOf(c)}
-                    </Td>
-                  )}
-                  <Td dataLabel="State">
-                    <StateLabel value={c.state} testId={`container-state-${c.name}`} />
-                    {c.state === "exited" && c.exit_code !== null && c.exit_code !== 0 &&
-                      <span className="pb-muted"> ({c.exit_code})</span>}
-                  </Td>
-                  <Td dataLabel="Health"><StateLabel value={c.health} testId={`container-health-${c.name}`} /></Td>
-                  <Td dataLabel="Unit">{c.unit ?? "—"}</Td>
-                  <Td dataLabel="Restart policy">
-                    {c.restart_policy ?? "—"}
-                    {c.restart_count > 0 && <span className="pb-muted"> · {c.restart_count} restarts</span>}
-                  </Td>
-                  <Td dataLabel="Uptime" modifier="nowrap" data-testid={`container-uptime-${c.name}`}>{uptime(c, now) || "—"}</Td>
-                  <UsageCells c={c} state={usage} />
-                  <Td dataLabel="Actions" modifier="fitContent"><ContainerActions c={c} compact /></Td>
-                </Tr>
-              ))}
-            </Tbody>
-          </Table>
+            ))}
+          </DataTable>
         )}
       </PageFrame>
       {creating && (

@@ -1,7 +1,8 @@
-import { useMemo, useRef, useState } from "react";
+import { useMemo, useState } from "react";
 import { EventTable } from "../components/EventTable";
 import { PageFrame } from "../components/ListPage";
-import { Button, Content, FormGroup, TextInput, ToolbarItem } from "../pf";
+import { TextField } from "../components/FormDialog";
+import { Button, Content, ToolbarItem } from "../pf";
 import { parsePatterns } from "../store/glob";
 import { useAppState } from "../store/hooks";
 import { filterEvents } from "../store/selectors";
@@ -13,38 +14,25 @@ export function EventsPage() {
   const [topics, setTopics] = useState("");
   const [subject, setSubject] = useState("");
   const [frozen, setFrozen] = useState<BusEvent[] | null>(null);
-  const lastSeen = useRef(0);
 
   const source = frozen ?? model.events;
   const filter = useMemo(() => ({ patterns: parsePatterns(topics), subject }), [topics, subject]);
   const shown = useMemo(() => filterEvents(source, filter), [source, filter]);
-  const newer = frozen ? model.events.filter((e) => e.seq > lastSeen.current).length : 0;
-
-  function togglePause() {
-    if (frozen) {
-      setFrozen(null);
-    } else {
-      lastSeen.current = model.events.length ? model.events[model.events.length - 1].seq : 0;
-      setFrozen(model.events);
-    }
-  }
+  // Paused: the view is the log as it was; what came since is counted on the Resume button.
+  const newer = frozen ? model.events.filter((e) => e.seq > (frozen[frozen.length - 1]?.seq ?? 0)).length : 0;
 
   const toolbar = (
     <>
       <ToolbarItem>
-        <FormGroup label="Topics" fieldId="events-topics">
-          <TextInput id="events-topics" value={topics} placeholder="e.g. container.*, unit.state"
-                     onChange={(_e, v) => setTopics(v)} data-testid="events-topic-filter" />
-        </FormGroup>
+        <TextField id="events-topics" label="Topics" value={topics} placeholder="e.g. container.*, unit.state"
+                   onChange={setTopics} data-testid="events-topic-filter" />
       </ToolbarItem>
       <ToolbarItem>
-        <FormGroup label="Subject" fieldId="events-subject">
-          <TextInput id="events-subject" value={subject} placeholder="e.g. web or *.service"
-                     onChange={(_e, v) => setSubject(v)} data-testid="events-subject-filter" />
-        </FormGroup>
+        <TextField id="events-subject" label="Subject" value={subject} placeholder="e.g. web or *.service"
+                   onChange={setSubject} data-testid="events-subject-filter" />
       </ToolbarItem>
       <ToolbarItem alignSelf="end">
-        <Button variant={frozen ? "primary" : "secondary"} onClick={togglePause}
+        <Button variant={frozen ? "primary" : "secondary"} onClick={() => setFrozen(frozen ? null : model.events)}
                 aria-pressed={frozen !== null} data-testid="events-pause">
           {frozen ? `Resume${newer ? ` (${newer} new)` : ""}` : "Pause"}
         </Button>

@@ -1,5 +1,6 @@
-import { useEffect } from "react";
-import { Alert, Content, Label, PageSection, Table, Tbody, Td, Th, Thead, Title, Tr } from "../pf";
+import { DataTable } from "../components/DataTable";
+import { PageFrame } from "../components/ListPage";
+import { Alert, Label, PageSection, Td, Title, Tr } from "../pf";
 import { summarise } from "../components/EventTable";
 import { useResource } from "../store/hooks";
 import { useFleetEvents } from "./fleetEvents";
@@ -23,70 +24,49 @@ function seen(row: HostRow): string {
 
 /** The fleet (docs/fleet.md): every host's heartbeat and summary, and every host's events. */
 export function FleetPage() {
-  const hosts = useResource<HostRow[]>("fleet.hosts", {}, ["bridge.*"]);
-  const feed = useFleetEvents();
   // Heartbeats arrive through NATS, not this bridge's bus: read them again every few seconds.
-  useEffect(() => {
-    const t = setInterval(() => hosts.refresh(), 3000);
-    return () => clearInterval(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  const hosts = useResource<HostRow[]>("fleet.hosts", {}, ["bridge.*"], 3000);
+  const feed = useFleetEvents();
   const rows = hosts.data ?? [];
   const events = feed.events.slice().reverse();
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Fleet</Title>
-        <Content component="p">
-          The hosts of this bridge’s fleet (NATS JetStream): online while their heartbeat is fresh.
-        </Content>
-      </PageSection>
-      <PageSection>
+      <PageFrame title="Fleet" summary="The hosts of this bridge’s fleet (NATS JetStream): online while their heartbeat is fresh.">
         {hosts.error && (
           <Alert variant="info" isInline title="No fleet" data-testid="fleet-unavailable">
             {hosts.error.message}
           </Alert>
         )}
-        <Table aria-label="Hosts" variant="compact" data-testid="fleet-hosts">
-          <Thead>
-            <Tr><Th>Host</Th><Th>State</Th><Th>Last seen</Th><Th>Containers</Th><Th>Failing units</Th></Tr>
-          </Thead>
-          <Tbody>
-            {rows.map((r) => (
-              <Tr key={r.host} data-testid="fleet-host" data-host={r.host} data-online={String(r.online)}>
-                <Td dataLabel="Host">{r.host}</Td>
-                <Td dataLabel="State">
-                  <Label color={r.online ? "green" : "red"}>{r.online ? "online" : "offline"}</Label>
-                </Td>
-                <Td dataLabel="Last seen">{seen(r)}</Td>
-                <Td dataLabel="Containers">{r.running} running of {r.containers}</Td>
-                <Td dataLabel="Failing units" data-testid="fleet-failing">
-                  {r.failing.length ? r.failing.join(", ") : "none"}
-                </Td>
-              </Tr>
-            ))}
-          </Tbody>
-        </Table>
-      </PageSection>
+        <DataTable label="Hosts" testId="fleet-hosts" columns={["Host", "State", "Last seen", "Containers", "Failing units"]}>
+          {rows.map((r) => (
+            <Tr key={r.host} data-testid="fleet-host" data-host={r.host} data-online={String(r.online)}>
+              <Td dataLabel="Host">{r.host}</Td>
+              <Td dataLabel="State">
+                <Label color={r.online ? "green" : "red"}>{r.online ? "online" : "offline"}</Label>
+              </Td>
+              <Td dataLabel="Last seen">{seen(r)}</Td>
+              <Td dataLabel="Containers">{r.running} running of {r.containers}</Td>
+              <Td dataLabel="Failing units" data-testid="fleet-failing">
+                {r.failing.length ? r.failing.join(", ") : "none"}
+              </Td>
+            </Tr>
+          ))}
+        </DataTable>
+      </PageFrame>
       <PageSection>
         <Title headingLevel="h2">Events of all hosts</Title>
         {feed.problem && <Alert variant="info" isInline title={feed.problem} />}
-        <Table aria-label="Fleet events" variant="compact" data-testid="fleet-events">
-          <Thead>
-            <Tr><Th>Host</Th><Th>Time</Th><Th>Type</Th><Th>Subject</Th><Th>Details</Th></Tr>
-          </Thead>
-          <Tbody>
-            {events.map((e) => (
-              <Tr key={`${e.seq}`} data-testid="fleet-event" data-host={e.host ?? ""} data-type={e.type}>
-                <Td dataLabel="Host">{e.host}</Td>
-                <Td dataLabel="Time">{String(e.time).replace(/^.*T(\d\d:\d\d:\d\d).*$/, "$1")}</Td>
-                <Td dataLabel="Type">{e.type}</Td>
-                <Td dataLabel="Subject">{e.subject}</Td>
-                <Td dataLabel="Details">{summarise(e)}</Td>
-              </Tr>
-            ))}
-          </Tbody>
-        </Table>
+        <DataTable label="Fleet events" testId="fleet-events" columns={["Host", "Time", "Type", "Subject", "Details"]}>
+          {events.map((e) => (
+            <Tr key={`${e.seq}`} data-testid="fleet-event" data-host={e.host ?? ""} data-type={e.type}>
+              <Td dataLabel="Host">{e.host}</Td>
+              <Td dataLabel="Time">{String(e.time).replace(/^.*T(\d\d:\d\d:\d\d).*$/, "$1")}</Td>
+              <Td dataLabel="Type">{e.type}</Td>
+              <Td dataLabel="Subject">{e.subject}</Td>
+              <Td dataLabel="Details">{summarise(e)}</Td>
+            </Tr>
+          ))}
+        </DataTable>
       </PageSection>
     </>
   );

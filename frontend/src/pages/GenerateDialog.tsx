@@ -10,7 +10,8 @@ import type { RpcError } from "../store/types";
 import { GenerateForm } from "./GenerateForm";
 import { defaultOptions, toParams, type GenOptions } from "./generateOptions";
 
-type Format = "systemd" | "quadlet";
+const FORMATS = [["systemd", "systemd unit"], ["quadlet", "Quadlet file"]] as const;
+type Format = (typeof FORMATS)[number][0];
 interface Preview { units?: Record<string, string>; error?: RpcError }
 
 async function generate(o: GenOptions, format: Format): Promise<Preview> {
@@ -91,12 +92,11 @@ export function GenerateDialog({ container, containers, onClose }:
         </Flex>
         <div ref={previewRef} />
         <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k as Format)} aria-label="Generated files">
-          <Tab eventKey="systemd" title={<TabTitleText>systemd unit</TabTitleText>} data-testid="tab-systemd">
-            <div style={{ paddingTop: "1rem" }}><PreviewPane preview={previews.systemd} format="systemd" /></div>
-          </Tab>
-          <Tab eventKey="quadlet" title={<TabTitleText>Quadlet file</TabTitleText>} data-testid="tab-quadlet">
-            <div style={{ paddingTop: "1rem" }}><PreviewPane preview={previews.quadlet} format="quadlet" /></div>
-          </Tab>
+          {FORMATS.map(([format, what]) => (
+            <Tab key={format} eventKey={format} title={<TabTitleText>{what}</TabTitleText>} data-testid={`tab-${format}`}>
+              <div style={{ paddingTop: "1rem" }}><PreviewPane preview={previews[format]} format={format} /></div>
+            </Tab>
+          ))}
         </Tabs>
         {installed && (
           <Alert variant="success" isInline title={`Installed ${installed.unit ?? ""}`} data-testid="install-result">
@@ -110,22 +110,15 @@ export function GenerateDialog({ container, containers, onClose }:
           <FlexItem>
             <FormSelect value={install.format} aria-label="Install as" data-testid="install-format"
                         onChange={(_e, v) => setInstall({ ...install, format: v as Format })}>
-              <FormSelectOption value="systemd" label="Install as a systemd unit" />
-              <FormSelectOption value="quadlet" label="Install as a Quadlet file" />
+              {FORMATS.map(([format, what]) => <FormSelectOption key={format} value={format} label={`Install as a ${what}`} />)}
             </FormSelect>
           </FlexItem>
-          <FlexItem>
-            <Checkbox id="install-enable" label="Enable" isChecked={install.enable} data-testid="install-enable"
-                      onChange={(_e, v) => setInstall({ ...install, enable: v })} />
-          </FlexItem>
-          <FlexItem>
-            <Checkbox id="install-start" label="Start" isChecked={install.start} data-testid="install-start"
-                      onChange={(_e, v) => setInstall({ ...install, start: v })} />
-          </FlexItem>
-          <FlexItem>
-            <Checkbox id="install-force" label="Overwrite" isChecked={install.force} data-testid="install-force"
-                      onChange={(_e, v) => setInstall({ ...install, force: v })} />
-          </FlexItem>
+          {([["enable", "Enable"], ["start", "Start"], ["force", "Overwrite"]] as const).map(([k, label]) => (
+            <FlexItem key={k}>
+              <Checkbox id={`install-${k}`} label={label} isChecked={install[k]} data-testid={`install-${k}`}
+                        onChange={(_e, v) => setInstall({ ...install, [k]: v })} />
+            </FlexItem>
+          ))}
           <FlexItem>
             <Button variant="primary" onClick={() => void doInstall()} isLoading={busy === "install"}
                     isDisabled={!opts.container || busy !== null} data-testid="generate-install">

@@ -1,4 +1,5 @@
-import { Checkbox, Form, FormGroup, FormSelect, FormSelectOption, TextInput } from "../pf";
+import { TextField } from "../components/FormDialog";
+import { Checkbox, Form, FormGroup, FormSelect, FormSelectOption } from "../pf";
 import { RESTART_POLICIES, type GenOptions } from "./generateOptions";
 
 /** The generator's options (those of `podman generate systemd`). */
@@ -7,10 +8,7 @@ export function GenerateForm({ value, onChange, containers }:
   const set = <K extends keyof GenOptions>(k: K, v: GenOptions[K]) => onChange({ ...value, [k]: v });
   const text = (k: "container_prefix" | "separator" | "after" | "wants" | "requires" | "stop_timeout",
                 label: string, placeholder = "") => (
-    <FormGroup label={label} fieldId={`gen-${k}`}>
-      <TextInput id={`gen-${k}`} value={value[k]} placeholder={placeholder}
-                 onChange={(_e, v) => set(k, v)} data-testid={`gen-${k}`} />
-    </FormGroup>
+    <TextField id={`gen-${k}`} label={label} value={value[k]} placeholder={placeholder} onChange={(v) => set(k, v)} />
   );
   return (
     <Form isHorizontal onSubmit={(e) => e.preventDefault()} data-testid="generate-form">

@@ -1,6 +1,7 @@
 import { DataTable } from "../components/DataTable";
 import { StateLabel } from "../components/labels";
 import { Unavailable } from "../components/Unavailable";
+import { PageFrame } from "../components/ListPage";
 import { Content, EmptyState, PageSection, Td, Title, Tr } from "../pf";
 import type { RestartStatusRow } from "../generated/contracts";
 import { useAppState, useResource } from "../store/hooks";
@@ -34,11 +35,7 @@ export function PluginsPage() {
   const plugins = model.plugins;
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Plugins</Title>
-        <Content component="p">The bridge’s plugins. One that fails is restarted with backoff; the bridge lives on.</Content>
-      </PageSection>
-      <PageSection>
+      <PageFrame title="Plugins" summary="The bridge’s plugins. One that fails is restarted with backoff; the bridge lives on.">
         {plugins === null ? <EmptyState variant="sm" titleText="Loading…" headingLevel="h2" />
           : plugins.length === 0 ? <Content component="p" data-testid="plugins-empty">No plugins are installed.</Content> : (
           <DataTable label="Plugins" testId="plugins-table"
@@ -57,7 +54,7 @@ export function PluginsPage() {
             ))}
           </DataTable>
         )}
-      </PageSection>
+      </PageFrame>
       <PageSection>
         <Title headingLevel="h2">Restart manager</Title>
         <RestartManager />

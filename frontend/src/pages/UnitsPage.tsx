@@ -1,10 +1,9 @@
 import { useMemo, useState } from "react";
+import { DataTable } from "../components/DataTable";
 import { StateLabel } from "../components/labels";
 import { OwnerFilter } from "../components/OwnerFilter";
 import { PageFrame } from "../components/ListPage";
-import {
-  Button, EmptyState, EmptyStateBody, Switch, Table, Tbody, Td, Th, Thead, ToolbarItem, Tr,
-} from "../pf";
+import { Button, EmptyState, EmptyStateBody, Switch, Td, ToolbarItem, Tr } from "../pf";
 import { href } from "../router";
 import { useAppState } from "../store/hooks";
 import { containerList, containerUnits, ofOwner, ownerOf, owners } from "../store/selectors";
@@ -28,11 +27,7 @@ export function UnitsPage() {
           Generate unit…
         </Button>
       </ToolbarItem>
-      {users.length > 0 && (
-        <ToolbarItem>
-          <OwnerFilter users={users} value={owner} onChange={setOwner} testId="unit-owner-filter" />
-        </ToolbarItem>
-      )}
+      <OwnerFilter users={users} value={owner} onChange={setOwner} testId="unit-owner-filter" />
       <ToolbarItem alignSelf="center">
         <Switch id="units-all" label="Show every unit the bridge knows" isChecked={all}
                 onChange={(_e, v) => setAll(v)} data-testid="units-show-all" />
@@ -48,46 +43,33 @@ export function UnitsPage() {
             <EmptyStateBody>Generate one for a container with “Generate unit…”.</EmptyStateBody>
           </EmptyState>
         ) : (
-          <Table aria-label="Units" variant="compact" gridBreakPoint="grid-md" data-testid="units-table">
-            <Thead>
-              <Tr>
-                <Th>Unit</Th>
-                {users.length > 0 && <Th>Owner</Th>}
-                <Th>Container</Th>
-                <Th>State</Th>
-                <Th>Sub-state</Th>
-                <Th>Result</Th>
-                <Th>Restarts</Th>
-                <Th screenReaderText="Actions" />
+          <DataTable label="Units" testId="units-table" actions
+                     columns={["Unit", users.length > 0 && "Owner", "Container", "State", "Sub-state", "Result", "Restarts"]}>
+            {rows.map((u) => (
+              <Tr key={`${ownerOf(u)}/${u.name}`} data-testid={`unit-row-${u.name}`} data-owner={ownerOf(u)}>
+                <Td dataLabel="Unit">
+                  <span title={u.description}>{u.name}</span>
+                  {u.missing && <span className="pb-muted"> (not loaded)</span>}
+                </Td>
+                {users.length > 0 && <Td dataLabel="Owner">{ownerOf(u)}</Td>}
+                <Td dataLabel="Container">
+                  {u.container ? <a href={href("containers", u.container)}>{u.container}</a> : "—"}
+                </Td>
+                <Td dataLabel="State"><StateLabel value={u.active_state} testId={`unit-state-${u.name}`} /></Td>
+                <Td dataLabel="Sub-state">{u.sub_state ?? "—"}</Td>
+                <Td dataLabel="Result">{u.result ?? "—"}</Td>
+                <Td dataLabel="Restarts" data-testid={`unit-restarts-${u.name}`}>{u.n_restarts ?? "—"}</Td>
+                <Td dataLabel="Actions" modifier="fitContent">
+                  {u.container && !u.user && (
+                    <Button variant="secondary" size="sm" onClick={() => setGenerateFor(u.container)}
+                            aria-label={`Generate the unit of ${u.container}`} data-testid={`unit-generate-${u.name}`}>
+                      Generate…
+                    </Button>
+                  )}
+                </Td>
               </Tr>
-            </Thead>
-            <Tbody>
-              {rows.map((u) => (
-                <Tr key={`${ownerOf(u)}/${u.name}`} data-testid={`unit-row-${u.name}`} data-owner={ownerOf(u)}>
-                  <Td dataLabel="Unit">
-                    <span title={u.description}>{u.name}</span>
-                    {u.missing && <span className="pb-muted"> (not loaded)</span>}
-                  </Td>
-                  {users.length > 0 && <Td dataLabel="Owner">{ownerOf(u)}</Td>}
-                  <Td dataLabel="Container">
-                    {u.container ? <a href={href("containers", u.container)}>{u.container}</a> : "—"}
-                  </Td>
-                  <Td dataLabel="State"><StateLabel value={u.active_state} testId={`unit-state-${u.name}`} /></Td>
-                  <Td dataLabel="Sub-state">{u.sub_state ?? "—"}</Td>
-                  <Td dataLabel="Result">{u.result ?? "—"}</Td>
-                  <Td dataLabel="Restarts" data-testid={`unit-restarts-${u.name}`}>{u.n_restarts ?? "—"}</Td>
-                  <Td dataLabel="Actions" modifier="fitContent">
-                    {u.container && !u.user && (
-                      <Button variant="secondary" size="sm" onClick={() => setGenerateFor(u.container)}
-                              aria-label={`Generate the unit of ${u.container}`} data-testid={`unit-generate-${u.name}`}>
-                        Generate…
-                      </Button>
-                    )}
-                  </Td>
-                </Tr>
-              ))}
-            </Tbody>
-          </Table>
+            ))}
+          </DataTable>
         )}
       </PageFrame>
       {generateFor !== null && (

@@ -8,8 +8,6 @@ import { useAppState, useResource } from "../store/hooks";
 import { containerUnits } from "../store/selectors";
 import { localTime, shortDigest, type UpdateHistoryEntry, type WatchHistoryEntry } from "./updates";
 
-const HISTORY_PARAMS = { limit: 50 };
-
 function RollbackNow({ units }: { units: string[] }) {
   const [unit, setUnit] = useState("");
   const [busy, setBusy] = useState(false);
@@ -40,7 +38,7 @@ function RollbackNow({ units }: { units: string[] }) {
 /** The update history (with digests) and the rollback watcher's history. */
 export function UpdateHistory() {
   const { model } = useAppState();
-  const history = useResource<UpdateHistoryEntry[]>("autoupdate.history", HISTORY_PARAMS, ["autoupdate.**"]);
+  const history = useResource<UpdateHistoryEntry[]>("autoupdate.history", { limit: 50 }, ["autoupdate.**"]);
   const rollbacks = useResource<WatchHistoryEntry[]>("rollback.history", {}, ["rollback.**"]);
   const historyRows = Array.isArray(history.data) ? history.data : [];
   const rollbackRows = Array.isArray(rollbacks.data) ? rollbacks.data : [];

@@ -5,13 +5,12 @@ import {
   Button, Card, CardBody, CardTitle, Content, DescriptionList, DescriptionListDescription,
   DescriptionListGroup, DescriptionListTerm, Flex, FlexItem, PageSection, Title,
 } from "../pf";
+import { PageFrame } from "../components/ListPage";
 import { useAppState, useResource } from "../store/hooks";
 import { getStore } from "../store/store";
 import { UpdateHistory } from "./UpdateHistory";
 import { UpdateResults } from "./UpdateResults";
 import { describeRun, localTime, pendingRows, resultsOf, type UpdateStatus } from "./updates";
-
-const STATUS_TOPICS = ["autoupdate.**", "rollback.**"];
 
 function StatusCard({ status }: { status: UpdateStatus }) {
   const items: [string, string, string][] = [
@@ -34,7 +33,7 @@ function StatusCard({ status }: { status: UpdateStatus }) {
 
 export function UpdatesPage() {
   const { lastRun } = useAppState();
-  const status = useResource<UpdateStatus>("autoupdate.status", {}, STATUS_TOPICS);
+  const status = useResource<UpdateStatus>("autoupdate.status", {}, ["autoupdate.**", "rollback.**"]);
   const [busy, setBusy] = useState<"dry" | "run" | null>(null);
   const unavailable = status.error?.code === "unknown-method";
 
@@ -54,13 +53,9 @@ export function UpdatesPage() {
 
   return (
     <>
-      <PageSection>
-        <Title headingLevel="h1">Updates</Title>
-        <Content component="p">
-          Podman auto-update for containers labelled <code>io.containers.autoupdate</code>, and the rollback watcher.
-        </Content>
-      </PageSection>
-      <PageSection>
+      <PageFrame title="Updates" summary={<>
+        Podman auto-update for containers labelled <code>io.containers.autoupdate</code>, and the rollback watcher.
+      </>}>
         <Card isCompact>
           <CardTitle>Auto-update</CardTitle>
           <CardBody>
@@ -87,7 +82,7 @@ export function UpdatesPage() {
             )}
           </CardBody>
         </Card>
-      </PageSection>
+      </PageFrame>
       {!unavailable && (
         <PageSection>
           <Title headingLevel="h2">Pending updates</Title>

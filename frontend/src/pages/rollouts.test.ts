@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { rolloutsOf, shortId, tally, waveRows } from "./rollouts";
+import { rolloutsOf, tally, waveRows } from "./rollouts";
+import { shortDigest } from "./updates";
 
 const rollout = {
   id: "20261129-100817-428677", phase: "wave", digest: "sha256:8da4241f0a5d08581455774f72b63fe4",
@@ -25,8 +26,8 @@ describe("rollouts", () => {
   });
 
   it("shortens digests and counts states", () => {
-    expect(shortId(rollout.digest)).toBe("8da4241f0a5d");
-    expect(shortId("")).toBe("—");
+    expect(shortDigest(rollout.digest)).toBe("8da4241f0a5d");
+    expect(shortDigest("")).toBe("—");
     expect(tally(rollout.hosts)).toBe("passed 1, pending 2, updating 1");
   });
 });

@@ -51,11 +51,6 @@ export function waveRows(r: RolloutSummary): WaveRow[] {
   });
 }
 
-export function shortId(digest: string): string {
-  const hex = digest.replace(/^sha256:/, "");
-  return hex ? hex.slice(0, 12) : "—";
-}
-
 /** How many hosts are in each state, in a stable order ("passed 3, updating 1"). */
 export function tally(hosts: Record<string, string>): string {
   const counts = new Map<string, number>();

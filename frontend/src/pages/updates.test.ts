@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeRun, pendingRows, resultsOf, shortDigest } from "./updates";
+import { describeRun, localTime, pendingRows, resultsOf, shortDigest } from "./updates";
 
 describe("auto-update answers", () => {
   it("reads Podman's rows and the documented results alike", () => {
@@ -32,5 +32,6 @@ describe("auto-update answers", () => {
       .toMatch(/\(dry run\) — failed: 1$/);
     expect(shortDigest("sha256:5f453cd0656e01a142422f")).toBe("5f453cd0656e");
     expect(shortDigest("")).toBe("—");
+    expect([localTime(null), localTime("0001-01-01T00:00:00Z"), localTime("soon")]).toEqual(["—", "—", "soon"]);
   });
 });

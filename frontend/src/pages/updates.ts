@@ -91,14 +91,15 @@ export function containerOf(r: UpdateResult): string {
   return r.container_name ?? r.container ?? r.container_id?.slice(0, 12) ?? "—";
 }
 
-/** sha256:abcdef… -> abcdef123456 */
+/** sha256:abcdef… -> abcdef123456 (updates, rollbacks, rollouts); "—" for none. */
 export function shortDigest(d: string | null | undefined): string {
-  if (!d) return "—";
-  return d.replace(/^sha256:/, "").slice(0, 12);
+  return (d ?? "").replace(/^sha256:/, "").slice(0, 12) || "—";
 }
 
-/** An ISO time or seconds since the epoch (the bridge sends both), in the local zone. */
+/** An ISO time or seconds since the epoch (the bridge sends both), in the local zone; Go's
+ * zero time (year 1: Podman's "never") as "—". */
 export function localTime(t: unknown): string {
   const ms = toMillis(t);
-  return ms === null ? (typeof t === "string" && t ? t : "—") : new Date(ms).toLocaleString();
+  if (ms === null) return typeof t === "string" && t ? t : "—";
+  return ms < 0 ? "—" : new Date(ms).toLocaleString();
 }

@@ -1,4 +1,5 @@
-/** Test helpers: events and snapshots shaped like the bridge's. */
+/** Test helpers: events and snapshots shaped like the bridge's, and a transport to it. */
+import type { Transport } from "./transport";
 import type { BusEvent, Container, Snapshot, Unit } from "./types";
 
 let n = 0;
@@ -24,4 +25,20 @@ export function unit(name: string, extra: Partial<Unit> = {}): Unit {
 
 export function snapshot(seq: number, containers: Container[] = [], units: Unit[] = []): Snapshot {
   return { seq, containers, units, pods: [], images: [] };
+}
+
+/** A transport that keeps what is sent to it; `frame` plays the bridge's side. */
+export class FakeTransport implements Transport {
+  onopen: (() => void) | null = null;
+  onmessage: ((text: string) => void) | null = null;
+  onclose: ((problem: string | null) => void) | null = null;
+  isOpen = true;
+  closed = false;
+  sent: Record<string, unknown>[] = [];
+  send(text: string): void { this.sent.push(JSON.parse(text) as Record<string, unknown>); }
+  close(): void { this.isOpen = false; this.closed = true; this.onclose?.(null); }
+  frame(obj: Record<string, unknown>): void { this.onmessage?.(JSON.stringify(obj)); }
+  last(type: string, method?: string): Record<string, unknown> {
+    return [...this.sent].reverse().find((m) => m.type === type && (!method || m.method === method))!;
+  }
 }

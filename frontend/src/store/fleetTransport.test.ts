@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { FleetTransport, rewrite, snapshotStreamSeq } from "./fleetTransport";
-import type { Transport } from "./transport";
+import { FakeTransport } from "./fixtures";
 
-class Fake implements Transport {
-  onopen: (() => void) | null = null;
-  onmessage: ((text: string) => void) | null = null;
-  onclose: ((problem: string | null) => void) | null = null;
-  sent: Record<string, unknown>[] = [];
-  isOpen = true;
-  send(text: string): void { this.sent.push(JSON.parse(text) as Record<string, unknown>); }
-  close(): void { this.onclose?.(null); }
+/** A FleetTransport showing h2 over a fake socket (`inner`), and what it passes on (`got`). */
+function fleet(owed?: { snapshot: boolean }) {
+  const inner = new FakeTransport();
+  const t = new FleetTransport(inner, "h2", owed);
+  const got: Record<string, unknown>[] = [];
+  t.onmessage = (text) => got.push(JSON.parse(text) as Record<string, unknown>);
+  return { inner, t, got };
 }
 
 describe("rewrite", () => {
@@ -45,15 +44,12 @@ describe("rewrite", () => {
 
 describe("FleetTransport", () => {
   it("learns the role from auth_ok and drops another host's events", async () => {
-    const inner = new Fake();
-    const t = new FleetTransport(inner, "h2");
-    const got: Record<string, unknown>[] = [];
-    t.onmessage = (text) => got.push(JSON.parse(text) as Record<string, unknown>);
-    inner.onmessage?.(JSON.stringify({ type: "auth_ok", role: "viewer" }));
+    const { inner, t, got } = fleet();
+    inner.frame({ type: "auth_ok", role: "viewer" });
     t.send(JSON.stringify({ id: 3, type: "call", method: "containers.list" }));
     expect(inner.sent[0].method).toBe("fleet.get");
-    inner.onmessage?.(JSON.stringify({ type: "event", sub: 1, event: { seq: 5, host: "h3" } }));
-    inner.onmessage?.(JSON.stringify({ type: "event", sub: 1, event: { seq: 6, host: "h2" } }));
+    inner.frame({ type: "event", sub: 1, event: { seq: 5, host: "h3" } });
+    inner.frame({ type: "event", sub: 1, event: { seq: 6, host: "h2" } });
     t.send(JSON.stringify({ id: 4, type: "call", method: "bridge.status" }));
     await Promise.resolve();
     expect(got.map((f) => f.type)).toEqual(["auth_ok", "event", "result"]);
@@ -71,18 +67,15 @@ describe("the snapshot's seq, in the stream's numbering", () => {
   });
 
   it("is rewritten in state.get's answer, and events it includes are not passed on", async () => {
-    const inner = new Fake();
-    const t = new FleetTransport(inner, "h2");
-    const got: Record<string, unknown>[] = [];
-    t.onmessage = (text) => got.push(JSON.parse(text) as Record<string, unknown>);
+    const { inner, t, got } = fleet();
     t.send(JSON.stringify({ id: 1, type: "subscribe", topics: ["*"] }));
-    inner.onmessage?.(JSON.stringify({ id: 1, type: "result", ok: true, data: { seq: 40 } }));
+    inner.frame({ id: 1, type: "result", ok: true, data: { seq: 40 } });
     t.send(JSON.stringify({ id: 2, type: "call", method: "state.get" }));
     const event = (seq: number, hostSeq: number) => JSON.stringify(
       { type: "event", sub: 1, event: { seq, host_seq: hostSeq, host: "h2", type: "container.start" } });
     inner.onmessage?.(event(41, 900));
     inner.onmessage?.(event(43, 901));
-    inner.onmessage?.(JSON.stringify({ id: 2, type: "result", ok: true, data: { seq: 901, containers: [] } }));
+    inner.frame({ id: 2, type: "result", ok: true, data: { seq: 901, containers: [] } });
     inner.onmessage?.(event(44, 901));   // late, already in the snapshot
     inner.onmessage?.(event(46, 902));
     const snap = got.find((f) => f.id === 2);
@@ -94,26 +87,21 @@ describe("the snapshot's seq, in the stream's numbering", () => {
 
 describe("a host that cannot be read", () => {
   it("closes the transport with the reason, so that the store tries again", () => {
-    const inner = new Fake();
-    const t = new FleetTransport(inner, "h2");
+    const { inner, t } = fleet();
     let closed: string | null | undefined;
-    t.onmessage = () => undefined;
     t.onclose = (problem) => { closed = problem; };
     t.send(JSON.stringify({ id: 2, type: "call", method: "state.get" }));
-    inner.onmessage?.(JSON.stringify({ id: 2, type: "result", ok: false,
-                                       error: { code: "unreachable", message: "host h2 does not answer" } }));
+    inner.frame({ id: 2, type: "result", ok: false,
+                  error: { code: "unreachable", message: "host h2 does not answer" } });
     expect(closed).toBe("host h2 does not answer");
   });
 });
 
 describe("a host whose bridge restarted", () => {
   it("is reloaded: its bridge.started is followed by a reset of the subscription", () => {
-    const inner = new Fake();
-    const t = new FleetTransport(inner, "h2");
-    const got: Record<string, unknown>[] = [];
-    t.onmessage = (text) => got.push(JSON.parse(text) as Record<string, unknown>);
-    inner.onmessage?.(JSON.stringify({ type: "event", sub: 1,
-                                       event: { seq: 50, host_seq: 7000, host: "h2", type: "bridge.started" } }));
+    const { inner, got } = fleet();
+    inner.frame({ type: "event", sub: 1,
+                  event: { seq: 50, host_seq: 7000, host: "h2", type: "bridge.started" } });
     expect(got.map((f) => f.type)).toEqual(["event", "reset"]);
     expect(got[1]).toEqual({ type: "reset", sub: 1, seq: 50 });
   });
@@ -122,21 +110,16 @@ describe("a host whose bridge restarted", () => {
 describe("a snapshot that failed", () => {
   it("is owed: the next connection's subscription says reset", () => {
     const owed = { snapshot: false };
-    const first = new Fake();
-    const t1 = new FleetTransport(first, "h2", owed);
-    t1.onmessage = () => undefined;
+    const { inner: first, t: t1 } = fleet(owed);
     t1.send(JSON.stringify({ id: 2, type: "call", method: "state.get" }));
-    first.onmessage?.(JSON.stringify({ id: 2, type: "result", ok: false, error: { code: "unreachable", message: "x" } }));
+    first.frame({ id: 2, type: "result", ok: false, error: { code: "unreachable", message: "x" } });
     expect(owed.snapshot).toBe(true);
-    const second = new Fake();
-    const t2 = new FleetTransport(second, "h2", owed);
-    const got: Record<string, unknown>[] = [];
-    t2.onmessage = (text) => got.push(JSON.parse(text) as Record<string, unknown>);
+    const { inner: second, t: t2, got } = fleet(owed);
     t2.send(JSON.stringify({ id: 5, type: "subscribe", topics: ["*"], since: 9 }));
-    second.onmessage?.(JSON.stringify({ id: 5, type: "result", ok: true, data: { seq: 9, reset: false } }));
+    second.frame({ id: 5, type: "result", ok: true, data: { seq: 9, reset: false } });
     expect(got[0]).toEqual({ id: 5, type: "result", ok: true, data: { seq: 9, reset: true } });
     t2.send(JSON.stringify({ id: 6, type: "call", method: "state.get" }));
-    second.onmessage?.(JSON.stringify({ id: 6, type: "result", ok: true, data: { seq: 1, containers: [] } }));
+    second.frame({ id: 6, type: "result", ok: true, data: { seq: 1, containers: [] } });
     expect(owed.snapshot).toBe(false);
   });
 });

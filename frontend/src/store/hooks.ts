@@ -18,16 +18,20 @@ const EMPTY: Resource = { data: null, error: null, loading: true, stale: false }
 
 /**
  * The result of a method the bus does not keep current by itself; fetched while a page
- * shows it, and fetched again (debounced) when an event matching `topics` arrives.
+ * shows it, and fetched again (debounced) when an event matching `topics` arrives, and
+ * every `everyMs` when given (for what changes on other hosts, which raises no event here).
  */
-export function useResource<T>(method: string, params: Record<string, unknown>,
-                               topics: string[]): Resource & { data: T | null; refresh: () => void } {
+export function useResource<T>(method: string, params: Record<string, unknown>, topics: string[],
+                               everyMs = 0): Resource & { data: T | null; refresh: () => void } {
   const store = getStore();
   const key = Store.key(method, params);
   const topicsKey = topics.join(",");
-  useEffect(() => store.useResource(method, params, topicsKey.split(",")),
+  useEffect(() => {
+    const off = store.useResource(method, params, topicsKey.split(","));
+    const t = everyMs ? setInterval(() => store.refreshResource(method, params), everyMs) : undefined;
+    return () => { off(); clearInterval(t); };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [key, topicsKey]);
+  }, [key, topicsKey, everyMs]);
   const state = useAppState();
   const r = state.resources[key] ?? EMPTY;
   return { ...r, data: r.data as T | null, refresh: () => store.refreshResource(method, params) };

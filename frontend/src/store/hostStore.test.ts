@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { pickedHost, pickedStore, pickHost } from "./hostStore";
-import type { Transport } from "./transport";
-
-class Fake implements Transport {
-  onopen: (() => void) | null = null;
-  onmessage: ((text: string) => void) | null = null;
-  onclose: ((problem: string | null) => void) | null = null;
-  isOpen = false;
-  closed = false;
-  send(): void { /* never opened */ }
-  close(): void { this.closed = true; }
-}
+import { FakeTransport as Fake } from "./fixtures";
 
 describe("picking a host", () => {
   it("opens a store for another host, closes it when another is picked, and none for our own", () => {

@@ -5,7 +5,7 @@
  */
 import { useSyncExternalStore } from "react";
 import { FleetTransport } from "./fleetTransport";
-import { getHomeStore, setShownStore, Store } from "./store";
+import { setShownStore, Store } from "./store";
 import { defaultTransport, type TransportFactory } from "./transport";
 
 /** Sections about the whole fleet, never shown for one host. */
@@ -55,5 +55,3 @@ function subscribe(fn: () => void): () => void {
 export function usePickedHost(): string | null {
   return useSyncExternalStore(subscribe, pickedHost);
 }
-
-export { getHomeStore };

@@ -1,21 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Store } from "./store";
 import type { StreamEnd } from "./streams";
-import type { Transport } from "./transport";
-
-class FakeTransport implements Transport {
-  onopen: (() => void) | null = null;
-  onmessage: ((text: string) => void) | null = null;
-  onclose: ((problem: string | null) => void) | null = null;
-  isOpen = true;
-  sent: Record<string, unknown>[] = [];
-  send(text: string) { this.sent.push(JSON.parse(text) as Record<string, unknown>); }
-  close() { this.isOpen = false; this.onclose?.(null); }
-  frame(obj: Record<string, unknown>) { this.onmessage?.(JSON.stringify(obj)); }
-  last(type: string, method?: string) {
-    return [...this.sent].reverse().find((m) => m.type === type && (!method || m.method === method))!;
-  }
-}
+import { FakeTransport } from "./fixtures";
 
 async function online(): Promise<{ store: Store; t: FakeTransport }> {
   const t = new FakeTransport();

@@ -5,13 +5,11 @@ import type {
   ImageRecord,
   PluginRecord,
   PodRecord,
-  PortRecord,
   UnitRecord,
 } from "../generated/contracts";
 
 // The records are the bridge's contracts (bridge/state.py, bridge/plugin.py), generated
 // into ../generated/contracts.ts by the panel's build: the panel never restates them.
-export type Port = PortRecord;
 export type Container = ContainerRecord;
 export type Unit = UnitRecord;
 export type Pod = PodRecord;

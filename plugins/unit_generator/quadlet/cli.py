@@ -9,6 +9,7 @@ to stderr), and any failure makes the exit code 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -51,10 +52,8 @@ class _GeneratorLogHandler(logging.Handler):
 
     def close(self) -> None:
         if self._kmsg is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._kmsg.close()
-            except OSError:
-                pass
             self._kmsg = None
         super().close()
 
@@ -122,14 +121,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     return run(args, prog)
 
 
-def _run_subcommand(args: argparse.Namespace) -> int:
-    return run(args)
-
-
 def add_cli(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``quadlet`` to a parent CLI (``podbridge quadlet ...``)."""
     parser = subparsers.add_parser(
         "quadlet", allow_abbrev=False,
         help="generate systemd services from Quadlet files, as Podman's generator does")
     add_arguments(parser)
-    parser.set_defaults(func=_run_subcommand)
+    parser.set_defaults(func=run)

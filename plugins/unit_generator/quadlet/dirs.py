@@ -23,31 +23,18 @@ UNIT_DIR_DISTRO = "/usr/share/containers/systemd"
 Filter = Callable[[str, bool], bool]
 
 
-class _SearchPaths:
-    def __init__(self) -> None:
-        self.ordered: list[str] = []
-        self._seen: set[str] = set()
-
-    def add(self, path: str) -> None:
-        self.ordered.append(path)
-        self._seen.add(path)
-
-    def seen(self, path: str) -> bool:
-        return path in self._seen
-
-
-def _append_tree(paths: _SearchPaths, path: str, is_user: bool, keep: Filter | None) -> None:
+def _append_tree(paths: list[str], path: str, is_user: bool, keep: Filter | None) -> None:
     if not os.path.exists(path):
-        paths.add(path)  # kept for the "no files parsed from" message
+        paths.append(path)  # kept for the "no files parsed from" message
         return
     resolved = os.path.realpath(path)
-    if paths.seen(resolved) or resolved.endswith(".d"):
+    if resolved in paths or resolved.endswith(".d"):
         return
     if keep is not None and not keep(resolved, is_user):
         return
     if not os.path.isdir(resolved):
         return
-    paths.add(resolved)
+    paths.append(resolved)
     try:
         entries = sorted(os.listdir(resolved))
     except OSError as exc:
@@ -55,10 +42,6 @@ def _append_tree(paths: _SearchPaths, path: str, is_user: bool, keep: Filter | N
         return
     for entry in entries:
         _append_tree(paths, os.path.join(resolved, entry), is_user, keep)
-
-
-def _users_dir() -> str:
-    return os.path.realpath(os.path.join(UNIT_DIR_ADMIN, "users"))
 
 
 def _user_level_filter(users_dir: str) -> Filter:
@@ -82,7 +65,7 @@ def _non_numeric_filter(users_dir: str, level: int) -> Filter:
 
 def unit_dirs(is_user: bool, env: Mapping[str, str] | None = None) -> list[str]:
     env = os.environ if env is None else env
-    paths = _SearchPaths()
+    paths: list[str] = []
     from_env = env.get("QUADLET_UNIT_DIRS", "")
     if from_env:
         for folder in from_env.split(":"):
@@ -90,14 +73,14 @@ def unit_dirs(is_user: bool, env: Mapping[str, str] | None = None) -> list[str]:
                 logger.error("%s not a valid file path", folder)
                 break
             _append_tree(paths, folder, False, None)
-        return paths.ordered
+        return paths
 
-    users_dir = _users_dir()
+    users_dir = os.path.realpath(os.path.join(UNIT_DIR_ADMIN, "users"))
     user_level = _user_level_filter(users_dir)
     if not is_user:
         for folder in (UNIT_DIR_TEMP, UNIT_DIR_ADMIN, UNIT_DIR_DISTRO):
             _append_tree(paths, folder, False, user_level)
-        return paths.ordered
+        return paths
 
     runtime_dir = env.get("XDG_RUNTIME_DIR")
     if runtime_dir is not None:
@@ -110,4 +93,4 @@ def unit_dirs(is_user: bool, env: Mapping[str, str] | None = None) -> list[str]:
     for base in (UNIT_DIR_ADMIN, UNIT_DIR_DISTRO):
         _append_tree(paths, os.path.join(base, "users"), True, non_numeric)
         _append_tree(paths, os.path.join(base, "users", uid), True, user_level)
-    return paths.ordered
+    return paths

@@ -84,11 +84,6 @@ def add_podman_args(unit: UnitFile, group: str, cmd: Cmdline) -> None:
     cmd.add(*unit.lookup_all_args(group, "PodmanArgs"))
 
 
-def add_exit_policy(unit: UnitFile, group: str, cmd: Cmdline) -> None:
-    policy = unit.lookup(group, "ExitPolicy")
-    cmd.add("--exit-policy", "stop" if policy is None else policy)
-
-
 _HEALTH_FLAGS = (
     ("HealthCmd", "cmd"), ("HealthInterval", "interval"), ("HealthOnFailure", "on-failure"),
     ("HealthLogDestination", "log-destination"), ("HealthMaxLogCount", "max-log-count"),

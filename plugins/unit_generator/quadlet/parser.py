@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from plugins.unit_generator.quadlet.split import (
     EXEC_FLAGS,
     STRV_FLAGS,
+    Split,
     SplitError,
     escape_word,
     escape_words,
@@ -277,25 +278,23 @@ class UnitFile:
     def lookup_all(self, group_name: str, key: str) -> list[str]:
         return [join_continuations(v) for v in self.lookup_all_raw(group_name, key)]
 
-    def lookup_all_strv(self, group_name: str, key: str) -> list[str]:
-        """Every value split into words the way systemd reads ``WantedBy=`` or ``Alias=``."""
+    def _split_all(self, group_name: str, key: str, flags: Split) -> list[str]:
+        """Every value split into words; a value that does not split is left out."""
         words: list[str] = []
         for value in self.lookup_all(group_name, key):
             try:
-                words.extend(split_words(value, STRV_FLAGS))
+                words.extend(split_words(value, flags))
             except SplitError:
                 logger.debug("cannot split %s=%s", key, value)
         return words
 
+    def lookup_all_strv(self, group_name: str, key: str) -> list[str]:
+        """Every value split into words the way systemd reads ``WantedBy=`` or ``Alias=``."""
+        return self._split_all(group_name, key, STRV_FLAGS)
+
     def lookup_all_args(self, group_name: str, key: str) -> list[str]:
-        """Every value split exec-style; a value that does not split is left out."""
-        words: list[str] = []
-        for value in self.lookup_all(group_name, key):
-            try:
-                words.extend(split_words(value, EXEC_FLAGS))
-            except SplitError:
-                logger.debug("cannot split %s=%s", key, value)
-        return words
+        """Every value split exec-style."""
+        return self._split_all(group_name, key, EXEC_FLAGS)
 
     def lookup_last_args(self, group_name: str, key: str) -> list[str] | None:
         """The last value split exec-style (``None`` if unset); raises SplitError."""

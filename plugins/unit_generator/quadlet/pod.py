@@ -51,7 +51,8 @@ def convert_pod(unit: UnitFile, ctx: Context) -> Conversion:
 
     create = base_command(unit, GROUP, ctx)
     create.add("pod", "create", "--infra-conmon-pidfile=%t/%N.pid", "--replace")
-    opt.add_exit_policy(unit, GROUP, create)
+    exit_policy = unit.lookup(GROUP, "ExitPolicy")
+    create.add("--exit-policy", "stop" if exit_policy is None else exit_policy)
     add_user_mappings(unit, GROUP, create, support_manual=True)
     opt.add_publish_ports(unit, GROUP, create)
     warnings += opt.add_key_vals(unit, GROUP, {"Label": "--label"}, create)

@@ -78,7 +78,8 @@ def c_unescape_one(text: str, pos: int) -> tuple[int, str] | None:
     return None
 
 
-def _extract_words(text: str, separators: str, flags: Split) -> list[str]:
+def split_words(text: str, flags: Split = EXEC_FLAGS, separators: str = WHITESPACE) -> list[str]:
+    """Split ``text`` into words; raises :class:`SplitError` on a bad escape or quote."""
     words: list[str] = []
     n = len(text)
     i = 0
@@ -144,11 +145,6 @@ def _extract_words(text: str, separators: str, flags: Split) -> list[str]:
         words.append("".join(word))
 
 
-def split_words(text: str, flags: Split = EXEC_FLAGS, separators: str = WHITESPACE) -> list[str]:
-    """Split ``text`` into words; raises :class:`SplitError` on a bad escape or quote."""
-    return _extract_words(text, separators, flags)
-
-
 def _needs_escape(c: str, is_path: bool = False) -> bool:
     code = ord(c)
     if code > 128:
@@ -179,13 +175,9 @@ def escape_string(word: str, is_path: bool = False) -> str:
     return "".join(out)
 
 
-def word_needs_escape(word: str) -> bool:
-    return any(_needs_escape(c) for c in word)
-
-
 def escape_word(word: str) -> str:
     """One word as it goes on an exec line: quoted and escaped only when it has to be."""
-    if word_needs_escape(word):
+    if any(_needs_escape(c) for c in word):
         return '"' + escape_string(word) + '"'
     return word
 

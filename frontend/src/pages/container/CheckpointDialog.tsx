@@ -1,7 +1,8 @@
 import { useState } from "react";
 import { notify } from "../../components/notify";
+import { FormDialog } from "../../components/FormDialog";
 import { useSubmit } from "../../components/useSubmit";
-import { Alert, Button, Checkbox, Form, Modal, ModalBody, ModalFooter, ModalHeader } from "../../pf";
+import { Checkbox } from "../../pf";
 import { getStore } from "../../store/store";
 import type { Container } from "../../store/types";
 import { target } from "./target";
@@ -32,7 +33,7 @@ export function CheckpointDialog({ c, mode, onClose }: { c: Container; mode: Mod
   const verb = mode === "checkpoint" ? "Checkpoint" : "Restore";
 
   async function submit() {
-    await run(async () => {
+    await run(true, async () => {
       await getStore().call(`containers.${mode}`, { ...target(c), ...opts });
       notify(mode === "checkpoint" ? `Checkpointed ${c.name}` : `Restored ${c.name}`, "success");
       onClose();
@@ -40,26 +41,15 @@ export function CheckpointDialog({ c, mode, onClose }: { c: Container; mode: Mod
   }
 
   return (
-    <Modal isOpen variant="medium" onClose={busy ? undefined : onClose} aria-labelledby={`${mode}-title`}
-           data-testid={`${mode}-dialog`}>
-      <ModalHeader title={`${verb} container ${c.name}`} labelId={`${mode}-title`}
-                   description={mode === "checkpoint"
-                     ? "CRIU writes the running container, its memory included, to disk; it then stops unless left running."
-                     : "The container starts again from its last checkpoint, where it was."} />
-      <ModalBody>
-        <Form id={`${mode}-form`} onSubmit={(e) => { e.preventDefault(); void submit(); }}>
-          {OPTIONS[mode].map(([key, label]) => (
-            <Checkbox key={key} id={`${mode}-${key}`} label={label} isChecked={!!opts[key]}
-                      onChange={(_e, v) => setOpts({ ...opts, [key]: v })} data-testid={`${mode}-${key}`} />
-          ))}
-        </Form>
-        {failure && <Alert variant="danger" isInline title={`${verb} failed`} data-testid={`${mode}-error`}>{failure}</Alert>}
-      </ModalBody>
-      <ModalFooter>
-        <Button variant="primary" type="submit" form={`${mode}-form`} isLoading={busy} isDisabled={busy}
-                data-testid={`${mode}-submit`}>{verb}</Button>
-        <Button variant="link" onClick={onClose} isDisabled={busy} data-testid={`${mode}-cancel`}>Cancel</Button>
-      </ModalFooter>
-    </Modal>
+    <FormDialog title={`${verb} container ${c.name}`} testId={mode} variant="medium" busy={busy} failure={failure}
+                failureTitle={`${verb} failed`} submitLabel={verb} onClose={onClose} onSubmit={() => void submit()}
+                description={mode === "checkpoint"
+                  ? "CRIU writes the running container, its memory included, to disk; it then stops unless left running."
+                  : "The container starts again from its last checkpoint, where it was."}>
+      {OPTIONS[mode].map(([key, label]) => (
+        <Checkbox key={key} id={`${mode}-${key}`} label={label} isChecked={!!opts[key]}
+                  onChange={(_e, v) => setOpts({ ...opts, [key]: v })} data-testid={`${mode}-${key}`} />
+      ))}
+    </FormDialog>
   );
 }

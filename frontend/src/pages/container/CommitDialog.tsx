@@ -1,19 +1,15 @@
 import { useState } from "react";
+import { FormDialog, TextField } from "../../components/FormDialog";
 import { notify } from "../../components/notify";
 import { useSubmit } from "../../components/useSubmit";
 import {
-  Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, HelperText,
-  HelperTextItem, Modal, ModalBody, ModalFooter, ModalHeader, TextArea, TextInput,
+  Checkbox, FormGroup, FormHelperText, FormSelect, FormSelectOption, HelperText, HelperTextItem, TextArea,
 } from "../../pf";
 import { getStore } from "../../store/store";
 import type { Container } from "../../store/types";
 import { splitCommand } from "../create/createOptions";
 import { commitProblems } from "./commit";
 import { target } from "./target";
-
-function Problem({ text }: { text?: string }) {
-  return text ? <FormHelperText><HelperText><HelperTextItem variant="error">{text}</HelperTextItem></HelperText></FormHelperText> : null;
-}
 
 /**
  * "Commit", as Cockpit's: an image made of the container (its writable layer on its image),
@@ -27,14 +23,11 @@ export function CommitDialog({ c, onClose }: { c: Container; onClose: () => void
   const [command, setCommand] = useState("");
   const [pause, setPause] = useState(false);
   const [format, setFormat] = useState<"oci" | "docker">("oci");
-  const [tried, setTried] = useState(false);
-  const { busy, failure, run } = useSubmit();
+  const { busy, tried, failure, run } = useSubmit();
   const errors = tried ? commitProblems(repo.trim(), tag.trim(), command) : {};
 
   async function submit() {
-    setTried(true);
-    if (Object.keys(commitProblems(repo.trim(), tag.trim(), command)).length) return;
-    await run(async () => {
+    await run(!Object.keys(commitProblems(repo.trim(), tag.trim(), command)).length, async () => {
       const cmd = splitCommand(command);
       const made = await getStore().call<{ id: string; image: string }>("containers.commit", {
         ...target(c), repo: repo.trim(), ...(tag.trim() ? { tag: tag.trim() } : {}),
@@ -46,48 +39,33 @@ export function CommitDialog({ c, onClose }: { c: Container; onClose: () => void
     });
   }
 
-  const field = (id: string, label: string, value: string, set: (v: string) => void, extra: { placeholder?: string; problem?: string; required?: boolean } = {}) => (
-    <FormGroup label={label} fieldId={`commit-${id}`} isRequired={extra.required}>
-      <TextInput id={`commit-${id}`} value={value} onChange={(_e, v) => set(v)} data-testid={`commit-${id}`}
-                 placeholder={extra.placeholder} validated={extra.problem ? "error" : "default"} />
-      <Problem text={extra.problem} />
-    </FormGroup>
-  );
-
   return (
-    <Modal isOpen variant="medium" onClose={busy ? undefined : onClose} aria-labelledby="commit-title" data-testid="commit-dialog">
-      <ModalHeader title={`Commit container ${c.name}`} labelId="commit-title"
-                   description="An image of the container as it is now: its image and everything written in it since." />
-      <ModalBody>
-        <Form id="commit-form" isHorizontal onSubmit={(e) => { e.preventDefault(); void submit(); }}>
-          {field("repo", "New image name", repo, setRepo, { placeholder: "e.g. myapp (localhost/myapp)", problem: errors.repo, required: true })}
-          {field("tag", "Tag", tag, setTag, { placeholder: "latest", problem: errors.tag })}
-          {field("author", "Author", author, setAuthor, { placeholder: "Name <email>" })}
-          <FormGroup label="Format" fieldId="commit-format">
-            <FormSelect id="commit-format" value={format} onChange={(_e, v) => setFormat(v as "oci" | "docker")} data-testid="commit-format">
-              <FormSelectOption value="oci" label="OCI" />
-              <FormSelectOption value="docker" label="Docker (keeps a health check and a shell)" />
-            </FormSelect>
-          </FormGroup>
-          <FormGroup label="Message" fieldId="commit-message">
-            <TextArea id="commit-message" value={message} onChange={(_e, v) => setMessage(v)} data-testid="commit-message"
-                      resizeOrientation="vertical" rows={2} isDisabled={format !== "docker"} />
-            {format !== "docker" && (
-              <FormHelperText><HelperText><HelperTextItem>An OCI image keeps no message: choose the Docker format for one</HelperTextItem></HelperText></FormHelperText>
-            )}
-          </FormGroup>
-          {field("command", "Command", command, setCommand, { placeholder: "The container's own when empty", problem: errors.command })}
-          <FormGroup label="Options" fieldId="commit-pause" role="group">
-            <Checkbox id="commit-pause" label="Pause the container while committing" isChecked={pause}
-                      onChange={(_e, v) => setPause(v)} data-testid="commit-pause" />
-          </FormGroup>
-        </Form>
-        {failure && <Alert variant="danger" isInline title="The image was not made" data-testid="commit-error">{failure}</Alert>}
-      </ModalBody>
-      <ModalFooter>
-        <Button variant="primary" type="submit" form="commit-form" isLoading={busy} isDisabled={busy} data-testid="commit-submit">Commit</Button>
-        <Button variant="link" onClick={onClose} isDisabled={busy} data-testid="commit-cancel">Cancel</Button>
-      </ModalFooter>
-    </Modal>
+    <FormDialog title={`Commit container ${c.name}`} testId="commit" variant="medium" isHorizontal busy={busy} failure={failure}
+                failureTitle="The image was not made" submitLabel="Commit" onClose={onClose} onSubmit={() => void submit()}
+                description="An image of the container as it is now: its image and everything written in it since.">
+      <TextField id="commit-repo" label="New image name" value={repo} onChange={setRepo} isRequired="mark"
+                 placeholder="e.g. myapp (localhost/myapp)" problem={errors.repo} />
+      <TextField id="commit-tag" label="Tag" value={tag} onChange={setTag} placeholder="latest" problem={errors.tag} />
+      <TextField id="commit-author" label="Author" value={author} onChange={setAuthor} placeholder="Name <email>" />
+      <FormGroup label="Format" fieldId="commit-format">
+        <FormSelect id="commit-format" value={format} onChange={(_e, v) => setFormat(v as "oci" | "docker")} data-testid="commit-format">
+          <FormSelectOption value="oci" label="OCI" />
+          <FormSelectOption value="docker" label="Docker (keeps a health check and a shell)" />
+        </FormSelect>
+      </FormGroup>
+      <FormGroup label="Message" fieldId="commit-message">
+        <TextArea id="commit-message" value={message} onChange={(_e, v) => setMessage(v)} data-testid="commit-message"
+                  resizeOrientation="vertical" rows={2} isDisabled={format !== "docker"} />
+        {format !== "docker" && (
+          <FormHelperText><HelperText><HelperTextItem>An OCI image keeps no message: choose the Docker format for one</HelperTextItem></HelperText></FormHelperText>
+        )}
+      </FormGroup>
+      <TextField id="commit-command" label="Command" value={command} onChange={setCommand}
+                 placeholder="The container's own when empty" problem={errors.command} />
+      <FormGroup label="Options" fieldId="commit-pause" role="group">
+        <Checkbox id="commit-pause" label="Pause the container while committing" isChecked={pause}
+                  onChange={(_e, v) => setPause(v)} data-testid="commit-pause" />
+      </FormGroup>
+    </FormDialog>
   );
 }

@@ -2,9 +2,9 @@ import { useEffect, useRef, useState } from "react";
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
-import { Unavailable } from "../../components/Unavailable";
+import { Refused } from "../../components/Unavailable";
 import {
-  Alert, Button, EmptyState, EmptyStateBody, FormSelect, FormSelectOption, PageSection, Toolbar, ToolbarContent,
+  Button, EmptyState, EmptyStateBody, FormSelect, FormSelectOption, PageSection, Toolbar, ToolbarContent,
   ToolbarItem,
 } from "../../pf";
 import type { Container } from "../../store/types";
@@ -101,11 +101,8 @@ export function ConsoleTab({ c, running }: { c: Container; running: boolean }) {
           </ToolbarItem>
         </ToolbarContent>
       </Toolbar>
-      {status.phase === "failed" && (status.code === "unknown-method"
-        ? <Unavailable what="The console" error={{ code: status.code, message: status.message }} />
-        : <Alert variant="danger" isInline title="The console could not start" data-testid="console-error">
-            {status.code}: {status.message}
-          </Alert>)}
+      {status.phase === "failed" &&
+        <Refused what="The console" title="The console could not start" error={status} testId="console-error" />}
       <div ref={box} className="pb-terminal" data-testid="console-terminal" />
     </PageSection>
   );

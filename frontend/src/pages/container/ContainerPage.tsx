@@ -13,9 +13,8 @@ import { ContainerOverview } from "./OverviewTab";
 // xterm.js is loaded only when the Console tab is first opened.
 const ConsoleTab = lazyPage(() => import("./ConsoleTab"), "ConsoleTab");
 
-export const TABS = ["overview", "logs", "console", "metrics"] as const;
-export type TabId = (typeof TABS)[number];
-const TITLES: Record<TabId, string> = { overview: "Overview", logs: "Logs", console: "Console", metrics: "Metrics" };
+const TABS = [["overview", "Overview"], ["logs", "Logs"], ["console", "Console"], ["metrics", "Metrics"]] as const;
+type TabId = (typeof TABS)[number][0];
 
 /**
  * A container's page: Overview, Logs, Console and Metrics, each at its own address
@@ -34,7 +33,7 @@ export function ContainerPage({ name, tab, container: c, events }:
       </PageSection>
     );
   }
-  const active: TabId = (TABS as readonly string[]).includes(tab ?? "") ? (tab as TabId) : "overview";
+  const active: TabId = TABS.some(([id]) => id === tab) ? (tab as TabId) : "overview";
   const running = c.state === "running";
   const body = (id: TabId) => {
     if (id !== active) return null;
@@ -61,8 +60,8 @@ export function ContainerPage({ name, tab, container: c, events }:
       <PageSection padding={{ default: "noPadding" }}>
         <Tabs activeKey={active} aria-label={`Views of ${c.name}`} data-testid="container-tabs"
               onSelect={(_e, k) => { location.hash = href("containers", name, String(k)); }}>
-          {TABS.map((id) => (
-            <Tab key={id} eventKey={id} title={<TabTitleText>{TITLES[id]}</TabTitleText>} data-testid={`tab-${id}`}>
+          {TABS.map(([id, title]) => (
+            <Tab key={id} eventKey={id} title={<TabTitleText>{title}</TabTitleText>} data-testid={`tab-${id}`}>
               {body(id)}
             </Tab>
           ))}

@@ -1,17 +1,14 @@
 import { useState } from "react";
+import { DataTable } from "../../components/DataTable";
 import { StateLabel } from "../../components/labels";
-import { notify } from "../../components/notify";
+import { notify, run } from "../../components/notify";
 import type { ContainerDetails, HealthInfo } from "../../generated/contracts";
-import { Alert, Button, Content, Flex, FlexItem, PageSection, Spinner, Table, Tbody, Td, Th, Thead, Title, Tr } from "../../pf";
+import { Alert, Button, Content, Flex, FlexItem, PageSection, Spinner, Td, Title, Tr } from "../../pf";
 import { useAppState, useResource } from "../../store/hooks";
-import { CallError, getStore } from "../../store/store";
 import type { Container } from "../../store/types";
 import { joinCommand } from "../create/cloneForm";
+import { localTime } from "../updates";
 import { target } from "./target";
-
-function when(t: string | null): string {
-  return t ? new Date(t).toLocaleString() : "—";
-}
 
 function duration(start: string | null, end: string | null): string {
   if (!start || !end) return "—";
@@ -28,16 +25,11 @@ function HealthSection({ c, health, onRan }: { c: Container; health: HealthInfo;
   const online = useAppState().conn.phase === "online";
   async function runCheck() {
     setBusy(true);
-    try {
-      const after = await getStore().call<HealthInfo | null>("containers.healthcheck", target(c));
-      notify(`Health check of ${c.name}: ${after?.status || "done"}`, after?.status === "healthy" ? "success" : "danger");
-      onRan();
-    } catch (err) {
-      const e = err as CallError;
-      notify(`Health check of ${c.name} failed`, "danger", `${e.code ?? "failed"}: ${e.message}`);
-    } finally {
-      setBusy(false);
-    }
+    const after = await run<HealthInfo | null>(`Health check of ${c.name}`, "containers.healthcheck", target(c));
+    setBusy(false);
+    if (after === undefined) return; // refused: run's toast said why
+    notify(`Health check of ${c.name}: ${after?.status || "done"}`, after?.status === "healthy" ? "success" : "danger");
+    onRan();
   }
   const every = health.interval ? `every ${health.interval} s` : "not on a timer";
   return (
@@ -59,19 +51,16 @@ function HealthSection({ c, health, onRan }: { c: Container; health: HealthInfo;
       {health.log.length === 0
         ? <Content component="p" data-testid="health-log-empty">It has not run yet.</Content>
         : (
-          <Table aria-label={`Last health checks of ${c.name}`} variant="compact" data-testid="health-log">
-            <Thead><Tr><Th>Started</Th><Th>Took</Th><Th>Exit code</Th><Th>Output</Th></Tr></Thead>
-            <Tbody>
-              {[...health.log].reverse().map((run, i) => (
-                <Tr key={`${run.start}-${i}`}>
-                  <Td dataLabel="Started">{when(run.start)}</Td>
-                  <Td dataLabel="Took">{duration(run.start, run.end)}</Td>
-                  <Td dataLabel="Exit code">{run.exit_code ?? "—"}</Td>
-                  <Td dataLabel="Output"><code className="pb-output">{run.output.trim() || "—"}</code></Td>
-                </Tr>
-              ))}
-            </Tbody>
-          </Table>
+          <DataTable label={`Last health checks of ${c.name}`} testId="health-log" columns={["Started", "Took", "Exit code", "Output"]}>
+            {[...health.log].reverse().map((check, i) => (
+              <Tr key={`${check.start}-${i}`}>
+                <Td dataLabel="Started">{localTime(check.start)}</Td>
+                <Td dataLabel="Took">{duration(check.start, check.end)}</Td>
+                <Td dataLabel="Exit code">{check.exit_code ?? "—"}</Td>
+                <Td dataLabel="Output"><code className="pb-output">{check.output.trim() || "—"}</code></Td>
+              </Tr>
+            ))}
+          </DataTable>
         )}
     </PageSection>
   );
@@ -101,32 +90,26 @@ export function DetailsSections({ c }: { c: Container }) {
       <PageSection aria-labelledby="env-title">
         <Title headingLevel="h2" id="env-title">Environment</Title>
         {d.env.length === 0 ? <Content component="p">No variables.</Content> : (
-          <Table aria-label={`Environment of ${c.name}`} variant="compact" data-testid="container-env">
-            <Thead><Tr><Th>Name</Th><Th>Value</Th></Tr></Thead>
-            <Tbody>
-              {d.env.map((e, i) => (
-                <Tr key={`${e.name}-${i}`}><Td dataLabel="Name"><code>{e.name}</code></Td><Td dataLabel="Value"><code>{e.value}</code></Td></Tr>
-              ))}
-            </Tbody>
-          </Table>
+          <DataTable label={`Environment of ${c.name}`} testId="container-env" columns={["Name", "Value"]}>
+            {d.env.map((e, i) => (
+              <Tr key={`${e.name}-${i}`}><Td dataLabel="Name"><code>{e.name}</code></Td><Td dataLabel="Value"><code>{e.value}</code></Td></Tr>
+            ))}
+          </DataTable>
         )}
       </PageSection>
       <PageSection aria-labelledby="mounts-title">
         <Title headingLevel="h2" id="mounts-title">Mounts</Title>
         {d.mounts.length === 0 ? <Content component="p" data-testid="container-mounts-empty">No volumes or bind mounts.</Content> : (
-          <Table aria-label={`Mounts of ${c.name}`} variant="compact" data-testid="container-mounts">
-            <Thead><Tr><Th>Source</Th><Th>Destination</Th><Th>Type</Th><Th>Mode</Th></Tr></Thead>
-            <Tbody>
-              {d.mounts.map((m) => (
-                <Tr key={m.destination}>
-                  <Td dataLabel="Source"><code>{m.name ?? m.source}</code></Td>
-                  <Td dataLabel="Destination"><code>{m.destination}</code></Td>
-                  <Td dataLabel="Type">{m.type}</Td>
-                  <Td dataLabel="Mode">{m.read_only ? "read-only" : "read-write"}</Td>
-                </Tr>
-              ))}
-            </Tbody>
-          </Table>
+          <DataTable label={`Mounts of ${c.name}`} testId="container-mounts" columns={["Source", "Destination", "Type", "Mode"]}>
+            {d.mounts.map((m) => (
+              <Tr key={m.destination}>
+                <Td dataLabel="Source"><code>{m.name ?? m.source}</code></Td>
+                <Td dataLabel="Destination"><code>{m.destination}</code></Td>
+                <Td dataLabel="Type">{m.type}</Td>
+                <Td dataLabel="Mode">{m.read_only ? "read-only" : "read-write"}</Td>
+              </Tr>
+            ))}
+          </DataTable>
         )}
       </PageSection>
     </>

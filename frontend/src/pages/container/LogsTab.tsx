@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { Unavailable } from "../../components/Unavailable";
+import { Refused } from "../../components/Unavailable";
 import {
-  Alert, Button, EmptyState, EmptyStateBody, FormSelect, FormSelectOption, PageSection, Spinner, Switch,
+  Alert, EmptyState, EmptyStateBody, FormSelect, FormSelectOption, PageSection, Spinner, Switch,
   TextInput, Toolbar, ToolbarContent, ToolbarItem,
 } from "../../pf";
 import type { Container } from "../../store/types";
@@ -71,12 +71,8 @@ export function LogsTab({ c }: { c: Container }) {
       </Toolbar>
       {error && <Alert variant="warning" isInline isPlain title={`Not a regular expression: ${error}`} />}
       {status.phase === "failed" ? (
-        status.code === "unknown-method"
-          ? <Unavailable what="Logs" error={{ code: status.code, message: status.message }} />
-          : <Alert variant="danger" isInline title="The logs could not be read" data-testid="logs-error"
-                   actionLinks={<Button variant="link" isInline onClick={() => setRetry(retry + 1)}>Try again</Button>}>
-              {status.code}: {status.message}
-            </Alert>
+        <Refused what="Logs" title="The logs could not be read" error={status} testId="logs-error"
+                 retry={() => setRetry(retry + 1)} />
       ) : status.phase === "opening" && buf.lines.length === 0 ? (
         <EmptyState variant="xs" titleText="Loading the logs…" headingLevel="h2" icon={Spinner} data-testid="logs-loading" />
       ) : buf.lines.length === 0 ? (

@@ -1,10 +1,11 @@
 import { useEffect, useState } from "react";
 import { LineChart } from "../../components/LineChart";
-import { Unavailable } from "../../components/Unavailable";
+import { Refused } from "../../components/Unavailable";
 import {
-  Alert, Card, CardBody, CardTitle, EmptyState, EmptyStateBody, Grid, GridItem, PageSection, Spinner,
+  Card, CardBody, CardTitle, EmptyState, EmptyStateBody, Grid, GridItem, PageSection, Spinner,
 } from "../../pf";
 import type { Container } from "../../store/types";
+import { memLimitText } from "../usage/usage";
 import { addSample, bytes, readSample, type Sample } from "./metrics";
 import { target } from "./target";
 import { useStream } from "./useStream";
@@ -34,11 +35,7 @@ export function MetricsTab({ c, running }: { c: Container; running: boolean }) {
   if (status.phase === "failed") {
     return (
       <PageSection>
-        {status.code === "unknown-method"
-          ? <Unavailable what="Metrics" error={{ code: status.code, message: status.message }} />
-          : <Alert variant="danger" isInline title="The metrics could not be read" data-testid="metrics-error">
-              {status.code}: {status.message}
-            </Alert>}
+        <Refused what="Metrics" title="The metrics could not be read" error={status} testId="metrics-error" />
       </PageSection>
     );
   }
@@ -51,31 +48,21 @@ export function MetricsTab({ c, running }: { c: Container; running: boolean }) {
     );
   }
   const last = series[series.length - 1];
-  const limit = last.memLimit;
+  const chart = (label: string, id: string, now: string, values: (number | null)[], floor: number,
+                 format: (v: number) => string) => (
+    <GridItem md={6}>
+      <Card isCompact>
+        <CardTitle component="h2">{label} <span className="pb-muted" data-testid={`metrics-${id}-now`}>{now}</span></CardTitle>
+        <CardBody><LineChart values={values} floor={floor} format={format} label={label} testId={`chart-${id}`} /></CardBody>
+      </Card>
+    </GridItem>
+  );
   return (
     <PageSection>
       <Grid hasGutter>
-        <GridItem md={6}>
-          <Card isCompact>
-            <CardTitle component="h2">CPU <span className="pb-muted" data-testid="metrics-cpu-now">{last.cpu === null ? "—" : pct(last.cpu)}</span></CardTitle>
-            <CardBody>
-              <LineChart values={series.map((s) => s.cpu)} floor={10} format={pct} label="CPU" testId="chart-cpu" />
-            </CardBody>
-          </Card>
-        </GridItem>
-        <GridItem md={6}>
-          <Card isCompact>
-            <CardTitle component="h2">
-              Memory <span className="pb-muted" data-testid="metrics-mem-now">
-                {bytes(last.mem)}{limit && limit < 2 ** 60 ? ` of ${bytes(limit)}` : ""}
-              </span>
-            </CardTitle>
-            <CardBody>
-              <LineChart values={series.map((s) => s.mem)} floor={1024 * 1024} format={(v) => bytes(v)}
-                         label="Memory" testId="chart-mem" />
-            </CardBody>
-          </Card>
-        </GridItem>
+        {chart("CPU", "cpu", last.cpu === null ? "—" : pct(last.cpu), series.map((s) => s.cpu), 10, pct)}
+        {chart("Memory", "mem", [bytes(last.mem), memLimitText(last)].filter(Boolean).join(" "), series.map((s) => s.mem),
+               1024 * 1024, (v) => bytes(v))}
       </Grid>
       <p className="pb-muted" style={{ marginTop: "0.5rem" }} data-testid="metrics-footer">
         {series.length} samples · processes {last.pids ?? "—"} · network in {bytes(last.netIn)}, out {bytes(last.netOut)}

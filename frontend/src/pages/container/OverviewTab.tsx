@@ -7,14 +7,10 @@ import {
 } from "../../pf";
 import { href } from "../../router";
 import { useNow } from "../../store/hooks";
-import { eventsOfContainer, toMillis, uptime } from "../../store/selectors";
+import { eventsOfContainer, uptime } from "../../store/selectors";
 import type { BusEvent, Container } from "../../store/types";
+import { localTime } from "../updates";
 import { DetailsSections } from "./DetailsSections";
-
-function when(t: string | number | null | undefined): string {
-  const ms = toMillis(t);
-  return ms === null || ms < 0 ? "—" : new Date(ms).toLocaleString();
-}
 
 /** A container's Overview tab: its fields, labels and recent events. */
 export function ContainerOverview({ container: c, events }: { container: Container; events: BusEvent[] }) {
@@ -29,8 +25,8 @@ export function ContainerOverview({ container: c, events }: { container: Contain
     ["State", <><StateLabel value={c.state} testId="detail-state" /> {uptime(c, now) && `up ${uptime(c, now)}`}</>, "state"],
     ["Health", <StateLabel value={c.health} />, "health"],
     ["Exit code", c.exit_code ?? "—", "exit-code"],
-    ["Started", when(c.started_at), "started"],
-    ["Created", when(c.created_at), "created"],
+    ["Started", localTime(c.started_at), "started"],
+    ["Created", localTime(c.created_at), "created"],
     ["Unit", c.unit ? <a href={href("units")}>{c.unit}</a> : "—", "unit"],
     ["Restart policy", `${c.restart_policy ?? "—"} (${c.restart_count} restarts)`, "restart"],
     ["Pod", c.pod || "—", "pod"],

@@ -1,15 +1,15 @@
 import { useState } from "react";
 import { notify } from "../../components/notify";
 import {
-  Alert, Button, Checkbox, ExpandableSection, Form, FormGroup, FormSelect, FormSelectOption,
-  Modal, ModalBody, ModalFooter, ModalHeader, TextInput, Title,
+  Checkbox, ExpandableSection, FormGroup, FormSelect, FormSelectOption, TextInput, Title,
 } from "../../pf";
 import type { ImageRow, PodRow } from "../../generated/contracts";
 import { href } from "../../router";
 import { useAppState, useResource } from "../../store/hooks";
 import { owners } from "../../store/selectors";
 import { CallError, getStore } from "../../store/store";
-import { Problem } from "../../components/FormDialog";
+import { FormDialog, Problem, TextField } from "../../components/FormDialog";
+import { useSubmit } from "../../components/useSubmit";
 import { ImageSearch } from "../images/ImageSearch";
 import { emptyForm, HEALTH_ACTIONS, isLocalImage, toCreateParams, validate, type CreateForm, type HealthAction } from "./createOptions";
 import { PortsEditor, EnvEditor, VolumesEditor } from "./Editors";
@@ -39,9 +39,7 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
   const users = owners(useAppState().model);
   // The owner's Podman lists the pods and images to pick from.
   const mine = f.owner ? { owner: f.owner } : {};
-  const [tried, setTried] = useState(false);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
+  const { busy, step, tried, failure, run } = useSubmit();
   const pods = useResource<PodRow[]>("pods.list", mine, ["pod.*"]);
   const images = useResource<ImageRow[]>("images.list", mine, ["image.*"]);
   const errors = tried ? validate(f) : {};
@@ -52,24 +50,21 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
   const [found, setFound] = useState<string | null>(null); // the reference a registry search gave
 
   async function submit() {
-    setTried(true);
-    if (Object.keys(validate(f)).length) return;
-    setFailure(null);
     const store = getStore();
-    try {
+    await run(!Object.keys(validate(f)).length, async (stepTo) => {
       // An image picked from a registry and not in the owner's storage is pulled first, as Cockpit's dialog does.
       const image = f.image.trim();
       if (found === image && !isLocalImage(image, names)) {
-        setBusy(`Pulling ${image}…`);
+        stepTo(`Pulling ${image}…`);
         await store.call("images.pull", { reference: image, ...mine });
       }
-      setBusy("Creating the container…");
+      stepTo("Creating the container…");
       // A unit runs the container (podman run --replace): create it stopped, the unit starts it.
       const params = toCreateParams({ ...f, start: f.installUnit ? false : f.start });
       const made = await store.call<{ id: string; name: string; warnings?: string[] }>("containers.create", params);
       if (made.warnings?.length) notify(`Podman's warnings for ${made.name}`, "info", made.warnings.join("\n"));
       if (f.installUnit) {
-        setBusy("Installing its systemd unit…");
+        stepTo("Installing its systemd unit…");
         const install = (fresh: boolean) => store.call<{ installed?: { unit?: string }[] }>("units.install",
           { name: made.name, format: "systemd", new: fresh, enable: true, start: true, force: false, ...mine });
         // A unit that creates the container afresh at each start (--new) is what Podman
@@ -94,126 +89,94 @@ export function CreateContainerDialog({ onClose, image = "", pod = "", initial, 
       }
       onClose();
       location.hash = href("containers", made.name);
-    } catch (err) {
-      const e = err as CallError;
-      setFailure(`${e.code ?? "failed"}: ${e.message}`);
-    } finally {
-      setBusy(null);
-    }
+    });
   }
 
   return (
-    <Modal isOpen variant="medium" onClose={busy ? undefined : onClose} aria-labelledby="create-title"
-           data-testid="create-dialog">
-      <ModalHeader title={title} labelId="create-title" />
-      <ModalBody>
-        <Form id="create-form" onSubmit={(e) => { e.preventDefault(); void submit(); }} isHorizontal>
-          <OwnerChoice prefix="create" value={f.owner} users={users} locked={!!pod}
-                       onChange={(owner) => set({ owner, pod: "", cpuSharesOn: owner ? false : f.cpuSharesOn, cpus: owner ? "" : f.cpus })} />
-          <FormGroup label="Image" isRequired fieldId="create-image">
-            <TextInput id="create-image" value={f.image} onChange={(_e, v) => set({ image: v })} isRequired
-                       list="create-image-list" data-testid="create-image" validated={errors.image ? "error" : "default"}
-                       placeholder="registry/name:tag" />
-            <datalist id="create-image-list">{names.map((n) => <option key={n} value={n} />)}</datalist>
-            <Problem text={errors.image} />
-            <ExpandableSection toggleText={searching ? "Hide the registry search" : "Search registries for an image"}
-                               isExpanded={searching} onToggle={(_e, v) => setSearching(v)} data-testid="create-search">
-              {/* Enter in the search is a search, not the form's submit. */}
-              {searching && <div onKeyDown={(e) => { if (e.key === "Enter") e.preventDefault(); }}>
-                <ImageSearch disabled={busy !== null} tlsVerify owner={f.owner}
-                             onPick={(ref) => { setFound(ref); setF((old) => ({ ...old, image: ref })); }} />
-              </div>}
-            </ExpandableSection>
-          </FormGroup>
-          <FormGroup label="Name" fieldId="create-name">
-            <TextInput id="create-name" value={f.name} onChange={(_e, v) => set({ name: v })} data-testid="create-name"
-                       validated={errors.name ? "error" : "default"} placeholder="Podman picks one when empty" />
-            <Problem text={errors.name} />
-          </FormGroup>
-          <FormGroup label="Command" fieldId="create-command">
-            <TextInput id="create-command" value={f.command} onChange={(_e, v) => set({ command: v })}
-                       data-testid="create-command" placeholder="The image's own when empty"
-                       validated={errors.command ? "error" : "default"} />
-            <Problem text={errors.command} />
-          </FormGroup>
-          <LimitsFields f={f} set={set} errors={errors} />
-          <FormGroup label="Pod" fieldId="create-pod">
-            <FormSelect id="create-pod" value={f.pod} onChange={(_e, v) => set({ pod: v })} data-testid="create-pod">
-              <FormSelectOption value="" label="No pod" />
-              {(Array.isArray(pods.data) ? pods.data : []).map((p) => <FormSelectOption key={p.name} value={p.name} label={p.name} />)}
+    <FormDialog title={title} testId="create" variant="medium" isHorizontal busy={busy} failure={failure}
+                failureTitle="The container was not created" onClose={onClose} onSubmit={() => void submit()}
+                submitLabel={step ?? (f.installUnit ? "Create and install the unit" : "Create")}>
+      <OwnerChoice prefix="create" value={f.owner} users={users} locked={!!pod}
+                   onChange={(owner) => set({ owner, pod: "", cpuSharesOn: owner ? false : f.cpuSharesOn, cpus: owner ? "" : f.cpus })} />
+      <FormGroup label="Image" isRequired fieldId="create-image">
+        <TextInput id="create-image" value={f.image} onChange={(_e, v) => set({ image: v })} isRequired
+                   list="create-image-list" data-testid="create-image" validated={errors.image ? "error" : "default"}
+                   placeholder="registry/name:tag" />
+        <datalist id="create-image-list">{names.map((n) => <option key={n} value={n} />)}</datalist>
+        <Problem text={errors.image} />
+        <ExpandableSection toggleText={searching ? "Hide the registry search" : "Search registries for an image"}
+                           isExpanded={searching} onToggle={(_e, v) => setSearching(v)} data-testid="create-search">
+          {/* Enter in the search is a search, not the form's submit. */}
+          {searching && <div onKeyDown={(e) => { if (e.key === "Enter") e.preventDefault(); }}>
+            <ImageSearch disabled={busy} tlsVerify owner={f.owner}
+                         onPick={(ref) => { setFound(ref); setF((old) => ({ ...old, image: ref })); }} />
+          </div>}
+        </ExpandableSection>
+      </FormGroup>
+      <TextField id="create-name" label="Name" value={f.name} onChange={(name) => set({ name })} problem={errors.name}
+                 placeholder="Podman picks one when empty" />
+      <TextField id="create-command" label="Command" value={f.command} onChange={(command) => set({ command })}
+                 problem={errors.command} placeholder="The image's own when empty" />
+      <LimitsFields f={f} set={set} errors={errors} />
+      <FormGroup label="Pod" fieldId="create-pod">
+        <FormSelect id="create-pod" value={f.pod} onChange={(_e, v) => set({ pod: v })} data-testid="create-pod">
+          <FormSelectOption value="" label="No pod" />
+          {(Array.isArray(pods.data) ? pods.data : []).map((p) => <FormSelectOption key={p.name} value={p.name} label={p.name} />)}
+        </FormSelect>
+      </FormGroup>
+      <PortsEditor rows={f.ports} onChange={(ports) => set({ ports })} errors={errors} />
+      <EnvEditor rows={f.env} onChange={(env) => set({ env })} errors={errors} />
+      <VolumesEditor rows={f.volumes} onChange={(volumes) => set({ volumes })} errors={errors} />
+      <FormGroup label="Restart policy" fieldId="create-restart">
+        <FormSelect id="create-restart" value={f.restartPolicy} data-testid="create-restart"
+                    onChange={(_e, v) => set({ restartPolicy: v as CreateForm["restartPolicy"] })}>
+          <FormSelectOption value="no" label="No" />
+          <FormSelectOption value="on-failure" label="On failure" />
+          <FormSelectOption value="always" label="Always" />
+          <FormSelectOption value="unless-stopped" label="Unless stopped" />
+        </FormSelect>
+        {f.restartPolicy === "on-failure" && (
+          <TextInput aria-label="Retries" value={f.restartRetries} placeholder="Retries (unlimited when empty)"
+                     onChange={(_e, v) => set({ restartRetries: v })} style={{ marginTop: "0.5rem" }} />
+        )}
+        <Problem text={errors.restartRetries} />
+      </FormGroup>
+      <Title headingLevel="h2" size="md">Health check</Title>
+      <TextField id="create-health" label="Command" value={f.healthCmd} onChange={(healthCmd) => set({ healthCmd })}
+                 placeholder="None when empty, e.g. /bin/healthcheck" />
+      {f.healthCmd.trim() && (
+        <>
+          <TextField id="create-health-interval" label="Interval (s)" value={f.healthInterval}
+                     onChange={(healthInterval) => set({ healthInterval })} problem={errors.healthInterval} />
+          <TextField id="create-health-retries" label="Retries" value={f.healthRetries}
+                     onChange={(healthRetries) => set({ healthRetries })} problem={errors.healthRetries} />
+          <FormGroup label="When unhealthy" fieldId="create-health-action">
+            <FormSelect id="create-health-action" value={f.healthAction} data-testid="create-health-action"
+                        onChange={(_e, v) => set({ healthAction: v as HealthAction })}>
+              {HEALTH_ACTIONS.map(([a, label]) => <FormSelectOption key={a} value={a} label={label} />)}
             </FormSelect>
           </FormGroup>
-          <PortsEditor rows={f.ports} onChange={(ports) => set({ ports })} errors={errors} />
-          <EnvEditor rows={f.env} onChange={(env) => set({ env })} errors={errors} />
-          <VolumesEditor rows={f.volumes} onChange={(volumes) => set({ volumes })} errors={errors} />
-          <FormGroup label="Restart policy" fieldId="create-restart">
-            <FormSelect id="create-restart" value={f.restartPolicy} data-testid="create-restart"
-                        onChange={(_e, v) => set({ restartPolicy: v as CreateForm["restartPolicy"] })}>
-              <FormSelectOption value="no" label="No" />
-              <FormSelectOption value="on-failure" label="On failure" />
-              <FormSelectOption value="always" label="Always" />
-              <FormSelectOption value="unless-stopped" label="Unless stopped" />
-            </FormSelect>
-            {f.restartPolicy === "on-failure" && (
-              <TextInput aria-label="Retries" value={f.restartRetries} placeholder="Retries (unlimited when empty)"
-                         onChange={(_e, v) => set({ restartRetries: v })} style={{ marginTop: "0.5rem" }} />
-            )}
-            <Problem text={errors.restartRetries} />
-          </FormGroup>
-          <Title headingLevel="h2" size="md">Health check</Title>
-          <FormGroup label="Command" fieldId="create-health">
-            <TextInput id="create-health" value={f.healthCmd} onChange={(_e, v) => set({ healthCmd: v })}
-                       data-testid="create-health" placeholder="None when empty, e.g. /bin/healthcheck" />
-          </FormGroup>
-          {f.healthCmd.trim() && (
-            <>
-              <FormGroup label="Interval (s)" fieldId="create-health-interval">
-                <TextInput id="create-health-interval" value={f.healthInterval} onChange={(_e, v) => set({ healthInterval: v })}
-                           validated={errors.healthInterval ? "error" : "default"} />
-                <Problem text={errors.healthInterval} />
-              </FormGroup>
-              <FormGroup label="Retries" fieldId="create-health-retries">
-                <TextInput id="create-health-retries" value={f.healthRetries} onChange={(_e, v) => set({ healthRetries: v })}
-                           validated={errors.healthRetries ? "error" : "default"} />
-                <Problem text={errors.healthRetries} />
-              </FormGroup>
-              <FormGroup label="When unhealthy" fieldId="create-health-action">
-                <FormSelect id="create-health-action" value={f.healthAction} data-testid="create-health-action"
-                            onChange={(_e, v) => set({ healthAction: v as HealthAction })}>
-                  {HEALTH_ACTIONS.map(([a, label]) => <FormSelectOption key={a} value={a} label={label} />)}
-                </FormSelect>
-              </FormGroup>
-            </>
-          )}
-          <Title headingLevel="h2" size="md">Running it</Title>
-          <FormGroup fieldId="create-start" label="Start">
-            <Checkbox id="create-start" label="Start it now" isChecked={f.installUnit || f.start}
-                      isDisabled={f.installUnit} onChange={(_e, v) => set({ start: v })} data-testid="create-start" />
-          </FormGroup>
-          <FormGroup fieldId="create-unit" label="systemd">
-            <Checkbox id="create-unit" isChecked={f.installUnit} data-testid="create-unit"
-                      label="Run it from a systemd unit (generated, installed, enabled and started)"
-                      onChange={(_e, v) => set({ installUnit: v, autoUpdate: v ? f.autoUpdate : "" })} />
-          </FormGroup>
-          <FormGroup label="Auto-update" fieldId="create-autoupdate">
-            <FormSelect id="create-autoupdate" value={f.autoUpdate} data-testid="create-autoupdate"
-                        isDisabled={!f.installUnit} onChange={(_e, v) => set({ autoUpdate: v as CreateForm["autoUpdate"] })}>
-              <FormSelectOption value="" label="Off" />
-              <FormSelectOption value="registry" label="From the registry (a newer image of its tag)" />
-              <FormSelectOption value="local" label="From local images (a newer local image of its tag)" />
-            </FormSelect>
-            <Problem text={errors.autoUpdate} />
-          </FormGroup>
-        </Form>
-        {failure && <Alert variant="danger" isInline title="The container was not created" data-testid="create-error">{failure}</Alert>}
-      </ModalBody>
-      <ModalFooter>
-        <Button variant="primary" type="submit" form="create-form" isLoading={busy !== null} isDisabled={busy !== null}
-                data-testid="create-submit">
-          {busy ?? (f.installUnit ? "Create and install the unit" : "Create")}
-        </Button>
-        <Button variant="link" onClick={onClose} isDisabled={busy !== null} data-testid="create-cancel">Cancel</Button>
-      </ModalFooter>
-    </Modal>
+        </>
+      )}
+      <Title headingLevel="h2" size="md">Running it</Title>
+      <FormGroup fieldId="create-start" label="Start">
+        <Checkbox id="create-start" label="Start it now" isChecked={f.installUnit || f.start}
+                  isDisabled={f.installUnit} onChange={(_e, v) => set({ start: v })} data-testid="create-start" />
+      </FormGroup>
+      <FormGroup fieldId="create-unit" label="systemd">
+        <Checkbox id="create-unit" isChecked={f.installUnit} data-testid="create-unit"
+                  label="Run it from a systemd unit (generated, installed, enabled and started)"
+                  onChange={(_e, v) => set({ installUnit: v, autoUpdate: v ? f.autoUpdate : "" })} />
+      </FormGroup>
+      <FormGroup label="Auto-update" fieldId="create-autoupdate">
+        <FormSelect id="create-autoupdate" value={f.autoUpdate} data-testid="create-autoupdate"
+                    isDisabled={!f.installUnit} onChange={(_e, v) => set({ autoUpdate: v as CreateForm["autoUpdate"] })}>
+          <FormSelectOption value="" label="Off" />
+          <FormSelectOption value="registry" label="From the registry (a newer image of its tag)" />
+          <FormSelectOption value="local" label="From local images (a newer local image of its tag)" />
+        </FormSelect>
+        <Problem text={errors.autoUpdate} />
+      </FormGroup>
+    </FormDialog>
   );
 }

@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 import { Checkbox, Flex, FlexItem, FormGroup, FormSelect, FormSelectOption, Switch, TextInput } from "../../pf";
-import { Problem } from "../../components/FormDialog";
+import { Problem, TextField } from "../../components/FormDialog";
 import { MEMORY_UNITS, type CreateForm, type MemoryUnit } from "./createOptions";
 
 /** A limit that applies only when its box is ticked (Cockpit's memory and CPU shares rows). */
@@ -50,12 +50,8 @@ export function LimitsFields({ f, set, errors }: Props) {
                         value={f.cpuShares} onValue={(v) => set({ cpuShares: v })} error={errors.cpuShares}>
             <FlexItem className="pb-muted">the default weight is 1024; more is a higher priority</FlexItem>
           </ToggledLimit>
-          <FormGroup label="CPUs" fieldId="create-cpus">
-            <TextInput id="create-cpus" value={f.cpus} onChange={(_e, v) => set({ cpus: v })} data-testid="create-cpus"
-                       placeholder="No limit when empty, e.g. 0.5" style={{ width: "16em" }}
-                       validated={errors.cpus ? "error" : "default"} />
-            <Problem text={errors.cpus} />
-          </FormGroup>
+          <TextField id="create-cpus" label="CPUs" value={f.cpus} onChange={(cpus) => set({ cpus })} problem={errors.cpus}
+                     placeholder="No limit when empty, e.g. 0.5" style={{ width: "16em" }} />
         </>
       )}
     </>

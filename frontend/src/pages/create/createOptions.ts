@@ -2,6 +2,7 @@
  * The "Create container" form: its values, how they are checked, and the params of
  * `containers.create` they become. Pure, so every rule has a unit test.
  */
+import { NAME_RE } from "../../components/rename";
 
 export type RestartPolicy = "no" | "on-failure" | "always" | "unless-stopped";
 export type AutoUpdate = "" | "registry" | "local";
@@ -98,7 +99,6 @@ export function splitCommand(line: string): string[] {
   return out;
 }
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function port(v: string): number | null {

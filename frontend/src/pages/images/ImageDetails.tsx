@@ -1,8 +1,9 @@
 import { useState, type ReactNode } from "react";
 import {
-  Alert, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Spinner, Tab, Table,
-  Tabs, TabTitleText, Tbody, Td, Th, Thead, Tr,
+  Alert, DescriptionList, DescriptionListDescription, DescriptionListGroup, DescriptionListTerm, Spinner, Tab, Tabs,
+  TabTitleText, Td, Tr,
 } from "../../pf";
+import { DataTable } from "../../components/DataTable";
 import type { ImageLayer } from "../../generated/contracts";
 import { useResource } from "../../store/hooks";
 import { bytes } from "../container/metrics";
@@ -66,19 +67,17 @@ function History({ image }: { image: ImageRow }) {
   const layers = history.data;
   const comments = layers.some((l) => l.comment);
   return (
-    <Table aria-label={`History of ${displayName(image)}`} variant="compact" gridBreakPoint="grid-md" data-testid="image-history">
-      <Thead><Tr><Th>ID</Th><Th>Created</Th><Th>Created by</Th><Th>Size</Th>{comments && <Th>Comment</Th>}</Tr></Thead>
-      <Tbody>
-        {layers.map((l, i) => (
-          <Tr key={`${l.id}-${i}`} data-testid="image-layer">
-            <Td dataLabel="ID">{/^<.*>$/.test(l.id) ? <span className="pb-muted">{l.id}</span>
-              : <code>{l.id.replace(/^sha256:/, "").slice(0, 12)}</code>}</Td>
-            <Td dataLabel="Created">{l.created ? new Date(l.created).toLocaleString() : "—"}</Td>
-            <Td dataLabel="Created by" modifier="breakWord" data-testid="image-layer-created-by"><code>{l.created_by}</code></Td>
-            <Td dataLabel="Size" data-testid="image-layer-size">{bytes(l.size)}</Td>
-            {comments && <Td dataLabel="Comment">{l.comment}</Td>}
-          </Tr>))}
-      </Tbody>
-    </Table>
+    <DataTable label={`History of ${displayName(image)}`} testId="image-history"
+               columns={["ID", "Created", "Created by", "Size", comments && "Comment"]}>
+      {layers.map((l, i) => (
+        <Tr key={`${l.id}-${i}`} data-testid="image-layer">
+          <Td dataLabel="ID">{/^<.*>$/.test(l.id) ? <span className="pb-muted">{l.id}</span>
+            : <code>{l.id.replace(/^sha256:/, "").slice(0, 12)}</code>}</Td>
+          <Td dataLabel="Created">{l.created ? new Date(l.created).toLocaleString() : "—"}</Td>
+          <Td dataLabel="Created by" modifier="breakWord" data-testid="image-layer-created-by"><code>{l.created_by}</code></Td>
+          <Td dataLabel="Size" data-testid="image-layer-size">{bytes(l.size)}</Td>
+          {comments && <Td dataLabel="Comment">{l.comment}</Td>}
+        </Tr>))}
+    </DataTable>
   );
 }

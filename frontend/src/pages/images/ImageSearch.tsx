@@ -1,11 +1,13 @@
 import { useEffect, useRef, useState } from "react";
 import {
   Alert, EmptyState, EmptyStateBody, Flex, FlexItem, FormGroup, FormSelect, FormSelectOption, Label, Spinner, Table, Tbody,
-  Td, TextInput, Th, Thead, Tr,
+  Td, Th, Thead, Tr,
 } from "../../pf";
+import { TextField } from "../../components/FormDialog";
+import { useResource } from "../../store/hooks";
 import { CallError, getStore } from "../../store/store";
 import {
-  defaultTag, pullRef, registriesOf, registryChoices, searchAnswer, searchParams, type Registries, type SearchAnswer,
+  defaultTag, pullRef, registriesOf, registryChoices, searchAnswer, searchParams, type SearchAnswer,
 } from "./search";
 
 const DEBOUNCE_MS = 300;
@@ -24,7 +26,7 @@ function failureText(err: unknown): string {
 export function ImageSearch({ onPick, disabled, tlsVerify, owner = "" }: {
   onPick: (ref: string) => void; disabled: boolean; tlsVerify: boolean; owner?: string;
 }) {
-  const [registries, setRegistries] = useState<Registries | null>(null);
+  const registries = useResource<unknown>("images.registries", owner ? { owner } : {}, []);
   const [term, setTerm] = useState("");
   const [registry, setRegistry] = useState("");
   const [answer, setAnswer] = useState<SearchAnswer | null>(null);
@@ -35,11 +37,6 @@ export function ImageSearch({ onPick, disabled, tlsVerify, owner = "" }: {
   const [tag, setTag] = useState<string | null>(null);
   const asked = useRef(0);
   const picked = useRef<string | null>(null); // the row's click and its radio's both choose
-
-  useEffect(() => {
-    getStore().call("images.registries", owner ? { owner } : {}).then((d) => setRegistries(registriesOf(d)),
-      () => setRegistries({ search: [], configured: [] }));
-  }, [owner]);
 
   useEffect(() => {
     const params = searchParams(term, registry);
@@ -78,7 +75,7 @@ export function ImageSearch({ onPick, disabled, tlsVerify, owner = "" }: {
     }
   }
 
-  const choices = registryChoices(registries ?? { search: [], configured: [] });
+  const choices = registryChoices(registriesOf(registries.data));
   let results;
   if (busy) {
     results = <EmptyState variant="xs" titleText="Searching…" headingLevel="h3" icon={Spinner} data-testid="search-busy" />;
@@ -121,10 +118,8 @@ export function ImageSearch({ onPick, disabled, tlsVerify, owner = "" }: {
     <div data-testid="image-search">
       <Flex spaceItems={{ default: "spaceItemsSm" }} alignItems={{ default: "alignItemsFlexEnd" }}>
         <FlexItem grow={{ default: "grow" }}>
-          <FormGroup label="Search for" fieldId="search-term">
-            <TextInput id="search-term" type="search" value={term} onChange={(_e, v) => setTerm(v)} isDisabled={disabled}
-                       placeholder="a name, or registry/name" data-testid="search-term" />
-          </FormGroup>
+          <TextField id="search-term" label="Search for" type="search" value={term} onChange={setTerm} isDisabled={disabled}
+                     placeholder="a name, or registry/name" />
         </FlexItem>
         <FlexItem>
           <FormGroup label="in" fieldId="search-registry">

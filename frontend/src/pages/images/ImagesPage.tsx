@@ -130,8 +130,7 @@ export function ImagesPage() {
                 empty={<EmptyStateBody>{f ? "None matches the filter." : "Podman has no images: pull one."}</EmptyStateBody>}
                 summary={list.data === null ? "…" : `${mine.length} images, ${bytes(total)}; ${unused.length} unused.`}
                 toolbar={<>
-                  {users.length > 0 && (
-                    <ToolbarItem><OwnerFilter users={users} value={owner} onChange={setOwner} testId="images-owner-filter" /></ToolbarItem>)}
+                  <OwnerFilter users={users} value={owner} onChange={setOwner} testId="images-owner-filter" />
                   <ToolbarItem>
                     <TextInput type="search" aria-label="Filter images" placeholder="Filter by name or ID" value={filter}
                                onChange={(_e, v) => setFilter(v)} data-testid="images-filter" />

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from "react";
 import {
-  Alert, Button, Checkbox, Form, FormGroup, Modal, ModalBody, ModalFooter, ModalHeader, Progress,
-  ProgressMeasureLocation, TextInput,
+  Alert, Button, Checkbox, Form, Modal, ModalBody, ModalFooter, ModalHeader, Progress, ProgressMeasureLocation,
 } from "../../pf";
 import { CallError, getStore, type Stream } from "../../store/store";
+import { TextField } from "../../components/FormDialog";
 import { OwnerChoice } from "../../components/OwnerChoice";
 import { ImageSearch } from "./ImageSearch";
 import { pullStart, pullStep, type PullState } from "./images";
@@ -54,10 +54,8 @@ export function PullDialog({ onClose, onPulled, users = [], owner: initialOwner 
           </Form>)}
         <ImageSearch onPick={setRef} disabled={pulling} tlsVerify={tlsVerify} owner={owner} />
         <Form id="pull-form" style={{ marginTop: "1rem" }} onSubmit={(e) => { e.preventDefault(); if (ref.trim() && !pulling) void pull(); }}>
-          <FormGroup label="Image" isRequired fieldId="pull-ref">
-            <TextInput id="pull-ref" value={ref} onChange={(_e, v) => setRef(v)} isRequired isDisabled={pulling}
-                       placeholder="registry.example.com/name:tag" data-testid="pull-ref" />
-          </FormGroup>
+          <TextField id="pull-ref" label="Image" value={ref} onChange={setRef} isRequired isDisabled={pulling}
+                     placeholder="registry.example.com/name:tag" />
           <Checkbox id="pull-tls" label="Verify the registry's TLS certificate" isChecked={tlsVerify}
                     onChange={(_e, v) => setTlsVerify(v)} isDisabled={pulling} data-testid="pull-tls" />
         </Form>

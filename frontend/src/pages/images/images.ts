@@ -1,4 +1,5 @@
 /** The Images page's pure parts: which containers use an image, and a pull's progress. */
+import { str } from "../read";
 
 export interface ImageRow {
   id: string;
@@ -17,10 +18,6 @@ interface ContainerLike { name: string; image: string; image_id?: string }
 
 function short(id: string): string {
   return id.replace(/^sha256:/, "").slice(0, 12);
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
 }
 
 /** Reads `images.list` (snake_case, or Podman's own Id/Names/Size/Created/RepoTags). */

@@ -1,4 +1,5 @@
 /** The pull dialog's registry search, its pure parts: `images.search` and `images.registries` read. */
+import { str } from "../read";
 
 export interface SearchResult {
   index: string;
@@ -13,10 +14,6 @@ export interface SearchResult {
 export interface SearchAnswer { term: string; registries: string[]; results: SearchResult[] }
 
 export interface Registries { search: string[]; configured: { location: string; blocked: boolean }[] }
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
-}
 
 export function searchAnswer(data: unknown): SearchAnswer {
   const d = (data ?? {}) as Record<string, unknown>;

@@ -1,14 +1,12 @@
 import { useState } from "react";
 import { notify } from "../../components/notify";
-import { FormGroup, TextInput } from "../../pf";
 import { getStore } from "../../store/store";
 import { toCreateParams, validate, emptyForm, type PortRow, type VolumeRow } from "../create/createOptions";
 import { PortsEditor, VolumesEditor } from "../create/Editors";
 import { useSubmit } from "../../components/useSubmit";
-import { FormDialog, Problem } from "../../components/FormDialog";
+import { FormDialog, TextField } from "../../components/FormDialog";
 import { OwnerChoice } from "../../components/OwnerChoice";
-
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+import { NAME_RE } from "../../components/rename";
 
 /**
  * Create a pod, as Cockpit's: a name, its owner (a root bridge serving users), the ports
@@ -19,8 +17,7 @@ export function CreatePodDialog({ onClose, onCreated, users = [] }: { onClose: (
   const [owner, setOwner] = useState("");
   const [ports, setPorts] = useState<PortRow[]>([]);
   const [volumes, setVolumes] = useState<VolumeRow[]>([]);
-  const [tried, setTried] = useState(false);
-  const { busy, failure, run } = useSubmit();
+  const { busy, tried, failure, run } = useSubmit();
   // The container form's rules and params for the rows both forms share.
   const shared = { ...emptyForm("x"), ports, volumes };
   const rowErrors = validate(shared);
@@ -28,9 +25,7 @@ export function CreatePodDialog({ onClose, onCreated, users = [] }: { onClose: (
   const errors = tried ? { ...rowErrors, ...(nameError ? { name: nameError } : {}) } : {};
 
   async function submit() {
-    setTried(true);
-    if (nameError || Object.keys(rowErrors).length) return;
-    await run(async () => {
+    await run(!nameError && !Object.keys(rowErrors).length, async () => {
       const p = toCreateParams(shared);
       await getStore().call("pods.create", { name, ...(owner ? { owner } : {}), ...(p.ports ? { ports: p.ports } : {}), ...(p.volumes ? { volumes: p.volumes } : {}) });
       notify(`Created pod ${name}`, "success");
@@ -42,11 +37,7 @@ export function CreatePodDialog({ onClose, onCreated, users = [] }: { onClose: (
   return (
     <FormDialog title="Create pod" testId="pod-create" variant="medium" busy={busy} failure={failure}
                 failureTitle="The pod was not created" onClose={onClose} onSubmit={() => void submit()}>
-      <FormGroup label="Name" isRequired fieldId="pod-name">
-        <TextInput id="pod-name" value={name} onChange={(_e, v) => setName(v)} isRequired data-testid="pod-name"
-                   validated={errors.name ? "error" : "default"} />
-        <Problem text={errors.name} />
-      </FormGroup>
+      <TextField id="pod-name" label="Name" value={name} onChange={setName} isRequired problem={errors.name} />
       <OwnerChoice prefix="pod" value={owner} onChange={setOwner} users={users} locked={false} />
       <PortsEditor rows={ports} onChange={setPorts} errors={errors} />
       <VolumesEditor rows={volumes} onChange={setVolumes} errors={errors} />

@@ -1,11 +1,13 @@
 import { Suspense, useState } from "react";
 import { lazyPage } from "../../lazyPage";
+import { ACTIONS, type Action } from "../../components/ContainerActions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { DataTable } from "../../components/DataTable";
 import { StateLabel } from "../../components/labels";
 import { run } from "../../components/notify";
 import { ListPage } from "../../components/ListPage";
 import {
-  Button, EmptyStateBody, Flex, FlexItem, Table, Tbody, Td, Th, Thead, ToolbarItem, Tr,
+  Button, EmptyStateBody, Flex, FlexItem, Td, ToolbarItem, Tr,
 } from "../../pf";
 import type { PodRow } from "../../generated/contracts";
 import { href } from "../../router";
@@ -14,8 +16,6 @@ import { owners } from "../../store/selectors";
 import { CreatePodDialog } from "./CreatePodDialog";
 
 const CreateContainerDialog = lazyPage(() => import("../create/CreateContainerDialog"), "CreateContainerDialog");
-
-type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "remove";
 
 type Row = PodRow & { user?: string };
 const TOPICS = ["pod.*", "container.*"];
@@ -47,46 +47,43 @@ export function PodsPage() {
   }
 
   const table = (
-      <Table aria-label="Pods" variant="compact" gridBreakPoint="grid-md" data-testid="pods-table">
-        <Thead><Tr><Th>Name</Th>{users.length > 0 && <Th>Owner</Th>}<Th>Status</Th><Th>Containers</Th><Th screenReaderText="Actions" /></Tr></Thead>
-        <Tbody>
-          {list.map((p) => {
-            const members = p.containers.filter((c) => !/-infra$/.test(c.name) && c.id !== p.infra_id);
-            const up = /running|degraded|paused/i.test(p.status);
-            const paused = /paused/i.test(p.status);
-            const button = (a: Action, label: string, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
-              <FlexItem key={a}>
-                <Button size="sm" variant={variant} isDisabled={!enabled || busy !== null} isLoading={busy === `${p.user ?? ""}/${p.name}/${a}`}
-                        data-testid={`pod-${a}-${p.name}`} aria-label={`${label} pod ${p.name}`}
-                        onClick={() => (a === "remove" ? setRemoving(p) : void act(p, a))}>{label}</Button>
-              </FlexItem>);
-            return (
-              <Tr key={`${p.user ?? ""}/${p.id}`} data-testid={`pod-row-${p.name}`} data-status={p.status.toLowerCase()}
-                  data-owner={p.user ?? "system"}>
-                <Td dataLabel="Name">{p.name}</Td>
-                {users.length > 0 && <Td dataLabel="Owner">{p.user ?? "system"}</Td>}
-                <Td dataLabel="Status"><StateLabel value={p.status.toLowerCase()} testId={`pod-status-${p.name}`} /></Td>
-                <Td dataLabel="Containers">
-                  {members.length === 0 ? <span className="pb-muted">none</span>
-                    : members.map((c, i) => <span key={c.id}>{i > 0 && ", "}<a href={href("containers", c.name)}>{c.name}</a>
-                        <span className="pb-muted"> ({c.status.toLowerCase()})</span></span>)}
-                </Td>
-                <Td dataLabel="Actions" modifier="fitContent">
-                  <Flex spaceItems={{ default: "spaceItemsXs" }}>
-                    {button("start", "Start", !up)}
-                    {button("stop", "Stop", up, "danger")}
-                    {button("restart", "Restart", up)}
-                    {/* As Cockpit's: Pause while it runs, Resume once paused. */}
-                    {paused ? button("unpause", "Resume", true) : button("pause", "Pause", /running/i.test(p.status))}
-                    <FlexItem><Button size="sm" variant="secondary" onClick={() => setAdding(p)}
-                                      aria-label={`Add container to pod ${p.name}`}>Add container</Button></FlexItem>
-                    {button("remove", "Remove", true, "danger")}
-                  </Flex>
-                </Td>
-              </Tr>);
-          })}
-        </Tbody>
-      </Table>);
+      <DataTable label="Pods" testId="pods-table" actions columns={["Name", users.length > 0 && "Owner", "Status", "Containers"]}>
+        {list.map((p) => {
+          const members = p.containers.filter((c) => !/-infra$/.test(c.name) && c.id !== p.infra_id);
+          const up = /running|degraded|paused/i.test(p.status);
+          const paused = /paused/i.test(p.status);
+          const button = (a: Action, enabled: boolean, variant: "secondary" | "danger" = "secondary") => (
+            <FlexItem key={a}>
+              <Button size="sm" variant={variant} isDisabled={!enabled || busy !== null} isLoading={busy === `${p.user ?? ""}/${p.name}/${a}`}
+                      data-testid={`pod-${a}-${p.name}`} aria-label={`${ACTIONS[a][0]} pod ${p.name}`}
+                      onClick={() => (a === "remove" ? setRemoving(p) : void act(p, a))}>{ACTIONS[a][0]}</Button>
+            </FlexItem>);
+          return (
+            <Tr key={`${p.user ?? ""}/${p.id}`} data-testid={`pod-row-${p.name}`} data-status={p.status.toLowerCase()}
+                data-owner={p.user ?? "system"}>
+              <Td dataLabel="Name">{p.name}</Td>
+              {users.length > 0 && <Td dataLabel="Owner">{p.user ?? "system"}</Td>}
+              <Td dataLabel="Status"><StateLabel value={p.status.toLowerCase()} testId={`pod-status-${p.name}`} /></Td>
+              <Td dataLabel="Containers">
+                {members.length === 0 ? <span className="pb-muted">none</span>
+                  : members.map((c, i) => <span key={c.id}>{i > 0 && ", "}<a href={href("containers", c.name)}>{c.name}</a>
+                      <span className="pb-muted"> ({c.status.toLowerCase()})</span></span>)}
+              </Td>
+              <Td dataLabel="Actions" modifier="fitContent">
+                <Flex spaceItems={{ default: "spaceItemsXs" }}>
+                  {button("start", !up)}
+                  {button("stop", up, "danger")}
+                  {button("restart", up)}
+                  {/* As Cockpit's: Pause while it runs, Resume once paused. */}
+                  {paused ? button("unpause", true) : button("pause", /running/i.test(p.status))}
+                  <FlexItem><Button size="sm" variant="secondary" onClick={() => setAdding(p)}
+                                    aria-label={`Add container to pod ${p.name}`}>Add container</Button></FlexItem>
+                  {button("remove", true, "danger")}
+                </Flex>
+              </Td>
+            </Tr>);
+        })}
+      </DataTable>);
 
   return (
     <>

@@ -5,7 +5,6 @@
 import { bytes } from "../container/metrics";
 
 export interface Usage { cpu: number | null; mem: number | null; memLimit: number | null }
-export type UsageMap = ReadonlyMap<string, Usage>;
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 

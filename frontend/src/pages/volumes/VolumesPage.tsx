@@ -1,25 +1,21 @@
 import { useMemo, useState } from "react";
 import TrashIcon from "@patternfly/react-icons/dist/esm/icons/trash-icon.js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { DataTable } from "../../components/DataTable";
 import { notify, run } from "../../components/notify";
 import { ListPage } from "../../components/ListPage";
 import {
-  Button, Checkbox, EmptyStateBody, Label, Table, Tbody, Td, TextInput, Th, Thead, ToolbarItem, Tr,
+  Button, Checkbox, EmptyStateBody, Label, Td, TextInput, ToolbarItem, Tr,
 } from "../../pf";
 import { href } from "../../router";
 import { useResource } from "../../store/hooks";
-import { toMillis } from "../../store/selectors";
 import { bytes } from "../container/metrics";
+import { localTime } from "../updates";
 import { CreateVolumeDialog } from "./CreateVolumeDialog";
 import { filterVolumes, isAnonymous, shortName, volumeRows, type VolumeRow } from "./volumes";
 
 // A volume's users change when a container is created or removed; the rest with volume events.
 const TOPICS = ["volume.*", "container.create", "container.remove"];
-
-function Users({ names }: { names: string[] }) {
-  if (names.length === 0) return <span className="pb-muted">unused</span>;
-  return <>{names.map((c, i) => <span key={c}>{i > 0 && ", "}<a href={href("containers", c)}>{c}</a></span>)}</>;
-}
 
 /** Volumes: list (driver, mountpoint, created, in use by), create, remove (asks; force when in use), prune. Live. */
 export function VolumesPage() {
@@ -46,31 +42,30 @@ export function VolumesPage() {
   }
 
   const table = (
-      <Table aria-label="Volumes" variant="compact" gridBreakPoint="grid-md" data-testid="volumes-table">
-        <Thead><Tr><Th>Name</Th><Th>Driver</Th><Th>Mountpoint</Th><Th>Created</Th><Th>In use by</Th><Th screenReaderText="Actions" /></Tr></Thead>
-        <Tbody>
-          {shown.map((v) => {
-            const created = toMillis(v.created);
-            const name = shortName(v.name);
-            return (
-              <Tr key={v.name} data-testid="volume-row" data-name={v.name} data-used={v.usedBy.length}>
-                <Td dataLabel="Name" modifier="breakWord">
-                  <span title={v.name}>{name}</span>
-                  {isAnonymous(v.name) && <> <Label isCompact>anonymous</Label></>}
-                  {Object.entries(v.labels).map(([k, val]) => <span key={k}> <Label isCompact color="blue">{k}={val}</Label></span>)}
-                </Td>
-                <Td dataLabel="Driver">{v.driver}</Td>
-                <Td dataLabel="Mountpoint" modifier="breakWord"><code>{v.mountpoint || "—"}</code></Td>
-                <Td dataLabel="Created">{created ? new Date(created).toLocaleString() : "—"}</Td>
-                <Td dataLabel="In use by" data-testid="volume-used-by"><Users names={v.usedBy} /></Td>
-                <Td dataLabel="Actions" modifier="fitContent">
-                  <Button variant="plain" size="sm" icon={<TrashIcon />} aria-label={`Remove volume ${name}`} title={`Remove volume ${name}`}
-                          onClick={() => { setForce(false); setRemoving(v); }} data-testid="volume-remove" />
-                </Td>
-              </Tr>);
-          })}
-        </Tbody>
-      </Table>);
+      <DataTable label="Volumes" testId="volumes-table" actions columns={["Name", "Driver", "Mountpoint", "Created", "In use by"]}>
+        {shown.map((v) => {
+          const name = shortName(v.name);
+          return (
+            <Tr key={v.name} data-testid="volume-row" data-name={v.name} data-used={v.usedBy.length}>
+              <Td dataLabel="Name" modifier="breakWord">
+                <span title={v.name}>{name}</span>
+                {isAnonymous(v.name) && <> <Label isCompact>anonymous</Label></>}
+                {Object.entries(v.labels).map(([k, val]) => <span key={k}> <Label isCompact color="blue">{k}={val}</Label></span>)}
+              </Td>
+              <Td dataLabel="Driver">{v.driver}</Td>
+              <Td dataLabel="Mountpoint" modifier="breakWord"><code>{v.mountpoint || "—"}</code></Td>
+              <Td dataLabel="Created">{localTime(v.created)}</Td>
+              <Td dataLabel="In use by" data-testid="volume-used-by">
+                {v.usedBy.length === 0 ? <span className="pb-muted">unused</span>
+                  : v.usedBy.map((c, i) => <span key={c}>{i > 0 && ", "}<a href={href("containers", c)}>{c}</a></span>)}
+              </Td>
+              <Td dataLabel="Actions" modifier="fitContent">
+                <Button variant="plain" size="sm" icon={<TrashIcon />} aria-label={`Remove volume ${name}`} title={`Remove volume ${name}`}
+                        onClick={() => { setForce(false); setRemoving(v); }} data-testid="volume-remove" />
+              </Td>
+            </Tr>);
+        })}
+      </DataTable>);
 
   return (
     <>

@@ -1,4 +1,6 @@
 /** The Volumes page's pure parts: rows from `volumes.list`, the filter, the create form. */
+import { NAME_RE } from "../../components/rename";
+import { str } from "../read";
 
 export interface VolumeRow {
   name: string;
@@ -8,10 +10,6 @@ export interface VolumeRow {
   labels: Record<string, string>;
   /** containers (names) that use it */
   usedBy: string[];
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
 }
 
 /** Reads `volumes.list`; named volumes first by name, then Podman's anonymous (64-hex) ones. */
@@ -47,8 +45,6 @@ export function filterVolumes(rows: VolumeRow[], filter: string): VolumeRow[] {
     || Object.entries(r.labels).some(([k, v]) => `${k}=${v}`.toLowerCase().includes(f)));
 }
 
-export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
 export interface LabelRow { key: string; value: string }
 
 export interface VolumeForm { name: string; driver: string; labels: LabelRow[] }
@@ -56,7 +52,7 @@ export interface VolumeForm { name: string; driver: string; labels: LabelRow[] }
 /** Errors by field (`name`, `driver`, `labels`); none: the form can be sent. */
 export function validateVolume(f: VolumeForm): Record<string, string> {
   const errors: Record<string, string> = {};
-  if (f.name.trim() && !VOLUME_NAME.test(f.name.trim())) errors.name = "Letters, digits, _ . - (not first); or empty for a random name";
+  if (f.name.trim() && !NAME_RE.test(f.name.trim())) errors.name = "Letters, digits, _ . - (not first); or empty for a random name";
   if (!f.driver.trim()) errors.driver = "A driver is needed (local is Podman's own)";
   const keys = new Set<string>();
   for (const l of f.labels) {
