@@ -109,12 +109,9 @@ def container_from_list(c: dict[str, Any]) -> dict[str, Any]:
     """Our record from one entry of ``GET /libpod/containers/json``."""
     labels = c.get("Labels") or {}
     names = c.get("Names") or [""]
-    ports = []
-    for p in c.get("Ports") or []:
-        ports.append({"host_ip": p.get("host_ip", ""), "host_port": p.get("host_port"),
-                      "container_port": p.get("container_port"),
-                      "protocol": p.get("protocol", "tcp")})
-    started = c.get("StartedAt") or 0
+    ports = [{"host_ip": p.get("host_ip", ""), "host_port": p.get("host_port"),
+              "container_port": p.get("container_port"), "protocol": p.get("protocol", "tcp")}
+             for p in c.get("Ports") or []]
     return {
         "id": c.get("Id", ""),
         "name": names[0],
@@ -123,7 +120,7 @@ def container_from_list(c: dict[str, Any]) -> dict[str, Any]:
         "state": c.get("State", ""),
         "health": None,
         "exit_code": c.get("ExitCode"),
-        "started_at": rfc3339(started),
+        "started_at": rfc3339(c.get("StartedAt")),
         "created_at": rfc3339(c.get("Created") or c.get("CreatedAt")),
         "labels": labels,
         "pod": c.get("Pod", ""),
@@ -174,9 +171,7 @@ class State:
     # -- snapshots
     def snapshot(self) -> dict[str, Any]:
         by_unit = {c["unit"]: c["name"] for c in self.containers.values() if c.get("unit")}
-        units = []
-        for u in self.units.values():
-            units.append({**u, "container": by_unit.get(u["name"])})
+        units = [{**u, "container": by_unit.get(u["name"])} for u in self.units.values()]
         return {
             "seq": self.bus.seq,
             "containers": list(self.containers.values()),
@@ -246,12 +241,10 @@ class State:
             return
         rec = self.containers.get(cid)
         if rec is None:
-            labels = data.get("labels") or {}
-            rec = {"id": cid, "name": name, "image": data.get("image", ""), "image_id": "",
-                   "state": "created", "health": None, "exit_code": None,
-                   "started_at": None, "created_at": None, "labels": labels,
-                   "pod": data.get("pod_id", ""), "unit": labels.get("PODMAN_SYSTEMD_UNIT"),
-                   "restart_policy": None, "restart_count": 0, "ports": []}
+            # A container the lists have not shown yet: the record a list entry would give.
+            rec = container_from_list({"Id": cid, "Names": [name], "Image": data.get("image", ""),
+                                       "State": "created", "Labels": data.get("labels"),
+                                       "Pod": data.get("pod_id", "")})
             self.containers[cid] = rec
             self._to_inspect.add(cid)
         new_state = data.get("state")
@@ -309,22 +302,17 @@ class State:
     def set_unit(self, name: str, fields: dict[str, Any]) -> dict[str, Any] | None:
         """Merge fields into a unit's record; returns the previous values of the tracked
         fields if any of them changed, else None."""
-        rec = self.units.get(name)
-        if rec is None:
-            rec = {"name": name, "description": "", "load_state": "", "active_state": None,
-                   "sub_state": None, "result": None, "n_restarts": None}
-            self.units[name] = rec
-            before = None
-        else:
-            before = {k: rec.get(k) for k in UNIT_FIELDS}
+        # A new unit's tracked fields start as None: they are its previous values.
+        rec = self.units.setdefault(name, {
+            "name": name, "description": "", "load_state": "", "active_state": None,
+            "sub_state": None, "result": None, "n_restarts": None})
+        before = {k: rec.get(k) for k in UNIT_FIELDS}
         changed = False
         for key, value in fields.items():
             if rec.get(key) != value:
                 if key in UNIT_FIELDS:
                     changed = True
                 rec[key] = value
-        if before is None:
-            return {k: None for k in UNIT_FIELDS} if changed else None
         return before if changed else None
 
     def remove_unit(self, name: str) -> None:
