@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -120,8 +120,7 @@ class PodmanClient:
             return False
 
     async def version(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self.request("GET", "/version")
-        return result
+        return cast(dict[str, Any], await self.request("GET", "/version"))
 
     async def compat(self, refresh: bool = False) -> PodmanCompat:
         """What this Podman does differently (:mod:`bridge.podman_compat`), from its
@@ -138,15 +137,12 @@ class PodmanClient:
         params: dict[str, Any] = {"all": all}
         if filters:
             params["filters"] = json.dumps(filters)
-        result: list[dict[str, Any]] = await self.request("GET", "/containers/json",
-                                                          params=params)
-        return result or []
+        return cast(list[dict[str, Any]], await self.request(
+            "GET", "/containers/json", params=params) or [])
 
     async def inspect_container(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.request(
-            "GET", object_path("containers", name, "json"),
-            what=f"container {name!r}")
-        return result
+        return cast(dict[str, Any], await self.request(
+            "GET", object_path("containers", name, "json"), what=f"container {name!r}"))
 
     async def start_container(self, name: str) -> None:
         await self.request("POST", object_path("containers", name, "start"),
@@ -171,22 +167,18 @@ class PodmanClient:
 
     # -- pods, images, volumes, networks
     async def pods(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self.request("GET", "/pods/json")
-        return result or []
+        return cast(list[dict[str, Any]], await self.request("GET", "/pods/json") or [])
 
     async def inspect_pod(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.request(
-            "GET", object_path("pods", name, "json"), what=f"pod {name!r}")
-        return result
+        return cast(dict[str, Any], await self.request(
+            "GET", object_path("pods", name, "json"), what=f"pod {name!r}"))
 
     async def images(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self.request("GET", "/images/json")
-        return result or []
+        return cast(list[dict[str, Any]], await self.request("GET", "/images/json") or [])
 
     async def inspect_image(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.request(
-            "GET", object_path("images", name, "json"), what=f"image {name!r}")
-        return result
+        return cast(dict[str, Any], await self.request(
+            "GET", object_path("images", name, "json"), what=f"image {name!r}"))
 
     async def tag_image(self, image: str, repo: str, tag: str) -> None:
         await self.request("POST", object_path("images", image, "tag"),
