@@ -14,8 +14,8 @@ from typing import Any
 
 from bridge.events import rfc3339
 from bridge.podman import PodmanClient, object_path
-from bridge.podman_http_stream import HttpStream
-from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource, chunk_text_items
+from bridge.podman_http_stream import HttpSource, HttpStream
+from bridge.streams import MAX_ITEM_BYTES, End, Put, chunk_text_items
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _record(fd: int, text: str) -> dict[str, Any]:
     return {"fd": fd, "time": None, "text": text}
 
 
-class LogsStream(StreamSource):
+class LogsStream(HttpSource):
     """``containers.logs``: the tail, then (with ``follow``) every new line."""
 
     def __init__(self, podman: PodmanClient, name: str, owner_uid: int | None, *,
@@ -133,6 +133,3 @@ class LogsStream(StreamSource):
 
         await self.drain(put)
         return {"lines": list(lines), "truncated": seen > len(lines)}
-
-    async def aclose(self) -> None:
-        await self._http.aclose()

@@ -14,8 +14,8 @@ from typing import Any
 from bridge.errors import BridgeError, Conflict
 from bridge.events import rfc3339
 from bridge.podman import PodmanClient
-from bridge.podman_http_stream import HttpStream
-from bridge.streams import End, Policy, Put, StreamSource
+from bridge.podman_http_stream import HttpSource, HttpStream
+from bridge.streams import End, Policy, Put
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def _error_of(record: dict[str, Any], name: str) -> BridgeError | None:
     return BridgeError(f"stats of container {name!r}: {text}")
 
 
-class StatsStream(StreamSource):
+class StatsStream(HttpSource):
     policy: Policy = "drop"
 
     def __init__(self, podman: PodmanClient, name: str, owner_uid: int | None, *,
@@ -130,6 +130,3 @@ class StatsStream(StreamSource):
         if last is None:
             raise Conflict(f"stats of container {self.name!r}: no sample ({end.reason})")
         return last
-
-    async def aclose(self) -> None:
-        await self._http.aclose()

@@ -17,13 +17,13 @@ from typing import Any
 from bridge.container_stats import host_limit, record_error, sample
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
-from bridge.podman_http_stream import HttpStream
-from bridge.streams import End, Policy, Put, StreamSource
+from bridge.podman_http_stream import HttpSource, HttpStream
+from bridge.streams import End, Policy, Put
 
 logger = logging.getLogger(__name__)
 
 
-class AllStatsStream(StreamSource):
+class AllStatsStream(HttpSource):
     policy: Policy = "drop"
 
     def __init__(self, podman: PodmanClient, *, follow: bool, interval: int) -> None:
@@ -67,6 +67,3 @@ class AllStatsStream(StreamSource):
     async def one(self) -> dict[str, Any]:
         last, _ = await self.read_last()
         return last if last is not None else {"samples": []}
-
-    async def aclose(self) -> None:
-        await self._http.aclose()

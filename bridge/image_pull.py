@@ -8,11 +8,12 @@ blob ...\\n"}`` while it works, ``{"error": ...}`` when it fails (possibly after
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from bridge.podman import PodmanClient, PodmanError
-from bridge.podman_http_stream import HttpStream
-from bridge.streams import End, Put, StreamSource
+from bridge.podman_http_stream import HttpSource, HttpStream
+from bridge.streams import End, Put
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +33,17 @@ def phase_of(line: str) -> str:
     return "other"
 
 
-class PullStream(StreamSource):
-    def __init__(self, podman: PodmanClient, reference: str, tls_verify: bool | None) -> None:
+class PullStream(HttpSource):
+    """``auth``: the base64 JSON of ``X-Registry-Auth``; ``quiet``: Podman sends no
+    progress lines."""
+
+    def __init__(self, podman: PodmanClient, reference: str, tls_verify: bool | None, *,
+                 auth: str | None = None, quiet: bool = False) -> None:
         self.reference = reference
         self._http = HttpStream(podman, "POST", "/images/pull", f"pull {reference}",
                                 {"reference": reference, "policy": "always",
-                                 "quiet": False, "tlsVerify": tls_verify})
-
-    async def open(self) -> None:
-        await self._http.open()
+                                 "quiet": quiet, "tlsVerify": tls_verify},
+                                headers={"X-Registry-Auth": auth} if auth else None)
 
     async def produce(self, put: Put) -> End:
         image_id = ""
@@ -62,11 +65,16 @@ class PullStream(StreamSource):
         await put({"id": image_id, "reference": self.reference})
         return End("eof")
 
-    async def run(self) -> dict[str, Any]:
-        """Without progress: pull, and answer the image (the stream's last item)."""
-        last, _ = await self.read_last()
-        assert last is not None   # produce() ends with the image, or raises
-        return {"id": last["id"], "reference": self.reference}
+    async def run(self, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Without a stream: pull, and answer the image (the stream's last item);
+        ``progress`` gets each of Podman's progress lines."""
+        last: dict[str, Any] = {}
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        async def put(item: dict[str, Any]) -> None:
+            nonlocal last
+            last = item
+            if progress is not None and "progress" in item:
+                progress(item["progress"])
+
+        await self.drain(put)   # produce() ends with the image, or raises
+        return {"id": last["id"], "reference": self.reference}

@@ -300,23 +300,17 @@ def register_container_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         podman, uid = podman_and_uid(bridge, p.owner)
         stream = LogsStream(podman, p.name, uid, tail=p.tail, since=p.since,
                             follow=p.follow)
-        if p.follow:
-            return stream
-        return await stream.collect()
+        return stream if p.follow else await stream.collect()
 
     async def stats(p: StatsParams) -> dict[str, Any] | StreamSource:
         podman, uid = podman_and_uid(bridge, p.owner)
         stream = StatsStream(podman, p.name, uid, follow=p.follow, interval=p.interval)
-        if p.follow:
-            return stream
-        return await stream.one()
+        return stream if p.follow else await stream.one()
 
     async def stats_all(p: AllStatsParams) -> dict[str, Any] | StreamSource:
         podman = podman_of(bridge, p.owner)
         stream = AllStatsStream(podman, follow=p.follow, interval=p.interval)
-        if p.follow:
-            return stream
-        return await stream.one()
+        return stream if p.follow else await stream.one()
 
     async def exec_(p: ExecParams) -> StreamSource:
         podman, uid = podman_and_uid(bridge, p.owner)

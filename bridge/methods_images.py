@@ -105,9 +105,7 @@ def register_image_methods(methods: MethodRegistry, bridge: Bridge) -> None:
 
     async def pull(p: PullParams) -> dict[str, Any] | StreamSource:
         stream = PullStream(podman_of(bridge, p.owner), p.reference, p.tls_verify)
-        if p.progress:
-            return stream
-        return await stream.run()
+        return stream if p.progress else await stream.run()
 
     async def remove(p: RemoveParams) -> dict[str, Any]:
         report = await podman_of(bridge, p.owner).request(

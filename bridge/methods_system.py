@@ -77,9 +77,7 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         argv = journal_argv(command, p.name, uid, tail=p.tail, since=p.since,
                             follow=p.follow)
         stream = JournalStream(command, argv, p.name)
-        if p.follow:
-            return stream
-        return {"entries": await stream.collect()}
+        return stream if p.follow else {"entries": await stream.collect()}
 
     methods.register_table((
         ("system.info", system_info, Owned, "viewer",

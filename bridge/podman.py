@@ -196,30 +196,14 @@ class PodmanClient:
         ``tls_verify`` None leaves TLS to the registries.conf of Podman's host; ``auth`` is
         the base64 JSON of ``X-Registry-Auth``; ``progress`` gets Podman's progress lines
         (``Trying to pull ...``, ``Copying blob ...``), each with its newline."""
-        from bridge.podman_http_stream import HttpStream  # it builds on this module
+        from bridge.image_pull import PullStream  # it builds on this module
 
-        what = f"pull {reference}"
-        http = HttpStream(self, "POST", "/images/pull", what, {
-            "reference": reference, "policy": "always", "quiet": progress is None,
-            "tlsVerify": tls_verify}, headers={"X-Registry-Auth": auth} if auth else None)
-        image_id = ""
+        stream = PullStream(self, reference, tls_verify, auth=auth, quiet=progress is None)
         try:
             async with asyncio.timeout(timeout):
-                await http.open()
-                async for msg in http.json_lines():
-                    if msg.get("error"):
-                        raise PodmanError(f"{what}: {msg['error'].strip()}")
-                    if progress is not None and isinstance(msg.get("stream"), str):
-                        progress(msg["stream"])
-                    if msg.get("id"):
-                        image_id = msg["id"]
+                return str((await stream.run(progress))["id"])
         except TimeoutError:
-            raise Timeout(f"{what}: no answer in {timeout:.0f} s") from None
-        finally:
-            await http.aclose()
-        if not image_id:
-            raise PodmanError(f"{what}: Podman reported no image")
-        return image_id
+            raise Timeout(f"pull {reference}: no answer in {timeout:.0f} s") from None
 
     # -- events
     async def events_written(self, since: str, until: str | None = None,

@@ -15,6 +15,7 @@ import aiohttp
 
 from bridge.errors import Timeout
 from bridge.podman import API, STREAM_TIMEOUT, PodmanClient, PodmanError, _qs, _raise_for
+from bridge.streams import StreamSource
 
 logger = logging.getLogger(__name__)
 
@@ -77,3 +78,16 @@ class HttpStream:
         if self.resp is not None:
             self.resp.close()
             self.resp = None
+
+
+class HttpSource(StreamSource):
+    """A stream source that reads one libpod response, ``_http``: opened and let go of
+    with it."""
+
+    _http: HttpStream
+
+    async def open(self) -> None:
+        await self._http.open()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
