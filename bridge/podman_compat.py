@@ -33,6 +33,16 @@ def parse_version(text: str) -> tuple[int, int, int]:
     return (major, minor, patch)
 
 
+def exit_code_of(attributes: Mapping[str, Any]) -> int | None:
+    """An event's ``containerExitCode`` as a number; None when it has none (or not a
+    number)."""
+    value: Any = attributes.get("containerExitCode")
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class PodmanCompat:
     """The behaviours of one Podman, by its version."""
@@ -65,13 +75,7 @@ class PodmanCompat:
         Podman 4, a placeholder "0")."""
         if action not in self.exit_code_actions:
             return None
-        value = attributes.get("containerExitCode")
-        if value is None or value == "":
-            return None
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return None
+        return exit_code_of(attributes)
 
     @property
     def events_file_resends_after_rotation(self) -> bool:

@@ -57,7 +57,7 @@ from bridge.events import (
     iso_from_ns,
 )
 from bridge.podman import PodmanClient
-from bridge.podman_compat import PodmanCompat
+from bridge.podman_compat import PodmanCompat, exit_code_of
 from bridge.podman_stream import EventReader
 from bridge.state import ACTION_STATE, State
 from bridge.systemd import (
@@ -109,8 +109,7 @@ def translate_podman_event(raw: dict[str, Any], compat: PodmanCompat | None = No
     if kind == "container":
         data["image"] = attrs.get("image", "")
         data["pod_id"] = attrs.get("podId", "")
-        data["exit_code"] = compat.exit_code(action, attrs) if compat else \
-            _int_or_none(attrs.get("containerExitCode"))
+        data["exit_code"] = compat.exit_code(action, attrs) if compat else exit_code_of(attrs)
         data["health"] = raw.get("HealthStatus") or attrs.get("health_status") or None
         data["labels"] = {k: v for k, v in attrs.items() if k not in NON_LABEL_ATTRIBUTES}
         state = ACTION_STATE.get(action)
@@ -125,13 +124,6 @@ def translate_podman_event(raw: dict[str, Any], compat: PodmanCompat | None = No
     data["time"] = iso_from_ns(time_ns) if time_ns else None
     subject = attrs.get("name") or data["id"]
     return f"{kind}.{action}", subject, data, time_ns
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
-    except ValueError:
-        return None
 
 
 class _Source:
