@@ -290,10 +290,8 @@ class Bus:
         return sub
 
     def _discard(self, sub: Subscription) -> None:
-        try:
+        if sub in self._subs:
             self._subs.remove(sub)
-        except ValueError:
-            pass
 
     @property
     def subscriber_count(self) -> int:

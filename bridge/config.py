@@ -107,12 +107,11 @@ class Settings(BaseSettings):
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, v: str) -> str:
-        if v.startswith("unix:"):
-            if not v[len("unix:"):].startswith("/"):
-                raise ValueError(f"{v}: the socket's path must be absolute "
-                                 f"(unix:/run/podbridge/podbridge.sock)")
-            return v
-        parse_listen(v)
+        if not v.startswith("unix:"):
+            parse_listen(v)
+        elif not v[len("unix:"):].startswith("/"):
+            raise ValueError(f"{v}: the socket's path must be absolute "
+                             f"(unix:/run/podbridge/podbridge.sock)")
         return v
 
     @classmethod

@@ -87,11 +87,8 @@ def _seconds(value: Any) -> float | None:
 
 
 def env_rows(env: list[str] | None) -> list[EnvVar]:
-    rows: list[EnvVar] = []
-    for item in env or []:
-        name, _, value = str(item).partition("=")
-        rows.append({"name": name, "value": value})
-    return rows
+    pairs = (str(item).partition("=") for item in env or [])
+    return [{"name": name, "value": value} for name, _, value in pairs]
 
 
 def mount_rows(mounts: list[Mapping[str, Any]] | None) -> list[MountRow]:

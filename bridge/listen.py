@@ -151,10 +151,8 @@ class Listener:
 
     def url(self, token: str) -> str:
         if self.endpoint.path is not None:
-            return f"{UNIX_PREFIX}{self.endpoint.path}"
-        host = self.endpoint.host
-        shown = f"[{host}]" if ":" in host else host
-        return f"{self.scheme}://{shown}:{self.port}/?token={token}"
+            return str(self.endpoint)
+        return f"{self.scheme}://{Endpoint(self.endpoint.host, self.port)}/?token={token}"
 
 
 def _prepare_socket_path(path: Path, remove_stale: bool = True) -> None:
@@ -213,8 +211,7 @@ def port_taken_message(endpoint: Endpoint, holders: list[Holder]) -> str:
         lines.append("  Choose another address:")
     near = free_port_near(endpoint.host, endpoint.port)
     port_hint = near if near is not None else DEFAULT_PORT + 1
-    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
-    lines.append(f"    podbridge serve --listen {host}:{port_hint}"
+    lines.append(f"    podbridge serve --listen {Endpoint(endpoint.host, port_hint)}"
                  + ("        (free right now)" if near is not None else ""))
     lines.append(f"    podbridge serve --listen unix:{SYSTEM_SOCKET}"
                  + ("   (then `make install` puts podbridge's page in Cockpit's menu)"

@@ -159,8 +159,7 @@ def register_container_ops(methods: MethodRegistry, bridge: Bridge) -> None:
         return f"{info.get('StaticDir') or '(the container folder)'}/{log}"
 
     async def checkpoint_support(p: ContainerRef) -> dict[str, Any]:
-        podman, uid = podman_and_uid(bridge, p.owner)
-        return await support(podman, uid)
+        return await support(*podman_and_uid(bridge, p.owner))
 
     async def checkpoint(p: CheckpointParams) -> None:
         await criu_call(p, "checkpoint", {"keep": p.keep, "leaveRunning": p.leave_running,

@@ -164,15 +164,12 @@ class OwnerSession:
 def running_user_managers(run_user: Path) -> dict[int, Path]:
     """uid -> runtime folder, for each user whose user manager runs: the runtime folder
     holds the user's bus socket (``/run/user/UID/bus``)."""
-    found: dict[int, Path] = {}
     try:
         entries = list(run_user.iterdir())
     except OSError:
-        return found
-    for entry in entries:
-        if entry.name.isdigit() and int(entry.name) != 0 and (entry / "bus").is_socket():
-            found[int(entry.name)] = entry
-    return found
+        return {}
+    return {int(entry.name): entry for entry in entries
+            if entry.name.isdigit() and int(entry.name) != 0 and (entry / "bus").is_socket()}
 
 
 class Owners:

@@ -217,7 +217,6 @@ class PluginRecord(TypedDict):
 @dataclass
 class PluginInfo:
     name: str
-    cls: type[Any] | None
     enabled: bool
     state: str = "stopped"  # stopped|starting|running|failed|disabled|broken
     last_error: str | None = None
@@ -306,11 +305,11 @@ class PluginHost:
         for name, cls in sorted(self._classes.items()):
             section = self._config.get(name, {})
             if isinstance(cls, Exception):
-                self.info[name] = PluginInfo(name, None, False, "broken", str(cls))
+                self.info[name] = PluginInfo(name, False, "broken", str(cls))
                 self._report_failed(name, f"cannot load: {cls}")
                 continue
             enabled = bool(section.get("enabled", True))
-            self.info[name] = PluginInfo(name, cls, enabled, "stopped" if enabled else "disabled")
+            self.info[name] = PluginInfo(name, enabled, "stopped" if enabled else "disabled")
             if enabled:
                 self._supervisors.create(self._supervise(name, cls, section), name)
 

@@ -228,9 +228,7 @@ class PodmanClient:
 
 
 def _qs(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 async def wait_for_socket(client: PodmanClient, timeout: float) -> bool:
