@@ -14,7 +14,6 @@ from bridge.methods import MethodRegistry, NoParams, Params
 from bridge.owners import check_owner_param, podman_of
 from bridge.podman_compat import info_summary
 from bridge.roles import Role
-from bridge.systemd import SystemdClient
 
 VIEWER: Role = "viewer"
 OPERATOR: Role = "operator"
@@ -82,12 +81,10 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
             raise NotFound(f"unit {p.name!r} is not loaded")
         return unit if session is None else {**unit, **session.owner.tag()}
 
-    def systemd_of(owner: str | None) -> SystemdClient:
-        session = check_owner_param(owner, bridge.owners)
-        return bridge.systemd if session is None else session.systemd
-
     async def unit_job(verb: str, p: UnitRef) -> dict[str, Any]:
-        result = await systemd_of(p.owner).run_job(verb, p.name)
+        session = check_owner_param(p.owner, bridge.owners)
+        systemd = bridge.systemd if session is None else session.systemd
+        result = await systemd.run_job(verb, p.name)
         return {"unit": p.name, "job_result": result}
 
     async def owners_list(_: NoParams) -> list[dict[str, Any]]:

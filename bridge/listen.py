@@ -69,7 +69,6 @@ class Listener:
         self.endpoint = endpoint
         self.socket_group = socket_group
         self.systemd_address = systemd_address
-        self.site: web.BaseSite | None = None
         self.port = endpoint.port
         self.scheme = "http"
         self._made_socket = False
@@ -112,7 +111,6 @@ class Listener:
             await site.start()
         except OSError as exc:
             await self._refuse(exc)
-        self.site = site
         if self.port == 0:
             self.port = int(runner.addresses[0][1])
 
@@ -130,7 +128,6 @@ class Listener:
         finally:
             os.umask(old)
         self._made_socket = True
-        self.site = site
         if self.socket_group:
             try:
                 gid = grp.getgrnam(self.socket_group).gr_gid

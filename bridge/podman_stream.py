@@ -68,7 +68,6 @@ class EventReader:
         self.connect_timeout = connect_timeout
         self.lines: deque[bytes] = deque()
         self.dropped = 0                  # lines lost because the loop was too far behind
-        self.read = 0                     # lines read from Podman
         self._conn: UnixConnection | None = None
         self._resp: http.client.HTTPResponse | None = None
         self._thread: threading.Thread | None = None
@@ -156,7 +155,6 @@ class EventReader:
                 batch = [line for line in whole if line.strip()]
                 if not batch:
                     continue
-                self.read += len(batch)
                 room = MAX_PENDING - len(self.lines)
                 if room < len(batch):
                     self.dropped += len(batch) - max(room, 0)
