@@ -66,6 +66,7 @@ def private_file(path: Path) -> None:
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
 
+
 REPO_PANEL = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
 

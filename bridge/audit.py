@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-
 class AuditCallData(TypedDict):
     who: str
     role: str

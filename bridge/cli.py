@@ -25,7 +25,6 @@ COMMAND_GROUP = "podbridge.commands"
 CORE_COMMANDS = ("serve", "events", "call", "sandbox", "fleet")
 
 
-
 def say(message: str, code: int) -> int:
     """Say ``podbridge MESSAGE`` on stderr; ``code`` is the command's exit status."""
     print(f"podbridge {message}", file=sys.stderr)

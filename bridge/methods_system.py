@@ -86,6 +86,3 @@ def register_system_methods(methods: MethodRegistry, bridge: Bridge) -> None:
         ("units.journal", units_journal, JournalParams, "viewer",
          "a unit's journal; with follow, a stream of new entries"),
     ))
-
-
-

@@ -393,5 +393,3 @@ class PluginHost:
     def instance(self, name: str) -> Any | None:
         """The running instance of plugin ``name`` (for tests and diagnostics)."""
         return self._instances.get(name)
-
-

@@ -27,4 +27,3 @@ class Caller:
     via: str = "token"
     remote: str = ""
     session: str | None = None
-

@@ -155,6 +155,7 @@ class Server:
             self._set_session(response, self.auth.new_session(cred))
             raise response
         return self._file("index.html")
+
     async def handle_file(self, request: web.Request) -> web.StreamResponse:
         return self._file(request.match_info["name"])
 

@@ -58,6 +58,7 @@ def _writing(path: Path) -> Iterator[None]:
             raise StoreFull(path, str(exc)) from None
         raise
 
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
     namespace TEXT NOT NULL,
