@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbus_fast import BusType, Message, MessageType
-from dbus_fast.aio import MessageBus
+from bridge.errors import BridgeError
+from bridge.systemd import SystemdClient
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ PROC = Path("/proc")
 LISTEN_STATE = "0A"
 COCKPIT_NAMES = ("cockpit-ws", "cockpit-tls")
 DBUS_TIMEOUT = 3.0
+SOCKET_IFACE = "org.freedesktop.systemd1.Socket"
 
 
 @dataclass(frozen=True)
@@ -94,46 +95,32 @@ def listen_matches(listen: str, port: int) -> bool:
 async def socket_units_on(port: int, address: str | None) -> list[Holder]:
     """The socket units of the systemd manager at ``address`` (the system bus by default)
     that listen on ``port``."""
-    bus = MessageBus(bus_address=address, bus_type=BusType.SYSTEM)
+    systemd = SystemdClient("system", address)
     try:
-        await asyncio.wait_for(bus.connect(), DBUS_TIMEOUT)
-    except (TimeoutError, OSError, EOFError, ValueError) as exc:
-        logger.debug("no systemd to ask about port %s: %s", port, exc)
-        return []
-    try:
-        return await asyncio.wait_for(_socket_units(bus, port), DBUS_TIMEOUT * 2)
-    except (TimeoutError, OSError, EOFError) as exc:
+        try:
+            await systemd.connect(DBUS_TIMEOUT)
+        except (BridgeError, ValueError) as exc:
+            logger.debug("no systemd to ask about port %s: %s", port, exc)
+            return []
+        return await asyncio.wait_for(_socket_units(systemd, port), DBUS_TIMEOUT * 2)
+    except (BridgeError, TimeoutError, OSError, EOFError) as exc:
         logger.debug("asking systemd about port %s failed: %s", port, exc)
         return []
     finally:
-        bus.disconnect()
+        systemd.close()
 
 
-async def _call(bus: MessageBus, path: str, iface: str, member: str, signature: str,
-                body: list[object]) -> list[object] | None:
-    reply = await bus.call(Message(destination="org.freedesktop.systemd1", path=path,
-                                   interface=iface, member=member, signature=signature,
-                                   body=body))
-    if reply is None or reply.message_type != MessageType.METHOD_RETURN:
-        return None
-    return list(reply.body)
-
-
-async def _socket_units(bus: MessageBus, port: int) -> list[Holder]:
-    body = await _call(bus, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
-                       "ListUnitsByPatterns", "asas", [["active"], ["*.socket"]])
-    if not body:
-        return []
+async def _socket_units(systemd: SystemdClient, port: int) -> list[Holder]:
+    (units,) = await systemd.manager("ListUnitsByPatterns", "asas", [["active"], ["*.socket"]])
     holders: list[Holder] = []
-    for unit in body[0]:  # type: ignore[attr-defined]
+    for unit in units:
         name, path = unit[0], unit[6]
-        props = await _call(bus, path, "org.freedesktop.DBus.Properties", "Get", "ss",
-                            ["org.freedesktop.systemd1.Socket", "Listen"])
-        if not props:
+        try:
+            listens = await systemd.get_property(path, SOCKET_IFACE, "Listen")
+        except BridgeError:
             continue
-        for _kind, listen in props[0].value:  # type: ignore[attr-defined]
-            if listen_matches(listen, port):
-                holders.append(Holder(unit=name, listen=listen))
+        holders += [Holder(unit=name, listen=listen) for _kind, listen in listens
+                    if listen_matches(listen, port)]
     return holders
 
 
