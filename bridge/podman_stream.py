@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlencode
 
 from bridge.errors import BridgeError
@@ -116,10 +116,7 @@ class EventReader:
             else:
                 answered.set_exception(error)
 
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):   # the loop closed meanwhile
-                loop.call_soon_threadsafe(settle)
+        self._call_soon(settle)
 
     def _request(self) -> None:
         params = {"stream": "true"}
@@ -160,19 +157,20 @@ class EventReader:
                     self.dropped += len(batch) - max(room, 0)
                     batch = batch[:max(room, 0)]
                 self.lines.extend(batch)
-                self._notify()
+                self._call_soon(self._wake.set)
         except (OSError, ValueError, http.client.HTTPException) as exc:
             if not self._closing:
                 self._error = exc
         finally:
             self._ended = True
-            self._notify()
+            self._call_soon(self._wake.set)
 
-    def _notify(self) -> None:
+    def _call_soon(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` on the loop (from the thread), unless the loop has closed."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):   # the loop closed meanwhile
-                loop.call_soon_threadsafe(self._wake.set)
+                loop.call_soon_threadsafe(callback)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while True:
