@@ -118,9 +118,7 @@ def register_core_methods(methods: MethodRegistry, bridge: Bridge) -> None:
                             if bridge.systemd_source else False}}
 
     async def audit_list(p: AuditParams) -> list[dict[str, Any]]:
-        if bridge.audit is None:
-            return []
-        return bridge.audit.list(p.limit, p.before, p.who, p.method)
+        return bridge.audit.list(p.limit, p.before, p.who, p.method) if bridge.audit else []
 
     # Who may call each: the least role. A viewer's method only reads (GET may call it).
     methods.register_table((

@@ -73,9 +73,7 @@ class PodmanCompat:
     def exit_code(self, action: str, attributes: Mapping[str, Any]) -> int | None:
         """The exit code a container event carries, None when it carries none (or, in
         Podman 4, a placeholder "0")."""
-        if action not in self.exit_code_actions:
-            return None
-        return exit_code_of(attributes)
+        return exit_code_of(attributes) if action in self.exit_code_actions else None
 
     @property
     def events_file_resends_after_rotation(self) -> bool:

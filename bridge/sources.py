@@ -515,12 +515,11 @@ class SystemdSource(_Source):
 
 
 def start_sources(tasks: TaskOwner, bus: Bus, podman: PodmanClient, systemd: SystemdClient,
-                  state: State, label: str = "") -> tuple[PodmanSource, SystemdSource]:
+                  state: State) -> tuple[PodmanSource, SystemdSource]:
     """The two sources of one Podman and one systemd, run as tasks of ``tasks``; they stop
     (their pending re-lists too) when ``tasks`` closes."""
     podman_source = PodmanSource(bus, podman, state)
     systemd_source = SystemdSource(bus, systemd, state)
-    suffix = f"/{label}" if label else ""
-    tasks.create(podman_source.run(), f"source/podman{suffix}")
-    tasks.create(systemd_source.run(), f"source/systemd{suffix}")
+    tasks.create(podman_source.run(), "source/podman")
+    tasks.create(systemd_source.run(), "source/systemd")
     return podman_source, systemd_source
