@@ -27,10 +27,7 @@ def phase_of(line: str) -> str:
     """Where in a pull Podman's progress line is: ``resolve``, ``copy``, ``config``,
     ``write`` (or ``other``). Podman gives no byte counts here; a progress bar can step
     through the phases and count the blobs."""
-    for prefix, phase in PHASES:
-        if line.startswith(prefix):
-            return phase
-    return "other"
+    return next((phase for prefix, phase in PHASES if line.startswith(prefix)), "other")
 
 
 class PullStream(HttpSource):

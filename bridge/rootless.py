@@ -45,12 +45,9 @@ def has_subids(path: Path, name: str, uid: int) -> bool:
         lines = path.read_text().splitlines()
     except FileNotFoundError:
         return False
-    for line in lines:
-        parts = line.strip().split(":")
-        if len(parts) == 3 and parts[0] in (name, str(uid)) and parts[2].isdigit() \
-                and int(parts[2]) > 0:
-            return True
-    return False
+    rows = (line.strip().split(":") for line in lines)
+    return any(len(p) == 3 and p[0] in (name, str(uid)) and p[2].isdigit() and int(p[2]) > 0
+               for p in rows)
 
 
 def preflight(settings: Settings, *, subuid: Path = SUBUID, subgid: Path = SUBGID

@@ -267,13 +267,10 @@ class Journal(Generic[D, E]):
 
     def list(self, kind: str | None = None, limit: int = 100, subject: str | None = None
              ) -> list[E]:
-        out = []
-        for row in self.store.journal(self.namespace, kind=kind, limit=limit,
-                                      subject=subject):
-            rec = validated(self.entry, row, f"journal {self.namespace} #{row['id']}")
-            if rec is not None:
-                out.append(rec)
-        return out
+        rows = self.store.journal(self.namespace, kind=kind, limit=limit, subject=subject)
+        recs = (validated(self.entry, row, f"journal {self.namespace} #{row['id']}")
+                for row in rows)
+        return [rec for rec in recs if rec is not None]
 
     def trim(self, keep: int) -> None:
         self.store.trim("journal", keep, namespace=self.namespace)

@@ -18,7 +18,6 @@ from bridge.store import JournalEntry
 # The result of one container's update, as Podman's auto-update prints it (UPDATED).
 UpdateResult = Literal["true", "false", "pending", "failed", "rolled back"]
 UPDATED: Final = "true"
-NOT_UPDATED: Final = "false"
 PENDING: Final = "pending"
 FAILED: Final = "failed"
 ROLLED_BACK: Final = "rolled back"
