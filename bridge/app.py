@@ -74,10 +74,7 @@ def find_panel_dir(settings: Settings) -> Path | None:
     if settings.panel_dir is not None:
         return settings.panel_dir
     packaged = Path(__file__).resolve().parent / "static" / "panel"
-    for candidate in (REPO_PANEL, packaged):
-        if (candidate / "index.html").is_file():
-            return candidate
-    return None
+    return next((c for c in (REPO_PANEL, packaged) if (c / "index.html").is_file()), None)
 
 
 class Bridge:

@@ -107,10 +107,8 @@ class Credentials:
         if name == FIRST:
             return Credential(FIRST, "admin", _digest(self.first)[:16])
         self._reload()
-        for e in self._entries:
-            if e["name"] == name:
-                return Credential(e["name"], e["role"], e["sha256"][:16])
-        return None
+        entry = next((e for e in self._entries if e["name"] == name), None)
+        return Credential(entry["name"], entry["role"], entry["sha256"][:16]) if entry else None
 
     def list(self) -> list[dict[str, Any]]:
         self._reload()

@@ -152,7 +152,6 @@ def bus_owner(address: str) -> int | None:
 
 def bus_path(address: str) -> Path | None:
     """The socket of a D-Bus address's first ``unix:path=`` (None for another kind)."""
-    for part in address.split(";")[0].split(","):
-        if part.startswith("unix:path="):
-            return Path(part.removeprefix("unix:path="))
-    return None
+    paths = (Path(p.removeprefix("unix:path=")) for p in address.split(";")[0].split(",")
+             if p.startswith("unix:path="))
+    return next(paths, None)
