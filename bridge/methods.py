@@ -77,20 +77,15 @@ def method(name: str, params: type[BaseModel] = NoParams, *, role: Role = "admin
 
 def declared_methods(obj: object) -> list[tuple[Method, Handler]]:
     """The ``@method`` handlers of ``obj`` (bound to it), in name order."""
-    found = []
-    for attr in sorted(dir(type(obj))):
-        spec = getattr(getattr(type(obj), attr, None), SPEC_ATTR, None)
-        if isinstance(spec, Method):
-            found.append((spec, getattr(obj, attr)))
-    return found
+    specs = ((attr, getattr(getattr(type(obj), attr, None), SPEC_ATTR, None))
+             for attr in sorted(dir(type(obj))))
+    return [(spec, getattr(obj, attr)) for attr, spec in specs if isinstance(spec, Method)]
 
 
 def format_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "params"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
+    found = ((".".join(str(x) for x in err["loc"]) or "params", err["msg"])
+             for err in exc.errors())
+    return "; ".join(f"{loc}: {msg}" for loc, msg in found)
 
 
 AuditFn = Callable[[Method, Caller, Any, "BaseException | None", Any, float], None]
