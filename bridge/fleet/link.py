@@ -333,8 +333,6 @@ class FleetLink:
             try:
                 self.heartbeats, self.summaries_cache = await self._read_hosts()
                 self._hosts_read = time.monotonic()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 logger.debug("fleet: hosts not read (%s); again", exc)
             await asyncio.sleep(min(self.settings.heartbeat_interval, 5.0))
@@ -485,11 +483,7 @@ class FleetLink:
                         continue
                     last = seq
                     yield seq, msg
-            except asyncio.CancelledError:
-                raise
-            except GeneratorExit:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # not CancelledError nor GeneratorExit (BaseException)
                 logger.info("fleet: stream consumer lost (%s); resuming after %s", exc, last)
             finally:
                 with contextlib.suppress(Exception):
