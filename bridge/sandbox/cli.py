@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
-import sys
 from pathlib import Path
 
 from bridge.cli import say
@@ -204,7 +203,3 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
