@@ -153,13 +153,9 @@ async def connect_client(args: argparse.Namespace, timeout: float = 10.0) -> Fle
     from bridge.config import load_settings
     from bridge.fleet.link import FleetLink
 
-    flags: dict[str, Any] = {}
-    if getattr(args, "fleet", None):
-        flags["servers"] = args.fleet
-    if getattr(args, "fleet_name", None):
-        flags["name"] = args.fleet_name
-    settings = load_settings(getattr(args, "config", None))
-    fleet = settings.fleet.model_copy(update={})
+    flags = {key: value for key, value in (("servers", getattr(args, "fleet", None)),
+                                           ("name", getattr(args, "fleet_name", None))) if value}
+    fleet = load_settings(getattr(args, "config", None)).fleet
     if flags:
         fleet = type(fleet).model_validate({**fleet.model_dump(exclude_unset=True), **flags})
     if not fleet.joined:
