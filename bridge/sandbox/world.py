@@ -199,13 +199,13 @@ class World:
             "podbridge-exec").procs_files()
 
     def run_as(self, user: str | None, argv: list[str], check: bool = True, *,
-               input: str | None = None, timeout: float | None = 120,
-               ) -> subprocess.CompletedProcess[str]:
+               input: str | None = None, stdin: IO[Any] | int | None = None,
+               timeout: float | None = 120) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` inside the world as ``user`` (or root), with the user's
         environment (HOME, XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS)."""
         who = self.user(user) if user is not None else None
         return self._run(users.command(self, who, argv), f"{' '.join(argv)} (as "
-                         f"{user or 'root'})", check, input, None, timeout)
+                         f"{user or 'root'})", check, input, stdin, timeout)
 
     # -- running things inside ---------------------------------------------------------
     def _nsenter(self, argv: list[str]) -> list[str]:
@@ -252,8 +252,12 @@ class World:
         return done
 
     def podman(self, *args: str, check: bool = True, stdin: IO[Any] | int | None = None,
-               timeout: float | None = 120) -> subprocess.CompletedProcess[str]:
-        """The podman CLI inside the world (same /run, runroot and graph root as the API)."""
+               timeout: float | None = 120, user: str | None = None,
+               ) -> subprocess.CompletedProcess[str]:
+        """The podman CLI inside the world (same /run, runroot and graph root as the API),
+        or ``user``'s rootless one (the user's storage and runtime dir)."""
+        if user is not None:
+            return self.run_as(user, ["podman", *args], check, stdin=stdin, timeout=timeout)
         return self.run(["podman", *args], check=check, stdin=stdin, timeout=timeout)
 
     def systemctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
