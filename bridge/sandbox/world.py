@@ -210,14 +210,11 @@ class World:
     # -- running things inside ---------------------------------------------------------
     def _nsenter(self, argv: list[str]) -> list[str]:
         # -r -w: PID 1's root, which is not the mount namespace's first one when the world
-        # boots a root filesystem of its own (pivot_root).
-        return ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-r", "-w", "--",
-                *self._env_argv(), *argv]
-
-    def _env_argv(self) -> list[str]:
-        """``env K=V ...`` for the flavour's environment (nothing when it has none)."""
+        # boots a root filesystem of its own (pivot_root). Then ``env K=V ...`` for the
+        # flavour's environment (nothing when it has none).
         extra = self.flavour.env
-        return ["env", *(f"{k}={v}" for k, v in extra.items())] if extra else []
+        env = ["env", *(f"{k}={v}" for k, v in extra.items())] if extra else []
+        return ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-r", "-w", "--", *env, *argv]
 
     def run(self, argv: list[str], check: bool = True, *, input: str | None = None,
             stdin: IO[Any] | int | None = None, timeout: float | None = 120,
@@ -399,18 +396,14 @@ class World:
         if self.flavour.native_quadlet:
             # A wrapper, not a symlink: a generator written into the world's
             # /etc/systemd/system-generators under the same name masks it, as on a host,
-            # and never writes through a link into the machine's /usr.
-            native = self._native_generators
+            # and never writes through a link into the machine's /usr. In /etc inside,
+            # after the world's own generators: systemd 254+ runs generators with a
+            # private /tmp (where ROOT may be).
+            native = self.root / "etc-systemd" / "podbridge-native-generators"
             native.mkdir(exist_ok=True)
             wrapper = native / Path(self.flavour.native_quadlet).name
             wrapper.write_text(f'#!/bin/sh\nexec {self.flavour.native_quadlet} "$@"\n')
             wrapper.chmod(0o755)
-
-    @property
-    def _native_generators(self) -> Path:
-        """The flavour's own generators (Podman's Quadlet), after the world's: in /etc
-        inside, since systemd 254+ runs generators with a private /tmp (where ROOT may be)."""
-        return self.root / "etc-systemd" / "podbridge-native-generators"
 
     def _boot(self, timeout: float = 30.0) -> None:
         cgroups = CgroupSet(self.name, self.record.cgroups).child("world")
