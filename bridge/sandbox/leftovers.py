@@ -20,11 +20,11 @@ from __future__ import annotations
 import glob
 import logging
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.sandbox.cgroups import CGROUP_ROOT, hierarchies, list_unmounted
+from bridge.sandbox.network import iptables_save
 from bridge.sandbox.world import World
 
 logger = logging.getLogger(__name__)
@@ -105,10 +105,8 @@ def _network_of(world: World) -> list[str]:
     if Path(f"/sys/class/net/{net.interface}").exists():
         found.append(f"network interface {net.interface}")
     for table in ("nat", "filter"):
-        done = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True,
-                              check=False)
-        found += [f"iptables -t {table} {line}" for line in done.stdout.splitlines()
-                  if net.subnet in line]
+        found += [f"iptables -t {table} {line}"
+                  for line in (iptables_save(table) or "").splitlines() if net.subnet in line]
     return found
 
 
