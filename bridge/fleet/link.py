@@ -26,7 +26,7 @@ from nats.js import errors as js_errors
 
 from bridge import __version__
 from bridge.backoff import Backoff, retrying
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, ProtocolError, to_bridge_error
 from bridge.events import Event, topic_matches
 from bridge.fleet.api import FleetError, FleetUnavailable
 from bridge.fleet.hosts import host_rows, summary_of
@@ -435,15 +435,10 @@ class FleetLink:
                 raise BridgeError(f"{req['method']} opens a stream, which a fleet call "
                                   "cannot carry: use the host's own bridge", "not-supported")
             reply = {"ok": True, "data": data}
-        except BridgeError as exc:
-            reply = {"ok": False, "error": exc.to_json()}
         except orjson.JSONDecodeError:
-            reply = {"ok": False, "error": {"code": "protocol-error",
-                                            "message": "a fleet call must be JSON"}}
-        except Exception as exc:
-            logger.exception("fleet call failed")
-            reply = {"ok": False, "error": {"code": "internal-error",
-                                            "message": f"{type(exc).__name__}: {exc}"}}
+            reply = {"ok": False, "error": ProtocolError("a fleet call must be JSON").to_json()}
+        except Exception as exc:  # a BridgeError as it is; anything else logged, internal-error
+            reply = {"ok": False, "error": to_bridge_error(exc, "fleet call").to_json()}
         if msg.reply:
             with contextlib.suppress(Exception):
                 await msg.respond(orjson.dumps(reply, default=str))
