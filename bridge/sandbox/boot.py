@@ -150,7 +150,7 @@ def _cgroup_mount_lines(hierarchies: list[Hierarchy]) -> str:
         if h.fstype == "cgroup2":
             lines.append(f"mount -n -t cgroup2 -o nosuid,nodev,noexec cgroup2 {target}")
         else:
-            opts = shlex.quote("nosuid,nodev,noexec," + h.mount_options)
+            opts = shlex.quote("nosuid,nodev,noexec," + ",".join(h.options))
             lines.append(f"mount -n -t cgroup -o {opts} cgroup {target}")
     return "\n".join(lines)
 

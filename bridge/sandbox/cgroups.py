@@ -36,10 +36,6 @@ class Hierarchy:
     options: tuple[str, ...]  # the controllers, or ("none", "name=systemd"); () for v2
     current: str  # this process's cgroup in it, relative to the mountpoint
 
-    @property
-    def mount_options(self) -> str:
-        return ",".join(self.options)
-
 
 def _unescape(field: str) -> str:
     return field.encode().decode("unicode_escape")
