@@ -78,14 +78,12 @@ class WorldError(RuntimeError):
 
 def ping_podman(socket_path: Path, timeout: float) -> bool:
     """True when the Podman API at ``socket_path`` answers ``GET /_ping``."""
-    conn = UnixConnection(socket_path, timeout)
-    try:
-        conn.request("GET", "/_ping")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
+    with contextlib.closing(UnixConnection(socket_path, timeout)) as conn:
+        try:
+            conn.request("GET", "/_ping")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
 
 
 class World:
@@ -262,12 +260,9 @@ class World:
 
     def podman_version(self) -> str:
         """The world's Podman, as its API reports it (``4.3.1``, ``5.4.2``)."""
-        conn = UnixConnection(self.podman_socket, 10)
-        try:
+        with contextlib.closing(UnixConnection(self.podman_socket, 10)) as conn:
             conn.request("GET", "/version")
             return str(json.loads(conn.getresponse().read())["Version"])
-        finally:
-            conn.close()
 
     def ping_podman(self, timeout: float = 2.0) -> bool:
         """True when the API answers ``GET /_ping``."""
