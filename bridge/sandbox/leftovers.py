@@ -17,6 +17,7 @@ an entry that names none of them is reported as foreign, in the log, not as a le
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -41,10 +42,8 @@ TMP_PATTERNS = ("/tmp/podman*", "/tmp/storage*", "/tmp/runc*", "/tmp/systemd-pri
 def _listing() -> frozenset[str]:
     found: set[str] = set()
     for folder in WATCHED:
-        try:
+        with contextlib.suppress(OSError):
             found.update(os.path.join(folder, name) for name in os.listdir(folder))
-        except OSError:
-            continue
     for pattern in TMP_PATTERNS:
         found.update(glob.glob(pattern))
     return frozenset(found)

@@ -21,6 +21,7 @@ service, as a Debian image build does.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import logging
@@ -96,11 +97,9 @@ def requirements() -> list[str]:
     """podbridge's runtime dependencies, as pyproject.toml (or the installed package's
     metadata) states them: what the tree's virtualenv gets."""
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-    try:
+    with contextlib.suppress(OSError, KeyError, tomllib.TOMLDecodeError):
         deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
         return sorted(str(d) for d in deps)
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        pass
     try:
         return sorted(r for r in metadata.requires("podbridge") or [] if "extra ==" not in r)
     except metadata.PackageNotFoundError:
@@ -157,11 +156,9 @@ def _in_use(tree: Path) -> bool:
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
-        try:
+        with contextlib.suppress(OSError):
             if needle in (proc / "mountinfo").read_bytes():
                 return True
-        except OSError:
-            continue
     return False
 
 
