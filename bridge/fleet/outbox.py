@@ -113,8 +113,7 @@ class Outbox:
         """Write what is pending and close the file (the events stay in it)."""
         if self._flush_handle is not None:
             self._flush_handle.cancel()
-            self._flush_handle = None
-        self.flush()
+        self.flush()  # (which forgets the handle)
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
