@@ -35,6 +35,7 @@ from pathlib import Path
 
 from bridge.sandbox.boot import PATH as _PATH
 from bridge.sandbox.flavours import Flavour
+from bridge.sandbox.images import cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +52,10 @@ class RootfsError(RuntimeError):
 
 
 def cache_root() -> Path:
-    """$PODBRIDGE_CACHE, else /var/cache/podbridge for root, else ~/.cache/podbridge."""
-    if env := os.environ.get("PODBRIDGE_CACHE"):
-        return Path(env)
-    if os.geteuid() == 0:
+    """/var/cache/podbridge for root unless $PODBRIDGE_CACHE is set, else images' cache_dir()."""
+    if os.geteuid() == 0 and not os.environ.get("PODBRIDGE_CACHE"):
         return Path("/var/cache/podbridge")
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "podbridge"
+    return cache_dir()
 
 
 def _apt_uris() -> list[str]:
