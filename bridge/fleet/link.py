@@ -264,19 +264,16 @@ class FleetLink:
                                          headers={"Nats-Msg-Id": f"{host}:{seq}"})
                          for seq, subject, raw in batch]
             results = await asyncio.gather(*publishes, return_exceptions=True)
-            done = 0
-            for result in results:
-                if isinstance(result, BaseException):
-                    break
-                done += 1
+            # How many were acknowledged before the first that was not.
+            done = next((i for i, r in enumerate(results) if isinstance(r, BaseException)),
+                        len(results))
             # Only the acknowledged head leaves the outbox (the same events may have been
             # dropped meanwhile when it overflowed: count from its head as it is now).
             if done:
                 self.outbox.acknowledged(batch[done - 1].seq)
                 self.published_seq = batch[done - 1].seq
             if done < len(batch):
-                error = next(r for r in results if isinstance(r, BaseException))
-                logger.info("fleet: publishing paused (%s); %d events wait", error,
+                logger.info("fleet: publishing paused (%s); %d events wait", results[done],
                             len(self.outbox))
                 await asyncio.sleep(0.5)
 
