@@ -149,10 +149,6 @@ def save(root: Path, users: list[WorldUser]) -> None:
     tmp.replace(path)
 
 
-def _taken_uids() -> set[int]:
-    return {p.pw_uid for p in pwd.getpwall()}
-
-
 def _subid_end(path: Path) -> int:
     """The first id after every range in an /etc/subuid-style file."""
     end = FIRST_SUBID
@@ -165,7 +161,7 @@ def _subid_end(path: Path) -> int:
 
 def plan(root: Path, names: list[str]) -> list[WorldUser]:
     """Uids and subordinate ranges for ``names``, clear of the machine's own."""
-    taken = _taken_uids()
+    taken = {p.pw_uid for p in pwd.getpwall()}
     subid = max(_subid_end(Path("/etc/subuid")), _subid_end(Path("/etc/subgid")))
     users: list[WorldUser] = []
     uid = FIRST_UID
