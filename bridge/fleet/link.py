@@ -441,6 +441,13 @@ class FleetLink:
                 await msg.respond(orjson.dumps(reply, default=str))
 
     # -- the events of every host
+    async def _subscribe(self, subject: str, last: int | None, **kwargs: Any) -> Any:
+        """An ordered consumer of ``subject`` from stream seq ``last + 1`` (None: new ones)."""
+        policy = api.DeliverPolicy.NEW if last is None else api.DeliverPolicy.BY_START_SEQUENCE
+        config = None if last is None else api.ConsumerConfig(opt_start_seq=last + 1)
+        return await self.js.subscribe(subject, ordered_consumer=True, deliver_policy=policy,
+                                       config=config, **kwargs)
+
     async def _stream(self, since: int | None, subject: str,
                       idle: float = 6.0) -> AsyncIterator[tuple[int, Msg]]:
         """(stream seq, message) from ``since + 1`` (None: new ones only), forever; the
@@ -450,15 +457,8 @@ class FleetLink:
             if not self.connected:
                 await asyncio.sleep(0.5)
                 continue
-            if last is None:
-                policy, config = api.DeliverPolicy.NEW, None
-            else:
-                policy = api.DeliverPolicy.BY_START_SEQUENCE
-                config = api.ConsumerConfig(opt_start_seq=last + 1)
             try:
-                sub = await self.js.subscribe(subject, ordered_consumer=True,
-                                              deliver_policy=policy, config=config,
-                                              idle_heartbeat=2.0)
+                sub = await self._subscribe(subject, last, idle_heartbeat=2.0)
             except Exception as exc:
                 logger.debug("fleet: cannot follow the stream (%s); again", exc)
                 await asyncio.sleep(0.5)
@@ -554,10 +554,7 @@ class FleetLink:
         last = max(since, int(info.state.first_seq) - 1)
         if last >= end:
             return {"events": out, "last": max(since, end)}
-        sub = await self.js.subscribe(
-            self._subject(hosts), ordered_consumer=True,
-            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-            config=api.ConsumerConfig(opt_start_seq=last + 1))
+        sub = await self._subscribe(self._subject(hosts), last)
         try:
             while len(out) < limit:
                 try:
