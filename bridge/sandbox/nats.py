@@ -148,13 +148,10 @@ class NatsCluster:
         async with asyncio.timeout(timeout):
             while True:
                 with contextlib.suppress(Exception):
-                    nc = await nats.connect(servers=self.urls, connect_timeout=1,
-                                            allow_reconnect=False, error_cb=quiet)
-                    try:
+                    async with await nats.connect(servers=self.urls, connect_timeout=1,
+                                                  allow_reconnect=False, error_cb=quiet) as nc:
                         await nc.jetstream().account_info()
                         return
-                    finally:
-                        await nc.close()
                 await asyncio.sleep(0.2)
 
     def kill_node(self, i: int) -> None:
