@@ -150,3 +150,12 @@ async def connect_client(args: argparse.Namespace, timeout: float = 10.0) -> Fle
         raise FleetUnavailable(f"no NATS server of {', '.join(fleet.servers)} answered "
                                f"in {timeout:g} s")
     return FleetClient(fleet.name, fleet.host, link)
+
+
+async def read_hosts(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """``fleet.hosts`` as a command sees it: connected as :func:`connect_client` does."""
+    client = await connect_client(args)
+    try:
+        return await client.hosts()
+    finally:
+        await client.close()

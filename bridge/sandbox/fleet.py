@@ -255,14 +255,10 @@ class Fleet:
         """``fleet.hosts`` as a command sees it (through NATS)."""
         from argparse import Namespace
 
-        from bridge.fleet.api import connect_client
+        from bridge.fleet.api import read_hosts
 
-        client = await connect_client(Namespace(fleet=self.url, fleet_name=FLEET_NAME,
-                                                config="/nonexistent"))
-        try:
-            return await client.hosts()
-        finally:
-            await client.close()
+        return await read_hosts(Namespace(fleet=self.url, fleet_name=FLEET_NAME,
+                                          config="/nonexistent"))
 
     def wait_online(self, names: list[str], timeout: float = 120.0) -> None:
         """Until every host named has a fresh heartbeat (its bridge joined)."""
