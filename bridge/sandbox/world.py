@@ -206,19 +206,17 @@ class World:
                          f"{user or 'root'})", check, input, stdin, timeout)
 
     # -- running things inside ---------------------------------------------------------
-    def _nsenter(self, argv: list[str]) -> list[str]:
+    def run(self, argv: list[str], check: bool = True, *, input: str | None = None,
+            stdin: IO[Any] | int | None = None, timeout: float | None = 120,
+            ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside the world's namespaces, with a clean environment."""
         # -r -w: PID 1's root, which is not the mount namespace's first one when the world
         # boots a root filesystem of its own (pivot_root). Then ``env K=V ...`` for the
         # flavour's environment (nothing when it has none).
         extra = self.flavour.env
         env = ["env", *(f"{k}={v}" for k, v in extra.items())] if extra else []
-        return ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-r", "-w", "--", *env, *argv]
-
-    def run(self, argv: list[str], check: bool = True, *, input: str | None = None,
-            stdin: IO[Any] | int | None = None, timeout: float | None = 120,
-            ) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` inside the world's namespaces, with a clean environment."""
-        return self._run(self._nsenter(argv), " ".join(argv), check, input, stdin, timeout)
+        command = ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-r", "-w", "--", *env]
+        return self._run([*command, *argv], " ".join(argv), check, input, stdin, timeout)
 
     @staticmethod
     def _run(command: list[str], what: str, check: bool, input: str | None,
