@@ -246,11 +246,7 @@ def create(world: World, users: list[WorldUser], timeout: float = 60.0) -> None:
 def _linger(world: World, user: WorldUser) -> None:
     """What logind does for a lingering user: ``user@UID.service`` at boot; plus the
     manager's unit path, which needs the home folder (``%h`` of a system unit is root's)."""
-    wants = world.unit_dir / "default.target.wants"
-    wants.mkdir(exist_ok=True)
-    link = wants / f"user@{user.uid}.service"
-    if not link.is_symlink():
-        link.symlink_to(world.lib_unit_dir / "user@.service")
+    world.enable(f"user@{user.uid}.service", world.lib_unit_dir / "user@.service")
     dropin = world.unit_dir / f"user@{user.uid}.service.d"
     dropin.mkdir(exist_ok=True)
     gen = user.runtime_dir / "systemd"

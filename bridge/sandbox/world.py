@@ -248,6 +248,13 @@ class World:
     def systemctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(["systemctl", *args], check=check)
 
+    def enable(self, unit: str, target: Path) -> None:
+        """``unit`` wanted by default.target: a link to ``target``, as `systemctl enable`."""
+        wants = self.unit_dir / "default.target.wants"
+        wants.mkdir(exist_ok=True)
+        if not (wants / unit).is_symlink():
+            (wants / unit).symlink_to(target)
+
     def podman_version(self) -> str:
         """The world's Podman, as its API reports it (``4.3.1``, ``5.4.2``)."""
         with contextlib.closing(UnixConnection(self.podman_socket, 10)) as conn:
