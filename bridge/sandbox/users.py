@@ -270,10 +270,8 @@ def wait_ready(world: World, user: WorldUser, timeout: float = 60.0) -> None:
     manager_up = False
     while True:
         if not manager_up and (runtime / "bus").exists():
-            done = world.run_as(user.name, ["busctl", "--user", "--timeout=2", "call",
-                                            "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                            "org.freedesktop.DBus", "NameHasOwner", "s",
-                                            "org.freedesktop.systemd1"], check=False, timeout=30)
+            done = world.run_as(user.name, ["busctl", "--user", *boot.SYSTEMD_ON_BUS],
+                                check=False, timeout=30)
             manager_up = done.stdout.strip() == "b true"
         socket = runtime / "podman" / "podman.sock"
         if manager_up and socket.exists() and ping_podman(socket, 10):
