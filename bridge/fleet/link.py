@@ -32,6 +32,7 @@ from bridge.fleet.api import FleetError, FleetUnavailable
 from bridge.fleet.hosts import host_rows, summary_of
 from bridge.fleet.kv import JsonKV
 from bridge.fleet.outbox import FLEET_OUTBOX_OVERFLOW, Outbox, OutboxOverflowData
+from bridge.fleet.settings import FleetSettings, check_name
 from bridge.methods import AccessDenied
 from bridge.roles import RANK, ROLES, Caller
 from bridge.streams import StreamSource
@@ -39,7 +40,6 @@ from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
-    from bridge.fleet.settings import FleetSettings
     from bridge.methods import MethodRegistry
     from bridge.state import State
 
@@ -356,8 +356,6 @@ class FleetLink:
         return dict((await self._snapshot())[1])
 
     async def kv(self, bucket: str) -> JsonKV:
-        from bridge.fleet.settings import check_name
-
         check_name("bucket", bucket)
         if not self.connected:
             raise FleetUnavailable("NATS does not answer")
