@@ -20,11 +20,11 @@ import logging
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
-from bridge.methods import NoParams, method
+from bridge.methods import NoParams, Params, method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.timespan import TimespanError, parse_timespan
 from bridge.updates import AUTOUPDATE_UPDATING, UpdateData, WatchData, WatchHistoryEntry
@@ -37,8 +37,7 @@ from plugins.rollback_watcher.watch import PATTERNS
 logger = logging.getLogger(__name__)
 
 
-class WatchParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WatchParams(Params):
     unit: str = Field(min_length=1)
     image: str = Field(min_length=1, description="the name the container is created from")
     previous_image_id: str = Field(min_length=1)
@@ -61,14 +60,12 @@ class WatchParams(BaseModel):
         return v
 
 
-class UnitParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UnitParams(Params):
     unit: str = Field(min_length=1)
     wait: bool = Field(default=False, description="answer when the rollback is judged")
 
 
-class HistoryParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HistoryParams(Params):
     limit: int = Field(default=100, ge=1, le=10_000)
     unit: str | None = None
 

@@ -14,10 +14,10 @@ import asyncio
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from bridge.errors import BridgeError
-from bridge.methods import method
+from bridge.methods import Params, method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.timespan import parse_timespan
 from plugins.rollout.controller import Controller
@@ -28,7 +28,7 @@ from plugins.rollout.service import FleetHosts, FleetKV, RolloutService, status_
 logger = logging.getLogger(__name__)
 
 
-class Seconds(BaseModel):
+class Seconds(Params):
     @field_validator("probation", "progress_deadline", mode="before", check_fields=False)
     @classmethod
     def _duration(cls, v: Any) -> Any:
@@ -36,7 +36,6 @@ class Seconds(BaseModel):
 
 
 class StartParams(Seconds):
-    model_config = ConfigDict(extra="forbid")
     image: str = Field(min_length=1, description="a tagged image: registry/repo:tag")
     selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
     canary: int = Field(default=1, ge=1)
@@ -47,8 +46,7 @@ class StartParams(Seconds):
                                      description="a host silent this long has failed")
 
 
-class IdParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IdParams(Params):
     id: str = Field(min_length=1, max_length=100)
 
 
@@ -56,8 +54,7 @@ class ReasonParams(IdParams):
     reason: str = ""
 
 
-class HistoryParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HistoryParams(Params):
     limit: int = Field(default=50, ge=1, le=1000)
 
 

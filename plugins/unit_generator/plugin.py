@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from bridge.contracts import Topic
 from bridge.errors import BridgeError
-from bridge.methods import method
+from bridge.methods import Params, method
 from bridge.paths import default_unit_dir
 from bridge.plugin import OwnerTarget, PluginConfig, PluginContext
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
@@ -92,8 +92,7 @@ class InstallParams(GenerateParams):
     force: bool = False
 
 
-class RemoveParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RemoveParams(Params):
     unit: str = Field(min_length=1)
     force: bool = False
     owner: str | None = Field(None, description="the user whose user unit it is")
