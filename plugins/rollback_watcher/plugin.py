@@ -148,12 +148,15 @@ class RollbackWatcherPlugin:
             if current is not None and current[0] is runner:
                 del self.runners[runner.w.unit]
 
-    async def _supersede(self, unit: str) -> None:
-        """A new change to a unit ends the watch of the previous one."""
+    async def _supersede(self, unit: str, record: bool = False) -> None:
+        """A new change to a unit ends the watch of the previous one (``record``: as
+        superseded, in the history)."""
         found = self.runners.pop(unit, None)
         if found is None:
             return
         await self.ctx.tasks.cancel(found[1])
+        if record:
+            self._record_superseded(found[0].w)
 
     def _on_updating(self, event: Event, data: UpdateData) -> None:
         """Inline in ``publish``: the watch is in the store before the restart."""
@@ -199,7 +202,7 @@ class RollbackWatcherPlugin:
     @method("rollback.watch", WatchParams, role="operator")
     async def do_watch(self, params: WatchParams) -> WatchData:
         """put a unit on probation before restarting it on a new image"""
-        await self._supersede_if_open(params.unit)
+        await self._supersede(params.unit, record=True)
         probation = float(params.probation) if params.probation is not None else None
         watch = self._new_watch(params.unit, [Change(
             params.image, params.previous_image_id, params.new_image_id, params.container)],
@@ -210,13 +213,6 @@ class RollbackWatcherPlugin:
         self.journal.save(watch)
         self._spawn(watch)
         return watch.summary()
-
-    async def _supersede_if_open(self, unit: str) -> None:
-        found = self.runners.get(unit)
-        if found is not None:
-            w = found[0].w
-            await self._supersede(unit)
-            self._record_superseded(w)
 
     @method("rollback.now", UnitParams, role="operator")
     async def do_now(self, params: UnitParams) -> WatchData:
