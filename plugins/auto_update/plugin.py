@@ -241,11 +241,9 @@ class AutoUpdatePlugin:
                               str(event.data.get("reason") or ""))
 
     async def _reject_by_inspect(self, image: str, image_id: str, unit: str) -> None:
-        digests: list[str] = []
+        digests: frozenset[str] = frozenset()
         try:
-            info = await self.ctx.podman.inspect_image(image_id)
-            digests = [str(info.get("Digest") or "")] + [
-                str(rd).partition("@")[2] for rd in info.get("RepoDigests") or []]
+            digests = (await images.inspect(self.ctx.podman, image_id)).digests
         except BridgeError as exc:
             logger.warning("rolled-back image %s: %s", image_id[:12], exc)
         self.rejected.add(image, image_id, digests, unit)
