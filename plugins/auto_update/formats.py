@@ -40,18 +40,10 @@ _RANGE = re.compile(r"(?s)\{\{[\t\n\f\r ]*range[\t\n\f\r ]*\.[\t\n\f\r ]*\}\}.*"
 
 
 def _replace(text: str, pairs: Sequence[tuple[str, str]]) -> str:
-    """Go's strings.NewReplacer: left to right, the first listed pattern wins."""
-    out, i = [], 0
-    while i < len(text):
-        for old, new in pairs:
-            if text.startswith(old, i):
-                out.append(new)
-                i += len(old)
-                break
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    """Go's strings.NewReplacer: left to right, the first listed pattern wins (as the
+    first alternative of a regular expression that matches does)."""
+    new = dict(pairs)
+    return re.sub("|".join(re.escape(old) for old, _ in pairs), lambda m: new[m[0]], text)
 
 
 def normalize(text: str) -> str:
