@@ -53,8 +53,7 @@ class ScanResult:
         return len(self.positional)
 
     def get_bool(self, name: str) -> bool:
-        value = self.values.get(name, False)
-        return bool(value)
+        return bool(self.values.get(name, False))
 
     def get_str(self, name: str) -> str:
         value = self.values.get(name, "")
