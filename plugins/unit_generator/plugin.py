@@ -39,8 +39,6 @@ from .quadlet.cli import add_cli as add_quadlet_cli
 from .quadlet_install import install_quadlet
 from .service import DEPRECATED, generate
 
-CODES = {"invalid-argument": "invalid-params"}
-
 
 class UnitgenFailedData(TypedDict):
     error: str
@@ -135,8 +133,7 @@ class UnitGeneratorPlugin:
         try:
             return await generate(target.podman, p.name, p.format, p.options())
         except GenerateError as exc:
-            raise BridgeError(str(exc), CODES.get(exc.code, exc.code)  # type: ignore[arg-type]
-                              ) from None
+            raise BridgeError(str(exc), exc.code) from None  # type: ignore[arg-type]
 
     @method("units.generate", GenerateParams, role="viewer", readonly=True,
             description="systemd units or Quadlet files for a container or pod")
