@@ -69,13 +69,11 @@ _SECURITY_PREFIX = {"apparmor=": "AppArmor", "label=type:": "SecurityLabelType",
 _SECURITY_BOOL = {"label=disable": "SecurityLabelDisable", "label=nested": "SecurityLabelNested",
                   "no-new-privileges": "NoNewPrivileges", "no-new-privileges=true":
                   "NoNewPrivileges"}
-_POD_RAW_KEYS = {"name": "PodName", "publish": "PublishPort", "volume": "Volume",
-                 "network": "Network", "net": "Network", "network-alias": "NetworkAlias",
-                 "hostname": "HostName", "add-host": "AddHost", "dns": "DNS",
-                 "dns-option": "DNSOption", "dns-search": "DNSSearch", "ip": "IP",
-                 "ip6": "IP6", "shm-size": "ShmSize", "userns": "UserNS", "gidmap": "GIDMap",
-                 "uidmap": "UIDMap", "subgidname": "SubGIDMap", "subuidname": "SubUIDMap",
-                 "exit-policy": "ExitPolicy"}
+# A pod's flags have the keys a container's have, but for its name and its exit policy.
+_POD_RAW_KEYS = {"name": "PodName", "exit-policy": "ExitPolicy", **{
+    flag: _RAW_KEYS[flag] for flag in ("publish volume network net network-alias hostname "
+                                       "add-host dns dns-option dns-search ip ip6 shm-size "
+                                       "userns gidmap uidmap subgidname subuidname").split()}}
 _POD_WORD_KEYS = {"label": "Label"}
 _POD_DROPPED = {"replace", "infra-conmon-pidfile", "pod-id-file"}
 
