@@ -28,7 +28,6 @@ NAME = "auto-update"  # Podman names the template after the command
 TYPE_NAME = "main.autoUpdateOutput"
 DEFAULT = ("{{range . }}\t{{.Unit}}\t{{.Container}}\t{{.Image}}\t{{.Policy}}\t{{.Updated}}\n"
            "{{end -}}")
-FIELDS = ("Unit", "Container", "ContainerName", "ContainerID", "Image", "Policy", "Updated")
 HEADERS = {"Unit": "UNIT", "Container": "CONTAINER", "ContainerName": "CONTAINER NAME",
            "ContainerID": "CONTAINER ID", "Image": "IMAGE", "Policy": "POLICY",
            "Updated": "UPDATED"}
@@ -56,9 +55,8 @@ def enforce_range(text: str) -> str:
 
 
 def values(rows: Iterable[Row]) -> list[Struct]:
-    return [Struct(TYPE_NAME, dict(zip(FIELDS, (
-        r.unit, r.container, r.container_name, r.container_id, r.image, r.policy,
-        r.updated), strict=True))) for r in rows]
+    """The rows as the template sees them: Podman's struct, its fields in its order."""
+    return [Struct(TYPE_NAME, r.podman_json()) for r in rows]
 
 
 @dataclass
