@@ -24,6 +24,7 @@ from .escaping import check_all_expressible, check_expressible, escape_arg
 from .flagscan import scan_flags
 from .inputs import ContainerInfo, PodInfo
 from .podman_flags import CREATE_FLAGS, POD_CREATE_FLAGS
+from .quadlet.options import HEALTH_FLAGS
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +42,10 @@ _RAW_KEYS = {
     "stop-signal": "StopSignal", "stop-timeout": "StopTimeout", "tz": "Timezone",
     "ulimit": "Ulimit", "userns": "UserNS", "workdir": "WorkingDir", "gidmap": "GIDMap",
     "uidmap": "UIDMap", "subgidname": "SubGIDMap", "subuidname": "SubUIDMap",
-    "cgroups": "CgroupsMode", "health-cmd": "HealthCmd", "health-interval": "HealthInterval",
-    "health-on-failure": "HealthOnFailure", "health-retries": "HealthRetries",
-    "health-start-period": "HealthStartPeriod", "health-timeout": "HealthTimeout",
-    "health-startup-cmd": "HealthStartupCmd",
-    "health-startup-interval": "HealthStartupInterval",
-    "health-startup-retries": "HealthStartupRetries",
-    "health-startup-success": "HealthStartupSuccess",
-    "health-startup-timeout": "HealthStartupTimeout",
+    "cgroups": "CgroupsMode",
+    # The health check's, as the converter maps them back (those Podman 4.3.1's create does
+    # not know never come: its scan names them as unknown flags, "?--...").
+    **{f"health-{flag}": key for key, flag in HEALTH_FLAGS},
 }
 # flag -> key, for values Quadlet splits into words (so they are escaped as words).
 _WORD_KEYS = {
