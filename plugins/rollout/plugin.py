@@ -10,12 +10,12 @@ controller's lease; the holder drives every running rollout.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 from typing import Any
 
 from pydantic import Field, field_validator
 
+from bridge.backoff import Backoff, retrying
 from bridge.errors import BridgeError
 from bridge.methods import Params, method
 from bridge.plugin import PluginConfig, PluginContext
@@ -83,13 +83,9 @@ class RolloutPlugin:
     async def _control(self) -> None:
         ctx, c = self.ctx, self.ctx.config
         await ctx.fleet.wait_connected(None)
-        while True:
-            try:
-                kv = FleetKV(await ctx.fleet.kv("rollout"))
-                break
-            except BridgeError as exc:
-                logger.warning("rollout bucket: %s", exc.message)
-                await asyncio.sleep(2)
+        kv = FleetKV(await retrying(lambda: ctx.fleet.kv("rollout"), Backoff(2.0, 2.0),
+                                    lambda exc, _: logger.warning("rollout bucket: %s", exc),
+                                    BridgeError))
         lease = Lease(kv, f"{ctx.fleet.host}:{id(self):x}", ttl=c.lease_ttl, settle=c.settle)
         self.controller = Controller(Rollouts(kv), lease, FleetHosts(ctx.fleet), tick=c.tick,
                                      call_timeout=c.call_timeout, publish=ctx.publish)
