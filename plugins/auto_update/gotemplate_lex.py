@@ -166,7 +166,7 @@ class Lexer:
         delim, trim = self._at_right_delim()
         if not delim:
             return self._error("comment ends before closing delimiter")
-        self.pos += (3 if trim else 0) + len(RIGHT)
+        self.pos += (2 if trim else 0) + len(RIGHT)  # space and marker
         self._ignore()
         if trim:
             while self._peek() and self._peek() in SPACES:
