@@ -1,7 +1,8 @@
 """What a plugin (``ctx.fleet``) and a fleet command see of the fleet (docs/fleet.md).
 
-Nothing of NATS is imported here: the bridge's link (``bridge.fleet.link``) or a command's
-client plugs a :class:`FleetBackend` into a :class:`Fleet`.
+Nothing of NATS is imported here (``bridge.fleet.link`` only for type checking): the
+bridge's :class:`~bridge.fleet.link.FleetLink`, or a command's (``client=True``), is
+plugged into a :class:`Fleet`.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.errors import BridgeError, ErrorCode, Unreachable
+
+if TYPE_CHECKING:
+    from bridge.fleet.link import FleetLink
 
 
 class FleetError(BridgeError):
@@ -53,32 +57,11 @@ class KV(Protocol):
     def watch(self, key_pattern: str = ">") -> AsyncIterator[KVEntry]: ...
 
 
-class FleetBackend(Protocol):
-    """The NATS side (bridge.fleet.link.FleetLink, or a command's client)."""
-
-    @property
-    def connected(self) -> bool: ...
-
-    async def wait_connected(self, timeout: float | None) -> bool: ...
-
-    async def hosts(self) -> list[dict[str, Any]]: ...
-
-    async def summaries(self) -> dict[str, dict[str, Any]]: ...
-
-    async def call(self, host: str, method: str, params: dict[str, Any],
-                   caller: dict[str, Any], timeout: float | None) -> Any: ...
-
-    async def kv(self, bucket: str) -> KV: ...
-
-    def events(self, patterns: list[str], hosts: list[str] | None,
-               since: int | None) -> AsyncIterator[dict[str, Any]]: ...
-
-
 class Fleet:
     """``ctx.fleet``: the fleet as a plugin uses it. ``joined`` is False (and every call
     raises :class:`FleetUnavailable`) when the bridge is in no fleet."""
 
-    def __init__(self, name: str, host: str, backend: FleetBackend | None,
+    def __init__(self, name: str, host: str, backend: FleetLink | None,
                  caller: dict[str, Any] | None = None) -> None:
         self.name = name
         self.host = host
@@ -93,7 +76,7 @@ class Fleet:
     def connected(self) -> bool:
         return self._backend is not None and self._backend.connected
 
-    def _need(self) -> FleetBackend:
+    def _need(self) -> FleetLink:
         if self._backend is None:
             raise FleetUnavailable("this bridge is in no fleet: set [fleet] servers "
                                    "(or --fleet nats://…)")
@@ -139,7 +122,7 @@ def add_fleet_flags(p: argparse.ArgumentParser) -> None:
 class FleetClient(Fleet):
     """A fleet command's connection; ``await close()`` when done."""
 
-    def __init__(self, name: str, host: str, backend: Any) -> None:
+    def __init__(self, name: str, host: str, backend: FleetLink) -> None:
         super().__init__(name, host, backend, {"name": "cli", "role": "admin", "host": host})
         self._client = backend
 
@@ -153,13 +136,9 @@ async def connect_client(args: argparse.Namespace, timeout: float = 10.0) -> Fle
     from bridge.config import load_settings
     from bridge.fleet.link import FleetLink
 
-    flags: dict[str, Any] = {}
-    if getattr(args, "fleet", None):
-        flags["servers"] = args.fleet
-    if getattr(args, "fleet_name", None):
-        flags["name"] = args.fleet_name
-    settings = load_settings(getattr(args, "config", None))
-    fleet = settings.fleet.model_copy(update={})
+    flags = {key: value for key, value in (("servers", getattr(args, "fleet", None)),
+                                           ("name", getattr(args, "fleet_name", None))) if value}
+    fleet = load_settings(getattr(args, "config", None)).fleet
     if flags:
         fleet = type(fleet).model_validate({**fleet.model_dump(exclude_unset=True), **flags})
     if not fleet.joined:
@@ -171,3 +150,12 @@ async def connect_client(args: argparse.Namespace, timeout: float = 10.0) -> Fle
         raise FleetUnavailable(f"no NATS server of {', '.join(fleet.servers)} answered "
                                f"in {timeout:g} s")
     return FleetClient(fleet.name, fleet.host, link)
+
+
+async def read_hosts(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """``fleet.hosts`` as a command sees it: connected as :func:`connect_client` does."""
+    client = await connect_client(args)
+    try:
+        return await client.hosts()
+    finally:
+        await client.close()

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from bridge.cli import say
-from bridge.fleet.api import FleetError, add_fleet_flags, connect_client
+from bridge.fleet.api import FleetError, add_fleet_flags, read_hosts
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -25,15 +25,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 def cmd_hosts(args: argparse.Namespace) -> int:
-    async def run() -> list[dict[str, Any]]:
-        client = await connect_client(args)
-        try:
-            return await client.hosts()
-        finally:
-            await client.close()
-
     try:
-        rows = asyncio.run(run())
+        rows = asyncio.run(read_hosts(args))
     except FleetError as exc:
         return say(f"fleet: {exc.message}", 1)
     if args.format == "json":

@@ -10,10 +10,6 @@ if TYPE_CHECKING:
     from bridge.state import State
 
 
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def host_rows(heartbeats: dict[str, dict[str, Any]], summaries: dict[str, dict[str, Any]],
               offline_after: float, now: float | None = None) -> list[dict[str, Any]]:
     """One row per host that ever sent a heartbeat: ``online`` when its last heartbeat is
@@ -29,7 +25,8 @@ def host_rows(heartbeats: dict[str, dict[str, Any]], summaries: dict[str, dict[s
         rows.append({
             "host": host,
             "online": age is not None and age < offline_after,
-            "last_seen": iso(seen) if seen is not None else None,
+            "last_seen": (datetime.fromtimestamp(seen, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                          if seen is not None else None),
             "age": round(age, 3) if age is not None else None,
             "containers": int(summary.get("containers") or 0),
             "running": int(summary.get("running") or 0),

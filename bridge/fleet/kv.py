@@ -81,7 +81,8 @@ class JsonKV:
             return []
 
     async def snapshot(self) -> dict[str, KVEntry]:
-        """Every key's current value (a watch read until its initial values end)."""
+        """Every key's current value (a watch read until its initial values end; a
+        deleted key's last entry is a delete, which ignore_deletes leaves out)."""
         out: dict[str, KVEntry] = {}
         watcher = await self._kv.watch(">", ignore_deletes=True)
         try:
@@ -90,11 +91,8 @@ class JsonKV:
                     timeout=10.0)
                 if entry is None:
                     break
-                if entry.operation in (KV_DEL, KV_PURGE):
-                    out.pop(entry.key, None)
-                else:
-                    out[entry.key] = KVEntry(entry.key, _decode(entry.value),
-                                             int(entry.revision or 0))
+                out[entry.key] = KVEntry(entry.key, _decode(entry.value),
+                                         int(entry.revision or 0))
         finally:
             with contextlib.suppress(Exception):  # the connection may be closed already
                 await watcher.stop()  # type: ignore[no-untyped-call]

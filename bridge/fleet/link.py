@@ -26,12 +26,13 @@ from nats.js import errors as js_errors
 
 from bridge import __version__
 from bridge.backoff import Backoff, retrying
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, ProtocolError, to_bridge_error
 from bridge.events import Event, topic_matches
 from bridge.fleet.api import FleetError, FleetUnavailable
 from bridge.fleet.hosts import host_rows, summary_of
 from bridge.fleet.kv import JsonKV
 from bridge.fleet.outbox import FLEET_OUTBOX_OVERFLOW, Outbox, OutboxOverflowData
+from bridge.fleet.settings import FleetSettings, check_name
 from bridge.methods import AccessDenied
 from bridge.roles import RANK, ROLES, Caller
 from bridge.streams import StreamSource
@@ -39,7 +40,6 @@ from bridge.tasks import TaskOwner
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
-    from bridge.fleet.settings import FleetSettings
     from bridge.methods import MethodRegistry
     from bridge.state import State
 
@@ -264,19 +264,16 @@ class FleetLink:
                                          headers={"Nats-Msg-Id": f"{host}:{seq}"})
                          for seq, subject, raw in batch]
             results = await asyncio.gather(*publishes, return_exceptions=True)
-            done = 0
-            for result in results:
-                if isinstance(result, BaseException):
-                    break
-                done += 1
+            # How many were acknowledged before the first that was not.
+            done = next((i for i, r in enumerate(results) if isinstance(r, BaseException)),
+                        len(results))
             # Only the acknowledged head leaves the outbox (the same events may have been
             # dropped meanwhile when it overflowed: count from its head as it is now).
             if done:
                 self.outbox.acknowledged(batch[done - 1].seq)
                 self.published_seq = batch[done - 1].seq
             if done < len(batch):
-                error = next(r for r in results if isinstance(r, BaseException))
-                logger.info("fleet: publishing paused (%s); %d events wait", error,
+                logger.info("fleet: publishing paused (%s); %d events wait", results[done],
                             len(self.outbox))
                 await asyncio.sleep(0.5)
 
@@ -333,8 +330,6 @@ class FleetLink:
             try:
                 self.heartbeats, self.summaries_cache = await self._read_hosts()
                 self._hosts_read = time.monotonic()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 logger.debug("fleet: hosts not read (%s); again", exc)
             await asyncio.sleep(min(self.settings.heartbeat_interval, 5.0))
@@ -361,8 +356,6 @@ class FleetLink:
         return dict((await self._snapshot())[1])
 
     async def kv(self, bucket: str) -> JsonKV:
-        from bridge.fleet.settings import check_name
-
         check_name("bucket", bucket)
         if not self.connected:
             raise FleetUnavailable("NATS does not answer")
@@ -437,20 +430,22 @@ class FleetLink:
                 raise BridgeError(f"{req['method']} opens a stream, which a fleet call "
                                   "cannot carry: use the host's own bridge", "not-supported")
             reply = {"ok": True, "data": data}
-        except BridgeError as exc:
-            reply = {"ok": False, "error": exc.to_json()}
         except orjson.JSONDecodeError:
-            reply = {"ok": False, "error": {"code": "protocol-error",
-                                            "message": "a fleet call must be JSON"}}
-        except Exception as exc:
-            logger.exception("fleet call failed")
-            reply = {"ok": False, "error": {"code": "internal-error",
-                                            "message": f"{type(exc).__name__}: {exc}"}}
+            reply = {"ok": False, "error": ProtocolError("a fleet call must be JSON").to_json()}
+        except Exception as exc:  # a BridgeError as it is; anything else logged, internal-error
+            reply = {"ok": False, "error": to_bridge_error(exc, "fleet call").to_json()}
         if msg.reply:
             with contextlib.suppress(Exception):
                 await msg.respond(orjson.dumps(reply, default=str))
 
     # -- the events of every host
+    async def _subscribe(self, subject: str, last: int | None, **kwargs: Any) -> Any:
+        """An ordered consumer of ``subject`` from stream seq ``last + 1`` (None: new ones)."""
+        policy = api.DeliverPolicy.NEW if last is None else api.DeliverPolicy.BY_START_SEQUENCE
+        config = None if last is None else api.ConsumerConfig(opt_start_seq=last + 1)
+        return await self.js.subscribe(subject, ordered_consumer=True, deliver_policy=policy,
+                                       config=config, **kwargs)
+
     async def _stream(self, since: int | None, subject: str,
                       idle: float = 6.0) -> AsyncIterator[tuple[int, Msg]]:
         """(stream seq, message) from ``since + 1`` (None: new ones only), forever; the
@@ -460,15 +455,8 @@ class FleetLink:
             if not self.connected:
                 await asyncio.sleep(0.5)
                 continue
-            if last is None:
-                policy, config = api.DeliverPolicy.NEW, None
-            else:
-                policy = api.DeliverPolicy.BY_START_SEQUENCE
-                config = api.ConsumerConfig(opt_start_seq=last + 1)
             try:
-                sub = await self.js.subscribe(subject, ordered_consumer=True,
-                                              deliver_policy=policy, config=config,
-                                              idle_heartbeat=2.0)
+                sub = await self._subscribe(subject, last, idle_heartbeat=2.0)
             except Exception as exc:
                 logger.debug("fleet: cannot follow the stream (%s); again", exc)
                 await asyncio.sleep(0.5)
@@ -485,11 +473,7 @@ class FleetLink:
                         continue
                     last = seq
                     yield seq, msg
-            except asyncio.CancelledError:
-                raise
-            except GeneratorExit:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # not CancelledError nor GeneratorExit (BaseException)
                 logger.info("fleet: stream consumer lost (%s); resuming after %s", exc, last)
             finally:
                 with contextlib.suppress(Exception):
@@ -568,10 +552,7 @@ class FleetLink:
         last = max(since, int(info.state.first_seq) - 1)
         if last >= end:
             return {"events": out, "last": max(since, end)}
-        sub = await self.js.subscribe(
-            self._subject(hosts), ordered_consumer=True,
-            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-            config=api.ConsumerConfig(opt_start_seq=last + 1))
+        sub = await self._subscribe(self._subject(hosts), last)
         try:
             while len(out) < limit:
                 try:

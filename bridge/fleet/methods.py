@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -52,23 +53,18 @@ def register_fleet_methods(methods: MethodRegistry, link: FleetLink | None) -> N
         return await lk.call(p.host, p.method, p.params, {**caller, "host": lk.host},
                              p.timeout, readonly=readonly)
 
-    async def call(p: CallParams) -> Any:
-        return await forward(p, False)
-
-    async def get(p: CallParams) -> Any:
-        return await forward(p, True)
-
     async def events(p: EventsParams) -> dict[str, Any]:
         return await need().read_events(p.topics, p.hosts, p.since, p.limit)
 
-    reg = methods.register
-    reg("fleet.status", status, NoParams, description="this bridge's link to its fleet",
-        role="viewer", readonly=True)
-    reg("fleet.hosts", hosts, NoParams, description="every host of the fleet: online, "
-        "last seen, containers, failing units", role="viewer", readonly=True)
-    reg("fleet.call", call, CallParams, description="call a method on a host of the fleet, "
-        "with the caller's own role", role="operator")
-    reg("fleet.get", get, CallParams, description="call a method that only reads on a host "
-        "of the fleet, with the caller's own role", role="viewer", readonly=True)
-    reg("fleet.events", events, EventsParams, description="the fleet's events after a "
-        "stream seq (resume with since = last)", role="viewer", readonly=True)
+    # A viewer's method is read-only (register_table): fleet.call is the one that is not.
+    methods.register_table((
+        ("fleet.status", status, NoParams, "viewer", "this bridge's link to its fleet"),
+        ("fleet.hosts", hosts, NoParams, "viewer",
+         "every host of the fleet: online, last seen, containers, failing units"),
+        ("fleet.call", partial(forward, readonly=False), CallParams, "operator",
+         "call a method on a host of the fleet, with the caller's own role"),
+        ("fleet.get", partial(forward, readonly=True), CallParams, "viewer",
+         "call a method that only reads on a host of the fleet, with the caller's own role"),
+        ("fleet.events", events, EventsParams, "viewer",
+         "the fleet's events after a stream seq (resume with since = last)"),
+    ))

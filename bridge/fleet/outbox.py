@@ -101,8 +101,7 @@ class Outbox:
         if meta.get("lost_count"):
             self._lost = Lost(int(meta["lost_count"]), int(meta["lost_first"]),
                               int(meta["lost_last"]))
-        for seq, subject, raw in rows:
-            self._q.append(Pending(int(seq), str(subject), bytes(raw)))
+        self._q.extend(Pending(int(seq), str(subject), bytes(raw)) for seq, subject, raw in rows)
         if rows:
             logger.info("fleet outbox %s: %d events of an earlier run wait for NATS "
                         "(seqs %d to %d)", path, len(rows), rows[0][0], rows[-1][0])
@@ -114,8 +113,7 @@ class Outbox:
         """Write what is pending and close the file (the events stay in it)."""
         if self._flush_handle is not None:
             self._flush_handle.cancel()
-            self._flush_handle = None
-        self.flush()
+        self.flush()  # (which forgets the handle)
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
@@ -163,11 +161,8 @@ class Outbox:
                          self.path, exc, len(writes))
 
     # -- the queue
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # also its truth: empty is false
         return len(self._q)
-
-    def __bool__(self) -> bool:
-        return bool(self._q)
 
     def append(self, seq: int, subject: str, raw: bytes) -> None:
         item = Pending(seq, subject, raw)

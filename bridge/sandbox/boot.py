@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSTEMD = "/lib/systemd/systemd"
 SYSTEM_SYSTEMD = "/usr/lib/systemd/systemd"  # in a root filesystem of a flavour (merged /usr)
+# busctl's arguments that ask whether systemd owns its name on a bus (never activating it).
+SYSTEMD_ON_BUS = ("--timeout=2", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                  "org.freedesktop.DBus", "NameHasOwner", "s", "org.freedesktop.systemd1")
 
 OUTER = """\
 #!/bin/sh
@@ -150,7 +153,7 @@ def _cgroup_mount_lines(hierarchies: list[Hierarchy]) -> str:
         if h.fstype == "cgroup2":
             lines.append(f"mount -n -t cgroup2 -o nosuid,nodev,noexec cgroup2 {target}")
         else:
-            opts = shlex.quote("nosuid,nodev,noexec," + h.mount_options)
+            opts = shlex.quote("nosuid,nodev,noexec," + ",".join(h.options))
             lines.append(f"mount -n -t cgroup -o {opts} cgroup {target}")
     return "\n".join(lines)
 
@@ -289,11 +292,9 @@ def wait_for_systemd(bus_address: str, pid1: int, timeout: float = 30.0) -> None
         if not Path(f"/proc/{pid1}").exists():
             raise RuntimeError("the world's systemd died while booting")
         if socket.exists():
-            done = subprocess.run(
-                ["busctl", f"--address={bus_address}", "--timeout=2", "call",
-                 "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                 "NameHasOwner", "s", "org.freedesktop.systemd1"],
-                capture_output=True, text=True, env={"PATH": PATH}, check=False)
+            done = subprocess.run(["busctl", f"--address={bus_address}", *SYSTEMD_ON_BUS],
+                                  capture_output=True, text=True, env={"PATH": PATH},
+                                  check=False)
             if done.stdout.strip() == "b true":
                 return
         time.sleep(0.02)

@@ -36,10 +36,6 @@ class Hierarchy:
     options: tuple[str, ...]  # the controllers, or ("none", "name=systemd"); () for v2
     current: str  # this process's cgroup in it, relative to the mountpoint
 
-    @property
-    def mount_options(self) -> str:
-        return ",".join(self.options)
-
 
 def _unescape(field: str) -> str:
     return field.encode().decode("unicode_escape")
@@ -204,17 +200,6 @@ class Unmounted:
         return ",".join(self.controllers)
 
 
-def _proc_cgroups() -> list[tuple[str, int, int, bool]]:
-    """(controller, hierarchy id, number of cgroups, enabled) per line of /proc/cgroups."""
-    rows = []
-    for line in PROC_CGROUPS.read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        name, hid, num, enabled = line.split()[:4]
-        rows.append((name, int(hid), int(num), enabled == "1"))
-    return rows
-
-
 def unmounted_hierarchies() -> list[Unmounted]:
     """Enabled v1 controllers that no hierarchy under /sys/fs/cgroup holds.
 
@@ -225,11 +210,15 @@ def unmounted_hierarchies() -> list[Unmounted]:
         return []
     by_id: dict[int, list[str]] = {}
     free: list[str] = []
-    for name, hid, _num, enabled in _proc_cgroups():
-        if not enabled or name in mounted:
+    # /proc/cgroups: controller, hierarchy id, number of cgroups, enabled; "#" a comment.
+    for line in PROC_CGROUPS.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
             continue
-        if hid:
-            by_id.setdefault(hid, []).append(name)
+        name, hid, _num, enabled = line.split()[:4]
+        if enabled != "1" or name in mounted:
+            continue
+        if int(hid):
+            by_id.setdefault(int(hid), []).append(name)
         else:
             free.append(name)
     found = [Unmounted(tuple(names), hid) for hid, names in by_id.items()]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
-import sys
 from pathlib import Path
 
 from bridge.cli import say
@@ -16,13 +15,10 @@ logger = logging.getLogger(__name__)
 
 def _up(args: argparse.Namespace) -> int:
     from bridge.sandbox import World, unavailable_reason
-
-    if reason := unavailable_reason():
-        return say(f"sandbox: {reason}", 2)
     from bridge.sandbox.flavours import flavour_unavailable_reason
     from bridge.sandbox.users import UserError
 
-    if reason := flavour_unavailable_reason(args.flavour):
+    if reason := unavailable_reason() or flavour_unavailable_reason(args.flavour):
         return say(f"sandbox: {reason}", 2)
     try:
         world = World(args.dir, flavour=args.flavour, users=args.user or ())
@@ -89,7 +85,7 @@ def _env(args: argparse.Namespace) -> int:
 def _exec(args: argparse.Namespace) -> int:
     import subprocess
 
-    from bridge.sandbox import World
+    from bridge.sandbox import World, WorldError
     from bridge.sandbox.users import UserError, command
 
     argv = list(args.argv)
@@ -104,8 +100,6 @@ def _exec(args: argparse.Namespace) -> int:
         argv = argv[1:]
     if not argv:
         return say("sandbox exec: give a command after --", 2)
-    from bridge.sandbox import WorldError
-
     try:
         world = World.attach(args.dir)
     except (WorldError, OSError) as exc:
@@ -204,7 +198,3 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

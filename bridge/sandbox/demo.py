@@ -60,11 +60,7 @@ def install_unit(world: World, unit: str, text: str, enable: bool = True) -> Non
     """
     (world.unit_dir / unit).write_text(text)
     if enable:
-        wants = world.unit_dir / "default.target.wants"
-        wants.mkdir(exist_ok=True)
-        link = wants / unit
-        if not link.is_symlink():
-            link.symlink_to(world.unit_dir / unit)
+        world.enable(unit, world.unit_dir / unit)
     world.systemctl("daemon-reload")
 
 

@@ -21,11 +21,15 @@ import signal
 import subprocess
 import sys
 import time
+from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.fleet.api import read_hosts
 from bridge.sandbox import boot
+from bridge.sandbox.demo import install_unit, notify_unit
+from bridge.sandbox.images import HTTPD_V1
 from bridge.sandbox.nats import NatsCluster
 from bridge.sandbox.procs import ProcRef
 from bridge.sandbox.record import from_json, to_json
@@ -200,9 +204,6 @@ class Fleet:
 
     def create_demo(self) -> str:
         """``demo-app.service`` on every host, from REGISTRY/demo/app:latest."""
-        from bridge.sandbox.demo import install_unit, notify_unit
-        from bridge.sandbox.images import HTTPD_V1
-
         image = f"{self.registry_address}/demo/app:latest"
         self.hosts[0].world().podman("push", "--quiet", HTTPD_V1, image)
         for host in self.hosts:
@@ -253,16 +254,8 @@ class Fleet:
 
     async def hosts_view(self) -> list[dict[str, Any]]:
         """``fleet.hosts`` as a command sees it (through NATS)."""
-        from argparse import Namespace
-
-        from bridge.fleet.api import connect_client
-
-        client = await connect_client(Namespace(fleet=self.url, fleet_name=FLEET_NAME,
-                                                config="/nonexistent"))
-        try:
-            return await client.hosts()
-        finally:
-            await client.close()
+        return await read_hosts(Namespace(fleet=self.url, fleet_name=FLEET_NAME,
+                                          config="/nonexistent"))
 
     def wait_online(self, names: list[str], timeout: float = 120.0) -> None:
         """Until every host named has a fresh heartbeat (its bridge joined)."""

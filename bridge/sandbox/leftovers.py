@@ -17,14 +17,15 @@ an entry that names none of them is reported as foreign, in the log, not as a le
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.sandbox.cgroups import CGROUP_ROOT, hierarchies, list_unmounted
+from bridge.sandbox.network import iptables_save
 from bridge.sandbox.world import World
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,8 @@ TMP_PATTERNS = ("/tmp/podman*", "/tmp/storage*", "/tmp/runc*", "/tmp/systemd-pri
 def _listing() -> frozenset[str]:
     found: set[str] = set()
     for folder in WATCHED:
-        try:
+        with contextlib.suppress(OSError):
             found.update(os.path.join(folder, name) for name in os.listdir(folder))
-        except OSError:
-            continue
     for pattern in TMP_PATTERNS:
         found.update(glob.glob(pattern))
     return frozenset(found)
@@ -105,10 +104,8 @@ def _network_of(world: World) -> list[str]:
     if Path(f"/sys/class/net/{net.interface}").exists():
         found.append(f"network interface {net.interface}")
     for table in ("nat", "filter"):
-        done = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True,
-                              check=False)
-        found += [f"iptables -t {table} {line}" for line in done.stdout.splitlines()
-                  if net.subnet in line]
+        found += [f"iptables -t {table} {line}"
+                  for line in (iptables_save(table) or "").splitlines() if net.subnet in line]
     return found
 
 

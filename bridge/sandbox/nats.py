@@ -90,16 +90,11 @@ class NatsCluster:
         """Start ``size`` nodes and return once each answers; tear down on failure."""
         folder.mkdir(parents=True, exist_ok=True)
         cluster = cls(folder)
-        taken: set[int] = set()
-
-        def port() -> int:
-            while True:
-                p = free_port()
-                if p not in taken:
-                    taken.add(p)
-                    return p
-
-        cluster.nodes = [Node(f"n{i + 1}", port(), port()) for i in range(size)]
+        ports: list[int] = []  # a client and a cluster port per node, all different
+        while len(ports) < 2 * size:
+            if (port := free_port()) not in ports:
+                ports.append(port)
+        cluster.nodes = [Node(f"n{i + 1}", ports[2 * i], ports[2 * i + 1]) for i in range(size)]
         try:
             for i in range(size):
                 cluster.start_node(i, wait=False)
@@ -153,13 +148,10 @@ class NatsCluster:
         async with asyncio.timeout(timeout):
             while True:
                 with contextlib.suppress(Exception):
-                    nc = await nats.connect(servers=self.urls, connect_timeout=1,
-                                            allow_reconnect=False, error_cb=quiet)
-                    try:
+                    async with await nats.connect(servers=self.urls, connect_timeout=1,
+                                                  allow_reconnect=False, error_cb=quiet) as nc:
                         await nc.jetstream().account_info()
                         return
-                    finally:
-                        await nc.close()
                 await asyncio.sleep(0.2)
 
     def kill_node(self, i: int) -> None:

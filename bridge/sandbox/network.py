@@ -110,7 +110,7 @@ def _addresses(rule: str) -> list[ipaddress.IPv4Network]:
 
 
 def _scrub_table(table: str, subnet: str) -> int:
-    saved = _iptables_save(table)
+    saved = iptables_save(table)
     if saved is None:
         return 0
     ours_net = ipaddress.IPv4Network(subnet, strict=False)
@@ -147,7 +147,8 @@ def _scrub_table(table: str, subnet: str) -> int:
     return removed
 
 
-def _iptables_save(table: str) -> str | None:
+def iptables_save(table: str) -> str | None:
+    """``iptables-save -t TABLE``, or None when it fails."""
     try:
         done = subprocess.run(["iptables-save", "-t", table], capture_output=True,
                               text=True, check=False)

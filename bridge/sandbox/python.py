@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 import site
 import sys
 from pathlib import Path
@@ -33,12 +34,6 @@ def source_tree() -> Path | None:
     return None
 
 
-def _reachable_by_all(path: Path) -> bool:
-    import os
-
-    return all(os.stat(p).st_mode & 0o001 for p in [*path.parents, path] if p != Path("/"))
-
-
 def argv(world: World) -> list[str]:
     """``env PYTHONPATH=... PYTHON``: run with ``-m bridge ...`` inside ``world``."""
     tree = source_tree()
@@ -48,7 +43,8 @@ def argv(world: World) -> list[str]:
     if not world.flavour.uses_host_root():
         return ["env", f"PYTHONPATH={tree}", f"{rootfs.VENV}/bin/python"]
     exe = Path(sys.executable).resolve()
-    if not _reachable_by_all(exe):
+    # A user runs it only if others may enter every folder above it (o+x).
+    if not all(os.stat(p).st_mode & 0o001 for p in [*exe.parents, exe] if p != Path("/")):
         exe = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
     path = ":".join([str(tree), *site.getsitepackages()])
     return ["env", f"PYTHONPATH={path}", str(exe)]

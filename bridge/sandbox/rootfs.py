@@ -21,6 +21,7 @@ service, as a Debian image build does.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import logging
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from bridge.sandbox.boot import PATH as _PATH
 from bridge.sandbox.flavours import Flavour
+from bridge.sandbox.images import cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +52,10 @@ class RootfsError(RuntimeError):
 
 
 def cache_root() -> Path:
-    """$PODBRIDGE_CACHE, else /var/cache/podbridge for root, else ~/.cache/podbridge."""
-    if env := os.environ.get("PODBRIDGE_CACHE"):
-        return Path(env)
-    if os.geteuid() == 0:
+    """/var/cache/podbridge for root unless $PODBRIDGE_CACHE is set, else images' cache_dir()."""
+    if os.geteuid() == 0 and not os.environ.get("PODBRIDGE_CACHE"):
         return Path("/var/cache/podbridge")
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "podbridge"
+    return cache_dir()
 
 
 def _apt_uris() -> list[str]:
@@ -96,11 +95,9 @@ def requirements() -> list[str]:
     """podbridge's runtime dependencies, as pyproject.toml (or the installed package's
     metadata) states them: what the tree's virtualenv gets."""
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-    try:
+    with contextlib.suppress(OSError, KeyError, tomllib.TOMLDecodeError):
         deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
         return sorted(str(d) for d in deps)
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        pass
     try:
         return sorted(r for r in metadata.requires("podbridge") or [] if "extra ==" not in r)
     except metadata.PackageNotFoundError:
@@ -157,11 +154,9 @@ def _in_use(tree: Path) -> bool:
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
-        try:
+        with contextlib.suppress(OSError):
             if needle in (proc / "mountinfo").read_bytes():
                 return True
-        except OSError:
-            continue
     return False
 
 

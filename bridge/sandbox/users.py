@@ -23,18 +23,17 @@ Layout added to ``root``::
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import pwd
 import shlex
-import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bridge.sandbox import boot, images
 
@@ -150,10 +149,6 @@ def save(root: Path, users: list[WorldUser]) -> None:
     tmp.replace(path)
 
 
-def _taken_uids() -> set[int]:
-    return {p.pw_uid for p in pwd.getpwall()}
-
-
 def _subid_end(path: Path) -> int:
     """The first id after every range in an /etc/subuid-style file."""
     end = FIRST_SUBID
@@ -166,7 +161,7 @@ def _subid_end(path: Path) -> int:
 
 def plan(root: Path, names: list[str]) -> list[WorldUser]:
     """Uids and subordinate ranges for ``names``, clear of the machine's own."""
-    taken = _taken_uids()
+    taken = {p.pw_uid for p in pwd.getpwall()}
     subid = max(_subid_end(Path("/etc/subuid")), _subid_end(Path("/etc/subgid")))
     users: list[WorldUser] = []
     uid = FIRST_UID
@@ -245,34 +240,13 @@ def create(world: World, users: list[WorldUser], timeout: float = 60.0) -> None:
         world.systemctl("start", "--no-block", f"user@{user.uid}.service")
     for user in users:
         wait_ready(world, user, timeout)
-        images.import_images(podman_as(world, user))
-
-
-def podman_as(world: World, user: WorldUser) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """The podman CLI of ``user`` inside the world (the user's storage and runtime dir)."""
-
-    def podman(*args: str, check: bool = True, stdin: IO[Any] | int | None = None,
-               timeout: float | None = 120) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(command(world, user, ["podman", *args]),
-                              stdin=subprocess.DEVNULL if stdin is None else stdin,
-                              capture_output=True, text=True, env={"PATH": boot.PATH},
-                              timeout=timeout, check=False)
-        if check and done.returncode != 0:
-            raise UserError(f"podman {' '.join(args)} (as {user.name}) exited "
-                            f"{done.returncode}: {done.stderr.strip()}")
-        return done
-
-    return podman
+        images.import_images(functools.partial(world.podman, user=user.name))
 
 
 def _linger(world: World, user: WorldUser) -> None:
     """What logind does for a lingering user: ``user@UID.service`` at boot; plus the
     manager's unit path, which needs the home folder (``%h`` of a system unit is root's)."""
-    wants = world.unit_dir / "default.target.wants"
-    wants.mkdir(exist_ok=True)
-    link = wants / f"user@{user.uid}.service"
-    if not link.is_symlink():
-        link.symlink_to(world.lib_unit_dir / "user@.service")
+    world.enable(f"user@{user.uid}.service", world.lib_unit_dir / "user@.service")
     dropin = world.unit_dir / f"user@{user.uid}.service.d"
     dropin.mkdir(exist_ok=True)
     gen = user.runtime_dir / "systemd"
@@ -296,13 +270,8 @@ def wait_ready(world: World, user: WorldUser, timeout: float = 60.0) -> None:
     manager_up = False
     while True:
         if not manager_up and (runtime / "bus").exists():
-            done = subprocess.run(
-                command(world, user, ["busctl", "--user", "--timeout=2", "call",
-                                      "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "NameHasOwner", "s",
-                                      "org.freedesktop.systemd1"]),
-                capture_output=True, text=True, env={"PATH": boot.PATH}, check=False,
-                timeout=30)
+            done = world.run_as(user.name, ["busctl", "--user", *boot.SYSTEMD_ON_BUS],
+                                check=False, timeout=30)
             manager_up = done.stdout.strip() == "b true"
         socket = runtime / "podman" / "podman.sock"
         if manager_up and socket.exists() and ping_podman(socket, 10):

@@ -78,14 +78,12 @@ class WorldError(RuntimeError):
 
 def ping_podman(socket_path: Path, timeout: float) -> bool:
     """True when the Podman API at ``socket_path`` answers ``GET /_ping``."""
-    conn = UnixConnection(socket_path, timeout)
-    try:
-        conn.request("GET", "/_ping")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
+    with contextlib.closing(UnixConnection(socket_path, timeout)) as conn:
+        try:
+            conn.request("GET", "/_ping")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
 
 
 class World:
@@ -199,31 +197,26 @@ class World:
             "podbridge-exec").procs_files()
 
     def run_as(self, user: str | None, argv: list[str], check: bool = True, *,
-               input: str | None = None, timeout: float | None = 120,
-               ) -> subprocess.CompletedProcess[str]:
+               input: str | None = None, stdin: IO[Any] | int | None = None,
+               timeout: float | None = 120) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` inside the world as ``user`` (or root), with the user's
         environment (HOME, XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS)."""
         who = self.user(user) if user is not None else None
         return self._run(users.command(self, who, argv), f"{' '.join(argv)} (as "
-                         f"{user or 'root'})", check, input, None, timeout)
+                         f"{user or 'root'})", check, input, stdin, timeout)
 
     # -- running things inside ---------------------------------------------------------
-    def _nsenter(self, argv: list[str]) -> list[str]:
-        # -r -w: PID 1's root, which is not the mount namespace's first one when the world
-        # boots a root filesystem of its own (pivot_root).
-        return ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-r", "-w", "--",
-                *self._env_argv(), *argv]
-
-    def _env_argv(self) -> list[str]:
-        """``env K=V ...`` for the flavour's environment (nothing when it has none)."""
-        extra = self.flavour.env
-        return ["env", *(f"{k}={v}" for k, v in extra.items())] if extra else []
-
     def run(self, argv: list[str], check: bool = True, *, input: str | None = None,
             stdin: IO[Any] | int | None = None, timeout: float | None = 120,
             ) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` inside the world's namespaces, with a clean environment."""
-        return self._run(self._nsenter(argv), " ".join(argv), check, input, stdin, timeout)
+        # -r -w: PID 1's root, which is not the mount namespace's first one when the world
+        # boots a root filesystem of its own (pivot_root). Then ``env K=V ...`` for the
+        # flavour's environment (nothing when it has none).
+        extra = self.flavour.env
+        env = ["env", *(f"{k}={v}" for k, v in extra.items())] if extra else []
+        command = ["nsenter", "-t", str(self.pid1), "-m", "-p", "-u", "-r", "-w", "--", *env]
+        return self._run([*command, *argv], " ".join(argv), check, input, stdin, timeout)
 
     @staticmethod
     def _run(command: list[str], what: str, check: bool, input: str | None,
@@ -240,33 +233,33 @@ class World:
 
     async def arun(self, argv: list[str], check: bool = True,
                    ) -> subprocess.CompletedProcess[str]:
-        """:meth:`run` without blocking the event loop."""
-        proc = await asyncio.create_subprocess_exec(
-            *self._nsenter(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=RUN_ENV)
-        out, err = await proc.communicate()
-        assert proc.returncode is not None
-        done = subprocess.CompletedProcess(argv, proc.returncode, out.decode(), err.decode())
-        if check and done.returncode != 0:
-            raise WorldError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
-        return done
+        """:meth:`run` (with no timeout) without blocking the event loop."""
+        return await asyncio.to_thread(self.run, argv, check, timeout=None)
 
     def podman(self, *args: str, check: bool = True, stdin: IO[Any] | int | None = None,
-               timeout: float | None = 120) -> subprocess.CompletedProcess[str]:
-        """The podman CLI inside the world (same /run, runroot and graph root as the API)."""
+               timeout: float | None = 120, user: str | None = None,
+               ) -> subprocess.CompletedProcess[str]:
+        """The podman CLI inside the world (same /run, runroot and graph root as the API),
+        or ``user``'s rootless one (the user's storage and runtime dir)."""
+        if user is not None:
+            return self.run_as(user, ["podman", *args], check, stdin=stdin, timeout=timeout)
         return self.run(["podman", *args], check=check, stdin=stdin, timeout=timeout)
 
     def systemctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(["systemctl", *args], check=check)
 
+    def enable(self, unit: str, target: Path) -> None:
+        """``unit`` wanted by default.target: a link to ``target``, as `systemctl enable`."""
+        wants = self.unit_dir / "default.target.wants"
+        wants.mkdir(exist_ok=True)
+        if not (wants / unit).is_symlink():
+            (wants / unit).symlink_to(target)
+
     def podman_version(self) -> str:
         """The world's Podman, as its API reports it (``4.3.1``, ``5.4.2``)."""
-        conn = UnixConnection(self.podman_socket, 10)
-        try:
+        with contextlib.closing(UnixConnection(self.podman_socket, 10)) as conn:
             conn.request("GET", "/version")
             return str(json.loads(conn.getresponse().read())["Version"])
-        finally:
-            conn.close()
 
     def ping_podman(self, timeout: float = 2.0) -> bool:
         """True when the API answers ``GET /_ping``."""
@@ -395,18 +388,14 @@ class World:
         if self.flavour.native_quadlet:
             # A wrapper, not a symlink: a generator written into the world's
             # /etc/systemd/system-generators under the same name masks it, as on a host,
-            # and never writes through a link into the machine's /usr.
-            native = self._native_generators
+            # and never writes through a link into the machine's /usr. In /etc inside,
+            # after the world's own generators: systemd 254+ runs generators with a
+            # private /tmp (where ROOT may be).
+            native = self.root / "etc-systemd" / "podbridge-native-generators"
             native.mkdir(exist_ok=True)
             wrapper = native / Path(self.flavour.native_quadlet).name
             wrapper.write_text(f'#!/bin/sh\nexec {self.flavour.native_quadlet} "$@"\n')
             wrapper.chmod(0o755)
-
-    @property
-    def _native_generators(self) -> Path:
-        """The flavour's own generators (Podman's Quadlet), after the world's: in /etc
-        inside, since systemd 254+ runs generators with a private /tmp (where ROOT may be)."""
-        return self.root / "etc-systemd" / "podbridge-native-generators"
 
     def _boot(self, timeout: float = 30.0) -> None:
         cgroups = CgroupSet(self.name, self.record.cgroups).child("world")

@@ -78,11 +78,8 @@ def _same_services(status: dict[str, Any]) -> bool:
     if podman and (status.get("podman") or {}).get("url") != podman:
         return False
     systemd = status.get("systemd") or {}
-    scope = systemd.get("scope")
-    if scope == "system":
-        own = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
-    else:
-        own = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+    own = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS" if systemd.get("scope") == "system"
+                         else "DBUS_SESSION_BUS_ADDRESS")
     return not own or systemd.get("address") == own
 
 

@@ -28,7 +28,6 @@ NAME = "auto-update"  # Podman names the template after the command
 TYPE_NAME = "main.autoUpdateOutput"
 DEFAULT = ("{{range . }}\t{{.Unit}}\t{{.Container}}\t{{.Image}}\t{{.Policy}}\t{{.Updated}}\n"
            "{{end -}}")
-FIELDS = ("Unit", "Container", "ContainerName", "ContainerID", "Image", "Policy", "Updated")
 HEADERS = {"Unit": "UNIT", "Container": "CONTAINER", "ContainerName": "CONTAINER NAME",
            "ContainerID": "CONTAINER ID", "Image": "IMAGE", "Policy": "POLICY",
            "Updated": "UPDATED"}
@@ -40,18 +39,10 @@ _RANGE = re.compile(r"(?s)\{\{[\t\n\f\r ]*range[\t\n\f\r ]*\.[\t\n\f\r ]*\}\}.*"
 
 
 def _replace(text: str, pairs: Sequence[tuple[str, str]]) -> str:
-    """Go's strings.NewReplacer: left to right, the first listed pattern wins."""
-    out, i = [], 0
-    while i < len(text):
-        for old, new in pairs:
-            if text.startswith(old, i):
-                out.append(new)
-                i += len(old)
-                break
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    """Go's strings.NewReplacer: left to right, the first listed pattern wins (as the
+    first alternative of a regular expression that matches does)."""
+    new = dict(pairs)
+    return re.sub("|".join(re.escape(old) for old, _ in pairs), lambda m: new[m[0]], text)
 
 
 def normalize(text: str) -> str:
@@ -64,9 +55,8 @@ def enforce_range(text: str) -> str:
 
 
 def values(rows: Iterable[Row]) -> list[Struct]:
-    return [Struct(TYPE_NAME, dict(zip(FIELDS, (
-        r.unit, r.container, r.container_name, r.container_id, r.image, r.policy,
-        r.updated), strict=True))) for r in rows]
+    """The rows as the template sees them: Podman's struct, its fields in its order."""
+    return [Struct(TYPE_NAME, r.podman_json()) for r in rows]
 
 
 @dataclass

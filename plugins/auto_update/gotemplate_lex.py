@@ -8,47 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import Enum, auto
+from enum import Enum
 
 LEFT, RIGHT = "{{", "}}"
 TRIM = "-"
 SPACES = " \t\r\n"
 
 
-class T(Enum):
-    ERROR = auto()
-    BOOL = auto()
-    CHAR = auto()
-    CHAR_CONSTANT = auto()
-    ASSIGN = auto()
-    DECLARE = auto()
-    EOF = auto()
-    FIELD = auto()
-    IDENTIFIER = auto()
-    LEFT_DELIM = auto()
-    LEFT_PAREN = auto()
-    NUMBER = auto()
-    PIPE = auto()
-    RAW_STRING = auto()
-    RIGHT_DELIM = auto()
-    RIGHT_PAREN = auto()
-    SPACE = auto()
-    STRING = auto()
-    TEXT = auto()
-    VARIABLE = auto()
-    # keywords
-    BLOCK = auto()
-    BREAK = auto()
-    CONTINUE = auto()
-    DOT = auto()
-    DEFINE = auto()
-    ELSE = auto()
-    END = auto()
-    IF = auto()
-    NIL = auto()
-    RANGE = auto()
-    TEMPLATE = auto()
-    WITH = auto()
+# Go's item types, in Go's order: the keywords (BLOCK on) come last.
+T = Enum("T", "ERROR BOOL CHAR CHAR_CONSTANT ASSIGN DECLARE EOF FIELD IDENTIFIER LEFT_DELIM "
+              "LEFT_PAREN NUMBER PIPE RAW_STRING RIGHT_DELIM RIGHT_PAREN SPACE STRING TEXT "
+              "VARIABLE BLOCK BREAK CONTINUE DOT DEFINE ELSE END IF NIL RANGE TEMPLATE WITH")
 
 
 KEYWORDS = {".": T.DOT, "block": T.BLOCK, "break": T.BREAK, "continue": T.CONTINUE,
@@ -196,7 +166,7 @@ class Lexer:
         delim, trim = self._at_right_delim()
         if not delim:
             return self._error("comment ends before closing delimiter")
-        self.pos += (3 if trim else 0) + len(RIGHT)
+        self.pos += (2 if trim else 0) + len(RIGHT)  # space and marker
         self._ignore()
         if trim:
             while self._peek() and self._peek() in SPACES:

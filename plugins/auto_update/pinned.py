@@ -241,8 +241,8 @@ class PinnedUpdates:
                     "probation": rec["probation"], "rollout": rec["token"]})
         for unit in changed:
             try:
-                job = await self.systemd.restart_unit(unit, "replace")
-                result = await self.systemd.wait_job(job, self.restart_timeout)
+                result = await self.systemd.run_job("restart", unit,
+                                                    timeout=self.restart_timeout)
             except BridgeError as exc:
                 result = f"error: {exc.message}"
             # The run's own word, as the updater gives it: the watcher, which waits for

@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bridge.errors import BridgeError, Conflict
 from bridge.events import Event, rfc3339
-from bridge.methods import NoParams, method
+from bridge.methods import NoParams, Params, method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.updates import ROLLED_BACK, UpdateHistoryEntry
 from plugins.auto_update import images
@@ -32,24 +32,20 @@ from plugins.auto_update.updater import Options, Report, Updater
 
 logger = logging.getLogger(__name__)
 
-class RunParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RunParams(Params):
     dry_run: bool = False
     rollback: bool | None = None
 
 
-class TargetsParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TargetsParams(Params):
     selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
 
 
-class ResolveParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResolveParams(Params):
     image: str = Field(min_length=1, description="a tagged reference: registry/repo:tag")
 
 
-class ApplyParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ApplyParams(Params):
     token: str = Field(min_length=1, max_length=200, description="names the update: the "
                        "same token again answers, and changes nothing")
     image: str = Field(min_length=1, description="the tagged name (registry/repo:tag)")
@@ -58,19 +54,16 @@ class ApplyParams(BaseModel):
     probation: float | None = Field(default=None, ge=0)
 
 
-class TokenParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TokenParams(Params):
     token: str = Field(min_length=1, max_length=200)
 
 
-class RevertParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RevertParams(Params):
     token: str = Field(min_length=1, max_length=200)
     update_token: str = Field(min_length=1, max_length=200)
 
 
-class HistoryParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HistoryParams(Params):
     limit: int = Field(default=100, ge=1, le=10_000)
     unit: str | None = None
 
@@ -248,11 +241,9 @@ class AutoUpdatePlugin:
                               str(event.data.get("reason") or ""))
 
     async def _reject_by_inspect(self, image: str, image_id: str, unit: str) -> None:
-        digests: list[str] = []
+        digests: frozenset[str] = frozenset()
         try:
-            info = await self.ctx.podman.inspect_image(image_id)
-            digests = [str(info.get("Digest") or "")] + [
-                str(rd).partition("@")[2] for rd in info.get("RepoDigests") or []]
+            digests = (await images.inspect(self.ctx.podman, image_id)).digests
         except BridgeError as exc:
             logger.warning("rolled-back image %s: %s", image_id[:12], exc)
         self.rejected.add(image, image_id, digests, unit)

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from bridge.errors import Conflict, InvalidParams, NotFound
-from bridge.methods import format_validation_error, method
+from bridge.methods import Params, format_validation_error, method
 from bridge.plugin import PluginConfig, PluginContext
 from plugins.hooks.actions import preview
 from plugins.hooks.engine import Engine, RuleEntry
@@ -50,20 +50,16 @@ class HooksConfig(PluginConfig):
         return self
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AddParams(_Params):
+class AddParams(Params):
     rule: Rule
     replace: bool = Field(False, description="replace a rule of that name added over the API")
 
 
-class NameParams(_Params):
+class NameParams(Params):
     name: str
 
 
-class SampleEvent(_Params):
+class SampleEvent(Params):
     type: str = Field(min_length=1)
     subject: str = ""
     source: str = "test"
@@ -73,7 +69,7 @@ class SampleEvent(_Params):
     time: str = "1970-01-01T00:00:00.000000Z"
 
 
-class TestParams(_Params):
+class TestParams(Params):
     rule: Rule | None = Field(None, description="a rule to try (not added)")
     name: str | None = Field(None, description="or the name of a rule in place")
     event: SampleEvent
@@ -85,7 +81,7 @@ class TestParams(_Params):
         return self
 
 
-class HistoryParams(_Params):
+class HistoryParams(Params):
     rule: str | None = None
     limit: int = Field(50, ge=1, le=1000)
 

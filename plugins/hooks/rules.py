@@ -20,11 +20,12 @@ from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from typing_extensions import TypedDict
 
 from bridge.contracts import Topic, record
 from bridge.events import topic_matches
+from bridge.methods import Params
 from bridge.store import JournalEntry
 from plugins.hooks.conditions import Condition, check_templates
 
@@ -59,11 +60,7 @@ _TOPIC = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CommandAction(_Model):
+class CommandAction(Params):
     """Run argv (never through a shell) with the event as JSON on stdin."""
 
     type: Literal["command"]
@@ -98,7 +95,7 @@ class CommandAction(_Model):
         return f"run {self.argv!r} (timeout {self.timeout:g}s)"
 
 
-class WebhookAction(_Model):
+class WebhookAction(Params):
     """POST the event as JSON, signed with HMAC-SHA256 when a secret is set."""
 
     type: Literal["webhook"]
@@ -134,7 +131,7 @@ class WebhookAction(_Model):
         return f"POST {self.url}"
 
 
-class CallAction(_Model):
+class CallAction(Params):
     """Call a bridge method (e.g. ``containers.restart``) with templated params."""
 
     type: Literal["call"]
@@ -158,7 +155,7 @@ class CallAction(_Model):
         return f"call {self.method}"
 
 
-class PublishAction(_Model):
+class PublishAction(Params):
     """Publish an event of the hooks plugin (source ``plugin/hooks``)."""
 
     type: Literal["publish"]
@@ -190,7 +187,7 @@ Action = Annotated[CommandAction | WebhookAction | CallAction | PublishAction,
                    Field(discriminator="type")]
 
 
-class On(_Model):
+class On(Params):
     """Which events: a topic glob (or several), an optional subject glob, conditions."""
 
     topic: str | list[str] = Field(description="topic glob(s), e.g. container.died")
@@ -214,14 +211,14 @@ class On(_Model):
         return (self.topic,) if isinstance(self.topic, str) else tuple(self.topic)
 
 
-class RateLimit(_Model):
+class RateLimit(Params):
     """At most ``max`` firings in any ``per`` seconds; the rest are suppressed."""
 
     max: int = Field(ge=1, le=100_000)
     per: float = Field(gt=0, le=86_400)
 
 
-class Rule(_Model):
+class Rule(Params):
     name: str = Field(pattern=_NAME)
     description: str = ""
     enabled: bool = True

@@ -6,11 +6,12 @@ import logging
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from bridge.contracts import record
 from bridge.events import iso_from_ns
+from bridge.methods import Params
 from plugins.restart_manager.engine import Engine
 from plugins.restart_manager.policy import managed_policy, restarts_on_unhealthy
 from plugins.restart_manager.userstops import UserStops
@@ -18,14 +19,12 @@ from plugins.restart_manager.userstops import UserStops
 logger = logging.getLogger(__name__)
 
 
-class StatusParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StatusParams(Params):
     name: str | None = Field(default=None, min_length=1,
                              description="one container (name or ID); all when omitted")
 
 
-class ResetParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResetParams(Params):
     name: str = Field(min_length=1, description="the container (name or ID)")
 
 

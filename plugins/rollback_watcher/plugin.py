@@ -20,11 +20,11 @@ import logging
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
-from bridge.methods import NoParams, method
+from bridge.methods import NoParams, Params, method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.timespan import TimespanError, parse_timespan
 from bridge.updates import AUTOUPDATE_UPDATING, UpdateData, WatchData, WatchHistoryEntry
@@ -37,8 +37,7 @@ from plugins.rollback_watcher.watch import PATTERNS
 logger = logging.getLogger(__name__)
 
 
-class WatchParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WatchParams(Params):
     unit: str = Field(min_length=1)
     image: str = Field(min_length=1, description="the name the container is created from")
     previous_image_id: str = Field(min_length=1)
@@ -61,14 +60,12 @@ class WatchParams(BaseModel):
         return v
 
 
-class UnitParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UnitParams(Params):
     unit: str = Field(min_length=1)
     wait: bool = Field(default=False, description="answer when the rollback is judged")
 
 
-class HistoryParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HistoryParams(Params):
     limit: int = Field(default=100, ge=1, le=10_000)
     unit: str | None = None
 
@@ -151,12 +148,15 @@ class RollbackWatcherPlugin:
             if current is not None and current[0] is runner:
                 del self.runners[runner.w.unit]
 
-    async def _supersede(self, unit: str) -> None:
-        """A new change to a unit ends the watch of the previous one."""
+    async def _supersede(self, unit: str, record: bool = False) -> None:
+        """A new change to a unit ends the watch of the previous one (``record``: as
+        superseded, in the history)."""
         found = self.runners.pop(unit, None)
         if found is None:
             return
         await self.ctx.tasks.cancel(found[1])
+        if record:
+            self._record_superseded(found[0].w)
 
     def _on_updating(self, event: Event, data: UpdateData) -> None:
         """Inline in ``publish``: the watch is in the store before the restart."""
@@ -202,7 +202,7 @@ class RollbackWatcherPlugin:
     @method("rollback.watch", WatchParams, role="operator")
     async def do_watch(self, params: WatchParams) -> WatchData:
         """put a unit on probation before restarting it on a new image"""
-        await self._supersede_if_open(params.unit)
+        await self._supersede(params.unit, record=True)
         probation = float(params.probation) if params.probation is not None else None
         watch = self._new_watch(params.unit, [Change(
             params.image, params.previous_image_id, params.new_image_id, params.container)],
@@ -213,13 +213,6 @@ class RollbackWatcherPlugin:
         self.journal.save(watch)
         self._spawn(watch)
         return watch.summary()
-
-    async def _supersede_if_open(self, unit: str) -> None:
-        found = self.runners.get(unit)
-        if found is not None:
-            w = found[0].w
-            await self._supersede(unit)
-            self._record_superseded(w)
 
     @method("rollback.now", UnitParams, role="operator")
     async def do_now(self, params: UnitParams) -> WatchData:

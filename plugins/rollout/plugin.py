@@ -10,14 +10,14 @@ controller's lease; the holder drives every running rollout.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from bridge.backoff import Backoff, retrying
 from bridge.errors import BridgeError
-from bridge.methods import method
+from bridge.methods import Params, method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.timespan import parse_timespan
 from plugins.rollout.controller import Controller
@@ -28,7 +28,7 @@ from plugins.rollout.service import FleetHosts, FleetKV, RolloutService, status_
 logger = logging.getLogger(__name__)
 
 
-class Seconds(BaseModel):
+class Seconds(Params):
     @field_validator("probation", "progress_deadline", mode="before", check_fields=False)
     @classmethod
     def _duration(cls, v: Any) -> Any:
@@ -36,7 +36,6 @@ class Seconds(BaseModel):
 
 
 class StartParams(Seconds):
-    model_config = ConfigDict(extra="forbid")
     image: str = Field(min_length=1, description="a tagged image: registry/repo:tag")
     selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
     canary: int = Field(default=1, ge=1)
@@ -47,8 +46,7 @@ class StartParams(Seconds):
                                      description="a host silent this long has failed")
 
 
-class IdParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IdParams(Params):
     id: str = Field(min_length=1, max_length=100)
 
 
@@ -56,8 +54,7 @@ class ReasonParams(IdParams):
     reason: str = ""
 
 
-class HistoryParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HistoryParams(Params):
     limit: int = Field(default=50, ge=1, le=1000)
 
 
@@ -86,13 +83,9 @@ class RolloutPlugin:
     async def _control(self) -> None:
         ctx, c = self.ctx, self.ctx.config
         await ctx.fleet.wait_connected(None)
-        while True:
-            try:
-                kv = FleetKV(await ctx.fleet.kv("rollout"))
-                break
-            except BridgeError as exc:
-                logger.warning("rollout bucket: %s", exc.message)
-                await asyncio.sleep(2)
+        kv = FleetKV(await retrying(lambda: ctx.fleet.kv("rollout"), Backoff(2.0, 2.0),
+                                    lambda exc, _: logger.warning("rollout bucket: %s", exc),
+                                    BridgeError))
         lease = Lease(kv, f"{ctx.fleet.host}:{id(self):x}", ttl=c.lease_ttl, settle=c.settle)
         self.controller = Controller(Rollouts(kv), lease, FleetHosts(ctx.fleet), tick=c.tick,
                                      call_timeout=c.call_timeout, publish=ctx.publish)

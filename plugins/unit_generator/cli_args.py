@@ -111,11 +111,6 @@ def add_systemd_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="CONTAINER|POD")
 
 
-def add_quadlet_arguments(parser: argparse.ArgumentParser) -> None:
-    """``generate quadlet NAME|ID``."""
-    parser.add_argument("target", metavar="CONTAINER|POD")
-
-
 def build_parser(prog: str = "podbridge generate") -> argparse.ArgumentParser:
     """A parser for ``systemd [FLAGS] NAME|ID`` and ``quadlet NAME|ID``."""
     parser = _Parser(prog=prog, description="Generate systemd units or Quadlet files.")
@@ -123,9 +118,10 @@ def build_parser(prog: str = "podbridge generate") -> argparse.ArgumentParser:
     add_systemd_arguments(sub.add_parser(
         "systemd", help="Generate systemd units.",
         description="Generate systemd units for a pod or container."))
-    add_quadlet_arguments(sub.add_parser(
+    sub.add_parser(
         "quadlet", help="Generate a Quadlet file.",
-        description="Generate a Quadlet .container (or .pod) file for a container or pod."))
+        description="Generate a Quadlet .container (or .pod) file for a container or pod.",
+    ).add_argument("target", metavar="CONTAINER|POD")
     return parser
 
 

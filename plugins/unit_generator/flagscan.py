@@ -53,8 +53,7 @@ class ScanResult:
         return len(self.positional)
 
     def get_bool(self, name: str) -> bool:
-        value = self.values.get(name, False)
-        return bool(value)
+        return bool(self.values.get(name, False))
 
     def get_str(self, name: str) -> str:
         value = self.values.get(name, "")
@@ -92,10 +91,11 @@ class _Scanner:
         self.result.occurrences.append((flag.name, value))
 
     @staticmethod
-    def _strip_unknown_value(args: list[str]) -> list[str]:
+    def _strip_unknown_value(args: list[str]) -> tuple[list[str], str]:
+        """(the words left, the one an unknown flag swallows: the next, unless a flag)."""
         if not args or args[0].startswith("-"):
-            return args
-        return args[1:]
+            return args, ""
+        return args[1:], args[0]
 
     def _long(self, word: str, args: list[str]) -> list[str]:
         name = word[2:]
@@ -106,9 +106,8 @@ class _Scanner:
         name, eq, value = name.partition("=")
         flag = self.long.get(name)
         if flag is None:
-            rest = args if eq else self._strip_unknown_value(args)
-            swallowed = args[0] if len(rest) < len(args) else ""
-            self.result.occurrences.append(("?" + word, value if eq else swallowed))
+            rest, value = (args, value) if eq else self._strip_unknown_value(args)
+            self.result.occurrences.append(("?" + word, value))
             return rest
         if eq:
             pass
@@ -136,8 +135,7 @@ class _Scanner:
                     rest, out = "", args
                     self.result.occurrences.append(("?-" + letter, shorthands[2:]))
                 else:
-                    out = self._strip_unknown_value(args)
-                    swallowed = args[0] if len(out) < len(args) else ""
+                    out, swallowed = self._strip_unknown_value(args)
                     self.result.occurrences.append(("?-" + letter, swallowed))
                 shorthands = rest
                 continue

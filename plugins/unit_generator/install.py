@@ -134,9 +134,7 @@ async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str,
     if start:
         # Start the pod unit (or the single unit); its members follow through Wants=.
         first = next(iter(units))
-        job = await systemd.start_unit(first, "replace")
-        result = await systemd.wait_job(job, JOB_TIMEOUT)
-        results[0].job_result = result
+        results[0].job_result = await systemd.run_job("start", first, timeout=JOB_TIMEOUT)
     return results
 
 
@@ -209,11 +207,8 @@ async def remove_unit(systemd: SystemdClient, unit_dir: Path, name: str, *, forc
         if not force and MARKER not in head:
             raise Conflict(f"{target} was not written by podbridge (use force to remove it)")
     stop_result: str | None = None
-    try:
-        job = await systemd.stop_unit(name, "replace")
-        stop_result = await systemd.wait_job(job, JOB_TIMEOUT)
-    except NotFound:
-        pass
+    with contextlib.suppress(NotFound):
+        stop_result = await systemd.run_job("stop", name, timeout=JOB_TIMEOUT)
     with contextlib.suppress(BridgeError):
         await systemd.disable_unit_files([name], runtime=False)
     if folder is None:

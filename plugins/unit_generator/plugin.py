@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from bridge.contracts import Topic
 from bridge.errors import BridgeError
-from bridge.methods import method
+from bridge.methods import Params, method
 from bridge.paths import default_unit_dir
 from bridge.plugin import OwnerTarget, PluginConfig, PluginContext
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
@@ -38,8 +38,6 @@ from .options import GenerateOptions, UnitOptions
 from .quadlet.cli import add_cli as add_quadlet_cli
 from .quadlet_install import install_quadlet
 from .service import DEPRECATED, generate
-
-CODES = {"invalid-argument": "invalid-params"}
 
 
 class UnitgenFailedData(TypedDict):
@@ -92,8 +90,7 @@ class InstallParams(GenerateParams):
     force: bool = False
 
 
-class RemoveParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RemoveParams(Params):
     unit: str = Field(min_length=1)
     force: bool = False
     owner: str | None = Field(None, description="the user whose user unit it is")
@@ -136,8 +133,7 @@ class UnitGeneratorPlugin:
         try:
             return await generate(target.podman, p.name, p.format, p.options())
         except GenerateError as exc:
-            raise BridgeError(str(exc), CODES.get(exc.code, exc.code)  # type: ignore[arg-type]
-                              ) from None
+            raise BridgeError(str(exc), exc.code) from None  # type: ignore[arg-type]
 
     @method("units.generate", GenerateParams, role="viewer", readonly=True,
             description="systemd units or Quadlet files for a container or pod")

@@ -24,6 +24,7 @@ from .escaping import check_all_expressible, check_expressible, escape_arg
 from .flagscan import scan_flags
 from .inputs import ContainerInfo, PodInfo
 from .podman_flags import CREATE_FLAGS, POD_CREATE_FLAGS
+from .quadlet.options import HEALTH_FLAGS
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +42,10 @@ _RAW_KEYS = {
     "stop-signal": "StopSignal", "stop-timeout": "StopTimeout", "tz": "Timezone",
     "ulimit": "Ulimit", "userns": "UserNS", "workdir": "WorkingDir", "gidmap": "GIDMap",
     "uidmap": "UIDMap", "subgidname": "SubGIDMap", "subuidname": "SubUIDMap",
-    "cgroups": "CgroupsMode", "health-cmd": "HealthCmd", "health-interval": "HealthInterval",
-    "health-on-failure": "HealthOnFailure", "health-retries": "HealthRetries",
-    "health-start-period": "HealthStartPeriod", "health-timeout": "HealthTimeout",
-    "health-startup-cmd": "HealthStartupCmd",
-    "health-startup-interval": "HealthStartupInterval",
-    "health-startup-retries": "HealthStartupRetries",
-    "health-startup-success": "HealthStartupSuccess",
-    "health-startup-timeout": "HealthStartupTimeout",
+    "cgroups": "CgroupsMode",
+    # The health check's, as the converter maps them back (those Podman 4.3.1's create does
+    # not know never come: its scan names them as unknown flags, "?--...").
+    **{f"health-{flag}": key for key, flag in HEALTH_FLAGS},
 }
 # flag -> key, for values Quadlet splits into words (so they are escaped as words).
 _WORD_KEYS = {
@@ -69,13 +66,11 @@ _SECURITY_PREFIX = {"apparmor=": "AppArmor", "label=type:": "SecurityLabelType",
 _SECURITY_BOOL = {"label=disable": "SecurityLabelDisable", "label=nested": "SecurityLabelNested",
                   "no-new-privileges": "NoNewPrivileges", "no-new-privileges=true":
                   "NoNewPrivileges"}
-_POD_RAW_KEYS = {"name": "PodName", "publish": "PublishPort", "volume": "Volume",
-                 "network": "Network", "net": "Network", "network-alias": "NetworkAlias",
-                 "hostname": "HostName", "add-host": "AddHost", "dns": "DNS",
-                 "dns-option": "DNSOption", "dns-search": "DNSSearch", "ip": "IP",
-                 "ip6": "IP6", "shm-size": "ShmSize", "userns": "UserNS", "gidmap": "GIDMap",
-                 "uidmap": "UIDMap", "subgidname": "SubGIDMap", "subuidname": "SubUIDMap",
-                 "exit-policy": "ExitPolicy"}
+# A pod's flags have the keys a container's have, but for its name and its exit policy.
+_POD_RAW_KEYS = {"name": "PodName", "exit-policy": "ExitPolicy", **{
+    flag: _RAW_KEYS[flag] for flag in ("publish volume network net network-alias hostname "
+                                       "add-host dns dns-option dns-search ip ip6 shm-size "
+                                       "userns gidmap uidmap subgidname subuidname").split()}}
 _POD_WORD_KEYS = {"label": "Label"}
 _POD_DROPPED = {"replace", "infra-conmon-pidfile", "pod-id-file"}
 

@@ -120,8 +120,7 @@ async def install_quadlet(systemd: SystemdClient, quadlet_dir: Path, unit_dir: P
         # A pod's service first (its members follow), else the one container's.
         first = next((s for n, s in services.items() if n.endswith(".pod")),
                      next(iter(services.values())))
-        job = await systemd.start_unit(first, "replace")
-        result = await systemd.wait_job(job, JOB_TIMEOUT)
+        result = await systemd.run_job("start", first, timeout=JOB_TIMEOUT)
         for r in results:
             if r.unit == first:
                 r.job_result = result

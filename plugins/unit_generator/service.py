@@ -66,7 +66,7 @@ async def generate(podman: PodmanClient, target: str, fmt: str, opts: GenerateOp
         exported = export(container, pod, members)
         return exported.files, exported.warnings
     if fmt != "systemd":
-        raise GenerateError(f"unknown format {fmt!r}: systemd or quadlet", code="invalid-params")
+        raise GenerateError(f"unknown format {fmt!r}: systemd or quadlet")
     ctx = await render_context(podman)
     result = render_with_warnings(container, pod, members, opts, ctx=ctx)
     files = {unit_file_name(service, opts): text for service, text in result.units.items()}

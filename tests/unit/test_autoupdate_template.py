@@ -71,6 +71,9 @@ def test_functions_and_control() -> None:
     assert render('{{printf "%-12s|" .Unit}}')[0] == "xa.service  |\n"
     assert render('{{if eq .Updated "false"}}no{{else}}yes{{end}}')[0] == "no\n"
     assert render("{{- .Unit -}}  x")[0] == "xa.servicex\n"
+    # A comment's trim marker is a space and a dash, as text/template's trimMarkerLen.
+    assert render("{{.Unit}} {{/* c */ -}}x")[0] == "xa.service x\n"
+    assert render("{{.Unit}} {{/* c */}}  x")[0] == "xa.service   x\n"
     assert render("{{truncate .ContainerID 5}}")[0] == "7bc64\n"
     assert render('{{truncate .Unit "x"}}')[1] == (
         'template: auto-update:1:28: executing "auto-update" at <"x">: expected integer; '

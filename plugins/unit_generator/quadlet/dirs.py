@@ -46,9 +46,7 @@ def _append_tree(paths: list[str], path: str, is_user: bool, keep: Filter | None
 
 def _user_level_filter(users_dir: str) -> Filter:
     # As root, skip the users/ folders; as a user, take what the caller asked for.
-    def keep(path: str, is_user: bool) -> bool:
-        return not path.startswith(users_dir) or is_user
-    return keep
+    return lambda path, is_user: not path.startswith(users_dir) or is_user
 
 
 def _non_numeric_filter(users_dir: str, level: int) -> Filter:

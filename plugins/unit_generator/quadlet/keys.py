@@ -11,29 +11,20 @@ SERVICE = "Service"
 INSTALL = "Install"
 QUADLET = "Quadlet"
 
-# Extension -> processing order: a unit is converted after the ones it can refer to.
-EXTENSION_ORDER = {
-    ".artifact": 1,
-    ".image": 1,
-    ".volume": 2,
-    ".network": 2,
-    ".build": 3,
-    ".container": 4,
-    ".kube": 4,
-    ".pod": 5,
+# Extension -> (group name, suffix of the generated service name, processing order: a unit
+# is converted after the ones it can refer to).
+_TYPES = {
+    ".container": ("Container", "", 4),
+    ".kube": ("Kube", "", 4),
+    ".volume": ("Volume", "-volume", 2),
+    ".network": ("Network", "-network", 2),
+    ".image": ("Image", "-image", 1),
+    ".build": ("Build", "-build", 3),
+    ".artifact": ("Artifact", "-artifact", 1),
+    ".pod": ("Pod", "-pod", 5),
 }
-
-# Extension -> (group name, suffix of the generated service name).
-TYPES = {
-    ".container": ("Container", ""),
-    ".kube": ("Kube", ""),
-    ".volume": ("Volume", "-volume"),
-    ".network": ("Network", "-network"),
-    ".image": ("Image", "-image"),
-    ".build": ("Build", "-build"),
-    ".artifact": ("Artifact", "-artifact"),
-    ".pod": ("Pod", "-pod"),
-}
+TYPES = {ext: (group, suffix) for ext, (group, suffix, _) in _TYPES.items()}
+EXTENSION_ORDER = {ext: order for ext, (_, _, order) in _TYPES.items()}
 
 # [Service] keys that clash with how Podman runs; using them only earns a warning.
 UNSUPPORTED_SERVICE_KEYS = ("User", "Group", "DynamicUser")

@@ -84,7 +84,7 @@ def add_podman_args(unit: UnitFile, group: str, cmd: Cmdline) -> None:
     cmd.add(*unit.lookup_all_args(group, "PodmanArgs"))
 
 
-_HEALTH_FLAGS = (
+HEALTH_FLAGS = (
     ("HealthCmd", "cmd"), ("HealthInterval", "interval"), ("HealthOnFailure", "on-failure"),
     ("HealthLogDestination", "log-destination"), ("HealthMaxLogCount", "max-log-count"),
     ("HealthMaxLogSize", "max-log-size"), ("HealthRetries", "retries"),
@@ -96,7 +96,7 @@ _HEALTH_FLAGS = (
 
 
 def add_health(unit: UnitFile, group: str, cmd: Cmdline) -> None:
-    for key, flag in _HEALTH_FLAGS:
+    for key, flag in HEALTH_FLAGS:
         value = unit.lookup(group, key)
         if value:
             cmd.add(f"--health-{flag}", value)

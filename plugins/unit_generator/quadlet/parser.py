@@ -110,10 +110,7 @@ class UnitFile:
     @classmethod
     def from_path(cls, path: str) -> UnitFile:
         with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-            text = fh.read()
-        unit = cls(os.path.basename(path), path)
-        unit.parse(text)
-        return unit
+            return cls.from_string(fh.read(), os.path.basename(path), path)
 
     @classmethod
     def from_string(cls, text: str, filename: str = "", path: str = "") -> UnitFile:
