@@ -106,7 +106,7 @@ class Store:
                 raise
             try:
                 self.db.execute("COMMIT")
-            except sqlite3.OperationalError:
+            except sqlite3.Error:  # busy, full, I/O, a deferred constraint: not left open
                 if self.db.in_transaction:
                     self.db.execute("ROLLBACK")
                 raise
