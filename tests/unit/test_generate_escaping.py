@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bridge.gotext import go_quote
 from plugins.unit_generator.create_command import (
     filter_common_container_flags,
     filter_pod_flags,
@@ -16,7 +17,6 @@ from plugins.unit_generator.escaping import (
     escape_arg,
     escape_args,
     format_options,
-    go_quote,
 )
 from plugins.unit_generator.flagscan import CONTAINER_FLAGS, scan_flags
 
