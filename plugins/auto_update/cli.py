@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from bridge.errors import BridgeError
+from bridge.gotext import go_quote
 from bridge.podman import PodmanClient
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
 from bridge.store import Store
@@ -21,7 +22,6 @@ from plugins.auto_update import output
 from plugins.auto_update.compat import STRICT, Compat, join_errors, major_of
 from plugins.auto_update.formats import Formatter
 from plugins.auto_update.gotemplate import TemplateError
-from plugins.auto_update.gotemplate_lex import go_quote
 from plugins.auto_update.history import History
 from plugins.auto_update.updater import Options, Report, Updater
 

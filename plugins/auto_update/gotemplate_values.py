@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from plugins.auto_update.gotemplate_lex import go_quote
+from bridge.gotext import go_quote
 from plugins.auto_update.gotemplate_parse import Struct
 
 Func = Callable[..., Any]

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.errors import BridgeError
+from bridge.gotext import go_quote
 from bridge.podman import PodmanClient
 from bridge.systemd import UNIT_IFACE, SystemdClient
-from plugins.auto_update.gotemplate_lex import go_quote
 
 logger = logging.getLogger(__name__)
 
