@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from bridge.gotext import go_quote
+
 from .errors import GenerateError
 from .flagscan import GO_FALSE, GO_TRUE
 from .options import JSON_FORMATS, GenerateOptions
@@ -36,8 +38,8 @@ def _uint(flag: str) -> Any:
     def parse(text: str) -> int:
         if not text.isdigit():
             raise argparse.ArgumentTypeError(
-                f'invalid argument "{text}" for "{flag}" flag: '
-                f'strconv.ParseUint: parsing "{text}": invalid syntax')
+                f'invalid argument {go_quote(text)} for "{flag}" flag: '
+                f"strconv.ParseUint: parsing {go_quote(text)}: invalid syntax")
         return int(text)
     parse.__name__ = "uint"
     return parse
@@ -58,8 +60,9 @@ def _split_bool_values(argv: Sequence[str]) -> list[str]:
             elif value in GO_FALSE:
                 out.append(f"--{_BOOL_FLAGS[flag].replace('_', '-')}-false")
             else:
-                raise GenerateError(f'invalid argument "{value}" for "{flag}" flag: '
-                                    f'strconv.ParseBool: parsing "{value}": invalid syntax')
+                raise GenerateError(f'invalid argument {go_quote(value)} for "{flag}" flag: '
+                                    f"strconv.ParseBool: parsing {go_quote(value)}: "
+                                    "invalid syntax")
         else:
             out.append(word)
     return out

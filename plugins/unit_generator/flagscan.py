@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bridge.gotext import go_quote
+
 from .errors import GenerateError
 
 logger = logging.getLogger(__name__)
@@ -78,8 +80,9 @@ class _Scanner:
                 self.result.values[flag.name] = False
             else:
                 raise GenerateError(
-                    f'parsing remaining command-line arguments: invalid argument "{value}" '
-                    f'for "{shown}" flag: strconv.ParseBool: parsing "{value}": invalid syntax'
+                    f"parsing remaining command-line arguments: invalid argument "
+                    f'{go_quote(value)} for "{shown}" flag: strconv.ParseBool: parsing '
+                    f"{go_quote(value)}: invalid syntax"
                 )
         elif flag.kind == "array":
             current = self.result.values.setdefault(flag.name, [])

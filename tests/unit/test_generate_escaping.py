@@ -171,6 +171,8 @@ def test_scan_values() -> None:
     ("words", "message"),
     [
         (["--detach=maybe", "img"], 'invalid argument "maybe"'),
+        (['--detach=a"b', "img"], 'invalid argument "a\\"b" for "--detach" flag: '
+         'strconv.ParseBool: parsing "a\\"b": invalid syntax'),
         (["--name"], "flag needs an argument: --name"),
         (["-e"], "flag needs an argument: 'e' in -e"),
         (["---x", "img"], "bad flag syntax: ---x"),

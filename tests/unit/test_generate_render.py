@@ -175,6 +175,19 @@ def test_cli_errors_raise(argv: list[str], message: str) -> None:
         parse_generate_args(argv)
 
 
+def test_bad_flag_values_are_quoted_as_pflag_quotes_them() -> None:
+    """pflag and strconv write the refused value with %q (strconv.Quote): a double quote in
+    it is escaped (flagscan's own: test_scan_errors)."""
+    with pytest.raises(GenerateError) as info:
+        parse_generate_args(["systemd", '--new=a"b', "x"])
+    assert str(info.value) == ('invalid argument "a\\"b" for "--new" flag: '
+                               'strconv.ParseBool: parsing "a\\"b": invalid syntax')
+    with pytest.raises(GenerateError) as info:
+        parse_generate_args(["systemd", "--restart-sec", '1"', "x"])
+    assert str(info.value).endswith('invalid argument "1\\"" for "--restart-sec" flag: '
+                                    'strconv.ParseUint: parsing "1\\"": invalid syntax')
+
+
 def test_output_formats() -> None:
     units = {"container-a": "A&<\n", "container-b": "B\n"}
     assert format_output(units, opts()).stdout == "A&<\nB\n"
