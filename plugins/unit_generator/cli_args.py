@@ -17,10 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from bridge.gotext import go_quote
+from bridge.gotext import flag_bool, go_quote
 
 from .errors import GenerateError
-from .flagscan import GO_FALSE, GO_TRUE
 from .options import JSON_FORMATS, GenerateOptions
 
 logger = logging.getLogger(__name__)
@@ -55,14 +54,11 @@ def _split_bool_values(argv: Sequence[str]) -> list[str]:
             break
         flag, eq, value = word.partition("=")
         if eq and flag in _BOOL_FLAGS:
-            if value in GO_TRUE:
-                out.append(flag)
-            elif value in GO_FALSE:
-                out.append(f"--{_BOOL_FLAGS[flag].replace('_', '-')}-false")
-            else:
-                raise GenerateError(f'invalid argument {go_quote(value)} for "{flag}" flag: '
-                                    f"strconv.ParseBool: parsing {go_quote(value)}: "
-                                    "invalid syntax")
+            try:
+                on = flag_bool(value, flag)
+            except ValueError as exc:
+                raise GenerateError(str(exc)) from None
+            out.append(flag if on else f"--{_BOOL_FLAGS[flag].replace('_', '-')}-false")
         else:
             out.append(word)
     return out
