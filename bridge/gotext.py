@@ -1,9 +1,12 @@
 """Text as Go writes and reads it, for the plugins that answer in Podman's own words: the
-one copy of ``strconv.Quote`` and of a boolean flag's value as pflag reads it."""
+one copy of ``strconv.Quote``, of a boolean flag's value as pflag reads it, and of
+encoding/json's text."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from typing import Any
 
 _GO_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t",
                "\v": r"\v"}
@@ -52,3 +55,17 @@ def flag_bool(value: str, flag: str) -> bool:
         return False
     raise ValueError(f"invalid argument {go_quote(value)} for {go_quote(flag)} flag: "
                      f"strconv.ParseBool: parsing {go_quote(value)}: invalid syntax")
+
+
+def go_json(value: Any, indent: str | None = None, *, sort_keys: bool = False,
+            escape_html: bool = True) -> str:
+    """``value`` as Go's encoding/json writes it: ``json.MarshalIndent(value, "", indent)``,
+    or ``json.Marshal`` without an indent. UTF-8 is kept (but U+2028 and U+2029); ``<``,
+    ``>`` and ``&`` are escaped unless ``escape_html`` is false (an Encoder after
+    SetEscapeHTML(false)). ``sort_keys`` for Go maps, whose keys Go sorts; a struct's
+    fields keep their order."""
+    text = json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False,
+                      separators=(",", ":") if indent is None else (",", ": "))
+    for ch in "\u2028\u2029<>&" if escape_html else "\u2028\u2029":
+        text = text.replace(ch, f"\\u{ord(ch):04x}")
+    return text

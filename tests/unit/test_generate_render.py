@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from plugins.unit_generator.cli_args import format_output, go_json, parse_generate_args
+from bridge.gotext import go_json
+from plugins.unit_generator.cli_args import format_output, parse_generate_args
 from plugins.unit_generator.context import RenderContext, unix_date
 from plugins.unit_generator.errors import GenerateError
 from plugins.unit_generator.options import GenerateOptions
@@ -200,7 +201,7 @@ def test_output_formats() -> None:
     assert json.loads(as_json.stdout) == {"container-a": "/w/container-a.service",
                                           "container-b": "/w/container-b.service"}
     assert unit_file_name("container-a", opts(template=True)) == "container-a@.service"
-    assert go_json({"b": 1, "a": "é"}) == '{\n "a": "é",\n "b": 1\n}'
+    assert go_json({"b": 1, "a": "é"}, " ", sort_keys=True) == '{\n "a": "é",\n "b": 1\n}'
 
 
 def test_unix_date() -> None:
