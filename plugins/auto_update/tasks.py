@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.container_info import UNIT_LABEL
 from bridge.errors import BridgeError
 from bridge.gotext import go_quote
 from bridge.podman import PodmanClient
@@ -27,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 LABEL = "io.containers.autoupdate"
 AUTHFILE_LABEL = "io.containers.autoupdate.authfile"
-UNIT_LABEL = "PODMAN_SYSTEMD_UNIT"
 
 POLICIES = {"": "disabled", "disabled": "disabled", "image": "registry",
             "registry": "registry", "local": "local"}

@@ -18,6 +18,7 @@ from typing import Any
 
 from bridge import faults
 from bridge.bus import Subscription
+from bridge.container_info import UNIT_LABEL
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
@@ -178,7 +179,7 @@ class Runner:
             if (props.get("Job") or (0, "/"))[0]:
                 return False
             rows = await self.podman.containers(
-                all=False, filters={"label": [f"PODMAN_SYSTEMD_UNIT={self.w.unit}"]})
+                all=False, filters={"label": [f"{UNIT_LABEL}={self.w.unit}"]})
         except BridgeError as exc:
             logger.warning("%s: cannot tell whether it was restarted: %s", self.w.unit, exc)
             return False

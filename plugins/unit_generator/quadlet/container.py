@@ -6,6 +6,7 @@ import logging
 import os
 import re
 
+from bridge.container_info import UNIT_LABEL
 from plugins.unit_generator.quadlet import options as opt
 from plugins.unit_generator.quadlet.keys import SERVICE
 from plugins.unit_generator.quadlet.model import (
@@ -132,7 +133,7 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
         image = image_source(image, service, ctx)
 
     name = container_name(unit)
-    service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n")
+    service.add(SERVICE, "Environment", f"{UNIT_LABEL}=%n")
     set_kill_mode(service)
 
     # conmon may die without removing the container: force it (-i: no error if gone).

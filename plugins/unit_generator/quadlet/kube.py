@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bridge.container_info import UNIT_LABEL
 from plugins.unit_generator.quadlet import options as opt
 from plugins.unit_generator.quadlet.container import AUTOUPDATE_LABEL
 from plugins.unit_generator.quadlet.keys import SERVICE
@@ -24,7 +25,7 @@ def convert_kube(unit: UnitFile, ctx: Context) -> Conversion:
         raise QuadletError("no Yaml key specified")
     yaml_paths = [opt.absolute_path(unit, y) for y in yamls]
     set_kill_mode(service)
-    service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n")
+    service.add(SERVICE, "Environment", f"{UNIT_LABEL}=%n")
     # Type=oneshot is allowed, for YAML files that only create resources.
     if check_service_type(service) != "oneshot":
         service.setv(SERVICE, ("Type", "notify"), ("NotifyAccess", "all"))
