@@ -6,7 +6,7 @@ import logging
 import os
 import re
 
-from bridge.container_info import UNIT_LABEL
+from bridge.container_info import AUTOUPDATE_LABEL, UNIT_LABEL
 from plugins.unit_generator.quadlet import options as opt
 from plugins.unit_generator.quadlet.keys import SERVICE
 from plugins.unit_generator.quadlet.model import (
@@ -26,7 +26,6 @@ from plugins.unit_generator.quadlet.userns import add_user, add_user_mappings
 logger = logging.getLogger(__name__)
 
 GROUP = "Container"
-AUTOUPDATE_LABEL = "io.containers.autoupdate"
 _PORT_RANGE = re.compile(r"\d+(-\d+)?(/udp|/tcp)?$")
 
 _STRING_FLAGS = {

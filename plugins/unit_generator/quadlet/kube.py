@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bridge.container_info import UNIT_LABEL
+from bridge.container_info import AUTOUPDATE_LABEL, UNIT_LABEL
 from plugins.unit_generator.quadlet import options as opt
-from plugins.unit_generator.quadlet.container import AUTOUPDATE_LABEL
 from plugins.unit_generator.quadlet.keys import SERVICE
 from plugins.unit_generator.quadlet.model import Context, Conversion, QuadletError, base_command
 from plugins.unit_generator.quadlet.parser import UnitFile
