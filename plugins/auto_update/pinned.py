@@ -29,6 +29,7 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
+from bridge.bus import Publish
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
 from bridge.names import split_name
@@ -43,8 +44,6 @@ logger = logging.getLogger(__name__)
 NAMESPACE = "auto_update.pinned"
 VERDICTS = {"rollback.passed": "passed", "rollback.performed": "rolled-back",
             "rollback.failed": "failed"}
-
-Publish = Callable[[str, str, dict[str, Any]], None]
 
 
 class PinnedChange(TypedDict):
