@@ -19,6 +19,7 @@ from bridge.podman import PodmanClient
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
 from bridge.store import Store
 from plugins.auto_update import output
+from plugins.auto_update.command import EXIT_ERROR
 from plugins.auto_update.compat import STRICT, Compat, join_errors, major_of
 from plugins.auto_update.formats import Formatter
 from plugins.auto_update.gotemplate import TemplateError
@@ -26,8 +27,6 @@ from plugins.auto_update.history import History
 from plugins.auto_update.updater import Options, Report, Updater
 
 logger = logging.getLogger(__name__)
-
-EXIT_ERROR = 125  # Podman's status for a run with errors
 
 
 def go_bool(flag: str) -> Callable[[str], bool]:
