@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from bridge.errors import BridgeError, Conflict, NotFound, Timeout
+from bridge.names import split_name
 from bridge.podman_compat import PodmanCompat
 
 logger = logging.getLogger(__name__)
@@ -180,13 +181,17 @@ class PodmanClient:
         return cast(dict[str, Any], await self.request(
             "GET", object_path("images", name, "json"), what=f"image {name!r}"))
 
-    async def tag_image(self, image: str, repo: str, tag: str) -> None:
+    async def tag_image(self, image: str, name: str) -> None:
+        """Point ``name`` (``repo:tag``, ``latest`` without a tag) at ``image``."""
+        repo, tag = split_name(name)
         await self.request("POST", object_path("images", image, "tag"),
                            params={"repo": repo, "tag": tag}, what=f"tag image {image!r}")
 
-    async def untag_image(self, image: str, repo: str, tag: str) -> None:
-        await self.request("POST", object_path("images", image, "untag"),
-                           params={"repo": repo, "tag": tag}, what=f"untag image {image!r}")
+    async def untag_image(self, name: str) -> None:
+        """Take the name ``name`` off its image."""
+        repo, tag = split_name(name)
+        await self.request("POST", object_path("images", name, "untag"),
+                           params={"repo": repo, "tag": tag}, what=f"untag image {name!r}")
 
     async def pull_image(self, reference: str, *, tls_verify: bool | None = None,
                          auth: str | None = None, timeout: float = 600,

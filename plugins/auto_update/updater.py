@@ -288,7 +288,7 @@ class Updater:
             return
         for task, row in pulled:
             try:
-                await images.retag(self.podman, row.old_image_id, task.image)
+                await self.podman.tag_image(row.old_image_id, task.image)
             except BridgeError as exc:
                 for _, r in pulled:
                     self._fail(r, f"{error}; falling back to the previous image: "
@@ -366,7 +366,7 @@ class Updater:
 
     async def _retag_quietly(self, task: Task, row: Row) -> None:
         try:
-            await images.retag(self.podman, row.old_image_id, task.image)
+            await self.podman.tag_image(row.old_image_id, task.image)
         except BridgeError as exc:
             logger.warning("cannot point %s back at %s: %s", task.image, row.old_image_id,
                            exc)

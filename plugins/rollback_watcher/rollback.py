@@ -17,7 +17,6 @@ import logging
 import re
 
 from bridge.errors import BridgeError, NotFound
-from bridge.names import split_name
 from bridge.podman import PodmanClient
 from bridge.systemd import UNIT_IFACE, SystemdClient
 from plugins.rollback_watcher.journal import Change
@@ -43,7 +42,7 @@ async def keep_previous(podman: PodmanClient, unit: str, changes: list[Change]) 
     for change in changes:
         name = keep_tag(unit, change.previous_image_id)
         try:
-            await podman.tag_image(change.previous_image_id, KEEP_REPO, name)
+            await podman.tag_image(change.previous_image_id, f"{KEEP_REPO}:{name}")
             made.append(f"{KEEP_REPO}:{name}")
         except BridgeError as exc:
             logger.warning("%s: cannot keep the previous image %s: %s", unit,
@@ -53,9 +52,8 @@ async def keep_previous(podman: PodmanClient, unit: str, changes: list[Change]) 
 
 async def release_kept(podman: PodmanClient, names: list[str]) -> None:
     for name in names:
-        repo, tag_ = split_name(name)
         try:
-            await podman.untag_image(name, repo, tag_)
+            await podman.untag_image(name)
         except NotFound:
             pass
         except BridgeError as exc:
@@ -71,8 +69,7 @@ async def retag_previous(podman: PodmanClient, changes: list[Change]) -> None:
             raise RollbackError(f"the previous image {change.previous_image_id[:12]} of "
                                 f"{change.image} is gone", "not-found") from None
         try:
-            repo, tag_ = split_name(change.image)
-            await podman.tag_image(change.previous_image_id, repo, tag_)
+            await podman.tag_image(change.previous_image_id, change.image)
         except BridgeError as exc:
             raise RollbackError(f"cannot tag {change.previous_image_id[:12]} as "
                                 f"{change.image}: {exc.message}") from None
