@@ -22,7 +22,7 @@ from bridge.container_info import AUTOUPDATE_LABEL, UNIT_LABEL
 from bridge.errors import BridgeError
 from bridge.gotext import go_quote
 from bridge.podman import PodmanClient
-from bridge.systemd import UNIT_IFACE, SystemdClient
+from bridge.systemd import SystemdClient
 
 logger = logging.getLogger(__name__)
 
@@ -178,8 +178,7 @@ async def unit_relations(systemd: SystemdClient, units: Iterable[str]
     out: dict[str, dict[str, list[str]]] = {}
     for unit in units:
         try:
-            path = await systemd.load_unit(unit)
-            props = await systemd.get_all(path, UNIT_IFACE)
+            props = await systemd.unit_properties(unit, service=False)
         except BridgeError as exc:
             logger.warning("unit %s: cannot read its dependencies: %s", unit, exc)
             continue

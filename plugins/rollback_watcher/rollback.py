@@ -18,7 +18,7 @@ import re
 
 from bridge.errors import BridgeError, NotFound
 from bridge.podman import PodmanClient
-from bridge.systemd import UNIT_IFACE, SystemdClient
+from bridge.systemd import SystemdClient
 from plugins.rollback_watcher.journal import Change
 
 logger = logging.getLogger(__name__)
@@ -78,8 +78,7 @@ async def retag_previous(podman: PodmanClient, changes: list[Change]) -> None:
 
 async def dependents(systemd: SystemdClient, unit: str) -> list[str]:
     """The units that Require= or BindsTo= ``unit``."""
-    path = await systemd.load_unit(unit)
-    props = await systemd.get_all(path, UNIT_IFACE)
+    props = await systemd.unit_properties(unit, service=False)
     names = [str(n) for key in ("RequiredBy", "BoundBy") for n in props.get(key) or []]
     return [n for n in dict.fromkeys(names) if n != unit]
 
