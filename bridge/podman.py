@@ -211,15 +211,17 @@ class PodmanClient:
             raise Timeout(f"pull {reference}: no answer in {timeout:.0f} s") from None
 
     # -- events
-    async def events_written(self, since: str, until: str | None = None,
+    async def events_written(self, since: str | None, until: str | None = None,
                              filters: dict[str, list[str]] | None = None,
-                             timeout: float = 30) -> list[dict[str, Any]]:
-        """The events Podman has written between ``since`` and ``until`` (now when None),
-        read from its log at the time of the call (``stream=false``): what happened, as
-        Podman recorded it, whatever a stream reader has or has not received yet."""
+                             timeout: float = 30, what: str = "events"
+                             ) -> list[dict[str, Any]]:
+        """The events Podman has written between ``since`` (the log's first when None) and
+        ``until`` (now when None), read from its log at the time of the call
+        (``stream=false``): what happened, as Podman recorded it, whatever a stream reader
+        has or has not received yet."""
         from bridge.podman_http_stream import HttpStream  # it builds on this module
 
-        http = HttpStream(self, "GET", "/events", "events", {
+        http = HttpStream(self, "GET", "/events", what, {
             "stream": "false", "since": since, "until": until,
             "filters": json.dumps(filters) if filters else None})
         try:
@@ -227,7 +229,7 @@ class PodmanClient:
                 await http.open()
                 return [e async for e in http.json_lines()]
         except TimeoutError:
-            raise Timeout("events: Podman did not answer in time") from None
+            raise Timeout(f"{what}: Podman did not answer in time") from None
         finally:
             await http.aclose()
 
