@@ -26,6 +26,13 @@ D = TypeVar("D", bound=Mapping[str, Any])
 logger = logging.getLogger(__name__)
 
 Listener = Callable[[Event, bytes], None]
+# What a plugin's parts are given to publish with: PluginContext.publish (type, subject,
+# data), or no_publish where there is no bus (a command run by itself, a test).
+Publish = Callable[[str, str, Mapping[str, Any]], None]
+
+
+def no_publish(type: str, subject: str, data: Mapping[str, Any]) -> None:
+    """A Publish that publishes nothing."""
 
 
 class SubscriptionDropped(Exception):

@@ -5,14 +5,13 @@ health log under ``State.Health``, older ones under ``State.Healthcheck``)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from typing_extensions import TypedDict
 
 from bridge.contracts import record
+from bridge.events import ns_from_iso
 
 NS = 1_000_000_000
 # Go's zero time, which Podman writes for "never".
@@ -70,18 +69,6 @@ def _time(value: Any) -> str | None:
     return None if text in ZERO_TIMES else text
 
 
-def _ns(value: Any) -> int | None:
-    """Nanoseconds since the epoch of one of Podman's RFC 3339 times (None for Go's zero
-    time): compared as numbers, since Go trims the fraction's trailing zeros."""
-    text = _time(value)
-    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$",
-                     text or "")
-    if match is None:
-        return None
-    whole = datetime.fromisoformat(match[1] + ("+00:00" if match[3] == "Z" else match[3]))
-    return int(whole.timestamp()) * NS + int((match[2] or "0").ljust(9, "0")[:9])
-
-
 def _seconds(value: Any) -> float | None:
     return value / NS if isinstance(value, int | float) and value else None
 
@@ -126,7 +113,9 @@ def restorable(state: Mapping[str, Any]) -> bool:
         return False
     if "Checkpointed" in state:
         return bool(state["Checkpointed"])
-    taken, restored = _ns(state.get("CheckpointedAt")), _ns(state.get("RestoredAt"))
+    # Go's zero time is no time; Go trims a fraction's zeros: compared as numbers.
+    taken, restored = (ns_from_iso(_time(state.get(key)) or "")
+                       for key in ("CheckpointedAt", "RestoredAt"))
     return taken is not None and (restored is None or taken > restored)
 
 

@@ -6,6 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# The label Podman gives a container that a systemd unit runs: the unit's name, from the
+# environment variable of the same name that the unit sets for podman.
+UNIT_LABEL = "PODMAN_SYSTEMD_UNIT"
+# A container's auto-update policy (registry, local; podman auto-update reads it).
+AUTOUPDATE_LABEL = "io.containers.autoupdate"
+
 
 def _obj(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}

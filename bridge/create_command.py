@@ -14,12 +14,13 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
+from bridge.container_info import AUTOUPDATE_LABEL
+
 if TYPE_CHECKING:
     from bridge.methods_containers import CreateParams, Health, Limits, Port, Volume
 
 logger = logging.getLogger(__name__)
 
-AUTOUPDATE_LABEL = "io.containers.autoupdate"
 # Podman's health check defaults: an option equal to them is not written.
 HEALTH_DEFAULTS = {"interval": 30.0, "timeout": 30.0, "retries": 3, "start_period": 0.0}
 

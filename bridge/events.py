@@ -176,6 +176,20 @@ def iso_from_ns(ns: int) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % 1_000_000_000:09d}Z"
 
 
+_ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
+
+
+def ns_from_iso(text: str) -> int | None:
+    """Nanoseconds since the epoch of an RFC 3339 time (``iso_from_ns``'s form, or one of
+    Podman's with an offset), None for anything else: times compared as numbers, since Go
+    trims the fraction's trailing zeros."""
+    match = _ISO.match(text)
+    if match is None:
+        return None
+    whole = datetime.fromisoformat(match[1] + ("+00:00" if match[3] == "Z" else match[3]))
+    return int(whole.timestamp()) * 1_000_000_000 + int((match[2] or "0").ljust(9, "0")[:9])
+
+
 # Event ids: unique per bridge process (a random prefix) and cheap (the seq after it).
 _ID_PREFIX = os.urandom(6).hex()
 

@@ -10,10 +10,11 @@ from pydantic import Field, field_validator
 
 from bridge.container_details import NS
 from bridge.container_exec import ExecStream
+from bridge.container_info import AUTOUPDATE_LABEL
 from bridge.container_logs import LogsStream
 from bridge.container_stats import StatsStream
 from bridge.container_stats_all import AllStatsStream
-from bridge.create_command import AUTOUPDATE_LABEL, create_command
+from bridge.create_command import create_command
 from bridge.errors import BridgeError, Conflict, InvalidParams, NotFound
 from bridge.methods import MethodRegistry, Params
 from bridge.owners import Owned, podman_and_uid, podman_of

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from bridge.errors import BridgeError, Conflict, NotFound, Timeout
+from bridge.names import split_name
 from bridge.podman_compat import PodmanCompat
 
 logger = logging.getLogger(__name__)
@@ -180,13 +181,17 @@ class PodmanClient:
         return cast(dict[str, Any], await self.request(
             "GET", object_path("images", name, "json"), what=f"image {name!r}"))
 
-    async def tag_image(self, image: str, repo: str, tag: str) -> None:
+    async def tag_image(self, image: str, name: str) -> None:
+        """Point ``name`` (``repo:tag``, ``latest`` without a tag) at ``image``."""
+        repo, tag = split_name(name)
         await self.request("POST", object_path("images", image, "tag"),
                            params={"repo": repo, "tag": tag}, what=f"tag image {image!r}")
 
-    async def untag_image(self, image: str, repo: str, tag: str) -> None:
-        await self.request("POST", object_path("images", image, "untag"),
-                           params={"repo": repo, "tag": tag}, what=f"untag image {image!r}")
+    async def untag_image(self, name: str) -> None:
+        """Take the name ``name`` off its image."""
+        repo, tag = split_name(name)
+        await self.request("POST", object_path("images", name, "untag"),
+                           params={"repo": repo, "tag": tag}, what=f"untag image {name!r}")
 
     async def pull_image(self, reference: str, *, tls_verify: bool | None = None,
                          auth: str | None = None, timeout: float = 600,
@@ -206,15 +211,17 @@ class PodmanClient:
             raise Timeout(f"pull {reference}: no answer in {timeout:.0f} s") from None
 
     # -- events
-    async def events_written(self, since: str, until: str | None = None,
+    async def events_written(self, since: str | None, until: str | None = None,
                              filters: dict[str, list[str]] | None = None,
-                             timeout: float = 30) -> list[dict[str, Any]]:
-        """The events Podman has written between ``since`` and ``until`` (now when None),
-        read from its log at the time of the call (``stream=false``): what happened, as
-        Podman recorded it, whatever a stream reader has or has not received yet."""
+                             timeout: float = 30, what: str = "events"
+                             ) -> list[dict[str, Any]]:
+        """The events Podman has written between ``since`` (the log's first when None) and
+        ``until`` (now when None), read from its log at the time of the call
+        (``stream=false``): what happened, as Podman recorded it, whatever a stream reader
+        has or has not received yet."""
         from bridge.podman_http_stream import HttpStream  # it builds on this module
 
-        http = HttpStream(self, "GET", "/events", "events", {
+        http = HttpStream(self, "GET", "/events", what, {
             "stream": "false", "since": since, "until": until,
             "filters": json.dumps(filters) if filters else None})
         try:
@@ -222,7 +229,7 @@ class PodmanClient:
                 await http.open()
                 return [e async for e in http.json_lines()]
         except TimeoutError:
-            raise Timeout("events: Podman did not answer in time") from None
+            raise Timeout(f"{what}: Podman did not answer in time") from None
         finally:
             await http.aclose()
 

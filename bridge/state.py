@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NotRequired
 
 from typing_extensions import TypedDict
 
-from bridge.container_info import health_status, restart_policy
+from bridge.container_info import UNIT_LABEL, health_status, restart_policy
 from bridge.contracts import record
 from bridge.events import Event, rfc3339
 from bridge.tasks import TaskOwner
@@ -124,7 +124,7 @@ def container_from_list(c: dict[str, Any]) -> dict[str, Any]:
         "created_at": rfc3339(c.get("Created") or c.get("CreatedAt")),
         "labels": labels,
         "pod": c.get("Pod", ""),
-        "unit": labels.get("PODMAN_SYSTEMD_UNIT"),
+        "unit": labels.get(UNIT_LABEL),
         "restart_policy": None,
         "restart_count": c.get("Restarts", 0),
         "ports": ports,

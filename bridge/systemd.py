@@ -241,11 +241,11 @@ class SystemdClient:
                                          [interface, name])
         return unwrap(value)
 
-    async def unit_properties(self, name: str) -> dict[str, Any]:
-        """Unit and (for services) Service properties of a loaded unit."""
+    async def unit_properties(self, name: str, *, service: bool = True) -> dict[str, Any]:
+        """Unit and (for services, when ``service``) Service properties of a loaded unit."""
         path = await self.load_unit(name)
         props = await self.get_all(path, UNIT_IFACE)
-        if name.endswith(".service"):
+        if service and name.endswith(".service"):
             props.update(await self.get_all(path, SERVICE_IFACE))
         return props
 

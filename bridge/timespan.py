@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 _MONTH = 2_629_800.0
 _YEAR = 31_557_600.0
@@ -58,3 +61,12 @@ def parse_timespan(text: str) -> float:
 def parse_timedelta(text: str) -> timedelta:
     """``parse_timespan`` as a ``timedelta``."""
     return timedelta(seconds=parse_timespan(text))
+
+
+def _seconds(value: Any) -> Any:
+    return parse_timespan(value) if isinstance(value, str) else value
+
+
+# A pydantic field of seconds that also takes a time span (``30s``, ``2m``): a number is
+# read as any float; bound it with Field(ge=..., gt=...).
+Duration = Annotated[float, BeforeValidator(_seconds)]

@@ -14,34 +14,28 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from bridge.errors import BridgeError
+from bridge.gotext import flag_bool
 from bridge.podman import PodmanClient
 from bridge.standalone import add_connection_flags, open_clients, settings_from_args
 from bridge.store import Store
 from plugins.auto_update import output
+from plugins.auto_update.command import EXIT_ERROR
 from plugins.auto_update.compat import STRICT, Compat, join_errors, major_of
 from plugins.auto_update.formats import Formatter
 from plugins.auto_update.gotemplate import TemplateError
-from plugins.auto_update.gotemplate_lex import go_quote
 from plugins.auto_update.history import History
 from plugins.auto_update.updater import Options, Report, Updater
 
 logger = logging.getLogger(__name__)
 
-EXIT_ERROR = 125  # Podman's status for a run with errors
-_GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-
 
 def go_bool(flag: str) -> Callable[[str], bool]:
     """A boolean flag's value as Go's strconv.ParseBool (and pflag) reads it."""
     def parse(value: str) -> bool:
-        if value in _GO_TRUE:
-            return True
-        if value in _GO_FALSE:
-            return False
-        raise argparse.ArgumentTypeError(
-            f"invalid argument {go_quote(value)} for \"{flag}\" flag: strconv.ParseBool: "
-            f"parsing {go_quote(value)}: invalid syntax")
+        try:
+            return flag_bool(value, flag)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     return parse
 
 

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from plugins.auto_update.gotemplate_lex import go_quote
+from bridge.gotext import go_quote
 
 # containers/common's retry defaults (pkg/retry), as Podman 5's pull uses them.
 PULL_RETRIES = 3

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from plugins.auto_update.gotemplate_lex import go_quote
+from bridge.gotext import go_quote
 from plugins.auto_update.gotemplate_parse import (
     Action,
     Command,

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
+from bridge.gotext import go_quote
+
 LEFT, RIGHT = "{{", "}}"
 TRIM = "-"
 SPACES = " \t\r\n"
@@ -45,17 +47,6 @@ class Item:
         if len(self.val) > 10:
             return go_quote(self.val[:10]) + "..."
         return go_quote(self.val)
-
-
-# Go's %q: its named escapes, and \xNN for the other control characters.
-_GO_ESCAPES = {**{c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)},
-               **{ord(c): esc for c, esc in (('"', '\\"'), ("\\", "\\\\"), ("\n", "\\n"),
-                                              ("\t", "\\t"), ("\r", "\\r"))}}
-
-
-def go_quote(s: str) -> str:
-    """Go's %q of a string (the printable characters kept as they are)."""
-    return '"' + s.translate(_GO_ESCAPES) + '"'
 
 
 def rune_desc(ch: str) -> str:

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugins.auto_update.gotemplate_lex import Item, Lexer, T, go_quote
+from bridge.gotext import go_quote
+from plugins.auto_update.gotemplate_lex import Item, Lexer, T
 
 
 class TemplateError(Exception):

@@ -3,12 +3,11 @@ truth, and the template functions (Podman's and the few of Go's that are support
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
-from plugins.auto_update.gotemplate_lex import go_quote
+from bridge.gotext import go_json, go_quote
 from plugins.auto_update.gotemplate_parse import Struct
 
 Func = Callable[..., Any]
@@ -65,12 +64,6 @@ def _plain(v: Any) -> Any:
     return None if v is NO_VALUE else v
 
 
-def go_json(v: Any) -> str:
-    """encoding/json without HTML escaping, as Podman's ``json`` function."""
-    text = json.dumps(_plain(v), ensure_ascii=False, separators=(",", ":"))
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
 def _title(s: str) -> str:
     out, prev_sep = [], True
     for ch in s:
@@ -82,7 +75,7 @@ def _title(s: str) -> str:
 # Podman's template functions (containers/common report.DefaultFuncs): name -> (function,
 # argument types); "any" takes every value.
 FUNCS: dict[str, tuple[Func, tuple[str, ...]]] = {
-    "json": (go_json, ("any",)),
+    "json": (lambda v: go_json(_plain(v), escape_html=False), ("any",)),
     "lower": (str.lower, ("string",)),
     "upper": (str.upper, ("string",)),
     "title": (_title, ("string",)),

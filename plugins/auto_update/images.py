@@ -1,7 +1,8 @@
-"""What an update does to local images, through Podman's API: the facts of an image and a
-re-tag for a rollback. (The pull is ``PodmanClient.pull_image``: policy always, as Podman's
-auto-update; ``tlsVerify`` only when the user chose it, so that otherwise Podman applies
-registries.conf itself -- an explicit ``tlsVerify=true`` would override ``insecure = true``.)
+"""What an update does to local images, through Podman's API: the facts of an image. (A
+rollback's re-tag is ``PodmanClient.tag_image``, no pull; the pull is
+``PodmanClient.pull_image``: policy always, as Podman's auto-update; ``tlsVerify`` only
+when the user chose it, so that otherwise Podman applies registries.conf itself -- an
+explicit ``tlsVerify=true`` would override ``insecure = true``.)
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.names import split_name
 from bridge.podman import PodmanClient
 
 logger = logging.getLogger(__name__)
@@ -39,9 +39,3 @@ class LocalImage:
 
 async def inspect(podman: PodmanClient, name: str) -> LocalImage:
     return LocalImage.from_inspect(await podman.inspect_image(name))
-
-
-async def retag(podman: PodmanClient, image_id: str, name: str) -> None:
-    """Point ``name`` at ``image_id`` again (a rollback: no pull)."""
-    repo, tag = split_name(name)
-    await podman.tag_image(image_id, repo, tag)

@@ -10,11 +10,12 @@ JSON is an array of objects with Podman's keys in Podman's order, indented by fo
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from bridge.gotext import go_json
 
 HEADERS = ("UNIT", "CONTAINER", "IMAGE", "POLICY", "UPDATED")
 MIN_WIDTH, PADDING = 12, 2
@@ -116,12 +117,9 @@ def table(rows: Iterable[Row]) -> str:
 
 
 def as_json(rows: Iterable[Row]) -> str:
-    """Go's json.MarshalIndent: UTF-8 kept, ``<``, ``>``, ``&`` (and U+2028/9) escaped."""
-    text = json.dumps([r.podman_json() for r in rows], indent=4, ensure_ascii=False)
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(ch, esc)
-    return text
+    """Go's json.MarshalIndent (four spaces): UTF-8 kept, ``<``, ``>``, ``&`` (and U+2028/9)
+    escaped."""
+    return go_json([r.podman_json() for r in rows], "    ")
 
 
 def parse_table(text: str) -> list[dict[str, str]]:

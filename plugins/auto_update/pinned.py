@@ -29,13 +29,13 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
+from bridge.bus import Publish
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
 from bridge.names import split_name
 from bridge.podman import PodmanClient
 from bridge.store import Records, Store
 from bridge.systemd import SystemdClient
-from plugins.auto_update import images
 from plugins.auto_update.tasks import Task, assemble_tasks, by_unit
 
 logger = logging.getLogger(__name__)
@@ -43,8 +43,6 @@ logger = logging.getLogger(__name__)
 NAMESPACE = "auto_update.pinned"
 VERDICTS = {"rollback.passed": "passed", "rollback.performed": "rolled-back",
             "rollback.failed": "failed"}
-
-Publish = Callable[[str, str, dict[str, Any]], None]
 
 
 class PinnedChange(TypedDict):
@@ -154,8 +152,7 @@ class PinnedUpdates:
                     continue
                 for change in u.get("changes", []):
                     try:
-                        await images.retag(self.podman, change["old_image_id"],
-                                           change["image"])
+                        await self.podman.tag_image(change["old_image_id"], change["image"])
                     except BridgeError as exc:
                         logger.warning("cannot point %s back: %s", change["image"], exc)
                 u["state"] = "failed"
@@ -229,7 +226,7 @@ class PinnedUpdates:
         self._save(rec)
         for unit in changed:
             for t in units[unit]:
-                await images.retag(self.podman, new_id, t.image)
+                await self.podman.tag_image(new_id, t.image)
                 # The watcher's listener runs inside publish: the unit is on probation
                 # before the restart below is asked for.
                 self.publish("autoupdate.updating", unit, {

@@ -204,8 +204,7 @@ class AutoUpdatePlugin:
                                                  "the unit was restarted; the name points "
                                                  "at the previous image again")
                 try:
-                    await images.retag(self.ctx.podman, change["old_image_id"],
-                                       change["image"])
+                    await self.ctx.podman.tag_image(change["old_image_id"], change["image"])
                 except (BridgeError, KeyError) as exc:
                     result, reason = "failed", f"interrupted, and cannot re-tag: {exc}"
                 logger.warning("auto-update of %s was interrupted: %s", unit, reason)

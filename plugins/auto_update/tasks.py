@@ -18,16 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.container_info import AUTOUPDATE_LABEL, UNIT_LABEL
 from bridge.errors import BridgeError
+from bridge.gotext import go_quote
 from bridge.podman import PodmanClient
-from bridge.systemd import UNIT_IFACE, SystemdClient
-from plugins.auto_update.gotemplate_lex import go_quote
+from bridge.systemd import SystemdClient
 
 logger = logging.getLogger(__name__)
 
-LABEL = "io.containers.autoupdate"
 AUTHFILE_LABEL = "io.containers.autoupdate.authfile"
-UNIT_LABEL = "PODMAN_SYSTEMD_UNIT"
 
 POLICIES = {"": "disabled", "disabled": "disabled", "image": "registry",
             "registry": "registry", "local": "local"}
@@ -73,11 +72,11 @@ def select_tasks(containers: list[dict[str, Any]], infra_units: dict[str, str]
     errors: list[str] = []
     for c in containers:
         labels = c.get("Labels") or {}
-        if c.get("State") != "running" or LABEL not in labels:
+        if c.get("State") != "running" or AUTOUPDATE_LABEL not in labels:
             continue
         cid = str(c.get("Id", ""))
         try:
-            policy = lookup_policy(labels[LABEL])
+            policy = lookup_policy(labels[AUTOUPDATE_LABEL])
         except PolicyError as exc:
             errors.append(str(exc))
             continue
@@ -104,7 +103,7 @@ async def assemble_tasks(podman: PodmanClient) -> tuple[list[Task], list[str]]:
     containers = await podman.containers(all=True)
     infra_units: dict[str, str] = {}
     pods = {str(c.get("Pod")) for c in containers
-            if c.get("Pod") and LABEL in (c.get("Labels") or {})}
+            if c.get("Pod") and AUTOUPDATE_LABEL in (c.get("Labels") or {})}
     by_id = {str(c.get("Id")): c for c in containers}
     for pod in pods:
         try:
@@ -179,8 +178,7 @@ async def unit_relations(systemd: SystemdClient, units: Iterable[str]
     out: dict[str, dict[str, list[str]]] = {}
     for unit in units:
         try:
-            path = await systemd.load_unit(unit)
-            props = await systemd.get_all(path, UNIT_IFACE)
+            props = await systemd.unit_properties(unit, service=False)
         except BridgeError as exc:
             logger.warning("unit %s: cannot read its dependencies: %s", unit, exc)
             continue

@@ -22,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 from bridge import faults
+from bridge.bus import Publish, no_publish
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
@@ -53,8 +54,6 @@ from plugins.auto_update.skopeo import SkopeoClient
 from plugins.auto_update.tasks import Task, assemble_tasks, by_unit, group_units, unit_relations
 
 logger = logging.getLogger(__name__)
-
-Publish = Callable[[str, str, Mapping[str, Any]], None]
 
 
 @dataclass
@@ -92,13 +91,9 @@ class _Failed(Exception):
         self.podman = podman if podman is not None else reason
 
 
-def _no_publish(type: str, subject: str, data: Mapping[str, Any]) -> None:
-    pass
-
-
 class Updater:
     def __init__(self, podman: PodmanClient, systemd: SystemdClient | None,
-                 options: Options, *, publish: Publish = _no_publish,
+                 options: Options, *, publish: Publish = no_publish,
                  history: History | None = None, rejected: Rejected | None = None) -> None:
         self.podman = podman
         self.rejected = rejected
@@ -293,7 +288,7 @@ class Updater:
             return
         for task, row in pulled:
             try:
-                await images.retag(self.podman, row.old_image_id, task.image)
+                await self.podman.tag_image(row.old_image_id, task.image)
             except BridgeError as exc:
                 for _, r in pulled:
                     self._fail(r, f"{error}; falling back to the previous image: "
@@ -371,7 +366,7 @@ class Updater:
 
     async def _retag_quietly(self, task: Task, row: Row) -> None:
         try:
-            await images.retag(self.podman, row.old_image_id, task.image)
+            await self.podman.tag_image(row.old_image_id, task.image)
         except BridgeError as exc:
             logger.warning("cannot point %s back at %s: %s", task.image, row.old_image_id,
                            exc)

@@ -10,7 +10,6 @@ within the same boot does not start again what a user stopped since.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,20 +46,11 @@ class BootReport:
 async def refresh_marker(podman: PodmanClient, timeout: float = 10) -> str | None:
     """The time of Podman's newest ``refresh`` event (RFC 3339, as the bus writes event
     times), or None when its event log no longer holds one."""
-    params = {"stream": "false", "filters": json.dumps({"type": ["system"],
-                                                        "event": ["refresh"]})}
-    _status, body = await podman.request("GET", "/events", params=params, timeout=timeout,
-                                         what="refresh events", raw=True)
-    newest = 0
-    for line in str(body).splitlines():
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("Action") == "refresh":
-            newest = max(newest, int(event.get("timeNano") or 0))
+    events = await podman.events_written(
+        None, filters={"type": ["system"], "event": ["refresh"]}, timeout=timeout,
+        what="refresh events")
+    newest = max((int(e.get("timeNano") or 0) for e in events if e.get("Action") == "refresh"),
+                 default=0)
     return iso_from_ns(newest) if newest else None
 
 

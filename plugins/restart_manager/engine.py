@@ -31,12 +31,12 @@ from typing import Any, Literal, NamedTuple
 
 from typing_extensions import TypedDict
 
+from bridge.container_info import UNIT_LABEL
 from bridge.contracts import Topic
 from bridge.store import JournalEntry
 from plugins.restart_manager.backoff import BackoffPolicy, BackoffState
 from plugins.restart_manager.crashloop import CrashWindow, UnitRestarts
 from plugins.restart_manager.policy import (
-    LABEL_SYSTEMD_UNIT,
     ManagedPolicy,
     managed_policy,
     podman_policy_name,
@@ -158,7 +158,7 @@ class Record:
 
     @property
     def unit(self) -> str | None:
-        return self.labels.get(LABEL_SYSTEMD_UNIT) or None
+        return self.labels.get(UNIT_LABEL) or None
 
     @property
     def managed(self) -> ManagedPolicy | None:

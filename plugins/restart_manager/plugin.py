@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
@@ -20,7 +19,7 @@ from bridge.backoff import Backoff, retrying
 from bridge.bus import Subscription
 from bridge.container_info import restart_policy
 from bridge.errors import BridgeError, NotFound
-from bridge.events import Event, iso_from_ns
+from bridge.events import Event, iso_from_ns, ns_from_iso
 from bridge.methods import method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.store import Journal, Records
@@ -44,13 +43,6 @@ logger = logging.getLogger(__name__)
 TOPICS = ("container.*", "system.refresh", "unit.state")
 BOOT_KEY = "boot"
 INSPECT_TIMEOUT = 10.0
-
-
-def ns_from_iso(text: str) -> int:
-    """Nanoseconds since the epoch of an event time (``iso_from_ns``'s form)."""
-    whole, _, frac = text.rstrip("Z").partition(".")
-    seconds = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
-    return int(seconds) * 1_000_000_000 + int((frac or "0").ljust(9, "0")[:9])
 
 
 class RestartManagerConfig(PluginConfig):
@@ -136,8 +128,8 @@ class RestartManagerPlugin:
         data = event.data
         if action not in ("remove", "rename"):
             await self._learn_policy(event.subject, data)
-        if action == "died" and data.get("id") and event.time:
-            self._deaths[str(data["id"])] = ns_from_iso(event.time)
+        if action == "died" and data.get("id") and (died := ns_from_iso(event.time)):
+            self._deaths[str(data["id"])] = died
         elif action == "remove":
             self._deaths.pop(str(data.get("id") or ""), None)
         if action in ("died", "cleanup") and await self._stopped_by_user(data):

@@ -12,11 +12,12 @@ import logging
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
+from bridge.container_info import UNIT_LABEL
+
 logger = logging.getLogger(__name__)
 
 LABEL_RESTART = "io.podbridge.restart"
 LABEL_RESTART_ON = "io.podbridge.restart-on"
-LABEL_SYSTEMD_UNIT = "PODMAN_SYSTEMD_UNIT"
 
 # Podman policies under which Podman itself never restarts a container.
 PODMAN_NO_RESTART = frozenset({"", "no", "never", "none"})
@@ -128,7 +129,7 @@ def boot_decision(candidate: BootCandidate, *, conservative: bool = False) -> Bo
     then only containers that a reboot took down (Podman shows them ``created`` although
     they ran before) are started, never one that exited before.
     """
-    if candidate.labels.get(LABEL_SYSTEMD_UNIT):
+    if candidate.labels.get(UNIT_LABEL):
         return BootDecision(False, "systemd-unit")
     if candidate.state in ACTIVE_STATES:
         return BootDecision(False, "running")

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from bridge.container_info import UNIT_LABEL
 from bridge.contracts import record
 from bridge.events import iso_from_ns
 from bridge.methods import Params
@@ -78,7 +79,7 @@ def status_row(container: dict[str, Any] | None, name: str, engine: Engine,
         "policy": policy,
         "managed_policy": str(managed) if managed else None,
         "restart_on_unhealthy": restarts_on_unhealthy(labels),
-        "unit": labels.get("PODMAN_SYSTEMD_UNIT"),
+        "unit": labels.get(UNIT_LABEL),
         "conflict": conflict,
         # Restarts in the current run of failures: the manager's own for a container it
         # manages, Podman's RestartCount for the others.

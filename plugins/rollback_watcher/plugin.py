@@ -20,13 +20,13 @@ import logging
 import time
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from bridge.errors import BridgeError, NotFound
 from bridge.events import Event
 from bridge.methods import NoParams, Params, method
 from bridge.plugin import PluginConfig, PluginContext
-from bridge.timespan import TimespanError, parse_timespan
+from bridge.timespan import Duration
 from bridge.updates import AUTOUPDATE_UPDATING, UpdateData, WatchData, WatchHistoryEntry
 from plugins.rollback_watcher import rollback
 from plugins.rollback_watcher.journal import Change, Watch, WatchJournal
@@ -43,21 +43,9 @@ class WatchParams(Params):
     previous_image_id: str = Field(min_length=1)
     new_image_id: str = ""
     container: str = ""
-    probation: float | str | None = Field(
-        default=None, description="seconds or a duration (30s, 2m); default: the "
+    probation: Duration | None = Field(
+        default=None, ge=0, description="seconds or a duration (30s, 2m); default: the "
         "container's label io.podbridge.rollback.probation, else the configured default")
-
-    @field_validator("probation")
-    @classmethod
-    def _duration(cls, v: float | str | None) -> float | str | None:
-        if isinstance(v, str):
-            try:
-                return parse_timespan(v)
-            except TimespanError as exc:
-                raise ValueError(str(exc)) from None
-        if v is not None and v < 0:
-            raise ValueError("must be >= 0")
-        return v
 
 
 class UnitParams(Params):
@@ -74,7 +62,7 @@ class RollbackWatcherPlugin:
     name = "rollback_watcher"
 
     class Config(PluginConfig):
-        probation: float = Field(default=30.0, ge=0)
+        probation: Duration = Field(default=30.0, ge=0)
         rollback: bool = True
         watch_autoupdate: bool = True
         keep_previous: bool = True
@@ -82,11 +70,6 @@ class RollbackWatcherPlugin:
         health_grace: float = Field(default=30.0, ge=0)
         poll_interval: float = Field(default=1.0, gt=0)
         handoff_timeout: float = Field(default=120.0, gt=0)
-
-        @field_validator("probation", mode="before")
-        @classmethod
-        def _duration(cls, v: Any) -> Any:
-            return parse_timespan(v) if isinstance(v, str) else v
 
     def __init__(self, ctx: PluginContext) -> None:
         self.ctx = ctx
@@ -203,10 +186,9 @@ class RollbackWatcherPlugin:
     async def do_watch(self, params: WatchParams) -> WatchData:
         """put a unit on probation before restarting it on a new image"""
         await self._supersede(params.unit, record=True)
-        probation = float(params.probation) if params.probation is not None else None
         watch = self._new_watch(params.unit, [Change(
             params.image, params.previous_image_id, params.new_image_id, params.container)],
-            "method", probation=probation)
+            "method", probation=params.probation)
         if self.config.keep_previous:
             watch.keep_tags = await rollback.keep_previous(self.ctx.podman, watch.unit,
                                                            watch.changes)

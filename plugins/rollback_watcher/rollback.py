@@ -17,9 +17,8 @@ import logging
 import re
 
 from bridge.errors import BridgeError, NotFound
-from bridge.names import split_name
 from bridge.podman import PodmanClient
-from bridge.systemd import UNIT_IFACE, SystemdClient
+from bridge.systemd import SystemdClient
 from plugins.rollback_watcher.journal import Change
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ async def keep_previous(podman: PodmanClient, unit: str, changes: list[Change]) 
     for change in changes:
         name = keep_tag(unit, change.previous_image_id)
         try:
-            await podman.tag_image(change.previous_image_id, KEEP_REPO, name)
+            await podman.tag_image(change.previous_image_id, f"{KEEP_REPO}:{name}")
             made.append(f"{KEEP_REPO}:{name}")
         except BridgeError as exc:
             logger.warning("%s: cannot keep the previous image %s: %s", unit,
@@ -53,9 +52,8 @@ async def keep_previous(podman: PodmanClient, unit: str, changes: list[Change]) 
 
 async def release_kept(podman: PodmanClient, names: list[str]) -> None:
     for name in names:
-        repo, tag_ = split_name(name)
         try:
-            await podman.untag_image(name, repo, tag_)
+            await podman.untag_image(name)
         except NotFound:
             pass
         except BridgeError as exc:
@@ -71,8 +69,7 @@ async def retag_previous(podman: PodmanClient, changes: list[Change]) -> None:
             raise RollbackError(f"the previous image {change.previous_image_id[:12]} of "
                                 f"{change.image} is gone", "not-found") from None
         try:
-            repo, tag_ = split_name(change.image)
-            await podman.tag_image(change.previous_image_id, repo, tag_)
+            await podman.tag_image(change.previous_image_id, change.image)
         except BridgeError as exc:
             raise RollbackError(f"cannot tag {change.previous_image_id[:12]} as "
                                 f"{change.image}: {exc.message}") from None
@@ -81,8 +78,7 @@ async def retag_previous(podman: PodmanClient, changes: list[Change]) -> None:
 
 async def dependents(systemd: SystemdClient, unit: str) -> list[str]:
     """The units that Require= or BindsTo= ``unit``."""
-    path = await systemd.load_unit(unit)
-    props = await systemd.get_all(path, UNIT_IFACE)
+    props = await systemd.unit_properties(unit, service=False)
     names = [str(n) for key in ("RequiredBy", "BoundBy") for n in props.get(key) or []]
     return [n for n in dict.fromkeys(names) if n != unit]
 

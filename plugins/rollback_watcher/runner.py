@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bridge import faults
-from bridge.bus import Subscription
+from bridge.bus import Publish, Subscription
+from bridge.container_info import UNIT_LABEL
 from bridge.errors import BridgeError
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
@@ -35,8 +36,6 @@ from plugins.rollback_watcher.verdict import PASSED, Probation
 from plugins.rollback_watcher.watch import Judge
 
 logger = logging.getLogger(__name__)
-
-Publish = Callable[[str, str, Mapping[str, Any]], None]
 
 
 def steady_wall_clock() -> Callable[[], float]:
@@ -178,7 +177,7 @@ class Runner:
             if (props.get("Job") or (0, "/"))[0]:
                 return False
             rows = await self.podman.containers(
-                all=False, filters={"label": [f"PODMAN_SYSTEMD_UNIT={self.w.unit}"]})
+                all=False, filters={"label": [f"{UNIT_LABEL}={self.w.unit}"]})
         except BridgeError as exc:
             logger.warning("%s: cannot tell whether it was restarted: %s", self.w.unit, exc)
             return False

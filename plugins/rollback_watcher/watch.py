@@ -22,7 +22,7 @@ from typing import Any
 
 from bridge import faults
 from bridge.bus import Subscription
-from bridge.container_info import has_healthcheck, health_status
+from bridge.container_info import UNIT_LABEL, has_healthcheck, health_status
 from bridge.errors import BridgeError, NotFound
 from bridge.events import JOB_DONE, UNIT_STATE, Event
 from bridge.podman import PodmanClient
@@ -32,7 +32,6 @@ from plugins.rollback_watcher.verdict import Probation, Verdict, probation_from_
 
 logger = logging.getLogger(__name__)
 
-UNIT_LABEL = "PODMAN_SYSTEMD_UNIT"
 # What a watch listens to on the bus. Created before the restart, so nothing is missed.
 PATTERNS = (JOB_DONE, UNIT_STATE, "container.died", "container.health_status",
             AUTOUPDATE_UPDATED, AUTOUPDATE_FAILED)

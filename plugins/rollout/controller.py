@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from bridge.bus import Publish, no_publish
 from bridge.errors import BridgeError
 from bridge.tasks import TaskOwner
 from plugins.rollout import engine
@@ -47,13 +48,6 @@ class HostLink(Protocol):
     async def online(self) -> set[str]: ...
     async def call(self, host: str, method: str, params: dict[str, Any],
                    timeout: float) -> Any: ...
-
-
-Publish = Callable[[str, str, dict[str, Any]], None]
-
-
-def _no_publish(type: str, subject: str, data: dict[str, Any]) -> None:
-    pass
 
 
 def publish_changes(publish: Publish, before: dict[str, Any] | None, seen_history: int,
@@ -96,7 +90,7 @@ class Controller:
     def __init__(self, rollouts: Rollouts, lease: Lease, link: HostLink, *,
                  tick: float = 1.0, call_timeout: float = 10.0,
                  clock: Callable[[], float] = time.time,
-                 publish: Publish = _no_publish) -> None:
+                 publish: Publish = no_publish) -> None:
         self.rollouts = rollouts
         self.lease = lease
         self.link = link

@@ -13,13 +13,13 @@ import argparse
 import logging
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from bridge.backoff import Backoff, retrying
 from bridge.errors import BridgeError
 from bridge.methods import Params, method
 from bridge.plugin import PluginConfig, PluginContext
-from bridge.timespan import parse_timespan
+from bridge.timespan import Duration
 from plugins.rollout.controller import Controller
 from plugins.rollout.engine import Rollout, Spec
 from plugins.rollout.kvstate import Lease, Rollouts
@@ -28,21 +28,14 @@ from plugins.rollout.service import FleetHosts, FleetKV, RolloutService, status_
 logger = logging.getLogger(__name__)
 
 
-class Seconds(Params):
-    @field_validator("probation", "progress_deadline", mode="before", check_fields=False)
-    @classmethod
-    def _duration(cls, v: Any) -> Any:
-        return parse_timespan(v) if isinstance(v, str) else v
-
-
-class StartParams(Seconds):
+class StartParams(Params):
     image: str = Field(min_length=1, description="a tagged image: registry/repo:tag")
     selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
     canary: int = Field(default=1, ge=1)
     max_unavailable: int = Field(default=1, ge=1)
-    probation: float = Field(default=30.0, ge=0, description="seconds or 30s, 2m, 1h")
+    probation: Duration = Field(default=30.0, ge=0, description="seconds or 30s, 2m, 1h")
     failure_budget: int = Field(default=0, ge=0)
-    progress_deadline: float = Field(default=120.0, gt=0,
+    progress_deadline: Duration = Field(default=120.0, gt=0,
                                      description="a host silent this long has failed")
 
 

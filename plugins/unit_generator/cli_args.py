@@ -10,15 +10,15 @@ what to print and which files to write; the caller does the writing.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from bridge.gotext import flag_bool, go_json, go_quote
+
 from .errors import GenerateError
-from .flagscan import GO_FALSE, GO_TRUE
 from .options import JSON_FORMATS, GenerateOptions
 
 logger = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ def _uint(flag: str) -> Any:
     def parse(text: str) -> int:
         if not text.isdigit():
             raise argparse.ArgumentTypeError(
-                f'invalid argument "{text}" for "{flag}" flag: '
-                f'strconv.ParseUint: parsing "{text}": invalid syntax')
+                f'invalid argument {go_quote(text)} for "{flag}" flag: '
+                f"strconv.ParseUint: parsing {go_quote(text)}: invalid syntax")
         return int(text)
     parse.__name__ = "uint"
     return parse
@@ -53,13 +53,11 @@ def _split_bool_values(argv: Sequence[str]) -> list[str]:
             break
         flag, eq, value = word.partition("=")
         if eq and flag in _BOOL_FLAGS:
-            if value in GO_TRUE:
-                out.append(flag)
-            elif value in GO_FALSE:
-                out.append(f"--{_BOOL_FLAGS[flag].replace('_', '-')}-false")
-            else:
-                raise GenerateError(f'invalid argument "{value}" for "{flag}" flag: '
-                                    f'strconv.ParseBool: parsing "{value}": invalid syntax')
+            try:
+                on = flag_bool(value, flag)
+            except ValueError as exc:
+                raise GenerateError(str(exc)) from None
+            out.append(flag if on else f"--{_BOOL_FLAGS[flag].replace('_', '-')}-false")
         else:
             out.append(word)
     return out
@@ -158,14 +156,6 @@ def parse_systemd_args(argv: Sequence[str]) -> tuple[str, GenerateOptions]:
 
 # -- output -------------------------------------------------------------------------------
 
-def go_json(value: Any) -> str:
-    """JSON as Go's ``json.MarshalIndent(v, "", " ")``: sorted keys, one-space indent,
-    ``<``, ``>``, ``&`` escaped, non-ASCII kept."""
-    text = json.dumps(value, indent=" ", sort_keys=True, ensure_ascii=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
 def format_plain(units: Mapping[str, str]) -> str:
     """Units printed one after the other, as ``podman generate systemd`` does (each unit
     already ends in a newline; Podman's order is Go map order, ours the given order)."""
@@ -194,8 +184,8 @@ def format_output(units: Mapping[str, str], opts: GenerateOptions, cwd: str = ".
             files[path] = content
             report[service] = path
         if opts.format in JSON_FORMATS:
-            return Output(files, go_json(report) + "\n")
+            return Output(files, go_json(report, " ", sort_keys=True) + "\n")
         return Output(files, "".join(f"{p}\n" for p in report.values()))
     if opts.format in JSON_FORMATS:
-        return Output({}, go_json(dict(units)) + "\n")
+        return Output({}, go_json(dict(units), " ", sort_keys=True) + "\n")
     return Output({}, format_plain(units))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from bridge.container_info import UNIT_LABEL
+
 from .context import (
-    ENV_VARIABLE,
     FOOTER,
     MIN_TIMEOUT_STOP_SEC,
     RenderContext,
@@ -115,7 +116,7 @@ def render_container_unit(
         bound = " ".join(f"{s}.service" for s in sorted(spec.bound_to))
         lines += [f"BindsTo={bound}", f"After={bound}"]
     lines += user_dependencies(spec.wants, spec.after, spec.requires)
-    lines += ["", "[Service]", f"Environment={ENV_VARIABLE}=%n{'-%i' if template else ''}"]
+    lines += ["", "[Service]", f"Environment={UNIT_LABEL}=%n{'-%i' if template else ''}"]
     if extra_envs:
         lines.append("Environment=" + " ".join(extra_envs))
     lines += [f"Environment={escape_arg(e)}" for e in spec.additional_env]

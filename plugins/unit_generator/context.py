@@ -12,7 +12,6 @@ from bridge.podman_compat import PodmanCompat
 
 logger = logging.getLogger(__name__)
 
-ENV_VARIABLE = "PODMAN_SYSTEMD_UNIT"
 MIN_TIMEOUT_STOP_SEC = 60
 
 

@@ -9,47 +9,15 @@ a unit file cannot carry at all: a newline, a carriage return or a NUL.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Iterable, Sequence
+
+from bridge.gotext import go_quote
 
 from .errors import GenerateError
 
 logger = logging.getLogger(__name__)
 
 _FORBIDDEN = {"\n": "a newline", "\r": "a carriage return", "\x00": "a NUL byte"}
-_GO_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t",
-               "\v": r"\v"}
-# Unicode general categories Go's strconv.IsPrint accepts (letters, marks, numbers,
-# punctuation, symbols); of the separators only the ASCII space.
-_PRINTABLE_CATEGORIES = ("L", "M", "N", "P", "S")
-
-
-def _go_is_print(ch: str) -> bool:
-    if ch == " ":
-        return True
-    return unicodedata.category(ch).startswith(_PRINTABLE_CATEGORIES)
-
-
-def go_quote(text: str) -> str:
-    """Return ``text`` as Go's ``strconv.Quote`` writes it: double quotes, C-style escapes."""
-    out = ['"']
-    for ch in text:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif _go_is_print(ch):
-            out.append(ch)
-        elif ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        else:
-            code = ord(ch)
-            if code < 0x20 or code == 0x7F:
-                out.append(f"\\x{code:02x}")
-            elif code < 0x10000:
-                out.append(f"\\u{code:04x}")
-            else:
-                out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def escape_arg(arg: str) -> str:

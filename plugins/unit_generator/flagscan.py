@@ -19,14 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bridge.gotext import flag_bool
+
 from .errors import GenerateError
 
 logger = logging.getLogger(__name__)
 
 FlagKind = Literal["bool", "string", "array"]
-# What Go's strconv.ParseBool (so pflag) takes for true and false.
-GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
 @dataclass(frozen=True)
@@ -72,15 +71,10 @@ class _Scanner:
 
     def _set(self, flag: Flag, value: str, shown: str) -> None:
         if flag.kind == "bool":
-            if value in GO_TRUE:
-                self.result.values[flag.name] = True
-            elif value in GO_FALSE:
-                self.result.values[flag.name] = False
-            else:
-                raise GenerateError(
-                    f'parsing remaining command-line arguments: invalid argument "{value}" '
-                    f'for "{shown}" flag: strconv.ParseBool: parsing "{value}": invalid syntax'
-                )
+            try:
+                self.result.values[flag.name] = flag_bool(value, shown)
+            except ValueError as exc:
+                raise GenerateError(f"parsing remaining command-line arguments: {exc}") from None
         elif flag.kind == "array":
             current = self.result.values.setdefault(flag.name, [])
             assert isinstance(current, list)

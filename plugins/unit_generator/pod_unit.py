@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from bridge.container_info import UNIT_LABEL
+
 from .context import (
-    ENV_VARIABLE,
     FOOTER,
     MIN_TIMEOUT_STOP_SEC,
     RenderContext,
@@ -90,7 +91,7 @@ def render_pod_unit(
                    run_root=spec.run_root)
     lines += [f"Wants={services}", f"Before={services}"]
     lines += user_dependencies(spec.wants, spec.after, spec.requires)
-    lines += ["", "[Service]", f"Environment={ENV_VARIABLE}=%n", f"Restart={policy}"]
+    lines += ["", "[Service]", f"Environment={UNIT_LABEL}=%n", f"Restart={policy}"]
     if spec.restart_sec:
         lines.append(f"RestartSec={spec.restart_sec}")
     lines.append(f"TimeoutStopSec={MIN_TIMEOUT_STOP_SEC + t}")

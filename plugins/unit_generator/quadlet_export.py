@@ -19,6 +19,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bridge.container_info import AUTOUPDATE_LABEL
+
 from .errors import GenerateError
 from .escaping import check_all_expressible, check_expressible, escape_arg
 from .flagscan import scan_flags
@@ -28,7 +30,6 @@ from .quadlet.options import HEALTH_FLAGS
 
 logger = logging.getLogger(__name__)
 
-AUTOUPDATE_LABEL = "io.containers.autoupdate"
 
 # flag -> Quadlet key, for values Quadlet passes through as one word ("raw").
 _RAW_KEYS = {

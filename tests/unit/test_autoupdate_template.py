@@ -5,6 +5,7 @@ in the test world for the same rows (test_autoupdate_dropin compares them live).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import pytest
 
@@ -121,6 +122,19 @@ def test_compat_and_flags() -> None:
         go_bool("--rollback")("maybe")
     assert str(info.value) == ('invalid argument "maybe" for "--rollback" flag: '
                                'strconv.ParseBool: parsing "maybe": invalid syntax')
+
+
+def test_quoted_values_are_strconv_quotes() -> None:
+    """Go's %q writes \\a, \\b, \\f and \\v by name and every rune strconv.IsPrint
+    refuses (a no-break space, a zero-width space, a soft hyphen) as \\u: Podman's texts
+    here too."""
+    with pytest.raises(argparse.ArgumentTypeError) as info:
+        go_bool("--rollback")("\a\v\u00a0\u200b")
+    quoted = '"\\a\\v\\u00a0\\u200b"'
+    assert str(info.value) == (f'invalid argument {quoted} for "--rollback" flag: '
+                               f"strconv.ParseBool: parsing {quoted}: invalid syntax")
+    assert render('{{printf "%q" .Unit}}', [replace(ROW, unit="a\fb\u00adc")]) == (
+        '"a\\fb\\u00adc"\n', None)
 
 
 def test_bad_flags_are_refused_as_podman_refuses_them(capsys: pytest.CaptureFixture[str]

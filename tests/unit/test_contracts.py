@@ -11,7 +11,14 @@ from pydantic import TypeAdapter
 
 from bridge import contracts
 from bridge.bus import Bus
-from bridge.events import UNIT_STATE, UnitFieldsData, UnitStateData, rfc3339
+from bridge.events import (
+    UNIT_STATE,
+    UnitFieldsData,
+    UnitStateData,
+    iso_from_ns,
+    ns_from_iso,
+    rfc3339,
+)
 from bridge.state import ContainerRecord, apply_inspect, container_from_list
 
 GENERATED = Path(__file__).resolve().parents[2] / "frontend/src/generated/contracts.ts"
@@ -41,6 +48,12 @@ def test_times_have_one_form() -> None:
     assert rfc3339("2026-11-28T12:00:00+01:00") == z
     assert rfc3339("2026-11-28 11:00:00 +0000 UTC") == z
     assert rfc3339("0001-01-01T00:00:00Z") is None and rfc3339(0) is None
+    # And back to nanoseconds, from the wire's form or Podman's (an offset, a trimmed
+    # fraction).
+    ns = 1_795_863_600_000_000_007
+    assert ns_from_iso(iso_from_ns(ns)) == ns
+    assert ns_from_iso("2026-11-28T12:00:00.5+01:00") == 1_795_863_600_500_000_000
+    assert ns_from_iso("soon") is None and ns_from_iso("") is None
 
 
 def test_container_records_fit_their_contract_whatever_podman_said() -> None:

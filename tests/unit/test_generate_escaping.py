@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bridge.gotext import go_quote
 from plugins.unit_generator.create_command import (
     filter_common_container_flags,
     filter_pod_flags,
@@ -16,7 +17,6 @@ from plugins.unit_generator.escaping import (
     escape_arg,
     escape_args,
     format_options,
-    go_quote,
 )
 from plugins.unit_generator.flagscan import CONTAINER_FLAGS, scan_flags
 
@@ -171,6 +171,8 @@ def test_scan_values() -> None:
     ("words", "message"),
     [
         (["--detach=maybe", "img"], 'invalid argument "maybe"'),
+        (['--detach=a"b', "img"], 'invalid argument "a\\"b" for "--detach" flag: '
+         'strconv.ParseBool: parsing "a\\"b": invalid syntax'),
         (["--name"], "flag needs an argument: --name"),
         (["-e"], "flag needs an argument: 'e' in -e"),
         (["---x", "img"], "bad flag syntax: ---x"),

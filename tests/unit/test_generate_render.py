@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from plugins.unit_generator.cli_args import format_output, go_json, parse_generate_args
+from bridge.gotext import go_json
+from plugins.unit_generator.cli_args import format_output, parse_generate_args
 from plugins.unit_generator.context import RenderContext, unix_date
 from plugins.unit_generator.errors import GenerateError
 from plugins.unit_generator.options import GenerateOptions
@@ -175,6 +176,19 @@ def test_cli_errors_raise(argv: list[str], message: str) -> None:
         parse_generate_args(argv)
 
 
+def test_bad_flag_values_are_quoted_as_pflag_quotes_them() -> None:
+    """pflag and strconv write the refused value with %q (strconv.Quote): a double quote in
+    it is escaped (flagscan's own: test_scan_errors)."""
+    with pytest.raises(GenerateError) as info:
+        parse_generate_args(["systemd", '--new=a"b', "x"])
+    assert str(info.value) == ('invalid argument "a\\"b" for "--new" flag: '
+                               'strconv.ParseBool: parsing "a\\"b": invalid syntax')
+    with pytest.raises(GenerateError) as info:
+        parse_generate_args(["systemd", "--restart-sec", '1"', "x"])
+    assert str(info.value).endswith('invalid argument "1\\"" for "--restart-sec" flag: '
+                                    'strconv.ParseUint: parsing "1\\"": invalid syntax')
+
+
 def test_output_formats() -> None:
     units = {"container-a": "A&<\n", "container-b": "B\n"}
     assert format_output(units, opts()).stdout == "A&<\nB\n"
@@ -187,7 +201,7 @@ def test_output_formats() -> None:
     assert json.loads(as_json.stdout) == {"container-a": "/w/container-a.service",
                                           "container-b": "/w/container-b.service"}
     assert unit_file_name("container-a", opts(template=True)) == "container-a@.service"
-    assert go_json({"b": 1, "a": "é"}) == '{\n "a": "é",\n "b": 1\n}'
+    assert go_json({"b": 1, "a": "é"}, " ", sort_keys=True) == '{\n "a": "é",\n "b": 1\n}'
 
 
 def test_unix_date() -> None:

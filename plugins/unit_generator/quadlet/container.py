@@ -6,6 +6,7 @@ import logging
 import os
 import re
 
+from bridge.container_info import AUTOUPDATE_LABEL, UNIT_LABEL
 from plugins.unit_generator.quadlet import options as opt
 from plugins.unit_generator.quadlet.keys import SERVICE
 from plugins.unit_generator.quadlet.model import (
@@ -25,7 +26,6 @@ from plugins.unit_generator.quadlet.userns import add_user, add_user_mappings
 logger = logging.getLogger(__name__)
 
 GROUP = "Container"
-AUTOUPDATE_LABEL = "io.containers.autoupdate"
 _PORT_RANGE = re.compile(r"\d+(-\d+)?(/udp|/tcp)?$")
 
 _STRING_FLAGS = {
@@ -132,7 +132,7 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
         image = image_source(image, service, ctx)
 
     name = container_name(unit)
-    service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n")
+    service.add(SERVICE, "Environment", f"{UNIT_LABEL}=%n")
     set_kill_mode(service)
 
     # conmon may die without removing the container: force it (-i: no error if gone).

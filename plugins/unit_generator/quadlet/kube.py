@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from bridge.container_info import AUTOUPDATE_LABEL, UNIT_LABEL
 from plugins.unit_generator.quadlet import options as opt
-from plugins.unit_generator.quadlet.container import AUTOUPDATE_LABEL
 from plugins.unit_generator.quadlet.keys import SERVICE
 from plugins.unit_generator.quadlet.model import Context, Conversion, QuadletError, base_command
 from plugins.unit_generator.quadlet.parser import UnitFile
@@ -24,7 +24,7 @@ def convert_kube(unit: UnitFile, ctx: Context) -> Conversion:
         raise QuadletError("no Yaml key specified")
     yaml_paths = [opt.absolute_path(unit, y) for y in yamls]
     set_kill_mode(service)
-    service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n")
+    service.add(SERVICE, "Environment", f"{UNIT_LABEL}=%n")
     # Type=oneshot is allowed, for YAML files that only create resources.
     if check_service_type(service) != "oneshot":
         service.setv(SERVICE, ("Type", "notify"), ("NotifyAccess", "all"))

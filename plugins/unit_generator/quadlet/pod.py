@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bridge.container_info import UNIT_LABEL
 from plugins.unit_generator.quadlet import options as opt
 from plugins.unit_generator.quadlet.keys import SERVICE, UNIT
 from plugins.unit_generator.quadlet.model import Context, Conversion, base_command
@@ -64,7 +65,7 @@ def convert_pod(unit: UnitFile, ctx: Context) -> Conversion:
     opt.add_podman_args(unit, GROUP, create)
     service.add_cmdline(SERVICE, "ExecStartPre", create.args)
 
-    service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n")
+    service.add(SERVICE, "Environment", f"{UNIT_LABEL}=%n")
     service.setv(SERVICE, ("Type", "forking"), ("PIDFile", "%t/%N.pid"))
     if not unit.has_key(SERVICE, "Restart"):
         service.set(SERVICE, "Restart", "on-failure")
