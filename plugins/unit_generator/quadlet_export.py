@@ -24,7 +24,7 @@ from .escaping import check_all_expressible, check_expressible, escape_arg
 from .flagscan import scan_flags
 from .inputs import ContainerInfo, PodInfo
 from .podman_flags import CREATE_FLAGS, POD_CREATE_FLAGS
-from .quadlet.options import HEALTH_FLAGS
+from .quadlet.keys import HEALTH_FLAGS
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import os
 import re
 
 from plugins.unit_generator.quadlet import options as opt
-from plugins.unit_generator.quadlet.keys import SERVICE
+from plugins.unit_generator.quadlet.keys import HEALTH_FLAGS, SERVICE
 from plugins.unit_generator.quadlet.model import (
     Cmdline,
     Context,
@@ -206,7 +206,7 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
         cmd.add("--secret", secret)
     for mount in unit.lookup_all_args(GROUP, "Mount"):
         cmd.add("--mount", resolve_mount(unit, service, mount, ctx))
-    opt.add_health(unit, GROUP, cmd)
+    opt.add_strings(unit, GROUP, {key: f"--health-{flag}" for key, flag in HEALTH_FLAGS}, cmd)
     _add_pod(unit, service, ctx, cmd)
     opt.add_podman_args(unit, GROUP, cmd)
 

@@ -84,24 +84,6 @@ def add_podman_args(unit: UnitFile, group: str, cmd: Cmdline) -> None:
     cmd.add(*unit.lookup_all_args(group, "PodmanArgs"))
 
 
-HEALTH_FLAGS = (
-    ("HealthCmd", "cmd"), ("HealthInterval", "interval"), ("HealthOnFailure", "on-failure"),
-    ("HealthLogDestination", "log-destination"), ("HealthMaxLogCount", "max-log-count"),
-    ("HealthMaxLogSize", "max-log-size"), ("HealthRetries", "retries"),
-    ("HealthStartPeriod", "start-period"), ("HealthTimeout", "timeout"),
-    ("HealthStartupCmd", "startup-cmd"), ("HealthStartupInterval", "startup-interval"),
-    ("HealthStartupRetries", "startup-retries"), ("HealthStartupSuccess", "startup-success"),
-    ("HealthStartupTimeout", "startup-timeout"),
-)
-
-
-def add_health(unit: UnitFile, group: str, cmd: Cmdline) -> None:
-    for key, flag in HEALTH_FLAGS:
-        value = unit.lookup(group, key)
-        if value:
-            cmd.add(f"--health-{flag}", value)
-
-
 def add_networks(unit: UnitFile, group: str, service: UnitFile, ctx: Context,
                  cmd: Cmdline) -> None:
     """``--network``; a ``x.network`` or ``x.container`` value names another Quadlet unit,
