@@ -58,7 +58,7 @@ def convert_build(unit: UnitFile, ctx: Context) -> Conversion:
         raise QuadletError("neither SetWorkingDirectory, nor File key specified")
     if file_path:
         cmd.add("--file", file_path)
-    opt.add_podman_args(unit, GROUP, cmd)
+    cmd.add(*unit.lookup_all_args(GROUP, "PodmanArgs"))
     if context:
         cmd.add(context)
     elif (not opt.starts_with_specifier(file_path) and not os.path.isabs(file_path)

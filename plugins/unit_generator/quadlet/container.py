@@ -146,8 +146,7 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
 
     cmd = base_command(unit, GROUP, ctx)
     cmd.add("run", "--name", name, "--replace", "--rm")
-    opt.add_log_driver(unit, GROUP, cmd)
-    opt.add_log_opts(unit, GROUP, cmd)
+    opt.add_log(unit, GROUP, cmd)
     service.add(SERVICE, "Delegate", "yes")
     cgroups = unit.lookup(GROUP, "CgroupsMode")
     if cgroups:
@@ -194,7 +193,7 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
         if not _PORT_RANGE.search(port):
             raise QuadletError(f"invalid port format '{port}'")
         cmd.add("--expose", port)
-    opt.add_publish_ports(unit, GROUP, cmd)
+    opt.add_all_strings(unit, GROUP, {"PublishPort": "--publish"}, cmd)
     warnings += opt.add_key_vals(unit, GROUP, _KEY_VAL_FLAGS, cmd)
     for mask in unit.lookup_all_args(GROUP, "Mask"):
         cmd.add("--security-opt", f"mask={mask}")
@@ -208,7 +207,7 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
         cmd.add("--mount", resolve_mount(unit, service, mount, ctx))
     opt.add_strings(unit, GROUP, {key: f"--health-{flag}" for key, flag in HEALTH_FLAGS}, cmd)
     _add_pod(unit, service, ctx, cmd)
-    opt.add_podman_args(unit, GROUP, cmd)
+    cmd.add(*unit.lookup_all_args(GROUP, "PodmanArgs"))
 
     if image:
         cmd.add(image)

@@ -36,8 +36,7 @@ def convert_kube(unit: UnitFile, ctx: Context) -> Conversion:
     propagation = unit.lookup(GROUP, "ExitCodePropagation")
     if propagation:
         cmd.add(f"--service-exit-code-propagation={propagation}")
-    opt.add_log_driver(unit, GROUP, cmd)
-    opt.add_log_opts(unit, GROUP, cmd)
+    opt.add_log(unit, GROUP, cmd)
     add_user_mappings(unit, GROUP, cmd, support_manual=False)
     opt.add_networks(unit, GROUP, service, ctx, cmd)
     for update in unit.lookup_all_strv(GROUP, "AutoUpdate"):
@@ -49,8 +48,8 @@ def convert_kube(unit: UnitFile, ctx: Context) -> Conversion:
         cmd.add(f"{annotation}={kind if slash else update}")
     for config_map in unit.lookup_all_strv(GROUP, "ConfigMap"):
         cmd.add("--configmap", opt.absolute_path(unit, config_map))
-    opt.add_publish_ports(unit, GROUP, cmd)
-    opt.add_podman_args(unit, GROUP, cmd)
+    opt.add_all_strings(unit, GROUP, {"PublishPort": "--publish"}, cmd)
+    cmd.add(*unit.lookup_all_args(GROUP, "PodmanArgs"))
     cmd.add(*yaml_paths)
     service.add_cmdline(SERVICE, "ExecStart", cmd.args)
 

@@ -64,24 +64,12 @@ def add_key_vals(unit: UnitFile, group: str, flags: dict[str, str], cmd: Cmdline
     return warnings
 
 
-def add_log_driver(unit: UnitFile, group: str, cmd: Cmdline) -> None:
+def add_log(unit: UnitFile, group: str, cmd: Cmdline) -> None:
     driver = unit.lookup(group, "LogDriver")
     if driver is not None:
         cmd.add("--log-driver", driver)
-
-
-def add_log_opts(unit: UnitFile, group: str, cmd: Cmdline) -> None:
     for opt in unit.lookup_all_strv(group, "LogOpt"):
         cmd.add("--log-opt", opt)
-
-
-def add_publish_ports(unit: UnitFile, group: str, cmd: Cmdline) -> None:
-    for port in unit.lookup_all(group, "PublishPort"):
-        cmd.add("--publish", port)
-
-
-def add_podman_args(unit: UnitFile, group: str, cmd: Cmdline) -> None:
-    cmd.add(*unit.lookup_all_args(group, "PodmanArgs"))
 
 
 def add_networks(unit: UnitFile, group: str, service: UnitFile, ctx: Context,
