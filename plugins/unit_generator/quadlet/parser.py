@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from plugins.unit_generator.quadlet.split import (
     EXEC_FLAGS,
@@ -42,9 +42,6 @@ class _Line:
     value: str
     is_comment: bool = False
 
-    def copy(self) -> _Line:
-        return _Line(self.key, self.value, self.is_comment)
-
 
 @dataclass
 class _Group:
@@ -53,14 +50,12 @@ class _Group:
     lines: list[_Line] = field(default_factory=list)
 
     def last(self, key: str) -> _Line | None:
-        for line in reversed(self.lines):
-            if not line.is_comment and line.key == key:
-                return line
-        return None
+        return next((line for line in reversed(self.lines)
+                     if not line.is_comment and line.key == key), None)
 
     def merge(self, other: _Group) -> None:
-        self.comments.extend(line.copy() for line in other.comments)
-        self.lines.extend(line.copy() for line in other.lines)
+        self.comments.extend(replace(line) for line in other.comments)
+        self.lines.extend(replace(line) for line in other.lines)
 
 
 def _is_comment(line: str) -> bool:
