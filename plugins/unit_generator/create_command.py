@@ -35,19 +35,12 @@ def _drop_flags(command: Sequence[str], arg_count: int, *, bare: tuple[str, ...]
     head, tail = _split(command, arg_count)
     prefixes = tuple(f"{flag}=" for flag in (*bare, *valued))
     out: list[str] = []
-    skip = False
-    for word in head:
-        if skip:
-            skip = False
-            continue
-        if word in bare:
-            continue
+    words = iter(head)
+    for word in words:
         if word in valued:
-            skip = True
-            continue
-        if word.startswith(prefixes):
-            continue
-        out.append(word)
+            next(words, None)  # and its value
+        elif word not in bare and not word.startswith(prefixes):
+            out.append(word)
     return out + tail
 
 
