@@ -276,17 +276,14 @@ class PinnedUpdates:
         run = str(event.data.get("run") or "")
         if not run.startswith("pin-") or event.type not in VERDICTS:
             return
-        for rec in self.records.items().values():
-            if rec.get("run") != run:
-                continue
-            unit = rec["units"].get(event.subject)
-            if unit is None or unit.get("state") != "updating":
-                return
-            unit["state"] = VERDICTS[event.type]
-            unit["reason"] = str(event.data.get("reason") or "")
-            self._save(rec)
-            self._conclude(rec)
+        rec = next((r for r in self.records.items().values() if r.get("run") == run), None)
+        unit = None if rec is None else rec["units"].get(event.subject)
+        if rec is None or unit is None or unit.get("state") != "updating":
             return
+        unit["state"] = VERDICTS[event.type]
+        unit["reason"] = str(event.data.get("reason") or "")
+        self._save(rec)
+        self._conclude(rec)
 
     async def revert(self, token: str, update_token: str) -> PinnedRecord:
         """Start the revert named ``token`` (once) of the update ``update_token``."""
