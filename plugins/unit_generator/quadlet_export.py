@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .errors import GenerateError
 from .escaping import check_all_expressible, check_expressible, escape_arg
-from .flagscan import scan_flags
+from .flagscan import Flag, scan_flags
 from .inputs import ContainerInfo, PodInfo
 from .podman_flags import CREATE_FLAGS, POD_CREATE_FLAGS
 from .quadlet.keys import HEALTH_FLAGS
@@ -151,14 +151,30 @@ def _security_opt(builder: _Builder, value: str) -> None:
     builder.arg("--security-opt", value)
 
 
+def _flag(builder: _Builder, name: str, value: str, raw: Mapping[str, str],
+          words: Mapping[str, str], dropped: set[str], flags: Sequence[Flag]) -> None:
+    """A flag of a container or a pod: to its key (``raw`` or ``words``), dropped, or to
+    ``PodmanArgs=`` as it was given (an unknown one, ``?``, with the word it took)."""
+    if name in dropped:
+        return
+    if name in raw:
+        builder.raw(raw[name], value, f"--{name}")
+    elif name in words:
+        builder.word(words[name], value)
+    elif name.startswith("?"):
+        builder.arg(name[1:], value or None)
+    elif any(f.name == name and f.kind == "bool" for f in flags):
+        builder.arg(f"--{name}" if value == "true" else f"--{name}={value}", None)
+    else:
+        builder.arg(f"--{name}", value)
+
+
 def _container_flag(builder: _Builder, name: str, value: str, info: ContainerInfo,
                     pod_file: str | None) -> None:
     if name == "restart":
         _restart(builder, value)
     elif name == "security-opt":
         _security_opt(builder, value)
-    elif name in _DROPPED:
-        return
     elif name == "pod":
         if pod_file:
             builder.keys.append(("Pod", pod_file))
@@ -185,19 +201,11 @@ def _container_flag(builder: _Builder, name: str, value: str, info: ContainerInf
         builder.raw("Group", group, "--group")
     elif name == "user":
         builder.raw("User", value, "--user")
-    elif name in _RAW_KEYS:
-        builder.raw(_RAW_KEYS[name], value, f"--{name}")
-    elif name in _WORD_KEYS:
-        builder.word(_WORD_KEYS[name], value)
     elif name in _BOOL_KEYS:
         builder.keys.append((_BOOL_KEYS[name], "true" if value in ("true", "1", "t") else
                              "false"))
-    elif name.startswith("?"):
-        builder.arg(name[1:], value or None)
-    elif any(f.name == name and f.kind == "bool" for f in CREATE_FLAGS):
-        builder.arg(f"--{name}" if value == "true" else f"--{name}={value}", None)
     else:
-        builder.arg(f"--{name}", value)
+        _flag(builder, name, value, _RAW_KEYS, _WORD_KEYS, _DROPPED, CREATE_FLAGS)
 
 
 @dataclass
@@ -277,16 +285,8 @@ def export_pod(pod: PodInfo, members: Sequence[ContainerInfo]) -> QuadletExport:
     if "name" not in scan.changed:
         builder.keys.append(("PodName", pod.name))
     for name, value in scan.occurrences:
-        if name in _POD_DROPPED:
-            continue
-        if name in _POD_RAW_KEYS:
-            builder.raw(_POD_RAW_KEYS[name], value, f"--{name}")
-        elif name in _POD_WORD_KEYS:
-            builder.word(_POD_WORD_KEYS[name], value)
-        elif name.startswith("?"):
-            builder.arg(name[1:], value or None)
-        else:
-            builder.arg(f"--{name}", value if value != "true" else None)
+        _flag(builder, name, value, _POD_RAW_KEYS, _POD_WORD_KEYS, _POD_DROPPED,
+              POD_CREATE_FLAGS)
     if root:
         builder.keys.append(("GlobalArgs", " ".join(escape_arg(w) for w in root)))
     pod_file = f"{pod.name}.pod"
