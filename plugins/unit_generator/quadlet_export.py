@@ -24,28 +24,23 @@ from .escaping import check_all_expressible, check_expressible, escape_arg
 from .flagscan import Flag, scan_flags
 from .inputs import ContainerInfo, PodInfo
 from .podman_flags import CREATE_FLAGS, POD_CREATE_FLAGS
+from .quadlet.container import ALL_STRINGS_FLAGS, AUTOUPDATE_LABEL, BOOL_FLAGS, STRING_FLAGS
 from .quadlet.keys import HEALTH_FLAGS
 
 logger = logging.getLogger(__name__)
 
-AUTOUPDATE_LABEL = "io.containers.autoupdate"
-
-# flag -> Quadlet key, for values Quadlet passes through as one word ("raw").
+# flag -> Quadlet key, for values Quadlet passes through as one word ("raw"): the
+# converter's string and health keys read backwards (those Podman 4.3.1's create does not
+# know, such as --retry, never come: its scan names them as unknown flags, "?--..."), and
+# the keys the converter writes in a way of their own.
 _RAW_KEYS = {
-    "name": "ContainerName", "publish": "PublishPort", "volume": "Volume", "tmpfs": "Tmpfs",
-    "network": "Network", "net": "Network", "network-alias": "NetworkAlias",
-    "hostname": "HostName", "entrypoint": "Entrypoint", "expose": "ExposeHostPort",
-    "add-host": "AddHost", "dns": "DNS", "dns-option": "DNSOption",
-    "dns-search": "DNSSearch", "group-add": "GroupAdd", "ip": "IP", "ip6": "IP6",
-    "log-driver": "LogDriver", "log-opt": "LogOpt", "memory": "Memory",
-    "pids-limit": "PidsLimit", "pull": "Pull", "shm-size": "ShmSize",
-    "stop-signal": "StopSignal", "stop-timeout": "StopTimeout", "tz": "Timezone",
-    "ulimit": "Ulimit", "userns": "UserNS", "workdir": "WorkingDir", "gidmap": "GIDMap",
+    **{flag[2:]: key for key, flag in (*STRING_FLAGS.items(), *ALL_STRINGS_FLAGS.items())},
+    **{f"health-{flag}": key for key, flag in HEALTH_FLAGS},
+    "name": "ContainerName", "publish": "PublishPort", "volume": "Volume", "network": "Network",
+    "net": "Network", "entrypoint": "Entrypoint", "expose": "ExposeHostPort",
+    "log-driver": "LogDriver", "log-opt": "LogOpt", "userns": "UserNS", "gidmap": "GIDMap",
     "uidmap": "UIDMap", "subgidname": "SubGIDMap", "subuidname": "SubUIDMap",
     "cgroups": "CgroupsMode",
-    # The health check's, as the converter maps them back (those Podman 4.3.1's create does
-    # not know never come: its scan names them as unknown flags, "?--...").
-    **{f"health-{flag}": key for key, flag in HEALTH_FLAGS},
 }
 # flag -> key, for values Quadlet splits into words (so they are escaped as words).
 _WORD_KEYS = {
@@ -54,8 +49,7 @@ _WORD_KEYS = {
     "cap-drop": "DropCapability", "device": "AddDevice", "sysctl": "Sysctl",
 }
 # boolean flag -> key (written as true/false).
-_BOOL_KEYS = {"read-only": "ReadOnly", "read-only-tmpfs": "ReadOnlyTmpfs", "init": "RunInit",
-              "env-host": "EnvironmentHost", "http-proxy": "HttpProxy"}
+_BOOL_KEYS = {"read-only": "ReadOnly", **{flag[2:]: key for key, flag in BOOL_FLAGS.items()}}
 # Flags Quadlet sets itself (or that only make sense for a one-off podman run).
 _DROPPED = {"rm", "replace", "detach", "cidfile", "conmon-pidfile", "pod-id-file",
             "infra-conmon-pidfile", "detach-keys", "sig-proxy", "attach"}

@@ -28,18 +28,18 @@ GROUP = "Container"
 AUTOUPDATE_LABEL = "io.containers.autoupdate"
 _PORT_RANGE = re.compile(r"\d+(-\d+)?(/udp|/tcp)?$")
 
-_STRING_FLAGS = {
+STRING_FLAGS = {
     "Timezone": "--tz", "PidsLimit": "--pids-limit", "ShmSize": "--shm-size",
     "WorkingDir": "--workdir", "IP": "--ip", "IP6": "--ip6", "HostName": "--hostname",
     "StopSignal": "--stop-signal", "StopTimeout": "--stop-timeout", "Pull": "--pull",
     "Memory": "--memory", "Retry": "--retry", "RetryDelay": "--retry-delay",
 }
-_ALL_STRINGS_FLAGS = {
+ALL_STRINGS_FLAGS = {
     "NetworkAlias": "--network-alias", "Ulimit": "--ulimit", "DNS": "--dns",
     "DNSOption": "--dns-option", "DNSSearch": "--dns-search", "GroupAdd": "--group-add",
     "AddHost": "--add-host", "Tmpfs": "--tmpfs",
 }
-_BOOL_FLAGS = {
+BOOL_FLAGS = {
     "RunInit": "--init", "EnvironmentHost": "--env-host", "HttpProxy": "--http-proxy",
     "ReadOnlyTmpfs": "--read-only-tmpfs",
 }
@@ -156,9 +156,9 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
     entrypoint = unit.lookup(GROUP, "Entrypoint")
     if entrypoint is not None:  # empty is meaningful: clear the image's entrypoint
         cmd.add(f"--entrypoint={entrypoint}")
-    opt.add_strings(unit, GROUP, _STRING_FLAGS, cmd)
-    opt.add_all_strings(unit, GROUP, _ALL_STRINGS_FLAGS, cmd)
-    opt.add_bools(unit, GROUP, _BOOL_FLAGS, cmd)
+    opt.add_strings(unit, GROUP, STRING_FLAGS, cmd)
+    opt.add_all_strings(unit, GROUP, ALL_STRINGS_FLAGS, cmd)
+    opt.add_bools(unit, GROUP, BOOL_FLAGS, cmd)
     opt.add_networks(unit, GROUP, service, ctx, cmd)
 
     if check_service_type(service) != "oneshot":
