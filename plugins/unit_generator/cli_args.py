@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from .errors import GenerateError
 from .flagscan import GO_FALSE, GO_TRUE
 from .options import JSON_FORMATS, GenerateOptions
+from .render import unit_file_name
 
 logger = logging.getLogger(__name__)
 
@@ -189,8 +190,7 @@ def format_output(units: Mapping[str, str], opts: GenerateOptions, cwd: str = ".
         files: dict[str, str] = {}
         report: dict[str, str] = {}
         for service, content in units.items():
-            path = os.path.join(cwd, f"{service}@.service" if opts.template
-                                else f"{service}.service")
+            path = os.path.join(cwd, unit_file_name(service, opts))
             files[path] = content
             report[service] = path
         if opts.format in JSON_FORMATS:

@@ -22,10 +22,6 @@ def unix_date(moment: datetime) -> str:
     return f"{moment:%a %b} {moment.day:>2} {moment:%H:%M:%S} {zone} {moment.year}"
 
 
-def _now() -> str:
-    return unix_date(datetime.now().astimezone())
-
-
 @dataclass(frozen=True)
 class RenderContext:
     """Facts about the machine that end up in the units.
@@ -38,7 +34,7 @@ class RenderContext:
 
     executable: str = "/usr/bin/podman"
     podman_version: str = "4.3.1"
-    timestamp: str | None = field(default_factory=_now)
+    timestamp: str | None = field(default_factory=lambda: unix_date(datetime.now().astimezone()))
     run_root: str | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
 

@@ -189,12 +189,11 @@ def _container_flag(builder: _Builder, name: str, value: str, info: ContainerInf
             builder.word("Environment", found[-1])
         else:
             builder.arg("--env", value)
-    elif name == "user" and ":" in value:
-        user, group = value.split(":", 1)
-        builder.raw("User", user, "--user")
-        builder.raw("Group", group, "--group")
     elif name == "user":
-        builder.raw("User", value, "--user")
+        user, colon, group = value.partition(":")
+        builder.raw("User", user, "--user")
+        if colon:
+            builder.raw("Group", group, "--group")
     elif name in _BOOL_KEYS:
         builder.keys.append((_BOOL_KEYS[name], "true" if value in ("true", "1", "t") else
                              "false"))

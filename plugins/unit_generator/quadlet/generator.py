@@ -18,6 +18,7 @@ from plugins.unit_generator.quadlet.keys import (
     EXTENSION_ORDER,
     INSTALL,
     SERVICE,
+    TYPES,
     UNSUPPORTED_SERVICE_KEYS,
     extension,
     is_supported,
@@ -57,8 +58,7 @@ CONVERTERS: dict[str, Converter] = {
 }
 
 # Types whose Image= (or Artifact=) gets the "not fully qualified" warning.
-_IMAGE_GROUPS = {".container": "Container", ".volume": "Volume", ".image": "Image",
-                 ".artifact": "Artifact"}
+_IMAGE_GROUPS = {ext: TYPES[ext][0] for ext in (".container", ".volume", ".image", ".artifact")}
 
 
 @dataclass
