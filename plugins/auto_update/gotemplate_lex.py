@@ -211,15 +211,13 @@ class Lexer:
             if ch in SPACES:
                 self._backup()
                 yield from self._space()
-            elif ch == "=":
-                yield self._emit(T.ASSIGN)
+            elif ch in "=|":
+                yield self._emit(T.ASSIGN if ch == "=" else T.PIPE)
             elif ch == ":":
                 if self._next() != "=":
                     yield self._error("expected :=")
                     return
                 yield self._emit(T.DECLARE)
-            elif ch == "|":
-                yield self._emit(T.PIPE)
             elif ch == '"':
                 yield self._quoted('"', T.STRING, "quoted string")
             elif ch == "`":

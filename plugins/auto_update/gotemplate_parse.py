@@ -363,6 +363,7 @@ def _number(text: str, parser: Parser) -> int | float:
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a": "\a",
             "b": "\b", "f": "\f", "v": "\v"}
+_HEX_SIZES = {"x": 2, "u": 4, "U": 8}
 
 
 def _unquote(text: str, parser: Parser) -> str:
@@ -377,16 +378,14 @@ def _unquote(text: str, parser: Parser) -> str:
                 out.append(_ESCAPES[nxt])
                 i += 2
                 continue
-            for prefix, size in (("x", 2), ("u", 4), ("U", 8)):
-                if nxt == prefix:
-                    try:
-                        out.append(chr(int(body[i + 2:i + 2 + size], 16)))
-                    except ValueError:
-                        raise parser.error("invalid syntax") from None
-                    i += 2 + size
-                    break
-            else:
+            size = _HEX_SIZES.get(nxt)
+            if size is None:
                 raise parser.error("invalid syntax")
+            try:
+                out.append(chr(int(body[i + 2:i + 2 + size], 16)))
+            except ValueError:
+                raise parser.error("invalid syntax") from None
+            i += 2 + size
             continue
         out.append(ch)
         i += 1

@@ -61,8 +61,7 @@ class TokenParams(Params):
     token: str = Field(min_length=1, max_length=200)
 
 
-class RevertParams(Params):
-    token: str = Field(min_length=1, max_length=200)
+class RevertParams(TokenParams):
     update_token: str = Field(min_length=1, max_length=200)
 
 
