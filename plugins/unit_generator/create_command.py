@@ -189,12 +189,8 @@ def rewrite_pod_command(
     ``--replace`` for a named pod)."""
     command = list(create_command)
     shown = "[" + " ".join(command) + "]"
-    create_index = 0
-    if len(command) > 2:
-        pairs = itertools.pairwise(command)
-        create_index = next(
-            (i + 1 for i, pair in enumerate(pairs) if pair == ("pod", "create")), 0
-        )
+    pairs = itertools.pairwise(command) if len(command) > 2 else ()
+    create_index = next((i + 1 for i, pair in enumerate(pairs) if pair == ("pod", "create")), 0)
     if create_index == 0:
         raise GenerateError(f"pod does not appear to be created via `podman pod create`: {shown}")
     root_escaped = escape_args(command[1 : create_index - 1])

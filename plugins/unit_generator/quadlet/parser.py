@@ -247,14 +247,10 @@ class UnitFile:
         value = self.lookup_bool(group_name, key)
         return default if value is None else value
 
-    def lookup_int(self, group_name: str, key: str, default: int) -> int:
+    def lookup_uint32(self, group_name: str, key: str, default: int) -> int:
         value = self.lookup(group_name, key)
         number = None if value is None else _to_int(value)
-        return default if number is None else number
-
-    def lookup_uint32(self, group_name: str, key: str, default: int) -> int:
-        number = self.lookup_int(group_name, key, default)
-        return number if 0 <= number <= 0xFFFFFFFF else default
+        return number if number is not None and 0 <= number <= 0xFFFFFFFF else default
 
     def lookup_all_raw(self, group_name: str, key: str) -> list[str]:
         group = self._by_name.get(group_name)
