@@ -80,7 +80,7 @@ def join_continuations(raw: str) -> str:
 def _to_int(text: str) -> int | None:
     """strtol-like: optional sign, then 0x hex, 0 octal or decimal."""
     sign = 1
-    if text[:1] in "+-":
+    if text.startswith(("+", "-")):  # not text[:1] in "+-": "" is in every string
         sign = -1 if text[0] == "-" else 1
         text = text[1:]
     if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
