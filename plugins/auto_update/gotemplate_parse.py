@@ -249,7 +249,6 @@ class Parser:
         return Control(pipe.pos, kind, pipe, body, else_body)
 
     def _pipeline(self, context: str, end: T) -> Pipe:
-        pos = self._peek_non_space().pos
         v = self._peek_non_space()
         if v.typ is T.VARIABLE:
             var = self._next_non_space()
@@ -267,7 +266,7 @@ class Parser:
                 for i, c in enumerate(cmds[1:]):
                     if isinstance(c.args[0], Const | Dot):
                         raise self.error(f"non executable command in pipeline stage {i + 2}")
-                return Pipe(pos, cmds)
+                return Pipe(v.pos, cmds)
             if item.typ in (T.BOOL, T.CHAR_CONSTANT, T.DOT, T.FIELD, T.IDENTIFIER, T.NUMBER,
                             T.NIL, T.RAW_STRING, T.STRING, T.VARIABLE, T.LEFT_PAREN):
                 self._backup(item)

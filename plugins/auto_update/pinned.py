@@ -161,11 +161,9 @@ class PinnedUpdates:
                 u["state"] = "failed"
                 u["reason"] = ("interrupted before its restart: the bridge stopped; the "
                                "name points at the previous image again")
-            if not rec["units"]:
+            if not rec["units"]:  # then failed: _conclude leaves it so
                 rec["state"] = "failed"
                 rec["reason"] = "interrupted before any change: the bridge stopped"
-                self._save(rec)
-                continue
             self._save(rec)
             self._conclude(rec)
 

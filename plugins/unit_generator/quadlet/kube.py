@@ -42,10 +42,8 @@ def convert_kube(unit: UnitFile, ctx: Context) -> Conversion:
     for update in unit.lookup_all_strv(GROUP, "AutoUpdate"):
         # "ctr/registry" applies to one container of the pod, "registry" to all of them.
         target, slash, kind = update.partition("/")
-        annotation = f"--annotation={AUTOUPDATE_LABEL}"
-        if slash:
-            annotation += "/" + target
-        cmd.add(f"{annotation}={kind if slash else update}")
+        cmd.add(f"--annotation={AUTOUPDATE_LABEL}/{target}={kind}" if slash
+                else f"--annotation={AUTOUPDATE_LABEL}={update}")
     for config_map in unit.lookup_all_strv(GROUP, "ConfigMap"):
         cmd.add("--configmap", opt.absolute_path(unit, config_map))
     opt.add_all_strings(unit, GROUP, {"PublishPort": "--publish"}, cmd)
