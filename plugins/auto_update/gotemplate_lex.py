@@ -258,8 +258,7 @@ class Lexer:
         start = self.pos
         self._accept_run(SPACES)
         n = self.pos - start
-        rest = self.text[self.pos - 1:]
-        if rest[1:].startswith(TRIM + RIGHT):
+        if self.text.startswith(TRIM + RIGHT, self.pos):
             self._backup()  # before the space that belongs to the trim marker
             if n == 1:
                 return
@@ -271,11 +270,7 @@ class Lexer:
         if not self._at_terminator():
             return self._error(f"bad character {rune_desc(self._peek())}")
         word = self.text[self.start:self.pos]
-        if word in KEYWORDS:
-            return self._emit(KEYWORDS[word])
-        if word in ("true", "false"):
-            return self._emit(T.BOOL)
-        return self._emit(T.IDENTIFIER)
+        return self._emit(KEYWORDS.get(word, T.BOOL if word in ("true", "false") else T.IDENTIFIER))
 
     def _field_or_variable(self, typ: T) -> Item:
         if self._at_terminator():

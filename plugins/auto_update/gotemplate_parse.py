@@ -216,12 +216,9 @@ class Parser:
 
     def _action(self) -> Node:
         item = self._next_non_space()
-        if item.typ is T.ELSE:
-            self._expect(T.RIGHT_DELIM, "else")
-            return _Else(item.pos)
-        if item.typ is T.END:
-            self._expect(T.RIGHT_DELIM, "end")
-            return _End(item.pos)
+        if item.typ in (T.ELSE, T.END):
+            self._expect(T.RIGHT_DELIM, item.val)
+            return (_Else if item.typ is T.ELSE else _End)(item.pos)
         if item.typ in (T.IF, T.WITH, T.RANGE):
             return self._control(item.val)
         if item.typ in (T.DEFINE, T.TEMPLATE, T.BLOCK, T.BREAK, T.CONTINUE):

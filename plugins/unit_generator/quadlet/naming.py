@@ -30,10 +30,8 @@ def service_name(unit: UnitFile) -> str:
 
 def container_name(unit: UnitFile) -> str:
     """The container's name, possibly with systemd specifiers in it."""
-    name = unit.lookup("Container", "ContainerName")
-    if name:
-        return name
-    return "systemd-%p_%i" if "@" in unit.filename else "systemd-%N"
+    return unit.lookup("Container", "ContainerName") or (
+        "systemd-%p_%i" if "@" in unit.filename else "systemd-%N")
 
 
 def container_resource_name(unit: UnitFile) -> str:
