@@ -216,6 +216,10 @@ class Parser:
 
     def _action(self) -> Node:
         item = self._next_non_space()
+        if item.typ is T.ELSE and self._peek_non_space().typ in (T.IF, T.WITH):
+            # Go's elseControl looks for the if (or with) before the delimiter.
+            raise self.error("{{else if}} and {{else with}} are not supported by podbridge's "
+                             "--format")
         if item.typ in (T.ELSE, T.END):
             self._expect(T.RIGHT_DELIM, item.val)
             return (_Else if item.typ is T.ELSE else _End)(item.pos)
@@ -237,9 +241,6 @@ class Parser:
         body, nxt = self._item_list()
         else_body = None
         if isinstance(nxt, _Else):
-            if self._peek().typ in (T.IF, T.WITH):
-                raise self.error("{{else if}} and {{else with}} are not supported by "
-                                 "podbridge's --format")
             else_body, nxt = self._item_list()
             if not isinstance(nxt, _End):
                 raise self.error("expected end; found {{else}}")
