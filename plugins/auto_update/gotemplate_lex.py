@@ -300,8 +300,7 @@ class Lexer:
         close = self.text.find("`", self.pos)
         if close < 0:
             return self._error("unterminated raw quoted string")
-        while self.pos <= close:
-            self._next()
+        self.pos = close + 1
         return self._emit(T.RAW_STRING)
 
     def _number(self) -> Item:

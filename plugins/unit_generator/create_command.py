@@ -164,8 +164,7 @@ def set_container_name_for_template(words: list[str], service_name: str) -> list
             return words
     if "run" not in words:
         raise GenerateError('"run" is missing in the command arguments')
-    run = words.index("run")
-    words.insert(run + 1, f"--name={service_name}-%i")
+    words.insert(words.index("run") + 1, f"--name={service_name}-%i")
     return words
 
 

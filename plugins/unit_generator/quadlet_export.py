@@ -135,14 +135,13 @@ def _restart(builder: _Builder, policy: str) -> None:
 
 
 def _security_opt(builder: _Builder, value: str) -> None:
+    prefix = next((p for p in _SECURITY_PREFIX if value.startswith(p)), None)
     if value in _SECURITY_BOOL:
         builder.keys.append((_SECURITY_BOOL[value], "true"))
-        return
-    for prefix, key in _SECURITY_PREFIX.items():
-        if value.startswith(prefix):
-            builder.raw(key, value[len(prefix) :], "--security-opt")
-            return
-    builder.arg("--security-opt", value)
+    elif prefix is not None:
+        builder.raw(_SECURITY_PREFIX[prefix], value[len(prefix) :], "--security-opt")
+    else:
+        builder.arg("--security-opt", value)
 
 
 def _flag(builder: _Builder, name: str, value: str, raw: Mapping[str, str],

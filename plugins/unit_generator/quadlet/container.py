@@ -97,10 +97,9 @@ def _add_devices_and_caps(unit: UnitFile, cmd: Cmdline) -> None:
     seccomp = unit.lookup(GROUP, "SeccompProfile")
     if seccomp is not None:
         cmd.add("--security-opt", f"seccomp={seccomp}")
-    for cap in unit.lookup_all_strv(GROUP, "DropCapability"):
-        cmd.add("--cap-drop", cap.lower())
-    for cap in unit.lookup_all_strv(GROUP, "AddCapability"):
-        cmd.add("--cap-add", cap.lower())
+    for key, flag in (("DropCapability", "--cap-drop"), ("AddCapability", "--cap-add")):
+        for cap in unit.lookup_all_strv(GROUP, key):
+            cmd.add(flag, cap.lower())
     for sysctl in unit.lookup_all_strv(GROUP, "Sysctl"):
         cmd.add("--sysctl", sysctl)
 
@@ -195,10 +194,9 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
         cmd.add("--expose", port)
     opt.add_all_strings(unit, GROUP, {"PublishPort": "--publish"}, cmd)
     warnings += opt.add_key_vals(unit, GROUP, _KEY_VAL_FLAGS, cmd)
-    for mask in unit.lookup_all_args(GROUP, "Mask"):
-        cmd.add("--security-opt", f"mask={mask}")
-    for unmask in unit.lookup_all_args(GROUP, "Unmask"):
-        cmd.add("--security-opt", f"unmask={unmask}")
+    for key in ("Mask", "Unmask"):
+        for path in unit.lookup_all_args(GROUP, key):
+            cmd.add("--security-opt", f"{key.lower()}={path}")
     for env_file in unit.lookup_all_args(GROUP, "EnvironmentFile"):
         cmd.add("--env-file", opt.absolute_path(unit, env_file))
     for secret in unit.lookup_all_args(GROUP, "Secret"):

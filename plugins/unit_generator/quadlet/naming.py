@@ -56,8 +56,7 @@ def pod_resource_name(unit: UnitFile) -> str:
 
 
 def built_image_name(unit: UnitFile) -> str:
-    tags = unit.lookup_all("Build", "ImageTag")
-    return tags[0] if tags else ""
+    return next(iter(unit.lookup_all("Build", "ImageTag")), "")
 
 
 def is_template(unit: UnitFile) -> bool:
