@@ -35,8 +35,7 @@ def convert_build(unit: UnitFile, ctx: Context) -> Conversion:
     service, info = init_service(unit, GROUP, ctx)
     if not info.resource_name:
         raise QuadletError("no ImageTag key specified")
-    cmd = base_command(unit, GROUP, ctx)
-    cmd.add("build")
+    cmd = base_command(unit, GROUP, ctx, "build")
     pull = unit.lookup(GROUP, "Pull")
     if pull:
         cmd.add(f"--pull={pull}")  # needs the "=" (containers/podman#24599)

@@ -135,16 +135,14 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
     set_kill_mode(service)
 
     # conmon may die without removing the container: force it (-i: no error if gone).
-    stop = base_command(unit, GROUP, ctx)
-    stop.add("rm", "-v", "-f", "-i", name)
+    stop = base_command(unit, GROUP, ctx, "rm", "-v", "-f", "-i", name)
     service.add_cmdline(SERVICE, "ExecStop", stop.args)
     stop.args[0] = "-" + stop.args[0]
     service.add_cmdline(SERVICE, "ExecStopPost", stop.args)
 
     warnings += _add_exec_reload(unit, service, name, ctx)
 
-    cmd = base_command(unit, GROUP, ctx)
-    cmd.add("run", "--name", name, "--replace", "--rm")
+    cmd = base_command(unit, GROUP, ctx, "run", "--name", name, "--replace", "--rm")
     opt.add_log(unit, GROUP, cmd)
     service.add(SERVICE, "Delegate", "yes")
     cgroups = unit.lookup(GROUP, "CgroupsMode")

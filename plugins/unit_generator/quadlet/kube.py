@@ -31,8 +31,7 @@ def convert_kube(unit: UnitFile, ctx: Context) -> Conversion:
     if not unit.has_key(SERVICE, "SyslogIdentifier"):
         service.set(SERVICE, "SyslogIdentifier", "%N")
 
-    cmd = base_command(unit, GROUP, ctx)
-    cmd.add("kube", "play", "--replace", "--service-container=true")
+    cmd = base_command(unit, GROUP, ctx, "kube", "play", "--replace", "--service-container=true")
     propagation = unit.lookup(GROUP, "ExitCodePropagation")
     if propagation:
         cmd.add(f"--service-exit-code-propagation={propagation}")
@@ -52,8 +51,7 @@ def convert_kube(unit: UnitFile, ctx: Context) -> Conversion:
     service.add_cmdline(SERVICE, "ExecStart", cmd.args)
 
     # ExecStopPost, not ExecStop: clean up even when the start failed half-way.
-    down = base_command(unit, GROUP, ctx)
-    down.add("kube", "down")
+    down = base_command(unit, GROUP, ctx, "kube", "down")
     force = unit.lookup_bool(GROUP, "KubeDownForce")
     if force is not None:
         down.add_bool("--force", force)
