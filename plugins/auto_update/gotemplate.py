@@ -203,10 +203,8 @@ class Template:
             if not args:
                 raise _ExecError(ident, f"wrong number of args for {name}: want at least 1 "
                                  "got 0")
-            for a in args[:-1]:
-                if is_true(a) == (name == "or"):
-                    return a
-            return args[-1]
+            # The first that decides (false for and, true for or), else the last.
+            return next((a for a in args[:-1] if is_true(a) == (name == "or")), args[-1])
         if name in ("eq", "ne"):
             if len(args) < 2:
                 raise _ExecError(ident, f"wrong number of args for {name}: want "

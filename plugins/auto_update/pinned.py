@@ -112,7 +112,6 @@ class PinnedUpdates:
                  tls_verify: bool | None = None, restart_timeout: float = 300.0) -> None:
         self.podman = podman
         self.systemd = systemd
-        self.store = store
         self.publish = publish
         self.call = call
         self.spawn = spawn
