@@ -66,13 +66,10 @@ def header(service_name: str, *, template: bool, no_header: bool, ctx: RenderCon
 
 def user_dependencies(wants: list[str], after: list[str], requires: list[str]) -> list[str]:
     """The ``# User-defined dependencies`` block (``--wants``/``--after``/``--requires``)."""
-    if not (wants or after or requires):
-        return []
-    lines = ["", "# User-defined dependencies"]
-    for key, values in (("Wants", wants), ("After", after), ("Requires", requires)):
-        if values:
-            lines.append(f"{key}={' '.join(values)}")
-    return lines
+    lines = [f"{key}={' '.join(values)}"
+             for key, values in (("Wants", wants), ("After", after), ("Requires", requires))
+             if values]
+    return ["", "# User-defined dependencies", *lines] if lines else []
 
 
 FOOTER = ["", "[Install]", "WantedBy=default.target", ""]
