@@ -99,10 +99,8 @@ def parse_selector(selector: str) -> tuple[str, str]:
 def matching(tasks: list[Task], selector: str, repository: str | None = None
              ) -> list[Task]:
     label, value = parse_selector(selector)
-    out = [t for t in tasks if t.labels.get(label) == value]
-    if repository is not None:
-        out = [t for t in out if split_name(t.image)[0] == repository]
-    return out
+    return [t for t in tasks if t.labels.get(label) == value
+            and (repository is None or split_name(t.image)[0] == repository)]
 
 
 class PinnedUpdates:

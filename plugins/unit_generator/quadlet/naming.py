@@ -42,13 +42,8 @@ def container_resource_name(unit: UnitFile) -> str:
 
 def resource_name(unit: UnitFile, group: str, key: str) -> str:
     """``systemd-<base>`` (``systemd-<base>-%i`` for templates) unless ``key`` names it."""
-    name = unit.lookup(group, key)
-    if name:
-        return name
     name = "systemd-" + strip_extension(unit.filename)
-    if "@" in unit.filename:
-        name = name[:-1] + "-%i"
-    return name
+    return unit.lookup(group, key) or (name[:-1] + "-%i" if "@" in unit.filename else name)
 
 
 def pod_resource_name(unit: UnitFile) -> str:
