@@ -106,8 +106,7 @@ class _Builder:
         lines = [header, ""]
         if self.unit:
             lines += ["[Unit]", *(f"{k}={v}" for k, v in self.unit), ""]
-        lines.append(f"[{self.group}]")
-        lines += [f"{k}={v}" for k, v in self.keys]
+        lines += [f"[{self.group}]", *(f"{k}={v}" for k, v in self.keys)]
         if self.podman_args:
             lines.append("PodmanArgs=" + " ".join(self.podman_args))
         if self.service:

@@ -148,9 +148,8 @@ def _is_fully_qualified(name: str) -> bool:
 
 def _warn_ambiguous_image(unit: UnitFile, group: str) -> None:
     image = unit.lookup(group, "Image")
-    if image is None or image.endswith((".build", ".image")):
-        return
-    if not _is_fully_qualified(image):
+    if (image is not None and not image.endswith((".build", ".image"))
+            and not _is_fully_qualified(image)):
         logger.warning('Warning: %s specifies the image "%s" which not a fully qualified image '
                        "name. This is not ideal for performance and security reasons. See the "
                        "podman-pull manpage discussion of short-name-aliases.conf for details.",
