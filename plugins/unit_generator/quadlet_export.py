@@ -24,10 +24,12 @@ from .escaping import check_all_expressible, check_expressible, escape_arg
 from .flagscan import Flag, scan_flags
 from .inputs import ContainerInfo, PodInfo
 from .podman_flags import CREATE_FLAGS, POD_CREATE_FLAGS
-from .quadlet.container import ALL_STRINGS_FLAGS, AUTOUPDATE_LABEL, BOOL_FLAGS, STRING_FLAGS
+from .quadlet.container import ALL_STRINGS_FLAGS, BOOL_FLAGS, STRING_FLAGS
 from .quadlet.keys import HEALTH_FLAGS
 
 logger = logging.getLogger(__name__)
+
+AUTOUPDATE_LABEL = "io.containers.autoupdate"
 
 # flag -> Quadlet key, for values Quadlet passes through as one word ("raw"): the
 # converter's string and health keys read backwards (those Podman 4.3.1's create does not
