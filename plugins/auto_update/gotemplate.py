@@ -160,12 +160,11 @@ class Template:
             if count != len(types):
                 raise _ExecError(ident, f"wrong number of args for {name}: want "
                                  f"{len(types)} got {count}")
-        args, nodes = [], []
+        args, nodes = [], list(arg_nodes)
         for i, n in enumerate(arg_nodes):
             if name in FUNCS and isinstance(n, Const):
                 _check_const(n, FUNCS[name][1][i])
             args.append(self._arg(n, dot, root))
-            nodes.append(n)
         if final is not _UNSET:
             # Go reports a bad piped value at the last node it evaluated.
             args.append(final)
@@ -204,10 +203,8 @@ class Template:
             if not args:
                 raise _ExecError(ident, f"wrong number of args for {name}: want at least 1 "
                                  "got 0")
-            for a in args[:-1]:
-                if is_true(a) == (name == "or"):
-                    return a
-            return args[-1]
+            # The first that decides (false for and, true for or), else the last.
+            return next((a for a in args[:-1] if is_true(a) == (name == "or")), args[-1])
         if name in ("eq", "ne"):
             if len(args) < 2:
                 raise _ExecError(ident, f"wrong number of args for {name}: want "

@@ -74,9 +74,8 @@ class Lexer:
         return 1 + self.text.count("\n", 0, pos)
 
     # -- helpers
-    def _peek(self, n: int = 0) -> str:
-        i = self.pos + n
-        return self.text[i] if i < len(self.text) else ""
+    def _peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
 
     def _next(self) -> str:
         ch = self._peek()
@@ -86,6 +85,18 @@ class Lexer:
 
     def _backup(self) -> None:
         self.pos -= 1
+
+    def _accept(self, valid: str) -> bool:
+        """Go's accept: take the next character if it is one of ``valid``."""
+        if self._peek() and self._peek() in valid:
+            self._next()
+            return True
+        return False
+
+    def _accept_run(self, valid: str) -> None:
+        """Go's acceptRun: take every next character that is one of ``valid``."""
+        while self._accept(valid):
+            pass
 
     def _emit(self, typ: T) -> Item:
         item = Item(typ, self.start, self.text[self.start:self.pos], self._line(self.start))
@@ -160,8 +171,7 @@ class Lexer:
         self.pos += (2 if trim else 0) + len(RIGHT)  # space and marker
         self._ignore()
         if trim:
-            while self._peek() and self._peek() in SPACES:
-                self._next()
+            self._accept_run(SPACES)
             self._ignore()
         return None
 
@@ -172,8 +182,7 @@ class Lexer:
         self.pos += len(RIGHT)
         item = self._emit(T.RIGHT_DELIM)
         if trim:
-            while self._peek() and self._peek() in SPACES:
-                self._next()
+            self._accept_run(SPACES)
             self._ignore()
         return item
 
@@ -193,15 +202,13 @@ class Lexer:
             if ch in SPACES:
                 self._backup()
                 yield from self._space()
-            elif ch == "=":
-                yield self._emit(T.ASSIGN)
+            elif ch in "=|":
+                yield self._emit(T.ASSIGN if ch == "=" else T.PIPE)
             elif ch == ":":
                 if self._next() != "=":
                     yield self._error("expected :=")
                     return
                 yield self._emit(T.DECLARE)
-            elif ch == "|":
-                yield self._emit(T.PIPE)
             elif ch == '"':
                 yield self._quoted('"', T.STRING, "quoted string")
             elif ch == "`":
@@ -239,12 +246,10 @@ class Lexer:
                 return
 
     def _space(self) -> Iterator[Item]:
-        n = 0
-        while self._peek() and self._peek() in SPACES:
-            self._next()
-            n += 1
-        rest = self.text[self.pos - 1:]
-        if rest[1:].startswith(TRIM + RIGHT):
+        start = self.pos
+        self._accept_run(SPACES)
+        n = self.pos - start
+        if self.text.startswith(TRIM + RIGHT, self.pos):
             self._backup()  # before the space that belongs to the trim marker
             if n == 1:
                 return
@@ -256,11 +261,7 @@ class Lexer:
         if not self._at_terminator():
             return self._error(f"bad character {rune_desc(self._peek())}")
         word = self.text[self.start:self.pos]
-        if word in KEYWORDS:
-            return self._emit(KEYWORDS[word])
-        if word in ("true", "false"):
-            return self._emit(T.BOOL)
-        return self._emit(T.IDENTIFIER)
+        return self._emit(KEYWORDS.get(word, T.BOOL if word in ("true", "false") else T.IDENTIFIER))
 
     def _field_or_variable(self, typ: T) -> Item:
         if self._at_terminator():
@@ -290,32 +291,21 @@ class Lexer:
         close = self.text.find("`", self.pos)
         if close < 0:
             return self._error("unterminated raw quoted string")
-        while self.pos <= close:
-            self._next()
+        self.pos = close + 1
         return self._emit(T.RAW_STRING)
 
     def _number(self) -> Item:
-        if self._peek() in ("+", "-"):
-            self._next()
+        self._accept("+-")
         digits = "0123456789_"
-        if self._peek() == "0" and self._peek(1) in ("x", "X"):
-            self._next()
-            self._next()
+        if self._accept("0") and self._accept("xX"):
             digits = "0123456789abcdefABCDEF_"
-        while self._peek() and self._peek() in digits:
-            self._next()
-        if self._peek() == ".":
-            self._next()
-            while self._peek() and self._peek() in digits:
-                self._next()
-        if digits[-2] == "9" and self._peek() in ("e", "E"):
-            self._next()
-            if self._peek() in ("+", "-"):
-                self._next()
-            while self._peek() and self._peek() in "0123456789_":
-                self._next()
-        if self._peek() == "i":
-            self._next()
+        self._accept_run(digits)
+        if self._accept("."):
+            self._accept_run(digits)
+        if digits[-2] == "9" and self._accept("eE"):
+            self._accept("+-")
+            self._accept_run("0123456789_")
+        self._accept("i")
         if _alnum(self._peek()):
             self._next()
             return self._error(f"bad number syntax: {go_quote(self.text[self.start:self.pos])}")

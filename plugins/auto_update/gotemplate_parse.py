@@ -217,12 +217,13 @@ class Parser:
 
     def _action(self) -> Node:
         item = self._next_non_space()
-        if item.typ is T.ELSE:
-            self._expect(T.RIGHT_DELIM, "else")
-            return _Else(item.pos)
-        if item.typ is T.END:
-            self._expect(T.RIGHT_DELIM, "end")
-            return _End(item.pos)
+        if item.typ is T.ELSE and self._peek_non_space().typ in (T.IF, T.WITH):
+            # Go's elseControl looks for the if (or with) before the delimiter.
+            raise self.error("{{else if}} and {{else with}} are not supported by podbridge's "
+                             "--format")
+        if item.typ in (T.ELSE, T.END):
+            self._expect(T.RIGHT_DELIM, item.val)
+            return (_Else if item.typ is T.ELSE else _End)(item.pos)
         if item.typ in (T.IF, T.WITH, T.RANGE):
             return self._control(item.val)
         if item.typ in (T.DEFINE, T.TEMPLATE, T.BLOCK, T.BREAK, T.CONTINUE):
@@ -241,16 +242,12 @@ class Parser:
         body, nxt = self._item_list()
         else_body = None
         if isinstance(nxt, _Else):
-            if self._peek().typ in (T.IF, T.WITH):
-                raise self.error("{{else if}} and {{else with}} are not supported by "
-                                 "podbridge's --format")
             else_body, nxt = self._item_list()
             if not isinstance(nxt, _End):
                 raise self.error("expected end; found {{else}}")
         return Control(pipe.pos, kind, pipe, body, else_body)
 
     def _pipeline(self, context: str, end: T) -> Pipe:
-        pos = self._peek_non_space().pos
         v = self._peek_non_space()
         if v.typ is T.VARIABLE:
             var = self._next_non_space()
@@ -268,7 +265,7 @@ class Parser:
                 for i, c in enumerate(cmds[1:]):
                     if isinstance(c.args[0], Const | Dot):
                         raise self.error(f"non executable command in pipeline stage {i + 2}")
-                return Pipe(pos, cmds)
+                return Pipe(v.pos, cmds)
             if item.typ in (T.BOOL, T.CHAR_CONSTANT, T.DOT, T.FIELD, T.IDENTIFIER, T.NUMBER,
                             T.NIL, T.RAW_STRING, T.STRING, T.VARIABLE, T.LEFT_PAREN):
                 self._backup(item)
@@ -364,6 +361,7 @@ def _number(text: str, parser: Parser) -> int | float:
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a": "\a",
             "b": "\b", "f": "\f", "v": "\v"}
+_HEX_SIZES = {"x": 2, "u": 4, "U": 8}
 
 
 def _unquote(text: str, parser: Parser) -> str:
@@ -378,16 +376,14 @@ def _unquote(text: str, parser: Parser) -> str:
                 out.append(_ESCAPES[nxt])
                 i += 2
                 continue
-            for prefix, size in (("x", 2), ("u", 4), ("U", 8)):
-                if nxt == prefix:
-                    try:
-                        out.append(chr(int(body[i + 2:i + 2 + size], 16)))
-                    except ValueError:
-                        raise parser.error("invalid syntax") from None
-                    i += 2 + size
-                    break
-            else:
+            size = _HEX_SIZES.get(nxt)
+            if size is None:
                 raise parser.error("invalid syntax")
+            try:
+                out.append(chr(int(body[i + 2:i + 2 + size], 16)))
+            except ValueError:
+                raise parser.error("invalid syntax") from None
+            i += 2 + size
             continue
         out.append(ch)
         i += 1

@@ -123,12 +123,9 @@ def go_sprintf(fmt: str, args: list[Any]) -> str:
 
 
 def sprint(args: list[Any]) -> str:
-    out = ""
-    for i, v in enumerate(args):
-        if i and not isinstance(v, str) and not isinstance(args[i - 1], str):
-            out += " "
-        out += go_print(v)
-    return out
+    """fmt.Sprint: a space between two operands when neither is a string."""
+    return "".join((" " if i and not isinstance(v, str) and not isinstance(args[i - 1], str)
+                    else "") + go_print(v) for i, v in enumerate(args))
 
 
 def is_true(v: Any) -> bool:

@@ -59,7 +59,6 @@ class LastRun(TypedDict):
 
 class History:
     def __init__(self, store: Store) -> None:
-        self.store = store
         self.journal = Journal(store, NAMESPACE, UpdateRecord, UpdateHistoryEntry)
         self.intent_rows = Records(store, NAMESPACE, Intent, INTENT)
         self.last_run_row = Records(store, NAMESPACE, LastRun)

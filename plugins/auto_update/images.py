@@ -27,12 +27,9 @@ class LocalImage:
     @classmethod
     def from_inspect(cls, data: dict[str, Any]) -> LocalImage:
         digest = str(data.get("Digest") or "")
-        digests = {digest} if digest else set()
-        for rd in data.get("RepoDigests") or []:
-            _, _, d = str(rd).partition("@")
-            if d:
-                digests.add(d)
-        return cls(str(data.get("Id", "")), digest, frozenset(digests),
+        repo_digests = (str(rd).partition("@")[2] for rd in data.get("RepoDigests") or [])
+        return cls(str(data.get("Id", "")), digest,
+                   frozenset(d for d in (digest, *repo_digests) if d),
                    str(data.get("Os") or "linux"), str(data.get("Architecture") or ""),
                    str(data.get("Variant") or ""))
 

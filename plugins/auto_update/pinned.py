@@ -97,10 +97,8 @@ def parse_selector(selector: str) -> tuple[str, str]:
 def matching(tasks: list[Task], selector: str, repository: str | None = None
              ) -> list[Task]:
     label, value = parse_selector(selector)
-    out = [t for t in tasks if t.labels.get(label) == value]
-    if repository is not None:
-        out = [t for t in out if split_name(t.image)[0] == repository]
-    return out
+    return [t for t in tasks if t.labels.get(label) == value
+            and (repository is None or split_name(t.image)[0] == repository)]
 
 
 class PinnedUpdates:
@@ -110,7 +108,6 @@ class PinnedUpdates:
                  tls_verify: bool | None = None, restart_timeout: float = 300.0) -> None:
         self.podman = podman
         self.systemd = systemd
-        self.store = store
         self.publish = publish
         self.call = call
         self.spawn = spawn
@@ -158,11 +155,9 @@ class PinnedUpdates:
                 u["state"] = "failed"
                 u["reason"] = ("interrupted before its restart: the bridge stopped; the "
                                "name points at the previous image again")
-            if not rec["units"]:
+            if not rec["units"]:  # then failed: _conclude leaves it so
                 rec["state"] = "failed"
                 rec["reason"] = "interrupted before any change: the bridge stopped"
-                self._save(rec)
-                continue
             self._save(rec)
             self._conclude(rec)
 
@@ -273,17 +268,14 @@ class PinnedUpdates:
         run = str(event.data.get("run") or "")
         if not run.startswith("pin-") or event.type not in VERDICTS:
             return
-        for rec in self.records.items().values():
-            if rec.get("run") != run:
-                continue
-            unit = rec["units"].get(event.subject)
-            if unit is None or unit.get("state") != "updating":
-                return
-            unit["state"] = VERDICTS[event.type]
-            unit["reason"] = str(event.data.get("reason") or "")
-            self._save(rec)
-            self._conclude(rec)
+        rec = next((r for r in self.records.items().values() if r.get("run") == run), None)
+        unit = None if rec is None else rec["units"].get(event.subject)
+        if rec is None or unit is None or unit.get("state") != "updating":
             return
+        unit["state"] = VERDICTS[event.type]
+        unit["reason"] = str(event.data.get("reason") or "")
+        self._save(rec)
+        self._conclude(rec)
 
     async def revert(self, token: str, update_token: str) -> PinnedRecord:
         """Start the revert named ``token`` (once) of the update ``update_token``."""

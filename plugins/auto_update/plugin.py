@@ -26,8 +26,11 @@ from bridge.updates import ROLLED_BACK, UpdateHistoryEntry
 from plugins.auto_update import images
 from plugins.auto_update.history import History
 from plugins.auto_update.pinned import VERDICTS, PinnedRecord, PinnedUpdates
+from plugins.auto_update.reference import BadReference, parse_reference
+from plugins.auto_update.registry import RegistryError
 from plugins.auto_update.rejected import Rejected
 from plugins.auto_update.schedule import CalendarError, Schedule, sleep_until
+from plugins.auto_update.skopeo import SkopeoClient
 from plugins.auto_update.updater import Options, Report, Updater
 
 logger = logging.getLogger(__name__)
@@ -58,8 +61,7 @@ class TokenParams(Params):
     token: str = Field(min_length=1, max_length=200)
 
 
-class RevertParams(Params):
-    token: str = Field(min_length=1, max_length=200)
+class RevertParams(TokenParams):
     update_token: str = Field(min_length=1, max_length=200)
 
 
@@ -163,10 +165,6 @@ class AutoUpdatePlugin:
         return await self.pinned.targets(params.selector)
 
     async def do_resolve(self, params: ResolveParams) -> dict[str, str]:
-        from plugins.auto_update.reference import BadReference, parse_reference
-        from plugins.auto_update.registry import RegistryError
-        from plugins.auto_update.skopeo import SkopeoClient
-
         try:
             ref = parse_reference(params.image)
         except BadReference as exc:

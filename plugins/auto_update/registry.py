@@ -65,8 +65,7 @@ def pick_platform(index: dict[str, Any], want: Platform) -> str:
             candidates.append((plat.get("variant", "") == want.variant, m))
     if not candidates:
         raise RegistryError(f"no image for {want.os}/{want.architecture} in the manifest list")
-    candidates.sort(key=lambda c: not c[0])  # an exact variant first
-    digest = candidates[0][1].get("digest")
+    digest = min(candidates, key=lambda c: not c[0])[1].get("digest")  # an exact variant first
     if not isinstance(digest, str) or not digest.startswith("sha256:"):
         raise RegistryError("bad manifest list: an entry has no digest")
     return digest

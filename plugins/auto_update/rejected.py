@@ -60,10 +60,9 @@ class Rejected:
               ) -> Refusal | None:
         """The refusal that covers this candidate update, if any."""
         wanted = {d for d in digests if d}
-        for entry in reversed(self._all().get(image, [])):
-            if (image_id and entry["image_id"] == image_id) or wanted & set(entry["digests"]):
-                return entry
-        return None
+        return next((entry for entry in reversed(self._all().get(image, []))
+                     if (image_id and entry["image_id"] == image_id)
+                     or wanted & set(entry["digests"])), None)
 
     def list(self) -> RejectedImages:
         return self._all()

@@ -20,6 +20,7 @@ follows; each row's ``reason`` is podbridge's own, longer explanation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -322,14 +323,11 @@ class Updater:
         """One pull per image name per run, shared by every unit that needs it."""
         if task.image not in self._pulls:
             auth = None
-            creds = None
-            try:
+            with contextlib.suppress(BadReference):
                 ref = parse_reference(task.image)
                 creds = authfile.lookup(ref.registry, ref.repository,
                                         task.authfile or self.options.authfile)
                 auth = creds.x_registry_auth(ref.registry) if creds else None
-            except BadReference:
-                pass
             self._pulls[task.image] = self._pull_tasks.create(
                 self._pull_once(task.image, auth), task.image)
         return await asyncio.shield(self._pulls[task.image])

@@ -20,6 +20,7 @@ from bridge.gotext import flag_bool, go_json, go_quote
 
 from .errors import GenerateError
 from .options import JSON_FORMATS, GenerateOptions
+from .render import unit_file_name
 
 logger = logging.getLogger(__name__)
 
@@ -179,8 +180,7 @@ def format_output(units: Mapping[str, str], opts: GenerateOptions, cwd: str = ".
         files: dict[str, str] = {}
         report: dict[str, str] = {}
         for service, content in units.items():
-            path = os.path.join(cwd, f"{service}@.service" if opts.template
-                                else f"{service}.service")
+            path = os.path.join(cwd, unit_file_name(service, opts))
             files[path] = content
             report[service] = path
         if opts.format in JSON_FORMATS:

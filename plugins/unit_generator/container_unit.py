@@ -71,7 +71,6 @@ def render_container_unit(
               else validate_restart_policy(restart_policy))
     start_limit_burst = ""
     extra_envs: list[str] = []
-    run_root = spec.run_root
     exec_start_pre = ""
     exec_start = f"{exe} start {spec.name_or_id}"
     exec_stop = f"{exe} stop  \\\n\t-t {t} {spec.name_or_id}"
@@ -111,7 +110,7 @@ def render_container_unit(
         exec_start = format_options(words)
 
     lines = header(spec.service_name, template=template, no_header=no_header, ctx=ctx,
-                   run_root=run_root)
+                   run_root=spec.run_root)
     if spec.bound_to:
         bound = " ".join(f"{s}.service" for s in sorted(spec.bound_to))
         lines += [f"BindsTo={bound}", f"After={bound}"]
@@ -130,8 +129,7 @@ def render_container_unit(
     lines.append(f"TimeoutStopSec={MIN_TIMEOUT_STOP_SEC + t}")
     if exec_start_pre:
         lines.append(f"ExecStartPre={exec_start_pre}")
-    lines.append(f"ExecStart={exec_start}")
-    lines += [f"ExecStop={exec_stop}", f"ExecStopPost={exec_stop_post}"]
+    lines += [f"ExecStart={exec_start}", f"ExecStop={exec_stop}", f"ExecStopPost={exec_stop_post}"]
     if pid_file:
         lines.append(f"PIDFile={pid_file}")
     lines.append(f"Type={unit_type}")

@@ -21,10 +21,6 @@ def unix_date(moment: datetime) -> str:
     return f"{moment:%a %b} {moment.day:>2} {moment:%H:%M:%S} {zone} {moment.year}"
 
 
-def _now() -> str:
-    return unix_date(datetime.now().astimezone())
-
-
 @dataclass(frozen=True)
 class RenderContext:
     """Facts about the machine that end up in the units.
@@ -37,7 +33,7 @@ class RenderContext:
 
     executable: str = "/usr/bin/podman"
     podman_version: str = "4.3.1"
-    timestamp: str | None = field(default_factory=_now)
+    timestamp: str | None = field(default_factory=lambda: unix_date(datetime.now().astimezone()))
     run_root: str | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
 
@@ -69,13 +65,10 @@ def header(service_name: str, *, template: bool, no_header: bool, ctx: RenderCon
 
 def user_dependencies(wants: list[str], after: list[str], requires: list[str]) -> list[str]:
     """The ``# User-defined dependencies`` block (``--wants``/``--after``/``--requires``)."""
-    if not (wants or after or requires):
-        return []
-    lines = ["", "# User-defined dependencies"]
-    for key, values in (("Wants", wants), ("After", after), ("Requires", requires)):
-        if values:
-            lines.append(f"{key}={' '.join(values)}")
-    return lines
+    lines = [f"{key}={' '.join(values)}"
+             for key, values in (("Wants", wants), ("After", after), ("Requires", requires))
+             if values]
+    return ["", "# User-defined dependencies", *lines] if lines else []
 
 
 FOOTER = ["", "[Install]", "WantedBy=default.target", ""]

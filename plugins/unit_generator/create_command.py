@@ -35,19 +35,12 @@ def _drop_flags(command: Sequence[str], arg_count: int, *, bare: tuple[str, ...]
     head, tail = _split(command, arg_count)
     prefixes = tuple(f"{flag}=" for flag in (*bare, *valued))
     out: list[str] = []
-    skip = False
-    for word in head:
-        if skip:
-            skip = False
-            continue
-        if word in bare:
-            continue
+    words = iter(head)
+    for word in words:
         if word in valued:
-            skip = True
-            continue
-        if word.startswith(prefixes):
-            continue
-        out.append(word)
+            next(words, None)  # and its value
+        elif word not in bare and not word.startswith(prefixes):
+            out.append(word)
     return out + tail
 
 
@@ -171,8 +164,7 @@ def set_container_name_for_template(words: list[str], service_name: str) -> list
             return words
     if "run" not in words:
         raise GenerateError('"run" is missing in the command arguments')
-    run = words.index("run")
-    words.insert(run + 1, f"--name={service_name}-%i")
+    words.insert(words.index("run") + 1, f"--name={service_name}-%i")
     return words
 
 
@@ -196,12 +188,8 @@ def rewrite_pod_command(
     ``--replace`` for a named pod)."""
     command = list(create_command)
     shown = "[" + " ".join(command) + "]"
-    create_index = 0
-    if len(command) > 2:
-        pairs = itertools.pairwise(command)
-        create_index = next(
-            (i + 1 for i, pair in enumerate(pairs) if pair == ("pod", "create")), 0
-        )
+    pairs = itertools.pairwise(command) if len(command) > 2 else ()
+    create_index = next((i + 1 for i, pair in enumerate(pairs) if pair == ("pod", "create")), 0)
     if create_index == 0:
         raise GenerateError(f"pod does not appear to be created via `podman pod create`: {shown}")
     root_escaped = escape_args(command[1 : create_index - 1])

@@ -53,7 +53,4 @@ def format_options(tokens: Sequence[str]) -> str:
     new continuation line (`` \\`` + newline + tab); the others are joined by a space."""
     if not tokens:
         return ""
-    parts = [tokens[0]]
-    for token in tokens[1:]:
-        parts.append((" \\\n\t" if token.startswith("-") else " ") + token)
-    return "".join(parts)
+    return tokens[0] + "".join((" \\\n\t" if t.startswith("-") else " ") + t for t in tokens[1:])

@@ -126,10 +126,9 @@ async def install_units(systemd: SystemdClient, unit_dir: Path, units: dict[str,
     await systemd.reload()
     results = []
     for name in units:
-        enabled = False
-        if enable and not name.endswith("@.service"):
+        enabled = enable and not name.endswith("@.service")
+        if enabled:
             await systemd.enable_unit_files([name], runtime=False, force=True)
-            enabled = True
         results.append(InstallResult(name, str(unit_dir / name), enabled, None))
     if start:
         # Start the pod unit (or the single unit); its members follow through Wants=.

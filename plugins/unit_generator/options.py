@@ -110,12 +110,10 @@ class GenerateOptions(UnitOptions):
         try:
             return cls.model_validate(kwargs)
         except ValidationError as exc:
-            messages = []
-            for err in exc.errors():
-                msg = str(err["msg"]).removeprefix("Value error, ")
-                loc = ".".join(str(p) for p in err["loc"])
-                messages.append(f"{loc}: {msg}" if loc else msg)
-            raise GenerateError("; ".join(messages)) from None
+            found = ((".".join(str(p) for p in err["loc"]),
+                      str(err["msg"]).removeprefix("Value error, ")) for err in exc.errors())
+            raise GenerateError("; ".join(f"{loc}: {msg}" if loc else msg
+                                          for loc, msg in found)) from None
 
     # -- effective values ---------------------------------------------------------------
 

@@ -245,9 +245,8 @@ def _run_generate(args: argparse.Namespace) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return 125
     for w in warnings:
-        if w == DEPRECATED:
-            continue
-        print(f"WARN[0000] {w}", file=sys.stderr)
+        if w != DEPRECATED:
+            print(f"WARN[0000] {w}", file=sys.stderr)
     if command.command == "quadlet":
         sys.stdout.write("".join(units.values()))
         return 0

@@ -23,30 +23,27 @@ from bridge.container_info import AUTOUPDATE_LABEL
 
 from .errors import GenerateError
 from .escaping import check_all_expressible, check_expressible, escape_arg
-from .flagscan import scan_flags
+from .flagscan import Flag, scan_flags
 from .inputs import ContainerInfo, PodInfo
 from .podman_flags import CREATE_FLAGS, POD_CREATE_FLAGS
-from .quadlet.options import HEALTH_FLAGS
+from .quadlet.container import ALL_STRINGS_FLAGS, BOOL_FLAGS, STRING_FLAGS
+from .quadlet.keys import HEALTH_FLAGS
 
 logger = logging.getLogger(__name__)
 
 
-# flag -> Quadlet key, for values Quadlet passes through as one word ("raw").
+# flag -> Quadlet key, for values Quadlet passes through as one word ("raw"): the
+# converter's string and health keys read backwards (those Podman 4.3.1's create does not
+# know, such as --retry, never come: its scan names them as unknown flags, "?--..."), and
+# the keys the converter writes in a way of their own.
 _RAW_KEYS = {
-    "name": "ContainerName", "publish": "PublishPort", "volume": "Volume", "tmpfs": "Tmpfs",
-    "network": "Network", "net": "Network", "network-alias": "NetworkAlias",
-    "hostname": "HostName", "entrypoint": "Entrypoint", "expose": "ExposeHostPort",
-    "add-host": "AddHost", "dns": "DNS", "dns-option": "DNSOption",
-    "dns-search": "DNSSearch", "group-add": "GroupAdd", "ip": "IP", "ip6": "IP6",
-    "log-driver": "LogDriver", "log-opt": "LogOpt", "memory": "Memory",
-    "pids-limit": "PidsLimit", "pull": "Pull", "shm-size": "ShmSize",
-    "stop-signal": "StopSignal", "stop-timeout": "StopTimeout", "tz": "Timezone",
-    "ulimit": "Ulimit", "userns": "UserNS", "workdir": "WorkingDir", "gidmap": "GIDMap",
+    **{flag[2:]: key for key, flag in (*STRING_FLAGS.items(), *ALL_STRINGS_FLAGS.items())},
+    **{f"health-{flag}": key for key, flag in HEALTH_FLAGS},
+    "name": "ContainerName", "publish": "PublishPort", "volume": "Volume", "network": "Network",
+    "net": "Network", "entrypoint": "Entrypoint", "expose": "ExposeHostPort",
+    "log-driver": "LogDriver", "log-opt": "LogOpt", "userns": "UserNS", "gidmap": "GIDMap",
     "uidmap": "UIDMap", "subgidname": "SubGIDMap", "subuidname": "SubUIDMap",
     "cgroups": "CgroupsMode",
-    # The health check's, as the converter maps them back (those Podman 4.3.1's create does
-    # not know never come: its scan names them as unknown flags, "?--...").
-    **{f"health-{flag}": key for key, flag in HEALTH_FLAGS},
 }
 # flag -> key, for values Quadlet splits into words (so they are escaped as words).
 _WORD_KEYS = {
@@ -55,8 +52,7 @@ _WORD_KEYS = {
     "cap-drop": "DropCapability", "device": "AddDevice", "sysctl": "Sysctl",
 }
 # boolean flag -> key (written as true/false).
-_BOOL_KEYS = {"read-only": "ReadOnly", "read-only-tmpfs": "ReadOnlyTmpfs", "init": "RunInit",
-              "env-host": "EnvironmentHost", "http-proxy": "HttpProxy"}
+_BOOL_KEYS = {"read-only": "ReadOnly", **{flag[2:]: key for key, flag in BOOL_FLAGS.items()}}
 # Flags Quadlet sets itself (or that only make sense for a one-off podman run).
 _DROPPED = {"rm", "replace", "detach", "cidfile", "conmon-pidfile", "pod-id-file",
             "infra-conmon-pidfile", "detach-keys", "sig-proxy", "attach"}
@@ -113,8 +109,7 @@ class _Builder:
         lines = [header, ""]
         if self.unit:
             lines += ["[Unit]", *(f"{k}={v}" for k, v in self.unit), ""]
-        lines.append(f"[{self.group}]")
-        lines += [f"{k}={v}" for k, v in self.keys]
+        lines += [f"[{self.group}]", *(f"{k}={v}" for k, v in self.keys)]
         if self.podman_args:
             lines.append("PodmanArgs=" + " ".join(self.podman_args))
         if self.service:
@@ -142,14 +137,31 @@ def _restart(builder: _Builder, policy: str) -> None:
 
 
 def _security_opt(builder: _Builder, value: str) -> None:
+    prefix = next((p for p in _SECURITY_PREFIX if value.startswith(p)), None)
     if value in _SECURITY_BOOL:
         builder.keys.append((_SECURITY_BOOL[value], "true"))
+    elif prefix is not None:
+        builder.raw(_SECURITY_PREFIX[prefix], value[len(prefix) :], "--security-opt")
+    else:
+        builder.arg("--security-opt", value)
+
+
+def _flag(builder: _Builder, name: str, value: str, raw: Mapping[str, str],
+          words: Mapping[str, str], dropped: set[str], flags: Sequence[Flag]) -> None:
+    """A flag of a container or a pod: to its key (``raw`` or ``words``), dropped, or to
+    ``PodmanArgs=`` as it was given (an unknown one, ``?``, with the word it took)."""
+    if name in dropped:
         return
-    for prefix, key in _SECURITY_PREFIX.items():
-        if value.startswith(prefix):
-            builder.raw(key, value[len(prefix) :], "--security-opt")
-            return
-    builder.arg("--security-opt", value)
+    if name in raw:
+        builder.raw(raw[name], value, f"--{name}")
+    elif name in words:
+        builder.word(words[name], value)
+    elif name.startswith("?"):
+        builder.arg(name[1:], value or None)
+    elif any(f.name == name and f.kind == "bool" for f in flags):
+        builder.arg(f"--{name}" if value == "true" else f"--{name}={value}", None)
+    else:
+        builder.arg(f"--{name}", value)
 
 
 def _container_flag(builder: _Builder, name: str, value: str, info: ContainerInfo,
@@ -158,8 +170,6 @@ def _container_flag(builder: _Builder, name: str, value: str, info: ContainerInf
         _restart(builder, value)
     elif name == "security-opt":
         _security_opt(builder, value)
-    elif name in _DROPPED:
-        return
     elif name == "pod":
         if pod_file:
             builder.keys.append(("Pod", pod_file))
@@ -180,25 +190,16 @@ def _container_flag(builder: _Builder, name: str, value: str, info: ContainerInf
             builder.word("Environment", found[-1])
         else:
             builder.arg("--env", value)
-    elif name == "user" and ":" in value:
-        user, group = value.split(":", 1)
-        builder.raw("User", user, "--user")
-        builder.raw("Group", group, "--group")
     elif name == "user":
-        builder.raw("User", value, "--user")
-    elif name in _RAW_KEYS:
-        builder.raw(_RAW_KEYS[name], value, f"--{name}")
-    elif name in _WORD_KEYS:
-        builder.word(_WORD_KEYS[name], value)
+        user, colon, group = value.partition(":")
+        builder.raw("User", user, "--user")
+        if colon:
+            builder.raw("Group", group, "--group")
     elif name in _BOOL_KEYS:
         builder.keys.append((_BOOL_KEYS[name], "true" if value in ("true", "1", "t") else
                              "false"))
-    elif name.startswith("?"):
-        builder.arg(name[1:], value or None)
-    elif any(f.name == name and f.kind == "bool" for f in CREATE_FLAGS):
-        builder.arg(f"--{name}" if value == "true" else f"--{name}={value}", None)
     else:
-        builder.arg(f"--{name}", value)
+        _flag(builder, name, value, _RAW_KEYS, _WORD_KEYS, _DROPPED, CREATE_FLAGS)
 
 
 @dataclass
@@ -278,16 +279,8 @@ def export_pod(pod: PodInfo, members: Sequence[ContainerInfo]) -> QuadletExport:
     if "name" not in scan.changed:
         builder.keys.append(("PodName", pod.name))
     for name, value in scan.occurrences:
-        if name in _POD_DROPPED:
-            continue
-        if name in _POD_RAW_KEYS:
-            builder.raw(_POD_RAW_KEYS[name], value, f"--{name}")
-        elif name in _POD_WORD_KEYS:
-            builder.word(_POD_WORD_KEYS[name], value)
-        elif name.startswith("?"):
-            builder.arg(name[1:], value or None)
-        else:
-            builder.arg(f"--{name}", value if value != "true" else None)
+        _flag(builder, name, value, _POD_RAW_KEYS, _POD_WORD_KEYS, _POD_DROPPED,
+              POD_CREATE_FLAGS)
     if root:
         builder.keys.append(("GlobalArgs", " ".join(escape_arg(w) for w in root)))
     pod_file = f"{pod.name}.pod"

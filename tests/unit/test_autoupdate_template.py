@@ -80,6 +80,9 @@ def test_functions_and_control() -> None:
         'template: auto-update:1:28: executing "auto-update" at <"x">: expected integer; '
         'found "x"')
     assert "not supported" in parse_error('{{define "x"}}{{end}}')
+    assert parse_error("{{if .Unit}}a{{else if .Image}}b{{end}}") == (
+        "template: auto-update:1: {{else if}} and {{else with}} are not supported by "
+        "podbridge's --format")
 
 
 def test_template_on_plain_values() -> None:

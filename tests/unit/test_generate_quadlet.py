@@ -113,3 +113,14 @@ def test_pod_export() -> None:
         ("PodName", "shop"), ("PublishPort", "9090:80"), ("Label", '"a=b c"')]
     assert keys(result.files["web.container"], "Container") == [
         ("Image", "img"), ("Pod", "shop.pod"), ("ContainerName", "web"), ("Exec", "top")]
+
+
+def test_pod_flags_without_a_key_keep_their_form() -> None:
+    """A boolean given false stays ``--x=false`` (``--x false`` would turn it on and
+    make ``false`` the pod's name), and a value ``true`` stays with its flag."""
+    pod = {"Id": "b" * 64, "Name": "shop", "InfraContainerID": "",
+           "CreateCommand": ["podman", "pod", "create", "--name", "shop", "--infra=false",
+                             "--share-parent=false", "--no-hosts", "--infra-name", "true"]}
+    assert keys(export(None, pod, []).files["shop.pod"], "Pod") == [
+        ("PodName", "shop"),
+        ("PodmanArgs", "--infra=false --share-parent=false --no-hosts --infra-name true")]

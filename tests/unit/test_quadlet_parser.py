@@ -67,6 +67,7 @@ def test_booleans(text: str, value: bool) -> None:
 
 @pytest.mark.parametrize(("text", "value"), [
     ("10", 10), ("0x10", 16), ("010", 8), ("-5", 0), ("abc", 0), ("4294967296", 0),
+    ("", 0), ("+", 0), ("-", 0),
 ])
 def test_uint32(text: str, value: int) -> None:
     assert UnitFile.from_string(f"[X]\nKey={text}\n").lookup_uint32("X", "Key", 0) == value

@@ -35,8 +35,7 @@ def convert_build(unit: UnitFile, ctx: Context) -> Conversion:
     service, info = init_service(unit, GROUP, ctx)
     if not info.resource_name:
         raise QuadletError("no ImageTag key specified")
-    cmd = base_command(unit, GROUP, ctx)
-    cmd.add("build")
+    cmd = base_command(unit, GROUP, ctx, "build")
     pull = unit.lookup(GROUP, "Pull")
     if pull:
         cmd.add(f"--pull={pull}")  # needs the "=" (containers/podman#24599)
@@ -58,7 +57,7 @@ def convert_build(unit: UnitFile, ctx: Context) -> Conversion:
         raise QuadletError("neither SetWorkingDirectory, nor File key specified")
     if file_path:
         cmd.add("--file", file_path)
-    opt.add_podman_args(unit, GROUP, cmd)
+    cmd.add(*unit.lookup_all_args(GROUP, "PodmanArgs"))
     if context:
         cmd.add(context)
     elif (not opt.starts_with_specifier(file_path) and not os.path.isabs(file_path)

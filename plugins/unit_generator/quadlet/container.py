@@ -8,7 +8,7 @@ import re
 
 from bridge.container_info import AUTOUPDATE_LABEL, UNIT_LABEL
 from plugins.unit_generator.quadlet import options as opt
-from plugins.unit_generator.quadlet.keys import SERVICE
+from plugins.unit_generator.quadlet.keys import HEALTH_FLAGS, SERVICE
 from plugins.unit_generator.quadlet.model import (
     Cmdline,
     Context,
@@ -28,18 +28,18 @@ logger = logging.getLogger(__name__)
 GROUP = "Container"
 _PORT_RANGE = re.compile(r"\d+(-\d+)?(/udp|/tcp)?$")
 
-_STRING_FLAGS = {
+STRING_FLAGS = {
     "Timezone": "--tz", "PidsLimit": "--pids-limit", "ShmSize": "--shm-size",
     "WorkingDir": "--workdir", "IP": "--ip", "IP6": "--ip6", "HostName": "--hostname",
     "StopSignal": "--stop-signal", "StopTimeout": "--stop-timeout", "Pull": "--pull",
     "Memory": "--memory", "Retry": "--retry", "RetryDelay": "--retry-delay",
 }
-_ALL_STRINGS_FLAGS = {
+ALL_STRINGS_FLAGS = {
     "NetworkAlias": "--network-alias", "Ulimit": "--ulimit", "DNS": "--dns",
     "DNSOption": "--dns-option", "DNSSearch": "--dns-search", "GroupAdd": "--group-add",
     "AddHost": "--add-host", "Tmpfs": "--tmpfs",
 }
-_BOOL_FLAGS = {
+BOOL_FLAGS = {
     "RunInit": "--init", "EnvironmentHost": "--env-host", "HttpProxy": "--http-proxy",
     "ReadOnlyTmpfs": "--read-only-tmpfs",
 }
@@ -97,10 +97,9 @@ def _add_devices_and_caps(unit: UnitFile, cmd: Cmdline) -> None:
     seccomp = unit.lookup(GROUP, "SeccompProfile")
     if seccomp is not None:
         cmd.add("--security-opt", f"seccomp={seccomp}")
-    for cap in unit.lookup_all_strv(GROUP, "DropCapability"):
-        cmd.add("--cap-drop", cap.lower())
-    for cap in unit.lookup_all_strv(GROUP, "AddCapability"):
-        cmd.add("--cap-add", cap.lower())
+    for key, flag in (("DropCapability", "--cap-drop"), ("AddCapability", "--cap-add")):
+        for cap in unit.lookup_all_strv(GROUP, key):
+            cmd.add(flag, cap.lower())
     for sysctl in unit.lookup_all_strv(GROUP, "Sysctl"):
         cmd.add("--sysctl", sysctl)
 
@@ -136,18 +135,15 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
     set_kill_mode(service)
 
     # conmon may die without removing the container: force it (-i: no error if gone).
-    stop = base_command(unit, GROUP, ctx)
-    stop.add("rm", "-v", "-f", "-i", name)
+    stop = base_command(unit, GROUP, ctx, "rm", "-v", "-f", "-i", name)
     service.add_cmdline(SERVICE, "ExecStop", stop.args)
     stop.args[0] = "-" + stop.args[0]
     service.add_cmdline(SERVICE, "ExecStopPost", stop.args)
 
     warnings += _add_exec_reload(unit, service, name, ctx)
 
-    cmd = base_command(unit, GROUP, ctx)
-    cmd.add("run", "--name", name, "--replace", "--rm")
-    opt.add_log_driver(unit, GROUP, cmd)
-    opt.add_log_opts(unit, GROUP, cmd)
+    cmd = base_command(unit, GROUP, ctx, "run", "--name", name, "--replace", "--rm")
+    opt.add_log(unit, GROUP, cmd)
     service.add(SERVICE, "Delegate", "yes")
     cgroups = unit.lookup(GROUP, "CgroupsMode")
     if cgroups:
@@ -157,9 +153,9 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
     entrypoint = unit.lookup(GROUP, "Entrypoint")
     if entrypoint is not None:  # empty is meaningful: clear the image's entrypoint
         cmd.add(f"--entrypoint={entrypoint}")
-    opt.add_strings(unit, GROUP, _STRING_FLAGS, cmd)
-    opt.add_all_strings(unit, GROUP, _ALL_STRINGS_FLAGS, cmd)
-    opt.add_bools(unit, GROUP, _BOOL_FLAGS, cmd)
+    opt.add_strings(unit, GROUP, STRING_FLAGS, cmd)
+    opt.add_all_strings(unit, GROUP, ALL_STRINGS_FLAGS, cmd)
+    opt.add_bools(unit, GROUP, BOOL_FLAGS, cmd)
     opt.add_networks(unit, GROUP, service, ctx, cmd)
 
     if check_service_type(service) != "oneshot":
@@ -194,21 +190,20 @@ def convert_container(unit: UnitFile, ctx: Context) -> Conversion:
         if not _PORT_RANGE.search(port):
             raise QuadletError(f"invalid port format '{port}'")
         cmd.add("--expose", port)
-    opt.add_publish_ports(unit, GROUP, cmd)
+    opt.add_all_strings(unit, GROUP, {"PublishPort": "--publish"}, cmd)
     warnings += opt.add_key_vals(unit, GROUP, _KEY_VAL_FLAGS, cmd)
-    for mask in unit.lookup_all_args(GROUP, "Mask"):
-        cmd.add("--security-opt", f"mask={mask}")
-    for unmask in unit.lookup_all_args(GROUP, "Unmask"):
-        cmd.add("--security-opt", f"unmask={unmask}")
+    for key in ("Mask", "Unmask"):
+        for path in unit.lookup_all_args(GROUP, key):
+            cmd.add("--security-opt", f"{key.lower()}={path}")
     for env_file in unit.lookup_all_args(GROUP, "EnvironmentFile"):
         cmd.add("--env-file", opt.absolute_path(unit, env_file))
     for secret in unit.lookup_all_args(GROUP, "Secret"):
         cmd.add("--secret", secret)
     for mount in unit.lookup_all_args(GROUP, "Mount"):
         cmd.add("--mount", resolve_mount(unit, service, mount, ctx))
-    opt.add_health(unit, GROUP, cmd)
+    opt.add_strings(unit, GROUP, {key: f"--health-{flag}" for key, flag in HEALTH_FLAGS}, cmd)
     _add_pod(unit, service, ctx, cmd)
-    opt.add_podman_args(unit, GROUP, cmd)
+    cmd.add(*unit.lookup_all_args(GROUP, "PodmanArgs"))
 
     if image:
         cmd.add(image)

@@ -18,6 +18,7 @@ from plugins.unit_generator.quadlet.keys import (
     EXTENSION_ORDER,
     INSTALL,
     SERVICE,
+    TYPES,
     UNSUPPORTED_SERVICE_KEYS,
     extension,
     is_supported,
@@ -57,8 +58,7 @@ CONVERTERS: dict[str, Converter] = {
 }
 
 # Types whose Image= (or Artifact=) gets the "not fully qualified" warning.
-_IMAGE_GROUPS = {".container": "Container", ".volume": "Volume", ".image": "Image",
-                 ".artifact": "Artifact"}
+_IMAGE_GROUPS = {ext: TYPES[ext][0] for ext in (".container", ".volume", ".image", ".artifact")}
 
 
 @dataclass
@@ -148,9 +148,8 @@ def _is_fully_qualified(name: str) -> bool:
 
 def _warn_ambiguous_image(unit: UnitFile, group: str) -> None:
     image = unit.lookup(group, "Image")
-    if image is None or image.endswith((".build", ".image")):
-        return
-    if not _is_fully_qualified(image):
+    if (image is not None and not image.endswith((".build", ".image"))
+            and not _is_fully_qualified(image)):
         logger.warning('Warning: %s specifies the image "%s" which not a fully qualified image '
                        "name. This is not ideal for performance and security reasons. See the "
                        "podman-pull manpage discussion of short-name-aliases.conf for details.",

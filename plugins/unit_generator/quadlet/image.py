@@ -50,8 +50,7 @@ def _pull(unit: UnitFile, group: str, strings: dict[str, str], bools: dict[str, 
     name = unit.lookup(group, group)
     if not name:
         raise QuadletError(f"no {group} key specified")
-    cmd = base_command(unit, group, ctx)
-    cmd.add(group.lower(), "pull")
+    cmd = base_command(unit, group, ctx, group.lower(), "pull")
     opt.add_strings(unit, group, strings, cmd)
     opt.add_bools(unit, group, bools, cmd)
     run_once(unit, group, service, cmd, name)

@@ -38,10 +38,15 @@ UNIT_DEPENDENCY_KEYS = (
 
 QUADLET_KEYS = frozenset({"DefaultDependencies"})
 
-_HEALTH = (
-    "HealthCmd HealthInterval HealthOnFailure HealthLogDestination HealthMaxLogCount "
-    "HealthMaxLogSize HealthRetries HealthStartPeriod HealthStartupCmd HealthStartupInterval "
-    "HealthStartupRetries HealthStartupSuccess HealthStartupTimeout HealthTimeout"
+# The health check's keys and the --health-* flags they become.
+HEALTH_FLAGS = (
+    ("HealthCmd", "cmd"), ("HealthInterval", "interval"), ("HealthOnFailure", "on-failure"),
+    ("HealthLogDestination", "log-destination"), ("HealthMaxLogCount", "max-log-count"),
+    ("HealthMaxLogSize", "max-log-size"), ("HealthRetries", "retries"),
+    ("HealthStartPeriod", "start-period"), ("HealthTimeout", "timeout"),
+    ("HealthStartupCmd", "startup-cmd"), ("HealthStartupInterval", "startup-interval"),
+    ("HealthStartupRetries", "startup-retries"), ("HealthStartupSuccess", "startup-success"),
+    ("HealthStartupTimeout", "startup-timeout"),
 )
 
 SUPPORTED_KEYS: dict[str, frozenset[str]] = {
@@ -56,8 +61,8 @@ SUPPORTED_KEYS: dict[str, frozenset[str]] = {
         "Secret SecurityLabelDisable SecurityLabelFileType SecurityLabelLevel "
         "SecurityLabelNested SecurityLabelType ServiceName ShmSize StopSignal StartWithPod "
         "StopTimeout SubGIDMap SubUIDMap Sysctl Timezone Tmpfs UIDMap Ulimit Unmask User "
-        "UserNS VolatileTmp Volume WorkingDir " + _HEALTH
-    ).split()),
+        "UserNS VolatileTmp Volume WorkingDir"
+    ).split() + [key for key, _ in HEALTH_FLAGS]),
     "Volume": frozenset((
         "ContainersConfModule Copy Device Driver GlobalArgs Group Image Label Options "
         "PodmanArgs ServiceName Type User VolumeName UID GID"

@@ -31,32 +31,27 @@ def convert_kube(unit: UnitFile, ctx: Context) -> Conversion:
     if not unit.has_key(SERVICE, "SyslogIdentifier"):
         service.set(SERVICE, "SyslogIdentifier", "%N")
 
-    cmd = base_command(unit, GROUP, ctx)
-    cmd.add("kube", "play", "--replace", "--service-container=true")
+    cmd = base_command(unit, GROUP, ctx, "kube", "play", "--replace", "--service-container=true")
     propagation = unit.lookup(GROUP, "ExitCodePropagation")
     if propagation:
         cmd.add(f"--service-exit-code-propagation={propagation}")
-    opt.add_log_driver(unit, GROUP, cmd)
-    opt.add_log_opts(unit, GROUP, cmd)
+    opt.add_log(unit, GROUP, cmd)
     add_user_mappings(unit, GROUP, cmd, support_manual=False)
     opt.add_networks(unit, GROUP, service, ctx, cmd)
     for update in unit.lookup_all_strv(GROUP, "AutoUpdate"):
         # "ctr/registry" applies to one container of the pod, "registry" to all of them.
         target, slash, kind = update.partition("/")
-        annotation = f"--annotation={AUTOUPDATE_LABEL}"
-        if slash:
-            annotation += "/" + target
-        cmd.add(f"{annotation}={kind if slash else update}")
+        cmd.add(f"--annotation={AUTOUPDATE_LABEL}/{target}={kind}" if slash
+                else f"--annotation={AUTOUPDATE_LABEL}={update}")
     for config_map in unit.lookup_all_strv(GROUP, "ConfigMap"):
         cmd.add("--configmap", opt.absolute_path(unit, config_map))
-    opt.add_publish_ports(unit, GROUP, cmd)
-    opt.add_podman_args(unit, GROUP, cmd)
+    opt.add_all_strings(unit, GROUP, {"PublishPort": "--publish"}, cmd)
+    cmd.add(*unit.lookup_all_args(GROUP, "PodmanArgs"))
     cmd.add(*yaml_paths)
     service.add_cmdline(SERVICE, "ExecStart", cmd.args)
 
     # ExecStopPost, not ExecStop: clean up even when the start failed half-way.
-    down = base_command(unit, GROUP, ctx)
-    down.add("kube", "down")
+    down = base_command(unit, GROUP, ctx, "kube", "down")
     force = unit.lookup_bool(GROUP, "KubeDownForce")
     if force is not None:
         down.add_bool("--force", force)

@@ -65,10 +65,10 @@ class Cmdline:
             self.args.extend((flag, key if value is None else f"{key}={value}"))
 
 
-def base_command(unit: UnitFile, group: str, ctx: Context) -> Cmdline:
-    """``podman [--module=...] [GlobalArgs]``, the start of every command Quadlet writes."""
+def base_command(unit: UnitFile, group: str, ctx: Context, *args: str) -> Cmdline:
+    """``podman [--module=...] [GlobalArgs] args``, how every command Quadlet writes starts."""
     cmd = Cmdline(ctx.podman)
     for module in unit.lookup_all(group, "ContainersConfModule"):
         cmd.add(f"--module={module}")
-    cmd.add(*unit.lookup_all_args(group, "GlobalArgs"))
+    cmd.add(*unit.lookup_all_args(group, "GlobalArgs"), *args)
     return cmd

@@ -30,10 +30,8 @@ def service_name(unit: UnitFile) -> str:
 
 def container_name(unit: UnitFile) -> str:
     """The container's name, possibly with systemd specifiers in it."""
-    name = unit.lookup("Container", "ContainerName")
-    if name:
-        return name
-    return "systemd-%p_%i" if "@" in unit.filename else "systemd-%N"
+    return unit.lookup("Container", "ContainerName") or (
+        "systemd-%p_%i" if "@" in unit.filename else "systemd-%N")
 
 
 def container_resource_name(unit: UnitFile) -> str:
@@ -44,13 +42,8 @@ def container_resource_name(unit: UnitFile) -> str:
 
 def resource_name(unit: UnitFile, group: str, key: str) -> str:
     """``systemd-<base>`` (``systemd-<base>-%i`` for templates) unless ``key`` names it."""
-    name = unit.lookup(group, key)
-    if name:
-        return name
     name = "systemd-" + strip_extension(unit.filename)
-    if "@" in unit.filename:
-        name = name[:-1] + "-%i"
-    return name
+    return unit.lookup(group, key) or (name[:-1] + "-%i" if "@" in unit.filename else name)
 
 
 def pod_resource_name(unit: UnitFile) -> str:
@@ -58,8 +51,7 @@ def pod_resource_name(unit: UnitFile) -> str:
 
 
 def built_image_name(unit: UnitFile) -> str:
-    tags = unit.lookup_all("Build", "ImageTag")
-    return tags[0] if tags else ""
+    return next(iter(unit.lookup_all("Build", "ImageTag")), "")
 
 
 def is_template(unit: UnitFile) -> bool:

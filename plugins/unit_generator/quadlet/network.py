@@ -25,12 +25,10 @@ def convert_network(unit: UnitFile, ctx: Context) -> Conversion:
     service, info = init_service(unit, GROUP, ctx)
     name = resource_name(unit, GROUP, "NetworkName")
     if unit.lookup_bool_default(GROUP, "NetworkDeleteOnStop", False):
-        remove = base_command(unit, GROUP, ctx)
-        remove.add("network", "rm", name)
+        remove = base_command(unit, GROUP, ctx, "network", "rm", name)
         service.add_cmdline(SERVICE, "ExecStopPost", remove.args)
 
-    cmd = base_command(unit, GROUP, ctx)
-    cmd.add("network", "create", "--ignore")
+    cmd = base_command(unit, GROUP, ctx, "network", "create", "--ignore")
     opt.add_bools(unit, GROUP, _BOOL_FLAGS, cmd)
     opt.add_strings(unit, GROUP, _STRING_FLAGS, cmd)
     opt.add_all_strings(unit, GROUP, {"DNS": "--dns"}, cmd)

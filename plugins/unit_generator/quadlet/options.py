@@ -64,42 +64,12 @@ def add_key_vals(unit: UnitFile, group: str, flags: dict[str, str], cmd: Cmdline
     return warnings
 
 
-def add_log_driver(unit: UnitFile, group: str, cmd: Cmdline) -> None:
+def add_log(unit: UnitFile, group: str, cmd: Cmdline) -> None:
     driver = unit.lookup(group, "LogDriver")
     if driver is not None:
         cmd.add("--log-driver", driver)
-
-
-def add_log_opts(unit: UnitFile, group: str, cmd: Cmdline) -> None:
     for opt in unit.lookup_all_strv(group, "LogOpt"):
         cmd.add("--log-opt", opt)
-
-
-def add_publish_ports(unit: UnitFile, group: str, cmd: Cmdline) -> None:
-    for port in unit.lookup_all(group, "PublishPort"):
-        cmd.add("--publish", port)
-
-
-def add_podman_args(unit: UnitFile, group: str, cmd: Cmdline) -> None:
-    cmd.add(*unit.lookup_all_args(group, "PodmanArgs"))
-
-
-HEALTH_FLAGS = (
-    ("HealthCmd", "cmd"), ("HealthInterval", "interval"), ("HealthOnFailure", "on-failure"),
-    ("HealthLogDestination", "log-destination"), ("HealthMaxLogCount", "max-log-count"),
-    ("HealthMaxLogSize", "max-log-size"), ("HealthRetries", "retries"),
-    ("HealthStartPeriod", "start-period"), ("HealthTimeout", "timeout"),
-    ("HealthStartupCmd", "startup-cmd"), ("HealthStartupInterval", "startup-interval"),
-    ("HealthStartupRetries", "startup-retries"), ("HealthStartupSuccess", "startup-success"),
-    ("HealthStartupTimeout", "startup-timeout"),
-)
-
-
-def add_health(unit: UnitFile, group: str, cmd: Cmdline) -> None:
-    for key, flag in HEALTH_FLAGS:
-        value = unit.lookup(group, key)
-        if value:
-            cmd.add(f"--health-{flag}", value)
 
 
 def add_networks(unit: UnitFile, group: str, service: UnitFile, ctx: Context,

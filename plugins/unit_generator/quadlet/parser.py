@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from plugins.unit_generator.quadlet.split import (
     EXEC_FLAGS,
@@ -42,9 +42,6 @@ class _Line:
     value: str
     is_comment: bool = False
 
-    def copy(self) -> _Line:
-        return _Line(self.key, self.value, self.is_comment)
-
 
 @dataclass
 class _Group:
@@ -53,14 +50,12 @@ class _Group:
     lines: list[_Line] = field(default_factory=list)
 
     def last(self, key: str) -> _Line | None:
-        for line in reversed(self.lines):
-            if not line.is_comment and line.key == key:
-                return line
-        return None
+        return next((line for line in reversed(self.lines)
+                     if not line.is_comment and line.key == key), None)
 
     def merge(self, other: _Group) -> None:
-        self.comments.extend(line.copy() for line in other.comments)
-        self.lines.extend(line.copy() for line in other.lines)
+        self.comments.extend(replace(line) for line in other.comments)
+        self.lines.extend(replace(line) for line in other.lines)
 
 
 def _is_comment(line: str) -> bool:
@@ -85,7 +80,7 @@ def join_continuations(raw: str) -> str:
 def _to_int(text: str) -> int | None:
     """strtol-like: optional sign, then 0x hex, 0 octal or decimal."""
     sign = 1
-    if text[:1] in "+-":
+    if text.startswith(("+", "-")):  # not text[:1] in "+-": "" is in every string
         sign = -1 if text[0] == "-" else 1
         text = text[1:]
     if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
@@ -252,14 +247,10 @@ class UnitFile:
         value = self.lookup_bool(group_name, key)
         return default if value is None else value
 
-    def lookup_int(self, group_name: str, key: str, default: int) -> int:
+    def lookup_uint32(self, group_name: str, key: str, default: int) -> int:
         value = self.lookup(group_name, key)
         number = None if value is None else _to_int(value)
-        return default if number is None else number
-
-    def lookup_uint32(self, group_name: str, key: str, default: int) -> int:
-        number = self.lookup_int(group_name, key, default)
-        return number if 0 <= number <= 0xFFFFFFFF else default
+        return number if number is not None and 0 <= number <= 0xFFFFFFFF else default
 
     def lookup_all_raw(self, group_name: str, key: str) -> list[str]:
         group = self._by_name.get(group_name)

@@ -37,32 +37,30 @@ def convert_pod(unit: UnitFile, ctx: Context) -> Conversion:
     if not unit.has_key(SERVICE, "SyslogIdentifier"):
         service.set(SERVICE, "SyslogIdentifier", "%N")
 
-    start = base_command(unit, GROUP, ctx)
-    start.add("pod", "start", name)
+    start = base_command(unit, GROUP, ctx, "pod", "start", name)
     service.add_cmdline(SERVICE, "ExecStart", start.args)
 
-    stop = base_command(unit, GROUP, ctx)
     timeout = unit.lookup(GROUP, "StopTimeout")
-    stop.add("pod", "stop", "--ignore", f"--time={'10' if timeout is None else timeout}", name)
+    stop = base_command(unit, GROUP, ctx, "pod", "stop", "--ignore",
+                        f"--time={'10' if timeout is None else timeout}", name)
     service.add_cmdline(SERVICE, "ExecStop", stop.args)
 
-    stop_post = base_command(unit, GROUP, ctx)
-    stop_post.add("pod", "rm", "--ignore", "--force", name)
+    stop_post = base_command(unit, GROUP, ctx, "pod", "rm", "--ignore", "--force", name)
     service.add_cmdline(SERVICE, "ExecStopPost", stop_post.args)
 
-    create = base_command(unit, GROUP, ctx)
-    create.add("pod", "create", "--infra-conmon-pidfile=%t/%N.pid", "--replace")
+    create = base_command(unit, GROUP, ctx, "pod", "create", "--infra-conmon-pidfile=%t/%N.pid",
+                          "--replace")
     exit_policy = unit.lookup(GROUP, "ExitPolicy")
     create.add("--exit-policy", "stop" if exit_policy is None else exit_policy)
     add_user_mappings(unit, GROUP, create, support_manual=True)
-    opt.add_publish_ports(unit, GROUP, create)
+    opt.add_all_strings(unit, GROUP, {"PublishPort": "--publish"}, create)
     warnings += opt.add_key_vals(unit, GROUP, {"Label": "--label"}, create)
     opt.add_networks(unit, GROUP, service, ctx, create)
     opt.add_strings(unit, GROUP, _STRING_FLAGS, create)
     opt.add_all_strings(unit, GROUP, _ALL_STRINGS_FLAGS, create)
     add_volumes(unit, service, GROUP, ctx, create)
     create.add("--infra-name", f"{name}-infra", "--name", name)
-    opt.add_podman_args(unit, GROUP, create)
+    create.add(*unit.lookup_all_args(GROUP, "PodmanArgs"))
     service.add_cmdline(SERVICE, "ExecStartPre", create.args)
 
     service.add(SERVICE, "Environment", f"{UNIT_LABEL}=%n")

@@ -31,18 +31,15 @@ def translate_dependencies(service: UnitFile, ctx: Context) -> None:
     """Rewrite ``After=x.volume`` and friends to the services those files generate."""
     for key in UNIT_DEPENDENCY_KEYS:
         deps = service.lookup_all_strv(UNIT, key)
-        translated = False
         out: list[str] = []
         for dep in deps:
             if extension(dep) in EXTENSION_ORDER:
                 info = ctx.units.get(dep)
                 if info is None:
                     raise QuadletError(f"unable to translate dependency for {dep}")
-                out.append(info.service_file_name)
-                translated = True
-            else:
-                out.append(dep)
-        if translated:
+                dep = info.service_file_name
+            out.append(dep)
+        if out != deps:  # a Quadlet file was named (its service's name ends in .service)
             service.unset(UNIT, key)
             service.add(UNIT, key, " ".join(out))
 

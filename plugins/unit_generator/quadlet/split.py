@@ -29,9 +29,6 @@ class SplitError(ValueError):
 class Split(enum.IntFlag):
     RELAX = 1  # allow unbalanced quotes, eat a trailing backslash
     C_UNESCAPE = 2  # decode C escapes
-    UNESCAPE_RELAX = 4  # keep unknown escapes and a trailing backslash verbatim
-    UNESCAPE_SEPARATORS = 8  # a backslash before a separator (or itself) yields it
-    KEEP_QUOTE = 16  # quotes group words but stay in the word
     UNQUOTE = 32  # quotes group words and are removed
     RETAIN_ESCAPE = 64  # a backslash is an ordinary character
 
@@ -90,8 +87,7 @@ def split_words(text: str, flags: Split = EXEC_FLAGS, separators: str = WHITESPA
             return words
         word: list[str] = []
         quote = ""
-        ended = False
-        while not ended:
+        while True:
             if i >= n:
                 if quote and not flags & Split.RELAX:
                     raise SplitError("unbalanced quotes")
@@ -100,42 +96,29 @@ def split_words(text: str, flags: Split = EXEC_FLAGS, separators: str = WHITESPA
             if c == "\\" and not flags & Split.RETAIN_ESCAPE:
                 i += 1
                 if i >= n:
-                    if flags & Split.UNESCAPE_RELAX and (not quote or flags & Split.RELAX):
-                        word.append("\\")
-                        break
                     if flags & Split.RELAX:
                         break
                     raise SplitError("unbalanced escape")
-                c = text[i]
-                if flags & (Split.C_UNESCAPE | Split.UNESCAPE_SEPARATORS):
-                    decoded = c_unescape_one(text, i) if flags & Split.C_UNESCAPE else None
-                    if decoded is not None:
-                        word.append(decoded[1])
-                        i += decoded[0]
-                        continue
-                    if flags & Split.UNESCAPE_SEPARATORS and (c in separators or c == "\\"):
-                        word.append(c)
-                    elif flags & Split.UNESCAPE_RELAX:
-                        word.append("\\" + c)
-                    else:
+                if flags & Split.C_UNESCAPE:
+                    decoded = c_unescape_one(text, i)
+                    if decoded is None:
                         raise SplitError("unsupported escape char")
-                else:
-                    word.append(c)
+                    word.append(decoded[1])
+                    i += decoded[0]
+                    continue
+                word.append(text[i])
                 i += 1
             elif quote:
                 i += 1
                 if c == quote:
                     quote = ""
-                    if flags & Split.UNQUOTE:
-                        continue
-                word.append(c)
-            elif c in "'\"" and flags & (Split.KEEP_QUOTE | Split.UNQUOTE):
+                else:
+                    word.append(c)
+            elif c in "'\"" and flags & Split.UNQUOTE:
                 quote = c
                 i += 1
-                if not flags & Split.UNQUOTE:
-                    word.append(c)
             elif c in separators:
-                ended = True
+                break
             else:
                 word.append(c)
                 i += 1

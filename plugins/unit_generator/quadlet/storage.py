@@ -60,13 +60,10 @@ def csv_records(text: str, sep: str = ",") -> list[list[str]]:
             records.append(fields)
             fields = []
             at_record_start = True
-            i += 1
-        else:
-            i += 1  # the separator
-            if i >= n:
-                fields.append("")
-                records.append(fields)
-                fields = []
+        elif i + 1 >= n:  # the separator ends the text: one more, empty field
+            records.append([*fields, ""])
+            fields = []
+        i += 1  # past the newline or the separator
     return records
 
 

@@ -43,9 +43,7 @@ def add_user_mappings(unit: UnitFile, group: str, cmd: Cmdline, support_manual: 
             cmd.add(flag, name)
             defined = True
     if defined:
-        if (unit.lookup(group, "RemapUid") is not None
-                or unit.lookup(group, "RemapGid") is not None
-                or unit.lookup_last(group, "RemapUsers") is not None):
+        if any(unit.has_key(group, key) for key in ("RemapUid", "RemapGid", "RemapUsers")):
             raise QuadletError("deprecated Remap keys are set along with explicit mapping keys")
         return
     _add_remap(unit, group, cmd, support_manual)

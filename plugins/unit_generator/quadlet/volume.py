@@ -52,8 +52,7 @@ def _mount_options(unit: UnitFile, service: UnitFile, cmd: Cmdline) -> list[str]
 def convert_volume(unit: UnitFile, ctx: Context) -> Conversion:
     service, info = init_service(unit, GROUP, ctx)
     name = resource_name(unit, GROUP, "VolumeName")
-    cmd = base_command(unit, GROUP, ctx)
-    cmd.add("volume", "create", "--ignore")
+    cmd = base_command(unit, GROUP, ctx, "volume", "create", "--ignore")
     for key, flag in (("UID", "--uid"), ("GID", "--gid"), ("Driver", "--driver")):
         value = unit.lookup(GROUP, key)
         if value is not None:
