@@ -87,9 +87,9 @@ def lookup(registry: str, repository: str = "", path: str | Path | None = None
 
 
 def find(auths: dict[str, object], registry: str, repository: str = "") -> Credentials | None:
-    hosts = {registry}
-    if registry == "docker.io":
-        hosts |= {"index.docker.io", "registry-1.docker.io"}
+    # In this order (a set's would change from run to run): the name as written first.
+    hosts = (registry, "index.docker.io", "registry-1.docker.io") if registry == "docker.io" \
+        else (registry,)
     # The most specific namespace first: quay.io/org/repo, quay.io/org, quay.io.
     parts = repository.split("/") if repository else []
     for n in range(len(parts), 0, -1):

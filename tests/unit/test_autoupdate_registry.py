@@ -121,6 +121,10 @@ def test_authfile_lookup(tmp_path: Path) -> None:
     assert authfile.lookup("docker.io", "library/alpine", p) == authfile.Credentials("hub",
                                                                                       "3")
     assert authfile.lookup("ghcr.io", "a", p) is None
+    # Docker Hub's names for one namespace: docker.io's own key wins, in every run.
+    both = {"index.docker.io/org": enc("index", "4"), "docker.io/org": enc("hub", "5"),
+            "registry-1.docker.io/org": enc("r1", "6")}
+    assert authfile.find(both, "docker.io", "org/app") == authfile.Credentials("hub", "5")
     creds = authfile.Credentials("u", "p:w")
     assert creds.basic() == "Basic " + base64.b64encode(b"u:p:w").decode()
     header = json.loads(base64.urlsafe_b64decode(creds.x_registry_auth("quay.io")))
