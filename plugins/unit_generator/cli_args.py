@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 _BOOL_FLAGS = {"--name": "name", "-n": "name", "--new": "new", "--files": "files",
                "-f": "files", "--no-header": "no_header", "--template": "template"}
+# pflag names a flag that has a shorthand by both in its errors, whichever was typed.
+_SHOWN = {"--name": "-n, --name", "-n": "-n, --name", "--files": "-f, --files",
+          "-f": "-f, --files"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,7 +58,7 @@ def _split_bool_values(argv: Sequence[str]) -> list[str]:
         flag, eq, value = word.partition("=")
         if eq and flag in _BOOL_FLAGS:
             try:
-                on = flag_bool(value, flag)
+                on = flag_bool(value, _SHOWN.get(flag, flag))
             except ValueError as exc:
                 raise GenerateError(str(exc)) from None
             out.append(flag if on else f"--{_BOOL_FLAGS[flag].replace('_', '-')}-false")

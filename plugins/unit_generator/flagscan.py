@@ -34,6 +34,12 @@ class Flag:
     kind: FlagKind
     short: str = ""
 
+    @property
+    def shown(self) -> str:
+        """The flag as pflag names it in an error: ``-d, --detach`` when it has a shorthand,
+        whichever form was typed."""
+        return f"-{self.short}, --{self.name}" if self.short else f"--{self.name}"
+
 
 @dataclass
 class ScanResult:
@@ -69,10 +75,10 @@ class _Scanner:
         self.short = {f.short: f for f in flags if f.short}
         self.result = ScanResult()
 
-    def _set(self, flag: Flag, value: str, shown: str) -> None:
+    def _set(self, flag: Flag, value: str) -> None:
         if flag.kind == "bool":
             try:
-                self.result.values[flag.name] = flag_bool(value, shown)
+                self.result.values[flag.name] = flag_bool(value, flag.shown)
             except ValueError as exc:
                 raise GenerateError(f"parsing remaining command-line arguments: {exc}") from None
         elif flag.kind == "array":
@@ -113,7 +119,7 @@ class _Scanner:
             raise GenerateError(
                 f"parsing remaining command-line arguments: flag needs an argument: {word}"
             )
-        self._set(flag, value, f"--{flag.name}")
+        self._set(flag, value)
         return args
 
     def _short(self, word: str, args: list[str]) -> list[str]:
@@ -147,7 +153,7 @@ class _Scanner:
                     "parsing remaining command-line arguments: flag needs an argument: "
                     f"'{letter}' in -{word[1:]}"
                 )
-            self._set(flag, value, f"-{flag.short}, --{flag.name}")
+            self._set(flag, value)
             shorthands = rest
         return out
 

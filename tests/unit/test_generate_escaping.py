@@ -171,9 +171,11 @@ def test_scan_values() -> None:
     ("words", "message"),
     [
         (["--detach=maybe", "img"], 'invalid argument "maybe"'),
-        (['--detach=a"b', "img"], 'invalid argument "a\\"b" for "--detach" flag: '
+        (['--detach=a"b', "img"], 'invalid argument "a\\"b" for "-d, --detach" flag: '
          'strconv.ParseBool: parsing "a\\"b": invalid syntax'),
         (["--name"], "flag needs an argument: --name"),
+        # pflag names a flag with a shorthand by both (podman 4.3.1: `podman run -d=x`).
+        (["-d=x", "img"], 'invalid argument "x" for "-d, --detach" flag'),
         (["-e"], "flag needs an argument: 'e' in -e"),
         (["---x", "img"], "bad flag syntax: ---x"),
     ],

@@ -183,6 +183,12 @@ def test_bad_flag_values_are_quoted_as_pflag_quotes_them() -> None:
         parse_generate_args(["systemd", '--new=a"b', "x"])
     assert str(info.value) == ('invalid argument "a\\"b" for "--new" flag: '
                                'strconv.ParseBool: parsing "a\\"b": invalid syntax')
+    # A flag with a shorthand is named by both, as `podman generate systemd --name=x` says.
+    for word in ("--name=x", "-n=x"):
+        with pytest.raises(GenerateError) as info:
+            parse_generate_args(["systemd", word, "x"])
+        assert str(info.value) == ('invalid argument "x" for "-n, --name" flag: '
+                                   'strconv.ParseBool: parsing "x": invalid syntax')
     with pytest.raises(GenerateError) as info:
         parse_generate_args(["systemd", "--restart-sec", '1"', "x"])
     assert str(info.value).endswith('invalid argument "1\\"" for "--restart-sec" flag: '
