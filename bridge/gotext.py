@@ -1,6 +1,6 @@
 """Text as Go writes and reads it, for the plugins that answer in Podman's own words: the
-one copy of ``strconv.Quote``, of a boolean flag's value as pflag reads it, and of
-encoding/json's text."""
+one copy of ``strconv.Quote``, of a boolean and an unsigned flag's value as pflag reads
+them, and of encoding/json's text."""
 
 from __future__ import annotations
 
@@ -55,6 +55,72 @@ def flag_bool(value: str, flag: str) -> bool:
         return False
     raise ValueError(f"invalid argument {go_quote(value)} for {go_quote(flag)} flag: "
                      f"strconv.ParseBool: parsing {go_quote(value)}: invalid syntax")
+
+
+_PREFIXES = {"b": 2, "o": 8, "x": 16}
+UINT64_MAX = 2**64 - 1
+
+
+def _lower(ch: str) -> str:
+    """Go's ``lower``: ASCII letters only (``c | 0x20``)."""
+    return ch.lower() if ch.isascii() else ch
+
+
+def _underscores_ok(text: str) -> bool:
+    """Go's ``underscoreOK``: each ``_`` sits between digits (a base prefix counts as one)."""
+    saw, rest, hexdigits = "^", text, False
+    if len(text) >= 2 and text[0] == "0" and _lower(text[1]) in _PREFIXES:
+        saw, rest, hexdigits = "0", text[2:], _lower(text[1]) == "x"
+    for ch in rest:
+        if "0" <= ch <= "9" or (hexdigits and "a" <= _lower(ch) <= "f"):
+            saw = "0"
+        elif ch == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        elif saw == "_":
+            return False
+        else:
+            saw = "!"
+    return saw != "_"
+
+
+def flag_uint(value: str, flag: str) -> int:
+    """``--flag value`` of an unsigned flag, as pflag reads it: ``strconv.ParseUint(value,
+    0, 64)``, so ``010`` is 8, ``0x10`` 16, ``1_000`` 1000; a ``ValueError`` with pflag's
+    text for anything else."""
+    def refused(why: str) -> ValueError:
+        return ValueError(f"invalid argument {go_quote(value)} for {go_quote(flag)} flag: "
+                          f"strconv.ParseUint: parsing {go_quote(value)}: {why}")
+
+    if not value:
+        raise refused("invalid syntax")
+    base, digits = 10, value
+    if value[0] == "0":
+        prefix = _lower(value[1:2])
+        if len(value) >= 3 and prefix in _PREFIXES:
+            base, digits = _PREFIXES[prefix], value[2:]
+        else:
+            base, digits = 8, value[1:]
+    number, underscores = 0, False
+    for ch in digits:
+        if ch == "_":
+            underscores = True
+            continue
+        if "0" <= ch <= "9":
+            digit = ord(ch) - ord("0")
+        elif "a" <= _lower(ch) <= "z":
+            digit = ord(_lower(ch)) - ord("a") + 10
+        else:
+            raise refused("invalid syntax")
+        if digit >= base:
+            raise refused("invalid syntax")
+        number = number * base + digit
+        if number > UINT64_MAX:
+            raise refused("value out of range")
+    if underscores and not _underscores_ok(value):
+        raise refused("invalid syntax")
+    return number
 
 
 def go_json(value: Any, indent: str | None = None, *, sort_keys: bool = False,

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from bridge.gotext import flag_bool, go_json, go_quote
+from bridge.gotext import flag_bool, flag_uint, go_json
 
 from .errors import GenerateError
 from .options import JSON_FORMATS, GenerateOptions
@@ -38,11 +38,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _uint(flag: str) -> Any:
     def parse(text: str) -> int:
-        if not text.isdigit():
-            raise argparse.ArgumentTypeError(
-                f'invalid argument {go_quote(text)} for "{flag}" flag: '
-                f"strconv.ParseUint: parsing {go_quote(text)}: invalid syntax")
-        return int(text)
+        try:
+            return flag_uint(text, flag)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     parse.__name__ = "uint"
     return parse
 
