@@ -15,7 +15,6 @@ from .context import (
     user_dependencies,
 )
 from .create_command import CIDFILE, rewrite_container_command, set_container_name_for_template
-from .errors import GenerateError
 from .escaping import check_all_expressible, escape_arg, format_options
 from .options import DEFAULT_RESTART_POLICY, validate_restart_policy
 
@@ -27,10 +26,10 @@ class ContainerUnitSpec:
     """Everything the container template reads (Podman's ``containerInfo`` inputs).
 
     ``service_name`` has no ``.service`` suffix; ``stop_timeout`` is the effective one
-    (``--stop-timeout`` or the container's own); ``create_command`` is None for a container
-    created over REST without one; ``bound_to`` lists service names (no suffix) the unit
-    binds to (its pod's, and those of containers it depends on); ``pod_id_file`` is set when
-    rendered as a member of a pod with ``--new``.
+    (``--stop-timeout`` or the container's own); ``create_command`` is empty for a container
+    created over REST without one (render refuses ``--new`` for it); ``bound_to`` lists
+    service names (no suffix) the unit binds to (its pod's, and those of containers it
+    depends on); ``pod_id_file`` is set when rendered as a member of a pod with ``--new``.
     """
 
     service_name: str
@@ -39,7 +38,7 @@ class ContainerUnitSpec:
     stop_timeout: int = 10
     restart_sec: int = 0  # only Podman 5 writes it into container units
     run_root: str = ""
-    create_command: list[str] | None = None
+    create_command: list[str] = field(default_factory=list)
     container_env: list[str] = field(default_factory=list)
     bound_to: list[str] = field(default_factory=list)
     pod_id_file: str | None = None
@@ -80,12 +79,6 @@ def render_container_unit(
     template = template and new
 
     if new:
-        if spec.create_command is None:
-            raise GenerateError(
-                f'cannot use --new on container "{spec.name_or_id}": no create command found: '
-                "only works on containers created directly with podman but not via REST API",
-                code="not-supported",
-            )
         check_all_expressible(spec.create_command, "Config.CreateCommand")
         unit_type, notify_access, pid_file = "notify", "all", ""
         if ctx.compat.generate_removes_stale_files:

@@ -15,7 +15,6 @@ from .context import (
     user_dependencies,
 )
 from .create_command import rewrite_pod_command
-from .errors import GenerateError
 from .escaping import check_all_expressible, format_options
 from .options import DEFAULT_RESTART_POLICY, validate_restart_policy
 
@@ -69,9 +68,6 @@ def render_pod_unit(
     exec_stop = f"{exe} stop  \\\n\t-t {t} {name}"
     exec_stop_post = exec_stop
     if new:
-        if not spec.create_command:
-            raise GenerateError(f'cannot use --new on pod "{spec.service_name}": '
-                                "no create command found", code="not-supported")
         check_all_expressible(spec.create_command, "pod CreateCommand")
         pid_file, pod_id_file = pod_files(spec.service_name)
         command = rewrite_pod_command(spec.create_command, executable=exe,

@@ -1005,7 +1005,7 @@ def gen_good_new_detach(param: str) -> str:
 def spec(service: str, name: str, pid: str = PID_RUN, timeout: int = 10,
          command: list[str] | None = None, **extra: Any) -> ContainerUnitSpec:
     return ContainerUnitSpec(service_name=service, name_or_id=name, pid_file=pid,
-                             stop_timeout=timeout, run_root=RUN_ROOT, create_command=command,
+                             stop_timeout=timeout, run_root=RUN_ROOT, create_command=command or [],
                              **extra)
 
 

@@ -117,6 +117,9 @@ def test_pod_units() -> None:
         render(None, {**pod, "InfraContainerID": ""}, members, opts(), ctx=CTX)
     with pytest.raises(GenerateError, match="no inspect data"):
         render(None, pod, members[:2], opts(), ctx=CTX)
+    with pytest.raises(GenerateError, match="no create command found") as err:
+        render(None, {**pod, "CreateCommand": []}, members, opts(new=True), ctx=CTX)
+    assert err.value.code == "not-supported"
 
 
 @pytest.mark.parametrize(
