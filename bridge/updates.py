@@ -7,8 +7,9 @@ Times are RFC 3339 UTC strings, as every time on the wire.
 
 from __future__ import annotations
 
-from typing import Final, Literal, NotRequired
+from typing import Annotated, Final, Literal, NotRequired
 
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from bridge.contracts import Topic, record
@@ -21,6 +22,10 @@ UPDATED: Final = "true"
 PENDING: Final = "pending"
 FAILED: Final = "failed"
 ROLLED_BACK: Final = "rolled back"
+
+# A label selector as autoupdate.targets and .apply take it, and fleet.rollout.start, whose
+# controller hands it on to each host's autoupdate.apply: LABEL=VALUE.
+Selector = Annotated[str, Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")]
 
 
 class UpdateData(TypedDict):

@@ -22,7 +22,7 @@ from bridge.errors import BridgeError, Conflict
 from bridge.events import Event, rfc3339
 from bridge.methods import NoParams, Params, method
 from bridge.plugin import PluginConfig, PluginContext
-from bridge.updates import ROLLED_BACK, UpdateHistoryEntry
+from bridge.updates import ROLLED_BACK, Selector, UpdateHistoryEntry
 from plugins.auto_update import images
 from plugins.auto_update.history import History
 from plugins.auto_update.pinned import VERDICTS, PinnedRecord, PinnedUpdates
@@ -41,7 +41,7 @@ class RunParams(Params):
 
 
 class TargetsParams(Params):
-    selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
+    selector: Selector
 
 
 class ResolveParams(Params):
@@ -53,7 +53,7 @@ class ApplyParams(Params):
                        "same token again answers, and changes nothing")
     image: str = Field(min_length=1, description="the tagged name (registry/repo:tag)")
     digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
-    selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
+    selector: Selector
     probation: float | None = Field(default=None, ge=0)
 
 

@@ -20,6 +20,7 @@ from bridge.errors import BridgeError
 from bridge.methods import Params, method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.timespan import Duration
+from bridge.updates import Selector
 from plugins.rollout.controller import Controller
 from plugins.rollout.engine import Rollout, Spec
 from plugins.rollout.kvstate import Lease, Rollouts
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 class StartParams(Params):
     image: str = Field(min_length=1, description="a tagged image: registry/repo:tag")
-    selector: str = Field(pattern=r"^[^=]+=.*$", description="LABEL=VALUE")
+    selector: Selector
     canary: int = Field(default=1, ge=1)
     max_unavailable: int = Field(default=1, ge=1)
     probation: Duration = Field(default=30.0, ge=0, description="seconds or 30s, 2m, 1h")
