@@ -87,16 +87,9 @@ class PinnedRecord(TypedDict):
 CallMethod = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
-def parse_selector(selector: str) -> tuple[str, str]:
-    label, sep, value = selector.partition("=")
-    if not sep or not label:
-        raise BridgeError(f"selector {selector!r}: must be LABEL=VALUE", "invalid-params")
-    return label, value
-
-
 def matching(tasks: list[Task], selector: str, repository: str | None = None
              ) -> list[Task]:
-    label, value = parse_selector(selector)
+    label, _, value = selector.partition("=")
     return [t for t in tasks if t.labels.get(label) == value
             and (repository is None or split_name(t.image)[0] == repository)]
 
