@@ -47,9 +47,7 @@ def command_env(action: CommandAction, event: Mapping[str, Any], rule: str, coun
                 user: RunAs | None = None) -> dict[str, str]:
     if user is None:  # a preview: as the bridge's own user
         user = resolve(str(os.geteuid()), None)
-    env = clean_env(os.environ, user) if action.inherit_env else {"PATH": os.defpath}
-    if user.switches:
-        env.update({"HOME": user.home, "USER": user.name, "LOGNAME": user.name})
+    env = clean_env(os.environ if action.inherit_env else {"PATH": os.defpath}, user)
     env.update({"PODBRIDGE_RULE": rule, "PODBRIDGE_EVENT_TYPE": str(event.get("type", "")),
                 "PODBRIDGE_EVENT_SUBJECT": str(event.get("subject", "")),
                 "PODBRIDGE_EVENT_SEQ": str(event.get("seq", "")),
