@@ -121,10 +121,12 @@ class SkopeoClient:
             raise RegistryError(f"cannot run skopeo ({self.executable}): {exc}") from None
         try:
             out, err = await asyncio.wait_for(proc.communicate(), self.timeout + 5)
-        except TimeoutError:
+        except BaseException as exc:  # a timeout, or the run cancelled: skopeo goes too
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
+            if not isinstance(exc, TimeoutError):
+                raise
             raise RegistryError(f"timeout: registry {ref.registry} did not answer in "
                                 f"{self.timeout:g} s") from None
         if proc.returncode != 0:

@@ -3,8 +3,14 @@ output, our short reason for the user."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 from plugins.auto_update.reference import parse_reference
-from plugins.auto_update.skopeo import error_from
+from plugins.auto_update.skopeo import SkopeoClient, error_from
 
 REF = parse_reference("127.0.0.1:40429/podbridge/app:latest")
 
@@ -32,3 +38,34 @@ def test_a_deadline_is_a_timeout() -> None:
 
 def test_unknown_manifest_is_not_found() -> None:
     assert "not found" in reason("manifest unknown")
+
+
+async def test_a_cancelled_check_does_not_leave_skopeo_running(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run cancelled mid-check (the plugin stopping, a sibling unit's task failing in the
+    run's TaskGroup) takes its skopeo with it, as a timeout does."""
+    monkeypatch.delenv("CONTAINERS_REGISTRIES_CONF", raising=False)
+    fake = tmp_path / "skopeo"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    started = asyncio.Event()
+    procs: list[asyncio.subprocess.Process] = []
+    spawn = asyncio.create_subprocess_exec
+
+    async def recording(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        procs.append(await spawn(*args, **kwargs))
+        started.set()
+        return procs[0]
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", recording)
+    check = asyncio.create_task(SkopeoClient(executable=str(fake)).run(REF, "inspect"))
+    await started.wait()
+    check.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await check
+    try:
+        assert procs[0].returncode is not None, "skopeo outlived the cancelled run"
+    finally:
+        if procs[0].returncode is None:
+            procs[0].kill()
+            await procs[0].wait()
