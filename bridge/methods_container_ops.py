@@ -9,14 +9,14 @@ import json
 import logging
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
 from bridge.container_details import ContainerDetails, HealthInfo, details_of
 from bridge.errors import BridgeError, Conflict, NotSupported
 from bridge.methods import MethodRegistry
-from bridge.methods_containers import ContainerRef
+from bridge.methods_containers import ContainerRef, Text
 from bridge.owners import podman_and_uid, podman_of
 from bridge.podman import PodmanClient, object_path
 
@@ -48,7 +48,7 @@ class CommitParams(ContainerRef):
     author: str | None = Field(default=None, max_length=1024)
     message: str | None = Field(default=None, max_length=65536,
                                 description="the commit message (the image's comment)")
-    command: list[Annotated[str, Field(max_length=65536)]] | None = Field(
+    command: list[Text] | None = Field(
         default=None, min_length=1, description="the image's CMD; default: the container's")
     pause: bool = Field(default=False, description="pause the container while committing")
     format: Literal["oci", "docker"] = "oci"

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from bridge.app import Bridge
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"
+# A string of up to 64 KiB: a word of a command, a value of the environment or of a label.
+Text = Annotated[str, Field(max_length=65536)]
+Env = dict[Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[^=]+$")], Text]
+Labels = dict[Annotated[str, Field(min_length=1, max_length=1024)], Text]
 
 path = partial(object_path, "containers")
 
@@ -91,16 +95,14 @@ class Limits(Params):
 class CreateParams(Owned):
     image: str = Field(min_length=1, max_length=1024)
     name: str | None = Field(default=None, max_length=256, pattern=NAME_PATTERN)
-    command: list[Annotated[str, Field(max_length=65536)]] | None = None
-    entrypoint: list[Annotated[str, Field(max_length=65536)]] | None = None
-    env: dict[Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[^=]+$")],
-              Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
+    command: list[Text] | None = None
+    entrypoint: list[Text] | None = None
+    env: Env = Field(default_factory=dict)
     ports: list[Port] = Field(default_factory=list, max_length=256)
     volumes: list[Volume] = Field(default_factory=list, max_length=256)
     restart_policy: Literal["no", "always", "on-failure", "unless-stopped"] = "no"
     restart_retries: int | None = Field(default=None, ge=0, le=1000)
-    labels: dict[Annotated[str, Field(min_length=1, max_length=1024)],
-                 Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
     auto_update: Literal["registry", "local"] | None = None
     health: Health | None = None
     pod: str | None = Field(default=None, min_length=1, max_length=256)
@@ -139,13 +141,12 @@ class AllStatsParams(Owned):
 
 
 class ExecParams(ContainerRef):
-    command: list[Annotated[str, Field(max_length=65536)]] = Field(
+    command: list[Text] = Field(
         default_factory=lambda: ["/bin/sh"], min_length=1)
     tty: bool = True
     rows: int = Field(default=24, ge=1, le=1000)
     cols: int = Field(default=80, ge=1, le=1000)
-    env: dict[Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[^=]+$")],
-              Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
+    env: Env = Field(default_factory=dict)
     user: str | None = Field(default=None, max_length=256)
     workdir: str | None = Field(default=None, max_length=4096, pattern=r"^/")
 

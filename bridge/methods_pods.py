@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -13,7 +13,7 @@ from bridge.contracts import record
 from bridge.errors import BridgeError, NotSupported
 from bridge.events import rfc3339
 from bridge.methods import MethodRegistry
-from bridge.methods_containers import NAME_PATTERN, Port, Volume, port_mappings, storage_of
+from bridge.methods_containers import NAME_PATTERN, Labels, Port, Volume, port_mappings, storage_of
 from bridge.owners import Owned, podman_of
 from bridge.podman import object_path
 
@@ -42,8 +42,7 @@ class PodCreateParams(Owned):
     volumes: list[Volume] = Field(default_factory=list, max_length=256,
                                   description="mounted into the pod's infra container; "
                                   "every container of the pod gets them too")
-    labels: dict[Annotated[str, Field(min_length=1, max_length=1024)],
-                 Annotated[str, Field(max_length=65536)]] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
 
 
 class PodMember(TypedDict):
