@@ -126,7 +126,7 @@ class Credentials:
         """A new token for ``name`` with ``role``; it is shown once and kept only hashed."""
         if self.path is None:
             raise ValueError("no tokens file")
-        if not NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             raise ValueError(f"name {name!r}: use letters, digits and . _ @ - (at most 64)")
         if role not in ROLES:
             raise ValueError(f"role {role!r}: must be one of {', '.join(ROLES)}")

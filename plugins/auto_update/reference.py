@@ -57,6 +57,6 @@ def parse_reference(name: str) -> ImageRef:
         repo, tag = remainder[:colon], remainder[colon + 1:]
     if registry == DOCKER_HUB and "/" not in repo:
         repo = f"library/{repo}"
-    if not repo or repo != repo.lower() or not _TAG.match(tag):
+    if not repo or repo != repo.lower() or not _TAG.fullmatch(tag):
         raise BadReference(f"invalid image reference {name!r}")
     return ImageRef(registry, repo, tag)

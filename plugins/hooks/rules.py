@@ -81,7 +81,7 @@ class CommandAction(Params):
     @classmethod
     def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
         for name in env:
-            if not _ENV_NAME.match(name):
+            if not _ENV_NAME.fullmatch(name):
                 raise ValueError(f"bad environment variable name {name!r}")
         return env
 
@@ -122,7 +122,7 @@ class WebhookAction(Params):
     def _one_secret(self) -> WebhookAction:
         if self.secret is not None and self.secret_env is not None:
             raise ValueError("give secret or secret_env, not both")
-        if self.secret_env is not None and not _ENV_NAME.match(self.secret_env):
+        if self.secret_env is not None and not _ENV_NAME.fullmatch(self.secret_env):
             raise ValueError(f"bad environment variable name {self.secret_env!r}")
         check_templates(self.url)
         return self
@@ -166,7 +166,7 @@ class PublishAction(Params):
     @field_validator("topic")
     @classmethod
     def _own_topic(cls, topic: str) -> str:
-        if not _TOPIC.match(topic) or not topic.startswith("hook."):
+        if not _TOPIC.fullmatch(topic) or not topic.startswith("hook."):
             raise ValueError(f"topic {topic!r}: the hooks plugin publishes under 'hook.' "
                              "(lower-case dotted words, e.g. 'hook.alert.crashloop')")
         if topic in RESERVED_TOPICS:
@@ -201,7 +201,7 @@ class On(Params):
         if not globs:
             raise ValueError("give at least one topic glob")
         for g in globs:
-            if g not in ("*", "**") and not _TOPIC_GLOB.match(g):
+            if g not in ("*", "**") and not _TOPIC_GLOB.fullmatch(g):
                 raise ValueError(f"bad topic glob {g!r}: dotted words with * or ** "
                                  "(e.g. container.*, autoupdate.**)")
         return topic

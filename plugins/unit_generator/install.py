@@ -32,7 +32,7 @@ class InstallError(BridgeError):
 
 
 def check_unit_name(name: str) -> None:
-    if not UNIT_NAME.match(name) or name.startswith(".") or "/" in name:
+    if not UNIT_NAME.fullmatch(name) or name.startswith("."):
         raise InvalidParams(f"unit name {name!r}: not a valid systemd unit file name")
 
 

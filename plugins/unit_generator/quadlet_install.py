@@ -53,7 +53,7 @@ def services_of(files: dict[str, str]) -> dict[str, str]:
 
 def write_quadlets(folder: Path, files: dict[str, str], *, force: bool) -> None:
     for name in files:
-        if not QUADLET_NAME.match(name) or name.startswith("."):
+        if not QUADLET_NAME.fullmatch(name) or name.startswith("."):
             raise InvalidParams(f"Quadlet file name {name!r}: not a Quadlet unit file name")
     # All files are checked before any is written, as for units.
     for name in files:
