@@ -79,7 +79,13 @@ class JournalStream(StreamSource):
             probe = await asyncio.create_subprocess_exec(
                 *check, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE)
-            _, err = await asyncio.wait_for(probe.communicate(), 30)
+            try:
+                _, err = await asyncio.wait_for(probe.communicate(), 30)
+            finally:  # timed out or cancelled: the probe goes too, and is reaped
+                if probe.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        probe.kill()
+                    await probe.wait()
         except (OSError, TimeoutError) as exc:
             raise NoJournal(f"journal of {self.unit}: cannot run {check[0]}: "
                             f"{exc}") from None
