@@ -64,11 +64,38 @@ def _plain(v: Any) -> Any:
     return None if v is NO_VALUE else v
 
 
+# Go maps case one rune at a time by Unicode's simple mappings (unicode.ToUpper, ToLower,
+# ToTitle). Python's str methods use the full ones: where those give more than one
+# character, Go keeps the rune (ß, ŉ, ﬀ), except for these simple mappings.
+_SIMPLE_UPPER = {**{c: c + 8 for first in (0x1F80, 0x1F90, 0x1FA0)
+                    for c in range(first, first + 8)},
+                 0x1FB3: 0x1FBC, 0x1FC3: 0x1FCC, 0x1FF3: 0x1FFC}
+_SIMPLE_LOWER = {0x130: 0x69}
+
+
+def _rune_case(full: Callable[[str], str], simple: dict[int, int]) -> Callable[[str], str]:
+    def one(ch: str) -> str:
+        mapped = full(ch)
+        return mapped if len(mapped) == 1 else chr(simple.get(ord(ch), ord(ch)))
+    return lambda s: "".join(one(ch) for ch in s)
+
+
+_upper = _rune_case(str.upper, _SIMPLE_UPPER)
+_lower = _rune_case(str.lower, _SIMPLE_LOWER)
+_to_title = _rune_case(str.title, _SIMPLE_UPPER)
+
+
+def _go_separator(ch: str) -> bool:
+    """strings.Title's isSeparator: ASCII but letters, digits and ``_``; beyond ASCII only
+    spaces."""
+    return not (ch.isalnum() or ch == "_") if ch.isascii() else ch.isspace()
+
+
 def _title(s: str) -> str:
-    out, prev_sep = [], True
+    out, prev = [], " "
     for ch in s:
-        out.append(ch.upper() if prev_sep else ch)
-        prev_sep = not (ch.isalnum() or ch == "_")
+        out.append(_to_title(ch) if _go_separator(prev) else ch)
+        prev = ch
     return "".join(out)
 
 
@@ -76,8 +103,8 @@ def _title(s: str) -> str:
 # argument types); "any" takes every value.
 FUNCS: dict[str, tuple[Func, tuple[str, ...]]] = {
     "json": (lambda v: go_json(_plain(v), escape_html=False), ("any",)),
-    "lower": (str.lower, ("string",)),
-    "upper": (str.upper, ("string",)),
+    "lower": (_lower, ("string",)),
+    "upper": (_upper, ("string",)),
     "title": (_title, ("string",)),
     "pad": (lambda s, prefix, suffix: " " * prefix + s + " " * suffix if s else s,
             ("string", "int", "int")),

@@ -152,3 +152,21 @@ def test_bad_flags_are_refused_as_podman_refuses_them(capsys: pytest.CaptureFixt
         assert capsys.readouterr().err == message
     assert main(["auto-update", "extra"]) == 125
     assert capsys.readouterr().err == "Error: `podbridge auto-update` takes no arguments\n"
+
+
+def test_case_functions_map_runes_as_go_does() -> None:
+    # Podman 4.3.1's answers (`podman version --format '{{upper "..."}}'`, the same
+    # report.DefaultFuncs): Go maps one rune at a time by the simple mappings, and
+    # strings.Title starts a word only after ASCII punctuation or a space.
+    cases = {
+        '{{upper "straße ŉ ᾀ ǆ"}}': "STRAßE ŉ ᾈ Ǆ",
+        '{{lower "İSTANBUL ΣΑΣ"}}': "istanbul σασ",  # noqa: RUF001
+        """{{title "hello wORLD ǆx o'neil ß-x"}}""": "Hello WORLD ǅx O'Neil ß-X",
+        '{{title "«hello» a–b x²y ä.ö 1a _b"}}': "«hello» A–b X²y Ä.Ö 1a _b",  # noqa: RUF001
+        '{{upper "ﬀ ǰ ᾳ ᾼ"}}': "ﬀ ǰ ᾼ ᾼ",
+        '{{lower "ᾈ Σ"}}': "ᾀ σ",  # noqa: RUF001
+    }
+    for template, text in cases.items():
+        out: list[str] = []
+        Template("t", template).execute(None, out)
+        assert "".join(out) == text, template
