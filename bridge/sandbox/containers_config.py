@@ -64,8 +64,8 @@ def write_containers_config(etc: Path, graphroot: Path, registry: str, network: 
     # Where journald runs, Podman's own defaults (journald) are left alone, as on a host.
     (etc / "containers.conf").write_text(CONTAINERS_CONF.format(
         network=network, runtime=flav.runtime,
-        log_driver="" if flav.journald else 'log_driver = "k8s-file"\n',
-        events_logger="" if flav.journald else 'events_logger = "file"\n',
+        log_driver="" if flav.journald else f'log_driver = "{flav.log_driver}"\n',
+        events_logger="" if flav.journald else f'events_logger = "{flav.events_logger}"\n',
         firewall_driver=(f'firewall_driver = "{flav.firewall_driver}"\n'
                          if flav.firewall_driver else "")))
     (etc / "storage.conf").write_text(STORAGE_CONF.format(graphroot=graphroot))

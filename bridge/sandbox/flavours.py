@@ -59,6 +59,15 @@ class Flavour:
     # The environment of everything run inside (units and commands).
     env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def events_logger(self) -> str:
+        """Podman's events backend in this world: its default where journald runs."""
+        return "journald" if self.journald else "file"
+
+    @property
+    def log_driver(self) -> str:
+        return "journald" if self.journald else "k8s-file"
+
     def uses_host_root(self) -> bool:
         """True when the machine itself runs this flavour's Debian: the world then boots
         the machine's own systemd and Podman, as the first test world always did.
