@@ -123,6 +123,15 @@ def test_containers_conf_per_flavour(tmp_path: Path) -> None:
     assert "log_driver" not in new and 'firewall_driver = "iptables"' in new
 
 
+def test_each_flavour_names_its_events_backend_and_log_driver() -> None:
+    """What tests/integration/test_flavours.py compares with libpod's eventLogger and
+    logDriver in each world: journald where journald runs, else the files."""
+    for name in flavours.FLAVOURS:
+        flav = flavours.get(name)
+        assert flav.events_logger == ("journald" if flav.journald else "file"), name
+        assert flav.log_driver == ("journald" if flav.journald else "k8s-file"), name
+    assert {flavours.get(n).events_logger for n in flavours.FLAVOURS} == {"file", "journald"}
+
 def test_make_run_picks_the_machines_own_flavour(monkeypatch: pytest.MonkeyPatch) -> None:
     """`make run` boots the world of the machine's Debian (its own systemd and Podman, no
     tree to build); on anything else the default."""
