@@ -3,6 +3,7 @@ the CLI's ``podbridge call``. Params are validated once, here, by a pydantic mod
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.errors import AccessDenied as AccessDenied  # re-exported: its old home
-from bridge.errors import InvalidParams, UnknownMethod
+from bridge.errors import InvalidParams, UnknownMethod, Unreachable
 from bridge.roles import ROLES, Caller, Role, allows
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,34 @@ class NoParams(Params):
 
 Handler = Callable[[Any], Awaitable[Any]]
 
+# How long a call waits for the plugin behind it to finish starting.
+START_WAIT = 60.0
+
+
+class Readiness:
+    """Whether a plugin has started. Its methods are registered before its ``start()`` runs,
+    so that a client which connects early waits for them (up to ``START_WAIT`` seconds)
+    rather than being told ``unknown-method`` about a method that is on its way."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.error: str | None = None
+        self._settled = asyncio.Event()
+
+    def settle(self, error: str | None = None) -> None:
+        """The start ended: it succeeded (``error`` None) or failed with ``error``."""
+        if not self._settled.is_set():
+            self.error = error
+            self._settled.set()
+
+    async def wait(self, timeout: float = START_WAIT) -> None:
+        try:
+            await asyncio.wait_for(self._settled.wait(), timeout)
+        except TimeoutError:
+            raise Unreachable(f"plugin {self.owner} is still starting") from None
+        if self.error is not None:
+            raise Unreachable(f"plugin {self.owner} did not start: {self.error}")
+
 # Who the running method was called by (None: the bridge or a plugin itself). A handler that
 # passes a call on (fleet.call) reads it to carry the caller's name and role along.
 current_caller: ContextVar[Caller | None] = ContextVar("podbridge_caller", default=None)
@@ -47,6 +76,7 @@ class Method:
     # An undeclared method is the safest kind: admin only, and a change.
     role: Role = "admin"
     readonly: bool = False
+    ready: Readiness | None = None  # a plugin's start: calls wait for it
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -101,14 +131,15 @@ class MethodRegistry:
     def register(
         self, name: str, handler: Handler, params: type[BaseModel] = NoParams,
         *, owner: str = "bridge", description: str = "", role: Role = "admin",
-        readonly: bool = False,
+        readonly: bool = False, ready: Readiness | None = None,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"method {name!r}: unknown role {role!r}")
         if name in self._methods and self._methods[name].owner != owner:
             raise ValueError(f"method {name!r} is already registered by "
                              f"{self._methods[name].owner}")
-        self._methods[name] = Method(name, handler, params, owner, description, role, readonly)
+        self._methods[name] = Method(name, handler, params, owner, description, role, readonly,
+                                     ready)
 
     def register_table(self, rows: Iterable[tuple[str, Any, type[BaseModel], Role, str]]
                        ) -> None:
@@ -118,12 +149,13 @@ class MethodRegistry:
             self.register(name, handler, params, description=doc, role=role,
                           readonly=role == "viewer")
 
-    def register_declared(self, obj: object, owner: str = "bridge") -> None:
-        """Register every ``@method`` handler of ``obj``."""
+    def register_declared(self, obj: object, owner: str = "bridge",
+                          ready: Readiness | None = None) -> None:
+        """Register every ``@method`` handler of ``obj`` (calls wait for ``ready``)."""
         for spec, handler in declared_methods(obj):
             self.register(spec.name, handler, spec.params, owner=owner,
                           description=spec.description, role=spec.role,
-                          readonly=spec.readonly)
+                          readonly=spec.readonly, ready=ready)
 
     def unregister_owner(self, owner: str) -> None:
         for name in [n for n, m in self._methods.items() if m.owner == owner]:
@@ -165,6 +197,8 @@ class MethodRegistry:
             model = method.params.model_validate(params)
         except ValidationError as exc:
             raise InvalidParams(format_validation_error(exc)) from None
+        if method.ready is not None:
+            await method.ready.wait()
         token = current_caller.set(caller)
         try:
             return await method.handler(model)

@@ -34,7 +34,13 @@ from bridge.events import (
     plugin_source,
 )
 from bridge.fleet.api import Fleet
-from bridge.methods import Handler, MethodRegistry, NoParams, format_validation_error
+from bridge.methods import (
+    Handler,
+    MethodRegistry,
+    NoParams,
+    Readiness,
+    format_validation_error,
+)
 from bridge.methods import method as method  # re-exported: plugins declare methods with it
 from bridge.owners import Owner, Owners, OwnerSession, check_owner_param
 from bridge.roles import Role
@@ -151,7 +157,7 @@ class PluginContext:
 
     def register_methods(self, obj: object) -> None:
         """Register the ``@method`` handlers of ``obj`` (the host does it for the plugin
-        itself once it has started)."""
+        itself, before its start: calls made meanwhile wait for the start to end)."""
         self.methods.register_declared(obj, owner=self.name)
 
     def for_owner(self, owner: str | None) -> OwnerTarget:
@@ -349,25 +355,29 @@ class PluginHost:
             # before that (no arguments) gets it in start() only. Both get it in start().
             plugin: Any = None
             info.state = "starting"
+            ready = Readiness(name)
             error: BaseException | None = None
             try:
                 # Inside the try: a constructor that raises fails like a start() that
                 # raises (reported, retried after the backoff), not the host's task.
                 plugin = cls(ctx) if _takes_context(cls) else cls()
                 self._instances[name] = plugin
+                self.methods.register_declared(plugin, owner=name, ready=ready)
                 await plugin.start(ctx)
-                ctx.register_methods(plugin)
+                ready.settle()
                 info.state = "running"
                 info.started_at = now_iso()
                 self.bus.publish(BRIDGE_PLUGIN_STARTED, SOURCE_BRIDGE, name, {})
                 await failed.wait()
                 error = errors[0]
             except asyncio.CancelledError:
+                ready.settle("the bridge is stopping")
                 await self._teardown(name, plugin, ctx)
                 info.state = "stopped"
                 raise
             except Exception as exc:
                 error = exc
+            ready.settle(f"{type(error).__name__}: {error}")
             info.failures += 1
             info.state = "failed"
             info.last_error = f"{type(error).__name__}: {error}"

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from bridge.auth import Auth
 from bridge.bus import Bus
+from bridge.errors import BridgeError
 from bridge.events import BRIDGE_SOURCE
 from bridge.methods import MethodRegistry, method
 from bridge.plugin import PluginConfig, PluginContext, PluginHost
@@ -402,3 +403,67 @@ async def test_a_plugin_declares_its_methods_and_its_context_undoes_its_work(
     assert bus.subscriber_count == 0, "the plugin's subscription outlived it"
     bus.publish(BRIDGE_SOURCE, "bridge", "podman", {"connected": False, "error": "x"})
     assert plugin.heard == ["True"], "the plugin's listener outlived it"
+
+
+class Gated:
+    """A plugin whose start() ends only when the test says so, and then as it says."""
+
+    name: ClassVar[str] = "gated"
+    Config: ClassVar[type[PluginConfig]] = PluginConfig
+    release: ClassVar[asyncio.Event]
+    fail: ClassVar[bool] = False
+    starting: ClassVar[asyncio.Event]
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+
+    async def start(self, ctx: PluginContext) -> None:
+        Gated.starting.set()
+        await Gated.release.wait()
+        if Gated.fail:
+            raise RuntimeError("no database")
+
+    async def stop(self) -> None:
+        pass
+
+    @method("gated.ping", role="viewer", readonly=True)
+    async def do_ping(self, _: Any) -> str:
+        return "pong"
+
+
+@pytest.mark.parametrize("fail", [False, True])
+async def test_a_call_made_while_its_plugin_starts_waits_for_the_start(
+        tmp_path: Any, fail: bool) -> None:
+    """A client that connects while the bridge's plugins start (the bridge already serves)
+    gets the plugin's answer once it has started, or why it did not -- never
+    ``unknown-method`` for a method that is on its way."""
+    bus, methods, store = Bus(), MethodRegistry(), Store(tmp_path / "db.sqlite")
+    Gated.release, Gated.starting, Gated.fail = asyncio.Event(), asyncio.Event(), fail
+    host = PluginHost(bus=bus, podman=PodmanClient("unix:///nonexistent"),
+                      systemd=SystemdClient("system", "unix:path=/nonexistent"), store=store,
+                      state=State(bus), methods=methods, config={},
+                      plugins={"gated": Gated}, backoff=lambda n: 3600)
+    await host.start()
+    try:
+        await asyncio.wait_for(Gated.starting.wait(), 60)
+        call = asyncio.create_task(methods.call("gated.ping", {}))
+        # Given a turn of the loop, the call is waiting for the start, neither answered
+        # nor refused (the method was known before the start ended).
+        await asyncio.sleep(0)
+        assert not call.done()
+        assert {p["name"]: p["state"] for p in host.list()}["gated"] == "starting"
+        Gated.release.set()
+        if fail:
+            with pytest.raises(BridgeError) as err:
+                await asyncio.wait_for(call, 60)
+            assert err.value.code == "unreachable"
+            assert "did not start: RuntimeError: no database" in err.value.message
+            # Once the failed plugin is torn down, its method is gone.
+            await wait_for(lambda: "gated.ping" not in {m.name for m in methods.list()},
+                           what="the failed plugin's method unregistered")
+        else:
+            assert await asyncio.wait_for(call, 60) == "pong"
+            assert await methods.call("gated.ping", {}) == "pong"
+    finally:
+        await host.stop()
+        store.close()
