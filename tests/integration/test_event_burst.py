@@ -158,7 +158,24 @@ async def run_burst(world: Any, bridge: Bridge, events: int,
                     got[(ev["type"].split(".", 1)[1], ev["subject"])] += 1
 
         tap = PodmanTap(world, repo, tmp_path / "podman-events")
-        tasks = [asyncio.create_task(reader(client, live))]
+        tasks = [asyncio.create_task(reader(client, live), name="the live reader")]
+
+        def readers_ok() -> bool:
+            """A reader that ended (a client.reset) fails the test at once, with its cause,
+            instead of leaving a count that never completes."""
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise AssertionError(f"{task.get_name()} ended: {task.exception()!r}")
+            return True
+
+        async def progress() -> str:
+            """Where each stream stands, read when a wait fails (not when it began)."""
+            tap.poll()
+            status = await client.call("bridge.status")
+            return (f"podman {len(tap.seen)}, live {len(live)}, late {len(late)}, "
+                    f"live missing {sorted(expected - live.keys())[:5]}, late missing "
+                    f"{sorted(expected - late.keys())[:5]}, bus seq {bridge.bus.seq}, "
+                    f"bridge status {status['podman']}")
         try:
             await wait_for(tap.answered, timeout=30, what="Podman's answer to the tap")
             # Both subscriptions (the stalled one and the live one) exist before the burst.
@@ -171,14 +188,17 @@ async def run_burst(world: Any, bridge: Bridge, events: int,
             tasks.append(sending)
             await wait_for(lambda: sum(live.values()) >= min(1_000, events // 4) or
                            sending.done(), timeout=600, what="the burst to be under way")
-            tasks.append(asyncio.create_task(reader(late_client, late, since=before)))
+            tasks.append(asyncio.create_task(reader(late_client, late, since=before),
+                                             name="the late reader"))
             await sending
             took = loop.time() - began
             # Wait for what was sent, not for a duration: every event, on every stream.
-            await wait_for(lambda: tap.poll() >= events and expected <= live.keys()
-                           and expected <= late.keys(), timeout=120 + events / 200,
-                           what=f"{events} events (podman {len(tap.seen)}, "
-                           f"live {len(live)}, late {len(late)})")
+            try:
+                await wait_for(lambda: readers_ok() and tap.poll() >= events
+                               and expected <= live.keys() and expected <= late.keys(),
+                               timeout=120 + events / 200, what=f"{events} events")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}: {await progress()}") from None
             # A marker made after it: a repeat of the burst would reach a client before it.
             conn = aiohttp.UnixConnector(path=str(world.podman_socket))
             async with aiohttp.ClientSession(connector=conn) as s:
