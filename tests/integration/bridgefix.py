@@ -21,14 +21,16 @@ from plugins.unit_generator.plugin import UnitGeneratorPlugin
 
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0,
-                   what: str = "condition", every: float = 0.05) -> None:
+                   what: str | Callable[[], Any] = "condition", every: float = 0.05) -> None:
     """Ask ``predicate`` (a plain or an async function) every ``every`` seconds until it
-    answers true; fail after ``timeout`` seconds."""
+    answers true; fail after ``timeout`` seconds. ``what`` names the condition: a function
+    (plain or async) is asked only then, so counts in it are those at the timeout."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await _answer(predicate()):
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            said = what if isinstance(what, str) else await _answer(what())
+            raise AssertionError(f"timed out waiting for {said}")
         await asyncio.sleep(every)
 
 
