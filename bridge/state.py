@@ -154,6 +154,9 @@ class State:
         self._tasks = TaskOwner("state")
         self._images_dirty = False
         self._pods_dirty = False
+        # While Podman lists containers for a re-list: each container an event touched
+        # meanwhile, and its record after it (None: removed).
+        self._listing: dict[str, dict[str, Any] | None] | None = None
         # Set once Podman's lists were first read (a fleet host answers calls from then on).
         self.podman_synced = asyncio.Event()
         self._unlisten = bus.listen(["container.*", "pod.*", "image.*"], self._on_event)
@@ -191,9 +194,18 @@ class State:
 
     # -- from podman
     async def resync_podman(self, podman: PodmanClient) -> None:
-        """Replace the podman part of the model by fresh lists (after a (re)connect)."""
+        """Replace the podman part of the model by fresh lists (after a (re)connect, or a
+        suspected gap in the event stream).
+
+        Events go on being handled while Podman makes the list (a gap's re-list runs beside
+        the stream), and the list may be older than them: a container that an event created
+        or removed meanwhile is taken as the event left it, not as the list had it."""
         self.podman = podman
-        listed = await podman.containers(all=True)
+        self._listing = during = {}
+        try:
+            listed = await podman.containers(all=True)
+        finally:
+            self._listing = None
         fresh = {c["Id"]: container_from_list(c) for c in listed}
         for cid, rec in fresh.items():
             old = self.containers.get(cid)
@@ -202,6 +214,12 @@ class State:
                 rec["health"] = old.get("health")
             else:
                 self._to_inspect.add(cid)
+        for cid, rec in during.items():
+            if rec is None:
+                fresh.pop(cid, None)
+            else:
+                fresh.setdefault(cid, rec)
+                self._to_inspect.add(cid)   # the list or the event: inspect settles it
         self.containers = fresh
         await self._refresh_pods(podman)
         await self._refresh_images(podman)
@@ -235,6 +253,12 @@ class State:
         cid = data.get("id", "")
         if not cid:
             return
+        self._apply_container(cid, action, name, data)
+        if self._listing is not None:
+            self._listing[cid] = self.containers.get(cid)
+
+    def _apply_container(self, cid: str, action: str, name: str,
+                         data: Mapping[str, Any]) -> None:
         if action == "remove":
             self.containers.pop(cid, None)
             self._to_inspect.discard(cid)
