@@ -201,7 +201,8 @@ class State:
         the stream), and the list may be older than them: a container that an event created
         or removed meanwhile is taken as the event left it, not as the list had it."""
         self.podman = podman
-        self._listing = during = {}
+        during: dict[str, dict[str, Any] | None] = {}
+        self._listing = during
         try:
             listed = await podman.containers(all=True)
         finally:
