@@ -215,11 +215,11 @@ class State:
                 rec["health"] = old.get("health")
             else:
                 self._to_inspect.add(cid)
-        for cid, rec in during.items():
-            if rec is None:
+        for cid, touched in during.items():
+            if touched is None:
                 fresh.pop(cid, None)
             else:
-                fresh.setdefault(cid, rec)
+                fresh.setdefault(cid, touched)
                 self._to_inspect.add(cid)   # the list or the event: inspect settles it
         self.containers = fresh
         await self._refresh_pods(podman)
