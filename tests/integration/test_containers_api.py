@@ -11,7 +11,7 @@ import pytest
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from tests.helpers import free_port, unique
-from tests.integration.bridgefix import refused
+from tests.integration.bridgefix import refused, wait_for
 
 IMAGE = "localhost/podbridge/httpd:v1"
 
@@ -63,9 +63,14 @@ async def test_create_with_everything(world: Any, client: BridgeClient) -> None:
                                     "echo rc=$?"]})
         out = "".join([d["output"] async for d in stream])
         assert out == "from the host\nrc=1\n", out
-        # The live model saw it (the panel reads the model, not inspect).
-        snap = await client.call("state.get")
-        assert any(c["name"] == name for c in snap["containers"])
+        # The live model saw it (the panel reads the model, not inspect): its events reach
+        # the model a moment after the call's answer, so wait for that state.
+        async def in_model() -> bool:
+            snap = await client.call("state.get")
+            return any(c["name"] == name and c["state"] == "running"
+                       for c in snap["containers"])
+
+        await wait_for(in_model, timeout=60, what=f"{name} running in the model", every=0.2)
     finally:
         await client.call("containers.remove", {"name": name, "force": True,
                                                 "volumes": True})
