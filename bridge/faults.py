@@ -32,3 +32,15 @@ def point(name: str) -> None:
         for handler in logging.getLogger().handlers:
             handler.flush()
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+# In-process losses, for tests of what the bridge does when a reader loses what Podman
+# wrote: ``DROPS[name](item)`` true drops that item at point ``name``. Empty in production.
+DROPS: dict[str, Callable[[bytes], bool]] = {}
+
+
+def dropped(name: str, item: bytes) -> bool:
+    """Whether a test asks point ``name`` to lose ``item`` (as Podman's own journal reader
+    loses an entry now and then)."""
+    drop = DROPS.get(name)
+    return drop is not None and drop(item)

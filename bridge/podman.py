@@ -211,18 +211,21 @@ class PodmanClient:
             raise Timeout(f"pull {reference}: no answer in {timeout:.0f} s") from None
 
     # -- events
-    async def events_written(self, since: str | None, until: str | None = None,
+    async def events_written(self, since: str | None,
                              filters: dict[str, list[str]] | None = None,
                              timeout: float = 30, what: str = "events"
                              ) -> list[dict[str, Any]]:
-        """The events Podman has written between ``since`` (the log's first when None) and
-        ``until`` (now when None), read from its log at the time of the call
-        (``stream=false``): what happened, as Podman recorded it, whatever a stream reader
-        has or has not received yet."""
+        """The events Podman has written since ``since`` (the log's first when None), read
+        from its log at the time of the call (``stream=false``): what happened, as Podman
+        recorded it, whatever a stream reader has or has not received yet.
+
+        No ``until``: Podman takes it as a deadline for its reader, not as a filter (4.3.1
+        stops reading at that moment, so an ``until`` already past gives 0, 1 or 2 of the
+        same events from one call to the next); a caller cuts at a time itself."""
         from bridge.podman_http_stream import HttpStream  # it builds on this module
 
         http = HttpStream(self, "GET", "/events", what, {
-            "stream": "false", "since": since, "until": until,
+            "stream": "false", "since": since,
             "filters": json.dumps(filters) if filters else None})
         try:
             async with asyncio.timeout(timeout):

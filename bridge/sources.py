@@ -21,6 +21,14 @@ where the bridge stood). At the first stream's first rotation the kept half also
 back past where that stream began: those events are history (stamped before the bridge
 first asked), neither published nor a sign of a gap.
 
+What the stream loses without a sign is read again: once the stream has been quiet for
+``RECONCILE_QUIET`` seconds (and every ``RECONCILE_EVERY`` seconds while it is busy), the
+bridge asks Podman for the events it wrote since the last such reading (``stream=false``, a
+fresh read of its log) and publishes those its stream did not deliver, counted as
+``events_recovered``; the state is then listed again, as the late events arrive out of
+order. Podman's journald readers are known to miss entries now and then (containers/podman
+#18501, #24220), and a reader that misses one sees nothing amiss.
+
 A resumed stream asks for events from a little before the newest one seen: Podman stamps
 an event when it makes it and writes it once it holds the log's lock, so with concurrent
 callers the log is not in time order, and ``since=`` (strictly after) from the newest
@@ -41,6 +49,7 @@ from typing import Any
 
 from dbus_fast import Message
 
+from bridge import faults
 from bridge.backoff import Backoff
 from bridge.bus import Bus
 from bridge.errors import BridgeError
@@ -86,6 +95,10 @@ ROTATION = "log-rotation"
 # How far before the newest event seen a resumed stream starts (what comes again is
 # dropped as a repeat): far more than an event waits for the events log's lock.
 RESUME_OVERLAP_NS = 5_000_000_000
+# The stream quiet this long, what it should have delivered is read again (see above);
+# while it stays busy, at least this often, up to RESUME_OVERLAP_NS before its newest event.
+RECONCILE_QUIET = 1.0
+RECONCILE_EVERY = 30.0
 # The properties of a unit the state keeps, by D-Bus interface, and their keys there.
 WATCHED = {UNIT_IFACE: (("ActiveState", "active_state"), ("SubState", "sub_state"),
                         ("LoadState", "load_state"), ("Description", "description")),
@@ -160,6 +173,11 @@ class _Source:
         await self._tasks.close()
 
 
+def podman_time(ns: int) -> str:
+    """A time as Podman's ``since``/``until`` take it to the nanosecond."""
+    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+
+
 async def _logged(resync: Callable[[], Awaitable[None]], failed: str) -> None:
     try:
         await resync()
@@ -189,6 +207,9 @@ class PodmanSource(_Source):
         self.gaps_suspected = 0     # rotations that overtook the reader, lines dropped
         self.rotations = 0
         self.history_skipped = 0    # events from before the first stream, fed again
+        self.recovered = 0          # events the stream lost, read again from Podman's log
+        self.reconciled_ns = 0      # events stamped up to here were read again
+        self._fresh = asyncio.Event()  # set when the stream delivers a new event
         self._fed_again_since_rotation = 0  # repeats and history since the last rotation
         # Events stamped before this are history (0: none can come): see _is_history.
         self._history_ns = 0
@@ -202,20 +223,25 @@ class PodmanSource(_Source):
         return {"events_read": self.events_read, "duplicates_dropped": self.duplicates,
                 "history_skipped": self.history_skipped,
                 "gaps_suspected": self.gaps_suspected, "rotations": self.rotations,
+                "events_recovered": self.recovered,
                 "pending": reader.pending if reader else 0,
                 "lines_dropped": reader.dropped if reader else 0}
 
     def _is_new(self, raw: dict[str, Any], time_ns: int) -> bool:
+        if self._remember(raw, time_ns):
+            return True
+        self._fed_again_since_rotation += 1
+        self.duplicates += 1
+        return False
+
+    def _remember(self, raw: dict[str, Any], time_ns: int) -> bool:
+        """Whether the event is one not seen before (and remember it)."""
         key = hashlib.blake2b(json.dumps(raw, sort_keys=True, separators=(",", ":"))
                               .encode(), digest_size=16).digest()
         if key in self._seen:
-            self._fed_again_since_rotation += 1
-            self.duplicates += 1
             return False
         if len(self._seen) >= DEDUP_KEYS:
-            oldest = next(iter(self._seen.values()))
-            if time_ns < oldest:
-                self.duplicates += 1
+            if time_ns < next(iter(self._seen.values())):
                 return False
             self._seen.popitem(last=False)
         self._seen[key] = time_ns
@@ -241,6 +267,7 @@ class PodmanSource(_Source):
         if type_ == f"system.{ROTATION}" and time_ns >= self._connection_ns:
             self._rotated()
         self.last_ns = max(self.last_ns, time_ns)
+        self._fresh.set()
         self.bus.publish(type_, SOURCE_PODMAN, subject, data, time=data["time"])
         if type_ == "container.checkpoint" and data.get("id"):
             self._tasks.create(self._state_after_checkpoint(data["id"], subject),
@@ -306,6 +333,56 @@ class PodmanSource(_Source):
         self._resync_soon(lambda: self.state.resync_podman(self.podman),
                           "podman resync after a gap failed: %s")
 
+    async def reconcile_when_quiet(self) -> None:
+        """Forever: once the stream has delivered something, wait until it has been quiet
+        for ``RECONCILE_QUIET`` seconds (or busy for ``RECONCILE_EVERY``), then
+        :meth:`reconcile`."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._fresh.wait()
+            busy_until = loop.time() + RECONCILE_EVERY
+            quiet = False
+            while not quiet and loop.time() < busy_until:
+                self._fresh.clear()
+                try:
+                    await asyncio.wait_for(self._fresh.wait(), RECONCILE_QUIET)
+                except TimeoutError:
+                    quiet = True
+            # Busy: events stamped shortly before the newest may still be on their way.
+            upto = self.last_ns - (0 if quiet else RESUME_OVERLAP_NS)
+            try:
+                await self.reconcile(upto)
+            except (BridgeError, OSError) as exc:
+                logger.info("podman events: reading the log again failed: %s", exc)
+
+    async def reconcile(self, upto: int) -> int:
+        """Read the events Podman wrote from the last reconciliation to ``upto`` again and
+        publish those the stream did not deliver; how many that was."""
+        since = max(self.reconciled_ns - RESUME_OVERLAP_NS, self.first_open_ns)
+        if not self.connected or not since or upto <= since:
+            return 0
+        written = await self.podman.events_written(podman_time(since), timeout=120,
+                                                   what="podman events again")
+        found = 0
+        for raw in written:
+            parsed = translate_podman_event(raw, self.compat)
+            if parsed is None:
+                continue
+            type_, subject, data, time_ns = parsed
+            if not since < time_ns <= upto or not self._remember(raw, time_ns):
+                continue
+            found += 1
+            self.bus.publish(type_, SOURCE_PODMAN, subject, data, time=data["time"])
+        self.reconciled_ns = max(self.reconciled_ns, upto)
+        if found:
+            self.recovered += found
+            logger.warning("podman events: %d event(s) written from %s to %s never came on "
+                           "the stream; read again from Podman's log and published late",
+                           found, iso_from_ns(since), iso_from_ns(upto))
+            self._resync_soon(lambda: self.state.resync_podman(self.podman),
+                              "podman resync after late events failed: %s")
+        return found
+
     def resume_since(self) -> str | None:
         """The ``since`` of the next stream: the newest event seen, else the moment the
         first stream was asked for; None before the first stream (Podman then starts at
@@ -316,9 +393,7 @@ class PodmanSource(_Source):
         the refresh that the boot's first Podman command writes before the bridge is back.
         """
         ns = self.resume_since_ns()
-        if ns is None:
-            return None
-        return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+        return None if ns is None else podman_time(ns)
 
     def resume_since_ns(self) -> int | None:
         """:meth:`resume_since` in nanoseconds: ``RESUME_OVERLAP_NS`` before the newest
@@ -368,6 +443,8 @@ class PodmanSource(_Source):
                     handled += 1
                     if handled % 256 == 0:
                         await asyncio.sleep(0)    # a backlog must not starve the clients
+                    if faults.dropped("podman-event", line):
+                        continue
                     try:
                         raw = json.loads(line)
                     except ValueError:
@@ -521,5 +598,6 @@ def start_sources(tasks: TaskOwner, bus: Bus, podman: PodmanClient, systemd: Sys
     podman_source = PodmanSource(bus, podman, state)
     systemd_source = SystemdSource(bus, systemd, state)
     tasks.create(podman_source.run(), "source/podman")
+    tasks.create(podman_source.reconcile_when_quiet(), "source/podman-reconcile")
     tasks.create(systemd_source.run(), "source/systemd")
     return podman_source, systemd_source
