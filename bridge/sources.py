@@ -347,7 +347,8 @@ class PodmanSource(_Source):
                 try:
                     await asyncio.wait_for(self._fresh.wait(), RECONCILE_QUIET)
                 except TimeoutError:
-                    quiet = True
+                    # Quiet: nothing new came, and nothing waits to be handled.
+                    quiet = self._reader is None or self._reader.pending == 0
             # Busy: events stamped shortly before the newest may still be on their way.
             upto = self.last_ns - (0 if quiet else RESUME_OVERLAP_NS)
             try:
