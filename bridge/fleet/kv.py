@@ -97,32 +97,39 @@ class JsonKV:
         (a replica that knows no leader answers stream info too, with its own state: such
         an answer is not used), and a watch is taken as the bucket only if it reaches
         that sequence (delete markers count: the last message may be one); otherwise it
-        is read again, for at most SNAPSHOT_TIMEOUT. A KV never removes the newest entry
-        of a key, so an up-to-date watch always holds the stream's last message."""
+        is read again (also after a request that timed out), for at most SNAPSHOT_TIMEOUT.
+        A KV never removes the newest entry of a key, so an up-to-date watch always holds
+        the stream's last message."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SNAPSHOT_TIMEOUT
         pause = 0.05
         while True:
-            info = (await self._kv.status()).stream_info
-            state, last = info.state, 0
-            if info.cluster is not None and not info.cluster.leader:
-                # Not the leader's answer: a replica that knows no leader yet (one just
-                # restarted) answers with its own, perhaps old, state.
-                logger.debug("fleet kv %s: stream info without a leader; again", self.bucket)
-            elif state.messages == 0:
-                return {}
-            else:
-                entries, last = await self._watch_once()
-                if last >= state.last_seq:
-                    return {k: e for k, e in entries.items() if e.value is not _DELETED}
-                logger.debug("fleet kv %s: a watch reached revision %d of %d; again",
-                             self.bucket, last, state.last_seq)
+            try:
+                taken = await self._snapshot_once()
+            except TimeoutError as exc:  # nats-py's too: a request made as a node rejoins
+                taken = f"timed out ({exc!r})"
+            if not isinstance(taken, str):
+                return taken
+            logger.debug("fleet kv %s: %s; again", self.bucket, taken)
             if loop.time() + pause > deadline:
-                raise FleetUnavailable(f"{self.bucket}: no NATS replica had the bucket up "
-                                       f"to revision {state.last_seq} in "
-                                       f"{SNAPSHOT_TIMEOUT:g} s (at best {last})")
+                raise FleetUnavailable(f"{self.bucket}: no up-to-date NATS replica answered "
+                                       f"in {SNAPSHOT_TIMEOUT:g} s (last: {taken})")
             await asyncio.sleep(pause)
             pause = min(2 * pause, 1.0)
+
+    async def _snapshot_once(self) -> dict[str, KVEntry] | str:
+        """The bucket, or why this read of it cannot be taken for it."""
+        info = (await self._kv.status()).stream_info
+        if info.cluster is not None and not info.cluster.leader:
+            # Not the leader's answer: a replica that knows no leader yet (one just
+            # restarted) answers with its own, perhaps old, state.
+            return "stream info without a leader"
+        if info.state.messages == 0:
+            return {}
+        entries, last = await self._watch_once()
+        if last < info.state.last_seq:
+            return f"a watch reached revision {last} of {info.state.last_seq}"
+        return {k: e for k, e in entries.items() if e.value is not _DELETED}
 
     async def _watch_once(self) -> tuple[dict[str, KVEntry], int]:
         """One watch's initial values (a deleted key's value is ``_DELETED``) and the
