@@ -154,9 +154,10 @@ class State:
         self._tasks = TaskOwner("state")
         self._images_dirty = False
         self._pods_dirty = False
-        # While Podman lists containers for a re-list: each container an event touched
-        # meanwhile, and its record after it (None: removed).
-        self._listing: dict[str, dict[str, Any] | None] | None = None
+        # One per re-list while Podman makes its container list (two can overlap: a gap's
+        # and a reconnect's): each container an event touched meanwhile, and its record
+        # after it (None: removed).
+        self._listings: list[dict[str, dict[str, Any] | None]] = []
         # Set once Podman's lists were first read (a fleet host answers calls from then on).
         self.podman_synced = asyncio.Event()
         self._unlisten = bus.listen(["container.*", "pod.*", "image.*"], self._on_event)
@@ -202,11 +203,11 @@ class State:
         or removed meanwhile is taken as the event left it, not as the list had it."""
         self.podman = podman
         during: dict[str, dict[str, Any] | None] = {}
-        self._listing = during
+        self._listings.append(during)
         try:
             listed = await podman.containers(all=True)
         finally:
-            self._listing = None
+            self._listings.remove(during)
         fresh = {c["Id"]: container_from_list(c) for c in listed}
         for cid, rec in fresh.items():
             old = self.containers.get(cid)
@@ -255,8 +256,8 @@ class State:
         if not cid:
             return
         self._apply_container(cid, action, name, data)
-        if self._listing is not None:
-            self._listing[cid] = self.containers.get(cid)
+        for during in self._listings:
+            during[cid] = self.containers.get(cid)
 
     def _apply_container(self, cid: str, action: str, name: str,
                          data: Mapping[str, Any]) -> None:

@@ -80,3 +80,24 @@ async def test_a_relist_without_events_meanwhile_is_the_list() -> None:
             "old": "exited"}
     finally:
         await state.aclose()
+
+
+async def test_two_relists_at_once_each_keep_what_events_did() -> None:
+    """A reconnect's re-list can begin while a gap's is still waiting for Podman."""
+    bus = Bus()
+    state = State(bus)
+    first = SlowPodman([entry(OLD, "old")])
+    second = SlowPodman([entry(OLD, "old")])
+    try:
+        one = asyncio.create_task(state.resync_podman(first))  # type: ignore[arg-type]
+        await asyncio.wait_for(first.asked.wait(), 10)
+        two = asyncio.create_task(state.resync_podman(second))  # type: ignore[arg-type]
+        await asyncio.wait_for(second.asked.wait(), 10)
+        first.release.set()
+        await asyncio.wait_for(one, 10)
+        container_event(bus, "create", NEW, "new", "created")   # the second still lists
+        second.release.set()
+        await asyncio.wait_for(two, 10)
+        assert {c["name"] for c in state.containers.values()} == {"old", "new"}
+    finally:
+        await state.aclose()
