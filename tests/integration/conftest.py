@@ -9,13 +9,15 @@ Every test here is skipped, with one reason, when the machine cannot host a worl
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bridge.sandbox import World, unavailable_reason
+from bridge.sandbox.nats import NatsCluster
 from tests.helpers import checked_world
 
 logger = logging.getLogger(__name__)
@@ -67,3 +69,14 @@ def users_world(tmp_path_factory: pytest.TempPathFactory, flavour: str) -> Itera
     with checked_world(tmp_path_factory.mktemp(f"users-world-{flavour}"), "the users'",
                        flavour, users=["alice", "bob"]) as w:
         yield w
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
+    """A 3-node NATS JetStream cluster of the test's own (no world), JetStream answering."""
+    c = await asyncio.to_thread(NatsCluster.start, tmp_path)
+    try:
+        await c.jetstream_up()
+        yield c
+    finally:
+        c.stop()

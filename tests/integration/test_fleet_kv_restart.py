@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -22,16 +20,6 @@ pytestmark = [pytest.mark.skipif(shutil.which(NATS_BIN) is None, reason="no nats
               pytest.mark.allow_children]
 
 BUCKET = "fleet_kvtest"
-
-
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
-    c = await asyncio.to_thread(NatsCluster.start, tmp_path)
-    try:
-        await c.jetstream_up()
-        yield c
-    finally:
-        c.stop()
 
 
 async def _quiet(_exc: Exception) -> None:

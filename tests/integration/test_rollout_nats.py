@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -22,16 +20,6 @@ from plugins.rollout.kvstate import Conflict, Lease, NatsKV, Rollouts
 from tests.rollout_sim import SimFleet
 
 pytestmark = pytest.mark.skipif(shutil.which(NATS_BIN) is None, reason="no nats-server")
-
-
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
-    c = await asyncio.to_thread(NatsCluster.start, tmp_path)
-    try:
-        await c.jetstream_up()
-        yield c
-    finally:
-        c.stop()
 
 
 async def connect(c: NatsCluster, first: int = 0) -> Any:
