@@ -330,8 +330,11 @@ class PodmanSource(_Source):
     def _gap(self, why: str) -> None:
         self.gaps_suspected += 1
         logger.warning("podman events: a gap is suspected (%s); listing the state again", why)
-        self._resync_soon(lambda: self.state.resync_podman(self.podman),
-                          "podman resync after a gap failed: %s")
+        self._relist_soon("podman resync after a gap failed: %s")
+
+    def _relist_soon(self, failed: str) -> None:
+        """Podman's lists read again into the state, in a task (see ``_resync_soon``)."""
+        self._resync_soon(lambda: self.state.resync_podman(self.podman), failed)
 
     async def reconcile_when_quiet(self) -> None:
         """Forever: once the stream has delivered something, wait until it has been quiet
@@ -380,8 +383,7 @@ class PodmanSource(_Source):
             logger.warning("podman events: %d event(s) written from %s to %s never came on "
                            "the stream; read again from Podman's log and published late",
                            found, iso_from_ns(since), iso_from_ns(upto))
-            self._resync_soon(lambda: self.state.resync_podman(self.podman),
-                              "podman resync after late events failed: %s")
+            self._relist_soon("podman resync after late events failed: %s")
         return found
 
     def resume_since(self) -> str | None:

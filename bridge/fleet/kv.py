@@ -12,6 +12,7 @@ import orjson
 from nats.js import errors as js_errors
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
+from bridge.backoff import Backoff
 from bridge.fleet.api import FleetError, FleetUnavailable, KVConflict, KVEntry
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class JsonKV:
         the stream's last message."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SNAPSHOT_TIMEOUT
-        pause = 0.05
+        backoff = Backoff(first=0.05, cap=1.0)
         while True:
             try:
                 taken = await self._snapshot_once()
@@ -111,11 +112,10 @@ class JsonKV:
             if not isinstance(taken, str):
                 return taken
             logger.debug("fleet kv %s: %s; again", self.bucket, taken)
-            if loop.time() + pause > deadline:
+            if loop.time() + backoff.delay > deadline:
                 raise FleetUnavailable(f"{self.bucket}: no up-to-date NATS replica answered "
                                        f"in {SNAPSHOT_TIMEOUT:g} s (last: {taken})")
-            await asyncio.sleep(pause)
-            pause = min(2 * pause, 1.0)
+            await backoff.sleep()
 
     async def _snapshot_once(self) -> dict[str, KVEntry] | str:
         """The bucket, or why this read of it cannot be taken for it."""
