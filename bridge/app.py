@@ -42,7 +42,7 @@ from bridge.sources import PodmanSource, SystemdSource, start_sources
 from bridge.state import State
 from bridge.store import Store
 from bridge.systemd import SystemdClient
-from bridge.tasks import TaskOwner
+from bridge.tasks import TaskOwner, within
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class Bridge:
             return
         service.terminate()
         try:
-            await asyncio.wait_for(service.wait(), 10)
+            await within(service.wait(), 10)
         except TimeoutError:
             service.kill()
             await service.wait()
@@ -246,7 +246,7 @@ class Bridge:
 
     async def _answer_fleet_calls(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.state.podman_synced.wait(), FLEET_SYNC_WAIT)
+            await within(self.state.podman_synced.wait(), FLEET_SYNC_WAIT)
         self.fleet_link.answer_calls()
 
     async def stop(self) -> None:

@@ -25,7 +25,7 @@ import aiohttp
 from bridge.backoff import Backoff
 from bridge.client_stream import ClientStream
 from bridge.errors import BridgeError
-from bridge.tasks import TaskOwner
+from bridge.tasks import TaskOwner, within
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class BridgeClient:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = fut
         await self._ws.send_json({**msg, "id": msg_id})
-        frame: dict[str, Any] = await asyncio.wait_for(fut, timeout or self.timeout)
+        frame: dict[str, Any] = await within(fut, timeout or self.timeout)
         return frame
 
     async def call(self, method: str, params: dict[str, Any] | None = None,

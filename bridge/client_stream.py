@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from bridge.tasks import within
+
 Request = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -25,7 +27,7 @@ class ClientStream:
 
     async def next_frame(self, timeout: float | None = None) -> dict[str, Any] | None:
         """The next raw frame (``data``, ``gap``, ``end``), None when the connection went."""
-        frame = await asyncio.wait_for(self.frames.get(), timeout)
+        frame = await within(self.frames.get(), timeout)
         if frame is not None and frame["type"] == "end":
             self.end = frame
         if frame is not None and frame["type"] == "gap":

@@ -20,6 +20,7 @@ from typing import Any
 from bridge.errors import BridgeError
 from bridge.podman import API, PodmanClient, PodmanError, _raise_for, object_path
 from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource
+from bridge.tasks import within
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class ExecStream(StreamSource):
         payload = json.dumps({"Detach": False, "Tty": self.tty, "h": self.rows,
                               "w": self.cols}).encode()
         try:
-            reader, writer = await asyncio.wait_for(
+            reader, writer = await within(
                 asyncio.open_unix_connection(self.podman.path, limit=MAX_ITEM_BYTES), 10)
         except (OSError, TimeoutError) as exc:
             raise PodmanError(f"{what}: cannot reach Podman at {self.podman.url}: "
@@ -87,7 +88,7 @@ class ExecStream(StreamSource):
             "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode() + payload)
         await writer.drain()
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+            head = await within(reader.readuntil(b"\r\n\r\n"), 30)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
                 OSError) as exc:
             raise PodmanError(f"{what}: Podman's answer to start broke off: {exc}") from None
@@ -102,7 +103,7 @@ class ExecStream(StreamSource):
                                                                    "0")).strip() or 0)
             body = b""
             with contextlib.suppress(Exception):
-                body = await asyncio.wait_for(reader.read(length or HEADERS_MAX), 5)
+                body = await within(reader.read(length or HEADERS_MAX), 5)
             _raise_for(status, body.decode(errors="replace"), what)
 
     async def produce(self, put: Put) -> End:
@@ -169,4 +170,4 @@ class ExecStream(StreamSource):
         if writer is not None:
             writer.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 5)
+                await within(writer.wait_closed(), 5)

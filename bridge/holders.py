@@ -6,7 +6,6 @@ read (another user's /proc entries, a bus that does not answer) is skipped.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from bridge.errors import BridgeError
 from bridge.systemd import SystemdClient
+from bridge.tasks import within
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ async def socket_units_on(port: int, address: str | None) -> list[Holder]:
         except (BridgeError, ValueError) as exc:
             logger.debug("no systemd to ask about port %s: %s", port, exc)
             return []
-        return await asyncio.wait_for(_socket_units(systemd, port), DBUS_TIMEOUT * 2)
+        return await within(_socket_units(systemd, port), DBUS_TIMEOUT * 2)
     except (BridgeError, TimeoutError, OSError, EOFError) as exc:
         logger.debug("asking systemd about port %s failed: %s", port, exc)
         return []

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bridge.errors import AccessDenied as AccessDenied  # re-exported: its old home
 from bridge.errors import InvalidParams, UnknownMethod, Unreachable
 from bridge.roles import ROLES, Caller, Role, allows
+from bridge.tasks import within
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class Readiness:
 
     async def wait(self, timeout: float = START_WAIT) -> None:
         try:
-            await asyncio.wait_for(self._settled.wait(), timeout)
+            await within(self._settled.wait(), timeout)
         except TimeoutError:
             raise Unreachable(f"plugin {self.owner} is still starting") from None
         if self.error is not None:

@@ -44,7 +44,7 @@ from bridge.methods import (
 from bridge.methods import method as method  # re-exported: plugins declare methods with it
 from bridge.owners import Owner, Owners, OwnerSession, check_owner_param
 from bridge.roles import Role
-from bridge.tasks import TaskOwner
+from bridge.tasks import TaskOwner, within
 from bridge.userfiles import UserFolder
 
 if TYPE_CHECKING:
@@ -391,7 +391,7 @@ class PluginHost:
             if self._instances.get(name) is plugin:
                 del self._instances[name]
             try:
-                await asyncio.wait_for(plugin.stop(), timeout=10)
+                await within(plugin.stop(), 10)
             except Exception:
                 logger.exception("plugin %s: stop failed", name)
         await ctx.cancel_tasks()

@@ -77,7 +77,7 @@ from bridge.systemd import (
     unit_path_to_name,
     unwrap,
 )
-from bridge.tasks import TaskOwner
+from bridge.tasks import TaskOwner, within
 
 logger = logging.getLogger(__name__)
 
@@ -348,7 +348,7 @@ class PodmanSource(_Source):
             while not quiet and loop.time() < busy_until:
                 self._fresh.clear()
                 try:
-                    await asyncio.wait_for(self._fresh.wait(), RECONCILE_QUIET)
+                    await within(self._fresh.wait(), RECONCILE_QUIET)
                 except TimeoutError:
                     # Quiet: nothing new came, and nothing waits to be handled.
                     quiet = self._reader is None or self._reader.pending == 0

@@ -20,6 +20,7 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 
 from bridge.errors import BridgeError, NotFound, Timeout
+from bridge.tasks import within
 from bridge.userbus import bus_for, bus_owner
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class SystemdClient:
             as_uid = bus_owner(self.address)
         bus = bus_for(self.address, bus_type, as_uid)
         try:
-            await asyncio.wait_for(bus.connect(), timeout)
+            await within(bus.connect(), timeout)
         except (TimeoutError, OSError, DBusError, EOFError) as exc:
             bus.disconnect()
             raise SystemdError(f"cannot connect to D-Bus at {self.address}: {exc}") from None
@@ -166,7 +167,7 @@ class SystemdClient:
         msg = Message(destination=dest, path=path, interface=iface, member=member,
                       signature=signature, body=body or [])
         try:
-            reply = await asyncio.wait_for(self._bus.call(msg), timeout)
+            reply = await within(self._bus.call(msg), timeout)
         except TimeoutError:
             raise Timeout(f"systemd {member}: no answer in {timeout:.0f} s") from None
         except (EOFError, OSError) as exc:
@@ -265,7 +266,7 @@ class SystemdClient:
         fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._job_waiters[job] = fut
         try:
-            return await asyncio.wait_for(fut, timeout)
+            return await within(fut, timeout)
         except TimeoutError:
             raise Timeout(f"job {job}: no result in {timeout:.0f} s") from None
         finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -64,3 +64,16 @@ class TaskOwner:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._tasks.difference_update(tasks)
+
+
+async def within(aw: Awaitable[T], seconds: float | None) -> T:
+    """``await aw``, or ``TimeoutError`` after ``seconds`` (None: no limit).
+
+    The project's one bounded wait, in place of ``asyncio.wait_for`` (banned by the ruff
+    config): on Python 3.11, ``wait_for`` cancelled while the awaited thing completes in
+    the same turn of the loop returns its result and drops the cancellation (CPython
+    gh-86296, fixed only by 3.12's rewrite on ``asyncio.timeout``). A loop around it then
+    outlives ``TaskOwner.close``, which waits for it forever. ``asyncio.timeout`` runs
+    ``aw`` in the caller's task and lets a cancellation through."""
+    async with asyncio.timeout(seconds):
+        return await aw

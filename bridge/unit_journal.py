@@ -20,6 +20,7 @@ from typing import Any
 from bridge.errors import BridgeError
 from bridge.events import rfc3339
 from bridge.streams import MAX_ITEM_BYTES, End, Put, StreamSource, chunk_text_items
+from bridge.tasks import within
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class JournalStream(StreamSource):
                 *check, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE)
             try:
-                _, err = await asyncio.wait_for(probe.communicate(), 30)
+                _, err = await within(probe.communicate(), 30)
             finally:  # timed out or cancelled: the probe goes too, and is reaped
                 if probe.returncode is None:
                     with contextlib.suppress(ProcessLookupError):

@@ -31,7 +31,7 @@ from bridge.protocol import (
 )
 from bridge.roles import Caller
 from bridge.streams import MAX_STREAMS, WRITE_HIGH_WATER, StreamRunner, StreamSource
-from bridge.tasks import TaskOwner
+from bridge.tasks import TaskOwner, within
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -365,8 +365,8 @@ class Connection:
     async def _say_and_close(self, last: dict[str, Any], code: int, why: bytes) -> None:
         """Send ``last``, then close with ``code``; each step bounded by SEND_TIMEOUT."""
         try:
-            await asyncio.wait_for(self._send(last), SEND_TIMEOUT)
-            await asyncio.wait_for(self.ws.close(code=code, message=why), SEND_TIMEOUT)
+            await within(self._send(last), SEND_TIMEOUT)
+            await within(self.ws.close(code=code, message=why), SEND_TIMEOUT)
         except (TimeoutError, ConnectionError, RuntimeError):
             # A peer that does not read at all: let go of the connection without a handshake.
             if self.request.transport is not None:

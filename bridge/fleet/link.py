@@ -36,7 +36,7 @@ from bridge.fleet.settings import FleetSettings, check_name
 from bridge.methods import AccessDenied
 from bridge.roles import RANK, ROLES, Caller
 from bridge.streams import StreamSource
-from bridge.tasks import TaskOwner
+from bridge.tasks import TaskOwner, within
 
 if TYPE_CHECKING:
     from bridge.bus import Bus
@@ -113,7 +113,7 @@ class FleetLink:
 
     async def wait_connected(self, timeout: float | None) -> bool:
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            await within(self._ready.wait(), timeout)
         except TimeoutError:
             return False
         return True
@@ -130,7 +130,7 @@ class FleetLink:
         await self._tasks.close()
         if self.nc is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.nc.close(), 5)
+                await within(self.nc.close(), 5)
         self.outbox.close()
 
     def status(self) -> dict[str, Any]:

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bridge.tasks import within
+
 logger = logging.getLogger(__name__)
 
 SYSTEMD_ANALYZE = "systemd-analyze"
@@ -74,7 +76,7 @@ async def calendar(expr: str, iterations: int = 2, base: float | None = None,
     except OSError as exc:
         raise CalendarError(f"cannot run {SYSTEMD_ANALYZE}: {exc}") from None
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await within(proc.communicate(), timeout)
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()

@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bridge.tasks import within
 from plugins.auto_update.reference import ImageRef
 from plugins.auto_update.registry import (
     LISTS,
@@ -120,7 +121,7 @@ class SkopeoClient:
         except OSError as exc:
             raise RegistryError(f"cannot run skopeo ({self.executable}): {exc}") from None
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), self.timeout + 5)
+            out, err = await within(proc.communicate(), self.timeout + 5)
         except BaseException as exc:  # a timeout, or the run cancelled: skopeo goes too
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()

@@ -6,7 +6,6 @@ went wrong; the engine records either.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ import orjson
 from bridge.errors import BridgeError
 from bridge.methods import MethodRegistry
 from bridge.roles import Caller
+from bridge.tasks import within
 from plugins.hooks.command import CommandFailed, run_command
 from plugins.hooks.conditions import TemplateError, render, render_text
 from plugins.hooks.rules import Action, CallAction, CommandAction, PublishAction, WebhookAction
@@ -153,7 +153,7 @@ class ActionRunner:
         # Rules are an admin's to add; the call is audited as the rule's doing.
         caller = Caller(f"hook/{rule}", "admin", "hook")
         try:
-            value = await asyncio.wait_for(self.methods.call(action.method, params, caller),
+            value = await within(self.methods.call(action.method, params, caller),
                                            action.timeout)
         except TimeoutError:
             raise ActionFailed(f"{action.method}: no result within {action.timeout:g}s",

@@ -16,7 +16,7 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bridge.tasks import TaskOwner
+from bridge.tasks import TaskOwner, within
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +88,14 @@ async def run_command(
     timed_out = False
     try:
         try:
-            await asyncio.wait_for(proc.wait(), timeout)
+            await within(proc.wait(), timeout)
         except TimeoutError:
             timed_out = True
             logger.warning("command %r (pid %d) ran past its %gs timeout; terminating its "
                            "process group", argv, proc.pid, timeout)
             _signal_group(pgid, signal.SIGTERM)
             try:
-                await asyncio.wait_for(proc.wait(), kill_grace)
+                await within(proc.wait(), kill_grace)
             except TimeoutError:
                 _signal_group(pgid, signal.SIGKILL)
                 await proc.wait()
@@ -103,7 +103,7 @@ async def run_command(
         # it belongs to the hook, so it goes too.
         _signal_group(pgid, signal.SIGKILL)
         try:
-            output = await asyncio.wait_for(asyncio.shield(reader), 5)
+            output = await within(asyncio.shield(reader), 5)
         except TimeoutError:
             logger.warning("command %r: its output stays open after it exited "
                            "(a process left its group?); not waiting for it", argv)

@@ -19,6 +19,7 @@ from bridge.container_info import restart_policy
 from bridge.errors import BridgeError
 from bridge.events import iso_from_ns
 from bridge.podman import PodmanClient
+from bridge.tasks import within
 from plugins.restart_manager.engine import BootData
 from plugins.restart_manager.policy import BootCandidate, BootDecision, boot_decision
 from plugins.restart_manager.userstops import UserStops
@@ -107,7 +108,7 @@ class BootPass:
             async with sem:
                 self.before_start(name)
                 try:
-                    await asyncio.wait_for(self.podman.start_container(name),
+                    await within(self.podman.start_container(name),
                                            self.action_timeout)
                 except (BridgeError, TimeoutError) as exc:
                     logger.warning("boot pass: cannot start %s: %s", name, exc)

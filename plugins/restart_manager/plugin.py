@@ -23,6 +23,7 @@ from bridge.events import Event, iso_from_ns, ns_from_iso
 from bridge.methods import method
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.store import Journal, Records
+from bridge.tasks import within
 from plugins.restart_manager.backoff import BackoffPolicy
 from plugins.restart_manager.boot import BootPass, refresh_marker
 from plugins.restart_manager.engine import (
@@ -149,7 +150,7 @@ class RestartManagerPlugin:
             compat = await self.ctx.podman.compat()
             if not compat.inspect_shows_stopped_by_user:
                 return False
-            info = await asyncio.wait_for(self.ctx.podman.inspect_container(cid),
+            info = await within(self.ctx.podman.inspect_container(cid),
                                           INSPECT_TIMEOUT)
         except (BridgeError, TimeoutError) as exc:
             logger.debug("cannot tell whether a user stopped %s: %s", cid, exc)
@@ -171,7 +172,7 @@ class RestartManagerPlugin:
         cid = rec.cid
         try:
             compat = await self.ctx.podman.compat()
-            info = await asyncio.wait_for(self.ctx.podman.inspect_container(cid),
+            info = await within(self.ctx.podman.inspect_container(cid),
                                           INSPECT_TIMEOUT)
             state = info.get("State") or {}
             if state.get("StoppedByUser") or state.get("Status") == "stopping":
@@ -198,7 +199,7 @@ class RestartManagerPlugin:
             rec.podman_policy = live["restart_policy"]
         if rec.podman_policy is None and rec.managed is not None and rec.cid:
             try:
-                info = await asyncio.wait_for(
+                info = await within(
                     self.ctx.podman.inspect_container(rec.cid), INSPECT_TIMEOUT)
             except (BridgeError, TimeoutError) as exc:
                 logger.debug("cannot inspect %s: %s", name, exc)
@@ -250,7 +251,7 @@ class RestartManagerPlugin:
         podman = self.ctx.podman
         act = podman.start_container if pending.action == "start" else podman.restart_container
         try:
-            await asyncio.wait_for(act(name), timeout)
+            await within(act(name), timeout)
         except (BridgeError, TimeoutError) as exc:
             error = str(exc) or type(exc).__name__
             logger.warning("%s of %s failed: %s", pending.action, name, error)

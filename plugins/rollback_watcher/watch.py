@@ -27,6 +27,7 @@ from bridge.errors import BridgeError, NotFound
 from bridge.events import JOB_DONE, UNIT_STATE, Event
 from bridge.podman import PodmanClient
 from bridge.systemd import SystemdClient
+from bridge.tasks import within
 from bridge.updates import AUTOUPDATE_FAILED, AUTOUPDATE_UPDATED
 from plugins.rollback_watcher.verdict import Probation, Verdict, probation_from_labels
 
@@ -105,7 +106,7 @@ class Judge:
             wait = 0.05 if self._read_now else max(
                 0.01, min(next_poll - loop.time(), self.p.next_deadline(now) - now))
             try:
-                item = await asyncio.wait_for(self.sub.next(), wait)
+                item = await within(self.sub.next(), wait)
             except TimeoutError:
                 continue
             if item is None:
@@ -237,7 +238,7 @@ class Judge:
         deadline = loop.time() + timeout
         while self.autoupdate_result is None and loop.time() < deadline:
             try:
-                item = await asyncio.wait_for(self.sub.next(), deadline - loop.time())
+                item = await within(self.sub.next(), deadline - loop.time())
             except TimeoutError:
                 break
             if item is None:

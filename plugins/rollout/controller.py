@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from bridge.bus import Publish, no_publish
 from bridge.errors import BridgeError
-from bridge.tasks import TaskOwner
+from bridge.tasks import TaskOwner, within
 from plugins.rollout import engine
 from plugins.rollout.engine import Action, Rollout
 from plugins.rollout.kvstate import Conflict, Lease, Missing, Rollouts
@@ -122,7 +122,7 @@ class Controller:
                 # every tick: a fleet of N bridges costs the KV N/ (ttl/3) reads a second.
                 pause = self.tick if self.lease.held else max(self.tick, self.lease.ttl / 3)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), pause)
+                    await within(self.wake.wait(), pause)
                 self.wake.clear()
         finally:
             await self._calls.close()

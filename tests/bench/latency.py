@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 
 from bridge.client import BridgeClient
+from bridge.tasks import within
 from tests.bench.podman_service import PodmanService
 from tests.bench.world_service import WorldPodmanService
 from tests.helpers import free_port
@@ -111,7 +112,7 @@ async def measure_latency(svc: PodmanService | WorldPodmanService, port: int, to
                                    params={"repo": "localhost/bench/lat", "tag": f"t{i}"}):
                 pass
             await asyncio.sleep(0.02)
-        await asyncio.wait_for(done.wait(), 60)
+        await within(done.wait(), 60)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

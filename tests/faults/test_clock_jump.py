@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bridge.sandbox.images import HTTPD_V2
+from bridge.tasks import within
 from tests.helpers import connect, free_port, serve_bridge
 from tests.integration.test_rollback_resume import CONFIG
 from tests.integration.test_rollback_scenarios import (
@@ -82,7 +83,7 @@ async def test_clock_jump_mid_probation(world: Any, make_app: Any, tmp_path: Pat
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(proc.wait(), 20)
+                await within(proc.wait(), 20)
             except TimeoutError:
                 proc.kill()
                 await proc.wait()

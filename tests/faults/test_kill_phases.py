@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
+from bridge.tasks import within
 from tests.bench.autoupdate import container_image, image_id, registries_conf, start_pushed
 from tests.bench.autoupdate import remove_units as remove_bench_units
 from tests.helpers import connect, free_port, plugins_off, serve_bridge, unique
@@ -80,7 +81,7 @@ async def test_killed_at_each_phase_ends_kept_or_rolled_back(
         finally:
             await client.close()
         # It killed itself at the phase (for mid-probation / mid-rollback, after the run).
-        rc = await asyncio.wait_for(proc.wait(), 120)
+        rc = await within(proc.wait(), 120)
         assert rc == -signal.SIGKILL, f"the bridge did not die at {phase} (status {rc})"
 
         port = free_port()

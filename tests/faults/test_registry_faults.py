@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from bridge.sandbox.images import HTTPD_V1
+from bridge.tasks import within
 from plugins.auto_update.history import History
 from plugins.auto_update.plugin import AutoUpdatePlugin
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
@@ -74,7 +75,7 @@ async def test_registry_fault_fails_clearly_and_changes_nothing(
         before = await asyncio.to_thread(container_image, world, unit.name)
         cid = (await asyncio.to_thread(world.podman, "inspect", "--format", "{{.Id}}",
                                        unit.name)).stdout.strip()
-        report = await asyncio.wait_for(bridge.methods.call("autoupdate.run", {}), 120)
+        report = await within(bridge.methods.call("autoupdate.run", {}), 120)
         [row] = [r for r in report["rows"] if r["Unit"] == unit.unit]
         assert row["Updated"] == "failed", row
         assert MODES[mode] in row["Reason"].lower(), row

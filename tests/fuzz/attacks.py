@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from bridge.tasks import within
 from tests.fuzz.inputs import bad_frame, frame, rest_request, text
 
 REPLY_TIMEOUT = 15.0
@@ -63,13 +64,13 @@ class RawWS:
     @classmethod
     async def open(cls, t: Target, local: str | None = None) -> RawWS:
         """A websocket from ``local`` (a loopback address of 127/8), else 127.0.0.1."""
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(
+        reader, writer = await within(asyncio.open_connection(
             t.host, t.port, local_addr=(local, 0) if local else None), 10)
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write((f"GET /ws HTTP/1.1\r\nHost: {t.host}:{t.port}\r\nUpgrade: websocket\r\n"
                       f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                       "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        head = await within(reader.readuntil(b"\r\n\r\n"), 10)
         if not head.startswith(b"HTTP/1.1 101"):
             writer.close()
             raise ConnectionError(head.split(b"\r\n", 1)[0].decode(errors="replace"))
@@ -95,7 +96,7 @@ class RawWS:
             elif n == 127:
                 n = struct.unpack("!Q", await self.reader.readexactly(8))[0]
             return b0 & 0x0F, await self.reader.readexactly(n)
-        return await asyncio.wait_for(read(), timeout)
+        return await within(read(), timeout)
 
     def close(self) -> None:
         self.writer.close()
@@ -262,7 +263,7 @@ async def half_closed(t: Target, r: random.Random, stats: Stats, deadline: float
                     writer.write_eof()
             try:
                 # The server answers (an error) and/or closes: EOF within its auth timeout.
-                await asyncio.wait_for(reader.read(), 30)
+                await within(reader.read(), 30)
                 stats.outcomes["half-closed let go by the server"] += 1
             except TimeoutError:
                 stats.anomaly(f"half-closed {kind}: the server kept it open")

@@ -15,6 +15,7 @@ import pytest
 
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
+from bridge.tasks import within
 from tests.bench.autoupdate import ROOT, Unit, registries_conf, remove_units, serving, start_units
 from tests.integration.bridgefix import base_url
 from tests.integration.test_autoupdate_plugin import bridge_with_plugin
@@ -24,7 +25,7 @@ async def cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bridge", "auto-update", *args, env=env, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 300)
+    out, err = await within(proc.communicate(), 300)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 

@@ -12,6 +12,7 @@ import pytest
 
 from bridge.app import Bridge
 from bridge.client import BridgeClient
+from bridge.tasks import within
 from tests.helpers import unique
 from tests.integration.bridgefix import start_bridge, until_stopped, wait_for
 
@@ -38,7 +39,7 @@ async def test_container_lifecycle_in_order_with_exit_code(world: Any, bridge: B
     await asyncio.to_thread(world.podman, "run", "--name", name, IMAGE, "sh", "-c", "exit 3",
                             check=False)
     await asyncio.to_thread(world.podman, "rm", name)
-    await asyncio.wait_for(task, 30)
+    await within(task, 30)
     types = [e["type"] for e in events]
     for earlier, later in (("container.create", "container.start"),
                            ("container.start", "container.died"),
@@ -98,7 +99,7 @@ async def test_unit_and_job_events(world: Any, bridge: Bridge, client: BridgeCli
         await wait_for(lambda: bridge.bus.subscriber_count > subscribers,
                        what="the client to subscribe")
         job = await bridge.systemd.start_unit(unit)
-        await asyncio.wait_for(task, 20)
+        await within(task, 20)
         done = next(e for e in got if e["type"] == "job.done")
         assert done["data"] == {"unit": unit, "job": job, "id": done["data"]["id"],
                                 "result": "done"}
@@ -129,7 +130,7 @@ async def test_resume_with_since_misses_nothing_doubles_nothing(
                 return
 
     try:
-        await asyncio.wait_for(run(), 20)
+        await within(run(), 20)
         mine = [e["subject"] for e in got if e["subject"] in names]
         assert sorted(mine) == sorted(names)
         assert all(e["seq"] > seq0 for e in got)

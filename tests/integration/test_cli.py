@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bridge.app import Bridge
+from bridge.tasks import within
 from tests.integration.bridgefix import base_url, start_bridge, until_stopped, wait_for
 
 IMAGE = "localhost/podbridge/httpd:v1"
@@ -24,7 +25,7 @@ async def cli(bridge: Bridge, *args: str, timeout: float = 60) -> tuple[int, str
         f"--token={bridge.token}", *args[1:],
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await within(proc.communicate(), timeout)
     except TimeoutError:
         proc.kill()
         await proc.wait()
@@ -55,7 +56,7 @@ async def test_events(world: Any, bridge: Bridge) -> None:
     try:
         await wait_for(lambda: bridge.bus.subscriber_count > 0, what="the CLI to subscribe")
         await asyncio.to_thread(world.podman, "create", "--name", name, IMAGE)
-        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+        out, _ = await within(proc.communicate(), 30)
     finally:
         if proc.returncode is None:
             proc.kill()

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from bridge.tasks import within
 from tests.helpers import serving
 from tests.integration.bridgefix import wait_for
 from tests.integration.test_hooks_host import HooksHarness
@@ -44,7 +45,7 @@ class Receiver:
         self.requests.append(Received(request.headers, await request.read(), request.path))
         if len(self.requests) <= self.fail_first:
             if self.fail_status == 0:
-                await asyncio.wait_for(self.release.wait(), 30)
+                await within(self.release.wait(), 30)
             return web.Response(status=self.fail_status, text="not now")
         return web.Response(status=204)
 

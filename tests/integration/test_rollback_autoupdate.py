@@ -30,6 +30,7 @@ from bridge.events import Event
 from bridge.sandbox import World
 from bridge.sandbox.demo import notify_unit
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
+from bridge.tasks import within
 from plugins.auto_update.plugin import AutoUpdatePlugin
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
 from plugins.rollback_watcher.rollback import KEEP_REPO
@@ -143,7 +144,7 @@ class Recorder:
 
     async def until_end(self, timeout: float) -> list[tuple[float, Event]]:
         try:
-            await asyncio.wait_for(self.ended.wait(), timeout)
+            await within(self.ended.wait(), timeout)
         finally:
             self._stop()
         return self.events

@@ -17,6 +17,7 @@ from bridge.app import Bridge
 from bridge.bus import Subscription
 from bridge.sandbox.demo import notify_unit
 from bridge.sandbox.images import HTTPD_BROKEN, HTTPD_V1, HTTPD_V2
+from bridge.tasks import within
 from plugins.rollback_watcher.plugin import RollbackWatcherPlugin
 from tests.helpers import unique
 from tests.integration.bridgefix import start_bridge, until_stopped
@@ -170,7 +171,7 @@ async def outcome(sub: Subscription, unit: str, timeout: float = 60) -> dict[str
                 return {"type": ev.type, **ev.data}
         raise AssertionError("unreachable")
 
-    return await asyncio.wait_for(first(), timeout)
+    return await within(first(), timeout)
 
 
 async def test_broken_image_is_rolled_back(watcher: Bridge, make_app: Any) -> None:
@@ -196,7 +197,7 @@ async def test_ready_then_exit_is_rolled_back_within_the_probation(
         # What Podman's own rollback goes by: the job is done, so it would keep it.
         assert result == "done"
         started = time.monotonic()
-        rolling = await asyncio.wait_for(first_of(sub, app.unit, "rollback.watching",
+        rolling = await within(first_of(sub, app.unit, "rollback.watching",
                                                   phase="verify"), 30)
         # Judged bad within the 15 s window (the container exits after 5 s)...
         assert time.monotonic() - started < 15, "judged only after the 15 s window"

@@ -19,6 +19,7 @@ from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, HTTPD_V2
+from bridge.tasks import within
 from tests.helpers import fetch
 from tests.integration.autoupdate_dropin import Outcome, comparable
 from tests.integration.worldbridge import WorldBridge, host_port, run_podbridge, world_client
@@ -272,7 +273,7 @@ async def test_late_crash_rolled_back_by_the_users_watcher(
             # As Podman's rule says: the restart job was done, so it is an update...
             assert row["Updated"] == "true", row
             # ...which the watcher judges bad within the probation, and rolls back.
-            await asyncio.wait_for(waiter, 90)
+            await within(waiter, 90)
             await events.aclose()  # type: ignore[attr-defined]
         end = seen[-1]
         assert end["type"] == "rollback.performed", seen
@@ -336,7 +337,7 @@ async def test_the_users_own_timer_updates_from_the_users_settings(
                     if ev["subject"] == unit:
                         return
 
-            await asyncio.wait_for(updated(), 120)
+            await within(updated(), 120)
         assert "v2" in serving(world, name)
     finally:
         await bridge.astop()

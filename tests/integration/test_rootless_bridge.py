@@ -16,6 +16,7 @@ from bridge.errors import BridgeError
 from bridge.sandbox import World
 from bridge.sandbox.images import HTTPD_V1, SLEEP
 from bridge.sandbox.users import command
+from bridge.tasks import within
 from tests.helpers import unique
 from tests.integration.bridgefix import wait_for
 from tests.integration.worldbridge import (
@@ -233,12 +234,12 @@ async def test_root_bridge_follows_user_managers_that_come_and_go(
             await wait_for(bobs_rows, 30, "bob's container", 0.1)
             assert await bobs_rows() == 1
             await asyncio.to_thread(users_world.systemctl, "stop", f"user@{bob.uid}.service")
-            ev = await asyncio.wait_for(next_owner_event(), 30)
+            ev = await within(next_owner_event(), 30)
             assert ev["type"] == "bridge.owner_removed" and ev["data"]["uid"] == bob.uid
             assert "bob" not in {o["user"] for o in await client.call("owners.list")}
             assert await bobs_rows() == 0
             await asyncio.to_thread(users_world.systemctl, "start", f"user@{bob.uid}.service")
-            ev = await asyncio.wait_for(next_owner_event(), 60)
+            ev = await within(next_owner_event(), 60)
             assert ev["type"] == "bridge.owner_added" and ev["data"]["user"] == "bob"
             await wait_for(bobs_rows, 60, "bob's container again", 0.1)
             assert await bobs_rows() == 1

@@ -17,6 +17,7 @@ from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox.images import SLEEP
+from bridge.tasks import within
 from tests import registry_support as rs
 from tests.helpers import unique
 from tests.integration.bridgefix import base_url, refused
@@ -160,7 +161,7 @@ async def test_volumes_create_list_remove_prune_with_events(
         assert (await asyncio.to_thread(world.podman, "container", "exists", user,
                                         check=False)).returncode != 0
         assert (await refused(client, "volumes.remove", {"name": vol})).code == "not-found"
-        await asyncio.wait_for(task, 30)
+        await within(task, 30)
         assert ("volume.create", vol) in seen and ("volume.create", spare) in seen
         assert ("volume.remove", spare) in seen or ("volume.prune", spare) in seen
     finally:

@@ -23,6 +23,7 @@ from bridge.methods import MethodRegistry
 from bridge.roles import Caller
 from bridge.server import Server
 from bridge.store import Store
+from bridge.tasks import within
 from bridge.tls import TLSConfigError, choose, self_signed
 from tests.helpers import serving
 
@@ -394,7 +395,7 @@ async def test_cli_refuses_plain_http_off_loopback(tmp_path: Path) -> None:
         ".venv/bin/podbridge", "serve", "--listen", "0.0.0.0:0", "--state-dir",
         str(tmp_path / "st"), "--url", "unix:///nonexistent.sock",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    out, err = await within(proc.communicate(), 60)
     assert proc.returncode == 2, (out, err)
     assert b"refusing to listen on 0.0.0.0 without TLS" in err
 

@@ -23,6 +23,7 @@ from bridge.server import Server
 from bridge.state import State
 from bridge.store import Store
 from bridge.systemd import SystemdClient
+from bridge.tasks import within
 from tests.helpers import serving
 from tests.integration.bridgefix import wait_for
 
@@ -200,7 +201,7 @@ async def test_stalled_client_is_dropped_and_does_not_slow_others(
         env.bus.publish("bench.tick", "test", str(i), big)
         if i % 10 == 9:
             await asyncio.sleep(0.01)
-    await asyncio.wait_for(reading, 30)
+    await within(reading, 30)
     assert received == 400
     assert env.bus.subscriber_count == 1, "the stalled client was let go of"
     writer.close()
@@ -445,7 +446,7 @@ async def test_a_call_made_while_its_plugin_starts_waits_for_the_start(
                       plugins={"gated": Gated}, backoff=lambda n: 3600)
     await host.start()
     try:
-        await asyncio.wait_for(Gated.starting.wait(), 60)
+        await within(Gated.starting.wait(), 60)
         call = asyncio.create_task(methods.call("gated.ping", {}))
         # Given a turn of the loop, the call is waiting for the start, neither answered
         # nor refused (the method was known before the start ended).
@@ -455,14 +456,14 @@ async def test_a_call_made_while_its_plugin_starts_waits_for_the_start(
         Gated.release.set()
         if fail:
             with pytest.raises(BridgeError) as err:
-                await asyncio.wait_for(call, 60)
+                await within(call, 60)
             assert err.value.code == "unreachable"
             assert "did not start: RuntimeError: no database" in err.value.message
             # Once the failed plugin is torn down, its method is gone.
             await wait_for(lambda: "gated.ping" not in {m.name for m in methods.list()},
                            what="the failed plugin's method unregistered")
         else:
-            assert await asyncio.wait_for(call, 60) == "pong"
+            assert await within(call, 60) == "pong"
             assert await methods.call("gated.ping", {}) == "pong"
     finally:
         await host.stop()

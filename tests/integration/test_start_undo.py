@@ -17,6 +17,7 @@ from bridge.config import Settings
 from bridge.listen import Listener, ListenError
 from bridge.plugin import PluginConfig, PluginContext
 from bridge.podman import PodmanClient
+from bridge.tasks import within
 from tests.conftest import _children, _open_fds
 
 STORAGE = """[storage]
@@ -78,7 +79,7 @@ async def test_a_taken_port_undoes_everything_start_did(
     bind = Listener.start
 
     async def start_when_plugin_runs(self: Listener, *args: Any) -> None:
-        await asyncio.wait_for(Sleeper.started.wait(), 60)
+        await within(Sleeper.started.wait(), 60)
         await bind(self, *args)
 
     monkeypatch.setattr(Listener, "check", check)

@@ -4,13 +4,13 @@ after the stream opened joins it, a stopped one leaves it."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 from bridge.client import BridgeClient
 from bridge.client_stream import ClientStream
 from bridge.errors import BridgeError
+from bridge.tasks import within
 from tests.helpers import unique
 
 IMAGE = "localhost/podbridge/httpd:v1"
@@ -23,7 +23,7 @@ async def next_until(items: AsyncIterator[dict[str, Any]], ok: Any, what: str,
     """Read items until ``ok(by_name)``; the samples of the last item, by name."""
     last: dict[str, dict[str, Any]] = {}
     for _ in range(limit):
-        item = await asyncio.wait_for(anext(items), 30)
+        item = await within(anext(items), 30)
         last = {s["name"]: s for s in item["samples"]}
         if ok(last):
             return last

@@ -15,6 +15,7 @@ from bridge.app import Bridge
 from bridge.client import BridgeClient
 from bridge.errors import BridgeError
 from bridge.sandbox.images import SLEEP
+from bridge.tasks import within
 from tests.helpers import unique
 from tests.integration.bridgefix import base_url, refused, wait_for
 
@@ -26,7 +27,7 @@ async def token_cli(bridge: Bridge, *args: str) -> tuple[int, str, str]:
         sys.executable, "-m", "bridge", "token", "--state-dir",
         str(bridge.settings.state_dir), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    out, err = await within(proc.communicate(), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode().strip(), err.decode()
 
@@ -167,7 +168,7 @@ async def test_a_tls_bridge_off_loopback_and_the_cli_against_it(
             sys.executable, "-m", "bridge", "call", "--state-dir", str(state),
             "--bridge", f"https://127.0.0.1:{port}", "bridge.status",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        out, err = await within(proc.communicate(), 60)
         assert proc.returncode == 0, err
         assert b'"connected": true' in out
         async with aiohttp.ClientSession() as s:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bridge.bus import Bus
 from bridge.state import State
+from bridge.tasks import within
 
 OLD, NEW, GONE = "a" * 64, "b" * 64, "c" * 64
 
@@ -52,13 +53,13 @@ async def test_events_during_a_relist_win_over_the_older_list() -> None:
     podman = SlowPodman([entry(OLD, "old"), entry(GONE, "gone")])
     try:
         relist = asyncio.create_task(state.resync_podman(podman))  # type: ignore[arg-type]
-        await asyncio.wait_for(podman.asked.wait(), 10)
+        await within(podman.asked.wait(), 10)
         # While Podman answers: one container made and started, one removed.
         container_event(bus, "create", NEW, "new", "created")
         container_event(bus, "start", NEW, "new", "running")
         container_event(bus, "remove", GONE, "gone", "removed")
         podman.release.set()
-        await asyncio.wait_for(relist, 10)
+        await within(relist, 10)
         assert {c["name"]: c["state"] for c in state.containers.values()} == {
             "old": "running", "new": "running"}
         # Once the re-list is over, events are taken as before.
@@ -75,7 +76,7 @@ async def test_a_relist_without_events_meanwhile_is_the_list() -> None:
     podman = SlowPodman([entry(OLD, "old", "exited")])
     podman.release.set()
     try:
-        await asyncio.wait_for(state.resync_podman(podman), 10)  # type: ignore[arg-type]
+        await within(state.resync_podman(podman), 10)  # type: ignore[arg-type]
         assert {c["name"]: c["state"] for c in state.containers.values()} == {
             "old": "exited"}
     finally:
@@ -90,14 +91,14 @@ async def test_two_relists_at_once_each_keep_what_events_did() -> None:
     second = SlowPodman([entry(OLD, "old")])
     try:
         one = asyncio.create_task(state.resync_podman(first))  # type: ignore[arg-type]
-        await asyncio.wait_for(first.asked.wait(), 10)
+        await within(first.asked.wait(), 10)
         two = asyncio.create_task(state.resync_podman(second))  # type: ignore[arg-type]
-        await asyncio.wait_for(second.asked.wait(), 10)
+        await within(second.asked.wait(), 10)
         first.release.set()
-        await asyncio.wait_for(one, 10)
+        await within(one, 10)
         container_event(bus, "create", NEW, "new", "created")   # the second still lists
         second.release.set()
-        await asyncio.wait_for(two, 10)
+        await within(two, 10)
         assert {c["name"] for c in state.containers.values()} == {"old", "new"}
     finally:
         await state.aclose()
