@@ -154,7 +154,7 @@ class ActionRunner:
         caller = Caller(f"hook/{rule}", "admin", "hook")
         try:
             value = await within(self.methods.call(action.method, params, caller),
-                                           action.timeout)
+                                 action.timeout)
         except TimeoutError:
             raise ActionFailed(f"{action.method}: no result within {action.timeout:g}s",
                                {"type": "call", "method": action.method}) from None

@@ -109,7 +109,7 @@ class BootPass:
                 self.before_start(name)
                 try:
                     await within(self.podman.start_container(name),
-                                           self.action_timeout)
+                                 self.action_timeout)
                 except (BridgeError, TimeoutError) as exc:
                     logger.warning("boot pass: cannot start %s: %s", name, exc)
                     report.failed[name] = str(exc) or type(exc).__name__

@@ -151,7 +151,7 @@ class RestartManagerPlugin:
             if not compat.inspect_shows_stopped_by_user:
                 return False
             info = await within(self.ctx.podman.inspect_container(cid),
-                                          INSPECT_TIMEOUT)
+                                INSPECT_TIMEOUT)
         except (BridgeError, TimeoutError) as exc:
             logger.debug("cannot tell whether a user stopped %s: %s", cid, exc)
             return False
@@ -173,7 +173,7 @@ class RestartManagerPlugin:
         try:
             compat = await self.ctx.podman.compat()
             info = await within(self.ctx.podman.inspect_container(cid),
-                                          INSPECT_TIMEOUT)
+                                INSPECT_TIMEOUT)
             state = info.get("State") or {}
             if state.get("StoppedByUser") or state.get("Status") == "stopping":
                 return "stop"

@@ -198,7 +198,7 @@ async def test_ready_then_exit_is_rolled_back_within_the_probation(
         assert result == "done"
         started = time.monotonic()
         rolling = await within(first_of(sub, app.unit, "rollback.watching",
-                                                  phase="verify"), 30)
+                                        phase="verify"), 30)
         # Judged bad within the 15 s window (the container exits after 5 s)...
         assert time.monotonic() - started < 15, "judged only after the 15 s window"
         # ...and the rollback then gets a probation of its own.
